@@ -1,0 +1,38 @@
+# Wharf: the two commands are `make run` and `make test`. Both install what is missing first.
+SHELL := /bin/bash
+APT_PACKAGES := libuv1-dev libsqlite3-dev libzstd-dev libbrotli-dev zlib1g-dev pkg-config brotli zstd gzip curl
+SWIFT ?= swift
+STORE ?= .wharf
+LISTEN ?= 127.0.0.1:8080
+FUZZ_SECONDS ?= 60
+
+.PHONY: deps build release test run fuzz bench clean
+
+## deps: install the Debian packages the project needs, only if missing.
+deps:
+	@scripts/install-deps.sh $(APT_PACKAGES)
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product wharf
+
+## test: install, build, run every test; non-zero on any failure.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --parallel --num-workers 2
+
+## run: install, build release, publish the bundled demo app, serve it.
+run: release
+	@scripts/run-demo.sh "$(STORE)" "$(LISTEN)"
+
+## fuzz: run the libFuzzer target for the request parser for FUZZ_SECONDS.
+fuzz: deps
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
+
+bench: deps
+	$(SWIFT) run -c release wharf-bench parser
+
+clean:
+	rm -rf .build

@@ -1,0 +1,72 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Wharf: an artifact CDN edge and a build scheduler on libuv. See README.md for the module map.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "Wharf",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "wharf", targets: ["WharfCLI"]),
+        .executable(name: "wharf-bench", targets: ["WharfBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // C: each imported by exactly one Swift module, which keeps it internal.
+        .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
+        .systemLibrary(name: "CCodecs", providers: [.apt(["libzstd-dev", "libbrotli-dev", "zlib1g-dev"])]),
+
+        // Pure HTTP semantics: no I/O, no dependencies.
+        .target(name: "HTTPCore", swiftSettings: swiftSettings),
+        // br / zstd / gzip over CCodecs.
+        .target(name: "Compression", dependencies: ["CCodecs"], swiftSettings: swiftSettings),
+        // The only importer of CLibUV.
+        .target(name: "UVLoop", dependencies: ["CLibUV"], swiftSettings: swiftSettings),
+        // Content-addressed blobs, deployments, aliases in SQLite.
+        .target(
+            name: "ArtifactStore",
+            dependencies: [
+                "HTTPCore", "Compression",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings),
+        // The HTTP/1.1 server on UVLoop.
+        .target(name: "Edge", dependencies: ["HTTPCore", "UVLoop", "ArtifactStore"], swiftSettings: swiftSettings),
+        // Build queue, slots, cache, cron, monitor, simulator.
+        .target(
+            name: "Scheduler",
+            dependencies: [
+                "UVLoop", "ArtifactStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings),
+        // The `wharf` executable: argument parsing and wiring only.
+        .executableTarget(
+            name: "WharfCLI",
+            dependencies: [
+                "HTTPCore", "Compression", "UVLoop", "ArtifactStore", "Edge", "Scheduler",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings),
+        // Release-mode micro-benchmarks: `swift run -c release wharf-bench parser`.
+        .executableTarget(name: "WharfBench", dependencies: ["HTTPCore"], swiftSettings: swiftSettings),
+
+        .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "CompressionTests", dependencies: ["Compression"], swiftSettings: swiftSettings),
+        .testTarget(name: "UVLoopTests", dependencies: ["UVLoop"], swiftSettings: swiftSettings),
+        .testTarget(name: "ArtifactStoreTests", dependencies: ["ArtifactStore", "Compression"], swiftSettings: swiftSettings),
+        .testTarget(name: "EdgeTests", dependencies: ["Edge", "ArtifactStore", "HTTPCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "ArtifactStore"], swiftSettings: swiftSettings),
+    ],
+    swiftLanguageModes: [.v6]
+)

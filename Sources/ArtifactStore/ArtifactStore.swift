@@ -1,0 +1,1 @@
+// ArtifactStore: placeholder until the module gets real code.

@@ -1,0 +1,1 @@
+// Compression: placeholder until the module gets real code.

@@ -1,0 +1,1 @@
+// Edge: placeholder until the module gets real code.

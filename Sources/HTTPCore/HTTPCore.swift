@@ -1,0 +1,1 @@
+// HTTPCore: placeholder until the module gets real code.

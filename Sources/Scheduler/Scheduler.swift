@@ -1,0 +1,1 @@
+// Scheduler: placeholder until the module gets real code.

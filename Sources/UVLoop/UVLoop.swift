@@ -1,0 +1,1 @@
+// UVLoop: placeholder until the module gets real code.

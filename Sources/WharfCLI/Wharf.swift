@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// The `wharf` command: argument parsing and wiring only.
+@main
+struct Wharf: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wharf",
+        abstract: "An artifact CDN edge and a build scheduler.",
+        subcommands: [])
+}
