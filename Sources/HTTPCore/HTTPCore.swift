@@ -1,1 +1,0 @@
-// HTTPCore: placeholder until the module gets real code.
