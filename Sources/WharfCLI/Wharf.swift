@@ -6,5 +6,8 @@ struct Wharf: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wharf",
         abstract: "An artifact CDN edge and a build scheduler.",
-        subcommands: [])
+        subcommands: [
+            PublishCommand.self, DeploymentsCommand.self, RollbackCommand.self,
+            GarbageCollectCommand.self, VerifyCommand.self, StoreCommand.self,
+        ])
 }
