@@ -23,10 +23,13 @@ public final class ResponseCache: Sendable {
     public final class Entry: Sendable {
         public let fixedHeaders: [UInt8]
         public let body: [UInt8]
-        public var cost: Int { fixedHeaders.count + body.count + ResponseCache.entryOverhead }
-        public init(fixedHeaders: [UInt8], body: [UInt8]) {
+        /// For bodies over the sendfile threshold: the open blob file instead of bytes.
+        public let file: OpenFile?
+        public var cost: Int { fixedHeaders.count + body.count + ResponseCache.entryOverhead + (file == nil ? 0 : 4096) }
+        public init(fixedHeaders: [UInt8], body: [UInt8], file: OpenFile? = nil) {
             self.fixedHeaders = fixedHeaders
             self.body = body
+            self.file = file
         }
     }
 
