@@ -69,7 +69,10 @@ let package = Package(
         .testTarget(name: "CompressionTests", dependencies: ["Compression"], swiftSettings: swiftSettings),
         .testTarget(name: "UVLoopTests", dependencies: ["UVLoop"], swiftSettings: swiftSettings),
         .testTarget(name: "ArtifactStoreTests", dependencies: ["ArtifactStore", "Compression"], swiftSettings: swiftSettings),
-        .testTarget(name: "EdgeTests", dependencies: ["Edge", "ArtifactStore", "HTTPCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EdgeTests",
+            dependencies: ["Edge", "ArtifactStore", "HTTPCore", "Compression", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "ArtifactStore"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
