@@ -266,7 +266,11 @@ public struct MultipartByteRanges: Sendable {
         return (index > 0 ? 2 : 0) + 2 + boundary.count + 16 + contentType.count + 17 + contentRangeLength + 4
     }
 
-    /// RFC 2046 §5.1.1: 0*69bchars bcharsnospace.
+    /// Whether a boundary is valid: RFC 2046 §5.1.1, 0*69bchars bcharsnospace.
+    public static func isValidBoundary(_ boundary: String) -> Bool {
+        isValidBoundary(Array(boundary.utf8))
+    }
+
     static func isValidBoundary(_ b: [UInt8]) -> Bool {
         guard (1...70).contains(b.count), b.last != SemanticBytes.space else { return false }
         return b.allSatisfy { c in

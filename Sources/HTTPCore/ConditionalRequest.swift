@@ -105,15 +105,22 @@ public enum ConditionalRequest {
 
     static func ifMatchHolds(_ field: ArraySlice<UInt8>, _ validators: Validators) -> Bool {
         // `*` holds for any existing representation, even one without an ETag.
-        if EntityTagListScanner.containsWildcard(field) { return true }
-        guard let current = validators.etag else { return false }
-        return EntityTagListScanner.contains(current, in: field, using: .strong)
+        anyMember(of: field, matches: validators.etag, using: .strong)
     }
 
     static func ifNoneMatchHolds(_ field: ArraySlice<UInt8>, _ validators: Validators) -> Bool {
-        if EntityTagListScanner.containsWildcard(field) { return false }
-        guard let current = validators.etag else { return true }
-        return !EntityTagListScanner.contains(current, in: field, using: .weak)
+        !anyMember(of: field, matches: validators.etag, using: .weak)
+    }
+
+    /// One pass over the list: true at the first `*` or matching tag.
+    private static func anyMember(of field: ArraySlice<UInt8>, matches current: EntityTag?, using comparison: EntityTag.Comparison) -> Bool {
+        for member in EntityTagListScanner(field) {
+            switch member {
+            case .any: return true
+            case .tag(let tag): if let current, tag.matches(current, using: comparison) { return true }
+            }
+        }
+        return false
     }
 
     static func ifRangeHolds(_ field: ArraySlice<UInt8>, _ validators: Validators) -> Bool {

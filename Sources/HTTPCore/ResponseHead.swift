@@ -14,11 +14,22 @@ public struct ResponseHeadWriter {
     private var buffer: [UInt8]
     private var statusWritten = false
 
-    /// Takes over `buffer`'s storage (its contents are discarded, its capacity kept).
+    /// Takes over `buffer`'s storage (its contents are discarded, its capacity kept). The
+    /// storage is reused without a copy only if the caller holds no other reference to it;
+    /// prefer `init(reusing:)`.
     public init(buffer: [UInt8] = [], reservingCapacity capacity: Int = 512) {
         self.buffer = buffer
         self.buffer.removeAll(keepingCapacity: true)
         self.buffer.reserveCapacity(capacity)
+    }
+
+    /// Takes `buffer`'s storage and leaves it empty, so the writer owns it uniquely and
+    /// appends without copying: `var w = ResponseHeadWriter(reusing: &buf); …; buf = w.end()`.
+    public init(reusing buffer: inout [UInt8]) {
+        self.buffer = []
+        swap(&self.buffer, &buffer)
+        self.buffer.removeAll(keepingCapacity: true)
+        self.buffer.reserveCapacity(512)
     }
 
     /// The bytes written so far.
@@ -30,7 +41,7 @@ public struct ResponseHeadWriter {
     public mutating func status(_ status: HTTPStatus) {
         precondition(!statusWritten, "status line written twice; call end() first")
         statusWritten = true
-        buffer.append(contentsOf: "HTTP/1.1 ".utf8)
+        buffer.append(contentsOf: StaticString("HTTP/1.1 ").buffer)
         let code = status.rawValue
         buffer.append(UInt8(ascii: "0") + UInt8(code / 100))
         buffer.append(UInt8(ascii: "0") + UInt8(code / 10 % 10))
@@ -38,7 +49,7 @@ public struct ResponseHeadWriter {
         buffer.append(SemanticBytes.space)
         let reason = status.reasonPhrase
         buffer.append(contentsOf: UnsafeBufferPointer(start: reason.utf8Start, count: reason.utf8CodeUnitCount))
-        buffer.append(contentsOf: "\r\n".utf8)
+        appendCRLF()
     }
 
     public mutating func status(_ code: Int) {
@@ -79,7 +90,7 @@ public struct ResponseHeadWriter {
     public mutating func header(_ name: StaticString, decimal value: Int64) {
         appendName(name.buffer)
         SemanticBytes.appendDecimal(value, to: &buffer)
-        buffer.append(contentsOf: "\r\n".utf8)
+        appendCRLF()
     }
 
     /// `Content-Length: n`.
@@ -98,7 +109,7 @@ public struct ResponseHeadWriter {
     /// write the next head into fresh storage.
     public mutating func end() -> [UInt8] {
         precondition(statusWritten, "end() before status()")
-        buffer.append(contentsOf: "\r\n".utf8)
+        appendCRLF()
         statusWritten = false
         var out: [UInt8] = []
         swap(&out, &buffer)
@@ -124,7 +135,12 @@ public struct ResponseHeadWriter {
             precondition(b != SemanticBytes.cr && b != SemanticBytes.lf && b != 0, "CR, LF or NUL in a header value")
         }
         buffer.append(contentsOf: value)
-        buffer.append(contentsOf: "\r\n".utf8)
+        appendCRLF()
+    }
+
+    @inline(__always) private mutating func appendCRLF() {
+        buffer.append(SemanticBytes.cr)
+        buffer.append(SemanticBytes.lf)
     }
 
     private mutating func appendName(_ name: UnsafeBufferPointer<UInt8>) {
