@@ -189,7 +189,7 @@ final class HTTPConnection {
                 // Several ranges of a large file: part heads are small; read each range through
                 // the cache-less path by sending them in order as file ranges.
                 slot.file = nil
-                slot.buffers += multipartBuffers(multipart, body: nil, file: file, slot: slot)
+                slot.buffers = multipartBuffers(multipart, head: head, body: nil, file: file, slot: slot)
             }
         } else {
             switch slices {
@@ -198,7 +198,7 @@ final class HTTPConnection {
             case .single(let offset, let length):
                 slot.buffers.append(WriteBuffer(entry.body[Int(offset)..<Int(offset + length)]))
             case .multipart(let multipart):
-                slot.buffers += multipartBuffers(multipart, body: entry.body, file: nil, slot: slot)
+                slot.buffers = multipartBuffers(multipart, head: head, body: entry.body, file: nil, slot: slot)
             }
         }
         if case .multipart(let m) = slices {
@@ -210,8 +210,8 @@ final class HTTPConnection {
     }
 
     /// A multipart/byteranges body as buffers (in-memory bodies) or as part heads + file ranges.
-    private func multipartBuffers(_ m: MultipartByteRanges, body: [UInt8]?, file: OpenFile?, slot: Slot) -> [WriteBuffer] {
-        var out: [WriteBuffer] = []
+    private func multipartBuffers(_ m: MultipartByteRanges, head: [UInt8], body: [UInt8]?, file: OpenFile?, slot: Slot) -> [WriteBuffer] {
+        var out: [WriteBuffer] = [WriteBuffer(head)]
         for (i, span) in m.spans.enumerated() {
             out.append(WriteBuffer(m.partHead(i)))
             if let body {

@@ -1,10 +1,11 @@
 import ArtifactStore
 import Crypto
 import Foundation
+import Glibc
 @testable import Edge
 
 /// A real edge on an ephemeral loopback port over a real store holding a published fixture app.
-final class EdgeHarness {
+final class EdgeHarness: Sendable {
     let root: URL
     let store: Store
     let server: EdgeServer
@@ -24,13 +25,12 @@ final class EdgeHarness {
         let app = root.appendingPathComponent("app")
         try FileManager.default.createDirectory(at: app.appendingPathComponent("assets"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: app.appendingPathComponent("downloads"), withIntermediateDirectories: true)
-        var rng = SystemRandomNumberGenerator()
         var js = ""
         for i in 0..<1500 { js += "export function f\(i)(x) { return x * \(i) + \"item-\(i)\".length; }\n" }
         var css = ""
         for i in 0..<400 { css += ".c\(i) { margin: \(i)px; color: #\(String(i, radix: 16)); }\n" }
-        let png = (0..<20_000).map { _ in UInt8.random(in: 0...255, using: &rng) }
-        let wasm = (0..<(3 << 20)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let png = EdgeHarness.randomBytes(20_000)
+        let wasm = EdgeHarness.randomBytes(3 << 20)
         var files: [String: [UInt8]] = [
             "/index.html": Array(EdgeHarness.html.utf8),
             "/assets/app.1a2b3c4d.js": Array(js.utf8),
@@ -58,6 +58,20 @@ final class EdgeHarness {
     func stop() {
         server.shutdown()
         try? FileManager.default.removeItem(at: root)
+    }
+
+    static func randomBytes(_ count: Int) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        let fd = open("/dev/urandom", O_RDONLY)
+        defer { close(fd) }
+        bytes.withUnsafeMutableBytes { p in
+            var filled = 0
+            while filled < count {
+                let n = read(fd, p.baseAddress! + filled, count - filled)
+                if n > 0 { filled += n }
+            }
+        }
+        return bytes
     }
 
     static func sha256(_ bytes: [UInt8]) -> String {

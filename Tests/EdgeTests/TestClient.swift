@@ -3,7 +3,7 @@ import Glibc
 
 /// A blocking HTTP/1.1 client over a plain POSIX socket, for talking to the real edge in tests.
 /// It reads responses exactly as a browser would frame them (Content-Length; interim 1xx heads).
-final class TestClient {
+final class TestClient: @unchecked Sendable {
     struct Response {
         var status: Int
         var headers: [(String, String)]
