@@ -72,6 +72,13 @@ public final class SharedBytes: @unchecked Sendable {
         }
     }
 
+    /// Takes ownership of `base` (allocated with `UnsafeMutableRawPointer.allocate`), of which
+    /// the first `count` bytes are initialized.
+    init(adopting base: UnsafeMutableRawPointer, count: Int) {
+        self.base = base
+        self.count = count
+    }
+
     deinit { base.deallocate() }
 
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
