@@ -67,6 +67,8 @@ let package = Package(
         .testTarget(name: "ArtifactStoreTests", dependencies: ["ArtifactStore", "Compression"], swiftSettings: swiftSettings),
         .testTarget(name: "EdgeTests", dependencies: ["Edge", "ArtifactStore", "HTTPCore"], swiftSettings: swiftSettings),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "ArtifactStore"], swiftSettings: swiftSettings),
+        // Runs the real `wharf` binary (built by `swift build`): CLI behaviour, SIGKILL crash test.
+        .testTarget(name: "EndToEndTests", dependencies: ["ArtifactStore"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )
