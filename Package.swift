@@ -74,6 +74,8 @@ let package = Package(
             dependencies: ["Edge", "ArtifactStore", "HTTPCore", "Compression", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "ArtifactStore"], swiftSettings: swiftSettings),
+        // Runs the real `wharf` binary (built by `swift build`): CLI behaviour, SIGKILL crash test.
+        .testTarget(name: "EndToEndTests", dependencies: ["ArtifactStore"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )

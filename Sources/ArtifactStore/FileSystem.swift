@@ -6,7 +6,7 @@ enum FileSystem {
     static func errorText(_ code: Int32) -> String { String(cString: strerror(code)) }
 
     static func failure(_ path: String, _ code: Int32 = errno) -> StoreError {
-        if code == ENOSPC || code == EDQUOT { return .storeFull("\(errorText(code)) writing '\(path)'") }
+        if code == ENOSPC || code == EDQUOT || code == EFBIG { return .storeFull("\(errorText(code)) writing '\(path)'") }
         return .io(path: path, reason: errorText(code))
     }
 

@@ -20,15 +20,14 @@ enum SourceTree {
             throw StoreError.sourceDirectoryMissing(root)
         }
         var files: [SourceFile] = []
-        var visited: Set<String> = [realRoot]
         try walk(directory: realRoot, urlPrefix: "", displayPrefix: root, realRoot: realRoot,
-                 maxFileSize: maxFileSize, visited: &visited, into: &files)
+                 maxFileSize: maxFileSize, ancestors: [realRoot], into: &files)
         guard !files.isEmpty else { throw StoreError.sourceDirectoryEmpty(root) }
         return files.sorted { $0.urlPath < $1.urlPath }
     }
 
     private static func walk(directory: String, urlPrefix: String, displayPrefix: String, realRoot: String,
-                             maxFileSize: Int64, visited: inout Set<String>, into files: inout [SourceFile]) throws {
+                             maxFileSize: Int64, ancestors: Set<String>, into files: inout [SourceFile]) throws {
         for rawName in try FileSystem.directoryEntries(directory) {
             let displayPath = displayPrefix + "/" + String(decoding: rawName, as: UTF8.self)
             guard let name = servableName(rawName) else { throw StoreError.unsafeFileName(displayPath) }
@@ -52,10 +51,11 @@ enum SourceTree {
             let urlPath = urlPrefix + "/" + name
             switch st.st_mode & S_IFMT {
             case S_IFDIR:
-                // A symlinked directory is walked once; a cycle of links would otherwise never end.
-                guard visited.insert(FileSystem.realPath(resolvedPath) ?? resolvedPath).inserted else { continue }
+                // A link back to a directory we are inside would make the walk endless: skip it.
+                let real = FileSystem.realPath(resolvedPath) ?? resolvedPath
+                guard !ancestors.contains(real) else { continue }
                 try walk(directory: resolvedPath, urlPrefix: urlPath, displayPrefix: displayPath, realRoot: realRoot,
-                         maxFileSize: maxFileSize, visited: &visited, into: &files)
+                         maxFileSize: maxFileSize, ancestors: ancestors.union([real]), into: &files)
             case S_IFREG:
                 let size = Int64(st.st_size)
                 guard size <= maxFileSize else { throw StoreError.fileTooLarge(path: displayPath, size: size, limit: maxFileSize) }
