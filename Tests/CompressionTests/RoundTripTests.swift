@@ -40,7 +40,7 @@ struct RoundTripTests {
         #expect(try codec.decode(compressed, maxOutputBytes: input.count) == input)
     }
 
-    @Test("10 MB of one repeated line compresses over 100 times and decodes to itself", arguments: fastCodecs + [.zstd()])
+    @Test("10 MB of one repeated line compresses over 100 times and decodes to itself", arguments: fastCodecs)
     func repetitive(codec: Codec) throws {
         let input = TestInputs.repetitive10MB
         let compressed = try codec.encode(input)
@@ -50,7 +50,7 @@ struct RoundTripTests {
 
     @Test("script text compresses at least 3 times with default parameters", arguments: defaultCodecs)
     func scriptText(codec: Codec) throws {
-        let input = TestInputs.script256KB
+        let input = TestInputs.scriptText(count: 128 * 1024, seed: 3)
         let compressed = try codec.encode(input)
         #expect(compressed.count * 3 < input.count)
         #expect(try codec.decode(compressed, maxOutputBytes: input.count) == input)

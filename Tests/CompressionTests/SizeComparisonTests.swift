@@ -18,7 +18,7 @@ struct SizeComparisonTests {
             var row = "\(URL(fileURLWithPath: path).lastPathComponent) | \(input.count)"
             for tool in CommandLineInteropTests.tools {
                 let ours = try tool.codec.encode(input).count
-                let theirs = try cli.run(tool.compress, input: input).count
+                let theirs = try cli.run(tool.compareWith, input: input).count
                 let ratio = Double(ours) / Double(theirs)
                 row += " | \(ours)/\(theirs) (\(String(format: "%+.2f", (ratio - 1) * 100))%)"
                 #expect(ratio <= 1 + tool.sizeTolerance, "\(tool) \(path): ours \(ours), CLI \(theirs)")

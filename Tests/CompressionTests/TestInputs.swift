@@ -86,7 +86,6 @@ enum TestInputs {
     static let mixed10MB = mixed(count: 10 * 1024 * 1024, seed: 1)
     static let random1MB = random(count: 1024 * 1024, seed: 2)
     static let repetitive10MB = repetitive(count: 10 * 1024 * 1024)
-    static let script256KB = scriptText(count: 256 * 1024, seed: 3)
 }
 
 /// Feeds `input` to a streaming coder in chunks of `chunkSize` and returns everything it produced.
