@@ -24,6 +24,16 @@ public enum ByteRange {
         case from(first: Int64)
         /// `-length`: the last `length` bytes.
         case suffix(length: Int64)
+
+        /// Non-negative positions, last ≥ first: always true for parsed specs; hand-built
+        /// ones that are not make `resolve` ignore the header rather than trap.
+        var isWellFormed: Bool {
+            switch self {
+            case .closed(let first, let last): first >= 0 && last >= first
+            case .from(let first): first >= 0
+            case .suffix(let length): length >= 0
+            }
+        }
     }
 
     /// A satisfiable range: inclusive byte positions inside the representation.
@@ -136,7 +146,8 @@ public enum ByteRange {
     /// overlapping and adjacent ranges.
     public static func resolve(_ specs: [Spec], length: Int64, limits: Limits = .default) -> Resolution {
         precondition(length >= 0)
-        guard specs.count <= limits.maxSpecifiers else { return .ignored }
+        guard specs.count <= limits.maxSpecifiers, specs.allSatisfy(\.isWellFormed) else { return .ignored }
+        if specs.count == 1 { return resolveOne(specs[0], length: length) }
         var candidates: [(span: Span, order: Int)] = []
         candidates.reserveCapacity(specs.count)
         var nonEmptySuffix = false
@@ -168,6 +179,20 @@ public enum ByteRange {
         if merged.count > limits.maxRanges { return .ignored }
         merged.sort { $0.order < $1.order }
         return .multiple(merged.map(\.span))
+    }
+
+    /// The common case, without the coalescing arrays.
+    private static func resolveOne(_ spec: Spec, length: Int64) -> Resolution {
+        switch spec {
+        case .closed(let first, let last):
+            first < length ? .single(Span(first: first, last: min(last, length - 1))) : .unsatisfiable
+        case .from(let first):
+            first < length ? .single(Span(first: first, last: length - 1)) : .unsatisfiable
+        case .suffix(let n) where n == 0:
+            .unsatisfiable
+        case .suffix(let n):
+            length > 0 ? .single(Span(first: length - min(n, length), last: length - 1)) : .ignored
+        }
     }
 
     // MARK: - Content-Range

@@ -202,33 +202,60 @@ struct AcceptEncodingWeights {
 /// Byte-level helpers shared by the HTTP semantics files (ContentNegotiation, EntityTag,
 /// ByteRange, HTTPDate, CacheControl, ResponseHead). Internal; ASCII only.
 enum SemanticBytes {
-    static let space = UInt8(ascii: " ")
-    static let tab = UInt8(ascii: "\t")
-    static let comma = UInt8(ascii: ",")
-    static let semicolon = UInt8(ascii: ";")
-    static let equals = UInt8(ascii: "=")
-    static let quote = UInt8(ascii: "\"")
-    static let backslash = UInt8(ascii: "\\")
-    static let cr = UInt8(ascii: "\r")
-    static let lf = UInt8(ascii: "\n")
+    // Computed, not `static let`: a stored static is a lazily initialised global behind an
+    // accessor call; these fold to constants.
+    @inline(__always) static var space: UInt8 { 0x20 }
+    @inline(__always) static var tab: UInt8 { 0x09 }
+    @inline(__always) static var comma: UInt8 { 0x2C }
+    @inline(__always) static var semicolon: UInt8 { 0x3B }
+    @inline(__always) static var equals: UInt8 { 0x3D }
+    @inline(__always) static var quote: UInt8 { 0x22 }
+    @inline(__always) static var backslash: UInt8 { 0x5C }
+    @inline(__always) static var cr: UInt8 { 0x0D }
+    @inline(__always) static var lf: UInt8 { 0x0A }
 
     @inline(__always) static func isOWS(_ b: UInt8) -> Bool { b == space || b == tab }
 
     @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b &- UInt8(ascii: "0") <= 9 }
 
-    /// RFC 9110 §5.6.2 tchar.
-    static func isTokenChar(_ b: UInt8) -> Bool {
-        switch b {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            return true
-        default:
-            return false
+    /// RFC 9110 §5.6.2 tchar, as a bitmap over ASCII: bit b of the mask for b < 64 and b ≥ 64.
+    /// `!#$%&'*+-.^_`|~`, digits and letters.
+    @inline(__always) static func isTokenChar(_ b: UInt8) -> Bool {
+        // 0x20-0x3F: ! # $ % & ' * + - . 0-9
+        let low: UInt64 = 0x03FF_6CFA_0000_0000
+        // 0x40-0x7F: A-Z ^ _ ` a-z | ~
+        let high: UInt64 = 0x57FF_FFFF_C7FF_FFFE
+        if b < 64 { return (low >> UInt64(b)) & 1 == 1 }
+        if b < 128 { return (high >> UInt64(b - 64)) & 1 == 1 }
+        return false
+    }
+
+    /// Whether a field value byte is forbidden in what we write: CR, LF or NUL.
+    @inline(__always) static func isLineBreakOrNul(_ b: UInt8) -> Bool {
+        b <= 0x0D && (b == 0x0D || b == 0x0A || b == 0)
+    }
+
+    /// Whether any byte is CR, LF or NUL. Eight bytes at a time: a word with no byte below
+    /// 0x0E cannot hold one (the classic "has a byte less than n" bit trick), so only words
+    /// with a control byte are checked byte by byte.
+    static func containsLineBreakOrNul(_ p: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = p.baseAddress else { return false }
+        let raw = UnsafeRawPointer(base)
+        var i = 0
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        while i + 8 <= p.count {
+            let word = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            if (word &- ones &* 0x0E) & ~word & highs != 0 {
+                for k in i..<(i + 8) where isLineBreakOrNul(p[k]) { return true }
+            }
+            i += 8
         }
+        while i < p.count {
+            if isLineBreakOrNul(p[i]) { return true }
+            i += 1
+        }
+        return false
     }
 
     static func skipOWS(_ p: UnsafeBufferPointer<UInt8>, from i: Int) -> Int {

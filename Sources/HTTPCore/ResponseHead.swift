@@ -131,9 +131,7 @@ public struct ResponseHeadWriter {
 
     private mutating func appendField(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
         appendName(name)
-        for b in value {
-            precondition(b != SemanticBytes.cr && b != SemanticBytes.lf && b != 0, "CR, LF or NUL in a header value")
-        }
+        precondition(!SemanticBytes.containsLineBreakOrNul(value), "CR, LF or NUL in a header value")
         buffer.append(contentsOf: value)
         appendCRLF()
     }
@@ -154,7 +152,8 @@ public struct ResponseHeadWriter {
     /// Whether a value may be written (no CR, LF or NUL); for callers that take values from
     /// configuration and want to reject them early instead of trapping.
     public static func isValidValue(_ value: some Sequence<UInt8>) -> Bool {
-        !value.contains { $0 == SemanticBytes.cr || $0 == SemanticBytes.lf || $0 == 0 }
+        let bytes = Array(value)
+        return !bytes.withUnsafeBufferPointer(SemanticBytes.containsLineBreakOrNul)
     }
 
     /// Whether a name is a token (RFC 9110 §5.1).

@@ -133,6 +133,14 @@ struct ByteRangeTests {
         #expect(resolve(sameRange, 10) == .ignored)
     }
 
+    @Test func handBuiltSpecsThatCouldNotBeParsedAreIgnored() {
+        #expect(ByteRange.resolve([.closed(first: 5, last: 2)], length: 10) == .ignored)
+        #expect(ByteRange.resolve([.from(first: -1)], length: 10) == .ignored)
+        #expect(ByteRange.resolve([.suffix(length: -3), .from(first: 0)], length: 10) == .ignored)
+        #expect(ByteRange.resolve([.closed(first: 2, last: 5), .from(first: 8)], length: 10) ==
+                .multiple([span(2, 5), span(8, 9)]))
+    }
+
     @Test func garbageBytesNeverCrash() {
         var state: UInt32 = 99
         for _ in 0..<1_000 {

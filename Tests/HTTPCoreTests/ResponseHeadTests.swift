@@ -113,6 +113,31 @@ struct ResponseHeadTests {
         #expect(!ResponseHeadWriter.isValidName("".utf8))
     }
 
+    @Test func exactlyTheRFC9110TokenCharactersMakeAName() {
+        let tchar = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
+        for b in UInt8.min...UInt8.max {
+            #expect(ResponseHeadWriter.isValidName([b]) == tchar.contains(b), "byte \(b)")
+            #expect(ResponseHeadWriter.isValidValue([b]) == !(b == 0 || b == 10 || b == 13), "byte \(b)")
+        }
+    }
+
+    @Test func aForbiddenByteIsFoundAtEveryPositionOfLongValues() {
+        for length in 1...40 {
+            let clean = Array(repeating: UInt8(ascii: "a"), count: length)
+            #expect(ResponseHeadWriter.isValidValue(clean))
+            // 0x0E and 0x8D are near misses of the word-at-a-time test, not forbidden.
+            #expect(ResponseHeadWriter.isValidValue(clean.map { _ in UInt8(0x0E) }))
+            #expect(ResponseHeadWriter.isValidValue(clean.map { _ in UInt8(0x8D) }))
+            for position in 0..<length {
+                for bad: UInt8 in [0x0D, 0x0A, 0x00] {
+                    var value = clean
+                    value[position] = bad
+                    #expect(!ResponseHeadWriter.isValidValue(value), "length \(length) position \(position)")
+                }
+            }
+        }
+    }
+
     @Test func aValueWithCRLFStopsTheProcess() async {
         await #expect(processExitsWith: .failure) {
             var w = ResponseHeadWriter()
