@@ -14,6 +14,12 @@ public final class EdgeMetrics: Sendable {
     /// Responses by content coding raw value (identity, gzip, zstd, br).
     private let byCoding: [AtomicBox] = (0..<4).map { _ in AtomicBox() }
     private let statusCounts: [AtomicBox] = (0..<600).map { _ in AtomicBox() }
+    /// Response bytes by content coding raw value (full-body and range responses).
+    private let bytesByCoding: [AtomicBox] = (0..<4).map { _ in AtomicBox() }
+    /// Request durations: counts per bucket of `durationBucketBounds` (not cumulative; the last
+    /// box is "over the largest bound"), and the sum in nanoseconds.
+    private let durationBuckets: [AtomicBox] = (0...EdgeMetrics.durationBucketBounds.count).map { _ in AtomicBox() }
+    private let durationSumNanoseconds = Atomic<Int>(0)
 
     public init() {}
 
@@ -24,6 +30,7 @@ public final class EdgeMetrics: Sendable {
         }
         if Int(coding) < byCoding.count, status == 200 || status == 206 {
             byCoding[Int(coding)].value.add(1, ordering: .relaxed)
+            bytesByCoding[Int(coding)].value.add(bytes, ordering: .relaxed)
         }
         bytesSent.add(bytes, ordering: .relaxed)
     }
@@ -39,6 +46,47 @@ public final class EdgeMetrics: Sendable {
     /// Full-body and range responses per content coding token.
     public func responsesByCoding() -> [(String, Int)] {
         ["identity", "gzip", "zstd", "br"].enumerated().map { ($0.element, byCoding[$0.offset].value.load(ordering: .relaxed)) }
+    }
+}
+
+extension EdgeMetrics {
+    /// Upper bounds of the request-duration histogram buckets, in nanoseconds (0.1 ms … 10 s).
+    public static let durationBucketBounds: [UInt64] = [
+        100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000, 25_000_000, 50_000_000,
+        100_000_000, 250_000_000, 500_000_000, 1_000_000_000, 2_500_000_000, 5_000_000_000, 10_000_000_000,
+    ]
+
+    /// Records one request's duration (first request byte received → response handed to the
+    /// socket). Any thread, lock-free: a short scan of 16 bounds and two relaxed atomic adds.
+    public func recordRequestDuration(nanoseconds: UInt64) {
+        var i = 0
+        let bounds = EdgeMetrics.durationBucketBounds
+        while i < bounds.count && nanoseconds > bounds[i] { i &+= 1 }
+        durationBuckets[i].value.add(1, ordering: .relaxed)
+        durationSumNanoseconds.add(Int(clamping: nanoseconds), ordering: .relaxed)
+    }
+
+    /// The duration histogram: cumulative counts per bound (seconds), total count, sum (seconds).
+    public func requestDurations() -> (buckets: [(upperBoundSeconds: Double, cumulativeCount: Int)], count: Int, sumSeconds: Double) {
+        var cumulative = 0
+        var buckets: [(Double, Int)] = []
+        for (i, bound) in EdgeMetrics.durationBucketBounds.enumerated() {
+            cumulative += durationBuckets[i].value.load(ordering: .relaxed)
+            buckets.append((Double(bound) / 1e9, cumulative))
+        }
+        cumulative += durationBuckets[EdgeMetrics.durationBucketBounds.count].value.load(ordering: .relaxed)
+        let sum = Double(durationSumNanoseconds.load(ordering: .relaxed)) / 1e9
+        return (buckets, cumulative, sum)
+    }
+
+    /// Responses per status class ("1xx" … "5xx").
+    public func responsesByClass() -> [(String, Int)] {
+        (0..<5).map { ("\($0 + 1)xx", byClass[$0].value.load(ordering: .relaxed)) }
+    }
+
+    /// Response bytes of full-body and range responses per content coding token.
+    public func responseBytesByCoding() -> [(String, Int)] {
+        ["identity", "gzip", "zstd", "br"].enumerated().map { ($0.element, bytesByCoding[$0.offset].value.load(ordering: .relaxed)) }
     }
 }
 

@@ -35,6 +35,12 @@ public final class EdgeServer: Sendable {
         }
     }
 
+    /// When the server was created (uptime in the admin status).
+    public let createdAt = ContinuousClock.now
+
+    /// Event-loop threads serving requests.
+    public var workerCount: Int { group.threads.count }
+
     /// The port every loop listens on (the real one when 0 was configured).
     public var port: Int { boundPort.load(ordering: .acquiring) }
 

@@ -107,6 +107,19 @@ struct ServerRunner {
         try edge.start()
         log("edge listening on http://\(settings.edge.listenHost):\(edge.port)/ (\(settings.edge.workers == 0 ? ProcessInfo.processInfo.activeProcessorCount : settings.edge.workers) workers, store \(settings.store))")
 
+        // The admin API on its own listener; its token from WHARF_ADMIN_TOKEN or <store>/admin-token.
+        let admin: AdminServer
+        do {
+            let token = try AdminToken.resolve(storePath: store.path)
+            admin = AdminServer(edge: edge, token: token, logger: log)
+            try admin.start()
+            log("admin API on http://\(settings.edge.adminHost):\(admin.port)/_wharf/ (bearer token from \(token.source))")
+        } catch {
+            log("admin API could not start: \(error)")
+            edge.shutdown()
+            throw error
+        }
+
         while true {
             var received: Int32 = 0
             sigwait(&set, &received)
@@ -121,6 +134,7 @@ struct ServerRunner {
                 continue
             }
             log("signal \(received): draining (up to \(settings.edge.drainTimeoutMs) ms)")
+            admin.shutdown()
             edge.shutdown()
             log("stopped")
             return

@@ -1,0 +1,190 @@
+import HTTPCore
+import UVLoop
+
+/// One client connection of the admin listener: bytes → HTTPCore's `RequestParser` → one
+/// complete request (head + body) at a time → `AdminDispatcher` → one response. Requests are
+/// handled strictly one after another (reading pauses while a handler runs), so pipelined
+/// requests are answered in order. Loop thread only.
+final class AdminConnection {
+    /// A request whose head has been parsed and whose body is arriving.
+    struct Pending {
+        var method: String
+        var target: ArraySlice<UInt8>
+        var headers: [AdminRequest.Header]
+        var authorization: [UInt8]?
+        var keepAlive: Bool
+        var http10: Bool
+        var body: [UInt8] = []
+    }
+
+    let id: Int
+    let tcp: TCPConnection
+    unowned let owner: AdminLoopState
+    private var parser: RequestParser
+    private var buffer: [UInt8] = []
+    private var pending: Pending?
+    /// A handler is running for this connection; reading is paused until it answers.
+    private(set) var busy = false
+    private var closeAfterResponse = false
+    /// Inside `process()`: a handler answering synchronously must not re-enter it.
+    private var processing = false
+    private(set) var isClosed = false
+    private(set) var lastActivityMs: UInt64
+    /// When the first byte of the request being received arrived; nil between requests.
+    private(set) var requestStartedMs: UInt64?
+
+    init(id: Int, tcp: TCPConnection, owner: AdminLoopState) {
+        self.id = id
+        self.tcp = tcp
+        self.owner = owner
+        var limits = ParserLimits.default
+        limits.maxBodyBytes = owner.limits.maxBodyBytes
+        limits.maxHeaderBytes = 32 * 1024
+        self.parser = RequestParser(limits: limits)
+        lastActivityMs = tcp.loop.nowMilliseconds
+    }
+
+    func start() {
+        try? tcp.setNoDelay(true)
+        tcp.onClose = { [weak self] in
+            guard let self else { return }
+            self.owner.connectionClosed(self)
+        }
+        startReading()
+    }
+
+    private func startReading() {
+        tcp.startReading(onData: { [unowned self] bytes in self.received(bytes) },
+                         onEnd: { [unowned self] _ in self.readEnded() })
+    }
+
+    var isIdle: Bool { !busy && pending == nil && buffer.isEmpty && parser.isIdle }
+
+    private func received(_ bytes: UnsafeRawBufferPointer) {
+        guard !isClosed else { return }
+        let now = tcp.loop.nowMilliseconds
+        lastActivityMs = now
+        if requestStartedMs == nil { requestStartedMs = now }
+        buffer.append(contentsOf: bytes)
+        process()
+    }
+
+    private func readEnded() {
+        if busy {
+            closeAfterResponse = true
+        } else {
+            close()
+        }
+    }
+
+    /// Parses buffered bytes until a request is complete (then hands it over) or more are needed.
+    private func process() {
+        var index = 0
+        processing = true
+        defer {
+            processing = false
+            if index >= buffer.count { buffer.removeAll(keepingCapacity: buffer.capacity <= 64 * 1024) }
+            else if index > 0 { buffer.removeFirst(index) }
+            // A partly received request is on the clock; an idle connection is not.
+            if buffer.isEmpty && parser.isIdle { requestStartedMs = nil }
+            else if requestStartedMs == nil && !busy { requestStartedMs = tcp.loop.nowMilliseconds }
+        }
+        while !busy && !isClosed && !closeAfterResponse {
+            let event: RequestEvent?
+            do {
+                event = try parser.next(in: buffer, at: &index)
+            } catch {
+                respond(.error(error.status, "bad request: \(error)"), headOnly: false, close: true)
+                return
+            }
+            guard let event else { return }
+            switch event {
+            case .head(let head):
+                pending = AdminConnection.pending(from: head)
+                if head.expectsContinue, head.body != .none, head.version != .http1_0 {
+                    tcp.write(WriteBuffer(AdminConnection.continueHead))
+                }
+            case .body(let slice):
+                pending?.body.append(contentsOf: slice)
+            case .end:
+                guard let request = pending else { continue }
+                pending = nil
+                requestStartedMs = nil
+                busy = true
+                tcp.stopReading()
+                owner.dispatcher.dispatch(request, on: self)
+            }
+        }
+    }
+
+    static let continueHead = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+
+    private static func pending(from head: RequestHead) -> Pending {
+        var headers: [AdminRequest.Header] = []
+        headers.reserveCapacity(head.fieldCount)
+        for field in head.fields {
+            headers.append(.init(name: String(decoding: field.name, as: UTF8.self),
+                                 value: String(decoding: field.value, as: UTF8.self)))
+        }
+        return Pending(method: head.method.name, target: ArraySlice(Array(head.target)), headers: headers,
+                       authorization: head.value(of: .authorization).map(Array.init),
+                       keepAlive: head.keepAlive, http10: head.version == .http1_0)
+    }
+
+    /// Called by the dispatcher (on the loop) with the answer to the request it was given.
+    func finish(_ response: AdminResponse, for request: Pending) {
+        guard !isClosed else { return }
+        busy = false
+        let close = !request.keepAlive || closeAfterResponse || owner.isDraining
+        respond(response, headOnly: request.method == "HEAD", close: close, http10KeepAlive: request.http10 && !close)
+        guard !isClosed, !close else { return }
+        lastActivityMs = tcp.loop.nowMilliseconds
+        startReading()
+        if !processing && !buffer.isEmpty { process() }
+    }
+
+    /// Writes one response; with `close`, closes once it has been handed to the kernel.
+    func respond(_ response: AdminResponse, headOnly: Bool, close: Bool, http10KeepAlive: Bool = false) {
+        guard !isClosed else { return }
+        var b = ResponseHeadBuilder(status: response.status, date: owner.date())
+        b.contentLength(Int64(response.body.count))
+        b.field("Content-Type", response.contentType)
+        b.field("Cache-Control", "no-store")
+        b.field("X-Content-Type-Options", "nosniff")
+        for header in response.headers where AdminConnection.isToken(header.name) {
+            b.raw(Array(header.name.utf8))
+            b.raw(Array(": ".utf8))
+            b.raw(header.value.utf8.filter { $0 != 13 && $0 != 10 && $0 != 0 })
+            b.raw(Array("\r\n".utf8))
+        }
+        let head = b.finish(close: close, http10KeepAlive: http10KeepAlive)
+        var buffers = [WriteBuffer(head)]
+        if !headOnly && !response.body.isEmpty { buffers.append(WriteBuffer(response.body)) }
+        if close {
+            closeAfterResponse = true
+            tcp.stopReading()
+        }
+        tcp.write(buffers) { [weak self] error in
+            guard let self else { return }
+            if close || error != nil { self.close() }
+        }
+    }
+
+    private static func isToken(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || ((b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A) || b == 0x2D || b == 0x5F
+        }
+    }
+
+    /// Header timeout: a request that has not fully arrived in time gets 408 and a close.
+    func timeOut() {
+        guard !isClosed, !busy else { return }
+        respond(.error(408, "request timeout"), headOnly: false, close: true)
+    }
+
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        tcp.close()
+    }
+}

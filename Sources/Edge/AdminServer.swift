@@ -1,0 +1,307 @@
+import ArtifactStore
+import Foundation
+import HTTPCore
+import Synchronization
+import UVLoop
+
+/// The admin API: its own listener (default 127.0.0.1:8081) on its own event loop thread,
+/// guarded by a bearer token.
+///
+/// Why a loop of its own rather than loop 0 of the edge: admin work (rendering metrics, JSON,
+/// SQLite-backed handlers' completions, slow or hostile admin clients) never shares a thread
+/// with the serving loops, so it adds no latency to them, and the admin listener can be started,
+/// stopped and tested independently of the edge. Handlers themselves run on libuv's thread pool
+/// (`runBlocking`), so the admin loop only parses and writes.
+///
+/// Every route but `GET /_wharf/health` requires `Authorization: Bearer <token>`; anything else
+/// gets 401 with `WWW-Authenticate: Bearer` before any handler runs, so nothing changes.
+public final class AdminServer: Sendable {
+    /// Limits for the admin listener (it is a control surface, not a public server).
+    public struct Limits: Sendable {
+        /// Largest request body; over it: 413.
+        public var maxBodyBytes = 1 << 20
+        public var maxConnections = 64
+        /// A request must arrive completely within this time (408).
+        public var requestTimeoutMs = 10_000
+        /// An idle keep-alive connection is closed after this time.
+        public var idleTimeoutMs = 30_000
+        public init() {}
+    }
+
+    public let routes = AdminRoutes()
+    public let token: AdminToken
+    public let host: String
+    public let requestedPort: Int
+    public let limits: Limits
+    private let logger: @Sendable (String) -> Void
+    private let thread = Mutex<LoopThread?>(nil)
+    private let state = Mutex<AdminLoopState?>(nil)
+    private let boundPort = Atomic<Int>(0)
+    private let started = ContinuousClock.now
+    private let metricsSources = Mutex<[@Sendable (inout PrometheusText) -> Void]>([])
+    private let statusSections = Mutex<[(String, @Sendable () throws -> [UInt8])]>([])
+
+    /// An admin server with only the generic routes (health, metrics, status); add sources and
+    /// routes, then `start()`. See `init(edge:token:logger:)` for the edge's admin API.
+    public init(host: String = "127.0.0.1", port: Int = 8081, token: AdminToken, limits: Limits = Limits(),
+                logger: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.host = host
+        self.requestedPort = port
+        self.token = token
+        self.limits = limits
+        self.logger = logger
+        registerGenericRoutes()
+    }
+
+    /// The port it listens on (the real one when 0 was asked for); 0 before `start()`.
+    public var port: Int { boundPort.load(ordering: .acquiring) }
+
+    /// Adds families to `GET /_wharf/metrics`; sources run in the order added, off-loop.
+    public func addMetrics(_ source: @escaping @Sendable (inout PrometheusText) -> Void) {
+        metricsSources.withLock { $0.append(source) }
+    }
+
+    /// Adds a top-level key to `GET /_wharf/api/status`, computed off-loop on each request.
+    public func addStatusSection<T: Encodable & SendableMetatype>(_ name: String, _ provider: @escaping @Sendable () throws -> T) {
+        statusSections.withLock { $0.append((name, { AdminJSON.encode(try provider()) })) }
+    }
+
+    private func registerGenericRoutes() {
+        do {
+            try routes.add("GET", "/_wharf/health", requiresToken: false) { _ in
+                AdminJSON.response(["status": "ok"])
+            }
+            // Weak: the route table belongs to this server and must not keep it alive.
+            try routes.add("GET", "/_wharf/metrics", requiresToken: true) { [weak self] _ in
+                guard let self else { throw AdminError(503, "the admin server has stopped") }
+                var text = PrometheusText()
+                text.gauge("wharf_uptime_seconds", help: "Seconds since the admin server was created.", uptimeSeconds)
+                for source in metricsSources.withLock({ $0 }) { source(&text) }
+                return AdminResponse(status: 200, body: Array(text.text.utf8), contentType: PrometheusText.contentType)
+            }
+            try routes.add("GET", "/_wharf/api/status", requiresToken: true) { [weak self] _ in
+                guard let self else { throw AdminError(503, "the admin server has stopped") }
+                return try statusResponse()
+            }
+        } catch {
+            preconditionFailure("built-in admin routes are valid: \(error)")
+        }
+    }
+
+    var uptimeSeconds: Double {
+        let d = started.duration(to: .now).components
+        return Double(d.seconds) + Double(d.attoseconds) / 1e18
+    }
+
+    /// `{"status":"ok","uptimeSeconds":…,"<section>":{…},…}` with sections in name order.
+    private func statusResponse() throws -> AdminResponse {
+        var out = Array(#"{"status":"ok","uptimeSeconds":"#.utf8)
+        out += Array(String(format: "%.3f", uptimeSeconds).utf8)
+        for (name, provider) in statusSections.withLock({ $0 }).sorted(by: { $0.0 < $1.0 }) {
+            out += Array(",".utf8)
+            out += AdminJSON.encode(name)
+            out += Array(":".utf8)
+            out += try provider()
+        }
+        out += Array("}".utf8)
+        return AdminResponse(status: 200, body: out)
+    }
+
+    /// Binds the listener on a new loop thread; returns once it accepts connections.
+    public func start() throws {
+        let loopThread = try LoopThread(name: "wharf-admin")
+        let loop = loopThread.loop
+        let dispatcher = AdminDispatcher(routes: routes, token: token, logger: logger)
+        do {
+            let (loopState, bound) = try loop.executeAndWait { [self] () throws -> (AdminLoopState, Int) in
+                let s = AdminLoopState(loop: loop, limits: limits, dispatcher: dispatcher, logger: logger)
+                let port = try s.listen(host: host, port: requestedPort)
+                return (s, port)
+            }
+            state.withLock { $0 = loopState }
+            thread.withLock { $0 = loopThread }
+            boundPort.store(bound, ordering: .releasing)
+        } catch {
+            try? loopThread.stopAndJoin()
+            throw error
+        }
+    }
+
+    /// Stops accepting, closes every connection (a handler still running finishes first, its
+    /// answer dropped), and joins the loop thread. Idempotent.
+    public func shutdown() {
+        guard let loopThread = thread.withLock({ t in defer { t = nil }; return t }) else { return }
+        if let s = state.withLock({ s in defer { s = nil }; return s }) {
+            try? loopThread.loop.executeAndWait { s.closeAll() }
+        }
+        do { try loopThread.stopAndJoin() } catch { logger("admin loop did not close cleanly: \(error)") }
+    }
+}
+
+/// Decides what to do with one complete request: authenticate, route, and run the handler on
+/// the thread pool. Loop thread (except the handler itself).
+final class AdminDispatcher: Sendable {
+    let routes: AdminRoutes
+    let token: AdminToken
+    let logger: @Sendable (String) -> Void
+
+    init(routes: AdminRoutes, token: AdminToken, logger: @escaping @Sendable (String) -> Void) {
+        self.routes = routes
+        self.token = token
+        self.logger = logger
+    }
+
+    func dispatch(_ pending: AdminConnection.Pending, on connection: AdminConnection) {
+        let target: RequestTarget
+        do {
+            target = try RequestTarget.parse(pending.target, method: .other(Array(pending.method.utf8)))
+        } catch {
+            connection.finish(.error(400, "bad request target: \(error)"), for: pending)
+            return
+        }
+        let lookup = routes.lookup(method: pending.method, path: target.path)
+        if case .found(let match) = lookup, !match.route.requiresToken {
+            run(match, pending, target, connection)
+            return
+        }
+        guard authorized(pending.authorization) else {
+            let challenge = pending.authorization == nil
+                ? #"Bearer realm="wharf-admin""#
+                : #"Bearer realm="wharf-admin", error="invalid_token""#
+            var response = AdminResponse.error(401, "a valid bearer token is required")
+            response.headers = [.init(name: "WWW-Authenticate", value: challenge)]
+            connection.finish(response, for: pending)
+            return
+        }
+        switch lookup {
+        case .found(let match):
+            run(match, pending, target, connection)
+        case .wrongMethod(let allowed):
+            var response = AdminResponse.error(405, "method \(pending.method) not allowed here")
+            response.headers = [.init(name: "Allow", value: allowed.joined(separator: ", "))]
+            connection.finish(response, for: pending)
+        case .notFound:
+            connection.finish(.error(404, "no admin route for \(target.path)"), for: pending)
+        }
+    }
+
+    /// `Authorization: Bearer <token>` (scheme case-insensitive, RFC 9110 §11.1), compared in
+    /// constant time.
+    private func authorized(_ field: [UInt8]?) -> Bool {
+        guard let field, field.count > 7 else { return false }
+        let scheme = field.prefix(7).map { $0 | 0x20 }
+        guard scheme == Array("bearer ".utf8) else { return false }
+        var credentials = field.dropFirst(7)
+        while credentials.first == 0x20 { credentials = credentials.dropFirst() }
+        return token.matches(credentials)
+    }
+
+    private func run(_ match: AdminRoutes.Match, _ pending: AdminConnection.Pending, _ target: RequestTarget,
+                     _ connection: AdminConnection) {
+        let request = AdminRequest(
+            method: pending.method == "HEAD" ? "GET" : pending.method, path: target.path, query: target.query,
+            headers: pending.headers.filter { $0.name.lowercased() != "authorization" },
+            body: pending.body, parameters: match.parameters, remainder: match.remainder)
+        let handler = match.route.handler
+        let logger = self.logger
+        connection.tcp.loop.runBlocking({ () -> AdminResponse in
+            do {
+                return try handler(request)
+            } catch let error as AdminError {
+                return .error(error.status, error.message)
+            } catch let error as StoreError {
+                return .error(AdminDispatcher.status(for: error), error.description)
+            } catch {
+                logger("admin \(request.method) \(request.path) failed: \(error)")
+                return .error(500, "internal error: \(error)")
+            }
+        }, completion: { [weak connection] result in
+            let response = (try? result.get()) ?? .error(503, "the admin server is shutting down")
+            connection?.finish(response, for: pending)
+        })
+    }
+
+    static func status(for error: StoreError) -> Int {
+        switch error {
+        case .unknownApp, .deploymentNotFound: 404
+        case .nothingToRollBack: 409
+        case .unsafeAppName: 400
+        default: 500
+        }
+    }
+}
+
+/// What lives on the admin loop: the listener, the connections, the timeout timer.
+/// `@unchecked Sendable`: it is created and used only on its loop (the confinement is the lock).
+final class AdminLoopState: @unchecked Sendable {
+    let loop: EventLoop
+    let limits: AdminServer.Limits
+    let dispatcher: AdminDispatcher
+    private let logger: @Sendable (String) -> Void
+    private var listener: TCPListener?
+    private var timer: LoopTimer?
+    private var connections: [Int: AdminConnection] = [:]
+    private var nextID = 0
+    private var dateCache = HTTPDateCache()
+    private(set) var isDraining = false
+
+    init(loop: EventLoop, limits: AdminServer.Limits, dispatcher: AdminDispatcher, logger: @escaping @Sendable (String) -> Void) {
+        self.loop = loop
+        self.limits = limits
+        self.dispatcher = dispatcher
+        self.logger = logger
+    }
+
+    func listen(host: String, port: Int) throws -> Int {
+        // No SO_REUSEPORT: a second admin server on the same port must fail, not share it.
+        let l = try TCPListener.listen(on: loop, host: host, port: port, backlog: 128, reusePort: false,
+                                       onError: { [unowned self] error in self.logger("admin accept failed: \(error)") },
+                                       onAccept: { [unowned self] tcp in self.accepted(tcp) })
+        listener = l
+        let t = LoopTimer(loop: loop)
+        t.start(after: .seconds(1), repeating: .seconds(1)) { [unowned self] in self.tick() }
+        timer = t
+        return l.localAddress.port
+    }
+
+    func date() -> [UInt8] { dateCache.imfFixdate(at: Int64(EdgeClock.unixSeconds())) }
+
+    private func accepted(_ tcp: TCPConnection) {
+        if connections.count >= limits.maxConnections || isDraining {
+            let busy = Array("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
+            tcp.write(WriteBuffer(busy)) { _ in tcp.close() }
+            return
+        }
+        nextID += 1
+        let connection = AdminConnection(id: nextID, tcp: tcp, owner: self)
+        connections[connection.id] = connection
+        connection.start()
+    }
+
+    func connectionClosed(_ connection: AdminConnection) {
+        connections.removeValue(forKey: connection.id)
+    }
+
+    var connectionCount: Int { connections.count }
+
+    private func tick() {
+        let now = loop.nowMilliseconds
+        for connection in Array(connections.values) {
+            if let started = connection.requestStartedMs, !connection.busy,
+               now &- started > UInt64(limits.requestTimeoutMs) {
+                connection.timeOut()
+            } else if connection.isIdle, now &- connection.lastActivityMs > UInt64(limits.idleTimeoutMs) {
+                connection.close()
+            }
+        }
+    }
+
+    func closeAll() {
+        isDraining = true
+        listener?.close()
+        listener = nil
+        timer?.close()
+        timer = nil
+        for connection in Array(connections.values) { connection.close() }
+    }
+}
