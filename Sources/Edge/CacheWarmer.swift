@@ -7,7 +7,10 @@ import HTTPCore
 public struct CacheWarmer: Sendable {
     /// What happened to one (path, coding) pair.
     public struct Item: Sendable, Codable, Equatable {
+        /// The path as asked for.
         public var path: String
+        /// The deployment file it resolved to (`/` → `/index.html`, SPA fallback); nil if none.
+        public var file: String?
         public var encoding: String
         /// "loaded", or why not: "cached" (already held), "not_found", "no_variant",
         /// "not_kept" (larger than the cache can hold or eviction limit reached), "error".
@@ -56,13 +59,13 @@ public struct CacheWarmer: Sendable {
         for path in paths {
             guard let file = deployment.lookup(path) else {
                 for coding in codings ?? [.identity] {
-                    report.items.append(Item(path: path, encoding: coding.token, outcome: "not_found", bytes: 0, sendfile: false))
+                    report.items.append(Item(path: path, file: nil, encoding: coding.token, outcome: "not_found", bytes: 0, sendfile: false))
                 }
                 continue
             }
             let wanted = codings ?? ContentCoding.allCases.filter { file.representation($0) != nil }
             for coding in wanted {
-                report.items.append(warmOne(file, coding, maxEvicted: maxEvictedBytesPerEntry))
+                report.items.append(warmOne(path, file, coding, maxEvicted: maxEvictedBytesPerEntry))
             }
         }
         for item in report.items {
@@ -76,8 +79,8 @@ public struct CacheWarmer: Sendable {
         return report
     }
 
-    private func warmOne(_ file: ServedFile, _ coding: ContentCoding, maxEvicted: Int) -> Item {
-        var item = Item(path: file.entry.path, encoding: coding.token, outcome: "loaded", bytes: 0, sendfile: false)
+    private func warmOne(_ path: String, _ file: ServedFile, _ coding: ContentCoding, maxEvicted: Int) -> Item {
+        var item = Item(path: path, file: file.entry.path, encoding: coding.token, outcome: "loaded", bytes: 0, sendfile: false)
         guard let rep = file.representation(coding) else {
             item.outcome = "no_variant"
             return item

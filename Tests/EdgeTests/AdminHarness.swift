@@ -45,6 +45,17 @@ final class AdminHarness: Sendable {
         return dict
     }
 
+    /// The edge records a response's metrics just after handing it to the socket, so a client
+    /// can see the response first: poll (bounded) until `condition` holds.
+    static func eventually(seconds: Double = 2, _ condition: () throws -> Bool) rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            if try condition() { return true }
+            if Date() >= deadline { return false }
+            usleep(10_000)
+        }
+    }
+
     func stop() {
         admin.shutdown()
         edge.stop()

@@ -218,7 +218,12 @@ import Testing
         let before = try AdminHarness.json(try h.call("GET", "/_wharf/api/status"))
         for _ in 0..<3 { #expect(try edge.get("/robots.txt").status == 200) }
         #expect(try edge.get("/missing.txt").status == 404)
-        let r = try h.call("GET", "/_wharf/api/status")
+        var r = try h.call("GET", "/_wharf/api/status")
+        _ = try AdminHarness.eventually {
+            r = try h.call("GET", "/_wharf/api/status")
+            let requests = (try AdminHarness.json(r)["edge"] as? [String: Any])?["requests"] as? [String: Any]
+            return ((requests?["byClass"] as? [String: Int])?["4xx"] ?? 0) > 0
+        }
         #expect(r.status == 200)
         let json = try AdminHarness.json(r)
         #expect(json["status"] as? String == "ok")

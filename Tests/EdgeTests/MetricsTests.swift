@@ -82,7 +82,11 @@ import Testing
         #expect(try edge.get("/robots.txt", headers: ["Accept-Encoding": "identity"]).status == 200)
         #expect(try edge.get("/nope.png").status == 404)
 
-        let r = try h.call("GET", "/_wharf/metrics")
+        var r = try h.call("GET", "/_wharf/metrics")
+        _ = try AdminHarness.eventually {
+            r = try h.call("GET", "/_wharf/metrics")
+            return r.text.contains(#"wharf_http_requests_total{status="404"} 1"#)
+        }
         #expect(r.status == 200)
         #expect(r.header("Content-Type") == "text/plain; version=0.0.4; charset=utf-8")
         let families = try MetricsTests.parse(r.text)
