@@ -145,5 +145,9 @@ private func isAlive(_ pid: Int32) -> Bool {
         #expect(pid > 0)
         #expect(kill(-pid, SIGKILL) == 0, "the detached child outlives the loop until killed")
         #expect(run.exit.value == nil)
+        // No loop watches it any more: reap it here, or it stays a zombie that any
+        // waitid(P_ALL) in this process (Swift Testing's exit-test monitor) keeps seeing.
+        var status: Int32 = 0
+        #expect(waitpid(pid, &status, 0) == pid)
     }
 }
