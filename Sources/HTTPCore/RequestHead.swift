@@ -8,7 +8,10 @@ public struct RequestHead: Sendable {
     public let start: Int
     /// Number of bytes of the head, request line through the empty line.
     public let byteCount: Int
-    public let method: HTTPMethod
+    /// The request method (`.other` is built from the buffer on each access).
+    public var method: HTTPMethod {
+        HTTPMethod(code: methodCode, token: bytes[start..<(start &+ Int(targetStart) &- 1)])
+    }
     public let version: HTTPVersion
     /// Whether the connection may carry another request after this one (RFC 9112 §9.3):
     /// HTTP/1.1 unless `Connection: close`; HTTP/1.0 only with `Connection: keep-alive`.
@@ -20,19 +23,20 @@ public struct RequestHead: Sendable {
     /// `Connection` lists `upgrade` and an `Upgrade` field is present.
     public let wantsUpgrade: Bool
 
+    let methodCode: UInt8
     let targetStart: UInt32
     let targetEnd: UInt32
     let spans: [FieldSpan]
 
     init(
-        bytes: [UInt8], start: Int, byteCount: Int, method: HTTPMethod, version: HTTPVersion,
+        bytes: [UInt8], start: Int, byteCount: Int, methodCode: UInt8, version: HTTPVersion,
         keepAlive: Bool, body: BodyFraming, expectsContinue: Bool, wantsUpgrade: Bool,
         targetStart: UInt32, targetEnd: UInt32, spans: [FieldSpan]
     ) {
         self.bytes = bytes
         self.start = start
         self.byteCount = byteCount
-        self.method = method
+        self.methodCode = methodCode
         self.version = version
         self.keepAlive = keepAlive
         self.body = body

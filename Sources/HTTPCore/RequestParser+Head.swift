@@ -11,7 +11,7 @@ struct HeadProgress: Sendable {
     /// The current line has no LF before this offset (relative to the head's first byte).
     var scanFrom = 0
     var leadingEmptyLines = 0
-    var method: HTTPMethod = .get
+    var methodCode: UInt8 = 0
     var version: HTTPVersion = .http1_1
     var targetStart: UInt32 = 0
     var targetEnd: UInt32 = 0
@@ -20,23 +20,23 @@ struct HeadProgress: Sendable {
 }
 
 extension RequestParser {
-    mutating func nextHead(_ buffer: [UInt8], _ index: inout Int) throws(ParseError) -> Step {
+    /// The next complete head, or nil when more bytes are needed.
+    mutating func nextHead(_ buffer: [UInt8], _ index: inout Int) throws(ParseError) -> RequestHead? {
         let complete = try buffer.withUnsafeBufferPointer { p throws(ParseError) -> Int? in
             try scanHead(p, &index)
         }
-        guard let length = complete else { return .needMore }
+        guard let length = complete else { return nil }
         let base = index
         let framing = try buffer.withUnsafeBufferPointer { p throws(ParseError) in
             try Framing.analyse(p, base: base, spans: spans, version: progress.version, limits: limits)
         }
         let head = RequestHead(
-            bytes: buffer, start: base, byteCount: length, method: progress.method,
+            bytes: buffer, start: base, byteCount: length, methodCode: progress.methodCode,
             version: progress.version, keepAlive: framing.keepAlive, body: framing.body,
             expectsContinue: framing.expectsContinue, wantsUpgrade: framing.wantsUpgrade,
             targetStart: progress.targetStart, targetEnd: progress.targetEnd, spans: spans)
         index = base &+ length
         progress = HeadProgress()
-        spans.removeAll(keepingCapacity: true)
         switch framing.body {
         case .none, .contentLength(0): state = .messageEnd
         case .contentLength(let n): state = .fixedBody(remaining: n)
@@ -45,13 +45,16 @@ extension RequestParser {
             lineScan = 0
             bodyReceived = 0
         }
-        return .event(.head(head))
+        return head
     }
 
     /// Advances through the head's lines; returns the head's length once its empty line is seen.
     private mutating func scanHead(_ p: UnsafeBufferPointer<UInt8>, _ index: inout Int) throws(ParseError) -> Int? {
         let end = p.count
         if progress.phase == 0 {
+            // Cleared here, not when the previous head was returned: by now the caller has
+            // usually dropped that head, so the storage is reused without a copy.
+            if !spans.isEmpty { spans.removeAll(keepingCapacity: true) }
             // RFC 9112 §2.2: ignore at least one empty line (CRLF) before the request line.
             if progress.scanFrom == 0 {
                 while index < end && p[index] == ByteClass.cr {
@@ -86,6 +89,19 @@ extension RequestParser {
         let pointer = p.baseAddress!
         while true {
             let lineStart = base &+ progress.lineStart
+            if progress.scanFrom == progress.lineStart,
+               let field = Self.completeValidFieldLine(pointer, lineStart, searchEnd) {
+                guard spans.count < limits.maxFieldCount else { throw .tooManyFields }
+                spans.append(FieldSpan(
+                    nameStart: UInt32(truncatingIfNeeded: lineStart &- base),
+                    nameEnd: UInt32(truncatingIfNeeded: field.nameEnd &- base),
+                    valueStart: UInt32(truncatingIfNeeded: field.valueStart &- base),
+                    valueEnd: UInt32(truncatingIfNeeded: field.valueEnd &- base),
+                    code: FieldName.recognise(p, lineStart, field.nameEnd)))
+                progress.lineStart = field.lf &+ 1 &- base
+                progress.scanFrom = progress.lineStart
+                continue
+            }
             guard let lf = ByteClass.firstLineFeed(pointer, from: base &+ progress.scanFrom, to: searchEnd) else {
                 if end >= limitEnd { throw .headerSectionTooLarge }
                 progress.scanFrom = end &- base
@@ -140,10 +156,34 @@ extension RequestParser {
                 && targetEnd &- targetStart == 1 && p[targetStart] == 0x2A
             throw isPreface ? .http2Preface : .unsupportedVersion
         }
-        progress.method = HTTPMethod.recognise(p, base, methodEnd)
+        progress.methodCode = HTTPMethod.code(p, base, methodEnd)
         progress.version = minor == 1 ? .http1_1 : minor == 0 ? .http1_0 : HTTPVersion(major: 1, minor: minor)
         progress.targetStart = UInt32(truncatingIfNeeded: targetStart &- base)
         progress.targetEnd = UInt32(truncatingIfNeeded: targetEnd &- base)
+    }
+
+    /// The fast path for the common case, in one pass: a field line that is complete (its CRLF
+    /// lies before `limit`) and valid. Returns nil for anything else — incomplete, invalid, the
+    /// empty line — and the caller takes the general path, which then decides exactly as it
+    /// would have for this line (the first control byte here is the line's CR, so its LF is the
+    /// line's first LF).
+    @inline(__always)
+    static func completeValidFieldLine(
+        _ p: UnsafePointer<UInt8>, _ start: Int, _ limit: Int
+    ) -> (nameEnd: Int, valueStart: Int, valueEnd: Int, lf: Int)? {
+        var i = start
+        while i < limit && ByteClass.isTchar(p[i]) { i &+= 1 }
+        guard i > start, i < limit, p[i] == 0x3A else { return nil }
+        let nameEnd = i
+        i &+= 1
+        while i < limit && ByteClass.isBlank(p[i]) { i &+= 1 }
+        let valueStart = i
+        guard let cr = ByteClass.firstInvalidValueByte(p, from: i, to: limit),
+              p[cr] == ByteClass.cr, cr &+ 1 < limit, p[cr &+ 1] == ByteClass.lf
+        else { return nil }
+        var valueEnd = cr
+        while valueEnd > valueStart && ByteClass.isBlank(p[valueEnd &- 1]) { valueEnd &-= 1 }
+        return (nameEnd, valueStart, valueEnd, cr &+ 1)
     }
 
     /// field-line = field-name ":" OWS field-value OWS (RFC 9112 §5), in `p[start..<cr]`.

@@ -50,35 +50,31 @@ public struct RequestParser: Sendable {
     public mutating func next(in buffer: [UInt8], at index: inout Int) throws(ParseError) -> RequestEvent? {
         precondition(index >= 0 && index <= buffer.count, "index outside the buffer")
         do throws(ParseError) {
+            // Each arm returns an event, returns nil for "need more", or moves to the next state.
             while true {
-                let step: Step
                 switch state {
                 case .head:
-                    step = try nextHead(buffer, &index)
+                    guard let head = try nextHead(buffer, &index) else { return nil }
+                    return .head(head)
                 case .fixedBody(let remaining):
                     guard let slice = takeBody(buffer, &index, remaining) else { return nil }
                     state = remaining == slice.count ? .messageEnd : .fixedBody(remaining: remaining &- slice.count)
                     return .body(slice)
                 case .chunkLine:
-                    step = try nextChunkLine(buffer, &index)
+                    guard try nextChunkLine(buffer, &index) else { return nil }
                 case .chunkData(let remaining):
                     guard let slice = takeBody(buffer, &index, remaining) else { return nil }
                     state = remaining == slice.count ? .chunkDataEnd : .chunkData(remaining: remaining &- slice.count)
                     return .body(slice)
                 case .chunkDataEnd:
-                    step = try nextChunkDataEnd(buffer, &index)
+                    guard try nextChunkDataEnd(buffer, &index) else { return nil }
                 case .trailers:
-                    step = try nextTrailer(buffer, &index)
+                    guard try nextTrailer(buffer, &index) else { return nil }
                 case .messageEnd:
                     state = .head
                     return .end
                 case .failed(let error):
                     throw error
-                }
-                switch step {
-                case .event(let event): return event
-                case .needMore: return nil
-                case .again: continue
                 }
             }
         } catch {
@@ -99,12 +95,6 @@ public struct RequestParser: Sendable {
         }
         batch.consumed = index &- start
         return batch
-    }
-
-    enum Step {
-        case event(RequestEvent)
-        case needMore
-        case again
     }
 
     private func takeBody(_ buffer: [UInt8], _ index: inout Int, _ remaining: Int) -> ArraySlice<UInt8>? {

@@ -308,7 +308,7 @@ func string(_ bytes: ArraySlice<UInt8>?) -> String? { bytes.map { String(decodin
     }
 
     @Test func tokenMasksMatchTheRFCDefinition() {
-        #expect(ByteClass.tcharMasksAgree)
+        #expect(ByteClass.tcharTableAgrees)
         let tchars = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
         for b in 0...255 { #expect(ByteClass.isTchar(UInt8(b)) == tchars.contains(UInt8(b)), "byte \(b)") }
     }
