@@ -54,16 +54,23 @@ enum ByteClass {
     /// The index of the first LF in `base[from..<to]`, or nil. Eight bytes per step.
     @inline(__always)
     static func firstLineFeed(_ base: UnsafePointer<UInt8>, from: Int, to: Int) -> Int? {
+        firstByte(lf, base, from: from, to: to)
+    }
+
+    /// The index of the first `value` in `base[from..<to]`, or nil. Eight bytes per step.
+    @inline(__always)
+    static func firstByte(_ value: UInt8, _ base: UnsafePointer<UInt8>, from: Int, to: Int) -> Int? {
+        let pattern = UInt64(value) &* 0x0101_0101_0101_0101
         var i = from
         while i &+ 8 <= to {
-            let x = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) ^ 0x0A0A_0A0A_0A0A_0A0A
+            let x = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) ^ pattern
             let t = (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
             // The lowest flagged byte is always a real zero byte (borrows only run upwards).
             if t != 0 { return i &+ (t.trailingZeroBitCount >> 3) }
             i &+= 8
         }
         while i < to {
-            if base[i] == lf { return i }
+            if base[i] == value { return i }
             i &+= 1
         }
         return nil
@@ -79,9 +86,14 @@ enum ByteClass {
             let below20 = (x &- 0x2020_2020_2020_2020) & ~x & 0x8080_8080_8080_8080
             let d = x ^ 0x7F7F_7F7F_7F7F_7F7F
             let isDel = (d &- 0x0101_0101_0101_0101) & ~d & 0x8080_8080_8080_8080
-            if below20 | isDel != 0 {
-                // Something suspicious in this word (maybe just HTAB): check byte by byte.
-                for j in i..<(i &+ 8) where !isValueByte(base[j]) { return j }
+            let flagged = below20 | isDel
+            if flagged != 0 {
+                // The lowest flag is exact (borrows only run upwards, from a true match): it is
+                // the first control byte or DEL. HTAB is allowed: continue just after it.
+                let j = i &+ (flagged.trailingZeroBitCount >> 3)
+                if base[j] != htab { return j }
+                i = j &+ 1
+                continue
             }
             i &+= 8
         }

@@ -97,7 +97,7 @@ extension RequestParser {
                     nameEnd: UInt32(truncatingIfNeeded: field.nameEnd &- base),
                     valueStart: UInt32(truncatingIfNeeded: field.valueStart &- base),
                     valueEnd: UInt32(truncatingIfNeeded: field.valueEnd &- base),
-                    code: FieldName.recognise(p, lineStart, field.nameEnd)))
+                    code: field.code))
                 progress.lineStart = field.lf &+ 1 &- base
                 progress.scanFrom = progress.lineStart
                 continue
@@ -170,12 +170,23 @@ extension RequestParser {
     @inline(__always)
     static func completeValidFieldLine(
         _ p: UnsafePointer<UInt8>, _ start: Int, _ limit: Int
-    ) -> (nameEnd: Int, valueStart: Int, valueEnd: Int, lf: Int)? {
-        var i = start
-        while i < limit && ByteClass.isTchar(p[i]) { i &+= 1 }
-        guard i > start, i < limit, p[i] == 0x3A else { return nil }
-        let nameEnd = i
-        i &+= 1
+    ) -> (nameEnd: Int, valueStart: Int, valueEnd: Int, lf: Int, code: UInt8)? {
+        guard start < limit, ByteClass.isTchar(p[start]),
+              let colon = ByteClass.firstByte(0x3A, p, from: start &+ 1, to: limit)
+        else { return nil }
+        // A known name is a valid token by construction (see `FieldName.recognise`); any other
+        // name is checked byte by byte.
+        let code = FieldName.recognise(UnsafeBufferPointer(start: p, count: limit), start, colon)
+        if code == 0 {
+            let allTokens = tcharTable.withUnsafeBufferPointer { table in
+                let t = table.baseAddress!
+                var i = start
+                while i < colon && t[Int(p[i])] != 0 { i &+= 1 }
+                return i == colon
+            }
+            guard allTokens else { return nil }
+        }
+        var i = colon &+ 1
         while i < limit && ByteClass.isBlank(p[i]) { i &+= 1 }
         let valueStart = i
         guard let cr = ByteClass.firstInvalidValueByte(p, from: i, to: limit),
@@ -183,7 +194,7 @@ extension RequestParser {
         else { return nil }
         var valueEnd = cr
         while valueEnd > valueStart && ByteClass.isBlank(p[valueEnd &- 1]) { valueEnd &-= 1 }
-        return (nameEnd, valueStart, valueEnd, cr &+ 1)
+        return (colon, valueStart, valueEnd, cr &+ 1, code)
     }
 
     /// field-line = field-name ":" OWS field-value OWS (RFC 9112 §5), in `p[start..<cr]`.

@@ -8,6 +8,8 @@ struct BenchOptions {
     var runs = 7
     /// Wall time per run.
     var seconds = 0.4
+    /// Run only the cases whose name contains this (e.g. "typical").
+    var only: String?
 
     init(_ arguments: [String]) {
         var i = 0
@@ -15,6 +17,9 @@ struct BenchOptions {
             switch arguments[i] {
             case "--runs" where i + 1 < arguments.count:
                 runs = max(1, Int(arguments[i + 1]) ?? runs)
+                i += 1
+            case "--only" where i + 1 < arguments.count:
+                only = arguments[i + 1]
                 i += 1
             case "--seconds" where i + 1 < arguments.count:
                 seconds = max(0.01, Double(arguments[i + 1]) ?? seconds)
@@ -36,7 +41,8 @@ struct Rate {
 
 /// Runs `body` (which processes `itemsPerCall` items) repeatedly for `seconds` of CPU time,
 /// `runs` times, and returns each run's rates.
-func measure(runs: Int, seconds: Double, itemsPerCall: Int, _ body: () -> Int) -> (rates: [Rate], sink: Int) {
+func measure(runs: Int, seconds: Double, itemsPerCall: Int, _ body: () -> Int) -> (rates: [Rate], sink: Int, items: Int) {
+    var total = 0
     var sink = 0
     var rates: [Rate] = []
     for _ in 0..<2000 { sink &+= body() }  // warm-up
@@ -51,10 +57,11 @@ func measure(runs: Int, seconds: Double, itemsPerCall: Int, _ body: () -> Int) -
             cpu = now(CLOCK_THREAD_CPUTIME_ID)
         } while cpu - cpuStart < seconds
         let wall = now(CLOCK_MONOTONIC) - wallStart
+        total += calls * itemsPerCall
         let items = Double(calls * itemsPerCall)
         rates.append(Rate(wall: items / wall, cpu: items / (cpu - cpuStart)))
     }
-    return (rates, sink)
+    return (rates, sink, total + 2000 * itemsPerCall)
 }
 
 /// Seconds on `clock` (CLOCK_MONOTONIC or CLOCK_THREAD_CPUTIME_ID).

@@ -27,18 +27,19 @@ enum ParserBenchmark {
     static func run(_ options: BenchOptions) {
         print("wharf-bench parser: \(options.runs) runs x \(options.seconds) CPU-s each, one thread, median")
         for (name, text) in [("typical 12-field browser GET", typical), ("minimal GET", minimal)] {
+            if let only = options.only, !name.contains(only) { continue }
             let request = Array(text.utf8)
             for (mode, pipelined) in [("one request per read", 1), ("16 pipelined per read", 16)] {
                 var buffer: [UInt8] = []
                 for _ in 0..<pipelined { buffer += request }
                 var parser = RequestParser()  // one per connection, reused across reads
-                let (rates, sink) = measure(runs: options.runs, seconds: options.seconds, itemsPerCall: pipelined) {
+                let (rates, sink, items) = measure(runs: options.runs, seconds: options.seconds, itemsPerCall: pipelined) {
                     parseAll(buffer, &parser)
                 }
                 let cpu = rates.map(\.cpu).sorted()
                 print("  \(name) (\(request.count) B), \(mode): \(formatRate(median(cpu))) requests per CPU-second"
                       + " (runs \(formatRate(cpu.first!))..\(formatRate(cpu.last!)); wall clock median"
-                      + " \(formatRate(median(rates.map(\.wall))))) [\(sink & 1)]")
+                      + " \(formatRate(median(rates.map(\.wall)))); \(items) requests) [\(sink & 1)]")
             }
         }
     }
@@ -50,7 +51,7 @@ enum ParserBenchmark {
         var work = 0
         do {
             while let event = try parser.next(in: buffer, at: &index) {
-                if case .head(let head) = event {
+                if case .head(let head) = consume event {
                     work &+= head.value(of: .host)?.count ?? 0
                     work &+= head.value(of: .acceptEncoding)?.count ?? 0
                     work &+= head.keepAlive ? 1 : 0

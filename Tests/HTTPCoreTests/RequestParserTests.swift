@@ -141,6 +141,14 @@ func string(_ bytes: ArraySlice<UInt8>?) -> String? { bytes.map { String(decodin
         }
     }
 
+    @Test func knownNamesMatchOnlyTokenBytes() {
+        // Case folding must not let CR stand in for "-" (0x0D | 0x20 == 0x2D).
+        #expect(FieldName("content\rlength") == nil)
+        #expect(FieldName("CONTENT-LENGTH") == .contentLength)
+        #expect(FieldName("content_length") == nil)
+        #expect(FieldName("content-lengt") == nil)
+    }
+
     @Test func valuesAreTrimmedOfOptionalWhitespaceButKeepInnerSpaces() throws {
         let head = try singleHead("GET / HTTP/1.1\r\nHost: \t a b \t\r\nX-Empty:\r\nX-Blank:   \r\n\r\n")
         #expect(string(head.value(of: .host)) == "a b")
