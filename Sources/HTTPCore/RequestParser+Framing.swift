@@ -8,7 +8,7 @@ struct Framing {
     var wantsUpgrade: Bool
 
     static func analyse(
-        _ p: UnsafeBufferPointer<UInt8>, base: Int, spans: [FieldSpan], version: HTTPVersion, limits: ParserLimits
+        _ p: UnsafeBufferPointer<UInt8>, base: Int, spans: UnsafeBufferPointer<FieldSpan>, version: HTTPVersion, limits: ParserLimits
     ) throws(ParseError) -> Framing {
         var hosts = 0
         var contentLength: Int?

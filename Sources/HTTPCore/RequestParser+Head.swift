@@ -15,6 +15,8 @@ struct HeadProgress: Sendable {
     var version: HTTPVersion = .http1_1
     var targetStart: UInt32 = 0
     var targetEnd: UInt32 = 0
+    /// Field lines parsed so far into the parser's field table.
+    var fieldCount = 0
 
     var isFresh: Bool { phase == 0 && scanFrom == 0 }
 }
@@ -27,14 +29,20 @@ extension RequestParser {
         }
         guard let length = complete else { return nil }
         let base = index
+        let count = progress.fieldCount
+        let version = progress.version
+        let limits = limits
         let framing = try buffer.withUnsafeBufferPointer { p throws(ParseError) in
-            try Framing.analyse(p, base: base, spans: spans, version: progress.version, limits: limits)
+            try spans.withUnsafeBufferPointer { s throws(ParseError) in
+                try Framing.analyse(p, base: base, spans: UnsafeBufferPointer(rebasing: s[0..<count]),
+                                    version: version, limits: limits)
+            }
         }
         let head = RequestHead(
             bytes: buffer, start: base, byteCount: length, methodCode: progress.methodCode,
             version: progress.version, keepAlive: framing.keepAlive, body: framing.body,
             expectsContinue: framing.expectsContinue, wantsUpgrade: framing.wantsUpgrade,
-            targetStart: progress.targetStart, targetEnd: progress.targetEnd, spans: spans)
+            targetStart: progress.targetStart, targetEnd: progress.targetEnd, spans: spans, fieldCount: count)
         index = base &+ length
         progress = HeadProgress()
         switch framing.body {
@@ -52,9 +60,6 @@ extension RequestParser {
     private mutating func scanHead(_ p: UnsafeBufferPointer<UInt8>, _ index: inout Int) throws(ParseError) -> Int? {
         let end = p.count
         if progress.phase == 0 {
-            // Cleared here, not when the previous head was returned: by now the caller has
-            // usually dropped that head, so the storage is reused without a copy.
-            if !spans.isEmpty { spans.removeAll(keepingCapacity: true) }
             // RFC 9112 §2.2: ignore at least one empty line (CRLF) before the request line.
             if progress.scanFrom == 0 {
                 while index < end && p[index] == ByteClass.cr {
@@ -83,43 +88,69 @@ extension RequestParser {
             progress.lineStart = lf &+ 1 &- base
             progress.scanFrom = progress.lineStart
         }
+        // The field table is written through one pointer for the whole head: one uniqueness
+        // check per head instead of one per field. (If the previous head still shares the
+        // table, this is where it is copied.)
+        var table: [FieldSpan] = []
+        swap(&table, &spans)
+        defer { swap(&table, &spans) }
         let base = index
+        return try table.withUnsafeMutableBufferPointer { fields throws(ParseError) -> Int? in
+            try scanFields(p, base, fields)
+        }
+    }
+
+    /// The field lines of a head whose request line starts at `base`, written into `fields`.
+    private mutating func scanFields(
+        _ p: UnsafeBufferPointer<UInt8>, _ base: Int, _ fields: UnsafeMutableBufferPointer<FieldSpan>
+    ) throws(ParseError) -> Int? {
+        let end = p.count
         let limitEnd = base &+ limits.maxHeaderBytes
         let searchEnd = min(end, limitEnd)
+        let maxFields = min(limits.maxFieldCount, fields.count)
         let pointer = p.baseAddress!
+        // Progress lives in locals while scanning and is written back when more bytes are needed.
+        var count = progress.fieldCount
+        var lineStart = base &+ progress.lineStart
+        var scanFrom = base &+ progress.scanFrom
         while true {
-            let lineStart = base &+ progress.lineStart
-            if progress.scanFrom == progress.lineStart,
-               let field = Self.completeValidFieldLine(pointer, lineStart, searchEnd) {
-                guard spans.count < limits.maxFieldCount else { throw .tooManyFields }
-                spans.append(FieldSpan(
+            if scanFrom == lineStart, let field = Self.completeValidFieldLine(pointer, lineStart, searchEnd) {
+                guard count < maxFields else { throw .tooManyFields }
+                fields[count] = FieldSpan(
                     nameStart: UInt32(truncatingIfNeeded: lineStart &- base),
                     nameEnd: UInt32(truncatingIfNeeded: field.nameEnd &- base),
                     valueStart: UInt32(truncatingIfNeeded: field.valueStart &- base),
                     valueEnd: UInt32(truncatingIfNeeded: field.valueEnd &- base),
-                    code: field.code))
-                progress.lineStart = field.lf &+ 1 &- base
-                progress.scanFrom = progress.lineStart
+                    code: field.code)
+                count &+= 1
+                lineStart = field.lf &+ 1
+                scanFrom = lineStart
                 continue
             }
-            guard let lf = ByteClass.firstLineFeed(pointer, from: base &+ progress.scanFrom, to: searchEnd) else {
+            guard let lf = ByteClass.firstLineFeed(pointer, from: scanFrom, to: searchEnd) else {
                 if end >= limitEnd { throw .headerSectionTooLarge }
+                progress.fieldCount = count
+                progress.lineStart = lineStart &- base
                 progress.scanFrom = end &- base
                 return nil
             }
             guard lf > lineStart, p[lf &- 1] == ByteClass.cr else { throw .bareLineFeed }
             let cr = lf &- 1
-            if cr == lineStart { return lf &+ 1 &- base }
-            guard spans.count < limits.maxFieldCount else { throw .tooManyFields }
-            let field = try Self.parseFieldLine(p, lineStart, cr, isFirst: spans.isEmpty)
-            spans.append(FieldSpan(
+            if cr == lineStart {
+                progress.fieldCount = count
+                return lf &+ 1 &- base
+            }
+            guard count < maxFields else { throw .tooManyFields }
+            let field = try Self.parseFieldLine(p, lineStart, cr, isFirst: count == 0)
+            fields[count] = FieldSpan(
                 nameStart: UInt32(truncatingIfNeeded: lineStart &- base),
                 nameEnd: UInt32(truncatingIfNeeded: field.nameEnd &- base),
                 valueStart: UInt32(truncatingIfNeeded: field.valueStart &- base),
                 valueEnd: UInt32(truncatingIfNeeded: field.valueEnd &- base),
-                code: FieldName.recognise(p, lineStart, field.nameEnd)))
-            progress.lineStart = lf &+ 1 &- base
-            progress.scanFrom = progress.lineStart
+                code: FieldName.recognise(p, lineStart, field.nameEnd))
+            count &+= 1
+            lineStart = lf &+ 1
+            scanFrom = lineStart
         }
     }
 

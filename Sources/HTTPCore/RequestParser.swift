@@ -15,8 +15,9 @@ public struct RequestParser: Sendable {
 
     var state: State = .head
     var progress = HeadProgress()
-    /// Field spans of the head being parsed; handed to the head and reused when no longer shared.
-    var spans: [FieldSpan] = []
+    /// The field table: one slot per allowed field, filled for the head being parsed, shared
+    /// with the head returned, reused once that head is gone (copied if it is still alive).
+    var spans: [FieldSpan]
     /// Chunked bodies: how far the current line (chunk size or trailer) was searched for LF.
     var lineScan = 0
     var bodyReceived = 0
@@ -25,7 +26,8 @@ public struct RequestParser: Sendable {
 
     public init(limits: ParserLimits = .default) {
         self.limits = limits
-        spans.reserveCapacity(16)
+        spans = Array(repeating: FieldSpan(nameStart: 0, nameEnd: 0, valueStart: 0, valueEnd: 0, code: 0),
+                      count: limits.maxFieldCount)
     }
 
     enum State: Sendable {

@@ -243,6 +243,21 @@ func string(_ bytes: ArraySlice<UInt8>?) -> String? { bytes.map { String(decodin
         #expect(outcome.unconsumed == 0)
     }
 
+    @Test func headsKeptTogetherDoNotShareTheirFieldTable() {
+        var parser = RequestParser()
+        let batch = parser.parse(Array("GET /a HTTP/1.1\r\nHost: one\r\nX-A: 1\r\n\r\nGET /bb HTTP/1.1\r\nRange: bytes=0-1\r\nHost: two\r\n\r\n".utf8))
+        let heads = batch.heads
+        #expect(heads.count == 2)
+        guard heads.count == 2 else { return }
+        #expect(string(heads[0].value(of: .host)) == "one")
+        #expect(string(heads[0].value(ofName: "x-a")) == "1")
+        #expect(heads[0].value(of: .range) == nil)
+        #expect(heads[0].fieldCount == 2)
+        #expect(string(heads[1].value(of: .host)) == "two")
+        #expect(string(heads[1].value(of: .range)) == "bytes=0-1")
+        #expect(heads[1].value(ofName: "x-a") == nil)
+    }
+
     @Test func aThousandRequestsInOneBufferAreAllParsed() {
         var text = ""
         for i in 0..<1000 { text += "GET /file/\(i).js HTTP/1.1\r\nHost: a\r\nAccept-Encoding: br\r\n\r\n" }
