@@ -16,7 +16,7 @@ import Glibc
 /// `stop()` closes every handle the loop still owns, lets their close callbacks run, and then
 /// `run()` closes the libuv loop; `run()` throws `.ebusy` if a handle or request was left over,
 /// and `liveHandleCount` shows how many handles and requests are still allocated (0 after a
-/// clean stop).
+/// clean stop). Creating the first loop sets SIGPIPE to ignored for the process.
 public final class EventLoop: @unchecked Sendable {
     /// Size of the per-loop read buffer shared by all connections of the loop.
     public static let readBufferSize = 64 * 1024
@@ -44,7 +44,15 @@ public final class EventLoop: @unchecked Sendable {
         var closed = false
     }
 
+    /// A peer that resets a connection must not kill the process with SIGPIPE during a write
+    /// or sendfile: ignore it process-wide once (as nginx and Node do); writes get EPIPE instead.
+    private static let sigpipeIgnored: Bool = {
+        _ = Glibc.signal(SIGPIPE, SIG_IGN)
+        return true
+    }()
+
     public init() throws(UVError) {
+        _ = Self.sigpipeIgnored
         let loop = UnsafeMutablePointer<uv_loop_t>.allocate(capacity: 1)
         loop.initialize(to: uv_loop_t())
         let status = uv_loop_init(loop)
