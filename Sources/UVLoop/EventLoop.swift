@@ -30,6 +30,10 @@ public final class EventLoop: @unchecked Sendable {
     let liveAllocations = Atomic<Int>(0)
     /// Open handles and their owners (loop thread only).
     private var loopClosed = false
+    /// Set once `stop()` began closing handles (loop thread only).
+    private var shuttingDown = false
+    /// Handles registered after shutdown began, closed by `closeLateHandles()`.
+    private var lateHandles: [any LoopHandleOwner] = []
     private var openHandles: [UnsafeMutableRawPointer: any LoopHandleOwner] = [:]
     /// The read buffer every connection of this loop reads into (see `TCPConnection.startReading`).
     let readBuffer: UnsafeMutableRawBufferPointer
@@ -189,18 +193,35 @@ public final class EventLoop: @unchecked Sendable {
             return work
         }
         for item in leftovers { item() }
+        shuttingDown = true
         for owner in openHandles.values { owner.close() }
         uv_close(UV.handle(wakeup), loopWakeupClosedCallback)
+        closeLateHandles()
     }
 
     fileprivate func wakeupDidClose() {
         HandleMemory.free(wakeup, on: self)
+        closeLateHandles()
+    }
+
+    /// Closes handles that callbacks opened after shutdown began (in a close callback, a
+    /// cancelled write's completion, a finished thread-pool job), so `run()` still returns.
+    /// Called after each callback that can run user code during shutdown.
+    @inline(__always)
+    func closeLateHandles() {
+        guard shuttingDown else { return }
+        while !lateHandles.isEmpty {
+            let owners = lateHandles
+            lateHandles = []
+            for owner in owners { owner.close() }
+        }
     }
 
     // MARK: Handle registry (loop thread only)
 
     func register(_ handle: UnsafeMutableRawPointer, owner: any LoopHandleOwner) {
         openHandles[handle] = owner
+        if shuttingDown { lateHandles.append(owner) }
     }
 
     func unregister(_ handle: UnsafeMutableRawPointer) -> (any LoopHandleOwner)? {

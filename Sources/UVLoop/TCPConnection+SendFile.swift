@@ -222,6 +222,7 @@ private func sendFileStepDone(_ request: UnsafeMutablePointer<uv_work_t>?, _ sta
     let step = Unmanaged<SendFileStep>.fromOpaque(request.pointee.data).takeRetainedValue()
     HandleMemory.free(request, on: step.connection.loop)
     step.connection.sendFileStepReturned(step.job)
+    step.connection.loop.closeLateHandles()
 }
 
 private func sendFileChunkReadCallback(_ request: UnsafeMutablePointer<uv_fs_t>?) {
@@ -231,6 +232,7 @@ private func sendFileChunkReadCallback(_ request: UnsafeMutablePointer<uv_fs_t>?
     uv_fs_req_cleanup(request)
     HandleMemory.free(request, on: connection.loop)
     connection.chunkRead(result)
+    connection.loop.closeLateHandles()
 }
 
 private func sendFileChunkWrittenCallback(_ request: UnsafeMutablePointer<uv_write_t>?, _ status: Int32) {
@@ -238,4 +240,5 @@ private func sendFileChunkWrittenCallback(_ request: UnsafeMutablePointer<uv_wri
     let connection = Unmanaged<TCPConnection>.fromOpaque(request.pointee.handle.pointee.data).takeUnretainedValue()
     HandleMemory.free(request, on: connection.loop)
     connection.chunkWritten(status)
+    connection.loop.closeLateHandles()
 }

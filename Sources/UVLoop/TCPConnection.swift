@@ -177,6 +177,7 @@ private func connectCallback(_ req: UnsafeMutablePointer<uv_connect_t>?, _ statu
     } else {
         request.completion(.success(connection))
     }
+    connection.loop.closeLateHandles()
 }
 
 private func connectionAllocCallback(

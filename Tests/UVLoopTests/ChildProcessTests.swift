@@ -146,4 +146,22 @@ private func isAlive(_ pid: Int32) -> Bool {
         #expect(kill(-pid, SIGKILL) == 0, "the detached child outlives the loop until killed")
         #expect(run.exit.value == nil)
     }
+
+    @Test func theExitIsReportedAfterTheDrainTimeoutWhileAGrandchildHoldsTheOutputOpen() throws {
+        let run = ChildRun()
+        try withRunningLoop { loop in
+            let child = try loop.executeAndWait {
+                try run.spawn(on: loop, ProcessOptions(
+                    executable: "/bin/sh", arguments: ["-c", "echo started; sleep 30 & exit 4"],
+                    outputDrainTimeout: .milliseconds(200)))
+            }
+            let started = ContinuousClock.now
+            #expect(run.exited.wait(seconds: 10))
+            #expect(ContinuousClock.now - started < .seconds(5))
+            // The group still holds the sleeping grandchild: end it.
+            #expect(throws: Never.self) { try loop.executeAndWait { try child.kill(SIGKILL) } }
+        }
+        #expect(run.outputText == "started\n")
+        #expect(run.exit.value == ProcessExit(exitStatus: 4, terminationSignal: 0))
+    }
 }
