@@ -92,6 +92,17 @@ private func isAlive(_ pid: Int32) -> Bool {
         }
     }
 
+    @Test(arguments: ["", "/", "/dev/null", "relative/nothing"])
+    func anExecutableThatCannotRunFailsWithAnErrorNotACrash(executable: String) throws {
+        try withRunningLoop { loop in
+            #expect(throws: UVError.self) {
+                try loop.executeAndWait {
+                    _ = try ChildProcess.spawn(on: loop, ProcessOptions(executable: executable), onOutput: { _, _ in }, onExit: { _ in })
+                }
+            }
+        }
+    }
+
     @Test func aBadWorkingDirectoryFailsWithoutACrash() throws {
         try withRunningLoop { loop in
             #expect(throws: UVError.enoent) {

@@ -57,8 +57,8 @@ import Testing
         #expect(outcome.value == .enoent)
     }
 
-    @Test func readingADirectoryFailsWithEISDIRAndANegativeOffsetIsRejected() throws {
-        let outcome = Locked<(directory: Bool, read: UVError?, negative: UVError?)?>(nil)
+    @Test func readingADirectoryFailsWithEISDIRAndBadRangesAreRejected() throws {
+        let outcome = Locked<(directory: Bool, read: UVError?, negative: UVError?, huge: UVError?)?>(nil)
         let done = Signal()
         try withRunningLoop { loop in
             loop.execute {
@@ -67,13 +67,18 @@ import Testing
                     reader.status { status in
                         reader.read(offset: 0, count: 10) { read in
                             reader.read(offset: -1, count: 10) { negative in
-                                var readError: UVError?, negativeError: UVError?
-                                if case .failure(let error) = read { readError = error }
-                                if case .failure(let error) = negative { negativeError = error }
-                                outcome.update { $0 = ((try? status.get())?.isDirectory ?? false, readError, negativeError) }
-                                reader.close()
-                                reader.close()
-                                done.fire()
+                                reader.read(offset: 0, count: Int.max) { huge in
+                                    func error(_ result: Result<SharedBytes, UVError>) -> UVError? {
+                                        if case .failure(let error) = result { return error }
+                                        return nil
+                                    }
+                                    outcome.update {
+                                        $0 = ((try? status.get())?.isDirectory ?? false, error(read), error(negative), error(huge))
+                                    }
+                                    reader.close()
+                                    reader.close()
+                                    done.fire()
+                                }
                             }
                         }
                     }
@@ -84,5 +89,6 @@ import Testing
         #expect(outcome.value?.directory == true)
         #expect(outcome.value?.read == .eisdir)
         #expect(outcome.value?.negative == .einval)
+        #expect(outcome.value?.huge == .einval)
     }
 }
