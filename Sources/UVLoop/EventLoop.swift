@@ -28,12 +28,13 @@ public final class EventLoop: @unchecked Sendable {
     private let phase = Atomic<Int>(Phase.created)
     /// Handles and requests of this loop allocated and not yet freed (includes the wake-up handle).
     let liveAllocations = Atomic<Int>(0)
-    /// Open handles and their owners (loop thread only).
+    /// `uv_loop_close` succeeded, so the loop memory can be freed.
     private var loopClosed = false
     /// Set once `stop()` began closing handles (loop thread only).
     private var shuttingDown = false
     /// Handles registered after shutdown began, closed by `closeLateHandles()`.
     private var lateHandles: [any LoopHandleOwner] = []
+    /// Open handles and their owners (loop thread only).
     private var openHandles: [UnsafeMutableRawPointer: any LoopHandleOwner] = [:]
     /// The read buffer every connection of this loop reads into (see `TCPConnection.startReading`).
     let readBuffer: UnsafeMutableRawBufferPointer
