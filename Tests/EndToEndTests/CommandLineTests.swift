@@ -168,3 +168,26 @@ import Testing
         #expect(try Self.snapshot(store, apps: ["web"]) == before)
     }
 }
+
+extension CommandLineTests {
+    @Test func severalProcessesPublishAndCollectGarbageInOneStoreAtOnce() throws {
+        let scratch = ScratchDirectory("wharf-cli-concurrent")
+        let store = scratch.path + "/store"
+        let apps = ["alpha", "bravo", "charlie", "delta"]
+        for (index, app) in apps.enumerated() {
+            try scratch.write("\(app)/index.html", "<h1>\(app)</h1>")
+            try scratch.write("\(app)/shared.bin", Bytes.random(70_000, seed: 1))  // the same blob in every app
+            try scratch.write("\(app)/own.js", Bytes.text(8_000, seed: index))
+        }
+        #expect(try WharfProcess.run(["publish", "seed", scratch.path + "/alpha", "--store", store]).status == 0)
+
+        let processes = try apps.map { try WharfProcess.start(["publish", $0, scratch.path + "/" + $0, "--store", store]) }
+            + [try WharfProcess.start(["gc", "--store", store])]
+        for process in processes { process.waitUntilExit() }
+
+        #expect(processes.map(\.terminationStatus) == Array(repeating: 0, count: apps.count + 1))
+        let opened = try Store.open(at: store)
+        #expect(try opened.apps() == (apps + ["seed"]).sorted())
+        #expect(try opened.verify(deep: true).isHealthy)
+    }
+}
