@@ -191,3 +191,55 @@ extension CommandLineTests {
         #expect(try opened.verify(deep: true).isHealthy)
     }
 }
+
+/// A real ENOSPC: the store on a 2 MiB tmpfs. Needs the right to mount (root in a privileged
+/// container); elsewhere the test is reported as skipped, and the RLIMIT_FSIZE test above
+/// still covers the path.
+@Suite struct FullDiskTests {
+    static func mountTmpfs(at path: String, size: String) -> Bool {
+        guard geteuid() == 0 else { return false }
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/mount")
+        process.arguments = ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", path]
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
+
+    static func unmount(_ path: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/umount")
+        process.arguments = [path]
+        try? process.run()
+        process.waitUntilExit()
+    }
+
+    static let canMount: Bool = {
+        let probe = NSTemporaryDirectory() + "/wharf-mount-probe-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: probe) }
+        guard mountTmpfs(at: probe, size: "64k") else { return false }
+        unmount(probe)
+        return true
+    }()
+
+    @Test(.enabled(if: canMount, "needs permission to mount a tmpfs"))
+    func aStoreOnAFullFileSystemRefusesThePublishAndStaysAsItWas() throws {
+        let scratch = ScratchDirectory("wharf-enospc")
+        let mountPoint = scratch.path + "/small-disk"
+        try #require(Self.mountTmpfs(at: mountPoint, size: "2m"))
+        defer { Self.unmount(mountPoint) }
+        let store = mountPoint + "/store"
+        try scratch.write("site/index.html", "ok")
+        #expect(try WharfProcess.run(["publish", "web", scratch.path + "/site", "--store", store]).status == 0)
+        let before = try CommandLineTests.snapshot(store, apps: ["web"])
+        try scratch.write("site/release.apk", Bytes.random(3_000_000, seed: 9))
+
+        let result = try WharfProcess.run(["publish", "web", scratch.path + "/site", "--store", store])
+
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("the store is full (No space left on device"), "\(result.stderr)")
+        #expect(try CommandLineTests.snapshot(store, apps: ["web"]) == before)
+    }
+}
