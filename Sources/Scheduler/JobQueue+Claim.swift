@@ -14,11 +14,24 @@ extension JobQueue {
     /// 'queued'`): if another process took it first, the next best is tried. Returns nil when nothing is
     /// ready. `kinds` restricts the choice (e.g. no `cache_warm` while the warm batch is at its cap).
     public func claim(owner: String, slotID: String? = nil, now: Date, kinds: Set<JobKind>? = nil) throws -> Job? {
+        try claim(owner: owner, now: now, kinds: kinds, chooseSlot: { _ in slotID ?? "" }).map(\.job)
+    }
+
+    /// Claims the best ready job for the slot `chooseSlot` picks for it (given the job's placement needs);
+    /// when it returns nil no slot suits the best job, and nothing is claimed. The slot is recorded with
+    /// the lease, in the same transaction (an empty string records none).
+    public func claim(owner: String, now: Date, kinds: Set<JobKind>? = nil,
+                      chooseSlot: (PlacementRequest) -> String?) throws -> (job: Job, slotID: String)? {
         let time = now.timeIntervalSince1970
         let leaseEnd = time + configuration.leaseDuration
-        return try index.withLock { idx throws -> Job? in
+        return try index.withLock { idx throws -> (job: Job, slotID: String)? in
             while let choice = idx.best(now: time, kinds: kinds, popularity: popularity) {
                 let id = choice.entry.id
+                let placement = PlacementRequest(
+                    dependencyHash: choice.entry.dependencyHash,
+                    requiredTools: configuration.catalog.types[choice.entry.buildType]?.requiredTools ?? [])
+                guard let chosen = chooseSlot(placement) else { return nil }
+                let slotID: String? = chosen.isEmpty ? nil : chosen
                 let claimed = try database.writer.write { db -> Job? in
                     guard let job = try Job.fetchOne(db, sql: """
                         UPDATE job SET state = 'running', attempt = attempt + 1, lease_owner = ?, heartbeat_at = ?,
@@ -34,7 +47,7 @@ extension JobQueue {
                 }
                 if let claimed {
                     idx.markRunning(id: id, app: claimed.app, owner: claimed.owner, kind: claimed.kind)
-                    return claimed
+                    return (claimed, chosen)
                 }
                 idx.removeQueued(id: id)  // another process claimed or cancelled it: forget it
             }

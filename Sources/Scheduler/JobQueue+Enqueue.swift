@@ -42,7 +42,7 @@ extension JobQueue {
             for (request, id) in zip(requests, ids) {
                 idx.insertQueued(
                     id: id, app: request.app, owner: request.owner, kind: request.kind, hint: request.priorityHint,
-                    buildType: request.buildType, expectedSeconds: expectedSeconds(request.buildType),
+                    buildType: request.buildType, dependencyHash: request.dependencyHash, expectedSeconds: expectedSeconds(request.buildType),
                     previousAttempts: 0, queuedAt: time, availableAt: time, now: time)
             }
         }

@@ -159,7 +159,7 @@ extension JobQueue {
     private func requeue(_ job: Job, into idx: inout QueueIndex, now: Double) {
         idx.insertQueued(
             id: job.id, app: job.app, owner: job.owner, kind: job.kind, hint: job.priorityHint,
-            buildType: job.buildType, expectedSeconds: expectedSeconds(job.buildType), previousAttempts: job.attempt,
+            buildType: job.buildType, dependencyHash: job.dependencyHash, expectedSeconds: expectedSeconds(job.buildType), previousAttempts: job.attempt,
             queuedAt: job.queuedAt.timeIntervalSince1970, availableAt: job.availableAt.timeIntervalSince1970, now: now)
     }
 }

@@ -53,7 +53,7 @@ public final class JobQueue: Sendable {
     public func reloadIndex(now: Date) throws {
         let rows = try database.writer.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT id, app, owner, kind, priority_hint, build_type, attempt, queued_at, available_at, state
+                SELECT id, app, owner, kind, priority_hint, build_type, deps_hash, attempt, queued_at, available_at, state
                 FROM job WHERE state IN ('queued', 'running') ORDER BY id
                 """)
         }
@@ -68,7 +68,7 @@ public final class JobQueue: Sendable {
         let highest = index.withLock { idx in max(idx.entries.keys.max() ?? 0, idx.running.keys.max() ?? 0) }
         let rows = try database.writer.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT id, app, owner, kind, priority_hint, build_type, attempt, queued_at, available_at, state
+                SELECT id, app, owner, kind, priority_hint, build_type, deps_hash, attempt, queued_at, available_at, state
                 FROM job WHERE state = 'queued' AND id > ? ORDER BY id
                 """, arguments: [highest])
         }
@@ -86,7 +86,7 @@ public final class JobQueue: Sendable {
         idx.insertQueued(
             id: row["id"], app: row["app"], owner: row["owner"], kind: kind,
             hint: PriorityHint(rawValue: row["priority_hint"]) ?? .normal, buildType: buildType,
-            expectedSeconds: expectedSeconds(buildType), previousAttempts: row["attempt"],
+            dependencyHash: row["deps_hash"], expectedSeconds: expectedSeconds(buildType), previousAttempts: row["attempt"],
             queuedAt: row["queued_at"], availableAt: row["available_at"], now: now)
     }
 

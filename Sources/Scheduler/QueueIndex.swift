@@ -18,6 +18,7 @@ struct QueueIndex: Sendable {
         var group: GroupKey
         var hint: PriorityHint
         var buildType: String
+        var dependencyHash: String?
         var expectedSeconds: Double
         var previousAttempts: Int
         var staticScore: Double
@@ -96,14 +97,14 @@ struct QueueIndex: Sendable {
     // MARK: - Changes
 
     mutating func insertQueued(id: Int64, app: String, owner: String, kind: JobKind, hint: PriorityHint,
-                               buildType: String, expectedSeconds: Double, previousAttempts: Int,
+                               buildType: String, dependencyHash: String?, expectedSeconds: Double, previousAttempts: Int,
                                queuedAt: Double, availableAt: Double, now: Double) {
         if entries[id] != nil { return }
         if running.removeValue(forKey: id) != nil { adjustActive(app: app, owner: owner, by: -1) }
         nextSequence &+= 1
         let entry = Entry(
             id: id, group: GroupKey(app: app, owner: owner, kind: kind), hint: hint, buildType: buildType,
-            expectedSeconds: expectedSeconds, previousAttempts: previousAttempts,
+            dependencyHash: dependencyHash, expectedSeconds: expectedSeconds, previousAttempts: previousAttempts,
             staticScore: scorer.staticPart(kind: kind, hint: hint, expectedSeconds: expectedSeconds,
                                            previousAttempts: previousAttempts),
             queuedAt: queuedAt, availableAt: availableAt, sequence: nextSequence, isReady: false)
