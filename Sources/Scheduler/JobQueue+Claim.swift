@@ -25,7 +25,7 @@ extension JobQueue {
         let time = now.timeIntervalSince1970
         let leaseEnd = time + configuration.leaseDuration
         return try index.withLock { idx throws -> (job: Job, slotID: String)? in
-            while let choice = idx.best(now: time, kinds: kinds, popularity: popularity) {
+            while let choice = idx.best(now: time, kinds: kinds) {
                 let id = choice.entry.id
                 let placement = PlacementRequest(
                     dependencyHash: choice.entry.dependencyHash,
@@ -58,7 +58,7 @@ extension JobQueue {
     /// The job the next claim would take and its score, without claiming it (the decision alone).
     public func peekBest(now: Date, kinds: Set<JobKind>? = nil) -> (id: Int64, score: Double)? {
         index.withLock { idx in
-            idx.best(now: now.timeIntervalSince1970, kinds: kinds, popularity: popularity).map { ($0.entry.id, $0.score) }
+            idx.best(now: now.timeIntervalSince1970, kinds: kinds).map { ($0.entry.id, $0.score) }
         }
     }
 

@@ -45,11 +45,12 @@ public final class JobQueue: Sendable {
         self.configuration = configuration
         self.scorer = PriorityScorer(weights: configuration.weights, catalog: configuration.catalog)
         self.popularity = popularity
-        self.index = Mutex(QueueIndex(scorer: scorer))
+        self.index = Mutex(QueueIndex(scorer: scorer, popularity: popularity))
         try reloadIndex(now: now)
     }
 
     /// Rebuilds the index from the database (on open, or after other processes changed the queue).
+    /// App popularity is read again from the provider: call this when popularity was recomputed.
     public func reloadIndex(now: Date) throws {
         let rows = try database.writer.read { db in
             try Row.fetchAll(db, sql: """
@@ -57,7 +58,7 @@ public final class JobQueue: Sendable {
                 FROM job WHERE state IN ('queued', 'running') ORDER BY id
                 """)
         }
-        var fresh = QueueIndex(scorer: scorer)
+        var fresh = QueueIndex(scorer: scorer, popularity: popularity)
         for row in rows { insert(row: row, into: &fresh, now: now.timeIntervalSince1970) }
         index.withLock { $0 = fresh }
     }
@@ -65,7 +66,7 @@ public final class JobQueue: Sendable {
     /// Adds jobs other processes queued since the index was loaded (ids above the highest known one).
     @discardableResult
     public func syncNewJobs(now: Date) throws -> Int {
-        let highest = index.withLock { idx in max(idx.entries.keys.max() ?? 0, idx.running.keys.max() ?? 0) }
+        let highest = index.withLock { $0.highestID }
         let rows = try database.writer.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT id, app, owner, kind, priority_hint, build_type, deps_hash, attempt, queued_at, available_at, state
@@ -127,10 +128,12 @@ public final class JobQueue: Sendable {
     /// Each factor of the job's current priority score (`wharf jobs explain ID`).
     public func explain(jobID: Int64, now: Date) throws -> ScoreExplanation {
         let job = try get(jobID)
-        let others = index.withLock { idx in idx.othersActive(app: job.app, owner: job.owner) }
+        let (others, popularity) = index.withLock { idx in
+            (idx.othersActive(app: job.app, owner: job.owner), idx.cachedPopularity(job.app))
+        }
         let waiting = job.state == .queued ? max(0, now.timeIntervalSince(job.availableAt)) : 0
         return scorer.explain(ScoreInputs(
-            kind: job.kind, hint: job.priorityHint, secondsWaiting: waiting, popularity: popularity(job.app),
+            kind: job.kind, hint: job.priorityHint, secondsWaiting: waiting, popularity: popularity,
             expectedSeconds: expectedSeconds(job.buildType), othersActive: others,
             previousAttempts: job.state == .running ? job.attempt - 1 : job.attempt))
     }

@@ -11,7 +11,8 @@ import Foundation
 /// - `hint` 500: release 1.0, normal 0.5, low (draft, bot) 0.
 /// - `popularity` 200: the app's popularity in 0...1 (decayed edge access counts; 0 when unknown).
 /// - `cost` 200: 1 − expected duration / longest expected duration: cheap builds go first.
-/// - `fairShare` 300: 1 / (1 + n), n = other queued or running jobs of the same app or owner (the larger).
+/// - `fairShare` 300: 1 / (1 + n), n = other queued or running jobs of the same fair-share group: the
+///   job's owner when it has one (a user, a bot), else its app.
 /// - `attempts` 200: 1 / (1 + attempts so far): retries yield to first attempts.
 public struct PriorityWeights: Sendable, Equatable, Codable {
     public var agePerHour: Double
@@ -51,7 +52,7 @@ public struct ScoreInputs: Sendable, Equatable {
     public var secondsWaiting: Double
     public var popularity: Double
     public var expectedSeconds: Double
-    /// Other queued or running jobs of the same app or owner, whichever is larger.
+    /// Other queued or running jobs of the same fair-share group (the owner, else the app).
     public var othersActive: Int
     public var previousAttempts: Int
 
@@ -146,17 +147,17 @@ public struct PriorityScorer: Sendable {
 
     // The fast path splits the sum into parts that change at different times.
 
-    /// Kind, hint, cost, attempts: fixed while the job stays queued.
-    func staticPart(kind: JobKind, hint: PriorityHint, expectedSeconds: Double, previousAttempts: Int) -> Double {
+    /// Kind, hint, cost, attempts and popularity: fixed while the job stays queued.
+    func staticPart(kind: JobKind, hint: PriorityHint, expectedSeconds: Double, previousAttempts: Int, popularity: Double) -> Double {
         Self.kindValue(kind) * weights.kind + Self.hintValue(hint) * weights.hint
+            + Self.popularityValue(popularity) * weights.popularity
             + costValue(expectedSeconds: expectedSeconds) * weights.cost
             + Self.attemptsValue(previousAttempts: previousAttempts) * weights.attempts
     }
 
-    /// Popularity and fair share: the same for every queued job of one app and owner.
-    func groupPart(popularity: Double, othersActive: Int) -> Double {
-        Self.popularityValue(popularity) * weights.popularity
-            + Self.fairShareValue(othersActive: othersActive) * weights.fairShare
+    /// Fair share: the same for every queued job of one fair-share group.
+    func fairSharePart(othersActive: Int) -> Double {
+        Self.fairShareValue(othersActive: othersActive) * weights.fairShare
     }
 
     /// Points per second of waiting.

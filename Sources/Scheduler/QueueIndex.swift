@@ -1,26 +1,32 @@
-/// The in-memory index of queued jobs that makes a scheduling decision cheap with many jobs queued.
+/// The in-memory index of queued jobs that makes a scheduling decision O(1) amortized however many
+/// jobs are queued.
 ///
-/// A score is `static part + age + group part`. Age grows at the same rate for every job, so within a
-/// group (same app, owner and kind: same popularity and fair share) the order never changes with time:
-/// each group keeps a heap keyed by `static part − agePerSecond × availableAt`. A decision looks only at
-/// the top of each group: O(groups), not O(jobs). Jobs still backing off wait in a separate heap by
-/// `availableAt` and join their group when due. Removal is lazy: a heap entry counts only while the job
-/// is still in `entries` with the same sequence number.
+/// A score is `static part + age + fair-share part`:
+/// - the static part (kind, hint, cost, attempts, and the app's popularity as cached when the job was
+///   indexed) is fixed while the job waits;
+/// - age grows at the same rate for every job, so `static − agePerSecond × availableAt` orders jobs the
+///   same way at any time;
+/// - the fair-share part is the same for every job of one fair-share group (the owner when known, else
+///   the app) and changes only when that group's active count changes.
+///
+/// So each group keeps one heap per kind, keyed by the time-free key; and per kind a heap of group
+/// tops (`key + fair-share part`) finds the best group at once. A group's entries in the tops heap are
+/// versioned: any change to the group pushes a fresh entry and the stale ones are dropped when they
+/// reach the top. Jobs still backing off wait in a heap by `availableAt` and join when due. Removing a
+/// job is lazy too: a heap entry counts only while the job is in `entries` with the same sequence.
 struct QueueIndex: Sendable {
-    struct GroupKey: Hashable, Sendable {
-        var app: String
-        var owner: String
-        var kind: JobKind
-    }
-
     struct Entry: Sendable {
         var id: Int64
-        var group: GroupKey
+        var app: String
+        var owner: String
+        var group: Int
+        var kind: JobKind
         var hint: PriorityHint
         var buildType: String
         var dependencyHash: String?
         var expectedSeconds: Double
         var previousAttempts: Int
+        var popularity: Double
         var staticScore: Double
         var queuedAt: Double
         var availableAt: Double
@@ -28,7 +34,7 @@ struct QueueIndex: Sendable {
         var isReady: Bool
     }
 
-    /// Ordered best first: higher key, then earlier queue time, then lower id.
+    /// A job in its group's heap, best first: higher key, earlier queue time, lower id.
     struct Ranked: Comparable, Sendable {
         var key: Double
         var queuedAt: Double
@@ -42,6 +48,21 @@ struct QueueIndex: Sendable {
         static func == (a: Ranked, b: Ranked) -> Bool { a.id == b.id && a.sequence == b.sequence }
     }
 
+    /// A group's best job of one kind, with the group's fair-share part added.
+    struct Top: Comparable, Sendable {
+        var key: Double
+        var queuedAt: Double
+        var id: Int64
+        var group: Int
+        var version: UInt64
+        static func < (a: Top, b: Top) -> Bool {
+            if a.key != b.key { return a.key > b.key }
+            if a.queuedAt != b.queuedAt { return a.queuedAt < b.queuedAt }
+            return a.id < b.id
+        }
+        static func == (a: Top, b: Top) -> Bool { a.id == b.id && a.version == b.version && a.group == b.group }
+    }
+
     struct Delayed: Comparable, Sendable {
         var availableAt: Double
         var id: Int64
@@ -51,15 +72,18 @@ struct QueueIndex: Sendable {
         }
     }
 
+    /// A fair-share group: jobs of one owner (or, without an owner, of one app).
     struct Group: Sendable {
-        var key: GroupKey
-        var heap = PriorityHeap<Ranked>()
-        var live = 0
+        var key: String
+        /// Queued (ready or delayed) plus running jobs.
+        var active = 0
+        var heaps = [PriorityHeap<Ranked>](repeating: PriorityHeap(), count: JobKind.allCases.count)
+        var live = [Int](repeating: 0, count: JobKind.allCases.count)
+        var version = [UInt64](repeating: 0, count: JobKind.allCases.count)
     }
 
     struct Running: Sendable {
-        var app: String
-        var owner: String
+        var group: Int
         var kind: JobKind
     }
 
@@ -69,29 +93,45 @@ struct QueueIndex: Sendable {
         var score: Double
     }
 
-    var scorer: PriorityScorer
+    let scorer: PriorityScorer
+    let popularityProvider: @Sendable (String) -> Double
     private(set) var entries: [Int64: Entry] = [:]
     private(set) var running: [Int64: Running] = [:]
     private var groups: [Group] = []
-    private var groupSlot: [GroupKey: Int] = [:]
+    private var groupSlot: [String: Int] = [:]
+    private var tops = [PriorityHeap<Top>](repeating: PriorityHeap(), count: JobKind.allCases.count)
     private var delayed = PriorityHeap<Delayed>()
-    private(set) var appActive: [String: Int] = [:]
-    private(set) var ownerActive: [String: Int] = [:]
+    /// Popularity per app, read once from the provider (refreshed by rebuilding the index).
+    private var popularity: [String: Double] = [:]
     private(set) var readyByKind: [JobKind: Int] = [:]
     private(set) var delayedCount = 0
     private var nextSequence: UInt64 = 0
+    private(set) var highestID: Int64 = 0
 
-    init(scorer: PriorityScorer) { self.scorer = scorer }
+    init(scorer: PriorityScorer, popularity: @escaping @Sendable (String) -> Double) {
+        self.scorer = scorer
+        self.popularityProvider = popularity
+    }
 
     var queuedCount: Int { entries.count }
     var readyCount: Int { entries.count - delayedCount }
     var groupCount: Int { groups.count }
 
-    /// Other queued or running jobs of the same app or owner (the larger count), excluding one job.
+    /// The fair-share group of a job: its owner when known, else its app.
+    static func groupKey(app: String, owner: String) -> String { owner.isEmpty ? "app:" + app : "owner:" + owner }
+
+    /// Other queued or running jobs in the job's fair-share group.
     func othersActive(app: String, owner: String) -> Int {
-        let byApp = appActive[app, default: 0]
-        let byOwner = owner.isEmpty ? 0 : ownerActive[owner, default: 0]
-        return max(0, max(byApp, byOwner) - 1)
+        guard let slot = groupSlot[Self.groupKey(app: app, owner: owner)] else { return 0 }
+        return max(0, groups[slot].active - 1)
+    }
+
+    /// The app's popularity as the index uses it.
+    mutating func cachedPopularity(_ app: String) -> Double {
+        if let known = popularity[app] { return known }
+        let value = PriorityScorer.popularityValue(popularityProvider(app))
+        popularity[app] = value
+        return value
     }
 
     // MARK: - Changes
@@ -100,52 +140,57 @@ struct QueueIndex: Sendable {
                                buildType: String, dependencyHash: String?, expectedSeconds: Double, previousAttempts: Int,
                                queuedAt: Double, availableAt: Double, now: Double) {
         if entries[id] != nil { return }
-        if running.removeValue(forKey: id) != nil { adjustActive(app: app, owner: owner, by: -1) }
+        highestID = max(highestID, id)
+        let group = groupIndex(Self.groupKey(app: app, owner: owner))
+        if let wasRunning = running.removeValue(forKey: id) { groups[wasRunning.group].active -= 1 }
         nextSequence &+= 1
+        let appPopularity = cachedPopularity(app)
         let entry = Entry(
-            id: id, group: GroupKey(app: app, owner: owner, kind: kind), hint: hint, buildType: buildType,
+            id: id, app: app, owner: owner, group: group, kind: kind, hint: hint, buildType: buildType,
             dependencyHash: dependencyHash, expectedSeconds: expectedSeconds, previousAttempts: previousAttempts,
+            popularity: appPopularity,
             staticScore: scorer.staticPart(kind: kind, hint: hint, expectedSeconds: expectedSeconds,
-                                           previousAttempts: previousAttempts),
+                                           previousAttempts: previousAttempts, popularity: appPopularity),
             queuedAt: queuedAt, availableAt: availableAt, sequence: nextSequence, isReady: false)
         entries[id] = entry
-        adjustActive(app: app, owner: owner, by: 1)
+        groups[group].active += 1
         if availableAt <= now {
             makeReady(entry)
         } else {
             delayedCount += 1
             delayed.push(Delayed(availableAt: availableAt, id: id, sequence: entry.sequence))
         }
+        refreshTops(group: group)
     }
 
-    /// Forgets a queued job (claimed, cancelled, or found gone from the database).
+    /// Forgets a queued job (cancelled, or found gone from the database).
     @discardableResult
     mutating func removeQueued(id: Int64) -> Entry? {
-        guard let entry = entries.removeValue(forKey: id) else { return nil }
-        adjustActive(app: entry.group.app, owner: entry.group.owner, by: -1)
-        if entry.isReady {
-            readyByKind[entry.group.kind, default: 1] -= 1
-            if let slot = groupSlot[entry.group] {
-                groups[slot].live -= 1
-                if groups[slot].live == 0 { removeGroup(at: slot) }
-            }
-        } else {
-            delayedCount -= 1
-        }
+        guard let entry = take(id) else { return nil }
+        groups[entry.group].active -= 1
+        refreshTops(group: entry.group)
         return entry
     }
 
     /// Records a job as running (it still counts for fair share until it ends).
     mutating func markRunning(id: Int64, app: String, owner: String, kind: JobKind) {
-        removeQueued(id: id)
+        if let entry = take(id) {
+            running[id] = Running(group: entry.group, kind: entry.kind)
+            refreshTop(group: entry.group, kind: entry.kind)
+            return
+        }
         guard running[id] == nil else { return }
-        running[id] = Running(app: app, owner: owner, kind: kind)
-        adjustActive(app: app, owner: owner, by: 1)
+        highestID = max(highestID, id)
+        let group = groupIndex(Self.groupKey(app: app, owner: owner))
+        running[id] = Running(group: group, kind: kind)
+        groups[group].active += 1
+        refreshTops(group: group)
     }
 
     mutating func endRunning(id: Int64) {
         guard let job = running.removeValue(forKey: id) else { return }
-        adjustActive(app: job.app, owner: job.owner, by: -1)
+        groups[job.group].active -= 1
+        refreshTops(group: job.group)
     }
 
     /// Moves jobs whose backoff has passed into their groups.
@@ -155,42 +200,29 @@ struct QueueIndex: Sendable {
             guard let entry = entries[top.id], entry.sequence == top.sequence, !entry.isReady else { continue }
             delayedCount -= 1
             makeReady(entry)
+            refreshTop(group: entry.group, kind: entry.kind)
         }
     }
 
     // MARK: - Decision
 
-    /// The best ready job, optionally only among `kinds`. O(groups).
-    mutating func best(now: Double, kinds: Set<JobKind>?, popularity: (String) -> Double) -> Choice? {
+    /// The best ready job, optionally only among `kinds`: one look at the top of each kind's heap.
+    mutating func best(now: Double, kinds: Set<JobKind>?) -> Choice? {
         promoteDue(now: now)
-        let ageNow = scorer.agePerSecond * now
-        var bestRank: Ranked?
-        var bestScore = -Double.infinity
-        var bestGroup = -1
-        var index = 0
-        while index < groups.count {
-            if let kinds, !kinds.contains(groups[index].key.kind) { index += 1; continue }
-            guard let top = validTop(group: index) else { continue }  // group removed; same index is next
-            let key = groups[index].key
-            let score = top.key + ageNow
-                + scorer.groupPart(popularity: popularity(key.app), othersActive: othersActive(app: key.app, owner: key.owner))
-            if score > bestScore || (score == bestScore && bestRank.map { top.queuedAt < $0.queuedAt || (top.queuedAt == $0.queuedAt && top.id < $0.id) } ?? true) {
-                bestScore = score
-                bestRank = top
-                bestGroup = index
+        var best: Top?
+        for kind in JobKind.allCases {
+            if let kinds, !kinds.contains(kind) { continue }
+            let k = Self.slot(kind)
+            while let top = tops[k].first {
+                if groups[top.group].version[k] == top.version {
+                    if best == nil || top < best! { best = top }
+                    break
+                }
+                tops[k].popFirst()
             }
-            index += 1
         }
-        guard bestGroup >= 0, let rank = bestRank, let entry = entries[rank.id] else { return nil }
-        return Choice(entry: entry, score: bestScore)
-    }
-
-    /// The score a queued job would have now (for checks; `explain` gives the parts).
-    func currentScore(id: Int64, now: Double, popularity: (String) -> Double) -> Double? {
-        guard let entry = entries[id] else { return nil }
-        return entry.staticScore + scorer.agePerSecond * (now - entry.availableAt)
-            + scorer.groupPart(popularity: popularity(entry.group.app),
-                               othersActive: othersActive(app: entry.group.app, owner: entry.group.owner))
+        guard let best, let entry = entries[best.id] else { return nil }
+        return Choice(entry: entry, score: best.key + scorer.agePerSecond * now)
     }
 
     /// Oldest `availableAt` among ready jobs (O(n); for autoscaler snapshots, not per decision).
@@ -200,51 +232,75 @@ struct QueueIndex: Sendable {
 
     // MARK: - Internals
 
+    private static func slot(_ kind: JobKind) -> Int {
+        switch kind {
+        case .user_push: 0
+        case .manual: 1
+        case .retry: 2
+        case .cache_warm: 3
+        }
+    }
+
+    private mutating func groupIndex(_ key: String) -> Int {
+        if let slot = groupSlot[key] { return slot }
+        groups.append(Group(key: key))
+        groupSlot[key] = groups.count - 1
+        return groups.count - 1
+    }
+
+    /// Removes a queued entry without touching the active count.
+    private mutating func take(_ id: Int64) -> Entry? {
+        guard let entry = entries.removeValue(forKey: id) else { return nil }
+        if entry.isReady {
+            readyByKind[entry.kind, default: 1] -= 1
+            groups[entry.group].live[Self.slot(entry.kind)] -= 1
+        } else {
+            delayedCount -= 1
+        }
+        return entry
+    }
+
     private mutating func makeReady(_ entry: Entry) {
         var entry = entry
         entry.isReady = true
         entries[entry.id] = entry
-        readyByKind[entry.group.kind, default: 0] += 1
-        let slot: Int
-        if let existing = groupSlot[entry.group] {
-            slot = existing
-        } else {
-            slot = groups.count
-            groups.append(Group(key: entry.group))
-            groupSlot[entry.group] = slot
-        }
-        groups[slot].live += 1
-        groups[slot].heap.push(Ranked(key: entry.staticScore - scorer.agePerSecond * entry.availableAt,
-                                      queuedAt: entry.queuedAt, id: entry.id, sequence: entry.sequence))
+        readyByKind[entry.kind, default: 0] += 1
+        let k = Self.slot(entry.kind)
+        groups[entry.group].live[k] += 1
+        groups[entry.group].heaps[k].push(Ranked(key: entry.staticScore - scorer.agePerSecond * entry.availableAt,
+                                                 queuedAt: entry.queuedAt, id: entry.id, sequence: entry.sequence))
     }
 
-    /// The top of a group after dropping stale entries; removes the group and returns nil when empty.
-    private mutating func validTop(group index: Int) -> Ranked? {
-        while let top = groups[index].heap.first {
-            if let entry = entries[top.id], entry.sequence == top.sequence, entry.isReady { return top }
-            groups[index].heap.popFirst()
-        }
-        removeGroup(at: index)
-        return nil
+    /// The group's fair-share count changed: every kind's top gets a fresh entry.
+    private mutating func refreshTops(group: Int) {
+        for kind in JobKind.allCases { refreshTop(group: group, kind: kind) }
     }
 
-    private mutating func removeGroup(at index: Int) {
-        let key = groups[index].key
-        groupSlot[key] = nil
-        let last = groups.count - 1
-        if index != last {
-            groups.swapAt(index, last)
-            groupSlot[groups[index].key] = index
+    /// Re-publishes the group's best job of `kind` (or nothing) in that kind's tops heap.
+    private mutating func refreshTop(group: Int, kind: JobKind) {
+        let k = Self.slot(kind)
+        groups[group].version[k] &+= 1
+        guard groups[group].live[k] > 0 else {
+            groups[group].heaps[k] = PriorityHeap()
+            return
         }
-        groups.removeLast()
+        while let top = groups[group].heaps[k].first {
+            if let entry = entries[top.id], entry.sequence == top.sequence, entry.isReady {
+                let fair = scorer.fairSharePart(othersActive: groups[group].active - 1)
+                tops[k].push(Top(key: top.key + fair, queuedAt: top.queuedAt, id: top.id, group: group,
+                                 version: groups[group].version[k]))
+                break
+            }
+            groups[group].heaps[k].popFirst()
+        }
+        if tops[k].count > 4 * groups.count + 4096 { compactTops(kind: kind) }
     }
 
-    private mutating func adjustActive(app: String, owner: String, by delta: Int) {
-        appActive[app, default: 0] += delta
-        if appActive[app]! <= 0 { appActive[app] = nil }
-        if !owner.isEmpty {
-            ownerActive[owner, default: 0] += delta
-            if ownerActive[owner]! <= 0 { ownerActive[owner] = nil }
-        }
+    /// Drops stale entries from a kind's tops heap (they pile up when groups change often).
+    private mutating func compactTops(kind: JobKind) {
+        let k = Self.slot(kind)
+        var fresh = PriorityHeap<Top>()
+        for top in tops[k].storage where groups[top.group].version[k] == top.version { fresh.push(top) }
+        tops[k] = fresh
     }
 }
