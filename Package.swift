@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: [.defaults, "YAML"]),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // C: each imported by exactly one Swift module, which keeps it internal.
@@ -56,6 +58,8 @@ let package = Package(
             dependencies: [
                 "HTTPCore", "Compression", "UVLoop", "ArtifactStore", "Edge", "Scheduler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: swiftSettings),
         // Release-mode micro-benchmarks: `swift run -c release wharf-bench parser`.
@@ -65,8 +69,13 @@ let package = Package(
         .testTarget(name: "CompressionTests", dependencies: ["Compression"], swiftSettings: swiftSettings),
         .testTarget(name: "UVLoopTests", dependencies: ["UVLoop"], swiftSettings: swiftSettings),
         .testTarget(name: "ArtifactStoreTests", dependencies: ["ArtifactStore", "Compression"], swiftSettings: swiftSettings),
-        .testTarget(name: "EdgeTests", dependencies: ["Edge", "ArtifactStore", "HTTPCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EdgeTests",
+            dependencies: ["Edge", "ArtifactStore", "HTTPCore", "Compression", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "ArtifactStore"], swiftSettings: swiftSettings),
+        // Runs the real `wharf` binary (built by `swift build`): CLI behaviour, SIGKILL crash test.
+        .testTarget(name: "EndToEndTests", dependencies: ["ArtifactStore"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )

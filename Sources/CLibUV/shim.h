@@ -2,6 +2,7 @@
 #ifndef WHARF_CLIBUV_SHIM_H
 #define WHARF_CLIBUV_SHIM_H
 #include <uv.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -14,5 +15,12 @@
 /// uv_loop_configure is variadic; Swift cannot call variadic C functions.
 static inline int wharf_uv_loop_block_sigprof(uv_loop_t *loop) {
     return uv_loop_configure(loop, UV_LOOP_BLOCK_SIGNAL, SIGPROF);
+}
+
+/// pthread_setname_np is declared only under _GNU_SOURCE, which Swift's Glibc module is built
+/// without; glibc exports it regardless.
+int pthread_setname_np(pthread_t thread, const char *name);
+static inline int wharf_set_thread_name(const char *name) {
+    return pthread_setname_np(pthread_self(), name);
 }
 #endif

@@ -6,5 +6,9 @@ struct Wharf: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wharf",
         abstract: "An artifact CDN edge and a build scheduler.",
-        subcommands: [])
+        subcommands: [
+            PublishCommand.self, DeploymentsCommand.self, RollbackCommand.self,
+            GarbageCollectCommand.self, VerifyCommand.self, StoreCommand.self,
+            ServeCommand.self, EdgeCommand.self, CheckConfigCommand.self,
+        ])
 }

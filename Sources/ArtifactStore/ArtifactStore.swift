@@ -1,1 +1,0 @@
-// ArtifactStore: placeholder until the module gets real code.

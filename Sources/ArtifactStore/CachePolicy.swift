@@ -1,0 +1,36 @@
+/// Decides a file's `Cache-Control` at publish time, so the edge copies a string per response.
+///
+/// - content-hashed names: `public, max-age=31536000, immutable` (RFC 8246): the name changes
+///   whenever the bytes do, so a browser never needs to revalidate;
+/// - HTML, the web app manifest and service workers: `no-cache` (RFC 9111 §5.2.2.4): always
+///   revalidated, because they name everything else and must pick up a new deployment at once;
+/// - everything else: the configurable default (`public, max-age=300`).
+public struct CachePolicy {
+    public static let immutable = "public, max-age=31536000, immutable"
+    public static let revalidate = "no-cache"
+    public static let defaultHashedNamePattern = #"[.-](?=[A-Za-z0-9_]*[0-9])[A-Za-z0-9_]{8,}\.[A-Za-z0-9]+$"#
+
+    private let hashedName: Regex<AnyRegexOutput>
+    private let fallback: String
+
+    public init(hashedNamePattern: String = defaultHashedNamePattern, defaultCacheControl: String = "public, max-age=300") throws {
+        self.hashedName = try Regex(hashedNamePattern)
+        self.fallback = defaultCacheControl
+    }
+
+    /// The header value for a URL path such as `/assets/app.3f9a1c2e.js`.
+    public func cacheControl(forPath path: String) -> String {
+        let name = String(path.split(separator: "/").last ?? "")
+        let lower = name.lowercased()
+        if Self.mustRevalidate(lowerCasedName: lower) { return Self.revalidate }
+        if name.firstMatch(of: hashedName) != nil { return Self.immutable }
+        return fallback
+    }
+
+    /// Whether a name is an HTML document, a web app manifest or a service worker.
+    static func mustRevalidate(lowerCasedName name: String) -> Bool {
+        if name.hasSuffix(".html") || name.hasSuffix(".htm") || name.hasSuffix(".webmanifest") { return true }
+        return name == "manifest.json" || name == "sw.js" || name == "service-worker.js"
+            || name == "serviceworker.js" || name == "sw.mjs"
+    }
+}

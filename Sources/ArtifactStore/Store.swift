@@ -1,0 +1,127 @@
+import Foundation
+import GRDB
+import Synchronization
+
+/// The artifact store: content-addressed blobs (inline in SQLite up to a threshold, files
+/// beyond), immutable deployments, and the aliases the edge serves. Thread-safe and usable from
+/// several processes at once (SQLite WAL + busy timeout; publish/gc coordinate with a file
+/// lock). Every method is synchronous and may block on disk: call it off the event loop.
+///
+/// Layout of a store directory:
+/// ```
+/// <store>/store.sqlite        schema: apps, blobs (inline data), variants, deployments, files, aliases
+/// <store>/blobs/ab/cdef…      blob files over the inline threshold (name = SHA-256)
+/// <store>/tmp/                files being written by a publish (garbage after a crash)
+/// <store>/store.lock          flock: shared while publishing, exclusive during gc
+/// ```
+public final class Store: Sendable {
+    public let path: String
+    public let options: StoreOptions
+    let pool: DatabasePool
+    let blobFiles: BlobFiles
+    private let manifestCache = Mutex<[String: DeploymentManifest]>([:])
+    private static let manifestCacheLimit = 64
+
+    init(path: String, options: StoreOptions, pool: DatabasePool) {
+        self.path = path
+        self.options = options
+        self.pool = pool
+        self.blobFiles = BlobFiles(root: path)
+    }
+
+    /// Opens (creating if needed) the store at `path` and applies pending migrations.
+    public static func open(at path: String, options: StoreOptions = .init()) throws -> Store {
+        try options.validate()
+        let root = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+        if !FileSystem.isDirectory(root) {
+            try FileSystem.makeDirectory(root)
+        }
+        let files = BlobFiles(root: root)
+        try files.prepare()
+        // Two processes opening a new store at once must not both run the migrations.
+        let migrationLock = try StoreLock(path: root + "/migrate.lock", mode: .exclusive, timeoutSeconds: options.busyTimeoutSeconds)
+        let pool: DatabasePool
+        do {
+            pool = try StoreDatabase.open(path: root + "/store.sqlite", busyTimeoutSeconds: options.busyTimeoutSeconds)
+        } catch {
+            throw StoreError.from(error, path: root + "/store.sqlite")
+        }
+        withExtendedLifetime(migrationLock) {}
+        return Store(path: root, options: options, pool: pool)
+    }
+
+    var lockPath: String { path + "/store.lock" }
+
+    // MARK: - Read API (the edge)
+
+    /// Every app that has an alias, sorted.
+    public func apps() throws -> [String] {
+        try pool.read { db in try String.fetchAll(db, sql: "SELECT app FROM aliases ORDER BY app") }
+    }
+
+    /// The deployment an app's alias points at, or nil if the app has none.
+    public func currentDeployment(app: String) throws -> DeploymentManifest? {
+        guard let id = try currentDeploymentID(app: app) else { return nil }
+        return try deployment(id: id)
+    }
+
+    /// The deployment id an app's alias points at.
+    public func currentDeploymentID(app: String) throws -> String? {
+        try pool.read { db in
+            try String.fetchOne(db, sql: "SELECT deployment_id FROM aliases WHERE app = ?", arguments: [app])
+        }
+    }
+
+    /// A deployment by id (cached: deployments never change once published).
+    public func deployment(id: String) throws -> DeploymentManifest? {
+        if let cached = manifestCache.withLock({ $0[id] }) { return cached }
+        guard let manifest = try pool.read({ db in try ManifestLoader.load(db, id: id) }) else { return nil }
+        manifestCache.withLock { cache in
+            if cache.count >= Self.manifestCacheLimit { cache.removeAll(keepingCapacity: true) }
+            cache[id] = manifest
+        }
+        return manifest
+    }
+
+    /// A counter that changes whenever any alias changes (publish, rollback): poll it cheaply
+    /// and reload `currentDeployment` only when it moves.
+    public func aliasGeneration() throws -> Int64 {
+        try pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT alias_generation FROM store_state WHERE id = 1") ?? 0
+        }
+    }
+
+    /// Where the body of `entry` is, for a coding (`nil` = identity, else `br`/`zstd`/`gzip`).
+    public func readBody(_ entry: ManifestEntry, coding: String?) throws -> BodySource {
+        let hash: String
+        if let coding {
+            guard let variant = entry.variant(coding: coding) else {
+                throw StoreError.corruptBlob(hash: entry.blobHash, reason: "no \(coding) variant for \(entry.path)")
+            }
+            hash = variant.hash
+        } else {
+            hash = entry.blobHash
+        }
+        return try body(hash: hash)
+    }
+
+    /// Where the bytes of blob `hash` are.
+    public func body(hash: String) throws -> BodySource {
+        let row = try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT size, data FROM blobs WHERE hash = ?", arguments: [hash])
+        }
+        guard let row else { throw StoreError.corruptBlob(hash: hash, reason: "not in the store") }
+        let size: Int64 = row["size"]
+        let data: DatabaseValue = row["data"]
+        if data.isNull { return .file(path: blobFiles.path(for: hash), offset: 0, length: Int(size)) }
+        return .bytes([UInt8](Data.fromDatabaseValue(data) ?? Data()))
+    }
+
+    /// The whole body in memory (tests, verify, small reads).
+    public func readBytes(_ entry: ManifestEntry, coding: String? = nil) throws -> [UInt8] {
+        switch try readBody(entry, coding: coding) {
+        case .bytes(let bytes): return bytes
+        case .file(let path, _, _): return try FileSystem.readFile(path)
+        }
+    }
+}

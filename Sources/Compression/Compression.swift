@@ -1,1 +1,0 @@
-// Compression: placeholder until the module gets real code.

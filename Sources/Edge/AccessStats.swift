@@ -1,0 +1,66 @@
+import Synchronization
+
+/// Per-app, per-path request and byte counts. Each loop counts into its own table with no lock
+/// (`record` is called only from that loop); a loop hands its table over in one piece every
+/// second, and a consumer (the popularity store) drains the merged batches — never one write
+/// per request.
+public final class AccessStats: Sendable {
+    /// One app and path.
+    public struct Key: Hashable, Sendable {
+        public var app: String
+        public var path: String
+    }
+    /// Counts for a key.
+    public struct Count: Sendable, Equatable {
+        public var requests = 0
+        public var bytes = 0
+    }
+
+    private let perWorker: [LocalTable]
+    private let handedOver = Mutex<[Key: Count]>([:])
+
+    public init(workers: Int) {
+        perWorker = (0..<max(1, workers)).map { _ in LocalTable() }
+    }
+
+    /// Loop thread of `worker` only.
+    func record(worker: Int, app: String, path: String, bytes: Int) {
+        perWorker[worker].record(Key(app: app, path: path), bytes: bytes)
+    }
+
+    /// Loop thread of `worker` only: moves that loop's counts into the shared batch.
+    func handOver(worker: Int) {
+        let table = perWorker[worker].take()
+        guard !table.isEmpty else { return }
+        handedOver.withLock { merged in
+            for (key, count) in table {
+                merged[key, default: Count()].requests += count.requests
+                merged[key, default: Count()].bytes += count.bytes
+            }
+        }
+    }
+
+    /// Takes every count handed over so far (for a batched write to SQLite).
+    public func drain() -> [Key: Count] {
+        handedOver.withLock { merged in
+            defer { merged = [:] }
+            return merged
+        }
+    }
+}
+
+/// A table touched by exactly one loop thread; `@unchecked` because that confinement is the
+/// synchronisation (the loop is the only reader and writer).
+private final class LocalTable: @unchecked Sendable {
+    private var counts: [AccessStats.Key: AccessStats.Count] = [:]
+
+    func record(_ key: AccessStats.Key, bytes: Int) {
+        counts[key, default: AccessStats.Count()].requests += 1
+        counts[key, default: AccessStats.Count()].bytes += bytes
+    }
+
+    func take() -> [AccessStats.Key: AccessStats.Count] {
+        defer { counts = [:] }
+        return counts
+    }
+}

@@ -1,0 +1,182 @@
+import ArtifactStore
+import HTTPCore
+
+/// Decides the whole response to one request from the current deployment snapshot, with every
+/// HTTP rule delegated to HTTPCore: routing, SPA fallback, content negotiation, preconditions
+/// (RFC 9110 §13.2.2), ranges (§14), and the headers. No I/O: the body is named, not read, so
+/// the same plan can be tested alone and served by the real server.
+public struct ArtifactResponder: Sendable {
+    public var router: Router
+    public var earlyHints: Bool
+
+    public init(router: Router, earlyHints: Bool) {
+        self.router = router
+        self.earlyHints = earlyHints
+    }
+
+    /// Which bytes of a representation the response carries.
+    public enum Slices: Sendable {
+        case whole
+        case single(offset: Int64, length: Int64)
+        case multipart(MultipartByteRanges)
+    }
+
+    /// What the response body is.
+    public enum Body: Sendable {
+        case none
+        /// A small generated body (error pages).
+        case bytes([UInt8])
+        /// Bytes of one representation of a served file.
+        case representation(ServedFile, ServedFile.Representation, Slices)
+    }
+
+    /// The complete response decision.
+    public struct Plan: Sendable {
+        public var status: Int
+        /// A `103 Early Hints` head to send first, if any.
+        public var earlyHints: [UInt8]?
+        public var head: [UInt8]
+        public var body: Body
+        /// Close the connection after this response.
+        public var close: Bool
+        /// The app that served it (for access statistics), if routed.
+        public var app: String?
+        public var path: String?
+    }
+
+    /// Plans the response to `head`. `date` is the current IMF-fixdate.
+    public func plan(_ head: RequestHead, snapshot: DeploymentCatalog.Snapshot, date: [UInt8]) -> Plan {
+        let close = !head.keepAlive
+        let http10KeepAlive = head.keepAlive && head.version == .http1_0
+        let isHead: Bool
+        switch head.method {
+        case .get: isHead = false
+        case .head: isHead = true
+        default:
+            return ArtifactResponder.error(405, "method not allowed", date: date, close: close,
+                                           http10KeepAlive: http10KeepAlive, extra: "Allow: GET, HEAD\r\n")
+        }
+        func fail(_ status: Int, _ message: String) -> Plan {
+            ArtifactResponder.error(status, message, date: date, close: close, http10KeepAlive: http10KeepAlive,
+                                    omitBody: isHead)
+        }
+        let target: RequestTarget
+        do {
+            target = try RequestTarget.parse(head.target, method: head.method)
+        } catch {
+            return fail(400, "bad request target: \(error)")
+        }
+        var host: String? = target.host
+        if host == nil, let h = head.value(of: .host) { host = String(decoding: h, as: UTF8.self) }
+        if host == nil && head.version != .http1_0 { return fail(400, "missing Host header") }
+
+        guard let route = router.route(host: host, path: target.path, knownApps: snapshot.appNames),
+              let deployment = snapshot.apps[route.app]
+        else { return fail(404, "not found") }
+        guard let file = deployment.lookup(route.path) else { return fail(404, "not found") }
+
+        // Ranges apply to the identity representation (RFC 9110 §14: we offer ranges there only).
+        let rangeField = isHead ? nil : head.value(of: .range)
+        let coding: ContentCoding
+        if rangeField != nil, ContentNegotiation.select(acceptEncoding: head.value(of: .acceptEncoding),
+                                                       available: .identityOnly) == .identity {
+            coding = .identity
+        } else if let chosen = ContentNegotiation.select(acceptEncoding: head.value(of: .acceptEncoding),
+                                                        available: file.available) {
+            coding = chosen
+        } else {
+            return fail(406, "no acceptable content coding")
+        }
+        guard let rep = file.representation(coding) else { return fail(500, "missing representation") }
+
+        let outcome = ConditionalRequest.evaluate(
+            method: isHead ? .head : .get,
+            validators: .init(etag: rep.etag, lastModified: file.entry.lastModified),
+            headers: .init(ifMatch: head.value(of: .ifMatch),
+                           ifUnmodifiedSince: head.value(of: .ifUnmodifiedSince),
+                           ifNoneMatch: head.value(of: .ifNoneMatch),
+                           ifModifiedSince: head.value(of: .ifModifiedSince),
+                           ifRange: head.value(of: .ifRange),
+                           hasRange: rangeField != nil && coding == .identity))
+        var plan = Plan(status: 200, earlyHints: nil, head: [], body: .none, close: close,
+                        app: route.app, path: file.entry.path)
+        switch outcome {
+        case .notModified:
+            var b = ResponseHeadBuilder(status: 304, date: date)
+            b.raw(rep.notModifiedHeaders)
+            plan.status = 304
+            plan.head = b.finish(close: close, http10KeepAlive: http10KeepAlive)
+            return plan
+        case .preconditionFailed:
+            var failed = fail(412, "precondition failed")
+            failed.app = route.app
+            return failed
+        case .proceed(let rangeAllowed):
+            if rangeAllowed, let rangeField {
+                switch ByteRange.resolve(rangeField, length: rep.size) {
+                case .ignored:
+                    break
+                case .unsatisfiable:
+                    var b = ResponseHeadBuilder(status: 416, date: date)
+                    b.field("Content-Range", bytes: ByteRange.unsatisfiedContentRange(completeLength: rep.size))
+                    b.contentLength(0)
+                    b.raw(rep.notModifiedHeaders)
+                    plan.status = 416
+                    plan.head = b.finish(close: close, http10KeepAlive: http10KeepAlive)
+                    return plan
+                case .single(let span):
+                    var b = ResponseHeadBuilder(status: 206, date: date)
+                    b.contentLength(span.count)
+                    b.field("Content-Range", bytes: ByteRange.contentRange(span, completeLength: rep.size))
+                    b.raw(rep.fixedHeaders)
+                    plan.status = 206
+                    plan.head = b.finish(close: close, http10KeepAlive: http10KeepAlive)
+                    plan.body = .representation(file, rep, .single(offset: span.first, length: span.count))
+                    return plan
+                case .multiple(let spans):
+                    let multipart = MultipartByteRanges(spans: spans, contentType: file.entry.contentType,
+                                                        completeLength: rep.size,
+                                                        boundary: ArtifactResponder.boundary(for: rep))
+                    var b = ResponseHeadBuilder(status: 206, date: date)
+                    b.contentLength(multipart.contentLength)
+                    b.field("Content-Type", bytes: multipart.responseContentType)
+                    b.raw(rep.notModifiedHeaders)
+                    b.field("Accept-Ranges", "bytes")
+                    b.field("X-Content-Type-Options", "nosniff")
+                    plan.status = 206
+                    plan.head = b.finish(close: close, http10KeepAlive: http10KeepAlive)
+                    plan.body = .representation(file, rep, .multipart(multipart))
+                    return plan
+                }
+            }
+            var b = ResponseHeadBuilder(status: 200, date: date)
+            b.contentLength(rep.size)
+            b.raw(rep.fixedHeaders)
+            plan.head = b.finish(close: close, http10KeepAlive: http10KeepAlive)
+            plan.body = isHead ? .none : .representation(file, rep, .whole)
+            // RFC 8297: 103 is an HTTP/1.1 interim response; HTTP/1.0 clients can't parse it.
+            if earlyHints, head.version != .http1_0, let hints = file.earlyHintsHead {
+                plan.earlyHints = hints
+            }
+            return plan
+        }
+    }
+
+    /// A multipart boundary that cannot occur in the body's part heads: derived from the ETag.
+    static func boundary(for rep: ServedFile.Representation) -> String {
+        "wharf-" + String(decoding: rep.etag.opaque.prefix(24), as: UTF8.self)
+            .filter { $0.isLetter || $0.isNumber }
+    }
+
+    /// A short text/plain error response.
+    public static func error(_ status: Int, _ message: String, date: [UInt8], close: Bool,
+                             http10KeepAlive: Bool = false, extra: String = "", omitBody: Bool = false) -> Plan {
+        let body = Array((message + "\n").utf8)
+        var b = ResponseHeadBuilder(status: status, date: date)
+        b.contentLength(Int64(body.count))
+        b.raw(Array("Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n".utf8))
+        b.raw(Array(extra.utf8))
+        return Plan(status: status, earlyHints: nil, head: b.finish(close: close, http10KeepAlive: http10KeepAlive),
+                    body: omitBody ? .none : .bytes(body), close: close, app: nil, path: nil)
+    }
+}

@@ -1,0 +1,70 @@
+import ArtifactStore
+import Foundation
+import Glibc
+
+/// An open blob file shared by every response that sends it; closed when the last user lets go
+/// (cache eviction or purge while a send is still running keeps it open until that send ends).
+public final class OpenFile: Sendable {
+    public let descriptor: Int32
+    public let offset: Int64
+    public let length: Int64
+
+    init(descriptor: Int32, offset: Int64, length: Int64) {
+        self.descriptor = descriptor
+        self.offset = offset
+        self.length = length
+    }
+
+    deinit { Glibc.close(descriptor) }
+}
+
+/// Loads representation bodies from the store. Runs on the thread pool, never on a loop.
+struct BodyLoader: Sendable {
+    let store: Store
+    let sendfileThreshold: Int
+
+    enum Loaded: Sendable {
+        case bytes([UInt8])
+        case file(OpenFile)
+    }
+
+    enum LoadError: Error, CustomStringConvertible {
+        case open(String, Int32)
+        case shortRead(String)
+        case sizeMismatch(expected: Int64, actual: Int)
+        var description: String {
+            switch self {
+            case .open(let path, let code): "cannot open \(path): \(String(cString: strerror(code)))"
+            case .shortRead(let path): "short read from \(path)"
+            case .sizeMismatch(let expected, let actual): "body is \(actual) bytes, manifest says \(expected)"
+            }
+        }
+    }
+
+    /// Small bodies come back as bytes (to be cached), large ones as an open file for sendfile.
+    func load(_ file: ServedFile, _ rep: ServedFile.Representation) throws -> Loaded {
+        let source = try store.readBody(file.entry, coding: ServedFile.storeCoding(rep.coding))
+        switch source {
+        case .bytes(let bytes):
+            guard Int64(bytes.count) == rep.size else { throw LoadError.sizeMismatch(expected: rep.size, actual: bytes.count) }
+            return .bytes(bytes)
+        case .file(let path, let offset, let length):
+            guard Int64(length) == rep.size else { throw LoadError.sizeMismatch(expected: rep.size, actual: length) }
+            let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw LoadError.open(path, errno) }
+            let opened = OpenFile(descriptor: fd, offset: Int64(offset), length: Int64(length))
+            if length > sendfileThreshold { return .file(opened) }
+            var bytes = [UInt8](repeating: 0, count: length)
+            var done = 0
+            while done < length {
+                let n = bytes.withUnsafeMutableBytes { p in
+                    pread(fd, p.baseAddress! + done, length - done, off_t(offset + done))
+                }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw LoadError.shortRead(path) }
+                done += n
+            }
+            return .bytes(bytes)
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import ArtifactStore
+import Foundation
+import Synchronization
+
+/// The set of deployments the edge serves right now: one immutable snapshot, swapped whole when
+/// an alias changes, so a request plans its response from one deployment and never a mix.
+///
+/// A dedicated thread polls the store's alias generation (cheap) every `pollInterval` and
+/// rebuilds the snapshot when it moved — publishes and rollbacks made by other processes show
+/// up within one poll. Loop threads only read the current snapshot reference.
+public final class DeploymentCatalog: Sendable {
+    /// An immutable view: app name → its current deployment.
+    public final class Snapshot: Sendable {
+        public let generation: Int64
+        public let apps: [String: ServedDeployment]
+        public let appNames: Set<String>
+        init(generation: Int64, apps: [String: ServedDeployment]) {
+            self.generation = generation
+            self.apps = apps
+            self.appNames = Set(apps.keys)
+        }
+    }
+
+    private let store: Store
+    private let current: Mutex<Snapshot>
+    private let stopping = Atomic<Bool>(false)
+    private let pollIntervalMs: Int
+    private let onChange: Mutex<[@Sendable (Snapshot, Snapshot) -> Void]>
+
+    public init(store: Store, pollIntervalMs: Int = 250) throws {
+        self.store = store
+        self.pollIntervalMs = pollIntervalMs
+        self.current = Mutex(Snapshot(generation: -1, apps: [:]))
+        self.onChange = Mutex([])
+        try refresh()
+    }
+
+    /// The snapshot to plan a response from.
+    public var snapshot: Snapshot { current.withLock { $0 } }
+
+    /// Called (on the polling thread) after every swap with the old and new snapshots.
+    public func observe(_ body: @escaping @Sendable (Snapshot, Snapshot) -> Void) {
+        onChange.withLock { $0.append(body) }
+    }
+
+    /// Reloads from the store if the alias generation moved. Unchanged deployments are reused.
+    @discardableResult
+    public func refresh() throws -> Bool {
+        let generation = try store.aliasGeneration()
+        let old = snapshot
+        if generation == old.generation { return false }
+        var apps: [String: ServedDeployment] = [:]
+        for app in try store.apps() {
+            guard let id = try store.currentDeploymentID(app: app) else { continue }
+            if let existing = old.apps[app], existing.id == id {
+                apps[app] = existing
+            } else if let manifest = try store.deployment(id: id) {
+                apps[app] = ServedDeployment(manifest: manifest)
+            }
+        }
+        let new = Snapshot(generation: generation, apps: apps)
+        current.withLock { $0 = new }
+        for observer in onChange.withLock({ $0 }) { observer(old, new) }
+        return true
+    }
+
+    /// Starts the polling thread; it ends after `stop()`.
+    public func startPolling() {
+        let thread = Thread { [self] in
+            while !stopping.load(ordering: .relaxed) {
+                usleep(UInt32(pollIntervalMs * 1000))
+                do { try refresh() } catch {
+                    // The store may be busy (another process publishing); try again next poll.
+                }
+            }
+        }
+        thread.name = "wharf-catalog"
+        thread.start()
+    }
+
+    public func stop() { stopping.store(true, ordering: .relaxed) }
+}

@@ -1,1 +1,0 @@
-// Edge: placeholder until the module gets real code.

@@ -1,0 +1,102 @@
+import ArtifactStore
+import Foundation
+import Synchronization
+import UVLoop
+
+/// The edge: N event loops (one per core by default), each with its own listening socket on the
+/// same port (SO_REUSEPORT), its own connections and timers; one shared deployment catalog and
+/// response cache. `start()` returns once every loop listens; `shutdown()` drains gracefully.
+public final class EdgeServer: Sendable {
+    public let configuration: EdgeConfiguration
+    public let store: Store
+    public let catalog: DeploymentCatalog
+    public let cache: ResponseCache
+    public let metrics = EdgeMetrics()
+    public let accessStats: AccessStats
+    private let group: EventLoopGroup
+    private let workers: Mutex<[WorkerRef]>
+    private let boundPort = Atomic<Int>(0)
+    private let logger: @Sendable (String) -> Void
+
+    public init(configuration: EdgeConfiguration, store: Store, logger: @escaping @Sendable (String) -> Void = { _ in }) throws {
+        self.configuration = configuration
+        self.store = store
+        self.logger = logger
+        let count = configuration.workers > 0 ? configuration.workers : max(1, ProcessInfo.processInfo.activeProcessorCount)
+        self.catalog = try DeploymentCatalog(store: store, pollIntervalMs: configuration.aliasPollMs)
+        self.cache = ResponseCache(budget: configuration.cacheBytes)
+        self.accessStats = AccessStats(workers: count)
+        self.group = try EventLoopGroup(loopCount: count, namePrefix: "wharf-edge")
+        self.workers = Mutex([])
+        // A switched alias makes the old deployment's cached bodies unreachable: drop them.
+        catalog.observe { [cache] old, new in
+            let retired = Set(old.apps.values.map(\.id)).subtracting(new.apps.values.map(\.id))
+            if !retired.isEmpty { cache.purge { retired.contains($0.deployment) } }
+        }
+    }
+
+    /// The port every loop listens on (the real one when 0 was configured).
+    public var port: Int { boundPort.load(ordering: .acquiring) }
+
+    /// Binds every loop's listener and starts polling for alias changes.
+    public func start() throws {
+        var port = configuration.listenPort
+        let loader = BodyLoader(store: store, sendfileThreshold: configuration.sendfileThresholdBytes)
+        for (index, loop) in group.loops.enumerated() {
+            let requested = port
+            let (ref, bound) = try loop.executeAndWait { [self] () throws -> (WorkerRef, Int) in
+                let worker = EdgeWorker(index: index, loop: loop, configuration: configuration, catalog: catalog,
+                                        cache: cache, bodyLoader: loader, metrics: metrics, stats: accessStats,
+                                        logger: logger)
+                let bound = try worker.start(port: requested)
+                return (WorkerRef(worker), bound)
+            }
+            port = bound
+            workers.withLock { $0.append(ref) }
+        }
+        boundPort.store(port, ordering: .releasing)
+        catalog.startPolling()
+    }
+
+    /// Applies what can change without a restart (routing, early hints) on every loop.
+    public func reload(_ fresh: EdgeConfiguration) {
+        let responder = ArtifactResponder(router: EdgeWorker.router(fresh), earlyHints: fresh.earlyHints)
+        for ref in workers.withLock({ $0 }) {
+            _ = ref.worker.loop.execute { ref.worker.responder = responder }
+        }
+    }
+
+    /// Open connections across all loops.
+    public func connectionCount() -> Int {
+        workers.withLock { $0 }.reduce(0) { total, ref in
+            total + ((try? ref.worker.loop.executeAndWait { ref.worker.connectionCount }) ?? 0)
+        }
+    }
+
+    /// Graceful stop: no new connections; in-flight responses finish within the drain timeout;
+    /// then every loop closes its handles and its thread ends.
+    public func shutdown() {
+        let refs = workers.withLock { $0 }
+        let remaining = Atomic<Int>(refs.count)
+        for ref in refs {
+            _ = ref.worker.loop.execute {
+                ref.worker.beginDrain { remaining.subtract(1, ordering: .relaxed) }
+            }
+        }
+        let deadline = Date().addingTimeInterval(Double(configuration.drainTimeoutMs) / 1000)
+        while remaining.load(ordering: .relaxed) > 0 && Date() < deadline {
+            usleep(10_000)
+        }
+        for ref in refs {
+            try? ref.worker.loop.executeAndWait { ref.worker.closeAll() }
+        }
+        catalog.stop()
+        do { try group.shutdown() } catch { logger("event loops did not close cleanly: \(error)") }
+    }
+}
+
+/// Hands a loop-confined worker across threads; it is only touched on its own loop.
+final class WorkerRef: @unchecked Sendable {
+    let worker: EdgeWorker
+    init(_ worker: EdgeWorker) { self.worker = worker }
+}

@@ -1,0 +1,155 @@
+import HTTPCore
+import UVLoop
+import Synchronization
+
+/// Everything one event loop owns: its listener, its connections, its Date cache, its
+/// counters, and the timer that enforces header/idle/send timeouts. Loop thread only, except
+/// where noted.
+final class EdgeWorker {
+    let index: Int
+    let loop: EventLoop
+    let configuration: EdgeConfiguration
+    let catalog: DeploymentCatalog
+    let cache: ResponseCache
+    let bodyLoader: BodyLoader
+    let metrics: EdgeMetrics
+    let stats: AccessStats
+    var responder: ArtifactResponder
+    let parserLimits: ParserLimits
+
+    private var listener: TCPListener?
+    private var connections: [Int: HTTPConnection] = [:]
+    private var nextConnectionID = 0
+    private var timer: LoopTimer?
+    private var dateCache = HTTPDateCache()
+    private var draining = false
+    private let logger: @Sendable (String) -> Void
+
+    init(index: Int, loop: EventLoop, configuration: EdgeConfiguration, catalog: DeploymentCatalog,
+         cache: ResponseCache, bodyLoader: BodyLoader, metrics: EdgeMetrics, stats: AccessStats,
+         logger: @escaping @Sendable (String) -> Void) {
+        self.index = index
+        self.loop = loop
+        self.configuration = configuration
+        self.catalog = catalog
+        self.cache = cache
+        self.bodyLoader = bodyLoader
+        self.metrics = metrics
+        self.stats = stats
+        self.logger = logger
+        self.responder = ArtifactResponder(router: EdgeWorker.router(configuration), earlyHints: configuration.earlyHints)
+        var limits = ParserLimits.default
+        limits.maxRequestLineBytes = configuration.maxRequestLineBytes
+        limits.maxHeaderBytes = configuration.maxHeaderBytes
+        limits.maxFieldCount = configuration.maxHeaderCount
+        self.parserLimits = limits
+    }
+
+    static func router(_ c: EdgeConfiguration) -> Router {
+        Router(domain: c.domain, hosts: c.hosts, defaultApp: c.defaultApp)
+    }
+
+    func log(_ message: String) { logger(message) }
+
+    /// Binds this loop's listener (SO_REUSEPORT: every worker binds the same port) and starts the timer.
+    func start(port: Int) throws -> Int {
+        let l = try TCPListener.listen(on: loop, host: configuration.listenHost, port: port,
+                                       onError: { [unowned self] error in self.log("accept failed: \(error)") },
+                                       onAccept: { [unowned self] tcp in self.accepted(tcp) })
+        listener = l
+        let t = LoopTimer(loop: loop)
+        t.start(after: .milliseconds(250), repeating: .milliseconds(250)) { [unowned self] in self.tick() }
+        timer = t
+        return l.localAddress.port
+    }
+
+    /// The current IMF-fixdate, reformatted at most once per second per loop.
+    func date() -> [UInt8] {
+        dateCache.imfFixdate(at: Int64(EdgeClock.unixSeconds()))
+    }
+
+    private func accepted(_ tcp: TCPConnection) {
+        if draining {
+            tcp.close()
+            return
+        }
+        if connections.count >= configuration.maxConnectionsPerWorker {
+            // Over the cap: a short 503 and close, costing nothing more.
+            metrics.connectionsRefused.add(1, ordering: .relaxed)
+            let plan = ArtifactResponder.error(503, "too many connections", date: date(), close: true)
+            var buffers = [WriteBuffer(plan.head)]
+            if case .bytes(let b) = plan.body { buffers.append(WriteBuffer(b)) }
+            tcp.write(buffers) { _ in tcp.close() }
+            return
+        }
+        nextConnectionID += 1
+        let connection = HTTPConnection(id: nextConnectionID, tcp: tcp, worker: self)
+        connections[connection.id] = connection
+        metrics.connectionsOpen.add(1, ordering: .relaxed)
+        metrics.connectionsAccepted.add(1, ordering: .relaxed)
+        connection.start()
+    }
+
+    func connectionClosed(_ connection: HTTPConnection) {
+        if connections.removeValue(forKey: connection.id) != nil {
+            metrics.connectionsOpen.subtract(1, ordering: .relaxed)
+        }
+    }
+
+    var connectionCount: Int { connections.count }
+
+    /// Records one response for metrics and access statistics (no locks, no I/O).
+    func record(_ status: Int, bytes: Int, app: String?, path: String?, coding: UInt8) {
+        metrics.record(status: status, bytes: bytes, coding: coding)
+        if let app, let path, status < 400 { stats.record(worker: index, app: app, path: path, bytes: bytes) }
+    }
+
+    /// Timeouts: header (slow senders get 408), idle keep-alive, send (clients that stop reading).
+    private func tick() {
+        let now = loop.nowMilliseconds
+        ticks += 1
+        if ticks % 4 == 0 { stats.handOver(worker: index) }
+        var expired: [(HTTPConnection, Bool)] = []
+        for connection in connections.values {
+            if let started = connection.requestStartedMs, now &- started > UInt64(configuration.headerTimeoutMs) {
+                expired.append((connection, true))
+            } else if connection.isIdle, now &- connection.lastActivityMs > UInt64(configuration.idleTimeoutMs) {
+                expired.append((connection, false))
+            } else if !connection.isIdle, connection.requestStartedMs == nil,
+                      now &- connection.lastWriteProgressMs > UInt64(configuration.sendTimeoutMs),
+                      now &- connection.lastActivityMs > UInt64(configuration.sendTimeoutMs) {
+                expired.append((connection, false))
+            }
+        }
+        for (connection, isHeaderTimeout) in expired {
+            if isHeaderTimeout {
+                metrics.headerTimeouts.add(1, ordering: .relaxed)
+                connection.timeOutRequest()
+            } else {
+                connection.close()
+            }
+        }
+        if draining && connections.isEmpty { drained?() ; drained = nil }
+    }
+
+    private var drained: (() -> Void)?
+    private var ticks = 0
+
+    /// Stops accepting; idle connections close now, busy ones after their responses.
+    func beginDrain(onDrained: @escaping () -> Void) {
+        draining = true
+        listener?.close()
+        listener = nil
+        for connection in Array(connections.values) { connection.drain() }
+        if connections.isEmpty { onDrained() } else { drained = onDrained }
+    }
+
+    /// Closes everything this worker owns (after the drain or its timeout).
+    func closeAll() {
+        for connection in Array(connections.values) { connection.close() }
+        listener?.close()
+        listener = nil
+        timer?.close()
+        timer = nil
+    }
+}

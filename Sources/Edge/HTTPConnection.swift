@@ -1,0 +1,359 @@
+import ArtifactStore
+import HTTPCore
+import UVLoop
+
+/// One client connection on one loop: bytes in → parser → responder plans → ordered writes.
+///
+/// Pipelined requests are planned as they are parsed and answered strictly in order: each
+/// plan becomes a queue slot that is ready at once (cache hit, error, 304) or when its body
+/// has been loaded off the loop. Reading pauses while too much output is queued or too many
+/// responses wait (backpressure). Loop thread only.
+final class HTTPConnection {
+    /// A response waiting its turn.
+    private final class Slot {
+        var buffers: [WriteBuffer] = []
+        var file: OpenFile?
+        var fileRange: (offset: Int64, length: Int64) = (0, 0)
+        var ready = false
+        var close = false
+        var status = 200
+        var bytes = 0
+        var app: String?
+        var path: String?
+        var coding: UInt8 = 0
+        /// Multipart bodies over a large file: which buffer positions are file ranges instead.
+        var multipartFileParts: [(index: Int, file: OpenFile, offset: Int64, length: Int64)] = []
+    }
+
+    let id: Int
+    let tcp: TCPConnection
+    unowned let worker: EdgeWorker
+    private var parser: RequestParser
+    private var buffer: [UInt8] = []
+    private var slots: [Slot] = []
+    private var slotHead = 0
+    private var closingAfterQueue = false
+    private var readingPaused = false
+    private var readingEnded = false
+    private(set) var isClosed = false
+    /// When the first byte of the request being received arrived (header timeout); nil between requests.
+    private(set) var requestStartedMs: UInt64?
+    private(set) var lastActivityMs: UInt64
+    /// When output last made progress while some was pending (send timeout).
+    private(set) var lastWriteProgressMs: UInt64
+    private var writesInFlight = 0
+
+    static let maxQueuedResponses = 64
+
+    init(id: Int, tcp: TCPConnection, worker: EdgeWorker) {
+        self.id = id
+        self.tcp = tcp
+        self.worker = worker
+        self.parser = RequestParser(limits: worker.parserLimits)
+        let now = tcp.loop.nowMilliseconds
+        lastActivityMs = now
+        lastWriteProgressMs = now
+    }
+
+    func start() {
+        try? tcp.setNoDelay(true)
+        tcp.onClose = { [weak self] in
+            guard let self else { return }
+            self.worker.connectionClosed(self)
+        }
+        startReading()
+    }
+
+    private func startReading() {
+        tcp.startReading(onData: { [unowned self] bytes in self.received(bytes) },
+                         onEnd: { [unowned self] _ in self.readEnded() })
+    }
+
+    var isIdle: Bool { pendingCount == 0 && parser.isIdle && tcp.writeQueueSize == 0 && writesInFlight == 0 }
+    private var pendingCount: Int { slots.count - slotHead }
+
+    // MARK: input
+
+    private func received(_ bytes: UnsafeRawBufferPointer) {
+        guard !isClosed, !closingAfterQueue else { return }
+        let now = tcp.loop.nowMilliseconds
+        lastActivityMs = now
+        if requestStartedMs == nil { requestStartedMs = now }
+        buffer.append(contentsOf: bytes)
+        parseBuffered()
+    }
+
+    private func readEnded() {
+        readingEnded = true
+        // The client finished sending: answer what was asked, then close.
+        closingAfterQueue = true
+        if pendingCount == 0 { close() }
+    }
+
+    private func parseBuffered() {
+        var index = 0
+        while !closingAfterQueue {
+            if pendingCount >= HTTPConnection.maxQueuedResponses {
+                pauseReading()
+                break
+            }
+            let event: RequestEvent?
+            do {
+                event = try parser.next(in: buffer, at: &index)
+            } catch {
+                enqueue(ArtifactResponder.error(error.status, "\(error)", date: worker.date(), close: true))
+                break
+            }
+            guard let event else { break }
+            switch event {
+            case .head(let head):
+                let plan = worker.responder.plan(head, snapshot: worker.catalog.snapshot, date: worker.date())
+                enqueue(plan)
+            case .body:
+                continue  // request bodies are read and dropped (no route takes one)
+            case .end:
+                requestStartedMs = parser.isIdle && index == buffer.count ? nil : tcp.loop.nowMilliseconds
+            }
+        }
+        if index >= buffer.count {
+            buffer.removeAll(keepingCapacity: buffer.capacity <= 64 * 1024)
+        } else if index > 0 {
+            buffer.removeFirst(index)
+        }
+        if buffer.isEmpty && parser.isIdle { requestStartedMs = nil }
+        flush()
+    }
+
+    // MARK: planning → slots
+
+    private func enqueue(_ plan: ArtifactResponder.Plan) {
+        if plan.close { closingAfterQueue = true }
+        if let hints = plan.earlyHints {
+            let interim = Slot()
+            interim.buffers = [WriteBuffer(hints)]
+            interim.ready = true
+            interim.status = 103
+            slots.append(interim)
+        }
+        let slot = Slot()
+        slot.close = plan.close
+        slot.status = plan.status
+        slot.app = plan.app
+        slot.path = plan.path
+        slots.append(slot)
+        switch plan.body {
+        case .none:
+            slot.buffers = [WriteBuffer(plan.head)]
+            slot.ready = true
+        case .bytes(let body):
+            slot.buffers = [WriteBuffer(plan.head), WriteBuffer(body)]
+            slot.bytes = body.count
+            slot.ready = true
+        case .representation(let file, let rep, let slices):
+            slot.coding = rep.coding.rawValue
+            if let entry = worker.cache.get(rep.cacheKey) {
+                fill(slot, head: plan.head, entry: entry, slices: slices)
+            } else {
+                load(file, rep) { [weak self, slot] result in
+                    guard let self, !self.isClosed else { return }
+                    switch result {
+                    case .success(let entry):
+                        self.fill(slot, head: plan.head, entry: entry, slices: slices)
+                    case .failure(let error):
+                        worker.log("body load failed for \(file.entry.path): \(error)")
+                        let failed = ArtifactResponder.error(500, "internal error", date: self.worker.date(), close: true)
+                        slot.buffers = [WriteBuffer(failed.head)]
+                        if case .bytes(let b) = failed.body { slot.buffers.append(WriteBuffer(b)) }
+                        slot.status = 500
+                        slot.close = true
+                        slot.ready = true
+                        self.closingAfterQueue = true
+                    }
+                    self.flush()
+                }
+            }
+        }
+    }
+
+    /// Puts the head and the selected bytes of a loaded representation into a slot.
+    private func fill(_ slot: Slot, head: [UInt8], entry: ResponseCache.Entry, slices: ArtifactResponder.Slices) {
+        slot.buffers = [WriteBuffer(head)]
+        if let file = entry.file {
+            slot.file = file
+            switch slices {
+            case .whole:
+                slot.fileRange = (file.offset, file.length)
+            case .single(let offset, let length):
+                slot.fileRange = (file.offset + offset, length)
+            case .multipart(let multipart):
+                // Several ranges of a large file: part heads are small; read each range through
+                // the cache-less path by sending them in order as file ranges.
+                slot.file = nil
+                slot.buffers = multipartBuffers(multipart, head: head, body: nil, file: file, slot: slot)
+            }
+        } else {
+            switch slices {
+            case .whole:
+                slot.buffers.append(WriteBuffer(entry.body))
+            case .single(let offset, let length):
+                slot.buffers.append(WriteBuffer(entry.body[Int(offset)..<Int(offset + length)]))
+            case .multipart(let multipart):
+                slot.buffers = multipartBuffers(multipart, head: head, body: entry.body, file: nil, slot: slot)
+            }
+        }
+        if case .multipart(let m) = slices {
+            slot.bytes = Int(m.contentLength)
+        } else {
+            slot.bytes = slot.buffers.dropFirst().reduce(0) { $0 + $1.count } + Int(slot.fileRange.length)
+        }
+        slot.ready = true
+    }
+
+    /// A multipart/byteranges body as buffers (in-memory bodies) or as part heads + file ranges.
+    private func multipartBuffers(_ m: MultipartByteRanges, head: [UInt8], body: [UInt8]?, file: OpenFile?, slot: Slot) -> [WriteBuffer] {
+        var out: [WriteBuffer] = [WriteBuffer(head)]
+        for (i, span) in m.spans.enumerated() {
+            out.append(WriteBuffer(m.partHead(i)))
+            if let body {
+                out.append(WriteBuffer(body[Int(span.first)...Int(span.last)]))
+            } else if let file {
+                slot.multipartFileParts.append((out.count, file, file.offset + span.first, span.count))
+                out.append(WriteBuffer([]))
+            }
+        }
+        out.append(WriteBuffer(m.closing))
+        return out
+    }
+
+    /// Loads a body through the shared cache: one load per key however many wait for it.
+    private func load(_ file: ServedFile, _ rep: ServedFile.Representation,
+                      _ done: @escaping (Result<ResponseCache.Entry, any Error>) -> Void) {
+        let loop = tcp.loop
+        let worker = self.worker
+        let key = rep.cacheKey
+        let box = LoopBound(done)
+        let (hit, mustLoad) = worker.cache.getOrJoinLoad(key) { result in
+            _ = loop.execute { box.value(result) }
+        }
+        if let hit { done(.success(hit)); return }
+        guard mustLoad else { return }
+        let loader = worker.bodyLoader
+        let cache = worker.cache
+        loop.runBlocking({ () -> ResponseCache.Entry in
+            switch try loader.load(file, rep) {
+            case .bytes(let bytes): return ResponseCache.Entry(fixedHeaders: [], body: bytes)
+            case .file(let open): return ResponseCache.Entry(fixedHeaders: [], body: [], file: open)
+            }
+        }, completion: { result in
+            cache.finishLoad(key, result: result)
+        })
+    }
+
+    // MARK: output
+
+    private func flush() {
+        while slotHead < slots.count, slots[slotHead].ready, !isClosed {
+            let slot = slots[slotHead]
+            slotHead += 1
+            write(slot)
+            worker.record(slot.status, bytes: slot.bytes, app: slot.app, path: slot.path, coding: slot.coding)
+            if slot.close {
+                closingAfterQueue = true
+                break
+            }
+        }
+        if slotHead == slots.count {
+            slots.removeAll(keepingCapacity: true)
+            slotHead = 0
+        }
+        afterWrite()
+    }
+
+    private func write(_ slot: Slot) {
+        writesInFlight += 1
+        let done: (UVError?) -> Void = { [weak self] error in
+            guard let self else { return }
+            self.writesInFlight -= 1
+            self.lastWriteProgressMs = self.tcp.loop.nowMilliseconds
+            if error != nil { self.close(); return }
+            self.afterWrite()
+        }
+        if slot.multipartFileParts.isEmpty {
+            if let file = slot.file {
+                tcp.write(slot.buffers)
+                tcp.sendFile(descriptor: file.descriptor, offset: slot.fileRange.offset, count: slot.fileRange.length) { error in
+                    withExtendedLifetime(file) { done(error) }
+                }
+            } else {
+                tcp.write(slot.buffers, completion: done)
+            }
+            return
+        }
+        // Multipart over a large file: buffers and file ranges interleaved, in order.
+        var start = 0
+        for part in slot.multipartFileParts {
+            tcp.write(Array(slot.buffers[start..<part.index]))
+            let file = part.file
+            tcp.sendFile(descriptor: file.descriptor, offset: part.offset, count: part.length) { _ in
+                withExtendedLifetime(file) {}
+            }
+            start = part.index + 1
+        }
+        tcp.write(Array(slot.buffers[start...]), completion: done)
+    }
+
+    /// Backpressure and closing decisions after output moved.
+    private func afterWrite() {
+        guard !isClosed else { return }
+        let queued = tcp.writeQueueSize
+        if queued > worker.configuration.writeHighWaterBytes {
+            pauseReading()
+        } else if readingPaused, queued <= worker.configuration.writeHighWaterBytes / 2,
+                  pendingCount < HTTPConnection.maxQueuedResponses / 2, !closingAfterQueue {
+            readingPaused = false
+            if !readingEnded { startReading() }
+            if !buffer.isEmpty { parseBuffered() }
+        }
+        if closingAfterQueue, pendingCount == 0, writesInFlight == 0 {
+            close()
+        }
+    }
+
+    private func pauseReading() {
+        guard !readingPaused else { return }
+        readingPaused = true
+        tcp.stopReading()
+    }
+
+    // MARK: lifecycle
+
+    /// Answers 408 (if nothing is pending) and closes: the header timeout.
+    func timeOutRequest() {
+        guard !isClosed else { return }
+        if pendingCount == 0 && writesInFlight == 0 {
+            closingAfterQueue = false
+            enqueue(ArtifactResponder.error(408, "request timeout", date: worker.date(), close: true))
+            flush()
+        } else {
+            close()
+        }
+    }
+
+    /// Graceful shutdown: close now if idle, otherwise after the responses already asked for.
+    func drain() {
+        closingAfterQueue = true
+        if pendingCount == 0 && writesInFlight == 0 { close() }
+    }
+
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        tcp.close()
+    }
+}
+
+/// Carries a loop-confined closure through a Sendable hop; it is only called back on its loop.
+final class LoopBound<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

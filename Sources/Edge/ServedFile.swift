@@ -1,0 +1,126 @@
+import ArtifactStore
+import HTTPCore
+
+/// One file of a deployment as the edge serves it: every representation (identity and each
+/// precompressed variant) with the header fields that never change for it, prebuilt once when
+/// the deployment is loaded, so a request only adds its status line, Date and Content-Length.
+public final class ServedFile: Sendable {
+    /// One representation (a content coding) of the file.
+    public struct Representation: Sendable {
+        public let coding: ContentCoding
+        public let size: Int64
+        public let etag: EntityTag
+        /// `Content-Type … Link` fields, each ending in CRLF, for a 200/206 (no Content-Length).
+        public let fixedHeaders: [UInt8]
+        /// The validator fields a 304 repeats (ETag, Cache-Control, Vary, Last-Modified…).
+        public let notModifiedHeaders: [UInt8]
+        public let cacheKey: ResponseCache.Key
+    }
+
+    public let deploymentID: String
+    public let entry: ManifestEntry
+    public let available: AvailableCodings
+    /// Indexed by `ContentCoding.rawValue`; nil where the file has no such variant.
+    public let representations: [Representation?]
+    /// The `Link` value for preload hints ("" when none).
+    public let linkValue: String
+    public let isHTML: Bool
+    /// A prebuilt `103 Early Hints` head carrying the preload links, for HTML entry points.
+    public let earlyHintsHead: [UInt8]?
+
+    public init(deploymentID: String, entry: ManifestEntry) {
+        self.deploymentID = deploymentID
+        self.entry = entry
+        self.isHTML = entry.contentType.hasPrefix("text/html")
+        let links = entry.preloadHints.map(\.linkValue).map { String($0.filter { $0 != "\r" && $0 != "\n" }) }
+        self.linkValue = links.joined(separator: ", ")
+        self.earlyHintsHead = links.isEmpty ? nil : ResponseHeadWriter.earlyHints(links: links)
+        let linkValue = self.linkValue
+        var available: AvailableCodings = []
+        var reps = [Representation?](repeating: nil, count: ContentCoding.allCases.count)
+        let hasVariants = !entry.variants.isEmpty
+        let lastModified = HTTPDate.format(entry.lastModified)
+        func build(_ coding: ContentCoding, size: Int64, etag: String) -> Representation {
+            var fixed: [UInt8] = []
+            func field(_ name: String, _ value: String) {
+                fixed.append(contentsOf: name.utf8)
+                fixed.append(contentsOf: ": ".utf8)
+                fixed.append(contentsOf: value.utf8.filter { $0 != 13 && $0 != 10 && $0 != 0 })
+                fixed.append(contentsOf: "\r\n".utf8)
+            }
+            var validators: [UInt8]
+            field("ETag", etag)
+            field("Cache-Control", entry.cacheControl)
+            if hasVariants { field("Vary", "Accept-Encoding") }
+            fixed.append(contentsOf: "Last-Modified: ".utf8)
+            fixed.append(contentsOf: lastModified)
+            fixed.append(contentsOf: "\r\n".utf8)
+            validators = fixed
+            field("Content-Type", entry.contentType)
+            if coding != .identity { field("Content-Encoding", coding.token) }
+            field("Accept-Ranges", "bytes")
+            field("X-Content-Type-Options", "nosniff")
+            if !linkValue.isEmpty { field("Link", linkValue) }
+            let tag = EntityTag(etag) ?? EntityTag(opaque: ArraySlice(entry.blobHash.utf8))
+            return Representation(coding: coding, size: size, etag: tag, fixedHeaders: fixed,
+                                  notModifiedHeaders: validators,
+                                  cacheKey: .init(deployment: deploymentID, path: entry.path, coding: coding.rawValue))
+        }
+        reps[Int(ContentCoding.identity.rawValue)] = build(.identity, size: entry.size, etag: entry.etag)
+        for variant in entry.variants {
+            let coding: ContentCoding
+            switch variant.coding {
+            case "br": coding = .br
+            case "zstd": coding = .zstd
+            case "gzip": coding = .gzip
+            default: continue
+            }
+            available.insert(AvailableCodings(coding))
+            reps[Int(coding.rawValue)] = build(coding, size: variant.size, etag: variant.etag)
+        }
+        self.available = available
+        self.representations = reps
+    }
+
+    public func representation(_ coding: ContentCoding) -> Representation? {
+        representations[Int(coding.rawValue)]
+    }
+
+    /// The store's name for a coding (nil for identity).
+    static func storeCoding(_ coding: ContentCoding) -> String? {
+        coding == .identity ? nil : coding.token
+    }
+}
+
+/// One app's current deployment, ready to serve.
+public final class ServedDeployment: Sendable {
+    public let id: String
+    public let app: String
+    public let files: [String: ServedFile]
+    public let entryPoint: ServedFile?
+
+    public init(manifest: DeploymentManifest) {
+        id = manifest.id
+        app = manifest.app
+        var files: [String: ServedFile] = [:]
+        files.reserveCapacity(manifest.files.count)
+        for (path, entry) in manifest.files {
+            files[path] = ServedFile(deploymentID: manifest.id, entry: entry)
+        }
+        self.files = files
+        self.entryPoint = manifest.entryPoint.flatMap { files[$0] } ?? files["/index.html"]
+    }
+
+    /// The file for a path: exact match, then `dir/index.html` for a directory path, then the
+    /// entry point for extension-less paths (SPA fallback); nil for unknown paths with an extension.
+    public func lookup(_ path: String) -> ServedFile? {
+        if let f = files[path] { return f }
+        if path.hasSuffix("/") {
+            if let f = files[path + "index.html"] { return f }
+        } else if let f = files[path + "/index.html"] {
+            return f
+        }
+        if MediaType.fileExtension(of: path) == nil { return entryPoint }
+        return nil
+    }
+}

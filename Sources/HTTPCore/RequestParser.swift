@@ -1,0 +1,141 @@
+/// An incremental HTTP/1.1 request parser (RFC 9112) over the caller's receive buffer.
+///
+/// Use: keep unconsumed bytes in a `[UInt8]`, append what arrives, and call `next(in:at:)` until
+/// it returns nil ("need more bytes"); then drop `buffer[..<index]` (or keep the buffer and the
+/// index). Each request yields `.head`, then zero or more `.body` slices, then `.end`; pipelined
+/// requests in one buffer simply follow. Heads and bodies are slices of the buffer: nothing is
+/// copied. The result is a function of the byte stream alone — however it is split into calls,
+/// the same heads, body bytes and errors come out (the property `SplitAtEveryByteTests` checks).
+///
+/// Contract: bytes not consumed (from `index` on) must be passed again, unchanged and in front
+/// of any new bytes, at the next call. After a thrown `ParseError` the parser stays failed: the
+/// edge answers with `error.status` and closes the connection.
+public struct RequestParser: Sendable {
+    public let limits: ParserLimits
+
+    var state: State = .head
+    var progress = HeadProgress()
+    /// Field spans of the head being parsed; handed to the head and reused when no longer shared.
+    var spans: [FieldSpan] = []
+    /// Chunked bodies: how far the current line (chunk size or trailer) was searched for LF.
+    var lineScan = 0
+    var bodyReceived = 0
+    var trailerBytes = 0
+    var trailerFields = 0
+
+    public init(limits: ParserLimits = .default) {
+        self.limits = limits
+        spans.reserveCapacity(16)
+    }
+
+    enum State: Sendable {
+        case head
+        case fixedBody(remaining: Int)
+        case chunkLine
+        case chunkData(remaining: Int)
+        case chunkDataEnd
+        case trailers
+        case messageEnd
+        case failed(ParseError)
+    }
+
+    /// True between requests with no partial request buffered: an idle keep-alive connection.
+    public var isIdle: Bool {
+        if case .head = state { return progress.isFresh }
+        return false
+    }
+
+    /// The next event from `buffer[index...]`, advancing `index` past what it consumed; nil when
+    /// more bytes are needed.
+    public mutating func next(in buffer: [UInt8], at index: inout Int) throws(ParseError) -> RequestEvent? {
+        precondition(index >= 0 && index <= buffer.count, "index outside the buffer")
+        do throws(ParseError) {
+            while true {
+                let step: Step
+                switch state {
+                case .head:
+                    step = try nextHead(buffer, &index)
+                case .fixedBody(let remaining):
+                    guard let slice = takeBody(buffer, &index, remaining) else { return nil }
+                    state = remaining == slice.count ? .messageEnd : .fixedBody(remaining: remaining &- slice.count)
+                    return .body(slice)
+                case .chunkLine:
+                    step = try nextChunkLine(buffer, &index)
+                case .chunkData(let remaining):
+                    guard let slice = takeBody(buffer, &index, remaining) else { return nil }
+                    state = remaining == slice.count ? .chunkDataEnd : .chunkData(remaining: remaining &- slice.count)
+                    return .body(slice)
+                case .chunkDataEnd:
+                    step = try nextChunkDataEnd(buffer, &index)
+                case .trailers:
+                    step = try nextTrailer(buffer, &index)
+                case .messageEnd:
+                    state = .head
+                    return .end
+                case .failed(let error):
+                    throw error
+                }
+                switch step {
+                case .event(let event): return event
+                case .needMore: return nil
+                case .again: continue
+                }
+            }
+        } catch {
+            state = .failed(error)
+            throw error
+        }
+    }
+
+    /// Parses as much of `buffer[start...]` as possible: every complete event, the bytes consumed,
+    /// and the error that stopped parsing, if any. Convenient where events are collected anyway.
+    public mutating func parse(_ buffer: [UInt8], from start: Int = 0) -> ParseBatch {
+        var batch = ParseBatch(events: [], consumed: 0, error: nil)
+        var index = start
+        do throws(ParseError) {
+            while let event = try next(in: buffer, at: &index) { batch.events.append(event) }
+        } catch {
+            batch.error = error
+        }
+        batch.consumed = index &- start
+        return batch
+    }
+
+    enum Step {
+        case event(RequestEvent)
+        case needMore
+        case again
+    }
+
+    private func takeBody(_ buffer: [UInt8], _ index: inout Int, _ remaining: Int) -> ArraySlice<UInt8>? {
+        let available = buffer.count &- index
+        if available == 0 { return nil }
+        let n = min(available, remaining)
+        defer { index &+= n }
+        return buffer[index..<(index &+ n)]
+    }
+}
+
+/// What the parser found next in the byte stream.
+public enum RequestEvent: Sendable {
+    /// A complete request head.
+    case head(RequestHead)
+    /// Body bytes (already de-chunked), a slice of the buffer passed in.
+    case body(ArraySlice<UInt8>)
+    /// The request (head, body, trailers) is complete; the next request may follow.
+    case end
+}
+
+/// The result of `RequestParser.parse(_:from:)`.
+public struct ParseBatch: Sendable {
+    public var events: [RequestEvent]
+    /// Bytes consumed from the start offset; keep the rest for the next call.
+    public var consumed: Int
+    /// The rejection that stopped parsing; the edge answers `error.status` and closes.
+    public var error: ParseError?
+
+    /// The complete request heads in this batch.
+    public var heads: [RequestHead] {
+        events.compactMap { if case .head(let head) = $0 { head } else { nil } }
+    }
+}

@@ -1,0 +1,175 @@
+/// Writes an HTTP/1.1 response head (status line, fields, blank line; RFC 9112 §4, §5) into a
+/// reusable byte buffer. Keep one buffer per connection or loop and hand it back in:
+///
+///     var w = ResponseHeadWriter(buffer: reuse)
+///     w.status(.ok)
+///     w.header("Content-Type", "text/html; charset=utf-8")
+///     w.contentLength(1234)
+///     let head = w.end()
+///
+/// A name that is not a token, or a value containing CR, LF or NUL, is a programmer error and
+/// stops the process (`precondition`): values come from our manifest and our code, never
+/// unchecked from a request, and a header split would be a response-splitting hole.
+public struct ResponseHeadWriter {
+    private var buffer: [UInt8]
+    private var statusWritten = false
+
+    /// Takes over `buffer`'s storage (its contents are discarded, its capacity kept). The
+    /// storage is reused without a copy only if the caller holds no other reference to it;
+    /// prefer `init(reusing:)`.
+    public init(buffer: [UInt8] = [], reservingCapacity capacity: Int = 512) {
+        self.buffer = buffer
+        self.buffer.removeAll(keepingCapacity: true)
+        self.buffer.reserveCapacity(capacity)
+    }
+
+    /// Takes `buffer`'s storage and leaves it empty, so the writer owns it uniquely and
+    /// appends without copying: `var w = ResponseHeadWriter(reusing: &buf); …; buf = w.end()`.
+    public init(reusing buffer: inout [UInt8]) {
+        self.buffer = []
+        swap(&self.buffer, &buffer)
+        self.buffer.removeAll(keepingCapacity: true)
+        self.buffer.reserveCapacity(512)
+    }
+
+    /// The bytes written so far.
+    public var bytes: [UInt8] { buffer }
+
+    // MARK: - Status line
+
+    /// `HTTP/1.1 200 OK\r\n`. Must come first, once per head.
+    public mutating func status(_ status: HTTPStatus) {
+        precondition(!statusWritten, "status line written twice; call end() first")
+        statusWritten = true
+        buffer.append(contentsOf: StaticString("HTTP/1.1 ").buffer)
+        let code = status.rawValue
+        buffer.append(UInt8(ascii: "0") + UInt8(code / 100))
+        buffer.append(UInt8(ascii: "0") + UInt8(code / 10 % 10))
+        buffer.append(UInt8(ascii: "0") + UInt8(code % 10))
+        buffer.append(SemanticBytes.space)
+        let reason = status.reasonPhrase
+        buffer.append(contentsOf: UnsafeBufferPointer(start: reason.utf8Start, count: reason.utf8CodeUnitCount))
+        appendCRLF()
+    }
+
+    public mutating func status(_ code: Int) {
+        status(HTTPStatus(code))
+    }
+
+    // MARK: - Fields
+
+    public mutating func header(_ name: StaticString, _ value: StaticString) {
+        appendField(name: name.buffer, value: value.buffer)
+    }
+
+    public mutating func header(_ name: StaticString, _ value: String) {
+        var value = value
+        value.withUTF8 { appendField(name: name.buffer, value: $0) }
+    }
+
+    public mutating func header(_ name: StaticString, _ value: [UInt8]) {
+        value.withUnsafeBufferPointer { appendField(name: name.buffer, value: $0) }
+    }
+
+    public mutating func header(_ name: StaticString, _ value: ArraySlice<UInt8>) {
+        value.withUnsafeBufferPointer { appendField(name: name.buffer, value: $0) }
+    }
+
+    public mutating func header(_ name: String, _ value: String) {
+        var name = name
+        var value = value
+        name.withUTF8 { n in value.withUTF8 { v in appendField(name: n, value: v) } }
+    }
+
+    public mutating func header(_ name: String, _ value: [UInt8]) {
+        var name = name
+        name.withUTF8 { n in value.withUnsafeBufferPointer { v in appendField(name: n, value: v) } }
+    }
+
+    /// A field with a non-negative decimal value, written without allocating.
+    public mutating func header(_ name: StaticString, decimal value: Int64) {
+        appendName(name.buffer)
+        SemanticBytes.appendDecimal(value, to: &buffer)
+        appendCRLF()
+    }
+
+    /// `Content-Length: n`.
+    public mutating func contentLength(_ length: Int) {
+        header("Content-Length", decimal: Int64(length))
+    }
+
+    /// `Date: <IMF-fixdate>` from a per-thread cache.
+    public mutating func date(_ cache: inout HTTPDateCache, now unixSeconds: Int64) {
+        header("Date", cache.imfFixdate(at: unixSeconds))
+    }
+
+    // MARK: - End
+
+    /// Appends the blank line and hands the head over; the writer is empty afterwards and can
+    /// write the next head into fresh storage.
+    public mutating func end() -> [UInt8] {
+        precondition(statusWritten, "end() before status()")
+        appendCRLF()
+        statusWritten = false
+        var out: [UInt8] = []
+        swap(&out, &buffer)
+        return out
+    }
+
+    // MARK: - 103 Early Hints
+
+    /// An interim `HTTP/1.1 103 Early Hints` head (RFC 8297) with one `Link` field per hint,
+    /// e.g. `</app.js>; rel=preload; as=script`. Sent before the final response's head.
+    public static func earlyHints(links: [String], buffer: [UInt8] = []) -> [UInt8] {
+        var writer = ResponseHeadWriter(buffer: buffer)
+        writer.status(.earlyHints)
+        for link in links { writer.header("Link", link) }
+        return writer.end()
+    }
+
+    // MARK: - Validation
+
+    private mutating func appendField(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
+        appendName(name)
+        precondition(!SemanticBytes.containsLineBreakOrNul(value), "CR, LF or NUL in a header value")
+        buffer.append(contentsOf: value)
+        appendCRLF()
+    }
+
+    @inline(__always) private mutating func appendCRLF() {
+        buffer.append(SemanticBytes.cr)
+        buffer.append(SemanticBytes.lf)
+    }
+
+    private mutating func appendName(_ name: UnsafeBufferPointer<UInt8>) {
+        precondition(statusWritten, "header before status()")
+        precondition(!name.isEmpty && name.allSatisfy(SemanticBytes.isTokenChar), "header name is not a token")
+        buffer.append(contentsOf: name)
+        buffer.append(UInt8(ascii: ":"))
+        buffer.append(SemanticBytes.space)
+    }
+
+    /// Whether a value may be written (no CR, LF or NUL); for callers that take values from
+    /// configuration and want to reject them early instead of trapping.
+    public static func isValidValue(_ value: some Sequence<UInt8>) -> Bool {
+        let bytes = Array(value)
+        return !bytes.withUnsafeBufferPointer(SemanticBytes.containsLineBreakOrNul)
+    }
+
+    /// Whether a name is a token (RFC 9110 §5.1).
+    public static func isValidName(_ name: some Sequence<UInt8>) -> Bool {
+        var any = false
+        for b in name {
+            guard SemanticBytes.isTokenChar(b) else { return false }
+            any = true
+        }
+        return any
+    }
+}
+
+extension StaticString {
+    fileprivate var buffer: UnsafeBufferPointer<UInt8> {
+        precondition(hasPointerRepresentation, "header text must be a string literal, not a scalar")
+        return UnsafeBufferPointer(start: utf8Start, count: utf8CodeUnitCount)
+    }
+}

@@ -1,1 +1,0 @@
-// UVLoop: placeholder until the module gets real code.

@@ -1,0 +1,128 @@
+import Configuration
+import Edge
+import Foundation
+import SystemPackage
+
+/// Reads wharf.yaml (optional) and `WHARF_…` environment variables into typed configurations.
+/// Precedence: flags (applied by the commands) > environment > file > built-in defaults.
+/// Every value that is present but wrong is reported with its key and the reason.
+struct ConfigurationLoader {
+    struct Problem: Error, CustomStringConvertible {
+        var key: String
+        var reason: String
+        var description: String { "\(key): \(reason)" }
+    }
+
+    /// The resolved settings of one run.
+    struct Settings {
+        var store: String = ".wharf"
+        var edge = EdgeConfiguration()
+    }
+
+    let reader: ConfigReader
+    private(set) var problems: [Problem] = []
+
+    /// Builds the reader: environment variables named WHARF_<KEY> (dots → underscores), then the file.
+    static func load(configFile: String?, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> ConfigurationLoader {
+        var stripped: [String: String] = [:]
+        for (name, value) in environment where name.hasPrefix("WHARF_") {
+            stripped[String(name.dropFirst("WHARF_".count))] = value
+        }
+        var providers: [any ConfigProvider] = [EnvironmentVariablesProvider(environmentVariables: stripped)]
+        if let configFile {
+            guard FileManager.default.fileExists(atPath: configFile) else {
+                throw Problem(key: "--config", reason: "no such file: \(configFile)")
+            }
+            do {
+                providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(configFile)))
+            } catch {
+                throw Problem(key: "--config", reason: "cannot read \(configFile) as YAML: \(error)")
+            }
+        }
+        return ConfigurationLoader(reader: ConfigReader(providers: providers))
+    }
+
+    /// Resolves every key into Settings, collecting problems instead of stopping at the first.
+    mutating func settings() -> Settings {
+        var s = Settings()
+        s.store = string("store") ?? s.store
+        var e = s.edge
+        if let v = string("edge.listen") { (e.listenHost, e.listenPort) = address("edge.listen", v) ?? (e.listenHost, e.listenPort) }
+        if let v = string("edge.admin_listen") { (e.adminHost, e.adminPort) = address("edge.admin_listen", v) ?? (e.adminHost, e.adminPort) }
+        e.workers = int("edge.workers") ?? e.workers
+        e.cacheBytes = int("edge.cache_bytes") ?? e.cacheBytes
+        e.sendfileThresholdBytes = int("edge.sendfile_threshold") ?? e.sendfileThresholdBytes
+        e.earlyHints = bool("edge.early_hints") ?? e.earlyHints
+        if let d = string("edge.domain") { e.domain = d.isEmpty ? nil : d }
+        if let d = string("edge.default_app") { e.defaultApp = d.isEmpty ? nil : d }
+        if let list = stringArray("edge.hosts") {
+            for item in list {
+                let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                if parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty {
+                    e.hosts[parts[0].lowercased()] = parts[1]
+                } else {
+                    problems.append(Problem(key: "edge.hosts", reason: "entry '\(item)' is not host=app"))
+                }
+            }
+        }
+        e.aliasPollMs = int("edge.alias_poll_ms") ?? e.aliasPollMs
+        e.drainTimeoutMs = int("edge.drain_timeout_ms") ?? e.drainTimeoutMs
+        e.writeHighWaterBytes = int("edge.write_high_water") ?? e.writeHighWaterBytes
+        e.maxRequestLineBytes = int("edge.limits.request_line_bytes") ?? e.maxRequestLineBytes
+        e.maxHeaderBytes = int("edge.limits.header_bytes") ?? e.maxHeaderBytes
+        e.maxHeaderCount = int("edge.limits.header_count") ?? e.maxHeaderCount
+        e.maxConnectionsPerWorker = int("edge.limits.max_connections_per_worker") ?? e.maxConnectionsPerWorker
+        e.headerTimeoutMs = int("edge.timeouts.header_ms") ?? e.headerTimeoutMs
+        e.idleTimeoutMs = int("edge.timeouts.idle_ms") ?? e.idleTimeoutMs
+        e.sendTimeoutMs = int("edge.timeouts.send_ms") ?? e.sendTimeoutMs
+        s.edge = e
+        return s
+    }
+
+    /// Appends the semantic problems of resolved settings (ranges, conflicts).
+    mutating func validate(_ settings: Settings) {
+        for p in settings.edge.problems() { problems.append(Problem(key: p.key, reason: p.reason)) }
+        if settings.store.isEmpty { problems.append(Problem(key: "store", reason: "must not be empty")) }
+    }
+
+    // MARK: typed reads that tell "absent" from "present but wrong"
+
+    private mutating func read<T>(_ key: String, _ type: String, _ get: () throws -> T) -> T? {
+        do {
+            return try get()
+        } catch {
+            let text = String(describing: error)
+            if !text.hasPrefix("Missing required config value") {
+                problems.append(Problem(key: key, reason: "expected \(type) (\(text))"))
+            }
+            return nil
+        }
+    }
+    private mutating func string(_ key: String) -> String? {
+        read(key, "a string") { [reader] in try reader.requiredString(forKey: ConfigKey(key)) }
+    }
+    private mutating func int(_ key: String) -> Int? {
+        read(key, "an integer") { [reader] in try reader.requiredInt(forKey: ConfigKey(key)) }
+    }
+    private mutating func bool(_ key: String) -> Bool? {
+        read(key, "true or false") { [reader] in try reader.requiredBool(forKey: ConfigKey(key)) }
+    }
+    private mutating func stringArray(_ key: String) -> [String]? {
+        read(key, "a list of strings") { [reader] in try reader.requiredStringArray(forKey: ConfigKey(key)) }
+    }
+
+    /// Parses HOST:PORT (IPv6 as [::1]:PORT).
+    mutating func address(_ key: String, _ value: String) -> (String, Int)? {
+        guard let colon = value.lastIndex(of: ":"), let port = Int(value[value.index(after: colon)...]) else {
+            problems.append(Problem(key: key, reason: "'\(value)' is not HOST:PORT"))
+            return nil
+        }
+        var host = String(value[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host.isEmpty {
+            problems.append(Problem(key: key, reason: "'\(value)' has no host"))
+            return nil
+        }
+        return (host, port)
+    }
+}

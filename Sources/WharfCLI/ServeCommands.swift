@@ -1,0 +1,129 @@
+import ArgumentParser
+import ArtifactStore
+import Edge
+import Foundation
+import Glibc
+
+/// Flags shared by `serve`, `edge` and `check-config`; each overrides wharf.yaml and `WHARF_…`.
+struct ServerOptions: ParsableArguments {
+    @Option(help: "Configuration file (YAML); see edge-config/wharf.yaml.") var config: String?
+    @Option(help: "Store directory (default: store key, $WHARF_STORE, ./.wharf).") var store: String?
+    @Option(help: "Public listener HOST:PORT (default 127.0.0.1:8080).") var listen: String?
+    @Option(name: .customLong("admin-listen"), help: "Admin API listener HOST:PORT (default 127.0.0.1:8081).")
+    var adminListen: String?
+    @Option(help: "Event-loop threads (0 = one per core).") var workers: Int?
+    @Option(name: .customLong("cache-bytes"), help: "Response cache budget in bytes.") var cacheBytes: Int?
+
+    /// Resolves file → environment → flags, and validates; throws with every problem listed.
+    func resolve() async throws -> ConfigurationLoader.Settings {
+        var loader = try await ConfigurationLoader.load(configFile: config)
+        var settings = loader.settings()
+        if let store { settings.store = store }
+        if let listen, let (h, p) = loader.address("--listen", listen) { (settings.edge.listenHost, settings.edge.listenPort) = (h, p) }
+        if let adminListen, let (h, p) = loader.address("--admin-listen", adminListen) {
+            (settings.edge.adminHost, settings.edge.adminPort) = (h, p)
+        }
+        if let workers { settings.edge.workers = workers }
+        if let cacheBytes { settings.edge.cacheBytes = cacheBytes }
+        loader.validate(settings)
+        if !loader.problems.isEmpty {
+            throw InvalidConfiguration(problems: loader.problems)
+        }
+        return settings
+    }
+}
+
+struct InvalidConfiguration: Error, CustomStringConvertible {
+    var problems: [ConfigurationLoader.Problem]
+    var description: String {
+        "invalid configuration:\n" + problems.map { "  \($0.key): \($0.reason)" }.joined(separator: "\n")
+    }
+}
+
+/// `wharf check-config`: resolves and validates the configuration, prints it, starts nothing.
+struct CheckConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config", abstract: "Validate the configuration (file, environment, flags) and print it.")
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        let s = try await options.resolve()
+        let e = s.edge
+        print("store: \(s.store)")
+        print("edge.listen: \(e.listenHost):\(e.listenPort)")
+        print("edge.admin_listen: \(e.adminHost):\(e.adminPort)")
+        print("edge.workers: \(e.workers)")
+        print("edge.cache_bytes: \(e.cacheBytes)")
+        print("edge.sendfile_threshold: \(e.sendfileThresholdBytes)")
+        print("edge.early_hints: \(e.earlyHints)")
+        print("edge.domain: \(e.domain ?? "")")
+        print("edge.default_app: \(e.defaultApp ?? "")")
+        print("edge.hosts: \(e.hosts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })")
+        print("configuration OK")
+    }
+}
+
+/// `wharf edge`: the edge alone.
+struct EdgeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "edge", abstract: "Serve deployed apps (edge only).")
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        try await ServerRunner(options: options, withScheduler: false).run()
+    }
+}
+
+/// `wharf serve`: edge and scheduler side by side (the default way to run Wharf).
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Serve deployed apps and run the build scheduler.")
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        try await ServerRunner(options: options, withScheduler: true).run()
+    }
+}
+
+/// Starts the servers, then waits for signals on this thread: SIGINT/SIGTERM drain and exit 0,
+/// SIGHUP reloads the configuration (routing and early hints apply live).
+struct ServerRunner {
+    var options: ServerOptions
+    var withScheduler: Bool
+
+    func run() async throws {
+        let settings = try await options.resolve()
+        // Block the signals in every thread (loop threads inherit the mask); this thread sigwaits.
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&set, s) }
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+        signal(SIGPIPE, SIG_IGN)
+
+        let store = try Store.open(at: settings.store)
+        let log: @Sendable (String) -> Void = { line in
+            let text = "wharf: \(line)\n"
+            _ = text.withCString { write(2, $0, strlen($0)) }
+        }
+        let edge = try EdgeServer(configuration: settings.edge, store: store, logger: log)
+        try edge.start()
+        log("edge listening on http://\(settings.edge.listenHost):\(edge.port)/ (\(settings.edge.workers == 0 ? ProcessInfo.processInfo.activeProcessorCount : settings.edge.workers) workers, store \(settings.store))")
+
+        while true {
+            var received: Int32 = 0
+            sigwait(&set, &received)
+            if received == SIGHUP {
+                do {
+                    let fresh = try await options.resolve()
+                    edge.reload(fresh.edge)
+                    log("configuration reloaded")
+                } catch {
+                    log("reload refused, keeping the running configuration: \(error)")
+                }
+                continue
+            }
+            log("signal \(received): draining (up to \(settings.edge.drainTimeoutMs) ms)")
+            edge.shutdown()
+            log("stopped")
+            return
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import GRDB
+import Testing
+@testable import ArtifactStore
+
+@Suite struct MigrationTests {
+    @Test func openingCreatesTheSchemaInWALModeAndReopeningKeepsIt() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store.openForTest(dir)
+        let (tables, mode, applied) = try store.pool.read { db in
+            (try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"),
+             try String.fetchOne(db, sql: "PRAGMA journal_mode"),
+             try StoreMigrations.migrator.appliedIdentifiers(db))
+        }
+        #expect(tables == ["aliases", "apps", "blobs", "deployments", "files", "grdb_migrations", "store_state", "variants"])
+        #expect(mode == "wal")
+        #expect(applied == ["v1-blobs-deployments-aliases"])
+        let again = try Store.open(at: store.path)
+        #expect(try again.aliasGeneration() == 0)
+    }
+
+    @Test func manyConnectionsOpeningANewStoreAtOnceAllSucceed() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path + "/fresh"
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 6) { _ in
+            do { _ = try Store.open(at: path) } catch { failures.withLock { $0.append("\(error)") } }
+        }
+        #expect(failures.withLock { $0 } == [])
+    }
+
+    @Test func theSchemaRefusesUnsafeAppNamesAndMalformedHashes() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store.openForTest(dir)
+        try store.pool.write { db in
+            #expect(throws: DatabaseError.self) { try db.execute(sql: "INSERT INTO apps VALUES ('Bad App', 0)") }
+            #expect(throws: DatabaseError.self) { try db.execute(sql: "INSERT INTO apps VALUES ('-x', 0)") }
+            #expect(throws: DatabaseError.self) { try db.execute(sql: "INSERT INTO blobs VALUES ('abc', 1, x'00', 0)") }
+            #expect(throws: DatabaseError.self) {
+                try db.execute(sql: "INSERT INTO blobs VALUES (?, 5, x'00', 0)", arguments: [String(repeating: "a", count: 64)])
+            }
+        }
+    }
+
+    @Test func theSchemaRefusesAnAliasToAnotherAppsDeployment() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store.openForTest(dir)
+        let source = try dir.subdirectory("site")
+        try dir.write("site/index.html", "x")
+        let a = try store.publish(PublishRequest(app: "app-a", directory: source)).deployment.id
+        try store.publish(PublishRequest(app: "app-b", directory: source))
+        #expect(throws: DatabaseError.self) {
+            try store.pool.write { db in try Aliases.point(db, app: "app-b", at: a, now: 0) }
+        }
+        #expect(try store.currentDeployment(app: "app-b")?.id != a)
+    }
+}
+
+import Synchronization

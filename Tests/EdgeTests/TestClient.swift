@@ -1,0 +1,126 @@
+import Foundation
+import Glibc
+
+/// A blocking HTTP/1.1 client over a plain POSIX socket, for talking to the real edge in tests.
+/// It reads responses exactly as a browser would frame them (Content-Length; interim 1xx heads).
+final class TestClient: @unchecked Sendable {
+    struct Response {
+        var status: Int
+        var headers: [(String, String)]
+        var body: [UInt8]
+        var interim: [Response] = []
+        func header(_ name: String) -> String? {
+            headers.first { $0.0.lowercased() == name.lowercased() }?.1
+        }
+        func headers(_ name: String) -> [String] {
+            headers.filter { $0.0.lowercased() == name.lowercased() }.map(\.1)
+        }
+        var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    enum ClientError: Error { case connect(Int32), closed, timeout, malformed(String) }
+
+    let fd: Int32
+    private var pending: [UInt8] = []
+
+    init(port: Int, timeoutSeconds: Int = 10) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        let r = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        if r != 0 { let e = errno; Glibc.close(fd); throw ClientError.connect(e) }
+    }
+
+    deinit { Glibc.close(fd) }
+
+    func send(_ text: String) throws { try send(Array(text.utf8)) }
+
+    func send(_ bytes: [UInt8]) throws {
+        var off = 0
+        while off < bytes.count {
+            let n = bytes[off...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { throw ClientError.closed }
+            off += n
+        }
+    }
+
+    /// Reads more bytes; false on EOF.
+    private func fill() throws -> Bool {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if n < 0 { throw errno == EAGAIN || errno == EWOULDBLOCK ? ClientError.timeout : ClientError.closed }
+        if n == 0 { return false }
+        pending.append(contentsOf: chunk[0..<n])
+        return true
+    }
+
+    /// True if the server closed the connection (EOF) with nothing more to read.
+    func isClosedByServer() throws -> Bool {
+        if !pending.isEmpty { return false }
+        return try !fill()
+    }
+
+    /// Reads one final response (collecting interim 1xx ones). `head: true` for HEAD requests.
+    func readResponse(head: Bool = false) throws -> Response {
+        var interim: [Response] = []
+        while true {
+            var r = try readHead()
+            if (100..<200).contains(r.status) { interim.append(r); continue }
+            let noBody = head || r.status == 304 || r.status == 204
+            let length = noBody ? 0 : Int(r.header("content-length") ?? "") ?? -1
+            if length >= 0 {
+                while pending.count < length { guard try fill() else { throw ClientError.closed } }
+                r.body = Array(pending[0..<length])
+                pending.removeFirst(length)
+            } else {
+                while try fill() {}
+                r.body = pending
+                pending = []
+            }
+            r.interim = interim
+            return r
+        }
+    }
+
+    private func readHead() throws -> Response {
+        while true {
+            if let end = findHeadEnd() {
+                let text = String(decoding: pending[0..<end], as: UTF8.self)
+                pending.removeFirst(end + 4)
+                var lines = text.components(separatedBy: "\r\n")
+                let statusLine = lines.removeFirst().split(separator: " ")
+                guard statusLine.count >= 2, let status = Int(statusLine[1]) else { throw ClientError.malformed(text) }
+                var headers: [(String, String)] = []
+                for line in lines {
+                    guard let colon = line.firstIndex(of: ":") else { throw ClientError.malformed(line) }
+                    headers.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+                }
+                return Response(status: status, headers: headers, body: [])
+            }
+            guard try fill() else { throw ClientError.closed }
+        }
+    }
+
+    private func findHeadEnd() -> Int? {
+        guard pending.count >= 4 else { return nil }
+        for i in 0...(pending.count - 4) where pending[i] == 13 && pending[i + 1] == 10 && pending[i + 2] == 13 && pending[i + 3] == 10 {
+            return i
+        }
+        return nil
+    }
+
+    /// One request, one response, on this connection.
+    func get(_ path: String, headers: [String: String] = [:], method: String = "GET", version: String = "1.1") throws -> Response {
+        var req = "\(method) \(path) HTTP/\(version)\r\nHost: localhost\r\n"
+        for (k, v) in headers { req += "\(k): \(v)\r\n" }
+        req += "\r\n"
+        try send(req)
+        return try readResponse(head: method == "HEAD")
+    }
+}

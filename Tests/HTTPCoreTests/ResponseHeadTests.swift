@@ -1,0 +1,156 @@
+import HTTPCore
+import Testing
+
+@Suite("Response head writer")
+struct ResponseHeadTests {
+    private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+
+    @Test func aHeadHasTheStatusLineFieldsAndABlankLine() {
+        var w = ResponseHeadWriter()
+        w.status(.ok)
+        w.header("Content-Type", "text/html; charset=utf-8")
+        w.contentLength(1234)
+        #expect(text(w.end()) == "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 1234\r\n\r\n")
+    }
+
+    @Test func everyValueFlavourWritesTheSameBytes() {
+        let name: StaticString = "ETag"
+        let value: StaticString = "\"abc\""
+        var w = ResponseHeadWriter()
+        w.status(304)
+        w.header(name, value)
+        w.header(name, String("\"abc\""))
+        w.header(name, Array("\"abc\"".utf8))
+        w.header(name, Array("xx\"abc\"yy".utf8)[2..<7])
+        w.header(String("ETag"), String("\"abc\""))
+        w.header(String("ETag"), Array("\"abc\"".utf8))
+        let line = "ETag: \"abc\"\r\n"
+        #expect(text(w.end()) == "HTTP/1.1 304 Not Modified\r\n" + String(repeating: line, count: 6) + "\r\n")
+    }
+
+    @Test func contentLengthWritesEveryDigit() {
+        for n in [0, 7, 10, 99, 100, 65_535, 1_000_000, Int.max] {
+            var w = ResponseHeadWriter()
+            w.status(.ok)
+            w.contentLength(n)
+            #expect(text(w.end()) == "HTTP/1.1 200 OK\r\nContent-Length: \(n)\r\n\r\n")
+        }
+    }
+
+    @Test func theBufferIsReusedAcrossHeads() {
+        var w = ResponseHeadWriter()
+        w.status(.notFound)
+        w.contentLength(0)
+        var first = w.end()
+        let capacity = first.capacity
+        first.append(contentsOf: [1, 2, 3])
+        var again = ResponseHeadWriter(buffer: first)
+        again.status(.noContent)
+        let second = again.end()
+        #expect(text(second) == "HTTP/1.1 204 No Content\r\n\r\n")
+        #expect(second.capacity >= capacity)
+    }
+
+    @Test func theDateComesFromTheCache() {
+        var cache = HTTPDateCache()
+        var w = ResponseHeadWriter()
+        w.status(.ok)
+        w.date(&cache, now: 784_111_777)
+        #expect(text(w.end()) == "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n")
+    }
+
+    @Test func earlyHintsCarryOneLinkFieldPerHint() {
+        let head = ResponseHeadWriter.earlyHints(links: ["</app.js>; rel=preload; as=script",
+                                                         "</app.css>; rel=preload; as=style"])
+        #expect(text(head) == """
+            HTTP/1.1 103 Early Hints\r
+            Link: </app.js>; rel=preload; as=script\r
+            Link: </app.css>; rel=preload; as=style\r
+            \r
+
+            """)
+    }
+
+    @Test func everyStatusAStaticServerSendsHasItsReasonPhrase() {
+        let expected: [Int: String] = [
+            100: "Continue", 103: "Early Hints", 200: "OK", 204: "No Content", 206: "Partial Content",
+            301: "Moved Permanently", 302: "Found", 304: "Not Modified", 400: "Bad Request",
+            401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+            406: "Not Acceptable", 408: "Request Timeout", 411: "Length Required", 412: "Precondition Failed",
+            413: "Content Too Large", 414: "URI Too Long", 416: "Range Not Satisfiable",
+            431: "Request Header Fields Too Large", 500: "Internal Server Error", 501: "Not Implemented",
+            503: "Service Unavailable", 505: "HTTP Version Not Supported",
+        ]
+        for (code, reason) in expected {
+            var w = ResponseHeadWriter()
+            w.status(code)
+            #expect(text(w.end()) == "HTTP/1.1 \(code) \(reason)\r\n\r\n")
+        }
+    }
+
+    @Test func anUnnamedStatusHasAnEmptyReason() {
+        var w = ResponseHeadWriter()
+        w.status(299)
+        #expect(text(w.end()) == "HTTP/1.1 299 \r\n\r\n")
+    }
+
+    @Test func statusesWithoutContentAreKnown() {
+        #expect(HTTPStatus.notModified.forbidsContent)
+        #expect(HTTPStatus.noContent.forbidsContent)
+        #expect(HTTPStatus.earlyHints.forbidsContent)
+        #expect(!HTTPStatus.ok.forbidsContent)
+        #expect(!HTTPStatus.rangeNotSatisfiable.forbidsContent)
+    }
+
+    @Test func validationHelpersRejectCRLFAndNonTokens() {
+        #expect(ResponseHeadWriter.isValidValue("ok value".utf8))
+        #expect(!ResponseHeadWriter.isValidValue("evil\r\nSet-Cookie: x".utf8))
+        #expect(!ResponseHeadWriter.isValidValue("lf\nonly".utf8))
+        #expect(!ResponseHeadWriter.isValidValue([0x61, 0x00]))
+        #expect(ResponseHeadWriter.isValidName("X-Wharf-Cache".utf8))
+        #expect(!ResponseHeadWriter.isValidName("Bad Name".utf8))
+        #expect(!ResponseHeadWriter.isValidName("Bad:Name".utf8))
+        #expect(!ResponseHeadWriter.isValidName("".utf8))
+    }
+
+    @Test func exactlyTheRFC9110TokenCharactersMakeAName() {
+        let tchar = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
+        for b in UInt8.min...UInt8.max {
+            #expect(ResponseHeadWriter.isValidName([b]) == tchar.contains(b), "byte \(b)")
+            #expect(ResponseHeadWriter.isValidValue([b]) == !(b == 0 || b == 10 || b == 13), "byte \(b)")
+        }
+    }
+
+    @Test func aForbiddenByteIsFoundAtEveryPositionOfLongValues() {
+        for length in 1...40 {
+            let clean = Array(repeating: UInt8(ascii: "a"), count: length)
+            #expect(ResponseHeadWriter.isValidValue(clean))
+            // 0x0E and 0x8D are near misses of the word-at-a-time test, not forbidden.
+            #expect(ResponseHeadWriter.isValidValue(clean.map { _ in UInt8(0x0E) }))
+            #expect(ResponseHeadWriter.isValidValue(clean.map { _ in UInt8(0x8D) }))
+            for position in 0..<length {
+                for bad: UInt8 in [0x0D, 0x0A, 0x00] {
+                    var value = clean
+                    value[position] = bad
+                    #expect(!ResponseHeadWriter.isValidValue(value), "length \(length) position \(position)")
+                }
+            }
+        }
+    }
+
+    @Test func aValueWithCRLFStopsTheProcess() async {
+        await #expect(processExitsWith: .failure) {
+            var w = ResponseHeadWriter()
+            w.status(.ok)
+            w.header("X-Test", "a\r\nInjected: yes")
+        }
+    }
+
+    @Test func aNameThatIsNotATokenStopsTheProcess() async {
+        await #expect(processExitsWith: .failure) {
+            var w = ResponseHeadWriter()
+            w.status(.ok)
+            w.header(String("Bad Name"), "value")
+        }
+    }
+}
