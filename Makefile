@@ -21,7 +21,7 @@ release: deps
 ## test: install, build, run every test; non-zero on any failure.
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --parallel --num-workers 2
+	$(SWIFT) test --skip-build
 
 ## run: install, build release, publish the bundled demo app, serve it.
 run: release

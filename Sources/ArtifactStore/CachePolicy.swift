@@ -30,7 +30,8 @@ public struct CachePolicy {
     /// Whether a name is an HTML document, a web app manifest or a service worker.
     static func mustRevalidate(lowerCasedName name: String) -> Bool {
         if name.hasSuffix(".html") || name.hasSuffix(".htm") || name.hasSuffix(".webmanifest") { return true }
-        return name == "manifest.json" || name == "sw.js" || name == "service-worker.js"
-            || name == "serviceworker.js" || name == "sw.mjs"
+        // Service workers: sw.js, service-worker.js, Flutter's flutter_service_worker.js, …
+        return name == "manifest.json" || name == "sw.js" || name == "sw.mjs"
+            || name.hasSuffix("service-worker.js") || name.hasSuffix("service_worker.js") || name.hasSuffix("serviceworker.js")
     }
 }

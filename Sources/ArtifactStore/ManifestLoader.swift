@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import HTTPCore
 
 /// Reads a deployment and its files, blobs and variants back into a `DeploymentManifest`.
 /// ETags are derived from content hashes, so they need no storage and are stable by design.
@@ -34,10 +35,15 @@ enum ManifestLoader {
             let hash: String = f["blob_hash"]
             let hintsJSON: String = f["preload_hints"]
             let hints = (try? JSONDecoder().decode([PreloadHint].self, from: Data(hintsJSON.utf8))) ?? []
-            let variants = (variantsBySource[hash] ?? []).sorted { VariantCoding.rank($0.coding) < VariantCoding.rank($1.coding) }
+            let contentType: String = f["content_type"]
+            // Variants belong to bytes; a path whose type is never compressed (the same bytes
+            // published as .png) does not offer them.
+            let variants = MediaType.isCompressible(contentType)
+                ? (variantsBySource[hash] ?? []).sorted { VariantCoding.rank($0.coding) < VariantCoding.rank($1.coding) }
+                : []
             let path: String = f["path"]
             files[path] = ManifestEntry(
-                path: path, blobHash: hash, size: f["size"], contentType: f["content_type"],
+                path: path, blobHash: hash, size: f["size"], contentType: contentType,
                 lastModified: f["last_modified"], cacheControl: f["cache_control"],
                 etag: ETag.identity(hash), variants: variants, preloadHints: hints)
         }

@@ -34,7 +34,11 @@ public final class Store: Sendable {
         try options.validate()
         let root = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
         if !FileSystem.isDirectory(root) {
-            try FileSystem.makeDirectory(root)
+            do {
+                try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+            } catch {
+                throw StoreError.io(path: root, reason: "cannot create the store directory (\(error.localizedDescription))")
+            }
         }
         let files = BlobFiles(root: root)
         try files.prepare()

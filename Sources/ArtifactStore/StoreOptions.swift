@@ -18,6 +18,9 @@ public struct StoreOptions: Sendable, Equatable {
     public var zstdWindowLog: Int = 23
     /// gzip (deflate) level 1–9.
     public var gzipLevel: Int = 9
+    /// Inputs up to this size are compressed in one call (the codec sees the size and tunes its
+    /// parameters as the command-line tools do); larger ones are streamed from their blob file.
+    public var streamingCompressionThreshold: Int64 = 16 * 1024 * 1024
     /// Parallel compression jobs; 0 means one per core.
     public var compressionThreads: Int = 0
     /// Deployments kept per app by retention (plus any that an alias points to).

@@ -83,6 +83,9 @@ public struct Codec: Sendable, Hashable, CustomStringConvertible {
     ///
     /// Throws `.corrupt` for invalid data, `.truncated` for a stream that ends early, and
     /// `.outputLimitExceeded(maxOutputBytes)` as soon as the output would pass the limit.
+    /// Only the kind of codec matters: encoder parameters (quality, level, window) are ignored.
+    /// zstd frames declaring a window over max(8 MB, maxOutputBytes), capped at 128 MB, are refused as
+    /// `.corrupt`, so a hostile header cannot make the decoder allocate more than that.
     public func decode(_ input: [UInt8], maxOutputBytes: Int) throws -> [UInt8] {
         let decoder = try makeDecodingStream(maxOutputBytes: maxOutputBytes)
         var output = try decoder.update(input)
@@ -91,6 +94,9 @@ public struct Codec: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// A streaming compressor with these parameters.
+    ///
+    /// The input size is unknown to a stream, so zstd sizes its tables for the level's full window:
+    /// a level-19 stream holds about 80 MB. `encode` of a small input uses far less.
     public func makeEncoder() throws -> any StreamingEncoder {
         try validate()
         return EncodingStream(engine: try makeCompressionEngine(parameters, sizeHint: nil))

@@ -108,9 +108,9 @@ public struct FieldName: Sendable, Hashable, CustomStringConvertible {
         "upgrade-insecure-requests",
     ]
 
-    /// The code of the known name in `p[start..<end]`, or 0. The bytes must already be valid
-    /// token characters: then `byte | 0x20` equals a lower-case letter or "-" only for that letter
-    /// in either case or for "-" itself, so the comparison is exact.
+    /// The code of the known name in `p[start..<end]`, or 0. Exact for any bytes: a letter of a
+    /// known name matches itself in either case, and "-" only itself, so a recognised name is
+    /// also a valid token (the parser relies on this to skip the per-byte token check).
     static func recognise(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> UInt8 {
         switch end - start {
         case 2:
@@ -179,18 +179,21 @@ public struct FieldName: Sendable, Hashable, CustomStringConvertible {
 
     @inline(__always)
     static func lowerEquals(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ literal: StaticString) -> Bool {
+        // Literals are lower-case letters and "-". Bit 0x40 marks the letters; shifted right it
+        // gives the 0x20 case bit to fold for letters only, so "-" must match exactly.
         let lit = literal.utf8Start
         let count = literal.utf8CodeUnitCount
         let base = p.baseAddress! + start
         var i = 0
         while i + 8 <= count {
-            let a = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) | 0x2020_2020_2020_2020
             let b = UnsafeRawPointer(lit + i).loadUnaligned(as: UInt64.self)
+            let a = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self) | ((b & 0x4040_4040_4040_4040) >> 1)
             if a != b { return false }
             i += 8
         }
         while i < count {
-            if base[i] | 0x20 != lit[i] { return false }
+            let b = lit[i]
+            if base[i] | ((b & 0x40) >> 1) != b { return false }
             i += 1
         }
         return true

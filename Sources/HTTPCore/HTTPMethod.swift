@@ -21,29 +21,47 @@ public enum HTTPMethod: Sendable, Hashable {
         }
     }
 
-    /// Recognises a method token (already validated as a token). Case-sensitive (RFC 9110 §9.1).
-    static func recognise(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> HTTPMethod {
+    /// The code of a known method token in `p[start..<end]` (1...9, in case order), or 0 for any
+    /// other token. Case-sensitive (RFC 9110 §9.1). Codes keep the parser's hot path free of the
+    /// reference-counted `.other` payload; `init(code:bytes:)` makes the enum when asked for.
+    static func code(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> UInt8 {
         let n = end - start
         @inline(__always) func at(_ i: Int) -> UInt8 { p[start + i] }
         switch n {
         case 3:
-            if at(0) == 0x47, at(1) == 0x45, at(2) == 0x54 { return .get }  // GET
-            if at(0) == 0x50, at(1) == 0x55, at(2) == 0x54 { return .put }  // PUT
+            if at(0) == 0x47, at(1) == 0x45, at(2) == 0x54 { return 1 }  // GET
+            if at(0) == 0x50, at(1) == 0x55, at(2) == 0x54 { return 4 }  // PUT
         case 4:
-            if at(0) == 0x48, at(1) == 0x45, at(2) == 0x41, at(3) == 0x44 { return .head }  // HEAD
-            if at(0) == 0x50, at(1) == 0x4F, at(2) == 0x53, at(3) == 0x54 { return .post }  // POST
+            if at(0) == 0x48, at(1) == 0x45, at(2) == 0x41, at(3) == 0x44 { return 2 }  // HEAD
+            if at(0) == 0x50, at(1) == 0x4F, at(2) == 0x53, at(3) == 0x54 { return 3 }  // POST
         case 5:
-            if equals(p, start, "PATCH") { return .patch }
-            if equals(p, start, "TRACE") { return .trace }
+            if equals(p, start, "PATCH") { return 9 }
+            if equals(p, start, "TRACE") { return 7 }
         case 6:
-            if equals(p, start, "DELETE") { return .delete }
+            if equals(p, start, "DELETE") { return 5 }
         case 7:
-            if equals(p, start, "OPTIONS") { return .options }
-            if equals(p, start, "CONNECT") { return .connect }
+            if equals(p, start, "OPTIONS") { return 6 }
+            if equals(p, start, "CONNECT") { return 8 }
         default:
             break
         }
-        return .other(Array(p[start..<end]))
+        return 0
+    }
+
+    /// The method for a code from `code(_:_:_:)`; `token` is only read for code 0.
+    init(code: UInt8, token: ArraySlice<UInt8>) {
+        switch code {
+        case 1: self = .get
+        case 2: self = .head
+        case 3: self = .post
+        case 4: self = .put
+        case 5: self = .delete
+        case 6: self = .options
+        case 7: self = .trace
+        case 8: self = .connect
+        case 9: self = .patch
+        default: self = .other(Array(token))
+        }
     }
 
     static func equals(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ literal: StaticString) -> Bool {

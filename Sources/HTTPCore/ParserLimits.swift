@@ -5,7 +5,7 @@ public struct ParserLimits: Sendable, Hashable {
     public var maxRequestLineBytes: Int
     /// Longest header section (request line through the empty line) in bytes; over it: 431.
     public var maxHeaderBytes: Int
-    /// Most header fields in one request; over it: 431 Request Header Fields Too Large.
+    /// Most header fields in one request (at most 10 000); over it: 431 Request Header Fields Too Large.
     public var maxFieldCount: Int
     /// Largest request body (Content-Length or the sum of chunk sizes); over it: 413.
     public var maxBodyBytes: Int
@@ -28,7 +28,8 @@ public struct ParserLimits: Sendable, Hashable {
         // Field offsets are stored as UInt32 relative to the head start.
         self.maxRequestLineBytes = max(16, min(maxRequestLineBytes, 1 << 30))
         self.maxHeaderBytes = max(16, min(maxHeaderBytes, 1 << 30))
-        self.maxFieldCount = max(0, maxFieldCount)
+        // The parser keeps a table with one 20-byte slot per allowed field.
+        self.maxFieldCount = max(0, min(maxFieldCount, 10_000))
         self.maxBodyBytes = max(0, maxBodyBytes)
         self.maxChunkLineBytes = max(8, maxChunkLineBytes)
         self.maxTrailerBytes = max(2, min(maxTrailerBytes, 1 << 30))

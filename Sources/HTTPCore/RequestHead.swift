@@ -8,7 +8,10 @@ public struct RequestHead: Sendable {
     public let start: Int
     /// Number of bytes of the head, request line through the empty line.
     public let byteCount: Int
-    public let method: HTTPMethod
+    /// The request method (`.other` is built from the buffer on each access).
+    public var method: HTTPMethod {
+        HTTPMethod(code: methodCode, token: bytes[start..<(start &+ Int(targetStart) &- 1)])
+    }
     public let version: HTTPVersion
     /// Whether the connection may carry another request after this one (RFC 9112 §9.3):
     /// HTTP/1.1 unless `Connection: close`; HTTP/1.0 only with `Connection: keep-alive`.
@@ -20,19 +23,23 @@ public struct RequestHead: Sendable {
     /// `Connection` lists `upgrade` and an `Upgrade` field is present.
     public let wantsUpgrade: Bool
 
+    let methodCode: UInt8
     let targetStart: UInt32
     let targetEnd: UInt32
+    /// The parser's field table; only the first `fieldCount` entries belong to this head.
     let spans: [FieldSpan]
+    /// The number of header fields.
+    public let fieldCount: Int
 
     init(
-        bytes: [UInt8], start: Int, byteCount: Int, method: HTTPMethod, version: HTTPVersion,
+        bytes: [UInt8], start: Int, byteCount: Int, methodCode: UInt8, version: HTTPVersion,
         keepAlive: Bool, body: BodyFraming, expectsContinue: Bool, wantsUpgrade: Bool,
-        targetStart: UInt32, targetEnd: UInt32, spans: [FieldSpan]
+        targetStart: UInt32, targetEnd: UInt32, spans: [FieldSpan], fieldCount: Int
     ) {
         self.bytes = bytes
         self.start = start
         self.byteCount = byteCount
-        self.method = method
+        self.methodCode = methodCode
         self.version = version
         self.keepAlive = keepAlive
         self.body = body
@@ -41,28 +48,30 @@ public struct RequestHead: Sendable {
         self.targetStart = targetStart
         self.targetEnd = targetEnd
         self.spans = spans
+        self.fieldCount = fieldCount
     }
 
     /// The request-target exactly as sent, e.g. `/assets/app.js?v=1` (decode it with `RequestTarget`).
     public var target: ArraySlice<UInt8> { bytes[(start &+ Int(targetStart))..<(start &+ Int(targetEnd))] }
 
-    /// The number of header fields.
-    public var fieldCount: Int { spans.count }
-
     /// The first value of a known field, without surrounding whitespace, or nil if absent.
     @inline(__always)
     public func value(of name: FieldName) -> ArraySlice<UInt8>? {
         let code = name.code
-        for span in spans where span.code == code { return slice(span.valueStart, span.valueEnd) }
-        return nil
+        let found = spans.withUnsafeBufferPointer { s -> Int in
+            for k in 0..<fieldCount where s[k].code == code { return k }
+            return -1
+        }
+        guard found >= 0 else { return nil }
+        return slice(spans[found].valueStart, spans[found].valueEnd)
     }
 
     /// Whether a known field is present.
-    public func contains(_ name: FieldName) -> Bool { spans.contains { $0.code == name.code } }
+    public func contains(_ name: FieldName) -> Bool { spans[..<fieldCount].contains { $0.code == name.code } }
 
     /// Every value of a known field, in order (for list fields sent on several lines).
     public func values(of name: FieldName) -> [ArraySlice<UInt8>] {
-        spans.filter { $0.code == name.code }.map { slice($0.valueStart, $0.valueEnd) }
+        spans[..<fieldCount].filter { $0.code == name.code }.map { slice($0.valueStart, $0.valueEnd) }
     }
 
     /// The first value of any field by name, compared case-insensitively, or nil.
@@ -70,7 +79,7 @@ public struct RequestHead: Sendable {
         if let known = FieldName(name) { return value(of: known) }
         var name = name
         return name.withUTF8 { wanted -> ArraySlice<UInt8>? in
-            for span in spans where span.code == 0 && Int(span.nameEnd &- span.nameStart) == wanted.count {
+            for span in spans[..<fieldCount] where span.code == 0 && Int(span.nameEnd &- span.nameStart) == wanted.count {
                 if equalsIgnoringCase(span, wanted) { return slice(span.valueStart, span.valueEnd) }
             }
             return nil
@@ -110,7 +119,7 @@ extension RequestHead {
     public struct Fields: RandomAccessCollection, Sendable {
         let head: RequestHead
         public var startIndex: Int { 0 }
-        public var endIndex: Int { head.spans.count }
+        public var endIndex: Int { head.fieldCount }
         public subscript(position: Int) -> Field {
             let span = head.spans[position]
             return Field(
@@ -143,6 +152,6 @@ struct FieldSpan: Sendable {
 
 extension RequestHead: CustomStringConvertible {
     public var description: String {
-        "\(method) \(String(decoding: target, as: UTF8.self)) \(version) (\(spans.count) fields)"
+        "\(method) \(String(decoding: target, as: UTF8.self)) \(version) (\(fieldCount) fields)"
     }
 }

@@ -2,8 +2,8 @@
 /// CRLF after each chunk, and the trailer section. Resumable: each line is located first, then
 /// parsed whole, like the head.
 extension RequestParser {
-    /// chunk-size [ chunk-ext ] CRLF
-    mutating func nextChunkLine(_ buffer: [UInt8], _ index: inout Int) throws(ParseError) -> Step {
+    /// chunk-size [ chunk-ext ] CRLF. Returns false when more bytes are needed.
+    mutating func nextChunkLine(_ buffer: [UInt8], _ index: inout Int) throws(ParseError) -> Bool {
         let start = index
         let limitEnd = start &+ limits.maxChunkLineBytes
         let found = try buffer.withUnsafeBufferPointer { p throws(ParseError) -> (lf: Int, size: Int)? in
@@ -21,7 +21,7 @@ extension RequestParser {
                 throw error
             }
         }
-        guard let (lf, size) = found else { return .needMore }
+        guard let (lf, size) = found else { return false }
         index = lf &+ 1
         lineScan = 0
         guard size <= limits.maxBodyBytes &- bodyReceived else { throw .bodyTooLarge }
@@ -33,25 +33,25 @@ extension RequestParser {
         } else {
             state = .chunkData(remaining: size)
         }
-        return .again
+        return true
     }
 
     /// The CRLF that closes each chunk's data.
-    mutating func nextChunkDataEnd(_ buffer: [UInt8], _ index: inout Int) throws(ParseError) -> Step {
+    mutating func nextChunkDataEnd(_ buffer: [UInt8], _ index: inout Int) throws(ParseError) -> Bool {
         let available = buffer.count &- index
-        guard available > 0 else { return .needMore }
+        guard available > 0 else { return false }
         guard buffer[index] == ByteClass.cr else { throw .missingChunkTerminator }
-        guard available > 1 else { return .needMore }
+        guard available > 1 else { return false }
         guard buffer[index &+ 1] == ByteClass.lf else { throw .missingChunkTerminator }
         index &+= 2
         state = .chunkLine
-        return .again
+        return true
     }
 
     /// trailer-section = *( field-line CRLF ) CRLF. Trailers are validated and dropped: a static
     /// edge has no use for them, and RFC 9110 §6.5.1 lets a recipient discard them.
-    mutating func nextTrailer(_ buffer: [UInt8], _ index: inout Int) throws(ParseError) -> Step {
-        try buffer.withUnsafeBufferPointer { p throws(ParseError) -> Step in
+    mutating func nextTrailer(_ buffer: [UInt8], _ index: inout Int) throws(ParseError) -> Bool {
+        try buffer.withUnsafeBufferPointer { p throws(ParseError) -> Bool in
             while true {
                 let start = index
                 let limitEnd = start &+ (limits.maxTrailerBytes &- trailerBytes)
@@ -59,15 +59,15 @@ extension RequestParser {
                 else {
                     if p.count >= limitEnd { throw .trailerSectionTooLarge }
                     lineScan = p.count &- start
-                    return .needMore
+                    return false
                 }
                 guard lf > start, p[lf &- 1] == ByteClass.cr else { throw .bareLineFeed }
                 let cr = lf &- 1
                 index = lf &+ 1
                 lineScan = 0
                 if cr == start {
-                    state = .head
-                    return .event(.end)
+                    state = .messageEnd
+                    return true
                 }
                 guard trailerFields < limits.maxFieldCount else { throw .tooManyFields }
                 _ = try Self.parseFieldLine(p, start, cr, isFirst: trailerFields == 0)

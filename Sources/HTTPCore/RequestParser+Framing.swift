@@ -8,7 +8,7 @@ struct Framing {
     var wantsUpgrade: Bool
 
     static func analyse(
-        _ p: UnsafeBufferPointer<UInt8>, base: Int, spans: [FieldSpan], version: HTTPVersion, limits: ParserLimits
+        _ p: UnsafeBufferPointer<UInt8>, base: Int, spans: UnsafeBufferPointer<FieldSpan>, version: HTTPVersion, limits: ParserLimits
     ) throws(ParseError) -> Framing {
         var hosts = 0
         var contentLength: Int?
@@ -72,6 +72,7 @@ struct Framing {
     static func parseContentLength(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(ParseError) -> Int {
         var result: Int?
         var failed = false
+        var differs = false
         forEachListElement(p, start, end, keepEmpty: true) { s, e in
             guard !failed, e > s, e &- s <= 18 else { failed = true; return }
             var n = 0
@@ -80,10 +81,11 @@ struct Framing {
                 guard d < 10 else { failed = true; return }
                 n = n &* 10 &+ Int(d)
             }
-            if let r = result, r != n { failed = true; return }
+            if let r = result, r != n { differs = true }
             result = n
         }
         guard !failed, let value = result else { throw .invalidContentLength }
+        if differs { throw .conflictingContentLength }
         return value
     }
 

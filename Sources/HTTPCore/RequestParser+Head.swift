@@ -11,32 +11,40 @@ struct HeadProgress: Sendable {
     /// The current line has no LF before this offset (relative to the head's first byte).
     var scanFrom = 0
     var leadingEmptyLines = 0
-    var method: HTTPMethod = .get
+    var methodCode: UInt8 = 0
     var version: HTTPVersion = .http1_1
     var targetStart: UInt32 = 0
     var targetEnd: UInt32 = 0
+    /// Field lines parsed so far into the parser's field table.
+    var fieldCount = 0
 
     var isFresh: Bool { phase == 0 && scanFrom == 0 }
 }
 
 extension RequestParser {
-    mutating func nextHead(_ buffer: [UInt8], _ index: inout Int) throws(ParseError) -> Step {
+    /// The next complete head, or nil when more bytes are needed.
+    mutating func nextHead(_ buffer: [UInt8], _ index: inout Int) throws(ParseError) -> RequestHead? {
         let complete = try buffer.withUnsafeBufferPointer { p throws(ParseError) -> Int? in
             try scanHead(p, &index)
         }
-        guard let length = complete else { return .needMore }
+        guard let length = complete else { return nil }
         let base = index
+        let count = progress.fieldCount
+        let version = progress.version
+        let limits = limits
         let framing = try buffer.withUnsafeBufferPointer { p throws(ParseError) in
-            try Framing.analyse(p, base: base, spans: spans, version: progress.version, limits: limits)
+            try spans.withUnsafeBufferPointer { s throws(ParseError) in
+                try Framing.analyse(p, base: base, spans: UnsafeBufferPointer(rebasing: s[0..<count]),
+                                    version: version, limits: limits)
+            }
         }
         let head = RequestHead(
-            bytes: buffer, start: base, byteCount: length, method: progress.method,
+            bytes: buffer, start: base, byteCount: length, methodCode: progress.methodCode,
             version: progress.version, keepAlive: framing.keepAlive, body: framing.body,
             expectsContinue: framing.expectsContinue, wantsUpgrade: framing.wantsUpgrade,
-            targetStart: progress.targetStart, targetEnd: progress.targetEnd, spans: spans)
+            targetStart: progress.targetStart, targetEnd: progress.targetEnd, spans: spans, fieldCount: count)
         index = base &+ length
         progress = HeadProgress()
-        spans.removeAll(keepingCapacity: true)
         switch framing.body {
         case .none, .contentLength(0): state = .messageEnd
         case .contentLength(let n): state = .fixedBody(remaining: n)
@@ -45,7 +53,7 @@ extension RequestParser {
             lineScan = 0
             bodyReceived = 0
         }
-        return .event(.head(head))
+        return head
     }
 
     /// Advances through the head's lines; returns the head's length once its empty line is seen.
@@ -80,30 +88,69 @@ extension RequestParser {
             progress.lineStart = lf &+ 1 &- base
             progress.scanFrom = progress.lineStart
         }
+        // The field table is written through one pointer for the whole head: one uniqueness
+        // check per head instead of one per field. (If the previous head still shares the
+        // table, this is where it is copied.)
+        var table: [FieldSpan] = []
+        swap(&table, &spans)
+        defer { swap(&table, &spans) }
         let base = index
+        return try table.withUnsafeMutableBufferPointer { fields throws(ParseError) -> Int? in
+            try scanFields(p, base, fields)
+        }
+    }
+
+    /// The field lines of a head whose request line starts at `base`, written into `fields`.
+    private mutating func scanFields(
+        _ p: UnsafeBufferPointer<UInt8>, _ base: Int, _ fields: UnsafeMutableBufferPointer<FieldSpan>
+    ) throws(ParseError) -> Int? {
+        let end = p.count
         let limitEnd = base &+ limits.maxHeaderBytes
         let searchEnd = min(end, limitEnd)
+        let maxFields = min(limits.maxFieldCount, fields.count)
         let pointer = p.baseAddress!
+        // Progress lives in locals while scanning and is written back when more bytes are needed.
+        var count = progress.fieldCount
+        var lineStart = base &+ progress.lineStart
+        var scanFrom = base &+ progress.scanFrom
         while true {
-            let lineStart = base &+ progress.lineStart
-            guard let lf = ByteClass.firstLineFeed(pointer, from: base &+ progress.scanFrom, to: searchEnd) else {
+            if scanFrom == lineStart, let field = Self.completeValidFieldLine(pointer, lineStart, searchEnd) {
+                guard count < maxFields else { throw .tooManyFields }
+                fields[count] = FieldSpan(
+                    nameStart: UInt32(truncatingIfNeeded: lineStart &- base),
+                    nameEnd: UInt32(truncatingIfNeeded: field.nameEnd &- base),
+                    valueStart: UInt32(truncatingIfNeeded: field.valueStart &- base),
+                    valueEnd: UInt32(truncatingIfNeeded: field.valueEnd &- base),
+                    code: field.code)
+                count &+= 1
+                lineStart = field.lf &+ 1
+                scanFrom = lineStart
+                continue
+            }
+            guard let lf = ByteClass.firstLineFeed(pointer, from: scanFrom, to: searchEnd) else {
                 if end >= limitEnd { throw .headerSectionTooLarge }
+                progress.fieldCount = count
+                progress.lineStart = lineStart &- base
                 progress.scanFrom = end &- base
                 return nil
             }
             guard lf > lineStart, p[lf &- 1] == ByteClass.cr else { throw .bareLineFeed }
             let cr = lf &- 1
-            if cr == lineStart { return lf &+ 1 &- base }
-            guard spans.count < limits.maxFieldCount else { throw .tooManyFields }
-            let field = try Self.parseFieldLine(p, lineStart, cr, isFirst: spans.isEmpty)
-            spans.append(FieldSpan(
+            if cr == lineStart {
+                progress.fieldCount = count
+                return lf &+ 1 &- base
+            }
+            guard count < maxFields else { throw .tooManyFields }
+            let field = try Self.parseFieldLine(p, lineStart, cr, isFirst: count == 0)
+            fields[count] = FieldSpan(
                 nameStart: UInt32(truncatingIfNeeded: lineStart &- base),
                 nameEnd: UInt32(truncatingIfNeeded: field.nameEnd &- base),
                 valueStart: UInt32(truncatingIfNeeded: field.valueStart &- base),
                 valueEnd: UInt32(truncatingIfNeeded: field.valueEnd &- base),
-                code: FieldName.recognise(p, lineStart, field.nameEnd)))
-            progress.lineStart = lf &+ 1 &- base
-            progress.scanFrom = progress.lineStart
+                code: FieldName.recognise(p, lineStart, field.nameEnd))
+            count &+= 1
+            lineStart = lf &+ 1
+            scanFrom = lineStart
         }
     }
 
@@ -140,10 +187,45 @@ extension RequestParser {
                 && targetEnd &- targetStart == 1 && p[targetStart] == 0x2A
             throw isPreface ? .http2Preface : .unsupportedVersion
         }
-        progress.method = HTTPMethod.recognise(p, base, methodEnd)
+        progress.methodCode = HTTPMethod.code(p, base, methodEnd)
         progress.version = minor == 1 ? .http1_1 : minor == 0 ? .http1_0 : HTTPVersion(major: 1, minor: minor)
         progress.targetStart = UInt32(truncatingIfNeeded: targetStart &- base)
         progress.targetEnd = UInt32(truncatingIfNeeded: targetEnd &- base)
+    }
+
+    /// The fast path for the common case, in one pass: a field line that is complete (its CRLF
+    /// lies before `limit`) and valid. Returns nil for anything else — incomplete, invalid, the
+    /// empty line — and the caller takes the general path, which then decides exactly as it
+    /// would have for this line (the first control byte here is the line's CR, so its LF is the
+    /// line's first LF).
+    @inline(__always)
+    static func completeValidFieldLine(
+        _ p: UnsafePointer<UInt8>, _ start: Int, _ limit: Int
+    ) -> (nameEnd: Int, valueStart: Int, valueEnd: Int, lf: Int, code: UInt8)? {
+        guard start < limit, ByteClass.isTchar(p[start]),
+              let colon = ByteClass.firstByte(0x3A, p, from: start &+ 1, to: limit)
+        else { return nil }
+        // A known name is a valid token by construction (see `FieldName.recognise`); any other
+        // name is checked byte by byte.
+        let code = FieldName.recognise(UnsafeBufferPointer(start: p, count: limit), start, colon)
+        if code == 0 {
+            let allTokens = tcharTable.withUnsafeBufferPointer { table in
+                let t = table.baseAddress!
+                var i = start
+                while i < colon && t[Int(p[i])] != 0 { i &+= 1 }
+                return i == colon
+            }
+            guard allTokens else { return nil }
+        }
+        var i = colon &+ 1
+        while i < limit && ByteClass.isBlank(p[i]) { i &+= 1 }
+        let valueStart = i
+        guard let cr = ByteClass.firstInvalidValueByte(p, from: i, to: limit),
+              p[cr] == ByteClass.cr, cr &+ 1 < limit, p[cr &+ 1] == ByteClass.lf
+        else { return nil }
+        var valueEnd = cr
+        while valueEnd > valueStart && ByteClass.isBlank(p[valueEnd &- 1]) { valueEnd &-= 1 }
+        return (colon, valueStart, valueEnd, cr &+ 1, code)
     }
 
     /// field-line = field-name ":" OWS field-value OWS (RFC 9112 §5), in `p[start..<cr]`.

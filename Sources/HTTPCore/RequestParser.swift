@@ -15,8 +15,9 @@ public struct RequestParser: Sendable {
 
     var state: State = .head
     var progress = HeadProgress()
-    /// Field spans of the head being parsed; handed to the head and reused when no longer shared.
-    var spans: [FieldSpan] = []
+    /// The field table: one slot per allowed field, filled for the head being parsed, shared
+    /// with the head returned, reused once that head is gone (copied if it is still alive).
+    var spans: [FieldSpan]
     /// Chunked bodies: how far the current line (chunk size or trailer) was searched for LF.
     var lineScan = 0
     var bodyReceived = 0
@@ -25,7 +26,8 @@ public struct RequestParser: Sendable {
 
     public init(limits: ParserLimits = .default) {
         self.limits = limits
-        spans.reserveCapacity(16)
+        spans = Array(repeating: FieldSpan(nameStart: 0, nameEnd: 0, valueStart: 0, valueEnd: 0, code: 0),
+                      count: limits.maxFieldCount)
     }
 
     enum State: Sendable {
@@ -50,35 +52,31 @@ public struct RequestParser: Sendable {
     public mutating func next(in buffer: [UInt8], at index: inout Int) throws(ParseError) -> RequestEvent? {
         precondition(index >= 0 && index <= buffer.count, "index outside the buffer")
         do throws(ParseError) {
+            // Each arm returns an event, returns nil for "need more", or moves to the next state.
             while true {
-                let step: Step
                 switch state {
                 case .head:
-                    step = try nextHead(buffer, &index)
+                    guard let head = try nextHead(buffer, &index) else { return nil }
+                    return .head(head)
                 case .fixedBody(let remaining):
                     guard let slice = takeBody(buffer, &index, remaining) else { return nil }
                     state = remaining == slice.count ? .messageEnd : .fixedBody(remaining: remaining &- slice.count)
                     return .body(slice)
                 case .chunkLine:
-                    step = try nextChunkLine(buffer, &index)
+                    guard try nextChunkLine(buffer, &index) else { return nil }
                 case .chunkData(let remaining):
                     guard let slice = takeBody(buffer, &index, remaining) else { return nil }
                     state = remaining == slice.count ? .chunkDataEnd : .chunkData(remaining: remaining &- slice.count)
                     return .body(slice)
                 case .chunkDataEnd:
-                    step = try nextChunkDataEnd(buffer, &index)
+                    guard try nextChunkDataEnd(buffer, &index) else { return nil }
                 case .trailers:
-                    step = try nextTrailer(buffer, &index)
+                    guard try nextTrailer(buffer, &index) else { return nil }
                 case .messageEnd:
                     state = .head
                     return .end
                 case .failed(let error):
                     throw error
-                }
-                switch step {
-                case .event(let event): return event
-                case .needMore: return nil
-                case .again: continue
                 }
             }
         } catch {
@@ -99,12 +97,6 @@ public struct RequestParser: Sendable {
         }
         batch.consumed = index &- start
         return batch
-    }
-
-    enum Step {
-        case event(RequestEvent)
-        case needMore
-        case again
     }
 
     private func takeBody(_ buffer: [UInt8], _ index: inout Int, _ remaining: Int) -> ArraySlice<UInt8>? {

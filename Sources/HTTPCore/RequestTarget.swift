@@ -22,10 +22,8 @@ public struct RequestTarget: Sendable, Hashable {
     /// Parses and normalises `target` (e.g. `RequestHead.target`) for `method`.
     public static func parse(_ target: ArraySlice<UInt8>, method: HTTPMethod = .get) throws(RequestTargetError) -> RequestTarget {
         guard let first = target.first else { throw .empty }
-        for b in target where b <= 0x20 || b >= 0x7F {
-            // The parser already refuses these; this type may be used on its own.
-            throw b == 0x5C ? .backslash : .controlByte
-        }
+        // The parser already refuses these; this type may be used on its own.
+        for b in target where b <= 0x20 || b >= 0x7F { throw .controlByte }
         if first == 0x2F {
             let (path, query) = try splitPathAndQuery(target)
             return RequestTarget(form: .origin, path: path, query: query, host: nil)

@@ -86,6 +86,11 @@ public struct ResponseHeadWriter {
         name.withUTF8 { n in value.withUnsafeBufferPointer { v in appendField(name: n, value: v) } }
     }
 
+    public mutating func header(_ name: String, _ value: ArraySlice<UInt8>) {
+        var name = name
+        name.withUTF8 { n in value.withUnsafeBufferPointer { v in appendField(name: n, value: v) } }
+    }
+
     /// A field with a non-negative decimal value, written without allocating.
     public mutating func header(_ name: StaticString, decimal value: Int64) {
         appendName(name.buffer)

@@ -62,6 +62,8 @@ private func blockingWorkCallback(_ request: UnsafeMutablePointer<uv_work_t>?) {
 private func blockingWorkDoneCallback(_ request: UnsafeMutablePointer<uv_work_t>?, _ status: Int32) {
     guard let request else { return }
     let item = Unmanaged<BlockingWorkItemBase>.fromOpaque(request.pointee.data).takeRetainedValue()
-    HandleMemory.free(request, on: EventLoop.unretained(request.pointee.loop))
+    let loop = EventLoop.unretained(request.pointee.loop)
+    HandleMemory.free(request, on: loop)
     item.finish(status)
+    loop.closeLateHandles()
 }

@@ -16,11 +16,15 @@ public struct ProcessOptions: Sendable {
     /// Start the child in its own session and process group (`setsid`), so `kill` reaches
     /// everything it started.
     public var newProcessGroup: Bool
+    /// How long output is still read after the child exited while something it started keeps
+    /// a pipe open; then the pipes are closed and the exit is reported.
+    public var outputDrainTimeout: Duration
 
     public init(
         executable: String, arguments: [String] = [], environment: [String]? = nil,
-        workingDirectory: String? = nil, newProcessGroup: Bool = true
+        workingDirectory: String? = nil, newProcessGroup: Bool = true, outputDrainTimeout: Duration = .seconds(2)
     ) {
+        self.outputDrainTimeout = outputDrainTimeout
         self.executable = executable
         self.arguments = arguments
         self.environment = environment
@@ -46,18 +50,16 @@ public struct ProcessExit: Sendable, Equatable {
 /// A child process started with `uv_spawn`, its stdout and stderr read through pipes.
 ///
 /// Output arrives as chunks (not lines) in the order each pipe delivers them. `onExit` runs once,
-/// after the process exited and both pipes reached end-of-file, or `outputDrainTimeout` after
-/// the exit when something the child started still holds a pipe open. stdin is `/dev/null`.
+/// after the process exited and both pipes reached end-of-file, or `ProcessOptions.outputDrainTimeout`
+/// after the exit when something the child started still holds a pipe open. stdin is `/dev/null`.
 /// Loop thread only; the loop owns the object until `onExit` ran or `close()` was called.
 public final class ChildProcess: LoopHandleOwner, @unchecked Sendable {
-    /// How long output is still read after the child exited while a pipe stays open.
-    public static let outputDrainTimeout: Duration = .seconds(2)
-
     public let loop: EventLoop
     /// The child's process id (also its process group id when `newProcessGroup`).
     public private(set) var pid: Int32 = 0
     public private(set) var exit: ProcessExit?
     private let signalsGroup: Bool
+    private let outputDrainTimeout: Duration
     private let process: UnsafeMutablePointer<uv_process_t>
     private let outputPipe: UnsafeMutablePointer<uv_pipe_t>
     private let errorPipe: UnsafeMutablePointer<uv_pipe_t>
@@ -77,17 +79,20 @@ public final class ChildProcess: LoopHandleOwner, @unchecked Sendable {
         onExit: @escaping (ProcessExit) -> Void
     ) throws(UVError) -> ChildProcess {
         loop.assertInLoopThread()
-        let child = ChildProcess(loop: loop, signalsGroup: options.newProcessGroup, onOutput: onOutput, onExit: onExit)
+        let child = ChildProcess(
+            loop: loop, signalsGroup: options.newProcessGroup, outputDrainTimeout: options.outputDrainTimeout,
+            onOutput: onOutput, onExit: onExit)
         try child.start(options)
         return child
     }
 
     private init(
-        loop: EventLoop, signalsGroup: Bool,
+        loop: EventLoop, signalsGroup: Bool, outputDrainTimeout: Duration,
         onOutput: @escaping (ProcessOutputStream, [UInt8]) -> Void, onExit: @escaping (ProcessExit) -> Void
     ) {
         self.loop = loop
         self.signalsGroup = signalsGroup
+        self.outputDrainTimeout = outputDrainTimeout
         self.onOutput = onOutput
         self.onExit = onExit
         process = HandleMemory.allocate(uv_process_t.self, zeroed: uv_process_t(), on: loop)
@@ -177,7 +182,7 @@ public final class ChildProcess: LoopHandleOwner, @unchecked Sendable {
         if outputEnded && errorEnded {
             deliverExit()
         } else {
-            drainTimer = LoopTimer.once(on: loop, after: Self.outputDrainTimeout) { [weak self] in
+            drainTimer = LoopTimer.once(on: loop, after: outputDrainTimeout) { [weak self] in
                 self?.drainTimer = nil
                 self?.deliverExit()
             }

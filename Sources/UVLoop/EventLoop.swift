@@ -16,7 +16,7 @@ import Glibc
 /// `stop()` closes every handle the loop still owns, lets their close callbacks run, and then
 /// `run()` closes the libuv loop; `run()` throws `.ebusy` if a handle or request was left over,
 /// and `liveHandleCount` shows how many handles and requests are still allocated (0 after a
-/// clean stop).
+/// clean stop). Creating the first loop sets SIGPIPE to ignored for the process.
 public final class EventLoop: @unchecked Sendable {
     /// Size of the per-loop read buffer shared by all connections of the loop.
     public static let readBufferSize = 64 * 1024
@@ -28,8 +28,13 @@ public final class EventLoop: @unchecked Sendable {
     private let phase = Atomic<Int>(Phase.created)
     /// Handles and requests of this loop allocated and not yet freed (includes the wake-up handle).
     let liveAllocations = Atomic<Int>(0)
-    /// Open handles and their owners (loop thread only).
+    /// `uv_loop_close` succeeded, so the loop memory can be freed.
     private var loopClosed = false
+    /// Set once `stop()` began closing handles (loop thread only).
+    private var shuttingDown = false
+    /// Handles registered after shutdown began, closed by `closeLateHandles()`.
+    private var lateHandles: [any LoopHandleOwner] = []
+    /// Open handles and their owners (loop thread only).
     private var openHandles: [UnsafeMutableRawPointer: any LoopHandleOwner] = [:]
     /// The read buffer every connection of this loop reads into (see `TCPConnection.startReading`).
     let readBuffer: UnsafeMutableRawBufferPointer
@@ -44,7 +49,15 @@ public final class EventLoop: @unchecked Sendable {
         var closed = false
     }
 
+    /// A peer that resets a connection must not kill the process with SIGPIPE during a write
+    /// or sendfile: ignore it process-wide once (as nginx and Node do); writes get EPIPE instead.
+    private static let sigpipeIgnored: Bool = {
+        _ = Glibc.signal(SIGPIPE, SIG_IGN)
+        return true
+    }()
+
     public init() throws(UVError) {
+        _ = Self.sigpipeIgnored
         let loop = UnsafeMutablePointer<uv_loop_t>.allocate(capacity: 1)
         loop.initialize(to: uv_loop_t())
         let status = uv_loop_init(loop)
@@ -181,18 +194,35 @@ public final class EventLoop: @unchecked Sendable {
             return work
         }
         for item in leftovers { item() }
+        shuttingDown = true
         for owner in openHandles.values { owner.close() }
         uv_close(UV.handle(wakeup), loopWakeupClosedCallback)
+        closeLateHandles()
     }
 
     fileprivate func wakeupDidClose() {
         HandleMemory.free(wakeup, on: self)
+        closeLateHandles()
+    }
+
+    /// Closes handles that callbacks opened after shutdown began (in a close callback, a
+    /// cancelled write's completion, a finished thread-pool job), so `run()` still returns.
+    /// Called after each callback that can run user code during shutdown.
+    @inline(__always)
+    func closeLateHandles() {
+        guard shuttingDown else { return }
+        while !lateHandles.isEmpty {
+            let owners = lateHandles
+            lateHandles = []
+            for owner in owners { owner.close() }
+        }
     }
 
     // MARK: Handle registry (loop thread only)
 
     func register(_ handle: UnsafeMutableRawPointer, owner: any LoopHandleOwner) {
         openHandles[handle] = owner
+        if shuttingDown { lateHandles.append(owner) }
     }
 
     func unregister(_ handle: UnsafeMutableRawPointer) -> (any LoopHandleOwner)? {

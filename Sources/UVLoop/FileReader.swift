@@ -68,11 +68,15 @@ public final class FileReader: @unchecked Sendable {
         if let error { completion(.failure(error)) }
     }
 
+    /// Largest `count` one `read` accepts (the storage is allocated up front).
+    public static let maxReadCount = 64 << 20
+
     /// Reads up to `count` bytes at `offset` into new shared storage (send it with
-    /// `WriteBuffer(bytes)` without another copy). Fewer bytes near the end, none at or past it.
+    /// `WriteBuffer(bytes)` without another copy). Fewer bytes near the end, none at or past it;
+    /// `.einval` for a negative offset or a count outside `0...maxReadCount`.
     public func read(offset: Int64, count: Int, completion: @escaping (Result<SharedBytes, UVError>) -> Void) {
         guard !isClosed else { return completion(.failure(.ebadf)) }
-        guard offset >= 0, count >= 0 else { return completion(.failure(.einval)) }
+        guard offset >= 0, (0...Self.maxReadCount).contains(count) else { return completion(.failure(.einval)) }
         let storage = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 16)
         let error = FileRequest.submit(on: loop, { request, callback in
             var buffer = UV.buffer(storage, count)

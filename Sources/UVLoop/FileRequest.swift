@@ -34,6 +34,7 @@ final class FileRequest {
         completion(request)
         uv_fs_req_cleanup(request)
         HandleMemory.free(request, on: loop)
+        loop.closeLateHandles()
     }
 }
 

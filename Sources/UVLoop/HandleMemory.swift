@@ -49,4 +49,5 @@ func handleClosedCallback(_ handle: UnsafeMutablePointer<uv_handle_t>?) {
         preconditionFailure("UVLoop: close callback for an unregistered handle")
     }
     owner.handleDidClose(raw)
+    loop.closeLateHandles()
 }

@@ -68,11 +68,14 @@ public final class LoopTimer: LoopHandleOwner, @unchecked Sendable {
         callback?()
     }
 
+    /// Whole milliseconds, rounded up; negative is 0, and absurdly long saturates.
     static func milliseconds(_ duration: Duration) -> UInt64 {
         guard duration > .zero else { return 0 }
         let (seconds, attoseconds) = duration.components
-        let millisecondsFromAttoseconds = (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-        return UInt64(seconds) * 1000 + UInt64(millisecondsFromAttoseconds)
+        let fraction = UInt64((attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
+        let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1000)
+        let (total, overflowAgain) = whole.addingReportingOverflow(fraction)
+        return overflow || overflowAgain ? UInt64.max : total
     }
 }
 

@@ -1,4 +1,7 @@
 internal import CLibUV
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One `sendFile` call in progress: a file range going to the socket.
 final class SendFileJob {
@@ -6,8 +9,14 @@ final class SendFileJob {
     var offset: Int64
     var remaining: Int64
     let completion: ((UVError?) -> Void)?
-    /// A `uv_fs_sendfile` on the socket is running on the thread pool.
+    /// A sendfile step on the socket is running on the thread pool.
     var requestOnThreadPool = false
+    /// Set for the pool thread before a step: the socket descriptor.
+    var socketDescriptor: Int32 = -1
+    /// Written by the pool thread during a step, read on the loop thread after it.
+    var stepSent = 0
+    var stepErrno: Int32 = 0
+    var stepHitEndOfFile = false
     /// Chunk buffer for the read-and-write step used while the socket is full.
     var chunk: UnsafeMutableRawBufferPointer?
 
@@ -22,7 +31,7 @@ final class SendFileJob {
 }
 
 extension TCPConnection {
-    /// Largest range one `uv_fs_sendfile` call is asked for.
+    /// Largest range one sendfile step on the thread pool sends.
     static let sendFileStep: Int64 = 8 << 20
     /// Size of the read-and-write step used when the socket is full.
     static let sendFileChunk = 64 * 1024
@@ -31,11 +40,14 @@ extension TCPConnection {
     /// before and before everything written after, without copying through user space while
     /// the socket accepts data.
     ///
-    /// `uv_fs_sendfile` runs on the thread pool and the socket is non-blocking, so a full socket
-    /// answers EAGAIN; then one chunk is read (`uv_fs_read`) and queued with `uv_write`, whose
-    /// completion means the socket drained, and sendfile resumes. The caller keeps `descriptor`
-    /// open until `completion` runs: nil when the whole range was sent, `.eof` when the file
-    /// ended early, `.ecanceled` after `close()`, or the I/O error.
+    /// Each step calls `sendfile(2)` on the thread pool (`uv_queue_work`) until the range is
+    /// sent or the non-blocking socket is full. libuv 1.44's own `uv_fs_sendfile` is not used:
+    /// on Linux it falls back to a read/poll/write loop that holds a pool thread until a slow
+    /// client has taken everything. When the socket is full, one chunk is read (`uv_fs_read`)
+    /// and queued with `uv_write`, whose completion means the socket drained; then sendfile
+    /// resumes. The caller keeps `descriptor` open until `completion` runs: nil when the whole
+    /// range was sent, `.eof` when the file ended early, `.ecanceled` after `close()`, or the
+    /// I/O error.
     public func sendFile(descriptor: Int32, offset: Int64, count: Int64, completion: ((UVError?) -> Void)? = nil) {
         loop.assertInLoopThread()
         if isClosed {
@@ -71,12 +83,15 @@ extension TCPConnection {
             finishSendFile(job, UVError(rawValue: filenoStatus))
             return
         }
-        let request = HandleMemory.allocate(uv_fs_t.self, zeroed: uv_fs_t(), on: loop)
-        request.pointee.data = Unmanaged.passRetained(self).toOpaque()
-        let length = Int(min(job.remaining, Self.sendFileStep))
-        let status = uv_fs_sendfile(loop.uvLoop, request, socketDescriptor, job.fileDescriptor, job.offset, length, sendFileCallback)
+        job.socketDescriptor = socketDescriptor
+        job.stepSent = 0
+        job.stepErrno = 0
+        job.stepHitEndOfFile = false
+        let request = HandleMemory.allocate(uv_work_t.self, zeroed: uv_work_t(), on: loop)
+        request.pointee.data = Unmanaged.passRetained(SendFileStep(connection: self, job: job)).toOpaque()
+        let status = uv_queue_work(loop.uvLoop, request, sendFileStepWork, sendFileStepDone)
         if status < 0 {
-            Unmanaged<TCPConnection>.fromOpaque(request.pointee.data).release()
+            Unmanaged<SendFileStep>.fromOpaque(request.pointee.data).release()
             HandleMemory.free(request, on: loop)
             finishSendFile(job, UVError(rawValue: status))
             return
@@ -84,8 +99,7 @@ extension TCPConnection {
         job.requestOnThreadPool = true
     }
 
-    fileprivate func sendFileReturned(_ result: Int) {
-        guard let job = sendFileInFlight else { return }
+    fileprivate func sendFileStepReturned(_ job: SendFileJob) {
         job.requestOnThreadPool = false
         if closeDeferredForSendfile {
             finishSendFile(job, .ecanceled)
@@ -94,15 +108,19 @@ extension TCPConnection {
         }
         if isClosed {
             finishSendFile(job, .ecanceled)
-        } else if result > 0 {
-            advance(job, by: result)
-            continueSendFile(job)
-        } else if result == 0 {
+            return
+        }
+        advance(job, by: job.stepSent)
+        if job.remaining == 0 {
+            finishSendFile(job, nil)
+        } else if job.stepHitEndOfFile {
             finishSendFile(job, .eof)
-        } else if result == Int(UV_EAGAIN.rawValue) {
+        } else if job.stepErrno == EAGAIN {
             readChunkWhileSocketIsFull(job)
+        } else if job.stepErrno != 0 {
+            finishSendFile(job, UVError(errno: job.stepErrno))
         } else {
-            finishSendFile(job, UVError(rawValue: Int32(result)))
+            continueSendFile(job)
         }
     }
 
@@ -145,6 +163,7 @@ extension TCPConnection {
         }
         // Counted once the write is known to complete, so the job resumes after it.
         advance(job, by: result)
+        sendFileChunksCopied += 1
     }
 
     fileprivate func chunkWritten(_ status: Int32) {
@@ -165,13 +184,45 @@ extension TCPConnection {
     }
 }
 
-private func sendFileCallback(_ request: UnsafeMutablePointer<uv_fs_t>?) {
+/// What one sendfile step on the thread pool needs.
+private final class SendFileStep {
+    let connection: TCPConnection
+    let job: SendFileJob
+    init(connection: TCPConnection, job: SendFileJob) {
+        self.connection = connection
+        self.job = job
+    }
+}
+
+/// Pool thread: sendfile(2) until the step's bytes are sent, the socket is full (EAGAIN), the
+/// file ends, or an error. The loop thread does not touch the job meanwhile.
+private func sendFileStepWork(_ request: UnsafeMutablePointer<uv_work_t>?) {
+    guard let data = request?.pointee.data else { return }
+    let job = Unmanaged<SendFileStep>.fromOpaque(data).takeUnretainedValue().job
+    var offset = off_t(job.offset)
+    let limit = Int(min(job.remaining, TCPConnection.sendFileStep))
+    var sent = 0
+    while sent < limit {
+        let result = Glibc.sendfile(job.socketDescriptor, job.fileDescriptor, &offset, limit - sent)
+        if result > 0 {
+            sent += result
+        } else if result == 0 {
+            job.stepHitEndOfFile = true
+            break
+        } else if errno != EINTR {
+            job.stepErrno = errno
+            break
+        }
+    }
+    job.stepSent = sent
+}
+
+private func sendFileStepDone(_ request: UnsafeMutablePointer<uv_work_t>?, _ status: Int32) {
     guard let request else { return }
-    let connection = Unmanaged<TCPConnection>.fromOpaque(request.pointee.data).takeRetainedValue()
-    let result = request.pointee.result
-    uv_fs_req_cleanup(request)
-    HandleMemory.free(request, on: connection.loop)
-    connection.sendFileReturned(result)
+    let step = Unmanaged<SendFileStep>.fromOpaque(request.pointee.data).takeRetainedValue()
+    HandleMemory.free(request, on: step.connection.loop)
+    step.connection.sendFileStepReturned(step.job)
+    step.connection.loop.closeLateHandles()
 }
 
 private func sendFileChunkReadCallback(_ request: UnsafeMutablePointer<uv_fs_t>?) {
@@ -181,6 +232,7 @@ private func sendFileChunkReadCallback(_ request: UnsafeMutablePointer<uv_fs_t>?
     uv_fs_req_cleanup(request)
     HandleMemory.free(request, on: connection.loop)
     connection.chunkRead(result)
+    connection.loop.closeLateHandles()
 }
 
 private func sendFileChunkWrittenCallback(_ request: UnsafeMutablePointer<uv_write_t>?, _ status: Int32) {
@@ -188,4 +240,5 @@ private func sendFileChunkWrittenCallback(_ request: UnsafeMutablePointer<uv_wri
     let connection = Unmanaged<TCPConnection>.fromOpaque(request.pointee.handle.pointee.data).takeUnretainedValue()
     HandleMemory.free(request, on: connection.loop)
     connection.chunkWritten(status)
+    connection.loop.closeLateHandles()
 }

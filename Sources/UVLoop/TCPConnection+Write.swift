@@ -194,6 +194,7 @@ private func connectionWriteCallback(_ request: UnsafeMutablePointer<uv_write_t>
     HandleMemory.free(request, on: connection.loop)
     pending.completion?(status < 0 ? UVError(rawValue: status) : nil)
     connection.writeRequestFinished()
+    connection.loop.closeLateHandles()
 }
 
 private func connectionShutdownCallback(_ request: UnsafeMutablePointer<uv_shutdown_t>?, _ status: Int32) {
@@ -202,4 +203,5 @@ private func connectionShutdownCallback(_ request: UnsafeMutablePointer<uv_shutd
     let connection = Unmanaged<TCPConnection>.fromOpaque(request.pointee.handle.pointee.data).takeUnretainedValue()
     HandleMemory.free(request, on: connection.loop)
     box.completion?(status < 0 ? UVError(rawValue: status) : nil)
+    connection.loop.closeLateHandles()
 }

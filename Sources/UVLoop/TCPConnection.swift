@@ -31,6 +31,8 @@ public final class TCPConnection: LoopHandleOwner, @unchecked Sendable {
     var sendFileInFlight: SendFileJob?
     /// Bytes handed to the kernel by `uv_try_write` without queueing.
     public internal(set) var bytesWrittenImmediately = 0
+    /// Chunks a file range sent by read-and-write because the socket was full (sendfile EAGAIN).
+    var sendFileChunksCopied = 0
     /// Bytes that had to be queued with `uv_write` (the socket buffer was full or writes were queued).
     public internal(set) var bytesQueued = 0
 
@@ -175,6 +177,7 @@ private func connectCallback(_ req: UnsafeMutablePointer<uv_connect_t>?, _ statu
     } else {
         request.completion(.success(connection))
     }
+    connection.loop.closeLateHandles()
 }
 
 private func connectionAllocCallback(

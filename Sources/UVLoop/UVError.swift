@@ -18,6 +18,11 @@ public struct UVError: Error, RawRepresentable, Hashable, Sendable, CustomString
     /// A POSIX errno (positive, as in `errno`) converted to libuv's convention.
     public init(errno code: Int32) { self.init(rawValue: uv_translate_sys_error(code)) }
 
+    /// Lets `catch UVError.eaddrinuse { … }` match a thrown `UVError` by code.
+    public static func ~= (pattern: UVError, value: any Error) -> Bool {
+        (value as? UVError) == pattern
+    }
+
     public static let eagain = UVError(rawValue: UV_EAGAIN.rawValue)
     public static let eof = UVError(rawValue: UV_EOF.rawValue)
     public static let econnreset = UVError(rawValue: UV_ECONNRESET.rawValue)

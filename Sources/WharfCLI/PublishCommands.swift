@@ -16,6 +16,8 @@ struct PublishCommand: ParsableCommand {
     @Option(help: "Message to record.") var message: String?
     @Option(name: .customLong("meta"), help: "Source metadata KEY=VALUE (repeatable), e.g. commit=3f9a1c2.")
     var metadata: [String] = []
+    @Option(help: "Blobs up to this many bytes are stored inline in SQLite, larger ones as files (default 51200).")
+    var inlineThreshold: Int?
 
     func run() throws {
         var pairs: [String: String] = [:]
@@ -25,7 +27,9 @@ struct PublishCommand: ParsableCommand {
             }
             pairs[String(item[..<eq])] = String(item[item.index(after: eq)...])
         }
-        let opened = try store.open()
+        var options = StoreOptions()
+        if let inlineThreshold { options.inlineThreshold = inlineThreshold }
+        let opened = try store.open(options: options)
         let showProgress = isatty(2) == 1
         let report = try opened.publish(
             PublishRequest(app: app, directory: directory, version: version, message: message, metadata: pairs),

@@ -15,7 +15,7 @@ import Testing
 
     @Test(arguments: [
         "/index.html", "/docs/page.htm", "/manifest.json", "/site.webmanifest", "/app.webmanifest",
-        "/sw.js", "/service-worker.js", "/INDEX.HTML", "/report.3f9a1c2e.html",
+        "/sw.js", "/service-worker.js", "/flutter_service_worker.js", "/INDEX.HTML", "/report.3f9a1c2e.html",
     ])
     func documentsManifestsAndServiceWorkersAreRevalidated(path: String) {
         #expect(policy.cacheControl(forPath: path) == "no-cache")

@@ -57,3 +57,13 @@ import Testing
 }
 
 import Synchronization
+
+extension MigrationTests {
+    @Test func openingCreatesMissingParentDirectoriesAndRefusesAPathThatIsAFile() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store.open(at: dir.path + "/a/b/c/store")
+        #expect(try store.apps() == [])
+        let file = try dir.write("not-a-dir", "x")
+        #expect(throws: StoreError.self) { try Store.open(at: file + "/store") }
+    }
+}

@@ -12,15 +12,18 @@ struct SizeComparisonTests {
             .split(separator: " ").map(String.init)
         let cli = try CommandLineTool()
         defer { cli.cleanUp() }
-        var report = "file | bytes | br ours/cli | zstd ours/cli | gzip ours/cli\n"
+        var report = "file | bytes | br ours/cli (our ms) | zstd ours/cli (our ms) | gzip ours/cli (our ms)\n"
         for path in paths {
             let input = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
             var row = "\(URL(fileURLWithPath: path).lastPathComponent) | \(input.count)"
             for tool in CommandLineInteropTests.tools {
+                let start = ContinuousClock.now
                 let ours = try tool.codec.encode(input).count
+                let elapsed = ContinuousClock.now - start
+                let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
                 let theirs = try cli.run(tool.compareWith, input: input).count
                 let ratio = Double(ours) / Double(theirs)
-                row += " | \(ours)/\(theirs) (\(String(format: "%+.2f", (ratio - 1) * 100))%)"
+                row += " | \(ours)/\(theirs) (\(String(format: "%+.2f%%, %.0f ms", (ratio - 1) * 100, milliseconds)))"
                 #expect(ratio <= 1 + tool.sizeTolerance, "\(tool) \(path): ours \(ours), CLI \(theirs)")
             }
             report += row + "\n"

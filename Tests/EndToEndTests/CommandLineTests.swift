@@ -168,3 +168,78 @@ import Testing
         #expect(try Self.snapshot(store, apps: ["web"]) == before)
     }
 }
+
+extension CommandLineTests {
+    @Test func severalProcessesPublishAndCollectGarbageInOneStoreAtOnce() throws {
+        let scratch = ScratchDirectory("wharf-cli-concurrent")
+        let store = scratch.path + "/store"
+        let apps = ["alpha", "bravo", "charlie", "delta"]
+        for (index, app) in apps.enumerated() {
+            try scratch.write("\(app)/index.html", "<h1>\(app)</h1>")
+            try scratch.write("\(app)/shared.bin", Bytes.random(70_000, seed: 1))  // the same blob in every app
+            try scratch.write("\(app)/own.js", Bytes.text(8_000, seed: index))
+        }
+        #expect(try WharfProcess.run(["publish", "seed", scratch.path + "/alpha", "--store", store]).status == 0)
+
+        let processes = try apps.map { try WharfProcess.start(["publish", $0, scratch.path + "/" + $0, "--store", store]) }
+            + [try WharfProcess.start(["gc", "--store", store])]
+        for process in processes { process.waitUntilExit() }
+
+        #expect(processes.map(\.terminationStatus) == Array(repeating: 0, count: apps.count + 1))
+        let opened = try Store.open(at: store)
+        #expect(try opened.apps() == (apps + ["seed"]).sorted())
+        #expect(try opened.verify(deep: true).isHealthy)
+    }
+}
+
+/// A real ENOSPC: the store on a 2 MiB tmpfs. Needs the right to mount (root in a privileged
+/// container); elsewhere the test is reported as skipped, and the RLIMIT_FSIZE test above
+/// still covers the path.
+@Suite struct FullDiskTests {
+    static func mountTmpfs(at path: String, size: String) -> Bool {
+        guard geteuid() == 0 else { return false }
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/mount")
+        process.arguments = ["-t", "tmpfs", "-o", "size=\(size)", "tmpfs", path]
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
+
+    static func unmount(_ path: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/umount")
+        process.arguments = [path]
+        try? process.run()
+        process.waitUntilExit()
+    }
+
+    static let canMount: Bool = {
+        let probe = NSTemporaryDirectory() + "/wharf-mount-probe-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: probe) }
+        guard mountTmpfs(at: probe, size: "64k") else { return false }
+        unmount(probe)
+        return true
+    }()
+
+    @Test(.enabled(if: canMount, "needs permission to mount a tmpfs"))
+    func aStoreOnAFullFileSystemRefusesThePublishAndStaysAsItWas() throws {
+        let scratch = ScratchDirectory("wharf-enospc")
+        let mountPoint = scratch.path + "/small-disk"
+        try #require(Self.mountTmpfs(at: mountPoint, size: "2m"))
+        defer { Self.unmount(mountPoint) }
+        let store = mountPoint + "/store"
+        try scratch.write("site/index.html", "ok")
+        #expect(try WharfProcess.run(["publish", "web", scratch.path + "/site", "--store", store]).status == 0)
+        let before = try CommandLineTests.snapshot(store, apps: ["web"])
+        try scratch.write("site/release.apk", Bytes.random(3_000_000, seed: 9))
+
+        let result = try WharfProcess.run(["publish", "web", scratch.path + "/site", "--store", store])
+
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("the store is full (No space left on device"), "\(result.stderr)")
+        #expect(try CommandLineTests.snapshot(store, apps: ["web"]) == before)
+    }
+}

@@ -31,7 +31,7 @@ import Testing
         try scratch.write("large/index.html", "<!doctype html><title>large \(round)</title>")
         try scratch.write("large/big.bin", Bytes.random(400_000, seed: UInt64(round + 10)))
         try scratch.write("large/photo.png", Bytes.random(120_000, seed: UInt64(round + 1_000_000)))
-        try scratch.write("large/bundle.js", Bytes.text(160_000, seed: round))
+        try scratch.write("large/bundle.js", Bytes.hex(60_000, seed: UInt64(round + 2_000_000)))
     }
 
     /// Every check a reader relies on: verify passes, and the alias names a deployment whose
@@ -64,7 +64,7 @@ import Testing
         for app in ["small", "large"] {
             for _ in 0..<2 {  // the second run is the steady state (the first creates the store)
                 let started = Date()
-                let process = try WharfProcess.start(["publish", app, scratch.path + "/" + app, "--store", storePath])
+                let process = try WharfProcess.start(["publish", app, scratch.path + "/" + app, "--store", storePath, "--inline-threshold", "16384"])
                 process.waitUntilExit()
                 #expect(process.terminationStatus == 0)
                 baseline[app] = Date().timeIntervalSince(started)
@@ -80,13 +80,13 @@ import Testing
         var kills = 0
         var completed = 0
         var round = 0
-        let deadline = Date().addingTimeInterval(45)
-        while (kills < 50 || round < 56) && round < 120 && Date() < deadline {
+        let deadline = Date().addingTimeInterval(50)
+        while kills < 50 && round < 120 && Date() < deadline {
             let app = round % 2 == 0 ? "small" : "large"
             if app == "small" { try writeSmall(scratch, round: round) } else { try writeLarge(scratch, round: round) }
             let letFinish = round % 8 == 7
             let started = Date()
-            let process = try WharfProcess.start(["publish", app, scratch.path + "/" + app, "--store", storePath])
+            let process = try WharfProcess.start(["publish", app, scratch.path + "/" + app, "--store", storePath, "--inline-threshold", "16384"])
             if !letFinish {
                 usleep(UInt32(Double.random(in: 0...(typical[app] ?? 0.2), using: &random) * 1_000_000))
                 kill(process.processIdentifier, SIGKILL)

@@ -97,6 +97,12 @@ enum Bytes {
         return out
     }
 
+    /// Hex digits: compresses to about half, so variants of large files are large too.
+    static func hex(_ count: Int, seed: UInt64) -> [UInt8] {
+        let digits = Array("0123456789abcdef".utf8)
+        return random(count, seed: seed).map { digits[Int($0 & 0x0f)] }
+    }
+
     static func text(_ count: Int, seed: Int) -> [UInt8] {
         var out = [UInt8]()
         var i = seed

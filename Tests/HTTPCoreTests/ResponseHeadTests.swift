@@ -24,8 +24,9 @@ struct ResponseHeadTests {
         w.header(name, Array("xx\"abc\"yy".utf8)[2..<7])
         w.header(String("ETag"), String("\"abc\""))
         w.header(String("ETag"), Array("\"abc\"".utf8))
+        w.header(String("ETag"), Array("\"abc\"!".utf8).dropLast())
         let line = "ETag: \"abc\"\r\n"
-        #expect(text(w.end()) == "HTTP/1.1 304 Not Modified\r\n" + String(repeating: line, count: 6) + "\r\n")
+        #expect(text(w.end()) == "HTTP/1.1 304 Not Modified\r\n" + String(repeating: line, count: 7) + "\r\n")
     }
 
     @Test func contentLengthWritesEveryDigit() {
@@ -49,6 +50,19 @@ struct ResponseHeadTests {
         let second = again.end()
         #expect(text(second) == "HTTP/1.1 204 No Content\r\n\r\n")
         #expect(second.capacity >= capacity)
+    }
+
+    @Test func reusingTakesTheCallersStorageWithoutCopying() {
+        var storage: [UInt8] = []
+        storage.reserveCapacity(4096)
+        let address = storage.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        var w = ResponseHeadWriter(reusing: &storage)
+        #expect(storage.isEmpty)
+        w.status(.ok)
+        w.contentLength(5)
+        storage = w.end()
+        #expect(text(storage) == "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")
+        #expect(storage.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } == address)
     }
 
     @Test func theDateComesFromTheCache() {

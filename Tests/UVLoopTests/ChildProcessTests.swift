@@ -92,6 +92,17 @@ private func isAlive(_ pid: Int32) -> Bool {
         }
     }
 
+    @Test(arguments: ["", "/", "/dev/null", "relative/nothing"])
+    func anExecutableThatCannotRunFailsWithAnErrorNotACrash(executable: String) throws {
+        try withRunningLoop { loop in
+            #expect(throws: UVError.self) {
+                try loop.executeAndWait {
+                    _ = try ChildProcess.spawn(on: loop, ProcessOptions(executable: executable), onOutput: { _, _ in }, onExit: { _ in })
+                }
+            }
+        }
+    }
+
     @Test func aBadWorkingDirectoryFailsWithoutACrash() throws {
         try withRunningLoop { loop in
             #expect(throws: UVError.enoent) {
@@ -145,5 +156,27 @@ private func isAlive(_ pid: Int32) -> Bool {
         #expect(pid > 0)
         #expect(kill(-pid, SIGKILL) == 0, "the detached child outlives the loop until killed")
         #expect(run.exit.value == nil)
+        // No loop watches it any more: reap it here, or it stays a zombie that any
+        // waitid(P_ALL) in this process (Swift Testing's exit-test monitor) keeps seeing.
+        var status: Int32 = 0
+        #expect(waitpid(pid, &status, 0) == pid)
+    }
+
+    @Test func theExitIsReportedAfterTheDrainTimeoutWhileAGrandchildHoldsTheOutputOpen() throws {
+        let run = ChildRun()
+        try withRunningLoop { loop in
+            let child = try loop.executeAndWait {
+                try run.spawn(on: loop, ProcessOptions(
+                    executable: "/bin/sh", arguments: ["-c", "echo started; sleep 30 & exit 4"],
+                    outputDrainTimeout: .milliseconds(200)))
+            }
+            let started = ContinuousClock.now
+            #expect(run.exited.wait(seconds: 10))
+            #expect(ContinuousClock.now - started < .seconds(5))
+            // The group still holds the sleeping grandchild: end it.
+            #expect(throws: Never.self) { try loop.executeAndWait { try child.kill(SIGKILL) } }
+        }
+        #expect(run.outputText == "started\n")
+        #expect(run.exit.value == ProcessExit(exitStatus: 4, terminationSignal: 0))
     }
 }

@@ -73,4 +73,38 @@ import Testing
         try group.shutdown()
         for loop in loops { #expect(loop.liveHandleCount == 0) }
     }
+
+    @Test func handlesOpenedByCallbacksDuringShutdownAreClosedToo() throws {
+        let thread = try LoopThread()
+        let loop = thread.loop
+        let opened = Locked(0)
+        let port = try loop.executeAndWait { () -> Int in
+            try TCPListener.listen(on: loop, host: "127.0.0.1", port: 0) { connection in
+                // Runs from the close callback during stop(): opens a long timer then.
+                connection.onClose = {
+                    LoopTimer(loop: loop).start(after: .seconds(100)) {}
+                    opened.update { $0 += 1 }
+                }
+            }.localAddress.port
+        }
+        let client = try TestSocket(connectingToPort: port)
+        // A thread-pool job whose completion, during shutdown, opens another timer.
+        try loop.executeAndWait {
+            loop.runBlocking({ usleep(100_000) }, completion: { _ in
+                LoopTimer(loop: loop).start(after: .seconds(100)) {}
+                opened.update { $0 += 1 }
+            })
+        }
+        usleep(20_000) // let the accept happen
+        // Without the late-handle sweep, stop would wait for the 100 s timers: fail, don't hang.
+        let stopped = Signal()
+        DispatchQueue.global().async {
+            try? thread.stopAndJoin()
+            stopped.fire()
+        }
+        try #require(stopped.wait(seconds: 5))
+        #expect(opened.value == 2)
+        #expect(loop.liveHandleCount == 0)
+        _ = client
+    }
 }

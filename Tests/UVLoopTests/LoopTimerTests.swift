@@ -57,7 +57,7 @@ import Testing
 
     @Test(arguments: [
         (Duration.zero, UInt64(0)), (.milliseconds(1), 1), (.microseconds(1500), 2), (.seconds(2), 2000),
-        (.milliseconds(-5), 0),
+        (.milliseconds(-5), 0), (.seconds(Int64.max), UInt64.max),
     ])
     func durationsRoundUpToWholeMilliseconds(duration: Duration, milliseconds: UInt64) {
         #expect(LoopTimer.milliseconds(duration) == milliseconds)

@@ -211,4 +211,48 @@ private func startEchoServer(on loop: EventLoop) throws -> Int {
         }
         #expect(outcome.value == .econnrefused)
     }
+
+    @Test(arguments: [true, false])
+    func writingToAPeerThatClosedOrResetTheConnectionFailsWithoutKillingTheProcess(reset: Bool) throws {
+        let firstError = Locked<UVError?>(nil)
+        let failed = Signal()
+        try withRunningLoop { loop in
+            let accepted = Signal()
+            let server = Locked<TCPConnection?>(nil)
+            let port = try loop.executeAndWait {
+                try TCPListener.listen(on: loop, host: "127.0.0.1", port: 0) { connection in
+                    server.update { $0 = connection }
+                    accepted.fire()
+                }.localAddress.port
+            }
+            do {
+                let client = try TestSocket(connectingToPort: port)
+                #expect(accepted.wait())
+                // With SO_LINGER 0 the close is a reset, otherwise a FIN (then writes meet EPIPE).
+                if reset {
+                    var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+                    setsockopt(client.fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+                }
+            }
+            usleep(20_000)
+            loop.execute {
+                guard let connection = server.value else { return }
+                let chunk = WriteBuffer(Pattern.bytes(offset: 0, count: 64 * 1024))
+                // Keep writing until the reset is noticed (bounded).
+                func writeAgain(_ remaining: Int) {
+                    connection.write(chunk) { error in
+                        if let error {
+                            if firstError.update({ old in defer { old = old ?? error }; return old == nil }) { failed.fire() }
+                            connection.close()
+                        } else if remaining > 0 {
+                            writeAgain(remaining - 1)
+                        }
+                    }
+                }
+                writeAgain(200)
+            }
+            #expect(failed.wait())
+        }
+        #expect([UVError.epipe, .econnreset].contains(firstError.value))
+    }
 }

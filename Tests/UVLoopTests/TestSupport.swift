@@ -166,3 +166,24 @@ enum Pattern {
         }
     }
 }
+
+/// A file under /tmp holding `bytes`, removed when the value is dropped.
+final class TemporaryFile: Sendable {
+    let path: String
+
+    init(contents bytes: [UInt8]) throws {
+        var template = Array("/tmp/uvloop-test-XXXXXX".utf8CString)
+        let fd = mkstemp(&template)
+        guard fd >= 0 else { throw TestFailure("mkstemp: \(errno)") }
+        path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        defer { close(fd) }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            guard written > 0 else { throw TestFailure("write: \(errno)") }
+            offset += written
+        }
+    }
+
+    deinit { unlink(path) }
+}

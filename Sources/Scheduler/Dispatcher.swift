@@ -1,0 +1,39 @@
+import Foundation
+
+/// A job placed on a slot by the dispatcher.
+public struct Assignment: Sendable, Equatable {
+    public var job: Job
+    public var slotID: String
+}
+
+/// Fills idle slots: the best job (priority score) goes to the best idle slot for it (`SlotPlacement`),
+/// until no slot is idle or nothing is ready. The same code runs in production and in the simulator.
+public struct Dispatcher: Sendable {
+    public let queue: JobQueue
+    /// The lease owner recorded on every claim (one per scheduler process).
+    public let owner: String
+
+    public init(queue: JobQueue, owner: String) {
+        self.queue = queue
+        self.owner = owner
+    }
+
+    /// Claims and assigns jobs to idle slots of `pool`. `kinds` (when given) is asked before each claim
+    /// which kinds may start now, e.g. to cap the share of slots the warm batch takes.
+    @discardableResult
+    public func dispatch(pool: inout SlotPool, now: Date, kinds: ((SlotPool) -> Set<JobKind>?)? = nil) throws -> [Assignment] {
+        pool.advance(now: now)
+        var assignments: [Assignment] = []
+        while pool.idleCount > 0 {
+            let idle = pool.idleSlots
+            let allowed = kinds?(pool)
+            if let allowed, allowed.isEmpty { break }
+            guard let (job, slotID) = try queue.claim(owner: owner, now: now, kinds: allowed, chooseSlot: { placement in
+                SlotPlacement.bestSlot(for: placement, among: idle)?.id
+            }) else { break }
+            try pool.assign(jobID: job.id, dependencyHash: job.dependencyHash, to: slotID, now: now)
+            assignments.append(Assignment(job: job, slotID: slotID))
+        }
+        return assignments
+    }
+}

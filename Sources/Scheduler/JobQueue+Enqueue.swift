@@ -1,0 +1,51 @@
+import Foundation
+import GRDB
+import Synchronization
+
+extension JobQueue {
+    /// Validates and queues one job; returns it as stored.
+    @discardableResult
+    public func enqueue(_ request: JobRequest, now: Date) throws -> Job {
+        let ids = try enqueue(batch: [request], now: now)
+        return try get(ids[0])
+    }
+
+    /// Validates every request, then queues them all in one transaction (all or nothing); returns their ids
+    /// in order. Batching is what makes durable enqueue fast: one commit per batch, not per job.
+    @discardableResult
+    public func enqueue(batch requests: [JobRequest], now: Date) throws -> [Int64] {
+        guard !requests.isEmpty else { return [] }
+        for request in requests {
+            try request.validate(catalog: configuration.catalog, checkSourceExists: configuration.checkSourceExists)
+        }
+        let time = now.timeIntervalSince1970
+        let defaultAttempts = configuration.retry.maxAttempts
+        let ids = try database.writer.write { db -> [Int64] in
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO job (app, owner, build_type, kind, source, command, target, priority_hint,
+                                 deps_hash, cache_key, activate, max_attempts, queued_at, available_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            var ids: [Int64] = []
+            ids.reserveCapacity(requests.count)
+            for r in requests {
+                try insert.execute(arguments: [
+                    r.app, r.owner, r.buildType, r.kind.rawValue, r.source, r.command, r.target,
+                    r.priorityHint.rawValue, r.dependencyHash, r.cacheKey, r.activate,
+                    r.maxAttempts ?? defaultAttempts, time, time,
+                ])
+                ids.append(db.lastInsertedRowID)
+            }
+            return ids
+        }
+        index.withLock { idx in
+            for (request, id) in zip(requests, ids) {
+                idx.insertQueued(
+                    id: id, app: request.app, owner: request.owner, kind: request.kind, hint: request.priorityHint,
+                    buildType: request.buildType, dependencyHash: request.dependencyHash, expectedSeconds: expectedSeconds(request.buildType),
+                    previousAttempts: 0, queuedAt: time, availableAt: time, now: time)
+            }
+        }
+        return ids
+    }
+}

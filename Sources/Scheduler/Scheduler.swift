@@ -1,1 +1,0 @@
-// Scheduler: placeholder until the module gets real code.

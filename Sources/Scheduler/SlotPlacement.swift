@@ -1,0 +1,58 @@
+/// What placement needs to know about a job.
+public struct PlacementRequest: Sendable, Equatable {
+    public var dependencyHash: String?
+    public var requiredTools: Set<String>
+
+    public init(dependencyHash: String?, requiredTools: Set<String> = []) {
+        self.dependencyHash = dependencyHash
+        self.requiredTools = requiredTools
+    }
+}
+
+/// Chooses the slot for a job with the seeds' suitability idea, as a strict order of preferences:
+/// 1. the slot has the job's dependency hash installed (a warm build skips the dependency install);
+/// 2. the slot has every platform tool the build type needs;
+/// 3. lower load;
+/// 4. faster in the past;
+/// 5. earlier in the pool (stable, so replays are deterministic).
+public enum SlotPlacement {
+    /// The best idle slot for `request`, or nil when no slot is idle.
+    public static func bestSlot(for request: PlacementRequest, among slots: [Slot]) -> Slot? {
+        var best: (slot: Slot, rank: Rank)?
+        for slot in slots where slot.phase == .idle {
+            let rank = Rank(slot: slot, request: request)
+            if best == nil || rank.isBetter(than: best!.rank) { best = (slot, rank) }
+        }
+        return best?.slot
+    }
+
+    /// Idle slots ordered best first (for `wharf slots` and for tests).
+    public static func ranked(for request: PlacementRequest, among slots: [Slot]) -> [Slot] {
+        slots.filter { $0.phase == .idle }.enumerated()
+            .map { (offset: $0.offset, slot: $0.element, rank: Rank(slot: $0.element, request: request)) }
+            .sorted { $0.rank.isBetter(than: $1.rank) || (!$1.rank.isBetter(than: $0.rank) && $0.offset < $1.offset) }
+            .map(\.slot)
+    }
+
+    struct Rank {
+        var warm: Bool
+        var hasTools: Bool
+        var load: Double
+        var speed: Double
+
+        init(slot: Slot, request: PlacementRequest) {
+            warm = request.dependencyHash.map(slot.dependencyCache.contains) ?? false
+            hasTools = request.requiredTools.isSubset(of: slot.tools)
+            load = slot.load
+            speed = slot.speed
+        }
+
+        /// Strictly better; equal ranks keep pool order.
+        func isBetter(than other: Rank) -> Bool {
+            if warm != other.warm { return warm }
+            if hasTools != other.hasTools { return hasTools }
+            if load != other.load { return load < other.load }
+            return speed > other.speed
+        }
+    }
+}
