@@ -66,9 +66,22 @@ public struct BuildJobExecutor: Sendable {
         self.settings = settings
     }
 
-    /// Executes `job` (claimed by `owner`) and returns it as finished (or re-queued for a retry).
+    /// Executes `job` (claimed by `owner`) and returns it as finished (or re-queued for a retry). An
+    /// unexpected error (store or database trouble) fails the attempt with that error, so the job is
+    /// never left running; only a lost lease is rethrown (the job belongs to someone else then).
     @discardableResult
     public func execute(_ job: Job, clock: any SchedulerClock = SystemClock()) async throws -> Job {
+        do {
+            return try await attempt(job, clock: clock)
+        } catch let error as SchedulerError {
+            if case .leaseLost = error { throw error }
+            return try queue.finish(jobID: job.id, owner: owner, outcome: .failed(exitCode: nil, error: "\(error)"), now: clock.now())
+        } catch {
+            return try queue.finish(jobID: job.id, owner: owner, outcome: .failed(exitCode: nil, error: "\(error)"), now: clock.now())
+        }
+    }
+
+    private func attempt(_ job: Job, clock: any SchedulerClock) async throws -> Job {
         let command = job.command ?? settings.defaultCommand
         let key = cacheKey(job, command: command)
         if let key, let hit = try cache.lookup(key, now: clock.now()) {
@@ -113,10 +126,11 @@ public struct BuildJobExecutor: Sendable {
         return try queue.finish(jobID: job.id, owner: owner, outcome: .succeeded(deploymentID: deploymentID), report: report, now: clock.now())
     }
 
-    /// The job's cache key, or nil when its source is not a directory (archives are not cached).
+    /// The job's cache key, or nil when its source is not a directory (archives are not cached). The app
+    /// is part of the build configuration: a deployment belongs to one app.
     func cacheKey(_ job: Job, command: String) -> BuildCacheKey? {
         try? BuildCacheKey(sourceDirectory: job.source,
-                           buildConfig: ["command": command, "build_type": job.buildType, "output": settings.outputDirectory],
+                           buildConfig: ["app": job.app, "command": command, "build_type": job.buildType, "output": settings.outputDirectory],
                            target: job.target, toolchainVersion: settings.toolchainVersion)
     }
 
