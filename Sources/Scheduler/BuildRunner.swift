@@ -121,6 +121,8 @@ public final class BuildRunner: @unchecked Sendable {
     private let started = ContinuousClock.now
     private var timers: [LoopTimer] = []
     private var stopReason: BuildResult.Outcome?
+    /// Called on the loop right before `onFinish` (for the owner's own clean-up, e.g. a heartbeat timer).
+    public var onEnd: (() -> Void)?
     /// The runner keeps itself alive from start until `onFinish` ran (callers may drop it).
     private var keepAlive: BuildRunner?
 
@@ -258,6 +260,8 @@ public final class BuildRunner: @unchecked Sendable {
         for timer in timers { timer.close() }
         timers.removeAll()
         defer { keepAlive = nil }
+        onEnd?()
+        onEnd = nil
         guard let onFinish else { return }
         self.onFinish = nil
         onFinish(BuildResult(outcome: outcome, stageDurations: stages.durations, seconds: elapsed, logBytes: log?.bytesWritten ?? 0))

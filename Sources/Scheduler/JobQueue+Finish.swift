@@ -163,3 +163,18 @@ extension JobQueue {
             queuedAt: job.queuedAt.timeIntervalSince1970, availableAt: job.availableAt.timeIntervalSince1970, now: now)
     }
 }
+
+extension JobQueue {
+    /// Deletes jobs that reached a final state before `cutoff` (with their attempt rows); queued and
+    /// running jobs are never touched. Returns how many were deleted. Finished jobs are kept 30 days by
+    /// default (the build cache's retention), then pruned by the service.
+    @discardableResult
+    public func pruneFinished(before cutoff: Date) throws -> Int {
+        try database.writer.write { db in
+            try db.execute(sql: """
+                DELETE FROM job WHERE state IN ('succeeded', 'failed', 'cancelled', 'timed_out') AND finished_at < ?
+                """, arguments: [cutoff.timeIntervalSince1970])
+            return db.changesCount
+        }
+    }
+}

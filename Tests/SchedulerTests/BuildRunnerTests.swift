@@ -201,4 +201,14 @@ import UVLoop
         #expect(text.contains("token is ***"))
         #expect(text.contains("plain is 1"))
     }
+
+    @Test func configuredResourceLimitsApplyToTheBuild() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        var s = try spec(dir, "echo cpu=$(ulimit -t) as=$(ulimit -v)\n")
+        s.limits = BuildResourceLimits(cpuSeconds: 7, addressSpaceBytes: 4 << 30)
+        let result = try await run(s)
+        #expect(result.outcome == .succeeded)
+        #expect(try log(s).contains("cpu=7 as=4194304"))
+    }
 }

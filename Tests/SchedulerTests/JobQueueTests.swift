@@ -258,4 +258,20 @@ import Testing
         #expect(try server.syncNewJobs(now: t0) == 1)
         #expect(try server.claim(owner: "s", now: t0)?.id == id)
     }
+
+    @Test func pruningDeletesOnlyOldFinishedJobsAndTheirAttempts() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let queue = try makeQueue(dir)
+        let ids = try queue.enqueue(batch: [request(dir), request(dir), request(dir)], now: t0)
+        let done = try #require(try queue.claim(owner: "w", now: t0))
+        try queue.finish(jobID: done.id, owner: "w", outcome: .succeeded(deploymentID: "d"), now: t0)
+        _ = try queue.claim(owner: "w", now: t0)  // stays running
+        #expect(try queue.pruneFinished(before: t0) == 0)
+        #expect(try queue.pruneFinished(before: t0.addingTimeInterval(1)) == 1)
+        #expect(throws: SchedulerError.unknownJob(done.id)) { try queue.get(done.id) }
+        #expect(try queue.attempts(of: done.id).isEmpty)
+        #expect(try queue.list().count == 2)
+        #expect(Set(try queue.list().map(\.id)) == Set(ids).subtracting([done.id]))
+    }
 }

@@ -1,0 +1,163 @@
+import ArtifactStore
+import Foundation
+import UVLoop
+
+/// Settings for running jobs on slots (the `scheduler.build.*` configuration keys).
+public struct BuildSettings: Sendable {
+    /// Where per-attempt working directories are created (a copy of the source each).
+    public var workRoot: String
+    /// Where logs go: `<logRoot>/<job id>/attempt-<n>.log`.
+    public var logRoot: String
+    /// The build's output directory, relative to its working directory, published on success.
+    public var outputDirectory: String
+    /// Used when a job has no command of its own.
+    public var defaultCommand: String
+    public var toolchainVersion: String
+    public var timeout: Double
+    public var warningAfter: Double?
+    public var killGrace: Double
+    public var logCapBytes: Int
+    public var environment: [String: String]
+    public var secrets: [String: String]
+    public var limits: BuildResourceLimits
+    /// Seconds between heartbeats while a build runs (default: a third of the lease).
+    public var heartbeatInterval: Double?
+
+    public init(workRoot: String, logRoot: String, outputDirectory: String = "out", defaultCommand: String = "./build.sh",
+                toolchainVersion: String = "", timeout: Double = 1800, warningAfter: Double? = 1200, killGrace: Double = 10,
+                logCapBytes: Int = 64 << 20, environment: [String: String] = [:], secrets: [String: String] = [:],
+                limits: BuildResourceLimits = .init(), heartbeatInterval: Double? = nil) {
+        self.workRoot = workRoot
+        self.logRoot = logRoot
+        self.outputDirectory = outputDirectory
+        self.defaultCommand = defaultCommand
+        self.toolchainVersion = toolchainVersion
+        self.timeout = timeout
+        self.warningAfter = warningAfter
+        self.killGrace = killGrace
+        self.logCapBytes = logCapBytes
+        self.environment = environment
+        self.secrets = secrets
+        self.limits = limits
+        self.heartbeatInterval = heartbeatInterval
+    }
+}
+
+/// Runs one claimed job to its end: a build-cache hit re-aliases the cached deployment and skips the
+/// build; otherwise the source is copied to a fresh working directory, built by `BuildRunner`
+/// (heartbeating the lease meanwhile; a cancel request or a lost lease stops the build), the output
+/// published through the artifact store, and the result recorded in the cache. The job is finished
+/// in the queue either way.
+public struct BuildJobExecutor: Sendable {
+    public let queue: JobQueue
+    public let cache: BuildCache
+    public let store: Store
+    public let loop: EventLoop
+    /// The lease owner that claimed the jobs.
+    public let owner: String
+    public let settings: BuildSettings
+
+    public init(queue: JobQueue, cache: BuildCache, store: Store, loop: EventLoop, owner: String, settings: BuildSettings) {
+        self.queue = queue
+        self.cache = cache
+        self.store = store
+        self.loop = loop
+        self.owner = owner
+        self.settings = settings
+    }
+
+    /// Executes `job` (claimed by `owner`) and returns it as finished (or re-queued for a retry). An
+    /// unexpected error (store or database trouble) fails the attempt with that error, so the job is
+    /// never left running; only a lost lease is rethrown (the job belongs to someone else then).
+    @discardableResult
+    public func execute(_ job: Job, clock: any SchedulerClock = SystemClock()) async throws -> Job {
+        do {
+            return try await attempt(job, clock: clock)
+        } catch let error as SchedulerError {
+            if case .leaseLost = error { throw error }
+            return try queue.finish(jobID: job.id, owner: owner, outcome: .failed(exitCode: nil, error: "\(error)"), now: clock.now())
+        } catch {
+            return try queue.finish(jobID: job.id, owner: owner, outcome: .failed(exitCode: nil, error: "\(error)"), now: clock.now())
+        }
+    }
+
+    private func attempt(_ job: Job, clock: any SchedulerClock) async throws -> Job {
+        let command = job.command ?? settings.defaultCommand
+        let key = cacheKey(job, command: command)
+        if let key, let hit = try cache.lookup(key, now: clock.now()) {
+            if job.activate { try store.rollback(app: job.app, to: hit.deploymentID) }
+            return try queue.finish(jobID: job.id, owner: owner, outcome: .succeeded(deploymentID: hit.deploymentID, cacheHit: true),
+                                    now: clock.now())
+        }
+        let workDir = settings.workRoot + "/job-\(job.id)-attempt-\(job.attempt)"
+        let logPath = settings.logRoot + "/\(job.id)/attempt-\(job.attempt).log"
+        defer { try? FileManager.default.removeItem(atPath: workDir) }
+        do {
+            try? FileManager.default.removeItem(atPath: workDir)
+            try FileManager.default.createDirectory(atPath: settings.workRoot, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: job.source, toPath: workDir)
+        } catch {
+            return try queue.finish(jobID: job.id, owner: owner,
+                                    outcome: .failed(exitCode: nil, error: "cannot prepare the working directory: \(error)", retryable: false),
+                                    now: clock.now())
+        }
+        try queue.attachLog(jobID: job.id, owner: owner, path: logPath)
+        let spec = BuildSpec(jobID: job.id, command: command, workingDirectory: workDir, environment: settings.environment,
+                             secrets: settings.secrets, logPath: logPath, timeout: settings.timeout,
+                             warningAfter: settings.warningAfter, killGrace: settings.killGrace,
+                             logCapBytes: settings.logCapBytes, limits: settings.limits)
+        let result = await runWithHeartbeats(spec, jobID: job.id, clock: clock)
+        let report = AttemptReport(stageDurations: result.stageDurations, logPath: logPath)
+        guard result.outcome == .succeeded else {
+            return try queue.finish(jobID: job.id, owner: owner, outcome: result.jobOutcome(deploymentID: nil), report: report, now: clock.now())
+        }
+        let deploymentID: String
+        do {
+            let published = try store.publish(PublishRequest(
+                app: job.app, directory: workDir + "/" + settings.outputDirectory, version: nil,
+                message: "job \(job.id)", metadata: ["job": "\(job.id)", "build_type": job.buildType], activate: job.activate))
+            deploymentID = published.deployment.id
+        } catch {
+            return try queue.finish(jobID: job.id, owner: owner,
+                                    outcome: .failed(exitCode: 0, error: "publish failed: \(error)", retryable: false),
+                                    report: report, now: clock.now())
+        }
+        if let key { try cache.insert(key, app: job.app, deploymentID: deploymentID, now: clock.now()) }
+        return try queue.finish(jobID: job.id, owner: owner, outcome: .succeeded(deploymentID: deploymentID), report: report, now: clock.now())
+    }
+
+    /// The job's cache key, or nil when its source is not a directory (archives are not cached). The app
+    /// is part of the build configuration: a deployment belongs to one app.
+    func cacheKey(_ job: Job, command: String) -> BuildCacheKey? {
+        try? BuildCacheKey(sourceDirectory: job.source,
+                           buildConfig: ["app": job.app, "command": command, "build_type": job.buildType, "output": settings.outputDirectory],
+                           target: job.target, toolchainVersion: settings.toolchainVersion)
+    }
+
+    private func runWithHeartbeats(_ spec: BuildSpec, jobID: Int64, clock: any SchedulerClock) async -> BuildResult {
+        let interval = settings.heartbeatInterval ?? queue.configuration.leaseDuration / 3
+        let queue = self.queue
+        let owner = self.owner
+        return await withCheckedContinuation { continuation in
+            let accepted = loop.execute { [loop] in
+                let runner = BuildRunner.start(on: loop, spec: spec, clock: clock) { result in
+                    continuation.resume(returning: result)
+                }
+                let beat = LoopTimer(loop: loop)
+                beat.start(after: .seconds(interval), repeating: .seconds(interval)) {
+                    // A short SQLite write; a lost lease or a cancel request stops the build.
+                    // (A busy database is retried at the next beat; the lease outlasts three beats.)
+                    do {
+                        if try queue.heartbeat(jobID: jobID, owner: owner, now: clock.now()) == .cancelRequested { runner.cancel() }
+                    } catch SchedulerError.leaseLost {
+                        runner.cancel()
+                    } catch {}
+                }
+                runner.onEnd = { beat.close() }
+            }
+            if !accepted {
+                continuation.resume(returning: BuildResult(outcome: .spawnFailed("event loop stopped"), stageDurations: [:], seconds: 0, logBytes: 0))
+            }
+        }
+    }
+}
