@@ -11,6 +11,7 @@ FUZZ_SECONDS ?= 60
 ## deps: install the Debian packages the project needs, only if missing.
 deps:
 	@scripts/install-deps.sh $(APT_PACKAGES)
+	@python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q prometheus_client
 
 build: deps
 	$(SWIFT) build

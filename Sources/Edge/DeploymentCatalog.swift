@@ -26,6 +26,7 @@ public final class DeploymentCatalog: Sendable {
     private let stopping = Atomic<Bool>(false)
     private let pollIntervalMs: Int
     private let onChange: Mutex<[@Sendable (Snapshot, Snapshot) -> Void]>
+    private let refreshing = Mutex<Void>(())
 
     public init(store: Store, pollIntervalMs: Int = 250) throws {
         self.store = store
@@ -46,6 +47,12 @@ public final class DeploymentCatalog: Sendable {
     /// Reloads from the store if the alias generation moved. Unchanged deployments are reused.
     @discardableResult
     public func refresh() throws -> Bool {
+        // One refresh at a time: the poller and an admin rollback must not race a stale
+        // snapshot in after a newer one.
+        try refreshing.withLock { _ in try refreshLocked() }
+    }
+
+    private func refreshLocked() throws -> Bool {
         let generation = try store.aliasGeneration()
         let old = snapshot
         if generation == old.generation { return false }

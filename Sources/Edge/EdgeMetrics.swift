@@ -96,6 +96,12 @@ final class AtomicBox: Sendable {
 
 /// Wall-clock seconds for Date headers.
 enum EdgeClock {
+    static func monotonicNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+
     static func unixSeconds() -> Int {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME_COARSE, &ts)

@@ -21,6 +21,8 @@ final class HTTPConnection {
         var app: String?
         var path: String?
         var coding: UInt8 = 0
+        /// When the request was planned (monotonic ns), for the latency histogram.
+        var startedNs: UInt64 = 0
         /// Multipart bodies over a large file: which buffer positions are file ranges instead.
         var multipartFileParts: [(index: Int, file: OpenFile, offset: Int64, length: Int64)] = []
     }
@@ -136,6 +138,7 @@ final class HTTPConnection {
             slots.append(interim)
         }
         let slot = Slot()
+        slot.startedNs = EdgeClock.monotonicNanoseconds()
         slot.close = plan.close
         slot.status = plan.status
         slot.app = plan.app
@@ -232,10 +235,10 @@ final class HTTPConnection {
         let worker = self.worker
         let key = rep.cacheKey
         let box = LoopBound(done)
-        let (hit, mustLoad) = worker.cache.getOrJoinLoad(key) { result in
+        let (hit, mustLoad) = worker.cache.getOrJoinLoad(key, countingLookup: false) { result in
             _ = loop.execute { box.value(result) }
         }
-        if let hit { done(.success(hit)); return }
+        if let hit { done(.success(hit)); return }  // synchronous: the slot is ready before flush()
         guard mustLoad else { return }
         let loader = worker.bodyLoader
         let cache = worker.cache
@@ -257,6 +260,9 @@ final class HTTPConnection {
             slotHead += 1
             write(slot)
             worker.record(slot.status, bytes: slot.bytes, app: slot.app, path: slot.path, coding: slot.coding)
+            if slot.startedNs != 0 {
+                worker.metrics.recordRequestDuration(nanoseconds: EdgeClock.monotonicNanoseconds() &- slot.startedNs)
+            }
             if slot.close {
                 closingAfterQueue = true
                 break

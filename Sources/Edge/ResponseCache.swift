@@ -78,10 +78,11 @@ public final class ResponseCache: Sendable {
     /// Looks the key up; on a miss runs `load` (on the calling thread, which must be off-loop)
     /// unless a load for the same key is already running, in which case `waiter` joins it.
     /// Returns the entry at once on a hit; otherwise nil, and `waiter` is called exactly once.
-    public func getOrJoinLoad(_ key: Key, waiter: @escaping Waiter) -> (entry: Entry?, mustLoad: Bool) {
+    /// `countingLookup: false` when the caller already counted this lookup with `get`.
+    public func getOrJoinLoad(_ key: Key, countingLookup: Bool = true, waiter: @escaping Waiter) -> (entry: Entry?, mustLoad: Bool) {
         shards[shard(for: key)].lock.withLock { s in
-            if let e = s.touch(key) { s.hits += 1; return (e, false) }
-            s.misses += 1
+            if let e = s.touch(key) { if countingLookup { s.hits += 1 }; return (e, false) }
+            if countingLookup { s.misses += 1 }
             if s.inflight[key] != nil {
                 s.inflight[key]!.append(waiter)
                 return (nil, false)

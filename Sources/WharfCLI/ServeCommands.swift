@@ -92,12 +92,8 @@ struct ServerRunner {
     func run() async throws {
         let settings = try await options.resolve()
         // Block the signals in every thread (loop threads inherit the mask); this thread sigwaits.
-        var set = sigset_t()
-        sigemptyset(&set)
-        for s in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&set, s) }
-        pthread_sigmask(SIG_BLOCK, &set, nil)
-        signal(SIGPIPE, SIG_IGN)
 
+        ServerSignals.install()
         let store = try Store.open(at: settings.store)
         let log: @Sendable (String) -> Void = { line in
             let text = "wharf: \(line)\n"
@@ -121,8 +117,7 @@ struct ServerRunner {
         }
 
         while true {
-            var received: Int32 = 0
-            sigwait(&set, &received)
+            let received = ServerSignals.next()
             if received == SIGHUP {
                 do {
                     let fresh = try await options.resolve()

@@ -1,7 +1,6 @@
 import ArgumentParser
 
 /// The `wharf` command: argument parsing and wiring only.
-@main
 struct Wharf: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wharf",
