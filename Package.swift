@@ -63,7 +63,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         // Release-mode micro-benchmarks: `swift run -c release wharf-bench parser`.
-        .executableTarget(name: "WharfBench", dependencies: ["HTTPCore"], swiftSettings: swiftSettings),
+        .executableTarget(name: "WharfBench", dependencies: ["HTTPCore", "Scheduler"], swiftSettings: swiftSettings),
 
         .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"], swiftSettings: swiftSettings),
         .testTarget(name: "CompressionTests", dependencies: ["Compression"], swiftSettings: swiftSettings),

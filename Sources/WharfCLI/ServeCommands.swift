@@ -3,6 +3,7 @@ import ArtifactStore
 import Edge
 import Foundation
 import Glibc
+import Scheduler
 
 /// Flags shared by `serve`, `edge` and `check-config`; each overrides wharf.yaml and `WHARF_…`.
 struct ServerOptions: ParsableArguments {
@@ -116,8 +117,24 @@ struct ServerRunner {
             throw error
         }
 
+        // The scheduler beside the edge: same store, its own loop thread; job routes on the admin API.
+        var scheduler: SchedulerRunner?
+        if withScheduler {
+            do {
+                let runner = try SchedulerRunner(settings: settings.scheduler, storePath: settings.store, store: store, logger: log)
+                try runner.register(on: admin.routes)
+                runner.start()
+                scheduler = runner
+            } catch {
+                log("scheduler could not start: \(error)")
+                admin.shutdown()
+                edge.shutdown()
+                throw error
+            }
+        }
+
         while true {
-            let received = ServerSignals.next()
+            let received = await SignalWait.next()
             if received == SIGHUP {
                 do {
                     let fresh = try await options.resolve()
@@ -128,10 +145,43 @@ struct ServerRunner {
                 }
                 continue
             }
+            if let scheduler {
+                log("signal \(received): stopping the scheduler (running builds get up to \(settings.scheduler.shutdownGraceSeconds) s)")
+                await scheduler.stop()
+            }
             log("signal \(received): draining (up to \(settings.edge.drainTimeoutMs) ms)")
             admin.shutdown()
             edge.shutdown()
             log("stopped")
+            return
+        }
+    }
+}
+
+/// `wharf scheduler`: the build scheduler alone (no edge, no admin API), on the same store.
+struct SchedulerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scheduler", abstract: "Run the build scheduler alone: dispatch queued builds, publish their output.")
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        let settings = try await options.resolve()
+        ServerSignals.install()
+        let log: @Sendable (String) -> Void = { line in
+            let text = "wharf: \(line)\n"
+            _ = text.withCString { write(2, $0, strlen($0)) }
+        }
+        let store = try Store.open(at: settings.store)
+        let runner = try SchedulerRunner(settings: settings.scheduler, storePath: settings.store, store: store, logger: log)
+        runner.start()
+        while true {
+            let received = await SignalWait.next()
+            if received == SIGHUP {
+                log("SIGHUP: the scheduler's configuration is read at start; restart to change it")
+                continue
+            }
+            log("signal \(received): stopping the scheduler (running builds get up to \(settings.scheduler.shutdownGraceSeconds) s)")
+            await runner.stop()
             return
         }
     }
