@@ -295,9 +295,9 @@ public struct SchedulerAPI: Sendable {
             throw BodyProblem(message: "\"app\", \"type\" and \"source\" are required")
         }
         let priority: String? = switch fields.priority {
-        case .text(let text): text
-        case .number(let number): String(number)
-        case nil: nil
+        case .some(.text(let text)): text
+        case .some(.number(let number)): String(number)
+        case .none: nil
         }
         return JobSubmission(app: app, buildType: type, source: source, command: fields.cmd, output: fields.output,
                              priority: priority, kind: fields.kind, activate: fields.activate ?? true, owner: fields.owner ?? "")

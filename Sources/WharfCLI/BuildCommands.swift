@@ -74,7 +74,7 @@ struct JobsListCommand: AsyncParsableCommand {
     @Flag(help: "With --json: include each job's attempts (owner, start, end, outcome).") var attempts = false
 
     func run() async throws {
-        let state = try status.map { text in
+        let state: JobState? = try status.map { (text: String) throws -> JobState in
             guard let state = JobState(rawValue: text) else {
                 throw ValidationError("unknown status '\(text)' (known: \(JobState.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
@@ -98,9 +98,7 @@ struct JobsListCommand: AsyncParsableCommand {
         }
     }
 
-    static func time(_ date: Date) -> String {
-        date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false).timeSeparator(.colon))
-    }
+    static func time(_ date: Date) -> String { ISO8601DateFormatter().string(from: date) }
 }
 
 /// `wharf jobs explain ID`: the job's priority score, factor by factor.
@@ -131,17 +129,22 @@ struct LogsCommand: AsyncParsableCommand {
         _ = try queue.get(id)
         let directory = store + "/logs/\(id)"
         var printed: [Int: UInt64] = [:]
+        var headed = Set<Int>()
         let deadline = Date().addingTimeInterval(max(0, timeout))
         while true {
             // Read the state before the files: a final state seen here means the files are complete.
             let job = try queue.get(id)
-            for attempt in Self.attempts(in: directory) {
+            let attempts = Self.attempts(in: directory)
+            for attempt in attempts {
+                if !headed.contains(attempt), attempt > 1 || attempts.count > 1 {
+                    headed.insert(attempt)
+                    Self.emit("== attempt \(attempt) ==\n")
+                }
                 let offset = printed[attempt] ?? 0
-                if offset == 0, attempt > 1 || Self.attempts(in: directory).count > 1 { print("== attempt \(attempt) ==") }
                 printed[attempt] = offset + Self.copy(directory + "/attempt-\(attempt).log", from: offset)
             }
             if !follow || job.state.isFinal || Date() > deadline {
-                if !follow && printed.isEmpty { print("(no log yet: job \(id) is \(job.state.rawValue))") }
+                if !follow && printed.isEmpty { Self.emit("(no log yet: job \(id) is \(job.state.rawValue))\n") }
                 return
             }
             try await Task.sleep(for: .milliseconds(200))
@@ -155,6 +158,8 @@ struct LogsCommand: AsyncParsableCommand {
             return Int(name.dropFirst("attempt-".count).dropLast(".log".count))
         }.sorted()
     }
+
+    static func emit(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
 
     /// Writes the file's bytes after `offset` to stdout; returns how many.
     static func copy(_ path: String, from offset: UInt64) -> UInt64 {

@@ -1,6 +1,7 @@
 import Configuration
 import Edge
 import Foundation
+import Scheduler
 import SystemPackage
 
 /// Reads wharf.yaml (optional) and `WHARF_…` environment variables into typed configurations.

@@ -95,7 +95,7 @@ final class SchedulerRunner: Sendable {
     private let thread: LoopThread
     private let log: @Sendable (String) -> Void
     private let stopping = Atomic<Bool>(false)
-    private let report = Mutex<SlotsReport?>(nil)
+    private let report = ReportBox()
     private let control = Mutex<Task<Void, Never>?>(nil)
 
     init(settings: SchedulerSettings, storePath: String, store: Store, logger log: @escaping @Sendable (String) -> Void) throws {
@@ -114,7 +114,7 @@ final class SchedulerRunner: Sendable {
         service = SchedulerService(queue: queue, executor: executor, provider: LocalProcessSlotProvider(), limits: limits,
                                    rescueInterval: settings.rescueIntervalSeconds)
         let report = self.report
-        api = SchedulerAPI(queue: queue, defaults: settings.submissionDefaults, slotsReport: { report.withLock { $0 } })
+        api = SchedulerAPI(queue: queue, defaults: settings.submissionDefaults, slotsReport: { report.value.withLock { $0 } })
     }
 
     /// Starts the control loop.
@@ -145,7 +145,7 @@ final class SchedulerRunner: Sendable {
         let fresh = SlotsReport(now: Date(), pid: getpid(), owner: owner, limits: try! SlotLimits(min: settings.minSlots, max: settings.maxSlots),
                                 running: await service.runningJobs(), slots: await service.slots(),
                                 history: Array(await service.scalingHistory().suffix(100)))
-        report.withLock { $0 = fresh }
+        report.value.withLock { $0 = fresh }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         if let data = try? encoder.encode(fresh) {
@@ -157,21 +157,21 @@ final class SchedulerRunner: Sendable {
     func stop() async {
         stopping.store(true, ordering: .releasing)
         if let task = control.withLock({ $0 }) { await task.value }
-        let done = Atomic<Bool>(false)
+        let done = DoneFlag()
         let service = self.service
         let waiter = Task.detached {
             await service.waitForBuilds()
-            done.store(true, ordering: .releasing)
+            done.value.store(true, ordering: .releasing)
         }
         let running = await service.runningJobs()
         if !running.isEmpty {
             log("waiting up to \(settings.shutdownGraceSeconds) s for running builds \(running)")
         }
         let deadline = ContinuousClock.now + .milliseconds(Int(settings.shutdownGraceSeconds * 1000))
-        while !done.load(ordering: .acquiring), ContinuousClock.now < deadline {
+        while !done.value.load(ordering: .acquiring), ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(50))
         }
-        if done.load(ordering: .acquiring) {
+        if done.value.load(ordering: .acquiring) {
             try? thread.stopAndJoin()
             log("scheduler stopped (no build running)")
         } else {
@@ -203,7 +203,7 @@ final class SchedulerRunner: Sendable {
     /// Registers the job routes on the admin API (the server checks the bearer token).
     func register(on routes: AdminRoutes) throws {
         let api = self.api
-        func reply(_ r: SchedulerAPI.Reply) -> AdminResponse { AdminResponse(status: r.status, body: r.body) }
+        let reply = Self.reply
         try routes.register("GET", "/_wharf/api/jobs") { reply(api.listJobs(query: $0.queryItems)) }
         try routes.register("POST", "/_wharf/api/jobs") { reply(api.submit(body: $0.body)) }
         try routes.register("GET", "/_wharf/api/jobs/{id}") { reply(api.job(id: $0.parameters["id"] ?? "")) }
@@ -211,6 +211,20 @@ final class SchedulerRunner: Sendable {
         try routes.register("POST", "/_wharf/api/jobs/{id}/cancel") { reply(api.cancel(id: $0.parameters["id"] ?? "")) }
         try routes.register("GET", "/_wharf/api/slots") { _ in reply(api.slots()) }
     }
+}
+
+extension SchedulerRunner {
+    @Sendable static func reply(_ r: SchedulerAPI.Reply) -> AdminResponse { AdminResponse(status: r.status, body: r.body) }
+}
+
+/// The latest slot report, shared with the API handlers.
+final class ReportBox: Sendable {
+    let value = Mutex<SlotsReport?>(nil)
+}
+
+/// Set once every running build has ended.
+final class DoneFlag: Sendable {
+    let value = Atomic<Bool>(false)
 }
 
 /// Waits for SIGINT/SIGTERM/SIGHUP on a thread of its own, so no concurrency-pool thread blocks.
