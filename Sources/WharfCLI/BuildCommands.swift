@@ -196,7 +196,7 @@ struct SlotsCommand: AsyncParsableCommand {
         let (store, _) = try await options.resolve()
         let path = SchedulerFiles.state(store)
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ValidationError("no scheduler is running on store \(store) (no \(path))")
+            throw SchedulerNotRunning(description: "no scheduler is running on store \(store) (no \(path))")
         }
         let report = try JSONDecoder().decode(SlotsReport.self, from: data)
         if json {
@@ -220,4 +220,9 @@ struct SlotsCommand: AsyncParsableCommand {
             }
         }
     }
+}
+
+/// `wharf slots` when no scheduler has published a report on the store.
+struct SchedulerNotRunning: Error, CustomStringConvertible {
+    var description: String
 }

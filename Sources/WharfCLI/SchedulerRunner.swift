@@ -100,16 +100,17 @@ final class SchedulerRunner: Sendable {
 
     init(settings: SchedulerSettings, storePath: String, store: Store, logger log: @escaping @Sendable (String) -> Void) throws {
         self.settings = settings
-        self.storePath = storePath
+        // Absolute, so working copies and log paths recorded in jobs do not depend on the working directory.
+        self.storePath = URL(fileURLWithPath: storePath).standardizedFileURL.path
         self.log = log
         var host = [CChar](repeating: 0, count: 256)
         gethostname(&host, host.count)
         let hostName = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         owner = "\(hostName)-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
-        queue = try SchedulerFiles.openQueue(store: storePath, settings: settings)
+        queue = try SchedulerFiles.openQueue(store: self.storePath, settings: settings)
         thread = try LoopThread(name: "wharf-builds")
         let executor = BuildJobExecutor(queue: queue, cache: try BuildCache(database: queue.database), store: store,
-                                        loop: thread.loop, owner: owner, settings: settings.buildSettings(storePath: storePath))
+                                        loop: thread.loop, owner: owner, settings: settings.buildSettings(storePath: self.storePath))
         let limits = try SlotLimits(min: settings.minSlots, max: settings.maxSlots)
         service = SchedulerService(queue: queue, executor: executor, provider: LocalProcessSlotProvider(), limits: limits,
                                    rescueInterval: settings.rescueIntervalSeconds)
