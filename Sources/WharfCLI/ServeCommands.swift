@@ -60,6 +60,12 @@ struct CheckConfigCommand: AsyncParsableCommand {
         print("edge.domain: \(e.domain ?? "")")
         print("edge.default_app: \(e.defaultApp ?? "")")
         print("edge.hosts: \(e.hosts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })")
+        let c = s.scheduler
+        print("scheduler.slots: \(c.minSlots)...\(c.maxSlots), tick_ms \(c.tickMs), lease_s \(c.leaseSeconds), rescue_interval_s \(c.rescueIntervalSeconds)")
+        print("scheduler.retry: \(c.retryLimit) retries from \(c.retryBaseSeconds) s; timeout_s \(c.timeoutSeconds), warning_s \(c.warningSeconds), kill_grace_s \(c.killGraceSeconds), shutdown_grace_s \(c.shutdownGraceSeconds)")
+        print("scheduler.build: default_cmd '\(c.defaultCommand)', output '\(c.output)', log_cap_bytes \(c.logCapBytes), toolchain '\(c.toolchain)'")
+        let w = c.weights
+        print("scheduler.weights: age_per_hour \(w.agePerHour), kind \(w.kind), hint \(w.hint), popularity \(w.popularity), cost \(w.cost), fair_share \(w.fairShare), attempts \(w.attempts)")
         print("configuration OK")
     }
 }

@@ -188,6 +188,19 @@ import Testing
         #expect(job.state == "running", "left to its lease, not finished")
     }
 
+    @Test func theDocumentedSchedulerKeysParseAtTheirDefaultsAndTheEnvironmentOverridesThem() throws {
+        let documented = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("edge-config/wharf.yaml").path
+        let plain = try WharfProcess.run(["check-config", "--config", documented])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        #expect(plain.stdout.contains("scheduler.slots: 1...10, tick_ms 500, lease_s 60.0"), "\(plain.stdout)")
+        #expect(plain.stdout.contains("fair_share 300.0, attempts 200.0"))
+        let overridden = try WharfProcess.run(["check-config", "--config", documented],
+                                              environment: ["WHARF_SCHEDULER_MAX_SLOTS": "3", "WHARF_SCHEDULER_WEIGHTS_KIND": "7"])
+        #expect(overridden.stdout.contains("scheduler.slots: 1...3"), "\(overridden.stdout)")
+        #expect(overridden.stdout.contains("kind 7.0"))
+    }
+
     /// True if `pid` exists and is not a zombie.
     static func isAlive(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else {
