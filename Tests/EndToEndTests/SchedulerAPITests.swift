@@ -54,7 +54,7 @@ import Testing
         let id = try #require(job["id"] as? Int)
         #expect(job["state"] as? String == "queued" && job["priority"] as? Int == 3)
 
-        let done = try waitFor(seconds: 30) {
+        let done = try waitFor(seconds: 60, every: 0.25) {
             let current = try CurlResponse.send("GET", api + "/jobs/\(id)", token: token)
             return (try current.json() as? [String: Any])?["state"] as? String == "succeeded"
         }
@@ -62,7 +62,7 @@ import Testing
         #expect(done, "\(final)\n\(daemon.stderr)")
         #expect((final["attempts"] as? [[String: Any]])?.count == 1)
         #expect(final["deployment_id"] is String)
-        let page = try waitFor(seconds: 5) {
+        let page = try waitFor(seconds: 10, every: 0.25) {
             try CurlResponse.send("GET", "http://127.0.0.1:\(edge)/", token: nil).body.contains("built by wharf")
         }
         #expect(page, "the edge serves the new deployment")
@@ -92,7 +92,7 @@ import Testing
         #expect(try CurlResponse.send("GET", api + "/jobs/99999", token: token).status == 404)
         #expect(try CurlResponse.send("GET", api + "/jobs/abc", token: token).status == 400)
         #expect(try CurlResponse.send("DELETE", api + "/jobs/\(id)", token: token).status == 405)
-        #expect(waitFor(seconds: 10) {
+        #expect(waitFor(seconds: 20, every: 0.25) {
             (try? CurlResponse.send("GET", api + "/jobs/\(laterID)", token: token).json() as? [String: Any])??["state"] as? String
                 == "cancelled"
         })

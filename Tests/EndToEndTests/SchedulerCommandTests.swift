@@ -130,7 +130,7 @@ import Testing
 
         let daemon = try WharfDaemon(["scheduler", "--store", f.store, "--config", f.config,
                                       ], stderrPath: f.scratch.path + "/scheduler.log")
-        let settled = try waitFor(seconds: 30) {
+        let settled = try waitFor(seconds: 60, every: 0.25) {
             let jobs = try JobRow.list(store: f.store)
             return jobs.count == 3 && jobs.allSatisfy(\.isFinal)
         }

@@ -32,7 +32,7 @@ import Testing
 
         // First scheduler: killed with SIGKILL once builds are running (mid-build: each takes ~0.8 s).
         let first = try WharfDaemon(["scheduler", "--store", store, "--config", config], stderrPath: scratch.path + "/first.log")
-        let running = try waitFor(seconds: 20) { try JobRow.list(store: store).contains { $0.state == "running" } }
+        let running = try waitFor(seconds: 30, every: 0.1) { try JobRow.list(store: store).contains { $0.state == "running" } }
         #expect(running, "\(first.stderr)")
         usleep(UInt32.random(in: 100_000...400_000))
         #expect(first.stop(SIGKILL) == SIGKILL)
@@ -42,7 +42,7 @@ import Testing
 
         // Second scheduler: rescues the expired leases and finishes everything.
         let second = try WharfDaemon(["scheduler", "--store", store, "--config", config], stderrPath: scratch.path + "/second.log")
-        let settled = try waitFor(seconds: 40) {
+        let settled = try waitFor(seconds: 60, every: 0.25) {
             let jobs = try JobRow.list(store: store)
             return jobs.count == apps.count && jobs.allSatisfy(\.isFinal)
         }

@@ -40,13 +40,14 @@ final class WharfDaemon {
     }
 }
 
-/// Polls `condition` every 50 ms until it holds or `seconds` pass; returns whether it held.
+/// Polls `condition` every `interval` seconds until it holds or `seconds` pass; returns whether it held.
+/// (Deadlines are generous: the machine running the suite may be heavily loaded.)
 @discardableResult
-func waitFor(seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+func waitFor(seconds: Double, every interval: Double = 0.05, _ condition: () throws -> Bool) rethrows -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if try condition() { return true }
-        usleep(50_000)
+        usleep(UInt32(interval * 1_000_000))
     }
     return try condition()
 }
