@@ -127,7 +127,12 @@ final class SchedulerRunner: Sendable {
     }
 
     private func controlLoop() async {
+        var lastHousekeeping = Date.distantPast
         while !stopping.load(ordering: .acquiring) {
+            if Date().timeIntervalSince(lastHousekeeping) >= 3600 {
+                lastHousekeeping = Date()
+                housekeeping(now: lastHousekeeping)
+            }
             do {
                 let tick = try await service.tick(now: Date())
                 if let rescued = tick.rescued, !(rescued.requeued.isEmpty && rescued.failed.isEmpty) {
@@ -139,6 +144,17 @@ final class SchedulerRunner: Sendable {
             }
             await publishReport()
             try? await Task.sleep(for: .milliseconds(settings.tickMs))
+        }
+    }
+
+    /// Hourly: finished jobs and build-cache rows past the 30-day retention are deleted.
+    private func housekeeping(now: Date) {
+        do {
+            let jobs = try queue.pruneFinished(before: now.addingTimeInterval(-30 * 86400))
+            let cached = try BuildCache(database: queue.database).prune(now: now)
+            if jobs + cached > 0 { log("pruned \(jobs) finished jobs and \(cached) build-cache entries older than 30 days") }
+        } catch {
+            log("housekeeping failed: \(error)")
         }
     }
 
