@@ -93,6 +93,7 @@ final class SchedulerRunner: Sendable {
     let service: SchedulerService
     let api: SchedulerAPI
     private let thread: LoopThread
+    private let reaper: OrphanBuildReaper
     private let log: @Sendable (String) -> Void
     private let stopping = Atomic<Bool>(false)
     private let report = ReportBox()
@@ -109,6 +110,7 @@ final class SchedulerRunner: Sendable {
         owner = "\(hostName)-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
         queue = try SchedulerFiles.openQueue(store: self.storePath, settings: settings)
         thread = try LoopThread(name: "wharf-builds")
+        reaper = OrphanBuildReaper(workRoot: self.storePath + "/work", queue: queue)
         let executor = BuildJobExecutor(queue: queue, cache: try BuildCache(database: queue.database), store: store,
                                         loop: thread.loop, owner: owner, settings: settings.buildSettings(storePath: self.storePath))
         let limits = try SlotLimits(min: settings.minSlots, max: settings.maxSlots)
@@ -133,6 +135,8 @@ final class SchedulerRunner: Sendable {
                 lastHousekeeping = Date()
                 housekeeping(now: lastHousekeeping)
             }
+            let orphans = reaper.reap(now: Date())
+            if !orphans.isEmpty { log("killed orphaned build processes of jobs \(orphans) (their scheduler died)") }
             do {
                 let tick = try await service.tick(now: Date())
                 if let rescued = tick.rescued, !(rescued.requeued.isEmpty && rescued.failed.isEmpty) {

@@ -11,26 +11,47 @@ import Testing
         let scratch = ScratchDirectory("wharf-sched-crash")
         let store = scratch.path + "/store"
         let config = scratch.path + "/wharf.yaml"
-        try scratch.write("src/build.sh", BuildFixture.script(sleep: "0.4"))
+        // Each build is silent for 5 s, longer than the 2 s lease: the killed scheduler's builds (in their
+        // own process groups, and not writing to their dead scheduler's pipes) outlive the lease. A per-job
+        // lock holding the builder's pid records any attempt that starts while an earlier one still lives.
+        try scratch.write("src/build.sh", """
+            #!/bin/sh
+            job=$(basename "$PWD" | cut -d- -f2)
+            locks=../../locks
+            mkdir -p $locks
+            if ! mkdir $locks/job-$job 2>/dev/null; then
+              old=$(cat $locks/job-$job/pid 2>/dev/null)
+              state=$(cut -d' ' -f3 /proc/$old/stat 2>/dev/null)
+              if [ -n "$old" ] && [ -n "$state" ] && [ "$state" != Z ]; then echo "job $job overlaps pid $old" >> ../../overlaps; fi
+            fi
+            echo $$ > $locks/job-$job/pid
+            echo "::stage validation"
+            sleep 5
+            echo "::stage packaging"
+            mkdir -p dist
+            echo "<p>job $job</p>" > dist/index.html
+            rm -rf $locks/job-$job
+
+            """)
         chmod(scratch.path + "/src/build.sh", 0o755)
         // Short leases so the restarted scheduler rescues the killed one's jobs within seconds.
         try scratch.write("wharf.yaml", """
             scheduler:
               min_slots: 2
-              max_slots: 3
+              max_slots: 5
               tick_ms: 100
               lease_s: 2
               rescue_interval_s: 0.5
               retry_base_s: 0.2
             """)
-        let apps = (1...6).map { "crash\($0)" }
+        let apps = (1...5).map { "crash\($0)" }
         for app in apps {
             let submitted = try WharfProcess.run(["build", "submit", app, "--type", "javascript_web", "--source", scratch.path + "/src",
                                                   "--kind", "user_push", "--store", store, "--config", config])
             #expect(submitted.status == 0, "\(submitted.stderr)")
         }
 
-        // First scheduler: killed with SIGKILL once builds are running (mid-build: each takes ~0.8 s).
+        // First scheduler: killed with SIGKILL once builds are running (mid-build: each takes ~5 s).
         let first = try WharfDaemon(["scheduler", "--store", store, "--config", config], stderrPath: scratch.path + "/first.log")
         let running = try waitFor(seconds: 30, every: 0.1) { try JobRow.list(store: store).contains { $0.state == "running" } }
         #expect(running, "\(first.stderr)")
@@ -50,6 +71,8 @@ import Testing
         let jobs = try JobRow.list(store: store)
         #expect(settled, "\(jobs.map { ($0.app, $0.state, $0.error ?? "") })\n\(second.stderr)")
         #expect(second.stderr.contains("rescued expired leases"), "\(second.stderr)")
+        let overlaps = (try? String(contentsOfFile: store + "/overlaps", encoding: .utf8)) ?? ""
+        #expect(overlaps.isEmpty, "two attempts of one job ran at once: \(overlaps)")
 
         // No job lost, one final state each, one successful attempt each.
         #expect(Set(jobs.map(\.app)) == Set(apps))
