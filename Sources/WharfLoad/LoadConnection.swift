@@ -52,6 +52,8 @@ final class LoadConnection {
     private(set) var interimCount = 0
     private(set) var connectFailures = 0
     var stopped = false
+    /// Reconnect whenever the server closes the connection, even with nothing queued (measured connections).
+    var keepConnected = false
 
     init(index: Int, loop: EventLoop, host: String, port: Int,
          requestBytes: @escaping (Int) -> SharedBytes, isHead: @escaping (Int) -> Bool) {
@@ -178,6 +180,7 @@ final class LoadConnection {
             replaceConnection()
         }
         onComplete(self, done)
+        if tcp == nil && !stopped && (keepConnected || queuedCount > 0) { connect() }
         if tcp != nil {
             sendNext()
             if inFlight == nil { onReady(self) }
@@ -200,7 +203,7 @@ final class LoadConnection {
         } else {
             // Closed while idle (keep-alive timeout, or after Connection: close): reconnect quietly.
             replaceConnection()
-            if queuedCount > 0 { connect() }
+            if !stopped && (keepConnected || queuedCount > 0) { connect() }
         }
     }
 

@@ -152,6 +152,7 @@ final class LoadRun: @unchecked Sendable {
         let connectDeadline = MonotonicClock.now() + 15_000_000_000
         for i in 0..<total {
             let connection = makeConnection(index: i, bytes: { requestBytes[$0] }, isHead: { heads[$0] })
+            connection.keepConnected = true
             var counted = false
             connection.onReady = { [self] c in
                 if !counted {
@@ -375,7 +376,7 @@ final class LoadRun: @unchecked Sendable {
 
     static func cpuSeconds() -> Double {
         var usage = rusage()
-        getrusage(RUSAGE_SELF, &usage)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
         return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
             + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
     }

@@ -82,9 +82,9 @@ struct RunCommand: ParsableCommand {
         let thread = try LoopThread(name: "wharf-load")
         let outcome = Mutex<RunResult?>(nil)
         let done = DispatchSemaphore(value: 0)
-        let run = LoadRun(loop: thread.loop, scenario: scenario, catalog: catalog, options: options)
+        let loadRun = LoadRun(loop: thread.loop, scenario: scenario, catalog: catalog, options: options)
         thread.loop.execute {
-            run.start { result in
+            loadRun.start { result in
                 outcome.withLock { $0 = result }
                 done.signal()
             }
