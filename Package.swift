@@ -85,7 +85,14 @@ let package = Package(
             name: "EdgeTests",
             dependencies: ["Edge", "ArtifactStore", "HTTPCore", "Compression", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
-        .testTarget(name: "WharfLoadTests", dependencies: ["WharfLoad", "UVLoop"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "WharfLoadTests",
+            dependencies: [
+                "WharfLoad", "UVLoop", "Compression",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "ArtifactStore"], swiftSettings: swiftSettings),
         // Runs the real `wharf` binary (built by `swift build`): CLI behaviour, SIGKILL crash test.
         .testTarget(name: "EndToEndTests", dependencies: ["ArtifactStore"], swiftSettings: swiftSettings),

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Testing
+import UVLoop
 @testable import WharfLoad
 
 private func mix(_ files: [(String, Double)], encodings: [String: Double] = ["br": 1], revalidate: Double? = nil,

@@ -40,7 +40,7 @@ private let minimal = """
     ("\"encodings\"", "\"revalidate_fraction\": 2, \"encodings\"", "fractions"),
     ("\"encodings\"", "\"revalidate_fraction\": 0.6, \"range_fraction\": 0.6, \"encodings\"", "exceed 1"),
     ("\"name\": \"t\",", "", "name"),
-    ("{\"name\"", "[{\"name\"", ""),
+    ("{\"name\"", "[{\"name\"", "JSON"),
 ])
 func badScenariosAreRejectedWithAReason(find: String, replace: String, reason: String) {
     let json = minimal.replacingOccurrences(of: find, with: replace)
