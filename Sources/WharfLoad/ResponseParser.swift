@@ -219,50 +219,106 @@ struct ResponseParser: Sendable {
     }
 
     static func parseHead(_ bytes: [UInt8]) throws(ResponseParseError) -> ResponseHead {
-        var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).map { line -> ArraySlice<UInt8> in
-            line.last == 0x0D ? line.dropLast() : line
+        try bytes.withUnsafeBufferPointer { buffer throws(ResponseParseError) -> ResponseHead in
+            try parseHead(buffer)
         }
-        while let last = lines.last, last.isEmpty { lines.removeLast() }
-        guard let statusLine = lines.first else { throw .malformedStatusLine }
-        // HTTP/1.x SP 3DIGIT [SP reason]
-        let parts = statusLine.split(separator: 0x20, maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count >= 2, parts[0].count == 8, parts[0].starts(with: Array("HTTP/1.".utf8)),
-              parts[1].count == 3, parts[1].allSatisfy({ (0x30...0x39).contains($0) }),
-              let status = Int(String(decoding: parts[1], as: UTF8.self)), status >= 100
-        else { throw .malformedStatusLine }
-        var head = ResponseHead(status: status)
-        head.headBytes = bytes.count
-        for line in lines.dropFirst() {
-            guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > line.startIndex else { throw .malformedHeader }
-            let name = String(decoding: line[line.startIndex..<colon], as: UTF8.self).lowercased()
-            guard !name.contains(" "), !name.contains("\t") else { throw .malformedHeader }
-            let rawValue = line[(colon + 1)...]
-            let value = String(decoding: rawValue, as: UTF8.self).trimmingSpaces()
-            switch name {
-            case "content-length":
-                guard !value.isEmpty, value.count <= 18, value.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
-                      let length = Int(value), head.contentLength == nil || head.contentLength == length
-                else { throw .badContentLength }
-                head.contentLength = length
-            case "transfer-encoding":
-                head.chunked = value.lowercased().split(separator: ",").last.map { $0.trimmingSpaces() == "chunked" } ?? false
-            case "connection":
-                if value.lowercased().split(separator: ",").contains(where: { $0.trimmingSpaces() == "close" }) {
-                    head.connectionClose = true
+    }
+
+    /// Byte-level head parsing: header names are compared without building Strings (this runs
+    /// once per response and dominated the generator's CPU when it used String operations).
+    private static func parseHead(_ b: UnsafeBufferPointer<UInt8>) throws(ResponseParseError) -> ResponseHead {
+        // Lines as (start, end) ranges without their CR LF.
+        var lineStart = 0
+        var head: ResponseHead?
+        var i = 0
+        while i < b.count {
+            guard b[i] == 0x0A else { i += 1; continue }
+            var lineEnd = i
+            if lineEnd > lineStart && b[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+            if lineEnd > lineStart {
+                if head == nil {
+                    head = try parseStatusLine(b, lineStart, lineEnd)
+                } else {
+                    try parseHeader(b, lineStart, lineEnd, into: &head!)
                 }
-            case "content-encoding":
-                head.contentEncoding = value.lowercased()
-            case "etag":
-                head.etag = value
-            case "content-range":
-                head.contentRange = value
-            default:
-                break
+            } else if head == nil {
+                throw .malformedStatusLine
             }
+            i += 1
+            lineStart = i
         }
-        if head.chunked { head.contentLength = nil }
-        if statusLine.starts(with: Array("HTTP/1.0".utf8)) { head.connectionClose = true }
+        guard var result = head else { throw .malformedStatusLine }
+        result.headBytes = b.count
+        if result.chunked { result.contentLength = nil }
+        return result
+    }
+
+    private static func parseStatusLine(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(ResponseParseError) -> ResponseHead {
+        // HTTP/1.x SP 3DIGIT [SP reason]
+        let prefix: [UInt8] = Array("HTTP/1.".utf8)
+        guard end - start >= 12 else { throw .malformedStatusLine }
+        for k in 0..<7 where b[start + k] != prefix[k] { throw .malformedStatusLine }
+        let minor = b[start + 7]
+        guard minor == UInt8(ascii: "0") || minor == UInt8(ascii: "1"), b[start + 8] == 0x20 else { throw .malformedStatusLine }
+        var status = 0
+        for k in 9..<12 {
+            let digit = b[start + k]
+            guard (0x30...0x39).contains(digit) else { throw .malformedStatusLine }
+            status = status * 10 + Int(digit - 0x30)
+        }
+        guard status >= 100, end - start == 12 || b[start + 12] == 0x20 else { throw .malformedStatusLine }
+        var head = ResponseHead(status: status)
+        if minor == UInt8(ascii: "0") { head.connectionClose = true }
         return head
+    }
+
+    private static func lower(_ byte: UInt8) -> UInt8 { (0x41...0x5A).contains(byte) ? byte | 0x20 : byte }
+
+    /// True when b[start..<end] equals `name` (lower-case ASCII), ignoring case.
+    private static func equalsIgnoringCase(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ name: StaticString) -> Bool {
+        guard end - start == name.utf8CodeUnitCount else { return false }
+        let n = name.utf8Start
+        for k in 0..<(end - start) where lower(b[start + k]) != n[k] { return false }
+        return true
+    }
+
+    private static func parseHeader(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, into head: inout ResponseHead) throws(ResponseParseError) {
+        var colon = start
+        while colon < end && b[colon] != UInt8(ascii: ":") {
+            if b[colon] == 0x20 || b[colon] == 0x09 { throw .malformedHeader }
+            colon += 1
+        }
+        guard colon < end, colon > start else { throw .malformedHeader }
+        var valueStart = colon + 1
+        var valueEnd = end
+        while valueStart < valueEnd && (b[valueStart] == 0x20 || b[valueStart] == 0x09) { valueStart += 1 }
+        while valueEnd > valueStart && (b[valueEnd - 1] == 0x20 || b[valueEnd - 1] == 0x09) { valueEnd -= 1 }
+        func value() -> String { String(decoding: UnsafeBufferPointer(rebasing: b[valueStart..<valueEnd]), as: UTF8.self) }
+        switch colon - start {
+        case 14 where equalsIgnoringCase(b, start, colon, "content-length"):
+            guard valueEnd > valueStart, valueEnd - valueStart <= 18 else { throw .badContentLength }
+            var length = 0
+            for k in valueStart..<valueEnd {
+                guard (0x30...0x39).contains(b[k]) else { throw .badContentLength }
+                length = length * 10 + Int(b[k] - 0x30)
+            }
+            guard head.contentLength == nil || head.contentLength == length else { throw .badContentLength }
+            head.contentLength = length
+        case 17 where equalsIgnoringCase(b, start, colon, "transfer-encoding"):
+            head.chunked = value().lowercased().split(separator: ",").last.map { $0.trimmingSpaces() == "chunked" } ?? false
+        case 10 where equalsIgnoringCase(b, start, colon, "connection"):
+            if value().lowercased().split(separator: ",").contains(where: { $0.trimmingSpaces() == "close" }) {
+                head.connectionClose = true
+            }
+        case 16 where equalsIgnoringCase(b, start, colon, "content-encoding"):
+            head.contentEncoding = value().lowercased()
+        case 4 where equalsIgnoringCase(b, start, colon, "etag"):
+            head.etag = value()
+        case 13 where equalsIgnoringCase(b, start, colon, "content-range"):
+            head.contentRange = value()
+        default:
+            break
+        }
     }
 }
 
