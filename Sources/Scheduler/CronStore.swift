@@ -156,3 +156,14 @@ public enum CronStoreError: Error, Sendable, Equatable, CustomStringConvertible 
         }
     }
 }
+
+extension CronStore {
+    /// Makes a schedule due now, so the process running its `CronService` fires it at its next tick
+    /// (`wharf warm --request`); false if there is no such schedule.
+    public func requestRun(_ name: String, now: Date) throws -> Bool {
+        try database.writer.write { db in
+            try db.execute(sql: "UPDATE cron_schedule SET next_run_at = ? WHERE name = ?", arguments: [now.timeIntervalSince1970, name])
+            return db.changesCount == 1
+        }
+    }
+}
