@@ -52,7 +52,12 @@ struct SchedulerSide {
     let settings: WarmSettings
 
     init(storePath: String, settings: WarmSettings) throws {
-        store = try Store.open(at: storePath)
+        try self.init(store: try Store.open(at: storePath), settings: settings)
+    }
+
+    /// Over an open store (the server's own); the scheduler database is `<store>/scheduler.sqlite`.
+    init(store: Store, settings: WarmSettings) throws {
+        self.store = store
         database = try SchedulerDatabase.open(path: store.path + "/scheduler.sqlite")
         self.settings = settings
     }

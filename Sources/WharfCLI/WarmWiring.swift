@@ -1,3 +1,4 @@
+import ArtifactStore
 import Edge
 import Foundation
 import Scheduler
@@ -15,7 +16,7 @@ final class WarmWiring: Sendable {
     /// cron service whose `warm` command preloads through this edge. Pass the executor's build
     /// settings so warm builds compute the same cache keys.
     init(edge: EdgeServer, settings: WarmSettings, build: BuildSettings? = nil, now: Date = Date()) throws {
-        let side = try SchedulerSide(storePath: edge.store.path, settings: settings)
+        let side = try SchedulerSide(store: edge.store, settings: settings)
         try side.installNightly(now: now)
         flush = PopularityFlush(stats: edge.accessStats, popularity: try Popularity(store: edge.store, halfLifeHours: settings.halfLifeHours))
         cron = try side.cronService(preloader: EdgeWarmPreloader(edge: edge), build: build)
