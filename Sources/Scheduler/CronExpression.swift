@@ -128,7 +128,7 @@ struct CronField: Sendable {
                 (lower, upper) = (range.lowerBound, range.upperBound)
             } else if base.contains("-") {
                 let ends = base.split(separator: "-", omittingEmptySubsequences: false)
-                guard ends.count == 2 else { throw .badRange(field: name, text: item) }
+                guard ends.count == 2, !ends[0].isEmpty, !ends[1].isEmpty else { throw .badRange(field: name, text: item) }
                 lower = try value(String(ends[0]))
                 upper = try value(String(ends[1]))
                 guard lower <= upper else { throw .badRange(field: name, text: item) }

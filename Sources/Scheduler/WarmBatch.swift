@@ -1,5 +1,6 @@
 import ArtifactStore
 import Foundation
+import GRDB
 
 /// The nightly cache-warming batch: takes the most popular apps (decayed scores), queues a
 /// low-priority `cache_warm` build for each whose current source is not in the build cache (so the
@@ -98,8 +99,8 @@ public struct WarmBatch: Sendable {
     /// it, looked up (without counting a hit) in the build cache.
     func buildDecision(app: String, now: Date) throws -> (String, JobRequest?) {
         guard let latest = try queue.list(app: app, limit: 1).first else { return ("no_source", nil) }
-        for state in [JobState.queued, .running] where try !queue.list(state: state, app: app, limit: 1).isEmpty {
-            return ("pending", nil)
+        for state in [JobState.queued, .running] {
+            if try !queue.list(state: state, app: app, limit: 1).isEmpty { return ("pending", nil) }
         }
         let command = latest.command ?? settings.defaultCommand
         guard let key = try? BuildCacheKey(

@@ -49,7 +49,7 @@ import Testing
         #expect(throws: CronError.badStep(field: "minute", text: "1/2/3")) { try CronExpression("1/2/3 * * * *") }
         #expect(throws: CronError.badValue(field: "minute", text: "1,,2")) { try CronExpression("1,,2 * * * *") }
         #expect(throws: CronError.badValue(field: "month", text: "FOO")) { try CronExpression("0 0 1 FOO *") }
-        #expect(throws: CronError.badValue(field: "minute", text: "-1")) { try CronExpression("-1 * * * *") }
+        #expect(throws: CronError.badRange(field: "minute", text: "-1")) { try CronExpression("-1 * * * *") }
         #expect(throws: CronError.badValue(field: "hour", text: "99999999999999999999")) { try CronExpression("0 99999999999999999999 * * *") }
         #expect(throws: CronError.unknownMacro("@sometimes")) { try CronExpression("@sometimes") }
         #expect(throws: (any Error).self) { try CronExpression("0 0 * * \u{0}") }

@@ -107,7 +107,7 @@ import UVLoop
         #expect(try await push(s, "shop").state == .succeeded)
         try s.popularity.record([.init(app: "shop", path: "/", requests: 5, bytes: 1)], now: Date())
         _ = try await batch(s, top: 1).run(now: Date())
-        let hits = try s.cache.database.writer.read { db in try Int.fetchOne(db, sql: "SELECT hits FROM build_cache") }
+        let hits = try await s.cache.database.writer.read { db in try Int.fetchOne(db, sql: "SELECT hits FROM build_cache") }
         #expect(hits == 0)
     }
 
