@@ -86,28 +86,32 @@ public struct Popularity: Sendable {
         let t = now.timeIntervalSince1970
         let day = Int((t / 86400).rounded(.down))
         try store.pool.write { db in
+            let readPath = try db.cachedStatement(sql: "SELECT score, score_at FROM popularity_path WHERE app = ? AND path = ?")
+            let writePath = try db.cachedStatement(sql: """
+                INSERT INTO popularity_path (app, path, score, score_at, requests, bytes, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (app, path) DO UPDATE SET score = excluded.score, score_at = excluded.score_at,
+                    requests = requests + excluded.requests, bytes = bytes + excluded.bytes, last_seen = excluded.last_seen
+                """)
             for (key, value) in perPath {
-                let old = try Row.fetchOne(db, sql: "SELECT score, score_at FROM popularity_path WHERE app = ? AND path = ?",
-                                           arguments: [key.app, key.path])
+                let old = try Row.fetchOne(readPath, arguments: [key.app, key.path])
                 let (score, scoreAt) = Self.updated(old, adding: value.requests, now: t, decay: decay)
-                try db.execute(sql: """
-                    INSERT INTO popularity_path (app, path, score, score_at, requests, bytes, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (app, path) DO UPDATE SET score = excluded.score, score_at = excluded.score_at,
-                        requests = requests + excluded.requests, bytes = bytes + excluded.bytes, last_seen = excluded.last_seen
-                    """, arguments: [key.app, key.path, score, scoreAt, value.requests, value.bytes, t])
+                try writePath.execute(arguments: [key.app, key.path, score, scoreAt, value.requests, value.bytes, t])
             }
+            let readApp = try db.cachedStatement(sql: "SELECT score, score_at FROM popularity_app WHERE app = ?")
+            let writeApp = try db.cachedStatement(sql: """
+                INSERT INTO popularity_app (app, score, score_at, requests, bytes, last_seen) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (app) DO UPDATE SET score = excluded.score, score_at = excluded.score_at,
+                    requests = requests + excluded.requests, bytes = bytes + excluded.bytes, last_seen = excluded.last_seen
+                """)
+            let writeDay = try db.cachedStatement(sql: """
+                INSERT INTO popularity_daily (day, app, requests, bytes) VALUES (?, ?, ?, ?)
+                ON CONFLICT (day, app) DO UPDATE SET requests = requests + excluded.requests, bytes = bytes + excluded.bytes
+                """)
             for (app, value) in perApp {
-                let old = try Row.fetchOne(db, sql: "SELECT score, score_at FROM popularity_app WHERE app = ?", arguments: [app])
+                let old = try Row.fetchOne(readApp, arguments: [app])
                 let (score, scoreAt) = Self.updated(old, adding: value.requests, now: t, decay: decay)
-                try db.execute(sql: """
-                    INSERT INTO popularity_app (app, score, score_at, requests, bytes, last_seen) VALUES (?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (app) DO UPDATE SET score = excluded.score, score_at = excluded.score_at,
-                        requests = requests + excluded.requests, bytes = bytes + excluded.bytes, last_seen = excluded.last_seen
-                    """, arguments: [app, score, scoreAt, value.requests, value.bytes, t])
-                try db.execute(sql: """
-                    INSERT INTO popularity_daily (day, app, requests, bytes) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (day, app) DO UPDATE SET requests = requests + excluded.requests, bytes = bytes + excluded.bytes
-                    """, arguments: [day, app, value.requests, value.bytes])
+                try writeApp.execute(arguments: [app, score, scoreAt, value.requests, value.bytes, t])
+                try writeDay.execute(arguments: [day, app, value.requests, value.bytes])
             }
         }
         return report
