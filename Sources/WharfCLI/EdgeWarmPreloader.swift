@@ -1,3 +1,4 @@
+import Dispatch
 import Edge
 import HTTPCore
 import Scheduler
@@ -6,14 +7,22 @@ import Scheduler
 /// at a time, hottest path first, and keeps a running count of what the inserts evicted so the
 /// whole preload stays within `maxEvictedBytes`. Evicted bytes are measured as the cache's held
 /// bytes before, plus what was inserted, minus held bytes after — exact on a quiet cache, an
-/// underestimate while traffic inserts at the same moment. CacheWarmer blocks on disk, so this runs
-/// on the cooperative pool, never on an edge loop.
+/// underestimate while traffic inserts at the same moment. CacheWarmer blocks on disk, so the work
+/// runs on a Dispatch worker: never on an edge loop, and never holding a cooperative-pool thread.
 struct EdgeWarmPreloader: Preloader {
     let edge: EdgeServer
 
     var cacheBudgetBytes: Int { edge.cache.budget }
 
     func preload(app: String, paths: [String], maxEvictedBytes: Int) async throws -> PreloadResult {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global(qos: .utility).async {
+                continuation.resume(with: Result { try preloadBlocking(app: app, paths: paths, maxEvictedBytes: maxEvictedBytes) })
+            }
+        }
+    }
+
+    func preloadBlocking(app: String, paths: [String], maxEvictedBytes: Int) throws -> PreloadResult {
         let warmer = CacheWarmer(edge: edge)
         var result = PreloadResult(deployment: "", loaded: 0, skipped: 0, bytes: 0, evictedBytes: 0)
         for path in paths {
