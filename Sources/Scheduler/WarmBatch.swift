@@ -50,12 +50,20 @@ public struct WarmBatch: Sendable {
         self.options = options
     }
 
-    /// Runs the batch at `now`.
+    /// Runs the batch at `now`: `planBuilds`, then `preload`.
     public func run(now: Date, clock: ContinuousClock = .init()) async throws -> WarmBatchReport {
         let started = clock.now
+        var report = try planBuilds(now: now)
+        await preload(&report)
+        report.seconds = Self.seconds(clock.now - started)
+        return report
+    }
+
+    /// The synchronous half (SQLite and source hashing; may block on disk): picks the top apps and
+    /// their hottest paths, and queues the warm builds in one transaction.
+    public func planBuilds(now: Date) throws -> WarmBatchReport {
         var report = WarmBatchReport()
-        let evictCap = preloader.map { Int(Double($0.cacheBudgetBytes) * options.maxEvictShare) } ?? 0
-        report.maxEvictedBytes = evictCap
+        report.maxEvictedBytes = preloader.map { Int(Double($0.cacheBudgetBytes) * options.maxEvictShare) } ?? 0
         let top = try popularity.topApps(limit: options.topApps, now: now)
         var requests: [(index: Int, request: JobRequest)] = []
         for app in top {
@@ -75,24 +83,30 @@ public struct WarmBatch: Sendable {
             for (item, id) in zip(requests, ids) { report.apps[item.index].jobID = id }
             report.queued = ids.count
         }
-        if let preloader {
-            for index in report.apps.indices where !report.apps[index].paths.isEmpty {
-                let remaining = max(0, evictCap - report.evictedBytes)
-                do {
-                    let result = try await preloader.preload(app: report.apps[index].app, paths: report.apps[index].paths,
-                                                             maxEvictedBytes: remaining)
-                    report.apps[index].preload = result
-                    report.preloaded += result.loaded
-                    report.bytes += result.bytes
-                    report.evictedBytes += result.evictedBytes
-                } catch {
-                    report.apps[index].preloadError = "\(error)"
-                }
+        return report
+    }
+
+    /// The asynchronous half: asks the preloader for each app's hottest paths, most popular app
+    /// first, passing down what is left of the batch's eviction allowance.
+    public func preload(_ report: inout WarmBatchReport) async {
+        guard let preloader else { return }
+        for index in report.apps.indices where !report.apps[index].paths.isEmpty {
+            let remaining = max(0, report.maxEvictedBytes - report.evictedBytes)
+            do {
+                let result = try await preloader.preload(app: report.apps[index].app, paths: report.apps[index].paths,
+                                                         maxEvictedBytes: remaining)
+                report.apps[index].preload = result
+                report.preloaded += result.loaded
+                report.bytes += result.bytes
+                report.evictedBytes += result.evictedBytes
+            } catch {
+                report.apps[index].preloadError = "\(error)"
             }
         }
-        let elapsed = clock.now - started
-        report.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return report
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
     /// Whether `app` needs a warm build: its latest job's source, hashed the way the executor hashes

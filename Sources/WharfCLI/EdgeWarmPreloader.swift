@@ -1,4 +1,3 @@
-import Dispatch
 import Edge
 import HTTPCore
 import Scheduler
@@ -15,11 +14,7 @@ struct EdgeWarmPreloader: Preloader {
     var cacheBudgetBytes: Int { edge.cache.budget }
 
     func preload(app: String, paths: [String], maxEvictedBytes: Int) async throws -> PreloadResult {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global(qos: .utility).async {
-                continuation.resume(with: Result { try preloadBlocking(app: app, paths: paths, maxEvictedBytes: maxEvictedBytes) })
-            }
-        }
+        try await OffPool.run { try preloadBlocking(app: app, paths: paths, maxEvictedBytes: maxEvictedBytes) }
     }
 
     func preloadBlocking(app: String, paths: [String], maxEvictedBytes: Int) throws -> PreloadResult {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ArtifactStore
+import Dispatch
 import Foundation
 import Scheduler
 
@@ -74,7 +75,12 @@ struct SchedulerSide {
     func cronService(preloader: (any Preloader)?, build: BuildSettings? = nil) throws -> CronService {
         let batch = try warmBatch(preloader: preloader, build: build)
         return CronService(store: CronStore(database: database), actions: ["warm": { context in
-            try await batch.run(now: context.now).summary
+            let started = ContinuousClock.now
+            var report = try await OffPool.run { try batch.planBuilds(now: context.now) }
+            await batch.preload(&report)
+            let elapsed = ContinuousClock.now - started
+            report.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            return report.summary
         }], catchUpWindow: Double(settings.catchUpWindowSeconds))
     }
 
@@ -88,5 +94,14 @@ struct SchedulerSide {
         }
         try cron.installBuiltIn(name: WarmSettings.nightlyName, expression: settings.warmSchedule, zone: settings.cronZone,
                                 command: "warm", now: now)
+    }
+}
+
+/// Runs blocking work (SQLite, disk) on a Dispatch worker so it never holds a cooperative-pool thread.
+enum OffPool {
+    static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global(qos: .utility).async { continuation.resume(with: Result { try body() }) }
+        }
     }
 }

@@ -29,7 +29,9 @@ final class WarmWiring: Sendable {
         let flush = self.flush, cron = self.cron, interval = self.interval
         let running = Task {
             while !Task.isCancelled {
-                do { try flush.flush(now: Date()) } catch { log("popularity flush failed (kept for the next one): \(error)") }
+                do { _ = try await OffPool.run { try flush.flush(now: Date()) } } catch {
+                    log("popularity flush failed (kept for the next one): \(error)")
+                }
                 do {
                     for firing in try await cron.runOnce(now: Date()) {
                         log("cron \(firing.name): \(firing.outcome.rawValue): \(firing.result)")
