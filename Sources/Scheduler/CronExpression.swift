@@ -17,6 +17,9 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
     public let dayOfMonthIsWildcard: Bool
     public let dayOfWeekIsWildcard: Bool
     public let hourIsWildcard: Bool
+    /// The hours and minutes in ascending order (the next-fire search walks them in order).
+    let sortedHours: [Int]
+    let sortedMinutes: [Int]
 
     /// Longest expression accepted: cron lines are short; anything longer is hostile or a mistake.
     public static let maxLength = 256
@@ -37,6 +40,8 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
         months = try CronField.month.parse(fields[3])
         daysOfWeek = Set(try CronField.dayOfWeek.parse(fields[4]).map { $0 % 7 })
         hourIsWildcard = fields[1].hasPrefix("*")
+        sortedHours = hours.sorted()
+        sortedMinutes = minutes.sorted()
         dayOfMonthIsWildcard = fields[2].hasPrefix("*")
         dayOfWeekIsWildcard = fields[4].hasPrefix("*")
         // A day-of-month that no chosen month has (`0 0 30 2 *`) would never fire.

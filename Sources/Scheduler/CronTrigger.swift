@@ -64,10 +64,15 @@ public struct CronTrigger: Sendable, Hashable {
         let civil = CivilDate(dayNumber: day)
         guard expression.matchesDay(civil) else { return nil }
         let offsets = offsetsAround(day: day)
+        // Every instant of wall time W lies in [W − max offset, W − min offset]: skip wall times that
+        // cannot be after `after`, and stop once no later wall time can beat the best found.
+        let minOffset = Double(offsets.min() ?? 0), maxOffset = Double(offsets.max() ?? 0)
         var best: Double?
-        for hour in expression.hours.sorted() {
-            for minute in expression.minutes.sorted() {
+        for hour in expression.sortedHours {
+            for minute in expression.sortedMinutes {
                 let wall = day * 86400 + hour * 3600 + minute * 60
+                if Double(wall) - minOffset <= after { continue }
+                if let best, Double(wall) - maxOffset > best { return best }
                 for instant in instants(wall: wall, offsets: offsets) where Double(instant) > after {
                     if best == nil || Double(instant) < best! { best = Double(instant) }
                 }
