@@ -83,7 +83,8 @@ let package = Package(
         .testTarget(name: "ArtifactStoreTests", dependencies: ["ArtifactStore", "Compression"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EdgeTests",
-            dependencies: ["Edge", "ArtifactStore", "HTTPCore", "Compression", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Edge", "ArtifactStore", "HTTPCore", "Compression", .product(name: "Crypto", package: "swift-crypto"),
+                           "Scheduler", "WharfCLI"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "WharfLoadTests",
