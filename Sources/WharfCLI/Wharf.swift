@@ -8,6 +8,6 @@ struct Wharf: AsyncParsableCommand {
         subcommands: [
             PublishCommand.self, DeploymentsCommand.self, RollbackCommand.self,
             GarbageCollectCommand.self, VerifyCommand.self, StoreCommand.self,
-            ServeCommand.self, EdgeCommand.self, CheckConfigCommand.self,
+            ServeCommand.self, EdgeCommand.self, CheckConfigCommand.self, SimulateCommand.self,
         ])
 }
