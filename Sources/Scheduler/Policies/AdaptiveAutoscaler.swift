@@ -5,32 +5,37 @@ import Foundation
 /// - **shortfall**: queued work (ready user builds, retries backing off, warm builds within the warm cap)
 ///   that no slot will take within the provisioning delay, counting idle slots, slots still provisioning
 ///   and running builds expected to end before a new slot would be ready (expected remaining time is
-///   learned per app and build type). A shortfall is requested at once, so a build waits at most about
-///   one provisioning delay for a new slot;
-/// - **demand**: builds running plus queued (warm builds only up to the cap), with a little headroom that
-///   grows with the square root of the recent load (a moving average), so a busy pool keeps a spare slot;
-/// - **stabilised target**: the highest demand seen over the last `holdWindow` seconds. Slots are released
-///   only down to it, all surplus in one step, and not within `holdWindow` of the last scale-up: slots
-///   (and their dependency caches) are kept through short lulls instead of being churned.
+///   learned per app and build type). A shortfall is requested at once, in one step, with a little padding
+///   that grows with the square root of the recent load, so a build waits at most about one provisioning
+///   delay for a new slot and a burst does not trigger one scale-up per build;
+/// - **floor**: the slots the recent load needs (a moving average of running plus queued user builds,
+///   plus warm builds within the cap);
+/// - **release**: only slots idle for `idleTimeout` are released, only down to the floor, all in one step,
+///   and never within `quietPeriod` of the previous scale event: slots, and their dependency caches, are
+///   kept through short lulls instead of being churned.
 ///
 /// Every decision carries its reason (`wharf slots --history`).
 public struct AdaptiveAutoscaler: Autoscaler {
     public struct Settings: Sendable, Equatable {
-        /// Seconds of demand history the scale-down looks at (and the quiet time after a scale-up).
-        public var holdWindow: Double
-        /// Idle headroom = ceil(headroomFactor × √load) while the load is at least `headroomMinLoad`.
-        public var headroomFactor: Double
-        public var headroomMinLoad: Double
+        /// A slot idle this long (seconds) may be released.
+        public var idleTimeout: Double
+        /// No release within this many seconds of the previous scale-up or release.
+        public var quietPeriod: Double
+        /// Extra slots on a scale-up: padFactor × √load, rounded down.
+        public var padFactor: Double
+        /// The floor is ceil(floorFactor × load) + warm builds within the cap.
+        public var floorFactor: Double
         /// Time constant of the load moving average (seconds).
         public var loadTimeConstant: Double
         /// Share of `limits.max` the warm batch may occupy.
         public var warmCap: WarmShareCap
 
-        public init(holdWindow: Double = 900, headroomFactor: Double = 0.5, headroomMinLoad: Double = 0.5,
+        public init(idleTimeout: Double = 600, quietPeriod: Double = 1800, padFactor: Double = 0, floorFactor: Double = 1,
                     loadTimeConstant: Double = 1200, warmCap: WarmShareCap = WarmShareCap()) {
-            self.holdWindow = holdWindow
-            self.headroomFactor = headroomFactor
-            self.headroomMinLoad = headroomMinLoad
+            self.idleTimeout = idleTimeout
+            self.quietPeriod = quietPeriod
+            self.padFactor = padFactor
+            self.floorFactor = floorFactor
             self.loadTimeConstant = loadTimeConstant
             self.warmCap = warmCap
         }
@@ -42,9 +47,9 @@ public struct AdaptiveAutoscaler: Autoscaler {
     /// Smoothed user load (running + queued user builds).
     public private(set) var load = 0.0
     private var seen: [Int64: RunningBuild] = [:]
-    private var demandHistory: [(time: Date, target: Int)] = []
     private var lastTick: Date?
     private var lastScaleUp: Date?
+    private var lastRelease: Date?
 
     public init(settings: Settings = Settings()) { self.settings = settings }
 
@@ -61,56 +66,57 @@ public struct AdaptiveAutoscaler: Autoscaler {
         let warmWanted = min(warmRunning + warmReady, warmLimit)
         let warmStartable = max(0, warmWanted - warmRunning)
 
-        // Load: a moving average of user work, for the headroom.
         let userLoad = Double(userRunning + userReady + q.delayed)
         if let last = lastTick {
             let dt = max(0, now.timeIntervalSince(last))
-            let a = 1 - exp(-dt / settings.loadTimeConstant)
-            load += a * (userLoad - load)
+            load += (1 - exp(-dt / settings.loadTimeConstant)) * (userLoad - load)
         } else {
             load = userLoad
         }
         lastTick = now
-        let headroom = load >= settings.headroomMinLoad ? Int((settings.headroomFactor * load.squareRoot()).rounded(.up)) : 0
-
-        // Shortfall: queued work nothing will pick up within the provisioning delay.
-        let idle = input.slots.count { $0.phase == .idle }
-        let provisioning = input.slots.count { $0.phase == .provisioning }
-        let soonFree = input.running.count { build in
-            let elapsed = now.timeIntervalSince(build.startedAt)
-            let left = durations.remaining(app: build.app, buildType: build.buildType, elapsed: elapsed,
-                                           fallback: build.expectedSeconds)
-            return left <= input.provisioningDelay
-        }
-        let waiting = userReady + q.delayed + warmStartable
-        let shortfall = max(0, waiting - idle - provisioning - soonFree)
-
-        let demand = userRunning + userReady + q.delayed + warmWanted
-        let target = limits.clamp(demand + headroom)
-        demandHistory.append((now, target))
-        demandHistory.removeAll { now.timeIntervalSince($0.time) > settings.holdWindow }
-        let stabilised = limits.clamp(demandHistory.map(\.target).max() ?? target)
 
         let active = input.active
         if active < limits.min { return ScalingDecision(desiredSlots: limits.min, reason: "below min \(limits.min)") }
         if active > limits.max { return ScalingDecision(desiredSlots: limits.max, reason: "above max \(limits.max)") }
 
-        let upTo = limits.clamp(max(active + shortfall, target))
-        if upTo > active {
+        // Shortfall: queued work nothing will pick up within the provisioning delay.
+        let idle = input.slots.filter { $0.phase == .idle }
+        let provisioning = input.slots.count { $0.phase == .provisioning }
+        let soonFree = input.running.count { build in
+            let left = durations.remaining(app: build.app, buildType: build.buildType,
+                                           elapsed: now.timeIntervalSince(build.startedAt), fallback: build.expectedSeconds)
+            return left <= input.provisioningDelay
+        }
+        let waiting = userReady + q.delayed + warmStartable
+        let shortfall = max(0, waiting - idle.count - provisioning - soonFree)
+        if shortfall > 0, active < limits.max {
+            let pad = Int(settings.padFactor * max(0, load).squareRoot())
+            let target = limits.clamp(active + shortfall + pad)
             lastScaleUp = now
-            let why = shortfall > 0
-                ? "\(waiting) queued (\(userReady) user, \(q.delayed) retrying, \(warmStartable) warm within cap \(warmLimit)); "
-                    + "\(idle) idle, \(provisioning) provisioning, \(soonFree) ending within \(Int(input.provisioningDelay)) s: add \(upTo - active)"
-                : "demand \(demand) + headroom \(headroom) (load \(String(format: "%.2f", load))) > \(active) slots: add \(upTo - active)"
-            return ScalingDecision(desiredSlots: upTo, reason: why)
-        }
-        let quiet = lastScaleUp.map { now.timeIntervalSince($0) >= settings.holdWindow } ?? true
-        if active > stabilised, quiet, waiting == 0 {
             return ScalingDecision(
-                desiredSlots: stabilised,
-                reason: "highest demand over \(Int(settings.holdWindow)) s is \(stabilised) (now \(demand) + headroom \(headroom)): release \(active - stabilised)")
+                desiredSlots: target,
+                reason: "\(waiting) queued (\(userReady) user, \(q.delayed) retrying, \(warmStartable) warm within cap \(warmLimit)); "
+                    + "\(idle.count) idle, \(provisioning) provisioning, \(soonFree) ending within \(Int(input.provisioningDelay)) s: "
+                    + "add \(target - active)" + (pad > 0 ? " (\(pad) for load \(String(format: "%.1f", load)))" : ""))
         }
-        return ScalingDecision(desiredSlots: active, reason: "hold: demand \(demand) + headroom \(headroom), window peak \(stabilised), \(active) slots")
+
+        let floor = limits.clamp(Int((settings.floorFactor * load).rounded(.up)) + warmWanted)
+        let quiet = [lastScaleUp, lastRelease].allSatisfy { last in
+            last.map { now.timeIntervalSince($0) >= settings.quietPeriod } ?? true
+        }
+        if active > floor, waiting == 0, quiet {
+            let stale = idle.count { slot in now.timeIntervalSince(slot.idleSince ?? slot.readyAt) >= settings.idleTimeout }
+            let release = min(stale, active - floor)
+            if release > 0 {
+                lastRelease = now
+                return ScalingDecision(
+                    desiredSlots: active - release,
+                    reason: "\(stale) slots idle ≥ \(Int(settings.idleTimeout)) s, load \(String(format: "%.1f", load)) "
+                        + "needs \(floor): release \(release)")
+            }
+        }
+        return ScalingDecision(desiredSlots: active,
+                               reason: "hold: \(waiting) waiting, load \(String(format: "%.1f", load)), floor \(floor), \(active) slots")
     }
 
     /// Learns durations from builds that were running at the previous tick and are gone now.
