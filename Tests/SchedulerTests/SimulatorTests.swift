@@ -27,6 +27,13 @@ import Testing
             failAttempts: 9, popularity: 0.01448, actor: .bot, parentRequestID: 3)])
     }
 
+    @Test func aTraceWithWindowsLineEndingsReadsTheSame() throws {
+        let lf = [Self.header, row(1, at: 0), row(2, at: 5)].joined(separator: "\n") + "\n"
+        let crlf = [Self.header, row(1, at: 0), row(2, at: 5)].joined(separator: "\r\n") + "\r\n"
+        #expect(try TraceReader.parse(crlf) == TraceReader.parse(lf))
+        #expect(try TraceReader.parse(crlf).count == 2)
+    }
+
     @Test func malformedTracesAreRefusedWithTheLineNamed() {
         #expect(throws: TraceError.empty) { try TraceReader.parse("") }
         #expect(throws: TraceError.missingColumn("deps_hash")) { try TraceReader.parse("req_id,arrival_s,app_id,build_type,kind,priority_hint,source_hash\n") }

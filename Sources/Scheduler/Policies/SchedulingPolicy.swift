@@ -10,6 +10,8 @@ public struct SchedulingPolicy: Sendable {
     public var warmCap: WarmShareCap?
     /// Shared by reference: it learns across jobs.
     public var failures: DeterministicFailureDetector?
+    /// Queue a user's manual rebuild as a push (the seeds had only two classes: user builds and cache warm).
+    public var rebuildsArePushes = false
 
     public init(name: String, autoscaler: any Autoscaler, weights: PriorityWeights = .default, retry: RetryPolicy = .default,
                 warmCap: WarmShareCap? = nil, failures: DeterministicFailureDetector? = nil) {
@@ -22,13 +24,17 @@ public struct SchedulingPolicy: Sendable {
     }
 
     /// The seeds' behaviour, kept as the baseline: the seed autoscaling rule, the seed comparator (user
-    /// builds before cache warming, first come first served within each; encoded as a dominant kind
-    /// weight plus age), immediate blind retries (no backoff, no failure memory), no warm cap.
+    /// builds, pushes and rebuilds alike, before cache warming; first come first served within each by
+    /// first queue time, so an automatic retry keeps its place), immediate blind retries (no backoff, no
+    /// failure memory), no warm cap. Encoded as weights: only `kind` counts, and equal scores fall back
+    /// to the queue's tie-break, earlier `queuedAt` first.
     public static func seed() -> SchedulingPolicy {
-        SchedulingPolicy(
+        var policy = SchedulingPolicy(
             name: "seed", autoscaler: SeedAutoscaler(),
-            weights: PriorityWeights(agePerHour: 3600, kind: 10_000_000, hint: 0, popularity: 0, cost: 0, fairShare: 0, attempts: 0),
+            weights: PriorityWeights(agePerHour: 0, kind: 1000, hint: 0, popularity: 0, cost: 0, fairShare: 0, attempts: 0),
             retry: RetryPolicy(maxRetries: 3, baseDelay: 0, multiplier: 1, maxDelay: 0))
+        policy.rebuildsArePushes = true
+        return policy
     }
 
     /// Names `policy(named:)` accepts.

@@ -58,9 +58,8 @@ public enum TraceReader {
 
     /// Parses CSV text (header row first).
     public static func parse(_ text: String) throws -> [TraceRecord] {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
-            $0.hasSuffix("\r") ? $0.dropLast() : $0
-        }
+        // "\r\n" is one Character in Swift: split on any line break, so CRLF files read like LF ones.
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
         while let last = lines.last, last.isEmpty { lines.removeLast() }
         guard let header = lines.first, !header.isEmpty else { throw TraceError.empty }
         let names = header.split(separator: ",", omittingEmptySubsequences: false).map { String($0) }

@@ -220,7 +220,7 @@ public final class TraceSimulator {
             case .arrival:
                 arrivalsLeft -= 1
                 let record = records[event.record]
-                let job = try queue.enqueue(Self.request(for: record), now: Date(timeIntervalSince1970: now))
+                let job = try queue.enqueue(Self.request(for: record, rebuildsArePushes: policy.rebuildsArePushes), now: Date(timeIntervalSince1970: now))
                 progress[event.record].jobID = job.id
                 recordOf[job.id] = event.record
             case .tick:
@@ -311,14 +311,15 @@ public final class TraceSimulator {
     }
 
     /// The job a trace row becomes: the owner is the fair-share group (a bot's pushes share one).
-    static func request(for record: TraceRecord) -> JobRequest {
+    static func request(for record: TraceRecord, rebuildsArePushes: Bool = false) -> JobRequest {
         let owner: String
         switch record.actor {
         case .human: owner = ""
         case .bot: owner = "dependency-bot"
         case .system: owner = "cache-warmer"
         }
-        return JobRequest(app: record.app, owner: owner, buildType: record.buildType, kind: record.kind,
+        let kind = rebuildsArePushes && record.kind == .retry ? JobKind.user_push : record.kind
+        return JobRequest(app: record.app, owner: owner, buildType: record.buildType, kind: kind,
                           source: record.sourceHash, command: "simulated", priorityHint: record.hint,
                           dependencyHash: record.dependencyHash)
     }
