@@ -19,6 +19,16 @@ struct SimulateCommand: ParsableCommand {
     @Option(name: .customLong("tick"), help: "Seconds between autoscaler decisions.") var tick = 10.0
     @Option(name: .customLong("history"), help: "Also print the last N scaling decisions with their reasons.")
     var history = 0
+    @Option(name: .customLong("idle-timeout"), help: "adaptive: seconds a slot stays idle before it may be released.")
+    var idleTimeout: Double?
+    @Option(name: .customLong("quiet"), help: "adaptive: seconds after a scale event before a release.")
+    var quiet: Double?
+    @Option(name: .customLong("floor-factor"), help: "adaptive: slots kept = ceil(factor × recent load).")
+    var floorFactor: Double?
+    @Option(name: .customLong("pad"), help: "adaptive: extra slots on a scale-up = pad × √load.")
+    var pad: Double?
+    @Option(name: .customLong("warm-share"), help: "adaptive: share of --max the nightly warm batch may hold.")
+    var warmShare: Double?
 
     func validate() throws {
         guard SchedulingPolicy.named(policy) != nil else {
@@ -29,13 +39,27 @@ struct SimulateCommand: ParsableCommand {
         }
         guard tick.isFinite, tick >= 1, tick <= 3600 else { throw ValidationError("--tick must be 1...3600") }
         guard history >= 0 else { throw ValidationError("--history must be ≥ 0") }
+        for (name, value) in [("--idle-timeout", idleTimeout), ("--quiet", quiet), ("--floor-factor", floorFactor), ("--pad", pad),
+                              ("--warm-share", warmShare)] {
+            if let value, !(value.isFinite && value >= 0 && value <= 86_400) { throw ValidationError("\(name) must be 0...86400") }
+        }
     }
 
     func run() throws {
         let limits = try SlotLimits(min: min, max: max)
         let loaded = try TraceReader.load(path: trace)
+        var chosen = SchedulingPolicy.named(policy)!
+        if chosen.name == "adaptive" {
+            var settings = AdaptiveAutoscaler.Settings()
+            if let idleTimeout { settings.idleTimeout = idleTimeout }
+            if let quiet { settings.quietPeriod = quiet }
+            if let floorFactor { settings.floorFactor = floorFactor }
+            if let pad { settings.padFactor = pad }
+            if let warmShare { settings.warmCap = WarmShareCap(share: warmShare) }
+            chosen = .adaptive(settings: settings)
+        }
         let simulator = TraceSimulator(
-            trace: loaded, policy: SchedulingPolicy.named(policy)!,
+            trace: loaded, policy: chosen,
             options: .init(limits: limits, provisioningDelay: provisioningDelay, tick: tick))
         let result = try simulator.run()
         if json {

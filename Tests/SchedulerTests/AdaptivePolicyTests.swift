@@ -25,7 +25,7 @@ import Testing
             running: running, slots: slots, limits: limits, provisioningDelay: 45)
     }
 
-    static let noHeadroom = AdaptiveAutoscaler.Settings(headroomFactor: 0)
+    static let noHeadroom = AdaptiveAutoscaler.Settings(idleTimeout: 600, quietPeriod: 900, padFactor: 0, floorFactor: 1)
 
     // MARK: - Burst
 
@@ -68,29 +68,31 @@ import Testing
 
     // MARK: - Lull
 
-    @Test func aLullKeepsSlotsThroughTheHoldWindowThenReleasesThemInOneStep() {
+    @Test func aLullKeepsIdleSlotsForTheIdleTimeoutThenReleasesDownToTheLoadInOneStep() {
         var policy = AdaptiveAutoscaler(settings: Self.noHeadroom)
         let busy = (1...5).map { build(Int64($0), startedAt: t0) }
-        _ = policy.decide(input(at: t0, running: busy, slots: slots(Array(repeating: .busy, count: 5))))
-        // The builds end; the queue stays empty.
-        var released: [(Double, Int)] = []
-        for t in stride(from: 60.0, through: 1200, by: 10) {
+        #expect(policy.decide(input(at: t0, running: busy, slots: slots(Array(repeating: .busy, count: 5)))).desiredSlots == 5)
+        // The builds end at t0+60; the queue stays empty.
+        var changes: [(Double, Int)] = []
+        for t in stride(from: 60.0, through: 1500, by: 10) {
             let d = policy.decide(input(at: t0 + t, slots: slots(Array(repeating: .idle, count: 5), idleSince: t0 + 60)))
-            if d.desiredSlots != 5 { released.append((t, d.desiredSlots)) }
+            if d.desiredSlots != 5 { changes.append((t, d.desiredSlots)) }
         }
-        // Demand 5 was last seen at t0; the 900 s window forgets it after 900 s: one release to min.
-        #expect(released.first.map { $0.0 } == 910)
-        #expect(released.first.map { $0.1 } == 1)
+        // Idle 600 s at t0+660; the load average (5 → 5·e^(−660/1200) ≈ 2.9) still needs 3: release 2 at once.
+        #expect(changes.first.map { $0.0 } == 660)
+        #expect(changes.first.map { $0.1 } == 3)
+        // Then nothing for the 900 s quiet period.
+        #expect(changes.allSatisfy { $0.0 == 660 || $0.0 >= 1560 })
     }
 
     @Test func aShortLullBetweenBurstsReleasesNothing() {
         var policy = AdaptiveAutoscaler(settings: Self.noHeadroom)
         _ = policy.decide(input(at: t0, running: (1...3).map { build(Int64($0), startedAt: t0) }, slots: slots([.busy, .busy, .busy])))
-        for t in stride(from: 100.0, through: 700, by: 10) {
-            #expect(policy.decide(input(at: t0 + t, slots: slots([.idle, .idle, .idle]))).desiredSlots == 3)
+        for t in stride(from: 100.0, through: 690, by: 10) {
+            #expect(policy.decide(input(at: t0 + t, slots: slots([.idle, .idle, .idle], idleSince: t0 + 100))).desiredSlots == 3)
         }
         // The next burst finds its three slots ready, with warm dependency caches.
-        let again = policy.decide(input(at: t0 + 710, ready: [.user_push: 3], slots: slots([.idle, .idle, .idle])))
+        let again = policy.decide(input(at: t0 + 700, ready: [.user_push: 3], slots: slots([.idle, .idle, .idle], idleSince: t0 + 100)))
         #expect(again.desiredSlots == 3)
     }
 
@@ -104,7 +106,7 @@ import Testing
         #expect(start.desiredSlots == 5)
         #expect(start.reason.contains("cap 5"))
         // Five warm builds running, 55 queued: hold at 5.
-        let warm = (1...5).map { build(Int64($0), kind: .cache_warm, startedAt: two + 60) }
+        let warm = (1...5).map { build(Int64($0), kind: .cache_warm, startedAt: two + 60, expected: 300) }
         let running = policy.decide(input(at: two + 70, ready: [.cache_warm: 55], running: warm, slots: slots(Array(repeating: .busy, count: 5))))
         #expect(running.desiredSlots == 5)
         // A user push arrives: it gets a slot of its own at once.

@@ -30,7 +30,7 @@ public struct AdaptiveAutoscaler: Autoscaler {
         /// Share of `limits.max` the warm batch may occupy.
         public var warmCap: WarmShareCap
 
-        public init(idleTimeout: Double = 600, quietPeriod: Double = 1800, padFactor: Double = 0, floorFactor: Double = 1,
+        public init(idleTimeout: Double = 600, quietPeriod: Double = 900, padFactor: Double = 0, floorFactor: Double = 1,
                     loadTimeConstant: Double = 1200, warmCap: WarmShareCap = WarmShareCap()) {
             self.idleTimeout = idleTimeout
             self.quietPeriod = quietPeriod

@@ -285,7 +285,8 @@ public final class TraceSimulator {
                 break
             }
         }
-        let p = SimulationMetrics.percentile
+        // Rounded like sim.py's report: waits to 0.1 s, cost to whole slot-seconds.
+        let p = { (values: [Double], q: Double) in SimulationMetrics.percentile(values, q).map { ($0 * 10).rounded() / 10 } }
         return SimulationMetrics(
             policy: policy, userPushes: records.count { $0.kind == .user_push },
             userWaitP50: p(userWaits, 50), userWaitP95: p(userWaits, 95), userWaitP99: p(userWaits, 99),
@@ -294,7 +295,7 @@ public final class TraceSimulator {
             warmBuilds: warmCount, warmWaitP95: p(warmWaits, 95),
             warmDoneBy0700: warmCount == 0 ? nil : Double(warmOnTime) / Double(warmCount),
             warmLastDoneByNight: lastWarmByNight.keys.sorted().map { lastWarmByNight[$0]! },
-            slotSeconds: cost, busySeconds: m.busySeconds, peakSlots: peak, scaleEvents: m.scaleEvents,
+            slotSeconds: cost.rounded(), busySeconds: m.busySeconds.rounded(), peakSlots: peak, scaleEvents: m.scaleEvents,
             scaleUps: m.scaleUps, scaleDowns: m.scaleDowns, slotsStarted: started, attempts: m.attempts,
             coldAttemptShare: m.attempts == 0 ? nil : Double(m.coldAttempts) / Double(m.attempts),
             slowBuildAlerts: m.slowAlerts, timeouts: m.timeouts, automaticRetries: m.retries,
