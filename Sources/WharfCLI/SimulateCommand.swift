@@ -38,6 +38,7 @@ struct SimulateCommand: ParsableCommand {
             throw ValidationError("--prov-delay must be 0...86400")
         }
         guard tick.isFinite, tick >= 1, tick <= 3600 else { throw ValidationError("--tick must be 1...3600") }
+        guard FileManager.default.isReadableFile(atPath: trace) else { throw ValidationError("cannot read trace file '\(trace)'") }
         guard history >= 0 else { throw ValidationError("--history must be ≥ 0") }
         for (name, value) in [("--idle-timeout", idleTimeout), ("--quiet", quiet), ("--floor-factor", floorFactor), ("--pad", pad),
                               ("--warm-share", warmShare)] {
