@@ -10,6 +10,6 @@ struct Wharf: AsyncParsableCommand {
             GarbageCollectCommand.self, VerifyCommand.self, StoreCommand.self,
             ServeCommand.self, EdgeCommand.self, CheckConfigCommand.self,
             SchedulerCommand.self, BuildCommand.self, JobsCommand.self, LogsCommand.self, CancelCommand.self, SlotsCommand.self,
-            PopularCommand.self, CronCommand.self, WarmCommand.self,
+            PopularCommand.self, CronCommand.self, WarmCommand.self, SimulateCommand.self,
         ])
 }

@@ -1,0 +1,62 @@
+/// Everything that makes one scheduling policy, bundled so that production and the simulator run the same
+/// choice: the autoscaler (slot count), the priority weights (order), the retry policy (backoff), an
+/// optional gate on which kinds may start (the warm batch's share of slots), and an optional memory of
+/// failures that stops retrying deterministic ones.
+public struct SchedulingPolicy: Sendable {
+    public var name: String
+    public var autoscaler: any Autoscaler
+    public var weights: PriorityWeights
+    public var retry: RetryPolicy
+    public var warmCap: WarmShareCap?
+    /// Shared by reference: it learns across jobs.
+    public var failures: DeterministicFailureDetector?
+    /// Queue a user's manual rebuild as a push (the seeds had only two classes: user builds and cache warm).
+    public var rebuildsArePushes = false
+
+    public init(name: String, autoscaler: any Autoscaler, weights: PriorityWeights = .default, retry: RetryPolicy = .default,
+                warmCap: WarmShareCap? = nil, failures: DeterministicFailureDetector? = nil) {
+        self.name = name
+        self.autoscaler = autoscaler
+        self.weights = weights
+        self.retry = retry
+        self.warmCap = warmCap
+        self.failures = failures
+    }
+
+    /// The seeds' behaviour, kept as the baseline: the seed autoscaling rule, the seed comparator (user
+    /// builds, pushes and rebuilds alike, before cache warming; first come first served within each by
+    /// first queue time, so an automatic retry keeps its place), immediate blind retries (no backoff, no
+    /// failure memory), no warm cap. Encoded as weights: only `kind` counts, and equal scores fall back
+    /// to the queue's tie-break, earlier `queuedAt` first.
+    public static func seed() -> SchedulingPolicy {
+        var policy = SchedulingPolicy(
+            name: "seed", autoscaler: SeedAutoscaler(),
+            weights: PriorityWeights(agePerHour: 0, kind: 1000, hint: 0, popularity: 0, cost: 0, fairShare: 0, attempts: 0),
+            retry: RetryPolicy(maxRetries: 3, baseDelay: 0, multiplier: 1, maxDelay: 0))
+        policy.rebuildsArePushes = true
+        return policy
+    }
+
+    /// Names `policy(named:)` accepts.
+    public static let names = ["seed", "adaptive"]
+
+    /// The policy called `name` (`seed` or `adaptive`), or nil.
+    public static func named(_ name: String) -> SchedulingPolicy? {
+        switch name {
+        case "seed", "seed_rule": seed()
+        case "adaptive", "default": adaptive()
+        default: nil
+        }
+    }
+}
+
+extension SchedulingPolicy {
+    /// The default policy: `AdaptiveAutoscaler`, the default priority weights (kind, hint, popularity,
+    /// cost, fair share, retries, and age so nothing starves), retries with backoff, the warm batch capped
+    /// at half of the maximum slots, and no automatic retry of a failure already seen on the same source.
+    public static func adaptive(settings: AdaptiveAutoscaler.Settings = .init()) -> SchedulingPolicy {
+        SchedulingPolicy(
+            name: "adaptive", autoscaler: AdaptiveAutoscaler(settings: settings), weights: .default, retry: .default,
+            warmCap: settings.warmCap, failures: DeterministicFailureDetector())
+    }
+}

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import Scheduler
+
+/// `wharf simulate TRACE`: replays a build-request trace through the real queue, scoring, placement and
+/// autoscaler under a virtual clock, and prints the metrics of TRACE-FORMAT.md.
+struct SimulateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Replay a build-request trace through the scheduler under a virtual clock and print its metrics.")
+
+    @Argument(help: "Trace CSV (e.g. ../shared/traces/dev-seed3.csv); its .meta.json beside it gives the horizon.")
+    var trace: String
+    @Option(help: "Scheduling policy: adaptive (default) or seed.") var policy = "adaptive"
+    @Flag(help: "Print the metrics as one JSON object.") var json = false
+    @Option(help: "Fewest slots.") var min = 1
+    @Option(help: "Most slots.") var max = 10
+    @Option(name: .customLong("prov-delay"), help: "Seconds a new slot takes to become usable.") var provisioningDelay = 45.0
+    @Option(name: .customLong("tick"), help: "Seconds between autoscaler decisions.") var tick = 10.0
+    @Option(name: .customLong("history"), help: "Also print the last N scaling decisions with their reasons.")
+    var history = 0
+    @Option(name: .customLong("idle-timeout"), help: "adaptive: seconds a slot stays idle before it may be released.")
+    var idleTimeout: Double?
+    @Option(name: .customLong("quiet"), help: "adaptive: seconds after a scale event before a release.")
+    var quiet: Double?
+    @Option(name: .customLong("floor-factor"), help: "adaptive: slots kept = ceil(factor × recent load).")
+    var floorFactor: Double?
+    @Option(name: .customLong("pad"), help: "adaptive: extra slots on a scale-up = pad × √load.")
+    var pad: Double?
+    @Option(name: .customLong("warm-share"), help: "adaptive: share of --max the nightly warm batch may hold.")
+    var warmShare: Double?
+
+    func validate() throws {
+        guard SchedulingPolicy.named(policy) != nil else {
+            throw ValidationError("unknown policy '\(policy)' (known: \(SchedulingPolicy.names.joined(separator: ", ")))")
+        }
+        guard provisioningDelay.isFinite, provisioningDelay >= 0, provisioningDelay <= 86_400 else {
+            throw ValidationError("--prov-delay must be 0...86400")
+        }
+        guard tick.isFinite, tick >= 1, tick <= 3600 else { throw ValidationError("--tick must be 1...3600") }
+        guard FileManager.default.isReadableFile(atPath: trace) else { throw ValidationError("cannot read trace file '\(trace)'") }
+        guard history >= 0 else { throw ValidationError("--history must be ≥ 0") }
+        for (name, value) in [("--idle-timeout", idleTimeout), ("--quiet", quiet), ("--floor-factor", floorFactor), ("--pad", pad),
+                              ("--warm-share", warmShare)] {
+            if let value, !(value.isFinite && value >= 0 && value <= 86_400) { throw ValidationError("\(name) must be 0...86400") }
+        }
+    }
+
+    func run() throws {
+        let limits = try SlotLimits(min: min, max: max)
+        let loaded = try TraceReader.load(path: trace)
+        var chosen = SchedulingPolicy.named(policy)!
+        if chosen.name == "adaptive" {
+            var settings = AdaptiveAutoscaler.Settings()
+            if let idleTimeout { settings.idleTimeout = idleTimeout }
+            if let quiet { settings.quietPeriod = quiet }
+            if let floorFactor { settings.floorFactor = floorFactor }
+            if let pad { settings.padFactor = pad }
+            if let warmShare { settings.warmCap = WarmShareCap(share: warmShare) }
+            chosen = .adaptive(settings: settings)
+        }
+        let simulator = TraceSimulator(
+            trace: loaded, policy: chosen,
+            options: .init(limits: limits, provisioningDelay: provisioningDelay, tick: tick))
+        let result = try simulator.run()
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(result.metrics), as: UTF8.self))
+        } else {
+            print(result.metrics.text)
+        }
+        if history > 0 {
+            for event in result.history.suffix(history) {
+                let t = event.time.timeIntervalSince1970
+                let stamp = String(format: "d%d %02d:%02d:%02d", Int(t) / 86_400, (Int(t) % 86_400) / 3600, (Int(t) % 3600) / 60, Int(t) % 60)
+                print("\(stamp) → \(event.decision.desiredSlots) slots (+\(event.requested.count) −\(event.released.count)): \(event.decision.reason)")
+            }
+        }
+    }
+}

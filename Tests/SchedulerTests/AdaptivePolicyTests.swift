@@ -1,0 +1,214 @@
+import Foundation
+import Testing
+@testable import Scheduler
+
+@Suite struct AdaptivePolicyTests {
+    /// A pool of slots in the given phases, all requested at `t0`.
+    func slots(_ phases: [Slot.Phase], idleSince: Date = t0) -> [Slot] {
+        phases.enumerated().map { i, phase in
+            var slot = Slot(id: "s\(i)", requestedAt: t0, readyAt: t0, tools: [])
+            slot.phase = phase
+            slot.idleSince = phase == .idle ? idleSince : nil
+            return slot
+        }
+    }
+
+    func build(_ id: Int64, kind: JobKind = .user_push, startedAt: Date, expected: Double = 60, app: String = "shop") -> RunningBuild {
+        RunningBuild(jobID: id, app: app, buildType: "javascript_web", kind: kind, startedAt: startedAt, expectedSeconds: expected)
+    }
+
+    func input(at now: Date, ready: [JobKind: Int] = [:], delayed: Int = 0, running: [RunningBuild] = [],
+               slots: [Slot], limits: SlotLimits = .default) -> AutoscalerInput {
+        let total = ready.values.reduce(0, +)
+        return AutoscalerInput(
+            now: now, queue: QueueSnapshot(ready: total, delayed: delayed, readyByKind: ready, running: running.count),
+            running: running, slots: slots, limits: limits, provisioningDelay: 45)
+    }
+
+    static let noHeadroom = AdaptiveAutoscaler.Settings(idleTimeout: 600, quietPeriod: 900, padFactor: 0, floorFactor: 1)
+
+    // MARK: - Burst
+
+    @Test func aBurstGetsAsManySlotsAsNothingElseWillServeInTime() {
+        var policy = AdaptiveAutoscaler(settings: Self.noHeadroom)
+        // One slot busy with a build that just started (60 s expected, longer than the 45 s provisioning),
+        // six user pushes queued: six new slots, in one decision.
+        let first = policy.decide(input(at: t0, ready: [.user_push: 6], running: [build(1, startedAt: t0)], slots: slots([.busy])))
+        #expect(first.desiredSlots == 7)
+        #expect(first.reason.contains("6 queued"))
+        // Ten seconds later the six are provisioning: nothing more is asked for.
+        let second = policy.decide(input(at: t0 + 10, ready: [.user_push: 6], running: [build(1, startedAt: t0)],
+                                         slots: slots([.busy] + Array(repeating: .provisioning, count: 6))))
+        #expect(second.desiredSlots == 7)
+    }
+
+    @Test func aBuildAboutToEndCoversAQueuedOneInsteadOfANewSlot() {
+        var policy = AdaptiveAutoscaler(settings: Self.noHeadroom)
+        // Started 50 s ago, 60 s expected: its slot is free in ~10 s, sooner than a new slot (45 s).
+        let soon = policy.decide(input(at: t0 + 50, ready: [.user_push: 1], running: [build(1, startedAt: t0)], slots: slots([.busy])))
+        #expect(soon.desiredSlots == 1)
+        // Started just now: a new slot is quicker.
+        var fresh = AdaptiveAutoscaler(settings: Self.noHeadroom)
+        let late = fresh.decide(input(at: t0, ready: [.user_push: 1], running: [build(1, startedAt: t0)], slots: slots([.busy])))
+        #expect(late.desiredSlots == 2)
+    }
+
+    @Test func expectedDurationsAreLearnedPerAppAndBuildType() {
+        var policy = AdaptiveAutoscaler(settings: Self.noHeadroom)
+        // "slow" builds take 300 s, though the catalog says 60.
+        _ = policy.decide(input(at: t0, running: [build(1, startedAt: t0, app: "slow")], slots: slots([.busy])))
+        _ = policy.decide(input(at: t0 + 300, slots: slots([.idle])))
+        #expect(policy.durations.expected(app: "slow", buildType: "javascript_web", fallback: 60) == 300)
+        #expect(policy.durations.expected(app: "other", buildType: "flutter_ios", fallback: 540) == 540)
+        // So a "slow" build 50 s in is not about to end: the queued push gets a new slot.
+        let decision = policy.decide(input(at: t0 + 1000, ready: [.user_push: 1],
+                                           running: [build(2, startedAt: t0 + 950, app: "slow")], slots: slots([.busy])))
+        #expect(decision.desiredSlots == 2)
+    }
+
+    // MARK: - Lull
+
+    @Test func aLullKeepsIdleSlotsForTheIdleTimeoutThenReleasesDownToTheLoadInOneStep() {
+        var policy = AdaptiveAutoscaler(settings: Self.noHeadroom)
+        let busy = (1...5).map { build(Int64($0), startedAt: t0) }
+        #expect(policy.decide(input(at: t0, running: busy, slots: slots(Array(repeating: .busy, count: 5)))).desiredSlots == 5)
+        // The builds end at t0+60; the queue stays empty.
+        var changes: [(Double, Int)] = []
+        for t in stride(from: 60.0, through: 1500, by: 10) {
+            let d = policy.decide(input(at: t0 + t, slots: slots(Array(repeating: .idle, count: 5), idleSince: t0 + 60)))
+            if d.desiredSlots != 5 { changes.append((t, d.desiredSlots)) }
+        }
+        // Idle 600 s at t0+660; the load average (5 → 5·e^(−660/1200) ≈ 2.9) still needs 3: release 2 at once.
+        #expect(changes.first.map { $0.0 } == 660)
+        #expect(changes.first.map { $0.1 } == 3)
+        // Then nothing for the 900 s quiet period.
+        #expect(changes.allSatisfy { $0.0 == 660 || $0.0 >= 1560 })
+    }
+
+    @Test func aShortLullBetweenBurstsReleasesNothing() {
+        var policy = AdaptiveAutoscaler(settings: Self.noHeadroom)
+        _ = policy.decide(input(at: t0, running: (1...3).map { build(Int64($0), startedAt: t0) }, slots: slots([.busy, .busy, .busy])))
+        for t in stride(from: 100.0, through: 690, by: 10) {
+            #expect(policy.decide(input(at: t0 + t, slots: slots([.idle, .idle, .idle], idleSince: t0 + 100))).desiredSlots == 3)
+        }
+        // The next burst finds its three slots ready, with warm dependency caches.
+        let again = policy.decide(input(at: t0 + 700, ready: [.user_push: 3], slots: slots([.idle, .idle, .idle], idleSince: t0 + 100)))
+        #expect(again.desiredSlots == 3)
+    }
+
+    // MARK: - Warm batch
+
+    @Test func theNightlyWarmBatchGetsAtMostItsShareOfSlots() {
+        var policy = AdaptiveAutoscaler(settings: Self.noHeadroom)
+        let two = t0 + 2 * 3600
+        // 60 warm builds queued at 02:00 with one idle slot, max 10: the cap is 5 slots.
+        let start = policy.decide(input(at: two, ready: [.cache_warm: 60], slots: slots([.idle])))
+        #expect(start.desiredSlots == 5)
+        #expect(start.reason.contains("cap 5"))
+        // Five warm builds running, 55 queued: hold at 5.
+        let warm = (1...5).map { build(Int64($0), kind: .cache_warm, startedAt: two + 60, expected: 300) }
+        let running = policy.decide(input(at: two + 70, ready: [.cache_warm: 55], running: warm, slots: slots(Array(repeating: .busy, count: 5))))
+        #expect(running.desiredSlots == 5)
+        // A user push arrives: it gets a slot of its own at once.
+        let push = policy.decide(input(at: two + 80, ready: [.cache_warm: 55, .user_push: 1], running: warm,
+                                       slots: slots(Array(repeating: .busy, count: 5))))
+        #expect(push.desiredSlots == 6)
+    }
+
+    @Test func theDispatcherStartsNoMoreWarmBuildsThanTheCapSoAUserPushStartsAtOnce() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let queue2 = try makeQueue(dir)
+        try queue2.enqueue(batch: (0..<20).map { request(dir, app: "warm\($0)", owner: "cache-warmer", kind: .cache_warm) }, now: t0)
+        let provider = LocalProcessSlotProvider()
+        let cap = WarmShareCap(share: 0.5)
+        // Every busy slot runs a warm build here, so the gate counts busy slots (asked before each claim).
+        var pool2 = SlotPool(limits: .default)
+        try pool2.scale(to: 10, now: t0, provider: provider)
+        let capped = try Dispatcher(queue: queue2, owner: "test").dispatch(pool: &pool2, now: t0, kinds: { p in
+            cap.allowedKinds(runningWarm: p.busyCount, maxSlots: 10)
+        })
+        #expect(capped.count == 5)
+        #expect(pool2.idleCount == 5)
+        try queue2.enqueue(request(dir, app: "shop", kind: .user_push), now: t0 + 1)
+        let user = try Dispatcher(queue: queue2, owner: "test").dispatch(pool: &pool2, now: t0 + 1, kinds: { p in
+            cap.allowedKinds(runningWarm: p.busyCount, maxSlots: 10)
+        })
+        #expect(user.map(\.job.app) == ["shop"])
+    }
+
+    @Test func theWarmCapIsAShareOfTheMaximumAndNeverZero() {
+        #expect(WarmShareCap(share: 0.5).limit(maxSlots: 10) == 5)
+        #expect(WarmShareCap(share: 0.5).limit(maxSlots: 1) == 1)
+        #expect(WarmShareCap(share: 2).limit(maxSlots: 4) == 4)
+        #expect(WarmShareCap(share: 0.5).allowedKinds(runningWarm: 4, maxSlots: 10) == nil)
+        #expect(WarmShareCap(share: 0.5).allowedKinds(runningWarm: 5, maxSlots: 10) == [.user_push, .manual, .retry])
+    }
+
+    // MARK: - Deterministic failures
+
+    @Test func theSameFailureOnTheSameSourceIsNotRetriedTwice() {
+        let detector = DeterministicFailureDetector()
+        #expect(detector.shouldRetry(source: "abc", signature: "exit 1 in build"))
+        #expect(!detector.shouldRetry(source: "abc", signature: "exit 1 in build"), "seen before: deterministic")
+        #expect(detector.shouldRetry(source: "abc", signature: "timed out"), "a different failure is new")
+        #expect(detector.shouldRetry(source: "def", signature: "exit 1 in build"), "another source is new")
+        // A manual rebuild of the same source fails the same way: no automatic retry at all.
+        #expect(!detector.shouldRetry(source: "abc", signature: "exit 1 in build"))
+        #expect(detector.deterministicCount == 2)
+    }
+
+    @Test func theDetectorForgetsTheOldestFailuresBeyondItsCapacity() {
+        let detector = DeterministicFailureDetector(capacity: 2)
+        #expect(detector.shouldRetry(source: "a", signature: "x"))
+        #expect(detector.shouldRetry(source: "b", signature: "x"))
+        #expect(detector.shouldRetry(source: "c", signature: "x"))
+        #expect(detector.shouldRetry(source: "a", signature: "x"), "forgotten")
+        #expect(!detector.shouldRetry(source: "c", signature: "x"))
+    }
+
+    @Test func aFailureJudgedDeterministicEndsTheJobWithAttemptsLeft() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let queue = try makeQueue(dir)
+        let detector = DeterministicFailureDetector()
+        let job = try queue.enqueue(request(dir), now: t0)
+        var now = t0
+        var attempts = 0
+        while let claimed = try queue.claim(owner: "o", now: now) {
+            attempts += 1
+            let retry = detector.shouldRetry(source: claimed.source, signature: "exit 2: missing module")
+            let finished = try queue.finish(jobID: claimed.id, owner: "o",
+                                            outcome: .failed(exitCode: 2, error: "missing module", retryable: retry), now: now + 5)
+            now = finished.availableAt + 1
+            if attempts > 10 { break }
+        }
+        #expect(attempts == 2)
+        #expect(try queue.get(job.id).state == .failed)
+    }
+
+    // MARK: - Bot storm
+
+    @Test func aBotStormScalesUpButHumanPushesGoFirst() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let queue = try makeQueue(dir)
+        try queue.enqueue(batch: (0..<40).map { request(dir, app: "app\($0)", owner: "dependency-bot", hint: .low) }, now: t0)
+        try queue.enqueue(request(dir, app: "shop", hint: .normal), now: t0 + 30)
+        #expect(try queue.claim(owner: "o", now: t0 + 31)?.app == "shop")
+        var policy = AdaptiveAutoscaler()
+        let decision = policy.decide(AutoscalerInput(now: t0 + 31, queue: queue.snapshot(now: t0 + 31), running: [build(1, startedAt: t0 + 31)],
+                                                     slots: slots([.busy]), limits: .default, provisioningDelay: 45))
+        #expect(decision.desiredSlots == 10, "the storm is real work: scale to the maximum")
+    }
+
+    @Test func ageKeepsRaisingAWaitingBotPushUntilItOutranksAFreshHumanPush() {
+        let scorer = PriorityScorer()
+        func score(hint: PriorityHint, waiting: Double, others: Int) -> Double {
+            scorer.score(ScoreInputs(kind: .user_push, hint: hint, secondsWaiting: waiting, popularity: 0,
+                                     expectedSeconds: 60, othersActive: others, previousAttempts: 0))
+        }
+        #expect(score(hint: .low, waiting: 0, others: 39) < score(hint: .normal, waiting: 0, others: 0))
+        #expect(score(hint: .low, waiting: 3600, others: 39) > score(hint: .normal, waiting: 0, others: 0))
+    }
+}
