@@ -9,5 +9,6 @@ struct Wharf: AsyncParsableCommand {
             PublishCommand.self, DeploymentsCommand.self, RollbackCommand.self,
             GarbageCollectCommand.self, VerifyCommand.self, StoreCommand.self,
             ServeCommand.self, EdgeCommand.self, CheckConfigCommand.self,
+            AlertsCommand.self,
         ])
 }

@@ -1,0 +1,36 @@
+import Foundation
+
+/// The JSON form of alerts, shared by the webhook, `/_wharf/api/alerts` and `wharf alerts --json`:
+/// snake_case keys (as written by `Alert.CodingKeys`), ISO 8601 times in UTC, sorted keys.
+public enum AlertJSON {
+    static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+
+    /// `value` as compact JSON bytes.
+    public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        Array(try encoder().encode(value))
+    }
+
+    static func string<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try encoder().encode(value), as: UTF8.self)
+    }
+}
+
+extension Alert {
+    enum CodingKeys: String, CodingKey {
+        case id, key, kind, severity, state, summary, details, count
+        case firstSeen = "first_seen"
+        case lastSeen = "last_seen"
+        case resolvedAt = "resolved_at"
+    }
+}
