@@ -97,6 +97,13 @@ public struct Alert: Sendable, Equatable, Identifiable, Codable {
     public var resolvedAt: Date?
     /// How many times the condition was seen while this alert was firing (1 when it first fired).
     public var count: Int
+
+    enum CodingKeys: String, CodingKey {
+        case id, key, kind, severity, state, summary, details, count
+        case firstSeen = "first_seen"
+        case lastSeen = "last_seen"
+        case resolvedAt = "resolved_at"
+    }
 }
 
 extension Alert: FetchableRecord {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The JSON form of alerts, shared by the webhook, `/_wharf/api/alerts` and `wharf alerts --json`:
-/// snake_case keys (as written by `Alert.CodingKeys`), ISO 8601 times in UTC, sorted keys.
+/// snake_case keys (`Alert.CodingKeys`), ISO 8601 times in UTC, sorted keys.
 public enum AlertJSON {
     static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
@@ -23,14 +23,5 @@ public enum AlertJSON {
 
     static func string<T: Encodable>(_ value: T) throws -> String {
         String(decoding: try encoder().encode(value), as: UTF8.self)
-    }
-}
-
-extension Alert {
-    enum CodingKeys: String, CodingKey {
-        case id, key, kind, severity, state, summary, details, count
-        case firstSeen = "first_seen"
-        case lastSeen = "last_seen"
-        case resolvedAt = "resolved_at"
     }
 }
