@@ -35,6 +35,9 @@ public final class AlertStore: Sendable {
     public func raise(_ condition: AlertCondition, now: Date) throws -> RaiseOutcome {
         let time = now.timeIntervalSince1970
         let details = try AlertJSON.string(condition.details)
+        // SQLite text ends at a NUL; keep the rest of a hostile summary readable instead.
+        var condition = condition
+        condition.summary = condition.summary.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}")
         let outcome = try database.writer.write { db -> RaiseOutcome in
             if let existing = try Alert.fetchOne(db, sql: "SELECT * FROM alert WHERE key = ? AND state = 'firing'",
                                                  arguments: [condition.key]) {
@@ -115,8 +118,8 @@ public final class AlertStore: Sendable {
         guard recordsDeliveries else { return }
         let payload = try AlertJSON.string(AlertEvent(event: event, alert: alert))
         try db.execute(sql: """
-            INSERT INTO alert_delivery (alert_id, event, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?)
-            """, arguments: [alert.id, event.rawValue, payload, now, now])
+            INSERT INTO alert_delivery (alert_id, event, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, 0)
+            """, arguments: [alert.id, event.rawValue, payload, now])
     }
 }
 

@@ -122,7 +122,7 @@ import Testing
         #expect(response.status == 200)
         let listing = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
         let alerts = try #require(listing?["alerts"] as? [[String: Any]])
-        #expect(alerts.first?["summary"] as? String == text)
+        #expect(alerts.first?["summary"] as? String == text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}"))
         #expect((alerts.first?["details"] as? [String: Any])?["app"] as? String == text)
     }
 
