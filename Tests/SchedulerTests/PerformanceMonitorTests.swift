@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Synchronization
 import Testing
 @testable import Scheduler
@@ -319,6 +320,65 @@ func runBuild(_ monitor: PerformanceMonitor, _ dir: TemporaryDirectory, app: Str
         #expect(histogram.cumulative.last == 1)
         #expect(figures.cacheHits == 1)
         #expect(figures.outcomes["flutter_web"] == ["succeeded": 2])
+    }
+
+    @Test func evaluationPrunesOldRecordsAndDeliveredHistoryButKeepsUndeliveredAlerts() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let queue = try makeQueue(dir)
+        let alerts = AlertStore(database: queue.database, onDeliveryQueued: {})
+        let monitor = try PerformanceMonitor(queue: queue, alerts: alerts, configuration: MonitorConfiguration(retentionDays: 1))
+        let old = try runBuild(monitor, dir, type: "javascript_web", start: t0, seconds: 10)
+        try monitor.buildFinished(job: old, now: t0.addingTimeInterval(10))
+        try alerts.raise(AlertCondition(key: "backlog", kind: .backlog, summary: "delivered"), now: t0)
+        try alerts.resolve(key: "backlog", now: t0.addingTimeInterval(1))
+        try alerts.raise(AlertCondition(key: "failure_rate", kind: .failure_rate, summary: "undelivered"), now: t0)
+        try alerts.resolve(key: "failure_rate", now: t0.addingTimeInterval(1))
+        try queue.database.writer.write { db in
+            try db.execute(sql: """
+                UPDATE alert_delivery SET delivered_at = ?
+                WHERE alert_id = (SELECT id FROM alert WHERE key = 'backlog')
+                """, arguments: [t0.timeIntervalSince1970 + 2])
+        }
+        let later = t0.addingTimeInterval(2 * 86_400)
+        let recent = try runBuild(monitor, dir, type: "javascript_web", start: later, seconds: 10)
+        try monitor.buildFinished(job: recent, now: later.addingTimeInterval(10))
+        try monitor.evaluate(now: later.addingTimeInterval(20))
+
+        #expect(try monitor.records().map(\.jobID) == [recent.id])
+        #expect(try alerts.list(includeResolved: true).map(\.key) == ["failure_rate"])
+        let deliveries = try queue.database.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM alert_delivery") }
+        #expect(deliveries == 2)
+    }
+
+    @Test func recordingABuildAndEvaluatingOverTenThousandRecordsTakeMilliseconds() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let monitor = try makeMonitor(dir)
+        let now = t0.addingTimeInterval(30 * 86_400)
+        try monitor.queue.database.writer.write { db in
+            for i in 0..<10_000 {
+                let end = now.addingTimeInterval(-Double(i) * 250)  // one build every ~4 minutes over 29 days
+                _ = try BuildRecord(jobID: Int64(100_000 + i), attempt: 1, app: "app\(i % 50)", buildType: "flutter_web",
+                                    outcome: i % 7 == 0 ? "failed" : "succeeded", seconds: 100,
+                                    stageDurations: ["dependencies": 30, "compile": 60], startedAt: end.addingTimeInterval(-100),
+                                    finishedAt: end).insert(db)
+            }
+        }
+        let clock = ContinuousClock()
+        var evaluations: [Duration] = []
+        for i in 0..<20 { evaluations.append(clock.measure { _ = try? monitor.evaluate(now: now.addingTimeInterval(Double(i))) }) }
+        var recordings: [Duration] = []
+        for i in 0..<20 {
+            let start = now.addingTimeInterval(Double(100 + i * 400))
+            let job = try runBuild(monitor, dir, type: "flutter_web", start: start, seconds: 350, stages: ["compile": 300])
+            recordings.append(try clock.measure { try monitor.buildFinished(job: job, now: start.addingTimeInterval(350)) })
+        }
+        let medianEvaluate = evaluations.sorted()[evaluations.count / 2]
+        let medianRecord = recordings.sorted()[recordings.count / 2]
+        print("monitor: evaluate() median \(medianEvaluate), buildFinished() median \(medianRecord) over 10 000 records")
+        #expect(medianEvaluate < .milliseconds(100))
+        #expect(medianRecord < .milliseconds(100))
     }
 
     @Test func invalidThresholdsAreRefusedWithTheirKey() throws {
