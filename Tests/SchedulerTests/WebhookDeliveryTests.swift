@@ -291,6 +291,23 @@ func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) rethrows
         #expect(try setup.delivery.pendingCount() == 20)
     }
 
+    @Test func twoHundredAlertsReachALocalReceiverInOrderQuickly() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let receiver = try TestReceiver()
+        defer { receiver.stop() }
+        let setup = try setUp(dir, url: receiver.url)
+        for i in 0..<200 { try setup.alerts.raise(condition("bulk\(i)"), now: Date()) }
+        let started = ContinuousClock.now
+        setup.delivery.start()
+        #expect(try eventually(20) { try setup.delivery.pendingCount() == 0 })
+        let elapsed = started.duration(to: .now)
+        setup.delivery.stop()
+        print("webhook: 200 deliveries to a loopback receiver in \(elapsed)")
+        #expect(receiver.requests.map { $0.header("X-Wharf-Delivery") } == (1...200).map { "\($0)" })
+        #expect(elapsed < .seconds(10))
+    }
+
     @Test func backoffDoublesFromTheInitialWaitUpToTheCap() throws {
         let config = WebhookConfiguration(url: try WebhookURL(parsing: "http://h/"), initialBackoff: 2, maxBackoff: 600)
         #expect((1...10).map { config.backoff(afterFailures: $0) } == [2, 4, 8, 16, 32, 64, 128, 256, 512, 600])
