@@ -77,6 +77,10 @@ public struct SlowBuildAnalysis: Sendable, Equatable {
     public static func key(app: String, buildType: String) -> String { "slow_build:\(app):\(buildType)" }
 
     static func percent(_ share: Double) -> String { "\(Int((share * 100).rounded()))%" }
-    static func seconds(_ s: Double) -> String { "\(Int(s.rounded())) s" }
+    /// Whole seconds, or one decimal under 10 s when that is not whole ("0.5 s", "420 s").
+    static func seconds(_ s: Double) -> String {
+        if s < 10, (s * 10).rounded() != (s.rounded() * 10) { return String(format: "%.1f s", s) }
+        return "\(Int(s.rounded())) s"
+    }
     static func rounded(_ v: Double) -> Double { (v * 1000).rounded() / 1000 }
 }

@@ -1,7 +1,9 @@
+import ArtifactStore
 import Foundation
 import GRDB
 import Synchronization
 import Testing
+import UVLoop
 @testable import Scheduler
 
 /// A monitor over a real queue and alert store in `dir` (fresh SQLite file).
@@ -62,6 +64,47 @@ func runBuild(_ monitor: PerformanceMonitor, _ dir: TemporaryDirectory, app: Str
         #expect(suggestions.count == 1)
         #expect(suggestions[0].contains("incremental builds"))
         #expect(lines.withLock { $0 } == ["alert firing [slow_build] \(alert.summary)"])
+    }
+
+    @Test func aRealBuildWithADominantCompileStageRaisesASlowBuildAlert() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.file("src/build.sh", """
+            echo "::stage dependencies"
+            sleep 0.1
+            echo "::stage compile"
+            sleep 2.5
+            mkdir -p out && echo '<!doctype html><title>fixture</title>' > out/index.html
+            """)
+        let queue = try makeQueue(dir, now: Date())
+        let thread = try LoopThread(name: "monitor-test")
+        defer { try? thread.stopAndJoin() }
+        let executor = BuildJobExecutor(
+            queue: queue, cache: try BuildCache(database: queue.database), store: try Store.open(at: dir.path + "/store"),
+            loop: thread.loop, owner: "monitor-test",
+            settings: BuildSettings(workRoot: dir.path + "/work", logRoot: dir.path + "/logs", timeout: 20))
+        let monitor = try PerformanceMonitor(queue: queue, alerts: AlertStore(database: queue.database),
+                                             configuration: MonitorConfiguration(thresholds: ["javascript_web": 1.5]))
+        try queue.enqueue(JobRequest(app: "fixture", buildType: "javascript_web", kind: .user_push, source: dir.path + "/src",
+                                     command: "sh build.sh"), now: Date())
+        let claimed = try #require(try queue.claim(owner: "monitor-test", now: Date()))
+        let finished = try await executor.execute(claimed)
+        #expect(finished.state == .succeeded)
+
+        let (record, report) = try #require(try monitor.buildFinished(job: finished, now: Date()))
+        #expect(record.seconds >= 2.6)
+        #expect(Set(record.stageDurations.keys) == ["dependencies", "compile"])
+        let alert = try #require(report.fired.first)
+        #expect(alert.kind == .slow_build)
+        #expect(alert.summary.hasPrefix("slow build: job \(finished.id) (fixture, javascript_web) took "))
+        #expect(alert.summary.contains(" s, threshold 1.5 s; compile "))
+        guard case .objects(let stages) = alert.details["dominant_stages"] else {
+            Issue.record("no dominant stages")
+            return
+        }
+        #expect(stages.map { $0["name"] } == [.string("compile")])
+        #expect(alert.details["suggestions"] == .strings([SlowBuildAnalysis.suggestion(forStage: "compile")]))
+        #expect(alert.details["threshold_seconds"] == .number(1.5))
     }
 
     @Test func everyStageOverFortyPercentIsNamedWithItsOwnSuggestion() throws {
