@@ -6,7 +6,7 @@ STORE ?= .wharf
 LISTEN ?= 127.0.0.1:8080
 FUZZ_SECONDS ?= 60
 
-.PHONY: deps build release test run fuzz bench clean
+.PHONY: deps build release test run fuzz bench clean loadtest
 
 ## deps: install the Debian packages the project needs, only if missing.
 deps:
@@ -31,6 +31,11 @@ run: release
 ## fuzz: run the libFuzzer target for the request parser for FUZZ_SECONDS.
 fuzz: deps
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
+
+## loadtest: release build + load-test suite (loadtests/README.md). QUICK=1: < 2 min, Wharf only;
+## COMPARE=1: side by side with nginx and h2o; SCENARIOS="hot-small large" picks scenarios.
+loadtest: deps
+	python3 loadtests/run $(if $(QUICK),--quick) $(if $(COMPARE),--compare) $(SCENARIOS)
 
 bench: deps
 	$(SWIFT) run -c release wharf-bench parser

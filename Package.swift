@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "wharf", targets: ["WharfCLI"]),
         .executable(name: "wharf-bench", targets: ["WharfBench"]),
+        .executable(name: "wharf-load", targets: ["WharfLoad"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -20,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: [.defaults, "YAML"]),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // C: each imported by exactly one Swift module, which keeps it internal.
@@ -64,6 +66,16 @@ let package = Package(
             swiftSettings: swiftSettings),
         // Release-mode micro-benchmarks: `swift run -c release wharf-bench parser`.
         .executableTarget(name: "WharfBench", dependencies: ["HTTPCore"], swiftSettings: swiftSettings),
+        // Open-/closed-loop HTTP/1.1 load generator for loadtests/: `wharf-load run --scenario F --target H:P`.
+        .executableTarget(
+            name: "WharfLoad",
+            dependencies: [
+                "UVLoop", "Compression",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings),
 
         .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"], swiftSettings: swiftSettings),
         .testTarget(name: "CompressionTests", dependencies: ["Compression"], swiftSettings: swiftSettings),
@@ -71,7 +83,16 @@ let package = Package(
         .testTarget(name: "ArtifactStoreTests", dependencies: ["ArtifactStore", "Compression"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EdgeTests",
-            dependencies: ["Edge", "ArtifactStore", "HTTPCore", "Compression", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Edge", "ArtifactStore", "HTTPCore", "Compression", .product(name: "Crypto", package: "swift-crypto"),
+                           "Scheduler", "WharfCLI"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "WharfLoadTests",
+            dependencies: [
+                "WharfLoad", "UVLoop", "Compression",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "ArtifactStore"], swiftSettings: swiftSettings),
         // Runs the real `wharf` binary (built by `swift build`): CLI behaviour, SIGKILL crash test.

@@ -90,6 +90,7 @@ enum StoreMigrations {
                 BEGIN UPDATE store_state SET alias_generation = alias_generation + 1; END;
                 """)
         }
+        PopularityMigration.register(in: &migrator)
         return migrator
     }
 }

@@ -40,7 +40,8 @@ struct VariantBuilder {
 
     func build(for blobs: [IngestedBlob]) throws -> Result {
         let codecs = Self.codecs(for: options)
-        let jobs = blobs.flatMap { blob in codecs.map { Job(blob: blob, codec: $0) } }
+        let worthTrying = blobs.filter { !Self.looksIncompressible($0) }
+        let jobs = worthTrying.flatMap { blob in codecs.map { Job(blob: blob, codec: $0) } }
         guard !jobs.isEmpty else { return Result() }
         let workers = min(jobs.count, options.compressionThreads > 0 ? options.compressionThreads : ProcessInfo.processInfo.activeProcessorCount)
         let next = Mutex(0)
@@ -80,6 +81,26 @@ struct VariantBuilder {
         }
         result.variants = (0..<jobs.count).compactMap { finished[$0]?.variant }
         return result
+    }
+
+    /// Large blobs whose samples a fast zstd pass cannot shrink by even 1% (random-looking data:
+    /// packed wasm, media with a "compressible" extension) skip the slow codecs entirely.
+    static func looksIncompressible(_ blob: IngestedBlob) -> Bool {
+        let sampleSize = 64 * 1024
+        guard blob.size > 4 * Int64(sampleSize), blob.inlineBytes == nil else { return false }
+        let fd = Glibc.open(blob.readPath, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { Glibc.close(fd) }
+        var sample: [UInt8] = []
+        for fraction in [0.0, 0.5, 0.9] {
+            var chunk = [UInt8](repeating: 0, count: sampleSize)
+            let offset = off_t(Double(blob.size - Int64(sampleSize)) * fraction)
+            let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, sampleSize, offset) }
+            guard n == sampleSize else { return false }
+            sample += chunk
+        }
+        guard let encoded = try? Codec.zstd(level: 3).encode(sample) else { return false }
+        return Double(encoded.count) > Double(sample.count) * 0.99
     }
 
     /// Compresses one blob with one codec; stores the result if it is worth keeping.

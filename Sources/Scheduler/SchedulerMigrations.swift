@@ -76,6 +76,7 @@ enum SchedulerMigrations {
                 CREATE INDEX build_cache_created ON build_cache (created_at);
                 """)
         }
+        CronMigration.register(in: &migrator)
         AlertMigrations.register(in: &migrator)
         return migrator
     }

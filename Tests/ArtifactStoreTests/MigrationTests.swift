@@ -12,9 +12,10 @@ import Testing
              try String.fetchOne(db, sql: "PRAGMA journal_mode"),
              try StoreMigrations.migrator.appliedIdentifiers(db))
         }
-        #expect(tables == ["aliases", "apps", "blobs", "deployments", "files", "grdb_migrations", "store_state", "variants"])
+        #expect(tables == ["aliases", "apps", "blobs", "deployments", "files", "grdb_migrations",
+                           "popularity_app", "popularity_daily", "popularity_path", "store_state", "variants"])
         #expect(mode == "wal")
-        #expect(applied == ["v1-blobs-deployments-aliases"])
+        #expect(applied == ["v1-blobs-deployments-aliases", "v-popularity: decayed scores and daily totals"])
         let again = try Store.open(at: store.path)
         #expect(try again.aliasGeneration() == 0)
     }

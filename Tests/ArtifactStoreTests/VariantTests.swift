@@ -136,4 +136,17 @@ import Testing
         #expect(deep.problems.count == 1)
         #expect(deep.problems.first?.contains("decodes to different bytes") == true)
     }
+
+    @Test func largeRandomLookingFilesSkipCompressionButLargeTextDoesNot() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store.openForTest(dir)
+        let source = try dir.subdirectory("dist")
+        try dir.write("dist/app.wasm", Fixture.randomBytes(1 << 20, seed: 7))
+        try dir.write("dist/big.js", Self.hexText(1 << 20, seed: 8))
+        #expect(VariantBuilder.looksIncompressible(IngestedBlob(hash: "", size: 1 << 20, inlineBytes: nil, readPath: source + "/app.wasm")))
+        #expect(!VariantBuilder.looksIncompressible(IngestedBlob(hash: "", size: 1 << 20, inlineBytes: nil, readPath: source + "/big.js")))
+        let manifest = try store.publish(PublishRequest(app: "web", directory: source)).deployment
+        #expect(manifest.files["/app.wasm"]?.variants.isEmpty == true)
+        #expect(manifest.files["/big.js"]?.variants.count == 3)
+    }
 }
