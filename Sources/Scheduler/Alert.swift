@@ -49,7 +49,7 @@ public struct AlertCondition: Sendable, Equatable {
     }
 }
 
-/// A JSON value inside an alert's details.
+/// A JSON value inside an alert's details. (An empty list reads back from JSON as `.strings([])`.)
 public enum AlertValue: Sendable, Equatable, Codable {
     case string(String)
     case number(Double)

@@ -9,6 +9,7 @@ import GRDB
 ///   receiver answered 2xx, `attempts` / `next_attempt_at` / `last_error` drive the retry backoff.
 /// - `build_record`: every finished build attempt with its total and per-stage durations, the monitor's
 ///   rolling window and history (the `job` row keeps only the last attempt, and jobs are pruned).
+/// - `job_attempt_ended`: an index so the monitor finds attempts that ended since its last look.
 enum AlertMigrations {
     static func register(in migrator: inout DatabaseMigrator) {
         migrator.registerMigration("monitor v1: alerts, webhook outbox, build records") { db in
@@ -58,6 +59,9 @@ enum AlertMigrations {
                     PRIMARY KEY (job_id, attempt)
                 ) WITHOUT ROWID;
                 CREATE INDEX build_record_finished ON build_record (finished_at);
+                -- The monitor finds attempts that ended since its last look (another index on a core table,
+                -- additive: nothing in the scheduler's own queries changes).
+                CREATE INDEX job_attempt_ended ON job_attempt (ended_at) WHERE ended_at IS NOT NULL;
                 """)
         }
     }

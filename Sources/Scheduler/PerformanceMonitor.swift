@@ -14,6 +14,8 @@ public final class PerformanceMonitor: Sendable {
     private let log: @Sendable (String) -> Void
     private let figures = Mutex(BuildFigures())
     private let lastPrune = Mutex<Date?>(nil)
+    /// The end time (seconds since 1970) up to which finished attempts were collected.
+    private let collectedUpTo = Mutex<Double?>(nil)
 
     /// - Parameter log: receives one line per alert fired or resolved.
     public init(queue: JobQueue, alerts: AlertStore, configuration: MonitorConfiguration = .init(),
@@ -39,23 +41,62 @@ public final class PerformanceMonitor: Sendable {
     /// Records the attempt `job` just finished (total and per-stage durations), checks it against its
     /// type's threshold (a slow build raises `slow_build`; a build within it resolves its app's
     /// `slow_build`), and resolves the job's `timeout_warning`. Calling it twice for the same attempt
-    /// records it once. Returns nil when `job` has not finished an attempt.
+    /// records it once (and `evaluate` finds attempts nobody reported). Returns nil when `job` has not
+    /// finished an attempt.
     @discardableResult
     public func buildFinished(job: Job, now: Date) throws -> (record: BuildRecord, report: Report)? {
         let attempt = try queue.attempts(of: job.id).last { $0.attempt == job.attempt }
         guard let record = BuildRecord.of(job: job, attempt: attempt, now: now) else { return nil }
-        let inserted = try queue.database.writer.write { db in try record.insert(db) }
         var report = Report()
-        guard inserted else { return (record, report) }
+        try check(record, now: now, into: &report)
+        return (record, report)
+    }
+
+    /// Records and checks every attempt that ended (in this process or another: the `job_attempt`
+    /// table) and was not reported through `buildFinished`, including attempts whose lease expired.
+    /// `evaluate` calls it first; at most 1000 per call, oldest first.
+    @discardableResult
+    public func collectFinishedAttempts(now: Date) throws -> Report {
+        let since = collectedUpTo.withLock { $0 } ?? now.timeIntervalSince1970 - configuration.windowSeconds
+        let found = try queue.database.writer.read { db -> [(JobAttempt, Job?)] in
+            let attempts = try JobAttempt.fetchAll(db, sql: """
+                SELECT a.* FROM job_attempt a
+                WHERE a.ended_at IS NOT NULL AND a.ended_at > ? AND a.outcome IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM build_record r WHERE r.job_id = a.job_id AND r.attempt = a.attempt)
+                ORDER BY a.ended_at, a.job_id LIMIT 1000
+                """, arguments: [since - Self.collectionSlack])
+            return try attempts.map { a in (a, try Job.fetchOne(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [a.jobID])) }
+        }
+        var report = Report()
+        for (attempt, job) in found {
+            guard let job, let record = BuildRecord.of(attempt: attempt, job: job) else { continue }
+            try check(record, now: now, into: &report)
+        }
+        if let last = found.last?.0.endedAt?.timeIntervalSince1970, found.count == 1000 {
+            collectedUpTo.withLock { $0 = last }
+        } else {
+            collectedUpTo.withLock { $0 = max($0 ?? 0, now.timeIntervalSince1970) }
+        }
+        return report
+    }
+
+    /// Attempts may end with a time slightly before one already seen (another process's clock, a
+    /// transaction that committed late): collection looks this far back, and skips what it recorded.
+    static let collectionSlack = 120.0
+
+    private func check(_ record: BuildRecord, now: Date, into report: inout Report) throws {
+        let inserted = try queue.database.writer.write { db in try record.insert(db) }
+        guard inserted else { return }
         figures.withLock { $0.add(record) }
-        try resolve(TimeoutWarning.key(jobID: job.id), now: now, into: &report)
+        if let job = try? queue.get(record.jobID), job.state != .running {
+            try resolve(TimeoutWarning.key(jobID: record.jobID), now: now, into: &report)
+        }
         if let slow = SlowBuildAnalysis.analyse(record, threshold: configuration.threshold(for: record.buildType),
                                                 dominantShare: configuration.dominantStageShare) {
             try raise(slow.condition, now: now, into: &report)
         } else if record.outcome == "succeeded", !record.cacheHit {
             try resolve(SlowBuildAnalysis.key(app: record.app, buildType: record.buildType), now: now, into: &report)
         }
-        return (record, report)
     }
 
     /// The build runner's timeout-warning event for a running job: raises its `timeout_warning` at once
@@ -69,12 +110,12 @@ public final class PerformanceMonitor: Sendable {
 
     // MARK: - Rolling checks
 
-    /// Runs the rolling checks at `now`: failure rate and average duration over the window, backlog,
-    /// and running builds past their timeout warning. Each condition that holds is raised, each that
+    /// Collects unreported finished attempts, then runs the rolling checks at `now`: failure rate and
+    /// average duration over the window, backlog, and running builds past their timeout warning. Each condition that holds is raised, each that
     /// no longer holds is resolved. Also prunes old records once an hour.
     @discardableResult
     public func evaluate(now: Date) throws -> Report {
-        var report = Report()
+        var report = try collectFinishedAttempts(now: now)
         let window = try windowSummary(now: now)
         for check in RollingChecks(configuration: configuration).conditions(window: window, queued: try queuedCounts()) {
             if let condition = check.condition {

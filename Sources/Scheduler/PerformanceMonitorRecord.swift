@@ -54,6 +54,18 @@ public struct BuildRecord: Sendable, Equatable {
     }
 }
 
+extension BuildRecord {
+    /// The record of a finished `attempt` of `job` found in the database. Stage durations and the cache
+    /// hit are the job's only when this was its latest attempt (the job row keeps the last one's).
+    static func of(attempt: JobAttempt, job: Job) -> BuildRecord? {
+        guard let ended = attempt.endedAt, let outcome = attempt.outcome else { return nil }
+        let latest = job.attempt == attempt.attempt && job.state != .running
+        return BuildRecord(jobID: job.id, attempt: attempt.attempt, app: job.app, buildType: job.buildType, outcome: outcome,
+                           cacheHit: latest && job.cacheHit, seconds: max(0, ended.timeIntervalSince(attempt.startedAt)),
+                           stageDurations: latest ? job.stageDurations : [:], startedAt: attempt.startedAt, finishedAt: ended)
+    }
+}
+
 extension BuildRecord: FetchableRecord {
     public init(row: Row) throws {
         jobID = row["job_id"]
