@@ -65,7 +65,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         // Release-mode micro-benchmarks: `swift run -c release wharf-bench parser`.
-        .executableTarget(name: "WharfBench", dependencies: ["HTTPCore"], swiftSettings: swiftSettings),
+        .executableTarget(name: "WharfBench", dependencies: ["HTTPCore", "Scheduler"], swiftSettings: swiftSettings),
         // Open-/closed-loop HTTP/1.1 load generator for loadtests/: `wharf-load run --scenario F --target H:P`.
         .executableTarget(
             name: "WharfLoad",

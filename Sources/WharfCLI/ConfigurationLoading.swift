@@ -1,6 +1,7 @@
 import Configuration
 import Edge
 import Foundation
+import Scheduler
 import SystemPackage
 
 /// Reads wharf.yaml (optional) and `WHARF_…` environment variables into typed configurations.
@@ -17,6 +18,7 @@ struct ConfigurationLoader {
     struct Settings {
         var store: String = ".wharf"
         var edge = EdgeConfiguration()
+        var scheduler = SchedulerSettings()
     }
 
     let reader: ConfigReader
@@ -76,13 +78,45 @@ struct ConfigurationLoader {
         e.idleTimeoutMs = int("edge.timeouts.idle_ms") ?? e.idleTimeoutMs
         e.sendTimeoutMs = int("edge.timeouts.send_ms") ?? e.sendTimeoutMs
         s.edge = e
+        s.scheduler = schedulerSettings()
         return s
+    }
+
+    /// The `scheduler.*` keys (see edge-config/wharf.yaml).
+    private mutating func schedulerSettings() -> SchedulerSettings {
+        var c = SchedulerSettings()
+        c.minSlots = int("scheduler.min_slots") ?? c.minSlots
+        c.maxSlots = int("scheduler.max_slots") ?? c.maxSlots
+        c.tickMs = int("scheduler.tick_ms") ?? c.tickMs
+        c.retryLimit = int("scheduler.retry_limit") ?? c.retryLimit
+        c.retryBaseSeconds = double("scheduler.retry_base_s") ?? c.retryBaseSeconds
+        c.leaseSeconds = double("scheduler.lease_s") ?? c.leaseSeconds
+        c.rescueIntervalSeconds = double("scheduler.rescue_interval_s") ?? min(c.rescueIntervalSeconds, c.leaseSeconds / 2)
+        c.timeoutSeconds = double("scheduler.timeout_s") ?? c.timeoutSeconds
+        c.warningSeconds = double("scheduler.warning_s") ?? c.warningSeconds
+        c.killGraceSeconds = double("scheduler.kill_grace_s") ?? c.killGraceSeconds
+        c.shutdownGraceSeconds = double("scheduler.shutdown_grace_s") ?? c.shutdownGraceSeconds
+        c.logCapBytes = int("scheduler.log_cap_bytes") ?? c.logCapBytes
+        c.toolchain = string("scheduler.toolchain") ?? c.toolchain
+        c.defaultCommand = string("scheduler.default_cmd") ?? c.defaultCommand
+        c.output = string("scheduler.output") ?? c.output
+        var w = c.weights
+        w.agePerHour = double("scheduler.weights.age_per_hour") ?? w.agePerHour
+        w.kind = double("scheduler.weights.kind") ?? w.kind
+        w.hint = double("scheduler.weights.hint") ?? w.hint
+        w.popularity = double("scheduler.weights.popularity") ?? w.popularity
+        w.cost = double("scheduler.weights.cost") ?? w.cost
+        w.fairShare = double("scheduler.weights.fair_share") ?? w.fairShare
+        w.attempts = double("scheduler.weights.attempts") ?? w.attempts
+        c.weights = w
+        return c
     }
 
     /// Appends the semantic problems of resolved settings (ranges, conflicts).
     mutating func validate(_ settings: Settings) {
         for p in settings.edge.problems() { problems.append(Problem(key: p.key, reason: p.reason)) }
         if settings.store.isEmpty { problems.append(Problem(key: "store", reason: "must not be empty")) }
+        for p in settings.scheduler.problems() { problems.append(Problem(key: p.key, reason: p.reason)) }
     }
 
     // MARK: typed reads that tell "absent" from "present but wrong"
@@ -103,6 +137,9 @@ struct ConfigurationLoader {
     }
     private mutating func int(_ key: String) -> Int? {
         read(key, "an integer") { [reader] in try reader.requiredInt(forKey: ConfigKey(key)) }
+    }
+    private mutating func double(_ key: String) -> Double? {
+        read(key, "a number") { [reader] in try reader.requiredDouble(forKey: ConfigKey(key)) }
     }
     private mutating func bool(_ key: String) -> Bool? {
         read(key, "true or false") { [reader] in try reader.requiredBool(forKey: ConfigKey(key)) }

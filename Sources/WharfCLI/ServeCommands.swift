@@ -3,6 +3,7 @@ import ArtifactStore
 import Edge
 import Foundation
 import Glibc
+import Scheduler
 
 /// Flags shared by `serve`, `edge` and `check-config`; each overrides wharf.yaml and `WHARF_…`.
 struct ServerOptions: ParsableArguments {
@@ -59,6 +60,12 @@ struct CheckConfigCommand: AsyncParsableCommand {
         print("edge.domain: \(e.domain ?? "")")
         print("edge.default_app: \(e.defaultApp ?? "")")
         print("edge.hosts: \(e.hosts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })")
+        let c = s.scheduler
+        print("scheduler.slots: \(c.minSlots)...\(c.maxSlots), tick_ms \(c.tickMs), lease_s \(c.leaseSeconds), rescue_interval_s \(c.rescueIntervalSeconds)")
+        print("scheduler.retry: \(c.retryLimit) retries from \(c.retryBaseSeconds) s; timeout_s \(c.timeoutSeconds), warning_s \(c.warningSeconds), kill_grace_s \(c.killGraceSeconds), shutdown_grace_s \(c.shutdownGraceSeconds)")
+        print("scheduler.build: default_cmd '\(c.defaultCommand)', output '\(c.output)', log_cap_bytes \(c.logCapBytes), toolchain '\(c.toolchain)'")
+        let w = c.weights
+        print("scheduler.weights: age_per_hour \(w.agePerHour), kind \(w.kind), hint \(w.hint), popularity \(w.popularity), cost \(w.cost), fair_share \(w.fairShare), attempts \(w.attempts)")
         print("configuration OK")
     }
 }
@@ -116,8 +123,24 @@ struct ServerRunner {
             throw error
         }
 
+        // The scheduler beside the edge: same store, its own loop thread; job routes on the admin API.
+        var scheduler: SchedulerRunner?
+        if withScheduler {
+            do {
+                let runner = try SchedulerRunner(settings: settings.scheduler, storePath: settings.store, store: store, logger: log)
+                try runner.register(on: admin.routes)
+                runner.start()
+                scheduler = runner
+            } catch {
+                log("scheduler could not start: \(error)")
+                admin.shutdown()
+                edge.shutdown()
+                throw error
+            }
+        }
+
         while true {
-            let received = ServerSignals.next()
+            let received = await SignalWait.next()
             if received == SIGHUP {
                 do {
                     let fresh = try await options.resolve()
@@ -128,10 +151,43 @@ struct ServerRunner {
                 }
                 continue
             }
+            if let scheduler {
+                log("signal \(received): stopping the scheduler (running builds get up to \(settings.scheduler.shutdownGraceSeconds) s)")
+                await scheduler.stop()
+            }
             log("signal \(received): draining (up to \(settings.edge.drainTimeoutMs) ms)")
             admin.shutdown()
             edge.shutdown()
             log("stopped")
+            return
+        }
+    }
+}
+
+/// `wharf scheduler`: the build scheduler alone (no edge, no admin API), on the same store.
+struct SchedulerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scheduler", abstract: "Run the build scheduler alone: dispatch queued builds, publish their output.")
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        let settings = try await options.resolve()
+        ServerSignals.install()
+        let log: @Sendable (String) -> Void = { line in
+            let text = "wharf: \(line)\n"
+            _ = text.withCString { write(2, $0, strlen($0)) }
+        }
+        let store = try Store.open(at: settings.store)
+        let runner = try SchedulerRunner(settings: settings.scheduler, storePath: settings.store, store: store, logger: log)
+        runner.start()
+        while true {
+            let received = await SignalWait.next()
+            if received == SIGHUP {
+                log("SIGHUP: the scheduler's configuration is read at start; restart to change it")
+                continue
+            }
+            log("signal \(received): stopping the scheduler (running builds get up to \(settings.scheduler.shutdownGraceSeconds) s)")
+            await runner.stop()
             return
         }
     }

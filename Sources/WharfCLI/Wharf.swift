@@ -9,6 +9,7 @@ struct Wharf: AsyncParsableCommand {
             PublishCommand.self, DeploymentsCommand.self, RollbackCommand.self,
             GarbageCollectCommand.self, VerifyCommand.self, StoreCommand.self,
             ServeCommand.self, EdgeCommand.self, CheckConfigCommand.self,
+            SchedulerCommand.self, BuildCommand.self, JobsCommand.self, LogsCommand.self, CancelCommand.self, SlotsCommand.self,
             PopularCommand.self, CronCommand.self, WarmCommand.self,
             AlertsCommand.self,
         ])

@@ -1,0 +1,64 @@
+import Foundation
+import Glibc
+import Scheduler
+
+/// Kills build processes left behind by a scheduler that died (`kill -9`): builds run in their own
+/// process groups, so they outlive their scheduler. A process whose working directory is an attempt's
+/// working copy (`<store>/work/job-<id>-attempt-<n>`) is an orphan when that attempt has ended (the
+/// rescuer closed it) or its job's lease has expired; its whole process group is killed. Run before
+/// each tick, so an orphan dies before (or, at worst, within one tick of) the rescued job's next attempt.
+/// Builds of live schedulers sharing the store hold unexpired leases and are left alone.
+struct OrphanBuildReaper {
+    let workRoot: String
+    let queue: JobQueue
+
+    /// Kills the process groups of orphaned builds; returns the job ids they belonged to.
+    @discardableResult
+    func reap(now: Date) -> [Int64] {
+        // /proc shows resolved paths: compare with the work root's real path.
+        guard let real = realpath(workRoot, nil) else { return [] }
+        let root = String(cString: real)
+        free(real)
+        let prefix = root + "/job-"
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        var killed: [Int64] = []
+        var verdicts: [String: Bool] = [:]
+        for name in entries {
+            guard let pid = Int32(name), pid != getpid(),
+                  let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(name)/cwd"),
+                  cwd.hasPrefix(prefix) else { continue }
+            let directory = String(cwd.dropFirst(root.count + 1).prefix { $0 != "/" })
+            guard let (job, attempt) = Self.parse(directory) else { continue }
+            let orphaned = verdicts[directory] ?? isOrphaned(job: job, attempt: attempt, now: now)
+            verdicts[directory] = orphaned
+            guard orphaned, let group = Self.processGroup(of: name), group > 1 else { continue }
+            _ = kill(-group, SIGKILL)
+            if !killed.contains(job) { killed.append(job) }
+        }
+        return killed
+    }
+
+    private func isOrphaned(job id: Int64, attempt: Int, now: Date) -> Bool {
+        guard let job = try? queue.get(id) else { return true }
+        if job.state != .running || job.attempt != attempt { return true }
+        return (job.leaseExpiresAt ?? .distantPast) < now
+    }
+
+    /// `job-12-attempt-3` → (12, 3).
+    static func parse(_ directory: String) -> (Int64, Int)? {
+        let parts = directory.split(separator: "-")
+        guard parts.count == 4, parts[0] == "job", parts[2] == "attempt", let id = Int64(parts[1]), let n = Int(parts[3]) else {
+            return nil
+        }
+        return (id, n)
+    }
+
+    /// The process group id (field 5 of /proc/PID/stat).
+    static func processGroup(of pid: String) -> Int32? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else {
+            return nil
+        }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 2 ? Int32(fields[2]) : nil
+    }
+}

@@ -1,0 +1,258 @@
+import ArtifactStore
+import Edge
+import Foundation
+import Glibc
+import Scheduler
+import Synchronization
+import UVLoop
+
+/// The `scheduler.*` configuration keys, with their defaults (documented in edge-config/wharf.yaml).
+struct SchedulerSettings {
+    var minSlots = 1
+    var maxSlots = 10
+    /// How often the control loop ticks (rescue, autoscale, dispatch).
+    var tickMs = 500
+    /// Retries after the first attempt.
+    var retryLimit = 3
+    var retryBaseSeconds = 10.0
+    /// A running job not heartbeated for this long is rescued by the next scheduler that looks.
+    var leaseSeconds = 60.0
+    var rescueIntervalSeconds = 30.0
+    var timeoutSeconds = 1800.0
+    /// 0 turns the warning off.
+    var warningSeconds = 1200.0
+    var killGraceSeconds = 10.0
+    /// On SIGINT/SIGTERM, running builds get this long to finish before they are abandoned to their leases.
+    var shutdownGraceSeconds = 30.0
+    var logCapBytes = 64 << 20
+    var toolchain = ""
+    var defaultCommand = "./build.sh"
+    var output = "dist"
+    var weights = PriorityWeights.default
+
+    func problems() -> [(key: String, reason: String)] {
+        var found: [(String, String)] = []
+        if minSlots < 0 || maxSlots < 1 || minSlots > maxSlots || maxSlots > 10_000 {
+            found.append(("scheduler.min_slots", "need 0 ≤ min_slots ≤ max_slots, 1 ≤ max_slots ≤ 10000 (got \(minSlots), \(maxSlots))"))
+        }
+        if !(10...60_000).contains(tickMs) { found.append(("scheduler.tick_ms", "must be 10...60000")) }
+        if !(0...99).contains(retryLimit) { found.append(("scheduler.retry_limit", "must be 0...99")) }
+        if !(retryBaseSeconds >= 0 && retryBaseSeconds.isFinite) { found.append(("scheduler.retry_base_s", "must be ≥ 0")) }
+        if !(leaseSeconds > 0 && leaseSeconds.isFinite) { found.append(("scheduler.lease_s", "must be > 0")) }
+        if !(rescueIntervalSeconds > 0 && rescueIntervalSeconds.isFinite) { found.append(("scheduler.rescue_interval_s", "must be > 0")) }
+        if !(timeoutSeconds > 0 && timeoutSeconds.isFinite) { found.append(("scheduler.timeout_s", "must be > 0")) }
+        if !(warningSeconds >= 0 && warningSeconds.isFinite) { found.append(("scheduler.warning_s", "must be ≥ 0 (0 = no warning)")) }
+        if !(killGraceSeconds >= 0 && killGraceSeconds.isFinite) { found.append(("scheduler.kill_grace_s", "must be ≥ 0")) }
+        if !(shutdownGraceSeconds >= 0 && shutdownGraceSeconds.isFinite) { found.append(("scheduler.shutdown_grace_s", "must be ≥ 0")) }
+        if logCapBytes < 1024 { found.append(("scheduler.log_cap_bytes", "must be ≥ 1024")) }
+        if defaultCommand.trimmingCharacters(in: .whitespaces).isEmpty { found.append(("scheduler.default_cmd", "must not be empty")) }
+        if output.isEmpty || output.hasPrefix("/") || output.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) {
+            found.append(("scheduler.output", "must be a relative path without '.' or '..'"))
+        }
+        do { try weights.validate() } catch { found.append(("scheduler.weights", "\(error)")) }
+        return found
+    }
+
+    var queueConfiguration: JobQueue.Configuration {
+        JobQueue.Configuration(weights: weights, retry: RetryPolicy(maxRetries: retryLimit, baseDelay: retryBaseSeconds),
+                               leaseDuration: leaseSeconds)
+    }
+
+    var submissionDefaults: JobSubmission.Defaults { .init(command: defaultCommand, output: output) }
+
+    func buildSettings(storePath: String) -> BuildSettings {
+        BuildSettings(workRoot: storePath + "/work", logRoot: storePath + "/logs", outputDirectory: output,
+                      defaultCommand: defaultCommand, toolchainVersion: toolchain, timeout: timeoutSeconds,
+                      warningAfter: warningSeconds > 0 ? warningSeconds : nil, killGrace: killGraceSeconds, logCapBytes: logCapBytes)
+    }
+}
+
+/// Where the scheduler keeps its files inside a store directory.
+enum SchedulerFiles {
+    static func database(_ store: String) -> String { store + "/scheduler.sqlite" }
+    static func state(_ store: String) -> String { store + "/scheduler-state.json" }
+
+    /// Opens (creating the store directory and database if needed) the queue of `store`.
+    static func openQueue(store: String, settings: SchedulerSettings) throws -> JobQueue {
+        try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
+        let database = try SchedulerDatabase.open(path: database(store))
+        return try JobQueue(database: database, configuration: settings.queueConfiguration)
+    }
+}
+
+/// The scheduler running in this process: a loop thread for builds, and a control loop that calls
+/// `SchedulerService.tick` every `tick_ms`, publishing each tick's slot report for the API and for
+/// `wharf slots` (`<store>/scheduler-state.json`). `stop()` ends dispatching, lets running builds
+/// finish within the shutdown grace, and otherwise abandons them to their leases: their process
+/// groups are killed and the jobs stay `running` until a scheduler rescues them when the lease expires.
+final class SchedulerRunner: Sendable {
+    let settings: SchedulerSettings
+    let storePath: String
+    let owner: String
+    let queue: JobQueue
+    let service: SchedulerService
+    let api: SchedulerAPI
+    private let thread: LoopThread
+    private let reaper: OrphanBuildReaper
+    private let log: @Sendable (String) -> Void
+    private let stopping = Atomic<Bool>(false)
+    private let report = ReportBox()
+    private let control = Mutex<Task<Void, Never>?>(nil)
+
+    init(settings: SchedulerSettings, storePath: String, store: Store, logger log: @escaping @Sendable (String) -> Void) throws {
+        self.settings = settings
+        // Absolute, so working copies and log paths recorded in jobs do not depend on the working directory.
+        self.storePath = URL(fileURLWithPath: storePath).standardizedFileURL.path
+        self.log = log
+        var host = [CChar](repeating: 0, count: 256)
+        gethostname(&host, host.count)
+        let hostName = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        owner = "\(hostName)-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+        queue = try SchedulerFiles.openQueue(store: self.storePath, settings: settings)
+        thread = try LoopThread(name: "wharf-builds")
+        reaper = OrphanBuildReaper(workRoot: self.storePath + "/work", queue: queue)
+        let executor = BuildJobExecutor(queue: queue, cache: try BuildCache(database: queue.database), store: store,
+                                        loop: thread.loop, owner: owner, settings: settings.buildSettings(storePath: self.storePath))
+        let limits = try SlotLimits(min: settings.minSlots, max: settings.maxSlots)
+        service = SchedulerService(queue: queue, executor: executor, provider: LocalProcessSlotProvider(), limits: limits,
+                                   rescueInterval: settings.rescueIntervalSeconds)
+        let report = self.report
+        api = SchedulerAPI(queue: queue, defaults: settings.submissionDefaults, slotsReport: { report.value.withLock { $0 } })
+    }
+
+    /// Starts the control loop.
+    func start() {
+        let task = Task.detached { [self] in await controlLoop() }
+        control.withLock { $0 = task }
+        log("scheduler running as \(owner): slots \(settings.minSlots)...\(settings.maxSlots), tick \(settings.tickMs) ms, "
+            + "lease \(settings.leaseSeconds) s, database \(SchedulerFiles.database(storePath))")
+    }
+
+    private func controlLoop() async {
+        var lastHousekeeping = Date.distantPast
+        while !stopping.load(ordering: .acquiring) {
+            if Date().timeIntervalSince(lastHousekeeping) >= 3600 {
+                lastHousekeeping = Date()
+                housekeeping(now: lastHousekeeping)
+            }
+            let orphans = reaper.reap(now: Date())
+            if !orphans.isEmpty { log("killed orphaned build processes of jobs \(orphans) (their scheduler died)") }
+            do {
+                let tick = try await service.tick(now: Date())
+                if let rescued = tick.rescued, !(rescued.requeued.isEmpty && rescued.failed.isEmpty) {
+                    log("rescued expired leases: requeued \(rescued.requeued), ended \(rescued.failed)")
+                }
+                if !tick.started.isEmpty { log("started jobs \(tick.started)") }
+            } catch {
+                log("scheduler tick failed: \(error)")
+            }
+            await publishReport()
+            try? await Task.sleep(for: .milliseconds(settings.tickMs))
+        }
+    }
+
+    /// Hourly: finished jobs and build-cache rows past the 30-day retention are deleted.
+    private func housekeeping(now: Date) {
+        do {
+            let jobs = try queue.pruneFinished(before: now.addingTimeInterval(-30 * 86400))
+            let cached = try BuildCache(database: queue.database).prune(now: now)
+            if jobs + cached > 0 { log("pruned \(jobs) finished jobs and \(cached) build-cache entries older than 30 days") }
+        } catch {
+            log("housekeeping failed: \(error)")
+        }
+    }
+
+    private func publishReport() async {
+        let fresh = SlotsReport(now: Date(), pid: getpid(), owner: owner, limits: try! SlotLimits(min: settings.minSlots, max: settings.maxSlots),
+                                running: await service.runningJobs(), slots: await service.slots(),
+                                history: Array(await service.scalingHistory().suffix(100)))
+        report.value.withLock { $0 = fresh }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        if let data = try? encoder.encode(fresh) {
+            try? data.write(to: URL(fileURLWithPath: SchedulerFiles.state(storePath)), options: .atomic)
+        }
+    }
+
+    /// Stops dispatching; waits up to the shutdown grace for running builds, then abandons the rest.
+    func stop() async {
+        stopping.store(true, ordering: .releasing)
+        if let task = control.withLock({ $0 }) { await task.value }
+        let done = DoneFlag()
+        let service = self.service
+        let waiter = Task.detached {
+            await service.waitForBuilds()
+            done.value.store(true, ordering: .releasing)
+        }
+        let running = await service.runningJobs()
+        if !running.isEmpty {
+            log("waiting up to \(settings.shutdownGraceSeconds) s for running builds \(running)")
+        }
+        let deadline = ContinuousClock.now + .milliseconds(Int(settings.shutdownGraceSeconds * 1000))
+        while !done.value.load(ordering: .acquiring), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        if done.value.load(ordering: .acquiring) {
+            try? thread.stopAndJoin()
+            log("scheduler stopped (no build running)")
+        } else {
+            // Closing the loop first means no build can finish (or publish) after this point; then the
+            // process groups go. The jobs keep their leases, which expire and let a restart rescue them.
+            let children = Self.childProcesses()
+            try? thread.stopAndJoin()
+            for pid in children { _ = kill(-pid, SIGKILL); _ = kill(pid, SIGKILL) }
+            waiter.cancel()
+            log("scheduler stopped; abandoned builds \(await service.runningJobs()) to their leases (expire within \(settings.leaseSeconds) s)")
+        }
+        try? FileManager.default.removeItem(atPath: SchedulerFiles.state(storePath))
+    }
+
+    /// Direct children of this process (the build shells, each leading its own process group).
+    static func childProcesses() -> [Int32] {
+        let me = getpid()
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        return entries.compactMap { name -> Int32? in
+            guard let pid = Int32(name), let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return nil }
+            // Fields after "(comm)": state ppid ...
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 1, Int32(fields[1]) == me else { return nil }
+            return pid
+        }
+    }
+
+    /// Registers the job routes on the admin API (the server checks the bearer token).
+    func register(on routes: AdminRoutes) throws {
+        let api = self.api
+        let reply = Self.reply
+        try routes.register("GET", "/_wharf/api/jobs") { reply(api.listJobs(query: $0.queryItems)) }
+        try routes.register("POST", "/_wharf/api/jobs") { reply(api.submit(body: $0.body)) }
+        try routes.register("GET", "/_wharf/api/jobs/{id}") { reply(api.job(id: $0.parameters["id"] ?? "")) }
+        try routes.register("GET", "/_wharf/api/jobs/{id}/explain") { reply(api.explain(id: $0.parameters["id"] ?? "")) }
+        try routes.register("POST", "/_wharf/api/jobs/{id}/cancel") { reply(api.cancel(id: $0.parameters["id"] ?? "")) }
+        try routes.register("GET", "/_wharf/api/slots") { _ in reply(api.slots()) }
+    }
+}
+
+extension SchedulerRunner {
+    @Sendable static func reply(_ r: SchedulerAPI.Reply) -> AdminResponse { AdminResponse(status: r.status, body: r.body) }
+}
+
+/// The latest slot report, shared with the API handlers.
+final class ReportBox: Sendable {
+    let value = Mutex<SlotsReport?>(nil)
+}
+
+/// Set once every running build has ended.
+final class DoneFlag: Sendable {
+    let value = Atomic<Bool>(false)
+}
+
+/// Waits for SIGINT/SIGTERM/SIGHUP on a thread of its own, so no concurrency-pool thread blocks.
+enum SignalWait {
+    static func next() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: ServerSignals.next()) }
+        }
+    }
+}
