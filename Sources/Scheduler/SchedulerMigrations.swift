@@ -77,6 +77,7 @@ enum SchedulerMigrations {
                 """)
         }
         CronMigration.register(in: &migrator)
+        AlertMigrations.register(in: &migrator)
         return migrator
     }
 }
