@@ -111,15 +111,20 @@ public final class Store: Sendable {
 
     /// Where the bytes of blob `hash` are.
     public func body(hash: String) throws -> BodySource {
-        let row = try pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT size, data FROM blobs WHERE hash = ?", arguments: [hash])
+        // A cached prepared statement, and the blob read without an intermediate copy: this runs
+        // on every edge cache miss.
+        let found: BodySource? = try pool.read { db in
+            let statement = try db.cachedStatement(sql: "SELECT size, data FROM blobs WHERE hash = ?")
+            guard let row = try Row.fetchOne(statement, arguments: [hash]) else { return nil }
+            let size: Int64 = row[0]
+            if row.hasNull(atIndex: 1) { return .file(path: blobFiles.path(for: hash), offset: 0, length: Int(size)) }
+            guard let data = row.dataNoCopy(atIndex: 1) else { return .bytes([]) }
+            return .bytes([UInt8](data))
         }
-        guard let row else { throw StoreError.corruptBlob(hash: hash, reason: "not in the store") }
-        let size: Int64 = row["size"]
-        let data: DatabaseValue = row["data"]
-        if data.isNull { return .file(path: blobFiles.path(for: hash), offset: 0, length: Int(size)) }
-        return .bytes([UInt8](Data.fromDatabaseValue(data) ?? Data()))
+        guard let found else { throw StoreError.corruptBlob(hash: hash, reason: "not in the store") }
+        return found
     }
+
 
     /// The whole body in memory (tests, verify, small reads).
     public func readBytes(_ entry: ManifestEntry, coding: String? = nil) throws -> [UInt8] {
