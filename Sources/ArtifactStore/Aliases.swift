@@ -57,6 +57,22 @@ extension Store {
         }
     }
 
+    /// The newest deployment of `app` whose metadata holds every given key with the given value, or
+    /// nil. The scheduler uses it to find out whether a build it is about to retry was already
+    /// published by an attempt that died before it could record the result.
+    public func deploymentID(app: String, metadata: [String: String]) throws -> String? {
+        try pool.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT id, metadata FROM deployments WHERE app = ? ORDER BY seq DESC",
+                                        arguments: [app])
+            for row in rows {
+                let text: String = row["metadata"]
+                guard let stored = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)) else { continue }
+                if metadata.allSatisfy({ stored[$0.key] == $0.value }) { return row["id"] }
+            }
+            return nil
+        }
+    }
+
     /// Points the app's alias at deployment `id`, or, with nil, at the newest deployment older
     /// than the current one. Returns the deployment id now served.
     @discardableResult

@@ -84,6 +84,12 @@ public struct BuildJobExecutor: Sendable {
     private func attempt(_ job: Job, clock: any SchedulerClock) async throws -> Job {
         let command = job.command ?? settings.defaultCommand
         let key = cacheKey(job, command: command)
+        // An earlier attempt of this job may have published and then died (SIGKILL) before it could
+        // record the result: record that deployment instead of building and publishing a second time.
+        if let published = try store.deploymentID(app: job.app, metadata: publishIdentity(job)) {
+            if let key { try cache.insert(key, app: job.app, deploymentID: published, now: clock.now()) }
+            return try queue.finish(jobID: job.id, owner: owner, outcome: .succeeded(deploymentID: published), now: clock.now())
+        }
         if let key, let hit = try cache.lookup(key, now: clock.now()) {
             if job.activate { try store.rollback(app: job.app, to: hit.deploymentID) }
             return try queue.finish(jobID: job.id, owner: owner, outcome: .succeeded(deploymentID: hit.deploymentID, cacheHit: true),
@@ -115,7 +121,7 @@ public struct BuildJobExecutor: Sendable {
         do {
             let published = try store.publish(PublishRequest(
                 app: job.app, directory: workDir + "/" + settings.outputDirectory, version: nil,
-                message: "job \(job.id)", metadata: ["job": "\(job.id)", "build_type": job.buildType], activate: job.activate))
+                message: "job \(job.id)", metadata: publishIdentity(job).merging(["build_type": job.buildType]) { a, _ in a }, activate: job.activate))
             deploymentID = published.deployment.id
         } catch {
             return try queue.finish(jobID: job.id, owner: owner,
@@ -124,6 +130,12 @@ public struct BuildJobExecutor: Sendable {
         }
         if let key { try cache.insert(key, app: job.app, deploymentID: deploymentID, now: clock.now()) }
         return try queue.finish(jobID: job.id, owner: owner, outcome: .succeeded(deploymentID: deploymentID), report: report, now: clock.now())
+    }
+
+    /// The metadata that ties a deployment to the job that published it: the job id plus its queue
+    /// time, so a fresh scheduler database reusing ids never mistakes an old deployment for its own.
+    func publishIdentity(_ job: Job) -> [String: String] {
+        ["job": "\(job.id)", "job_queued_at": "\(Int64((job.queuedAt.timeIntervalSince1970 * 1000).rounded()))"]
     }
 
     /// The job's cache key, or nil when its source is not a directory (archives are not cached). The app

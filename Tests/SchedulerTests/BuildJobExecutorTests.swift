@@ -89,6 +89,35 @@ import UVLoop
         #expect(try s.store.currentDeploymentID(app: "shop") == nil)
     }
 
+    @Test func aRetryAfterADeathBetweenPublishAndFinishRecordsThePublishedDeploymentInsteadOfBuildingAgain() async throws {
+        let s = try setUp(script: Self.goodBuild)
+        defer { tearDown(s) }
+        let job = try submit(s)
+        // What the dead attempt left behind: its deployment is in the store, the queue never heard of it.
+        try s.dir.file("dead/index.html", "<!doctype html><title>built before the crash</title>\n")
+        let published = try s.store.publish(PublishRequest(app: "shop", directory: s.dir.path + "/dead", version: nil,
+                                                           message: "job \(job.id)", metadata: s.executor.publishIdentity(job),
+                                                           activate: true))
+        let finished = try await s.executor.execute(job)
+        #expect(finished.state == .succeeded)
+        #expect(finished.deploymentID == published.deployment.id)
+        #expect(try s.store.deployments(app: "shop").count == 1, "nothing published a second time")
+        #expect(!FileManager.default.fileExists(atPath: s.dir.path + "/runs"), "the build did not run again")
+    }
+
+    @Test func aDeploymentFromAnotherJobWithTheSameIdButAnotherQueueTimeIsNotTakenForThisJobs() async throws {
+        let s = try setUp(script: Self.goodBuild)
+        defer { tearDown(s) }
+        let job = try submit(s)
+        try s.dir.file("old/index.html", "<!doctype html><title>old scheduler database</title>\n")
+        _ = try s.store.publish(PublishRequest(app: "shop", directory: s.dir.path + "/old", version: nil, message: nil,
+                                               metadata: ["job": "\(job.id)", "job_queued_at": "1"], activate: true))
+        let finished = try await s.executor.execute(job)
+        #expect(finished.state == .succeeded)
+        #expect(try s.store.deployments(app: "shop").count == 2)
+        #expect(try String(contentsOfFile: s.dir.path + "/runs", encoding: .utf8) == "run\n")
+    }
+
     @Test func aCancelRequestReachesTheRunningBuildThroughTheHeartbeat() async throws {
         let s = try setUp(script: "echo '::stage dependencies'\nsleep 120\n")
         defer { tearDown(s) }
