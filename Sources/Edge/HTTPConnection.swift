@@ -19,7 +19,7 @@ final class HTTPConnection {
         var status = 200
         var bytes = 0
         var app: String?
-        var path: String?
+        var servedFile: ServedFile?
         var coding: UInt8 = 0
         /// When the request was planned (monotonic ns), for the latency histogram.
         var startedNs: UInt64 = 0
@@ -109,8 +109,7 @@ final class HTTPConnection {
             guard let event else { break }
             switch event {
             case .head(let head):
-                let plan = worker.responder.plan(head, snapshot: worker.catalog.snapshot, date: worker.date())
-                enqueue(plan)
+                enqueue(worker.plan(head))
             case .body:
                 continue  // request bodies are read and dropped (no route takes one)
             case .end:
@@ -142,26 +141,27 @@ final class HTTPConnection {
         slot.close = plan.close
         slot.status = plan.status
         slot.app = plan.app
-        slot.path = plan.path
+        slot.servedFile = plan.file
         slots.append(slot)
         switch plan.body {
         case .none:
-            slot.buffers = [WriteBuffer(plan.head)]
+            slot.buffers = headBuffers(plan)
             slot.ready = true
         case .bytes(let body):
-            slot.buffers = [WriteBuffer(plan.head), WriteBuffer(body)]
+            slot.buffers = headBuffers(plan)
+            slot.buffers.append(WriteBuffer(body))
             slot.bytes = body.count
             slot.ready = true
         case .representation(let file, let rep, let slices):
             slot.coding = rep.coding.rawValue
             if let entry = worker.cache.get(rep.cacheKey) {
-                fill(slot, head: plan.head, entry: entry, slices: slices)
+                fill(slot, plan: plan, entry: entry, slices: slices)
             } else {
                 load(file, rep) { [weak self, slot] result in
                     guard let self, !self.isClosed else { return }
                     switch result {
                     case .success(let entry):
-                        self.fill(slot, head: plan.head, entry: entry, slices: slices)
+                        self.fill(slot, plan: plan, entry: entry, slices: slices)
                     case .failure(let error):
                         worker.log("body load failed for \(file.entry.path): \(error)")
                         let failed = ArtifactResponder.error(500, "internal error", date: self.worker.date(), close: true)
@@ -178,9 +178,15 @@ final class HTTPConnection {
         }
     }
 
+    /// The head as write buffers: the (often prebuilt, shared) head and its Date tail, uncopied.
+    private func headBuffers(_ plan: ArtifactResponder.Plan) -> [WriteBuffer] {
+        plan.headTail.isEmpty ? [WriteBuffer(plan.head)] : [WriteBuffer(plan.head), WriteBuffer(plan.headTail)]
+    }
+
     /// Puts the head and the selected bytes of a loaded representation into a slot.
-    private func fill(_ slot: Slot, head: [UInt8], entry: ResponseCache.Entry, slices: ArtifactResponder.Slices) {
-        slot.buffers = [WriteBuffer(head)]
+    private func fill(_ slot: Slot, plan: ArtifactResponder.Plan, entry: ResponseCache.Entry, slices: ArtifactResponder.Slices) {
+        let head = plan.fullHead
+        slot.buffers = headBuffers(plan)
         if let file = entry.file {
             slot.file = file
             switch slices {
@@ -207,7 +213,7 @@ final class HTTPConnection {
         if case .multipart(let m) = slices {
             slot.bytes = Int(m.contentLength)
         } else {
-            slot.bytes = slot.buffers.dropFirst().reduce(0) { $0 + $1.count } + Int(slot.fileRange.length)
+            slot.bytes = slot.buffers.dropFirst(plan.headTail.isEmpty ? 1 : 2).reduce(0) { $0 + $1.count } + Int(slot.fileRange.length)
         }
         slot.ready = true
     }
@@ -259,7 +265,7 @@ final class HTTPConnection {
             let slot = slots[slotHead]
             slotHead += 1
             write(slot)
-            worker.record(slot.status, bytes: slot.bytes, app: slot.app, path: slot.path, coding: slot.coding)
+            worker.record(slot.status, bytes: slot.bytes, app: slot.app, file: slot.servedFile, coding: slot.coding)
             if slot.startedNs != 0 {
                 worker.metrics.recordRequestDuration(nanoseconds: EdgeClock.monotonicNanoseconds() &- slot.startedNs)
             }
