@@ -11,7 +11,7 @@ import Testing
 
     func file(_ path: String) -> ServedFile {
         ServedFile(deploymentID: "d1", entry: ManifestEntry(path: path, blobHash: "h", size: 1, contentType: "text/plain",
-                                                         lastModified: 0, cacheControl: "no-cache", etag: "\"e\""))
+                                                         lastModified: 0, cacheControl: "no-cache", etag: "\"e\"", variants: [], preloadHints: []))
     }
 
     @Test func aRememberedResolutionIsFoundOnlyForTheSameHostAndTarget() {
