@@ -25,6 +25,30 @@ final class HTTPConnection {
         var startedNs: UInt64 = 0
         /// Multipart bodies over a large file: which buffer positions are file ranges instead.
         var multipartFileParts: [(index: Int, file: OpenFile, offset: Int64, length: Int64)] = []
+
+        /// Back to a blank slot for reuse (keeps the buffers array's capacity).
+        func reset() {
+            buffers.removeAll(keepingCapacity: true)
+            file = nil
+            fileRange = (0, 0)
+            ready = false
+            close = false
+            status = 200
+            bytes = 0
+            app = nil
+            servedFile = nil
+            coding = 0
+            startedNs = 0
+            if !multipartFileParts.isEmpty { multipartFileParts = [] }
+        }
+    }
+
+    /// Slots already written, kept for the next requests (a keep-alive connection reuses the
+    /// same one or two instead of allocating one per response).
+    private var spareSlots: [Slot] = []
+
+    private func makeSlot() -> Slot {
+        spareSlots.popLast() ?? Slot()
     }
 
     let id: Int
@@ -130,13 +154,13 @@ final class HTTPConnection {
     private func enqueue(_ plan: ArtifactResponder.Plan) {
         if plan.close { closingAfterQueue = true }
         if let hints = plan.earlyHints {
-            let interim = Slot()
-            interim.buffers = [WriteBuffer(hints)]
+            let interim = makeSlot()
+            interim.buffers.append(WriteBuffer(hints))
             interim.ready = true
             interim.status = 103
             slots.append(interim)
         }
-        let slot = Slot()
+        let slot = makeSlot()
         slot.startedNs = EdgeClock.monotonicNanoseconds()
         slot.close = plan.close
         slot.status = plan.status
@@ -145,10 +169,10 @@ final class HTTPConnection {
         slots.append(slot)
         switch plan.body {
         case .none:
-            slot.buffers = headBuffers(plan)
+            appendHead(plan, to: slot)
             slot.ready = true
         case .bytes(let body):
-            slot.buffers = headBuffers(plan)
+            appendHead(plan, to: slot)
             slot.buffers.append(WriteBuffer(body))
             slot.bytes = body.count
             slot.ready = true
@@ -179,14 +203,16 @@ final class HTTPConnection {
     }
 
     /// The head as write buffers: the (often prebuilt, shared) head and its Date tail, uncopied.
-    private func headBuffers(_ plan: ArtifactResponder.Plan) -> [WriteBuffer] {
-        plan.headTail.isEmpty ? [WriteBuffer(plan.head)] : [WriteBuffer(plan.head), WriteBuffer(plan.headTail)]
+    private func appendHead(_ plan: ArtifactResponder.Plan, to slot: Slot) {
+        slot.buffers.append(WriteBuffer(plan.head))
+        if !plan.headTail.isEmpty { slot.buffers.append(WriteBuffer(plan.headTail)) }
     }
 
     /// Puts the head and the selected bytes of a loaded representation into a slot.
     private func fill(_ slot: Slot, plan: ArtifactResponder.Plan, entry: ResponseCache.Entry, slices: ArtifactResponder.Slices) {
         let head = plan.fullHead
-        slot.buffers = headBuffers(plan)
+        slot.buffers.removeAll(keepingCapacity: true)
+        appendHead(plan, to: slot)
         if let file = entry.file {
             slot.file = file
             switch slices {
@@ -269,7 +295,9 @@ final class HTTPConnection {
             if slot.startedNs != 0 {
                 worker.metrics.recordRequestDuration(nanoseconds: EdgeClock.monotonicNanoseconds() &- slot.startedNs)
             }
-            if slot.close {
+            let closes = slot.close
+            recycle(slot)
+            if closes {
                 closingAfterQueue = true
                 break
             }
@@ -279,6 +307,14 @@ final class HTTPConnection {
             slotHead = 0
         }
         afterWrite()
+    }
+
+    /// Keeps a written slot for reuse. Safe: `write` handed the buffers (and file) to the
+    /// connection, which retains what it still needs; nothing else refers to a written slot.
+    private func recycle(_ slot: Slot) {
+        guard spareSlots.count < 4 else { return }
+        slot.reset()
+        spareSlots.append(slot)
     }
 
     private func write(_ slot: Slot) {
