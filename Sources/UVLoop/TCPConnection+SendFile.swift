@@ -33,6 +33,8 @@ final class SendFileJob {
 extension TCPConnection {
     /// Largest range one sendfile step on the thread pool sends.
     static let sendFileStep: Int64 = 8 << 20
+    /// Ranges up to this size are sent from the loop thread (see `sendInline`).
+    static let inlineSendFileLimit: Int64 = 1 << 20
     /// Size of the read-and-write step used when the socket is full.
     static let sendFileChunk = 64 * 1024
 
@@ -83,6 +85,10 @@ extension TCPConnection {
             finishSendFile(job, UVError(rawValue: filenoStatus))
             return
         }
+        if job.remaining <= Self.inlineSendFileLimit {
+            sendInline(job, socket: socketDescriptor)
+            return
+        }
         job.socketDescriptor = socketDescriptor
         job.stepSent = 0
         job.stepErrno = 0
@@ -97,6 +103,41 @@ extension TCPConnection {
             return
         }
         job.requestOnThreadPool = true
+    }
+
+    /// A short range (a JS bundle, a stylesheet) goes out with sendfile(2) on the loop thread,
+    /// as nginx does: the socket is non-blocking and such files are hot in the page cache, so
+    /// the call costs less than a trip through the thread pool would. When the socket fills,
+    /// the chunk path below waits for it to drain.
+    private func sendInline(_ job: SendFileJob, socket: Int32) {
+        var offset = off_t(job.offset)
+        let limit = Int(job.remaining)
+        var sent = 0
+        var failure: Int32 = 0
+        var endOfFile = false
+        while sent < limit {
+            let result = Glibc.sendfile(socket, job.fileDescriptor, &offset, limit - sent)
+            if result > 0 {
+                sent += result
+            } else if result == 0 {
+                endOfFile = true
+                break
+            } else if errno != EINTR {
+                failure = errno
+                break
+            }
+        }
+        advance(job, by: sent)
+        sendFileInlineCalls += 1
+        if job.remaining == 0 {
+            finishSendFile(job, nil)
+        } else if endOfFile {
+            finishSendFile(job, .eof)
+        } else if failure == EAGAIN {
+            readChunkWhileSocketIsFull(job)
+        } else {
+            finishSendFile(job, UVError(errno: failure))
+        }
     }
 
     fileprivate func sendFileStepReturned(_ job: SendFileJob) {

@@ -33,6 +33,8 @@ public final class TCPConnection: LoopHandleOwner, @unchecked Sendable {
     public internal(set) var bytesWrittenImmediately = 0
     /// Chunks a file range sent by read-and-write because the socket was full (sendfile EAGAIN).
     var sendFileChunksCopied = 0
+    /// File ranges (or their continuations) sent by sendfile(2) on the loop thread.
+    var sendFileInlineCalls = 0
     /// Bytes that had to be queued with `uv_write` (the socket buffer was full or writes were queued).
     public internal(set) var bytesQueued = 0
 

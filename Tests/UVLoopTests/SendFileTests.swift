@@ -7,7 +7,7 @@ import Testing
     /// reports the completion error of the file range and how many chunks needed the fallback.
     private func serve(
         on loop: EventLoop, path: String, head: [UInt8], range: (offset: Int64, count: Int64), tail: [UInt8],
-        outcome: Locked<(error: UVError?, copiedChunks: Int)?>
+        outcome: Locked<(error: UVError?, copiedChunks: Int)?>, inlineCalls: Locked<Int>? = nil
     ) throws -> Int {
         try loop.executeAndWait {
             try TCPListener.listen(on: loop, host: "127.0.0.1", port: 0) { connection in
@@ -16,6 +16,7 @@ import Testing
                     connection.write(WriteBuffer(head))
                     connection.sendFile(descriptor: reader.descriptor, offset: range.offset, count: range.count) { error in
                         outcome.update { $0 = (error, connection.sendFileChunksCopied) }
+                        inlineCalls?.update { $0 = connection.sendFileInlineCalls }
                         reader.close()
                     }
                     connection.write(WriteBuffer(tail)) { _ in connection.close() }
@@ -41,6 +42,27 @@ import Testing
         }
         #expect(outcome.value?.error == nil)
         #expect((outcome.value?.copiedChunks ?? 0) > 0, "the full-socket path (read and write one chunk) was used")
+    }
+
+    @Test func aShortRangeGoesOutFromTheLoopThreadAndSurvivesAFullSocket() throws {
+        let head = Pattern.bytes(offset: 0, count: 300)
+        let fileSize = Int(TCPConnection.inlineSendFileLimit)
+        let file = try TemporaryFile(contents: Pattern.bytes(offset: head.count, count: fileSize))
+        let tail = Pattern.bytes(offset: head.count + fileSize, count: 55)
+        let outcome = Locked<(error: UVError?, copiedChunks: Int)?>(nil)
+        let inlineCalls = Locked(0)
+        try withRunningLoop { loop in
+            let port = try serve(on: loop, path: file.path, head: head, range: (0, Int64(fileSize)), tail: tail,
+                                 outcome: outcome, inlineCalls: inlineCalls)
+            let client = try TestSocket(connectingToPort: port)
+            usleep(100_000) // not reading yet: the socket may fill before the range is out
+            var checker = Pattern.Checker()
+            let received = try client.receiveUntilEOF { checker.check($0) }
+            #expect(received == head.count + fileSize + tail.count)
+            #expect(checker.mismatchAt == nil)
+        }
+        #expect(outcome.value?.error == nil)
+        #expect(inlineCalls.value > 0, "sent by sendfile(2) on the loop thread")
     }
 
     @Test func aRangeInsideTheFileSendsExactlyThoseBytes() throws {
