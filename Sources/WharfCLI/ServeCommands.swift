@@ -77,7 +77,8 @@ struct CheckConfigCommand: AsyncParsableCommand {
 
 /// `wharf edge`: the edge alone.
 struct EdgeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "edge", abstract: "Serve deployed apps (edge only).")
+    static let configuration = CommandConfiguration(
+        commandName: "edge", abstract: "Serve deployed apps (edge only: popularity and cron run here, builds need `wharf scheduler`).")
     @OptionGroup var options: ServerOptions
 
     func run() async throws {
@@ -129,35 +130,37 @@ struct ServerRunner {
         }
 
         // The scheduler beside the edge: same store, its own loop thread; job and alert routes, its
-        // metrics and status on the admin API; the performance monitor on its database; then the
-        // popularity flush and cron (the nightly warm batch preloading this edge).
+        // metrics and status on the admin API; the performance monitor on its database.
         var scheduler: SchedulerRunner?
         var monitor: MonitorWiring?
         var warm: WarmWiring?
-        if withScheduler {
-            do {
+        do {
+            var build = settings.scheduler.buildSettings(storePath: URL(fileURLWithPath: settings.store).standardizedFileURL.path)
+            if withScheduler {
                 let runner = try SchedulerRunner(settings: settings.scheduler, storePath: settings.store, store: store, logger: log)
                 try runner.register(on: admin.routes)
                 let watcher = try MonitorWiring(settings: settings.monitor, runner: runner, logger: log)
                 try watcher.register(on: admin)
-                let warming = try WarmWiring(edge: edge, settings: settings.warm,
-                                             build: runner.settings.buildSettings(storePath: runner.storePath))
+                build = runner.settings.buildSettings(storePath: runner.storePath)
                 runner.start()
                 scheduler = runner
                 watcher.start()
                 monitor = watcher
-                warming.start(log: log)
-                warm = warming
-                log("popularity flushed every \(settings.warm.flushIntervalSeconds) s; cron ticking; nightly warm "
-                    + (settings.warm.warmSchedule.isEmpty ? "off" : "'\(settings.warm.warmSchedule)' \(settings.warm.cronZone)"))
-            } catch {
-                log("scheduler could not start: \(error)")
-                await monitor?.stop()
-                await scheduler?.stop()
-                admin.shutdown()
-                edge.shutdown()
-                throw error
             }
+            // Popularity from this edge's traffic, and cron with the nightly warm batch preloading this
+            // edge (with `wharf edge` alone, the builds it queues wait for a `wharf scheduler` on the store).
+            let warming = try WarmWiring(edge: edge, settings: settings.warm, build: build)
+            warming.start(log: log)
+            warm = warming
+            log("popularity flushed every \(settings.warm.flushIntervalSeconds) s; cron ticking; nightly warm "
+                + (settings.warm.warmSchedule.isEmpty ? "off" : "'\(settings.warm.warmSchedule)' \(settings.warm.cronZone)"))
+        } catch {
+            log("\(withScheduler ? "scheduler" : "popularity and cron") could not start: \(error)")
+            await monitor?.stop()
+            await scheduler?.stop()
+            admin.shutdown()
+            edge.shutdown()
+            throw error
         }
 
         while true {

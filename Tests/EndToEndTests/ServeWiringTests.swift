@@ -17,11 +17,11 @@ import Testing
         var store: String { scratch.path + "/store" }
         var api: String { "http://127.0.0.1:\(admin)" }
 
-        init(_ scratch: ScratchDirectory, config: String) throws {
+        init(_ scratch: ScratchDirectory, config: String, command: String = "serve") throws {
             self.scratch = scratch
             try scratch.write("wharf.yaml", config)
             daemon = try WharfDaemon(
-                ["serve", "--store", scratch.path + "/store", "--config", scratch.path + "/wharf.yaml", "--listen", "127.0.0.1:0",
+                [command, "--store", scratch.path + "/store", "--config", scratch.path + "/wharf.yaml", "--listen", "127.0.0.1:0",
                  "--admin-listen", "127.0.0.1:0", "--workers", "1"],
                 stderrPath: scratch.path + "/serve.log", environment: ["WHARF_ADMIN_TOKEN": token])
             let daemon = self.daemon
@@ -231,6 +231,22 @@ import Testing
         let cronStopped = try #require(log.range(of: "stopping cron and the popularity flush"))
         let draining = try #require(log.range(of: "draining"))
         #expect(cronStopped.lowerBound < draining.lowerBound)
+    }
+
+    @Test func wharfEdgeAloneAlsoRecordsPopularityButHasNoAlertsRoute() throws {
+        let scratch = ScratchDirectory("wharf-wiring-edge")
+        try scratch.write("site/index.html", "<!doctype html><title>quay</title>\n")
+        let store = scratch.path + "/store"
+        #expect(try WharfProcess.run(["publish", "quay", scratch.path + "/site", "--store", store]).status == 0)
+        let server = try Server(scratch, config: "popularity:\n  flush_interval_s: 1\n", command: "edge")
+        for _ in 0..<2 { #expect(try CurlResponse.send("GET", "http://127.0.0.1:\(server.edge)/", token: nil).status == 200) }
+        let ranked = try waitFor(seconds: 15, every: 0.25) {
+            try WharfProcess.run(["popular", "--store", store]).stdout.contains("quay")
+        }
+        #expect(ranked, "\(server.daemon.stderr)")
+        #expect(try server.get("/_wharf/api/alerts").status == 404, "no scheduler, no monitor")
+        #expect(try server.json("/_wharf/api/status")["monitor"] == nil)
+        #expect(server.daemon.stop(SIGTERM) == 0, "\(server.daemon.stderr)")
     }
 
     @Test func theDocumentedWarmAndMonitorKeysAreTheBuiltInDefaultsAndBadValuesNameTheirKey() throws {
