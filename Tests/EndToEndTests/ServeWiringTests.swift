@@ -249,6 +249,29 @@ import Testing
         #expect(server.daemon.stop(SIGTERM) == 0, "\(server.daemon.stderr)")
     }
 
+    @Test func wharfSchedulerAloneRaisesTheSlowBuildAlertThatWharfAlertsLists() throws {
+        let scratch = ScratchDirectory("wharf-wiring-scheduler")
+        try scratch.write("src/build.sh", BuildFixture.script(sleep: "0.1"))
+        chmod(scratch.path + "/src/build.sh", 0o755)
+        try scratch.write("wharf.yaml", "scheduler:\n  tick_ms: 100\nmonitor:\n  thresholds:\n    flutter_web: 0.01\n  evaluate_interval_ms: 200\n")
+        let store = scratch.path + "/store", config = scratch.path + "/wharf.yaml"
+        let submitted = try WharfProcess.run(["build", "submit", "pier", "--type", "flutter_web", "--source", scratch.path + "/src",
+                                              "--cmd", "./build.sh", "--store", store, "--config", config])
+        #expect(submitted.status == 0, "\(submitted.stderr)")
+        #expect(try WharfProcess.run(["alerts", "--store", store]).stdout.contains("no firing alerts"))
+        let daemon = try WharfDaemon(["scheduler", "--store", store, "--config", config], stderrPath: scratch.path + "/scheduler.log")
+        var listed = ""
+        let raised = try waitFor(seconds: 20, every: 0.2) {
+            listed = try WharfProcess.run(["alerts", "--store", store, "--json"]).stdout
+            return listed.contains("slow_build:pier:flutter_web")
+        }
+        #expect(raised, "\(listed)\n\(daemon.stderr)")
+        #expect(daemon.stderr.contains("alert firing [slow_build]") && daemon.stderr.contains("evaluated every 200 ms"), "\(daemon.stderr)")
+        let text = try WharfProcess.run(["alerts", "--store", store]).stdout
+        #expect(text.contains("slow build: job 1 (pier, flutter_web)") && text.contains("→ "), "\(text)")
+        #expect(daemon.stop(SIGTERM) == 0, "\(daemon.stderr)")
+    }
+
     @Test func theDocumentedWarmAndMonitorKeysAreTheBuiltInDefaultsAndBadValuesNameTheirKey() throws {
         let documented = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("edge-config/wharf.yaml").path
