@@ -1,3 +1,4 @@
+import ArtifactStore
 import Synchronization
 
 /// Per-app, per-path request and byte counts. Each loop counts into its own table with no lock
@@ -28,6 +29,12 @@ public final class AccessStats: Sendable {
         perWorker[worker].record(Key(app: app, path: path), bytes: bytes)
     }
 
+    /// Loop thread of `worker` only. Counts by the file's identity (no strings hashed per
+    /// request); the file's app and path are looked up once per hand-over.
+    func record(worker: Int, app: String, file: ServedFile, bytes: Int) {
+        perWorker[worker].record(app: app, file: file, bytes: bytes)
+    }
+
     /// Loop thread of `worker` only: moves that loop's counts into the shared batch.
     func handOver(worker: Int) {
         let table = perWorker[worker].take()
@@ -53,14 +60,33 @@ public final class AccessStats: Sendable {
 /// synchronisation (the loop is the only reader and writer).
 private final class LocalTable: @unchecked Sendable {
     private var counts: [AccessStats.Key: AccessStats.Count] = [:]
+    /// Counts by file identity; the entry keeps the file (and so its identity) alive.
+    private var byFile: [ObjectIdentifier: (app: String, file: ServedFile, count: AccessStats.Count)] = [:]
 
     func record(_ key: AccessStats.Key, bytes: Int) {
         counts[key, default: AccessStats.Count()].requests += 1
         counts[key, default: AccessStats.Count()].bytes += bytes
     }
 
+    func record(app: String, file: ServedFile, bytes: Int) {
+        let id = ObjectIdentifier(file)
+        if byFile[id] != nil {
+            byFile[id]!.count.requests &+= 1
+            byFile[id]!.count.bytes &+= bytes
+        } else {
+            byFile[id] = (app, file, AccessStats.Count(requests: 1, bytes: bytes))
+        }
+    }
+
     func take() -> [AccessStats.Key: AccessStats.Count] {
-        defer { counts = [:] }
-        return counts
+        var table = counts
+        for (_, entry) in byFile {
+            let key = AccessStats.Key(app: entry.app, path: entry.file.entry.path)
+            table[key, default: AccessStats.Count()].requests += entry.count.requests
+            table[key, default: AccessStats.Count()].bytes += entry.count.bytes
+        }
+        counts = [:]
+        byFile = [:]
+        return table
     }
 }

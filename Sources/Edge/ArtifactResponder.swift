@@ -36,16 +36,55 @@ public struct ArtifactResponder: Sendable {
         /// A `103 Early Hints` head to send first, if any.
         public var earlyHints: [UInt8]?
         public var head: [UInt8]
+        /// Sent right after `head` when not empty: the Date/connection tail of a prebuilt head.
+        public var headTail: [UInt8] = []
         public var body: Body
         /// Close the connection after this response.
         public var close: Bool
         /// The app that served it (for access statistics), if routed.
         public var app: String?
         public var path: String?
+        /// The file served (access statistics count per file), if any.
+        public var file: ServedFile? = nil
+
+        /// The complete head as sent (`head` then `headTail`).
+        public var fullHead: [UInt8] { headTail.isEmpty ? head : head + headTail }
     }
 
     /// Plans the response to `head`. `date` is the current IMF-fixdate.
     public func plan(_ head: RequestHead, snapshot: DeploymentCatalog.Snapshot, date: [UInt8]) -> Plan {
+        plan(head, snapshot: snapshot, responseDate: ResponseDate(imfFixdate: date), memo: nil)
+    }
+
+    /// Where a request goes, or the error plan that answers it.
+    private enum Resolved {
+        case found(RouteMemo.Resolution)
+        case failed(Plan)
+    }
+
+    /// Target normalisation, Host, routing and file lookup (the work `RouteMemo` saves).
+    private func resolve(_ head: RequestHead, hostField: ArraySlice<UInt8>?, snapshot: DeploymentCatalog.Snapshot,
+                         fail: (Int, String) -> Plan) -> Resolved {
+        let target: RequestTarget
+        do {
+            target = try RequestTarget.parse(head.target, method: head.method)
+        } catch {
+            return .failed(fail(400, "bad request target: \(error)"))
+        }
+        var host: String? = target.host
+        if host == nil, let h = hostField { host = String(decoding: h, as: UTF8.self) }
+        if host == nil && head.version != .http1_0 { return .failed(fail(400, "missing Host header")) }
+
+        guard let route = router.route(host: host, path: target.path, knownApps: snapshot.appNames),
+              let deployment = snapshot.apps[route.app],
+              let file = deployment.lookup(route.path)
+        else { return .found(RouteMemo.Resolution(app: nil, file: nil)) }
+        return .found(RouteMemo.Resolution(app: route.app, file: file))
+    }
+
+    /// Plans the response to `head`, resolving its URL through `memo` (valid for `snapshot`) when given.
+    func plan(_ head: RequestHead, snapshot: DeploymentCatalog.Snapshot, responseDate: ResponseDate, memo: RouteMemo?) -> Plan {
+        let date = responseDate.imfFixdate
         let close = !head.keepAlive
         let http10KeepAlive = head.keepAlive && head.version == .http1_0
         let isHead: Bool
@@ -60,20 +99,28 @@ public struct ArtifactResponder: Sendable {
             ArtifactResponder.error(status, message, date: date, close: close, http10KeepAlive: http10KeepAlive,
                                     omitBody: isHead)
         }
-        let target: RequestTarget
-        do {
-            target = try RequestTarget.parse(head.target, method: head.method)
-        } catch {
-            return fail(400, "bad request target: \(error)")
+        let hostField = head.value(of: .host)
+        let resolution: RouteMemo.Resolution
+        if let memo, let hostField {
+            // Only with a Host field: without one the outcome also depends on the HTTP version.
+            let key = RouteMemo.Key(host: hostField, target: head.target)
+            if let remembered = memo.lookup(key) {
+                resolution = remembered
+            } else {
+                switch resolve(head, hostField: hostField, snapshot: snapshot, fail: fail) {
+                case .failed(let plan): return plan
+                case .found(let found):
+                    memo.remember(key, found)
+                    resolution = found
+                }
+            }
+        } else {
+            switch resolve(head, hostField: hostField, snapshot: snapshot, fail: fail) {
+            case .failed(let plan): return plan
+            case .found(let found): resolution = found
+            }
         }
-        var host: String? = target.host
-        if host == nil, let h = head.value(of: .host) { host = String(decoding: h, as: UTF8.self) }
-        if host == nil && head.version != .http1_0 { return fail(400, "missing Host header") }
-
-        guard let route = router.route(host: host, path: target.path, knownApps: snapshot.appNames),
-              let deployment = snapshot.apps[route.app]
-        else { return fail(404, "not found") }
-        guard let file = deployment.lookup(route.path) else { return fail(404, "not found") }
+        guard let app = resolution.app, let file = resolution.file else { return fail(404, "not found") }
 
         // Ranges apply to the identity representation (RFC 9110 §14: we offer ranges there only).
         let rangeField = isHead ? nil : head.value(of: .range)
@@ -99,7 +146,7 @@ public struct ArtifactResponder: Sendable {
                            ifRange: head.value(of: .ifRange),
                            hasRange: rangeField != nil && coding == .identity))
         var plan = Plan(status: 200, earlyHints: nil, head: [], body: .none, close: close,
-                        app: route.app, path: file.entry.path)
+                        app: app, path: file.entry.path, file: file)
         switch outcome {
         case .notModified:
             var b = ResponseHeadBuilder(status: 304, date: date)
@@ -109,7 +156,7 @@ public struct ArtifactResponder: Sendable {
             return plan
         case .preconditionFailed:
             var failed = fail(412, "precondition failed")
-            failed.app = route.app
+            failed.app = app
             return failed
         case .proceed(let rangeAllowed):
             if rangeAllowed, let rangeField {
@@ -149,10 +196,8 @@ public struct ArtifactResponder: Sendable {
                     return plan
                 }
             }
-            var b = ResponseHeadBuilder(status: 200, date: date)
-            b.contentLength(rep.size)
-            b.raw(rep.fixedHeaders)
-            plan.head = b.finish(close: close, http10KeepAlive: http10KeepAlive)
+            plan.head = rep.okHead
+            plan.headTail = responseDate.tail(close: close, http10KeepAlive: http10KeepAlive)
             plan.body = isHead ? .none : .representation(file, rep, .whole)
             // RFC 8297: 103 is an HTTP/1.1 interim response; HTTP/1.0 clients can't parse it.
             if earlyHints, head.version != .http1_0, let hints = file.earlyHintsHead {

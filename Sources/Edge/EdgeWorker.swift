@@ -14,7 +14,13 @@ final class EdgeWorker {
     let bodyLoader: BodyLoader
     let metrics: EdgeMetrics
     let stats: AccessStats
-    var responder: ArtifactResponder
+    /// Replaced on a configuration reload; the route memo follows it.
+    var responder: ArtifactResponder {
+        didSet { routerGeneration &+= 1 }
+    }
+    private(set) var routerGeneration = 0
+    /// URL → file resolutions for the current snapshot and router (loop thread only).
+    let routeMemo = RouteMemo()
     let parserLimits: ParserLimits
 
     private var listener: TCPListener?
@@ -68,6 +74,26 @@ final class EdgeWorker {
         dateCache.imfFixdate(at: Int64(EdgeClock.unixSeconds()))
     }
 
+    private var responseDateSecond: Int64 = .min
+    private var cachedResponseDate = ResponseDate(imfFixdate: [])
+
+    /// The current second's Date field with its head endings, rebuilt once per second.
+    func responseDate() -> ResponseDate {
+        let now = Int64(EdgeClock.unixSeconds())
+        if now != responseDateSecond {
+            cachedResponseDate = ResponseDate(imfFixdate: dateCache.imfFixdate(at: now))
+            responseDateSecond = now
+        }
+        return cachedResponseDate
+    }
+
+    /// Plans a response with this loop's route memo and Date cache.
+    func plan(_ head: RequestHead) -> ArtifactResponder.Plan {
+        let snapshot = catalog.snapshot
+        routeMemo.validate(snapshotGeneration: snapshot.generation, routerGeneration: routerGeneration)
+        return responder.plan(head, snapshot: snapshot, responseDate: responseDate(), memo: routeMemo)
+    }
+
     private func accepted(_ tcp: TCPConnection) {
         if draining {
             tcp.close()
@@ -99,9 +125,9 @@ final class EdgeWorker {
     var connectionCount: Int { connections.count }
 
     /// Records one response for metrics and access statistics (no locks, no I/O).
-    func record(_ status: Int, bytes: Int, app: String?, path: String?, coding: UInt8) {
+    func record(_ status: Int, bytes: Int, app: String?, file: ServedFile?, coding: UInt8) {
         metrics.record(status: status, bytes: bytes, coding: coding)
-        if let app, let path, status < 400 { stats.record(worker: index, app: app, path: path, bytes: bytes) }
+        if let app, let file, status < 400 { stats.record(worker: index, app: app, file: file, bytes: bytes) }
     }
 
     /// Timeouts: header (slow senders get 408), idle keep-alive, send (clients that stop reading).

@@ -19,12 +19,36 @@ final class HTTPConnection {
         var status = 200
         var bytes = 0
         var app: String?
-        var path: String?
+        var servedFile: ServedFile?
         var coding: UInt8 = 0
         /// When the request was planned (monotonic ns), for the latency histogram.
         var startedNs: UInt64 = 0
         /// Multipart bodies over a large file: which buffer positions are file ranges instead.
         var multipartFileParts: [(index: Int, file: OpenFile, offset: Int64, length: Int64)] = []
+
+        /// Back to a blank slot for reuse (keeps the buffers array's capacity).
+        func reset() {
+            buffers.removeAll(keepingCapacity: true)
+            file = nil
+            fileRange = (0, 0)
+            ready = false
+            close = false
+            status = 200
+            bytes = 0
+            app = nil
+            servedFile = nil
+            coding = 0
+            startedNs = 0
+            if !multipartFileParts.isEmpty { multipartFileParts = [] }
+        }
+    }
+
+    /// Slots already written, kept for the next requests (a keep-alive connection reuses the
+    /// same one or two instead of allocating one per response).
+    private var spareSlots: [Slot] = []
+
+    private func makeSlot() -> Slot {
+        spareSlots.popLast() ?? Slot()
     }
 
     let id: Int
@@ -109,8 +133,7 @@ final class HTTPConnection {
             guard let event else { break }
             switch event {
             case .head(let head):
-                let plan = worker.responder.plan(head, snapshot: worker.catalog.snapshot, date: worker.date())
-                enqueue(plan)
+                enqueue(worker.plan(head))
             case .body:
                 continue  // request bodies are read and dropped (no route takes one)
             case .end:
@@ -131,37 +154,38 @@ final class HTTPConnection {
     private func enqueue(_ plan: ArtifactResponder.Plan) {
         if plan.close { closingAfterQueue = true }
         if let hints = plan.earlyHints {
-            let interim = Slot()
-            interim.buffers = [WriteBuffer(hints)]
+            let interim = makeSlot()
+            interim.buffers.append(WriteBuffer(hints))
             interim.ready = true
             interim.status = 103
             slots.append(interim)
         }
-        let slot = Slot()
+        let slot = makeSlot()
         slot.startedNs = EdgeClock.monotonicNanoseconds()
         slot.close = plan.close
         slot.status = plan.status
         slot.app = plan.app
-        slot.path = plan.path
+        slot.servedFile = plan.file
         slots.append(slot)
         switch plan.body {
         case .none:
-            slot.buffers = [WriteBuffer(plan.head)]
+            appendHead(plan, to: slot)
             slot.ready = true
         case .bytes(let body):
-            slot.buffers = [WriteBuffer(plan.head), WriteBuffer(body)]
+            appendHead(plan, to: slot)
+            slot.buffers.append(WriteBuffer(body))
             slot.bytes = body.count
             slot.ready = true
         case .representation(let file, let rep, let slices):
             slot.coding = rep.coding.rawValue
             if let entry = worker.cache.get(rep.cacheKey) {
-                fill(slot, head: plan.head, entry: entry, slices: slices)
+                fill(slot, plan: plan, entry: entry, slices: slices)
             } else {
                 load(file, rep) { [weak self, slot] result in
                     guard let self, !self.isClosed else { return }
                     switch result {
                     case .success(let entry):
-                        self.fill(slot, head: plan.head, entry: entry, slices: slices)
+                        self.fill(slot, plan: plan, entry: entry, slices: slices)
                     case .failure(let error):
                         worker.log("body load failed for \(file.entry.path): \(error)")
                         let failed = ArtifactResponder.error(500, "internal error", date: self.worker.date(), close: true)
@@ -178,9 +202,17 @@ final class HTTPConnection {
         }
     }
 
+    /// The head as write buffers: the (often prebuilt, shared) head and its Date tail, uncopied.
+    private func appendHead(_ plan: ArtifactResponder.Plan, to slot: Slot) {
+        slot.buffers.append(WriteBuffer(plan.head))
+        if !plan.headTail.isEmpty { slot.buffers.append(WriteBuffer(plan.headTail)) }
+    }
+
     /// Puts the head and the selected bytes of a loaded representation into a slot.
-    private func fill(_ slot: Slot, head: [UInt8], entry: ResponseCache.Entry, slices: ArtifactResponder.Slices) {
-        slot.buffers = [WriteBuffer(head)]
+    private func fill(_ slot: Slot, plan: ArtifactResponder.Plan, entry: ResponseCache.Entry, slices: ArtifactResponder.Slices) {
+        let head = plan.fullHead
+        slot.buffers.removeAll(keepingCapacity: true)
+        appendHead(plan, to: slot)
         if let file = entry.file {
             slot.file = file
             switch slices {
@@ -207,7 +239,7 @@ final class HTTPConnection {
         if case .multipart(let m) = slices {
             slot.bytes = Int(m.contentLength)
         } else {
-            slot.bytes = slot.buffers.dropFirst().reduce(0) { $0 + $1.count } + Int(slot.fileRange.length)
+            slot.bytes = slot.buffers.dropFirst(plan.headTail.isEmpty ? 1 : 2).reduce(0) { $0 + $1.count } + Int(slot.fileRange.length)
         }
         slot.ready = true
     }
@@ -259,11 +291,13 @@ final class HTTPConnection {
             let slot = slots[slotHead]
             slotHead += 1
             write(slot)
-            worker.record(slot.status, bytes: slot.bytes, app: slot.app, path: slot.path, coding: slot.coding)
+            worker.record(slot.status, bytes: slot.bytes, app: slot.app, file: slot.servedFile, coding: slot.coding)
             if slot.startedNs != 0 {
                 worker.metrics.recordRequestDuration(nanoseconds: EdgeClock.monotonicNanoseconds() &- slot.startedNs)
             }
-            if slot.close {
+            let closes = slot.close
+            recycle(slot)
+            if closes {
                 closingAfterQueue = true
                 break
             }
@@ -273,6 +307,14 @@ final class HTTPConnection {
             slotHead = 0
         }
         afterWrite()
+    }
+
+    /// Keeps a written slot for reuse. Safe: `write` handed the buffers (and file) to the
+    /// connection, which retains what it still needs; nothing else refers to a written slot.
+    private func recycle(_ slot: Slot) {
+        guard spareSlots.count < 4 else { return }
+        slot.reset()
+        spareSlots.append(slot)
     }
 
     private func write(_ slot: Slot) {

@@ -14,6 +14,13 @@ struct ResponseHeadBuilder {
         bytes.append(contentsOf: "\r\nServer: wharf\r\n".utf8)
     }
 
+    /// A head without `Date` (a prebuilt head; `ResponseDate` adds Date and the end).
+    init(status: Int) {
+        bytes.reserveCapacity(384)
+        bytes.append(contentsOf: ResponseHeadBuilder.statusLine(status))
+        bytes.append(contentsOf: "Server: wharf\r\n".utf8)
+    }
+
     mutating func contentLength(_ n: Int64) {
         bytes.append(contentsOf: "Content-Length: ".utf8)
         appendDecimal(n)

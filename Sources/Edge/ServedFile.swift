@@ -6,7 +6,9 @@ import HTTPCore
 /// the deployment is loaded, so a request only adds its status line, Date and Content-Length.
 public final class ServedFile: Sendable {
     /// One representation (a content coding) of the file.
-    public struct Representation: Sendable {
+    /// A class, not a struct: plans pass it around per request, and one reference costs one
+    /// retain where a struct of arrays and strings costs one per field.
+    public final class Representation: Sendable {
         public let coding: ContentCoding
         public let size: Int64
         public let etag: EntityTag
@@ -15,6 +17,24 @@ public final class ServedFile: Sendable {
         /// The validator fields a 304 repeats (ETag, Cache-Control, Vary, Last-Modified…).
         public let notModifiedHeaders: [UInt8]
         public let cacheKey: ResponseCache.Key
+        /// The whole head of a `200 OK` for this representation except `Date`, the connection
+        /// field and the final blank line (`ResponseDate` supplies those, once per second): the
+        /// common response needs no head assembly at all.
+        public let okHead: [UInt8]
+
+        init(coding: ContentCoding, size: Int64, etag: EntityTag, fixedHeaders: [UInt8], notModifiedHeaders: [UInt8],
+             cacheKey: ResponseCache.Key) {
+            self.coding = coding
+            self.size = size
+            self.etag = etag
+            self.fixedHeaders = fixedHeaders
+            self.notModifiedHeaders = notModifiedHeaders
+            self.cacheKey = cacheKey
+            var head = ResponseHeadBuilder(status: 200)
+            head.contentLength(size)
+            head.raw(fixedHeaders)
+            self.okHead = head.bytes
+        }
     }
 
     public let deploymentID: String

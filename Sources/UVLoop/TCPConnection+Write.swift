@@ -57,15 +57,25 @@ extension TCPConnection {
     }
 
     func performWrite(_ buffers: [WriteBuffer], completion: ((UVError?) -> Void)?) {
-        var slices: [uv_buf_t] = []
-        slices.reserveCapacity(buffers.count)
-        var total = 0
-        for buffer in buffers {
-            let count = buffer.count
-            guard count > 0, let base = buffer.unsafeBaseAddress() else { continue }
-            slices.append(UV.buffer(base, count))
-            total += count
+        // The uv_buf_t vector lives on the stack: a response is a few buffers, and libuv copies
+        // the vector when it has to queue the write.
+        withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: max(buffers.count, 1)) { vector in
+            var used = 0
+            var total = 0
+            for buffer in buffers {
+                let count = buffer.count
+                guard count > 0, let base = buffer.unsafeBaseAddress() else { continue }
+                vector.initializeElement(at: used, to: UV.buffer(base, count))
+                used += 1
+                total += count
+            }
+            let slices = UnsafeMutableBufferPointer(rebasing: vector[0..<used])
+            performWrite(slices, total: total, buffers: buffers, completion: completion)
         }
+    }
+
+    private func performWrite(_ slices: UnsafeMutableBufferPointer<uv_buf_t>, total: Int, buffers: [WriteBuffer],
+                              completion: ((UVError?) -> Void)?) {
         if total == 0 {
             completion?(nil)
             return
@@ -73,7 +83,7 @@ extension TCPConnection {
         var firstUnsent = 0
         if writeRequestsInFlight == 0 {
             // libuv itself answers EAGAIN while its own queue is not empty, so order is kept.
-            let written = slices.withUnsafeBufferPointer { uv_try_write(stream, $0.baseAddress, UInt32($0.count)) }
+            let written = uv_try_write(stream, slices.baseAddress, UInt32(slices.count))
             if written < 0 && written != UV_EAGAIN.rawValue {
                 completion?(UVError(rawValue: written))
                 return
@@ -84,16 +94,15 @@ extension TCPConnection {
                 completion?(nil)
                 return
             }
-            firstUnsent = Self.skip(sent, in: &slices)
+            firstUnsent = Self.skip(sent, in: slices)
         }
-        bytesQueued += slices[firstUnsent...].reduce(0) { $0 + $1.len }
+        let unsent = UnsafeMutableBufferPointer(rebasing: slices[firstUnsent...])
+        bytesQueued += unsent.reduce(0) { $0 + $1.len }
         let pending = PendingWrite(buffers: buffers, completion: completion)
         let request = HandleMemory.allocate(uv_write_t.self, zeroed: uv_write_t(), on: loop)
         request.pointee.data = Unmanaged.passRetained(pending).toOpaque()
         // uv_write copies the uv_buf_t array; the bytes themselves stay in `pending.buffers`.
-        let status = slices[firstUnsent...].withUnsafeBufferPointer {
-            uv_write(request, stream, $0.baseAddress, UInt32($0.count), connectionWriteCallback)
-        }
+        let status = uv_write(request, stream, unsent.baseAddress, UInt32(unsent.count), connectionWriteCallback)
         if status < 0 {
             Unmanaged<PendingWrite>.fromOpaque(request.pointee.data).release()
             HandleMemory.free(request, on: loop)
@@ -104,7 +113,7 @@ extension TCPConnection {
     }
 
     /// Drops the first `sent` bytes from `slices`; returns the index of the first slice left.
-    private static func skip(_ sent: Int, in slices: inout [uv_buf_t]) -> Int {
+    private static func skip(_ sent: Int, in slices: UnsafeMutableBufferPointer<uv_buf_t>) -> Int {
         var remaining = sent
         var index = 0
         while remaining > 0 {
