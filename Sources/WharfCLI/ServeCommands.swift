@@ -169,7 +169,7 @@ struct ServerRunner {
                 do {
                     let fresh = try await options.resolve()
                     edge.reload(fresh.edge)
-                    log("configuration reloaded")
+                    log("configuration reloaded (edge settings; scheduler, monitor, popularity, cron and warm keys apply at restart)")
                 } catch {
                     log("reload refused, keeping the running configuration: \(error)")
                 }
