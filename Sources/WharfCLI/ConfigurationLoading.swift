@@ -19,6 +19,8 @@ struct ConfigurationLoader {
         var store: String = ".wharf"
         var edge = EdgeConfiguration()
         var scheduler = SchedulerSettings()
+        var warm = WarmSettings()
+        var monitor = MonitorSettings()
     }
 
     let reader: ConfigReader
@@ -79,6 +81,10 @@ struct ConfigurationLoader {
         e.sendTimeoutMs = int("edge.timeouts.send_ms") ?? e.sendTimeoutMs
         s.edge = e
         s.scheduler = schedulerSettings()
+        let (warm, warmProblems) = WarmSettings.read(self)
+        let (monitor, monitorProblems) = MonitorSettings.read(self, scheduler: s.scheduler)
+        (s.warm, s.monitor) = (warm, monitor)
+        problems += warmProblems + monitorProblems
         return s
     }
 

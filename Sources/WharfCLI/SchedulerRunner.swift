@@ -98,6 +98,7 @@ final class SchedulerRunner: Sendable {
     private let stopping = Atomic<Bool>(false)
     private let report = ReportBox()
     private let control = Mutex<Task<Void, Never>?>(nil)
+    private let tickObservers = Mutex<[@Sendable (SchedulerService.TickReport) -> Void]>([])
 
     init(settings: SchedulerSettings, storePath: String, store: Store, logger log: @escaping @Sendable (String) -> Void) throws {
         self.settings = settings
@@ -118,6 +119,11 @@ final class SchedulerRunner: Sendable {
                                    rescueInterval: settings.rescueIntervalSeconds)
         let report = self.report
         api = SchedulerAPI(queue: queue, defaults: settings.submissionDefaults, slotsReport: { report.value.withLock { $0 } })
+    }
+
+    /// Calls `observer` on the control loop after every successful tick; it must return at once.
+    func observeTicks(_ observer: @escaping @Sendable (SchedulerService.TickReport) -> Void) {
+        tickObservers.withLock { $0.append(observer) }
     }
 
     /// Starts the control loop.
@@ -143,6 +149,7 @@ final class SchedulerRunner: Sendable {
                     log("rescued expired leases: requeued \(rescued.requeued), ended \(rescued.failed)")
                 }
                 if !tick.started.isEmpty { log("started jobs \(tick.started)") }
+                for observer in tickObservers.withLock({ $0 }) { observer(tick) }
             } catch {
                 log("scheduler tick failed: \(error)")
             }

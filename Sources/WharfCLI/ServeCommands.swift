@@ -66,13 +66,19 @@ struct CheckConfigCommand: AsyncParsableCommand {
         print("scheduler.build: default_cmd '\(c.defaultCommand)', output '\(c.output)', log_cap_bytes \(c.logCapBytes), toolchain '\(c.toolchain)'")
         let w = c.weights
         print("scheduler.weights: age_per_hour \(w.agePerHour), kind \(w.kind), hint \(w.hint), popularity \(w.popularity), cost \(w.cost), fair_share \(w.fairShare), attempts \(w.attempts)")
+        let p = s.warm
+        print("popularity.half_life_h: \(MonitorSettings.number(p.halfLifeHours)), flush_interval_s: \(p.flushIntervalSeconds)")
+        print("cron.zone: \(p.cronZone), warm_schedule: '\(p.warmSchedule)'\(p.warmSchedule.isEmpty ? " (nightly warm off)" : ""), catch_up_window_s: \(p.catchUpWindowSeconds)")
+        print("warm.top_n: \(p.topN), paths_per_app: \(p.pathsPerApp), max_evict_share: \(MonitorSettings.number(p.maxEvictShare))")
+        for line in s.monitor.lines { print(line) }
         print("configuration OK")
     }
 }
 
 /// `wharf edge`: the edge alone.
 struct EdgeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "edge", abstract: "Serve deployed apps (edge only).")
+    static let configuration = CommandConfiguration(
+        commandName: "edge", abstract: "Serve deployed apps (edge only: popularity and cron run here, builds need `wharf scheduler`).")
     @OptionGroup var options: ServerOptions
 
     func run() async throws {
@@ -123,20 +129,38 @@ struct ServerRunner {
             throw error
         }
 
-        // The scheduler beside the edge: same store, its own loop thread; job routes on the admin API.
+        // The scheduler beside the edge: same store, its own loop thread; job and alert routes, its
+        // metrics and status on the admin API; the performance monitor on its database.
         var scheduler: SchedulerRunner?
-        if withScheduler {
-            do {
+        var monitor: MonitorWiring?
+        var warm: WarmWiring?
+        do {
+            var build = settings.scheduler.buildSettings(storePath: URL(fileURLWithPath: settings.store).standardizedFileURL.path)
+            if withScheduler {
                 let runner = try SchedulerRunner(settings: settings.scheduler, storePath: settings.store, store: store, logger: log)
                 try runner.register(on: admin.routes)
+                let watcher = try MonitorWiring(settings: settings.monitor, runner: runner, logger: log)
+                try watcher.register(on: admin)
+                build = runner.settings.buildSettings(storePath: runner.storePath)
                 runner.start()
                 scheduler = runner
-            } catch {
-                log("scheduler could not start: \(error)")
-                admin.shutdown()
-                edge.shutdown()
-                throw error
+                watcher.start()
+                monitor = watcher
             }
+            // Popularity from this edge's traffic, and cron with the nightly warm batch preloading this
+            // edge (with `wharf edge` alone, the builds it queues wait for a `wharf scheduler` on the store).
+            let warming = try WarmWiring(edge: edge, settings: settings.warm, build: build)
+            warming.start(log: log)
+            warm = warming
+            log("popularity flushed every \(settings.warm.flushIntervalSeconds) s; cron ticking; nightly warm "
+                + (settings.warm.warmSchedule.isEmpty ? "off" : "'\(settings.warm.warmSchedule)' \(settings.warm.cronZone)"))
+        } catch {
+            log("\(withScheduler ? "scheduler" : "popularity and cron") could not start: \(error)")
+            await monitor?.stop()
+            await scheduler?.stop()
+            admin.shutdown()
+            edge.shutdown()
+            throw error
         }
 
         while true {
@@ -145,12 +169,17 @@ struct ServerRunner {
                 do {
                     let fresh = try await options.resolve()
                     edge.reload(fresh.edge)
-                    log("configuration reloaded")
+                    log("configuration reloaded (edge settings; scheduler, monitor, popularity, cron and warm keys apply at restart)")
                 } catch {
                     log("reload refused, keeping the running configuration: \(error)")
                 }
                 continue
             }
+            if let warm {
+                log("signal \(received): stopping cron and the popularity flush (one last flush)")
+                await warm.stop()
+            }
+            await monitor?.stop()
             if let scheduler {
                 log("signal \(received): stopping the scheduler (running builds get up to \(settings.scheduler.shutdownGraceSeconds) s)")
                 await scheduler.stop()
@@ -179,13 +208,16 @@ struct SchedulerCommand: AsyncParsableCommand {
         }
         let store = try Store.open(at: settings.store)
         let runner = try SchedulerRunner(settings: settings.scheduler, storePath: settings.store, store: store, logger: log)
+        let monitor = try MonitorWiring(settings: settings.monitor, runner: runner, logger: log)
         runner.start()
+        monitor.start()
         while true {
             let received = await SignalWait.next()
             if received == SIGHUP {
                 log("SIGHUP: the scheduler's configuration is read at start; restart to change it")
                 continue
             }
+            await monitor.stop()
             log("signal \(received): stopping the scheduler (running builds get up to \(settings.scheduler.shutdownGraceSeconds) s)")
             await runner.stop()
             return
