@@ -9,28 +9,30 @@ public final class EdgeMetrics: Sendable {
     public let connectionsRefused = Atomic<Int>(0)
     public let headerTimeouts = Atomic<Int>(0)
     public let bytesSent = Atomic<Int>(0)
+    // Counters live inline in this object (no array of boxes): a request touches a few of them
+    // without a retain or a pointer chase.
     /// Responses by status class index (1xx…5xx → 0…4).
-    private let byClass: [AtomicBox] = (0..<5).map { _ in AtomicBox() }
+    private let byClass = InlineArray<5, Atomic<Int>> { _ in Atomic(0) }
     /// Responses by content coding raw value (identity, gzip, zstd, br).
-    private let byCoding: [AtomicBox] = (0..<4).map { _ in AtomicBox() }
-    private let statusCounts: [AtomicBox] = (0..<600).map { _ in AtomicBox() }
+    private let byCoding = InlineArray<4, Atomic<Int>> { _ in Atomic(0) }
+    private let statusCounts = InlineArray<600, Atomic<Int>> { _ in Atomic(0) }
     /// Response bytes by content coding raw value (full-body and range responses).
-    private let bytesByCoding: [AtomicBox] = (0..<4).map { _ in AtomicBox() }
+    private let bytesByCoding = InlineArray<4, Atomic<Int>> { _ in Atomic(0) }
     /// Request durations: counts per bucket of `durationBucketBounds` (not cumulative; the last
-    /// box is "over the largest bound"), and the sum in nanoseconds.
-    private let durationBuckets: [AtomicBox] = (0...EdgeMetrics.durationBucketBounds.count).map { _ in AtomicBox() }
+    /// one is "over the largest bound"), and the sum in nanoseconds.
+    private let durationBuckets = InlineArray<17, Atomic<Int>> { _ in Atomic(0) }
     private let durationSumNanoseconds = Atomic<Int>(0)
 
     public init() {}
 
     func record(status: Int, bytes: Int, coding: UInt8) {
         if (100..<600).contains(status) {
-            byClass[status / 100 - 1].value.add(1, ordering: .relaxed)
-            statusCounts[status].value.add(1, ordering: .relaxed)
+            byClass[status / 100 - 1].add(1, ordering: .relaxed)
+            statusCounts[status].add(1, ordering: .relaxed)
         }
-        if Int(coding) < byCoding.count, status == 200 || status == 206 {
-            byCoding[Int(coding)].value.add(1, ordering: .relaxed)
-            bytesByCoding[Int(coding)].value.add(bytes, ordering: .relaxed)
+        if Int(coding) < 4, status == 200 || status == 206 {
+            byCoding[Int(coding)].add(1, ordering: .relaxed)
+            bytesByCoding[Int(coding)].add(bytes, ordering: .relaxed)
         }
         bytesSent.add(bytes, ordering: .relaxed)
     }
@@ -38,14 +40,14 @@ public final class EdgeMetrics: Sendable {
     /// Responses per status code sent so far (codes with a non-zero count).
     public func responsesByStatus() -> [(Int, Int)] {
         (100..<600).compactMap { code in
-            let n = statusCounts[code].value.load(ordering: .relaxed)
+            let n = statusCounts[code].load(ordering: .relaxed)
             return n > 0 ? (code, n) : nil
         }
     }
 
     /// Full-body and range responses per content coding token.
     public func responsesByCoding() -> [(String, Int)] {
-        ["identity", "gzip", "zstd", "br"].enumerated().map { ($0.element, byCoding[$0.offset].value.load(ordering: .relaxed)) }
+        ["identity", "gzip", "zstd", "br"].enumerated().map { ($0.element, byCoding[$0.offset].load(ordering: .relaxed)) }
     }
 }
 
@@ -62,7 +64,7 @@ extension EdgeMetrics {
         var i = 0
         let bounds = EdgeMetrics.durationBucketBounds
         while i < bounds.count && nanoseconds > bounds[i] { i &+= 1 }
-        durationBuckets[i].value.add(1, ordering: .relaxed)
+        durationBuckets[i].add(1, ordering: .relaxed)
         durationSumNanoseconds.add(Int(clamping: nanoseconds), ordering: .relaxed)
     }
 
@@ -71,28 +73,25 @@ extension EdgeMetrics {
         var cumulative = 0
         var buckets: [(Double, Int)] = []
         for (i, bound) in EdgeMetrics.durationBucketBounds.enumerated() {
-            cumulative += durationBuckets[i].value.load(ordering: .relaxed)
+            cumulative += durationBuckets[i].load(ordering: .relaxed)
             buckets.append((Double(bound) / 1e9, cumulative))
         }
-        cumulative += durationBuckets[EdgeMetrics.durationBucketBounds.count].value.load(ordering: .relaxed)
+        cumulative += durationBuckets[EdgeMetrics.durationBucketBounds.count].load(ordering: .relaxed)
         let sum = Double(durationSumNanoseconds.load(ordering: .relaxed)) / 1e9
         return (buckets, cumulative, sum)
     }
 
     /// Responses per status class ("1xx" … "5xx").
     public func responsesByClass() -> [(String, Int)] {
-        (0..<5).map { ("\($0 + 1)xx", byClass[$0].value.load(ordering: .relaxed)) }
+        (0..<5).map { ("\($0 + 1)xx", byClass[$0].load(ordering: .relaxed)) }
     }
 
     /// Response bytes of full-body and range responses per content coding token.
     public func responseBytesByCoding() -> [(String, Int)] {
-        ["identity", "gzip", "zstd", "br"].enumerated().map { ($0.element, bytesByCoding[$0.offset].value.load(ordering: .relaxed)) }
+        ["identity", "gzip", "zstd", "br"].enumerated().map { ($0.element, bytesByCoding[$0.offset].load(ordering: .relaxed)) }
     }
 }
 
-final class AtomicBox: Sendable {
-    let value = Atomic<Int>(0)
-}
 
 /// Wall-clock seconds for Date headers.
 enum EdgeClock {
