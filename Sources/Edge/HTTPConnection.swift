@@ -317,15 +317,19 @@ final class HTTPConnection {
         spareSlots.append(slot)
     }
 
+    /// The completion of every response write, made once per connection (a closure per write
+    /// would cost an allocation and a weak reference each time).
+    private lazy var writeCompleted: (UVError?) -> Void = { [weak self] error in
+        guard let self else { return }
+        self.writesInFlight -= 1
+        self.lastWriteProgressMs = self.tcp.loop.nowMilliseconds
+        if error != nil { self.close(); return }
+        self.afterWrite()
+    }
+
     private func write(_ slot: Slot) {
         writesInFlight += 1
-        let done: (UVError?) -> Void = { [weak self] error in
-            guard let self else { return }
-            self.writesInFlight -= 1
-            self.lastWriteProgressMs = self.tcp.loop.nowMilliseconds
-            if error != nil { self.close(); return }
-            self.afterWrite()
-        }
+        let done = writeCompleted
         if slot.multipartFileParts.isEmpty {
             if let file = slot.file {
                 tcp.write(slot.buffers)

@@ -8,14 +8,30 @@ import Synchronization
 /// budget: an entry larger than a shard's share is served but not kept.
 public final class ResponseCache: Sendable {
     /// What identifies one cached representation.
+    /// Hashes its strings once, when made (a served file makes its keys when its deployment
+    /// loads): a lookup per request then hashes one integer instead of two strings, twice.
     public struct Key: Hashable, Sendable {
-        public var deployment: String
-        public var path: String
-        public var coding: UInt8
+        public let deployment: String
+        public let path: String
+        public let coding: UInt8
+        /// The strings' hash, computed once.
+        let precomputedHash: Int
+
         public init(deployment: String, path: String, coding: UInt8) {
             self.deployment = deployment
             self.path = path
             self.coding = coding
+            var hasher = Hasher()
+            hasher.combine(deployment)
+            hasher.combine(path)
+            hasher.combine(coding)
+            precomputedHash = hasher.finalize()
+        }
+
+        public func hash(into hasher: inout Hasher) { hasher.combine(precomputedHash) }
+
+        public static func == (a: Key, b: Key) -> Bool {
+            a.precomputedHash == b.precomputedHash && a.coding == b.coding && a.path == b.path && a.deployment == b.deployment
         }
     }
 
@@ -61,9 +77,7 @@ public final class ResponseCache: Sendable {
     }
 
     private func shard(for key: Key) -> Int {
-        var h = Hasher()
-        h.combine(key)
-        return Int(UInt(bitPattern: h.finalize()) % UInt(shards.count))
+        Int(UInt(bitPattern: key.precomputedHash) % UInt(shards.count))
     }
 
     /// Returns the entry if cached (and marks it most recently used).
