@@ -1,7 +1,8 @@
 /// The current second's `Date` field in the three endings a response head can have, built once
 /// per second per loop: a prebuilt head (`ServedFile.Representation.okHead`) plus one of these
-/// tails is a complete head, written as two buffers with no per-request assembly.
-struct ResponseDate {
+/// tails is a complete head, written as two buffers with no per-request assembly. A class: a
+/// request takes one reference to it, not one per array.
+final class ResponseDate {
     /// The IMF-fixdate itself (`Sun, 06 Nov 1994 08:49:37 GMT`).
     let imfFixdate: [UInt8]
     /// `Date: …\r\n\r\n`: an HTTP/1.1 keep-alive response.

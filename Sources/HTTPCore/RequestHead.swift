@@ -30,6 +30,9 @@ public struct RequestHead: Sendable {
     let spans: [FieldSpan]
     /// The number of header fields.
     public let fieldCount: Int
+    /// Bit `code` set for every known field present: absent fields (most of the ones a
+    /// responder asks about) are answered without scanning the field table.
+    let knownFields: UInt64
 
     init(
         bytes: [UInt8], start: Int, byteCount: Int, methodCode: UInt8, version: HTTPVersion,
@@ -49,6 +52,11 @@ public struct RequestHead: Sendable {
         self.targetEnd = targetEnd
         self.spans = spans
         self.fieldCount = fieldCount
+        var mask: UInt64 = 0
+        spans.withUnsafeBufferPointer { s in
+            for k in 0..<fieldCount { mask |= 1 &<< UInt64(s[k].code & 63) }
+        }
+        self.knownFields = mask
     }
 
     /// The request-target exactly as sent, e.g. `/assets/app.js?v=1` (decode it with `RequestTarget`).
@@ -58,6 +66,7 @@ public struct RequestHead: Sendable {
     @inline(__always)
     public func value(of name: FieldName) -> ArraySlice<UInt8>? {
         let code = name.code
+        guard knownFields & (1 &<< UInt64(code & 63)) != 0 else { return nil }
         let found = spans.withUnsafeBufferPointer { s -> Int in
             for k in 0..<fieldCount where s[k].code == code { return k }
             return -1
@@ -67,7 +76,7 @@ public struct RequestHead: Sendable {
     }
 
     /// Whether a known field is present.
-    public func contains(_ name: FieldName) -> Bool { spans[..<fieldCount].contains { $0.code == name.code } }
+    public func contains(_ name: FieldName) -> Bool { knownFields & (1 &<< UInt64(name.code & 63)) != 0 }
 
     /// Every value of a known field, in order (for list fields sent on several lines).
     public func values(of name: FieldName) -> [ArraySlice<UInt8>] {
