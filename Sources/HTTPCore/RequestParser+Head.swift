@@ -95,19 +95,40 @@ extension RequestParser {
         swap(&table, &spans)
         defer { swap(&table, &spans) }
         let base = index
-        return try table.withUnsafeMutableBufferPointer { fields throws(ParseError) -> Int? in
-            try scanFields(p, base, fields)
+        while true {
+            let outcome = try table.withUnsafeMutableBufferPointer { fields throws(ParseError) -> FieldScan in
+                try scanFields(p, base, fields)
+            }
+            switch outcome {
+            case .complete(let length): return length
+            case .needMoreBytes: return nil
+            case .tableFull:
+                // Progress is saved; continue with a table twice as large (never past the limit).
+                let grown = min(limits.maxFieldCount, max(table.count * 2, 1))
+                table.append(contentsOf: repeatElement(FieldSpan(nameStart: 0, nameEnd: 0, valueStart: 0, valueEnd: 0, code: 0),
+                                                       count: grown - table.count))
+            }
         }
+    }
+
+    /// How a pass over the field lines ended.
+    private enum FieldScan {
+        /// The head ends here: its length from the request line.
+        case complete(Int)
+        case needMoreBytes
+        /// The table has no room for the next field but the limit allows more.
+        case tableFull
     }
 
     /// The field lines of a head whose request line starts at `base`, written into `fields`.
     private mutating func scanFields(
         _ p: UnsafeBufferPointer<UInt8>, _ base: Int, _ fields: UnsafeMutableBufferPointer<FieldSpan>
-    ) throws(ParseError) -> Int? {
+    ) throws(ParseError) -> FieldScan {
         let end = p.count
         let limitEnd = base &+ limits.maxHeaderBytes
         let searchEnd = min(end, limitEnd)
-        let maxFields = min(limits.maxFieldCount, fields.count)
+        let maxFields = limits.maxFieldCount
+        let room = fields.count
         let pointer = p.baseAddress!
         // Progress lives in locals while scanning and is written back when more bytes are needed.
         var count = progress.fieldCount
@@ -116,6 +137,12 @@ extension RequestParser {
         while true {
             if scanFrom == lineStart, let field = Self.completeValidFieldLine(pointer, lineStart, searchEnd) {
                 guard count < maxFields else { throw .tooManyFields }
+                if count == room {
+                    progress.fieldCount = count
+                    progress.lineStart = lineStart &- base
+                    progress.scanFrom = scanFrom &- base
+                    return .tableFull
+                }
                 fields[count] = FieldSpan(
                     nameStart: UInt32(truncatingIfNeeded: lineStart &- base),
                     nameEnd: UInt32(truncatingIfNeeded: field.nameEnd &- base),
@@ -132,15 +159,21 @@ extension RequestParser {
                 progress.fieldCount = count
                 progress.lineStart = lineStart &- base
                 progress.scanFrom = end &- base
-                return nil
+                return .needMoreBytes
             }
             guard lf > lineStart, p[lf &- 1] == ByteClass.cr else { throw .bareLineFeed }
             let cr = lf &- 1
             if cr == lineStart {
                 progress.fieldCount = count
-                return lf &+ 1 &- base
+                return .complete(lf &+ 1 &- base)
             }
             guard count < maxFields else { throw .tooManyFields }
+            if count == room {
+                progress.fieldCount = count
+                progress.lineStart = lineStart &- base
+                progress.scanFrom = scanFrom &- base
+                return .tableFull
+            }
             let field = try Self.parseFieldLine(p, lineStart, cr, isFirst: count == 0)
             fields[count] = FieldSpan(
                 nameStart: UInt32(truncatingIfNeeded: lineStart &- base),

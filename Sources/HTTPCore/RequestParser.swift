@@ -24,10 +24,15 @@ public struct RequestParser: Sendable {
     var trailerBytes = 0
     var trailerFields = 0
 
+    /// Field slots a new parser starts with (a browser sends 10–20 fields).
+    static let initialFieldTableSize = 24
+
     public init(limits: ParserLimits = .default) {
         self.limits = limits
+        // A small table that grows (doubling, up to the limit) for heads with many fields: an idle
+        // keep-alive connection should not hold room for 100 fields.
         spans = Array(repeating: FieldSpan(nameStart: 0, nameEnd: 0, valueStart: 0, valueEnd: 0, code: 0),
-                      count: limits.maxFieldCount)
+                      count: min(limits.maxFieldCount, Self.initialFieldTableSize))
     }
 
     enum State: Sendable {

@@ -60,6 +60,30 @@ import Testing
         #expect(outcome.error?.status == 431)
     }
 
+    @Test func aHeadWithMoreFieldsThanTheStartingTableGrowsItEvenWhenFedOneByteAtATime() {
+        var text = "GET / HTTP/1.1\r\nHost: a\r\n"
+        for i in 1..<70 { text += "X-\(i): v\(i)\r\n" }
+        text += "If-None-Match: \"tag\"\r\n\r\n"
+        let bytes = Array(text.utf8)
+        let whole = Feed.whole(bytes)
+        let bytewise = Feed.pieces(bytes, cuts: Array(1..<bytes.count))
+        #expect(whole.completeCount == 1)
+        #expect(bytewise == whole)
+        let fields = whole.messages.first?.fields ?? []
+        #expect(fields.count == 71)
+        #expect(fields.last == "If-None-Match: \"tag\"")
+        #expect(fields[40] == "X-40: v40")
+    }
+
+    @Test func theSecondHeadOnAConnectionReusesTheGrownTableAndStaysCorrect() {
+        var first = "GET /a HTTP/1.1\r\nHost: a\r\n"
+        for i in 1..<50 { first += "X-\(i): 1\r\n" }
+        let second = "GET /b HTTP/1.1\r\nHost: b\r\nAccept-Encoding: br\r\n\r\n"
+        let outcome = Feed.whole(first + "\r\n" + second)
+        #expect(outcome.completeCount == 2)
+        #expect(outcome.messages.last?.fields == ["Host: b", "Accept-Encoding: br"])
+    }
+
     @Test func aContentLengthOverTheBodyLimitIs413BeforeAnyBodyArrives() {
         let limits = ParserLimits(maxBodyBytes: 1000)
         let outcome = Feed.whole("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1001\r\n\r\n", limits: limits)
