@@ -56,6 +56,17 @@ import Testing
         #expect(late.desiredSlots == 2)
     }
 
+    @Test func aBuildPastItsEstimateIsNotCountedOnToEndSoon() {
+        // 60 s expected, 100 s in: late, expected to run 75 s more (longer than a new slot's 45 s).
+        var policy = AdaptiveAutoscaler(settings: Self.noHeadroom)
+        let late = policy.decide(input(at: t0 + 100, ready: [.user_push: 1], running: [build(1, startedAt: t0)], slots: slots([.busy])))
+        #expect(late.desiredSlots == 2)
+        #expect(DurationEstimator().remaining(app: "a", buildType: "t", elapsed: 100, fallback: 60) == 75)
+        // Just at its estimate, three quarters of its age (45 s) is no later than a new slot: wait for it.
+        #expect(DurationEstimator().remaining(app: "a", buildType: "t", elapsed: 60, fallback: 60) == 45)
+        #expect(DurationEstimator().remaining(app: "a", buildType: "t", elapsed: 55, fallback: 60) == 12)
+    }
+
     @Test func expectedDurationsAreLearnedPerAppAndBuildType() {
         var policy = AdaptiveAutoscaler(settings: Self.noHeadroom)
         // "slow" builds take 300 s, though the catalog says 60.
