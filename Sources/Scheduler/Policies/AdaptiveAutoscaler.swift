@@ -11,7 +11,8 @@ import Foundation
 ///   will finish before its deadline (07:00 by default, with a margin) on the slots it may use; only when
 ///   the queued warm work, at the learned warm build duration, would overrun it does the pool grow, and
 ///   never beyond the warm share cap. So the nightly batch trickles through the slots kept anyway;
-/// - **core**: a slow moving average of busy slots (time constant about an hour). Slots above the core
+/// - **core**: a slow moving average of slots busy with user builds (time constant about an hour; the
+///   warm batch does not count: it says nothing about the pushes to come). Slots above the core
 ///   are bursts: released after `burstIdleTimeout`. Core slots hold their dependency caches through
 ///   lulls and are released only after `coreIdleTimeout`;
 /// - **release**: all due slots in one step, the least valuable first (fewest dependency hashes no other
@@ -62,7 +63,7 @@ public struct AdaptiveAutoscaler: Autoscaler {
     public let name = "adaptive"
     public var settings: Settings
     public private(set) var durations = DurationEstimator()
-    /// Smoothed count of busy slots (the core the pool keeps through lulls).
+    /// Smoothed count of slots busy with user builds (the core the pool keeps through lulls).
     public private(set) var busyAverage = 0.0
     /// Learned duration of one cache-warm build (moving average), nil until one ended.
     public private(set) var warmBuildSeconds: Double?
@@ -77,7 +78,8 @@ public struct AdaptiveAutoscaler: Autoscaler {
         let limits = input.limits
         let now = input.now
         let q = input.queue
-        let busy = input.slots.count { $0.phase == .busy }
+        // User builds only: the nightly warm batch says nothing about the pushes to come.
+        let busy = input.running.count { $0.kind != .cache_warm }
         if let last = lastTick {
             let dt = max(0, now.timeIntervalSince(last))
             busyAverage += (1 - exp(-dt / max(1, settings.coreTimeConstant))) * (Double(busy) - busyAverage)
