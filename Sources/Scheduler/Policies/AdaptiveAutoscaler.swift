@@ -43,7 +43,7 @@ public struct AdaptiveAutoscaler: Autoscaler {
         /// Local time = UTC + this many seconds (the simulator's clock is local already: 0).
         public var utcOffset: Double
 
-        public init(burstIdleTimeout: Double = 300, coreIdleTimeout: Double = 3600, quietPeriod: Double = 300,
+        public init(burstIdleTimeout: Double = 60, coreIdleTimeout: Double = 3600, quietPeriod: Double = 300,
                     padFactor: Double = 0, coreFactor: Double = 1.5, coreTimeConstant: Double = 3600,
                     warmCap: WarmShareCap = WarmShareCap(share: 0.3), warmDeadline: Double = 7 * 3600,
                     warmMargin: Double = 3600, utcOffset: Double = 0) {
