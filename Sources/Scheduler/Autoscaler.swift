@@ -48,13 +48,16 @@ public struct AutoscalerInput: Sendable {
 }
 
 /// A policy's answer: how many slots there should be, and why (logged for `wharf slots --history`).
+/// `release` names the idle slots to give back first when shrinking (the pool's own order otherwise).
 public struct ScalingDecision: Sendable, Equatable {
     public var desiredSlots: Int
     public var reason: String
+    public var release: [String]
 
-    public init(desiredSlots: Int, reason: String) {
+    public init(desiredSlots: Int, reason: String, release: [String] = []) {
         self.desiredSlots = desiredSlots
         self.reason = reason
+        self.release = release
     }
 }
 

@@ -19,9 +19,11 @@ public struct Dispatcher: Sendable {
     }
 
     /// Claims and assigns jobs to idle slots of `pool`. `kinds` (when given) is asked before each claim
-    /// which kinds may start now, e.g. to cap the share of slots the warm batch takes.
+    /// which kinds may start now, e.g. to cap the share of slots the warm batch takes; `claimed` hears
+    /// of each claimed job as it is placed.
     @discardableResult
-    public func dispatch(pool: inout SlotPool, now: Date, kinds: ((SlotPool) -> Set<JobKind>?)? = nil) throws -> [Assignment] {
+    public func dispatch(pool: inout SlotPool, now: Date, kinds: ((SlotPool) -> Set<JobKind>?)? = nil,
+                         claimed: ((Job) -> Void)? = nil) throws -> [Assignment] {
         pool.advance(now: now)
         var assignments: [Assignment] = []
         while pool.idleCount > 0 {
@@ -33,6 +35,7 @@ public struct Dispatcher: Sendable {
             }) else { break }
             try pool.assign(jobID: job.id, dependencyHash: job.dependencyHash, to: slotID, now: now)
             assignments.append(Assignment(job: job, slotID: slotID))
+            claimed?(job)
         }
         return assignments
     }

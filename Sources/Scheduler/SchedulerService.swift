@@ -10,29 +10,49 @@ public struct ScalingEvent: Sendable, Equatable {
 }
 
 /// The scheduler's control loop, one `tick(now:)` at a time (the wiring calls it every few seconds
-/// from a timer): rescue expired leases, pick up jobs other processes queued, ask the autoscaler for a
-/// slot count and apply it, then fill idle slots and run each assigned job with the executor.
+/// from a timer): rescue expired leases, pick up jobs other processes queued, ask the policy's autoscaler
+/// for a slot count and apply it, then fill idle slots (the warm batch within its share cap) and run
+/// each assigned job with the executor. A failed build whose failure the policy's detector has seen
+/// before on the same source gets no further automatic retry. The policy is the one the simulator
+/// replays (`SchedulingPolicy.adaptive()` by default).
 public actor SchedulerService {
     public let queue: JobQueue
     public let executor: BuildJobExecutor
     public let provider: any SlotProvider
     public let rescuer: LeaseRescuer
     private var autoscaler: any Autoscaler
+    private let warmCap: WarmShareCap?
+    private let failures: DeterministicFailureDetector?
     private var pool: SlotPool
     private var history: [ScalingEvent] = []
     private var builds: [Int64: (job: Job, slotID: String, task: Task<Void, Never>)] = [:]
     private var lastRescue: Date?
     public static let historyLimit = 1000
 
+    /// A service running `policy`'s autoscaler, warm cap and failure memory (the queue keeps its own
+    /// priority weights and retry backoff, from its configuration).
     public init(queue: JobQueue, executor: BuildJobExecutor, provider: any SlotProvider,
-                autoscaler: any Autoscaler = SeedAutoscaler(), limits: SlotLimits = .default, rescueInterval: Double = 30) {
+                policy: SchedulingPolicy = .adaptive(), limits: SlotLimits = .default, rescueInterval: Double = 30) {
         self.queue = queue
         self.executor = executor
         self.provider = provider
-        self.autoscaler = autoscaler
+        self.autoscaler = policy.autoscaler
+        self.warmCap = policy.warmCap
+        self.failures = policy.failures
         self.pool = SlotPool(limits: limits)
         self.rescuer = LeaseRescuer(queue: queue, interval: rescueInterval)
     }
+
+    /// A service with only an autoscaler (no warm cap, no failure memory).
+    public init(queue: JobQueue, executor: BuildJobExecutor, provider: any SlotProvider,
+                autoscaler: any Autoscaler, limits: SlotLimits = .default, rescueInterval: Double = 30) {
+        self.init(queue: queue, executor: executor, provider: provider,
+                  policy: SchedulingPolicy(name: autoscaler.name, autoscaler: autoscaler), limits: limits,
+                  rescueInterval: rescueInterval)
+    }
+
+    /// The autoscaling policy's name (`wharf slots`).
+    public var policyName: String { autoscaler.name }
 
     /// What one tick did.
     public struct TickReport: Sendable, Equatable {
@@ -64,13 +84,25 @@ public actor SchedulerService {
             },
             slots: pool.slots, limits: pool.limits, provisioningDelay: provider.provisioningDelay)
         let decision = autoscaler.decide(input)
-        let applied = try pool.scale(to: decision.desiredSlots, now: now, provider: provider)
+        let applied = try pool.scale(to: decision.desiredSlots, now: now, provider: provider, prefer: decision.release)
         if !applied.requested.isEmpty || !applied.released.isEmpty {
             history.append(ScalingEvent(time: now, policy: autoscaler.name, decision: decision,
                                         requested: applied.requested, released: applied.released))
             if history.count > Self.historyLimit { history.removeFirst(history.count - Self.historyLimit) }
         }
-        let assignments = try Dispatcher(queue: queue, owner: executor.owner).dispatch(pool: &pool, now: now)
+        let dispatcher = Dispatcher(queue: queue, owner: executor.owner)
+        let assignments: [Assignment]
+        if let warmCap {
+            // Warm builds running now: those started earlier plus those claimed earlier in this round.
+            let warmBefore = builds.values.count { $0.job.kind == .cache_warm }
+            var warmClaimed = 0
+            let maxSlots = pool.limits.max
+            assignments = try dispatcher.dispatch(pool: &pool, now: now, kinds: { _ in
+                warmCap.allowedKinds(runningWarm: warmBefore + warmClaimed, maxSlots: maxSlots)
+            }, claimed: { job in if job.kind == .cache_warm { warmClaimed += 1 } })
+        } else {
+            assignments = try dispatcher.dispatch(pool: &pool, now: now)
+        }
         for assignment in assignments { start(assignment) }
         return TickReport(rescued: rescued, decision: decision, started: assignments.map(\.job.id))
     }
@@ -87,8 +119,24 @@ public actor SchedulerService {
 
     private func buildEnded(jobID: Int64, finished: Job?) {
         guard let build = builds.removeValue(forKey: jobID) else { return }
+        if let finished, let failures, Self.failedAttempt(finished) {
+            // Same source (content hash when known), same failure: retrying only burns a slot.
+            let source = finished.cacheKey ?? finished.source
+            let signature = "exit \(finished.exitCode.map(String.init) ?? "-"): \(finished.error ?? "")"
+            if !failures.shouldRetry(source: source, signature: signature), finished.state == .queued {
+                _ = try? queue.cancel(jobID: jobID, now: Date())
+            }
+        }
         pool.jobEnded(slotID: build.slotID, now: Date(),
                       expectedSeconds: queue.configuration.catalog.types[build.job.buildType]?.expectedSeconds)
+    }
+
+    /// Whether the attempt that just ended failed (requeued for a retry, or finally failed or timed out).
+    static func failedAttempt(_ job: Job) -> Bool {
+        switch job.state {
+        case .queued, .failed, .timed_out: job.error != nil && job.error != "cancelled"
+        default: false
+        }
     }
 
     /// The live slots.

@@ -33,9 +33,10 @@ public struct SlotPool: Sendable {
     }
 
     /// Moves the slot count toward `desired` (clamped to the limits). Busy slots are never released,
-    /// so the count may stay above `desired` until builds end.
+    /// so the count may stay above `desired` until builds end. Slots in `prefer` that may be released
+    /// go first, then the pool's own order (`releaseCandidates`).
     @discardableResult
-    public mutating func scale(to desired: Int, now: Date, provider: any SlotProvider) throws -> ScaleResult {
+    public mutating func scale(to desired: Int, now: Date, provider: any SlotProvider, prefer: [String] = []) throws -> ScaleResult {
         advance(now: now)
         let target = limits.clamp(desired)
         var result = ScaleResult()
@@ -45,7 +46,10 @@ public struct SlotPool: Sendable {
             result.requested.append(slot.id)
         }
         if slots.count > target {
-            for id in releaseCandidates().prefix(slots.count - target) {
+            let candidates = releaseCandidates()
+            let preferred = prefer.filter(candidates.contains)
+            let ordered = preferred + candidates.filter { !preferred.contains($0) }
+            for id in ordered.prefix(slots.count - target) {
                 provider.releaseSlot(id: id, now: now)
                 slots.removeAll { $0.id == id }
                 result.released.append(id)

@@ -115,8 +115,9 @@ final class SchedulerRunner: Sendable {
         let executor = BuildJobExecutor(queue: queue, cache: try BuildCache(database: queue.database), store: store,
                                         loop: thread.loop, owner: owner, settings: settings.buildSettings(storePath: self.storePath))
         let limits = try SlotLimits(min: settings.minSlots, max: settings.maxSlots)
-        service = SchedulerService(queue: queue, executor: executor, provider: LocalProcessSlotProvider(), limits: limits,
-                                   rescueInterval: settings.rescueIntervalSeconds)
+        let policy = SchedulingPolicy.adaptive(settings: .init(utcOffset: Double(TimeZone.current.secondsFromGMT())))
+        service = SchedulerService(queue: queue, executor: executor, provider: LocalProcessSlotProvider(), policy: policy,
+                                   limits: limits, rescueInterval: settings.rescueIntervalSeconds)
         let report = self.report
         api = SchedulerAPI(queue: queue, defaults: settings.submissionDefaults, slotsReport: { report.value.withLock { $0 } })
     }

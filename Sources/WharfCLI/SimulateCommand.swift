@@ -19,14 +19,20 @@ struct SimulateCommand: ParsableCommand {
     @Option(name: .customLong("tick"), help: "Seconds between autoscaler decisions.") var tick = 10.0
     @Option(name: .customLong("history"), help: "Also print the last N scaling decisions with their reasons.")
     var history = 0
-    @Option(name: .customLong("idle-timeout"), help: "adaptive: seconds a slot stays idle before it may be released.")
-    var idleTimeout: Double?
+    @Option(name: .customLong("burst-idle"), help: "adaptive: seconds a slot above the core stays idle before it may be released.")
+    var burstIdle: Double?
+    @Option(name: .customLong("core-idle"), help: "adaptive: seconds a core slot stays idle before it may be released.")
+    var coreIdle: Double?
+    @Option(name: .customLong("core-tc"), help: "adaptive: time constant (s) of the busy-slot average that sizes the core.")
+    var coreTimeConstant: Double?
     @Option(name: .customLong("quiet"), help: "adaptive: seconds after a scale event before a release.")
     var quiet: Double?
-    @Option(name: .customLong("floor-factor"), help: "adaptive: slots kept = ceil(factor × recent load).")
-    var floorFactor: Double?
+    @Option(name: .customLong("core-factor"), help: "adaptive: core slots = ceil(factor × busy average).")
+    var coreFactor: Double?
     @Option(name: .customLong("pad"), help: "adaptive: extra slots on a scale-up = pad × √load.")
     var pad: Double?
+    @Option(name: .customLong("cost-weight"), help: "adaptive: priority weight of cheap (short) builds (default 200).")
+    var costWeight: Double?
     @Option(name: .customLong("warm-share"), help: "adaptive: share of --max the nightly warm batch may hold.")
     var warmShare: Double?
 
@@ -40,7 +46,8 @@ struct SimulateCommand: ParsableCommand {
         guard tick.isFinite, tick >= 1, tick <= 3600 else { throw ValidationError("--tick must be 1...3600") }
         guard FileManager.default.isReadableFile(atPath: trace) else { throw ValidationError("cannot read trace file '\(trace)'") }
         guard history >= 0 else { throw ValidationError("--history must be ≥ 0") }
-        for (name, value) in [("--idle-timeout", idleTimeout), ("--quiet", quiet), ("--floor-factor", floorFactor), ("--pad", pad),
+        for (name, value) in [("--burst-idle", burstIdle), ("--core-idle", coreIdle), ("--core-tc", coreTimeConstant), ("--quiet", quiet),
+                              ("--core-factor", coreFactor), ("--pad", pad), ("--cost-weight", costWeight),
                               ("--warm-share", warmShare)] {
             if let value, !(value.isFinite && value >= 0 && value <= 86_400) { throw ValidationError("\(name) must be 0...86400") }
         }
@@ -52,12 +59,16 @@ struct SimulateCommand: ParsableCommand {
         var chosen = SchedulingPolicy.named(policy)!
         if chosen.name == "adaptive" {
             var settings = AdaptiveAutoscaler.Settings()
-            if let idleTimeout { settings.idleTimeout = idleTimeout }
+            if let burstIdle { settings.burstIdleTimeout = burstIdle }
+            if let coreIdle { settings.coreIdleTimeout = coreIdle }
+            if let coreTimeConstant { settings.coreTimeConstant = coreTimeConstant }
             if let quiet { settings.quietPeriod = quiet }
-            if let floorFactor { settings.floorFactor = floorFactor }
+            if let coreFactor { settings.coreFactor = coreFactor }
             if let pad { settings.padFactor = pad }
             if let warmShare { settings.warmCap = WarmShareCap(share: warmShare) }
-            chosen = .adaptive(settings: settings)
+            var weights = PriorityWeights.default
+            if let costWeight { weights.cost = costWeight }
+            chosen = .adaptive(settings: settings, weights: weights)
         }
         let simulator = TraceSimulator(
             trace: loaded, policy: chosen,

@@ -25,7 +25,10 @@ import Testing
             running: running, slots: slots, limits: limits, provisioningDelay: 45)
     }
 
-    static let noHeadroom = AdaptiveAutoscaler.Settings(idleTimeout: 600, quietPeriod: 900, padFactor: 0, floorFactor: 1)
+    static let noHeadroom = AdaptiveAutoscaler.Settings(burstIdleTimeout: 300, coreIdleTimeout: 3600, quietPeriod: 0, padFactor: 0,
+                                                        coreFactor: 1, coreTimeConstant: 3600)
+    /// 00:00 (UTC) of t0's day (t0 is 08:00).
+    static let midnight = t0 - 8 * 3600
 
     // MARK: - Burst
 
@@ -35,7 +38,7 @@ import Testing
         // six user pushes queued: six new slots, in one decision.
         let first = policy.decide(input(at: t0, ready: [.user_push: 6], running: [build(1, startedAt: t0)], slots: slots([.busy])))
         #expect(first.desiredSlots == 7)
-        #expect(first.reason.contains("6 queued"))
+        #expect(first.reason.contains("6 user builds queued"))
         // Ten seconds later the six are provisioning: nothing more is asked for.
         let second = policy.decide(input(at: t0 + 10, ready: [.user_push: 6], running: [build(1, startedAt: t0)],
                                          slots: slots([.busy] + Array(repeating: .provisioning, count: 6))))
@@ -53,6 +56,17 @@ import Testing
         #expect(late.desiredSlots == 2)
     }
 
+    @Test func aBuildPastItsEstimateIsNotCountedOnToEndSoon() {
+        // 60 s expected, 100 s in: late, expected to run 75 s more (longer than a new slot's 45 s).
+        var policy = AdaptiveAutoscaler(settings: Self.noHeadroom)
+        let late = policy.decide(input(at: t0 + 100, ready: [.user_push: 1], running: [build(1, startedAt: t0)], slots: slots([.busy])))
+        #expect(late.desiredSlots == 2)
+        #expect(DurationEstimator().remaining(app: "a", buildType: "t", elapsed: 100, fallback: 60) == 75)
+        // Just at its estimate, three quarters of its age (45 s) is no later than a new slot: wait for it.
+        #expect(DurationEstimator().remaining(app: "a", buildType: "t", elapsed: 60, fallback: 60) == 45)
+        #expect(DurationEstimator().remaining(app: "a", buildType: "t", elapsed: 55, fallback: 60) == 12)
+    }
+
     @Test func expectedDurationsAreLearnedPerAppAndBuildType() {
         var policy = AdaptiveAutoscaler(settings: Self.noHeadroom)
         // "slow" builds take 300 s, though the catalog says 60.
@@ -68,21 +82,26 @@ import Testing
 
     // MARK: - Lull
 
-    @Test func aLullKeepsIdleSlotsForTheIdleTimeoutThenReleasesDownToTheLoadInOneStep() {
+    @Test func aLullReleasesSlotsAboveTheBusyAverageOneByOneThenTheCoreAfterItsLongerTimeout() {
         var policy = AdaptiveAutoscaler(settings: Self.noHeadroom)
         let busy = (1...5).map { build(Int64($0), startedAt: t0) }
         #expect(policy.decide(input(at: t0, running: busy, slots: slots(Array(repeating: .busy, count: 5)))).desiredSlots == 5)
-        // The builds end at t0+60; the queue stays empty.
+        // The builds end at t0+60; the queue stays empty; each decision is applied.
+        var active = 5
         var changes: [(Double, Int)] = []
-        for t in stride(from: 60.0, through: 1500, by: 10) {
-            let d = policy.decide(input(at: t0 + t, slots: slots(Array(repeating: .idle, count: 5), idleSince: t0 + 60)))
-            if d.desiredSlots != 5 { changes.append((t, d.desiredSlots)) }
+        for t in stride(from: 60.0, through: 4000, by: 10) {
+            let d = policy.decide(input(at: t0 + t, slots: slots(Array(repeating: .idle, count: active), idleSince: t0 + 60)))
+            if d.desiredSlots != active {
+                changes.append((t, d.desiredSlots))
+                #expect(d.release.count == active - d.desiredSlots)
+                active = d.desiredSlots
+            }
         }
-        // Idle 600 s at t0+660; the load average (5 → 5·e^(−660/1200) ≈ 2.9) still needs 3: release 2 at once.
-        #expect(changes.first.map { $0.0 } == 660)
-        #expect(changes.first.map { $0.1 } == 3)
-        // Then nothing for the 900 s quiet period.
-        #expect(changes.allSatisfy { $0.0 == 660 || $0.0 >= 1560 })
+        // The busy average decays as 5·e^(−t/3600): its ceiling (the core) drops to 4 at t=810 (3.99),
+        // to 3 at 1840 (2.999), to 2 at 3300 (1.999); a slot above the core, idle ≥ 300 s, goes at once.
+        // The last two are core slots: both idle 3600 s at t=3660, released down to the minimum (1).
+        #expect(changes.map(\.0) == [810, 1840, 3300, 3660])
+        #expect(changes.map(\.1) == [4, 3, 2, 1])
     }
 
     @Test func aShortLullBetweenBurstsReleasesNothing() {
@@ -98,21 +117,62 @@ import Testing
 
     // MARK: - Warm batch
 
-    @Test func theNightlyWarmBatchGetsAtMostItsShareOfSlots() {
+    @Test func theNightlyWarmBatchAsksOnlyForTheSlotsItNeedsToEndAnHourBefore7() {
         var policy = AdaptiveAutoscaler(settings: Self.noHeadroom)
-        let two = t0 + 2 * 3600
-        // 60 warm builds queued at 02:00 with one idle slot, max 10: the cap is 5 slots.
+        let two = Self.midnight + 2 * 3600
+        // 60 warm builds at 02:00, nothing learned yet (300 s each): 18,000 s of work in the 4 h to 06:00
+        // needs 2 slots; one is idle, so one more.
         let start = policy.decide(input(at: two, ready: [.cache_warm: 60], slots: slots([.idle])))
-        #expect(start.desiredSlots == 5)
-        #expect(start.reason.contains("cap 5"))
-        // Five warm builds running, 55 queued: hold at 5.
-        let warm = (1...5).map { build(Int64($0), kind: .cache_warm, startedAt: two + 60, expected: 300) }
-        let running = policy.decide(input(at: two + 70, ready: [.cache_warm: 55], running: warm, slots: slots(Array(repeating: .busy, count: 5))))
-        #expect(running.desiredSlots == 5)
-        // A user push arrives: it gets a slot of its own at once.
-        let push = policy.decide(input(at: two + 80, ready: [.cache_warm: 55, .user_push: 1], running: warm,
-                                       slots: slots(Array(repeating: .busy, count: 5))))
-        #expect(push.desiredSlots == 6)
+        #expect(start.desiredSlots == 2)
+        #expect(start.reason.contains("need 2 slots"))
+        // 600 of them would need 13: the cap (30% of 10) holds it to 3.
+        var big = AdaptiveAutoscaler(settings: Self.noHeadroom)
+        let capped = big.decide(input(at: two, ready: [.cache_warm: 600], slots: slots([.idle])))
+        #expect(capped.desiredSlots == 3)
+        #expect(capped.reason.contains("cap 3"))
+        // Five warm builds at 02:00 fit on the slot there is: no scale-up at all.
+        var small = AdaptiveAutoscaler(settings: Self.noHeadroom)
+        #expect(small.decide(input(at: two, ready: [.cache_warm: 5], slots: slots([.idle]))).desiredSlots == 1)
+        // Past 06:00 whatever is left may use the whole cap.
+        var late = AdaptiveAutoscaler(settings: Self.noHeadroom)
+        #expect(late.decide(input(at: Self.midnight + 6.5 * 3600, ready: [.cache_warm: 2], slots: slots([.idle]))).desiredSlots == 3)
+    }
+
+    @Test func aUserPushDuringTheWarmBatchGetsASlotOfItsOwn() {
+        var policy = AdaptiveAutoscaler(settings: Self.noHeadroom)
+        let two = Self.midnight + 2 * 3600
+        let warm = (1...2).map { build(Int64($0), kind: .cache_warm, startedAt: two, expected: 300) }
+        let busy = slots([.busy, .busy])
+        // Two warm builds running with 20 queued: enough to finish by 06:00, so hold.
+        #expect(policy.decide(input(at: two + 10, ready: [.cache_warm: 20], running: warm, slots: busy)).desiredSlots == 2)
+        // A user push arrives: it gets a new slot at once.
+        #expect(policy.decide(input(at: two + 20, ready: [.cache_warm: 20, .user_push: 1], running: warm, slots: busy)).desiredSlots == 3)
+    }
+
+    @Test func theSlotReleasedFirstIsTheOneWhoseCacheOtherSlotsAlsoHold() {
+        func slot(_ id: String, _ hashes: [String], idleSince: Double) -> Slot {
+            var s = Slot(id: id, requestedAt: t0, readyAt: t0, tools: [])
+            s.idleSince = t0 + idleSince
+            for h in hashes { s.dependencyCache.touch(h) }
+            return s
+        }
+        let unique = slot("unique", ["a", "b"], idleSince: 0)
+        let copy = slot("copy", ["c"], idleSince: 50)
+        let holder = slot("holder", ["c", "d"], idleSince: 100)
+        let order = AdaptiveAutoscaler.releaseOrder([unique, copy, holder], among: [unique, copy, holder])
+        // "copy" holds nothing the others lack; "holder" has d alone; "unique" has a and b alone.
+        #expect(order.map(\.id) == ["copy", "holder", "unique"])
+    }
+
+    @Test func thePoolReleasesThePreferredIdleSlotsFirst() throws {
+        var pool = SlotPool(limits: .default)
+        let provider = LocalProcessSlotProvider()
+        try pool.scale(to: 3, now: t0, provider: provider)
+        let ids = pool.slots.map(\.id)
+        let result = try pool.scale(to: 1, now: t0 + 10, provider: provider, prefer: [ids[2], "gone"])
+        // The preferred slot goes first; the rest of the shrink follows the pool's own order.
+        #expect(result.released == [ids[2], ids[0]])
+        #expect(pool.slots.map(\.id) == [ids[1]])
     }
 
     @Test func theDispatcherStartsNoMoreWarmBuildsThanTheCapSoAUserPushStartsAtOnce() throws {

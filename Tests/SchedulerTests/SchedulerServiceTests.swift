@@ -17,7 +17,7 @@ import UVLoop
             queue: queue, cache: try BuildCache(database: database), store: try Store.open(at: dir.path + "/store"),
             loop: thread.loop, owner: "svc", settings: BuildSettings(workRoot: dir.path + "/work", logRoot: dir.path + "/logs"))
         let service = SchedulerService(queue: queue, executor: executor, provider: LocalProcessSlotProvider(),
-                                       limits: try SlotLimits(min: 1, max: 4))
+                                       autoscaler: SeedAutoscaler(), limits: try SlotLimits(min: 1, max: 4))
         let apps = ["a", "b", "c", "d", "e", "f"]
         for app in apps {
             try queue.enqueue(JobRequest(app: app, buildType: "javascript_web", source: dir.path + "/src", command: "sh build.sh"),
@@ -42,5 +42,38 @@ import UVLoop
         let third = try await service.tick(now: Date())
         #expect(third.decision.desiredSlots == 3)
         #expect(await service.slots().count == 3)
+    }
+
+    @Test func theDefaultPolicyStopsRetryingABuildThatFailsTheSameWayTwice() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        try dir.file("src/build.sh", "echo 'error: module left-pad not found' >&2\nexit 3\n")
+        let database = try SchedulerDatabase.open(path: dir.path + "/scheduler.sqlite")
+        let queue = try JobQueue(database: database, now: Date())
+        let thread = try LoopThread(name: "service-test")
+        defer { try? thread.stopAndJoin() }
+        let executor = BuildJobExecutor(
+            queue: queue, cache: try BuildCache(database: database), store: try Store.open(at: dir.path + "/store"),
+            loop: thread.loop, owner: "svc", settings: BuildSettings(workRoot: dir.path + "/work", logRoot: dir.path + "/logs"))
+        let service = SchedulerService(queue: queue, executor: executor, provider: LocalProcessSlotProvider(),
+                                       limits: try SlotLimits(min: 1, max: 4))
+        #expect(await service.policyName == "adaptive")
+        let job = try queue.enqueue(JobRequest(app: "shop", buildType: "javascript_web", source: dir.path + "/src",
+                                               command: "sh build.sh"), now: Date())
+        #expect(job.maxAttempts == 4)
+        // Attempt 1 fails; the first sighting of this failure is retried (after the 10 s backoff).
+        var now = Date()
+        #expect(try await service.tick(now: now).started == [job.id])
+        await service.waitForBuilds()
+        #expect(try queue.get(job.id).state == .queued)
+        // Attempt 2 fails the same way on the same source: deterministic, no attempts 3 and 4.
+        now = now.addingTimeInterval(30)
+        #expect(try await service.tick(now: now).started == [job.id])
+        await service.waitForBuilds()
+        let ended = try queue.get(job.id)
+        #expect(ended.state.isFinal && ended.state != .succeeded, "\(ended.state)")
+        #expect(try queue.attempts(of: job.id).count == 2)
+        now = now.addingTimeInterval(120)
+        #expect(try await service.tick(now: now).started.isEmpty)
     }
 }

@@ -106,6 +106,29 @@ import Testing
         #expect(result.history[0].decision.reason == "queued 3 > 2 × active 1: add 2")
     }
 
+    /// The same burst under the adaptive policy (no core, no quiet period, so the figures are easy to
+    /// follow). t=0: job 1 starts on the min slot; the tick sees 3 queued and a build with 60 s to go
+    /// (longer than the 45 s provisioning): add 3. t=45 jobs 2–4 start on the new slots (end 105); job 1
+    /// ends at 60. Slots above the core go after 300 s idle: slot 1 at t=360 (idle since 60), then at
+    /// t=410 two of the other three (idle since 105), down to min 1. Cost = 360 + 410 + 410 + 86,400 =
+    /// 87,580; waits 0, 45, 45, 45; 3 scale events; every attempt cold (fresh slots).
+    @Test func theAdaptiveReplayOfABurstMatchesTheHandWorkedFigures() throws {
+        let t = try trace((1...4).map { row($0, at: 0) })
+        let settings = AdaptiveAutoscaler.Settings(burstIdleTimeout: 300, coreIdleTimeout: 3600, quietPeriod: 0, coreFactor: 0)
+        let result = try TraceSimulator(trace: t, policy: .adaptive(settings: settings)).run()
+        let m = result.metrics
+        #expect(m.slotSeconds == 87_580)
+        #expect(m.userWaitP50 == 45 && m.userWaitP99 == 45)
+        #expect(m.userWaitMean == 33.75)
+        #expect(m.scaleEvents == 3 && m.scaleUps == 1 && m.scaleDowns == 2)
+        #expect(m.attempts == 4 && m.coldAttemptShare == 1)
+        #expect(m.busySeconds == 240)
+        #expect(m.peakSlots == 4 && m.slotsStarted == 4)
+        #expect(result.history.map { $0.time.timeIntervalSince1970 } == [0, 360, 410])
+        #expect(result.history.map { $0.released.count } == [0, 1, 2])
+        #expect(result.history[0].decision.reason.hasPrefix("3 user builds queued"))
+    }
+
     /// A build that always fails after 20 s: the seed retries it blindly (4 attempts, 80 s); the default
     /// policy retries once, sees the same failure on the same source, and stops (2 attempts).
     @Test func aDeterministicFailureIsRetriedBlindlyBySeedAndOnceByTheDefault() throws {
@@ -141,6 +164,10 @@ import Testing
         // One slot: 100 s, then 130 s: the last ends at 02:03:50.
         #expect(m.warmLastDoneByNight == [7200 + 230])
         #expect(m.warmWaitP95 == 100)
+        // The adaptive policy sees 2 warm builds fit on the one slot long before 06:00: no scale-up.
+        let adaptive = try TraceSimulator(trace: t, policy: .adaptive()).run().metrics
+        #expect(adaptive.scaleEvents == 0 && adaptive.warmDoneBy0700 == 1)
+        #expect(adaptive.warmLastDoneByNight == [7200 + 230])
     }
 
     @Test func percentilesAreNearestRank() {

@@ -32,9 +32,11 @@ public struct DurationEstimator: Sendable, Equatable {
     }
 
     /// Expected seconds left for a build that has run `elapsed` seconds: what the estimate says is left,
-    /// but never less than a fifth of the estimate (a build past its estimate is late, not about to end).
+    /// but never less than a fifth of the estimate. A build past its estimate is late, not about to end:
+    /// build times are long-tailed, so it is expected to run on for three quarters of its age again.
     public func remaining(app: String, buildType: String, elapsed: Double, fallback: Double) -> Double {
         let total = expected(app: app, buildType: buildType, fallback: fallback)
+        if elapsed >= total { return max(0.2 * total, 0.75 * elapsed) }
         return max(total - elapsed, 0.2 * total)
     }
 }

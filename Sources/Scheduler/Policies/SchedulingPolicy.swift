@@ -53,10 +53,11 @@ public struct SchedulingPolicy: Sendable {
 extension SchedulingPolicy {
     /// The default policy: `AdaptiveAutoscaler`, the default priority weights (kind, hint, popularity,
     /// cost, fair share, retries, and age so nothing starves), retries with backoff, the warm batch capped
-    /// at half of the maximum slots, and no automatic retry of a failure already seen on the same source.
-    public static func adaptive(settings: AdaptiveAutoscaler.Settings = .init()) -> SchedulingPolicy {
+    /// at the autoscaler's warm share (30% of the maximum slots by default), and no automatic retry of a
+    /// failure already seen on the same source.
+    public static func adaptive(settings: AdaptiveAutoscaler.Settings = .init(), weights: PriorityWeights = .default) -> SchedulingPolicy {
         SchedulingPolicy(
-            name: "adaptive", autoscaler: AdaptiveAutoscaler(settings: settings), weights: .default, retry: .default,
+            name: "adaptive", autoscaler: AdaptiveAutoscaler(settings: settings), weights: weights, retry: .default,
             warmCap: settings.warmCap, failures: DeterministicFailureDetector())
     }
 }

@@ -195,7 +195,7 @@ public final class TraceSimulator {
                 }.sorted { $0.jobID < $1.jobID },
                 slots: pool.slots, limits: pool.limits, provisioningDelay: provider.provisioningDelay)
             let decision = policy.autoscaler.decide(input)
-            let applied = try pool.scale(to: decision.desiredSlots, now: date, provider: provider)
+            let applied = try pool.scale(to: decision.desiredSlots, now: date, provider: provider, prefer: decision.release)
             if !applied.requested.isEmpty || !applied.released.isEmpty {
                 m.scaleEvents += 1
                 if !applied.requested.isEmpty { m.scaleUps += 1 }
