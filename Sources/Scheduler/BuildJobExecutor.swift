@@ -56,14 +56,19 @@ public struct BuildJobExecutor: Sendable {
     /// The lease owner that claimed the jobs.
     public let owner: String
     public let settings: BuildSettings
+    /// When set, a failed build whose failure was seen before on the same source is finished as
+    /// `failed` at once instead of going back to the queue (the policy's detector).
+    public var failures: DeterministicFailureDetector?
 
-    public init(queue: JobQueue, cache: BuildCache, store: Store, loop: EventLoop, owner: String, settings: BuildSettings) {
+    public init(queue: JobQueue, cache: BuildCache, store: Store, loop: EventLoop, owner: String, settings: BuildSettings,
+                failures: DeterministicFailureDetector? = nil) {
         self.queue = queue
         self.cache = cache
         self.store = store
         self.loop = loop
         self.owner = owner
         self.settings = settings
+        self.failures = failures
     }
 
     /// Executes `job` (claimed by `owner`) and returns it as finished (or re-queued for a retry). An
@@ -115,7 +120,14 @@ public struct BuildJobExecutor: Sendable {
         let result = await runWithHeartbeats(spec, jobID: job.id, clock: clock)
         let report = AttemptReport(stageDurations: result.stageDurations, logPath: logPath)
         guard result.outcome == .succeeded else {
-            return try queue.finish(jobID: job.id, owner: owner, outcome: result.jobOutcome(deploymentID: nil), report: report, now: clock.now())
+            var outcome = result.jobOutcome(deploymentID: nil)
+            if case .failed(let code, let error, true) = outcome, let failures,
+               !failures.shouldRetry(source: key?.hex ?? job.source, signature: "exit \(code.map(String.init) ?? "-"): \(error)") {
+                // Same source, same failure as an earlier attempt: a retry would only repeat it.
+                outcome = .failed(exitCode: code, error: error + " (deterministic: same source, same failure; not retried)",
+                                  retryable: false)
+            }
+            return try queue.finish(jobID: job.id, owner: owner, outcome: outcome, report: report, now: clock.now())
         }
         let deploymentID: String
         do {

@@ -22,7 +22,6 @@ public actor SchedulerService {
     public let rescuer: LeaseRescuer
     private var autoscaler: any Autoscaler
     private let warmCap: WarmShareCap?
-    private let failures: DeterministicFailureDetector?
     private var pool: SlotPool
     private var history: [ScalingEvent] = []
     private var builds: [Int64: (job: Job, slotID: String, task: Task<Void, Never>)] = [:]
@@ -34,11 +33,12 @@ public actor SchedulerService {
     public init(queue: JobQueue, executor: BuildJobExecutor, provider: any SlotProvider,
                 policy: SchedulingPolicy = .adaptive(), limits: SlotLimits = .default, rescueInterval: Double = 30) {
         self.queue = queue
+        var executor = executor
+        if executor.failures == nil { executor.failures = policy.failures }
         self.executor = executor
         self.provider = provider
         self.autoscaler = policy.autoscaler
         self.warmCap = policy.warmCap
-        self.failures = policy.failures
         self.pool = SlotPool(limits: limits)
         self.rescuer = LeaseRescuer(queue: queue, interval: rescueInterval)
     }
@@ -119,24 +119,9 @@ public actor SchedulerService {
 
     private func buildEnded(jobID: Int64, finished: Job?) {
         guard let build = builds.removeValue(forKey: jobID) else { return }
-        if let finished, let failures, Self.failedAttempt(finished) {
-            // Same source (content hash when known), same failure: retrying only burns a slot.
-            let source = finished.cacheKey ?? finished.source
-            let signature = "exit \(finished.exitCode.map(String.init) ?? "-"): \(finished.error ?? "")"
-            if !failures.shouldRetry(source: source, signature: signature), finished.state == .queued {
-                _ = try? queue.cancel(jobID: jobID, now: Date())
-            }
-        }
+        // (A deterministic failure was already finished as `failed`, not requeued, by the executor.)
         pool.jobEnded(slotID: build.slotID, now: Date(),
                       expectedSeconds: queue.configuration.catalog.types[build.job.buildType]?.expectedSeconds)
-    }
-
-    /// Whether the attempt that just ended failed (requeued for a retry, or finally failed or timed out).
-    static func failedAttempt(_ job: Job) -> Bool {
-        switch job.state {
-        case .queued, .failed, .timed_out: job.error != nil && job.error != "cancelled"
-        default: false
-        }
     }
 
     /// The live slots.

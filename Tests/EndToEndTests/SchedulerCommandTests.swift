@@ -139,7 +139,7 @@ import Testing
 
         let slots = try f.wharf(["slots", "--history"])
         #expect(slots.status == 0, "\(slots.stderr)")
-        #expect(slots.stdout.contains("local-1") && slots.stdout.contains("seed"), "\(slots.stdout)")
+        #expect(slots.stdout.contains("local-1") && slots.stdout.contains("adaptive"), "\(slots.stdout)")
 
         #expect(daemon.stop(SIGTERM) == 0, "\(daemon.stderr)")
         #expect(try f.wharf(["slots"]).stderr.contains("no scheduler is running"))
@@ -155,14 +155,16 @@ import Testing
         #expect(try store.deployments(app: "docs").count == 1)
         #expect(try store.currentDeployment(app: "docs") == nil, "--no-activate leaves the alias alone")
         let broken = try #require(byApp["broken"])
-        #expect(broken.state == "failed" && broken.error == "exit status 3", "\(broken)")
-        #expect(broken.attempt == 4, "three retries after the first attempt")
+        #expect(broken.state == "failed" && broken.error?.hasPrefix("exit status 3") == true, "\(broken)")
+        // The first failure is retried; the second, on the same source the same way, is deterministic.
+        #expect(broken.attempt == 2, "one retry, then judged deterministic")
+        #expect(broken.error?.contains("deterministic") == true, "\(broken)")
 
         let log = try f.wharf(["logs", activeID])
         #expect(log.stdout.contains("out | ::stage validation") && log.stdout.contains("err | compiling for"), "\(log.stdout)")
         #expect(log.stdout.contains("out | build done"))
         let brokenLog = try f.wharf(["logs", "\(broken.id)"])
-        #expect(brokenLog.stdout.contains("== attempt 4 =="), "\(brokenLog.stdout)")
+        #expect(brokenLog.stdout.contains("== attempt 2 ==") && !brokenLog.stdout.contains("== attempt 3 =="), "\(brokenLog.stdout)")
 
         #expect(waitFor(seconds: 10) { !follower.isRunning })
         let streamed = String(decoding: followed.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
