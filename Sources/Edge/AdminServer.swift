@@ -131,10 +131,14 @@ public final class AdminServer: Sendable {
     /// answer dropped), and joins the loop thread. Idempotent.
     public func shutdown() {
         guard let loopThread = thread.withLock({ t in defer { t = nil }; return t }) else { return }
-        if let s = state.withLock({ s in defer { s = nil }; return s }) {
-            try? loopThread.loop.executeAndWait { s.closeAll() }
+        // The loop state stays alive until the thread is joined: the close callbacks of the
+        // connections closed here run on later loop turns and call back into it.
+        let loopState = state.withLock { s in defer { s = nil }; return s }
+        if let loopState {
+            try? loopThread.loop.executeAndWait { loopState.closeAll() }
         }
         do { try loopThread.stopAndJoin() } catch { logger("admin loop did not close cleanly: \(error)") }
+        withExtendedLifetime(loopState) {}
     }
 }
 

@@ -34,7 +34,9 @@ final class TestClient: @unchecked Sendable {
         let r = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        if r != 0 { let e = errno; Glibc.close(fd); throw ClientError.connect(e) }
+        // No close here: a class whose stored properties are set runs `deinit` when its init throws,
+        // and closing twice would close whatever descriptor another thread opened in between.
+        if r != 0 { throw ClientError.connect(errno) }
     }
 
     deinit { Glibc.close(fd) }

@@ -65,9 +65,11 @@ import UVLoop
         var now = Date()
         #expect(try await service.tick(now: now).started == [job.id])
         await service.waitForBuilds()
-        #expect(try queue.get(job.id).state == .queued)
-        // Attempt 2 fails the same way on the same source: deterministic, no attempts 3 and 4.
-        now = now.addingTimeInterval(30)
+        let retried = try queue.get(job.id)
+        #expect(retried.state == .queued)
+        // Attempt 2 fails the same way on the same source: deterministic, no attempts 3 and 4. The backoff
+        // counts from the real moment attempt 1 ended, which a loaded machine can push well past `now`.
+        now = max(now, retried.availableAt).addingTimeInterval(1)
         #expect(try await service.tick(now: now).started == [job.id])
         await service.waitForBuilds()
         let ended = try queue.get(job.id)

@@ -58,9 +58,9 @@ final class TestSocket {
             }
         }
         guard status == 0 else {
-            let code = errno
-            Glibc.close(fd)
-            throw TestFailure("connect: \(code)")
+            // No close here: `deinit` runs when this init throws (every stored property is set), and
+            // a second close would hit whatever descriptor another thread opened in between.
+            throw TestFailure("connect: \(errno)")
         }
     }
 
