@@ -210,7 +210,6 @@ final class HTTPConnection {
 
     /// Puts the head and the selected bytes of a loaded representation into a slot.
     private func fill(_ slot: Slot, plan: ArtifactResponder.Plan, entry: ResponseCache.Entry, slices: ArtifactResponder.Slices) {
-        let head = plan.fullHead
         slot.buffers.removeAll(keepingCapacity: true)
         appendHead(plan, to: slot)
         if let file = entry.file {
@@ -224,7 +223,7 @@ final class HTTPConnection {
                 // Several ranges of a large file: part heads are small; read each range through
                 // the cache-less path by sending them in order as file ranges.
                 slot.file = nil
-                slot.buffers = multipartBuffers(multipart, head: head, body: nil, file: file, slot: slot)
+                slot.buffers = multipartBuffers(multipart, head: plan.fullHead, body: nil, file: file, slot: slot)
             }
         } else {
             switch slices {
@@ -233,7 +232,7 @@ final class HTTPConnection {
             case .single(let offset, let length):
                 slot.buffers.append(WriteBuffer(entry.body[Int(offset)..<Int(offset + length)]))
             case .multipart(let multipart):
-                slot.buffers = multipartBuffers(multipart, head: head, body: entry.body, file: nil, slot: slot)
+                slot.buffers = multipartBuffers(multipart, head: plan.fullHead, body: entry.body, file: nil, slot: slot)
             }
         }
         if case .multipart(let m) = slices {
