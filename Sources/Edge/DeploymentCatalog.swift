@@ -23,6 +23,9 @@ public final class DeploymentCatalog: Sendable {
 
     private let store: Store
     private let current: Mutex<Snapshot>
+    /// Bumped after every swap, so a loop can keep its own reference and re-read `snapshot`
+    /// (a lock) only when this moved.
+    private let swaps = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
     private let pollIntervalMs: Int
     private let onChange: Mutex<[@Sendable (Snapshot, Snapshot) -> Void]>
@@ -38,6 +41,9 @@ public final class DeploymentCatalog: Sendable {
 
     /// The snapshot to plan a response from.
     public var snapshot: Snapshot { current.withLock { $0 } }
+
+    /// How many times the snapshot was swapped; read it before `snapshot`.
+    public var swapCount: Int { swaps.load(ordering: .acquiring) }
 
     /// Called (on the polling thread) after every swap with the old and new snapshots.
     public func observe(_ body: @escaping @Sendable (Snapshot, Snapshot) -> Void) {
@@ -67,6 +73,7 @@ public final class DeploymentCatalog: Sendable {
         }
         let new = Snapshot(generation: generation, apps: apps)
         current.withLock { $0 = new }
+        swaps.add(1, ordering: .releasing)
         for observer in onChange.withLock({ $0 }) { observer(old, new) }
         return true
     }

@@ -21,6 +21,9 @@ final class EdgeWorker {
     private(set) var routerGeneration = 0
     /// URL → file resolutions for the current snapshot and router (loop thread only).
     let routeMemo = RouteMemo()
+    /// This loop's reference to the catalog's snapshot and the swap count it was read at.
+    private var loopSnapshot: DeploymentCatalog.Snapshot?
+    private var loopSnapshotSwaps = -1
     let parserLimits: ParserLimits
 
     private var listener: TCPListener?
@@ -89,7 +92,12 @@ final class EdgeWorker {
 
     /// Plans a response with this loop's route memo and Date cache.
     func plan(_ head: RequestHead) -> ArtifactResponder.Plan {
-        let snapshot = catalog.snapshot
+        let swaps = catalog.swapCount
+        if swaps != loopSnapshotSwaps || loopSnapshot == nil {
+            loopSnapshot = catalog.snapshot
+            loopSnapshotSwaps = swaps
+        }
+        let snapshot = loopSnapshot!
         routeMemo.validate(snapshotGeneration: snapshot.generation, routerGeneration: routerGeneration)
         return responder.plan(head, snapshot: snapshot, responseDate: responseDate(), memo: routeMemo)
     }
