@@ -331,8 +331,8 @@ final class HTTPConnection {
         let done = writeCompleted
         if slot.multipartFileParts.isEmpty {
             if let file = slot.file {
-                tcp.write(slot.buffers)
-                tcp.sendFile(descriptor: file.descriptor, offset: slot.fileRange.offset, count: slot.fileRange.length) { error in
+                tcp.sendFile(after: slot.buffers, descriptor: file.descriptor, offset: slot.fileRange.offset,
+                             count: slot.fileRange.length) { error in
                     withExtendedLifetime(file) { done(error) }
                 }
             } else {

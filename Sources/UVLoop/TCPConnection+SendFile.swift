@@ -69,6 +69,89 @@ extension TCPConnection {
         startSendFile(job)
     }
 
+    /// Sends `head` and then `count` bytes of the open file `descriptor` from `offset`: a
+    /// response's header block followed by its body.
+    ///
+    /// Same ordering and completion as `write(head)` followed by `sendFile(...)`, but when
+    /// nothing is queued and the range is short enough to go out from the loop thread, `head` is
+    /// handed to the kernel with `MSG_MORE`: the kernel holds it until the file's pages follow,
+    /// so header and body leave in the same segments and the connection pays for one push
+    /// instead of two (on loopback, each push also runs the receiver's TCP input on this thread).
+    public func sendFile(after head: [WriteBuffer], descriptor: Int32, offset: Int64, count: Int64,
+                         completion: ((UVError?) -> Void)? = nil) {
+        loop.assertInLoopThread()
+        if isClosed {
+            completion?(.ecanceled)
+            return
+        }
+        guard offset >= 0, count >= 0 else {
+            completion?(.einval)
+            return
+        }
+        var socketDescriptor: uv_os_fd_t = -1
+        guard count > 0, count <= Self.inlineSendFileLimit, sendFileInFlight == nil, deferredOperations.isEmpty,
+              writeRequestsInFlight == 0, uv_stream_get_write_queue_size(stream) == 0,
+              uv_fileno(UV.handle(tcp), &socketDescriptor) == 0
+        else {
+            write(head)
+            sendFile(descriptor: descriptor, offset: offset, count: count, completion: completion)
+            return
+        }
+        let (sent, total, failure) = Self.sendHeld(head, on: socketDescriptor)
+        if let failure {
+            completion?(failure)
+            return
+        }
+        bytesWrittenImmediately += sent
+        if sent < total {
+            // The socket took only part of the header block (rare: it was empty). Queue the rest;
+            // the file range follows it through the ordinary path.
+            var rest: [UInt8] = []
+            rest.reserveCapacity(total - sent)
+            var skip = sent
+            for buffer in head {
+                guard let base = buffer.unsafeBaseAddress() else { continue }
+                let bytes = UnsafeRawBufferPointer(start: base, count: buffer.count)
+                if skip >= bytes.count { skip -= bytes.count; continue }
+                rest.append(contentsOf: bytes[skip...])
+                skip = 0
+            }
+            withExtendedLifetime(head) {}
+            write(WriteBuffer(rest))
+            sendFile(descriptor: descriptor, offset: offset, count: count, completion: completion)
+            return
+        }
+        startSendFile(SendFileJob(fileDescriptor: descriptor, offset: offset, count: count, completion: completion))
+    }
+
+    /// `sendmsg(2)` of `buffers` with `MSG_MORE`, non-blocking: bytes sent, bytes offered, and the
+    /// error when the socket is broken (EAGAIN is not an error: 0 bytes sent).
+    private static func sendHeld(_ buffers: [WriteBuffer], on socket: Int32) -> (sent: Int, total: Int, failure: UVError?) {
+        withUnsafeTemporaryAllocation(of: iovec.self, capacity: max(buffers.count, 1)) { vector in
+            var used = 0
+            var total = 0
+            for buffer in buffers {
+                let count = buffer.count
+                guard count > 0, let base = buffer.unsafeBaseAddress() else { continue }
+                vector.initializeElement(at: used, to: iovec(iov_base: UnsafeMutableRawPointer(mutating: base), iov_len: count))
+                used += 1
+                total += count
+            }
+            if total == 0 { return (0, 0, nil) }
+            var message = msghdr()
+            message.msg_iov = vector.baseAddress
+            message.msg_iovlen = used
+            var result: Int
+            repeat {
+                result = Glibc.sendmsg(socket, &message, Int32(MSG_MORE) | Int32(MSG_DONTWAIT) | Int32(MSG_NOSIGNAL))
+            } while result < 0 && errno == EINTR
+            withExtendedLifetime(buffers) {}
+            if result >= 0 { return (result, total, nil) }
+            if errno == EAGAIN || errno == EWOULDBLOCK { return (0, total, nil) }
+            return (0, total, UVError(errno: errno))
+        }
+    }
+
     func startSendFile(_ job: SendFileJob) {
         sendFileInFlight = job
         continueSendFile(job)
@@ -173,6 +256,17 @@ extension TCPConnection {
     private func readChunkWhileSocketIsFull(_ job: SendFileJob) {
         let chunk = job.chunk ?? .allocate(byteCount: Self.sendFileChunk, alignment: 16)
         job.chunk = chunk
+        if job.remaining <= Self.inlineSendFileLimit {
+            // A short range is read where its sendfile ran, on the loop thread, from the same
+            // hot page cache: a trip through the thread pool would cost more than the read.
+            let wanted = Int(min(Int64(chunk.count), job.remaining))
+            var result: Int
+            repeat {
+                result = Glibc.pread(job.fileDescriptor, chunk.baseAddress, wanted, off_t(job.offset))
+            } while result < 0 && errno == EINTR
+            chunkRead(result < 0 ? Int(UVError(errno: errno).rawValue) : result)
+            return
+        }
         var buffer = UV.buffer(chunk.baseAddress!, Int(min(Int64(chunk.count), job.remaining)))
         let request = HandleMemory.allocate(uv_fs_t.self, zeroed: uv_fs_t(), on: loop)
         request.pointee.data = Unmanaged.passRetained(self).toOpaque()

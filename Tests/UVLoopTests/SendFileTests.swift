@@ -7,17 +7,26 @@ import Testing
     /// reports the completion error of the file range and how many chunks needed the fallback.
     private func serve(
         on loop: EventLoop, path: String, head: [UInt8], range: (offset: Int64, count: Int64), tail: [UInt8],
-        outcome: Locked<(error: UVError?, copiedChunks: Int)?>, inlineCalls: Locked<Int>? = nil
+        outcome: Locked<(error: UVError?, copiedChunks: Int)?>, inlineCalls: Locked<Int>? = nil,
+        headWithTheFile: Bool = false, before: [UInt8] = []
     ) throws -> Int {
         try loop.executeAndWait {
             try TCPListener.listen(on: loop, host: "127.0.0.1", port: 0) { connection in
                 FileReader.open(path: path, on: loop) { opened in
                     guard case .success(let reader) = opened else { return connection.close() }
-                    connection.write(WriteBuffer(head))
-                    connection.sendFile(descriptor: reader.descriptor, offset: range.offset, count: range.count) { error in
+                    let done: (UVError?) -> Void = { error in
                         outcome.update { $0 = (error, connection.sendFileChunksCopied) }
                         inlineCalls?.update { $0 = connection.sendFileInlineCalls }
                         reader.close()
+                    }
+                    if !before.isEmpty { connection.write(WriteBuffer(before)) }
+                    if headWithTheFile {
+                        connection.sendFile(after: [WriteBuffer(head)], descriptor: reader.descriptor,
+                                            offset: range.offset, count: range.count, completion: done)
+                    } else {
+                        connection.write(WriteBuffer(head))
+                        connection.sendFile(descriptor: reader.descriptor, offset: range.offset, count: range.count,
+                                            completion: done)
                     }
                     connection.write(WriteBuffer(tail)) { _ in connection.close() }
                 }
@@ -44,7 +53,9 @@ import Testing
         #expect((outcome.value?.copiedChunks ?? 0) > 0, "the full-socket path (read and write one chunk) was used")
     }
 
-    @Test func aShortRangeGoesOutFromTheLoopThreadAndSurvivesAFullSocket() throws {
+    /// With `headWithTheFile`, the head goes to the kernel with MSG_MORE right before the range.
+    @Test(arguments: [false, true])
+    func aShortRangeGoesOutFromTheLoopThreadAndSurvivesAFullSocket(headWithTheFile: Bool) throws {
         let head = Pattern.bytes(offset: 0, count: 300)
         let fileSize = Int(TCPConnection.inlineSendFileLimit)
         let file = try TemporaryFile(contents: Pattern.bytes(offset: head.count, count: fileSize))
@@ -53,7 +64,7 @@ import Testing
         let inlineCalls = Locked(0)
         try withRunningLoop { loop in
             let port = try serve(on: loop, path: file.path, head: head, range: (0, Int64(fileSize)), tail: tail,
-                                 outcome: outcome, inlineCalls: inlineCalls)
+                                 outcome: outcome, inlineCalls: inlineCalls, headWithTheFile: headWithTheFile)
             let client = try TestSocket(connectingToPort: port)
             usleep(100_000) // not reading yet: the socket may fill before the range is out
             var checker = Pattern.Checker()
@@ -63,6 +74,27 @@ import Testing
         }
         #expect(outcome.value?.error == nil)
         #expect(inlineCalls.value > 0, "sent by sendfile(2) on the loop thread")
+    }
+
+    @Test func aHeadSentWithItsFileWaitsBehindAnEarlierQueuedWrite() throws {
+        // 4 MB written first fill the socket and queue: the head and range must not overtake them.
+        let before = Pattern.bytes(offset: 0, count: 4 << 20)
+        let head = Pattern.bytes(offset: before.count, count: 200)
+        let fileSize = 300_000
+        let file = try TemporaryFile(contents: Pattern.bytes(offset: before.count + head.count, count: fileSize))
+        let tail = Pattern.bytes(offset: before.count + head.count + fileSize, count: 10)
+        let outcome = Locked<(error: UVError?, copiedChunks: Int)?>(nil)
+        try withRunningLoop { loop in
+            let port = try serve(on: loop, path: file.path, head: head, range: (0, Int64(fileSize)), tail: tail,
+                                 outcome: outcome, headWithTheFile: true, before: before)
+            let client = try TestSocket(connectingToPort: port)
+            usleep(50_000)
+            var checker = Pattern.Checker()
+            let received = try client.receiveUntilEOF { checker.check($0) }
+            #expect(received == before.count + head.count + fileSize + tail.count)
+            #expect(checker.mismatchAt == nil)
+        }
+        #expect(outcome.value?.error == nil)
     }
 
     @Test func aRangeInsideTheFileSendsExactlyThoseBytes() throws {
