@@ -2,6 +2,7 @@ import ArgumentParser
 import ArtifactStore
 import Edge
 import Foundation
+import UVLoop
 import Glibc
 import Scheduler
 
@@ -111,6 +112,12 @@ struct ServerRunner {
         let log: @Sendable (String) -> Void = { line in
             let text = "wharf: \(line)\n"
             _ = text.withCString { write(2, $0, strlen($0)) }
+        }
+        let openFiles = OpenFileLimit.raiseToHardLimit()
+        let loops = settings.edge.workers == 0 ? ProcessInfo.processInfo.activeProcessorCount : settings.edge.workers
+        let connectionCap = settings.edge.maxConnectionsPerWorker * max(1, loops)
+        if openFiles > 0, UInt64(connectionCap) + 256 > openFiles {
+            log("note: open files are limited to \(openFiles), below the connection cap (\(connectionCap)); raise the hard limit (ulimit -Hn) to use it all")
         }
         let edge = try EdgeServer(configuration: settings.edge, store: store, logger: log)
         try edge.start()

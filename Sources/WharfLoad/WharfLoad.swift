@@ -24,16 +24,6 @@ func parseHostPort(_ text: String) throws -> (String, Int) {
     return (String(text[..<colon]), port)
 }
 
-/// Raises the soft open-files limit to the hard one (thousands of connections need it).
-func raiseOpenFileLimit() -> UInt64 {
-    var limit = rlimit()
-    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 0 }
-    limit.rlim_cur = limit.rlim_max
-    _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-    getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-    return UInt64(limit.rlim_cur)
-}
-
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Run one phase of a scenario against one server.")
 
@@ -77,7 +67,7 @@ struct RunCommand: ParsableCommand {
         guard options.durationS > 0, options.durationS <= 3600 else { throw ValidationError("--duration must be in (0, 3600]") }
         guard (0...1).contains(options.verifyFraction) else { throw ValidationError("--verify-fraction must be in [0, 1]") }
         let catalog = try RequestCatalog(mix: scenario.mix, fixture: fixture)
-        _ = raiseOpenFileLimit()
+        OpenFileLimit.raiseToHardLimit()
 
         let thread = try LoopThread(name: "wharf-load")
         let outcome = Mutex<RunResult?>(nil)
@@ -117,7 +107,7 @@ struct TrivialServerCommand: ParsableCommand {
     func run() throws {
         let (host, port) = try parseHostPort(listen)
         guard (0...(1 << 20)).contains(bodyBytes) else { throw ValidationError("--body-bytes must be 0...1048576") }
-        _ = raiseOpenFileLimit()
+        OpenFileLimit.raiseToHardLimit()
         let thread = try LoopThread(name: "trivial-server")
         let bytes = bodyBytes
         try thread.loop.executeAndWait { _ = try TrivialServer(loop: thread.loop, host: host, port: port, bodyBytes: bytes) }
