@@ -12,10 +12,13 @@ public struct Dispatcher: Sendable {
     public let queue: JobQueue
     /// The lease owner recorded on every claim (one per scheduler process).
     public let owner: String
+    /// How equally suitable idle slots are told apart (`.affinity` in the adaptive policy).
+    public let tieBreak: PlacementTieBreak
 
-    public init(queue: JobQueue, owner: String) {
+    public init(queue: JobQueue, owner: String, tieBreak: PlacementTieBreak = .poolOrder) {
         self.queue = queue
         self.owner = owner
+        self.tieBreak = tieBreak
     }
 
     /// Claims and assigns jobs to idle slots of `pool`. `kinds` (when given) is asked before each claim
@@ -31,7 +34,7 @@ public struct Dispatcher: Sendable {
             let allowed = kinds?(pool)
             if let allowed, allowed.isEmpty { break }
             guard let (job, slotID) = try queue.claim(owner: owner, now: now, kinds: allowed, chooseSlot: { placement in
-                SlotPlacement.bestSlot(for: placement, among: idle)?.id
+                SlotPlacement.bestSlot(for: placement, among: idle, tieBreak: tieBreak)?.id
             }) else { break }
             try pool.assign(jobID: job.id, dependencyHash: job.dependencyHash, to: slotID, now: now)
             assignments.append(Assignment(job: job, slotID: slotID))

@@ -22,6 +22,7 @@ public actor SchedulerService {
     public let rescuer: LeaseRescuer
     private var autoscaler: any Autoscaler
     private let warmCap: WarmShareCap?
+    private let placement: PlacementTieBreak
     private var pool: SlotPool
     private var history: [ScalingEvent] = []
     private var builds: [Int64: (job: Job, slotID: String, task: Task<Void, Never>)] = [:]
@@ -39,6 +40,7 @@ public actor SchedulerService {
         self.provider = provider
         self.autoscaler = policy.autoscaler
         self.warmCap = policy.warmCap
+        self.placement = policy.placement
         self.pool = SlotPool(limits: limits)
         self.rescuer = LeaseRescuer(queue: queue, interval: rescueInterval)
     }
@@ -90,7 +92,7 @@ public actor SchedulerService {
                                         requested: applied.requested, released: applied.released))
             if history.count > Self.historyLimit { history.removeFirst(history.count - Self.historyLimit) }
         }
-        let dispatcher = Dispatcher(queue: queue, owner: executor.owner)
+        let dispatcher = Dispatcher(queue: queue, owner: executor.owner, tieBreak: placement)
         let assignments: [Assignment]
         if let warmCap {
             // Warm builds running now: those started earlier plus those claimed earlier in this round.

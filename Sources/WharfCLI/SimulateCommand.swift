@@ -33,6 +33,8 @@ struct SimulateCommand: ParsableCommand {
     var pad: Double?
     @Option(name: .customLong("cost-weight"), help: "adaptive: priority weight of cheap (short) builds (default 200).")
     var costWeight: Double?
+    @Option(help: "Tie-break between equally suitable idle slots: poolOrder or affinity (the policy's own by default).")
+    var placement: String?
     @Option(name: .customLong("warm-share"), help: "adaptive: share of --max the nightly warm batch may hold.")
     var warmShare: Double?
 
@@ -44,6 +46,9 @@ struct SimulateCommand: ParsableCommand {
             throw ValidationError("--prov-delay must be 0...86400")
         }
         guard tick.isFinite, tick >= 1, tick <= 3600 else { throw ValidationError("--tick must be 1...3600") }
+        if let placement, PlacementTieBreak(rawValue: placement) == nil {
+            throw ValidationError("--placement must be one of \(PlacementTieBreak.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         guard FileManager.default.isReadableFile(atPath: trace) else { throw ValidationError("cannot read trace file '\(trace)'") }
         guard history >= 0 else { throw ValidationError("--history must be ≥ 0") }
         for (name, value) in [("--burst-idle", burstIdle), ("--core-idle", coreIdle), ("--core-tc", coreTimeConstant), ("--quiet", quiet),
@@ -70,6 +75,7 @@ struct SimulateCommand: ParsableCommand {
             if let costWeight { weights.cost = costWeight }
             chosen = .adaptive(settings: settings, weights: weights)
         }
+        if let placement { chosen.placement = PlacementTieBreak(rawValue: placement)! }
         let simulator = TraceSimulator(
             trace: loaded, policy: chosen,
             options: .init(limits: limits, provisioningDelay: provisioningDelay, tick: tick))

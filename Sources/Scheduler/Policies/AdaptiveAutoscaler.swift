@@ -187,7 +187,8 @@ public struct AdaptiveAutoscaler: Autoscaler {
     private mutating func learn(from input: AutoscalerInput) {
         var current: [Int64: RunningBuild] = [:]
         for build in input.running { current[build.jobID] = build }
-        for (id, build) in seen {
+        // In job order: the type averages depend on the order samples arrive, and replays must be exact.
+        for (id, build) in seen.sorted(by: { $0.key < $1.key }) {
             if let still = current[id], still.startedAt == build.startedAt { continue }
             let seconds = input.now.timeIntervalSince(build.startedAt)
             durations.record(app: build.app, buildType: build.buildType, seconds: seconds)

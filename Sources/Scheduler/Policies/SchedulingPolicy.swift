@@ -12,6 +12,8 @@ public struct SchedulingPolicy: Sendable {
     public var failures: DeterministicFailureDetector?
     /// Queue a user's manual rebuild as a push (the seeds had only two classes: user builds and cache warm).
     public var rebuildsArePushes = false
+    /// How the dispatcher picks among equally suitable idle slots (the seed: pool order).
+    public var placement: PlacementTieBreak = .poolOrder
 
     public init(name: String, autoscaler: any Autoscaler, weights: PriorityWeights = .default, retry: RetryPolicy = .default,
                 warmCap: WarmShareCap? = nil, failures: DeterministicFailureDetector? = nil) {
@@ -56,8 +58,10 @@ extension SchedulingPolicy {
     /// at the autoscaler's warm share (30% of the maximum slots by default), and no automatic retry of a
     /// failure already seen on the same source.
     public static func adaptive(settings: AdaptiveAutoscaler.Settings = .init(), weights: PriorityWeights = .default) -> SchedulingPolicy {
-        SchedulingPolicy(
+        var policy = SchedulingPolicy(
             name: "adaptive", autoscaler: AdaptiveAutoscaler(settings: settings), weights: weights, retry: .default,
             warmCap: settings.warmCap, failures: DeterministicFailureDetector())
+        policy.placement = .affinity
+        return policy
     }
 }

@@ -85,7 +85,7 @@ public final class TraceSimulator {
                                  checkSourceExists: false),
             popularity: { popularity[$0] ?? 0 }, now: epoch)
         let provider = SimulatedSlotProvider(provisioningDelay: options.provisioningDelay, cacheCapacity: options.cacheCapacity)
-        let dispatcher = Dispatcher(queue: queue, owner: owner)
+        let dispatcher = Dispatcher(queue: queue, owner: owner, tieBreak: policy.placement)
         var pool = SlotPool(limits: options.limits)
         provider.setInstant(true)
         try pool.scale(to: options.limits.min, now: epoch, provider: provider)
