@@ -4,6 +4,8 @@ import Foundation
 public struct Assignment: Sendable, Equatable {
     public var job: Job
     public var slotID: String
+    /// The slot had the job's dependency hash installed before this build (no dependency install).
+    public var warm: Bool = false
 }
 
 /// Fills idle slots: the best job (priority score) goes to the best idle slot for it (`SlotPlacement`),
@@ -36,8 +38,9 @@ public struct Dispatcher: Sendable {
             guard let (job, slotID) = try queue.claim(owner: owner, now: now, kinds: allowed, chooseSlot: { placement in
                 SlotPlacement.bestSlot(for: placement, among: idle, tieBreak: tieBreak)?.id
             }) else { break }
+            let warm = job.dependencyHash.map { hash in idle.first { $0.id == slotID }?.dependencyCache.contains(hash) ?? false } ?? false
             try pool.assign(jobID: job.id, dependencyHash: job.dependencyHash, to: slotID, now: now)
-            assignments.append(Assignment(job: job, slotID: slotID))
+            assignments.append(Assignment(job: job, slotID: slotID, warm: warm))
             claimed?(job)
         }
         return assignments

@@ -25,7 +25,7 @@ public actor SchedulerService {
     private let placement: PlacementTieBreak
     private var pool: SlotPool
     private var history: [ScalingEvent] = []
-    private var builds: [Int64: (job: Job, slotID: String, task: Task<Void, Never>)] = [:]
+    private var builds: [Int64: (job: Job, slotID: String, warm: Bool, task: Task<Void, Never>)] = [:]
     private var lastRescue: Date?
     public static let historyLimit = 1000
 
@@ -82,7 +82,8 @@ public actor SchedulerService {
             running: builds.values.map { build in
                 RunningBuild(jobID: build.job.id, app: build.job.app, buildType: build.job.buildType, kind: build.job.kind,
                              startedAt: build.job.startedAt ?? now,
-                             expectedSeconds: queue.configuration.catalog.types[build.job.buildType]?.expectedSeconds ?? 0)
+                             expectedSeconds: queue.configuration.catalog.types[build.job.buildType]?.expectedSeconds ?? 0,
+                             cold: build.job.dependencyHash != nil && !build.warm)
             },
             slots: pool.slots, limits: pool.limits, provisioningDelay: provider.provisioningDelay)
         let decision = autoscaler.decide(input)
@@ -116,7 +117,7 @@ public actor SchedulerService {
             let finished = try? await executor.execute(job)
             await self?.buildEnded(jobID: job.id, finished: finished)
         }
-        builds[job.id] = (job, assignment.slotID, task)
+        builds[job.id] = (job, assignment.slotID, assignment.warm, task)
     }
 
     private func buildEnded(jobID: Int64, finished: Job?) {

@@ -35,6 +35,8 @@ struct SimulateCommand: ParsableCommand {
     var costWeight: Double?
     @Option(help: "Tie-break between equally suitable idle slots: poolOrder or affinity (the policy's own by default).")
     var placement: String?
+    @Option(name: .customLong("soon-free"), help: "adaptive: a build ending within this share of the provisioning delay counts as a free slot.")
+    var soonFree: Double?
     @Option(name: .customLong("warm-share"), help: "adaptive: share of --max the nightly warm batch may hold.")
     var warmShare: Double?
 
@@ -53,7 +55,7 @@ struct SimulateCommand: ParsableCommand {
         guard history >= 0 else { throw ValidationError("--history must be ≥ 0") }
         for (name, value) in [("--burst-idle", burstIdle), ("--core-idle", coreIdle), ("--core-tc", coreTimeConstant), ("--quiet", quiet),
                               ("--core-factor", coreFactor), ("--pad", pad), ("--cost-weight", costWeight),
-                              ("--warm-share", warmShare)] {
+                              ("--warm-share", warmShare), ("--soon-free", soonFree)] {
             if let value, !(value.isFinite && value >= 0 && value <= 86_400) { throw ValidationError("\(name) must be 0...86400") }
         }
     }
@@ -71,6 +73,7 @@ struct SimulateCommand: ParsableCommand {
             if let coreFactor { settings.coreFactor = coreFactor }
             if let pad { settings.padFactor = pad }
             if let warmShare { settings.warmCap = WarmShareCap(share: warmShare) }
+            if let soonFree { settings.soonFreeShare = soonFree }
             var weights = PriorityWeights.default
             if let costWeight { weights.cost = costWeight }
             chosen = .adaptive(settings: settings, weights: weights)

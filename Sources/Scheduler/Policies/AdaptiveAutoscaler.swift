@@ -42,6 +42,9 @@ public struct AdaptiveAutoscaler: Autoscaler {
         public var warmMargin: Double
         /// Local time = UTC + this many seconds (the simulator's clock is local already: 0).
         public var utcOffset: Double
+        /// A running build counts as freeing its slot for queued work when it is expected to end within
+        /// this share of the provisioning delay (estimates err, and an overrun costs the waiting build).
+        public var soonFreeShare: Double = 0.5
 
         public init(burstIdleTimeout: Double = 60, coreIdleTimeout: Double = 3600, quietPeriod: Double = 300,
                     padFactor: Double = 0, coreFactor: Double = 1.5, coreTimeConstant: Double = 3600,
@@ -99,8 +102,9 @@ public struct AdaptiveAutoscaler: Autoscaler {
         let provisioning = input.slots.count { $0.phase == .provisioning }
         let soonFree = input.running.count { build in
             let left = durations.remaining(app: build.app, buildType: build.buildType,
-                                           elapsed: now.timeIntervalSince(build.startedAt), fallback: build.expectedSeconds)
-            return left <= input.provisioningDelay
+                                           elapsed: now.timeIntervalSince(build.startedAt), fallback: build.expectedSeconds,
+                                           cold: build.cold)
+            return left <= settings.soonFreeShare * input.provisioningDelay
         }
 
         // User work nothing will take within the provisioning delay.
@@ -191,7 +195,7 @@ public struct AdaptiveAutoscaler: Autoscaler {
         for (id, build) in seen.sorted(by: { $0.key < $1.key }) {
             if let still = current[id], still.startedAt == build.startedAt { continue }
             let seconds = input.now.timeIntervalSince(build.startedAt)
-            durations.record(app: build.app, buildType: build.buildType, seconds: seconds)
+            durations.record(app: build.app, buildType: build.buildType, seconds: seconds, cold: build.cold)
             if build.kind == .cache_warm, seconds > 0 {
                 warmBuildSeconds = warmBuildSeconds.map { $0 + 0.2 * (seconds - $0) } ?? seconds
             }
