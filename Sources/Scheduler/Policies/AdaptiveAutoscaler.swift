@@ -4,7 +4,10 @@ import Foundation
 ///
 /// - **user shortfall**: queued user work (ready builds and retries backing off) that no slot will take
 ///   within the provisioning delay, counting idle slots, slots still provisioning, and running builds
-///   expected to end before a new slot would be ready (expected time is learned per app and build type).
+///   expected to end within half the provisioning delay (`soonFreeShare`: an estimate that errs should
+///   not leave a push waiting longer than a new slot would have). Expected time is learned per app and
+///   build type from warm attempts, plus the type's learned cold penalty for a build that started on a
+///   slot without its dependencies.
 ///   The shortfall is requested at once, in one step, so a build waits about one provisioning delay at
 ///   most for a new slot, and a burst does not cause one scale-up per build;
 /// - **warm batch**: background cache-warm builds never scale the pool up on their own while the batch

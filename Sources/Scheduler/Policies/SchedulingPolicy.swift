@@ -55,8 +55,9 @@ public struct SchedulingPolicy: Sendable {
 extension SchedulingPolicy {
     /// The default policy: `AdaptiveAutoscaler`, the default priority weights (kind, hint, popularity,
     /// cost, fair share, retries, and age so nothing starves), retries with backoff, the warm batch capped
-    /// at the autoscaler's warm share (30% of the maximum slots by default), and no automatic retry of a
-    /// failure already seen on the same source.
+    /// at the autoscaler's warm share (30% of the maximum slots by default), no automatic retry of a
+    /// failure already seen on the same source, and affinity placement (a cold build goes to its
+    /// dependency hash's preferred idle slot, `SlotAffinity`).
     public static func adaptive(settings: AdaptiveAutoscaler.Settings = .init(), weights: PriorityWeights = .default) -> SchedulingPolicy {
         var policy = SchedulingPolicy(
             name: "adaptive", autoscaler: AdaptiveAutoscaler(settings: settings), weights: weights, retry: .default,
