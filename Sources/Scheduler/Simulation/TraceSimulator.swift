@@ -145,9 +145,7 @@ public final class TraceSimulator {
                 if result.duration > (catalog.types[record.buildType]?.slowThresholdSeconds ?? 300) { m.slowAlerts += 1 }
                 if result.outcome != .succeeded { m.failedSeconds += result.duration }
                 m.busySeconds += result.duration
-                if progress[index].firstStart == nil {
-                    progress[index].firstStart = now
-                }
+                if progress[index].firstStart == nil { progress[index].firstStart = now }
                 running[a.job.id] = Running(record: index, slotID: a.slotID, startedAt: now, kind: a.job.kind, cold: cold)
                 push(Event(time: now + result.duration, kind: .end, sequence: 0, jobID: a.job.id, slotID: a.slotID,
                            record: index, result: result))
