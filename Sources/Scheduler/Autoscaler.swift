@@ -9,14 +9,18 @@ public struct RunningBuild: Sendable, Equatable {
     public var startedAt: Date
     /// How long this build is expected to take in all (learned or from the build type).
     public var expectedSeconds: Double
+    /// It started on a slot without its dependency hash installed (it installs them first: longer).
+    public var cold: Bool
 
-    public init(jobID: Int64, app: String, buildType: String, kind: JobKind, startedAt: Date, expectedSeconds: Double) {
+    public init(jobID: Int64, app: String, buildType: String, kind: JobKind, startedAt: Date, expectedSeconds: Double,
+                cold: Bool = false) {
         self.jobID = jobID
         self.app = app
         self.buildType = buildType
         self.kind = kind
         self.startedAt = startedAt
         self.expectedSeconds = expectedSeconds
+        self.cold = cold
     }
 }
 

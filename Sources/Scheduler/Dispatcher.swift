@@ -4,6 +4,8 @@ import Foundation
 public struct Assignment: Sendable, Equatable {
     public var job: Job
     public var slotID: String
+    /// The slot had the job's dependency hash installed before this build (no dependency install).
+    public var warm: Bool = false
 }
 
 /// Fills idle slots: the best job (priority score) goes to the best idle slot for it (`SlotPlacement`),
@@ -12,10 +14,13 @@ public struct Dispatcher: Sendable {
     public let queue: JobQueue
     /// The lease owner recorded on every claim (one per scheduler process).
     public let owner: String
+    /// How equally suitable idle slots are told apart (`.affinity` in the adaptive policy).
+    public let tieBreak: PlacementTieBreak
 
-    public init(queue: JobQueue, owner: String) {
+    public init(queue: JobQueue, owner: String, tieBreak: PlacementTieBreak = .poolOrder) {
         self.queue = queue
         self.owner = owner
+        self.tieBreak = tieBreak
     }
 
     /// Claims and assigns jobs to idle slots of `pool`. `kinds` (when given) is asked before each claim
@@ -31,10 +36,11 @@ public struct Dispatcher: Sendable {
             let allowed = kinds?(pool)
             if let allowed, allowed.isEmpty { break }
             guard let (job, slotID) = try queue.claim(owner: owner, now: now, kinds: allowed, chooseSlot: { placement in
-                SlotPlacement.bestSlot(for: placement, among: idle)?.id
+                SlotPlacement.bestSlot(for: placement, among: idle, tieBreak: tieBreak)?.id
             }) else { break }
+            let warm = job.dependencyHash.map { hash in idle.first { $0.id == slotID }?.dependencyCache.contains(hash) ?? false } ?? false
             try pool.assign(jobID: job.id, dependencyHash: job.dependencyHash, to: slotID, now: now)
-            assignments.append(Assignment(job: job, slotID: slotID))
+            assignments.append(Assignment(job: job, slotID: slotID, warm: warm))
             claimed?(job)
         }
         return assignments

@@ -22,9 +22,10 @@ public actor SchedulerService {
     public let rescuer: LeaseRescuer
     private var autoscaler: any Autoscaler
     private let warmCap: WarmShareCap?
+    private let placement: PlacementTieBreak
     private var pool: SlotPool
     private var history: [ScalingEvent] = []
-    private var builds: [Int64: (job: Job, slotID: String, task: Task<Void, Never>)] = [:]
+    private var builds: [Int64: (job: Job, slotID: String, warm: Bool, task: Task<Void, Never>)] = [:]
     private var lastRescue: Date?
     public static let historyLimit = 1000
 
@@ -39,6 +40,7 @@ public actor SchedulerService {
         self.provider = provider
         self.autoscaler = policy.autoscaler
         self.warmCap = policy.warmCap
+        self.placement = policy.placement
         self.pool = SlotPool(limits: limits)
         self.rescuer = LeaseRescuer(queue: queue, interval: rescueInterval)
     }
@@ -80,7 +82,8 @@ public actor SchedulerService {
             running: builds.values.map { build in
                 RunningBuild(jobID: build.job.id, app: build.job.app, buildType: build.job.buildType, kind: build.job.kind,
                              startedAt: build.job.startedAt ?? now,
-                             expectedSeconds: queue.configuration.catalog.types[build.job.buildType]?.expectedSeconds ?? 0)
+                             expectedSeconds: queue.configuration.catalog.types[build.job.buildType]?.expectedSeconds ?? 0,
+                             cold: build.job.dependencyHash != nil && !build.warm)
             },
             slots: pool.slots, limits: pool.limits, provisioningDelay: provider.provisioningDelay)
         let decision = autoscaler.decide(input)
@@ -90,7 +93,7 @@ public actor SchedulerService {
                                         requested: applied.requested, released: applied.released))
             if history.count > Self.historyLimit { history.removeFirst(history.count - Self.historyLimit) }
         }
-        let dispatcher = Dispatcher(queue: queue, owner: executor.owner)
+        let dispatcher = Dispatcher(queue: queue, owner: executor.owner, tieBreak: placement)
         let assignments: [Assignment]
         if let warmCap {
             // Warm builds running now: those started earlier plus those claimed earlier in this round.
@@ -114,7 +117,7 @@ public actor SchedulerService {
             let finished = try? await executor.execute(job)
             await self?.buildEnded(jobID: job.id, finished: finished)
         }
-        builds[job.id] = (job, assignment.slotID, task)
+        builds[job.id] = (job, assignment.slotID, assignment.warm, task)
     }
 
     private func buildEnded(jobID: Int64, finished: Job?) {

@@ -33,6 +33,10 @@ struct SimulateCommand: ParsableCommand {
     var pad: Double?
     @Option(name: .customLong("cost-weight"), help: "adaptive: priority weight of cheap (short) builds (default 200).")
     var costWeight: Double?
+    @Option(help: "Tie-break between equally suitable idle slots: poolOrder or affinity (the policy's own by default).")
+    var placement: String?
+    @Option(name: .customLong("soon-free"), help: "adaptive: a build ending within this share of the provisioning delay counts as a free slot.")
+    var soonFree: Double?
     @Option(name: .customLong("warm-share"), help: "adaptive: share of --max the nightly warm batch may hold.")
     var warmShare: Double?
 
@@ -44,11 +48,14 @@ struct SimulateCommand: ParsableCommand {
             throw ValidationError("--prov-delay must be 0...86400")
         }
         guard tick.isFinite, tick >= 1, tick <= 3600 else { throw ValidationError("--tick must be 1...3600") }
+        if let placement, PlacementTieBreak(rawValue: placement) == nil {
+            throw ValidationError("--placement must be one of \(PlacementTieBreak.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         guard FileManager.default.isReadableFile(atPath: trace) else { throw ValidationError("cannot read trace file '\(trace)'") }
         guard history >= 0 else { throw ValidationError("--history must be ≥ 0") }
         for (name, value) in [("--burst-idle", burstIdle), ("--core-idle", coreIdle), ("--core-tc", coreTimeConstant), ("--quiet", quiet),
                               ("--core-factor", coreFactor), ("--pad", pad), ("--cost-weight", costWeight),
-                              ("--warm-share", warmShare)] {
+                              ("--warm-share", warmShare), ("--soon-free", soonFree)] {
             if let value, !(value.isFinite && value >= 0 && value <= 86_400) { throw ValidationError("\(name) must be 0...86400") }
         }
     }
@@ -66,10 +73,12 @@ struct SimulateCommand: ParsableCommand {
             if let coreFactor { settings.coreFactor = coreFactor }
             if let pad { settings.padFactor = pad }
             if let warmShare { settings.warmCap = WarmShareCap(share: warmShare) }
+            if let soonFree { settings.soonFreeShare = soonFree }
             var weights = PriorityWeights.default
             if let costWeight { weights.cost = costWeight }
             chosen = .adaptive(settings: settings, weights: weights)
         }
+        if let placement { chosen.placement = PlacementTieBreak(rawValue: placement)! }
         let simulator = TraceSimulator(
             trace: loaded, policy: chosen,
             options: .init(limits: limits, provisioningDelay: provisioningDelay, tick: tick))

@@ -67,6 +67,66 @@ import Testing
         #expect(DurationEstimator().remaining(app: "a", buildType: "t", elapsed: 55, fallback: 60) == 12)
     }
 
+    @Test func aColdBuildIsExpectedToRunLongerByItsTypesLearnedColdPenalty() {
+        var estimator = DurationEstimator(alpha: 1)
+        estimator.record(app: "shop", buildType: "flutter_web", seconds: 100)
+        #expect(estimator.coldPenalty(buildType: "flutter_web") == 0)
+        // A cold attempt of 160 s teaches the type's penalty (60 s), not the app's warm time.
+        estimator.record(app: "shop", buildType: "flutter_web", seconds: 160, cold: true)
+        #expect(estimator.expected(app: "shop", buildType: "flutter_web", fallback: 1) == 100)
+        #expect(estimator.expected(app: "shop", buildType: "flutter_web", fallback: 1, cold: true) == 160)
+        // Another app of the type: its warm figure plus the type's penalty.
+        estimator.record(app: "blog", buildType: "flutter_web", seconds: 40)
+        #expect(estimator.expected(app: "blog", buildType: "flutter_web", fallback: 1, cold: true) == 100)
+        // 90 s into a cold build of "shop": 70 s to go, not 20 (a warm one would be nearly done).
+        #expect(estimator.remaining(app: "shop", buildType: "flutter_web", elapsed: 90, fallback: 1, cold: true) == 70)
+        #expect(estimator.remaining(app: "shop", buildType: "flutter_web", elapsed: 90, fallback: 1) == 20)
+        // A cold attempt faster than the warm estimate teaches no negative penalty.
+        var fresh = DurationEstimator(alpha: 1)
+        fresh.record(app: "a", buildType: "t", seconds: 100)
+        fresh.record(app: "a", buildType: "t", seconds: 50, cold: true)
+        #expect(fresh.coldPenalty(buildType: "t") == 0)
+    }
+
+    @Test func aColdRunningBuildIsNotCountedOnToFreeItsSlotSoon() {
+        // Learn: a warm javascript build of "shop" takes 60 s, a cold one 120 s.
+        var policy = AdaptiveAutoscaler(settings: Self.noHeadroom)
+        _ = policy.decide(input(at: t0, running: [build(1, startedAt: t0)], slots: slots([.busy])))
+        var cold = build(2, startedAt: t0 + 60)
+        cold.cold = true
+        _ = policy.decide(input(at: t0 + 60, running: [cold], slots: slots([.busy])))
+        _ = policy.decide(input(at: t0 + 180, slots: slots([.idle])))
+        #expect(policy.durations.coldPenalty(buildType: "javascript_web") > 0)
+        // 50 s into a build: warm, it ends in ~12 s (covers a queued push); cold, it has over a minute left.
+        var warmRun = policy
+        let warm = warmRun.decide(input(at: t0 + 1050, ready: [.user_push: 1], running: [build(3, startedAt: t0 + 1000)],
+                                        slots: slots([.busy])))
+        #expect(warm.desiredSlots == 1)
+        var coldRun = policy
+        var third = build(3, startedAt: t0 + 1000)
+        third.cold = true
+        let scaled = coldRun.decide(input(at: t0 + 1050, ready: [.user_push: 1], running: [third], slots: slots([.busy])))
+        #expect(scaled.desiredSlots == 2)
+    }
+
+    @Test func aBuildCoversQueuedWorkOnlyWhenItEndsWithinHalfTheProvisioningDelay() {
+        // 60 s expected; 30 s in it has 30 s left: sooner than a new slot (45 s), but an estimate that
+        // errs by a few seconds would make the push wait longer than a new slot: scale up.
+        var policy = AdaptiveAutoscaler(settings: Self.noHeadroom)
+        #expect(policy.settings.soonFreeShare == 0.5)
+        let early = policy.decide(input(at: t0 + 30, ready: [.user_push: 1], running: [build(1, startedAt: t0)], slots: slots([.busy])))
+        #expect(early.desiredSlots == 2)
+        // 45 s in, 15 s left (within 22.5 s): wait for it.
+        var later = AdaptiveAutoscaler(settings: Self.noHeadroom)
+        let covered = later.decide(input(at: t0 + 45, ready: [.user_push: 1], running: [build(1, startedAt: t0)], slots: slots([.busy])))
+        #expect(covered.desiredSlots == 1)
+        // With the whole delay as the bound (the previous rule), 30 s left was enough.
+        var settings = Self.noHeadroom
+        settings.soonFreeShare = 1
+        var whole = AdaptiveAutoscaler(settings: settings)
+        #expect(whole.decide(input(at: t0 + 30, ready: [.user_push: 1], running: [build(1, startedAt: t0)], slots: slots([.busy]))).desiredSlots == 1)
+    }
+
     @Test func expectedDurationsAreLearnedPerAppAndBuildType() {
         var policy = AdaptiveAutoscaler(settings: Self.noHeadroom)
         // "slow" builds take 300 s, though the catalog says 60.

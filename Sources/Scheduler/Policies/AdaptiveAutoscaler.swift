@@ -4,7 +4,10 @@ import Foundation
 ///
 /// - **user shortfall**: queued user work (ready builds and retries backing off) that no slot will take
 ///   within the provisioning delay, counting idle slots, slots still provisioning, and running builds
-///   expected to end before a new slot would be ready (expected time is learned per app and build type).
+///   expected to end within half the provisioning delay (`soonFreeShare`: an estimate that errs should
+///   not leave a push waiting longer than a new slot would have). Expected time is learned per app and
+///   build type from warm attempts, plus the type's learned cold penalty for a build that started on a
+///   slot without its dependencies.
 ///   The shortfall is requested at once, in one step, so a build waits about one provisioning delay at
 ///   most for a new slot, and a burst does not cause one scale-up per build;
 /// - **warm batch**: background cache-warm builds never scale the pool up on their own while the batch
@@ -42,6 +45,9 @@ public struct AdaptiveAutoscaler: Autoscaler {
         public var warmMargin: Double
         /// Local time = UTC + this many seconds (the simulator's clock is local already: 0).
         public var utcOffset: Double
+        /// A running build counts as freeing its slot for queued work when it is expected to end within
+        /// this share of the provisioning delay (estimates err, and an overrun costs the waiting build).
+        public var soonFreeShare: Double = 0.5
 
         public init(burstIdleTimeout: Double = 60, coreIdleTimeout: Double = 3600, quietPeriod: Double = 300,
                     padFactor: Double = 0, coreFactor: Double = 1.5, coreTimeConstant: Double = 3600,
@@ -99,8 +105,9 @@ public struct AdaptiveAutoscaler: Autoscaler {
         let provisioning = input.slots.count { $0.phase == .provisioning }
         let soonFree = input.running.count { build in
             let left = durations.remaining(app: build.app, buildType: build.buildType,
-                                           elapsed: now.timeIntervalSince(build.startedAt), fallback: build.expectedSeconds)
-            return left <= input.provisioningDelay
+                                           elapsed: now.timeIntervalSince(build.startedAt), fallback: build.expectedSeconds,
+                                           cold: build.cold)
+            return left <= settings.soonFreeShare * input.provisioningDelay
         }
 
         // User work nothing will take within the provisioning delay.
@@ -187,10 +194,11 @@ public struct AdaptiveAutoscaler: Autoscaler {
     private mutating func learn(from input: AutoscalerInput) {
         var current: [Int64: RunningBuild] = [:]
         for build in input.running { current[build.jobID] = build }
-        for (id, build) in seen {
+        // In job order: the type averages depend on the order samples arrive, and replays must be exact.
+        for (id, build) in seen.sorted(by: { $0.key < $1.key }) {
             if let still = current[id], still.startedAt == build.startedAt { continue }
             let seconds = input.now.timeIntervalSince(build.startedAt)
-            durations.record(app: build.app, buildType: build.buildType, seconds: seconds)
+            durations.record(app: build.app, buildType: build.buildType, seconds: seconds, cold: build.cold)
             if build.kind == .cache_warm, seconds > 0 {
                 warmBuildSeconds = warmBuildSeconds.map { $0 + 0.2 * (seconds - $0) } ?? seconds
             }

@@ -12,6 +12,8 @@ public struct SchedulingPolicy: Sendable {
     public var failures: DeterministicFailureDetector?
     /// Queue a user's manual rebuild as a push (the seeds had only two classes: user builds and cache warm).
     public var rebuildsArePushes = false
+    /// How the dispatcher picks among equally suitable idle slots (the seed: pool order).
+    public var placement: PlacementTieBreak = .poolOrder
 
     public init(name: String, autoscaler: any Autoscaler, weights: PriorityWeights = .default, retry: RetryPolicy = .default,
                 warmCap: WarmShareCap? = nil, failures: DeterministicFailureDetector? = nil) {
@@ -53,11 +55,14 @@ public struct SchedulingPolicy: Sendable {
 extension SchedulingPolicy {
     /// The default policy: `AdaptiveAutoscaler`, the default priority weights (kind, hint, popularity,
     /// cost, fair share, retries, and age so nothing starves), retries with backoff, the warm batch capped
-    /// at the autoscaler's warm share (30% of the maximum slots by default), and no automatic retry of a
-    /// failure already seen on the same source.
+    /// at the autoscaler's warm share (30% of the maximum slots by default), no automatic retry of a
+    /// failure already seen on the same source, and affinity placement (a cold build goes to its
+    /// dependency hash's preferred idle slot, `SlotAffinity`).
     public static func adaptive(settings: AdaptiveAutoscaler.Settings = .init(), weights: PriorityWeights = .default) -> SchedulingPolicy {
-        SchedulingPolicy(
+        var policy = SchedulingPolicy(
             name: "adaptive", autoscaler: AdaptiveAutoscaler(settings: settings), weights: weights, retry: .default,
             warmCap: settings.warmCap, failures: DeterministicFailureDetector())
+        policy.placement = .affinity
+        return policy
     }
 }

@@ -59,6 +59,7 @@ public final class TraceSimulator {
         var slotID: String
         var startedAt: Double
         var kind: JobKind
+        var cold: Bool
     }
 
     public let trace: Trace
@@ -85,7 +86,7 @@ public final class TraceSimulator {
                                  checkSourceExists: false),
             popularity: { popularity[$0] ?? 0 }, now: epoch)
         let provider = SimulatedSlotProvider(provisioningDelay: options.provisioningDelay, cacheCapacity: options.cacheCapacity)
-        let dispatcher = Dispatcher(queue: queue, owner: owner)
+        let dispatcher = Dispatcher(queue: queue, owner: owner, tieBreak: policy.placement)
         var pool = SlotPool(limits: options.limits)
         provider.setInstant(true)
         try pool.scale(to: options.limits.min, now: epoch, provider: provider)
@@ -145,7 +146,7 @@ public final class TraceSimulator {
                 if result.outcome != .succeeded { m.failedSeconds += result.duration }
                 m.busySeconds += result.duration
                 if progress[index].firstStart == nil { progress[index].firstStart = now }
-                running[a.job.id] = Running(record: index, slotID: a.slotID, startedAt: now, kind: a.job.kind)
+                running[a.job.id] = Running(record: index, slotID: a.slotID, startedAt: now, kind: a.job.kind, cold: cold)
                 push(Event(time: now + result.duration, kind: .end, sequence: 0, jobID: a.job.id, slotID: a.slotID,
                            record: index, result: result))
             }
@@ -191,7 +192,8 @@ public final class TraceSimulator {
                     let record = records[run.record]
                     return RunningBuild(jobID: id, app: record.app, buildType: record.buildType, kind: run.kind,
                                         startedAt: Date(timeIntervalSince1970: run.startedAt),
-                                        expectedSeconds: catalog.types[record.buildType]?.expectedSeconds ?? 0)
+                                        expectedSeconds: catalog.types[record.buildType]?.expectedSeconds ?? 0,
+                                        cold: run.cold)
                 }.sorted { $0.jobID < $1.jobID },
                 slots: pool.slots, limits: pool.limits, provisioningDelay: provider.provisioningDelay)
             let decision = policy.autoscaler.decide(input)
