@@ -51,6 +51,32 @@ public struct ArtifactResponder: Sendable {
         public var fullHead: [UInt8] { headTail.isEmpty ? head : head + headTail }
     }
 
+    /// A request that needs nothing but the whole representation's prebuilt 200 head, its Date
+    /// tail and its body: what `cacheHitCandidate` finds.
+    struct CacheHitCandidate {
+        let app: String
+        let file: ServedFile
+        let rep: ServedFile.Representation
+    }
+
+    /// The common request resolved without building a `Plan`: GET over HTTP/1.1 keep-alive, no
+    /// Range and no conditional field, a (Host, target) the route memo already resolved to a file,
+    /// and no 103 to send first. nil sends the request through `plan`, which handles every case;
+    /// for the ones accepted here both give the same response.
+    func cacheHitCandidate(_ head: RequestHead, memo: RouteMemo) -> CacheHitCandidate? {
+        guard head.method == .get, head.keepAlive, head.version == .http1_1,
+              !head.contains(.range), !head.contains(.ifRange), !head.contains(.ifNoneMatch),
+              !head.contains(.ifMatch), !head.contains(.ifModifiedSince), !head.contains(.ifUnmodifiedSince),
+              let hostField = head.value(of: .host),
+              let resolution = memo.lookupIfRemembered(RouteMemo.Key(host: hostField, target: head.target)),
+              let app = resolution.app, let file = resolution.file,
+              !earlyHints || file.earlyHintsHead == nil,
+              let coding = ContentNegotiation.select(acceptEncoding: head.value(of: .acceptEncoding), available: file.available),
+              let rep = file.representation(coding)
+        else { return nil }
+        return CacheHitCandidate(app: app, file: file, rep: rep)
+    }
+
     /// Plans the response to `head`. `date` is the current IMF-fixdate.
     public func plan(_ head: RequestHead, snapshot: DeploymentCatalog.Snapshot, date: [UInt8]) -> Plan {
         plan(head, snapshot: snapshot, responseDate: ResponseDate(imfFixdate: date), memo: nil)

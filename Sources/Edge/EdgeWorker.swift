@@ -92,6 +92,12 @@ final class EdgeWorker {
 
     /// Plans a response with this loop's route memo and Date cache.
     func plan(_ head: RequestHead) -> ArtifactResponder.Plan {
+        let snapshot = currentSnapshot()
+        return responder.plan(head, snapshot: snapshot, responseDate: responseDate(), memo: routeMemo)
+    }
+
+    /// The catalog's snapshot, with the route memo validated for it.
+    private func currentSnapshot() -> DeploymentCatalog.Snapshot {
         let swaps = catalog.swapCount
         if swaps != loopSnapshotSwaps || loopSnapshot == nil {
             loopSnapshot = catalog.snapshot
@@ -99,7 +105,17 @@ final class EdgeWorker {
         }
         let snapshot = loopSnapshot!
         routeMemo.validate(snapshotGeneration: snapshot.generation, routerGeneration: routerGeneration)
-        return responder.plan(head, snapshot: snapshot, responseDate: responseDate(), memo: routeMemo)
+        return snapshot
+    }
+
+    /// The common request whose whole body is in the cache: its representation and cache entry,
+    /// found without a `Plan` (see `ArtifactResponder.cacheHitCandidate`); nil plans in full.
+    func cacheHit(_ head: RequestHead) -> (ArtifactResponder.CacheHitCandidate, ResponseCache.Entry)? {
+        _ = currentSnapshot()
+        guard let candidate = responder.cacheHitCandidate(head, memo: routeMemo),
+              let entry = cache.getIfPresent(candidate.rep.cacheKey)
+        else { return nil }
+        return (candidate, entry)
     }
 
     private func accepted(_ tcp: TCPConnection) {

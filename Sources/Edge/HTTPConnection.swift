@@ -133,7 +133,11 @@ final class HTTPConnection {
             guard let event else { break }
             switch event {
             case .head(let head):
-                enqueue(worker.plan(head))
+                if let found = worker.cacheHit(head) {
+                    enqueue(found.0, found.1)
+                } else {
+                    enqueue(worker.plan(head))
+                }
             case .body:
                 continue  // request bodies are read and dropped (no route takes one)
             case .end:
@@ -150,6 +154,27 @@ final class HTTPConnection {
     }
 
     // MARK: planning → slots
+
+    /// A whole cached representation: its prebuilt head, this second's Date tail and the body.
+    private func enqueue(_ hit: ArtifactResponder.CacheHitCandidate, _ entry: ResponseCache.Entry) {
+        let slot = makeSlot()
+        slot.startedNs = EdgeClock.monotonicNanoseconds()
+        slot.app = hit.app
+        slot.servedFile = hit.file
+        slot.coding = hit.rep.coding.rawValue
+        slot.buffers.append(WriteBuffer(hit.rep.okHead))
+        slot.buffers.append(WriteBuffer(worker.responseDate().tail(close: false, http10KeepAlive: false)))
+        if let file = entry.file {
+            slot.file = file
+            slot.fileRange = (file.offset, file.length)
+            slot.bytes = Int(file.length)
+        } else {
+            slot.buffers.append(WriteBuffer(entry.body))
+            slot.bytes = entry.body.count
+        }
+        slot.ready = true
+        slots.append(slot)
+    }
 
     private func enqueue(_ plan: ArtifactResponder.Plan) {
         if plan.close { closingAfterQueue = true }

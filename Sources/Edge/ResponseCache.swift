@@ -93,6 +93,16 @@ public final class ResponseCache: Sendable {
     /// unless a load for the same key is already running, in which case `waiter` joins it.
     /// Returns the entry at once on a hit; otherwise nil, and `waiter` is called exactly once.
     /// `countingLookup: false` when the caller already counted this lookup with `get`.
+    /// The entry if present (counted as a hit), else nil and nothing counted: for a fast path
+    /// whose misses go on to `get` or `getOrJoinLoad`, which count them.
+    public func getIfPresent(_ key: Key) -> Entry? {
+        shards[shard(for: key)].lock.withLock { s in
+            guard let e = s.touch(key) else { return nil }
+            s.hits += 1
+            return e
+        }
+    }
+
     public func getOrJoinLoad(_ key: Key, countingLookup: Bool = true, waiter: @escaping Waiter) -> (entry: Entry?, mustLoad: Bool) {
         shards[shard(for: key)].lock.withLock { s in
             if let e = s.touch(key) { if countingLookup { s.hits += 1 }; return (e, false) }

@@ -68,6 +68,14 @@ final class RouteMemo {
         return nil
     }
 
+    /// A lookup that counts only when it finds something (the cache-hit path, whose misses go on
+    /// to `lookup` in the full planner and are counted there).
+    func lookupIfRemembered(_ key: Key) -> Resolution? {
+        guard let found = entries[key] else { return nil }
+        hits &+= 1
+        return found
+    }
+
     func remember(_ key: Key, _ resolution: Resolution) {
         if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
         entries[key.compacted] = resolution
