@@ -115,6 +115,26 @@ struct ConfigurationLoader {
         w.fairShare = double("scheduler.weights.fair_share") ?? w.fairShare
         w.attempts = double("scheduler.weights.attempts") ?? w.attempts
         c.weights = w
+        c.policy = string("scheduler.policy") ?? c.policy
+        var a = c.autoscale
+        a.burstIdleTimeout = double("scheduler.autoscale.burst_idle_s") ?? a.burstIdleTimeout
+        a.coreIdleTimeout = double("scheduler.autoscale.core_idle_s") ?? a.coreIdleTimeout
+        a.quietPeriod = double("scheduler.autoscale.quiet_s") ?? a.quietPeriod
+        a.coreFactor = double("scheduler.autoscale.core_factor") ?? a.coreFactor
+        a.coreTimeConstant = double("scheduler.autoscale.core_time_constant_s") ?? a.coreTimeConstant
+        a.padFactor = double("scheduler.autoscale.pad_factor") ?? a.padFactor
+        a.soonFreeShare = double("scheduler.autoscale.soon_free_share") ?? a.soonFreeShare
+        if let share = double("scheduler.autoscale.warm_share") {
+            // WarmShareCap clamps to 0...1; an out-of-range value is reported instead of clamped.
+            if share.isFinite, share > 0, share <= 1 {
+                a.warmCap = WarmShareCap(share: share)
+            } else {
+                problems.append(Problem(key: "scheduler.autoscale.warm_share", reason: "must be > 0 and at most 1 (got \(share))"))
+            }
+        }
+        if let hours = double("scheduler.autoscale.warm_deadline_h") { a.warmDeadline = hours * 3600 }
+        a.warmMargin = double("scheduler.autoscale.warm_margin_s") ?? a.warmMargin
+        c.autoscale = a
         return c
     }
 

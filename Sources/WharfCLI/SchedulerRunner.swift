@@ -29,6 +29,18 @@ struct SchedulerSettings {
     var defaultCommand = "./build.sh"
     var output = "dist"
     var weights = PriorityWeights.default
+    /// `adaptive` (the default) or `seed` (the seeds' rule, kept as a baseline).
+    var policy = "adaptive"
+    /// The adaptive autoscaler's knobs (`scheduler.autoscale.*`).
+    var autoscale = AdaptiveAutoscaler.Settings()
+
+    /// The scheduling policy these settings name; `utcOffset` places the warm deadline in local time.
+    func schedulingPolicy(utcOffset: Double) -> SchedulingPolicy {
+        if policy == "seed" { return .seed() }
+        var settings = autoscale
+        settings.utcOffset = utcOffset
+        return .adaptive(settings: settings, weights: weights)
+    }
 
     func problems() -> [(key: String, reason: String)] {
         var found: [(String, String)] = []
@@ -50,6 +62,29 @@ struct SchedulerSettings {
             found.append(("scheduler.output", "must be a relative path without '.' or '..'"))
         }
         do { try weights.validate() } catch { found.append(("scheduler.weights", "\(error)")) }
+        if SchedulingPolicy.named(policy) == nil || policy == "seed_rule" || policy == "default" {
+            found.append(("scheduler.policy", "must be adaptive or seed (got '\(policy)')"))
+        }
+        let a = autoscale
+        func seconds(_ key: String, _ value: Double) {
+            if !(value.isFinite && value >= 0 && value <= 86_400) { found.append(("scheduler.autoscale." + key, "must be 0...86400 seconds")) }
+        }
+        seconds("burst_idle_s", a.burstIdleTimeout)
+        seconds("core_idle_s", a.coreIdleTimeout)
+        seconds("quiet_s", a.quietPeriod)
+        seconds("warm_margin_s", a.warmMargin)
+        if !(a.coreTimeConstant.isFinite && a.coreTimeConstant >= 1 && a.coreTimeConstant <= 86_400) {
+            found.append(("scheduler.autoscale.core_time_constant_s", "must be 1...86400 seconds"))
+        }
+        if !(a.coreFactor.isFinite && (0...10).contains(a.coreFactor)) { found.append(("scheduler.autoscale.core_factor", "must be 0...10")) }
+        if !(a.padFactor.isFinite && (0...10).contains(a.padFactor)) { found.append(("scheduler.autoscale.pad_factor", "must be 0...10")) }
+        if !(a.soonFreeShare.isFinite && (0...1).contains(a.soonFreeShare)) {
+            found.append(("scheduler.autoscale.soon_free_share", "must be 0...1"))
+        }
+        if !(a.warmCap.share > 0) { found.append(("scheduler.autoscale.warm_share", "must be > 0 and at most 1")) }
+        if !(a.warmDeadline.isFinite && a.warmDeadline >= 0 && a.warmDeadline < 86_400) {
+            found.append(("scheduler.autoscale.warm_deadline_h", "must be 0...24 (hours after local midnight)"))
+        }
         return found
     }
 
@@ -115,7 +150,7 @@ final class SchedulerRunner: Sendable {
         let executor = BuildJobExecutor(queue: queue, cache: try BuildCache(database: queue.database), store: store,
                                         loop: thread.loop, owner: owner, settings: settings.buildSettings(storePath: self.storePath))
         let limits = try SlotLimits(min: settings.minSlots, max: settings.maxSlots)
-        let policy = SchedulingPolicy.adaptive(settings: .init(utcOffset: Double(TimeZone.current.secondsFromGMT())))
+        let policy = settings.schedulingPolicy(utcOffset: Double(TimeZone.current.secondsFromGMT()))
         service = SchedulerService(queue: queue, executor: executor, provider: LocalProcessSlotProvider(), policy: policy,
                                    limits: limits, rescueInterval: settings.rescueIntervalSeconds)
         let report = self.report

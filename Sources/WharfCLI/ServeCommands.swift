@@ -67,6 +67,10 @@ struct CheckConfigCommand: AsyncParsableCommand {
         print("scheduler.build: default_cmd '\(c.defaultCommand)', output '\(c.output)', log_cap_bytes \(c.logCapBytes), toolchain '\(c.toolchain)'")
         let w = c.weights
         print("scheduler.weights: age_per_hour \(w.agePerHour), kind \(w.kind), hint \(w.hint), popularity \(w.popularity), cost \(w.cost), fair_share \(w.fairShare), attempts \(w.attempts)")
+        let a = c.autoscale
+        print("scheduler.policy: \(c.policy)")
+        print("scheduler.autoscale: burst_idle_s \(a.burstIdleTimeout), core_idle_s \(a.coreIdleTimeout), quiet_s \(a.quietPeriod), core_factor \(a.coreFactor), core_time_constant_s \(a.coreTimeConstant), pad_factor \(a.padFactor), soon_free_share \(a.soonFreeShare)")
+        print("scheduler.autoscale: warm_share \(a.warmCap.share), warm_deadline_h \(a.warmDeadline / 3600), warm_margin_s \(a.warmMargin)")
         let p = s.warm
         print("popularity.half_life_h: \(MonitorSettings.number(p.halfLifeHours)), flush_interval_s: \(p.flushIntervalSeconds)")
         print("cron.zone: \(p.cronZone), warm_schedule: '\(p.warmSchedule)'\(p.warmSchedule.isEmpty ? " (nightly warm off)" : ""), catch_up_window_s: \(p.catchUpWindowSeconds)")
@@ -117,7 +121,7 @@ struct ServerRunner {
         let loops = settings.edge.workers == 0 ? ProcessInfo.processInfo.activeProcessorCount : settings.edge.workers
         let connectionCap = settings.edge.maxConnectionsPerWorker * max(1, loops)
         if openFiles > 0, UInt64(connectionCap) + 256 > openFiles {
-            log("note: open files are limited to \(openFiles), below the connection cap (\(connectionCap)); raise the hard limit (ulimit -Hn) to use it all")
+            log("note: open files are limited to \(openFiles), fewer than the connection cap (\(connectionCap)) plus 256 for stores, logs and listeners; raise the hard limit (ulimit -Hn) to use it all")
         }
         let edge = try EdgeServer(configuration: settings.edge, store: store, logger: log)
         try edge.start()

@@ -4,17 +4,20 @@ import Scheduler
 
 /// `wharf simulate TRACE`: replays a build-request trace through the real queue, scoring, placement and
 /// autoscaler under a virtual clock, and prints the metrics of TRACE-FORMAT.md.
-struct SimulateCommand: ParsableCommand {
+struct SimulateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
         abstract: "Replay a build-request trace through the scheduler under a virtual clock and print its metrics.")
 
     @Argument(help: "Trace CSV (e.g. ../shared/traces/dev-seed3.csv); its .meta.json beside it gives the horizon.")
     var trace: String
-    @Option(help: "Scheduling policy: adaptive (default) or seed.") var policy = "adaptive"
+    @Option(help: "Scheduling policy: adaptive or seed (default: the config's scheduler.policy, else adaptive).")
+    var policy: String?
+    @Option(help: "wharf.yaml (and WHARF_ variables) whose scheduler.policy, scheduler.autoscale.*, scheduler.weights.* and slot limits the replay uses; flags override them.")
+    var config: String?
     @Flag(help: "Print the metrics as one JSON object.") var json = false
-    @Option(help: "Fewest slots.") var min = 1
-    @Option(help: "Most slots.") var max = 10
+    @Option(help: "Fewest slots (default: the config's scheduler.min_slots, else 1).") var min: Int?
+    @Option(help: "Most slots (default: the config's scheduler.max_slots, else 10).") var max: Int?
     @Option(name: .customLong("prov-delay"), help: "Seconds a new slot takes to become usable.") var provisioningDelay = 45.0
     @Option(name: .customLong("tick"), help: "Seconds between autoscaler decisions.") var tick = 10.0
     @Option(name: .customLong("history"), help: "Also print the last N scaling decisions with their reasons.")
@@ -41,7 +44,7 @@ struct SimulateCommand: ParsableCommand {
     var warmShare: Double?
 
     func validate() throws {
-        guard SchedulingPolicy.named(policy) != nil else {
+        if let policy, SchedulingPolicy.named(policy) == nil {
             throw ValidationError("unknown policy '\(policy)' (known: \(SchedulingPolicy.names.joined(separator: ", ")))")
         }
         guard provisioningDelay.isFinite, provisioningDelay >= 0, provisioningDelay <= 86_400 else {
@@ -60,12 +63,22 @@ struct SimulateCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
-        let limits = try SlotLimits(min: min, max: max)
+    func run() async throws {
+        var base = SchedulerSettings()
+        if let config {
+            var loader = try await ConfigurationLoader.load(configFile: config)
+            let settings = loader.settings()
+            loader.validate(settings)
+            if !loader.problems.isEmpty { throw InvalidConfiguration(problems: loader.problems) }
+            base = settings.scheduler
+        }
+        let limits = try SlotLimits(min: min ?? base.minSlots, max: max ?? base.maxSlots)
         let loaded = try TraceReader.load(path: trace)
-        var chosen = SchedulingPolicy.named(policy)!
+        var chosen = SchedulingPolicy.named(policy ?? base.policy)!
         if chosen.name == "adaptive" {
-            var settings = AdaptiveAutoscaler.Settings()
+            // The simulator's clock is local time already: no UTC offset.
+            var settings = base.autoscale
+            settings.utcOffset = 0
             if let burstIdle { settings.burstIdleTimeout = burstIdle }
             if let coreIdle { settings.coreIdleTimeout = coreIdle }
             if let coreTimeConstant { settings.coreTimeConstant = coreTimeConstant }
@@ -74,7 +87,7 @@ struct SimulateCommand: ParsableCommand {
             if let pad { settings.padFactor = pad }
             if let warmShare { settings.warmCap = WarmShareCap(share: warmShare) }
             if let soonFree { settings.soonFreeShare = soonFree }
-            var weights = PriorityWeights.default
+            var weights = base.weights
             if let costWeight { weights.cost = costWeight }
             chosen = .adaptive(settings: settings, weights: weights)
         }
