@@ -112,8 +112,9 @@ public final class Store: Sendable {
     /// Where the bytes of blob `hash` are.
     public func body(hash: String) throws -> BodySource {
         // A cached prepared statement, and the blob read without an intermediate copy: this runs
-        // on every edge cache miss.
-        let found: BodySource? = try pool.read { db in
+        // on every edge cache miss. One SELECT is consistent on its own (SQLite runs it in an
+        // implicit read transaction), so it skips the BEGIN/COMMIT pair a `read` block adds.
+        let found: BodySource? = try pool.unsafeRead { db in
             let statement = try db.cachedStatement(sql: "SELECT size, data FROM blobs WHERE hash = ?")
             guard let row = try Row.fetchOne(statement, arguments: [hash]) else { return nil }
             let size: Int64 = row[0]

@@ -54,16 +54,19 @@ struct BodyLoader: Sendable {
             guard fd >= 0 else { throw LoadError.open(path, errno) }
             let opened = OpenFile(descriptor: fd, offset: Int64(offset), length: Int64(length))
             if length > sendfileThreshold { return .file(opened) }
-            var bytes = [UInt8](repeating: 0, count: length)
-            var done = 0
-            while done < length {
-                let n = bytes.withUnsafeMutableBytes { p in
-                    pread(fd, p.baseAddress! + done, length - done, off_t(offset + done))
+            // Read straight into the array's storage: no zero-fill first.
+            var failed = false
+            let bytes = [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
+                var done = 0
+                while done < length {
+                    let n = pread(fd, buffer.baseAddress! + done, length - done, off_t(offset + done))
+                    if n < 0 && errno == EINTR { continue }
+                    guard n > 0 else { failed = true; break }
+                    done += n
                 }
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw LoadError.shortRead(path) }
-                done += n
+                count = failed ? 0 : length
             }
+            if failed { throw LoadError.shortRead(path) }
             return .bytes(bytes)
         }
     }
