@@ -16,11 +16,15 @@ public struct Dispatcher: Sendable {
     public let owner: String
     /// How equally suitable idle slots are told apart (`.affinity` in the adaptive policy).
     public let tieBreak: PlacementTieBreak
+    /// When the best job would start cold on every idle slot, a job within this many score points of it
+    /// that an idle slot has the dependencies of goes first (0: strictly by score, as the seeds did).
+    public let warmWindow: Double
 
-    public init(queue: JobQueue, owner: String, tieBreak: PlacementTieBreak = .poolOrder) {
+    public init(queue: JobQueue, owner: String, tieBreak: PlacementTieBreak = .poolOrder, warmWindow: Double = 0) {
         self.queue = queue
         self.owner = owner
         self.tieBreak = tieBreak
+        self.warmWindow = warmWindow
     }
 
     /// Claims and assigns jobs to idle slots of `pool`. `kinds` (when given) is asked before each claim
@@ -35,9 +39,12 @@ public struct Dispatcher: Sendable {
             let idle = pool.idleSlots
             let allowed = kinds?(pool)
             if let allowed, allowed.isEmpty { break }
-            guard let (job, slotID) = try queue.claim(owner: owner, now: now, kinds: allowed, chooseSlot: { placement in
-                SlotPlacement.bestSlot(for: placement, among: idle, tieBreak: tieBreak)?.id
-            }) else { break }
+            let taken = warmWindow > 0
+                ? try queue.claim(owner: owner, now: now, kinds: allowed, idleSlots: idle, warmWindow: warmWindow, tieBreak: tieBreak)
+                : try queue.claim(owner: owner, now: now, kinds: allowed, chooseSlot: { placement in
+                    SlotPlacement.bestSlot(for: placement, among: idle, tieBreak: tieBreak)?.id
+                })
+            guard let (job, slotID) = taken else { break }
             let warm = job.dependencyHash.map { hash in idle.first { $0.id == slotID }?.dependencyCache.contains(hash) ?? false } ?? false
             try pool.assign(jobID: job.id, dependencyHash: job.dependencyHash, to: slotID, now: now)
             assignments.append(Assignment(job: job, slotID: slotID, warm: warm))

@@ -23,35 +23,79 @@ extension JobQueue {
     public func claim(owner: String, now: Date, kinds: Set<JobKind>? = nil,
                       chooseSlot: (PlacementRequest) -> String?) throws -> (job: Job, slotID: String)? {
         let time = now.timeIntervalSince1970
-        let leaseEnd = time + configuration.leaseDuration
         return try index.withLock { idx throws -> (job: Job, slotID: String)? in
             while let choice = idx.best(now: time, kinds: kinds) {
-                let id = choice.entry.id
-                let placement = PlacementRequest(
-                    dependencyHash: choice.entry.dependencyHash,
-                    requiredTools: configuration.catalog.types[choice.entry.buildType]?.requiredTools ?? [])
-                guard let chosen = chooseSlot(placement) else { return nil }
-                let slotID: String? = chosen.isEmpty ? nil : chosen
-                let claimed = try database.writer.write { db -> Job? in
-                    guard let job = try Job.fetchOne(db, sql: """
-                        UPDATE job SET state = 'running', attempt = attempt + 1, lease_owner = ?, heartbeat_at = ?,
-                               lease_expires_at = ?, started_at = ?, slot_id = ?, claim_score = ?, cancel_requested = 0
-                        WHERE id = ? AND state = 'queued' AND available_at <= ? AND attempt < max_attempts
-                        RETURNING *
-                        """, arguments: [owner, time, leaseEnd, time, slotID, choice.score, id, time])
-                    else { return nil }
-                    try db.execute(sql: """
-                        INSERT INTO job_attempt (job_id, attempt, owner, slot_id, started_at) VALUES (?, ?, ?, ?, ?)
-                        """, arguments: [id, job.attempt, owner, slotID, time])
-                    return job
-                }
-                if let claimed {
-                    idx.markRunning(id: id, app: claimed.app, owner: claimed.owner, kind: claimed.kind)
+                guard let chosen = chooseSlot(placement(of: choice.entry)) else { return nil }
+                if let claimed = try lease(choice, slotID: chosen, owner: owner, time: time) {
+                    idx.markRunning(id: choice.entry.id, app: claimed.app, owner: claimed.owner, kind: claimed.kind)
                     return (claimed, chosen)
                 }
-                idx.removeQueued(id: id)  // another process claimed or cancelled it: forget it
+                idx.removeQueued(id: choice.entry.id)  // another process claimed or cancelled it: forget it
             }
             return nil
+        }
+    }
+
+    /// Claims for one of `idleSlots`, cache-aware on the job side too: when the best job would start
+    /// cold on every idle slot, the best job that some idle slot has the dependencies of goes first,
+    /// if its score is within `warmWindow` of the best one's (a warm start is shorter, so the slot
+    /// frees sooner for everyone, the skipped job included). The window bounds how far it can be
+    /// passed over: age raises its score, so after `warmWindow / agePerSecond` seconds no newer job
+    /// is within reach. Otherwise the best job goes to `SlotPlacement`'s choice.
+    public func claim(owner: String, now: Date, kinds: Set<JobKind>? = nil, idleSlots: [Slot], warmWindow: Double,
+                      tieBreak: PlacementTieBreak) throws -> (job: Job, slotID: String)? {
+        let time = now.timeIntervalSince1970
+        return try index.withLock { idx throws -> (job: Job, slotID: String)? in
+            while let best = idx.best(now: time, kinds: kinds) {
+                var choice = best
+                var slotID: String?
+                let runsWarm = best.entry.dependencyHash.map { hash in idleSlots.contains { $0.dependencyCache.contains(hash) } } ?? true
+                if !runsWarm, warmWindow > 0 {
+                    for slot in idleSlots {
+                        guard let candidate = idx.bestWithHash(in: slot.dependencyCache.hashes, now: time, kinds: kinds),
+                              candidate.score >= best.score - warmWindow,
+                              placement(of: candidate.entry).requiredTools.isSubset(of: slot.tools),
+                              slotID == nil || candidate.score > choice.score
+                        else { continue }
+                        (choice, slotID) = (candidate, slot.id)
+                    }
+                }
+                guard let chosen = slotID ?? SlotPlacement.bestSlot(for: placement(of: choice.entry), among: idleSlots,
+                                                                    tieBreak: tieBreak)?.id
+                else { return nil }
+                if let claimed = try lease(choice, slotID: chosen, owner: owner, time: time) {
+                    idx.markRunning(id: choice.entry.id, app: claimed.app, owner: claimed.owner, kind: claimed.kind)
+                    return (claimed, chosen)
+                }
+                idx.removeQueued(id: choice.entry.id)
+            }
+            return nil
+        }
+    }
+
+    private func placement(of entry: QueueIndex.Entry) -> PlacementRequest {
+        PlacementRequest(dependencyHash: entry.dependencyHash,
+                         requiredTools: configuration.catalog.types[entry.buildType]?.requiredTools ?? [])
+    }
+
+    /// Leases the queued job `choice` to `owner` on `slotID` (empty: none) in one conditional UPDATE;
+    /// nil when it is no longer queued and ready (another process took it, or it was cancelled).
+    private func lease(_ choice: QueueIndex.Choice, slotID chosen: String, owner: String, time: Double) throws -> Job? {
+        let id = choice.entry.id
+        let slotID: String? = chosen.isEmpty ? nil : chosen
+        let leaseEnd = time + configuration.leaseDuration
+        return try database.writer.write { db -> Job? in
+            guard let job = try Job.fetchOne(db, sql: """
+                UPDATE job SET state = 'running', attempt = attempt + 1, lease_owner = ?, heartbeat_at = ?,
+                       lease_expires_at = ?, started_at = ?, slot_id = ?, claim_score = ?, cancel_requested = 0
+                WHERE id = ? AND state = 'queued' AND available_at <= ? AND attempt < max_attempts
+                RETURNING *
+                """, arguments: [owner, time, leaseEnd, time, slotID, choice.score, id, time])
+            else { return nil }
+            try db.execute(sql: """
+                INSERT INTO job_attempt (job_id, attempt, owner, slot_id, started_at) VALUES (?, ?, ?, ?, ?)
+                """, arguments: [id, job.attempt, owner, slotID, time])
+            return job
         }
     }
 

@@ -104,6 +104,8 @@ struct QueueIndex: Sendable {
     /// Popularity per app, read once from the provider (refreshed by rebuilding the index).
     private var popularity: [String: Double] = [:]
     private(set) var readyByKind: [JobKind: Int] = [:]
+    /// Ready jobs by dependency hash: which queued jobs would run warm on a slot that has the hash.
+    private var readyByHash: [String: Set<Int64>] = [:]
     private(set) var delayedCount = 0
     private var nextSequence: UInt64 = 0
     private(set) var highestID: Int64 = 0
@@ -225,6 +227,28 @@ struct QueueIndex: Sendable {
         return Choice(entry: entry, score: best.key + scorer.agePerSecond * now)
     }
 
+    /// The best ready job (optionally only among `kinds`) whose dependency hash is one of `hashes`, and
+    /// its score; nil when none is queued. Looks only at jobs with those hashes (at most a slot's cache).
+    func bestWithHash(in hashes: [String], now: Double, kinds: Set<JobKind>?) -> Choice? {
+        var found: Choice?
+        for hash in hashes {
+            for id in readyByHash[hash] ?? [] {
+                guard let entry = entries[id], entry.isReady else { continue }
+                if let kinds, !kinds.contains(entry.kind) { continue }
+                let score = entry.staticScore + scorer.agePerSecond * (now - entry.availableAt)
+                    + scorer.fairSharePart(othersActive: groups[entry.group].active - 1)
+                if let current = found {
+                    let better = score != current.score ? score > current.score
+                        : entry.queuedAt != current.entry.queuedAt ? entry.queuedAt < current.entry.queuedAt
+                        : entry.id < current.entry.id
+                    if !better { continue }
+                }
+                found = Choice(entry: entry, score: score)
+            }
+        }
+        return found
+    }
+
     /// Oldest `availableAt` among ready jobs (O(n); for autoscaler snapshots, not per decision).
     func oldestReadyAvailableAt() -> Double? {
         entries.values.lazy.filter(\.isReady).map(\.availableAt).min()
@@ -252,6 +276,10 @@ struct QueueIndex: Sendable {
     private mutating func take(_ id: Int64) -> Entry? {
         guard let entry = entries.removeValue(forKey: id) else { return nil }
         if entry.isReady {
+            if let hash = entry.dependencyHash {
+                readyByHash[hash]?.remove(id)
+                if readyByHash[hash]?.isEmpty == true { readyByHash[hash] = nil }
+            }
             readyByKind[entry.kind, default: 1] -= 1
             groups[entry.group].live[Self.slot(entry.kind)] -= 1
         } else {
@@ -264,6 +292,7 @@ struct QueueIndex: Sendable {
         var entry = entry
         entry.isReady = true
         entries[entry.id] = entry
+        if let hash = entry.dependencyHash { readyByHash[hash, default: []].insert(entry.id) }
         readyByKind[entry.kind, default: 0] += 1
         let k = Self.slot(entry.kind)
         groups[entry.group].live[k] += 1

@@ -23,6 +23,7 @@ public actor SchedulerService {
     private var autoscaler: any Autoscaler
     private let warmCap: WarmShareCap?
     private let placement: PlacementTieBreak
+    private let warmWindow: Double
     private var pool: SlotPool
     private var history: [ScalingEvent] = []
     private var builds: [Int64: (job: Job, slotID: String, warm: Bool, task: Task<Void, Never>)] = [:]
@@ -41,6 +42,7 @@ public actor SchedulerService {
         self.autoscaler = policy.autoscaler
         self.warmCap = policy.warmCap
         self.placement = policy.placement
+        self.warmWindow = policy.warmWindow
         self.pool = SlotPool(limits: limits)
         self.rescuer = LeaseRescuer(queue: queue, interval: rescueInterval)
     }
@@ -93,7 +95,7 @@ public actor SchedulerService {
                                         requested: applied.requested, released: applied.released))
             if history.count > Self.historyLimit { history.removeFirst(history.count - Self.historyLimit) }
         }
-        let dispatcher = Dispatcher(queue: queue, owner: executor.owner, tieBreak: placement)
+        let dispatcher = Dispatcher(queue: queue, owner: executor.owner, tieBreak: placement, warmWindow: warmWindow)
         let assignments: [Assignment]
         if let warmCap {
             // Warm builds running now: those started earlier plus those claimed earlier in this round.

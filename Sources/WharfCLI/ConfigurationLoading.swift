@@ -135,6 +135,7 @@ struct ConfigurationLoader {
         if let hours = double("scheduler.autoscale.warm_deadline_h") { a.warmDeadline = hours * 3600 }
         a.warmMargin = double("scheduler.autoscale.warm_margin_s") ?? a.warmMargin
         c.autoscale = a
+        c.warmWindow = double("scheduler.placement.warm_window") ?? c.warmWindow
         return c
     }
 

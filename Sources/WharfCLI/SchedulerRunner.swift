@@ -33,13 +33,15 @@ struct SchedulerSettings {
     var policy = "adaptive"
     /// The adaptive autoscaler's knobs (`scheduler.autoscale.*`).
     var autoscale = AdaptiveAutoscaler.Settings()
+    /// The adaptive policy's warm-first window in score points (`scheduler.placement.warm_window`).
+    var warmWindow = SchedulingPolicy.defaultWarmWindow
 
     /// The scheduling policy these settings name; `utcOffset` places the warm deadline in local time.
     func schedulingPolicy(utcOffset: Double) -> SchedulingPolicy {
         if policy == "seed" { return .seed() }
         var settings = autoscale
         settings.utcOffset = utcOffset
-        return .adaptive(settings: settings, weights: weights)
+        return .adaptive(settings: settings, weights: weights, warmWindow: warmWindow)
     }
 
     func problems() -> [(key: String, reason: String)] {
@@ -75,6 +77,9 @@ struct SchedulerSettings {
         seconds("warm_margin_s", a.warmMargin)
         if !(a.coreTimeConstant.isFinite && a.coreTimeConstant >= 1 && a.coreTimeConstant <= 86_400) {
             found.append(("scheduler.autoscale.core_time_constant_s", "must be 1...86400 seconds"))
+        }
+        if !(warmWindow.isFinite && (0...10_000).contains(warmWindow)) {
+            found.append(("scheduler.placement.warm_window", "must be 0...10000 score points"))
         }
         if !(a.coreFactor.isFinite && (0...10).contains(a.coreFactor)) { found.append(("scheduler.autoscale.core_factor", "must be 0...10")) }
         if !(a.padFactor.isFinite && (0...10).contains(a.padFactor)) { found.append(("scheduler.autoscale.pad_factor", "must be 0...10")) }

@@ -69,6 +69,7 @@ struct CheckConfigCommand: AsyncParsableCommand {
         print("scheduler.weights: age_per_hour \(w.agePerHour), kind \(w.kind), hint \(w.hint), popularity \(w.popularity), cost \(w.cost), fair_share \(w.fairShare), attempts \(w.attempts)")
         let a = c.autoscale
         print("scheduler.policy: \(c.policy)")
+        print("scheduler.placement.warm_window: \(c.warmWindow)")
         print("scheduler.autoscale: burst_idle_s \(a.burstIdleTimeout), core_idle_s \(a.coreIdleTimeout), quiet_s \(a.quietPeriod), core_factor \(a.coreFactor), core_time_constant_s \(a.coreTimeConstant), pad_factor \(a.padFactor), soon_free_share \(a.soonFreeShare)")
         print("scheduler.autoscale: warm_share \(a.warmCap.share), warm_deadline_h \(a.warmDeadline / 3600), warm_margin_s \(a.warmMargin)")
         let p = s.warm

@@ -40,6 +40,8 @@ struct SimulateCommand: AsyncParsableCommand {
     var placement: String?
     @Option(name: .customLong("soon-free"), help: "adaptive: a build ending within this share of the provisioning delay counts as a free slot.")
     var soonFree: Double?
+    @Option(name: .customLong("warm-window"), help: "Score points a job that would start warm may jump ahead of a better one that would start cold (0 = strict order; adaptive default 200).")
+    var warmWindow: Double?
     @Option(name: .customLong("warm-share"), help: "adaptive: share of --max the nightly warm batch may hold.")
     var warmShare: Double?
 
@@ -58,7 +60,7 @@ struct SimulateCommand: AsyncParsableCommand {
         guard history >= 0 else { throw ValidationError("--history must be ≥ 0") }
         for (name, value) in [("--burst-idle", burstIdle), ("--core-idle", coreIdle), ("--core-tc", coreTimeConstant), ("--quiet", quiet),
                               ("--core-factor", coreFactor), ("--pad", pad), ("--cost-weight", costWeight),
-                              ("--warm-share", warmShare), ("--soon-free", soonFree)] {
+                              ("--warm-share", warmShare), ("--soon-free", soonFree), ("--warm-window", warmWindow)] {
             if let value, !(value.isFinite && value >= 0 && value <= 86_400) { throw ValidationError("\(name) must be 0...86400") }
         }
     }
@@ -89,9 +91,10 @@ struct SimulateCommand: AsyncParsableCommand {
             if let soonFree { settings.soonFreeShare = soonFree }
             var weights = base.weights
             if let costWeight { weights.cost = costWeight }
-            chosen = .adaptive(settings: settings, weights: weights)
+            chosen = .adaptive(settings: settings, weights: weights, warmWindow: base.warmWindow)
         }
         if let placement { chosen.placement = PlacementTieBreak(rawValue: placement)! }
+        if let warmWindow { chosen.warmWindow = warmWindow }
         let simulator = TraceSimulator(
             trace: loaded, policy: chosen,
             options: .init(limits: limits, provisioningDelay: provisioningDelay, tick: tick))

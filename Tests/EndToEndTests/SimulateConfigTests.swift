@@ -30,7 +30,7 @@ import Testing
         let scratch = ScratchDirectory("wharf-simulate-config")
         let trace = try Self.writeTrace(in: scratch)
         let seedConfig = try scratch.write("seed.yaml", "scheduler:\n  policy: seed\n")
-        let knobs = try scratch.write("knobs.yaml", "scheduler:\n  autoscale:\n    burst_idle_s: 1800\n    quiet_s: 1800\n")
+        let knobs = try scratch.write("knobs.yaml", "scheduler:\n  placement:\n    warm_window: 0\n  autoscale:\n    burst_idle_s: 1800\n    quiet_s: 1800\n")
 
         let adaptive = try Self.metrics([trace])
         #expect(adaptive["policy"] as? String == "adaptive")
@@ -44,7 +44,7 @@ import Testing
 
         // Burst slots kept 30 min instead of 1 min: the same replay pays for more slot-seconds.
         let held = try Self.metrics([trace, "--config", knobs])
-        let heldByFlags = try Self.metrics([trace, "--burst-idle", "1800", "--quiet", "1800"])
+        let heldByFlags = try Self.metrics([trace, "--burst-idle", "1800", "--quiet", "1800", "--warm-window", "0"])
         #expect(NSDictionary(dictionary: held).isEqual(to: heldByFlags))
         let cost = { (m: [String: Any]) in (m["slot_seconds"] as? NSNumber)?.doubleValue ?? -1 }
         #expect(cost(held) > cost(adaptive), "held \(cost(held)) vs default \(cost(adaptive))")
@@ -56,6 +56,8 @@ import Testing
         let bad = try scratch.write("bad.yaml", """
             scheduler:
               policy: fastest
+              placement:
+                warm_window: -5
               autoscale:
                 warm_share: 0
                 core_factor: -1
@@ -67,7 +69,7 @@ import Testing
         for command in [["simulate", trace, "--config", bad], ["check-config", "--config", bad, "--store", scratch.path + "/s"]] {
             let r = try WharfProcess.run(command)
             #expect(r.status != 0, "\(command[0]) accepted a bad config")
-            for key in ["scheduler.policy", "scheduler.autoscale.warm_share", "scheduler.autoscale.core_factor",
+            for key in ["scheduler.policy", "scheduler.placement.warm_window", "scheduler.autoscale.warm_share", "scheduler.autoscale.core_factor",
                         "scheduler.autoscale.soon_free_share", "scheduler.autoscale.warm_deadline_h",
                         "scheduler.autoscale.core_time_constant_s", "scheduler.autoscale.quiet_s"] {
                 #expect(r.stderr.contains(key), "\(command[0]) did not name \(key): \(r.stderr)")
@@ -86,5 +88,6 @@ import Testing
         #expect(r.stdout.contains("scheduler.policy: adaptive"), "\(r.stdout)")
         #expect(r.stdout.contains("core_factor 0.75"), "\(r.stdout)")
         #expect(r.stdout.contains("warm_share 0.3, warm_deadline_h 7.0"), "\(r.stdout)")
+        #expect(r.stdout.contains("scheduler.placement.warm_window: 200.0"), "\(r.stdout)")
     }
 }

@@ -86,7 +86,7 @@ public final class TraceSimulator {
                                  checkSourceExists: false),
             popularity: { popularity[$0] ?? 0 }, now: epoch)
         let provider = SimulatedSlotProvider(provisioningDelay: options.provisioningDelay, cacheCapacity: options.cacheCapacity)
-        let dispatcher = Dispatcher(queue: queue, owner: owner, tieBreak: policy.placement)
+        let dispatcher = Dispatcher(queue: queue, owner: owner, tieBreak: policy.placement, warmWindow: policy.warmWindow)
         var pool = SlotPool(limits: options.limits)
         provider.setInstant(true)
         try pool.scale(to: options.limits.min, now: epoch, provider: provider)
