@@ -1,6 +1,7 @@
 import ArtifactStore
 import Foundation
 import Glibc
+import Synchronization
 import Testing
 @testable import Edge
 
@@ -30,6 +31,30 @@ import Testing
         #expect(try c.get("/robots.txt").status == 200)
         usleep(1_200_000)
         #expect(try c.isClosedByServer())
+    }
+
+    @Test func manyIdleConnectionsAreCheckedInSlicesAndAllTimeOut() throws {
+        // 300 idle connections and a 2.5 s idle timeout: a tick looks at 256 of them at most (a round
+        // of two 250 ms ticks), so none closes early and all close within the timeout plus two rounds.
+        // (300 client and 300 server sockets stay under a default limit of 1024 open files.)
+        let h = try EdgeHarness { $0.idleTimeoutMs = 2500; $0.workers = 1 }
+        defer { h.stop() }
+        let clients = try (0..<300).map { _ in try TestClient(port: h.port) }
+        var firstAnswered: Date?
+        for c in clients {
+            #expect(try c.get("/robots.txt").status == 200)
+            if firstAnswered == nil { firstAnswered = Date() }
+        }
+        let lastAnswered = Date()
+        let open = { h.server.metrics.connectionsOpen.load(ordering: .relaxed) }
+        let untilEarliest = 2.0 - Date().timeIntervalSince(firstAnswered!)
+        if untilEarliest > 0 {
+            usleep(UInt32(untilEarliest * 1_000_000))
+            #expect(open() == 300, "closed before the idle timeout")
+        }
+        while open() > 0, Date().timeIntervalSince(lastAnswered) < 8 { usleep(50_000) }
+        #expect(open() == 0, "\(open()) connections still open 8 s after their last request")
+        for c in clients.prefix(20) { #expect(try c.isClosedByServer()) }
     }
 
     @Test func connectionsOverTheCapAreRefusedWith503() throws {
