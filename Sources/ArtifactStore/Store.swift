@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import GRDB
 import Synchronization
 
@@ -93,6 +94,29 @@ public final class Store: Sendable {
         try pool.read { db in
             try Int64.fetchOne(db, sql: "SELECT alias_generation FROM store_state WHERE id = 1") ?? 0
         }
+    }
+
+    /// The blob file holding the body of `entry` for a coding (`nil` = identity), opened read-only,
+    /// with its size; nil when that blob is inline in the database (no file at its path) or the
+    /// coding is unknown. Blob files are immutable and named by their hash, so the edge can open one
+    /// on a cache miss without a database query first; on nil it falls back to `readBody`. The
+    /// caller closes the descriptor.
+    public func openBlobFile(_ entry: ManifestEntry, coding: String?) -> (descriptor: Int32, size: Int)? {
+        let hash: String
+        if let coding {
+            guard let variant = entry.variant(coding: coding) else { return nil }
+            hash = variant.hash
+        } else {
+            hash = entry.blobHash
+        }
+        let descriptor = Glibc.open(blobFiles.path(for: hash), O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            Glibc.close(descriptor)
+            return nil
+        }
+        return (descriptor, Int(info.st_size))
     }
 
     /// Where the body of `entry` is, for a coding (`nil` = identity, else `br`/`zstd`/`gzip`).

@@ -42,9 +42,16 @@ struct BodyLoader: Sendable {
     }
 
     /// Small bodies come back as bytes (to be cached), large ones as an open file for sendfile.
+    /// A body stored as a blob file is opened straight away (no database query on the miss);
+    /// otherwise the store says where it is.
     func load(_ file: ServedFile, _ rep: ServedFile.Representation) throws -> Loaded {
-        let source = try store.readBody(file.entry, coding: ServedFile.storeCoding(rep.coding))
-        switch source {
+        let coding = ServedFile.storeCoding(rep.coding)
+        if let (fd, size) = store.openBlobFile(file.entry, coding: coding) {
+            let opened = OpenFile(descriptor: fd, offset: 0, length: Int64(size))
+            guard Int64(size) == rep.size else { throw LoadError.sizeMismatch(expected: rep.size, actual: size) }
+            return try loaded(opened, path: "blob \(file.entry.path)")
+        }
+        switch try store.readBody(file.entry, coding: coding) {
         case .bytes(let bytes):
             guard Int64(bytes.count) == rep.size else { throw LoadError.sizeMismatch(expected: rep.size, actual: bytes.count) }
             return .bytes(bytes)
@@ -52,22 +59,27 @@ struct BodyLoader: Sendable {
             guard Int64(length) == rep.size else { throw LoadError.sizeMismatch(expected: rep.size, actual: length) }
             let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw LoadError.open(path, errno) }
-            let opened = OpenFile(descriptor: fd, offset: Int64(offset), length: Int64(length))
-            if length > sendfileThreshold { return .file(opened) }
-            // Read straight into the array's storage: no zero-fill first.
-            var failed = false
-            let bytes = [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
-                var done = 0
-                while done < length {
-                    let n = pread(fd, buffer.baseAddress! + done, length - done, off_t(offset + done))
-                    if n < 0 && errno == EINTR { continue }
-                    guard n > 0 else { failed = true; break }
-                    done += n
-                }
-                count = failed ? 0 : length
-            }
-            if failed { throw LoadError.shortRead(path) }
-            return .bytes(bytes)
+            return try loaded(OpenFile(descriptor: fd, offset: Int64(offset), length: Int64(length)), path: path)
         }
+    }
+
+    /// An open range: for sendfile when over the threshold, else read into memory (to be cached).
+    private func loaded(_ opened: OpenFile, path: String) throws -> Loaded {
+        let length = Int(opened.length)
+        if length > sendfileThreshold { return .file(opened) }
+        // Read straight into the array's storage: no zero-fill first.
+        var failed = false
+        let bytes = [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
+            var done = 0
+            while done < length {
+                let n = pread(opened.descriptor, buffer.baseAddress! + done, length - done, off_t(opened.offset) + off_t(done))
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { failed = true; break }
+                done += n
+            }
+            count = failed ? 0 : length
+        }
+        if failed { throw LoadError.shortRead(path) }
+        return .bytes(bytes)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import GRDB
 import Testing
 @testable import ArtifactStore
@@ -54,6 +55,28 @@ import Testing
         #expect(try store.blobFiles.allHashes() == [overEntry.blobHash])
         let inlineCount = try store.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM blobs WHERE data IS NOT NULL") }
         #expect(inlineCount == 2)
+    }
+
+    @Test func openBlobFileOpensFileBlobsOnlyWithoutTheDatabase() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store.openForTest(dir)
+        let threshold = store.options.inlineThreshold
+        let source = try dir.subdirectory("site")
+        try dir.write("site/small.bin", Fixture.randomBytes(threshold, seed: 20))
+        let big = Fixture.randomBytes(threshold + 10, seed: 21)
+        try dir.write("site/big.bin", big)
+        let manifest = try store.publish(PublishRequest(app: "direct", directory: source)).deployment
+        let small = try #require(manifest.files["/small.bin"])
+        let large = try #require(manifest.files["/big.bin"])
+
+        #expect(store.openBlobFile(small, coding: nil) == nil, "an inline blob has no file")
+        #expect(store.openBlobFile(large, coding: "br") == nil, "no such variant (random bytes do not compress)")
+        let opened = try #require(store.openBlobFile(large, coding: nil))
+        defer { close(opened.descriptor) }
+        #expect(opened.size == big.count)
+        var first = [UInt8](repeating: 0, count: 64)
+        #expect(pread(opened.descriptor, &first, 64, 0) == 64)
+        #expect(first == Array(big.prefix(64)))
     }
 
     @Test func aManifestDescribesEveryFileWithItsHeaders() throws {
