@@ -1,10 +1,15 @@
 import ArtifactStore
 import Foundation
 import UVLoop
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// Settings for running jobs on slots (the `scheduler.build.*` configuration keys).
+/// Settings for running jobs on slots (the `scheduler.build.*`, `scheduler.limits.*` and
+/// `scheduler.sandbox.*` configuration keys).
 public struct BuildSettings: Sendable {
-    /// Where per-attempt working directories are created (a copy of the source each).
+    /// Where per-attempt working directories are created (a copy of the source each). The build user
+    /// must be able to reach it; nothing else of Wharf's belongs there.
     public var workRoot: String
     /// Where logs go: `<logRoot>/<job id>/attempt-<n>.log`.
     public var logRoot: String
@@ -13,33 +18,57 @@ public struct BuildSettings: Sendable {
     /// Used when a job has no command of its own.
     public var defaultCommand: String
     public var toolchainVersion: String
-    public var timeout: Double
-    public var warningAfter: Double?
     public var killGrace: Double
     public var logCapBytes: Int
-    public var environment: [String: String]
-    public var secrets: [String: String]
-    public var limits: BuildResourceLimits
+    /// The base of every build's environment: nothing of the scheduler's is inherited unless allowed.
+    public var buildEnvironment: BuildEnvironment
+    /// Limits per build type and app.
+    public var limitPolicy: BuildLimitPolicy
+    public var isolation: BuildIsolation
+    /// Where builds' cgroups go (nil: rlimits only).
+    public var cgroups: CgroupRoots?
+    /// Where slots keep their dependency caches (`<root>/<slot>/deps/<hash>`); nil: no caches.
+    public var slotCacheRoot: String?
+    /// Bytes each slot's dependency cache may hold.
+    public var slotCacheBytes: Int
+    /// Seconds a failed attempt's workspace is kept for inspection (0: removed at once).
+    public var keepFailedWorkspaces: Double
     /// Seconds between heartbeats while a build runs (default: a third of the lease).
     public var heartbeatInterval: Double?
+    /// Seconds between checks of a running build's disk use and process limit.
+    public var watchInterval: Double
 
     public init(workRoot: String, logRoot: String, outputDirectory: String = "out", defaultCommand: String = "./build.sh",
                 toolchainVersion: String = "", timeout: Double = 1800, warningAfter: Double? = 1200, killGrace: Double = 10,
                 logCapBytes: Int = 64 << 20, environment: [String: String] = [:], secrets: [String: String] = [:],
-                limits: BuildResourceLimits = .init(), heartbeatInterval: Double? = nil) {
+                buildEnvironment: BuildEnvironment = BuildEnvironment(), limitPolicy: BuildLimitPolicy? = nil,
+                isolation: BuildIsolation = .none, cgroups: CgroupRoots? = nil, slotCacheRoot: String? = nil,
+                slotCacheBytes: Int = 5 << 30, keepFailedWorkspaces: Double = 0, heartbeatInterval: Double? = nil,
+                watchInterval: Double = 2) {
         self.workRoot = workRoot
         self.logRoot = logRoot
         self.outputDirectory = outputDirectory
         self.defaultCommand = defaultCommand
         self.toolchainVersion = toolchainVersion
-        self.timeout = timeout
-        self.warningAfter = warningAfter
         self.killGrace = killGrace
         self.logCapBytes = logCapBytes
-        self.environment = environment
-        self.secrets = secrets
-        self.limits = limits
+        var base = buildEnvironment
+        base.variables.merge(environment) { $1 }
+        base.secrets.merge(secrets) { $1 }
+        self.buildEnvironment = base
+        var policy = limitPolicy ?? BuildLimitPolicy()
+        if limitPolicy == nil {
+            policy.defaults.timeout = timeout
+            policy.defaults.warningAfter = warningAfter.flatMap { $0 < timeout ? $0 : nil }
+        }
+        self.limitPolicy = policy
+        self.isolation = isolation
+        self.cgroups = cgroups
+        self.slotCacheRoot = slotCacheRoot
+        self.slotCacheBytes = slotCacheBytes
+        self.keepFailedWorkspaces = keepFailedWorkspaces
         self.heartbeatInterval = heartbeatInterval
+        self.watchInterval = watchInterval
     }
 }
 
@@ -102,24 +131,55 @@ public struct BuildJobExecutor: Sendable {
         }
         let workDir = settings.workRoot + "/job-\(job.id)-attempt-\(job.attempt)"
         let logPath = settings.logRoot + "/\(job.id)/attempt-\(job.attempt).log"
-        defer { try? FileManager.default.removeItem(atPath: workDir) }
+        let limits = settings.limitPolicy.limits(app: job.app, buildType: job.buildType)
+        let identity = settings.isolation.identity(forSlot: job.slotID)
+        var keepWorkspace = false
+        defer { if !keepWorkspace { try? FileManager.default.removeItem(atPath: workDir) } }
         do {
             try? FileManager.default.removeItem(atPath: workDir)
             try FileManager.default.createDirectory(atPath: settings.workRoot, withIntermediateDirectories: true)
             try FileManager.default.copyItem(atPath: job.source, toPath: workDir)
+            for private_ in [".home", ".tmp"] {
+                try FileManager.default.createDirectory(atPath: workDir + "/" + private_, withIntermediateDirectories: true)
+            }
+            chmod(workDir, 0o700)
+            if let identity { try Ownership.give(workDir, to: identity) }
         } catch {
             return try queue.finish(jobID: job.id, owner: owner,
                                     outcome: .failed(exitCode: nil, error: "cannot prepare the working directory: \(error)", retryable: false),
                                     now: clock.now())
         }
         try queue.attachLog(jobID: job.id, owner: owner, path: logPath)
-        let spec = BuildSpec(jobID: job.id, command: command, workingDirectory: workDir, environment: settings.environment,
-                             secrets: settings.secrets, logPath: logPath, timeout: settings.timeout,
-                             warningAfter: settings.warningAfter, killGrace: settings.killGrace,
-                             logCapBytes: settings.logCapBytes, limits: settings.limits)
+        var wharfVariables = ["WHARF_JOB_ID": "\(job.id)", "WHARF_APP": job.app, "WHARF_BUILD_TYPE": job.buildType]
+        var writable: [String] = []
+        var dependencies: (cache: SlotDependencyCache, hash: String)?
+        var depsState: String?
+        if let root = settings.slotCacheRoot, let hash = job.dependencyHash, let slotID = job.slotID, !slotID.isEmpty {
+            let cache = SlotDependencyCache(root: root, slotID: slotID, capacityBytes: settings.slotCacheBytes)
+            if let (path, warm) = try? cache.prepare(hash, for: identity) {
+                dependencies = (cache, hash)
+                wharfVariables["WHARF_DEPS_CACHE"] = path
+                writable.append(path)
+                depsState = warm ? "warm" : "cold"
+            }
+        }
+        try queue.recordSandbox(jobID: job.id, attempt: job.attempt,
+                                record: SandboxRecord(isolation: settings.isolation.mode.rawValue, user: identity?.name,
+                                                      limits: limits.summary, dependencyCache: depsState))
+        let spec = BuildSpec(jobID: job.id, command: command, workingDirectory: workDir, baseEnvironment: settings.buildEnvironment,
+                             wharfVariables: wharfVariables, logPath: logPath, limits: limits, killGrace: settings.killGrace,
+                             logCapBytes: settings.logCapBytes, isolation: settings.isolation, identity: identity,
+                             extraWritable: writable, cgroups: settings.cgroups, watchInterval: settings.watchInterval)
         let result = await runWithHeartbeats(spec, jobID: job.id, clock: clock)
         let report = AttemptReport(stageDurations: result.stageDurations, logPath: logPath)
+        if let (cache, hash) = dependencies {
+            cache.touch(cache.path(for: hash))
+            cache.evict(keep: hash)
+        }
+        try? queue.recordUsage(jobID: job.id, attempt: job.attempt, peakMemoryBytes: result.peakMemoryBytes,
+                               peakDiskBytes: result.peakDiskBytes)
         guard result.outcome == .succeeded else {
+            keepWorkspace = settings.keepFailedWorkspaces > 0
             var outcome = result.jobOutcome(deploymentID: nil)
             if case .failed(let code, let error, true) = outcome, let failures,
                !failures.shouldRetry(source: key?.hex ?? job.source, signature: "exit \(code.map(String.init) ?? "-"): \(error)") {

@@ -4,64 +4,89 @@ import UVLoop
 import Glibc
 #endif
 
-/// Optional resource limits for a build, applied with the shell's `ulimit` before the command runs.
-/// (RLIMIT_NPROC does not bind root; run builds as an unprivileged user where that matters.)
-public struct BuildResourceLimits: Sendable, Equatable {
-    public var cpuSeconds: Int?
-    public var addressSpaceBytes: Int?
-    public var processes: Int?
-
-    public init(cpuSeconds: Int? = nil, addressSpaceBytes: Int? = nil, processes: Int? = nil) {
-        self.cpuSeconds = cpuSeconds
-        self.addressSpaceBytes = addressSpaceBytes
-        self.processes = processes
-    }
-
-    var shellPrefix: String {
-        var parts: [String] = []
-        if let cpuSeconds { parts.append("ulimit -t \(max(1, cpuSeconds))") }
-        if let addressSpaceBytes { parts.append("ulimit -v \(max(1, addressSpaceBytes / 1024))") }
-        if let processes { parts.append("ulimit -u \(max(1, processes))") }
-        return parts.map { $0 + " || exit 126; " }.joined()
-    }
-}
-
-/// One build to run: a shell command in a working directory, with its log and limits.
+/// One build to run: a shell command in a working directory, with its log, environment, limits and
+/// isolation.
 public struct BuildSpec: Sendable {
     public var jobID: Int64
     /// Run by `/bin/sh -c`.
     public var command: String
     public var workingDirectory: String
-    /// Added to the scheduler's own environment.
+    /// The base of the build's environment (nothing of the scheduler's own is inherited but what it allows).
+    public var baseEnvironment: BuildEnvironment
+    /// Variables for this build, on top of the base.
     public var environment: [String: String]
-    /// Also added to the environment; their values are replaced by `***` in the log.
+    /// Secrets for this build, on top of the base's; their values are replaced by `***` in the log.
     public var secrets: [String: String]
+    /// Wharf's own variables for the build (`WHARF_JOB_ID`, `WHARF_DEPS_CACHE`).
+    public var wharfVariables: [String: String]
     public var logPath: String
-    /// Seconds until the process group is killed and the attempt is `timed_out` (default 1800).
-    public var timeout: Double
-    /// Seconds until a warning event (default 1200).
-    public var warningAfter: Double?
+    public var limits: BuildLimits
+    /// Seconds until the process group is killed and the attempt is `timed_out` (the limits' timeout).
+    public var timeout: Double {
+        get { limits.timeout }
+        set { limits.timeout = newValue }
+    }
+    /// Seconds until a warning event (the limits' warning).
+    public var warningAfter: Double? {
+        get { limits.warningAfter }
+        set { limits.warningAfter = newValue }
+    }
     /// Seconds between SIGTERM and SIGKILL (default 10).
     public var killGrace: Double
     /// Log bytes before the build is stopped (default 64 MiB).
     public var logCapBytes: Int
-    public var limits: BuildResourceLimits
+    public var isolation: BuildIsolation
+    /// The user the build runs as (nil: Wharf's own).
+    public var identity: BuildIdentity?
+    /// More directories the build may write (bound into a sandbox): the slot's dependency cache.
+    public var extraWritable: [String]
+    /// Where the build's cgroups go (nil: no cgroups; rlimits stand in).
+    public var cgroups: CgroupRoots?
+    /// Seconds between checks of the workspace's disk use and the process limit.
+    public var watchInterval: Double
 
-    public init(jobID: Int64, command: String, workingDirectory: String, environment: [String: String] = [:],
-                secrets: [String: String] = [:], logPath: String, timeout: Double = 1800, warningAfter: Double? = 1200,
-                killGrace: Double = 10, logCapBytes: Int = 64 << 20, limits: BuildResourceLimits = .init()) {
+    public init(jobID: Int64, command: String, workingDirectory: String, baseEnvironment: BuildEnvironment = BuildEnvironment(),
+                environment: [String: String] = [:], secrets: [String: String] = [:], wharfVariables: [String: String] = [:],
+                logPath: String, limits: BuildLimits = .unlimited(), timeout: Double? = nil, warningAfter: Double?? = nil,
+                killGrace: Double = 10, logCapBytes: Int = 64 << 20, isolation: BuildIsolation = .none,
+                identity: BuildIdentity? = nil, extraWritable: [String] = [], cgroups: CgroupRoots? = nil,
+                watchInterval: Double = 2) {
         self.jobID = jobID
         self.command = command
         self.workingDirectory = workingDirectory
+        self.baseEnvironment = baseEnvironment
         self.environment = environment
         self.secrets = secrets
+        self.wharfVariables = wharfVariables
         self.logPath = logPath
-        self.timeout = timeout
-        self.warningAfter = warningAfter
+        self.limits = limits
+        if let timeout { self.limits.timeout = timeout }
+        if let warningAfter { self.limits.warningAfter = warningAfter }
         self.killGrace = killGrace
         self.logCapBytes = logCapBytes
-        self.limits = limits
+        self.isolation = isolation
+        self.identity = identity
+        self.extraWritable = extraWritable
+        self.cgroups = cgroups
+        self.watchInterval = watchInterval
     }
+
+    /// The complete environment the build process gets.
+    public var resolvedEnvironment: [String: String] {
+        var base = baseEnvironment
+        base.variables.merge(environment) { $1 }
+        var resolved = base.resolve(workspace: workingDirectory, wharf: wharfVariables, extraSecrets: secrets)
+        if let identity { resolved["USER"] = identity.name }
+        return resolved
+    }
+
+    /// Every secret value, for redaction.
+    var secretValues: [String] { Array(baseEnvironment.secrets.values) + Array(secrets.values) }
+}
+
+/// Which limit a build ran into.
+public enum BuildLimitKind: String, Sendable, Equatable, Codable {
+    case memory, processes, disk
 }
 
 /// Something that happened during a build, reported as it happens.
@@ -82,6 +107,8 @@ public struct BuildResult: Sendable, Equatable {
         case timedOut
         case cancelled
         case logCapExceeded
+        /// The build exceeded a limit and was stopped (or killed by the kernel, for memory).
+        case limitExceeded(BuildLimitKind, String)
         /// The process could not start (missing working directory, no shell).
         case spawnFailed(String)
     }
@@ -90,6 +117,10 @@ public struct BuildResult: Sendable, Equatable {
     public var stageDurations: [String: Double]
     public var seconds: Double
     public var logBytes: Int
+    /// The most memory the build used at once (known with a memory cgroup).
+    public var peakMemoryBytes: Int?
+    /// The largest the workspace was seen (checked every `watchInterval`).
+    public var peakDiskBytes: Int?
 
     /// The queue outcome for this result (`deploymentID` comes from publishing the output).
     public func jobOutcome(deploymentID: String?) -> JobOutcome {
@@ -100,6 +131,7 @@ public struct BuildResult: Sendable, Equatable {
         case .timedOut: .timedOut(error: "timed out")
         case .cancelled: .cancelled
         case .logCapExceeded: .failed(exitCode: nil, error: "log cap exceeded", retryable: false)
+        case .limitExceeded(_, let why): .failed(exitCode: nil, error: why, retryable: false)
         case .spawnFailed(let why): .failed(exitCode: nil, error: "could not start: \(why)", retryable: false)
         }
     }
@@ -121,6 +153,9 @@ public final class BuildRunner: @unchecked Sendable {
     private let started = ContinuousClock.now
     private var timers: [LoopTimer] = []
     private var stopReason: BuildResult.Outcome?
+    private var cgroup: BuildCgroup?
+    private var diskCheckRunning = false
+    private var peakDiskBytes: Int?
     /// Called on the loop right before `onFinish` (for the owner's own clean-up, e.g. a heartbeat timer).
     public var onEnd: (() -> Void)?
     /// The runner keeps itself alive from start until `onFinish` ran (callers may drop it).
@@ -159,19 +194,24 @@ public final class BuildRunner: @unchecked Sendable {
     private func begin(clock: any SchedulerClock) {
         keepAlive = self
         do {
-            log = try BuildLog(path: spec.logPath, capBytes: spec.logCapBytes, secrets: Array(spec.secrets.values), clock: clock)
+            log = try BuildLog(path: spec.logPath, capBytes: spec.logCapBytes, secrets: spec.secretValues, clock: clock)
         } catch {
             return finishSoon(.spawnFailed("cannot create log \(spec.logPath): \(error)"))
         }
-        var environment = ProcessInfo.processInfo.environment
-        environment.merge(spec.environment) { $1 }
-        environment.merge(spec.secrets) { $1 }
-        // `sh -c SCRIPT NAME COMMAND`: the command arrives as $1, so it needs no quoting.
-        let script = spec.limits.shellPrefix + "exec /bin/sh -c \"$1\""
-        let options = ProcessOptions(
-            executable: "/bin/sh", arguments: ["-c", script, "wharf-build", spec.command],
-            environment: environment.map { "\($0.key)=\($0.value)" }.sorted(),
-            workingDirectory: spec.workingDirectory, newProcessGroup: true)
+        var launch = BuildLaunch(command: spec.command, limits: spec.limits, isolation: spec.isolation, identity: spec.identity,
+                                 writable: [spec.workingDirectory] + spec.extraWritable)
+        if let roots = spec.cgroups {
+            do {
+                let group = try BuildCgroup(name: "\(spec.jobID)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))", limits: spec.limits, roots: roots)
+                cgroup = group
+                launch.cgroupProcs = group.procsFiles
+                launch.cgroupLimitsMemory = group.limitsMemory
+                launch.cgroupLimitsProcesses = group.limitsProcesses
+            } catch {
+                log?.note("no cgroup for this build (\(error)); rlimits stand in")
+            }
+        }
+        let options = launch.processOptions(environment: spec.resolvedEnvironment, workingDirectory: spec.workingDirectory)
         do {
             child = try ChildProcess.spawn(on: loop, options, onOutput: { [weak self] stream, bytes in
                 self?.received(bytes, from: stream == .standardOutput ? .out : .err)
@@ -180,10 +220,22 @@ public final class BuildRunner: @unchecked Sendable {
             })
         } catch {
             log?.note("could not start the build: \(error)")
+            cgroup?.remove()
+            cgroup = nil
             return finishSoon(.spawnFailed("\(error)"))
         }
         let pid = child?.pid ?? 0
         log?.note("started job \(spec.jobID) as process group \(pid) in \(spec.workingDirectory)")
+        log?.note("isolation: \(spec.isolation.mode.rawValue)\(spec.identity.map { " as \($0.name) (uid \($0.uid))" } ?? " as Wharf's user"); "
+                  + "limits: \(spec.limits.summary); enforced by \(cgroup == nil ? "rlimits" : "cgroups and rlimits")")
+        if spec.limits.diskBytes != nil || cgroup?.limitsProcesses == true {
+            let interval = max(0.05, spec.watchInterval)
+            let watch = LoopTimer(loop: loop)
+            watch.start(after: .milliseconds(Int(interval * 1000)), repeating: .milliseconds(Int(interval * 1000))) { [weak self] in
+                self?.watchLimits()
+            }
+            timers.append(watch)
+        }
         onEvent(.started(pid: pid))
         timers.append(LoopTimer.once(on: loop, after: .seconds(max(0, spec.timeout))) { [weak self] in
             self?.stop(.timedOut, reason: "timeout of \(self?.spec.timeout ?? 0) s reached")
@@ -240,23 +292,61 @@ public final class BuildRunner: @unchecked Sendable {
         })
     }
 
+    /// Stops the build when it ran into its process limit (forks refused) or its workspace outgrew
+    /// its disk limit (measured on the thread pool, one measurement at a time).
+    private func watchLimits() {
+        guard child != nil, stopReason == nil else { return }
+        if let cgroup, cgroup.processLimitHits > 0 {
+            return stop(.limitExceeded(.processes, "process limit of \(spec.limits.processes ?? 0) reached"),
+                        reason: "the build reached its process limit (\(spec.limits.processes ?? 0))")
+        }
+        guard let cap = spec.limits.diskBytes, !diskCheckRunning else { return }
+        diskCheckRunning = true
+        let workspace = spec.workingDirectory
+        loop.runBlocking({ DirectoryUsage.bytes(workspace, stopAbove: cap) }) { [weak self] result in
+            guard let self else { return }
+            self.diskCheckRunning = false
+            guard case .success(let bytes) = result else { return }
+            self.peakDiskBytes = max(self.peakDiskBytes ?? 0, bytes)
+            if bytes > cap, self.child != nil {
+                self.stop(.limitExceeded(.disk, "disk limit of \(cap) bytes exceeded by the workspace"),
+                          reason: "the workspace holds more than its disk limit (\(cap) bytes)")
+            }
+        }
+    }
+
     private func exited(_ exit: ProcessExit) {
-        // Whatever the build left behind in its group goes too.
+        // Whatever the build left behind in its group goes too, and in its cgroups (even if it left the group).
         try? child?.kill(SIGKILL)
         child = nil
+        cgroup?.killAll()
         stages.end(at: elapsed)
         log?.flush()
-        let outcome: BuildResult.Outcome =
+        var outcome: BuildResult.Outcome =
             stopReason ?? (exit.succeeded ? .succeeded : .failed(exitStatus: exit.exitStatus, signal: exit.terminationSignal))
+        if case .failed = outcome {
+            if let cgroup, cgroup.outOfMemoryKills > 0 {
+                outcome = .limitExceeded(.memory, "out of memory: the build exceeded its memory limit of \(spec.limits.memoryBytes ?? 0) bytes")
+            } else if exit.terminationSignal == SIGXFSZ, let cap = spec.limits.diskBytes {
+                outcome = .limitExceeded(.disk, "disk limit of \(cap) bytes exceeded by a file")
+            } else if let cgroup, cgroup.processLimitHits > 0 {
+                outcome = .limitExceeded(.processes, "process limit of \(spec.limits.processes ?? 0) reached")
+            }
+        }
+        let peakMemory = cgroup?.peakMemoryBytes
+        cgroup?.remove()
+        cgroup = nil
+        if let peakMemory { log?.note("peak memory \(peakMemory) bytes") }
+        if let peakDiskBytes { log?.note("peak workspace size \(peakDiskBytes) bytes") }
         log?.note("ended: \(outcome) (exit status \(exit.exitStatus), signal \(exit.terminationSignal)) after \(String(format: "%.3f", elapsed)) s")
-        finish(outcome)
+        finish(outcome, peakMemory: peakMemory)
     }
 
     private func finishSoon(_ outcome: BuildResult.Outcome) {
         loop.execute { [self] in finish(outcome) }
     }
 
-    private func finish(_ outcome: BuildResult.Outcome) {
+    private func finish(_ outcome: BuildResult.Outcome, peakMemory: Int? = nil) {
         for timer in timers { timer.close() }
         timers.removeAll()
         defer { keepAlive = nil }
@@ -264,7 +354,8 @@ public final class BuildRunner: @unchecked Sendable {
         onEnd = nil
         guard let onFinish else { return }
         self.onFinish = nil
-        onFinish(BuildResult(outcome: outcome, stageDurations: stages.durations, seconds: elapsed, logBytes: log?.bytesWritten ?? 0))
+        onFinish(BuildResult(outcome: outcome, stageDurations: stages.durations, seconds: elapsed, logBytes: log?.bytesWritten ?? 0,
+                             peakMemoryBytes: peakMemory, peakDiskBytes: peakDiskBytes))
         log = nil
     }
 }

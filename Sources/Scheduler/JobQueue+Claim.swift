@@ -136,4 +136,21 @@ extension JobQueue {
             throw SchedulerError.leaseLost(job: jobID, owner: owner)
         }
     }
+
+    /// Records how an attempt is sandboxed (before it starts).
+    public func recordSandbox(jobID: Int64, attempt: Int, record: SandboxRecord) throws {
+        try database.writer.write { db in
+            try db.execute(sql: """
+                UPDATE job_attempt SET isolation = ?, build_user = ?, limits = ?, deps_cache = ? WHERE job_id = ? AND attempt = ?
+                """, arguments: [record.isolation, record.user, record.limits, record.dependencyCache, jobID, attempt])
+        }
+    }
+
+    /// Records what an attempt used at most (after it ended).
+    public func recordUsage(jobID: Int64, attempt: Int, peakMemoryBytes: Int?, peakDiskBytes: Int?) throws {
+        try database.writer.write { db in
+            try db.execute(sql: "UPDATE job_attempt SET peak_memory_bytes = ?, peak_disk_bytes = ? WHERE job_id = ? AND attempt = ?",
+                           arguments: [peakMemoryBytes, peakDiskBytes, jobID, attempt])
+        }
+    }
 }

@@ -185,6 +185,10 @@ public struct JobAttempt: Sendable, Equatable, FetchableRecord {
     public var endedAt: Date?
     /// `succeeded`, `failed`, `cancelled`, `timed_out`, `lease_expired`, or nil while running.
     public var outcome: String?
+    /// How the attempt was isolated and limited, and whether its dependency cache was warm.
+    public var sandbox: SandboxRecord?
+    public var peakMemoryBytes: Int?
+    public var peakDiskBytes: Int?
 
     public init(row: Row) throws {
         jobID = row["job_id"]
@@ -194,5 +198,27 @@ public struct JobAttempt: Sendable, Equatable, FetchableRecord {
         startedAt = Date(timeIntervalSince1970: row["started_at"])
         endedAt = (row["ended_at"] as Double?).map(Date.init(timeIntervalSince1970:))
         outcome = row["outcome"]
+        if let isolation: String = row["isolation"] {
+            sandbox = SandboxRecord(isolation: isolation, user: row["build_user"], limits: row["limits"] ?? "",
+                                    dependencyCache: row["deps_cache"])
+        }
+        peakMemoryBytes = row["peak_memory_bytes"]
+        peakDiskBytes = row["peak_disk_bytes"]
+    }
+}
+
+/// How one attempt ran: its isolation mode, the user, its limits (as a summary line), and whether its
+/// slot's dependency cache held its dependencies (`warm`), did not (`cold`), or was not used (nil).
+public struct SandboxRecord: Sendable, Equatable, Codable {
+    public var isolation: String
+    public var user: String?
+    public var limits: String
+    public var dependencyCache: String?
+
+    public init(isolation: String, user: String?, limits: String, dependencyCache: String?) {
+        self.isolation = isolation
+        self.user = user
+        self.limits = limits
+        self.dependencyCache = dependencyCache
     }
 }

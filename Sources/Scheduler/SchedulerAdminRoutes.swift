@@ -39,6 +39,13 @@ public struct JobJSON: Codable, Sendable, Equatable {
         public var started_at: Double
         public var ended_at: Double?
         public var outcome: String?
+        public var isolation: String?
+        public var build_user: String?
+        public var limits: String?
+        /// `warm`, `cold`, or absent when the job has no dependency hash or no cache was used.
+        public var deps_cache: String?
+        public var peak_memory_bytes: Int?
+        public var peak_disk_bytes: Int?
 
         public init(_ a: JobAttempt) {
             attempt = a.attempt
@@ -47,6 +54,12 @@ public struct JobJSON: Codable, Sendable, Equatable {
             started_at = a.startedAt.timeIntervalSince1970
             ended_at = a.endedAt?.timeIntervalSince1970
             outcome = a.outcome
+            isolation = a.sandbox?.isolation
+            build_user = a.sandbox?.user
+            limits = a.sandbox?.limits
+            deps_cache = a.sandbox?.dependencyCache
+            peak_memory_bytes = a.peakMemoryBytes
+            peak_disk_bytes = a.peakDiskBytes
         }
     }
 

@@ -78,6 +78,16 @@ enum SchedulerMigrations {
         }
         CronMigration.register(in: &migrator)
         AlertMigrations.register(in: &migrator)
+        migrator.registerMigration("v2: how each attempt was sandboxed") { db in
+            try db.execute(sql: """
+                ALTER TABLE job_attempt ADD COLUMN isolation TEXT;
+                ALTER TABLE job_attempt ADD COLUMN build_user TEXT;
+                ALTER TABLE job_attempt ADD COLUMN limits TEXT;
+                ALTER TABLE job_attempt ADD COLUMN deps_cache TEXT CHECK (deps_cache IN ('warm', 'cold'));
+                ALTER TABLE job_attempt ADD COLUMN peak_memory_bytes INTEGER;
+                ALTER TABLE job_attempt ADD COLUMN peak_disk_bytes INTEGER;
+                """)
+        }
         return migrator
     }
 }

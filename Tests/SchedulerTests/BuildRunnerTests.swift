@@ -15,7 +15,7 @@ import UVLoop
     func spec(_ dir: TemporaryDirectory, _ script: String, timeout: Double = 20, warning: Double? = nil,
               grace: Double = 0.5, cap: Int = 1 << 20, secrets: [String: String] = [:]) throws -> BuildSpec {
         try dir.file("build.sh", script)
-        return BuildSpec(jobID: 7, command: "sh ./build.sh", workingDirectory: dir.path, environment: ["WHARF_TEST": "1"],
+        return BuildSpec(jobID: 7, command: "sh ./build.sh", workingDirectory: dir.path, environment: ["BUILD_TEST": "1"],
                          secrets: secrets, logPath: dir.path + "/logs/7/attempt-1.log", timeout: timeout,
                          warningAfter: warning, killGrace: grace, logCapBytes: cap)
     }
@@ -193,7 +193,7 @@ import UVLoop
     @Test func secretValuesNeverReachTheLog() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let spec = try spec(dir, "echo \"token is $API_TOKEN\"\necho \"plain is $WHARF_TEST\"\n", secrets: ["API_TOKEN": "s3cr3t-value"])
+        let spec = try spec(dir, "echo \"token is $API_TOKEN\"\necho \"plain is $BUILD_TEST\"\n", secrets: ["API_TOKEN": "s3cr3t-value"])
         let result = try await run(spec)
         #expect(result.outcome == .succeeded)
         let text = try log(spec)
@@ -202,13 +202,13 @@ import UVLoop
         #expect(text.contains("plain is 1"))
     }
 
-    @Test func configuredResourceLimitsApplyToTheBuild() async throws {
+    @Test func configuredResourceLimitsApplyToTheBuildAsRlimitsWithoutCgroups() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        var s = try spec(dir, "echo cpu=$(ulimit -t) as=$(ulimit -v)\n")
-        s.limits = BuildResourceLimits(cpuSeconds: 7, addressSpaceBytes: 4 << 30)
+        var s = try spec(dir, "echo files=$(ulimit -n) as=$(ulimit -v) fsize=$(ulimit -f)\n")
+        s.limits = BuildLimits(memoryBytes: 4 << 30, cpus: nil, processes: nil, diskBytes: 1 << 30, openFiles: 300, timeout: 20)
         let result = try await run(s)
         #expect(result.outcome == .succeeded)
-        #expect(try log(s).contains("cpu=7 as=4194304"))
+        #expect(try log(s).contains("files=300 as=4194304 fsize=1048576"))
     }
 }
