@@ -1,6 +1,6 @@
 # Wharf: the two commands are `make run` and `make test`. Both install what is missing first.
 SHELL := /bin/bash
-APT_PACKAGES := libuv1-dev libsqlite3-dev libzstd-dev libbrotli-dev zlib1g-dev pkg-config brotli zstd gzip curl
+APT_PACKAGES := libuv1-dev libsqlite3-dev libzstd-dev libbrotli-dev zlib1g-dev pkg-config brotli zstd gzip curl bubblewrap util-linux passwd
 SWIFT ?= swift
 STORE ?= .wharf
 LISTEN ?= 127.0.0.1:8080
@@ -11,6 +11,7 @@ FUZZ_SECONDS ?= 60
 ## deps: install the Debian packages the project needs, only if missing.
 deps:
 	@scripts/install-deps.sh $(APT_PACKAGES)
+	@scripts/install-build-users.sh wharf-build 10
 	@python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q prometheus_client
 
 build: deps

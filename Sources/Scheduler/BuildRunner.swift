@@ -327,7 +327,8 @@ public final class BuildRunner: @unchecked Sendable {
         if case .failed = outcome {
             if let cgroup, cgroup.outOfMemoryKills > 0 {
                 outcome = .limitExceeded(.memory, "out of memory: the build exceeded its memory limit of \(spec.limits.memoryBytes ?? 0) bytes")
-            } else if exit.terminationSignal == SIGXFSZ, let cap = spec.limits.diskBytes {
+            } else if exit.terminationSignal == SIGXFSZ || exit.exitStatus == 128 + Int64(SIGXFSZ), let cap = spec.limits.diskBytes {
+                // A file reached the size limit (the shell reports its child's SIGXFSZ as 153).
                 outcome = .limitExceeded(.disk, "disk limit of \(cap) bytes exceeded by a file")
             } else if let cgroup, cgroup.processLimitHits > 0 {
                 outcome = .limitExceeded(.processes, "process limit of \(spec.limits.processes ?? 0) reached")

@@ -127,6 +127,9 @@ public actor SchedulerService {
         // (A deterministic failure was already finished as `failed`, not requeued, by the executor.)
         pool.jobEnded(slotID: build.slotID, now: Date(),
                       expectedSeconds: queue.configuration.catalog.types[build.job.buildType]?.expectedSeconds)
+        if let hashes = provider.dependencyHashes(slotID: build.slotID) {
+            pool.replaceDependencyHashes(slotID: build.slotID, with: hashes)
+        }
     }
 
     /// The live slots.

@@ -83,6 +83,14 @@ public struct SlotPool: Sendable {
         if let dependencyHash { slots[i].dependencyCache.touch(dependencyHash) }
     }
 
+    /// Replaces a slot's record of its dependency hashes with what it really holds (least recent first).
+    public mutating func replaceDependencyHashes(slotID: String, with hashes: [String]) {
+        guard let i = slots.firstIndex(where: { $0.id == slotID }) else { return }
+        var cache = DependencyCache(capacity: max(slots[i].dependencyCache.capacity, hashes.count))
+        for hash in hashes { cache.touch(hash) }
+        slots[i].dependencyCache = cache
+    }
+
     /// Frees a busy slot; with `expectedSeconds`, updates its past speed (moving average, weight 0.2).
     public mutating func jobEnded(slotID: String, now: Date, expectedSeconds: Double? = nil) {
         guard let i = slots.firstIndex(where: { $0.id == slotID }), slots[i].phase == .busy else { return }

@@ -136,7 +136,74 @@ struct ConfigurationLoader {
         a.warmMargin = double("scheduler.autoscale.warm_margin_s") ?? a.warmMargin
         c.autoscale = a
         c.warmWindow = double("scheduler.placement.warm_window") ?? c.warmWindow
+        c.retentionDays = double("scheduler.retention_days") ?? c.retentionDays
+        c.sandbox = sandboxSettings(timeout: c.timeoutSeconds, warning: c.warningSeconds)
         return c
+    }
+
+    /// The `scheduler.sandbox.*`, `scheduler.build.*` and `scheduler.limits.*` keys.
+    private mutating func sandboxSettings(timeout: Double, warning: Double) -> SandboxSettings {
+        var x = SandboxSettings()
+        x.mode = string("scheduler.sandbox.mode") ?? x.mode
+        x.user = string("scheduler.sandbox.user") ?? x.user
+        x.root = string("scheduler.sandbox.root") ?? x.root
+        x.readOnlyPaths = stringArray("scheduler.sandbox.read_only_paths") ?? x.readOnlyPaths
+        x.keepFailedSeconds = double("scheduler.sandbox.keep_failed_s") ?? x.keepFailedSeconds
+        x.cgroups = bool("scheduler.sandbox.cgroups") ?? x.cgroups
+        x.dependencyCacheBytes = int("scheduler.sandbox.deps_cache_bytes") ?? x.dependencyCacheBytes
+        x.watchIntervalSeconds = double("scheduler.sandbox.watch_interval_s") ?? x.watchIntervalSeconds
+        x.environment.path = string("scheduler.build.path") ?? x.environment.path
+        x.environment.inherit = stringArray("scheduler.build.inherit_env") ?? x.environment.inherit
+        x.environment.variables = assignments("scheduler.build.env") ?? x.environment.variables
+        x.environment.secrets = assignments("scheduler.build.secrets") ?? x.environment.secrets
+        var defaults = BuildLimits.seedDefaults
+        defaults.timeout = timeout
+        defaults.warningAfter = warning > 0 && warning < timeout ? warning : nil
+        x.limits.defaults = limitOverrides("scheduler.limits").applied(to: defaults)
+        for type in BuildTypeCatalog.default.types.keys.sorted() {
+            let overrides = limitOverrides("scheduler.limits." + type)
+            if !overrides.isEmpty { x.limits.buildTypes[type] = overrides }
+        }
+        for app in stringArray("scheduler.limits.apps") ?? [] {
+            x.limits.apps[app] = limitOverrides("scheduler.limits.app." + app)
+        }
+        return x
+    }
+
+    /// `NAME=value` entries of a list key.
+    private mutating func assignments(_ key: String) -> [String: String]? {
+        guard let list = stringArray(key) else { return nil }
+        var result: [String: String] = [:]
+        for item in list {
+            guard let eq = item.firstIndex(of: "="), eq != item.startIndex else {
+                // Never echo the entry: it may be a secret.
+                problems.append(Problem(key: key, reason: "an entry is not NAME=value"))
+                continue
+            }
+            result[String(item[..<eq])] = String(item[item.index(after: eq)...])
+        }
+        return result
+    }
+
+    /// The limit fields under `prefix` (a 0 size or count means "no limit").
+    private mutating func limitOverrides(_ prefix: String) -> BuildLimitOverrides {
+        var o = BuildLimitOverrides()
+        func size(_ field: String) -> Int? {
+            guard let value = int(prefix + "." + field) else { return nil }
+            if value == 0 { o.unlimited.insert(field) }
+            return value == 0 ? nil : value
+        }
+        o.memoryBytes = size("memory_bytes")
+        o.processes = size("processes")
+        o.diskBytes = size("disk_bytes")
+        o.openFiles = size("open_files")
+        if let cpus = double(prefix + ".cpus") {
+            if cpus == 0 { o.unlimited.insert("cpus") } else { o.cpus = cpus }
+        }
+        o.timeout = double(prefix + ".timeout_s")
+        o.warningAfter = double(prefix + ".warning_s")
+        o.network = bool(prefix + ".network")
+        return o
     }
 
     /// Appends the semantic problems of resolved settings (ranges, conflicts).

@@ -8,6 +8,9 @@ import Glibc
 enum WharfMain {
     static func main() {
         signal(SIGPIPE, SIG_IGN)
+        // Everything Wharf writes (databases, blobs, logs, the admin token) is private to its user:
+        // builds run as another user and must not read it.
+        umask(0o077)
         Task {
             await Wharf.main()
             exit(0)

@@ -35,6 +35,10 @@ struct SchedulerSettings {
     var autoscale = AdaptiveAutoscaler.Settings()
     /// The adaptive policy's warm-first window in score points (`scheduler.placement.warm_window`).
     var warmWindow = SchedulingPolicy.defaultWarmWindow
+    /// Finished jobs, their logs and build-cache rows older than this are pruned (`scheduler.retention_days`).
+    var retentionDays = 30.0
+    /// The build sandbox: isolation, environment, limits, dependency caches.
+    var sandbox = SandboxSettings()
 
     /// The scheduling policy these settings name; `utcOffset` places the warm deadline in local time.
     func schedulingPolicy(utcOffset: Double) -> SchedulingPolicy {
@@ -81,6 +85,10 @@ struct SchedulerSettings {
         if !(warmWindow.isFinite && (0...10_000).contains(warmWindow)) {
             found.append(("scheduler.placement.warm_window", "must be 0...10000 score points"))
         }
+        if !(retentionDays.isFinite && retentionDays > 0 && retentionDays <= 36_500) {
+            found.append(("scheduler.retention_days", "must be > 0 and at most 36500"))
+        }
+        found += sandbox.problems()
         if !(a.coreFactor.isFinite && (0...10).contains(a.coreFactor)) { found.append(("scheduler.autoscale.core_factor", "must be 0...10")) }
         if !(a.padFactor.isFinite && (0...10).contains(a.padFactor)) { found.append(("scheduler.autoscale.pad_factor", "must be 0...10")) }
         if !(a.soonFreeShare.isFinite && (0...1).contains(a.soonFreeShare)) {
@@ -100,10 +108,12 @@ struct SchedulerSettings {
 
     var submissionDefaults: JobSubmission.Defaults { .init(command: defaultCommand, output: output) }
 
-    func buildSettings(storePath: String) -> BuildSettings {
-        BuildSettings(workRoot: storePath + "/work", logRoot: storePath + "/logs", outputDirectory: output,
-                      defaultCommand: defaultCommand, toolchainVersion: toolchain, timeout: timeoutSeconds,
-                      warningAfter: warningSeconds > 0 ? warningSeconds : nil, killGrace: killGraceSeconds, logCapBytes: logCapBytes)
+    func buildSettings(storePath: String, sandbox prepared: PreparedSandbox? = nil) -> BuildSettings {
+        BuildSettings(workRoot: prepared?.workRoot ?? storePath + "/sandbox/work", logRoot: storePath + "/logs", outputDirectory: output,
+                      defaultCommand: defaultCommand, toolchainVersion: toolchain, killGrace: killGraceSeconds, logCapBytes: logCapBytes,
+                      buildEnvironment: sandbox.environment, limitPolicy: sandbox.limits, isolation: prepared?.isolation ?? .none,
+                      cgroups: prepared?.cgroups, slotCacheRoot: prepared?.slotCacheRoot, slotCacheBytes: sandbox.dependencyCacheBytes,
+                      keepFailedWorkspaces: sandbox.keepFailedSeconds, watchInterval: sandbox.watchIntervalSeconds)
     }
 }
 
@@ -134,6 +144,7 @@ final class SchedulerRunner: Sendable {
     let api: SchedulerAPI
     private let thread: LoopThread
     private let reaper: OrphanBuildReaper
+    private let janitor: WorkspaceJanitor
     private let log: @Sendable (String) -> Void
     private let stopping = Atomic<Bool>(false)
     private let report = ReportBox()
@@ -151,12 +162,17 @@ final class SchedulerRunner: Sendable {
         owner = "\(hostName)-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
         queue = try SchedulerFiles.openQueue(store: self.storePath, settings: settings)
         thread = try LoopThread(name: "wharf-builds")
-        reaper = OrphanBuildReaper(workRoot: self.storePath + "/work", queue: queue)
+        let sandbox = try SandboxPreflight.prepare(settings.sandbox, store: self.storePath)
+        for note in sandbox.notes { log("build sandbox: " + note) }
+        reaper = OrphanBuildReaper(workRoot: sandbox.workRoot, queue: queue)
+        let build = settings.buildSettings(storePath: self.storePath, sandbox: sandbox)
+        janitor = WorkspaceJanitor(workRoot: build.workRoot, logRoot: build.logRoot, queue: queue, keepFailed: build.keepFailedWorkspaces)
         let executor = BuildJobExecutor(queue: queue, cache: try BuildCache(database: queue.database), store: store,
-                                        loop: thread.loop, owner: owner, settings: settings.buildSettings(storePath: self.storePath))
+                                        loop: thread.loop, owner: owner, settings: build)
         let limits = try SlotLimits(min: settings.minSlots, max: settings.maxSlots)
         let policy = settings.schedulingPolicy(utcOffset: Double(TimeZone.current.secondsFromGMT()))
-        service = SchedulerService(queue: queue, executor: executor, provider: LocalProcessSlotProvider(), policy: policy,
+        service = SchedulerService(queue: queue, executor: executor, provider: LocalProcessSlotProvider(cacheRoot: sandbox.slotCacheRoot),
+                                   policy: policy,
                                    limits: limits, rescueInterval: settings.rescueIntervalSeconds)
         let report = self.report
         api = SchedulerAPI(queue: queue, defaults: settings.submissionDefaults, slotsReport: { report.value.withLock { $0 } })
@@ -199,14 +215,20 @@ final class SchedulerRunner: Sendable {
         }
     }
 
-    /// Hourly: finished jobs and build-cache rows past the 30-day retention are deleted.
+    /// Hourly: finished jobs and build-cache rows past the retention are deleted, then the logs of
+    /// pruned jobs and failed workspaces kept past `scheduler.sandbox.keep_failed_s`.
     private func housekeeping(now: Date) {
         do {
-            let jobs = try queue.pruneFinished(before: now.addingTimeInterval(-30 * 86400))
+            let days = settings.retentionDays
+            let jobs = try queue.pruneFinished(before: now.addingTimeInterval(-days * 86400))
             let cached = try BuildCache(database: queue.database).prune(now: now)
-            if jobs + cached > 0 { log("pruned \(jobs) finished jobs and \(cached) build-cache entries older than 30 days") }
+            if jobs + cached > 0 { log("pruned \(jobs) finished jobs and \(cached) build-cache entries older than \(days) days") }
         } catch {
             log("housekeeping failed: \(error)")
+        }
+        let swept = janitor.runOnce(now: now)
+        if !swept.workspaces.isEmpty || !swept.logDirectories.isEmpty {
+            log("removed \(swept.workspaces.count) old build workspaces and the logs of \(swept.logDirectories.count) pruned jobs")
         }
     }
 

@@ -77,6 +77,27 @@ struct CheckConfigCommand: AsyncParsableCommand {
         print("cron.zone: \(p.cronZone), warm_schedule: '\(p.warmSchedule)'\(p.warmSchedule.isEmpty ? " (nightly warm off)" : ""), catch_up_window_s: \(p.catchUpWindowSeconds)")
         print("warm.top_n: \(p.topN), paths_per_app: \(p.pathsPerApp), max_evict_share: \(MonitorSettings.number(p.maxEvictShare))")
         for line in s.monitor.lines { print(line) }
+        let x = c.sandbox
+        print("scheduler.retention_days: \(MonitorSettings.number(c.retentionDays))")
+        print("scheduler.sandbox: mode \(x.mode), user \(x.user), root '\(x.sandboxRoot(store: s.store))', read_only_paths \(x.readOnlyPaths), "
+              + "keep_failed_s \(MonitorSettings.number(x.keepFailedSeconds)), cgroups \(x.cgroups), deps_cache_bytes \(x.dependencyCacheBytes), "
+              + "watch_interval_s \(MonitorSettings.number(x.watchIntervalSeconds))")
+        // Names only: values may be secret.
+        print("scheduler.build: path '\(x.environment.path)', inherit_env \(x.environment.inherit), env \(x.environment.variables.keys.sorted()), "
+              + "secrets \(x.environment.secrets.keys.sorted()) (values not shown)")
+        print("scheduler.limits: \(x.limits.defaults.summary)")
+        for (type, overrides) in x.limits.buildTypes.sorted(by: { $0.key < $1.key }) {
+            print("scheduler.limits.\(type): \(overrides.applied(to: x.limits.defaults).summary)")
+        }
+        for (app, overrides) in x.limits.apps.sorted(by: { $0.key < $1.key }) {
+            print("scheduler.limits.app.\(app): \(overrides.applied(to: x.limits.defaults).summary)")
+        }
+        do {
+            for note in try SandboxPreflight.prepare(x, store: s.store, probeOnly: true).notes { print("build sandbox: " + note) }
+        } catch {
+            print("build sandbox: \(error)")
+            throw ExitCode(1)
+        }
         print("configuration OK")
     }
 }

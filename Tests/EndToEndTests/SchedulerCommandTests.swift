@@ -172,9 +172,10 @@ import Testing
     }
 
     @Test func aStopDuringALongBuildAbandonsItToItsLeaseAndKillsItsProcessGroup() throws {
-        let f = try Fixture(script: "#!/bin/sh\necho $$ > ../../build.pid\nsleep 30 &\nwait\n",
-                            schedulerKeys: "  shutdown_grace_s: 0.5")
-        // The working copy is <store>/work/job-1-attempt-1: two levels up is the store.
+        // Without the sandbox: the build writes its pid beside the store for the test to read.
+        let f = try Fixture(script: "#!/bin/sh\necho $$ > ../../../build.pid\nsleep 30 &\nwait\n",
+                            schedulerKeys: "  shutdown_grace_s: 0.5\n  sandbox:\n    mode: none")
+        // The working copy is <store>/sandbox/work/job-1-attempt-1: three levels up is the store.
         #expect(try f.submit("slow", ["--cmd", "./build.sh"]).status == 0)
         let daemon = try WharfDaemon(["scheduler", "--store", f.store, "--config", f.config], stderrPath: f.scratch.path + "/s.log")
         let pidFile = f.store + "/build.pid"

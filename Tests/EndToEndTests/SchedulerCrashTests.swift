@@ -26,16 +26,17 @@ import Testing
         let config = scratch.path + "/wharf.yaml"
         // Each build is silent for 5 s, longer than the 2 s lease: the killed scheduler's builds (in their
         // own process groups, and not writing to their dead scheduler's pipes) outlive the lease. A per-job
-        // lock holding the builder's pid records any attempt that starts while an earlier one still lives.
+        // lock holding the builder's pid records any attempt that starts while an earlier one still lives
+        // (outside the sandbox, which would give each build its own /proc and keep it from the shared locks).
         try scratch.write("src/build.sh", """
             #!/bin/sh
             job=$(basename "$PWD" | cut -d- -f2)
-            locks=../../locks
+            locks=../../../locks
             mkdir -p $locks
             if ! mkdir $locks/job-$job 2>/dev/null; then
               old=$(cat $locks/job-$job/pid 2>/dev/null)
               state=$(cut -d' ' -f3 /proc/$old/stat 2>/dev/null)
-              if [ -n "$old" ] && [ -n "$state" ] && [ "$state" != Z ]; then echo "job $job overlaps pid $old" >> ../../overlaps; fi
+              if [ -n "$old" ] && [ -n "$state" ] && [ "$state" != Z ]; then echo "job $job overlaps pid $old" >> ../../../overlaps; fi
             fi
             echo $$ > $locks/job-$job/pid
             echo "::stage validation"
@@ -56,6 +57,8 @@ import Testing
               lease_s: 2
               rescue_interval_s: 0.5
               retry_base_s: 0.2
+              sandbox:
+                mode: none
             """)
         let apps = (1...5).map { "crash\($0)" }
         for app in apps {

@@ -66,6 +66,8 @@ final class ScratchDirectory {
         let created = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         precondition(created != nil, "mkdtemp failed")
         path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        // Builds run as an unprivileged user, which must pass through to the store's sandbox.
+        chmod(path, 0o711)
     }
 
     deinit { try? FileManager.default.removeItem(atPath: path) }

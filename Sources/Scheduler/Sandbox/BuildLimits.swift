@@ -76,6 +76,8 @@ public struct BuildLimitOverrides: Sendable, Equatable {
     public var timeout: Double?
     public var warningAfter: Double?
     public var network: Bool?
+    /// Fields set to "no limit" (`memory_bytes`, `cpus`, `processes`, `disk_bytes`, `open_files`).
+    public var unlimited: Set<String> = []
 
     public init(memoryBytes: Int? = nil, cpus: Double? = nil, processes: Int? = nil, diskBytes: Int? = nil, openFiles: Int? = nil,
                 timeout: Double? = nil, warningAfter: Double? = nil, network: Bool? = nil) {
@@ -94,6 +96,11 @@ public struct BuildLimitOverrides: Sendable, Equatable {
     /// `base` with these fields replaced.
     public func applied(to base: BuildLimits) -> BuildLimits {
         var limits = base
+        if unlimited.contains("memory_bytes") { limits.memoryBytes = nil }
+        if unlimited.contains("cpus") { limits.cpus = nil }
+        if unlimited.contains("processes") { limits.processes = nil }
+        if unlimited.contains("disk_bytes") { limits.diskBytes = nil }
+        if unlimited.contains("open_files") { limits.openFiles = nil }
         if let memoryBytes { limits.memoryBytes = memoryBytes }
         if let cpus { limits.cpus = cpus }
         if let processes { limits.processes = processes }
