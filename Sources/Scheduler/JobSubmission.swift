@@ -35,9 +35,12 @@ public struct JobSubmission: Sendable, Equatable {
     public struct Defaults: Sendable, Equatable {
         public var command: String
         public var output: String
-        public init(command: String = "./build.sh", output: String = "dist") {
+        /// Part of each job's dependency hash (a new toolchain starts every dependency cache cold).
+        public var toolchainVersion: String
+        public init(command: String = "./build.sh", output: String = "dist", toolchainVersion: String = "") {
             self.command = command
             self.output = output
+            self.toolchainVersion = toolchainVersion
         }
     }
 
@@ -82,6 +85,7 @@ public struct JobSubmission: Sendable, Equatable {
         guard FileManager.default.fileExists(atPath: sourcePath, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw Problem.sourceNotDirectory(sourcePath)
         }
+        request.dependencyHash = SourceTreeHasher.dependencyHash(directory: sourcePath, toolchainVersion: defaults.toolchainVersion)
         let effective = command ?? defaults.command
         guard !effective.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, effective.utf8.count <= 8192,
               !effective.utf8.contains(0) else { throw Problem.invalidCommand }

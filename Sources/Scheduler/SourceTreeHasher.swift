@@ -43,6 +43,18 @@ public enum SourceTreeHasher {
         return hasher.finalize().hexString
     }
 
+    /// The key of a slot's dependency cache for a build of `directory`: SHA-256 over its lock-file hash
+    /// and the toolchain version; nil when the directory has no lock file (nothing to cache, and no
+    /// key that every lock-less app would share).
+    public static func dependencyHash(directory: String, toolchainVersion: String) -> String? {
+        let present = lockFiles.contains { FileManager.default.fileExists(atPath: directory + "/" + $0) }
+        guard present, let locks = try? dependencyLockHash(directory: directory) else { return nil }
+        var hasher = SHA256()
+        update(&hasher, locks)
+        update(&hasher, toolchainVersion)
+        return hasher.finalize().hexString
+    }
+
     /// SHA-256 over the lock files present at the top of `directory` (name and content, fixed order);
     /// the hash of nothing when there is none. Equal hashes mean equal installed dependencies.
     public static func dependencyLockHash(directory: String) throws -> String {

@@ -125,7 +125,7 @@ public struct WarmBatch: Sendable {
         if try cache.holds(key, now: now) { return ("cached", nil) }
         let request = JobRequest(app: latest.app, owner: "system", buildType: latest.buildType, kind: .cache_warm,
                                  source: latest.source, command: latest.command, target: latest.target,
-                                 priorityHint: .low, dependencyHash: key.dependencyLockHash, cacheKey: key.hex, activate: false)
+                                 priorityHint: .low, dependencyHash: SourceTreeHasher.dependencyHash(directory: latest.source, toolchainVersion: settings.toolchainVersion), cacheKey: key.hex, activate: false)
         return ("queued", request)
     }
 }

@@ -106,7 +106,7 @@ struct SchedulerSettings {
                                leaseDuration: leaseSeconds)
     }
 
-    var submissionDefaults: JobSubmission.Defaults { .init(command: defaultCommand, output: output) }
+    var submissionDefaults: JobSubmission.Defaults { .init(command: defaultCommand, output: output, toolchainVersion: toolchain) }
 
     func buildSettings(storePath: String, sandbox prepared: PreparedSandbox? = nil) -> BuildSettings {
         BuildSettings(workRoot: prepared?.workRoot ?? storePath + "/sandbox/work", logRoot: storePath + "/logs", outputDirectory: output,

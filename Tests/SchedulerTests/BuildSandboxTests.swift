@@ -208,11 +208,11 @@ import UVLoop
     @Test func withoutCgroupsTheLimitsAreRlimits() throws {
         let launch = BuildLaunch(command: "make", limits: BuildLimits(memoryBytes: 1 << 30, processes: 100, diskBytes: 1 << 30, openFiles: 64),
                                  identity: BuildIdentity(name: "b", uid: 999, gid: 999))
-        #expect(launch.prologue.contains("ulimit -v 1048576") && launch.prologue.contains("ulimit -u 100"))
+        #expect(launch.prologue.contains("ulimit -v 1048576") && launch.prologue.contains("ulimit -p 100"))
         #expect(launch.prologue.contains("ulimit -f 1048576") && launch.prologue.contains("ulimit -n 64"))
         let grouped = BuildLaunch(command: "make", limits: BuildLimits(memoryBytes: 1 << 30, processes: 100), cgroupProcs: ["/cg/cgroup.procs"],
                                   cgroupLimitsMemory: true, cgroupLimitsProcesses: true)
-        #expect(!grouped.prologue.contains("ulimit -v") && !grouped.prologue.contains("ulimit -u"))
+        #expect(!grouped.prologue.contains("ulimit -v") && !grouped.prologue.contains("ulimit -p"))
         #expect(grouped.prologue.hasPrefix("echo $$ > '/cg/cgroup.procs'"))
         // The command is never part of the script: a quote in it cannot break out.
         let hostile = BuildLaunch(command: "'; rm -rf / #", limits: .unlimited())

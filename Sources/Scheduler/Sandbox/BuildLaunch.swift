@@ -45,7 +45,8 @@ public struct BuildLaunch: Sendable, Equatable {
         if let disk = limits.diskBytes { ulimits.append("ulimit -f \(max(1, disk / 1024))") }
         if let memory = limits.memoryBytes, !cgroupLimitsMemory { ulimits.append("ulimit -v \(max(1, memory / 1024))") }
         // RLIMIT_NPROC counts every process of the build user, and binds only a non-root one.
-        if let processes = limits.processes, !cgroupLimitsProcesses, identity != nil { ulimits.append("ulimit -u \(processes)") }
+        // (dash spells RLIMIT_NPROC `-p`.)
+        if let processes = limits.processes, !cgroupLimitsProcesses, identity != nil { ulimits.append("ulimit -p \(processes)") }
         for line in ulimits { lines.append("\(line) || { echo 'wharf: cannot set \(line)' >&2; exit 126; }") }
         let wrapper = isolation.wrap(["/bin/sh", "-c"], identity: identity, writable: writable, network: limits.network)
         lines.append("exec " + wrapper.map(Self.quote).joined(separator: " ") + " \"$1\"")
