@@ -111,8 +111,11 @@ public struct ExplanationJSON: Codable, Sendable, Equatable {
     public var state: String
     public var factors: [Factor]
     public var total: Double
+    /// The limits the job's next attempt gets (when the scheduler's limit policy is known).
+    public var limits: BuildLimits?
 
-    public init(job: Job, explanation: ScoreExplanation) {
+    public init(job: Job, explanation: ScoreExplanation, limits: BuildLimits? = nil) {
+        self.limits = limits
         self.job = job.id
         state = job.state.rawValue
         factors = explanation.factors.map { Factor(name: $0.name, value: $0.value, weight: $0.weight, contribution: $0.contribution) }
@@ -184,8 +187,12 @@ public struct SchedulerAPI: Sendable {
     public let defaults: JobSubmission.Defaults
     /// The live slot report (nil when no scheduler runs in this process).
     public let slotsReport: @Sendable () -> SlotsReport?
+    /// Which limits a job gets (shown by `explain`).
+    public let limitPolicy: BuildLimitPolicy?
 
-    public init(queue: JobQueue, defaults: JobSubmission.Defaults, slotsReport: @escaping @Sendable () -> SlotsReport?) {
+    public init(queue: JobQueue, defaults: JobSubmission.Defaults, limitPolicy: BuildLimitPolicy? = nil,
+                slotsReport: @escaping @Sendable () -> SlotsReport?) {
+        self.limitPolicy = limitPolicy
         self.queue = queue
         self.defaults = defaults
         self.slotsReport = slotsReport
@@ -244,7 +251,8 @@ public struct SchedulerAPI: Sendable {
     public func explain(id: String) -> Reply {
         withJob(id) { id in
             let job = try queue.get(id)
-            return (200, Self.encode(ExplanationJSON(job: job, explanation: try queue.explain(jobID: id, now: Date()))))
+            return (200, Self.encode(ExplanationJSON(job: job, explanation: try queue.explain(jobID: id, now: Date()),
+                                                     limits: limitPolicy?.limits(app: job.app, buildType: job.buildType))))
         }
     }
 

@@ -108,11 +108,20 @@ struct JobsExplainCommand: AsyncParsableCommand {
     @Argument(help: "Job id.") var id: Int64
 
     func run() async throws {
-        let (queue, _, _) = try await options.openQueue()
+        let (queue, _, scheduler) = try await options.openQueue()
         let job = try queue.get(id)
         print("job \(job.id) \(job.app) \(job.buildType) \(job.kind.rawValue) priority \(job.priorityHint.rawValue): \(job.state.rawValue)")
         print(try queue.explain(jobID: id, now: Date()))
         if job.state != .queued { print("(not queued: age counts from when it was last available)") }
+        print("limits: \(scheduler.sandbox.limits.limits(app: job.app, buildType: job.buildType).summary)")
+        for attempt in try queue.attempts(of: id) {
+            guard let sandbox = attempt.sandbox else { continue }
+            var line = "attempt \(attempt.attempt): \(sandbox.isolation)\(sandbox.user.map { " as \($0)" } ?? ""), \(sandbox.limits)"
+            if let deps = sandbox.dependencyCache { line += ", dependency cache \(deps)" }
+            if let memory = attempt.peakMemoryBytes { line += ", peak memory \(memory) B" }
+            if let disk = attempt.peakDiskBytes { line += ", peak workspace \(disk) B" }
+            print(line)
+        }
     }
 }
 

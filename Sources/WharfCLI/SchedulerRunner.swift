@@ -175,7 +175,8 @@ final class SchedulerRunner: Sendable {
                                    policy: policy,
                                    limits: limits, rescueInterval: settings.rescueIntervalSeconds)
         let report = self.report
-        api = SchedulerAPI(queue: queue, defaults: settings.submissionDefaults, slotsReport: { report.value.withLock { $0 } })
+        api = SchedulerAPI(queue: queue, defaults: settings.submissionDefaults, limitPolicy: settings.sandbox.limits,
+                           slotsReport: { report.value.withLock { $0 } })
     }
 
     /// Calls `observer` on the control loop after every successful tick; it must return at once.

@@ -20,6 +20,11 @@ public struct BuildLimits: Sendable, Equatable, Codable {
 
     public static let seedDefaults = BuildLimits()
 
+    enum CodingKeys: String, CodingKey {
+        case memoryBytes = "memory_bytes", cpus, processes, diskBytes = "disk_bytes", openFiles = "open_files"
+        case timeout = "timeout_s", warningAfter = "warning_s", network
+    }
+
     public init(memoryBytes: Int? = 4 << 30, cpus: Double? = 2, processes: Int? = 512, diskBytes: Int? = 10 << 30,
                 openFiles: Int? = 4096, timeout: Double = 1800, warningAfter: Double? = 1200, network: Bool = false) {
         self.memoryBytes = memoryBytes

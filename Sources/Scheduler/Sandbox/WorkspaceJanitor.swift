@@ -56,7 +56,7 @@ public struct WorkspaceJanitor: Sendable {
 
     /// `job-12-attempt-3` → (12, 3).
     public static func parseWorkspace(_ name: String) -> (Int64, Int)? {
-        let parts = name.split(separator: "-")
+        let parts = name.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0] == "job", parts[2] == "attempt", let id = Int64(parts[1]), let n = Int(parts[3]) else {
             return nil
         }
