@@ -86,13 +86,20 @@ public enum SandboxPreflight {
             notes.append("limits: rlimits only (\(settings.cgroups ? "no writable cgroup v1 hierarchy" : "scheduler.sandbox.cgroups: false")): "
                          + "memory as address space, processes per build user, no CPU quota")
         }
-        let root = settings.sandboxRoot(store: store)
+        var root = settings.sandboxRoot(store: store)
+        if settings.root.isEmpty, let identity = isolation.identity, (try? checkReachable(root, by: identity)) == nil {
+            // The store lies under a directory the build user cannot pass (a 0700 home or temp dir):
+            // the default sandbox moves to a place it can reach, one per store.
+            let absolute = URL(fileURLWithPath: store).standardizedFileURL.path
+            root = fallbackParent + "/" + String(absolute.utf8.reduce(UInt64(14_695_981_039_346_656_037)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }, radix: 16)
+            notes.append("the build user cannot reach \(settings.sandboxRoot(store: store)); workspaces and slot caches go to \(root)")
+        }
         let prepared = PreparedSandbox(isolation: isolation, cgroups: cgroups, workRoot: root + "/work", slotCacheRoot: root + "/slots",
                                        notes: notes)
         if probeOnly { return prepared }
         let manager = FileManager.default
         try manager.createDirectory(atPath: store, withIntermediateDirectories: true)
-        for directory in [root, prepared.workRoot, prepared.slotCacheRoot] {
+        for directory in [root, prepared.workRoot, prepared.slotCacheRoot] + (root.hasPrefix(fallbackParent + "/") ? [fallbackParent] : []) {
             try manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
             guard chmod(directory, 0o711) == 0 else { throw problem("cannot set mode 0711 on \(directory): \(String(cString: strerror(errno)))") }
         }
@@ -113,6 +120,9 @@ public enum SandboxPreflight {
         }
         return prepared
     }
+
+    /// Where a store's sandbox goes when the build user cannot reach the store (and no root is set).
+    public static let fallbackParent = "/var/lib/wharf-sandbox"
 
     static func problem(_ text: String) -> SchedulerError { .invalidConfiguration("build sandbox: " + text) }
 
