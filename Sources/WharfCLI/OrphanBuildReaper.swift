@@ -4,7 +4,7 @@ import Scheduler
 
 /// Kills build processes left behind by a scheduler that died (`kill -9`): builds run in their own
 /// process groups, so they outlive their scheduler. A process whose working directory is an attempt's
-/// working copy (`<store>/work/job-<id>-attempt-<n>`) is an orphan when that attempt has ended (the
+/// working copy (`<sandbox>/work/job-<id>-attempt-<n>`) is an orphan when that attempt has ended (the
 /// rescuer closed it) or its job's lease has expired; its whole process group is killed. Run before
 /// each tick, so an orphan dies before (or, at worst, within one tick of) the rescued job's next attempt.
 /// Builds of live schedulers sharing the store hold unexpired leases and are left alone.
@@ -28,7 +28,7 @@ struct OrphanBuildReaper {
                   let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(name)/cwd"),
                   cwd.hasPrefix(prefix) else { continue }
             let directory = String(cwd.dropFirst(root.count + 1).prefix { $0 != "/" })
-            guard let (job, attempt) = Self.parse(directory) else { continue }
+            guard let (job, attempt) = WorkspaceJanitor.parseWorkspace(directory) else { continue }
             let orphaned = verdicts[directory] ?? isOrphaned(job: job, attempt: attempt, now: now)
             verdicts[directory] = orphaned
             guard orphaned, let group = Self.processGroup(of: name), group > 1 else { continue }
@@ -42,15 +42,6 @@ struct OrphanBuildReaper {
         guard let job = try? queue.get(id) else { return true }
         if job.state != .running || job.attempt != attempt { return true }
         return (job.leaseExpiresAt ?? .distantPast) < now
-    }
-
-    /// `job-12-attempt-3` → (12, 3).
-    static func parse(_ directory: String) -> (Int64, Int)? {
-        let parts = directory.split(separator: "-")
-        guard parts.count == 4, parts[0] == "job", parts[2] == "attempt", let id = Int64(parts[1]), let n = Int(parts[3]) else {
-            return nil
-        }
-        return (id, n)
     }
 
     /// The process group id (field 5 of /proc/PID/stat).
