@@ -5,6 +5,7 @@ import Testing
 @testable import Scheduler
 #if canImport(Glibc)
 import Glibc
+import WharfTestSupport
 #endif
 
 /// A tiny HTTP/1.1 receiver on 127.0.0.1 (threads + POSIX sockets): answers each request by the
@@ -134,15 +135,6 @@ final class TestReceiver: @unchecked Sendable {
 }
 
 /// Polls `condition` every 10 ms for at most `seconds`.
-func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if try condition() { return true }
-        usleep(10_000)
-    }
-    return try condition()
-}
-
 @Suite struct WebhookDeliveryTests {
     struct Setup {
         var alerts: AlertStore

@@ -32,6 +32,8 @@ public final class JobQueue: Sendable {
     public let scorer: PriorityScorer
     let popularity: @Sendable (String) -> Double
     let index: Mutex<QueueIndex>
+    /// Fair-share groups the in-memory index holds now (the benchmark reports it).
+    public var indexGroupCount: Int { index.withLock { $0.groupCount } }
 
     /// Opens the queue over `database` and loads the queued and running jobs into the index.
     /// - Parameter popularity: an app's popularity in 0...1 (the edge's decayed access counts).

@@ -1,5 +1,7 @@
 import Foundation
+import Scheduler
 import Synchronization
+import WharfTestSupport
 
 /// Measures the queue: durable enqueue throughput, the time of one scheduling decision with many jobs
 /// queued, and the SQLite file size. Called by `wharf-bench scheduler`; not a test.
@@ -41,7 +43,7 @@ public enum SchedulerBenchmark {
                            decisions: Int = 2_000, apps: Int = 300, directory: String) throws -> Report {
         precondition(jobs > 0 && batchSize > 0 && queuedForDecision > 0 && decisions > 0 && apps > 0)
         let start = Date(timeIntervalSince1970: 1_800_000_000)
-        var random = SplitMix64(seed: 42)
+        var random = SeededRandom(seed: 42)
         let popularityByApp = Dictionary(uniqueKeysWithValues: (1...apps).map { ("app\($0)", 1 / Double($0)) })
         let popularity: @Sendable (String) -> Double = { popularityByApp[$0] ?? 0 }
         let config = JobQueue.Configuration()
@@ -67,7 +69,7 @@ public enum SchedulerBenchmark {
         let decisionDB = try SchedulerDatabase.open(path: directory + "/decision.sqlite")
         let queue = try JobQueue(database: decisionDB, configuration: config, popularity: popularity, now: start)
         try queue.enqueue(batch: (0..<queuedForDecision).map { _ in request(random: &random, apps: apps, source: directory) }, now: start)
-        let groups = queue.index.withLock { $0.groupCount }
+        let groups = queue.indexGroupCount
         let (decisionTimes, claimTimes) = try churn(queue, rounds: decisions, start: start) {
             request(random: &random, apps: apps, source: directory)
         }
@@ -116,8 +118,8 @@ public enum SchedulerBenchmark {
     }
 
     /// A job like the traces': Zipf-ish apps, mostly user pushes, some warm builds, hints 1-3.
-    static func request(random: inout SplitMix64, apps: Int, source: String) -> JobRequest {
-        let u = random.unit()
+    static func request(random: inout SeededRandom, apps: Int, source: String) -> JobRequest {
+        let u = random.nextUnit()
         let app = "app\(min(apps, max(1, Int(pow(Double(apps), u)))))"
         let kinds: [JobKind] = [.user_push, .user_push, .user_push, .user_push, .manual, .retry, .cache_warm, .cache_warm]
         let types = ["javascript_web", "flutter_web", "flutter_android", "flutter_ios"]
@@ -139,18 +141,4 @@ public enum SchedulerBenchmark {
     static func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
-}
-
-/// A tiny deterministic generator so benchmark runs are comparable.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
