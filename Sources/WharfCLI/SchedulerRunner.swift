@@ -130,11 +130,10 @@ enum SchedulerFiles {
     }
 }
 
-/// The scheduler running in this process: a loop thread for builds, and a control loop that calls
-/// `SchedulerService.tick` every `tick_ms`, publishing each tick's slot report for the API and for
-/// `wharf slots` (`<store>/scheduler-state.json`). `stop()` ends dispatching, lets running builds
-/// finish within the shutdown grace, and otherwise abandons them to their leases: their process
-/// groups are killed and the jobs stay `running` until a scheduler rescues them when the lease expires.
+/// The scheduler running in this process, wired from its services: a loop thread for builds, and one
+/// `PeriodicRunner` that runs housekeeping (hourly), the orphan reaper and `SchedulerService.tick`
+/// (every `tick_ms`), publishing each tick's slot report for the API and for `wharf slots`
+/// (`<store>/scheduler-state.json`). `stop()` ends dispatching and hands over to `BuildShutdown`.
 final class SchedulerRunner: Sendable {
     let settings: SchedulerSettings
     let storePath: String
@@ -143,12 +142,11 @@ final class SchedulerRunner: Sendable {
     let service: SchedulerService
     let api: SchedulerAPI
     private let thread: LoopThread
+    private let housekeeping: BuildHousekeeping
     private let reaper: OrphanBuildReaper
-    private let janitor: WorkspaceJanitor
+    private let runner = Mutex<PeriodicRunner?>(nil)
     private let log: @Sendable (String) -> Void
-    private let stopping = Atomic<Bool>(false)
     private let report = ReportBox()
-    private let control = Mutex<Task<Void, Never>?>(nil)
     private let tickObservers = Mutex<[@Sendable (SchedulerService.TickReport) -> Void]>([])
 
     init(settings: SchedulerSettings, storePath: String, store: Store, logger log: @escaping @Sendable (String) -> Void) throws {
@@ -164,11 +162,9 @@ final class SchedulerRunner: Sendable {
         thread = try LoopThread(name: "wharf-builds")
         let sandbox = try SandboxPreflight.prepare(settings.sandbox, store: self.storePath)
         for note in sandbox.notes { log("build sandbox: " + note) }
-        reaper = OrphanBuildReaper(workRoot: sandbox.workRoot, queue: queue)
         let build = settings.buildSettings(storePath: self.storePath, sandbox: sandbox)
-        janitor = WorkspaceJanitor(workRoot: build.workRoot, logRoot: build.logRoot, queue: queue, keepFailed: build.keepFailedWorkspaces)
-        let executor = BuildJobExecutor(queue: queue, cache: try BuildCache(database: queue.database), store: store,
-                                        loop: thread.loop, owner: owner, settings: build)
+        let cache = try BuildCache(database: queue.database)
+        let executor = BuildJobExecutor(queue: queue, cache: cache, store: store, loop: thread.loop, owner: owner, settings: build)
         let limits = try SlotLimits(min: settings.minSlots, max: settings.maxSlots)
         let policy = settings.schedulingPolicy(utcOffset: Double(TimeZone.current.secondsFromGMT()))
         service = SchedulerService(queue: queue, executor: executor, provider: LocalProcessSlotProvider(cacheRoot: sandbox.slotCacheRoot),
@@ -177,6 +173,47 @@ final class SchedulerRunner: Sendable {
         let report = self.report
         api = SchedulerAPI(queue: queue, defaults: settings.submissionDefaults, limitPolicy: settings.sandbox.limits,
                            slotsReport: { report.value.withLock { $0 } })
+
+        housekeeping = BuildHousekeeping(
+            queue: queue, cache: cache,
+            janitor: WorkspaceJanitor(workRoot: build.workRoot, logRoot: build.logRoot, queue: queue, keepFailed: build.keepFailedWorkspaces),
+            retentionDays: settings.retentionDays)
+        reaper = OrphanBuildReaper(workRoot: build.workRoot, queue: queue)
+    }
+
+    /// Housekeeping (hourly), the orphan reaper and the tick (every `tick_ms`), in that order.
+    private func makeRunner() -> PeriodicRunner {
+        let housekeeping = self.housekeeping, reaper = self.reaper, log = self.log
+        let tick = Double(settings.tickMs) / 1000
+        return PeriodicRunner(tasks: [
+            PeriodicTask(name: "housekeeping", interval: 3600) { now in
+                let swept = try housekeeping.runOnce(now: now)
+                if !swept.isEmpty { log(swept.description) }
+            },
+            PeriodicTask(name: "orphan reaper", interval: tick) { now in
+                let orphans = reaper.runOnce(now: now)
+                if !orphans.isEmpty { log("killed orphaned build processes of jobs \(orphans) (their scheduler died)") }
+            },
+            PeriodicTask(name: "scheduler tick", interval: tick) { [self] now in try await self.tick(now: now) },
+        ], log: log)
+    }
+
+    /// The scheduler's own tick (after the reaper): dispatch, observers, then the slot report, also
+    /// when the tick failed.
+    private func tick(now: Date) async throws {
+        var failure: (any Error)?
+        do {
+            let tick = try await service.tick(now: now)
+            if let rescued = tick.rescued, !(rescued.requeued.isEmpty && rescued.failed.isEmpty) {
+                log("rescued expired leases: requeued \(rescued.requeued), ended \(rescued.failed)")
+            }
+            if !tick.started.isEmpty { log("started jobs \(tick.started)") }
+            for observer in tickObservers.withLock({ $0 }) { observer(tick) }
+        } catch {
+            failure = error
+        }
+        await publishReport()
+        if let failure { throw failure }
     }
 
     /// Calls `observer` on the control loop after every successful tick; it must return at once.
@@ -185,52 +222,12 @@ final class SchedulerRunner: Sendable {
     }
 
     /// Starts the control loop.
-    func start() {
-        let task = Task.detached { [self] in await controlLoop() }
-        control.withLock { $0 = task }
+    func start() async {
+        let periodic = makeRunner()
+        runner.withLock { $0 = periodic }
+        await periodic.start()
         log("scheduler running as \(owner): slots \(settings.minSlots)...\(settings.maxSlots), tick \(settings.tickMs) ms, "
             + "lease \(settings.leaseSeconds) s, database \(SchedulerFiles.database(storePath))")
-    }
-
-    private func controlLoop() async {
-        var lastHousekeeping = Date.distantPast
-        while !stopping.load(ordering: .acquiring) {
-            if Date().timeIntervalSince(lastHousekeeping) >= 3600 {
-                lastHousekeeping = Date()
-                housekeeping(now: lastHousekeeping)
-            }
-            let orphans = reaper.reap(now: Date())
-            if !orphans.isEmpty { log("killed orphaned build processes of jobs \(orphans) (their scheduler died)") }
-            do {
-                let tick = try await service.tick(now: Date())
-                if let rescued = tick.rescued, !(rescued.requeued.isEmpty && rescued.failed.isEmpty) {
-                    log("rescued expired leases: requeued \(rescued.requeued), ended \(rescued.failed)")
-                }
-                if !tick.started.isEmpty { log("started jobs \(tick.started)") }
-                for observer in tickObservers.withLock({ $0 }) { observer(tick) }
-            } catch {
-                log("scheduler tick failed: \(error)")
-            }
-            await publishReport()
-            try? await Task.sleep(for: .milliseconds(settings.tickMs))
-        }
-    }
-
-    /// Hourly: finished jobs and build-cache rows past the retention are deleted, then the logs of
-    /// pruned jobs and failed workspaces kept past `scheduler.sandbox.keep_failed_s`.
-    private func housekeeping(now: Date) {
-        do {
-            let days = settings.retentionDays
-            let jobs = try queue.pruneFinished(before: now.addingTimeInterval(-days * 86400))
-            let cached = try BuildCache(database: queue.database).prune(now: now)
-            if jobs + cached > 0 { log("pruned \(jobs) finished jobs and \(cached) build-cache entries older than \(days) days") }
-        } catch {
-            log("housekeeping failed: \(error)")
-        }
-        let swept = janitor.runOnce(now: now)
-        if !swept.workspaces.isEmpty || !swept.logDirectories.isEmpty {
-            log("removed \(swept.workspaces.count) old build workspaces and the logs of \(swept.logDirectories.count) pruned jobs")
-        }
     }
 
     private func publishReport() async {
@@ -245,51 +242,24 @@ final class SchedulerRunner: Sendable {
         }
     }
 
-    /// Stops dispatching; waits up to the shutdown grace for running builds, then abandons the rest.
+    /// Stops dispatching, then lets `BuildShutdown` wait for running builds within the shutdown grace
+    /// and abandon the rest to their leases.
     func stop() async {
-        stopping.store(true, ordering: .releasing)
-        if let task = control.withLock({ $0 }) { await task.value }
-        let done = DoneFlag()
-        let service = self.service
-        let waiter = Task.detached {
-            await service.waitForBuilds()
-            done.value.store(true, ordering: .releasing)
-        }
+        if let periodic = runner.withLock({ r in defer { r = nil }; return r }) { await periodic.stop() }
         let running = await service.runningJobs()
         if !running.isEmpty {
             log("waiting up to \(settings.shutdownGraceSeconds) s for running builds \(running)")
         }
-        let deadline = ContinuousClock.now + .milliseconds(Int(settings.shutdownGraceSeconds * 1000))
-        while !done.value.load(ordering: .acquiring), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        if done.value.load(ordering: .acquiring) {
+        let thread = self.thread
+        // Closing the build loop before the kills means no build can finish (or publish) after that point.
+        switch await BuildShutdown(service: service, grace: settings.shutdownGraceSeconds).run(abandon: { try? thread.stopAndJoin() }) {
+        case .drained:
             try? thread.stopAndJoin()
             log("scheduler stopped (no build running)")
-        } else {
-            // Closing the loop first means no build can finish (or publish) after this point; then the
-            // process groups go. The jobs keep their leases, which expire and let a restart rescue them.
-            let children = Self.childProcesses()
-            try? thread.stopAndJoin()
-            for pid in children { _ = kill(-pid, SIGKILL); _ = kill(pid, SIGKILL) }
-            waiter.cancel()
-            log("scheduler stopped; abandoned builds \(await service.runningJobs()) to their leases (expire within \(settings.leaseSeconds) s)")
+        case .abandoned(let jobs):
+            log("scheduler stopped; abandoned builds \(jobs) to their leases (expire within \(settings.leaseSeconds) s)")
         }
         try? FileManager.default.removeItem(atPath: SchedulerFiles.state(storePath))
-    }
-
-    /// Direct children of this process (the build shells, each leading its own process group).
-    static func childProcesses() -> [Int32] {
-        let me = getpid()
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
-        return entries.compactMap { name -> Int32? in
-            guard let pid = Int32(name), let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return nil }
-            // Fields after "(comm)": state ppid ...
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 1, Int32(fields[1]) == me else { return nil }
-            return pid
-        }
     }
 
     /// Registers the job routes on the admin API (the server checks the bearer token).
@@ -314,10 +284,6 @@ final class ReportBox: Sendable {
     let value = Mutex<SlotsReport?>(nil)
 }
 
-/// Set once every running build has ended.
-final class DoneFlag: Sendable {
-    let value = Atomic<Bool>(false)
-}
 
 /// Waits for SIGINT/SIGTERM/SIGHUP on a thread of its own, so no concurrency-pool thread blocks.
 enum SignalWait {

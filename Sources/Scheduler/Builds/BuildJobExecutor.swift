@@ -1,5 +1,6 @@
 import ArtifactStore
 import Foundation
+import Synchronization
 import UVLoop
 #if canImport(Glibc)
 import Glibc
@@ -85,6 +86,8 @@ public struct BuildJobExecutor: Sendable {
     /// The lease owner that claimed the jobs.
     public let owner: String
     public let settings: BuildSettings
+    /// The process group of every build this executor is running, by job id (for shutdown).
+    public let processes = BuildProcessTable()
     /// When set, a failed build whose failure was seen before on the same source is finished as
     /// `failed` at once instead of going back to the queue (the policy's detector).
     public var failures: DeterministicFailureDetector?
@@ -224,7 +227,11 @@ public struct BuildJobExecutor: Sendable {
         let owner = self.owner
         return await withCheckedContinuation { continuation in
             let accepted = loop.execute { [loop] in
-                let runner = BuildRunner.start(on: loop, spec: spec, clock: clock) { result in
+                let processes = self.processes
+                let runner = BuildRunner.start(on: loop, spec: spec, clock: clock, onEvent: { event in
+                    if case .started(let pid) = event { processes.insert(jobID: jobID, processGroup: pid) }
+                }) { result in
+                    processes.remove(jobID: jobID)
                     continuation.resume(returning: result)
                 }
                 let beat = LoopTimer(loop: loop)
@@ -244,4 +251,17 @@ public struct BuildJobExecutor: Sendable {
             }
         }
     }
+}
+
+/// The process groups of running builds, by job id: what a shutdown kills when it abandons them.
+public final class BuildProcessTable: Sendable {
+    private let groups = Mutex<[Int64: Int32]>([:])
+
+    public init() {}
+
+    func insert(jobID: Int64, processGroup: Int32) { groups.withLock { $0[jobID] = processGroup } }
+    func remove(jobID: Int64) { _ = groups.withLock { $0.removeValue(forKey: jobID) } }
+
+    /// Process group ids of the builds running now.
+    public var all: [Int32] { groups.withLock { Array($0.values) }.sorted() }
 }

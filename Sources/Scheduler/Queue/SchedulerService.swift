@@ -17,7 +17,7 @@ public struct ScalingEvent: Sendable, Equatable {
 /// replays (`SchedulingPolicy.adaptive()` by default).
 public actor SchedulerService {
     public let queue: JobQueue
-    public let executor: BuildJobExecutor
+    nonisolated public let executor: BuildJobExecutor
     public let provider: any SlotProvider
     public let rescuer: LeaseRescuer
     private var autoscaler: any Autoscaler

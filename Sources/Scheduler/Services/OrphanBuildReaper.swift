@@ -1,20 +1,27 @@
 import Foundation
+#if canImport(Glibc)
 import Glibc
-import Scheduler
+#endif
 
 /// Kills build processes left behind by a scheduler that died (`kill -9`): builds run in their own
 /// process groups, so they outlive their scheduler. A process whose working directory is an attempt's
 /// working copy (`<sandbox>/work/job-<id>-attempt-<n>`) is an orphan when that attempt has ended (the
 /// rescuer closed it) or its job's lease has expired; its whole process group is killed. Run before
 /// each tick, so an orphan dies before (or, at worst, within one tick of) the rescued job's next attempt.
-/// Builds of live schedulers sharing the store hold unexpired leases and are left alone.
-struct OrphanBuildReaper {
-    let workRoot: String
-    let queue: JobQueue
+/// Builds of live schedulers sharing the store hold unexpired leases and are left alone. (A build
+/// under bubblewrap dies with its scheduler: the sandbox is bound to its parent.)
+public struct OrphanBuildReaper: Sendable {
+    public let workRoot: String
+    public let queue: JobQueue
+
+    public init(workRoot: String, queue: JobQueue) {
+        self.workRoot = workRoot
+        self.queue = queue
+    }
 
     /// Kills the process groups of orphaned builds; returns the job ids they belonged to.
     @discardableResult
-    func reap(now: Date) -> [Int64] {
+    public func runOnce(now: Date) -> [Int64] {
         // /proc shows resolved paths: compare with the work root's real path.
         guard let real = realpath(workRoot, nil) else { return [] }
         let root = String(cString: real)
