@@ -6,16 +6,16 @@ import GRDB
 /// retention 30 days. Lives in the scheduler's database (`build_cache` table).
 public struct BuildCache: Sendable {
     public let database: SchedulerDatabase
-    public let ttl: Double
-    public let retention: Double
+    let ttl: Double
+    let retention: Double
 
     public struct Entry: Sendable, Equatable {
-        public var key: String
+        var key: String
         public var app: String
         public var deploymentID: String
-        public var createdAt: Date
-        public var lastUsedAt: Date
-        public var hits: Int
+        var createdAt: Date
+        var lastUsedAt: Date
+        var hits: Int
     }
 
     public init(database: SchedulerDatabase, ttl: Double = 7 * 86400, retention: Double = 30 * 86400) throws(SchedulerError) {
@@ -26,7 +26,7 @@ public struct BuildCache: Sendable {
     }
 
     /// The cached deployment for `key` if it was built less than `ttl` ago; counts the hit.
-    public func lookup(_ key: BuildCacheKey, now: Date) throws -> Entry? {
+    func lookup(_ key: BuildCacheKey, now: Date) throws -> Entry? {
         let time = now.timeIntervalSince1970
         return try database.writer.write { db in
             guard let row = try Row.fetchOne(db, sql: """
@@ -39,7 +39,7 @@ public struct BuildCache: Sendable {
     }
 
     /// Records a successful build's deployment under `key` (replacing an older one).
-    public func insert(_ key: BuildCacheKey, app: String, deploymentID: String, now: Date) throws {
+    func insert(_ key: BuildCacheKey, app: String, deploymentID: String, now: Date) throws {
         let time = now.timeIntervalSince1970
         try database.writer.write { db in
             try db.execute(sql: """
@@ -52,7 +52,7 @@ public struct BuildCache: Sendable {
 
     /// Deletes entries built more than `retention` ago; returns how many.
     @discardableResult
-    public func prune(now: Date) throws -> Int {
+    func prune(now: Date) throws -> Int {
         try database.writer.write { db in
             try db.execute(sql: "DELETE FROM build_cache WHERE created_at <= ?", arguments: [now.timeIntervalSince1970 - retention])
             return db.changesCount
@@ -60,7 +60,7 @@ public struct BuildCache: Sendable {
     }
 
     /// Deployments the cache may still hand out or keeps (the store's GC must keep them).
-    public func retainedDeploymentIDs() throws -> Set<String> {
+    func retainedDeploymentIDs() throws -> Set<String> {
         try database.writer.read { db in Set(try String.fetchAll(db, sql: "SELECT DISTINCT deployment_id FROM build_cache")) }
     }
 

@@ -5,13 +5,13 @@ import Foundation
 /// target, toolchain version). Each field is length-prefixed and the whole is tagged with a format
 /// version, so no two different inputs can produce the same byte string.
 public struct BuildCacheKey: Sendable, Hashable, CustomStringConvertible {
-    public var sourceTreeHash: String
-    public var buildConfigHash: String
-    public var dependencyLockHash: String
-    public var target: String
-    public var toolchainVersion: String
+    var sourceTreeHash: String
+    var buildConfigHash: String
+    var dependencyLockHash: String
+    var target: String
+    var toolchainVersion: String
 
-    public init(sourceTreeHash: String, buildConfigHash: String, dependencyLockHash: String, target: String, toolchainVersion: String) {
+    init(sourceTreeHash: String, buildConfigHash: String, dependencyLockHash: String, target: String, toolchainVersion: String) {
         self.sourceTreeHash = sourceTreeHash
         self.buildConfigHash = buildConfigHash
         self.dependencyLockHash = dependencyLockHash
@@ -21,7 +21,7 @@ public struct BuildCacheKey: Sendable, Hashable, CustomStringConvertible {
 
     /// Computes every part from a source directory. `buildConfig` is the build's configuration as
     /// key/value pairs (command, build type, environment *names*, …); order does not matter.
-    public init(sourceDirectory: String, buildConfig: [String: String], target: String, toolchainVersion: String) throws {
+    init(sourceDirectory: String, buildConfig: [String: String], target: String, toolchainVersion: String) throws {
         self.init(
             sourceTreeHash: try SourceTreeHasher.hash(directory: sourceDirectory),
             buildConfigHash: Self.hashConfig(buildConfig),
@@ -30,7 +30,7 @@ public struct BuildCacheKey: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// 64 lowercase hex digits.
-    public var hex: String {
+    var hex: String {
         var hasher = SHA256()
         hasher.update(data: Data("wharf-build-cache-v1".utf8))
         for field in [sourceTreeHash, buildConfigHash, dependencyLockHash, target, toolchainVersion] {
@@ -44,7 +44,7 @@ public struct BuildCacheKey: Sendable, Hashable, CustomStringConvertible {
     public var description: String { hex }
 
     /// SHA-256 of the sorted `key=value` lines (length-prefixed), hex.
-    public static func hashConfig(_ config: [String: String]) -> String {
+    static func hashConfig(_ config: [String: String]) -> String {
         var hasher = SHA256()
         for (key, value) in config.sorted(by: { $0.key < $1.key }) {
             for part in [key, value] {

@@ -15,29 +15,29 @@ public struct BuildSettings: Sendable {
     /// Where logs go: `<logRoot>/<job id>/attempt-<n>.log`.
     public var logRoot: String
     /// The build's output directory, relative to its working directory, published on success.
-    public var outputDirectory: String
+    var outputDirectory: String
     /// Used when a job has no command of its own.
-    public var defaultCommand: String
-    public var toolchainVersion: String
-    public var killGrace: Double
-    public var logCapBytes: Int
+    var defaultCommand: String
+    var toolchainVersion: String
+    var killGrace: Double
+    var logCapBytes: Int
     /// The base of every build's environment: nothing of the scheduler's is inherited unless allowed.
-    public var buildEnvironment: BuildEnvironment
+    var buildEnvironment: BuildEnvironment
     /// Limits per build type and app.
-    public var limitPolicy: BuildLimitPolicy
+    var limitPolicy: BuildLimitPolicy
     public var isolation: BuildIsolation
     /// Where builds' cgroups go (nil: rlimits only).
     public var cgroups: CgroupRoots?
     /// Where slots keep their dependency caches (`<root>/<slot>/deps/<hash>`); nil: no caches.
     public var slotCacheRoot: String?
     /// Bytes each slot's dependency cache may hold.
-    public var slotCacheBytes: Int
+    var slotCacheBytes: Int
     /// Seconds a failed attempt's workspace is kept for inspection (0: removed at once).
     public var keepFailedWorkspaces: Double
     /// Seconds between heartbeats while a build runs (default: a third of the lease).
-    public var heartbeatInterval: Double?
+    var heartbeatInterval: Double?
     /// Seconds between checks of a running build's disk use and process limit.
-    public var watchInterval: Double
+    var watchInterval: Double
 
     public init(workRoot: String, logRoot: String, outputDirectory: String = "out", defaultCommand: String = "./build.sh",
                 toolchainVersion: String = "", timeout: Double = 1800, warningAfter: Double? = 1200, killGrace: Double = 10,
@@ -79,18 +79,18 @@ public struct BuildSettings: Sendable {
 /// published through the artifact store, and the result recorded in the cache. The job is finished
 /// in the queue either way.
 public struct BuildJobExecutor: Sendable {
-    public let queue: JobQueue
-    public let cache: BuildCache
-    public let store: Store
-    public let loop: EventLoop
+    let queue: JobQueue
+    let cache: BuildCache
+    let store: Store
+    let loop: EventLoop
     /// The lease owner that claimed the jobs.
     public let owner: String
-    public let settings: BuildSettings
+    let settings: BuildSettings
     /// The process group of every build this executor is running, by job id (for shutdown).
     public let processes = BuildProcessTable()
     /// When set, a failed build whose failure was seen before on the same source is finished as
     /// `failed` at once instead of going back to the queue (the policy's detector).
-    public var failures: DeterministicFailureDetector?
+    var failures: DeterministicFailureDetector?
 
     public init(queue: JobQueue, cache: BuildCache, store: Store, loop: EventLoop, owner: String, settings: BuildSettings,
                 failures: DeterministicFailureDetector? = nil) {
@@ -107,7 +107,7 @@ public struct BuildJobExecutor: Sendable {
     /// unexpected error (store or database trouble) fails the attempt with that error, so the job is
     /// never left running; only a lost lease is rethrown (the job belongs to someone else then).
     @discardableResult
-    public func execute(_ job: Job, clock: any SchedulerClock = SystemClock()) async throws -> Job {
+    func execute(_ job: Job, clock: any SchedulerClock = SystemClock()) async throws -> Job {
         do {
             return try await attempt(job, clock: clock)
         } catch let error as SchedulerError {
@@ -263,5 +263,5 @@ public final class BuildProcessTable: Sendable {
     func remove(jobID: Int64) { _ = groups.withLock { $0.removeValue(forKey: jobID) } }
 
     /// Process group ids of the builds running now.
-    public var all: [Int32] { groups.withLock { Array($0.values) }.sorted() }
+    var all: [Int32] { groups.withLock { Array($0.values) }.sorted() }
 }

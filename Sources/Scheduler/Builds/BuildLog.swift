@@ -12,12 +12,12 @@ public enum BuildLogSource: String, Sendable {
 /// split into lines per stream; an over-long partial line is cut at 16 KiB. Not thread-safe: one
 /// runner (one loop thread) owns it.
 public final class BuildLog {
-    public static let maxLineBytes = 16 * 1024
+    static let maxLineBytes = 16 * 1024
     public let path: String
-    public let capBytes: Int
-    public private(set) var bytesWritten = 0
+    let capBytes: Int
+    private(set) var bytesWritten = 0
     /// True once a line did not fit under the cap; nothing more is written except the final note.
-    public private(set) var capReached = false
+    private(set) var capReached = false
     private let handle: FileHandle
     private let secrets: [String]
     private let clock: any SchedulerClock
@@ -25,7 +25,7 @@ public final class BuildLog {
     private let timestampStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
     /// Creates (truncating) the log at `path`, with its parent directories.
-    public init(path: String, capBytes: Int, secrets: [String] = [], clock: any SchedulerClock = SystemClock()) throws {
+    init(path: String, capBytes: Int, secrets: [String] = [], clock: any SchedulerClock = SystemClock()) throws {
         self.path = path
         self.capBytes = max(1024, capBytes)
         // Short values would redact ordinary words; secrets under 4 bytes are not worth hiding that way.
@@ -43,7 +43,7 @@ public final class BuildLog {
 
     /// Appends a chunk; returns the complete lines it finished (without newline), for marker parsing.
     @discardableResult
-    public func append(_ bytes: [UInt8], from source: BuildLogSource) -> [Substring] {
+    func append(_ bytes: [UInt8], from source: BuildLogSource) -> [Substring] {
         var buffer = partial[source, default: []]
         buffer.append(contentsOf: bytes)
         var lines: [Substring] = []
@@ -62,7 +62,7 @@ public final class BuildLog {
     }
 
     /// Writes any unfinished lines (at the end of the build).
-    public func flush() {
+    func flush() {
         for source in [BuildLogSource.out, .err] {
             if let rest = partial[source], !rest.isEmpty { write(Self.text(rest[...]), from: source) }
             partial[source] = nil
@@ -70,7 +70,7 @@ public final class BuildLog {
     }
 
     /// Writes one of Wharf's own notes; always written, even past the cap (a few bytes over at most).
-    public func note(_ message: String) {
+    func note(_ message: String) {
         writeRaw(line(Substring(message), from: .wharf))
     }
 

@@ -10,16 +10,16 @@ public struct BuildSpec: Sendable {
     public var jobID: Int64
     /// Run by `/bin/sh -c`.
     public var command: String
-    public var workingDirectory: String
+    var workingDirectory: String
     /// The base of the build's environment (nothing of the scheduler's own is inherited but what it allows).
-    public var baseEnvironment: BuildEnvironment
+    var baseEnvironment: BuildEnvironment
     /// Variables for this build, on top of the base.
     public var environment: [String: String]
     /// Secrets for this build, on top of the base's; their values are replaced by `***` in the log.
     public var secrets: [String: String]
     /// Wharf's own variables for the build (`WHARF_JOB_ID`, `WHARF_DEPS_CACHE`).
-    public var wharfVariables: [String: String]
-    public var logPath: String
+    var wharfVariables: [String: String]
+    var logPath: String
     public var limits: BuildLimits
     /// Seconds until the process group is killed and the attempt is `timed_out` (the limits' timeout).
     public var timeout: Double {
@@ -32,20 +32,20 @@ public struct BuildSpec: Sendable {
         set { limits.warningAfter = newValue }
     }
     /// Seconds between SIGTERM and SIGKILL (default 10).
-    public var killGrace: Double
+    var killGrace: Double
     /// Log bytes before the build is stopped (default 64 MiB).
-    public var logCapBytes: Int
+    var logCapBytes: Int
     public var isolation: BuildIsolation
     /// The user the build runs as (nil: Wharf's own).
-    public var identity: BuildIdentity?
+    var identity: BuildIdentity?
     /// More directories the build may write (bound into a sandbox): the slot's dependency cache.
-    public var extraWritable: [String]
+    var extraWritable: [String]
     /// Where the build's cgroups go (nil: no cgroups; rlimits stand in).
     public var cgroups: CgroupRoots?
     /// Seconds between checks of the workspace's disk use and the process limit.
-    public var watchInterval: Double
+    var watchInterval: Double
 
-    public init(jobID: Int64, command: String, workingDirectory: String, baseEnvironment: BuildEnvironment = BuildEnvironment(),
+    init(jobID: Int64, command: String, workingDirectory: String, baseEnvironment: BuildEnvironment = BuildEnvironment(),
                 environment: [String: String] = [:], secrets: [String: String] = [:], wharfVariables: [String: String] = [:],
                 logPath: String, limits: BuildLimits = .unlimited(), timeout: Double? = nil, warningAfter: Double?? = nil,
                 killGrace: Double = 10, logCapBytes: Int = 64 << 20, isolation: BuildIsolation = .none,
@@ -72,7 +72,7 @@ public struct BuildSpec: Sendable {
     }
 
     /// The complete environment the build process gets.
-    public var resolvedEnvironment: [String: String] {
+    var resolvedEnvironment: [String: String] {
         var base = baseEnvironment
         base.variables.merge(environment) { $1 }
         var resolved = base.resolve(workspace: workingDirectory, wharf: wharfVariables, extraSecrets: secrets)
@@ -114,16 +114,16 @@ public struct BuildResult: Sendable, Equatable {
     }
 
     public var outcome: Outcome
-    public var stageDurations: [String: Double]
+    var stageDurations: [String: Double]
     public var seconds: Double
-    public var logBytes: Int
+    var logBytes: Int
     /// The most memory the build used at once (known with a memory cgroup).
     public var peakMemoryBytes: Int?
     /// The largest the workspace was seen (checked every `watchInterval`).
     public var peakDiskBytes: Int?
 
     /// The queue outcome for this result (`deploymentID` comes from publishing the output).
-    public func jobOutcome(deploymentID: String?) -> JobOutcome {
+    func jobOutcome(deploymentID: String?) -> JobOutcome {
         switch outcome {
         case .succeeded: .succeeded(deploymentID: deploymentID)
         case .failed(let status, let signal):
@@ -143,8 +143,8 @@ public struct BuildResult: Sendable, Equatable {
 /// When the build ends, whatever it left in its group is killed too (no orphans). Loop thread only,
 /// except `requestCancel()`.
 public final class BuildRunner: @unchecked Sendable {
-    public let loop: EventLoop
-    public let spec: BuildSpec
+    let loop: EventLoop
+    let spec: BuildSpec
     private let onEvent: (BuildEvent) -> Void
     private var onFinish: ((BuildResult) -> Void)?
     private var child: ChildProcess?
@@ -157,7 +157,7 @@ public final class BuildRunner: @unchecked Sendable {
     private var diskCheckRunning = false
     private var peakDiskBytes: Int?
     /// Called on the loop right before `onFinish` (for the owner's own clean-up, e.g. a heartbeat timer).
-    public var onEnd: (() -> Void)?
+    var onEnd: (() -> Void)?
     /// The runner keeps itself alive from start until `onFinish` ran (callers may drop it).
     private var keepAlive: BuildRunner?
 
@@ -250,7 +250,7 @@ public final class BuildRunner: @unchecked Sendable {
     }
 
     /// Cancels from any thread: the group is stopped and the result is `.cancelled`.
-    public func requestCancel() {
+    func requestCancel() {
         loop.execute { [self] in cancel() }
     }
 

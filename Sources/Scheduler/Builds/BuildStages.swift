@@ -1,14 +1,14 @@
 /// Tracks `::stage NAME` markers: each stage lasts from its marker to the next one (or the end of the
 /// build). A name seen twice adds up. Time before the first marker belongs to no stage.
 public struct BuildStages: Sendable, Equatable {
-    public private(set) var durations: [String: Double] = [:]
-    public private(set) var current: (name: String, since: Double)?
+    private(set) var durations: [String: Double] = [:]
+    private(set) var current: (name: String, since: Double)?
 
     public init() {}
 
     /// The stage name in a stdout line of the form `::stage NAME`, or nil. Names are 1-64 characters
     /// of A-Z a-z 0-9 . _ - (anything else is an ordinary line).
-    public static func marker(in line: Substring) -> String? {
+    static func marker(in line: Substring) -> String? {
         guard line.hasPrefix("::stage ") else { return nil }
         let name = line.dropFirst("::stage ".count).trimmingSpaces
         guard (1...64).contains(name.utf8.count), name.utf8.allSatisfy(Self.isNameByte) else { return nil }
@@ -16,13 +16,13 @@ public struct BuildStages: Sendable, Equatable {
     }
 
     /// Starts stage `name` at `time` (seconds on any monotonic scale), ending the current one.
-    public mutating func begin(_ name: String, at time: Double) {
+    mutating func begin(_ name: String, at time: Double) {
         end(at: time)
         current = (name, time)
     }
 
     /// Ends the current stage at `time`.
-    public mutating func end(at time: Double) {
+    mutating func end(at time: Double) {
         if let current { durations[current.name, default: 0] += max(0, time - current.since) }
         current = nil
     }

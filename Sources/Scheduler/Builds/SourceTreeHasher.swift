@@ -4,9 +4,9 @@ import Foundation
 /// Content hashes of a source directory, for the build cache key.
 public enum SourceTreeHasher {
     /// Directories that are never source: VCS data and installed dependencies.
-    public static let skippedDirectories: Set<String> = [".git", ".hg", ".svn", "node_modules", ".dart_tool", ".pub-cache"]
+    static let skippedDirectories: Set<String> = [".git", ".hg", ".svn", "node_modules", ".dart_tool", ".pub-cache"]
     /// Lock files that pin dependencies, in the order they are hashed.
-    public static let lockFiles = ["package-lock.json", "pnpm-lock.yaml", "yarn.lock", "pubspec.lock"]
+    static let lockFiles = ["package-lock.json", "pnpm-lock.yaml", "yarn.lock", "pubspec.lock"]
 
     public enum HashError: Error, Equatable, CustomStringConvertible {
         case notADirectory(String)
@@ -21,7 +21,7 @@ public enum SourceTreeHasher {
 
     /// SHA-256 over every regular file's relative path and content, and every symlink's path and target
     /// (not followed), in sorted path order. Mode bits and times are ignored: they do not change a build.
-    public static func hash(directory: String) throws -> String {
+    static func hash(directory: String) throws -> String {
         let root = URL(fileURLWithPath: directory, isDirectory: true).standardizedFileURL
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -46,7 +46,7 @@ public enum SourceTreeHasher {
     /// The key of a slot's dependency cache for a build of `directory`: SHA-256 over its lock-file hash
     /// and the toolchain version; nil when the directory has no lock file (nothing to cache, and no
     /// key that every lock-less app would share).
-    public static func dependencyHash(directory: String, toolchainVersion: String) -> String? {
+    static func dependencyHash(directory: String, toolchainVersion: String) -> String? {
         let present = lockFiles.contains { FileManager.default.fileExists(atPath: directory + "/" + $0) }
         guard present, let locks = try? dependencyLockHash(directory: directory) else { return nil }
         var hasher = SHA256()
@@ -57,7 +57,7 @@ public enum SourceTreeHasher {
 
     /// SHA-256 over the lock files present at the top of `directory` (name and content, fixed order);
     /// the hash of nothing when there is none. Equal hashes mean equal installed dependencies.
-    public static func dependencyLockHash(directory: String) throws -> String {
+    static func dependencyLockHash(directory: String) throws -> String {
         var hasher = SHA256()
         for name in lockFiles {
             let url = URL(fileURLWithPath: directory).appendingPathComponent(name)

@@ -31,7 +31,7 @@ public enum AlertSeverity: String, Sendable, CaseIterable, Codable {
 /// with the same `key` are the same alert (its count goes up, it does not fire twice).
 public struct AlertCondition: Sendable, Equatable {
     /// The deduplication key, e.g. `backlog` or `slow_build:shop:flutter_web`.
-    public var key: String
+    var key: String
     public var kind: AlertKind
     public var severity: AlertSeverity
     /// One line for logs and the CLI.
@@ -39,7 +39,7 @@ public struct AlertCondition: Sendable, Equatable {
     /// Structured facts (job, app, figures, suggestions) for the webhook and the API.
     public var details: [String: AlertValue]
 
-    public init(key: String, kind: AlertKind, severity: AlertSeverity = .warning, summary: String,
+    init(key: String, kind: AlertKind, severity: AlertSeverity = .warning, summary: String,
                 details: [String: AlertValue] = [:]) {
         self.key = key
         self.kind = kind
@@ -78,15 +78,15 @@ public enum AlertValue: Sendable, Equatable, Codable {
     }
 
     /// The string, if this is one.
-    public var string: String? { if case .string(let s) = self { s } else { nil } }
+    var string: String? { if case .string(let s) = self { s } else { nil } }
     /// The number, if this is one.
-    public var number: Double? { if case .number(let n) = self { n } else { nil } }
+    var number: Double? { if case .number(let n) = self { n } else { nil } }
 }
 
 /// One alert as stored: a condition's life from first seen to resolved.
 public struct Alert: Sendable, Equatable, Identifiable, Codable {
     public var id: Int64
-    public var key: String
+    var key: String
     public var kind: AlertKind
     public var severity: AlertSeverity
     public var state: AlertState

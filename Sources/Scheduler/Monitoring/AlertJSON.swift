@@ -17,7 +17,7 @@ public enum AlertJSON {
     }
 
     /// `value` as compact JSON bytes.
-    public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+    static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         Array(try encoder().encode(value))
     }
 

@@ -8,7 +8,7 @@ import GRDB
 public final class AlertStore: Sendable {
     public let database: SchedulerDatabase
     /// Whether state changes are queued for the webhook (true when a webhook URL is configured).
-    public var recordsDeliveries: Bool { onDeliveryQueued != nil }
+    var recordsDeliveries: Bool { onDeliveryQueued != nil }
     private let onDeliveryQueued: (@Sendable () -> Void)?
 
     /// - Parameter onDeliveryQueued: given when a webhook is configured (usually `WebhookDelivery.wake`):
@@ -25,14 +25,14 @@ public final class AlertStore: Sendable {
         /// The alert was already firing: its count and last-seen time went up.
         case repeated(Alert)
 
-        public var alert: Alert {
+        var alert: Alert {
             switch self { case .fired(let a), .repeated(let a): a }
         }
     }
 
     /// Records that `condition` holds at `now`.
     @discardableResult
-    public func raise(_ condition: AlertCondition, now: Date) throws -> RaiseOutcome {
+    func raise(_ condition: AlertCondition, now: Date) throws -> RaiseOutcome {
         let time = now.timeIntervalSince1970
         let details = try AlertJSON.string(condition.details)
         // SQLite text ends at a NUL; keep the rest of a hostile summary readable instead.
@@ -62,7 +62,7 @@ public final class AlertStore: Sendable {
 
     /// Resolves the firing alert with `key`, if there is one, and returns it as resolved.
     @discardableResult
-    public func resolve(key: String, now: Date) throws -> Alert? {
+    func resolve(key: String, now: Date) throws -> Alert? {
         let time = now.timeIntervalSince1970
         let resolved = try database.writer.write { db -> Alert? in
             guard let firing = try Alert.fetchOne(db, sql: "SELECT * FROM alert WHERE key = ? AND state = 'firing'",
@@ -78,7 +78,7 @@ public final class AlertStore: Sendable {
     }
 
     /// The firing alerts, oldest first, optionally of one kind.
-    public func firing(kind: AlertKind? = nil) throws -> [Alert] {
+    func firing(kind: AlertKind? = nil) throws -> [Alert] {
         try database.writer.read { db in
             if let kind {
                 return try Alert.fetchAll(db, sql: "SELECT * FROM alert WHERE state = 'firing' AND kind = ? ORDER BY id",
@@ -98,7 +98,7 @@ public final class AlertStore: Sendable {
     }
 
     /// How many alerts of each kind are firing (every kind present, zero included).
-    public func firingCounts() throws -> [AlertKind: Int] {
+    func firingCounts() throws -> [AlertKind: Int] {
         let rows = try database.writer.read { db in
             try Row.fetchAll(db, sql: "SELECT kind, count(*) AS n FROM alert WHERE state = 'firing' GROUP BY kind")
         }
@@ -125,6 +125,6 @@ public final class AlertStore: Sendable {
 
 /// What the webhook receives: `{"event": "firing" | "resolved", "alert": {...}}`.
 public struct AlertEvent: Sendable, Equatable, Codable {
-    public var event: AlertState
-    public var alert: Alert
+    var event: AlertState
+    var alert: Alert
 }

@@ -8,7 +8,7 @@ import Synchronization
 /// never wait on the network. Alerts are raised, deduplicated and resolved in `AlertStore`, and each
 /// firing and resolution is logged through `log`.
 public final class PerformanceMonitor: Sendable {
-    public let queue: JobQueue
+    let queue: JobQueue
     public let alerts: AlertStore
     public let configuration: MonitorConfiguration
     private let log: @Sendable (String) -> Void
@@ -30,10 +30,10 @@ public final class PerformanceMonitor: Sendable {
     /// What one call changed.
     public struct Report: Sendable, Equatable {
         /// Alerts that started firing.
-        public var fired: [Alert] = []
+        var fired: [Alert] = []
         /// Alerts already firing whose count went up.
-        public var repeated: [Alert] = []
-        public var resolved: [Alert] = []
+        var repeated: [Alert] = []
+        var resolved: [Alert] = []
     }
 
     // MARK: - One build
@@ -44,7 +44,7 @@ public final class PerformanceMonitor: Sendable {
     /// records it once (and `evaluate` finds attempts nobody reported). Returns nil when `job` has not
     /// finished an attempt.
     @discardableResult
-    public func buildFinished(job: Job, now: Date) throws -> (record: BuildRecord, report: Report)? {
+    func buildFinished(job: Job, now: Date) throws -> (record: BuildRecord, report: Report)? {
         let attempt = try queue.attempts(of: job.id).last { $0.attempt == job.attempt }
         guard let record = BuildRecord.of(job: job, attempt: attempt, now: now) else { return nil }
         var report = Report()
@@ -56,7 +56,7 @@ public final class PerformanceMonitor: Sendable {
     /// table) and was not reported through `buildFinished`, including attempts whose lease expired.
     /// `evaluate` calls it first; at most 1000 per call, oldest first.
     @discardableResult
-    public func collectFinishedAttempts(now: Date) throws -> Report {
+    func collectFinishedAttempts(now: Date) throws -> Report {
         let since = collectedUpTo.withLock { $0 } ?? now.timeIntervalSince1970 - configuration.windowSeconds
         let found = try queue.database.writer.read { db -> [(JobAttempt, Job?)] in
             let attempts = try JobAttempt.fetchAll(db, sql: """
@@ -130,7 +130,7 @@ public final class PerformanceMonitor: Sendable {
     }
 
     /// The builds of the rolling window ending at `now`, newest first.
-    public func window(now: Date) throws -> [BuildRecord] {
+    func window(now: Date) throws -> [BuildRecord] {
         let time = now.timeIntervalSince1970
         return try queue.database.writer.read { db in
             try BuildRecord.fetchAll(db, sql: """
@@ -142,12 +142,12 @@ public final class PerformanceMonitor: Sendable {
     }
 
     /// Counts and averages of the window ending at `now`.
-    public func windowSummary(now: Date) throws -> WindowSummary {
+    func windowSummary(now: Date) throws -> WindowSummary {
         WindowSummary(records: try window(now: now), windowSeconds: configuration.windowSeconds)
     }
 
     /// Queued jobs by kind, from the database (so jobs other processes queued count too).
-    public func queuedCounts() throws -> [JobKind: Int] {
+    func queuedCounts() throws -> [JobKind: Int] {
         let rows = try queue.database.writer.read { db in
             try Row.fetchAll(db, sql: "SELECT kind, count(*) AS n FROM job WHERE state = 'queued' GROUP BY kind")
         }
@@ -157,12 +157,12 @@ public final class PerformanceMonitor: Sendable {
     }
 
     /// Jobs running now, from the database.
-    public func runningCount() throws -> Int {
+    func runningCount() throws -> Int {
         try queue.database.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE state = 'running'") ?? 0 }
     }
 
     /// Recorded builds, newest first (at most `limit`), optionally of one job.
-    public func records(jobID: Int64? = nil, limit: Int = 100) throws -> [BuildRecord] {
+    func records(jobID: Int64? = nil, limit: Int = 100) throws -> [BuildRecord] {
         try queue.database.writer.read { db in
             if let jobID {
                 return try BuildRecord.fetchAll(db, sql: "SELECT * FROM build_record WHERE job_id = ? ORDER BY attempt DESC LIMIT ?",
@@ -174,7 +174,7 @@ public final class PerformanceMonitor: Sendable {
     }
 
     /// Builds finished since this monitor started: duration histograms by type and counts by outcome.
-    public func buildFigures() -> BuildFigures { figures.withLock { $0 } }
+    func buildFigures() -> BuildFigures { figures.withLock { $0 } }
 
     private func evaluateTimeoutWarnings(now: Date, into report: inout Report) throws {
         var over: Set<String> = []

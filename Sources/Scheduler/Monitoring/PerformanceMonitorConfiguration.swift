@@ -61,7 +61,7 @@ public struct MonitorConfiguration: Sendable, Equatable {
     }
 
     /// The slow-build threshold of `buildType`.
-    public func threshold(for buildType: String) -> Double {
+    func threshold(for buildType: String) -> Double {
         thresholds[buildType] ?? defaultThreshold
     }
 

@@ -13,11 +13,11 @@ public struct BuildRecord: Sendable, Equatable {
     /// Wall-clock seconds from the attempt's start to its end.
     public var seconds: Double
     /// Seconds per `::stage` marker.
-    public var stageDurations: [String: Double]
-    public var startedAt: Date
-    public var finishedAt: Date
+    var stageDurations: [String: Double]
+    var startedAt: Date
+    var finishedAt: Date
 
-    public init(jobID: Int64, attempt: Int, app: String, buildType: String, outcome: String, cacheHit: Bool = false,
+    init(jobID: Int64, attempt: Int, app: String, buildType: String, outcome: String, cacheHit: Bool = false,
                 seconds: Double, stageDurations: [String: Double] = [:], startedAt: Date, finishedAt: Date) {
         self.jobID = jobID
         self.attempt = attempt
@@ -32,9 +32,9 @@ public struct BuildRecord: Sendable, Equatable {
     }
 
     /// True when the attempt ran a build (not a cache hit) and was not cancelled: what windows count.
-    public var countsAsBuild: Bool { !cacheHit && outcome != "cancelled" }
+    var countsAsBuild: Bool { !cacheHit && outcome != "cancelled" }
     /// Failed, timed out, or lost its lease.
-    public var isFailure: Bool { ["failed", "timed_out", "lease_expired"].contains(outcome) }
+    var isFailure: Bool { ["failed", "timed_out", "lease_expired"].contains(outcome) }
 
     /// The record for the attempt `job` has just finished, or nil when it has not finished one (still
     /// running, or cancelled before it ever started). `attempt` is the `job_attempt` row, when known.

@@ -3,14 +3,14 @@ import Foundation
 /// The builds of the rolling window in figures.
 public struct WindowSummary: Sendable, Equatable, Codable {
     /// Builds in the window (cache hits and cancelled builds excluded).
-    public var builds: Int
+    var builds: Int
     /// Of those, failed, timed out or lease expired.
-    public var failures: Int
+    var failures: Int
     /// Mean duration in seconds, 0 when there are none.
-    public var averageSeconds: Double
+    var averageSeconds: Double
     public var windowSeconds: Double
 
-    public init(records: [BuildRecord], windowSeconds: Double) {
+    init(records: [BuildRecord], windowSeconds: Double) {
         let counted = records.filter(\.countsAsBuild)
         builds = counted.count
         failures = counted.filter(\.isFailure).count

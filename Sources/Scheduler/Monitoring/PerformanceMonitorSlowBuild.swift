@@ -9,21 +9,21 @@ public struct SlowBuildAnalysis: Sendable, Equatable {
         public var seconds: Double
         /// Of the build's total time, 0...1.
         public var share: Double
-        public var suggestion: String
+        var suggestion: String
     }
 
     public var jobID: Int64
     public var app: String
     public var buildType: String
     public var seconds: Double
-    public var threshold: Double
+    var threshold: Double
     /// Stages over the dominant share, longest first.
-    public var dominantStages: [Stage]
+    var dominantStages: [Stage]
     /// One suggestion per dominant stage (a general one when no stage dominates), without repeats.
-    public var suggestions: [String]
+    var suggestions: [String]
 
     /// The analysis of `record`, or nil when it is within `threshold` (or was a cache hit or cancelled).
-    public static func analyse(_ record: BuildRecord, threshold: Double, dominantShare: Double) -> SlowBuildAnalysis? {
+    static func analyse(_ record: BuildRecord, threshold: Double, dominantShare: Double) -> SlowBuildAnalysis? {
         guard record.countsAsBuild, record.seconds > threshold, record.seconds > 0 else { return nil }
         let stages = record.stageDurations
             .map { Stage(name: $0.key, seconds: $0.value, share: $0.value / record.seconds, suggestion: suggestion(forStage: $0.key)) }
@@ -40,7 +40,7 @@ public struct SlowBuildAnalysis: Sendable, Equatable {
     }
 
     /// What a stage's name suggests doing, by the kind of work its name says it does.
-    public static func suggestion(forStage name: String) -> String {
+    static func suggestion(forStage name: String) -> String {
         let n = name.lowercased()
         let words: (([String]) -> Bool) = { keys in keys.contains { n.contains($0) } }
         if words(["dep", "install", "fetch", "download", "restore", "pub_get", "pub-get", "packages", "resolve", "npm", "yarn", "pod"]) {
@@ -58,7 +58,7 @@ public struct SlowBuildAnalysis: Sendable, Equatable {
 
     /// The `slow_build` alert. Its key is per app and build type: further slow builds of the same app and
     /// type count up the same alert, and the next build within the threshold resolves it.
-    public var condition: AlertCondition {
+    var condition: AlertCondition {
         let dominant = dominantStages.map { "\($0.name) \(Self.percent($0.share))" }
         let summary = "slow build: job \(jobID) (\(app), \(buildType)) took \(Self.seconds(seconds)), threshold \(Self.seconds(threshold))"
             + (dominant.isEmpty ? "" : "; " + dominant.joined(separator: ", "))
@@ -74,7 +74,7 @@ public struct SlowBuildAnalysis: Sendable, Equatable {
     }
 
     /// The dedupe key of slow builds of one app and build type.
-    public static func key(app: String, buildType: String) -> String { "slow_build:\(app):\(buildType)" }
+    static func key(app: String, buildType: String) -> String { "slow_build:\(app):\(buildType)" }
 
     static func percent(_ share: Double) -> String { "\(Int((share * 100).rounded()))%" }
     /// Whole seconds, or one decimal under 10 s when that is not whole ("0.5 s", "420 s").

@@ -4,9 +4,9 @@ import Foundation
 /// as `SchedulerMetrics`, shaped for a dashboard.
 public struct SchedulerStatus: Sendable, Equatable, Codable {
     public struct Queue: Sendable, Equatable, Codable {
-        public var queued: Int
-        public var queuedByKind: [String: Int]
-        public var running: Int
+        var queued: Int
+        var queuedByKind: [String: Int]
+        var running: Int
 
         enum CodingKeys: String, CodingKey {
             case queued, running
@@ -16,10 +16,10 @@ public struct SchedulerStatus: Sendable, Equatable, Codable {
 
     public struct Builds: Sendable, Equatable, Codable {
         /// The monitor's rolling window.
-        public var window: WindowSummary
+        var window: WindowSummary
         /// Finished attempts since start, by build type then outcome.
-        public var outcomes: [String: [String: Int]]
-        public var cacheHits: Int
+        var outcomes: [String: [String: Int]]
+        var cacheHits: Int
 
         enum CodingKeys: String, CodingKey {
             case window, outcomes
@@ -28,10 +28,10 @@ public struct SchedulerStatus: Sendable, Equatable, Codable {
     }
 
     public struct Alerts: Sendable, Equatable, Codable {
-        public var firing: Int
-        public var firingByKind: [String: Int]
+        var firing: Int
+        var firingByKind: [String: Int]
         /// Notifications waiting for the webhook; nil without one.
-        public var webhookPending: Int?
+        var webhookPending: Int?
 
         enum CodingKeys: String, CodingKey {
             case firing
@@ -40,9 +40,9 @@ public struct SchedulerStatus: Sendable, Equatable, Codable {
         }
     }
 
-    public var queue: Queue
+    var queue: Queue
     public var slots: SlotFigures?
-    public var builds: Builds
+    var builds: Builds
     public var alerts: Alerts
 
     public static func collect(monitor: PerformanceMonitor, slots: SlotFigures?, webhook: WebhookDelivery? = nil,

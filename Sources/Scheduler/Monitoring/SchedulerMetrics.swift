@@ -4,13 +4,13 @@ import GRDB
 /// The slot pool as metrics see it (the wiring reads it from `SchedulerService`).
 public struct SlotFigures: Sendable, Equatable, Codable {
     /// The autoscaler's last decision.
-    public var desired: Int
+    var desired: Int
     /// Slots that exist (provisioning, idle or busy).
-    public var active: Int
-    public var busy: Int
-    public var provisioning: Int
-    public var min: Int
-    public var max: Int
+    var active: Int
+    var busy: Int
+    var provisioning: Int
+    var min: Int
+    var max: Int
 
     public init(desired: Int, active: Int, busy: Int = 0, provisioning: Int = 0, min: Int = 0, max: Int = 0) {
         self.desired = desired
@@ -21,7 +21,7 @@ public struct SlotFigures: Sendable, Equatable, Codable {
         self.max = max
     }
 
-    public init(slots: [Slot], desired: Int, limits: SlotLimits) {
+    init(slots: [Slot], desired: Int, limits: SlotLimits) {
         self.init(desired: desired, active: slots.count, busy: slots.count { $0.phase == .busy },
                   provisioning: slots.count { $0.phase == .provisioning }, min: limits.min, max: limits.max)
     }
@@ -51,7 +51,7 @@ public struct SchedulerMetrics: Sendable, Equatable {
     public struct Label: Sendable, Equatable {
         public var name: String
         public var value: String
-        public init(_ name: String, _ value: String) {
+        init(_ name: String, _ value: String) {
             self.name = name
             self.value = value
         }
@@ -142,7 +142,7 @@ public struct SchedulerMetrics: Sendable, Equatable {
     }
 
     /// The families as Prometheus text exposition format 0.0.4.
-    public var prometheusText: String {
+    var prometheusText: String {
         var out = ""
         for family in families {
             out += "# HELP \(family.name) \(Self.escape(family.help, quotes: false))\n# TYPE \(family.name) \(family.kind.rawValue)\n"

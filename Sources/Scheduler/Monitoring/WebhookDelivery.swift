@@ -57,12 +57,12 @@ public final class WebhookDelivery: Sendable {
     }
 
     /// Deliveries answered 2xx since start.
-    public var deliveredCount: Int { delivered.load(ordering: .relaxed) }
+    var deliveredCount: Int { delivered.load(ordering: .relaxed) }
     /// Attempts that failed since start.
-    public var failedAttemptCount: Int { failedAttempts.load(ordering: .relaxed) }
+    var failedAttemptCount: Int { failedAttempts.load(ordering: .relaxed) }
 
     /// Rows not yet delivered.
-    public func pendingCount() throws -> Int {
+    func pendingCount() throws -> Int {
         try database.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM alert_delivery WHERE delivered_at IS NULL") ?? 0 }
     }
 
@@ -86,16 +86,16 @@ public final class WebhookDelivery: Sendable {
 
     /// What one round did.
     public struct Round: Sendable, Equatable {
-        public var delivered = 0
+        var delivered = 0
         public var failed = 0
         /// True when the batch was full and more rows may be due.
-        public var more = false
+        var more = false
     }
 
     /// Tries the due rows one by one (oldest first, at most one batch), stopping at the first failure.
     /// Called by the thread; callable directly when no thread runs.
     @discardableResult
-    public func deliverDue() throws -> Round {
+    func deliverDue() throws -> Round {
         var round = Round()
         while round.delivered < configuration.batchSize, !isStopped {
             let now = clock.now()

@@ -11,9 +11,9 @@ public struct WebhookConfiguration: Sendable, Equatable {
     /// `monitor.webhook.max_backoff_seconds`: the longest wait between attempts (default 600).
     public var maxBackoff: Double
     /// Deliveries tried per round before checking for newer ones (default 50).
-    public var batchSize: Int
+    var batchSize: Int
 
-    public init(url: WebhookURL, timeout: Double = 10, initialBackoff: Double = 2, maxBackoff: Double = 600, batchSize: Int = 50) {
+    init(url: WebhookURL, timeout: Double = 10, initialBackoff: Double = 2, maxBackoff: Double = 600, batchSize: Int = 50) {
         self.url = url
         self.timeout = timeout
         self.initialBackoff = initialBackoff
@@ -32,7 +32,7 @@ public struct WebhookConfiguration: Sendable, Equatable {
     }
 
     /// Seconds to wait after the `failures`-th failed attempt: initial × 2^(failures−1), at most `maxBackoff`.
-    public func backoff(afterFailures failures: Int) -> Double {
+    func backoff(afterFailures failures: Int) -> Double {
         min(maxBackoff, initialBackoff * pow(2, Double(max(0, min(failures - 1, 60)))))
     }
 }

@@ -1,10 +1,10 @@
 /// A webhook address: `http://host[:port][/path][?query]`. Only plain HTTP is supported (no TLS
 /// client in Wharf): point it at a receiver on a trusted network or a local relay that adds TLS.
 public struct WebhookURL: Sendable, Equatable, CustomStringConvertible {
-    public var host: String
-    public var port: Int
+    var host: String
+    var port: Int
     /// The request target: path and query, at least "/".
-    public var target: String
+    var target: String
 
     /// Why an address was refused.
     public enum ParseError: Error, Equatable, CustomStringConvertible {
@@ -21,7 +21,7 @@ public struct WebhookURL: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    public init(parsing text: String) throws(ParseError) {
+    init(parsing text: String) throws(ParseError) {
         guard text.utf8.count <= 2048 else { throw .invalid("longer than 2048 bytes") }
         guard text.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
             throw .invalid("spaces, control or non-ASCII characters (percent-encode them)")

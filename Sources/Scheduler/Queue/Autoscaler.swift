@@ -6,13 +6,13 @@ public struct RunningBuild: Sendable, Equatable {
     public var app: String
     public var buildType: String
     public var kind: JobKind
-    public var startedAt: Date
+    var startedAt: Date
     /// How long this build is expected to take in all (learned or from the build type).
-    public var expectedSeconds: Double
+    var expectedSeconds: Double
     /// It started on a slot without its dependency hash installed (it installs them first: longer).
-    public var cold: Bool
+    var cold: Bool
 
-    public init(jobID: Int64, app: String, buildType: String, kind: JobKind, startedAt: Date, expectedSeconds: Double,
+    init(jobID: Int64, app: String, buildType: String, kind: JobKind, startedAt: Date, expectedSeconds: Double,
                 cold: Bool = false) {
         self.jobID = jobID
         self.app = app
@@ -28,14 +28,14 @@ public struct RunningBuild: Sendable, Equatable {
 /// system clock in production and under the simulator's virtual clock.
 public struct AutoscalerInput: Sendable {
     public var now: Date
-    public var queue: QueueSnapshot
-    public var running: [RunningBuild]
+    var queue: QueueSnapshot
+    var running: [RunningBuild]
     public var slots: [Slot]
     public var limits: SlotLimits
     /// Seconds a newly requested slot takes to become usable.
-    public var provisioningDelay: Double
+    var provisioningDelay: Double
 
-    public init(now: Date, queue: QueueSnapshot, running: [RunningBuild], slots: [Slot], limits: SlotLimits,
+    init(now: Date, queue: QueueSnapshot, running: [RunningBuild], slots: [Slot], limits: SlotLimits,
                 provisioningDelay: Double) {
         self.now = now
         self.queue = queue
@@ -46,9 +46,9 @@ public struct AutoscalerInput: Sendable {
     }
 
     /// Slots requested and not released.
-    public var active: Int { slots.count }
+    var active: Int { slots.count }
     /// Queued jobs, ready or backing off.
-    public var queued: Int { queue.ready + queue.delayed }
+    var queued: Int { queue.ready + queue.delayed }
 }
 
 /// A policy's answer: how many slots there should be, and why (logged for `wharf slots --history`).
@@ -56,9 +56,9 @@ public struct AutoscalerInput: Sendable {
 public struct ScalingDecision: Sendable, Equatable {
     public var desiredSlots: Int
     public var reason: String
-    public var release: [String]
+    var release: [String]
 
-    public init(desiredSlots: Int, reason: String, release: [String] = []) {
+    init(desiredSlots: Int, reason: String, release: [String] = []) {
         self.desiredSlots = desiredSlots
         self.reason = reason
         self.release = release

@@ -3,13 +3,13 @@ public struct BuildType: Sendable, Hashable, Codable {
     /// The name jobs use, e.g. `flutter_web`.
     public var name: String
     /// Expected duration of one warm build in seconds; feeds the priority score's cost factor.
-    public var expectedSeconds: Double
+    var expectedSeconds: Double
     /// Tools a slot should have (e.g. `flutter`, `xcode`); placement prefers slots that have them all.
-    public var requiredTools: Set<String>
+    var requiredTools: Set<String>
     /// A build running longer than this raises a slow-build alert (the seeds' thresholds).
-    public var slowThresholdSeconds: Double
+    var slowThresholdSeconds: Double
 
-    public init(name: String, expectedSeconds: Double, requiredTools: Set<String> = [], slowThresholdSeconds: Double = 300) {
+    init(name: String, expectedSeconds: Double, requiredTools: Set<String> = [], slowThresholdSeconds: Double = 300) {
         self.name = name
         self.expectedSeconds = expectedSeconds
         self.requiredTools = requiredTools
@@ -21,9 +21,9 @@ public struct BuildType: Sendable, Hashable, Codable {
 public struct BuildTypeCatalog: Sendable {
     public private(set) var types: [String: BuildType]
     /// The largest expected duration; the cost factor is relative to it.
-    public private(set) var maxExpectedSeconds: Double
+    private(set) var maxExpectedSeconds: Double
 
-    public init(_ types: [BuildType]) throws(SchedulerError) {
+    init(_ types: [BuildType]) throws(SchedulerError) {
         guard !types.isEmpty else { throw .invalidConfiguration("no build types") }
         var byName: [String: BuildType] = [:]
         for type in types {
@@ -46,7 +46,7 @@ public struct BuildTypeCatalog: Sendable {
     ])
 
     /// The build type called `name`, or `SchedulerError.unknownBuildType`.
-    public func type(named name: String) throws(SchedulerError) -> BuildType {
+    func type(named name: String) throws(SchedulerError) -> BuildType {
         guard let type = types[name] else { throw .unknownBuildType(name, known: types.keys.sorted()) }
         return type
     }

@@ -3,24 +3,24 @@ import Foundation
 /// A job placed on a slot by the dispatcher.
 public struct Assignment: Sendable, Equatable {
     public var job: Job
-    public var slotID: String
+    var slotID: String
     /// The slot had the job's dependency hash installed before this build (no dependency install).
-    public var warm: Bool = false
+    var warm: Bool = false
 }
 
 /// Fills idle slots: the best job (priority score) goes to the best idle slot for it (`SlotPlacement`),
 /// until no slot is idle or nothing is ready. The same code runs in production and in the simulator.
 public struct Dispatcher: Sendable {
-    public let queue: JobQueue
+    let queue: JobQueue
     /// The lease owner recorded on every claim (one per scheduler process).
     public let owner: String
     /// How equally suitable idle slots are told apart (`.affinity` in the adaptive policy).
-    public let tieBreak: PlacementTieBreak
+    let tieBreak: PlacementTieBreak
     /// When the best job would start cold on every idle slot, a job within this many score points of it
     /// that an idle slot has the dependencies of goes first (0: strictly by score, as the seeds did).
     public let warmWindow: Double
 
-    public init(queue: JobQueue, owner: String, tieBreak: PlacementTieBreak = .poolOrder, warmWindow: Double = 0) {
+    init(queue: JobQueue, owner: String, tieBreak: PlacementTieBreak = .poolOrder, warmWindow: Double = 0) {
         self.queue = queue
         self.owner = owner
         self.tieBreak = tieBreak
@@ -31,7 +31,7 @@ public struct Dispatcher: Sendable {
     /// which kinds may start now, e.g. to cap the share of slots the warm batch takes; `claimed` hears
     /// of each claimed job as it is placed.
     @discardableResult
-    public func dispatch(pool: inout SlotPool, now: Date, kinds: ((SlotPool) -> Set<JobKind>?)? = nil,
+    func dispatch(pool: inout SlotPool, now: Date, kinds: ((SlotPool) -> Set<JobKind>?)? = nil,
                          claimed: ((Job) -> Void)? = nil) throws -> [Assignment] {
         pool.advance(now: now)
         var assignments: [Assignment] = []

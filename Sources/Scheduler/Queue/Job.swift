@@ -8,13 +8,13 @@ public struct Job: Sendable, Equatable, Identifiable {
     public var owner: String
     public var buildType: String
     public var kind: JobKind
-    public var source: String
+    var source: String
     public var command: String?
-    public var target: String
+    var target: String
     public var priorityHint: PriorityHint
-    public var dependencyHash: String?
-    public var cacheKey: String?
-    public var activate: Bool
+    var dependencyHash: String?
+    var cacheKey: String?
+    var activate: Bool
     public var state: JobState
     /// Attempts started so far (claims), including the running one.
     public var attempt: Int
@@ -22,23 +22,23 @@ public struct Job: Sendable, Equatable, Identifiable {
     /// When the job was first queued.
     public var queuedAt: Date
     /// When the job may next be claimed (later than `queuedAt` while a retry backs off).
-    public var availableAt: Date
-    public var startedAt: Date?
-    public var finishedAt: Date?
-    public var leaseOwner: String?
-    public var heartbeatAt: Date?
-    public var leaseExpiresAt: Date?
-    public var slotID: String?
-    public var cancelRequested: Bool
-    public var exitCode: Int?
+    var availableAt: Date
+    var startedAt: Date?
+    var finishedAt: Date?
+    var leaseOwner: String?
+    var heartbeatAt: Date?
+    var leaseExpiresAt: Date?
+    var slotID: String?
+    var cancelRequested: Bool
+    var exitCode: Int?
     public var error: String?
-    public var logPath: String?
+    var logPath: String?
     /// Seconds spent in each `::stage NAME` of the last attempt.
-    public var stageDurations: [String: Double]
+    var stageDurations: [String: Double]
     public var deploymentID: String?
     public var cacheHit: Bool
     /// The priority score the job had when it was last claimed.
-    public var claimScore: Double?
+    var claimScore: Double?
 }
 
 extension Job: FetchableRecord {

@@ -108,7 +108,7 @@ extension JobQueue {
 
     /// Extends the lease of a running job; throws `leaseLost` if `owner` no longer holds it (then the
     /// build must stop: the job may already run elsewhere).
-    public func heartbeat(jobID: Int64, owner: String, now: Date) throws -> LeaseDirective {
+    func heartbeat(jobID: Int64, owner: String, now: Date) throws -> LeaseDirective {
         let time = now.timeIntervalSince1970
         let cancel = try database.writer.write { db -> Bool? in
             try Bool.fetchOne(db, sql: """
@@ -125,7 +125,7 @@ extension JobQueue {
     }
 
     /// Records where the running attempt writes its log (so `wharf logs --follow` can find it).
-    public func attachLog(jobID: Int64, owner: String, path: String) throws {
+    func attachLog(jobID: Int64, owner: String, path: String) throws {
         let changed = try database.writer.write { db -> Int in
             try db.execute(sql: "UPDATE job SET log_path = ? WHERE id = ? AND state = 'running' AND lease_owner = ?",
                            arguments: [path, jobID, owner])
@@ -138,7 +138,7 @@ extension JobQueue {
     }
 
     /// Records how an attempt is sandboxed (before it starts).
-    public func recordSandbox(jobID: Int64, attempt: Int, record: SandboxRecord) throws {
+    func recordSandbox(jobID: Int64, attempt: Int, record: SandboxRecord) throws {
         try database.writer.write { db in
             try db.execute(sql: """
                 UPDATE job_attempt SET isolation = ?, build_user = ?, limits = ?, deps_cache = ? WHERE job_id = ? AND attempt = ?
@@ -147,7 +147,7 @@ extension JobQueue {
     }
 
     /// Records what an attempt used at most (after it ended).
-    public func recordUsage(jobID: Int64, attempt: Int, peakMemoryBytes: Int?, peakDiskBytes: Int?) throws {
+    func recordUsage(jobID: Int64, attempt: Int, peakMemoryBytes: Int?, peakDiskBytes: Int?) throws {
         try database.writer.write { db in
             try db.execute(sql: "UPDATE job_attempt SET peak_memory_bytes = ?, peak_disk_bytes = ? WHERE job_id = ? AND attempt = ?",
                            arguments: [peakMemoryBytes, peakDiskBytes, jobID, attempt])

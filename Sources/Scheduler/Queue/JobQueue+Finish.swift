@@ -22,8 +22,8 @@ public enum JobOutcome: Sendable, Equatable {
 
 /// What the runner measured during an attempt.
 public struct AttemptReport: Sendable, Equatable {
-    public var stageDurations: [String: Double]
-    public var logPath: String?
+    var stageDurations: [String: Double]
+    var logPath: String?
 
     public init(stageDurations: [String: Double] = [:], logPath: String? = nil) {
         self.stageDurations = stageDurations
@@ -169,7 +169,7 @@ extension JobQueue {
     /// running jobs are never touched. Returns how many were deleted. Finished jobs are kept 30 days by
     /// default (the build cache's retention), then pruned by the service.
     @discardableResult
-    public func pruneFinished(before cutoff: Date) throws -> Int {
+    func pruneFinished(before cutoff: Date) throws -> Int {
         try database.writer.write { db in
             try db.execute(sql: """
                 DELETE FROM job WHERE state IN ('succeeded', 'failed', 'cancelled', 'timed_out') AND finished_at < ?

@@ -10,12 +10,12 @@ public final class JobQueue: Sendable {
     /// Everything a queue can be configured with; defaults are the seeds'.
     public struct Configuration: Sendable {
         public var catalog: BuildTypeCatalog
-        public var weights: PriorityWeights
-        public var retry: RetryPolicy
+        var weights: PriorityWeights
+        var retry: RetryPolicy
         /// A running job whose owner has not heartbeated for this long is rescued (default 60 s).
-        public var leaseDuration: Double
+        var leaseDuration: Double
         /// Refuse jobs whose source path does not exist (default true).
-        public var checkSourceExists: Bool
+        var checkSourceExists: Bool
 
         public init(catalog: BuildTypeCatalog = .default, weights: PriorityWeights = .default,
                     retry: RetryPolicy = .default, leaseDuration: Double = 60, checkSourceExists: Bool = true) {
@@ -29,7 +29,7 @@ public final class JobQueue: Sendable {
 
     public let database: SchedulerDatabase
     public let configuration: Configuration
-    public let scorer: PriorityScorer
+    let scorer: PriorityScorer
     let popularity: @Sendable (String) -> Double
     let index: Mutex<QueueIndex>
     /// Fair-share groups the in-memory index holds now (the benchmark reports it).
@@ -53,7 +53,7 @@ public final class JobQueue: Sendable {
 
     /// Rebuilds the index from the database (on open, or after other processes changed the queue).
     /// App popularity is read again from the provider: call this when popularity was recomputed.
-    public func reloadIndex(now: Date) throws {
+    func reloadIndex(now: Date) throws {
         let rows = try database.writer.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT id, app, owner, kind, priority_hint, build_type, deps_hash, attempt, queued_at, available_at, state
@@ -67,7 +67,7 @@ public final class JobQueue: Sendable {
 
     /// Adds jobs other processes queued since the index was loaded (ids above the highest known one).
     @discardableResult
-    public func syncNewJobs(now: Date) throws -> Int {
+    func syncNewJobs(now: Date) throws -> Int {
         let highest = index.withLock { $0.highestID }
         let rows = try database.writer.read { db in
             try Row.fetchAll(db, sql: """
@@ -141,7 +141,7 @@ public final class JobQueue: Sendable {
     }
 
     /// Counts for the autoscaler, from the index (no database access).
-    public func snapshot(now: Date) -> QueueSnapshot {
+    func snapshot(now: Date) -> QueueSnapshot {
         index.withLock { idx in
             idx.promoteDue(now: now.timeIntervalSince1970)
             var runningByKind: [JobKind: Int] = [:]
@@ -157,16 +157,16 @@ public final class JobQueue: Sendable {
 /// The queue as the autoscaler sees it.
 public struct QueueSnapshot: Sendable, Equatable {
     /// Queued jobs that may run now.
-    public var ready: Int
+    var ready: Int
     /// Queued jobs still backing off before a retry.
-    public var delayed: Int
-    public var readyByKind: [JobKind: Int]
-    public var running: Int
-    public var runningByKind: [JobKind: Int]
+    var delayed: Int
+    var readyByKind: [JobKind: Int]
+    var running: Int
+    var runningByKind: [JobKind: Int]
     /// Seconds the longest-waiting ready job has waited, nil when none is ready.
-    public var oldestReadyWait: Double?
+    var oldestReadyWait: Double?
 
-    public init(ready: Int, delayed: Int = 0, readyByKind: [JobKind: Int] = [:], running: Int = 0,
+    init(ready: Int, delayed: Int = 0, readyByKind: [JobKind: Int] = [:], running: Int = 0,
                 runningByKind: [JobKind: Int] = [:], oldestReadyWait: Double? = nil) {
         self.ready = ready
         self.delayed = delayed
@@ -182,9 +182,9 @@ public struct JobAttempt: Sendable, Equatable, FetchableRecord {
     public var jobID: Int64
     public var attempt: Int
     public var owner: String
-    public var slotID: String?
-    public var startedAt: Date
-    public var endedAt: Date?
+    var slotID: String?
+    var startedAt: Date
+    var endedAt: Date?
     /// `succeeded`, `failed`, `cancelled`, `timed_out`, `lease_expired`, or nil while running.
     public var outcome: String?
     /// How the attempt was isolated and limited, and whether its dependency cache was warm.
@@ -217,7 +217,7 @@ public struct SandboxRecord: Sendable, Equatable, Codable {
     public var limits: String
     public var dependencyCache: String?
 
-    public init(isolation: String, user: String?, limits: String, dependencyCache: String?) {
+    init(isolation: String, user: String?, limits: String, dependencyCache: String?) {
         self.isolation = isolation
         self.user = user
         self.limits = limits

@@ -8,17 +8,17 @@ public struct JobRequest: Sendable, Equatable {
     public var buildType: String
     public var kind: JobKind
     /// A directory or an archive path holding the source.
-    public var source: String
+    var source: String
     /// The shell command to run; nil means the app's configured build command.
     public var command: String?
-    public var target: String
+    var target: String
     public var priorityHint: PriorityHint
     /// Hash of the dependency lock files (placement prefers a slot that has it installed).
-    public var dependencyHash: String?
+    var dependencyHash: String?
     /// The build cache key when the caller computed it.
-    public var cacheKey: String?
+    var cacheKey: String?
     /// Switch the app's alias on success (false for `--no-activate`).
-    public var activate: Bool
+    var activate: Bool
     /// Attempts in all, nil for the queue's retry policy.
     public var maxAttempts: Int?
 

@@ -57,7 +57,7 @@ public enum PriorityHint: Int, Sendable, CaseIterable, Codable, Comparable {
     case release = 3
 
     /// Parses a hint given as a number; anything outside 1...3 is `SchedulerError.invalidPriority`.
-    public init(validating value: Int) throws(SchedulerError) {
+    init(validating value: Int) throws(SchedulerError) {
         guard let hint = PriorityHint(rawValue: value) else { throw .invalidPriority(value) }
         self = hint
     }

@@ -7,15 +7,15 @@ public struct JobSubmission: Sendable, Equatable {
     public var app: String
     public var buildType: String
     /// A directory; relative paths are resolved against `relativeTo` in `request(...)`.
-    public var source: String
+    var source: String
     public var command: String?
     /// The build's output directory relative to the source (nil: the scheduler's default).
-    public var output: String?
+    var output: String?
     /// `release`, `normal`, `low`, or `1`...`3`.
-    public var priority: String?
+    var priority: String?
     /// `user_push`, `manual`, `retry`, `cache_warm` (default manual).
     public var kind: String?
-    public var activate: Bool
+    var activate: Bool
     public var owner: String
 
     public init(app: String, buildType: String, source: String, command: String? = nil, output: String? = nil,
@@ -34,9 +34,9 @@ public struct JobSubmission: Sendable, Equatable {
     /// What the running scheduler does when a job does not say: its command and output directory.
     public struct Defaults: Sendable, Equatable {
         public var command: String
-        public var output: String
+        var output: String
         /// Part of each job's dependency hash (a new toolchain starts every dependency cache cold).
-        public var toolchainVersion: String
+        var toolchainVersion: String
         public init(command: String = "./build.sh", output: String = "dist", toolchainVersion: String = "") {
             self.command = command
             self.output = output
@@ -103,7 +103,7 @@ public struct JobSubmission: Sendable, Equatable {
     }
 
     /// `release`/`normal`/`low` or a number 1...3; nil is normal.
-    public static func parsePriority(_ text: String?) throws -> PriorityHint {
+    static func parsePriority(_ text: String?) throws -> PriorityHint {
         guard let text else { return .normal }
         switch text.lowercased() {
         case "release", "high": return .release

@@ -3,11 +3,11 @@ import Foundation
 /// Returns jobs whose lease expired (their scheduler process crashed or hung) to the queue: run once
 /// at start-up, then every `interval`. `runOnce(now:)` is what the service loop and tests call.
 public struct LeaseRescuer: Sendable {
-    public let queue: JobQueue
+    let queue: JobQueue
     /// How often the service calls `runOnce` (default 30 s: half the default 60 s lease).
-    public let interval: Double
+    let interval: Double
 
-    public init(queue: JobQueue, interval: Double = 30) {
+    init(queue: JobQueue, interval: Double = 30) {
         self.queue = queue
         self.interval = interval
     }

@@ -23,7 +23,7 @@ public struct PriorityWeights: Sendable, Equatable, Codable {
     public var fairShare: Double
     public var attempts: Double
 
-    public init(agePerHour: Double = 600, kind: Double = 1000, hint: Double = 500, popularity: Double = 200,
+    init(agePerHour: Double = 600, kind: Double = 1000, hint: Double = 500, popularity: Double = 200,
                 cost: Double = 200, fairShare: Double = 300, attempts: Double = 200) {
         self.agePerHour = agePerHour
         self.kind = kind
@@ -49,14 +49,14 @@ public struct PriorityWeights: Sendable, Equatable, Codable {
 public struct ScoreInputs: Sendable, Equatable {
     public var kind: JobKind
     public var hint: PriorityHint
-    public var secondsWaiting: Double
+    var secondsWaiting: Double
     public var popularity: Double
-    public var expectedSeconds: Double
+    var expectedSeconds: Double
     /// Other queued or running jobs of the same fair-share group (the owner, else the app).
-    public var othersActive: Int
-    public var previousAttempts: Int
+    var othersActive: Int
+    var previousAttempts: Int
 
-    public init(kind: JobKind, hint: PriorityHint, secondsWaiting: Double, popularity: Double,
+    init(kind: JobKind, hint: PriorityHint, secondsWaiting: Double, popularity: Double,
                 expectedSeconds: Double, othersActive: Int, previousAttempts: Int) {
         self.kind = kind
         self.hint = hint
@@ -72,14 +72,14 @@ public struct ScoreInputs: Sendable, Equatable {
 public struct ScoreFactor: Sendable, Equatable {
     public var name: String
     public var value: Double
-    public var weight: Double
-    public var contribution: Double { value * weight }
+    var weight: Double
+    var contribution: Double { value * weight }
 }
 
 /// A score taken apart, for `wharf jobs explain ID`.
 public struct ScoreExplanation: Sendable, Equatable, CustomStringConvertible {
-    public var factors: [ScoreFactor]
-    public var total: Double { factors.reduce(0) { $0 + $1.contribution } }
+    var factors: [ScoreFactor]
+    var total: Double { factors.reduce(0) { $0 + $1.contribution } }
 
     public var description: String {
         var lines = factors.map { f in
@@ -97,15 +97,15 @@ public struct ScoreExplanation: Sendable, Equatable, CustomStringConvertible {
 
 /// The weighted sum of named factors. Pure: the queue's in-memory index and `explain` both use it.
 public struct PriorityScorer: Sendable {
-    public var weights: PriorityWeights
+    var weights: PriorityWeights
     public var catalog: BuildTypeCatalog
 
-    public init(weights: PriorityWeights = .default, catalog: BuildTypeCatalog = .default) {
+    init(weights: PriorityWeights = .default, catalog: BuildTypeCatalog = .default) {
         self.weights = weights
         self.catalog = catalog
     }
 
-    public static func kindValue(_ kind: JobKind) -> Double {
+    static func kindValue(_ kind: JobKind) -> Double {
         switch kind {
         case .user_push: 1.0
         case .manual: 0.75
@@ -114,7 +114,7 @@ public struct PriorityScorer: Sendable {
         }
     }
 
-    public static func hintValue(_ hint: PriorityHint) -> Double {
+    static func hintValue(_ hint: PriorityHint) -> Double {
         switch hint {
         case .release: 1.0
         case .normal: 0.5
@@ -122,13 +122,13 @@ public struct PriorityScorer: Sendable {
         }
     }
 
-    public func costValue(expectedSeconds: Double) -> Double {
+    func costValue(expectedSeconds: Double) -> Double {
         max(0, 1 - expectedSeconds / catalog.maxExpectedSeconds)
     }
 
-    public static func fairShareValue(othersActive: Int) -> Double { 1 / (1 + Double(max(0, othersActive))) }
-    public static func attemptsValue(previousAttempts: Int) -> Double { 1 / (1 + Double(max(0, previousAttempts))) }
-    public static func popularityValue(_ p: Double) -> Double { p.isFinite ? min(1, max(0, p)) : 0 }
+    static func fairShareValue(othersActive: Int) -> Double { 1 / (1 + Double(max(0, othersActive))) }
+    static func attemptsValue(previousAttempts: Int) -> Double { 1 / (1 + Double(max(0, previousAttempts))) }
+    static func popularityValue(_ p: Double) -> Double { p.isFinite ? min(1, max(0, p)) : 0 }
 
     /// The factors, in a fixed order: age, kind, hint, popularity, cost, fair share, attempts.
     public func explain(_ inputs: ScoreInputs) -> ScoreExplanation {

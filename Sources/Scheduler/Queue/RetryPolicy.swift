@@ -14,10 +14,10 @@
 /// 60, 120, 240, 480, 600, 600, 600, 600 s. No jitter: the simulator must replay exactly.
 public struct RetryPolicy: Sendable, Equatable {
     /// Retries after the first attempt (default 3, the seeds' limit).
-    public var maxRetries: Int
-    public var baseDelay: Double
-    public var multiplier: Double
-    public var maxDelay: Double
+    var maxRetries: Int
+    var baseDelay: Double
+    var multiplier: Double
+    var maxDelay: Double
 
     public init(maxRetries: Int = 3, baseDelay: Double = 10, multiplier: Double = 2, maxDelay: Double = 600) {
         self.maxRetries = maxRetries
@@ -32,7 +32,7 @@ public struct RetryPolicy: Sendable, Equatable {
     public var maxAttempts: Int { maxRetries + 1 }
 
     /// Seconds to wait before retry number `retry` (1-based), or nil when the limit is reached.
-    public func delay(beforeRetry retry: Int) -> Double? {
+    func delay(beforeRetry retry: Int) -> Double? {
         guard retry >= 1, retry <= maxRetries else { return nil }
         return backoff(afterAttempt: retry)
     }
@@ -41,7 +41,7 @@ public struct RetryPolicy: Sendable, Equatable {
 extension RetryPolicy {
     /// Seconds to wait after failed attempt `attempt` (1-based), ignoring the retry limit (a job may
     /// carry its own attempt limit): `baseDelay × multiplier^(attempt−1)`, capped at `maxDelay`.
-    public func backoff(afterAttempt attempt: Int) -> Double {
+    func backoff(afterAttempt attempt: Int) -> Double {
         var delay = baseDelay
         var n = 1
         while n < attempt, delay < maxDelay {

@@ -5,29 +5,29 @@ public struct JobJSON: Codable, Sendable, Equatable {
     public var id: Int64
     public var app: String
     public var owner: String
-    public var build_type: String
+    var build_type: String
     public var kind: String
-    public var source: String
+    var source: String
     public var command: String?
-    public var priority: Int
-    public var activate: Bool
+    var priority: Int
+    var activate: Bool
     public var state: String
     public var attempt: Int
-    public var max_attempts: Int
-    public var queued_at: Double
-    public var available_at: Double
-    public var started_at: Double?
-    public var finished_at: Double?
-    public var lease_owner: String?
-    public var lease_expires_at: Double?
-    public var slot_id: String?
-    public var cancel_requested: Bool
-    public var exit_code: Int?
+    var max_attempts: Int
+    var queued_at: Double
+    var available_at: Double
+    var started_at: Double?
+    var finished_at: Double?
+    var lease_owner: String?
+    var lease_expires_at: Double?
+    var slot_id: String?
+    var cancel_requested: Bool
+    var exit_code: Int?
     public var error: String?
-    public var log_path: String?
-    public var stage_durations: [String: Double]
-    public var deployment_id: String?
-    public var cache_hit: Bool
+    var log_path: String?
+    var stage_durations: [String: Double]
+    var deployment_id: String?
+    var cache_hit: Bool
     /// Every claimed attempt, oldest first (only where asked for: one job, or `jobs --attempts`).
     public var attempts: [AttemptJSON]?
 
@@ -35,19 +35,19 @@ public struct JobJSON: Codable, Sendable, Equatable {
     public struct AttemptJSON: Codable, Sendable, Equatable {
         public var attempt: Int
         public var owner: String
-        public var slot_id: String?
-        public var started_at: Double
-        public var ended_at: Double?
+        var slot_id: String?
+        var started_at: Double
+        var ended_at: Double?
         public var outcome: String?
         public var isolation: String?
-        public var build_user: String?
+        var build_user: String?
         public var limits: String?
         /// `warm`, `cold`, or absent when the job has no dependency hash or no cache was used.
-        public var deps_cache: String?
-        public var peak_memory_bytes: Int?
-        public var peak_disk_bytes: Int?
+        var deps_cache: String?
+        var peak_memory_bytes: Int?
+        var peak_disk_bytes: Int?
 
-        public init(_ a: JobAttempt) {
+        init(_ a: JobAttempt) {
             attempt = a.attempt
             owner = a.owner
             slot_id = a.slotID
@@ -104,17 +104,17 @@ public struct ExplanationJSON: Codable, Sendable, Equatable {
     public struct Factor: Codable, Sendable, Equatable {
         public var name: String
         public var value: Double
-        public var weight: Double
-        public var contribution: Double
+        var weight: Double
+        var contribution: Double
     }
     public var job: Int64
     public var state: String
-    public var factors: [Factor]
-    public var total: Double
+    var factors: [Factor]
+    var total: Double
     /// The limits the job's next attempt gets (when the scheduler's limit policy is known).
     public var limits: BuildLimits?
 
-    public init(job: Job, explanation: ScoreExplanation, limits: BuildLimits? = nil) {
+    init(job: Job, explanation: ScoreExplanation, limits: BuildLimits? = nil) {
         self.limits = limits
         self.job = job.id
         state = job.state.rawValue
@@ -130,10 +130,10 @@ public struct SlotsReport: Codable, Sendable, Equatable {
         public var id: String
         public var phase: String
         public var job_id: Int64?
-        public var busy_since: Double?
+        var busy_since: Double?
         public var builds_run: Int
         public var speed: Double
-        public var tools: [String]
+        var tools: [String]
     }
     public struct EventJSON: Codable, Sendable, Equatable {
         public var time: Double
@@ -183,12 +183,12 @@ public struct SlotsReport: Codable, Sendable, Equatable {
 /// | GET /_wharf/api/slots | `slots()` |
 public struct SchedulerAPI: Sendable {
     public typealias Reply = (status: Int, body: [UInt8])
-    public let queue: JobQueue
+    let queue: JobQueue
     public let defaults: JobSubmission.Defaults
     /// The live slot report (nil when no scheduler runs in this process).
     public let slotsReport: @Sendable () -> SlotsReport?
     /// Which limits a job gets (shown by `explain`).
-    public let limitPolicy: BuildLimitPolicy?
+    let limitPolicy: BuildLimitPolicy?
 
     public init(queue: JobQueue, defaults: JobSubmission.Defaults, limitPolicy: BuildLimitPolicy? = nil,
                 slotsReport: @escaping @Sendable () -> SlotsReport?) {

@@ -17,17 +17,17 @@ public struct SystemClock: SchedulerClock {
 public final class VirtualClock: SchedulerClock {
     private let current: Mutex<Date>
 
-    public init(start: Date = Date(timeIntervalSince1970: 0)) { current = Mutex(start) }
+    init(start: Date = Date(timeIntervalSince1970: 0)) { current = Mutex(start) }
 
     public func now() -> Date { current.withLock { $0 } }
 
     /// Moves time forward by `seconds` (never backwards).
-    public func advance(by seconds: Double) {
+    func advance(by seconds: Double) {
         current.withLock { $0 = $0.addingTimeInterval(max(0, seconds)) }
     }
 
     /// Sets the time, if it is later than the current one.
-    public func advance(to date: Date) {
+    func advance(to date: Date) {
         current.withLock { $0 = max($0, date) }
     }
 }

@@ -24,7 +24,7 @@ public struct SchedulerDatabase: Sendable {
     }
 
     /// A private in-memory database, for the simulator (same schema, no file).
-    public static func inMemory() throws -> SchedulerDatabase {
+    static func inMemory() throws -> SchedulerDatabase {
         let queue = try DatabaseQueue()
         try SchedulerMigrations.migrator.migrate(queue)
         return SchedulerDatabase(writer: queue, path: nil)

@@ -16,10 +16,10 @@ public struct ScalingEvent: Sendable, Equatable {
 /// before on the same source gets no further automatic retry. The policy is the one the simulator
 /// replays (`SchedulingPolicy.adaptive()` by default).
 public actor SchedulerService {
-    public let queue: JobQueue
+    let queue: JobQueue
     nonisolated public let executor: BuildJobExecutor
-    public let provider: any SlotProvider
-    public let rescuer: LeaseRescuer
+    let provider: any SlotProvider
+    let rescuer: LeaseRescuer
     private var autoscaler: any Autoscaler
     private let warmCap: WarmShareCap?
     private let placement: PlacementTieBreak
@@ -28,7 +28,7 @@ public actor SchedulerService {
     private var history: [ScalingEvent] = []
     private var builds: [Int64: (job: Job, slotID: String, warm: Bool, task: Task<Void, Never>)] = [:]
     private var lastRescue: Date?
-    public static let historyLimit = 1000
+    static let historyLimit = 1000
 
     /// A service running `policy`'s autoscaler, warm cap and failure memory (the queue keeps its own
     /// priority weights and retry backoff, from its configuration).
@@ -48,7 +48,7 @@ public actor SchedulerService {
     }
 
     /// A service with only an autoscaler (no warm cap, no failure memory).
-    public init(queue: JobQueue, executor: BuildJobExecutor, provider: any SlotProvider,
+    init(queue: JobQueue, executor: BuildJobExecutor, provider: any SlotProvider,
                 autoscaler: any Autoscaler, limits: SlotLimits = .default, rescueInterval: Double = 30) {
         self.init(queue: queue, executor: executor, provider: provider,
                   policy: SchedulingPolicy(name: autoscaler.name, autoscaler: autoscaler), limits: limits,
@@ -56,7 +56,7 @@ public actor SchedulerService {
     }
 
     /// The autoscaling policy's name (`wharf slots`).
-    public var policyName: String { autoscaler.name }
+    var policyName: String { autoscaler.name }
 
     /// What one tick did.
     public struct TickReport: Sendable, Equatable {
@@ -142,7 +142,7 @@ public actor SchedulerService {
     public func runningJobs() -> [Int64] { builds.keys.sorted() }
 
     /// Waits until every build started so far has ended (for shutdown and tests).
-    public func waitForBuilds() async {
+    func waitForBuilds() async {
         while let (_, build) = builds.first {
             await build.task.value
             // buildEnded runs on this actor after the task; give it its turn.

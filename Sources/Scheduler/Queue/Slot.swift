@@ -12,14 +12,14 @@ public struct Slot: Sendable, Equatable, Identifiable {
 
     public let id: String
     public var phase: Phase
-    public var requestedAt: Date
+    var requestedAt: Date
     /// While provisioning: when it becomes usable; afterwards: when it did.
-    public var readyAt: Date
-    public var idleSince: Date?
+    var readyAt: Date
+    var idleSince: Date?
     public var jobID: Int64?
-    public var busySince: Date?
+    var busySince: Date?
     /// Platform tools installed (`node`, `flutter`, `android-sdk`, `xcode`, …).
-    public var tools: Set<String>
+    var tools: Set<String>
     /// The dependency lock-file hashes this slot has installed, most recent last.
     public var dependencyCache: DependencyCache
     /// Host load in 0...1 (0 for a slot that runs nothing else).
@@ -27,9 +27,9 @@ public struct Slot: Sendable, Equatable, Identifiable {
     /// Past speed: moving average of expected ÷ actual duration (1 = as expected, 2 = twice as fast).
     public var speed: Double
     /// Builds finished on this slot.
-    public var buildsRun: Int
+    var buildsRun: Int
 
-    public init(id: String, requestedAt: Date, readyAt: Date, tools: Set<String>, cacheCapacity: Int = 20) {
+    init(id: String, requestedAt: Date, readyAt: Date, tools: Set<String>, cacheCapacity: Int = 20) {
         self.id = id
         self.phase = readyAt <= requestedAt ? .idle : .provisioning
         self.requestedAt = requestedAt
@@ -45,16 +45,16 @@ public struct Slot: Sendable, Equatable, Identifiable {
 
 /// A small LRU set of dependency hashes (default 20 per slot, as the trace's slot model says).
 public struct DependencyCache: Sendable, Equatable {
-    public let capacity: Int
+    let capacity: Int
     /// Least recently used first.
-    public private(set) var hashes: [String] = []
+    private(set) var hashes: [String] = []
 
-    public init(capacity: Int = 20) { self.capacity = max(1, capacity) }
+    init(capacity: Int = 20) { self.capacity = max(1, capacity) }
 
-    public func contains(_ hash: String) -> Bool { hashes.contains(hash) }
+    func contains(_ hash: String) -> Bool { hashes.contains(hash) }
 
     /// Marks `hash` as just used, evicting the least recently used beyond capacity.
-    public mutating func touch(_ hash: String) {
+    mutating func touch(_ hash: String) {
         if let at = hashes.firstIndex(of: hash) { hashes.remove(at: at) }
         hashes.append(hash)
         if hashes.count > capacity { hashes.removeFirst(hashes.count - capacity) }
@@ -63,8 +63,8 @@ public struct DependencyCache: Sendable, Equatable {
 
 /// Bounds of the slot pool (defaults 1 and 10, the seeds' maxConcurrentBuilds).
 public struct SlotLimits: Sendable, Equatable {
-    public let min: Int
-    public let max: Int
+    let min: Int
+    let max: Int
 
     public init(min: Int = 1, max: Int = 10) throws(SchedulerError) {
         guard min >= 0, max >= 1, min <= max, max <= 10_000 else {
@@ -76,5 +76,5 @@ public struct SlotLimits: Sendable, Equatable {
 
     public static let `default` = try! SlotLimits()
 
-    public func clamp(_ n: Int) -> Int { Swift.min(max, Swift.max(min, n)) }
+    func clamp(_ n: Int) -> Int { Swift.min(max, Swift.max(min, n)) }
 }

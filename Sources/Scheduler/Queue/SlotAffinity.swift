@@ -6,7 +6,7 @@
 /// (stable across processes and runs, unlike Swift's seeded `Hasher`), so replays stay deterministic.
 public enum SlotAffinity {
     /// The weight of `slotID` for `dependencyHash` (higher is preferred).
-    public static func weight(dependencyHash: String, slotID: String) -> UInt64 {
+    static func weight(dependencyHash: String, slotID: String) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in dependencyHash.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
         h = (h ^ 0x1f) &* 0x100_0000_01b3
@@ -19,7 +19,7 @@ public enum SlotAffinity {
     }
 
     /// Slots ordered by preference for `dependencyHash`, most preferred first (ties by pool order).
-    public static func preference(for dependencyHash: String, among slots: [Slot]) -> [Slot] {
+    static func preference(for dependencyHash: String, among slots: [Slot]) -> [Slot] {
         slots.enumerated()
             .map { (offset: $0.offset, slot: $0.element, weight: weight(dependencyHash: dependencyHash, slotID: $0.element.id)) }
             .sorted { $0.weight != $1.weight ? $0.weight > $1.weight : $0.offset < $1.offset }

@@ -1,9 +1,9 @@
 /// What placement needs to know about a job.
 public struct PlacementRequest: Sendable, Equatable {
-    public var dependencyHash: String?
-    public var requiredTools: Set<String>
+    var dependencyHash: String?
+    var requiredTools: Set<String>
 
-    public init(dependencyHash: String?, requiredTools: Set<String> = []) {
+    init(dependencyHash: String?, requiredTools: Set<String> = []) {
         self.dependencyHash = dependencyHash
         self.requiredTools = requiredTools
     }
@@ -27,7 +27,7 @@ public enum PlacementTieBreak: String, Sendable, Equatable, CaseIterable {
 /// 6. earlier in the pool (stable, so replays are deterministic).
 public enum SlotPlacement {
     /// The best idle slot for `request`, or nil when no slot is idle.
-    public static func bestSlot(for request: PlacementRequest, among slots: [Slot],
+    static func bestSlot(for request: PlacementRequest, among slots: [Slot],
                                 tieBreak: PlacementTieBreak = .poolOrder) -> Slot? {
         var best: (slot: Slot, rank: Rank)?
         for slot in slots where slot.phase == .idle {
@@ -38,7 +38,7 @@ public enum SlotPlacement {
     }
 
     /// Idle slots ordered best first (for `wharf slots` and for tests).
-    public static func ranked(for request: PlacementRequest, among slots: [Slot],
+    static func ranked(for request: PlacementRequest, among slots: [Slot],
                               tieBreak: PlacementTieBreak = .poolOrder) -> [Slot] {
         slots.filter { $0.phase == .idle }.enumerated()
             .map { (offset: $0.offset, slot: $0.element, rank: Rank(slot: $0.element, request: request, tieBreak: tieBreak)) }

@@ -7,19 +7,19 @@ public struct SlotPool: Sendable {
     /// Live slots, in the order they were requested.
     public private(set) var slots: [Slot] = []
 
-    public init(limits: SlotLimits = .default) { self.limits = limits }
+    init(limits: SlotLimits = .default) { self.limits = limits }
 
     /// Slots requested and not released (provisioning, idle and busy): the seed rule's "active".
-    public var active: Int { slots.count }
-    public var idleCount: Int { slots.count { $0.phase == .idle } }
-    public var busyCount: Int { slots.count { $0.phase == .busy } }
-    public var provisioningCount: Int { slots.count { $0.phase == .provisioning } }
-    public var idleSlots: [Slot] { slots.filter { $0.phase == .idle } }
+    var active: Int { slots.count }
+    var idleCount: Int { slots.count { $0.phase == .idle } }
+    var busyCount: Int { slots.count { $0.phase == .busy } }
+    var provisioningCount: Int { slots.count { $0.phase == .provisioning } }
+    var idleSlots: [Slot] { slots.filter { $0.phase == .idle } }
 
-    public func slot(_ id: String) -> Slot? { slots.first { $0.id == id } }
+    func slot(_ id: String) -> Slot? { slots.first { $0.id == id } }
 
     /// Marks provisioning slots whose `readyAt` has passed as idle.
-    public mutating func advance(now: Date) {
+    mutating func advance(now: Date) {
         for i in slots.indices where slots[i].phase == .provisioning && slots[i].readyAt <= now {
             slots[i].phase = .idle
             slots[i].idleSince = slots[i].readyAt
@@ -36,7 +36,7 @@ public struct SlotPool: Sendable {
     /// so the count may stay above `desired` until builds end. Slots in `prefer` that may be released
     /// go first, then the pool's own order (`releaseCandidates`).
     @discardableResult
-    public mutating func scale(to desired: Int, now: Date, provider: any SlotProvider, prefer: [String] = []) throws -> ScaleResult {
+    mutating func scale(to desired: Int, now: Date, provider: any SlotProvider, prefer: [String] = []) throws -> ScaleResult {
         advance(now: now)
         let target = limits.clamp(desired)
         var result = ScaleResult()
@@ -59,7 +59,7 @@ public struct SlotPool: Sendable {
     }
 
     /// Slots that may be released, best first: idle longest first, then provisioning newest first.
-    public func releaseCandidates() -> [String] {
+    func releaseCandidates() -> [String] {
         let ordered = Array(slots.enumerated())
         let idle = ordered.filter { $0.element.phase == .idle }.sorted { a, b in
             let (x, y) = (a.element.idleSince ?? a.element.readyAt, b.element.idleSince ?? b.element.readyAt)
@@ -72,7 +72,7 @@ public struct SlotPool: Sendable {
     }
 
     /// Puts a job on an idle slot; its dependency hash becomes the slot's most recent.
-    public mutating func assign(jobID: Int64, dependencyHash: String?, to slotID: String, now: Date) throws(SchedulerError) {
+    mutating func assign(jobID: Int64, dependencyHash: String?, to slotID: String, now: Date) throws(SchedulerError) {
         guard let i = slots.firstIndex(where: { $0.id == slotID }), slots[i].phase == .idle else {
             throw .invalidConfiguration("slot \(slotID) is not idle")
         }
@@ -84,7 +84,7 @@ public struct SlotPool: Sendable {
     }
 
     /// Replaces a slot's record of its dependency hashes with what it really holds (least recent first).
-    public mutating func replaceDependencyHashes(slotID: String, with hashes: [String]) {
+    mutating func replaceDependencyHashes(slotID: String, with hashes: [String]) {
         guard let i = slots.firstIndex(where: { $0.id == slotID }) else { return }
         var cache = DependencyCache(capacity: max(slots[i].dependencyCache.capacity, hashes.count))
         for hash in hashes { cache.touch(hash) }
@@ -92,7 +92,7 @@ public struct SlotPool: Sendable {
     }
 
     /// Frees a busy slot; with `expectedSeconds`, updates its past speed (moving average, weight 0.2).
-    public mutating func jobEnded(slotID: String, now: Date, expectedSeconds: Double? = nil) {
+    mutating func jobEnded(slotID: String, now: Date, expectedSeconds: Double? = nil) {
         guard let i = slots.firstIndex(where: { $0.id == slotID }), slots[i].phase == .busy else { return }
         if let expectedSeconds, let since = slots[i].busySince {
             let actual = now.timeIntervalSince(since)

@@ -25,8 +25,8 @@ extension SlotProvider {
 /// starts with those hashes as its warm set.
 public final class LocalProcessSlotProvider: SlotProvider {
     public let provisioningDelay: Double = 0
-    public let tools: Set<String>
-    public let cacheRoot: String?
+    let tools: Set<String>
+    let cacheRoot: String?
     private let live = Mutex(Set<Int>())
 
     public init(tools: Set<String> = ["node", "flutter", "android-sdk"], cacheRoot: String? = nil) {

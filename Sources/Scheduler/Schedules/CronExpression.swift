@@ -5,24 +5,24 @@
 /// are restricted, a day matches if either matches (the classic cron rule); otherwise both must.
 public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
     /// The expression as written (trimmed).
-    public let source: String
+    let source: String
     /// Allowed minutes (0–59), hours (0–23), days of the month (1–31), months (1–12), weekdays (0–6, 0 = Sunday).
-    public let minutes: Set<Int>
-    public let hours: Set<Int>
-    public let daysOfMonth: Set<Int>
-    public let months: Set<Int>
-    public let daysOfWeek: Set<Int>
+    let minutes: Set<Int>
+    let hours: Set<Int>
+    let daysOfMonth: Set<Int>
+    let months: Set<Int>
+    let daysOfWeek: Set<Int>
     /// True when the field was written starting with `*` (unrestricted for the day rule; for hours,
     /// a "wildcard" job keeps its real-time rhythm across a DST change).
-    public let dayOfMonthIsWildcard: Bool
-    public let dayOfWeekIsWildcard: Bool
-    public let hourIsWildcard: Bool
+    let dayOfMonthIsWildcard: Bool
+    let dayOfWeekIsWildcard: Bool
+    let hourIsWildcard: Bool
     /// The hours and minutes in ascending order (the next-fire search walks them in order).
     let sortedHours: [Int]
     let sortedMinutes: [Int]
 
     /// Longest expression accepted: cron lines are short; anything longer is hostile or a mistake.
-    public static let maxLength = 256
+    static let maxLength = 256
 
     public var description: String { source }
 

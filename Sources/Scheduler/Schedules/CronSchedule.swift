@@ -14,17 +14,17 @@ public struct CronSchedule: Sendable, Equatable {
     public var command: String
     /// Installed from configuration (the nightly warm batch); re-applied at every start.
     public var builtIn: Bool
-    public var createdAt: Date
+    var createdAt: Date
     public var nextRunAt: Date?
     public var lastRunAt: Date?
-    public var lastScheduledFor: Date?
+    var lastScheduledFor: Date?
     public var lastOutcome: Outcome?
     public var lastResult: String?
     public var runCount: Int
     public var skipCount: Int
 
     /// The parsed trigger (validated when the schedule was added).
-    public func trigger() throws(CronError) -> CronTrigger { try CronTrigger(expression: expression, zone: zone) }
+    func trigger() throws(CronError) -> CronTrigger { try CronTrigger(expression: expression, zone: zone) }
 
     init(row: Row) {
         name = row["name"]
@@ -46,9 +46,9 @@ public struct CronSchedule: Sendable, Equatable {
 /// One recorded firing of a schedule (ran, failed, or skipped because it was missed).
 public struct CronRunRecord: Sendable, Equatable {
     public var name: String
-    public var scheduledFor: Date
-    public var startedAt: Date
-    public var finishedAt: Date
+    var scheduledFor: Date
+    var startedAt: Date
+    var finishedAt: Date
     public var outcome: CronSchedule.Outcome
     public var result: String
 }

@@ -10,7 +10,7 @@ public final class CronService: Sendable {
     /// What a firing passes to its action.
     public struct Context: Sendable {
         public var name: String
-        public var scheduledFor: Date
+        var scheduledFor: Date
         public var now: Date
     }
 
@@ -20,15 +20,15 @@ public final class CronService: Sendable {
     /// What one firing did.
     public struct Firing: Sendable, Equatable {
         public var name: String
-        public var scheduledFor: Date
+        var scheduledFor: Date
         public var outcome: CronSchedule.Outcome
         public var result: String
     }
 
-    public let store: CronStore
-    public let actions: [String: Action]
+    let store: CronStore
+    let actions: [String: Action]
     /// Seconds a due run may be late and still run (default 1 h).
-    public let catchUpWindow: Double
+    let catchUpWindow: Double
 
     public init(store: CronStore, actions: [String: Action], catchUpWindow: Double = 3600) {
         self.store = store
@@ -37,7 +37,7 @@ public final class CronService: Sendable {
     }
 
     /// The command names schedules may use.
-    public var commands: [String] { actions.keys.sorted() }
+    var commands: [String] { actions.keys.sorted() }
 
     /// Fires every schedule due at `now` (one firing each) and returns what happened.
     @discardableResult

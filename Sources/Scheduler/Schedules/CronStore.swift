@@ -7,7 +7,7 @@ import GRDB
 public struct CronStore: Sendable {
     public let database: SchedulerDatabase
     /// Firing records kept per schedule (older ones are pruned when a run is recorded).
-    public let historyLimit: Int
+    let historyLimit: Int
 
     public init(database: SchedulerDatabase, historyLimit: Int = 200) {
         self.database = database
@@ -75,7 +75,7 @@ public struct CronStore: Sendable {
     }
 
     /// Schedules whose next run is at or before `now`, earliest first.
-    public func due(now: Date) throws -> [CronSchedule] {
+    func due(now: Date) throws -> [CronSchedule] {
         try database.writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM cron_schedule WHERE next_run_at <= ? ORDER BY next_run_at, name",
                              arguments: [now.timeIntervalSince1970]).map(CronSchedule.init(row:))
@@ -131,7 +131,7 @@ public struct CronStore: Sendable {
     }
 
     /// 1–64 characters of a-z 0-9 . _ -
-    public static func isValidName(_ name: String) -> Bool {
+    static func isValidName(_ name: String) -> Bool {
         (1...64).contains(name.utf8.count) && name.utf8.allSatisfy { b in
             (b >= 97 && b <= 122) || (b >= 48 && b <= 57) || b == 46 || b == 95 || b == 45
         }

@@ -10,19 +10,19 @@ import Foundation
 ///   hour field is `*` fires at both, keeping its real-time rhythm.
 public struct CronTrigger: Sendable, Hashable {
     public let expression: CronExpression
-    public let timeZone: TimeZone
+    let timeZone: TimeZone
 
     /// How far ahead the search looks before deciding an expression never fires (covers the 8-year
     /// gap between leap days around 2100).
     static let searchDays = 366 * 9
 
-    public init(expression: CronExpression, timeZone: TimeZone) {
+    init(expression: CronExpression, timeZone: TimeZone) {
         self.expression = expression
         self.timeZone = timeZone
     }
 
     /// Parses the expression and looks up the zone by IANA name.
-    public init(expression: String, zone: String) throws(CronError) {
+    init(expression: String, zone: String) throws(CronError) {
         self.init(expression: try CronExpression(expression), timeZone: try Self.zone(named: zone))
     }
 
@@ -33,7 +33,7 @@ public struct CronTrigger: Sendable, Hashable {
     }
 
     /// The first firing strictly after `date`, or nil if none within nine years.
-    public func nextFire(after date: Date) -> Date? {
+    func nextFire(after date: Date) -> Date? {
         let after = date.timeIntervalSince1970
         let wallAfter = Int((after + Double(offset(at: after))).rounded(.down))
         let firstDay = Self.floorDiv(wallAfter, 86400) - 1
@@ -50,7 +50,7 @@ public struct CronTrigger: Sendable, Hashable {
     }
 
     /// The next `count` firings after `date` (for `wharf cron list` and tests).
-    public func nextFires(after date: Date, count: Int) -> [Date] {
+    func nextFires(after date: Date, count: Int) -> [Date] {
         var out: [Date] = []
         var cursor = date
         while out.count < max(0, count), let next = nextFire(after: cursor) {

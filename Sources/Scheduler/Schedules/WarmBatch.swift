@@ -10,11 +10,11 @@ import GRDB
 public struct WarmBatch: Sendable {
     public struct Options: Sendable, Equatable {
         /// How many apps (default 10).
-        public var topApps: Int
+        var topApps: Int
         /// How many of each app's hottest paths to preload (default 20).
-        public var pathsPerApp: Int
+        var pathsPerApp: Int
         /// The most the batch may evict, as a share of the cache's budget (default 0.25).
-        public var maxEvictShare: Double
+        var maxEvictShare: Double
 
         public init(topApps: Int = 10, pathsPerApp: Int = 20, maxEvictShare: Double = 0.25) {
             self.topApps = topApps
@@ -32,12 +32,12 @@ public struct WarmBatch: Sendable {
     }
 
     public let popularity: Popularity
-    public let queue: JobQueue
-    public let cache: BuildCache
+    let queue: JobQueue
+    let cache: BuildCache
     /// The build settings the executor uses: the cache key must be computed the same way.
-    public let settings: BuildSettings
-    public let preloader: (any Preloader)?
-    public let options: Options
+    let settings: BuildSettings
+    let preloader: (any Preloader)?
+    let options: Options
 
     public init(popularity: Popularity, queue: JobQueue, cache: BuildCache, settings: BuildSettings,
                 preloader: (any Preloader)?, options: Options = .init()) throws(SchedulerError) {

@@ -13,16 +13,16 @@ public struct WarmBatchReport: Sendable, Equatable, Codable {
         /// Paths asked for, hottest first.
         public var paths: [String]
         public var preload: PreloadResult?
-        public var preloadError: String?
+        var preloadError: String?
     }
 
     public var apps: [AppResult] = []
-    public var queued: Int = 0
+    var queued: Int = 0
     /// Representations preloaded into the response cache, and their body bytes.
-    public var preloaded: Int = 0
+    var preloaded: Int = 0
     public var bytes: Int = 0
     public var evictedBytes: Int = 0
-    public var maxEvictedBytes: Int = 0
+    var maxEvictedBytes: Int = 0
     public var seconds: Double = 0
 
     /// One line for logs and the cron table.

@@ -4,9 +4,9 @@ import Foundation
 /// and expired build-cache rows are deleted, then the janitor removes old failed workspaces and the
 /// logs of pruned jobs. Nothing the scheduler keeps grows without bound.
 public struct BuildHousekeeping: Sendable {
-    public let queue: JobQueue
-    public let cache: BuildCache
-    public let janitor: WorkspaceJanitor
+    let queue: JobQueue
+    let cache: BuildCache
+    let janitor: WorkspaceJanitor
     public let retentionDays: Double
 
     public init(queue: JobQueue, cache: BuildCache, janitor: WorkspaceJanitor, retentionDays: Double) {
@@ -18,10 +18,10 @@ public struct BuildHousekeeping: Sendable {
 
     /// What one round removed.
     public struct Report: Sendable, Equatable {
-        public var jobs = 0
-        public var cacheEntries = 0
-        public var workspaces: [String] = []
-        public var logDirectories: [String] = []
+        var jobs = 0
+        var cacheEntries = 0
+        var workspaces: [String] = []
+        var logDirectories: [String] = []
 
         public var isEmpty: Bool { jobs == 0 && cacheEntries == 0 && workspaces.isEmpty && logDirectories.isEmpty }
 

@@ -8,11 +8,11 @@ import Glibc
 /// build loop so nothing can publish any more) and then each running build's process group is
 /// killed. A restart rescues those jobs when their leases expire.
 public struct BuildShutdown: Sendable {
-    public let service: SchedulerService
-    public let grace: Double
-    public let clock: any SchedulerClock
+    let service: SchedulerService
+    let grace: Double
+    let clock: any SchedulerClock
     /// How often the builds are looked at while waiting.
-    public let poll: Duration
+    let poll: Duration
 
     public init(service: SchedulerService, grace: Double, clock: any SchedulerClock = SystemClock(), poll: Duration = .milliseconds(50)) {
         self.service = service

@@ -12,7 +12,7 @@ import Glibc
 /// under bubblewrap dies with its scheduler: the sandbox is bound to its parent.)
 public struct OrphanBuildReaper: Sendable {
     public let workRoot: String
-    public let queue: JobQueue
+    let queue: JobQueue
 
     public init(workRoot: String, queue: JobQueue) {
         self.workRoot = workRoot

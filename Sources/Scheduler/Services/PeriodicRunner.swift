@@ -4,7 +4,7 @@ import Foundation
 public struct PeriodicTask: Sendable {
     public let name: String
     /// Seconds between the starts of two rounds (a round that overruns delays the next, never doubles up).
-    public let interval: Double
+    let interval: Double
     public let runOnce: @Sendable (Date) async throws -> Void
 
     public init(name: String, interval: Double, runOnce: @escaping @Sendable (Date) async throws -> Void) {
@@ -40,7 +40,7 @@ public actor PeriodicRunner {
 
     /// Runs, in order, every task due at `now` (all of them on the first call); returns their names.
     @discardableResult
-    public func runDue(now: Date) async -> [String] {
+    func runDue(now: Date) async -> [String] {
         var ran: [String] = []
         for i in entries.indices where entries[i].nextDue.map({ $0 <= now }) ?? true {
             let task = entries[i].task
@@ -60,7 +60,7 @@ public actor PeriodicRunner {
     }
 
     /// When the next task is due (nil before the first round).
-    public func nextDue() -> Date? { entries.compactMap(\.nextDue).min() }
+    func nextDue() -> Date? { entries.compactMap(\.nextDue).min() }
 
     /// Runs the schedule in real time until `stop()`.
     public func start() {

@@ -9,14 +9,14 @@ import Glibc
 /// gets no cgroups and falls back to rlimits, which `check-config` says.)
 public struct CgroupRoots: Sendable, Equatable {
     /// Controller name → the directory new groups go under.
-    public var parents: [String: String]
+    var parents: [String: String]
 
-    public static let controllers = ["memory", "cpu", "pids"]
+    static let controllers = ["memory", "cpu", "pids"]
 
-    public init(parents: [String: String]) { self.parents = parents }
+    init(parents: [String: String]) { self.parents = parents }
 
     /// The writable v1 parents of this process, or nil when none is usable.
-    public static func detect(mountRoot: String = "/sys/fs/cgroup") -> CgroupRoots? {
+    static func detect(mountRoot: String = "/sys/fs/cgroup") -> CgroupRoots? {
         guard let membership = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8) else { return nil }
         var parents: [String: String] = [:]
         for line in membership.split(separator: "\n") {
@@ -33,7 +33,7 @@ public struct CgroupRoots: Sendable, Equatable {
 
     /// Removes empty groups a killed scheduler left behind (`wharf-build-*`); returns how many.
     @discardableResult
-    public func removeStale() -> Int {
+    func removeStale() -> Int {
         var removed = 0
         for parent in parents.values {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where name.hasPrefix("wharf-build-") {
@@ -49,11 +49,11 @@ public struct CgroupRoots: Sendable, Equatable {
 /// read after it ends (out-of-memory kills, process-limit hits, peak memory) and removed.
 public final class BuildCgroup: Sendable {
     /// Controller name → this build's group directory.
-    public let directories: [String: String]
+    let directories: [String: String]
 
     /// Makes the groups and writes `limits`. Throws when a directory cannot be made or a limit
     /// cannot be written (everything made so far is removed again).
-    public init(name: String, limits: BuildLimits, roots: CgroupRoots) throws {
+    init(name: String, limits: BuildLimits, roots: CgroupRoots) throws {
         var made: [String: String] = [:]
         do {
             for (controller, parent) in roots.parents.sorted(by: { $0.key < $1.key }) {
@@ -86,20 +86,20 @@ public final class BuildCgroup: Sendable {
         directories = made
     }
 
-    public var limitsMemory: Bool { directories["memory"] != nil }
-    public var limitsProcesses: Bool { directories["pids"] != nil }
+    var limitsMemory: Bool { directories["memory"] != nil }
+    var limitsProcesses: Bool { directories["pids"] != nil }
 
     /// The `cgroup.procs` files the build's first process writes its pid to.
-    public var procsFiles: [String] { directories.keys.sorted().map { directories[$0]! + "/cgroup.procs" } }
+    var procsFiles: [String] { directories.keys.sorted().map { directories[$0]! + "/cgroup.procs" } }
 
     /// Processes the kernel killed for exceeding the memory limit.
-    public var outOfMemoryKills: Int {
+    var outOfMemoryKills: Int {
         guard let directory = directories["memory"] else { return 0 }
         return Self.field("oom_kill", in: directory + "/memory.oom_control") ?? 0
     }
 
     /// Forks refused because the process limit was reached.
-    public var processLimitHits: Int {
+    var processLimitHits: Int {
         guard let directory = directories["pids"] else { return 0 }
         return Self.field("max", in: directory + "/pids.events") ?? 0
     }
@@ -123,7 +123,7 @@ public final class BuildCgroup: Sendable {
 
     /// SIGKILLs every process in the groups until none is left (a build that escaped its process
     /// group with `setsid` is still in its cgroup), within about a second.
-    public func killAll() {
+    func killAll() {
         for _ in 0..<50 {
             let pids = processes
             if pids.isEmpty { return }

@@ -8,7 +8,7 @@ import Foundation
 public struct BuildEnvironment: Sendable, Equatable {
     public static let defaultPath = "/usr/local/bin:/usr/bin:/bin"
     public var path: String
-    public var language: String
+    var language: String
     /// Names of the scheduler's variables a build may inherit (never a `WHARF_` one: see `problems`).
     public var inherit: [String]
     /// Variables every build gets (`scheduler.build.env`).
@@ -27,12 +27,12 @@ public struct BuildEnvironment: Sendable, Equatable {
 
     /// Names that may not be inherited or set: Wharf's own configuration and secrets, and what the
     /// dynamic loader would run before the build's first line.
-    public static func isReserved(_ name: String) -> Bool {
+    static func isReserved(_ name: String) -> Bool {
         name.hasPrefix("WHARF_") || name.hasPrefix("LD_")
     }
 
     /// A variable name a shell accepts.
-    public static func isValidName(_ name: String) -> Bool {
+    static func isValidName(_ name: String) -> Bool {
         guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic) else {
             return false
         }
@@ -58,7 +58,7 @@ public struct BuildEnvironment: Sendable, Equatable {
     ///   - wharf: Wharf's own variables for this build (`WHARF_JOB_ID`, `WHARF_DEPS_CACHE`).
     ///   - extraSecrets: per-job secrets on top of the configured ones.
     ///   - parent: the scheduler's environment, read only for the allowlisted names.
-    public func resolve(workspace: String, wharf: [String: String] = [:], extraSecrets: [String: String] = [:],
+    func resolve(workspace: String, wharf: [String: String] = [:], extraSecrets: [String: String] = [:],
                         parent: [String: String] = ProcessInfo.processInfo.environment) -> [String: String] {
         var result: [String: String] = [
             "PATH": path, "LANG": language, "HOME": workspace + "/.home", "TMPDIR": workspace + "/.tmp",

@@ -6,17 +6,17 @@ import Glibc
 /// A user a build runs as.
 public struct BuildIdentity: Sendable, Equatable, Codable {
     public var name: String
-    public var uid: UInt32
-    public var gid: UInt32
+    var uid: UInt32
+    var gid: UInt32
 
-    public init(name: String, uid: UInt32, gid: UInt32) {
+    init(name: String, uid: UInt32, gid: UInt32) {
         self.name = name
         self.uid = uid
         self.gid = gid
     }
 
     /// The user `name` from the password database, or nil.
-    public static func lookUp(_ name: String) -> BuildIdentity? {
+    static func lookUp(_ name: String) -> BuildIdentity? {
         guard let entry = getpwnam(name) else { return nil }
         return BuildIdentity(name: name, uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid)
     }
@@ -40,16 +40,16 @@ public struct BuildIsolation: Sendable, Equatable {
 
     public var mode: Mode
     /// The shared build user; slot `local-N` runs as `perSlot[N]` when that user exists.
-    public var identity: BuildIdentity?
-    public var perSlot: [Int: BuildIdentity]
+    var identity: BuildIdentity?
+    var perSlot: [Int: BuildIdentity]
     /// Directories bound read-only into the sandbox besides `/usr` and `/etc` (toolchains under `/opt`, …).
     public var readOnlyPaths: [String]
-    public var bwrap: String
-    public var setpriv: String
+    var bwrap: String
+    var setpriv: String
 
     public static let none = BuildIsolation(mode: .none)
 
-    public init(mode: Mode, identity: BuildIdentity? = nil, perSlot: [Int: BuildIdentity] = [:], readOnlyPaths: [String] = [],
+    init(mode: Mode, identity: BuildIdentity? = nil, perSlot: [Int: BuildIdentity] = [:], readOnlyPaths: [String] = [],
                 bwrap: String = "/usr/bin/bwrap", setpriv: String = "/usr/bin/setpriv") {
         self.mode = mode
         self.identity = identity
@@ -60,7 +60,7 @@ public struct BuildIsolation: Sendable, Equatable {
     }
 
     /// The user the build on `slotID` runs as (nil: Wharf's own).
-    public func identity(forSlot slotID: String?) -> BuildIdentity? {
+    func identity(forSlot slotID: String?) -> BuildIdentity? {
         guard mode != .none else { return nil }
         if let slotID, let number = Self.slotNumber(slotID), let own = perSlot[number] { return own }
         return identity
@@ -76,7 +76,7 @@ public struct BuildIsolation: Sendable, Equatable {
     /// `setpriv` to the build user with no supplementary groups and no new privileges, then `bwrap`.
     /// - Parameters:
     ///   - writable: directories bound read-write at their own paths (workspace first; the build starts there).
-    public func wrap(_ argv: [String], identity: BuildIdentity?, writable: [String], network: Bool) -> [String] {
+    func wrap(_ argv: [String], identity: BuildIdentity?, writable: [String], network: Bool) -> [String] {
         var command: [String] = []
         if let identity {
             command += [setpriv, "--reuid=\(identity.uid)", "--regid=\(identity.gid)", "--clear-groups", "--no-new-privs", "--"]
@@ -103,7 +103,7 @@ public struct BuildIsolation: Sendable, Equatable {
     /// Picks the isolation for `requested` (`auto`, `bubblewrap`, `user` or `none`) on this machine,
     /// trying what it needs (the user exists, Wharf can switch to it, bubblewrap starts a sandbox
     /// as that user). Returns the isolation and a sentence saying what builds get and why.
-    public static func resolve(requested: String, user: String, readOnlyPaths: [String] = [], perSlotUsers: Int = 16,
+    static func resolve(requested: String, user: String, readOnlyPaths: [String] = [], perSlotUsers: Int = 16,
                                bwrap: String = "/usr/bin/bwrap", setpriv: String = "/usr/bin/setpriv") throws -> (BuildIsolation, String) {
         let wanted: Mode?
         if requested == "auto" {

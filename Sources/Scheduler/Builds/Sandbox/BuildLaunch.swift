@@ -9,16 +9,16 @@ public struct BuildLaunch: Sendable, Equatable {
     public var command: String
     public var limits: BuildLimits
     public var isolation: BuildIsolation
-    public var identity: BuildIdentity?
+    var identity: BuildIdentity?
     /// Bound read-write into a bubblewrap sandbox; the first is where the build starts.
-    public var writable: [String]
+    var writable: [String]
     /// `cgroup.procs` files to join (empty without cgroups).
-    public var cgroupProcs: [String]
+    var cgroupProcs: [String]
     /// Whether the cgroups bound memory and processes (otherwise rlimits stand in).
-    public var cgroupLimitsMemory: Bool
-    public var cgroupLimitsProcesses: Bool
+    var cgroupLimitsMemory: Bool
+    var cgroupLimitsProcesses: Bool
 
-    public init(command: String, limits: BuildLimits, isolation: BuildIsolation = .none, identity: BuildIdentity? = nil,
+    init(command: String, limits: BuildLimits, isolation: BuildIsolation = .none, identity: BuildIdentity? = nil,
                 writable: [String] = [], cgroupProcs: [String] = [], cgroupLimitsMemory: Bool = false,
                 cgroupLimitsProcesses: Bool = false) {
         self.command = command
@@ -35,7 +35,7 @@ public struct BuildLaunch: Sendable, Equatable {
     static func quote(_ word: String) -> String { "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 
     /// The prologue script (exit 125: cannot join a cgroup; 126: a limit cannot be set).
-    public var prologue: String {
+    var prologue: String {
         var lines: [String] = []
         for file in cgroupProcs {
             lines.append("echo $$ > \(Self.quote(file)) || { echo 'wharf: cannot join the build cgroup' >&2; exit 125; }")
@@ -54,7 +54,7 @@ public struct BuildLaunch: Sendable, Equatable {
     }
 
     /// How to spawn it: `/bin/sh -c PROLOGUE wharf-build COMMAND` in `workingDirectory`.
-    public func processOptions(environment: [String: String], workingDirectory: String) -> ProcessOptions {
+    func processOptions(environment: [String: String], workingDirectory: String) -> ProcessOptions {
         ProcessOptions(executable: "/bin/sh", arguments: ["-c", prologue, "wharf-build", command],
                        environment: environment.map { "\($0.key)=\($0.value)" }.sorted(),
                        workingDirectory: workingDirectory, newProcessGroup: true)

@@ -25,7 +25,7 @@ public struct BuildLimits: Sendable, Equatable, Codable {
         case timeout = "timeout_s", warningAfter = "warning_s", network
     }
 
-    public init(memoryBytes: Int? = 4 << 30, cpus: Double? = 2, processes: Int? = 512, diskBytes: Int? = 10 << 30,
+    init(memoryBytes: Int? = 4 << 30, cpus: Double? = 2, processes: Int? = 512, diskBytes: Int? = 10 << 30,
                 openFiles: Int? = 4096, timeout: Double = 1800, warningAfter: Double? = 1200, network: Bool = false) {
         self.memoryBytes = memoryBytes
         self.cpus = cpus
@@ -126,7 +126,7 @@ public struct BuildLimitPolicy: Sendable, Equatable {
     public var buildTypes: [String: BuildLimitOverrides]
     public var apps: [String: BuildLimitOverrides]
 
-    public init(defaults: BuildLimits = .seedDefaults, buildTypes: [String: BuildLimitOverrides] = [:],
+    init(defaults: BuildLimits = .seedDefaults, buildTypes: [String: BuildLimitOverrides] = [:],
                 apps: [String: BuildLimitOverrides] = [:]) {
         self.defaults = defaults
         self.buildTypes = buildTypes

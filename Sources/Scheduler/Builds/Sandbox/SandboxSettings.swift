@@ -122,7 +122,7 @@ public enum SandboxPreflight {
     }
 
     /// Where a store's sandbox goes when the build user cannot reach the store (and no root is set).
-    public static let fallbackParent = "/var/lib/wharf-sandbox"
+    static let fallbackParent = "/var/lib/wharf-sandbox"
 
     static func problem(_ text: String) -> SchedulerError { .invalidConfiguration("build sandbox: " + text) }
 

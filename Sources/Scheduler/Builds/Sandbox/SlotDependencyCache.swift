@@ -10,16 +10,16 @@ import Glibc
 /// hashes match. Its list of hashes is what the scheduler's warm/cold placement reads.
 public struct SlotDependencyCache: Sendable {
     public let root: String
-    public let slotID: String
-    public let capacityBytes: Int
+    let slotID: String
+    let capacityBytes: Int
 
-    public init(root: String, slotID: String, capacityBytes: Int) {
+    init(root: String, slotID: String, capacityBytes: Int) {
         self.root = root
         self.slotID = slotID
         self.capacityBytes = capacityBytes
     }
 
-    public var directory: String { root + "/" + Self.safeName(slotID) + "/deps" }
+    var directory: String { root + "/" + Self.safeName(slotID) + "/deps" }
 
     public func path(for hash: String) -> String { directory + "/" + Self.safeName(hash) }
 
@@ -49,10 +49,10 @@ public struct SlotDependencyCache: Sendable {
     }
 
     /// Marks the entry as just used.
-    public func touch(_ path: String) { utimes(path, nil) }
+    func touch(_ path: String) { utimes(path, nil) }
 
     /// Hashes on this slot, least recently used first.
-    public func hashes() -> [String] { entries().map(\.name) }
+    func hashes() -> [String] { entries().map(\.name) }
 
     private func entries() -> [(name: String, used: Double)] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
@@ -69,7 +69,7 @@ public struct SlotDependencyCache: Sendable {
     /// Removes least recently used entries until the cache fits its capacity; `keep` (the entry just
     /// used) goes last, and only when it alone is over the capacity. Returns the removed hashes.
     @discardableResult
-    public func evict(keep: String? = nil) -> [String] {
+    func evict(keep: String? = nil) -> [String] {
         var sized = entries().map { (name: $0.name, bytes: DirectoryUsage.bytes(directory + "/" + $0.name)) }
         if let keep, let at = sized.firstIndex(where: { $0.name == Self.safeName(keep) }) { sized.append(sized.remove(at: at)) }
         var total = sized.reduce(0) { $0 + $1.bytes }
@@ -85,7 +85,7 @@ public struct SlotDependencyCache: Sendable {
 
 /// Gives files to the build user (`lchown`, never following a link the build may have planted).
 public enum Ownership {
-    public static func give(_ path: String, to identity: BuildIdentity, recursive: Bool = true) throws {
+    static func give(_ path: String, to identity: BuildIdentity, recursive: Bool = true) throws {
         if lchown(path, identity.uid, identity.gid) != 0 {
             throw SchedulerError.invalidConfiguration("cannot give \(path) to \(identity.name): \(String(cString: strerror(errno)))")
         }

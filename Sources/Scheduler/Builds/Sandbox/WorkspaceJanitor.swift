@@ -7,8 +7,8 @@ import Foundation
 public struct WorkspaceJanitor: Sendable {
     public let workRoot: String
     public let logRoot: String
-    public let queue: JobQueue
-    public let keepFailed: Double
+    let queue: JobQueue
+    let keepFailed: Double
 
     public init(workRoot: String, logRoot: String, queue: JobQueue, keepFailed: Double) {
         self.workRoot = workRoot
@@ -19,8 +19,8 @@ public struct WorkspaceJanitor: Sendable {
 
     /// What one round removed.
     public struct Report: Sendable, Equatable {
-        public var workspaces: [String] = []
-        public var logDirectories: [String] = []
+        var workspaces: [String] = []
+        var logDirectories: [String] = []
     }
 
     @discardableResult
@@ -55,7 +55,7 @@ public struct WorkspaceJanitor: Sendable {
     }
 
     /// `job-12-attempt-3` → (12, 3).
-    public static func parseWorkspace(_ name: String) -> (Int64, Int)? {
+    static func parseWorkspace(_ name: String) -> (Int64, Int)? {
         let parts = name.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0] == "job", parts[2] == "attempt", let id = Int64(parts[1]), let n = Int(parts[3]) else {
             return nil

@@ -67,17 +67,17 @@ public struct AdaptiveAutoscaler: Autoscaler {
     }
 
     public let name = "adaptive"
-    public var settings: Settings
-    public private(set) var durations = DurationEstimator()
+    var settings: Settings
+    private(set) var durations = DurationEstimator()
     /// Smoothed count of slots busy with user builds (the core the pool keeps through lulls).
-    public private(set) var busyAverage = 0.0
+    private(set) var busyAverage = 0.0
     /// Learned duration of one cache-warm build (moving average), nil until one ended.
-    public private(set) var warmBuildSeconds: Double?
+    private(set) var warmBuildSeconds: Double?
     private var seen: [Int64: RunningBuild] = [:]
     private var lastTick: Date?
     private var lastEvent: Date?
 
-    public init(settings: Settings = Settings()) { self.settings = settings }
+    init(settings: Settings = Settings()) { self.settings = settings }
 
     public mutating func decide(_ input: AutoscalerInput) -> ScalingDecision {
         learn(from: input)
@@ -155,7 +155,7 @@ public struct AdaptiveAutoscaler: Autoscaler {
 
     /// Idle slots in the order they should go: fewest dependency hashes no other live slot has (the
     /// cache least worth keeping), then idle longest, then pool order.
-    public static func releaseOrder(_ idle: [Slot], among all: [Slot]) -> [Slot] {
+    static func releaseOrder(_ idle: [Slot], among all: [Slot]) -> [Slot] {
         func unique(_ slot: Slot) -> Int {
             slot.dependencyCache.hashes.count { hash in
                 !all.contains { $0.id != slot.id && $0.dependencyCache.contains(hash) }

@@ -8,7 +8,7 @@ import Synchronization
 /// no automatic retries.
 public final class DeterministicFailureDetector: Sendable {
     /// Distinct (source, signature) pairs kept; the oldest are forgotten first.
-    public let capacity: Int
+    let capacity: Int
 
     private struct Memory {
         var seen: Set<String> = []
@@ -18,10 +18,10 @@ public final class DeterministicFailureDetector: Sendable {
     }
     private let memory = Mutex(Memory())
 
-    public init(capacity: Int = 100_000) { self.capacity = max(1, capacity) }
+    init(capacity: Int = 100_000) { self.capacity = max(1, capacity) }
 
     /// Records a failed attempt; true when it should be retried (first time this source failed this way).
-    public func shouldRetry(source: String, signature: String) -> Bool {
+    func shouldRetry(source: String, signature: String) -> Bool {
         let key = source + "\u{1F}" + signature
         return memory.withLock { m in
             if m.seen.contains(key) {
@@ -43,5 +43,5 @@ public final class DeterministicFailureDetector: Sendable {
     }
 
     /// Failures judged deterministic so far.
-    public var deterministicCount: Int { memory.withLock { $0.judgedDeterministic } }
+    var deterministicCount: Int { memory.withLock { $0.judgedDeterministic } }
 }

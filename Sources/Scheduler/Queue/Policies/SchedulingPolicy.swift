@@ -4,21 +4,21 @@
 /// failures that stops retrying deterministic ones.
 public struct SchedulingPolicy: Sendable {
     public var name: String
-    public var autoscaler: any Autoscaler
-    public var weights: PriorityWeights
-    public var retry: RetryPolicy
+    var autoscaler: any Autoscaler
+    var weights: PriorityWeights
+    var retry: RetryPolicy
     public var warmCap: WarmShareCap?
     /// Shared by reference: it learns across jobs.
-    public var failures: DeterministicFailureDetector?
+    var failures: DeterministicFailureDetector?
     /// Queue a user's manual rebuild as a push (the seeds had only two classes: user builds and cache warm).
-    public var rebuildsArePushes = false
+    var rebuildsArePushes = false
     /// How the dispatcher picks among equally suitable idle slots (the seed: pool order).
     public var placement: PlacementTieBreak = .poolOrder
     /// Score points a job that would start warm may be ahead of a better one that would start cold
     /// (`Dispatcher.warmWindow`; 0 = strict score order).
     public var warmWindow: Double = 0
 
-    public init(name: String, autoscaler: any Autoscaler, weights: PriorityWeights = .default, retry: RetryPolicy = .default,
+    init(name: String, autoscaler: any Autoscaler, weights: PriorityWeights = .default, retry: RetryPolicy = .default,
                 warmCap: WarmShareCap? = nil, failures: DeterministicFailureDetector? = nil) {
         self.name = name
         self.autoscaler = autoscaler

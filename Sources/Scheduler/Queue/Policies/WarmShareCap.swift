@@ -8,10 +8,10 @@ public struct WarmShareCap: Sendable, Equatable {
     public init(share: Double = 0.5) { self.share = min(1, max(0, share)) }
 
     /// Most cache-warm builds that may run at once in a pool of at most `maxSlots`.
-    public func limit(maxSlots: Int) -> Int { max(1, Int((share * Double(maxSlots)).rounded(.down))) }
+    func limit(maxSlots: Int) -> Int { max(1, Int((share * Double(maxSlots)).rounded(.down))) }
 
     /// Kinds that may start now: everything, or everything but `cache_warm` once the cap is reached.
-    public func allowedKinds(runningWarm: Int, maxSlots: Int) -> Set<JobKind>? {
+    func allowedKinds(runningWarm: Int, maxSlots: Int) -> Set<JobKind>? {
         runningWarm < limit(maxSlots: maxSlots) ? nil : Set(JobKind.allCases).subtracting([.cache_warm])
     }
 }

@@ -6,8 +6,8 @@ import Synchronization
 /// request until release. It keeps the bill: slot-seconds of released slots, and open slots to close.
 public final class SimulatedSlotProvider: SlotProvider {
     public let provisioningDelay: Double
-    public let cacheCapacity: Int
-    public static let allTools: Set<String> = ["node", "flutter", "android-sdk", "xcode"]
+    let cacheCapacity: Int
+    static let allTools: Set<String> = ["node", "flutter", "android-sdk", "xcode"]
 
     private struct Books {
         var next = 0
@@ -19,13 +19,13 @@ public final class SimulatedSlotProvider: SlotProvider {
     }
     private let books = Mutex(Books())
 
-    public init(provisioningDelay: Double = 45, cacheCapacity: Int = 20) {
+    init(provisioningDelay: Double = 45, cacheCapacity: Int = 20) {
         self.provisioningDelay = max(0, provisioningDelay)
         self.cacheCapacity = cacheCapacity
     }
 
     /// While `true`, new slots are usable at once (the slots a replay starts with).
-    public func setInstant(_ instant: Bool) { books.withLock { $0.instant = instant } }
+    func setInstant(_ instant: Bool) { books.withLock { $0.instant = instant } }
 
     public func requestSlot(now: Date) throws -> Slot {
         let (id, instant) = books.withLock { b -> (String, Bool) in
@@ -48,14 +48,14 @@ public final class SimulatedSlotProvider: SlotProvider {
     }
 
     /// Slot-seconds so far, charging open slots up to `now`.
-    public func slotSeconds(upTo now: Date) -> Double {
+    func slotSeconds(upTo now: Date) -> Double {
         books.withLock { b in
             b.closedSeconds + b.open.values.reduce(0) { $0 + max(0, now.timeIntervalSince($1)) }
         }
     }
 
     /// Slots requested so far.
-    public var slotsStarted: Int { books.withLock { $0.started } }
+    var slotsStarted: Int { books.withLock { $0.started } }
     /// Most slots open at once.
-    public var peakSlots: Int { books.withLock { $0.peak } }
+    var peakSlots: Int { books.withLock { $0.peak } }
 }

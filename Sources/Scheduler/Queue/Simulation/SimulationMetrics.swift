@@ -3,37 +3,37 @@ import Foundation
 /// What a replay measured: the figures TRACE-FORMAT.md asks for, named like `sim.py --json` prints them.
 public struct SimulationMetrics: Sendable, Equatable, Codable {
     public var policy: String
-    public var userPushes: Int
-    public var userWaitP50: Double?
-    public var userWaitP95: Double?
-    public var userWaitP99: Double?
-    public var userWaitMean: Double?
-    public var userTurnaroundP95: Double?
-    public var humanWaitP95: Double?
-    public var botWaitP95: Double?
-    public var warmBuilds: Int
-    public var warmWaitP95: Double?
+    var userPushes: Int
+    var userWaitP50: Double?
+    var userWaitP95: Double?
+    var userWaitP99: Double?
+    var userWaitMean: Double?
+    var userTurnaroundP95: Double?
+    var humanWaitP95: Double?
+    var botWaitP95: Double?
+    var warmBuilds: Int
+    var warmWaitP95: Double?
     /// Share of cache-warm requests finished (success or final failure) by the 07:00 after their arrival.
-    public var warmDoneBy0700: Double?
+    var warmDoneBy0700: Double?
     /// When the last warm build of each night finished, as seconds after that night's midnight.
-    public var warmLastDoneByNight: [Double]
-    public var slotSeconds: Double
-    public var busySeconds: Double
-    public var peakSlots: Int
-    public var scaleEvents: Int
-    public var scaleUps: Int
-    public var scaleDowns: Int
-    public var slotsStarted: Int
+    var warmLastDoneByNight: [Double]
+    var slotSeconds: Double
+    var busySeconds: Double
+    var peakSlots: Int
+    var scaleEvents: Int
+    var scaleUps: Int
+    var scaleDowns: Int
+    var slotsStarted: Int
     public var attempts: Int
-    public var coldAttemptShare: Double?
-    public var slowBuildAlerts: Int
-    public var timeouts: Int
-    public var automaticRetries: Int
+    var coldAttemptShare: Double?
+    var slowBuildAlerts: Int
+    var timeouts: Int
+    var automaticRetries: Int
     /// Jobs whose failures were judged deterministic, so their retries were skipped.
-    public var retriesSkipped: Int
-    public var failedAttemptSeconds: Double
-    public var unfinished: Int
-    public var endTime: Double
+    var retriesSkipped: Int
+    var failedAttemptSeconds: Double
+    var unfinished: Int
+    var endTime: Double
 
     enum CodingKeys: String, CodingKey {
         case policy
@@ -68,7 +68,7 @@ public struct SimulationMetrics: Sendable, Equatable, Codable {
     }
 
     /// Nearest-rank percentile (`p` in 0...100), nil for no values: the definition `sim.py` uses.
-    public static func percentile(_ values: [Double], _ p: Double) -> Double? {
+    static func percentile(_ values: [Double], _ p: Double) -> Double? {
         guard !values.isEmpty else { return nil }
         let sorted = values.sorted()
         let rank = Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1

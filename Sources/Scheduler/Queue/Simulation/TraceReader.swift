@@ -19,11 +19,11 @@ public enum TraceError: Error, Equatable, Sendable, CustomStringConvertible {
 
 /// A trace and what its sidecar `.meta.json` says about it.
 public struct Trace: Sendable {
-    public var records: [TraceRecord]
+    var records: [TraceRecord]
     /// Days × 86,400 (from the meta file, else the last arrival rounded up to a whole day).
-    public var horizon: Double
+    var horizon: Double
 
-    public init(records: [TraceRecord], horizon: Double? = nil) {
+    init(records: [TraceRecord], horizon: Double? = nil) {
         self.records = records.sorted { ($0.arrival, $0.requestID) < ($1.arrival, $1.requestID) }
         let last = self.records.last?.arrival ?? 0
         self.horizon = horizon ?? max(86_400, (last / 86_400).rounded(.up) * 86_400)
@@ -34,7 +34,7 @@ public struct Trace: Sendable {
 /// error naming its line, never a guess.
 public enum TraceReader {
     /// Refuse files larger than this (a 7-day trace is ~1 MB).
-    public static let maxBytes = 256 * 1024 * 1024
+    static let maxBytes = 256 * 1024 * 1024
 
     static let required = ["req_id", "arrival_s", "app_id", "build_type", "kind", "priority_hint", "source_hash",
                            "deps_hash", "service_warm_s", "cold_extra_s", "fail_after_s", "fail_attempts"]
@@ -57,7 +57,7 @@ public enum TraceReader {
     }
 
     /// Parses CSV text (header row first).
-    public static func parse(_ text: String) throws -> [TraceRecord] {
+    static func parse(_ text: String) throws -> [TraceRecord] {
         // "\r\n" is one Character in Swift: split on any line break, so CRLF files read like LF ones.
         var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
         while let last = lines.last, last.isEmpty { lines.removeLast() }

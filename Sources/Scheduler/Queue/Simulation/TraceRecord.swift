@@ -5,28 +5,28 @@ public struct TraceRecord: Sendable, Equatable {
         case human, bot, system
     }
 
-    public var requestID: Int
+    var requestID: Int
     /// Seconds from trace start (00:00 of day 0).
-    public var arrival: Double
+    var arrival: Double
     public var app: String
     public var buildType: String
     public var kind: JobKind
     public var hint: PriorityHint
-    public var sourceHash: String
-    public var dependencyHash: String
+    var sourceHash: String
+    var dependencyHash: String
     /// Run time of a successful attempt on a slot that has the dependency hash cached.
-    public var serviceWarm: Double
+    var serviceWarm: Double
     /// Extra time of any attempt on a slot without the dependency hash.
-    public var coldExtra: Double
+    var coldExtra: Double
     /// Warm run time until a failing attempt fails.
-    public var failAfter: Double?
+    var failAfter: Double?
     /// Leading attempts that fail (≥ 4 means every attempt fails).
-    public var failAttempts: Int
+    var failAttempts: Int
     public var popularity: Double
-    public var actor: Actor
-    public var parentRequestID: Int?
+    var actor: Actor
+    var parentRequestID: Int?
 
-    public init(requestID: Int, arrival: Double, app: String, buildType: String, kind: JobKind, hint: PriorityHint = .normal,
+    init(requestID: Int, arrival: Double, app: String, buildType: String, kind: JobKind, hint: PriorityHint = .normal,
                 sourceHash: String, dependencyHash: String, serviceWarm: Double, coldExtra: Double, failAfter: Double? = nil,
                 failAttempts: Int = 0, popularity: Double = 0.1, actor: Actor = .human, parentRequestID: Int? = nil) {
         self.requestID = requestID
@@ -47,7 +47,7 @@ public struct TraceRecord: Sendable, Equatable {
     }
 
     /// How attempt `attempt` (1-based) goes, on a warm or a cold slot: the trace's outcome rule.
-    public func attemptResult(attempt: Int, cold: Bool, timeout: Double = TraceRecord.attemptTimeout) -> AttemptResult {
+    func attemptResult(attempt: Int, cold: Bool, timeout: Double = TraceRecord.attemptTimeout) -> AttemptResult {
         let extra = cold ? coldExtra : 0
         var result: AttemptResult
         if attempt <= failAttempts, let failAfter {
@@ -60,12 +60,12 @@ public struct TraceRecord: Sendable, Equatable {
     }
 
     /// The trace's attempt timeout (seconds).
-    public static let attemptTimeout = 1800.0
+    static let attemptTimeout = 1800.0
 }
 
 /// The fixed outcome of one attempt in a trace replay.
 public struct AttemptResult: Sendable, Equatable {
     public enum Outcome: String, Sendable, Equatable { case succeeded, failed, timedOut }
-    public var duration: Double
+    var duration: Double
     public var outcome: Outcome
 }

@@ -9,8 +9,8 @@ import Foundation
 public final class TraceSimulator {
     public struct Options: Sendable {
         public var limits: SlotLimits
-        public var provisioningDelay: Double
-        public var cacheCapacity: Int
+        var provisioningDelay: Double
+        var cacheCapacity: Int
         /// Seconds between autoscaler decisions.
         public var tick: Double
 
@@ -62,8 +62,8 @@ public final class TraceSimulator {
         var cold: Bool
     }
 
-    public let trace: Trace
-    public let options: Options
+    let trace: Trace
+    let options: Options
     private var policy: SchedulingPolicy
     private let owner = "simulator"
 
