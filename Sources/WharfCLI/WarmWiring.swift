@@ -45,6 +45,6 @@ final class WarmWiring: Sendable {
     /// Stops the loop, then flushes one last time.
     func stop() async {
         if let periodic = runner.withLock({ r in defer { r = nil }; return r }) { await periodic.stop() }
-        try? flush.runOnce(now: Date())
+        _ = try? flush.runOnce(now: Date())
     }
 }

@@ -10,7 +10,7 @@ final class WharfDaemon {
     let stderrPath: String
 
     init(_ arguments: [String], stderrPath: String, environment: [String: String] = [:]) throws {
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: WharfProcess.binary)
         process.arguments = arguments
