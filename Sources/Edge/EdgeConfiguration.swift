@@ -36,6 +36,8 @@ public struct EdgeConfiguration: Sendable, Equatable {
     public var writeHighWaterBytes = 1 << 20
     /// How often the edge checks the store for alias changes (milliseconds).
     public var aliasPollMs = 250
+    /// The HTTPS listener; nil when TLS is off.
+    public var tls: EdgeTLSConfiguration?
 
     public init() {}
 
@@ -61,6 +63,12 @@ public struct EdgeConfiguration: Sendable, Equatable {
                              ("edge.timeouts.send_ms", sendTimeoutMs), ("edge.drain_timeout_ms", drainTimeoutMs),
                              ("edge.alias_poll_ms", aliasPollMs)] where value < 1 {
             found.append((key, "must be at least 1 ms"))
+        }
+        if let tls {
+            found += tls.problems(plainHost: listenHost, plainPort: listenPort)
+            if tls.listenPort != 0 && tls.listenPort == adminPort && tls.listenHost == adminHost {
+                found.append(("edge.tls.listen", "must differ from edge.admin_listen"))
+            }
         }
         if let domain, domain.contains("/") || domain.contains(" ") { found.append(("edge.domain", "is not a host name")) }
         return found

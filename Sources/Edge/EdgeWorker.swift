@@ -1,4 +1,5 @@
 import HTTPCore
+import TLS
 import UVLoop
 import Synchronization
 
@@ -27,6 +28,9 @@ final class EdgeWorker {
     let parserLimits: ParserLimits
 
     private var listener: TCPListener?
+    /// The HTTPS listener and the certificates its new handshakes use (swapped by a reload).
+    private var tlsListener: TCPListener?
+    var tlsContext: TLSServerContext?
     private var connections: [Int: HTTPConnection] = [:]
     private var nextConnectionID = 0
     private var timer: LoopTimer?
@@ -61,11 +65,18 @@ final class EdgeWorker {
     func log(_ message: String) { logger(message) }
 
     /// Binds this loop's listener (SO_REUSEPORT: every worker binds the same port) and starts the timer.
-    func start(port: Int) throws -> Int {
+    func start(port: Int, tlsPort: Int = 0) throws -> Int {
         let l = try TCPListener.listen(on: loop, host: configuration.listenHost, port: port,
                                        onError: { [unowned self] error in self.log("accept failed: \(error)") },
-                                       onAccept: { [unowned self] tcp in self.accepted(tcp) })
+                                       onAccept: { [unowned self] tcp in self.accepted(tcp, secure: false) })
         listener = l
+        if let tls = configuration.tls, tlsContext != nil {
+            let secure = try TCPListener.listen(on: loop, host: tls.listenHost, port: tlsPort,
+                                                onError: { [unowned self] error in self.log("TLS accept failed: \(error)") },
+                                                onAccept: { [unowned self] tcp in self.accepted(tcp, secure: true) })
+            tlsListener = secure
+            boundTLSPort = secure.localAddress.port
+        }
         let t = LoopTimer(loop: loop)
         t.start(after: .milliseconds(250), repeating: .milliseconds(250)) { [unowned self] in self.tick() }
         timer = t
@@ -118,8 +129,17 @@ final class EdgeWorker {
         return (candidate, entry)
     }
 
-    private func accepted(_ tcp: TCPConnection) {
+    /// The port the TLS listener bound (the real one when 0 was asked for).
+    private(set) var boundTLSPort = 0
+
+    private func accepted(_ tcp: TCPConnection, secure: Bool) {
         if draining {
+            tcp.close()
+            return
+        }
+        if secure && connections.count >= configuration.maxConnectionsPerWorker {
+            // No plaintext 503 on a TLS port before a handshake: just close.
+            metrics.connectionsRefused.add(1, ordering: .relaxed)
             tcp.close()
             return
         }
@@ -133,7 +153,16 @@ final class EdgeWorker {
             return
         }
         nextConnectionID += 1
-        let connection = HTTPConnection(id: nextConnectionID, tcp: tcp, worker: self)
+        let transport: any ConnectionTransport
+        if secure, let context = tlsContext {
+            transport = TLSTransport(tcp: tcp, session: context.makeSession(), onFailure: { [weak self] error in
+                self?.metrics.tlsHandshakeFailures.add(1, ordering: .relaxed)
+                _ = error
+            })
+        } else {
+            transport = tcp
+        }
+        let connection = HTTPConnection(id: nextConnectionID, transport: transport, isSecure: secure, worker: self)
         connections[connection.id] = connection
         metrics.connectionsOpen.add(1, ordering: .relaxed)
         metrics.connectionsAccepted.add(1, ordering: .relaxed)
@@ -174,6 +203,14 @@ final class EdgeWorker {
         for id in sweepRound[sweepCursor..<end] {
             // Closed connections have left the table; the round holds ids, never the connections.
             guard let connection = connections[id], !connection.isClosed else { continue }
+            if let started = connection.transport.handshakeStartedMs {
+                // A TLS client that has not finished its handshake: no 408 possible, just close.
+                if now &- started > UInt64(configuration.tls?.handshakeTimeoutMs ?? configuration.headerTimeoutMs) {
+                    metrics.tlsHandshakeTimeouts.add(1, ordering: .relaxed)
+                    expired.append((connection, false))
+                }
+                continue
+            }
             if let started = connection.requestStartedMs, now &- started > UInt64(configuration.headerTimeoutMs) {
                 expired.append((connection, true))
             } else if connection.isIdle, now &- connection.lastActivityMs > UInt64(configuration.idleTimeoutMs) {
@@ -213,6 +250,8 @@ final class EdgeWorker {
         draining = true
         listener?.close()
         listener = nil
+        tlsListener?.close()
+        tlsListener = nil
         for connection in Array(connections.values) { connection.drain() }
         if connections.isEmpty { onDrained() } else { drained = onDrained }
     }
@@ -222,6 +261,8 @@ final class EdgeWorker {
         for connection in Array(connections.values) { connection.close() }
         listener?.close()
         listener = nil
+        tlsListener?.close()
+        tlsListener = nil
         timer?.close()
         timer = nil
     }

@@ -52,7 +52,10 @@ final class HTTPConnection {
     }
 
     let id: Int
-    let tcp: TCPConnection
+    /// Plain TCP or TLS; this class reads and writes bytes through it and never knows which.
+    let transport: any ConnectionTransport
+    /// The request arrived over TLS (for HSTS and the redirect to HTTPS).
+    let isSecure: Bool
     unowned let worker: EdgeWorker
     private var parser: RequestParser
     private var buffer: [UInt8] = []
@@ -71,19 +74,20 @@ final class HTTPConnection {
 
     static let maxQueuedResponses = 64
 
-    init(id: Int, tcp: TCPConnection, worker: EdgeWorker) {
+    init(id: Int, transport: any ConnectionTransport, isSecure: Bool = false, worker: EdgeWorker) {
         self.id = id
-        self.tcp = tcp
+        self.transport = transport
+        self.isSecure = isSecure
         self.worker = worker
         self.parser = RequestParser(limits: worker.parserLimits)
-        let now = tcp.loop.nowMilliseconds
+        let now = transport.loop.nowMilliseconds
         lastActivityMs = now
         lastWriteProgressMs = now
     }
 
     func start() {
-        try? tcp.setNoDelay(true)
-        tcp.onClose = { [weak self] in
+        try? transport.setNoDelay(true)
+        transport.onClose = { [weak self] in
             guard let self else { return }
             self.worker.connectionClosed(self)
         }
@@ -91,18 +95,18 @@ final class HTTPConnection {
     }
 
     private func startReading() {
-        tcp.startReading(onData: { [unowned self] bytes in self.received(bytes) },
+        transport.startReading(onData: { [unowned self] bytes in self.received(bytes) },
                          onEnd: { [unowned self] _ in self.readEnded() })
     }
 
-    var isIdle: Bool { pendingCount == 0 && parser.isIdle && tcp.writeQueueSize == 0 && writesInFlight == 0 }
+    var isIdle: Bool { pendingCount == 0 && parser.isIdle && transport.writeQueueSize == 0 && writesInFlight == 0 }
     private var pendingCount: Int { slots.count - slotHead }
 
     // MARK: input
 
     private func received(_ bytes: UnsafeRawBufferPointer) {
         guard !isClosed, !closingAfterQueue else { return }
-        let now = tcp.loop.nowMilliseconds
+        let now = transport.loop.nowMilliseconds
         lastActivityMs = now
         if requestStartedMs == nil { requestStartedMs = now }
         buffer.append(contentsOf: bytes)
@@ -141,7 +145,7 @@ final class HTTPConnection {
             case .body:
                 continue  // request bodies are read and dropped (no route takes one)
             case .end:
-                requestStartedMs = parser.isIdle && index == buffer.count ? nil : tcp.loop.nowMilliseconds
+                requestStartedMs = parser.isIdle && index == buffer.count ? nil : transport.loop.nowMilliseconds
             }
         }
         if index >= buffer.count {
@@ -287,7 +291,7 @@ final class HTTPConnection {
     /// Loads a body through the shared cache: one load per key however many wait for it.
     private func load(_ file: ServedFile, _ rep: ServedFile.Representation,
                       _ done: @escaping (Result<ResponseCache.Entry, any Error>) -> Void) {
-        let loop = tcp.loop
+        let loop = transport.loop
         let worker = self.worker
         let key = rep.cacheKey
         let box = LoopBound(done)
@@ -346,7 +350,7 @@ final class HTTPConnection {
     private lazy var writeCompleted: (UVError?) -> Void = { [weak self] error in
         guard let self else { return }
         self.writesInFlight -= 1
-        self.lastWriteProgressMs = self.tcp.loop.nowMilliseconds
+        self.lastWriteProgressMs = self.transport.loop.nowMilliseconds
         if error != nil { self.close(); return }
         self.afterWrite()
     }
@@ -356,32 +360,32 @@ final class HTTPConnection {
         let done = writeCompleted
         if slot.multipartFileParts.isEmpty {
             if let file = slot.file {
-                tcp.sendFile(after: slot.buffers, descriptor: file.descriptor, offset: slot.fileRange.offset,
+                transport.sendFile(after: slot.buffers, descriptor: file.descriptor, offset: slot.fileRange.offset,
                              count: slot.fileRange.length) { error in
                     withExtendedLifetime(file) { done(error) }
                 }
             } else {
-                tcp.write(slot.buffers, completion: done)
+                transport.write(slot.buffers, completion: done)
             }
             return
         }
         // Multipart over a large file: buffers and file ranges interleaved, in order.
         var start = 0
         for part in slot.multipartFileParts {
-            tcp.write(Array(slot.buffers[start..<part.index]))
+            transport.write(Array(slot.buffers[start..<part.index]), completion: nil)
             let file = part.file
-            tcp.sendFile(descriptor: file.descriptor, offset: part.offset, count: part.length) { _ in
+            transport.sendFile(descriptor: file.descriptor, offset: part.offset, count: part.length) { _ in
                 withExtendedLifetime(file) {}
             }
             start = part.index + 1
         }
-        tcp.write(Array(slot.buffers[start...]), completion: done)
+        transport.write(Array(slot.buffers[start...]), completion: done)
     }
 
     /// Backpressure and closing decisions after output moved.
     private func afterWrite() {
         guard !isClosed else { return }
-        let queued = tcp.writeQueueSize
+        let queued = transport.writeQueueSize
         if queued > worker.configuration.writeHighWaterBytes {
             pauseReading()
         } else if readingPaused, queued <= worker.configuration.writeHighWaterBytes / 2,
@@ -398,7 +402,7 @@ final class HTTPConnection {
     private func pauseReading() {
         guard !readingPaused else { return }
         readingPaused = true
-        tcp.stopReading()
+        transport.stopReading()
     }
 
     // MARK: lifecycle
@@ -424,7 +428,7 @@ final class HTTPConnection {
     func close() {
         guard !isClosed else { return }
         isClosed = true
-        tcp.close()
+        transport.close()
     }
 }
 
