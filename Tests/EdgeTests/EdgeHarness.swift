@@ -34,7 +34,12 @@ final class EdgeHarness: Sendable {
     </head><body><h1>Fixture</h1></body></html>
     """
 
-    init(tls: Bool = false, configure: (inout EdgeConfiguration) -> Void = { _ in }) throws {
+    /// - Parameters:
+    ///   - tls: also listen for HTTPS with certificates from a fresh test CA (`caFile`; its key
+    ///     is beside it as `ca-key.pem`).
+    ///   - certificateNames: the names of each certificate to issue; the first is the default.
+    init(tls: Bool = false, certificateNames: [[String]] = [["localhost", "127.0.0.1", "::1"]],
+         configure: (inout EdgeConfiguration) -> Void = { _ in }) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-edge-\(UUID().uuidString)")
         let app = root.appendingPathComponent("app")
         try FileManager.default.createDirectory(at: app.appendingPathComponent("assets"), withIntermediateDirectories: true)
@@ -64,14 +69,17 @@ final class EdgeHarness: Sendable {
             let issuer = try CertificateIssuer(commonName: "Wharf test CA")
             let ca = root.appendingPathComponent("ca.pem").path
             try DevelopmentCertificates.writeFile(ca, issuer.authority.certificatePEM, mode: 0o644)
-            let leaf = try issuer.issueServerCertificate(names: ["localhost", "127.0.0.1", "::1"])
-            let files = TLSCertificateFiles(certificateChainPath: root.appendingPathComponent("localhost.pem").path,
-                                            privateKeyPath: root.appendingPathComponent("localhost-key.pem").path)
-            try DevelopmentCertificates.writeFile(files.certificateChainPath, leaf.certificatePEM, mode: 0o644)
-            try DevelopmentCertificates.writeFile(files.privateKeyPath, leaf.privateKeyPEM, mode: 0o600)
+            try DevelopmentCertificates.writeFile(root.appendingPathComponent("ca-key.pem").path, issuer.authority.privateKeyPEM, mode: 0o600)
             var t = EdgeTLSConfiguration()
             t.listenPort = 0
-            t.certificates = [files]
+            for (index, names) in certificateNames.enumerated() {
+                let leaf = try issuer.issueServerCertificate(names: names)
+                let files = TLSCertificateFiles(certificateChainPath: root.appendingPathComponent("cert\(index).pem").path,
+                                                privateKeyPath: root.appendingPathComponent("cert\(index)-key.pem").path)
+                try DevelopmentCertificates.writeFile(files.certificateChainPath, leaf.certificatePEM, mode: 0o644)
+                try DevelopmentCertificates.writeFile(files.privateKeyPath, leaf.privateKeyPEM, mode: 0o600)
+                t.certificates.append(files)
+            }
             config.tls = t
             caFile = ca
             tlsClient = try TLSClientContext(trustedCAFile: ca)

@@ -46,6 +46,9 @@ final class TestClient: @unchecked Sendable {
         if case .failed(let error) = session.state { throw ClientError.malformed("TLS: \(error)") }
     }
 
+    /// The names in the server certificate this TLS client was shown (empty over plain TCP).
+    var peerCertificateNames: [String] { session?.peerCertificateNames ?? [] }
+
     init(port: Int, timeoutSeconds: Int = 10) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var addr = sockaddr_in()
@@ -110,6 +113,13 @@ final class TestClient: @unchecked Sendable {
         if n < 0 { throw errno == EAGAIN || errno == EWOULDBLOCK ? ClientError.timeout : ClientError.closed }
         if n == 0 { return nil }
         return Array(chunk[0..<n])
+    }
+
+    /// Every byte until the server closes (raw bytes on a plain client: TLS alerts stay visible).
+    func readToEnd() throws -> [UInt8] {
+        while try fill() {}
+        defer { pending = [] }
+        return pending
     }
 
     /// True if the server closed the connection (EOF) with nothing more to read.

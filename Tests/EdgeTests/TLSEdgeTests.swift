@@ -1,0 +1,183 @@
+import Foundation
+import Glibc
+import Synchronization
+import Testing
+import TLS
+@testable import Edge
+
+/// The HTTPS listener seen by real clients: curl, `openssl s_client` and Python's `ssl`, each
+/// trusting only the harness's test CA. (The HTTP semantics cases run through this listener
+/// too: see `EdgeServerTests`, parameterised over both listeners.)
+@Suite(.serialized) struct TLSEdgeTests {
+    static let shared: EdgeHarness = try! EdgeHarness(
+        tls: true, certificateNames: [["localhost", "127.0.0.1", "::1"], ["app.example.test"], ["*.apps.example.test"]])
+    var h: EdgeHarness { TLSEdgeTests.shared }
+
+    @Test func curlFetchesOverHTTPSAndTheBodyHashMatches() throws {
+        let path = "/assets/app.1a2b3c4d.js"
+        let file = h.root.appendingPathComponent("curl-body").path
+        let r = try Command.run(["curl", "-sS", "--cacert", h.caFile!, "-H", "Accept-Encoding: identity", "-o", file,
+                                 "-w", "%{http_code} %{http_version} %{ssl_verify_result}",
+                                 "https://localhost:\(h.tlsPort)\(path)"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout == "200 1.1 0")
+        let body = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
+        #expect(EdgeHarness.sha256(body) == EdgeHarness.sha256(h.files[path]!))
+        // The large file goes through the pread-and-encrypt path; curl checks it against the length.
+        let apk = try Command.run(["curl", "-sS", "--cacert", h.caFile!, "-o", file, "-w", "%{http_code}",
+                                   "https://127.0.0.1:\(h.tlsPort)/downloads/app-release.apk"])
+        #expect(apk.stdout == "200", "\(apk.stderr)")
+        #expect(EdgeHarness.sha256(try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))) == EdgeHarness.sha256(h.files["/downloads/app-release.apk"]!))
+    }
+
+    @Test func pythonSeesTLS13WithALPNHTTP11AndOnlyModernTLS12Suites() throws {
+        let script = """
+        import socket, ssl, sys, hashlib
+        port, ca = int(sys.argv[1]), sys.argv[2]
+        def connect(configure):
+            ctx = ssl.create_default_context(cafile=ca)
+            ctx.set_alpn_protocols(["h2", "http/1.1"])
+            configure(ctx)
+            s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname="localhost")
+            return s
+        s = connect(lambda c: None)
+        s.sendall(b"GET /robots.txt HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk: break
+            data += chunk
+        print(s.version(), s.selected_alpn_protocol(), hashlib.sha256(data.split(b"\\r\\n\\r\\n", 1)[1]).hexdigest())
+        def tls12(ciphers):
+            def configure(c):
+                c.maximum_version = ssl.TLSVersion.TLSv1_2
+                c.set_ciphers(ciphers)
+            try:
+                s = connect(configure)
+                return s.cipher()[0]
+            except ssl.SSLError as e:
+                # The server's alert, not a client-side refusal to offer the suites.
+                return "refused" if "ALERT_HANDSHAKE_FAILURE" in str(e) else "client error: " + str(e)
+        print(tls12("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305"))
+        print(tls12("ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384"))  # CBC
+        print(tls12("AES128-GCM-SHA256:AES256-GCM-SHA384"))  # RSA key exchange
+        """
+        let r = try Command.run(["python3", "-c", script, "\(h.tlsPort)", h.caFile!])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "TLSv1.3 http/1.1 \(EdgeHarness.sha256(h.files["/robots.txt"]!))")
+        #expect(lines.dropFirst().first == "ECDHE-ECDSA-AES128-GCM-SHA256")
+        #expect(Array(lines.dropFirst(2)) == ["refused", "refused"])
+    }
+
+    @Test func sniChoosesTheCertificateTheClientSees() throws {
+        func subject(_ serverName: String?) throws -> String {
+            var args = ["openssl", "s_client", "-connect", "127.0.0.1:\(h.tlsPort)", "-CAfile", h.caFile!, "-verify_return_error"]
+            if let serverName { args += ["-servername", serverName] } else { args += ["-noservername"] }
+            let r = try Command.run(args, stdin: "")
+            return r.stdout.split(separator: "\n").first { $0.hasPrefix("subject=") }.map(String.init) ?? "none: \(r.stderr)"
+        }
+        #expect(try subject("app.example.test") == "subject=CN = app.example.test")
+        #expect(try subject("shop.apps.example.test") == "subject=CN = *.apps.example.test")
+        #expect(try subject("localhost") == "subject=CN = localhost")
+        #expect(try subject("unknown.example.test") == "subject=CN = localhost")  // the default
+        #expect(try subject(nil) == "subject=CN = localhost")
+    }
+
+    @Test func tls10And11AreRefusedWithAProtocolVersionAlert() throws {
+        for version in ["-tls1", "-tls1_1"] {
+            // SECLEVEL=0 makes the client itself willing, so a refusal can only come from the edge.
+            let r = try Command.run(["openssl", "s_client", "-connect", "127.0.0.1:\(h.tlsPort)", version,
+                                     "-cipher", "DEFAULT:@SECLEVEL=0", "-servername", "localhost"], stdin: "")
+            #expect(r.status != 0)
+            #expect(r.stderr.contains("alert protocol version"), "\(version): \(r.stderr)")
+        }
+        let ok = try Command.run(["openssl", "s_client", "-connect", "127.0.0.1:\(h.tlsPort)", "-tls1_2",
+                                  "-CAfile", h.caFile!, "-servername", "localhost", "-verify_return_error"], stdin: "")
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout.contains("Protocol  : TLSv1.2"))
+    }
+
+    @Test func garbageInsteadOfAClientHelloGetsAnAlertAndACloseAndTheEdgeServesOn() throws {
+        let failuresBefore = h.server.metrics.tlsHandshakeFailures.load(ordering: .relaxed)
+        let c = try TestClient(port: h.tlsPort, timeoutSeconds: 5)
+        // A handshake record holding a malformed ClientHello.
+        try c.send([0x16, 0x03, 0x01, 0x00, 0x08, 0x01, 0x00, 0x00, 0x04, 0xde, 0xad, 0xbe, 0xef])
+        let answer = try c.readToEnd()
+        #expect(answer.first == 21)  // an alert record (RFC 8446 §5.1), then EOF
+        // Plain HTTP on the TLS port: closed without an answer.
+        let http = try TestClient(port: h.tlsPort, timeoutSeconds: 5)
+        try http.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        #expect(try http.readToEnd().isEmpty)
+        #expect(h.server.metrics.tlsHandshakeFailures.load(ordering: .relaxed) >= failuresBefore + 2)
+        let ok = try h.client(.tls).get("/robots.txt")
+        #expect(ok.status == 200)
+    }
+
+    @Test func aHugeRecordIsAnsweredWithAnAlertAndAClose() throws {
+        let c = try TestClient(port: h.tlsPort, timeoutSeconds: 5)
+        // A handshake record header claiming 65,535 bytes (over the 2^14 + 2048 limit, RFC 8446 §5.1).
+        try c.send([0x16, 0x03, 0x01, 0xff, 0xff] + [UInt8](repeating: 0, count: 1024))
+        let answer = try c.readToEnd()
+        #expect(answer.first == 21)
+    }
+
+    @Test func manyConcurrentTLSHandshakesAllSucceed() throws {
+        let h = self.h
+        let bad = ConcurrentClients.run(count: 100) { _ in
+            guard let c = try? h.client(.tls), let r = try? c.get("/robots.txt"), r.status == 200,
+                  r.body == h.files["/robots.txt"] else { return 1 }
+            return 0
+        }
+        #expect(bad == 0)
+    }
+}
+
+/// The handshake timeout and certificate reload, each on a harness of its own.
+@Suite(.serialized) struct TLSEdgeLifecycleTests {
+    @Test func aClientThatStallsMidHandshakeIsClosedAfterTheHandshakeTimeout() throws {
+        let h = try EdgeHarness(tls: true) { $0.tls?.handshakeTimeoutMs = 500 }
+        defer { h.stop() }
+        let c = try TestClient(port: h.tlsPort, timeoutSeconds: 10)
+        try c.send([0x16, 0x03, 0x01, 0x02, 0x00, 0x01])  // the start of a ClientHello, then silence
+        let started = Date()
+        let answer = try c.readToEnd()
+        let waited = Date().timeIntervalSince(started)
+        #expect(answer.isEmpty)
+        #expect(waited >= 0.4 && waited < 5, "closed after \(waited) s")
+        #expect(h.server.metrics.tlsHandshakeTimeouts.load(ordering: .relaxed) == 1)
+    }
+
+    @Test func reloadingCertificatesKeepsOpenConnectionsAndNewHandshakesSeeTheNewOne() throws {
+        let h = try EdgeHarness(tls: true)
+        defer { h.stop() }
+        let kept = try h.client(.tls)
+        #expect(try kept.get("/robots.txt").status == 200)
+        #expect(kept.peerCertificateNames == ["localhost", "127.0.0.1", "::1"])
+        // A new certificate from the same CA, with another name list, written to new files.
+        let caPEM = try [UInt8](Data(contentsOf: h.root.appendingPathComponent("ca.pem")))
+        let caKey = try [UInt8](Data(contentsOf: h.root.appendingPathComponent("ca-key.pem")))
+        let issued = try CertificateIssuer(certificatePEM: caPEM, privateKeyPEM: caKey)
+            .issueServerCertificate(names: ["localhost", "reloaded.example.test"])
+        let files = TLSCertificateFiles(certificateChainPath: h.root.appendingPathComponent("new.pem").path,
+                                        privateKeyPath: h.root.appendingPathComponent("new-key.pem").path)
+        try DevelopmentCertificates.writeFile(files.certificateChainPath, issued.certificatePEM, mode: 0o644)
+        try DevelopmentCertificates.writeFile(files.privateKeyPath, issued.privateKeyPEM, mode: 0o600)
+        // A mismatched pair is refused and changes nothing.
+        let wrong = TLSCertificateFiles(certificateChainPath: files.certificateChainPath, privateKeyPath: h.root.appendingPathComponent("cert0-key.pem").path)
+        #expect(throws: TLSError.self) { try h.server.reloadCertificates([wrong]) }
+        try h.server.reloadCertificates([files])
+        // Loops pick the new context up asynchronously: wait (bounded) for a handshake to show it.
+        var names: [String] = []
+        for _ in 0..<100 {
+            names = try h.client(.tls).peerCertificateNames
+            if names.contains("reloaded.example.test") { break }
+            usleep(20_000)
+        }
+        #expect(names == ["localhost", "reloaded.example.test"])
+        // The keep-alive connection opened before the reload is still served.
+        let again = try kept.get("/robots.txt")
+        #expect(again.status == 200)
+        #expect(again.body == h.files["/robots.txt"])
+    }
+}
