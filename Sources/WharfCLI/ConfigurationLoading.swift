@@ -3,6 +3,7 @@ import Edge
 import Foundation
 import Scheduler
 import SystemPackage
+import TLS
 
 /// Reads wharf.yaml (optional) and `WHARF_…` environment variables into typed configurations.
 /// Precedence: flags (applied by the commands) > environment > file > built-in defaults.
@@ -79,6 +80,7 @@ struct ConfigurationLoader {
         e.headerTimeoutMs = int("edge.timeouts.header_ms") ?? e.headerTimeoutMs
         e.idleTimeoutMs = int("edge.timeouts.idle_ms") ?? e.idleTimeoutMs
         e.sendTimeoutMs = int("edge.timeouts.send_ms") ?? e.sendTimeoutMs
+        e.tls = tlsSettings()
         s.edge = e
         s.scheduler = schedulerSettings()
         let (warm, warmProblems) = WarmSettings.read(self)
@@ -86,6 +88,30 @@ struct ConfigurationLoader {
         (s.warm, s.monitor) = (warm, monitor)
         problems += warmProblems + monitorProblems
         return s
+    }
+
+    /// The `edge.tls.*` keys: TLS is on when `edge.tls.enabled` is true, or when a listener or a
+    /// certificate is given (and `enabled` is not false).
+    private mutating func tlsSettings() -> EdgeTLSConfiguration? {
+        let enabled = bool("edge.tls.enabled")
+        let listen = string("edge.tls.listen")
+        let certificates = stringArray("edge.tls.certificates") ?? []
+        guard enabled ?? (listen != nil || !certificates.isEmpty) else { return nil }
+        var t = EdgeTLSConfiguration()
+        if let listen { (t.listenHost, t.listenPort) = address("edge.tls.listen", listen) ?? (t.listenHost, t.listenPort) }
+        for item in certificates {
+            let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            if parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty {
+                t.certificates.append(TLSCertificateFiles(certificateChainPath: parts[0], privateKeyPath: parts[1]))
+            } else {
+                problems.append(Problem(key: "edge.tls.certificates", reason: "entry '\(item)' is not CHAIN.pem=KEY.pem"))
+            }
+        }
+        t.handshakeTimeoutMs = int("edge.tls.handshake_timeout_ms") ?? t.handshakeTimeoutMs
+        t.redirectApps = Set(stringArray("edge.tls.redirect") ?? [])
+        t.hstsApps = Set(stringArray("edge.tls.hsts") ?? [])
+        t.hstsMaxAgeSeconds = int("edge.tls.hsts_max_age") ?? t.hstsMaxAgeSeconds
+        return t
     }
 
     /// The `scheduler.*` keys (see edge-config/wharf.yaml).
@@ -142,6 +168,9 @@ struct ConfigurationLoader {
     /// Appends the semantic problems of resolved settings (ranges, conflicts).
     mutating func validate(_ settings: Settings) {
         for p in settings.edge.problems() { problems.append(Problem(key: p.key, reason: p.reason)) }
+        // Certificates are loaded as the server would load them: unreadable, not PEM, key
+        // mismatch, expired and not-yet-valid files are refused here with the file and reason.
+        for p in settings.edge.tls?.checkCertificates() ?? [] { problems.append(Problem(key: p.key, reason: p.reason)) }
         if settings.store.isEmpty { problems.append(Problem(key: "store", reason: "must not be empty")) }
         for p in settings.scheduler.problems() { problems.append(Problem(key: p.key, reason: p.reason)) }
     }
