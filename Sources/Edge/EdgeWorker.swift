@@ -119,6 +119,34 @@ final class EdgeWorker {
         return snapshot
     }
 
+    /// A plain-HTTP request for an app that must use HTTPS: `308 Permanent Redirect` to the same
+    /// host and target on the TLS port (308 keeps the method, RFC 9110 §15.4.9). nil: serve it here.
+    func httpsRedirect(_ head: RequestHead) -> ArtifactResponder.Plan? {
+        guard let tls = configuration.tls, !tls.redirectApps.isEmpty, boundTLSPort != 0,
+              let target = try? RequestTarget.parse(head.target, method: head.method)
+        else { return nil }
+        let hostField = target.host ?? head.value(of: .host).map { String(decoding: $0, as: UTF8.self) }
+        guard let hostField,
+              let route = responder.router.route(host: hostField, path: target.path, knownApps: currentSnapshot().appNames),
+              tls.redirects(route.app)
+        else { return nil }
+        let host = Router.hostName(hostField)
+        let port = boundTLSPort == 443 ? "" : ":\(boundTLSPort)"
+        let path = target.form == .absolute ? target.path + (target.query.map { "?" + $0 } ?? "") : String(decoding: head.target, as: UTF8.self)
+        let close = !head.keepAlive
+        return ArtifactResponder.error(308, "moved to https://\(host)\(port)\(path)", date: date(), close: close,
+                                       http10KeepAlive: head.keepAlive && head.version == .http1_0,
+                                       extra: "Location: https://\(host)\(port)\(path)\r\n", omitBody: head.method == .head)
+    }
+
+    /// The `Strict-Transport-Security` field line for `app`'s HTTPS responses, or nil (RFC 6797 §6.1).
+    func hstsField(app: String?) -> [UInt8]? {
+        guard let app, let tls = configuration.tls, tls.hsts(app) else { return nil }
+        return hstsLine
+    }
+
+    private lazy var hstsLine: [UInt8] = Array("Strict-Transport-Security: max-age=\(configuration.tls?.hstsMaxAgeSeconds ?? 0)\r\n".utf8)
+
     /// The common request whose whole body is in the cache: its representation and cache entry,
     /// found without a `Plan` (see `ArtifactResponder.cacheHitCandidate`); nil plans in full.
     func cacheHit(_ head: RequestHead) -> (ArtifactResponder.CacheHitCandidate, ResponseCache.Entry)? {

@@ -137,7 +137,9 @@ final class HTTPConnection {
             guard let event else { break }
             switch event {
             case .head(let head):
-                if let found = worker.cacheHit(head) {
+                if !isSecure, let redirect = worker.httpsRedirect(head) {
+                    enqueue(redirect)
+                } else if let found = worker.cacheHit(head) {
                     enqueue(found.0, found.1)
                 } else {
                     enqueue(worker.plan(head))
@@ -167,6 +169,7 @@ final class HTTPConnection {
         slot.servedFile = hit.file
         slot.coding = hit.rep.coding.rawValue
         slot.buffers.append(WriteBuffer(hit.rep.okHead))
+        if isSecure, let hsts = worker.hstsField(app: hit.app) { slot.buffers.append(WriteBuffer(hsts)) }
         slot.buffers.append(WriteBuffer(worker.responseDate().tail(close: false, http10KeepAlive: false)))
         if let file = entry.file {
             slot.file = file
@@ -233,14 +236,36 @@ final class HTTPConnection {
 
     /// The head as write buffers: the (often prebuilt, shared) head and its Date tail, uncopied.
     private func appendHead(_ plan: ArtifactResponder.Plan, to slot: Slot) {
+        if isSecure, let hsts = worker.hstsField(app: plan.app) {
+            appendHead(plan.head, tail: plan.headTail, adding: hsts, to: &slot.buffers)
+            return
+        }
         slot.buffers.append(WriteBuffer(plan.head))
         if !plan.headTail.isEmpty { slot.buffers.append(WriteBuffer(plan.headTail)) }
+    }
+
+    /// A head with one more field line: before the Date tail of a prebuilt head, or right after
+    /// the status line of a complete one (slices, not copies).
+    private func appendHead(_ head: [UInt8], tail: [UInt8], adding field: [UInt8], to buffers: inout [WriteBuffer]) {
+        if !tail.isEmpty {
+            buffers.append(WriteBuffer(head))
+            buffers.append(WriteBuffer(field))
+            buffers.append(WriteBuffer(tail))
+            return
+        }
+        var statusEnd = 0
+        while statusEnd + 1 < head.count, !(head[statusEnd] == 13 && head[statusEnd + 1] == 10) { statusEnd += 1 }
+        statusEnd = min(statusEnd + 2, head.count)
+        buffers.append(WriteBuffer(head[0..<statusEnd]))
+        buffers.append(WriteBuffer(field))
+        buffers.append(WriteBuffer(head[statusEnd...]))
     }
 
     /// Puts the head and the selected bytes of a loaded representation into a slot.
     private func fill(_ slot: Slot, plan: ArtifactResponder.Plan, entry: ResponseCache.Entry, slices: ArtifactResponder.Slices) {
         slot.buffers.removeAll(keepingCapacity: true)
         appendHead(plan, to: slot)
+        let headBuffers = slot.buffers.count
         if let file = entry.file {
             slot.file = file
             switch slices {
@@ -252,7 +277,7 @@ final class HTTPConnection {
                 // Several ranges of a large file: part heads are small; read each range through
                 // the cache-less path by sending them in order as file ranges.
                 slot.file = nil
-                slot.buffers = multipartBuffers(multipart, head: plan.fullHead, body: nil, file: file, slot: slot)
+                slot.buffers = multipartBuffers(multipart, head: plan.fullHead, body: nil, file: file, slot: slot, app: plan.app)
             }
         } else {
             switch slices {
@@ -261,20 +286,26 @@ final class HTTPConnection {
             case .single(let offset, let length):
                 slot.buffers.append(WriteBuffer(entry.body[Int(offset)..<Int(offset + length)]))
             case .multipart(let multipart):
-                slot.buffers = multipartBuffers(multipart, head: plan.fullHead, body: entry.body, file: nil, slot: slot)
+                slot.buffers = multipartBuffers(multipart, head: plan.fullHead, body: entry.body, file: nil, slot: slot, app: plan.app)
             }
         }
         if case .multipart(let m) = slices {
             slot.bytes = Int(m.contentLength)
         } else {
-            slot.bytes = slot.buffers.dropFirst(plan.headTail.isEmpty ? 1 : 2).reduce(0) { $0 + $1.count } + Int(slot.fileRange.length)
+            slot.bytes = slot.buffers.dropFirst(headBuffers).reduce(0) { $0 + $1.count } + Int(slot.fileRange.length)
         }
         slot.ready = true
     }
 
     /// A multipart/byteranges body as buffers (in-memory bodies) or as part heads + file ranges.
-    private func multipartBuffers(_ m: MultipartByteRanges, head: [UInt8], body: [UInt8]?, file: OpenFile?, slot: Slot) -> [WriteBuffer] {
-        var out: [WriteBuffer] = [WriteBuffer(head)]
+    private func multipartBuffers(_ m: MultipartByteRanges, head: [UInt8], body: [UInt8]?, file: OpenFile?, slot: Slot,
+                                  app: String?) -> [WriteBuffer] {
+        var out: [WriteBuffer] = []
+        if isSecure, let hsts = worker.hstsField(app: app) {
+            appendHead(head, tail: [], adding: hsts, to: &out)
+        } else {
+            out.append(WriteBuffer(head))
+        }
         for (i, span) in m.spans.enumerated() {
             out.append(WriteBuffer(m.partHead(i)))
             if let body {

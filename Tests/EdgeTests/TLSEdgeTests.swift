@@ -148,6 +148,37 @@ import TLS
         #expect(h.server.metrics.tlsHandshakeTimeouts.load(ordering: .relaxed) == 1)
     }
 
+    @Test func redirectAndHSTSApplyPerAppAndAreOffByDefault() throws {
+        let h = try EdgeHarness(tls: true) { c in
+            c.tls?.redirectApps = ["demo"]
+            c.tls?.hstsApps = ["demo"]
+            c.tls?.hstsMaxAgeSeconds = 600
+        }
+        defer { h.stop() }
+        let plain = try h.client(.plain)
+        let r = try plain.get("/robots.txt?x=1")
+        #expect(r.status == 308)
+        #expect(r.header("Location") == "https://localhost:\(h.tlsPort)/robots.txt?x=1")
+        #expect(r.header("Strict-Transport-Security") == nil)  // never over plain HTTP (RFC 6797 §7.2)
+        // curl follows it with the test CA and lands on the file.
+        let followed = try Command.run(["curl", "-sS", "-L", "--cacert", h.caFile!, "-w", " %{http_code} %{num_redirects}",
+                                        "http://localhost:\(h.port)/robots.txt"])
+        #expect(followed.stdout == String(decoding: h.files["/robots.txt"]!, as: UTF8.self) + " 200 1", "\(followed.stderr)")
+        let secure = try h.client(.tls)
+        for path in ["/", "/assets/logo.9c8d7e6f.png", "/assets/logo.9c8d7e6f.png"] {  // planned, then a cache hit
+            let response = try secure.get(path)
+            #expect(response.header("Strict-Transport-Security") == "max-age=600", "\(path)")
+        }
+        let ranged = try secure.get("/robots.txt", headers: ["Range": "bytes=0-1,3-4"])
+        #expect(ranged.status == 206)
+        #expect(ranged.header("Strict-Transport-Security") == "max-age=600")
+        #expect(ranged.header("Content-Length") == "\(ranged.body.count)")
+        // The shared harness configures neither: no redirect, no HSTS.
+        let d = TLSEdgeTests.shared
+        #expect(try d.client(.plain).get("/robots.txt").status == 200)
+        #expect(try d.client(.tls).get("/robots.txt").header("Strict-Transport-Security") == nil)
+    }
+
     @Test func reloadingCertificatesKeepsOpenConnectionsAndNewHandshakesSeeTheNewOne() throws {
         let h = try EdgeHarness(tls: true)
         defer { h.stop() }
