@@ -98,6 +98,14 @@ import TLS
         #expect(ok.stdout.contains("Protocol  : TLSv1.2"))
     }
 
+    @Test func aRenegotiationAttemptIsRefusedWithAnAlert() throws {
+        // s_client's "R" command starts a TLS 1.2 renegotiation; the edge answers no_renegotiation.
+        let r = try Command.run(["sh", "-c", "(printf 'R\\n'; sleep 1) | openssl s_client -connect 127.0.0.1:\(h.tlsPort) -tls1_2 -CAfile \(h.caFile!) -servername localhost"])
+        #expect((r.stdout + r.stderr).contains("RENEGOTIATING"))
+        #expect(r.stderr.contains("no renegotiation"), "\(r.stderr)")
+        #expect(try h.client(.tls).get("/robots.txt").status == 200)
+    }
+
     @Test func garbageInsteadOfAClientHelloGetsAnAlertAndACloseAndTheEdgeServesOn() throws {
         let failuresBefore = h.server.metrics.tlsHandshakeFailures.load(ordering: .relaxed)
         let c = try TestClient(port: h.tlsPort, timeoutSeconds: 5)
