@@ -61,6 +61,9 @@ public final class EdgeServer: Sendable {
     /// The HTTPS port every loop listens on (0 when TLS is off).
     public var tlsPort: Int { boundTLSPort.load(ordering: .acquiring) }
 
+    /// The certificates new handshakes use (for the admin listener to share), nil when TLS is off.
+    public var currentTLSContext: TLSServerContext? { tlsContext.withLock { $0 } }
+
     /// What the current TLS certificates say about themselves (empty when TLS is off).
     public var tlsCertificates: [TLSCertificateSummary] { tlsContext.withLock { $0?.certificates ?? [] } }
 

@@ -81,6 +81,7 @@ struct ConfigurationLoader {
         e.idleTimeoutMs = int("edge.timeouts.idle_ms") ?? e.idleTimeoutMs
         e.sendTimeoutMs = int("edge.timeouts.send_ms") ?? e.sendTimeoutMs
         e.tls = tlsSettings()
+        e.adminTLS = bool("edge.admin_tls") ?? e.adminTLS
         s.edge = e
         s.scheduler = schedulerSettings()
         let (warm, warmProblems) = WarmSettings.read(self)

@@ -54,7 +54,7 @@ struct CheckConfigCommand: AsyncParsableCommand {
         let e = s.edge
         print("store: \(s.store)")
         print("edge.listen: \(e.listenHost):\(e.listenPort)")
-        print("edge.admin_listen: \(e.adminHost):\(e.adminPort)")
+        print("edge.admin_listen: \(e.adminHost):\(e.adminPort)\(e.adminTLS ? " (TLS, edge.admin_tls)" : "")")
         print("edge.workers: \(e.workers)")
         print("edge.cache_bytes: \(e.cacheBytes)")
         print("edge.sendfile_threshold: \(e.sendfileThresholdBytes)")
@@ -141,8 +141,9 @@ struct ServerRunner {
         do {
             let token = try AdminToken.resolve(storePath: store.path)
             admin = AdminServer(edge: edge, token: token, logger: log)
+            if settings.edge.adminTLS, let context = edge.currentTLSContext { admin.useTLS(context) }
             try admin.start()
-            log("admin API on http://\(settings.edge.adminHost):\(admin.port)/_wharf/ (bearer token from \(token.source))")
+            log("admin API on \(admin.usesTLS ? "https" : "http")://\(settings.edge.adminHost):\(admin.port)/_wharf/ (bearer token from \(token.source))")
         } catch {
             log("admin API could not start: \(error)")
             edge.shutdown()
@@ -192,6 +193,7 @@ struct ServerRunner {
                     if let tls = try TLSWiring.withCertificates(fresh.edge.tls, store: settings.store, log: log), edgeConfiguration.tls != nil {
                         // New handshakes use the reloaded files; open connections keep theirs.
                         try edge.reloadCertificates(tls.certificates)
+                        if admin.usesTLS, let context = edge.currentTLSContext { admin.useTLS(context) }
                         log("TLS certificates reloaded: \(edge.tlsCertificates.map { "\($0.names.joined(separator: ",")) until \($0.notAfter)" }.joined(separator: "; "))")
                     }
                     log("configuration reloaded (edge settings and TLS certificates; listeners, scheduler, monitor, popularity, cron and warm keys apply at restart)")

@@ -156,6 +156,37 @@ import TLS
         #expect(h.server.metrics.tlsHandshakeTimeouts.load(ordering: .relaxed) == 1)
     }
 
+    @Test func theAdminAPIServedOverTLSAnswersCurlAndRefusesPlainHTTP() throws {
+        let h = try EdgeHarness(tls: true) { $0.adminPort = 0 }
+        defer { h.stop() }
+        let admin = AdminServer(edge: h.server, token: AdminToken("secret-token"))
+        admin.useTLS(try #require(h.server.currentTLSContext))
+        try admin.start()
+        defer { admin.shutdown() }
+        let ok = try Command.run(["curl", "-sS", "--cacert", h.caFile!, "-H", "Authorization: Bearer secret-token",
+                                  "-o", "/dev/null", "-w", "%{http_code}", "https://localhost:\(admin.port)/_wharf/metrics"])
+        #expect(ok.stdout == "200", "\(ok.stderr)")
+        let denied = try Command.run(["curl", "-sS", "--cacert", h.caFile!, "-o", "/dev/null", "-w", "%{http_code}",
+                                      "https://localhost:\(admin.port)/_wharf/metrics"])
+        #expect(denied.stdout == "401")
+        let plain = try TestClient(port: admin.port, timeoutSeconds: 5)
+        try plain.send("GET /_wharf/health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        #expect(try plain.readToEnd().isEmpty)  // closed: not HTTP on a TLS port
+    }
+
+    @Test func anAdminListenerBeyondLoopbackNeedsTLS() {
+        var c = EdgeConfiguration()
+        c.adminHost = "0.0.0.0"
+        #expect(c.problems().contains { $0.key == "edge.admin_listen" && $0.reason.contains("edge.admin_tls") })
+        c.adminTLS = true
+        #expect(c.problems().contains { $0.key == "edge.admin_tls" })  // and TLS needs certificates
+        c.tls = EdgeTLSConfiguration()
+        #expect(c.problems().isEmpty)
+        c.adminHost = "127.0.0.1"
+        c.adminTLS = false
+        #expect(c.problems().isEmpty)
+    }
+
     @Test func redirectAndHSTSApplyPerAppAndAreOffByDefault() throws {
         let h = try EdgeHarness(tls: true) { c in
             c.tls?.redirectApps = ["demo"]
