@@ -12,6 +12,7 @@
 #include <openssl/x509v3.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <openssl/core_names.h>
 
 #if OPENSSL_VERSION_NUMBER < 0x30000000L
 #error "Wharf's TLS module needs OpenSSL 3.0 or later (Debian: libssl-dev)"
@@ -81,5 +82,16 @@ static inline int wharf_general_name_at(void *names, int index, const unsigned c
 static inline void wharf_general_names_free(void *names) { GENERAL_NAMES_free((GENERAL_NAMES *)names); }
 /// An elliptic-curve key on `curve` ("P-256"); EVP_EC_gen is a macro over a variadic function.
 static inline EVP_PKEY *wharf_EVP_EC_gen(const char *curve) { return EVP_EC_gen(curve); }
+
+/// Session tickets: HMAC-SHA256 keyed with `key` (OSSL_PARAM arrays are built with macros and
+/// compound literals Swift cannot express).
+static inline int wharf_ticket_mac_init(EVP_MAC_CTX *ctx, const unsigned char *key, size_t length) {
+    OSSL_PARAM params[2];
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    return EVP_MAC_init(ctx, key, length, params);
+}
+static inline void *wharf_SSL_CTX_get_app_data(const SSL_CTX *ctx) { return SSL_CTX_get_app_data(ctx); }
+static inline int wharf_SSL_CTX_set_app_data(SSL_CTX *ctx, void *data) { return SSL_CTX_set_app_data(ctx, data); }
 
 #endif

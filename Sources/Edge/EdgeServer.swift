@@ -34,7 +34,8 @@ public final class EdgeServer: Sendable {
         self.workers = Mutex([])
         if let tls = configuration.tls {
             do {
-                self.tlsContext = Mutex(try TLSServerContext(certificates: tls.certificates))
+                self.tlsContext = Mutex(try TLSServerContext(certificates: tls.certificates,
+                                                              ticketKeyRotationSeconds: tls.ticketKeyRotationSeconds))
             } catch {
                 try? group.shutdown()
                 throw error

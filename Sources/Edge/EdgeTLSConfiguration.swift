@@ -8,6 +8,8 @@ public struct EdgeTLSConfiguration: Sendable, Equatable {
     /// PEM chain + key pairs; the first is the default, SNI picks others by their names. Empty
     /// means "use the development certificates under <store>/tls/" (the CLI fills them in).
     public var certificates: [TLSCertificateFiles] = []
+    /// How long a session-ticket key seals new tickets (it opens them for twice as long).
+    public var ticketKeyRotationSeconds = 3600
     /// A client that has not finished its handshake by then is closed.
     public var handshakeTimeoutMs = 10_000
     /// Apps whose plain-HTTP requests get `308` to the same host and target over HTTPS; `*` = all.
@@ -29,6 +31,7 @@ public struct EdgeTLSConfiguration: Sendable, Equatable {
         if listenPort != 0 && listenPort == plainPort && listenHost == plainHost {
             found.append(("edge.tls.listen", "must differ from edge.listen"))
         }
+        if ticketKeyRotationSeconds < 60 { found.append(("edge.tls.ticket_key_rotation_s", "must be at least 60 s")) }
         if handshakeTimeoutMs < 1 { found.append(("edge.tls.handshake_timeout_ms", "must be at least 1 ms")) }
         if hstsMaxAgeSeconds < 0 { found.append(("edge.tls.hsts_max_age", "must not be negative")) }
         return found

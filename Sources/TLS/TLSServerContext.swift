@@ -33,6 +33,8 @@ public final class TLSServerContext: @unchecked Sendable {
     }
 
     let entries: [Entry]
+    /// Session-ticket keys: shared with the context this one replaced.
+    let ticketKeys: TicketKeyRing
     /// The wire form of the ALPN list (length-prefixed names).
     let alpnWire: [UInt8]
     public var certificates: [TLSCertificateSummary] { entries.map(\.summary) }
@@ -41,8 +43,10 @@ public final class TLSServerContext: @unchecked Sendable {
     /// (unreadable, not PEM, key mismatch, expired, not yet valid).
     /// - Parameter previous: the context this one replaces; its ticket key is kept, so tickets
     ///   issued before a reload still resume.
+    ///   - ticketKeyRotationSeconds: how long a ticket key seals new tickets (it opens them for
+    ///     twice that); ignored when `previous` is given (its keys carry on).
     public init(certificates: [TLSCertificateFiles], alpn: [String] = ["http/1.1"],
-                previous: TLSServerContext? = nil) throws(TLSError) {
+                previous: TLSServerContext? = nil, ticketKeyRotationSeconds: Int = 3600) throws(TLSError) {
         guard !certificates.isEmpty else { throw TLSError(.setup, "no certificate configured") }
         var wire: [UInt8] = []
         for name in alpn where !name.isEmpty && name.utf8.count < 256 {
@@ -55,28 +59,26 @@ public final class TLSServerContext: @unchecked Sendable {
             loaded.append(try TLSServerContext.load(files))
         }
         entries = loaded
+        ticketKeys = previous?.ticketKeys ?? TicketKeyRing(rotationSeconds: ticketKeyRotationSeconds)
         let unmanaged = Unmanaged.passUnretained(self).toOpaque()
-        var ticketKeys = [UInt8](repeating: 0, count: 80)
-        let hasPreviousKeys = previous.map {
-            wharf_SSL_CTX_get_tlsext_ticket_keys($0.entries[0].context, &ticketKeys, 80) == 1
-        } ?? false
+        let ring = Unmanaged.passUnretained(ticketKeys).toOpaque()
         for entry in entries {
             wharf_SSL_CTX_set_tlsext_servername_callback(entry.context, serverNameCallback)
             wharf_SSL_CTX_set_tlsext_servername_arg(entry.context, unmanaged)
             SSL_CTX_set_alpn_select_cb(entry.context, alpnSelectCallback, unmanaged)
-        }
-        if hasPreviousKeys {
-            _ = wharf_SSL_CTX_set_tlsext_ticket_keys(entries[0].context, &ticketKeys, 80)
+            // Tickets are sealed with the shared ring's keys and live as long as a key opens them.
+            _ = wharf_SSL_CTX_set_app_data(entry.context, ring)
+            SSL_CTX_set_tlsext_ticket_key_evp_cb(entry.context, ticketKeyCallback)
+            SSL_CTX_set_timeout(entry.context, Int(2 * ticketKeys.rotationSeconds))
         }
     }
 
     /// The current session-ticket key's name (the 16 bytes every ticket carries in clear): equal
     /// across a reload, different between unrelated contexts.
-    public var ticketKeyFingerprint: [UInt8] {
-        var keys = [UInt8](repeating: 0, count: 80)
-        guard wharf_SSL_CTX_get_tlsext_ticket_keys(entries[0].context, &keys, 80) == 1 else { return [] }
-        return Array(keys[0..<16])
-    }
+    public var ticketKeyFingerprint: [UInt8] { ticketKeys.currentName }
+
+    /// Starts a new ticket-key period now (tickets sealed before still resume, under the previous key).
+    public func rotateTicketKey() { ticketKeys.rotateNow() }
 
     /// A server session for one accepted connection, starting with the default certificate.
     public func makeSession() -> TLSSession {

@@ -22,7 +22,7 @@ enum TLSWiring {
     static func describe(_ tls: EdgeTLSConfiguration?, store: String) -> [String] {
         guard let tls else { return ["edge.tls: off"] }
         var lines = ["edge.tls.listen: \(tls.listenHost):\(tls.listenPort)",
-                     "edge.tls.handshake_timeout_ms: \(tls.handshakeTimeoutMs)",
+                     "edge.tls.handshake_timeout_ms: \(tls.handshakeTimeoutMs), ticket_key_rotation_s: \(tls.ticketKeyRotationSeconds)",
                      "edge.tls.redirect: \(tls.redirectApps.sorted())",
                      "edge.tls.hsts: \(tls.hstsApps.sorted()), hsts_max_age: \(tls.hstsMaxAgeSeconds)"]
         if tls.certificates.isEmpty {

@@ -187,6 +187,29 @@ import TLS
         #expect(c.problems().isEmpty)
     }
 
+    @Test func ticketsResumeOnEveryLoopAcrossAReloadAndOneKeyRotationButNotTwo() throws {
+        let h = try EdgeHarness(tls: true)  // two loops: connections land on either
+        defer { h.stop() }
+        let session = h.root.appendingPathComponent("session.pem").path
+        func connect(saving: Bool) throws -> String {
+            let args = ["openssl", "s_client", "-connect", "127.0.0.1:\(h.tlsPort)", "-servername", "localhost",
+                        "-CAfile", h.caFile!, saving ? "-sess_out" : "-sess_in", session]
+            // A TLS 1.3 ticket arrives after the handshake: keep the connection open a moment.
+            let r = try Command.run(["sh", "-c", "sleep 0.3 | " + args.joined(separator: " ")])
+            return r.stdout.split(separator: "\n").first { $0.hasPrefix("New,") || $0.hasPrefix("Reused,") }.map { $0.hasPrefix("New") ? "New" : "Reused" } ?? "none"
+        }
+        #expect(try connect(saving: true) == "New")
+        for _ in 0..<4 { #expect(try connect(saving: false) == "Reused") }
+        let files = try #require(h.server.currentTLSContext?.certificates.map(\.files))
+        try h.server.reloadCertificates(files)
+        #expect(try connect(saving: false) == "Reused")
+        let context = try #require(h.server.currentTLSContext)
+        context.rotateTicketKey()  // the ticket's key becomes the previous one: it still opens
+        #expect(try connect(saving: false) == "Reused")
+        context.rotateTicketKey()  // and now it is gone: a full handshake
+        #expect(try connect(saving: false) == "New")
+    }
+
     @Test func redirectAndHSTSApplyPerAppAndAreOffByDefault() throws {
         let h = try EdgeHarness(tls: true) { c in
             c.tls?.redirectApps = ["demo"]
