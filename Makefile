@@ -1,12 +1,12 @@
 # Wharf: the two commands are `make run` and `make test`. Both install what is missing first.
 SHELL := /bin/bash
 APT_PACKAGES := libuv1-dev libsqlite3-dev libzstd-dev libbrotli-dev zlib1g-dev pkg-config brotli zstd gzip curl
-# TLS: OpenSSL 3 headers and CLI; certutil and Chromium for the browser test over HTTPS.
-APT_PACKAGES += libssl-dev openssl libnss3-tools chromium
 SWIFT ?= swift
 STORE ?= .wharf
 LISTEN ?= 127.0.0.1:8080
 FUZZ_SECONDS ?= 60
+# TLS: OpenSSL 3 headers and CLI; certutil and Chromium for the browser test over HTTPS.
+APT_PACKAGES += libssl-dev openssl libnss3-tools chromium
 
 .PHONY: deps build release test run fuzz bench clean loadtest
 
