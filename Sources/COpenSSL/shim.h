@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/core_names.h>
+#include <openssl/ocsp.h>
 
 #if OPENSSL_VERSION_NUMBER < 0x30000000L
 #error "Wharf's TLS module needs OpenSSL 3.0 or later (Debian: libssl-dev)"
@@ -48,25 +49,11 @@ static inline int wharf_SSL_CTX_set_tlsext_servername_arg(SSL_CTX *ctx, void *ar
 static inline int wharf_SSL_set_tlsext_host_name(SSL *ssl, const char *name) {
     return (int)SSL_set_tlsext_host_name(ssl, name);
 }
-static inline int wharf_SSL_CTX_get_tlsext_ticket_keys(SSL_CTX *ctx, unsigned char *keys, long length) {
-    return (int)SSL_CTX_get_tlsext_ticket_keys(ctx, keys, length);
-}
-static inline int wharf_SSL_CTX_set_tlsext_ticket_keys(SSL_CTX *ctx, unsigned char *keys, long length) {
-    return (int)SSL_CTX_set_tlsext_ticket_keys(ctx, keys, length);
-}
 static inline int wharf_SSL_CTX_set_tlsext_status_cb(SSL_CTX *ctx, int (*cb)(SSL *, void *)) {
     return (int)SSL_CTX_set_tlsext_status_cb(ctx, cb);
 }
 static inline int wharf_SSL_CTX_set_tlsext_status_arg(SSL_CTX *ctx, void *arg) {
     return (int)SSL_CTX_set_tlsext_status_arg(ctx, arg);
-}
-static inline int wharf_SSL_set_tlsext_status_ocsp_resp(SSL *ssl, unsigned char *resp, long length) {
-    return (int)SSL_set_tlsext_status_ocsp_resp(ssl, resp, length);
-}
-static inline int wharf_SSL_set_app_data(SSL *ssl, void *data) { return SSL_set_app_data(ssl, data); }
-static inline void *wharf_SSL_get_app_data(const SSL *ssl) { return SSL_get_app_data(ssl); }
-static inline int wharf_SSL_CTX_add_extra_chain_cert(SSL_CTX *ctx, X509 *cert) {
-    return (int)SSL_CTX_add_extra_chain_cert(ctx, cert);
 }
 static inline int wharf_BIO_set_mem_eof_return(BIO *bio, int value) { return (int)BIO_set_mem_eof_return(bio, value); }
 /// subjectAltName entries: the sk_GENERAL_NAME_* accessors and the GENERAL_NAME union are macros
@@ -90,6 +77,23 @@ static inline int wharf_ticket_mac_init(EVP_MAC_CTX *ctx, const unsigned char *k
     params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
     params[1] = OSSL_PARAM_construct_end();
     return EVP_MAC_init(ctx, key, length, params);
+}
+/// OCSP stapling: the status of a DER OCSP response (-1 if it does not parse), and handing a copy
+/// of one to a session (OpenSSL frees it; OPENSSL_malloc is a macro).
+static inline int wharf_ocsp_response_status(const unsigned char *der, long length) {
+    const unsigned char *p = der;
+    OCSP_RESPONSE *response = d2i_OCSP_RESPONSE(NULL, &p, length);
+    if (response == NULL) return -1;
+    int status = OCSP_response_status(response);
+    OCSP_RESPONSE_free(response);
+    return status;
+}
+static inline int wharf_SSL_staple_copy(SSL *ssl, const unsigned char *der, long length) {
+    unsigned char *copy = OPENSSL_malloc(length);
+    if (copy == NULL) return 0;
+    memcpy(copy, der, length);
+    if (SSL_set_tlsext_status_ocsp_resp(ssl, copy, length) != 1) { OPENSSL_free(copy); return 0; }
+    return 1;
 }
 static inline void *wharf_SSL_CTX_get_app_data(const SSL_CTX *ctx) { return SSL_CTX_get_app_data(ctx); }
 static inline int wharf_SSL_CTX_set_app_data(SSL_CTX *ctx, void *data) { return SSL_CTX_set_app_data(ctx, data); }

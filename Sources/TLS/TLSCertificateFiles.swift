@@ -4,10 +4,13 @@
 public struct TLSCertificateFiles: Sendable, Equatable, Hashable {
     public var certificateChainPath: String
     public var privateKeyPath: String
+    /// A DER OCSP response for the leaf, stapled to every handshake that asks (re-read on reload).
+    public var ocspResponsePath: String?
 
-    public init(certificateChainPath: String, privateKeyPath: String) {
+    public init(certificateChainPath: String, privateKeyPath: String, ocspResponsePath: String? = nil) {
         self.certificateChainPath = certificateChainPath
         self.privateKeyPath = privateKeyPath
+        self.ocspResponsePath = ocspResponsePath
     }
 }
 

@@ -24,10 +24,13 @@ public final class TLSServerContext: @unchecked Sendable {
         let context: OpaquePointer
         let leaf: OpaquePointer
         let summary: TLSCertificateSummary
-        init(context: OpaquePointer, leaf: OpaquePointer, summary: TLSCertificateSummary) {
+        /// The DER OCSP response to staple, if one was configured.
+        let ocspResponse: [UInt8]
+        init(context: OpaquePointer, leaf: OpaquePointer, summary: TLSCertificateSummary, ocspResponse: [UInt8]) {
             self.context = context
             self.leaf = leaf
             self.summary = summary
+            self.ocspResponse = ocspResponse
         }
         deinit { SSL_CTX_free(context) }
     }
@@ -70,6 +73,11 @@ public final class TLSServerContext: @unchecked Sendable {
             _ = wharf_SSL_CTX_set_app_data(entry.context, ring)
             SSL_CTX_set_tlsext_ticket_key_evp_cb(entry.context, ticketKeyCallback)
             SSL_CTX_set_timeout(entry.context, Int(2 * ticketKeys.rotationSeconds))
+            if !entry.ocspResponse.isEmpty {
+                // Per certificate: after an SNI switch OpenSSL asks the switched-to context.
+                wharf_SSL_CTX_set_tlsext_status_cb(entry.context, ocspStatusCallback)
+                wharf_SSL_CTX_set_tlsext_status_arg(entry.context, Unmanaged.passUnretained(entry).toOpaque())
+            }
         }
     }
 
@@ -116,8 +124,24 @@ public final class TLSServerContext: @unchecked Sendable {
             SSL_CTX_free(context)
             throw TLSError(.certificate, "\(files.certificateChainPath): certificate not valid before \(CertificateInspection.time(X509_get0_notBefore(leaf)))")
         }
+        var ocsp: [UInt8] = []
+        if let path = files.ocspResponsePath {
+            do {
+                try readable(path, what: "OCSP response")
+            } catch {
+                SSL_CTX_free(context)
+                throw error
+            }
+            let bytes = DevelopmentCertificates.readFile(path) ?? []
+            let status = bytes.withUnsafeBufferPointer { wharf_ocsp_response_status($0.baseAddress, $0.count) }
+            guard status == OCSP_RESPONSE_STATUS_SUCCESSFUL else {
+                SSL_CTX_free(context)
+                throw TLSError(.certificate, "\(path): not a successful DER OCSP response" + (status < 0 ? "" : " (status \(status))"))
+            }
+            ocsp = bytes
+        }
         let summary = TLSCertificateSummary(files: files, names: CertificateInspection.subjectAltNames(leaf), notAfter: notAfter)
-        return Entry(context: context, leaf: leaf, summary: summary)
+        return Entry(context: context, leaf: leaf, summary: summary, ocspResponse: ocsp)
     }
 
     static func readable(_ path: String, what: String) throws(TLSError) {
@@ -175,6 +199,14 @@ private func serverNameCallback(_ ssl: OpaquePointer?, _ alert: UnsafeMutablePoi
         SSL_set_SSL_CTX(ssl, entry.context)
     }
     return SSL_TLSEXT_ERR_OK
+}
+
+/// OCSP stapling: a copy of the certificate's response for a client that sent status_request.
+private func ocspStatusCallback(_ ssl: OpaquePointer?, _ arg: UnsafeMutableRawPointer?) -> Int32 {
+    guard let ssl, let arg else { return SSL_TLSEXT_ERR_NOACK }
+    let entry = Unmanaged<TLSServerContext.Entry>.fromOpaque(arg).takeUnretainedValue()
+    let stapled = entry.ocspResponse.withUnsafeBufferPointer { wharf_SSL_staple_copy(ssl, $0.baseAddress, $0.count) }
+    return stapled == 1 ? SSL_TLSEXT_ERR_OK : SSL_TLSEXT_ERR_NOACK
 }
 
 /// ALPN: the first of our protocols the client offers; none in common → continue without ALPN.

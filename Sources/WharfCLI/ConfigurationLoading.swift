@@ -101,11 +101,12 @@ struct ConfigurationLoader {
         var t = EdgeTLSConfiguration()
         if let listen { (t.listenHost, t.listenPort) = address("edge.tls.listen", listen) ?? (t.listenHost, t.listenPort) }
         for item in certificates {
-            let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            if parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty {
-                t.certificates.append(TLSCertificateFiles(certificateChainPath: parts[0], privateKeyPath: parts[1]))
+            let parts = item.split(separator: "=", maxSplits: 2).map { $0.trimmingCharacters(in: .whitespaces) }
+            if (2...3).contains(parts.count), !parts.contains(where: \.isEmpty) {
+                t.certificates.append(TLSCertificateFiles(certificateChainPath: parts[0], privateKeyPath: parts[1],
+                                                          ocspResponsePath: parts.count == 3 ? parts[2] : nil))
             } else {
-                problems.append(Problem(key: "edge.tls.certificates", reason: "entry '\(item)' is not CHAIN.pem=KEY.pem"))
+                problems.append(Problem(key: "edge.tls.certificates", reason: "entry '\(item)' is not CHAIN.pem=KEY.pem[=OCSP.der]"))
             }
         }
         t.handshakeTimeoutMs = int("edge.tls.handshake_timeout_ms") ?? t.handshakeTimeoutMs

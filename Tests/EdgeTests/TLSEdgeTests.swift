@@ -210,6 +210,59 @@ import TLS
         #expect(try connect(saving: false) == "New")
     }
 
+    @Test func anOCSPResponseFromAFileIsStapledAfterAReload() throws {
+        let h = try EdgeHarness(tls: true)
+        defer { h.stop() }
+        let dir = h.root.path
+        func status() throws -> String {
+            let r = try Command.run(["openssl", "s_client", "-connect", "127.0.0.1:\(h.tlsPort)", "-servername", "localhost",
+                                     "-CAfile", h.caFile!, "-status"], stdin: "")
+            return r.stdout.contains("OCSP Response Status: successful") && r.stdout.contains("Cert Status: good") ? "stapled"
+                : r.stdout.contains("OCSP response: no response sent") ? "none" : "unexpected: \(r.stdout)"
+        }
+        #expect(try status() == "none")
+        // A real OCSP response for the edge's certificate, signed by the test CA with openssl's responder.
+        let serial = try Command.run(["openssl", "x509", "-in", "\(dir)/cert0.pem", "-noout", "-serial"])
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "")
+        try "V\t301231235959Z\t\t\(serial)\tunknown\t/CN=localhost\n".write(toFile: "\(dir)/index.txt", atomically: true, encoding: .utf8)
+        let request = try Command.run(["openssl", "ocsp", "-issuer", "\(dir)/ca.pem", "-cert", "\(dir)/cert0.pem", "-no_nonce",
+                                       "-reqout", "\(dir)/req.der"])
+        #expect(request.status == 0, "\(request.stderr)")
+        let response = try Command.run(["openssl", "ocsp", "-index", "\(dir)/index.txt", "-rsigner", "\(dir)/ca.pem", "-rkey", "\(dir)/ca-key.pem",
+                                        "-CA", "\(dir)/ca.pem", "-reqin", "\(dir)/req.der", "-respout", "\(dir)/resp.der", "-ndays", "1"])
+        #expect(response.status == 0, "\(response.stderr)")
+        var files = TLSCertificateFiles(certificateChainPath: "\(dir)/cert0.pem", privateKeyPath: "\(dir)/cert0-key.pem",
+                                        ocspResponsePath: "\(dir)/junk.der")
+        try "not DER".write(toFile: "\(dir)/junk.der", atomically: true, encoding: .utf8)
+        #expect {
+            try h.server.reloadCertificates([files])
+        } throws: { ($0 as? TLSError)?.reason == "\(dir)/junk.der: not a successful DER OCSP response" }
+        files.ocspResponsePath = "\(dir)/resp.der"
+        try h.server.reloadCertificates([files])
+        var seen = ""
+        for _ in 0..<50 {
+            seen = try status()
+            if seen == "stapled" { break }
+            usleep(20_000)
+        }
+        #expect(seen == "stapled")
+    }
+
+    @Test func theConnectionCapHoldsForTLSConnections() throws {
+        let h = try EdgeHarness(tls: true) { c in
+            c.workers = 1
+            c.maxConnectionsPerWorker = 2
+        }
+        defer { h.stop() }
+        let first = try h.client(.tls), second = try h.client(.plain)
+        #expect(try first.get("/robots.txt").status == 200)
+        #expect(try second.get("/robots.txt").status == 200)
+        // Over the cap a TLS connection is closed before any handshake (no plaintext 503 possible).
+        #expect(throws: (any Error).self) { try h.client(.tls, timeoutSeconds: 5) }
+        #expect(h.server.metrics.connectionsRefused.load(ordering: .relaxed) == 1)
+        #expect(try first.get("/robots.txt").status == 200)
+    }
+
     @Test func redirectAndHSTSApplyPerAppAndAreOffByDefault() throws {
         let h = try EdgeHarness(tls: true) { c in
             c.tls?.redirectApps = ["demo"]
