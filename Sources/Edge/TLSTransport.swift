@@ -92,8 +92,11 @@ final class TLSTransport: ConnectionTransport {
     }
 
     private func advance(_ ciphertext: UnsafeRawBufferPointer?) {
+        // Every record decrypted here is handed up, even after the HTTP layer paused in the middle
+        // of them (it keeps what it cannot parse yet, as with one TCP read); pausing stops the
+        // next reads from the socket and their decryption.
         let state = session.receive(ciphertext) { [self] plaintext in
-            if wantsData, !isClosed { onData?(plaintext) }
+            if !isClosed { onData?(plaintext) }
         }
         guard !isClosed else { return }
         if session.hasOutput { sendOutput(nil) }

@@ -255,6 +255,19 @@ import Testing
         }
     }
 
+    @Test(arguments: Listener.allCases) func aThousandPipelinedRequestsInOneBurstAreAllAnswered(_ via: Listener) throws {
+        // More than the 64 responses a connection queues before it pauses reading: the rest of the
+        // burst (several TLS records over TLS) must wait, not be lost.
+        let c = try h.client(via)
+        try c.send(String(repeating: "GET /robots.txt HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity\r\n\r\n", count: 1000))
+        var ok = 0
+        for _ in 0..<1000 {
+            let r = try c.readResponse()
+            if r.status == 200 && r.body == h.files["/robots.txt"] { ok += 1 }
+        }
+        #expect(ok == 1000)
+    }
+
     @Test(arguments: Listener.allCases) func oneConnectionServesAThousandRequests(_ via: Listener) throws {
         let c = try h.client(via)
         for i in 0..<1000 {

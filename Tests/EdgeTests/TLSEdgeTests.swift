@@ -210,6 +210,23 @@ import TLS
         #expect(try connect(saving: false) == "New")
     }
 
+    @Test(arguments: EdgeHarness.Listener.allCases)
+    func aPipelinedBurstWaitingOnAColdBodyLoadLosesNoRequest(_ via: EdgeHarness.Listener) throws {
+        // A fresh edge: the first request's body loads off the loop, so the connection pauses
+        // reading with 64 responses queued while the rest of the burst (the next TLS records,
+        // decrypted in the same read) is already in hand; none of it may be lost.
+        let h = try EdgeHarness(tls: true)
+        defer { h.stop() }
+        let c = try h.client(via)
+        try c.send(String(repeating: "GET /assets/logo.9c8d7e6f.png HTTP/1.1\r\nHost: x\r\n\r\n", count: 400))
+        var ok = 0
+        for _ in 0..<400 {
+            guard let r = try? c.readResponse() else { break }
+            if r.status == 200 && r.body == h.files["/assets/logo.9c8d7e6f.png"] { ok += 1 }
+        }
+        #expect(ok == 400)
+    }
+
     @Test func anOCSPResponseFromAFileIsStapledAfterAReload() throws {
         let h = try EdgeHarness(tls: true)
         defer { h.stop() }
