@@ -9,7 +9,7 @@ import Glibc
 /// then is kept one more period to open the tickets it sealed (which are renewed under the new
 /// key), then dropped: a stolen key exposes at most two periods of sessions. Each key is 16 bytes
 /// of name (sent in clear in the ticket), 32 of AES-256 key, 32 of HMAC-SHA256 key, all random.
-final class TicketKeyRing: Sendable {
+final class TicketKeyRing: @unchecked Sendable {  // `cipher` is immutable and thread-safe once fetched
     struct Key: Sendable {
         var name: [UInt8]
         var aes: [UInt8]
@@ -18,13 +18,19 @@ final class TicketKeyRing: Sendable {
     }
 
     let rotationSeconds: UInt64
+    /// AES-256-CBC fetched from the provider once (OpenSSL 3 would otherwise look the
+    /// implementation up again on every ticket).
+    let cipher: OpaquePointer
     /// Newest first; at most two.
     private let keys: Mutex<[Key]>
 
     init(rotationSeconds: Int) {
         self.rotationSeconds = UInt64(max(1, rotationSeconds))
+        cipher = EVP_CIPHER_fetch(nil, "AES-256-CBC", nil)!
         keys = Mutex([TicketKeyRing.makeKey(now: TicketKeyRing.now())])
     }
+
+    deinit { EVP_CIPHER_free(cipher) }
 
     static func now() -> UInt64 {
         var time = timespec()
@@ -83,13 +89,13 @@ func ticketKeyCallback(_ ssl: OpaquePointer?, _ name: UnsafeMutablePointer<UInt8
         let key = ring.current()
         guard RAND_bytes(iv, 16) == 1 else { return -1 }
         name.update(from: key.name, count: 16)
-        guard EVP_EncryptInit_ex(cipher, EVP_aes_256_cbc(), nil, key.aes, iv) == 1,
+        guard EVP_EncryptInit_ex(cipher, ring.cipher, nil, key.aes, iv) == 1,
               wharf_ticket_mac_init(mac, key.hmac, key.hmac.count) == 1
         else { return -1 }
         return 1
     }
     guard let (key, isCurrent) = ring.find(UnsafeBufferPointer(start: name, count: 16)) else { return 0 }
-    guard EVP_DecryptInit_ex(cipher, EVP_aes_256_cbc(), nil, key.aes, iv) == 1,
+    guard EVP_DecryptInit_ex(cipher, ring.cipher, nil, key.aes, iv) == 1,
           wharf_ticket_mac_init(mac, key.hmac, key.hmac.count) == 1
     else { return -1 }
     return isCurrent ? 1 : 2
