@@ -35,7 +35,8 @@ public final class EdgeServer: Sendable {
         if let tls = configuration.tls {
             do {
                 self.tlsContext = Mutex(try TLSServerContext(certificates: tls.certificates,
-                                                              ticketKeyRotationSeconds: tls.ticketKeyRotationSeconds))
+                                                              ticketKeyRotationSeconds: tls.ticketKeyRotationSeconds,
+                                                              rejectUnknownServerNames: tls.strictServerNames))
             } catch {
                 try? group.shutdown()
                 throw error
@@ -108,7 +109,8 @@ public final class EdgeServer: Sendable {
     public func reloadCertificates(_ certificates: [TLSCertificateFiles]) throws(TLSError) {
         let previous = tlsContext.withLock { $0 }
         guard let previous else { return }
-        let fresh = try TLSServerContext(certificates: certificates, previous: previous)
+        let fresh = try TLSServerContext(certificates: certificates, previous: previous,
+                                         rejectUnknownServerNames: previous.rejectsUnknownServerNames)
         tlsContext.withLock { $0 = fresh }
         let ref = TLSContextRef(fresh)
         for worker in workers.withLock({ $0 }) {

@@ -8,6 +8,9 @@ public struct EdgeTLSConfiguration: Sendable, Equatable {
     /// PEM chain + key pairs; the first is the default, SNI picks others by their names. Empty
     /// means "use the development certificates under <store>/tls/" (the CLI fills them in).
     public var certificates: [TLSCertificateFiles] = []
+    /// Refuse server names no certificate covers with an `unrecognized_name` alert (else they
+    /// get the default certificate, as nginx answers them).
+    public var strictServerNames = false
     /// How long a session-ticket key seals new tickets (it opens them for twice as long).
     public var ticketKeyRotationSeconds = 3600
     /// A client that has not finished its handshake by then is closed.

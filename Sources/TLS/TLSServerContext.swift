@@ -36,6 +36,8 @@ public final class TLSServerContext: @unchecked Sendable {
     }
 
     let entries: [Entry]
+    /// Refuse a server name no certificate covers (else the default certificate answers it).
+    public let rejectsUnknownServerNames: Bool
     /// Session-ticket keys: shared with the context this one replaced.
     let ticketKeys: TicketKeyRing
     /// The wire form of the ALPN list (length-prefixed names).
@@ -48,8 +50,12 @@ public final class TLSServerContext: @unchecked Sendable {
     ///   issued before a reload still resume.
     ///   - ticketKeyRotationSeconds: how long a ticket key seals new tickets (it opens them for
     ///     twice that); ignored when `previous` is given (its keys carry on).
+    ///   - rejectUnknownServerNames: answer a server name that no certificate covers with an
+    ///     `unrecognized_name` alert and no handshake (a client sending no name still gets the default).
     public init(certificates: [TLSCertificateFiles], alpn: [String] = ["http/1.1"],
-                previous: TLSServerContext? = nil, ticketKeyRotationSeconds: Int = 3600) throws(TLSError) {
+                previous: TLSServerContext? = nil, ticketKeyRotationSeconds: Int = 3600,
+                rejectUnknownServerNames: Bool = false) throws(TLSError) {
+        self.rejectsUnknownServerNames = rejectUnknownServerNames
         guard !certificates.isEmpty else { throw TLSError(.setup, "no certificate configured") }
         var wire: [UInt8] = []
         for name in alpn where !name.isEmpty && name.utf8.count < 256 {
@@ -175,11 +181,11 @@ public final class TLSServerContext: @unchecked Sendable {
         return context
     }
 
-    /// The entry whose certificate names match `host` (SNI), or nil for the default.
+    /// The first entry whose certificate names match `host` (SNI), the default one included; nil
+    /// when none does.
     func entry(forServerName host: String) -> Entry? {
-        guard entries.count > 1 else { return nil }
         let isAddress = host.contains(":") || host.allSatisfy { $0.isNumber || $0 == "." }
-        for entry in entries.dropFirst() {
+        for entry in entries {
             let matched = host.withCString { name in
                 isAddress ? X509_check_ip_asc(entry.leaf, name, 0) == 1
                           : X509_check_host(entry.leaf, name, host.utf8.count, 0, nil) == 1
@@ -196,7 +202,10 @@ private func serverNameCallback(_ ssl: OpaquePointer?, _ alert: UnsafeMutablePoi
     let context = Unmanaged<TLSServerContext>.fromOpaque(arg).takeUnretainedValue()
     let name = String(cString: raw)
     if let entry = context.entry(forServerName: name) {
-        SSL_set_SSL_CTX(ssl, entry.context)
+        if entry !== context.entries[0] { SSL_set_SSL_CTX(ssl, entry.context) }
+    } else if context.rejectsUnknownServerNames {
+        alert?.pointee = SSL_AD_UNRECOGNIZED_NAME  // RFC 6066 §3
+        return SSL_TLSEXT_ERR_ALERT_FATAL
     }
     return SSL_TLSEXT_ERR_OK
 }

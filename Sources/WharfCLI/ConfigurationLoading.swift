@@ -111,6 +111,7 @@ struct ConfigurationLoader {
         }
         t.handshakeTimeoutMs = int("edge.tls.handshake_timeout_ms") ?? t.handshakeTimeoutMs
         t.ticketKeyRotationSeconds = int("edge.tls.ticket_key_rotation_s") ?? t.ticketKeyRotationSeconds
+        t.strictServerNames = bool("edge.tls.strict_sni") ?? t.strictServerNames
         t.redirectApps = Set(stringArray("edge.tls.redirect") ?? [])
         t.hstsApps = Set(stringArray("edge.tls.hsts") ?? [])
         t.hstsMaxAgeSeconds = int("edge.tls.hsts_max_age") ?? t.hstsMaxAgeSeconds

@@ -23,6 +23,7 @@ enum TLSWiring {
         guard let tls else { return ["edge.tls: off"] }
         var lines = ["edge.tls.listen: \(tls.listenHost):\(tls.listenPort)",
                      "edge.tls.handshake_timeout_ms: \(tls.handshakeTimeoutMs), ticket_key_rotation_s: \(tls.ticketKeyRotationSeconds)",
+                     "edge.tls.strict_sni: \(tls.strictServerNames)",
                      "edge.tls.redirect: \(tls.redirectApps.sorted())",
                      "edge.tls.hsts: \(tls.hstsApps.sorted()), hsts_max_age: \(tls.hstsMaxAgeSeconds)"]
         if tls.certificates.isEmpty {

@@ -265,6 +265,24 @@ import TLS
         #expect(seen == "stapled")
     }
 
+    @Test func withStrictSNIAnUnknownNameGetsAnUnrecognizedNameAlert() throws {
+        let h = try EdgeHarness(tls: true, certificateNames: [["localhost", "127.0.0.1"], ["app.example.test"]]) {
+            $0.tls?.strictServerNames = true
+        }
+        defer { h.stop() }
+        func handshake(_ name: String?) throws -> String {
+            var args = ["openssl", "s_client", "-connect", "127.0.0.1:\(h.tlsPort)", "-CAfile", h.caFile!]
+            args += name.map { ["-servername", $0] } ?? ["-noservername"]
+            let r = try Command.run(args, stdin: "")
+            if r.stderr.contains("unrecognized name") { return "unrecognized name" }
+            return r.stdout.split(separator: "\n").first { $0.hasPrefix("subject=") }.map(String.init) ?? "failed: \(r.stderr)"
+        }
+        #expect(try handshake("unknown.example.test") == "unrecognized name")
+        #expect(try handshake("app.example.test") == "subject=CN = app.example.test")
+        #expect(try handshake("localhost") == "subject=CN = localhost")
+        #expect(try handshake(nil) == "subject=CN = localhost")
+    }
+
     @Test func theConnectionCapHoldsForTLSConnections() throws {
         let h = try EdgeHarness(tls: true) { c in
             c.workers = 1
