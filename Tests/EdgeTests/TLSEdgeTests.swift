@@ -122,6 +122,21 @@ import TLS
         #expect(ok.status == 200)
     }
 
+    @Test func aForgedRecordAfterTheHandshakeGetsABadRecordMACAlertAndAClose() throws {
+        let c = try h.client(.tls)
+        #expect(try c.get("/robots.txt").status == 200)
+        // An application-data record (RFC 8446 §5.2) whose ciphertext was never sealed by the client.
+        try c.sendRaw([0x17, 0x03, 0x03, 0x00, 0x20] + [UInt8](repeating: 0x41, count: 32))
+        let answer = try c.readRawToEnd()
+        // The server's alert is itself encrypted under TLS 1.3: the client's session opens it.
+        guard case .failed(let error) = c.decrypt(answer) else {
+            Issue.record("expected the server's alert, got \(answer.count) bytes")
+            return
+        }
+        #expect(error.reason.contains("bad record mac"), "\(error)")
+        #expect(try h.client(.tls).get("/robots.txt").status == 200)
+    }
+
     @Test func aHugeRecordIsAnsweredWithAnAlertAndAClose() throws {
         let c = try TestClient(port: h.tlsPort, timeoutSeconds: 5)
         // A handshake record header claiming 65,535 bytes (over the 2^14 + 2048 limit, RFC 8446 §5.1).

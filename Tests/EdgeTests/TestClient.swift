@@ -80,6 +80,22 @@ final class TestClient: @unchecked Sendable {
         }
     }
 
+    /// Bytes straight to the socket, past any TLS session (hostile-input tests).
+    func sendRaw(_ bytes: [UInt8]) throws { try rawSend(bytes) }
+
+    /// Every byte until the server closes, read straight from the socket (TLS records undecrypted).
+    func readRawToEnd() throws -> [UInt8] {
+        var all: [UInt8] = []
+        while let bytes = try rawReceive() { all += bytes }
+        return all
+    }
+
+    /// Feeds raw server bytes to this client's TLS session; returns the session state afterwards.
+    func decrypt(_ bytes: [UInt8]) -> TLSSession.State? {
+        guard let session else { return nil }
+        return bytes.withUnsafeBytes { session.receive($0) { _ in } }
+    }
+
     private func rawSend(_ bytes: [UInt8]) throws {
         var off = 0
         while off < bytes.count {
