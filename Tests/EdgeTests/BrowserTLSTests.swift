@@ -13,23 +13,11 @@ import Testing
         let r = try Command.run(["HOME=\(home)", "chromium", "--headless", "--no-sandbox", "--disable-gpu",
                                  "--disable-background-networking", "--disable-component-update", "--no-first-run",
                                  "--log-net-log=\(netLog)", "--dump-dom", url], timeoutSeconds: 60)
-        let script = """
-        import json, sys
-        d = json.load(open(sys.argv[1]))
-        types = {v: k for k, v in d["constants"]["logEventTypes"].items()}
-        urls, enc = {}, {}
-        for e in d["events"]:
-            t, sid, p = types.get(e["type"]), e["source"]["id"], e.get("params", {})
-            if t == "REQUEST_ALIVE" and "url" in p: urls[sid] = p["url"]
-            if t == "HTTP_TRANSACTION_READ_RESPONSE_HEADERS":
-                codings = [h.split(":", 1)[1].strip() for h in p.get("headers", []) if h.lower().startswith("content-encoding:")]
-                enc[sid] = codings[0] if codings else "identity"
-        for sid, url in urls.items():
-            if sid in enc: print(url, enc[sid])
-        """
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Support/netlog-encodings.py").path
         var encodings: [String: String] = [:]
         if FileManager.default.fileExists(atPath: netLog) {
-            let parsed = try Command.run(["python3", "-c", script, netLog])
+            let parsed = try Command.run(["python3", script, netLog])
             for line in parsed.stdout.split(separator: "\n") {
                 let parts = line.split(separator: " ")
                 if parts.count == 2 { encodings[String(parts[0])] = String(parts[1]) }

@@ -36,9 +36,18 @@ import Testing
         try FileManager.default.createDirectory(atPath: home + "/.pki/nssdb", withIntermediateDirectories: true)
         #expect(try Self.tool(["certutil", "-d", "sql:\(home)/.pki/nssdb", "-N", "--empty-password"], scratch: scratch).status == 0)
         #expect(try Self.tool(["certutil", "-d", "sql:\(home)/.pki/nssdb", "-A", "-t", "C,,", "-n", "wharf-dev", "-i", ca], scratch: scratch).status == 0)
+        let netLog = scratch.path + "/net.json"
         let dom = try Self.tool(["HOME=\(home)", "timeout", "60", "chromium", "--headless", "--no-sandbox", "--disable-gpu",
-                                 "--disable-background-networking", "--no-first-run", "--dump-dom", url], scratch: scratch)
+                                 "--disable-background-networking", "--no-first-run", "--log-net-log=\(netLog)",
+                                 "--dump-dom", url], scratch: scratch)
         #expect(dom.stdout.contains("Harbor board"))
+        // What Chromium received: the page's JS and CSS brotli-encoded (br is offered to secure origins only).
+        let parser = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Support/netlog-encodings.py").path
+        let received = try Self.tool(["python3", parser, netLog], scratch: scratch).stdout.split(separator: "\n")
+        let assets = received.filter { $0.contains("/assets/") && ($0.contains(".js ") || $0.contains(".css ")) }
+        #expect(assets.count >= 2, "\(received)")
+        #expect(assets.allSatisfy { $0.hasSuffix(" br") }, "\(assets)")
 
         // SIGHUP reloads the certificates (here the same files) and keeps serving.
         kill(daemon.process.processIdentifier, SIGHUP)
