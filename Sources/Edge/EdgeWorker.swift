@@ -123,12 +123,7 @@ final class EdgeWorker {
     /// host and target on the TLS port (308 keeps the method, RFC 9110 §15.4.9). nil: serve it here.
     func httpsRedirect(_ head: RequestHead) -> ArtifactResponder.Plan? {
         guard let tls = configuration.tls, !tls.redirectApps.isEmpty, boundTLSPort != 0,
-              let target = try? RequestTarget.parse(head.target, method: head.method)
-        else { return nil }
-        let hostField = target.host ?? head.value(of: .host).map { String(decoding: $0, as: UTF8.self) }
-        guard let hostField,
-              let route = responder.router.route(host: hostField, path: target.path, knownApps: currentSnapshot().appNames),
-              tls.redirects(route.app)
+              let (app, target, hostField) = routedApp(head), tls.redirects(app)
         else { return nil }
         let host = Router.hostName(hostField)
         let port = boundTLSPort == 443 ? "" : ":\(boundTLSPort)"
@@ -137,6 +132,25 @@ final class EdgeWorker {
         return ArtifactResponder.error(308, "moved to https://\(host)\(port)\(path)", date: date(), close: close,
                                        http10KeepAlive: head.keepAlive && head.version == .http1_0,
                                        extra: "Location: https://\(host)\(port)\(path)\r\n", omitBody: head.method == .head)
+    }
+
+    /// The app a request is routed to, whatever its path resolves to (a 404 inside an app too).
+    func routedApp(_ head: RequestHead) -> (app: String, target: RequestTarget, host: String)? {
+        guard let target = try? RequestTarget.parse(head.target, method: head.method),
+              let host = target.host ?? head.value(of: .host).map({ String(decoding: $0, as: UTF8.self) }),
+              let route = responder.router.route(host: host, path: target.path, knownApps: currentSnapshot().appNames)
+        else { return nil }
+        return (route.app, target, host)
+    }
+
+    /// A response planned without an app (a 404 inside an app) names the app its request routes to
+    /// when HSTS is configured, so the HTTPS response still carries the header.
+    func withHSTSApp(_ plan: ArtifactResponder.Plan, for head: RequestHead) -> ArtifactResponder.Plan {
+        guard plan.app == nil, let tls = configuration.tls, !tls.hstsApps.isEmpty, let (app, _, _) = routedApp(head)
+        else { return plan }
+        var named = plan
+        named.app = app
+        return named
     }
 
     /// The `Strict-Transport-Security` field line for `app`'s HTTPS responses, or nil (RFC 6797 §6.1).

@@ -142,7 +142,7 @@ final class HTTPConnection {
                 } else if let found = worker.cacheHit(head) {
                     enqueue(found.0, found.1)
                 } else {
-                    enqueue(worker.plan(head))
+                    enqueue(isSecure ? worker.withHSTSApp(worker.plan(head), for: head) : worker.plan(head))
                 }
             case .body:
                 continue  // request bodies are read and dropped (no route takes one)

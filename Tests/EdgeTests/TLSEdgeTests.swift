@@ -330,7 +330,7 @@ import TLS
                                         "http://localhost:\(h.port)/robots.txt"])
         #expect(followed.stdout == String(decoding: h.files["/robots.txt"]!, as: UTF8.self) + " 200 1", "\(followed.stderr)")
         let secure = try h.client(.tls)
-        for path in ["/", "/assets/logo.9c8d7e6f.png", "/assets/logo.9c8d7e6f.png"] {  // planned, then a cache hit
+        for path in ["/", "/assets/logo.9c8d7e6f.png", "/assets/logo.9c8d7e6f.png", "/nope.txt"] {  // planned, a cache hit, a 404
             let response = try secure.get(path)
             #expect(response.header("Strict-Transport-Security") == "max-age=600", "\(path)")
         }
