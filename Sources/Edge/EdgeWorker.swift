@@ -197,9 +197,9 @@ final class EdgeWorker {
         nextConnectionID += 1
         let transport: any ConnectionTransport
         if secure, let context = tlsContext {
-            transport = TLSTransport(tcp: tcp, session: context.makeSession(), onFailure: { [weak self] error in
-                self?.metrics.tlsHandshakeFailures.add(1, ordering: .relaxed)
-                _ = error
+            let metrics = self.metrics
+            transport = TLSTransport(tcp: tcp, session: context.makeSession(), onFailure: { _ in
+                metrics.tlsHandshakeFailures.add(1, ordering: .relaxed)
             })
         } else {
             transport = tcp

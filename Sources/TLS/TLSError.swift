@@ -32,8 +32,11 @@ public struct TLSError: Error, CustomStringConvertible, Sendable, Equatable {
 
 /// OpenSSL's per-thread error queue.
 enum OpenSSLErrors {
-    /// Clears stale entries before an operation whose failure we will report.
-    static func clear() { ERR_clear_error() }
+    /// Clears stale entries before an operation whose failure we will report (SSL_get_error needs
+    /// an empty queue). Peeking first is cheaper than clearing every slot each time.
+    @inline(__always) static func clear() {
+        if ERR_peek_error() != 0 { ERR_clear_error() }
+    }
 
     /// The queued reasons, oldest first (library-independent short strings such as "wrong version number").
     static func drain() -> [String] {
