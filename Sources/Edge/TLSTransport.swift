@@ -41,6 +41,10 @@ final class TLSTransport: ConnectionTransport {
     /// The file range being sent, if any.
     private var fileRemaining: Int64 = 0
     private var fileBusy = false
+    /// A `pread` is on the thread pool; closing the socket waits for it (as `TCPConnection` waits
+    /// for its sendfile), so every completion runs before `onClose`, as the contract says.
+    private var readInFlight = false
+    private var closeDeferred = false
 
     init(tcp: TCPConnection, session: TLSSession, onFailure: @escaping (TLSError) -> Void) {
         self.tcp = tcp
@@ -239,12 +243,15 @@ final class TLSTransport: ConnectionTransport {
         }
         let length = Int(min(fileRemaining, Int64(TLSTransport.fileChunkBytes)))
         let bound = LoopBound(self)
+        readInFlight = true
         loop.runBlocking({ () throws -> [UInt8] in
             try TLSTransport.readFully(descriptor: descriptor, offset: offset, count: length)
         }, completion: { result in
             let transport = bound.value
+            transport.readInFlight = false
             guard !transport.isClosed else {
                 transport.finishFile(.ecanceled, completion)
+                if transport.closeDeferred { transport.tcp.close() }
                 return
             }
             switch result {
@@ -331,6 +338,11 @@ final class TLSTransport: ConnectionTransport {
         onEnd = nil
         if session.hasOutput { tcp.write([WriteBuffer(session.takeOutput())], completion: nil) }
         if !fileBusy { cancelDeferred() }
+        if readInFlight {
+            tcp.stopReading()
+            closeDeferred = true
+            return
+        }
         tcp.close()
     }
 }

@@ -242,6 +242,23 @@ import TLS
         #expect(ok == 400)
     }
 
+    @Test func clientsThatLeaveInTheMiddleOfAFileBodyAreCleanedUp() throws {
+        // The 3 MB file goes out in pread chunks; closing while one is on the thread pool must wait
+        // for it (no completion after the connection is gone) and leak nothing.
+        let h = try EdgeHarness(tls: true)
+        defer { h.stop() }
+        for _ in 0..<20 {
+            let c = try h.client(.tls)
+            try c.send("GET /downloads/app-release.apk HTTP/1.1\r\nHost: x\r\n\r\n")
+            usleep(2_000)
+        }  // each client is released (its socket closed) here, mid-body
+        let open = { h.server.metrics.connectionsOpen.load(ordering: .relaxed) }
+        for _ in 0..<200 where open() > 0 { usleep(20_000) }
+        #expect(open() == 0)
+        let r = try h.client(.tls).get("/downloads/app-release.apk")
+        #expect(r.body == h.files["/downloads/app-release.apk"])
+    }
+
     @Test func anOCSPResponseFromAFileIsStapledAfterAReload() throws {
         let h = try EdgeHarness(tls: true)
         defer { h.stop() }
