@@ -44,6 +44,7 @@ let package = Package(
         .target(name: "UVLoop", dependencies: ["CLibUV"], swiftSettings: hotPathSettings),
         // TLS contexts, certificates and memory-BIO sessions: the only importer of COpenSSL.
         .target(name: "TLS", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
+        .testTarget(name: "TLSTests", dependencies: ["TLS"], swiftSettings: swiftSettings),
         // Content-addressed blobs, deployments, aliases in SQLite.
         .target(
             name: "ArtifactStore",
@@ -89,7 +90,6 @@ let package = Package(
 
         .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"], swiftSettings: swiftSettings),
         .testTarget(name: "CompressionTests", dependencies: ["Compression"], swiftSettings: swiftSettings),
-        .testTarget(name: "TLSTests", dependencies: ["TLS"], swiftSettings: swiftSettings),
         .testTarget(name: "UVLoopTests", dependencies: ["UVLoop"], swiftSettings: swiftSettings),
         .testTarget(name: "ArtifactStoreTests", dependencies: ["ArtifactStore", "Compression"], swiftSettings: swiftSettings),
         .testTarget(
