@@ -5,6 +5,8 @@ SWIFT ?= swift
 STORE ?= .wharf
 LISTEN ?= 127.0.0.1:8080
 FUZZ_SECONDS ?= 60
+# TLS: OpenSSL 3 headers and CLI; certutil and Chromium for the browser test over HTTPS.
+APT_PACKAGES += libssl-dev openssl libnss3-tools chromium
 
 .PHONY: deps build release test run fuzz bench clean loadtest
 

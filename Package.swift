@@ -34,6 +34,7 @@ let package = Package(
         // C: each imported by exactly one Swift module, which keeps it internal.
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
         .systemLibrary(name: "CCodecs", providers: [.apt(["libzstd-dev", "libbrotli-dev", "zlib1g-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
 
         // Pure HTTP semantics: no I/O, no dependencies.
         .target(name: "HTTPCore", swiftSettings: hotPathSettings),
@@ -41,6 +42,9 @@ let package = Package(
         .target(name: "Compression", dependencies: ["CCodecs"], swiftSettings: swiftSettings),
         // The only importer of CLibUV.
         .target(name: "UVLoop", dependencies: ["CLibUV"], swiftSettings: hotPathSettings),
+        // TLS contexts, certificates and memory-BIO sessions: the only importer of COpenSSL.
+        .target(name: "TLS", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
+        .testTarget(name: "TLSTests", dependencies: ["TLS"], swiftSettings: swiftSettings),
         // Content-addressed blobs, deployments, aliases in SQLite.
         .target(
             name: "ArtifactStore",
@@ -51,7 +55,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         // The HTTP/1.1 server on UVLoop.
-        .target(name: "Edge", dependencies: ["HTTPCore", "UVLoop", "ArtifactStore"], swiftSettings: hotPathSettings),
+        .target(name: "Edge", dependencies: ["HTTPCore", "UVLoop", "ArtifactStore", "TLS"], swiftSettings: hotPathSettings),
         // Build queue, slots, cache, cron, monitor, simulator.
         .target(
             name: "Scheduler",
@@ -65,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "WharfCLI",
             dependencies: [
-                "HTTPCore", "Compression", "UVLoop", "ArtifactStore", "Edge", "Scheduler",
+                "HTTPCore", "Compression", "UVLoop", "ArtifactStore", "Edge", "Scheduler", "TLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -92,7 +96,7 @@ let package = Package(
         .testTarget(name: "ArtifactStoreTests", dependencies: ["ArtifactStore", "Compression"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EdgeTests",
-            dependencies: ["Edge", "ArtifactStore", "HTTPCore", "Compression", .product(name: "Crypto", package: "swift-crypto"),
+            dependencies: ["Edge", "ArtifactStore", "HTTPCore", "Compression", "TLS", .product(name: "Crypto", package: "swift-crypto"),
                            "Scheduler", "WharfCLI"],
             swiftSettings: swiftSettings),
         .testTarget(

@@ -18,7 +18,8 @@ final class AdminConnection {
     }
 
     let id: Int
-    let tcp: TCPConnection
+    /// Plain TCP, or TLS when the admin listener uses it (`edge.admin_tls`).
+    let tcp: any ConnectionTransport
     unowned let owner: AdminLoopState
     private var parser: RequestParser
     private var buffer: [UInt8] = []
@@ -33,7 +34,7 @@ final class AdminConnection {
     /// When the first byte of the request being received arrived; nil between requests.
     private(set) var requestStartedMs: UInt64?
 
-    init(id: Int, tcp: TCPConnection, owner: AdminLoopState) {
+    init(id: Int, tcp: any ConnectionTransport, owner: AdminLoopState) {
         self.id = id
         self.tcp = tcp
         self.owner = owner
@@ -102,7 +103,7 @@ final class AdminConnection {
             case .head(let head):
                 pending = AdminConnection.pending(from: head)
                 if head.expectsContinue, head.body != .none, head.version != .http1_0 {
-                    tcp.write(WriteBuffer(AdminConnection.continueHead))
+                    tcp.write([WriteBuffer(AdminConnection.continueHead)], completion: nil)
                 }
             case .body(let slice):
                 pending?.body.append(contentsOf: slice)

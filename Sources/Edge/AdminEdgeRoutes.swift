@@ -197,6 +197,10 @@ struct EdgeAdminRoutes: Sendable {
                      m.connectionsRefused.load(ordering: .relaxed))
         text.counter("wharf_header_timeouts_total", help: "Requests that timed out before their head arrived (408).",
                      m.headerTimeouts.load(ordering: .relaxed))
+        text.counter("wharf_tls_failures_total", help: "TLS sessions that failed (bad handshake or record).",
+                     m.tlsHandshakeFailures.load(ordering: .relaxed))
+        text.counter("wharf_tls_handshake_timeouts_total", help: "TLS clients closed for not finishing their handshake in time.",
+                     m.tlsHandshakeTimeouts.load(ordering: .relaxed))
         text.gauge("wharf_edge_workers", help: "Event-loop threads serving requests.", Double(edge.workerCount))
         text.gauge("wharf_apps_served", help: "Apps with a current deployment.", Double(edge.catalog.snapshot.apps.count))
     }

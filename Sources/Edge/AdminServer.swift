@@ -2,6 +2,7 @@ import ArtifactStore
 import Foundation
 import HTTPCore
 import Synchronization
+import TLS
 import UVLoop
 
 /// The admin API: its own listener (default 127.0.0.1:8081) on its own event loop thread,
@@ -37,6 +38,8 @@ public final class AdminServer: Sendable {
     private let thread = Mutex<LoopThread?>(nil)
     private let state = Mutex<AdminLoopState?>(nil)
     private let boundPort = Atomic<Int>(0)
+    /// The certificates when the admin API is served over TLS; nil: plain HTTP.
+    private let tlsContext = Mutex<TLSServerContext?>(nil)
     private let started = ContinuousClock.now
     private let metricsSources = Mutex<[@Sendable (inout PrometheusText) -> Void]>([])
     private let statusSections = Mutex<[(String, @Sendable () throws -> [UInt8])]>([])
@@ -107,14 +110,29 @@ public final class AdminServer: Sendable {
         return AdminResponse(status: 200, body: out)
     }
 
+    /// Serves the admin API over TLS with `context` (call before `start()`), or swaps the
+    /// certificates of a running server (after a reload): new handshakes use them.
+    public func useTLS(_ context: TLSServerContext) {
+        tlsContext.withLock { $0 = context }
+        if let loopState = state.withLock({ $0 }) {
+            let ref = TLSContextRef(context)
+            _ = loopState.loop.execute { loopState.tlsContext = ref.value }
+        }
+    }
+
+    /// True when the admin API is served over TLS.
+    public var usesTLS: Bool { tlsContext.withLock { $0 != nil } }
+
     /// Binds the listener on a new loop thread; returns once it accepts connections.
     public func start() throws {
+        let context = TLSContextRef(tlsContext.withLock { $0 })
         let loopThread = try LoopThread(name: "wharf-admin")
         let loop = loopThread.loop
         let dispatcher = AdminDispatcher(routes: routes, token: token, logger: logger)
         do {
             let (loopState, bound) = try loop.executeAndWait { [self] () throws -> (AdminLoopState, Int) in
                 let s = AdminLoopState(loop: loop, limits: limits, dispatcher: dispatcher, logger: logger)
+                s.tlsContext = context.value
                 let port = try s.listen(host: host, port: requestedPort)
                 return (s, port)
             }
@@ -244,6 +262,8 @@ final class AdminLoopState: @unchecked Sendable {
     private let logger: @Sendable (String) -> Void
     private var listener: TCPListener?
     private var timer: LoopTimer?
+    /// Set: every accepted connection speaks TLS with these certificates.
+    var tlsContext: TLSServerContext?
     private var connections: [Int: AdminConnection] = [:]
     private var nextID = 0
     private var dateCache = HTTPDateCache()
@@ -271,13 +291,26 @@ final class AdminLoopState: @unchecked Sendable {
     func date() -> [UInt8] { dateCache.imfFixdate(at: Int64(EdgeClock.unixSeconds())) }
 
     private func accepted(_ tcp: TCPConnection) {
+        if tlsContext != nil && (connections.count >= limits.maxConnections || isDraining) {
+            tcp.close()  // nothing can be said before a handshake
+            return
+        }
         if connections.count >= limits.maxConnections || isDraining {
             let busy = Array("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
             tcp.write(WriteBuffer(busy)) { _ in tcp.close() }
             return
         }
         nextID += 1
-        let connection = AdminConnection(id: nextID, tcp: tcp, owner: self)
+        let transport: any ConnectionTransport
+        if let tlsContext {
+            let logger = self.logger
+            transport = TLSTransport(tcp: tcp, session: tlsContext.makeSession(), onFailure: { error in
+                logger("admin TLS session failed: \(error)")
+            })
+        } else {
+            transport = tcp
+        }
+        let connection = AdminConnection(id: nextID, tcp: transport, owner: self)
         connections[connection.id] = connection
         connection.start()
     }
@@ -291,6 +324,10 @@ final class AdminLoopState: @unchecked Sendable {
     private func tick() {
         let now = loop.nowMilliseconds
         for connection in Array(connections.values) {
+            if let started = connection.tcp.handshakeStartedMs {
+                if now &- started > UInt64(limits.requestTimeoutMs) { connection.close() }
+                continue
+            }
             if let started = connection.requestStartedMs, !connection.busy,
                now &- started > UInt64(limits.requestTimeoutMs) {
                 connection.timeOut()

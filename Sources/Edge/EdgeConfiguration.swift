@@ -36,8 +36,18 @@ public struct EdgeConfiguration: Sendable, Equatable {
     public var writeHighWaterBytes = 1 << 20
     /// How often the edge checks the store for alias changes (milliseconds).
     public var aliasPollMs = 250
+    /// Serve the admin API over TLS with the edge's certificates (`edge.tls` must be on). Required
+    /// when the admin listener is not on loopback: the bearer token must not cross a network in clear.
+    public var adminTLS = false
+    /// The HTTPS listener; nil when TLS is off.
+    public var tls: EdgeTLSConfiguration?
 
     public init() {}
+
+    /// 127.0.0.0/8, ::1 and localhost.
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
 
     /// Every problem in the configuration, as (key, reason) pairs; empty when valid.
     public func problems() -> [(key: String, reason: String)] {
@@ -61,6 +71,18 @@ public struct EdgeConfiguration: Sendable, Equatable {
                              ("edge.timeouts.send_ms", sendTimeoutMs), ("edge.drain_timeout_ms", drainTimeoutMs),
                              ("edge.alias_poll_ms", aliasPollMs)] where value < 1 {
             found.append((key, "must be at least 1 ms"))
+        }
+        if let tls {
+            found += tls.problems(plainHost: listenHost, plainPort: listenPort)
+            if tls.listenPort != 0 && tls.listenPort == adminPort && tls.listenHost == adminHost {
+                found.append(("edge.tls.listen", "must differ from edge.admin_listen"))
+            }
+        }
+        if adminTLS && tls == nil {
+            found.append(("edge.admin_tls", "needs edge.tls (the admin listener uses the edge's certificates)"))
+        }
+        if !adminTLS && !EdgeConfiguration.isLoopback(adminHost) {
+            found.append(("edge.admin_listen", "\(adminHost) is not loopback: set edge.admin_tls: true (the admin token must not cross a network in clear)"))
         }
         if let domain, domain.contains("/") || domain.contains(" ") { found.append(("edge.domain", "is not a host name")) }
         return found

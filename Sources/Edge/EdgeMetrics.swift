@@ -8,6 +8,10 @@ public final class EdgeMetrics: Sendable {
     public let connectionsAccepted = Atomic<Int>(0)
     public let connectionsRefused = Atomic<Int>(0)
     public let headerTimeouts = Atomic<Int>(0)
+    /// TLS handshakes (or records) that failed: garbage, old protocol versions, bad records.
+    public let tlsHandshakeFailures = Atomic<Int>(0)
+    /// TLS clients closed for not finishing their handshake in `edge.tls.handshake_timeout_ms`.
+    public let tlsHandshakeTimeouts = Atomic<Int>(0)
     public let bytesSent = Atomic<Int>(0)
     // Counters live inline in this object (no array of boxes): a request touches a few of them
     // without a retain or a pointer chase.

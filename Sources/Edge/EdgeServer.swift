@@ -1,6 +1,7 @@
 import ArtifactStore
 import Foundation
 import Synchronization
+import TLS
 import UVLoop
 
 /// The edge: N event loops (one per core by default), each with its own listening socket on the
@@ -16,6 +17,9 @@ public final class EdgeServer: Sendable {
     private let group: EventLoopGroup
     private let workers: Mutex<[WorkerRef]>
     private let boundPort = Atomic<Int>(0)
+    private let boundTLSPort = Atomic<Int>(0)
+    /// The certificates new TLS handshakes use (replaced by `reloadCertificates`).
+    private let tlsContext: Mutex<TLSServerContext?>
     private let logger: @Sendable (String) -> Void
 
     public init(configuration: EdgeConfiguration, store: Store, logger: @escaping @Sendable (String) -> Void = { _ in }) throws {
@@ -28,6 +32,18 @@ public final class EdgeServer: Sendable {
         self.accessStats = AccessStats(workers: count)
         self.group = try EventLoopGroup(loopCount: count, namePrefix: "wharf-edge")
         self.workers = Mutex([])
+        if let tls = configuration.tls {
+            do {
+                self.tlsContext = Mutex(try TLSServerContext(certificates: tls.certificates,
+                                                              ticketKeyRotationSeconds: tls.ticketKeyRotationSeconds,
+                                                              rejectUnknownServerNames: tls.strictServerNames))
+            } catch {
+                try? group.shutdown()
+                throw error
+            }
+        } else {
+            self.tlsContext = Mutex(nil)
+        }
         // A switched alias makes the old deployment's cached bodies unreachable: drop them.
         catalog.observe { [cache] old, new in
             let retired = Set(old.apps.values.map(\.id)).subtracting(new.apps.values.map(\.id))
@@ -44,23 +60,38 @@ public final class EdgeServer: Sendable {
     /// The port every loop listens on (the real one when 0 was configured).
     public var port: Int { boundPort.load(ordering: .acquiring) }
 
+    /// The HTTPS port every loop listens on (0 when TLS is off).
+    public var tlsPort: Int { boundTLSPort.load(ordering: .acquiring) }
+
+    /// The certificates new handshakes use (for the admin listener to share), nil when TLS is off.
+    public var currentTLSContext: TLSServerContext? { tlsContext.withLock { $0 } }
+
+    /// What the current TLS certificates say about themselves (empty when TLS is off).
+    public var tlsCertificates: [TLSCertificateSummary] { tlsContext.withLock { $0?.certificates ?? [] } }
+
     /// Binds every loop's listener and starts polling for alias changes.
     public func start() throws {
         var port = configuration.listenPort
+        var tlsPort = configuration.tls?.listenPort ?? 0
+        let context = TLSContextRef(tlsContext.withLock { $0 })
         let loader = BodyLoader(store: store, sendfileThreshold: configuration.sendfileThresholdBytes)
         for (index, loop) in group.loops.enumerated() {
             let requested = port
-            let (ref, bound) = try loop.executeAndWait { [self] () throws -> (WorkerRef, Int) in
+            let requestedTLS = tlsPort
+            let (ref, bound, boundTLS) = try loop.executeAndWait { [self] () throws -> (WorkerRef, Int, Int) in
                 let worker = EdgeWorker(index: index, loop: loop, configuration: configuration, catalog: catalog,
                                         cache: cache, bodyLoader: loader, metrics: metrics, stats: accessStats,
                                         logger: logger)
-                let bound = try worker.start(port: requested)
-                return (WorkerRef(worker), bound)
+                worker.tlsContext = context.value
+                let bound = try worker.start(port: requested, tlsPort: requestedTLS)
+                return (WorkerRef(worker), bound, worker.boundTLSPort)
             }
             port = bound
+            tlsPort = boundTLS
             workers.withLock { $0.append(ref) }
         }
         boundPort.store(port, ordering: .releasing)
+        boundTLSPort.store(tlsPort, ordering: .releasing)
         catalog.startPolling()
     }
 
@@ -69,6 +100,21 @@ public final class EdgeServer: Sendable {
         let responder = ArtifactResponder(router: EdgeWorker.router(fresh), earlyHints: fresh.earlyHints)
         for ref in workers.withLock({ $0 }) {
             _ = ref.worker.loop.execute { ref.worker.responder = responder }
+        }
+    }
+
+    /// Loads `certificates` afresh (files may have been replaced) and hands the new context to
+    /// every loop: new handshakes use it, open connections keep theirs, the ticket key carries
+    /// over. On any error nothing changes and the error says which file and why.
+    public func reloadCertificates(_ certificates: [TLSCertificateFiles]) throws(TLSError) {
+        let previous = tlsContext.withLock { $0 }
+        guard let previous else { return }
+        let fresh = try TLSServerContext(certificates: certificates, previous: previous,
+                                         rejectUnknownServerNames: previous.rejectsUnknownServerNames)
+        tlsContext.withLock { $0 = fresh }
+        let ref = TLSContextRef(fresh)
+        for worker in workers.withLock({ $0 }) {
+            _ = worker.worker.loop.execute { worker.worker.tlsContext = ref.value }
         }
     }
 
@@ -99,6 +145,12 @@ public final class EdgeServer: Sendable {
         catalog.stop()
         do { try group.shutdown() } catch { logger("event loops did not close cleanly: \(error)") }
     }
+}
+
+/// Carries a TLS context (thread-safe once built) into loop closures.
+final class TLSContextRef: @unchecked Sendable {
+    let value: TLSServerContext?
+    init(_ value: TLSServerContext?) { self.value = value }
 }
 
 /// Hands a loop-confined worker across threads; it is only touched on its own loop.

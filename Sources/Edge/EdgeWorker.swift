@@ -1,4 +1,5 @@
 import HTTPCore
+import TLS
 import UVLoop
 import Synchronization
 
@@ -27,6 +28,9 @@ final class EdgeWorker {
     let parserLimits: ParserLimits
 
     private var listener: TCPListener?
+    /// The HTTPS listener and the certificates its new handshakes use (swapped by a reload).
+    private var tlsListener: TCPListener?
+    var tlsContext: TLSServerContext?
     private var connections: [Int: HTTPConnection] = [:]
     private var nextConnectionID = 0
     private var timer: LoopTimer?
@@ -61,11 +65,18 @@ final class EdgeWorker {
     func log(_ message: String) { logger(message) }
 
     /// Binds this loop's listener (SO_REUSEPORT: every worker binds the same port) and starts the timer.
-    func start(port: Int) throws -> Int {
+    func start(port: Int, tlsPort: Int = 0) throws -> Int {
         let l = try TCPListener.listen(on: loop, host: configuration.listenHost, port: port,
                                        onError: { [unowned self] error in self.log("accept failed: \(error)") },
-                                       onAccept: { [unowned self] tcp in self.accepted(tcp) })
+                                       onAccept: { [unowned self] tcp in self.accepted(tcp, secure: false) })
         listener = l
+        if let tls = configuration.tls, tlsContext != nil {
+            let secure = try TCPListener.listen(on: loop, host: tls.listenHost, port: tlsPort,
+                                                onError: { [unowned self] error in self.log("TLS accept failed: \(error)") },
+                                                onAccept: { [unowned self] tcp in self.accepted(tcp, secure: true) })
+            tlsListener = secure
+            boundTLSPort = secure.localAddress.port
+        }
         let t = LoopTimer(loop: loop)
         t.start(after: .milliseconds(250), repeating: .milliseconds(250)) { [unowned self] in self.tick() }
         timer = t
@@ -108,6 +119,48 @@ final class EdgeWorker {
         return snapshot
     }
 
+    /// A plain-HTTP request for an app that must use HTTPS: `308 Permanent Redirect` to the same
+    /// host and target on the TLS port (308 keeps the method, RFC 9110 §15.4.9). nil: serve it here.
+    func httpsRedirect(_ head: RequestHead) -> ArtifactResponder.Plan? {
+        guard let tls = configuration.tls, !tls.redirectApps.isEmpty, boundTLSPort != 0,
+              let (app, target, hostField) = routedApp(head), tls.redirects(app)
+        else { return nil }
+        let host = Router.hostName(hostField)
+        let port = boundTLSPort == 443 ? "" : ":\(boundTLSPort)"
+        let path = target.form == .absolute ? target.path + (target.query.map { "?" + $0 } ?? "") : String(decoding: head.target, as: UTF8.self)
+        let close = !head.keepAlive
+        return ArtifactResponder.error(308, "moved to https://\(host)\(port)\(path)", date: date(), close: close,
+                                       http10KeepAlive: head.keepAlive && head.version == .http1_0,
+                                       extra: "Location: https://\(host)\(port)\(path)\r\n", omitBody: head.method == .head)
+    }
+
+    /// The app a request is routed to, whatever its path resolves to (a 404 inside an app too).
+    func routedApp(_ head: RequestHead) -> (app: String, target: RequestTarget, host: String)? {
+        guard let target = try? RequestTarget.parse(head.target, method: head.method),
+              let host = target.host ?? head.value(of: .host).map({ String(decoding: $0, as: UTF8.self) }),
+              let route = responder.router.route(host: host, path: target.path, knownApps: currentSnapshot().appNames)
+        else { return nil }
+        return (route.app, target, host)
+    }
+
+    /// A response planned without an app (a 404 inside an app) names the app its request routes to
+    /// when HSTS is configured, so the HTTPS response still carries the header.
+    func withHSTSApp(_ plan: ArtifactResponder.Plan, for head: RequestHead) -> ArtifactResponder.Plan {
+        guard plan.app == nil, let tls = configuration.tls, !tls.hstsApps.isEmpty, let (app, _, _) = routedApp(head)
+        else { return plan }
+        var named = plan
+        named.app = app
+        return named
+    }
+
+    /// The `Strict-Transport-Security` field line for `app`'s HTTPS responses, or nil (RFC 6797 §6.1).
+    func hstsField(app: String?) -> [UInt8]? {
+        guard let app, let tls = configuration.tls, tls.hsts(app) else { return nil }
+        return hstsLine
+    }
+
+    private lazy var hstsLine: [UInt8] = Array("Strict-Transport-Security: max-age=\(configuration.tls?.hstsMaxAgeSeconds ?? 0)\r\n".utf8)
+
     /// The common request whose whole body is in the cache: its representation and cache entry,
     /// found without a `Plan` (see `ArtifactResponder.cacheHitCandidate`); nil plans in full.
     func cacheHit(_ head: RequestHead) -> (ArtifactResponder.CacheHitCandidate, ResponseCache.Entry)? {
@@ -118,8 +171,17 @@ final class EdgeWorker {
         return (candidate, entry)
     }
 
-    private func accepted(_ tcp: TCPConnection) {
+    /// The port the TLS listener bound (the real one when 0 was asked for).
+    private(set) var boundTLSPort = 0
+
+    private func accepted(_ tcp: TCPConnection, secure: Bool) {
         if draining {
+            tcp.close()
+            return
+        }
+        if secure && connections.count >= configuration.maxConnectionsPerWorker {
+            // No plaintext 503 on a TLS port before a handshake: just close.
+            metrics.connectionsRefused.add(1, ordering: .relaxed)
             tcp.close()
             return
         }
@@ -133,7 +195,16 @@ final class EdgeWorker {
             return
         }
         nextConnectionID += 1
-        let connection = HTTPConnection(id: nextConnectionID, tcp: tcp, worker: self)
+        let transport: any ConnectionTransport
+        if secure, let context = tlsContext {
+            let metrics = self.metrics
+            transport = TLSTransport(tcp: tcp, session: context.makeSession(), onFailure: { _ in
+                metrics.tlsHandshakeFailures.add(1, ordering: .relaxed)
+            })
+        } else {
+            transport = tcp
+        }
+        let connection = HTTPConnection(id: nextConnectionID, transport: transport, isSecure: secure, worker: self)
         connections[connection.id] = connection
         metrics.connectionsOpen.add(1, ordering: .relaxed)
         metrics.connectionsAccepted.add(1, ordering: .relaxed)
@@ -174,6 +245,14 @@ final class EdgeWorker {
         for id in sweepRound[sweepCursor..<end] {
             // Closed connections have left the table; the round holds ids, never the connections.
             guard let connection = connections[id], !connection.isClosed else { continue }
+            if let started = connection.transport.handshakeStartedMs {
+                // A TLS client that has not finished its handshake: no 408 possible, just close.
+                if now &- started > UInt64(configuration.tls?.handshakeTimeoutMs ?? configuration.headerTimeoutMs) {
+                    metrics.tlsHandshakeTimeouts.add(1, ordering: .relaxed)
+                    expired.append((connection, false))
+                }
+                continue
+            }
             if let started = connection.requestStartedMs, now &- started > UInt64(configuration.headerTimeoutMs) {
                 expired.append((connection, true))
             } else if connection.isIdle, now &- connection.lastActivityMs > UInt64(configuration.idleTimeoutMs) {
@@ -213,6 +292,8 @@ final class EdgeWorker {
         draining = true
         listener?.close()
         listener = nil
+        tlsListener?.close()
+        tlsListener = nil
         for connection in Array(connections.values) { connection.drain() }
         if connections.isEmpty { onDrained() } else { drained = onDrained }
     }
@@ -222,6 +303,8 @@ final class EdgeWorker {
         for connection in Array(connections.values) { connection.close() }
         listener?.close()
         listener = nil
+        tlsListener?.close()
+        tlsListener = nil
         timer?.close()
         timer = nil
     }

@@ -52,7 +52,10 @@ final class HTTPConnection {
     }
 
     let id: Int
-    let tcp: TCPConnection
+    /// Plain TCP or TLS; this class reads and writes bytes through it and never knows which.
+    let transport: any ConnectionTransport
+    /// The request arrived over TLS (for HSTS and the redirect to HTTPS).
+    let isSecure: Bool
     unowned let worker: EdgeWorker
     private var parser: RequestParser
     private var buffer: [UInt8] = []
@@ -71,19 +74,20 @@ final class HTTPConnection {
 
     static let maxQueuedResponses = 64
 
-    init(id: Int, tcp: TCPConnection, worker: EdgeWorker) {
+    init(id: Int, transport: any ConnectionTransport, isSecure: Bool = false, worker: EdgeWorker) {
         self.id = id
-        self.tcp = tcp
+        self.transport = transport
+        self.isSecure = isSecure
         self.worker = worker
         self.parser = RequestParser(limits: worker.parserLimits)
-        let now = tcp.loop.nowMilliseconds
+        let now = transport.loop.nowMilliseconds
         lastActivityMs = now
         lastWriteProgressMs = now
     }
 
     func start() {
-        try? tcp.setNoDelay(true)
-        tcp.onClose = { [weak self] in
+        try? transport.setNoDelay(true)
+        transport.onClose = { [weak self] in
             guard let self else { return }
             self.worker.connectionClosed(self)
         }
@@ -91,18 +95,18 @@ final class HTTPConnection {
     }
 
     private func startReading() {
-        tcp.startReading(onData: { [unowned self] bytes in self.received(bytes) },
+        transport.startReading(onData: { [unowned self] bytes in self.received(bytes) },
                          onEnd: { [unowned self] _ in self.readEnded() })
     }
 
-    var isIdle: Bool { pendingCount == 0 && parser.isIdle && tcp.writeQueueSize == 0 && writesInFlight == 0 }
+    var isIdle: Bool { pendingCount == 0 && parser.isIdle && transport.writeQueueSize == 0 && writesInFlight == 0 }
     private var pendingCount: Int { slots.count - slotHead }
 
     // MARK: input
 
     private func received(_ bytes: UnsafeRawBufferPointer) {
         guard !isClosed, !closingAfterQueue else { return }
-        let now = tcp.loop.nowMilliseconds
+        let now = transport.loop.nowMilliseconds
         lastActivityMs = now
         if requestStartedMs == nil { requestStartedMs = now }
         buffer.append(contentsOf: bytes)
@@ -133,15 +137,17 @@ final class HTTPConnection {
             guard let event else { break }
             switch event {
             case .head(let head):
-                if let found = worker.cacheHit(head) {
+                if !isSecure, let redirect = worker.httpsRedirect(head) {
+                    enqueue(redirect)
+                } else if let found = worker.cacheHit(head) {
                     enqueue(found.0, found.1)
                 } else {
-                    enqueue(worker.plan(head))
+                    enqueue(isSecure ? worker.withHSTSApp(worker.plan(head), for: head) : worker.plan(head))
                 }
             case .body:
                 continue  // request bodies are read and dropped (no route takes one)
             case .end:
-                requestStartedMs = parser.isIdle && index == buffer.count ? nil : tcp.loop.nowMilliseconds
+                requestStartedMs = parser.isIdle && index == buffer.count ? nil : transport.loop.nowMilliseconds
             }
         }
         if index >= buffer.count {
@@ -163,6 +169,7 @@ final class HTTPConnection {
         slot.servedFile = hit.file
         slot.coding = hit.rep.coding.rawValue
         slot.buffers.append(WriteBuffer(hit.rep.okHead))
+        if isSecure, let hsts = worker.hstsField(app: hit.app) { slot.buffers.append(WriteBuffer(hsts)) }
         slot.buffers.append(WriteBuffer(worker.responseDate().tail(close: false, http10KeepAlive: false)))
         if let file = entry.file {
             slot.file = file
@@ -229,14 +236,36 @@ final class HTTPConnection {
 
     /// The head as write buffers: the (often prebuilt, shared) head and its Date tail, uncopied.
     private func appendHead(_ plan: ArtifactResponder.Plan, to slot: Slot) {
+        if isSecure, let hsts = worker.hstsField(app: plan.app) {
+            appendHead(plan.head, tail: plan.headTail, adding: hsts, to: &slot.buffers)
+            return
+        }
         slot.buffers.append(WriteBuffer(plan.head))
         if !plan.headTail.isEmpty { slot.buffers.append(WriteBuffer(plan.headTail)) }
+    }
+
+    /// A head with one more field line: before the Date tail of a prebuilt head, or right after
+    /// the status line of a complete one (slices, not copies).
+    private func appendHead(_ head: [UInt8], tail: [UInt8], adding field: [UInt8], to buffers: inout [WriteBuffer]) {
+        if !tail.isEmpty {
+            buffers.append(WriteBuffer(head))
+            buffers.append(WriteBuffer(field))
+            buffers.append(WriteBuffer(tail))
+            return
+        }
+        var statusEnd = 0
+        while statusEnd + 1 < head.count, !(head[statusEnd] == 13 && head[statusEnd + 1] == 10) { statusEnd += 1 }
+        statusEnd = min(statusEnd + 2, head.count)
+        buffers.append(WriteBuffer(head[0..<statusEnd]))
+        buffers.append(WriteBuffer(field))
+        buffers.append(WriteBuffer(head[statusEnd...]))
     }
 
     /// Puts the head and the selected bytes of a loaded representation into a slot.
     private func fill(_ slot: Slot, plan: ArtifactResponder.Plan, entry: ResponseCache.Entry, slices: ArtifactResponder.Slices) {
         slot.buffers.removeAll(keepingCapacity: true)
         appendHead(plan, to: slot)
+        let headBuffers = slot.buffers.count
         if let file = entry.file {
             slot.file = file
             switch slices {
@@ -248,7 +277,7 @@ final class HTTPConnection {
                 // Several ranges of a large file: part heads are small; read each range through
                 // the cache-less path by sending them in order as file ranges.
                 slot.file = nil
-                slot.buffers = multipartBuffers(multipart, head: plan.fullHead, body: nil, file: file, slot: slot)
+                slot.buffers = multipartBuffers(multipart, head: plan.fullHead, body: nil, file: file, slot: slot, app: plan.app)
             }
         } else {
             switch slices {
@@ -257,20 +286,26 @@ final class HTTPConnection {
             case .single(let offset, let length):
                 slot.buffers.append(WriteBuffer(entry.body[Int(offset)..<Int(offset + length)]))
             case .multipart(let multipart):
-                slot.buffers = multipartBuffers(multipart, head: plan.fullHead, body: entry.body, file: nil, slot: slot)
+                slot.buffers = multipartBuffers(multipart, head: plan.fullHead, body: entry.body, file: nil, slot: slot, app: plan.app)
             }
         }
         if case .multipart(let m) = slices {
             slot.bytes = Int(m.contentLength)
         } else {
-            slot.bytes = slot.buffers.dropFirst(plan.headTail.isEmpty ? 1 : 2).reduce(0) { $0 + $1.count } + Int(slot.fileRange.length)
+            slot.bytes = slot.buffers.dropFirst(headBuffers).reduce(0) { $0 + $1.count } + Int(slot.fileRange.length)
         }
         slot.ready = true
     }
 
     /// A multipart/byteranges body as buffers (in-memory bodies) or as part heads + file ranges.
-    private func multipartBuffers(_ m: MultipartByteRanges, head: [UInt8], body: [UInt8]?, file: OpenFile?, slot: Slot) -> [WriteBuffer] {
-        var out: [WriteBuffer] = [WriteBuffer(head)]
+    private func multipartBuffers(_ m: MultipartByteRanges, head: [UInt8], body: [UInt8]?, file: OpenFile?, slot: Slot,
+                                  app: String?) -> [WriteBuffer] {
+        var out: [WriteBuffer] = []
+        if isSecure, let hsts = worker.hstsField(app: app) {
+            appendHead(head, tail: [], adding: hsts, to: &out)
+        } else {
+            out.append(WriteBuffer(head))
+        }
         for (i, span) in m.spans.enumerated() {
             out.append(WriteBuffer(m.partHead(i)))
             if let body {
@@ -287,7 +322,7 @@ final class HTTPConnection {
     /// Loads a body through the shared cache: one load per key however many wait for it.
     private func load(_ file: ServedFile, _ rep: ServedFile.Representation,
                       _ done: @escaping (Result<ResponseCache.Entry, any Error>) -> Void) {
-        let loop = tcp.loop
+        let loop = transport.loop
         let worker = self.worker
         let key = rep.cacheKey
         let box = LoopBound(done)
@@ -346,7 +381,7 @@ final class HTTPConnection {
     private lazy var writeCompleted: (UVError?) -> Void = { [weak self] error in
         guard let self else { return }
         self.writesInFlight -= 1
-        self.lastWriteProgressMs = self.tcp.loop.nowMilliseconds
+        self.lastWriteProgressMs = self.transport.loop.nowMilliseconds
         if error != nil { self.close(); return }
         self.afterWrite()
     }
@@ -356,32 +391,32 @@ final class HTTPConnection {
         let done = writeCompleted
         if slot.multipartFileParts.isEmpty {
             if let file = slot.file {
-                tcp.sendFile(after: slot.buffers, descriptor: file.descriptor, offset: slot.fileRange.offset,
+                transport.sendFile(after: slot.buffers, descriptor: file.descriptor, offset: slot.fileRange.offset,
                              count: slot.fileRange.length) { error in
                     withExtendedLifetime(file) { done(error) }
                 }
             } else {
-                tcp.write(slot.buffers, completion: done)
+                transport.write(slot.buffers, completion: done)
             }
             return
         }
         // Multipart over a large file: buffers and file ranges interleaved, in order.
         var start = 0
         for part in slot.multipartFileParts {
-            tcp.write(Array(slot.buffers[start..<part.index]))
+            transport.write(Array(slot.buffers[start..<part.index]), completion: nil)
             let file = part.file
-            tcp.sendFile(descriptor: file.descriptor, offset: part.offset, count: part.length) { _ in
+            transport.sendFile(descriptor: file.descriptor, offset: part.offset, count: part.length) { _ in
                 withExtendedLifetime(file) {}
             }
             start = part.index + 1
         }
-        tcp.write(Array(slot.buffers[start...]), completion: done)
+        transport.write(Array(slot.buffers[start...]), completion: done)
     }
 
     /// Backpressure and closing decisions after output moved.
     private func afterWrite() {
         guard !isClosed else { return }
-        let queued = tcp.writeQueueSize
+        let queued = transport.writeQueueSize
         if queued > worker.configuration.writeHighWaterBytes {
             pauseReading()
         } else if readingPaused, queued <= worker.configuration.writeHighWaterBytes / 2,
@@ -398,7 +433,7 @@ final class HTTPConnection {
     private func pauseReading() {
         guard !readingPaused else { return }
         readingPaused = true
-        tcp.stopReading()
+        transport.stopReading()
     }
 
     // MARK: lifecycle
@@ -424,7 +459,7 @@ final class HTTPConnection {
     func close() {
         guard !isClosed else { return }
         isClosed = true
-        tcp.close()
+        transport.close()
     }
 }
 

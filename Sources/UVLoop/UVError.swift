@@ -42,4 +42,6 @@ public struct UVError: Error, RawRepresentable, Hashable, Sendable, CustomString
     public static let emfile = UVError(rawValue: UV_EMFILE.rawValue)
     public static let enomem = UVError(rawValue: UV_ENOMEM.rawValue)
     public static let eisdir = UVError(rawValue: UV_EISDIR.rawValue)
+    public static let eio = UVError(rawValue: UV_EIO.rawValue)
+    public static let eproto = UVError(rawValue: UV_EPROTO.rawValue)
 }

@@ -36,6 +36,16 @@ public struct WriteBuffer: Sendable {
         }
     }
 
+    /// The bytes, readable during `body` (for a layer that transforms them before the socket, such
+    /// as TLS encryption).
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        switch storage {
+        case .array(let bytes): try bytes.withUnsafeBytes(body)
+        case .slice(let bytes): try bytes.withUnsafeBytes(body)
+        case .shared(let bytes, let offset, let count): try body(UnsafeRawBufferPointer(start: bytes.base + offset, count: count))
+        }
+    }
+
     /// Address of the first byte. Valid while this value (which retains the storage) is alive;
     /// nil when empty.
     func unsafeBaseAddress() -> UnsafeRawPointer? {

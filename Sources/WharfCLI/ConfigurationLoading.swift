@@ -3,6 +3,7 @@ import Edge
 import Foundation
 import Scheduler
 import SystemPackage
+import TLS
 
 /// Reads wharf.yaml (optional) and `WHARF_…` environment variables into typed configurations.
 /// Precedence: flags (applied by the commands) > environment > file > built-in defaults.
@@ -79,6 +80,8 @@ struct ConfigurationLoader {
         e.headerTimeoutMs = int("edge.timeouts.header_ms") ?? e.headerTimeoutMs
         e.idleTimeoutMs = int("edge.timeouts.idle_ms") ?? e.idleTimeoutMs
         e.sendTimeoutMs = int("edge.timeouts.send_ms") ?? e.sendTimeoutMs
+        e.tls = tlsSettings()
+        e.adminTLS = bool("edge.admin_tls") ?? e.adminTLS
         s.edge = e
         s.scheduler = schedulerSettings()
         let (warm, warmProblems) = WarmSettings.read(self)
@@ -86,6 +89,33 @@ struct ConfigurationLoader {
         (s.warm, s.monitor) = (warm, monitor)
         problems += warmProblems + monitorProblems
         return s
+    }
+
+    /// The `edge.tls.*` keys: TLS is on when `edge.tls.enabled` is true, or when a listener or a
+    /// certificate is given (and `enabled` is not false).
+    private mutating func tlsSettings() -> EdgeTLSConfiguration? {
+        let enabled = bool("edge.tls.enabled")
+        let listen = string("edge.tls.listen")
+        let certificates = stringArray("edge.tls.certificates") ?? []
+        guard enabled ?? (listen != nil || !certificates.isEmpty) else { return nil }
+        var t = EdgeTLSConfiguration()
+        if let listen { (t.listenHost, t.listenPort) = address("edge.tls.listen", listen) ?? (t.listenHost, t.listenPort) }
+        for item in certificates {
+            let parts = item.split(separator: "=", maxSplits: 2).map { $0.trimmingCharacters(in: .whitespaces) }
+            if (2...3).contains(parts.count), !parts.contains(where: \.isEmpty) {
+                t.certificates.append(TLSCertificateFiles(certificateChainPath: parts[0], privateKeyPath: parts[1],
+                                                          ocspResponsePath: parts.count == 3 ? parts[2] : nil))
+            } else {
+                problems.append(Problem(key: "edge.tls.certificates", reason: "entry '\(item)' is not CHAIN.pem=KEY.pem[=OCSP.der]"))
+            }
+        }
+        t.handshakeTimeoutMs = int("edge.tls.handshake_timeout_ms") ?? t.handshakeTimeoutMs
+        t.ticketKeyRotationSeconds = int("edge.tls.ticket_key_rotation_s") ?? t.ticketKeyRotationSeconds
+        t.strictServerNames = bool("edge.tls.strict_sni") ?? t.strictServerNames
+        t.redirectApps = Set(stringArray("edge.tls.redirect") ?? [])
+        t.hstsApps = Set(stringArray("edge.tls.hsts") ?? [])
+        t.hstsMaxAgeSeconds = int("edge.tls.hsts_max_age") ?? t.hstsMaxAgeSeconds
+        return t
     }
 
     /// The `scheduler.*` keys (see edge-config/wharf.yaml).
@@ -209,6 +239,9 @@ struct ConfigurationLoader {
     /// Appends the semantic problems of resolved settings (ranges, conflicts).
     mutating func validate(_ settings: Settings) {
         for p in settings.edge.problems() { problems.append(Problem(key: p.key, reason: p.reason)) }
+        // Certificates are loaded as the server would load them: unreadable, not PEM, key
+        // mismatch, expired and not-yet-valid files are refused here with the file and reason.
+        for p in settings.edge.tls?.checkCertificates() ?? [] { problems.append(Problem(key: p.key, reason: p.reason)) }
         if settings.store.isEmpty { problems.append(Problem(key: "store", reason: "must not be empty")) }
         for p in settings.scheduler.problems() { problems.append(Problem(key: p.key, reason: p.reason)) }
     }

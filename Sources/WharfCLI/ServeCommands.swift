@@ -5,6 +5,7 @@ import Foundation
 import UVLoop
 import Glibc
 import Scheduler
+import TLS
 
 /// Flags shared by `serve`, `edge` and `check-config`; each overrides wharf.yaml and `WHARF_…`.
 struct ServerOptions: ParsableArguments {
@@ -53,7 +54,7 @@ struct CheckConfigCommand: AsyncParsableCommand {
         let e = s.edge
         print("store: \(s.store)")
         print("edge.listen: \(e.listenHost):\(e.listenPort)")
-        print("edge.admin_listen: \(e.adminHost):\(e.adminPort)")
+        print("edge.admin_listen: \(e.adminHost):\(e.adminPort)\(e.adminTLS ? " (TLS, edge.admin_tls)" : "")")
         print("edge.workers: \(e.workers)")
         print("edge.cache_bytes: \(e.cacheBytes)")
         print("edge.sendfile_threshold: \(e.sendfileThresholdBytes)")
@@ -61,6 +62,7 @@ struct CheckConfigCommand: AsyncParsableCommand {
         print("edge.domain: \(e.domain ?? "")")
         print("edge.default_app: \(e.defaultApp ?? "")")
         print("edge.hosts: \(e.hosts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })")
+        for line in TLSWiring.describe(e.tls, store: s.store) { print(line) }
         let c = s.scheduler
         print("scheduler.slots: \(c.minSlots)...\(c.maxSlots), tick_ms \(c.tickMs), lease_s \(c.leaseSeconds), rescue_interval_s \(c.rescueIntervalSeconds)")
         print("scheduler.retry: \(c.retryLimit) retries from \(c.retryBaseSeconds) s; timeout_s \(c.timeoutSeconds), warning_s \(c.warningSeconds), kill_grace_s \(c.killGraceSeconds), shutdown_grace_s \(c.shutdownGraceSeconds)")
@@ -145,17 +147,24 @@ struct ServerRunner {
         if openFiles > 0, UInt64(connectionCap) + 256 > openFiles {
             log("note: open files are limited to \(openFiles), fewer than the connection cap (\(connectionCap)) plus 256 for stores, logs and listeners; raise the hard limit (ulimit -Hn) to use it all")
         }
-        let edge = try EdgeServer(configuration: settings.edge, store: store, logger: log)
+        var edgeConfiguration = settings.edge
+        edgeConfiguration.tls = try TLSWiring.withCertificates(settings.edge.tls, store: settings.store, log: log)
+        let edge = try EdgeServer(configuration: edgeConfiguration, store: store, logger: log)
         try edge.start()
         log("edge listening on http://\(settings.edge.listenHost):\(edge.port)/ (\(settings.edge.workers == 0 ? ProcessInfo.processInfo.activeProcessorCount : settings.edge.workers) workers, store \(settings.store))")
+        if let tls = edgeConfiguration.tls {
+            let host = tls.listenHost.contains(":") ? "[\(tls.listenHost)]" : tls.listenHost
+            log("edge listening on https://\(host == "127.0.0.1" ? "localhost" : host):\(edge.tlsPort)/ (certificates: \(edge.tlsCertificates.map { "\($0.names.joined(separator: ",")) until \($0.notAfter)" }.joined(separator: "; ")))")
+        }
 
         // The admin API on its own listener; its token from WHARF_ADMIN_TOKEN or <store>/admin-token.
         let admin: AdminServer
         do {
             let token = try AdminToken.resolve(storePath: store.path)
             admin = AdminServer(edge: edge, token: token, logger: log)
+            if settings.edge.adminTLS, let context = edge.currentTLSContext { admin.useTLS(context) }
             try admin.start()
-            log("admin API on http://\(settings.edge.adminHost):\(admin.port)/_wharf/ (bearer token from \(token.source))")
+            log("admin API on \(admin.usesTLS ? "https" : "http")://\(settings.edge.adminHost):\(admin.port)/_wharf/ (bearer token from \(token.source))")
         } catch {
             log("admin API could not start: \(error)")
             edge.shutdown()
@@ -202,7 +211,13 @@ struct ServerRunner {
                 do {
                     let fresh = try await options.resolve()
                     edge.reload(fresh.edge)
-                    log("configuration reloaded (edge settings; scheduler, monitor, popularity, cron and warm keys apply at restart)")
+                    if let tls = try TLSWiring.withCertificates(fresh.edge.tls, store: settings.store, log: log), edgeConfiguration.tls != nil {
+                        // New handshakes use the reloaded files; open connections keep theirs.
+                        try edge.reloadCertificates(tls.certificates)
+                        if admin.usesTLS, let context = edge.currentTLSContext { admin.useTLS(context) }
+                        log("TLS certificates reloaded: \(edge.tlsCertificates.map { "\($0.names.joined(separator: ",")) until \($0.notAfter)" }.joined(separator: "; "))")
+                    }
+                    log("configuration reloaded (edge settings and TLS certificates; listeners, scheduler, monitor, popularity, cron and warm keys apply at restart)")
                 } catch {
                     log("reload refused, keeping the running configuration: \(error)")
                 }

@@ -8,7 +8,8 @@ import Testing
 @Suite(.serialized) struct CacheHitPathTests {
     /// One loop, so every request of a test meets the same route memo. Shared: publishing the
     /// fixture is the slow part.
-    static let shared: EdgeHarness = try! EdgeHarness { $0.workers = 1 }
+    /// Both listeners: every case runs over plain TCP and over TLS.
+    static let shared: EdgeHarness = try! EdgeHarness(tls: true) { $0.workers = 1 }
     var h: EdgeHarness { CacheHitPathTests.shared }
 
     /// Status, headers except Date (in order), body.
@@ -18,9 +19,10 @@ import Testing
     }
 
     @Test(arguments: [("/assets/app.1a2b3c4d.js", "gzip, br"), ("/assets/app.1a2b3c4d.js", "identity"),
-                      ("/assets/logo.9c8d7e6f.png", "br"), ("/downloads/app-release.apk", "gzip")])
-    func aRepeatedRequestGetsTheSameResponseFromTheCacheHitPath(path: String, encoding: String) throws {
-        let c = try TestClient(port: h.port)
+                      ("/assets/logo.9c8d7e6f.png", "br"), ("/downloads/app-release.apk", "gzip")], EdgeHarness.Listener.allCases)
+    func aRepeatedRequestGetsTheSameResponseFromTheCacheHitPath(request: (path: String, encoding: String), via: EdgeHarness.Listener) throws {
+        let (path, encoding) = request
+        let c = try h.client(via)
         let first = try c.get(path, headers: ["Accept-Encoding": encoding])
         #expect(first.status == 200)
         let before = h.server.cache.statistics()
@@ -37,8 +39,8 @@ import Testing
         #expect(after.loads == before.loads)
     }
 
-    @Test func requestsTheCacheHitPathDoesNotTakeStillGetTheirOwnAnswers() throws {
-        let c = try TestClient(port: h.port)
+    @Test(arguments: EdgeHarness.Listener.allCases) func requestsTheCacheHitPathDoesNotTakeStillGetTheirOwnAnswers(_ via: EdgeHarness.Listener) throws {
+        let c = try h.client(via)
         let path = "/assets/style.5e6f7a8b.css"
         let full = try c.get(path, headers: ["Accept-Encoding": "br"])
         let etag = try #require(full.header("ETag"))
@@ -50,7 +52,7 @@ import Testing
         let head = try c.get(path, headers: ["Accept-Encoding": "br"], method: "HEAD")
         #expect(head.status == 200 && head.body.isEmpty)
         #expect(head.header("Content-Length") == full.header("Content-Length"))
-        let http10 = try TestClient(port: h.port).get(path, headers: ["Accept-Encoding": "br"], version: "1.0")
+        let http10 = try h.client(via).get(path, headers: ["Accept-Encoding": "br"], version: "1.0")
         #expect(http10.status == 200)
         #expect(http10.header("Connection")?.lowercased() == "close" || http10.header("Connection") == nil)
         #expect(http10.body == full.body)

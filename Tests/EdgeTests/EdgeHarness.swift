@@ -2,6 +2,7 @@ import ArtifactStore
 import Crypto
 import Foundation
 import Glibc
+import TLS
 @testable import Edge
 
 /// A real edge on an ephemeral loopback port over a real store holding a published fixture app.
@@ -12,6 +13,19 @@ final class EdgeHarness: Sendable {
     var port: Int { server.port }
     /// Fixture files by URL path.
     let files: [String: [UInt8]]
+    /// With `tls: true`: the CA that signed the edge's certificate (for `localhost`, 127.0.0.1,
+    /// ::1), its PEM file for curl/openssl/Python, and a client context trusting it.
+    let caFile: String?
+    let tlsClient: TLSClientContext?
+    var tlsPort: Int { server.tlsPort }
+
+    /// A client on the plain or the TLS listener (the same HTTP cases run through both).
+    func client(_ via: Listener, timeoutSeconds: Int = 10) throws -> TestClient {
+        switch via {
+        case .plain: try TestClient(port: port, timeoutSeconds: timeoutSeconds)
+        case .tls: try TestClient(port: tlsPort, tls: tlsClient!, timeoutSeconds: timeoutSeconds)
+        }
+    }
 
     static let html = """
     <!doctype html><html><head><meta charset="utf-8"><title>fixture</title>
@@ -20,7 +34,12 @@ final class EdgeHarness: Sendable {
     </head><body><h1>Fixture</h1></body></html>
     """
 
-    init(configure: (inout EdgeConfiguration) -> Void = { _ in }) throws {
+    /// - Parameters:
+    ///   - tls: also listen for HTTPS with certificates from a fresh test CA (`caFile`; its key
+    ///     is beside it as `ca-key.pem`).
+    ///   - certificateNames: the names of each certificate to issue; the first is the default.
+    init(tls: Bool = false, certificateNames: [[String]] = [["localhost", "127.0.0.1", "::1"]],
+         configure: (inout EdgeConfiguration) -> Void = { _ in }) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-edge-\(UUID().uuidString)")
         let app = root.appendingPathComponent("app")
         try FileManager.default.createDirectory(at: app.appendingPathComponent("assets"), withIntermediateDirectories: true)
@@ -46,6 +65,28 @@ final class EdgeHarness: Sendable {
         store = try Store.open(at: root.appendingPathComponent("store").path)
         try store.publish(PublishRequest(app: "demo", directory: app.path, version: "v1", message: nil, metadata: [:]))
         var config = EdgeConfiguration()
+        if tls {
+            let issuer = try CertificateIssuer(commonName: "Wharf test CA")
+            let ca = root.appendingPathComponent("ca.pem").path
+            try DevelopmentCertificates.writeFile(ca, issuer.authority.certificatePEM, mode: 0o644)
+            try DevelopmentCertificates.writeFile(root.appendingPathComponent("ca-key.pem").path, issuer.authority.privateKeyPEM, mode: 0o600)
+            var t = EdgeTLSConfiguration()
+            t.listenPort = 0
+            for (index, names) in certificateNames.enumerated() {
+                let leaf = try issuer.issueServerCertificate(names: names)
+                let files = TLSCertificateFiles(certificateChainPath: root.appendingPathComponent("cert\(index).pem").path,
+                                                privateKeyPath: root.appendingPathComponent("cert\(index)-key.pem").path)
+                try DevelopmentCertificates.writeFile(files.certificateChainPath, leaf.certificatePEM, mode: 0o644)
+                try DevelopmentCertificates.writeFile(files.privateKeyPath, leaf.privateKeyPEM, mode: 0o600)
+                t.certificates.append(files)
+            }
+            config.tls = t
+            caFile = ca
+            tlsClient = try TLSClientContext(trustedCAFile: ca)
+        } else {
+            caFile = nil
+            tlsClient = nil
+        }
         config.listenPort = 0
         config.workers = 2
         config.sendfileThresholdBytes = 1 << 20
@@ -53,6 +94,12 @@ final class EdgeHarness: Sendable {
         configure(&config)
         server = try EdgeServer(configuration: config, store: store)
         try server.start()
+    }
+
+    /// Which listener a test talks to.
+    enum Listener: String, CaseIterable, Sendable, CustomStringConvertible {
+        case plain, tls
+        var description: String { rawValue }
     }
 
     func stop() {

@@ -7,10 +7,12 @@ import Testing
 
 /// Limits, timeouts and shutdown, each on a server of its own configuration.
 @Suite struct EdgeLimitsTests {
-    @Test func aSlowHeaderSenderGets408AtTheHeaderTimeout() throws {
-        let h = try EdgeHarness { $0.headerTimeoutMs = 600 }
+    typealias Listener = EdgeHarness.Listener
+
+    @Test(arguments: Listener.allCases) func aSlowHeaderSenderGets408AtTheHeaderTimeout(_ via: Listener) throws {
+        let h = try EdgeHarness(tls: via == .tls) { $0.headerTimeoutMs = 600 }
         defer { h.stop() }
-        let c = try TestClient(port: h.port)
+        let c = try h.client(via)
         let started = Date()
         // One byte at a time, slower than the timeout allows for the whole head.
         for byte in "GET / HTTP/1.1\r\nHost:".utf8 {
@@ -24,10 +26,10 @@ import Testing
         #expect(Date().timeIntervalSince(started) < 3)
     }
 
-    @Test func anIdleKeepAliveConnectionIsClosedAfterTheIdleTimeout() throws {
-        let h = try EdgeHarness { $0.idleTimeoutMs = 400 }
+    @Test(arguments: Listener.allCases) func anIdleKeepAliveConnectionIsClosedAfterTheIdleTimeout(_ via: Listener) throws {
+        let h = try EdgeHarness(tls: via == .tls) { $0.idleTimeoutMs = 400 }
         defer { h.stop() }
-        let c = try TestClient(port: h.port)
+        let c = try h.client(via)
         #expect(try c.get("/robots.txt").status == 200)
         usleep(1_200_000)
         #expect(try c.isClosedByServer())
@@ -70,11 +72,11 @@ import Testing
         #expect(try held[0].get("/robots.txt").status == 200)
     }
 
-    @Test func shutdownFinishesResponsesInFlightAndClosesIdleConnections() throws {
-        let h = try EdgeHarness { $0.drainTimeoutMs = 3000; $0.writeHighWaterBytes = 64 << 10 }
-        let idle = try TestClient(port: h.port)
+    @Test(arguments: Listener.allCases) func shutdownFinishesResponsesInFlightAndClosesIdleConnections(_ via: Listener) throws {
+        let h = try EdgeHarness(tls: via == .tls) { $0.drainTimeoutMs = 3000; $0.writeHighWaterBytes = 64 << 10 }
+        let idle = try h.client(via)
         #expect(try idle.get("/robots.txt").status == 200)
-        let busy = try TestClient(port: h.port)
+        let busy = try h.client(via)
         // Ask for the 3 MB file and don't read it yet: the response is in flight.
         try busy.send("GET /downloads/app-release.apk HTTP/1.1\r\nHost: x\r\n\r\n")
         usleep(200_000)
@@ -86,7 +88,7 @@ import Testing
         #expect(r.body == h.files["/downloads/app-release.apk"])
         #expect(try idle.isClosedByServer())
         while !stopper.isFinished { usleep(10_000) }
-        #expect(throws: (any Error).self) { _ = try TestClient(port: h.port) }
+        #expect(throws: (any Error).self) { _ = try h.client(via) }
         try? FileManager.default.removeItem(at: h.root)
     }
 

@@ -5,11 +5,13 @@ import Testing
 
 /// The real server on an ephemeral loopback port, talked to over real sockets.
 @Suite(.serialized) struct EdgeServerTests {
-    static let shared: EdgeHarness = try! EdgeHarness()
+    typealias Listener = EdgeHarness.Listener
+    /// One harness with both listeners; every case runs through each (`via`).
+    static let shared: EdgeHarness = try! EdgeHarness(tls: true)
     var h: EdgeHarness { EdgeServerTests.shared }
 
-    @Test func theEntryPointIsServedWithEveryHeaderABrowserNeeds() throws {
-        let c = try TestClient(port: h.port)
+    @Test(arguments: Listener.allCases) func theEntryPointIsServedWithEveryHeaderABrowserNeeds(_ via: Listener) throws {
+        let c = try h.client(via)
         let r = try c.get("/", headers: ["Accept-Encoding": "identity"])
         #expect(r.status == 200)
         #expect(r.body == h.files["/index.html"])
@@ -25,8 +27,8 @@ import Testing
         #expect(r.header("Link")?.contains("</assets/style.5e6f7a8b.css>; rel=preload; as=style") == true)
     }
 
-    @Test func hashedAssetsAreImmutable() throws {
-        let r = try TestClient(port: h.port).get("/assets/logo.9c8d7e6f.png")
+    @Test(arguments: Listener.allCases) func hashedAssetsAreImmutable(_ via: Listener) throws {
+        let r = try h.client(via).get("/assets/logo.9c8d7e6f.png")
         #expect(r.status == 200)
         #expect(r.header("Cache-Control") == "public, max-age=31536000, immutable")
         #expect(r.header("Content-Type") == "image/png")
@@ -34,22 +36,22 @@ import Testing
         #expect(r.header("Vary") == nil)  // PNG has no variants: nothing to vary on
     }
 
-    @Test func earlyHintsPrecedeTheEntryPointForHTTP11Only() throws {
-        let r11 = try TestClient(port: h.port).get("/index.html")
+    @Test(arguments: Listener.allCases) func earlyHintsPrecedeTheEntryPointForHTTP11Only(_ via: Listener) throws {
+        let r11 = try h.client(via).get("/index.html")
         #expect(r11.interim.count == 1)
         #expect(r11.interim.first?.status == 103)
         #expect(r11.interim.first?.headers("Link").contains { $0.contains("app.1a2b3c4d.js") } == true)
-        let c = try TestClient(port: h.port)
+        let c = try h.client(via)
         try c.send("GET /index.html HTTP/1.0\r\n\r\n")
         let r10 = try c.readResponse()
         #expect(r10.status == 200)
         #expect(r10.interim.isEmpty)
         // Assets never get 103.
-        #expect(try TestClient(port: h.port).get("/assets/logo.9c8d7e6f.png").interim.isEmpty)
+        #expect(try h.client(via).get("/assets/logo.9c8d7e6f.png").interim.isEmpty)
     }
 
-    @Test func aMatchingIfNoneMatchGets304WithTheSameETagAndNoBody() throws {
-        let c = try TestClient(port: h.port)
+    @Test(arguments: Listener.allCases) func aMatchingIfNoneMatchGets304WithTheSameETagAndNoBody(_ via: Listener) throws {
+        let c = try h.client(via)
         let first = try c.get("/assets/logo.9c8d7e6f.png")
         let etag = try #require(first.header("ETag"))
         let second = try c.get("/assets/logo.9c8d7e6f.png", headers: ["If-None-Match": etag])
@@ -66,16 +68,16 @@ import Testing
         #expect(other.status == 200)
     }
 
-    @Test func ifModifiedSinceIsHonouredOnlyWithoutIfNoneMatch() throws {
-        let c = try TestClient(port: h.port)
+    @Test(arguments: Listener.allCases) func ifModifiedSinceIsHonouredOnlyWithoutIfNoneMatch(_ via: Listener) throws {
+        let c = try h.client(via)
         let first = try c.get("/robots.txt")
         let lm = try #require(first.header("Last-Modified"))
         #expect(try c.get("/robots.txt", headers: ["If-Modified-Since": lm]).status == 304)
         #expect(try c.get("/robots.txt", headers: ["If-Modified-Since": lm, "If-None-Match": "\"other\""]).status == 200)
     }
 
-    @Test func aFailingIfMatchGets412() throws {
-        let c = try TestClient(port: h.port)
+    @Test(arguments: Listener.allCases) func aFailingIfMatchGets412(_ via: Listener) throws {
+        let c = try h.client(via)
         let r = try c.get("/robots.txt", headers: ["If-Match": "\"not-the-etag\""])
         #expect(r.status == 412)
         let etag = try #require(try c.get("/robots.txt").header("ETag"))
@@ -84,8 +86,8 @@ import Testing
         #expect(try c.get("/robots.txt", headers: ["If-Match": "W/\(etag)"]).status == 412)
     }
 
-    @Test func encodingIsNegotiatedByQValuesAndETagsDifferPerEncoding() throws {
-        let c = try TestClient(port: h.port)
+    @Test(arguments: Listener.allCases) func encodingIsNegotiatedByQValuesAndETagsDifferPerEncoding(_ via: Listener) throws {
+        let c = try h.client(via)
         let path = "/assets/app.1a2b3c4d.js"
         let identity = try c.get(path, headers: ["Accept-Encoding": "identity"])
         #expect(identity.header("Content-Encoding") == nil)
@@ -108,8 +110,8 @@ import Testing
         #expect(refused.status == 406)
     }
 
-    @Test func compressedBodiesDecodeToTheOriginal() throws {
-        let c = try TestClient(port: h.port)
+    @Test(arguments: Listener.allCases) func compressedBodiesDecodeToTheOriginal(_ via: Listener) throws {
+        let c = try h.client(via)
         let path = "/assets/style.5e6f7a8b.css"
         for coding in ["br", "zstd", "gzip"] {
             let r = try c.get(path, headers: ["Accept-Encoding": coding])
@@ -118,8 +120,8 @@ import Testing
         }
     }
 
-    @Test func headEqualsGetMinusTheBody() throws {
-        let c = try TestClient(port: h.port)
+    @Test(arguments: Listener.allCases) func headEqualsGetMinusTheBody(_ via: Listener) throws {
+        let c = try h.client(via)
         for path in ["/", "/assets/app.1a2b3c4d.js", "/downloads/app-release.apk", "/nope.png"] {
             let get = try c.get(path, headers: ["Accept-Encoding": "br"])
             let head = try c.get(path, headers: ["Accept-Encoding": "br"], method: "HEAD")
@@ -130,8 +132,8 @@ import Testing
         }
     }
 
-    @Test func aSingleRangeGets206WithContentRange() throws {
-        let c = try TestClient(port: h.port)
+    @Test(arguments: Listener.allCases) func aSingleRangeGets206WithContentRange(_ via: Listener) throws {
+        let c = try h.client(via)
         let path = "/assets/logo.9c8d7e6f.png"
         let full = try #require(h.files[path])
         let r = try c.get(path, headers: ["Range": "bytes=100-199"])
@@ -144,25 +146,25 @@ import Testing
         #expect(open.body == Array(full.suffix(5)))
     }
 
-    @Test func rangesApplyToTheIdentityRepresentationEvenWhenBrIsAccepted() throws {
+    @Test(arguments: Listener.allCases) func rangesApplyToTheIdentityRepresentationEvenWhenBrIsAccepted(_ via: Listener) throws {
         let path = "/assets/app.1a2b3c4d.js"
-        let r = try TestClient(port: h.port).get(path, headers: ["Range": "bytes=0-99", "Accept-Encoding": "br"])
+        let r = try h.client(via).get(path, headers: ["Range": "bytes=0-99", "Accept-Encoding": "br"])
         #expect(r.status == 206)
         #expect(r.header("Content-Encoding") == nil)
         #expect(r.body == Array(h.files[path]![0...99]))
     }
 
-    @Test func anUnsatisfiableRangeGets416WithTheLength() throws {
+    @Test(arguments: Listener.allCases) func anUnsatisfiableRangeGets416WithTheLength(_ via: Listener) throws {
         let path = "/assets/logo.9c8d7e6f.png"
-        let r = try TestClient(port: h.port).get(path, headers: ["Range": "bytes=999999-"])
+        let r = try h.client(via).get(path, headers: ["Range": "bytes=999999-"])
         #expect(r.status == 416)
         #expect(r.header("Content-Range") == "bytes */\(h.files[path]!.count)")
     }
 
-    @Test func multipleRangesComeAsMultipartByteranges() throws {
+    @Test(arguments: Listener.allCases) func multipleRangesComeAsMultipartByteranges(_ via: Listener) throws {
         let path = "/assets/logo.9c8d7e6f.png"
         let full = try #require(h.files[path])
-        let r = try TestClient(port: h.port).get(path, headers: ["Range": "bytes=0-9, 100-109"])
+        let r = try h.client(via).get(path, headers: ["Range": "bytes=0-9, 100-109"])
         #expect(r.status == 206)
         let type = try #require(r.header("Content-Type"))
         #expect(type.hasPrefix("multipart/byteranges; boundary="))
@@ -175,9 +177,9 @@ import Testing
         #expect(Int(r.header("Content-Length") ?? "") == r.body.count)
     }
 
-    @Test func ifRangeWithAStaleETagServesTheWholeFile() throws {
+    @Test(arguments: Listener.allCases) func ifRangeWithAStaleETagServesTheWholeFile(_ via: Listener) throws {
         let path = "/assets/logo.9c8d7e6f.png"
-        let c = try TestClient(port: h.port)
+        let c = try h.client(via)
         let stale = try c.get(path, headers: ["Range": "bytes=0-9", "If-Range": "\"stale\""])
         #expect(stale.status == 200)
         #expect(stale.body.count == h.files[path]!.count)
@@ -185,10 +187,10 @@ import Testing
         #expect(try c.get(path, headers: ["Range": "bytes=0-9", "If-Range": etag]).status == 206)
     }
 
-    @Test func largeFilesAreSentWholeAndByRangeFromTheBlobFile() throws {
+    @Test(arguments: Listener.allCases) func largeFilesAreSentWholeAndByRangeFromTheBlobFile(_ via: Listener) throws {
         let path = "/downloads/app-release.apk"
         let full = try #require(h.files[path])
-        let c = try TestClient(port: h.port)
+        let c = try h.client(via)
         let r = try c.get(path)
         #expect(r.status == 200)
         #expect(r.header("Content-Type") == "application/vnd.android.package-archive")
@@ -202,22 +204,22 @@ import Testing
         #expect(parts.map(\.body) == [Array(full[0...4]), Array(full[2_000_000...2_000_004])])
     }
 
-    @Test func unknownExtensionlessPathsFallBackToTheEntryPoint() throws {
-        let c = try TestClient(port: h.port)
+    @Test(arguments: Listener.allCases) func unknownExtensionlessPathsFallBackToTheEntryPoint(_ via: Listener) throws {
+        let c = try h.client(via)
         let spa = try c.get("/settings/profile")
         #expect(spa.status == 200)
         #expect(spa.body == h.files["/index.html"])
         #expect(try c.get("/missing.js").status == 404)
     }
 
-    @Test func pathPrefixRoutingServesTheApp() throws {
-        let r = try TestClient(port: h.port).get("/apps/demo/robots.txt")
+    @Test(arguments: Listener.allCases) func pathPrefixRoutingServesTheApp(_ via: Listener) throws {
+        let r = try h.client(via).get("/apps/demo/robots.txt")
         #expect(r.status == 200)
         #expect(r.body == h.files["/robots.txt"])
     }
 
-    @Test func otherMethodsGet405WithAllow() throws {
-        let c = try TestClient(port: h.port)
+    @Test(arguments: Listener.allCases) func otherMethodsGet405WithAllow(_ via: Listener) throws {
+        let c = try h.client(via)
         try c.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
         let r = try c.readResponse()
         #expect(r.status == 405)
@@ -226,13 +228,13 @@ import Testing
         #expect(try c.get("/robots.txt").status == 200)
     }
 
-    @Test func pathTraversalIsNeverAnsweredWithAFile() throws {
+    @Test(arguments: Listener.allCases) func pathTraversalIsNeverAnsweredWithAFile(_ via: Listener) throws {
         let attempts = ["/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/assets/..%2f..%2fetc/passwd",
                         "/%2E%2E%5C%2E%2E%5Cetc%5Cpasswd", "/..\\..\\etc\\passwd", "/assets/%00.js",
                         "/.%2e/.%2e/etc/passwd", "//etc/passwd", "/assets/../../../store/wharf.sqlite",
                         "/%252e%252e/etc/passwd"]
         for target in attempts {
-            let c = try TestClient(port: h.port)
+            let c = try h.client(via)
             try c.send("GET \(target) HTTP/1.1\r\nHost: x\r\n\r\n")
             let r = try c.readResponse()
             #expect([400, 404].contains(r.status) || r.body == h.files["/index.html"], "\(target) → \(r.status)")
@@ -240,8 +242,8 @@ import Testing
         }
     }
 
-    @Test func pipelinedRequestsAreAnsweredInOrder() throws {
-        let c = try TestClient(port: h.port)
+    @Test(arguments: Listener.allCases) func pipelinedRequestsAreAnsweredInOrder(_ via: Listener) throws {
+        let c = try h.client(via)
         let paths = ["/robots.txt", "/assets/logo.9c8d7e6f.png", "/missing.png", "/robots.txt", "/downloads/app-release.apk", "/"]
         try c.send(paths.map { "GET \($0) HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity\r\n\r\n" }.joined())
         for path in paths {
@@ -253,61 +255,74 @@ import Testing
         }
     }
 
-    @Test func oneConnectionServesAThousandRequests() throws {
-        let c = try TestClient(port: h.port)
+    @Test(arguments: Listener.allCases) func aThousandPipelinedRequestsInOneBurstAreAllAnswered(_ via: Listener) throws {
+        // More than the 64 responses a connection queues before it pauses reading: the rest of the
+        // burst (several TLS records over TLS) must wait, not be lost.
+        let c = try h.client(via)
+        try c.send(String(repeating: "GET /robots.txt HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity\r\n\r\n", count: 1000))
+        var ok = 0
+        for _ in 0..<1000 {
+            let r = try c.readResponse()
+            if r.status == 200 && r.body == h.files["/robots.txt"] { ok += 1 }
+        }
+        #expect(ok == 1000)
+    }
+
+    @Test(arguments: Listener.allCases) func oneConnectionServesAThousandRequests(_ via: Listener) throws {
+        let c = try h.client(via)
         for i in 0..<1000 {
             let r = try c.get(i % 2 == 0 ? "/robots.txt" : "/assets/style.5e6f7a8b.css", headers: ["Accept-Encoding": "br"])
             #expect(r.status == 200)
         }
     }
 
-    @Test func http10ClosesUnlessKeepAliveIsAsked() throws {
-        let c = try TestClient(port: h.port)
+    @Test(arguments: Listener.allCases) func http10ClosesUnlessKeepAliveIsAsked(_ via: Listener) throws {
+        let c = try h.client(via)
         try c.send("GET /robots.txt HTTP/1.0\r\n\r\n")
         let r = try c.readResponse()
         #expect(r.status == 200)
         #expect(try c.isClosedByServer())
-        let k = try TestClient(port: h.port)
+        let k = try h.client(via)
         try k.send("GET /robots.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
         let r2 = try k.readResponse()
         #expect(r2.header("Connection")?.lowercased() == "keep-alive")
         #expect(try k.get("/robots.txt", version: "1.0").status == 200)
     }
 
-    @Test func malformedRequestsGet400AndTheConnectionCloses() throws {
+    @Test(arguments: Listener.allCases) func malformedRequestsGet400AndTheConnectionCloses(_ via: Listener) throws {
         for bad in ["GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
                     "GET / HTTP/1.1\r\nHost : x\r\n\r\n",
                     "GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n",
                     "GARBAGE\r\n\r\n"] {
-            let c = try TestClient(port: h.port)
+            let c = try h.client(via)
             try c.send(bad)
             let r = try c.readResponse()
             #expect(r.status == 400, "\(bad.debugDescription)")
             #expect(r.header("Connection") == "close")
         }
-        let noHost = try TestClient(port: h.port)
+        let noHost = try h.client(via)
         try noHost.send("GET / HTTP/1.1\r\n\r\n")
         #expect(try noHost.readResponse().status == 400)
     }
 
-    @Test func aLongRequestLineGets414AndHugeHeadersGet431() throws {
-        let c = try TestClient(port: h.port)
+    @Test(arguments: Listener.allCases) func aLongRequestLineGets414AndHugeHeadersGet431(_ via: Listener) throws {
+        let c = try h.client(via)
         try c.send("GET /\(String(repeating: "a", count: 9000)) HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(try c.readResponse().status == 414)
-        let d = try TestClient(port: h.port)
+        let d = try h.client(via)
         try d.send("GET / HTTP/1.1\r\nHost: x\r\n" + (0..<200).map { "X-H\($0): v\r\n" }.joined() + "\r\n")
         #expect(try d.readResponse().status == 431)
-        let e = try TestClient(port: h.port)
+        let e = try h.client(via)
         try e.send("GET / HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "b", count: 70_000))\r\n\r\n")
         #expect(try e.readResponse().status == 431)
     }
 
-    @Test func twoHundredConcurrentClientsEachVerifyFiftyResponses() throws {
-        let port = h.port
+    @Test(arguments: Listener.allCases) func twoHundredConcurrentClientsEachVerifyFiftyResponses(_ via: Listener) throws {
+        let h = self.h
         let expected = h.files.mapValues { EdgeHarness.sha256($0) }
         let paths = ["/robots.txt", "/assets/logo.9c8d7e6f.png", "/assets/app.1a2b3c4d.js", "/assets/style.5e6f7a8b.css", "/index.html"]
         let bad = ConcurrentClients.run(count: 200) { client in
-            guard let c = try? TestClient(port: port) else { return 50 }
+            guard let c = try? h.client(via) else { return 50 }
             var bad = 0
             for i in 0..<50 {
                 let path = paths[(client + i) % paths.count]

@@ -1,8 +1,11 @@
 import Foundation
 import Glibc
+import TLS
 
 /// A blocking HTTP/1.1 client over a plain POSIX socket, for talking to the real edge in tests.
 /// It reads responses exactly as a browser would frame them (Content-Length; interim 1xx heads).
+/// With a `TLSClientContext` it speaks HTTPS: the handshake (verifying the edge's certificate)
+/// happens in `init`, then every byte goes through an OpenSSL client session.
 final class TestClient: @unchecked Sendable {
     struct Response {
         var status: Int
@@ -22,6 +25,29 @@ final class TestClient: @unchecked Sendable {
 
     let fd: Int32
     private var pending: [UInt8] = []
+    private var session: TLSSession?
+
+    convenience init(port: Int, tls: TLSClientContext?, serverName: String = "localhost", timeoutSeconds: Int = 10) throws {
+        try self.init(port: port, timeoutSeconds: timeoutSeconds)
+        guard let tls else { return }
+        let session = tls.makeSession(serverName: serverName)
+        self.session = session
+        var ignored: [UInt8] = []
+        session.receive(nil) { ignored.append(contentsOf: $0) }
+        var rounds = 0
+        while session.state == .handshaking {
+            rounds += 1
+            if rounds > 100 { throw ClientError.malformed("handshake did not finish") }
+            try rawSend(session.takeOutput())
+            guard let bytes = try rawReceive() else { throw ClientError.closed }
+            bytes.withUnsafeBytes { session.receive($0) { pending.append(contentsOf: $0) } }
+        }
+        try rawSend(session.takeOutput())
+        if case .failed(let error) = session.state { throw ClientError.malformed("TLS: \(error)") }
+    }
+
+    /// The names in the server certificate this TLS client was shown (empty over plain TCP).
+    var peerCertificateNames: [String] { session?.peerCertificateNames ?? [] }
 
     init(port: Int, timeoutSeconds: Int = 10) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -44,6 +70,33 @@ final class TestClient: @unchecked Sendable {
     func send(_ text: String) throws { try send(Array(text.utf8)) }
 
     func send(_ bytes: [UInt8]) throws {
+        if let session {
+            try bytes.withUnsafeBytes { raw in
+                do { try session.encrypt(raw) } catch { throw ClientError.closed }
+            }
+            try rawSend(session.takeOutput())
+        } else {
+            try rawSend(bytes)
+        }
+    }
+
+    /// Bytes straight to the socket, past any TLS session (hostile-input tests).
+    func sendRaw(_ bytes: [UInt8]) throws { try rawSend(bytes) }
+
+    /// Every byte until the server closes, read straight from the socket (TLS records undecrypted).
+    func readRawToEnd() throws -> [UInt8] {
+        var all: [UInt8] = []
+        while let bytes = try rawReceive() { all += bytes }
+        return all
+    }
+
+    /// Feeds raw server bytes to this client's TLS session; returns the session state afterwards.
+    func decrypt(_ bytes: [UInt8]) -> TLSSession.State? {
+        guard let session else { return nil }
+        return bytes.withUnsafeBytes { session.receive($0) { _ in } }
+    }
+
+    private func rawSend(_ bytes: [UInt8]) throws {
         var off = 0
         while off < bytes.count {
             let n = bytes[off...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -52,14 +105,37 @@ final class TestClient: @unchecked Sendable {
         }
     }
 
-    /// Reads more bytes; false on EOF.
+    /// Reads more bytes; false on EOF (or TLS close_notify).
     private func fill() throws -> Bool {
+        guard let session else {
+            guard let bytes = try rawReceive() else { return false }
+            pending.append(contentsOf: bytes)
+            return true
+        }
+        // TLS: read until some plaintext arrives (a record may carry only a session ticket).
+        let before = pending.count
+        while pending.count == before {
+            guard session.state == .established, let bytes = try rawReceive() else { return false }
+            bytes.withUnsafeBytes { session.receive($0) { pending.append(contentsOf: $0) } }
+            if session.hasOutput { try? rawSend(session.takeOutput()) }
+        }
+        return true
+    }
+
+    /// Bytes from the socket; nil on EOF.
+    private func rawReceive() throws -> [UInt8]? {
         var chunk = [UInt8](repeating: 0, count: 65536)
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         if n < 0 { throw errno == EAGAIN || errno == EWOULDBLOCK ? ClientError.timeout : ClientError.closed }
-        if n == 0 { return false }
-        pending.append(contentsOf: chunk[0..<n])
-        return true
+        if n == 0 { return nil }
+        return Array(chunk[0..<n])
+    }
+
+    /// Every byte until the server closes (raw bytes on a plain client: TLS alerts stay visible).
+    func readToEnd() throws -> [UInt8] {
+        while try fill() {}
+        defer { pending = [] }
+        return pending
     }
 
     /// True if the server closed the connection (EOF) with nothing more to read.

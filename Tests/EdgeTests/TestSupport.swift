@@ -67,3 +67,41 @@ enum ConcurrentClients {
         return total.withLock { $0 }
     }
 }
+
+/// Runs a real command-line client (curl, openssl, python3) with a deadline; the child is ended by
+/// its own PID if it overruns.
+enum Command {
+    struct Result { var status: Int32; var stdout: String; var stderr: String }
+
+    static func run(_ arguments: [String], stdin: String? = nil, timeoutSeconds: Double = 20) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try? input.fileHandleForWriting.close()
+        // Read both pipes on other threads so a chatty child never blocks on a full pipe.
+        let collected = Mutex([Data(), Data()])
+        let group = DispatchGroup()
+        for (index, pipe) in [out, err].enumerated() {
+            group.enter()
+            Thread {
+                let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                collected.withLock { $0[index] = data }
+                group.leave()
+            }.start()
+        }
+        let deadline = Date().addingTimeInterval(timeoutSeconds)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        group.wait()
+        return Result(status: process.terminationStatus,
+                      stdout: String(decoding: collected.withLock { $0[0] }, as: UTF8.self),
+                      stderr: String(decoding: collected.withLock { $0[1] }, as: UTF8.self))
+    }
+}

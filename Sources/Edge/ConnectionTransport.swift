@@ -1,0 +1,25 @@
+import UVLoop
+
+/// The byte stream under an HTTP/1.1 connection: plain TCP (`TCPConnection` itself) or TLS over
+/// TCP (`TLSTransport`). `HTTPConnection` reads and writes through it and never learns which one
+/// it has; the contract is `TCPConnection`'s (ordered writes, completions that may run before the
+/// call returns, `onClose` once after the socket is gone). Loop thread only.
+protocol ConnectionTransport: AnyObject {
+    var loop: EventLoop { get }
+    var onClose: (() -> Void)? { get set }
+    /// Bytes accepted and not yet handed to the kernel (backpressure).
+    var writeQueueSize: Int { get }
+    /// When a TLS handshake began that has not finished (the handshake timeout); nil otherwise.
+    var handshakeStartedMs: UInt64? { get }
+    func setNoDelay(_ enabled: Bool) throws(UVError)
+    func startReading(onData: @escaping (UnsafeRawBufferPointer) -> Void, onEnd: @escaping (UVError) -> Void)
+    func stopReading()
+    func write(_ buffers: [WriteBuffer], completion: ((UVError?) -> Void)?)
+    func sendFile(after head: [WriteBuffer], descriptor: Int32, offset: Int64, count: Int64, completion: ((UVError?) -> Void)?)
+    func sendFile(descriptor: Int32, offset: Int64, count: Int64, completion: ((UVError?) -> Void)?)
+    func close()
+}
+
+extension TCPConnection: ConnectionTransport {
+    var handshakeStartedMs: UInt64? { nil }
+}
