@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import WharfTestSupport
 
 /// `wharf edge` with TLS on and no certificate configured, as `make run` starts it: development
 /// certificates are created under the store, the https URL it prints works for curl and headless
@@ -14,7 +15,7 @@ import Testing
         let daemon = try WharfDaemon(["edge", "--store", store, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--workers", "1"],
                                      stderrPath: scratch.path + "/edge.log",
                                      environment: ["WHARF_EDGE_TLS_ENABLED": "true", "WHARF_EDGE_TLS_LISTEN": "127.0.0.1:0"])
-        guard waitFor(seconds: 20, { daemon.stderr.contains("admin API on") }),
+        guard eventually(20, { daemon.stderr.contains("admin API on") }),
               let port = SchedulerAPITests.port(after: "edge listening on https://localhost:", in: daemon.stderr) else {
             Issue.record("no https listener:\n\(daemon.stderr)")
             return
@@ -51,7 +52,7 @@ import Testing
 
         // SIGHUP reloads the certificates (here the same files) and keeps serving.
         kill(daemon.process.processIdentifier, SIGHUP)
-        #expect(waitFor(seconds: 10) { daemon.stderr.contains("TLS certificates reloaded") })
+        #expect(eventually(10) { daemon.stderr.contains("TLS certificates reloaded") })
         #expect(try ServeDemoTests.curl(["--cacert", ca, "-o", "/dev/null", "-w", "%{http_code}", url]).out == "200")
         #expect(daemon.stop() == 0)
         // The second start reuses the certificates.
