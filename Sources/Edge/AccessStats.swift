@@ -17,8 +17,22 @@ public final class AccessStats: Sendable {
         public var bytes = 0
     }
 
+    /// Responses of one app by outcome (for error-spike alerts).
+    public struct StatusCount: Sendable, Equatable {
+        public var responses = 0
+        public var notFound = 0
+        public var serverErrors = 0
+
+        public init(responses: Int = 0, notFound: Int = 0, serverErrors: Int = 0) {
+            self.responses = responses
+            self.notFound = notFound
+            self.serverErrors = serverErrors
+        }
+    }
+
     private let perWorker: [LocalTable]
     private let handedOver = Mutex<[Key: Count]>([:])
+    private let statusesHandedOver = Mutex<[String: StatusCount]>([:])
 
     public init(workers: Int) {
         perWorker = (0..<max(1, workers)).map { _ in LocalTable() }
@@ -35,8 +49,23 @@ public final class AccessStats: Sendable {
         perWorker[worker].record(app: app, file: file, bytes: bytes)
     }
 
+    /// Loop thread of `worker` only: one response of `app` with `status`.
+    func recordStatus(worker: Int, app: String, status: Int) {
+        perWorker[worker].recordStatus(app: app, status: status)
+    }
+
     /// Loop thread of `worker` only: moves that loop's counts into the shared batch.
     func handOver(worker: Int) {
+        let statuses = perWorker[worker].takeStatuses()
+        if !statuses.isEmpty {
+            statusesHandedOver.withLock { merged in
+                for (app, count) in statuses {
+                    merged[app, default: StatusCount()].responses += count.responses
+                    merged[app, default: StatusCount()].notFound += count.notFound
+                    merged[app, default: StatusCount()].serverErrors += count.serverErrors
+                }
+            }
+        }
         let table = perWorker[worker].take()
         guard !table.isEmpty else { return }
         handedOver.withLock { merged in
@@ -44,6 +73,14 @@ public final class AccessStats: Sendable {
                 merged[key, default: Count()].requests += count.requests
                 merged[key, default: Count()].bytes += count.bytes
             }
+        }
+    }
+
+    /// Takes the per-app response outcomes handed over so far.
+    public func drainStatuses() -> [String: StatusCount] {
+        statusesHandedOver.withLock { merged in
+            defer { merged = [:] }
+            return merged
         }
     }
 
@@ -76,6 +113,19 @@ private final class LocalTable: @unchecked Sendable {
         } else {
             byFile[id] = (app, file, AccessStats.Count(requests: 1, bytes: bytes))
         }
+    }
+
+    private var statuses: [String: AccessStats.StatusCount] = [:]
+
+    func recordStatus(app: String, status: Int) {
+        statuses[app, default: AccessStats.StatusCount()].responses &+= 1
+        if status == 404 { statuses[app, default: AccessStats.StatusCount()].notFound &+= 1 }
+        if status >= 500 { statuses[app, default: AccessStats.StatusCount()].serverErrors &+= 1 }
+    }
+
+    func takeStatuses() -> [String: AccessStats.StatusCount] {
+        defer { statuses = [:] }
+        return statuses
     }
 
     func take() -> [AccessStats.Key: AccessStats.Count] {

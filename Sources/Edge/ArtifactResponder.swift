@@ -101,10 +101,13 @@ public struct ArtifactResponder: Sendable {
         if host == nil, let h = hostField { host = String(decoding: h, as: UTF8.self) }
         if host == nil && head.version != .http1_0 { return .failed(fail(400, "missing Host header")) }
 
-        guard let route = router.route(host: host, path: target.path, knownApps: snapshot.appNames),
-              let deployment = snapshot.apps[route.app],
-              let file = deployment.lookup(route.path)
-        else { return .found(RouteMemo.Resolution(app: nil, file: nil)) }
+        guard let route = router.route(host: host, path: target.path, knownApps: snapshot.appNames) else {
+            return .found(RouteMemo.Resolution(app: nil, file: nil))
+        }
+        // A miss inside a known app keeps the app: its 404s count toward the app's error rate.
+        guard let deployment = snapshot.apps[route.app], let file = deployment.lookup(route.path) else {
+            return .found(RouteMemo.Resolution(app: snapshot.apps[route.app] == nil ? nil : route.app, file: nil))
+        }
         return .found(RouteMemo.Resolution(app: route.app, file: file))
     }
 
@@ -146,7 +149,11 @@ public struct ArtifactResponder: Sendable {
             case .found(let found): resolution = found
             }
         }
-        guard let app = resolution.app, let file = resolution.file else { return fail(404, "not found") }
+        guard let app = resolution.app, let file = resolution.file else {
+            var missing = fail(404, "not found")
+            missing.app = resolution.app
+            return missing
+        }
 
         // Ranges apply to the identity representation (RFC 9110 §14: we offer ranges there only).
         let rangeField = isHead ? nil : head.value(of: .range)

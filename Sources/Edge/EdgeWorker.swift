@@ -223,6 +223,7 @@ final class EdgeWorker {
     func record(_ status: Int, bytes: Int, app: String?, file: ServedFile?, coding: UInt8) {
         metrics.record(status: status, bytes: bytes, coding: coding)
         if let app, let file, status < 400 { stats.record(worker: index, app: app, file: file, bytes: bytes) }
+        if let app { stats.recordStatus(worker: index, app: app, status: status) }
     }
 
     /// Timeouts: header (slow senders get 408), idle keep-alive, send (clients that stop reading).

@@ -10,6 +10,8 @@ struct MonitorSettings: Equatable {
     var configuration = MonitorConfiguration()
     var webhook: WebhookConfiguration?
     var evaluateIntervalMs = 5000
+    /// `monitor.error_spike.*`: the edge's per-app 5xx and 404 rates.
+    var errorSpike = ErrorSpikeConfiguration()
 
     /// Reads the keys from `loader`'s providers; `scheduler.warning_s` is the default of
     /// `monitor.timeout_warning` (0 there turns it off unless the monitor key sets it).
@@ -44,6 +46,26 @@ struct MonitorSettings: Equatable {
                 problems.append(.init(key: "monitor.evaluate_interval_ms", reason: "must be 0 … 3600000 (0 = every scheduler tick), got '\(text)'"))
             }
         }
+        var spike = ErrorSpikeConfiguration()
+        func number(_ key: String, _ apply: (Double) -> Void) {
+            guard let text = lookup("monitor.error_spike." + key)?.trimmingCharacters(in: .whitespaces) else { return }
+            if let value = Double(text), value.isFinite { apply(value) } else {
+                problems.append(.init(key: "monitor.error_spike." + key, reason: "expected a number, got '\(text)'"))
+            }
+        }
+        if let text = lookup("monitor.error_spike.enabled")?.trimmingCharacters(in: .whitespaces).lowercased() {
+            if ["true", "false"].contains(text) { spike.enabled = text == "true" } else {
+                problems.append(.init(key: "monitor.error_spike.enabled", reason: "expected true or false, got '\(text)'"))
+            }
+        }
+        number("window_s") { spike.window = $0 }
+        number("baseline_s") { spike.baseline = $0 }
+        number("min_responses") { spike.minResponses = Int(exactly: $0.rounded()) ?? 0 }
+        number("server_error_share") { spike.serverErrorShare = $0 }
+        number("not_found_share") { spike.notFoundShare = $0 }
+        number("multiple") { spike.multiple = $0 }
+        for p in spike.problems() { problems.append(.init(key: p.key, reason: p.reason)) }
+        settings.errorSpike = spike
         return (settings, found + problems)
     }
 
@@ -83,6 +105,10 @@ struct MonitorSettings: Equatable {
         } else {
             out.append("monitor.webhook: off (no monitor.webhook.url)")
         }
+        let s = errorSpike
+        out.append("monitor.error_spike: \(s.enabled ? "on" : "off"), window_s \(Self.number(s.window)), baseline_s \(Self.number(s.baseline)), "
+                   + "min_responses \(s.minResponses), server_error_share \(Self.number(s.serverErrorShare)), "
+                   + "not_found_share \(Self.number(s.notFoundShare)), multiple \(Self.number(s.multiple))")
         return out
     }
 

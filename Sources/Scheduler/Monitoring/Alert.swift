@@ -13,6 +13,8 @@ public enum AlertKind: String, Sendable, CaseIterable, Codable {
     case average_duration
     /// A running build has passed its timeout warning and will soon be killed.
     case timeout_warning
+    /// An app's share of 5xx (or 404) responses jumped over its threshold and its baseline.
+    case error_spike
 }
 
 /// Whether an alert's condition still holds.

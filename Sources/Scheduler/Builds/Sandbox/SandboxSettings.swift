@@ -87,7 +87,8 @@ public enum SandboxPreflight {
                          + "memory as address space, processes per build user, no CPU quota")
         }
         var root = settings.sandboxRoot(store: store)
-        if settings.root.isEmpty, let identity = isolation.identity, (try? checkReachable(root, by: identity)) == nil {
+        // (The store itself becomes 0711 below: what matters is the directories above it.)
+        if settings.root.isEmpty, let identity = isolation.identity, (try? checkReachable(store, by: identity)) == nil {
             // The store lies under a directory the build user cannot pass (a 0700 home or temp dir):
             // the default sandbox moves to a place it can reach, one per store.
             let absolute = URL(fileURLWithPath: store).standardizedFileURL.path
