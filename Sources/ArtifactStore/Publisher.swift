@@ -59,6 +59,17 @@ final class Publisher {
                 .build(for: pending)
             createdFiles += variantResult.createdFiles
 
+            var deltaResult = DeltaBuilder.Result()
+            if DictionarySetting.isEnabled(metadata: request.metadata) {
+                let newFiles = sources.compactMap { source -> DeltaBuilder.NewFile? in
+                    guard let hash = hashesByPath[source.urlPath], let blob = blobsByHash[hash] else { return nil }
+                    return DeltaBuilder.NewFile(path: source.urlPath, blob: blob, contentType: contentTypes[source.urlPath] ?? "")
+                }
+                deltaResult = try DeltaBuilder(store: store, options: store.options)
+                    .build(app: request.app, files: newFiles, variants: variantResult.variants)
+                createdFiles += deltaResult.createdFiles
+            }
+
             let now = Int64(Date().timeIntervalSince1970)
             let pathSet = Set(sources.map(\.urlPath))
             let sourcesByPath = Dictionary(sources.map { ($0.urlPath, $0) }, uniquingKeysWith: { a, _ in a })
@@ -77,11 +88,13 @@ final class Publisher {
             progress?(PublishProgress(phase: .committing, done: 0, total: 1))
             let id = DeploymentID.make()
             let entryPoint = pathSet.contains("/index.html") ? "/index.html" : nil
-            try commit(request: request, id: id, entryPoint: entryPoint, rows: rows, variants: variantResult.variants)
+            try commit(request: request, id: id, entryPoint: entryPoint, rows: rows, variants: variantResult.variants,
+                       deltas: deltaResult.deltas)
             guard let manifest = try store.deployment(id: id) else { throw StoreError.deploymentNotFound(id) }
             return PublishReport(deployment: manifest, newBlobs: newBlobCount,
                                  reusedBlobs: blobsByHash.count - newBlobCount,
                                  variantsCreated: variantResult.variants.count,
+                                 deltasCreated: deltaResult.deltas.count,
                                  seconds: Date().timeIntervalSince(started))
         } catch {
             for hash in createdFiles { store.blobFiles.remove(hash: hash) }
@@ -190,7 +203,8 @@ final class Publisher {
 
     /// Manifest and alias switch in one transaction: readers see the old alias or the new
     /// deployment complete, never a mix.
-    private func commit(request: PublishRequest, id: String, entryPoint: String?, rows: [FileRow], variants: [IngestedVariant]) throws {
+    private func commit(request: PublishRequest, id: String, entryPoint: String?, rows: [FileRow], variants: [IngestedVariant],
+                        deltas: [IngestedDelta]) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let metadata = String(decoding: try encoder.encode(request.metadata), as: UTF8.self)
@@ -202,13 +216,17 @@ final class Publisher {
 
         try store.pool.write { db in
             try db.execute(sql: "INSERT OR IGNORE INTO apps (name, created_at) VALUES (?, ?)", arguments: [request.app, now])
-            for blob in blobs + variants.map(\.blob) {
+            for blob in blobs + variants.map(\.blob) + deltas.map(\.blob) {
                 try db.execute(sql: "INSERT OR IGNORE INTO blobs (hash, size, data, created_at) VALUES (?, ?, ?, ?)",
                                arguments: [blob.hash, blob.size, blob.inlineBytes.map { Data($0) }, now])
             }
             for variant in variants {
                 try db.execute(sql: "INSERT OR IGNORE INTO variants (source_hash, coding, blob_hash) VALUES (?, ?, ?)",
                                arguments: [variant.sourceHash, variant.coding, variant.blob.hash])
+            }
+            for delta in deltas {
+                try db.execute(sql: "INSERT OR IGNORE INTO deltas (source_hash, dictionary_hash, coding, blob_hash) VALUES (?, ?, 'dcz', ?)",
+                               arguments: [delta.sourceHash, delta.dictionaryHash, delta.blob.hash])
             }
             try db.execute(sql: """
                 INSERT INTO deployments (id, app, version, message, metadata, created_at, entry_point, file_count, total_size)
