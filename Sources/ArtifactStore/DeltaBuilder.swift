@@ -178,3 +178,23 @@ struct DeltaBuilder {
         return out
     }
 }
+
+extension DeltaBuilder {
+    /// Decodes a stored delta against its dictionary and compares it with its source; a problem or nil.
+    static func checkDecodes(store: Store, source: String, dictionary: String, delta: String) -> String? {
+        func bytes(_ hash: String) throws -> [UInt8] {
+            switch try store.body(hash: hash) {
+            case .bytes(let bytes): return bytes
+            case .file(let path, _, _): return try FileSystem.readFile(path)
+            }
+        }
+        do {
+            let original = try bytes(source)
+            let decoded = try DictionaryZstd.decode(try bytes(delta), dictionary: try bytes(dictionary),
+                                                    dictionaryHash: Self.bytes(hex: dictionary), maxOutputBytes: original.count)
+            return decoded == original ? nil : "decodes to different bytes"
+        } catch {
+            return "does not decode: \(error)"
+        }
+    }
+}

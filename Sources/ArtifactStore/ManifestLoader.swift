@@ -74,7 +74,9 @@ enum ManifestLoader {
                 lastModified: f["last_modified"], cacheControl: f["cache_control"],
                 etag: ETag.identity(hash), variants: variants, preloadHints: hints,
                 useAsDictionary: useAsDictionary,
-                deltas: MediaType.isCompressible(contentType) ? deltasBySource[hash] ?? [] : [])
+                // Deltas are offered where the asset is versioned: the same bytes under another
+                // name are not what a browser's dictionary pattern points at.
+                deltas: useAsDictionary != nil ? deltasBySource[hash] ?? [] : [])
         }
         return DeploymentManifest(
             id: row["id"], app: row["app"], version: row["version"], message: row["message"],
