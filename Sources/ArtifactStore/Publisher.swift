@@ -41,6 +41,16 @@ final class Publisher {
             throw StoreError.invalidOption("hashedNamePattern is not a valid regular expression")
         }
 
+        // The per-app dictionary switch is sticky: a publish that does not say inherits it from
+        // the app's newest deployment, so `--dictionaries off` once turns deltas off for good.
+        var request = request
+        if request.metadata[DictionarySetting.metadataKey] == nil,
+           let inherited = try store.pool.read({ db in
+               try String.fetchOne(db, sql: "SELECT json_extract(metadata, '$.' || ?) FROM deployments WHERE app = ? ORDER BY seq DESC LIMIT 1",
+                                   arguments: [DictionarySetting.metadataKey, request.app])
+           }) {
+            request.metadata[DictionarySetting.metadataKey] = inherited
+        }
         let lock = try StoreLock(path: store.lockPath, mode: .shared, timeoutSeconds: 3600)
         defer { withExtendedLifetime(lock) {} }
         do {
