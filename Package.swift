@@ -72,20 +72,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         // Release-mode micro-benchmarks: `swift run -c release wharf-bench parser`.
-        .executableTarget(name: "WharfBench", dependencies: ["HTTPCore", "Scheduler"], swiftSettings: swiftSettings),
+        .executableTarget(name: "WharfBench", dependencies: ["HTTPCore", "Scheduler", "WharfTestSupport"], swiftSettings: swiftSettings),
         // Open-/closed-loop HTTP/1.1 load generator for loadtests/: `wharf-load run --scenario F --target H:P`.
         .executableTarget(
             name: "WharfLoad",
             dependencies: [
-                "UVLoop", "Compression",
+                "UVLoop", "Compression", "WharfTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
 
-        .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "CompressionTests", dependencies: ["Compression"], swiftSettings: swiftSettings),
+        // Helpers every test target shares (and wharf-bench / wharf-load: the seeded generator).
+        .target(name: "WharfTestSupport", path: "Tests/WharfTestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore", "WharfTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "CompressionTests", dependencies: ["Compression", "WharfTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "UVLoopTests", dependencies: ["UVLoop"], swiftSettings: swiftSettings),
         .testTarget(name: "ArtifactStoreTests", dependencies: ["ArtifactStore", "Compression"], swiftSettings: swiftSettings),
         .testTarget(
@@ -96,14 +98,15 @@ let package = Package(
         .testTarget(
             name: "WharfLoadTests",
             dependencies: [
-                "WharfLoad", "UVLoop", "Compression",
+                "WharfLoad", "UVLoop", "Compression", "WharfTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: swiftSettings),
-        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "ArtifactStore"], swiftSettings: swiftSettings),
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "ArtifactStore", "WharfTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "WharfBenchTests", dependencies: ["WharfBench", "Scheduler", "WharfTestSupport"], swiftSettings: swiftSettings),
         // Runs the real `wharf` binary (built by `swift build`): CLI behaviour, SIGKILL crash test.
-        .testTarget(name: "EndToEndTests", dependencies: ["ArtifactStore"], swiftSettings: swiftSettings),
+        .testTarget(name: "EndToEndTests", dependencies: ["ArtifactStore", "WharfTestSupport"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -156,8 +156,7 @@ public final class Store: Sendable {
             guard let row = try Row.fetchOne(statement, arguments: [hash]) else { return nil }
             let size: Int64 = row[0]
             if row.hasNull(atIndex: 1) { return .file(path: blobFiles.path(for: hash), offset: 0, length: Int(size)) }
-            guard let data = row.dataNoCopy(atIndex: 1) else { return .bytes([]) }
-            return .bytes([UInt8](data))
+            return .bytes(try row.withUnsafeData(atIndex: 1) { data in data.map { [UInt8]($0) } ?? [] })
         }
         guard let found else { throw StoreError.corruptBlob(hash: hash, reason: "not in the store") }
         return found

@@ -90,3 +90,10 @@ private final class LocalTable: @unchecked Sendable {
         return table
     }
 }
+
+extension AccessStats {
+    /// Drains the counts as the popularity table records them (for `PopularityFlush`).
+    public func drainCounts() -> [Popularity.Count] {
+        drain().map { key, count in Popularity.Count(app: key.app, path: key.path, requests: count.requests, bytes: count.bytes) }
+    }
+}

@@ -127,7 +127,7 @@ public final class ResponseCache: Sendable {
     public func finishLoad(_ key: Key, result: Result<Entry, any Error>) {
         let waiters: [Waiter] = shards[shard(for: key)].lock.withLock { s in
             let w = s.inflight.removeValue(forKey: key) ?? []
-            if case .success(let entry) = result { s.insert(key, entry, budget: shardBudget) }
+            if case .success(let entry) = result { _ = s.insert(key, entry, budget: shardBudget) }
             return w
         }
         for w in waiters { w(result) }

@@ -9,7 +9,7 @@ struct JobStoreOptions: ParsableArguments {
     @Option(help: "Store directory (default: store key, $WHARF_STORE, ./.wharf).") var store: String?
     @Option(help: "Configuration file (YAML); see edge-config/wharf.yaml.") var config: String?
 
-    func resolve() async throws -> (store: String, scheduler: SchedulerSettings) {
+    func resolve() async throws -> (store: String, scheduler: SchedulerConfiguration) {
         var loader = try await ConfigurationLoader.load(configFile: config)
         var settings = loader.settings()
         if let store { settings.store = store }
@@ -18,7 +18,7 @@ struct JobStoreOptions: ParsableArguments {
         return (settings.store, settings.scheduler)
     }
 
-    func openQueue() async throws -> (queue: JobQueue, store: String, scheduler: SchedulerSettings) {
+    func openQueue() async throws -> (queue: JobQueue, store: String, scheduler: SchedulerConfiguration) {
         let (store, scheduler) = try await resolve()
         return (try SchedulerFiles.openQueue(store: store, settings: scheduler), store, scheduler)
     }

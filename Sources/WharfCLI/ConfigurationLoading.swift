@@ -18,7 +18,7 @@ struct ConfigurationLoader {
     struct Settings {
         var store: String = ".wharf"
         var edge = EdgeConfiguration()
-        var scheduler = SchedulerSettings()
+        var scheduler = SchedulerConfiguration()
         var warm = WarmSettings()
         var monitor = MonitorSettings()
     }
@@ -89,8 +89,8 @@ struct ConfigurationLoader {
     }
 
     /// The `scheduler.*` keys (see edge-config/wharf.yaml).
-    private mutating func schedulerSettings() -> SchedulerSettings {
-        var c = SchedulerSettings()
+    private mutating func schedulerSettings() -> SchedulerConfiguration {
+        var c = SchedulerConfiguration()
         c.minSlots = int("scheduler.min_slots") ?? c.minSlots
         c.maxSlots = int("scheduler.max_slots") ?? c.maxSlots
         c.tickMs = int("scheduler.tick_ms") ?? c.tickMs

@@ -5,7 +5,7 @@ import Synchronization
 
 /// The performance monitor beside a running scheduler (`wharf serve` and `wharf scheduler`): alerts in
 /// the scheduler's database, posted to the webhook by its own thread when one is configured, and the
-/// rolling checks evaluated every `monitor.evaluate_interval_ms` (or after every scheduler tick when 0).
+/// rolling checks evaluated every `monitor.evaluate_interval_ms` (every `scheduler.tick_ms` when 0).
 /// Evaluation only touches SQLite, on a Dispatch worker, so neither the control loop nor an edge loop
 /// ever waits for it. `register(on:)` adds `/_wharf/api/alerts`, the scheduler's metric families and
 /// the status section `monitor` to the admin API.
@@ -17,9 +17,7 @@ final class MonitorWiring: Sendable {
     private let log: @Sendable (String) -> Void
     /// The autoscaler's last decision (-1 before the first tick).
     private let desiredSlots = LatestValue()
-    private let ticks: AsyncStream<Void>
-    private let tickSignal: AsyncStream<Void>.Continuation
-    private let task = Mutex<Task<Void, Never>?>(nil)
+    private let evaluation = Mutex<PeriodicRunner?>(nil)
 
     init(settings: MonitorSettings, runner: SchedulerRunner, logger log: @escaping @Sendable (String) -> Void) throws {
         let database = runner.queue.database
@@ -32,54 +30,31 @@ final class MonitorWiring: Sendable {
         self.settings = settings
         self.runner = runner
         self.log = log
-        (ticks, tickSignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        let desired = desiredSlots, signal = tickSignal
-        runner.observeTicks { report in
-            desired.value.store(report.decision.desiredSlots, ordering: .relaxed)
-            signal.yield()
-        }
+        let desired = desiredSlots
+        runner.observeTicks { report in desired.value.store(report.decision.desiredSlots, ordering: .relaxed) }
     }
 
     /// Starts the webhook thread (which first sends what an earlier process left undelivered) and the evaluation loop.
-    func start() {
+    func start() async {
         webhook?.start()
-        let monitor = self.monitor, log = self.log, interval = settings.evaluateIntervalMs, ticks = self.ticks
-        let running = Task.detached {
-            var lastError: String?
-            func evaluate() async {
-                do {
-                    _ = try await OffPool.run { try monitor.evaluate(now: Date()) }
-                    lastError = nil
-                } catch {
-                    let text = "\(error)"
-                    if text != lastError { log("monitor evaluation failed (retried next round): \(text)") }
-                    lastError = text
-                }
-            }
-            if interval == 0 {
-                for await _ in ticks {
-                    if Task.isCancelled { break }
-                    await evaluate()
-                }
-            } else {
-                while !Task.isCancelled {
-                    await evaluate()
-                    try? await Task.sleep(for: .milliseconds(interval))
-                }
-            }
-        }
-        task.withLock { $0 = running }
-        let cadence = interval == 0 ? "every scheduler tick" : "every \(interval) ms"
+        let monitor = self.monitor
+        let interval = settings.evaluateIntervalMs == 0 ? runner.settings.tickMs : settings.evaluateIntervalMs
+        // Evaluation only touches SQLite, on a Dispatch worker.
+        let periodic = PeriodicRunner(tasks: [
+            PeriodicTask(name: "monitor evaluation", interval: Double(interval) / 1000) { now in
+                _ = try await OffPool.run { try monitor.evaluate(now: now) }
+            },
+        ], log: log)
+        self.evaluation.withLock { $0 = periodic }
+        await periodic.start()
+        let cadence = settings.evaluateIntervalMs == 0 ? "every scheduler tick (\(interval) ms)" : "every \(interval) ms"
         let target = webhook.map { "\($0.configuration.url)" } ?? "off"
         log("performance monitor: \(settings.thresholdsText); evaluated \(cadence); webhook \(target)")
     }
 
     /// Ends the evaluation loop and the webhook thread (undelivered alerts stay in the outbox for the next start).
     func stop() async {
-        let running = task.withLock { t in defer { t = nil }; return t }
-        running?.cancel()
-        tickSignal.finish()
-        await running?.value
+        if let periodic = self.evaluation.withLock({ r in defer { r = nil }; return r }) { await periodic.stop() }
         if let webhook { _ = try? await OffPool.run { webhook.stop() } }
     }
 

@@ -13,7 +13,7 @@ struct MonitorSettings: Equatable {
 
     /// Reads the keys from `loader`'s providers; `scheduler.warning_s` is the default of
     /// `monitor.timeout_warning` (0 there turns it off unless the monitor key sets it).
-    static func read(_ loader: ConfigurationLoader, scheduler: SchedulerSettings) -> (MonitorSettings, [ConfigurationLoader.Problem]) {
+    static func read(_ loader: ConfigurationLoader, scheduler: SchedulerConfiguration) -> (MonitorSettings, [ConfigurationLoader.Problem]) {
         var settings = MonitorSettings()
         var problems: [ConfigurationLoader.Problem] = []
         let reader = loader.reader

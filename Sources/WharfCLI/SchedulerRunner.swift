@@ -6,152 +6,39 @@ import Scheduler
 import Synchronization
 import UVLoop
 
-/// The `scheduler.*` configuration keys, with their defaults (documented in edge-config/wharf.yaml).
-struct SchedulerSettings {
-    var minSlots = 1
-    var maxSlots = 10
-    /// How often the control loop ticks (rescue, autoscale, dispatch).
-    var tickMs = 500
-    /// Retries after the first attempt.
-    var retryLimit = 3
-    var retryBaseSeconds = 10.0
-    /// A running job not heartbeated for this long is rescued by the next scheduler that looks.
-    var leaseSeconds = 60.0
-    var rescueIntervalSeconds = 30.0
-    var timeoutSeconds = 1800.0
-    /// 0 turns the warning off.
-    var warningSeconds = 1200.0
-    var killGraceSeconds = 10.0
-    /// On SIGINT/SIGTERM, running builds get this long to finish before they are abandoned to their leases.
-    var shutdownGraceSeconds = 30.0
-    var logCapBytes = 64 << 20
-    var toolchain = ""
-    var defaultCommand = "./build.sh"
-    var output = "dist"
-    var weights = PriorityWeights.default
-    /// `adaptive` (the default) or `seed` (the seeds' rule, kept as a baseline).
-    var policy = "adaptive"
-    /// The adaptive autoscaler's knobs (`scheduler.autoscale.*`).
-    var autoscale = AdaptiveAutoscaler.Settings()
-    /// The adaptive policy's warm-first window in score points (`scheduler.placement.warm_window`).
-    var warmWindow = SchedulingPolicy.defaultWarmWindow
-    /// Finished jobs, their logs and build-cache rows older than this are pruned (`scheduler.retention_days`).
-    var retentionDays = 30.0
-    /// The build sandbox: isolation, environment, limits, dependency caches.
-    var sandbox = SandboxSettings()
-
-    /// The scheduling policy these settings name; `utcOffset` places the warm deadline in local time.
-    func schedulingPolicy(utcOffset: Double) -> SchedulingPolicy {
-        if policy == "seed" { return .seed() }
-        var settings = autoscale
-        settings.utcOffset = utcOffset
-        return .adaptive(settings: settings, weights: weights, warmWindow: warmWindow)
-    }
-
-    func problems() -> [(key: String, reason: String)] {
-        var found: [(String, String)] = []
-        if minSlots < 0 || maxSlots < 1 || minSlots > maxSlots || maxSlots > 10_000 {
-            found.append(("scheduler.min_slots", "need 0 ≤ min_slots ≤ max_slots, 1 ≤ max_slots ≤ 10000 (got \(minSlots), \(maxSlots))"))
-        }
-        if !(10...60_000).contains(tickMs) { found.append(("scheduler.tick_ms", "must be 10...60000")) }
-        if !(0...99).contains(retryLimit) { found.append(("scheduler.retry_limit", "must be 0...99")) }
-        if !(retryBaseSeconds >= 0 && retryBaseSeconds.isFinite) { found.append(("scheduler.retry_base_s", "must be ≥ 0")) }
-        if !(leaseSeconds > 0 && leaseSeconds.isFinite) { found.append(("scheduler.lease_s", "must be > 0")) }
-        if !(rescueIntervalSeconds > 0 && rescueIntervalSeconds.isFinite) { found.append(("scheduler.rescue_interval_s", "must be > 0")) }
-        if !(timeoutSeconds > 0 && timeoutSeconds.isFinite) { found.append(("scheduler.timeout_s", "must be > 0")) }
-        if !(warningSeconds >= 0 && warningSeconds.isFinite) { found.append(("scheduler.warning_s", "must be ≥ 0 (0 = no warning)")) }
-        if !(killGraceSeconds >= 0 && killGraceSeconds.isFinite) { found.append(("scheduler.kill_grace_s", "must be ≥ 0")) }
-        if !(shutdownGraceSeconds >= 0 && shutdownGraceSeconds.isFinite) { found.append(("scheduler.shutdown_grace_s", "must be ≥ 0")) }
-        if logCapBytes < 1024 { found.append(("scheduler.log_cap_bytes", "must be ≥ 1024")) }
-        if defaultCommand.trimmingCharacters(in: .whitespaces).isEmpty { found.append(("scheduler.default_cmd", "must not be empty")) }
-        if output.isEmpty || output.hasPrefix("/") || output.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) {
-            found.append(("scheduler.output", "must be a relative path without '.' or '..'"))
-        }
-        do { try weights.validate() } catch { found.append(("scheduler.weights", "\(error)")) }
-        if SchedulingPolicy.named(policy) == nil || policy == "seed_rule" || policy == "default" {
-            found.append(("scheduler.policy", "must be adaptive or seed (got '\(policy)')"))
-        }
-        let a = autoscale
-        func seconds(_ key: String, _ value: Double) {
-            if !(value.isFinite && value >= 0 && value <= 86_400) { found.append(("scheduler.autoscale." + key, "must be 0...86400 seconds")) }
-        }
-        seconds("burst_idle_s", a.burstIdleTimeout)
-        seconds("core_idle_s", a.coreIdleTimeout)
-        seconds("quiet_s", a.quietPeriod)
-        seconds("warm_margin_s", a.warmMargin)
-        if !(a.coreTimeConstant.isFinite && a.coreTimeConstant >= 1 && a.coreTimeConstant <= 86_400) {
-            found.append(("scheduler.autoscale.core_time_constant_s", "must be 1...86400 seconds"))
-        }
-        if !(warmWindow.isFinite && (0...10_000).contains(warmWindow)) {
-            found.append(("scheduler.placement.warm_window", "must be 0...10000 score points"))
-        }
-        if !(retentionDays.isFinite && retentionDays > 0 && retentionDays <= 36_500) {
-            found.append(("scheduler.retention_days", "must be > 0 and at most 36500"))
-        }
-        found += sandbox.problems()
-        if !(a.coreFactor.isFinite && (0...10).contains(a.coreFactor)) { found.append(("scheduler.autoscale.core_factor", "must be 0...10")) }
-        if !(a.padFactor.isFinite && (0...10).contains(a.padFactor)) { found.append(("scheduler.autoscale.pad_factor", "must be 0...10")) }
-        if !(a.soonFreeShare.isFinite && (0...1).contains(a.soonFreeShare)) {
-            found.append(("scheduler.autoscale.soon_free_share", "must be 0...1"))
-        }
-        if !(a.warmCap.share > 0) { found.append(("scheduler.autoscale.warm_share", "must be > 0 and at most 1")) }
-        if !(a.warmDeadline.isFinite && a.warmDeadline >= 0 && a.warmDeadline < 86_400) {
-            found.append(("scheduler.autoscale.warm_deadline_h", "must be 0...24 (hours after local midnight)"))
-        }
-        return found
-    }
-
-    var queueConfiguration: JobQueue.Configuration {
-        JobQueue.Configuration(weights: weights, retry: RetryPolicy(maxRetries: retryLimit, baseDelay: retryBaseSeconds),
-                               leaseDuration: leaseSeconds)
-    }
-
-    var submissionDefaults: JobSubmission.Defaults { .init(command: defaultCommand, output: output, toolchainVersion: toolchain) }
-
-    func buildSettings(storePath: String, sandbox prepared: PreparedSandbox? = nil) -> BuildSettings {
-        BuildSettings(workRoot: prepared?.workRoot ?? storePath + "/sandbox/work", logRoot: storePath + "/logs", outputDirectory: output,
-                      defaultCommand: defaultCommand, toolchainVersion: toolchain, killGrace: killGraceSeconds, logCapBytes: logCapBytes,
-                      buildEnvironment: sandbox.environment, limitPolicy: sandbox.limits, isolation: prepared?.isolation ?? .none,
-                      cgroups: prepared?.cgroups, slotCacheRoot: prepared?.slotCacheRoot, slotCacheBytes: sandbox.dependencyCacheBytes,
-                      keepFailedWorkspaces: sandbox.keepFailedSeconds, watchInterval: sandbox.watchIntervalSeconds)
-    }
-}
-
 /// Where the scheduler keeps its files inside a store directory.
 enum SchedulerFiles {
     static func database(_ store: String) -> String { store + "/scheduler.sqlite" }
     static func state(_ store: String) -> String { store + "/scheduler-state.json" }
 
     /// Opens (creating the store directory and database if needed) the queue of `store`.
-    static func openQueue(store: String, settings: SchedulerSettings) throws -> JobQueue {
+    static func openQueue(store: String, settings: SchedulerConfiguration) throws -> JobQueue {
         try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
         let database = try SchedulerDatabase.open(path: database(store))
         return try JobQueue(database: database, configuration: settings.queueConfiguration)
     }
 }
 
-/// The scheduler running in this process: a loop thread for builds, and a control loop that calls
-/// `SchedulerService.tick` every `tick_ms`, publishing each tick's slot report for the API and for
-/// `wharf slots` (`<store>/scheduler-state.json`). `stop()` ends dispatching, lets running builds
-/// finish within the shutdown grace, and otherwise abandons them to their leases: their process
-/// groups are killed and the jobs stay `running` until a scheduler rescues them when the lease expires.
+/// The scheduler running in this process, wired from its services: a loop thread for builds, and one
+/// `PeriodicRunner` that runs housekeeping (hourly), the orphan reaper and `SchedulerService.tick`
+/// (every `tick_ms`), publishing each tick's slot report for the API and for `wharf slots`
+/// (`<store>/scheduler-state.json`). `stop()` ends dispatching and hands over to `BuildShutdown`.
 final class SchedulerRunner: Sendable {
-    let settings: SchedulerSettings
+    let settings: SchedulerConfiguration
     let storePath: String
     let owner: String
     let queue: JobQueue
     let service: SchedulerService
     let api: SchedulerAPI
     private let thread: LoopThread
+    private let housekeeping: BuildHousekeeping
     private let reaper: OrphanBuildReaper
-    private let janitor: WorkspaceJanitor
+    private let runner = Mutex<PeriodicRunner?>(nil)
     private let log: @Sendable (String) -> Void
-    private let stopping = Atomic<Bool>(false)
     private let report = ReportBox()
-    private let control = Mutex<Task<Void, Never>?>(nil)
     private let tickObservers = Mutex<[@Sendable (SchedulerService.TickReport) -> Void]>([])
 
-    init(settings: SchedulerSettings, storePath: String, store: Store, logger log: @escaping @Sendable (String) -> Void) throws {
+    init(settings: SchedulerConfiguration, storePath: String, store: Store, logger log: @escaping @Sendable (String) -> Void) throws {
         self.settings = settings
         // Absolute, so working copies and log paths recorded in jobs do not depend on the working directory.
         self.storePath = URL(fileURLWithPath: storePath).standardizedFileURL.path
@@ -164,11 +51,9 @@ final class SchedulerRunner: Sendable {
         thread = try LoopThread(name: "wharf-builds")
         let sandbox = try SandboxPreflight.prepare(settings.sandbox, store: self.storePath)
         for note in sandbox.notes { log("build sandbox: " + note) }
-        reaper = OrphanBuildReaper(workRoot: sandbox.workRoot, queue: queue)
         let build = settings.buildSettings(storePath: self.storePath, sandbox: sandbox)
-        janitor = WorkspaceJanitor(workRoot: build.workRoot, logRoot: build.logRoot, queue: queue, keepFailed: build.keepFailedWorkspaces)
-        let executor = BuildJobExecutor(queue: queue, cache: try BuildCache(database: queue.database), store: store,
-                                        loop: thread.loop, owner: owner, settings: build)
+        let cache = try BuildCache(database: queue.database)
+        let executor = BuildJobExecutor(queue: queue, cache: cache, store: store, loop: thread.loop, owner: owner, settings: build)
         let limits = try SlotLimits(min: settings.minSlots, max: settings.maxSlots)
         let policy = settings.schedulingPolicy(utcOffset: Double(TimeZone.current.secondsFromGMT()))
         service = SchedulerService(queue: queue, executor: executor, provider: LocalProcessSlotProvider(cacheRoot: sandbox.slotCacheRoot),
@@ -177,6 +62,47 @@ final class SchedulerRunner: Sendable {
         let report = self.report
         api = SchedulerAPI(queue: queue, defaults: settings.submissionDefaults, limitPolicy: settings.sandbox.limits,
                            slotsReport: { report.value.withLock { $0 } })
+
+        housekeeping = BuildHousekeeping(
+            queue: queue, cache: cache,
+            janitor: WorkspaceJanitor(workRoot: build.workRoot, logRoot: build.logRoot, queue: queue, keepFailed: build.keepFailedWorkspaces),
+            retentionDays: settings.retentionDays)
+        reaper = OrphanBuildReaper(workRoot: build.workRoot, queue: queue)
+    }
+
+    /// Housekeeping (hourly), the orphan reaper and the tick (every `tick_ms`), in that order.
+    private func makeRunner() -> PeriodicRunner {
+        let housekeeping = self.housekeeping, reaper = self.reaper, log = self.log
+        let tick = Double(settings.tickMs) / 1000
+        return PeriodicRunner(tasks: [
+            PeriodicTask(name: "housekeeping", interval: 3600) { now in
+                let swept = try housekeeping.runOnce(now: now)
+                if !swept.isEmpty { log(swept.description) }
+            },
+            PeriodicTask(name: "orphan reaper", interval: tick) { now in
+                let orphans = reaper.runOnce(now: now)
+                if !orphans.isEmpty { log("killed orphaned build processes of jobs \(orphans) (their scheduler died)") }
+            },
+            PeriodicTask(name: "scheduler tick", interval: tick) { [self] now in try await self.tick(now: now) },
+        ], log: log)
+    }
+
+    /// The scheduler's own tick (after the reaper): dispatch, observers, then the slot report, also
+    /// when the tick failed.
+    private func tick(now: Date) async throws {
+        var failure: (any Error)?
+        do {
+            let tick = try await service.tick(now: now)
+            if let rescued = tick.rescued, !(rescued.requeued.isEmpty && rescued.failed.isEmpty) {
+                log("rescued expired leases: requeued \(rescued.requeued), ended \(rescued.failed)")
+            }
+            if !tick.started.isEmpty { log("started jobs \(tick.started)") }
+            for observer in tickObservers.withLock({ $0 }) { observer(tick) }
+        } catch {
+            failure = error
+        }
+        await publishReport()
+        if let failure { throw failure }
     }
 
     /// Calls `observer` on the control loop after every successful tick; it must return at once.
@@ -185,52 +111,12 @@ final class SchedulerRunner: Sendable {
     }
 
     /// Starts the control loop.
-    func start() {
-        let task = Task.detached { [self] in await controlLoop() }
-        control.withLock { $0 = task }
+    func start() async {
+        let periodic = makeRunner()
+        runner.withLock { $0 = periodic }
+        await periodic.start()
         log("scheduler running as \(owner): slots \(settings.minSlots)...\(settings.maxSlots), tick \(settings.tickMs) ms, "
             + "lease \(settings.leaseSeconds) s, database \(SchedulerFiles.database(storePath))")
-    }
-
-    private func controlLoop() async {
-        var lastHousekeeping = Date.distantPast
-        while !stopping.load(ordering: .acquiring) {
-            if Date().timeIntervalSince(lastHousekeeping) >= 3600 {
-                lastHousekeeping = Date()
-                housekeeping(now: lastHousekeeping)
-            }
-            let orphans = reaper.reap(now: Date())
-            if !orphans.isEmpty { log("killed orphaned build processes of jobs \(orphans) (their scheduler died)") }
-            do {
-                let tick = try await service.tick(now: Date())
-                if let rescued = tick.rescued, !(rescued.requeued.isEmpty && rescued.failed.isEmpty) {
-                    log("rescued expired leases: requeued \(rescued.requeued), ended \(rescued.failed)")
-                }
-                if !tick.started.isEmpty { log("started jobs \(tick.started)") }
-                for observer in tickObservers.withLock({ $0 }) { observer(tick) }
-            } catch {
-                log("scheduler tick failed: \(error)")
-            }
-            await publishReport()
-            try? await Task.sleep(for: .milliseconds(settings.tickMs))
-        }
-    }
-
-    /// Hourly: finished jobs and build-cache rows past the retention are deleted, then the logs of
-    /// pruned jobs and failed workspaces kept past `scheduler.sandbox.keep_failed_s`.
-    private func housekeeping(now: Date) {
-        do {
-            let days = settings.retentionDays
-            let jobs = try queue.pruneFinished(before: now.addingTimeInterval(-days * 86400))
-            let cached = try BuildCache(database: queue.database).prune(now: now)
-            if jobs + cached > 0 { log("pruned \(jobs) finished jobs and \(cached) build-cache entries older than \(days) days") }
-        } catch {
-            log("housekeeping failed: \(error)")
-        }
-        let swept = janitor.runOnce(now: now)
-        if !swept.workspaces.isEmpty || !swept.logDirectories.isEmpty {
-            log("removed \(swept.workspaces.count) old build workspaces and the logs of \(swept.logDirectories.count) pruned jobs")
-        }
     }
 
     private func publishReport() async {
@@ -245,51 +131,24 @@ final class SchedulerRunner: Sendable {
         }
     }
 
-    /// Stops dispatching; waits up to the shutdown grace for running builds, then abandons the rest.
+    /// Stops dispatching, then lets `BuildShutdown` wait for running builds within the shutdown grace
+    /// and abandon the rest to their leases.
     func stop() async {
-        stopping.store(true, ordering: .releasing)
-        if let task = control.withLock({ $0 }) { await task.value }
-        let done = DoneFlag()
-        let service = self.service
-        let waiter = Task.detached {
-            await service.waitForBuilds()
-            done.value.store(true, ordering: .releasing)
-        }
+        if let periodic = runner.withLock({ r in defer { r = nil }; return r }) { await periodic.stop() }
         let running = await service.runningJobs()
         if !running.isEmpty {
             log("waiting up to \(settings.shutdownGraceSeconds) s for running builds \(running)")
         }
-        let deadline = ContinuousClock.now + .milliseconds(Int(settings.shutdownGraceSeconds * 1000))
-        while !done.value.load(ordering: .acquiring), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-        if done.value.load(ordering: .acquiring) {
+        let thread = self.thread
+        // Closing the build loop before the kills means no build can finish (or publish) after that point.
+        switch await BuildShutdown(service: service, grace: settings.shutdownGraceSeconds).run(abandon: { try? thread.stopAndJoin() }) {
+        case .drained:
             try? thread.stopAndJoin()
             log("scheduler stopped (no build running)")
-        } else {
-            // Closing the loop first means no build can finish (or publish) after this point; then the
-            // process groups go. The jobs keep their leases, which expire and let a restart rescue them.
-            let children = Self.childProcesses()
-            try? thread.stopAndJoin()
-            for pid in children { _ = kill(-pid, SIGKILL); _ = kill(pid, SIGKILL) }
-            waiter.cancel()
-            log("scheduler stopped; abandoned builds \(await service.runningJobs()) to their leases (expire within \(settings.leaseSeconds) s)")
+        case .abandoned(let jobs):
+            log("scheduler stopped; abandoned builds \(jobs) to their leases (expire within \(settings.leaseSeconds) s)")
         }
         try? FileManager.default.removeItem(atPath: SchedulerFiles.state(storePath))
-    }
-
-    /// Direct children of this process (the build shells, each leading its own process group).
-    static func childProcesses() -> [Int32] {
-        let me = getpid()
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
-        return entries.compactMap { name -> Int32? in
-            guard let pid = Int32(name), let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return nil }
-            // Fields after "(comm)": state ppid ...
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 1, Int32(fields[1]) == me else { return nil }
-            return pid
-        }
     }
 
     /// Registers the job routes on the admin API (the server checks the bearer token).
@@ -314,10 +173,6 @@ final class ReportBox: Sendable {
     let value = Mutex<SlotsReport?>(nil)
 }
 
-/// Set once every running build has ended.
-final class DoneFlag: Sendable {
-    let value = Atomic<Bool>(false)
-}
 
 /// Waits for SIGINT/SIGTERM/SIGHUP on a thread of its own, so no concurrency-pool thread blocks.
 enum SignalWait {

@@ -175,15 +175,15 @@ struct ServerRunner {
                 let watcher = try MonitorWiring(settings: settings.monitor, runner: runner, logger: log)
                 try watcher.register(on: admin)
                 build = runner.settings.buildSettings(storePath: runner.storePath)
-                runner.start()
+                await runner.start()
                 scheduler = runner
-                watcher.start()
+                await watcher.start()
                 monitor = watcher
             }
             // Popularity from this edge's traffic, and cron with the nightly warm batch preloading this
             // edge (with `wharf edge` alone, the builds it queues wait for a `wharf scheduler` on the store).
             let warming = try WarmWiring(edge: edge, settings: settings.warm, build: build)
-            warming.start(log: log)
+            await warming.start(log: log)
             warm = warming
             log("popularity flushed every \(settings.warm.flushIntervalSeconds) s; cron ticking; nightly warm "
                 + (settings.warm.warmSchedule.isEmpty ? "off" : "'\(settings.warm.warmSchedule)' \(settings.warm.cronZone)"))
@@ -242,8 +242,8 @@ struct SchedulerCommand: AsyncParsableCommand {
         let store = try Store.open(at: settings.store)
         let runner = try SchedulerRunner(settings: settings.scheduler, storePath: settings.store, store: store, logger: log)
         let monitor = try MonitorWiring(settings: settings.monitor, runner: runner, logger: log)
-        runner.start()
-        monitor.start()
+        await runner.start()
+        await monitor.start()
         while true {
             let received = await SignalWait.next()
             if received == SIGHUP {

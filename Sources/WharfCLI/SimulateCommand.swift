@@ -66,7 +66,7 @@ struct SimulateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var base = SchedulerSettings()
+        var base = SchedulerConfiguration()
         if let config {
             var loader = try await ConfigurationLoader.load(configFile: config)
             let settings = loader.settings()

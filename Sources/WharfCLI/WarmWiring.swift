@@ -10,7 +10,7 @@ final class WarmWiring: Sendable {
     let flush: PopularityFlush
     let cron: CronService
     let interval: Duration
-    private let task = Mutex<Task<Void, Never>?>(nil)
+    private let runner = Mutex<PeriodicRunner?>(nil)
 
     /// Opens the scheduler database in the store, installs the nightly schedule, and prepares the
     /// cron service whose `warm` command preloads through this edge. Pass the executor's build
@@ -18,38 +18,33 @@ final class WarmWiring: Sendable {
     init(edge: EdgeServer, settings: WarmSettings, build: BuildSettings? = nil, now: Date = Date()) throws {
         let side = try SchedulerSide(store: edge.store, settings: settings)
         try side.installNightly(now: now)
-        flush = PopularityFlush(stats: edge.accessStats, popularity: try Popularity(store: edge.store, halfLifeHours: settings.halfLifeHours))
+        let stats = edge.accessStats
+        flush = PopularityFlush(popularity: try Popularity(store: edge.store, halfLifeHours: settings.halfLifeHours)) { stats.drainCounts() }
         cron = try side.cronService(preloader: EdgeWarmPreloader(edge: edge), build: build)
         interval = .seconds(settings.flushIntervalSeconds)
     }
 
     /// Flushes popularity and ticks cron every `popularity.flush_interval_s` until `stop`; the first
     /// tick (start-up) applies the catch-up rule to runs missed while the server was down.
-    func start(log: @escaping @Sendable (String) -> Void) {
-        let flush = self.flush, cron = self.cron, interval = self.interval
-        let running = Task {
-            while !Task.isCancelled {
-                do { _ = try await OffPool.run { try flush.flush(now: Date()) } } catch {
-                    log("popularity flush failed (kept for the next one): \(error)")
+    func start(log: @escaping @Sendable (String) -> Void) async {
+        let flush = self.flush, cron = self.cron
+        let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+        let periodic = PeriodicRunner(tasks: [
+            // A failed flush keeps its counts for the next one.
+            PeriodicTask(name: "popularity flush", interval: seconds) { now in _ = try await OffPool.run { try flush.runOnce(now: now) } },
+            PeriodicTask(name: "cron", interval: seconds) { now in
+                for firing in try await cron.runOnce(now: now) {
+                    log("cron \(firing.name): \(firing.outcome.rawValue): \(firing.result)")
                 }
-                do {
-                    for firing in try await cron.runOnce(now: Date()) {
-                        log("cron \(firing.name): \(firing.outcome.rawValue): \(firing.result)")
-                    }
-                } catch {
-                    log("cron tick failed: \(error)")
-                }
-                try? await Task.sleep(for: interval)
-            }
-            try? flush.flush(now: Date())
-        }
-        task.withLock { $0 = running }
+            },
+        ], log: log)
+        runner.withLock { $0 = periodic }
+        await periodic.start()
     }
 
-    /// Stops the loop after a last flush.
+    /// Stops the loop, then flushes one last time.
     func stop() async {
-        let running = task.withLock { t in defer { t = nil }; return t }
-        running?.cancel()
-        await running?.value
+        if let periodic = runner.withLock({ r in defer { r = nil }; return r }) { await periodic.stop() }
+        _ = try? flush.runOnce(now: Date())
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import UVLoop
 #if canImport(Glibc)
 import Glibc
+import WharfTestSupport
 #endif
 
 /// One run of one scenario phase against one server, on one loop: background connections,

@@ -1,4 +1,5 @@
 /// Draws indexes 0..<n with given (non-negative) weights, by binary search over the cumulative
+import WharfTestSupport
 /// distribution: O(log n) per draw, no allocation. `zipf(count:exponent:)` builds the Zipf law
 /// used for "popular apps and files": P(rank k) ∝ 1 / k^s (k = 1 is the most popular).
 struct WeightedSampler: Sendable {

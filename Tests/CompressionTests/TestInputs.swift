@@ -1,25 +1,13 @@
 // Deterministic test inputs: the same bytes on every run, so a failure can be reproduced.
 import Compression
-
-/// SplitMix64: a small seeded generator (the system generator cannot be seeded).
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import WharfTestSupport
 
 enum TestInputs {
     static let tinyText = Array("Hello, Wharf! Hello, Wharf! Compressed at publish, served as br, zstd or gzip.\n".utf8)
 
     /// Incompressible bytes.
     static func random(count: Int, seed: UInt64) -> [UInt8] {
-        var generator = SeededGenerator(seed: seed)
+        var generator = SeededRandom(seed: seed)
         var bytes = [UInt8](repeating: 0, count: count)
         var index = 0
         while index < count {
@@ -43,7 +31,7 @@ enum TestInputs {
             "map", "filter", "reduce", "Object.keys", "JSON.stringify", "await", "async", "new Promise",
             "className", "children", "key", "id", "data", "items", "index", "true", "false", "0", "1",
         ]
-        var generator = SeededGenerator(seed: seed)
+        var generator = SeededRandom(seed: seed)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(count + 32)
         while bytes.count < count {
@@ -59,7 +47,7 @@ enum TestInputs {
 
     /// A mix of script text, random runs and long repeats, in 64 KiB sections.
     static func mixed(count: Int, seed: UInt64) -> [UInt8] {
-        var generator = SeededGenerator(seed: seed)
+        var generator = SeededRandom(seed: seed)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(count)
         let section = 64 * 1024

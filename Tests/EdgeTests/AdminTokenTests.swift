@@ -71,7 +71,7 @@ import Testing
     @Test func anEmptyOrUnreadableTokenFileIsAnError() throws {
         let store = try temporaryStore()
         defer { try? FileManager.default.removeItem(atPath: store) }
-        FileManager.default.createFile(atPath: store + "/admin-token", contents: Data("\n".utf8))
+        _ = FileManager.default.createFile(atPath: store + "/admin-token", contents: Data("\n".utf8))
         #expect(throws: AdminToken.LoadError.self) { try AdminToken.resolve(storePath: store, environment: [:]) }
         #expect(throws: AdminToken.LoadError.self) {
             try AdminToken.resolve(storePath: store + "/no-such-dir", environment: [:])

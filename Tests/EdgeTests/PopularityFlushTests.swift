@@ -2,7 +2,6 @@ import ArtifactStore
 import Foundation
 import Testing
 @testable import Edge
-@testable import WharfCLI
 
 /// Real requests through the edge's loops end up, batched, in the store's popularity table.
 @Suite struct PopularityFlushTests {
@@ -10,7 +9,8 @@ import Testing
         let h = try EdgeHarness()
         defer { h.stop() }
         let popularity = try Popularity(store: h.store)
-        let flush = PopularityFlush(stats: h.server.accessStats, popularity: popularity)
+        let stats = h.server.accessStats
+        let flush = PopularityFlush(popularity: popularity) { stats.drainCounts() }
         let client = try TestClient(port: h.port)
         for _ in 0..<5 { #expect(try client.get("/apps/demo/assets/app.1a2b3c4d.js").status == 200) }
         for _ in 0..<2 { #expect(try client.get("/apps/demo/robots.txt").status == 200) }
@@ -18,7 +18,7 @@ import Testing
         // Loops hand their counts over once a second; flush until everything arrived (bounded).
         var recorded = 0
         for _ in 0..<40 where recorded < 2 {
-            recorded += try flush.flush(now: Date()).recorded
+            recorded += try flush.runOnce(now: Date()).recorded
             if recorded < 2 { try await Task.sleep(for: .milliseconds(100)) }
         }
         let paths = try popularity.hotPaths(app: "demo", limit: 10, now: Date())
@@ -26,6 +26,6 @@ import Testing
         #expect(paths.map(\.requests) == [5, 2])
         #expect(try popularity.topApps(limit: 5, now: Date()).map(\.app) == ["demo"])
         // Nothing left: a further flush records nothing.
-        #expect(try flush.flush(now: Date()).recorded == 0)
+        #expect(try flush.runOnce(now: Date()).recorded == 0)
     }
 }

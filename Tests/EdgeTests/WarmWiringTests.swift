@@ -22,7 +22,7 @@ import Testing
         let nightly = try #require(try cron.get(WarmSettings.nightlyName))
         #expect(nightly.expression == "0 2 * * *" && nightly.zone == "UTC" && nightly.builtIn)
 
-        wiring.start { line in logs.withLock { $0.append(line) } }
+        await wiring.start { line in logs.withLock { $0.append(line) } }
         let client = try TestClient(port: h.port)
         for _ in 0..<3 { #expect(try client.get("/apps/demo/assets/app.1a2b3c4d.js").status == 200) }
         let popularity = try Popularity(store: h.store)

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import WharfTestSupport
 
 /// The attack the build sandbox exists for, through a real `wharf serve`: an app's build command tries
 /// to take over Wharf. It prints its environment (the admin token is in the scheduler's), reads the
@@ -31,7 +32,7 @@ import Testing
              "--admin-listen", "127.0.0.1:0", "--workers", "1"],
             stderrPath: scratch.path + "/serve.log", environment: ["WHARF_ADMIN_TOKEN": envToken])
         defer { _ = daemon.stop() }
-        #expect(waitFor(seconds: 20) { daemon.stderr.contains("scheduler running as") }, "\(daemon.stderr)")
+        #expect(eventually(20) { daemon.stderr.contains("scheduler running as") }, "\(daemon.stderr)")
         #expect(daemon.stderr.contains("build sandbox: builds run as 'wharf-build'"), "\(daemon.stderr)")
         let admin = try #require(SchedulerAPITests.port(after: "admin API on http://127.0.0.1:", in: daemon.stderr), "\(daemon.stderr)")
         let edge = try #require(SchedulerAPITests.port(after: "edge listening on http://127.0.0.1:", in: daemon.stderr))
@@ -58,7 +59,7 @@ import Testing
         let submitted = try WharfProcess.run(["build", "submit", "attacker", "--type", "javascript_web", "--source",
                                               scratch.path + "/attacker", "--cmd", "./build.sh", "--store", store])
         #expect(submitted.status == 0, "\(submitted.stderr)")
-        #expect(try waitFor(seconds: 60, every: 0.2) {
+        #expect(try eventually(60, every: 0.2) {
             try JobRow.list(store: store).first.map { $0.state == "failed" || $0.state == "queued" && $0.attempt > 1 } ?? false
         })
         let log = try String(contentsOfFile: store + "/logs/1/attempt-1.log", encoding: .utf8)

@@ -2,23 +2,12 @@ import ArtifactStore
 import Foundation
 import Glibc
 import Testing
+import WharfTestSupport
 
 /// `wharf publish` killed with SIGKILL at random moments, on the inline (small blob) and the
 /// file (large blob) paths: afterwards the store verifies clean and each alias points at a
 /// complete deployment, old or new.
 @Suite(.serialized) struct PublishCrashTests {
-    /// A small deterministic generator, so a failing run can be replayed from its seed.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     private func writeSmall(_ scratch: ScratchDirectory, round: Int) throws {
         try scratch.write("small/index.html", "<!doctype html><title>small \(round)</title><script src=\"app.js\"></script>")
         try scratch.write("small/app.js", Bytes.text(6_000, seed: round))
@@ -55,7 +44,7 @@ import Testing
         let scratch = ScratchDirectory("wharf-crash")
         let storePath = scratch.path + "/store"
         let seed = UInt64(Date().timeIntervalSince1970 * 1000)
-        var random = SplitMix(state: seed)
+        var random = SeededRandom(seed: seed)
 
         // Baselines: one complete publish per path, timed, so kills land inside a publish.
         try writeSmall(scratch, round: -1)

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import WharfTestSupport
 
 /// The job routes of the admin API, through a real `wharf serve` (edge + scheduler) and curl: submit,
 /// list, get, explain, cancel, slots, the token guard, bad bodies; and the built app served by the edge.
@@ -16,7 +17,7 @@ import Testing
             ["serve", "--store", store, "--config", scratch.path + "/wharf.yaml", "--listen", "127.0.0.1:0",
              "--admin-listen", "127.0.0.1:0", "--workers", "1"],
             stderrPath: scratch.path + "/serve.log", environment: ["WHARF_ADMIN_TOKEN": token])
-        #expect(waitFor(seconds: 20) { daemon.stderr.contains("scheduler running as") }, "\(daemon.stderr)")
+        #expect(eventually(20) { daemon.stderr.contains("scheduler running as") }, "\(daemon.stderr)")
         let admin = try #require(Self.port(after: "admin API on http://127.0.0.1:", in: daemon.stderr), "\(daemon.stderr)")
         let edge = try #require(Self.port(after: "edge listening on http://127.0.0.1:", in: daemon.stderr))
         let api = "http://127.0.0.1:\(admin)/_wharf/api"
@@ -54,7 +55,7 @@ import Testing
         let id = try #require(job["id"] as? Int)
         #expect(job["state"] as? String == "queued" && job["priority"] as? Int == 3)
 
-        let done = try waitFor(seconds: 60, every: 0.25) {
+        let done = try eventually(60, every: 0.25) {
             let current = try CurlResponse.send("GET", api + "/jobs/\(id)", token: token)
             return (try current.json() as? [String: Any])?["state"] as? String == "succeeded"
         }
@@ -62,7 +63,7 @@ import Testing
         #expect(done, "\(final)\n\(daemon.stderr)")
         #expect((final["attempts"] as? [[String: Any]])?.count == 1)
         #expect(final["deployment_id"] is String)
-        let page = try waitFor(seconds: 10, every: 0.25) {
+        let page = try eventually(10, every: 0.25) {
             try CurlResponse.send("GET", "http://127.0.0.1:\(edge)/", token: nil).body.contains("built by wharf")
         }
         #expect(page, "the edge serves the new deployment")
@@ -92,7 +93,7 @@ import Testing
         #expect(try CurlResponse.send("GET", api + "/jobs/99999", token: token).status == 404)
         #expect(try CurlResponse.send("GET", api + "/jobs/abc", token: token).status == 400)
         #expect(try CurlResponse.send("DELETE", api + "/jobs/\(id)", token: token).status == 405)
-        #expect(waitFor(seconds: 20, every: 0.25) {
+        #expect(eventually(20, every: 0.25) {
             (try? CurlResponse.send("GET", api + "/jobs/\(laterID)", token: token).json() as? [String: Any])??["state"] as? String
                 == "cancelled"
         })

@@ -2,6 +2,7 @@ import ArtifactStore
 import Foundation
 import Glibc
 import Testing
+import WharfTestSupport
 
 /// `wharf build submit`, `jobs`, `jobs explain`, `logs`, `cancel`, `slots` and `wharf scheduler`, run as a
 /// user runs them, against a real store directory.
@@ -130,7 +131,7 @@ import Testing
 
         let daemon = try WharfDaemon(["scheduler", "--store", f.store, "--config", f.config,
                                       ], stderrPath: f.scratch.path + "/scheduler.log")
-        let settled = try waitFor(seconds: 60, every: 0.25) {
+        let settled = try eventually(60, every: 0.25) {
             let jobs = try JobRow.list(store: f.store)
             return jobs.count == 3 && jobs.allSatisfy(\.isFinal)
         }
@@ -166,7 +167,7 @@ import Testing
         let brokenLog = try f.wharf(["logs", "\(broken.id)"])
         #expect(brokenLog.stdout.contains("== attempt 2 ==") && !brokenLog.stdout.contains("== attempt 3 =="), "\(brokenLog.stdout)")
 
-        #expect(waitFor(seconds: 10) { !follower.isRunning })
+        #expect(eventually(10) { !follower.isRunning })
         let streamed = String(decoding: followed.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(streamed.contains("::stage validation") && streamed.contains("build done"), "\(streamed)")
     }
@@ -179,14 +180,14 @@ import Testing
         #expect(try f.submit("slow", ["--cmd", "./build.sh"]).status == 0)
         let daemon = try WharfDaemon(["scheduler", "--store", f.store, "--config", f.config], stderrPath: f.scratch.path + "/s.log")
         let pidFile = f.store + "/build.pid"
-        #expect(waitFor(seconds: 20) { FileManager.default.fileExists(atPath: pidFile) }, "\(daemon.stderr)")
+        #expect(eventually(20) { FileManager.default.fileExists(atPath: pidFile) }, "\(daemon.stderr)")
         usleep(100_000)
         let pid = try #require(Int32((try String(contentsOfFile: pidFile, encoding: .utf8)).trimmingCharacters(in: .whitespacesAndNewlines)))
         let began = Date()
         #expect(daemon.stop(SIGTERM) == 0, "\(daemon.stderr)")
         #expect(Date().timeIntervalSince(began) < 8)
         #expect(daemon.stderr.contains("abandoned builds [1]"), "\(daemon.stderr)")
-        #expect(waitFor(seconds: 5) { !Self.isAlive(pid) }, "the build's shell survived its scheduler")
+        #expect(eventually(5) { !Self.isAlive(pid) }, "the build's shell survived its scheduler")
         let job = try #require(try JobRow.list(store: f.store).first)
         #expect(job.state == "running", "left to its lease, not finished")
     }

@@ -2,6 +2,7 @@ import ArtifactStore
 import Foundation
 import Glibc
 import Testing
+import WharfTestSupport
 
 /// Issue 6's crash test: a real `wharf scheduler` killed with SIGKILL in the middle of builds, then
 /// restarted. No job is lost, each ends in exactly one final state, none publishes twice, and no two
@@ -69,12 +70,12 @@ import Testing
 
         // First scheduler: killed with SIGKILL once builds are running (mid-build: each takes ~5 s).
         let first = try WharfDaemon(["scheduler", "--store", store, "--config", config], stderrPath: scratch.path + "/first.log")
-        let running = try waitFor(seconds: 30, every: 0.1) { try JobRow.list(store: store).contains { $0.state == "running" } }
+        let running = try eventually(30, every: 0.1) { try JobRow.list(store: store).contains { $0.state == "running" } }
         #expect(running, "\(first.stderr)")
         // Running in the queue is not yet running on the machine (the source is copied first): wait for a
         // build's lock, so the kill lands while builds execute.
         let locks = store + "/locks"
-        #expect(waitFor(seconds: 30, every: 0.05) { !((try? FileManager.default.contentsOfDirectory(atPath: locks)) ?? []).isEmpty })
+        #expect(eventually(30, every: 0.05) { !((try? FileManager.default.contentsOfDirectory(atPath: locks)) ?? []).isEmpty })
         usleep(UInt32.random(in: 100_000...400_000))
         #expect(first.stop(SIGKILL) == SIGKILL)
         // Outside `swift test` the killed scheduler's builds live on in their own process groups until the
@@ -86,7 +87,7 @@ import Testing
 
         // Second scheduler: rescues the expired leases and finishes everything.
         let second = try WharfDaemon(["scheduler", "--store", store, "--config", config], stderrPath: scratch.path + "/second.log")
-        let settled = try waitFor(seconds: 60, every: 0.25) {
+        let settled = try eventually(60, every: 0.25) {
             let jobs = try JobRow.list(store: store)
             return jobs.count == apps.count && jobs.allSatisfy(\.isFinal)
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import WharfTestSupport
 
 /// A long-running `wharf` subprocess (`scheduler` or `serve`) with its stderr kept in a file, and
 /// helpers the scheduler tests share: job JSON from `wharf jobs --json`, waiting with a deadline,
@@ -9,7 +10,7 @@ final class WharfDaemon {
     let stderrPath: String
 
     init(_ arguments: [String], stderrPath: String, environment: [String: String] = [:]) throws {
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: WharfProcess.binary)
         process.arguments = arguments
@@ -28,7 +29,7 @@ final class WharfDaemon {
     /// Sends `signal` and waits (at most `seconds`) for the exit; returns the status, nil on timeout.
     func stop(_ signal: Int32 = SIGTERM, within seconds: Double = 20) -> Int32? {
         if process.isRunning { kill(process.processIdentifier, signal) }
-        let ended = waitFor(seconds: seconds) { !self.process.isRunning }
+        let ended = eventually(seconds) { !self.process.isRunning }
         return ended ? process.terminationStatus : nil
     }
 
@@ -38,18 +39,6 @@ final class WharfDaemon {
             process.waitUntilExit()
         }
     }
-}
-
-/// Polls `condition` every `interval` seconds until it holds or `seconds` pass; returns whether it held.
-/// (Deadlines are generous: the machine running the suite may be heavily loaded.)
-@discardableResult
-func waitFor(seconds: Double, every interval: Double = 0.05, _ condition: () throws -> Bool) rethrows -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while Date() < deadline {
-        if try condition() { return true }
-        usleep(UInt32(interval * 1_000_000))
-    }
-    return try condition()
 }
 
 /// Jobs as `wharf jobs --json --attempts` prints them (the admin API's shape).

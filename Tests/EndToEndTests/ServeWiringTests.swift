@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+import WharfTestSupport
 
 /// What `wharf serve` runs beside the edge and the scheduler, through the real binary: the performance
 /// monitor (a slow build's alert on `/_wharf/api/alerts` and at a local webhook), the scheduler's
@@ -25,7 +26,7 @@ import Testing
                  "--admin-listen", "127.0.0.1:0", "--workers", "1"],
                 stderrPath: scratch.path + "/serve.log", environment: ["WHARF_ADMIN_TOKEN": token])
             let daemon = self.daemon
-            guard waitFor(seconds: 20, { daemon.stderr.contains("popularity flushed every") }),
+            guard eventually(20, { daemon.stderr.contains("popularity flushed every") }),
                   let admin = SchedulerAPITests.port(after: "admin API on http://127.0.0.1:", in: daemon.stderr),
                   let edge = SchedulerAPITests.port(after: "edge listening on http://127.0.0.1:", in: daemon.stderr) else {
                 throw CommandFailed("wharf serve did not start:\n\(daemon.stderr)")
@@ -81,7 +82,7 @@ import Testing
         }
 
         // Both builds ran; the slow one is firing (seen twice), the backlog came and went.
-        let settled = try waitFor(seconds: 30, every: 0.2) {
+        let settled = try eventually(30, every: 0.2) {
             let alerts = try server.json("/_wharf/api/alerts?all=1")["alerts"] as? [[String: Any]] ?? []
             let slow = alerts.first { $0["kind"] as? String == "slow_build" }
             let backlog = alerts.first { $0["kind"] as? String == "backlog" }
@@ -113,7 +114,7 @@ import Testing
         #expect(try server.get("/_wharf/api/alerts?kind=bogus").status == 400)
 
         // The webhook: the first POST was answered 503 and retried; every event arrived, in order.
-        let delivered = waitFor(seconds: 15, every: 0.1) {
+        let delivered = eventually(15, every: 0.1) {
             receiver.deliveries.filter { $0.answered == 200 }.count >= 3
         }
         let deliveries = receiver.deliveries
@@ -187,7 +188,7 @@ import Testing
 
         // The counts are flushed in a batch, then `wharf popular` ranks the app and its path.
         var popular: [[String: Any]] = []
-        let ranked = try waitFor(seconds: 15, every: 0.25) {
+        let ranked = try eventually(15, every: 0.25) {
             let run = try WharfProcess.run(["popular", "--store", store, "--json"])
             popular = (try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]]) ?? []
             return popular.first.flatMap { ($0["paths"] as? [[String: Any]])?.first?["requests"] as? Int } == 3
@@ -204,7 +205,7 @@ import Testing
         let entriesBefore = try #require(before?["entries"] as? Int), bytesBefore = try #require(before?["bytes"] as? Int)
         let request = try WharfProcess.run(["warm", "--request", "--store", store])
         #expect(request.status == 0, "\(request.stderr)")
-        let ran = waitFor(seconds: 15, every: 0.2) { server.daemon.stderr.contains("cron nightly-warm: succeeded") }
+        let ran = eventually(15, every: 0.2) { server.daemon.stderr.contains("cron nightly-warm: succeeded") }
         #expect(ran, "\(server.daemon.stderr)")
         let after = try #require(try server.json("/_wharf/api/status")["edge"] as? [String: Any])["cache"] as? [String: Any]
         let entriesAfter = try #require(after?["entries"] as? Int), bytesAfter = try #require(after?["bytes"] as? Int)
@@ -240,7 +241,7 @@ import Testing
         #expect(try WharfProcess.run(["publish", "quay", scratch.path + "/site", "--store", store]).status == 0)
         let server = try Server(scratch, config: "popularity:\n  flush_interval_s: 1\n", command: "edge")
         for _ in 0..<2 { #expect(try CurlResponse.send("GET", "http://127.0.0.1:\(server.edge)/", token: nil).status == 200) }
-        let ranked = try waitFor(seconds: 15, every: 0.25) {
+        let ranked = try eventually(15, every: 0.25) {
             try WharfProcess.run(["popular", "--store", store]).stdout.contains("quay")
         }
         #expect(ranked, "\(server.daemon.stderr)")
@@ -261,7 +262,7 @@ import Testing
         #expect(try WharfProcess.run(["alerts", "--store", store]).stdout.contains("no firing alerts"))
         let daemon = try WharfDaemon(["scheduler", "--store", store, "--config", config], stderrPath: scratch.path + "/scheduler.log")
         var listed = ""
-        let raised = try waitFor(seconds: 20, every: 0.2) {
+        let raised = try eventually(20, every: 0.2) {
             listed = try WharfProcess.run(["alerts", "--store", store, "--json"]).stdout
             return listed.contains("slow_build:pier:flutter_web")
         }

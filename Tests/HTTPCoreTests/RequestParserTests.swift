@@ -1,5 +1,6 @@
 import Testing
 @testable import HTTPCore
+import WharfTestSupport
 
 // MARK: - Helpers shared by the parser test files
 
@@ -337,7 +338,7 @@ func string(_ bytes: ArraySlice<UInt8>?) -> String? { bytes.map { String(decodin
     }
 
     @Test func wordScansFindTheSameBytesAsAPlainLoop() {
-        var generator = SplitMix(seed: 7)
+        var generator = SeededRandom(seed: 7)
         for _ in 0..<300 {
             let count = Int(generator.next() % 40)
             let bytes = (0..<count).map { _ in [0x0A, 0x09, 0x7F, 0x00, 0x20, 0x41, 0x80, 0x0D][Int(generator.next() % 8)] as UInt8 }
@@ -352,15 +353,3 @@ func string(_ bytes: ArraySlice<UInt8>?) -> String? { bytes.map { String(decodin
     }
 }
 
-/// A small deterministic generator for reproducible random splits.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

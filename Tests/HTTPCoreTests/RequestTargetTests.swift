@@ -1,5 +1,6 @@
 import Testing
 @testable import HTTPCore
+import WharfTestSupport
 
 @Suite struct RequestTargetTests {
     private func path(_ target: String) throws -> String { try RequestTarget.parse(target).path }
@@ -112,7 +113,7 @@ import Testing
     }
 
     @Test func noNormalisedPathEverLeavesTheRoot() throws {
-        var generator = SplitMix(seed: 42)
+        var generator = SeededRandom(seed: 42)
         let pieces = ["/", "..", ".", "a", "%2e", "%2E", "%2f", "%5c", "b.js", "%41", "//", "%"]
         for _ in 0..<2000 {
             let count = Int(generator.next() % 8) + 1

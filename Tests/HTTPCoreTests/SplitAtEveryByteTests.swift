@@ -1,5 +1,6 @@
 import Testing
 @testable import HTTPCore
+import WharfTestSupport
 
 extension RequestFixture: CustomTestStringConvertible {
     var testDescription: String { name }
@@ -53,7 +54,7 @@ extension RequestFixture: CustomTestStringConvertible {
     @Test(arguments: requestFixtures)
     func randomMultiWaySplitsGiveTheSameResult(fixture: RequestFixture) {
         let whole = Feed.whole(fixture.bytes)
-        var generator = SplitMix(seed: UInt64(fixture.bytes.count))
+        var generator = SeededRandom(seed: UInt64(fixture.bytes.count))
         for _ in 0..<20 {
             let cuts = (0..<4).map { _ in Int(generator.next() % UInt64(fixture.bytes.count + 1)) }
             #expect(Feed.pieces(fixture.bytes, cuts: cuts, compact: generator.next() % 2 == 0) == whole, "cuts \(cuts)")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Scheduler
+import WharfTestSupport
 
 @Suite struct AdaptivePolicyTests {
     /// A pool of slots in the given phases, all requested at `t0`.

@@ -3,6 +3,7 @@ import GRDB
 import Synchronization
 import Testing
 @testable import Scheduler
+import WharfTestSupport
 
 @Suite struct AlertStoreTests {
     func makeStore(_ dir: TemporaryDirectory, onDeliveryQueued: (@Sendable () -> Void)? = nil) throws -> AlertStore {

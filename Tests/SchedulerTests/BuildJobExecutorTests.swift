@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import UVLoop
 @testable import Scheduler
+import WharfTestSupport
 
 /// One job end to end: real queue, real build script, real artifact store, real build cache.
 @Suite struct BuildJobExecutorTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Scheduler
+import WharfTestSupport
 
 @Suite struct BuildLogTests {
     func read(_ log: BuildLog) throws -> [String] {

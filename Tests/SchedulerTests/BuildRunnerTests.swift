@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import UVLoop
 @testable import Scheduler
+import WharfTestSupport
 
 /// Real builds: small shell scripts written into a temp directory, run through UVLoop's ChildProcess.
 @Suite struct BuildRunnerTests {

@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 import UVLoop
 @testable import Scheduler
+import WharfTestSupport
 
 /// The build sandbox with real builds (shell scripts) on this machine: the explicit environment, the
 /// build user, bubblewrap, cgroup limits (a fork bomb, a memory hog, a disk filler beside a normal

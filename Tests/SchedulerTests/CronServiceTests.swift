@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import Scheduler
+import WharfTestSupport
 
 @Suite struct CronServiceTests {
     /// Counts the calls of a real action closure.

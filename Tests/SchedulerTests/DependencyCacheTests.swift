@@ -4,6 +4,7 @@ import Glibc
 import Testing
 import UVLoop
 @testable import Scheduler
+import WharfTestSupport
 
 /// Per-slot dependency caches with real builds: a fixture build "installs" its dependencies into
 /// `$WHARF_DEPS_CACHE` (one second) unless they are there; the real scheduler records each attempt as

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Scheduler
+import WharfTestSupport
 
 @Suite struct DispatcherTests {
     func pool(_ count: Int) throws -> SlotPool {

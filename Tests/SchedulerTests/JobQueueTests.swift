@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Testing
 @testable import Scheduler
+import WharfTestSupport
 
 @Suite struct JobQueueTests {
     @Test func aJobGoesFromQueuedToRunningToSucceeded() throws {

@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 import UVLoop
 @testable import Scheduler
+import WharfTestSupport
 
 /// A monitor over a real queue and alert store in `dir` (fresh SQLite file).
 func makeMonitor(_ dir: TemporaryDirectory, configuration: MonitorConfiguration = .init(),

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Scheduler
+import WharfTestSupport
 
 @Suite struct PriorityScoreTests {
     /// Claims everything and returns the apps in claim order.

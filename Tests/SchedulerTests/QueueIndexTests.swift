@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 @testable import Scheduler
+import WharfTestSupport
 
 @Suite struct QueueIndexTests {
     /// The best job by brute force: every ready queued job scored through `explain`.
@@ -28,7 +29,7 @@ import Testing
         defer { dir.remove() }
         let popularity: @Sendable (String) -> Double = { app in Double(app.utf8.last! % 5) / 4 }
         let queue = try makeQueue(dir, configuration: .init(retry: RetryPolicy(baseDelay: 30)), popularity: popularity)
-        var random = SplitMix64(seed: 7)
+        var random = SeededRandom(seed: 7)
         var now = t0
         var running: [Int64] = []
         let kinds = JobKind.allCases

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Scheduler
+import WharfTestSupport
 
 /// The scheduler's metrics checked by an independent parser: the `prometheus_client` Python package's
 /// text parser (the Makefile's deps step installs it).

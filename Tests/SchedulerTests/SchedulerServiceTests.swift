@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import UVLoop
 @testable import Scheduler
+import WharfTestSupport
 
 @Suite struct SchedulerServiceTests {
     @Test func aTickScalesUpDispatchesAndRunsQueuedBuilds() async throws {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Scheduler
+import WharfTestSupport
 
 @Suite struct SimulatorTests {
     static let header = "req_id,arrival_s,app_id,build_type,kind,priority_hint,source_hash,deps_hash,service_warm_s,cold_extra_s,"

@@ -1,24 +1,8 @@
 import Foundation
 @testable import Scheduler
+import WharfTestSupport
 
 /// A fresh directory under the system temp dir, removed by `remove()`.
-struct TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        path = NSTemporaryDirectory() + "wharf-scheduler-tests-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
-
-    func file(_ name: String, _ contents: String) throws {
-        let url = URL(fileURLWithPath: path).appendingPathComponent(name)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Data(contents.utf8).write(to: url)
-    }
-}
-
 /// A queue over a real SQLite file in `dir`; the source path given to jobs is `dir` itself.
 func makeQueue(_ dir: TemporaryDirectory, configuration: JobQueue.Configuration = .init(),
                popularity: @escaping @Sendable (String) -> Double = { _ in 0 }, now: Date = t0) throws -> JobQueue {

@@ -4,6 +4,7 @@ import GRDB
 import Testing
 import UVLoop
 @testable import Scheduler
+import WharfTestSupport
 
 /// The warm batch's build half over real parts: an artifact store with synthetic popularity, a real
 /// queue and build cache, and the real executor building with a shell script.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Scheduler
+import WharfTestSupport
 
 /// The warm-first window: when the best job would start cold on every idle slot, a job close enough in
 /// score whose dependencies an idle slot has installed goes first, on that slot.

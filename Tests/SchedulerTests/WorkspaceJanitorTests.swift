@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Scheduler
+import WharfTestSupport
 
 /// Build leftovers stay bounded: failed workspaces go after the keep time (never a running attempt's),
 /// and a job's logs go once retention pruned the job.

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 @testable import WharfLoad
+import WharfTestSupport
 
 /// A small fixture on disk (fixture.json + apps/<app>/<path>) for catalogue and loopback tests.
 struct TestFixture {

@@ -1,5 +1,6 @@
 import Testing
 @testable import WharfLoad
+import WharfTestSupport
 
 @Test func zipfProbabilitiesFollowOneOverRankToTheExponent() throws {
     let z = try WeightedSampler.zipf(count: 4, exponent: 1)

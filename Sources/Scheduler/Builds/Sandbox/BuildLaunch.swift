@@ -1,0 +1,83 @@
+import Foundation
+import UVLoop
+
+/// The command line that starts one build: a short prologue run by `/bin/sh` as Wharf's own user
+/// joins the build's cgroups and sets its rlimits, then `exec`s the isolation wrapper (`setpriv`,
+/// `bwrap`), which `exec`s `/bin/sh -c COMMAND` as the build. Nothing of the build's runs before it is
+/// inside its groups, limits and sandbox. The command travels as `$1`, never quoted into a script.
+public struct BuildLaunch: Sendable, Equatable {
+    public var command: String
+    public var limits: BuildLimits
+    public var isolation: BuildIsolation
+    var identity: BuildIdentity?
+    /// Bound read-write into a bubblewrap sandbox; the first is where the build starts.
+    var writable: [String]
+    /// `cgroup.procs` files to join (empty without cgroups).
+    var cgroupProcs: [String]
+    /// Whether the cgroups bound memory and processes (otherwise rlimits stand in).
+    var cgroupLimitsMemory: Bool
+    var cgroupLimitsProcesses: Bool
+
+    init(command: String, limits: BuildLimits, isolation: BuildIsolation = .none, identity: BuildIdentity? = nil,
+                writable: [String] = [], cgroupProcs: [String] = [], cgroupLimitsMemory: Bool = false,
+                cgroupLimitsProcesses: Bool = false) {
+        self.command = command
+        self.limits = limits
+        self.isolation = isolation
+        self.identity = identity
+        self.writable = writable
+        self.cgroupProcs = cgroupProcs
+        self.cgroupLimitsMemory = cgroupLimitsMemory
+        self.cgroupLimitsProcesses = cgroupLimitsProcesses
+    }
+
+    /// `'…'` with every `'` escaped: safe for any bytes as one shell word.
+    static func quote(_ word: String) -> String { "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+
+    /// The prologue script (exit 125: cannot join a cgroup; 126: a limit cannot be set).
+    var prologue: String {
+        var lines: [String] = []
+        for file in cgroupProcs {
+            lines.append("echo $$ > \(Self.quote(file)) || { echo 'wharf: cannot join the build cgroup' >&2; exit 125; }")
+        }
+        var ulimits: [String] = []
+        if let openFiles = limits.openFiles { ulimits.append("ulimit -n \(openFiles)") }
+        if let disk = limits.diskBytes { ulimits.append("ulimit -f \(max(1, disk / 1024))") }
+        if let memory = limits.memoryBytes, !cgroupLimitsMemory { ulimits.append("ulimit -v \(max(1, memory / 1024))") }
+        // RLIMIT_NPROC counts every process of the build user, and binds only a non-root one.
+        // (dash spells RLIMIT_NPROC `-p`.)
+        if let processes = limits.processes, !cgroupLimitsProcesses, identity != nil { ulimits.append("ulimit -p \(processes)") }
+        for line in ulimits { lines.append("\(line) || { echo 'wharf: cannot set \(line)' >&2; exit 126; }") }
+        let wrapper = isolation.wrap(["/bin/sh", "-c"], identity: identity, writable: writable, network: limits.network)
+        lines.append("exec " + wrapper.map(Self.quote).joined(separator: " ") + " \"$1\"")
+        return lines.joined(separator: "\n")
+    }
+
+    /// How to spawn it: `/bin/sh -c PROLOGUE wharf-build COMMAND` in `workingDirectory`.
+    func processOptions(environment: [String: String], workingDirectory: String) -> ProcessOptions {
+        ProcessOptions(executable: "/bin/sh", arguments: ["-c", prologue, "wharf-build", command],
+                       environment: environment.map { "\($0.key)=\($0.value)" }.sorted(),
+                       workingDirectory: workingDirectory, newProcessGroup: true)
+    }
+}
+
+/// Disk use of a directory tree in bytes (allocated blocks, so sparse files count as what they take).
+public enum DirectoryUsage {
+    /// Sums the tree under `path` without following symbolic links; stops counting past `stopAbove`.
+    public static func bytes(_ path: String, stopAbove: Int = .max) -> Int {
+        var total = 0
+        var pending = [path]
+        while let directory = pending.popLast() {
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { continue }
+            for name in names {
+                let child = directory + "/" + name
+                var info = stat()
+                guard lstat(child, &info) == 0 else { continue }
+                total += Int(info.st_blocks) * 512
+                if (info.st_mode & S_IFMT) == S_IFDIR { pending.append(child) }
+                if total > stopAbove { return total }
+            }
+        }
+        return total
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+
+/// The JSON form of alerts, shared by the webhook, `/_wharf/api/alerts` and `wharf alerts --json`:
+/// snake_case keys (`Alert.CodingKeys`), ISO 8601 times in UTC, sorted keys.
+public enum AlertJSON {
+    static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+
+    /// `value` as compact JSON bytes.
+    static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        Array(try encoder().encode(value))
+    }
+
+    static func string<T: Encodable>(_ value: T) throws -> String {
+        String(decoding: try encoder().encode(value), as: UTF8.self)
+    }
+}

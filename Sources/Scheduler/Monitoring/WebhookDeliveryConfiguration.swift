@@ -1,0 +1,58 @@
+import Foundation
+
+/// Settings of the alert webhook (`monitor.webhook.*`).
+public struct WebhookConfiguration: Sendable, Equatable {
+    /// `monitor.webhook.url`: where alerts are POSTed (http:// only).
+    public var url: WebhookURL
+    /// `monitor.webhook.timeout_seconds`: connect + send + response head, per attempt (default 10).
+    public var timeout: Double
+    /// `monitor.webhook.initial_backoff_seconds`: wait after the first failure (default 2); doubles per failure.
+    public var initialBackoff: Double
+    /// `monitor.webhook.max_backoff_seconds`: the longest wait between attempts (default 600).
+    public var maxBackoff: Double
+    /// Deliveries tried per round before checking for newer ones (default 50).
+    var batchSize: Int
+
+    init(url: WebhookURL, timeout: Double = 10, initialBackoff: Double = 2, maxBackoff: Double = 600, batchSize: Int = 50) {
+        self.url = url
+        self.timeout = timeout
+        self.initialBackoff = initialBackoff
+        self.maxBackoff = maxBackoff
+        self.batchSize = batchSize
+    }
+
+    public func validate() throws(SchedulerError) {
+        guard timeout.isFinite, timeout > 0, timeout <= 300 else {
+            throw .invalidConfiguration("monitor.webhook.timeout_seconds must be in (0, 300]")
+        }
+        guard initialBackoff.isFinite, initialBackoff > 0, maxBackoff.isFinite, maxBackoff >= initialBackoff else {
+            throw .invalidConfiguration("monitor.webhook backoff: need 0 < initial_backoff_seconds <= max_backoff_seconds")
+        }
+        guard (1...1000).contains(batchSize) else { throw .invalidConfiguration("monitor.webhook batch size must be 1...1000") }
+    }
+
+    /// Seconds to wait after the `failures`-th failed attempt: initial × 2^(failures−1), at most `maxBackoff`.
+    func backoff(afterFailures failures: Int) -> Double {
+        min(maxBackoff, initialBackoff * pow(2, Double(max(0, min(failures - 1, 60)))))
+    }
+}
+
+extension WebhookConfiguration {
+    /// The webhook settings from `monitor.webhook.*` values looked up by key, or nil when no URL is set
+    /// (an empty URL also means none). A malformed value is refused with its key.
+    public static func from(lookup: (String) -> String?) throws(SchedulerError) -> WebhookConfiguration? {
+        guard let text = lookup("monitor.webhook.url")?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        let url: WebhookURL
+        do {
+            url = try WebhookURL(parsing: text)
+        } catch {
+            throw .invalidConfiguration("monitor.webhook.url: \(error)")
+        }
+        var config = WebhookConfiguration(url: url)
+        config.timeout = try ConfigurationValues.seconds("monitor.webhook.timeout_seconds", lookup) ?? config.timeout
+        config.initialBackoff = try ConfigurationValues.seconds("monitor.webhook.initial_backoff_seconds", lookup) ?? config.initialBackoff
+        config.maxBackoff = try ConfigurationValues.seconds("monitor.webhook.max_backoff_seconds", lookup) ?? config.maxBackoff
+        try config.validate()
+        return config
+    }
+}
