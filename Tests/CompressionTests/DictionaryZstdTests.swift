@@ -1,6 +1,7 @@
 import Compression
 import Foundation
 import Testing
+import WharfTestSupport
 
 /// RFC 9842 `dcz`: our encoder against the real `zstd` CLI and hostile bodies against our decoder.
 @Suite("dcz (zstd with a raw dictionary)")
@@ -105,7 +106,7 @@ struct DictionaryZstdTests {
         #expect(throws: CodecError.outputLimitExceeded(limit - 1)) {
             try DictionaryZstd.decode(body, dictionary: Self.old, dictionaryHash: hash, maxOutputBytes: limit - 1)
         }
-        var generator = SeededGenerator(seed: 99)
+        var generator = SeededRandom(seed: 99)
         for round in 0..<200 {
             let garbage = DictionaryZstd.headerPrefix + hash + TestInputs.random(count: Int(generator.next() % 300), seed: UInt64(round))
             // Must throw or return something bounded; never crash or allocate past the limit.
