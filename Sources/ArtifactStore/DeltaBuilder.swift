@@ -40,12 +40,13 @@ struct DeltaBuilder {
         var baseline: Int64
     }
 
-    func build(app: String, files: [NewFile], variants: [IngestedVariant]) throws -> Result {
+    /// `listed`: the app's exact dictionary paths (`dictionary-paths`), matched by their own URL.
+    func build(app: String, files: [NewFile], variants: [IngestedVariant], listed: Set<String> = []) throws -> Result {
         guard options.dictionaryDeltas, let hashedName = try? Regex(options.hashedNamePattern) else { return Result() }
         var candidates: [(pattern: String, file: NewFile)] = []
         for file in files where DictionaryPattern.isDictionaryType(file.contentType)
             && file.blob.size > 0 && file.blob.size <= options.maxDeltaInputSize {
-            guard let pattern = DictionaryPattern.of(path: file.path, hashedName: hashedName) else { continue }
+            guard let pattern = DictionaryPattern.of(path: file.path, hashedName: hashedName, listed: listed) else { continue }
             candidates.append((pattern.absolute, file))
         }
         guard !candidates.isEmpty else { return Result() }
@@ -62,7 +63,7 @@ struct DeltaBuilder {
                 """, arguments: [maxInput, app, depth])
             for row in rows {
                 let path: String = row["path"]
-                guard let pattern = DictionaryPattern.of(path: path, hashedName: hashedName) else { continue }
+                guard let pattern = DictionaryPattern.of(path: path, hashedName: hashedName, listed: listed) else { continue }
                 previous[pattern.absolute, default: []].insert(row["blob_hash"])
             }
             let sourceHashes = Array(Set(candidates.map(\.file.blob.hash)))

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Which files are versions of one asset across deployments, from their content-hashed names:
 /// `/assets/app.3f9a1c2e.js` and `/assets/app.77b01d4a.js` share the pattern `/assets/app.*.js`.
 ///
@@ -14,10 +16,32 @@ public struct DictionaryPattern: Sendable, Hashable {
     /// The name after the hash, from its dot (`.js`).
     public var suffix: String
 
+    /// False for an exact path the app lists (`dictionary-paths`): its versions share the URL.
+    public var wildcard: Bool = true
+
     /// Deployment-absolute pattern (`/assets/app.*.js`).
-    public var absolute: String { directory + stem + "*" + suffix }
+    public var absolute: String { directory + stem + (wildcard ? "*" : "") + suffix }
     /// Relative to the file's own URL (`app.*.js`), for `Use-As-Dictionary: match`.
-    public var relative: String { stem + "*" + suffix }
+    public var relative: String { stem + (wildcard ? "*" : "") + suffix }
+
+    /// The pattern of a file that keeps its name across deployments (`/main.dart.js`), for paths
+    /// an app lists explicitly; nil for paths with characters a URL Pattern would read as syntax.
+    public static func exact(path: String) -> DictionaryPattern? {
+        guard path.utf8.count <= 1024, path.hasPrefix("/"), !path.hasSuffix("/"), !path.contains("//"),
+              let slash = path.lastIndex(of: "/") else { return nil }
+        guard path.utf8.allSatisfy({ b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+                || b == 0x2E || b == 0x5F || b == 0x7E || b == 0x2D || b == 0x2F
+        }) else { return nil }
+        return DictionaryPattern(directory: String(path[...slash]), stem: String(path[path.index(after: slash)...]),
+                                 suffix: "", wildcard: false)
+    }
+
+    /// The pattern of `path`: an exact one when the app lists it, else from its hashed name.
+    public static func of(path: String, hashedName: Regex<AnyRegexOutput>, listed: Set<String>) -> DictionaryPattern? {
+        if listed.contains(path) { return exact(path: path) }
+        return of(path: path, hashedName: hashedName)
+    }
 
     /// The pattern of a URL path whose last segment matches `hashedName` (the store's
     /// content-hash regex) as `<stem><hash><suffix>`; nil for names that are not versioned or
@@ -70,7 +94,18 @@ public struct DictionaryPattern: Sendable, Hashable {
 /// (`wharf publish --no-dictionaries`) gets no deltas and advertises no dictionaries.
 public enum DictionarySetting {
     public static let metadataKey = "dictionaries"
+    /// Comma-separated URL paths whose names do not change between deployments but which are worth
+    /// delta-encoding (`/main.dart.js`): each is its own dictionary pattern. Sticky like `dictionaries`.
+    public static let pathsKey = "dictionary-paths"
+
     public static func isEnabled(metadata: [String: String]) -> Bool {
         metadata[metadataKey]?.lowercased() != "off"
+    }
+
+    /// The listed paths (only those `DictionaryPattern.exact` accepts).
+    public static func listedPaths(metadata: [String: String]) -> Set<String> {
+        guard let value = metadata[pathsKey] else { return [] }
+        return Set(value.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }
+            .filter { DictionaryPattern.exact(path: $0) != nil })
     }
 }

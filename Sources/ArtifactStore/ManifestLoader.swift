@@ -45,6 +45,7 @@ enum ManifestLoader {
             }
         }
         let hashedName = try? Regex(options.hashedNamePattern)
+        let listed = DictionarySetting.listedPaths(metadata: metadata)
 
         var files: [String: ManifestEntry] = [:]
         let fileRows = try Row.fetchCursor(db, sql: """
@@ -64,7 +65,7 @@ enum ManifestLoader {
             let path: String = f["path"]
             var useAsDictionary: String? = nil
             if dictionaries, DictionaryPattern.isDictionaryType(contentType), let hashedName,
-               let pattern = DictionaryPattern.of(path: path, hashedName: hashedName) {
+               let pattern = DictionaryPattern.of(path: path, hashedName: hashedName, listed: listed) {
                 useAsDictionary = UseAsDictionary(
                     match: pattern.relative,
                     matchDestinations: DictionaryPattern.destination(contentType: contentType).map { [$0] } ?? [])?.fieldValue

@@ -44,12 +44,13 @@ final class Publisher {
         // The per-app dictionary switch is sticky: a publish that does not say inherits it from
         // the app's newest deployment, so `--dictionaries off` once turns deltas off for good.
         var request = request
-        if request.metadata[DictionarySetting.metadataKey] == nil,
-           let inherited = try store.pool.read({ db in
-               try String.fetchOne(db, sql: "SELECT json_extract(metadata, '$.' || ?) FROM deployments WHERE app = ? ORDER BY seq DESC LIMIT 1",
-                                   arguments: [DictionarySetting.metadataKey, request.app])
-           }) {
-            request.metadata[DictionarySetting.metadataKey] = inherited
+        for key in [DictionarySetting.metadataKey, DictionarySetting.pathsKey] where request.metadata[key] == nil {
+            if let inherited = try store.pool.read({ db in
+                try String.fetchOne(db, sql: "SELECT json_extract(metadata, '$.\"' || ? || '\"') FROM deployments WHERE app = ? ORDER BY seq DESC LIMIT 1",
+                                    arguments: [key, request.app])
+            }) {
+                request.metadata[key] = inherited
+            }
         }
         let lock = try StoreLock(path: store.lockPath, mode: .shared, timeoutSeconds: 3600)
         defer { withExtendedLifetime(lock) {} }
@@ -76,7 +77,8 @@ final class Publisher {
                     return DeltaBuilder.NewFile(path: source.urlPath, blob: blob, contentType: contentTypes[source.urlPath] ?? "")
                 }
                 deltaResult = try DeltaBuilder(store: store, options: store.options)
-                    .build(app: request.app, files: newFiles, variants: variantResult.variants)
+                    .build(app: request.app, files: newFiles, variants: variantResult.variants,
+                           listed: DictionarySetting.listedPaths(metadata: request.metadata))
                 createdFiles += deltaResult.createdFiles
             }
 

@@ -22,6 +22,9 @@ struct PublishCommand: ParsableCommand {
     var dictionaries: String?
     @Option(help: "Deltas are made against the app's last N deployments (default 2).")
     var deltaDepth: Int?
+    @Option(name: .customLong("dictionary-path"),
+            help: "A URL path whose name stays the same across deployments (e.g. /main.dart.js) to offer as a dictionary and delta-encode (repeatable; sticky).")
+    var dictionaryPaths: [String] = []
 
     func run() throws {
         var pairs: [String: String] = [:]
@@ -36,6 +39,12 @@ struct PublishCommand: ParsableCommand {
                 throw ValidationError("--dictionaries expects on or off, got '\(dictionaries)'")
             }
             pairs[DictionarySetting.metadataKey] = dictionaries
+        }
+        if !dictionaryPaths.isEmpty {
+            for path in dictionaryPaths where DictionaryPattern.exact(path: path) == nil {
+                throw ValidationError("--dictionary-path expects a URL path of A-Z a-z 0-9 . _ ~ - and /, got '\(path)'")
+            }
+            pairs[DictionarySetting.pathsKey] = dictionaryPaths.joined(separator: ",")
         }
         var options = StoreOptions()
         if let inlineThreshold { options.inlineThreshold = inlineThreshold }

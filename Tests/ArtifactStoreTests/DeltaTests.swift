@@ -154,6 +154,31 @@ import Testing
         #expect(try store.collectGarbage().deltasRemoved == 0)
     }
 
+    @Test func aListedPathThatKeepsItsNameGetsDeltasAgainstItsEarlierVersionsAndTheListIsSticky() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store.openForTest(dir)
+        func publish(_ version: Int, metadata: [String: String] = [:]) throws -> PublishReport {
+            try dir.write("s\(version)/main.dart.js", Self.script(version: version))
+            try dir.write("s\(version)/other.js", Self.script(version: version + 100))
+            return try store.publish(PublishRequest(app: "flutter", directory: dir.path + "/s\(version)", metadata: metadata))
+        }
+        let first = try publish(1, metadata: [DictionarySetting.pathsKey: "/main.dart.js, /bad path, relative.js"])
+        #expect(first.deployment.files["/main.dart.js"]?.useAsDictionary == #"match="main.dart.js", match-dest=("script")"#)
+        #expect(first.deployment.files["/other.js"]?.useAsDictionary == nil)
+        let second = try publish(2)  // no list given: the app's last one applies
+        #expect(second.deployment.metadata[DictionarySetting.pathsKey] == "/main.dart.js, /bad path, relative.js")
+        #expect(second.deltasCreated == 1)
+        let entry = try #require(second.deployment.files["/main.dart.js"])
+        #expect(entry.deltas.map(\.dictionaryHash) == [first.deployment.files["/main.dart.js"]!.blobHash])
+        #expect(second.deployment.files["/other.js"]?.deltas == [])
+        #expect(try store.verify(deep: true).isHealthy)
+        #expect(DictionarySetting.listedPaths(metadata: second.deployment.metadata) == ["/main.dart.js"])
+        #expect(DictionaryPattern.exact(path: "/a/b.js")?.relative == "b.js")
+        for hostile in ["", "/", "/a/", "a.js", "/a b.js", "/a*.js", "/a:b.js", "//x.js", "/caf\u{E9}.js"] {
+            #expect(DictionaryPattern.exact(path: hostile) == nil, "\(hostile)")
+        }
+    }
+
     @Test func patternsComeFromHashedNamesAndRefuseAnythingAURLPatternWouldRead() throws {
         let regex = try Regex(CachePolicy.defaultHashedNamePattern)
         func pattern(_ path: String) -> String? { DictionaryPattern.of(path: path, hashedName: regex)?.absolute }
