@@ -10,7 +10,7 @@ import WharfTestSupport
 /// Run with bubblewrap (network off) and with the build user alone (network on: the API says 401).
 @Suite struct BuildSandboxAttackTests {
     @Test(arguments: ["bubblewrap", "user"])
-    func aHostileBuildCannotReachTheAdminTokenTheStoreOrTheAdminAPI(mode: String) throws {
+    func aHostileBuildCannotReachTheAdminTokenTheStoreOrTheAdminAPI(mode: String) async throws {
         let scratch = ScratchDirectory("wharf-sandbox-attack")
         let store = scratch.path + "/store"
         let envToken = "env-token-\(UInt64.random(in: 0...UInt64.max))"
@@ -32,7 +32,7 @@ import WharfTestSupport
              "--admin-listen", "127.0.0.1:0", "--workers", "1"],
             stderrPath: scratch.path + "/serve.log", environment: ["WHARF_ADMIN_TOKEN": envToken])
         defer { _ = daemon.stop() }
-        #expect(eventually(20) { daemon.stderr.contains("scheduler running as") }, "\(daemon.stderr)")
+        #expect(await waitUntil(20) { daemon.stderr.contains("scheduler running as") }, "\(daemon.stderr)")
         #expect(daemon.stderr.contains("build sandbox: builds run as 'wharf-build'"), "\(daemon.stderr)")
         let admin = try #require(SchedulerAPITests.port(after: "admin API on http://127.0.0.1:", in: daemon.stderr), "\(daemon.stderr)")
         let edge = try #require(SchedulerAPITests.port(after: "edge listening on http://127.0.0.1:", in: daemon.stderr))
@@ -59,7 +59,7 @@ import WharfTestSupport
         let submitted = try WharfProcess.run(["build", "submit", "attacker", "--type", "javascript_web", "--source",
                                               scratch.path + "/attacker", "--cmd", "./build.sh", "--store", store])
         #expect(submitted.status == 0, "\(submitted.stderr)")
-        #expect(try eventually(60, every: 0.2) {
+        #expect(try await waitUntil(60, every: 0.2) {
             try JobRow.list(store: store).first.map { $0.state == "failed" || $0.state == "queued" && $0.attempt > 1 } ?? false
         })
         let log = try String(contentsOfFile: store + "/logs/1/attempt-1.log", encoding: .utf8)

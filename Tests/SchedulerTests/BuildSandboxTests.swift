@@ -199,10 +199,30 @@ import WharfTestSupport
         }
         #expect(results["hog"]!.0.jobOutcome(deploymentID: nil) != .succeeded(deploymentID: nil))
         if case .failed(_, let error, _) = results["hog"]!.0.jobOutcome(deploymentID: nil) { #expect(error.contains("out of memory")) }
-        // No group is left behind.
+        // None of these builds left a group behind (other processes' builds may share the parent).
+        let ours = [bomb, hog, filler, bigFile, normal].map { "wharf-build-\($0.jobID)-\(getpid())-" }
         for parent in roots.parents.values {
-            let left = try FileManager.default.contentsOfDirectory(atPath: parent).filter { $0.hasPrefix("wharf-build-") }
+            let left = try FileManager.default.contentsOfDirectory(atPath: parent).filter { name in ours.contains { name.hasPrefix($0) } }
             #expect(left.isEmpty, "\(left)")
+        }
+    }
+
+    @Test func staleGroupsOfADeadSchedulerGoAndALiveOnesStay() throws {
+        let roots = try #require(CgroupRoots.detect(), "no writable cgroup hierarchy")
+        let finished = Process()
+        finished.executableURL = URL(fileURLWithPath: "/bin/true")
+        try finished.run()
+        finished.waitUntilExit()
+        let dead = "wharf-build-1-\(finished.processIdentifier)-7", live = "wharf-build-1-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        for parent in roots.parents.values {
+            mkdir(parent + "/" + dead, 0o755)
+            mkdir(parent + "/" + live, 0o755)
+        }
+        defer { for parent in roots.parents.values { rmdir(parent + "/" + live); rmdir(parent + "/" + dead) } }
+        roots.removeStale()
+        for parent in roots.parents.values {
+            #expect(!FileManager.default.fileExists(atPath: parent + "/" + dead))
+            #expect(FileManager.default.fileExists(atPath: parent + "/" + live))
         }
     }
 

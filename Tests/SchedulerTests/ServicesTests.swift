@@ -87,7 +87,7 @@ import WharfTestSupport
         #expect(throws: SchedulerError.self) { try queue.get(job.id) }
     }
 
-    @Test func theReaperKillsABuildWhoseJobIsNoLongerRunningAndSparesALiveOne() throws {
+    @Test func theReaperKillsABuildWhoseJobIsNoLongerRunningAndSparesALiveOne() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let queue = try makeQueue(dir)
@@ -110,7 +110,7 @@ import WharfTestSupport
         defer { for pid in pids.values { kill(pid, SIGKILL) } }
         let reaped = OrphanBuildReaper(workRoot: dir.path + "/work", queue: queue).runOnce(now: Date())
         #expect(reaped == [dead.id])
-        #expect(eventually(5) { kill(pids[dead.id]!, 0) != 0 || Self.isZombie(pids[dead.id]!) })
+        #expect(await waitUntil(20) { kill(pids[dead.id]!, 0) != 0 || Self.isZombie(pids[dead.id]!) })
         #expect(kill(pids[live.id]!, 0) == 0 && !Self.isZombie(pids[live.id]!))
     }
 

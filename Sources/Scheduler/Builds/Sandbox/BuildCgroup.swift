@@ -31,12 +31,15 @@ public struct CgroupRoots: Sendable, Equatable {
         return parents.isEmpty ? nil : CgroupRoots(parents: parents)
     }
 
-    /// Removes empty groups a killed scheduler left behind (`wharf-build-*`); returns how many.
+    /// Removes empty groups a killed scheduler left behind (`wharf-build-<job>-<pid>-<n>` whose pid is
+    /// gone); a live scheduler's groups are left alone, even empty ones about to be joined. Returns how many.
     @discardableResult
     func removeStale() -> Int {
         var removed = 0
         for parent in parents.values {
             for name in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where name.hasPrefix("wharf-build-") {
+                let fields = name.dropFirst("wharf-build-".count).split(separator: "-")
+                if fields.count == 3, let pid = Int32(fields[1]), pid > 0, kill(pid, 0) == 0 || errno == EPERM { continue }
                 if rmdir(parent + "/" + name) == 0 { removed += 1 }
             }
         }
