@@ -61,23 +61,6 @@ enum Base64 {
         guard out.count == 32, bits == 0 else { return nil }
         return out
     }
-
-    /// Standard base64 with padding.
-    public static func encode(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var out: [UInt8] = []
-        var i = 0
-        while i < bytes.count {
-            let chunk = bytes[i..<min(i + 3, bytes.count)]
-            var word: UInt32 = 0
-            for (k, b) in chunk.enumerated() { word |= UInt32(b) << UInt32(16 - 8 * k) }
-            for k in 0..<4 {
-                out.append(k <= chunk.count ? alphabet[Int(word >> UInt32(18 - 6 * k) & 63)] : UInt8(ascii: "="))
-            }
-            i += 3
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
 }
 
 /// The response side (RFC 9842 §2.1): `Use-As-Dictionary` tells the client to keep this response
