@@ -1,6 +1,8 @@
 # Wharf: the two commands are `make run` and `make test`. Both install what is missing first.
 SHELL := /bin/bash
 APT_PACKAGES := libuv1-dev libsqlite3-dev libzstd-dev libbrotli-dev zlib1g-dev pkg-config brotli zstd gzip curl bubblewrap util-linux passwd
+# RFC 9842 dictionaries: the headless-browser test (EndToEndTests/DictionaryBrowserTests).
+APT_PACKAGES += chromium chromium-driver
 SWIFT ?= swift
 STORE ?= .wharf
 LISTEN ?= 127.0.0.1:8080
@@ -15,6 +17,7 @@ deps:
 	@scripts/install-deps.sh $(APT_PACKAGES)
 	@scripts/install-build-users.sh wharf-build 10
 	@python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q prometheus_client
+	@python3 -c 'import selenium' 2>/dev/null || python3 -m pip install -q selenium
 
 build: deps
 	$(SWIFT) build

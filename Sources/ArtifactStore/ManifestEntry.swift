@@ -19,9 +19,16 @@ public struct ManifestEntry: Sendable, Codable, Equatable {
     public var variants: [VariantInfo]
     /// For HTML entry points: critical resources, in document order.
     public var preloadHints: [PreloadHint]
+    /// The `Use-As-Dictionary` field value (RFC 9842 §2.1) for versioned assets, else nil.
+    public var useAsDictionary: String?
+    /// `dcz` encodings of these bytes against earlier versions of the asset, one per dictionary.
+    public var deltas: [DeltaInfo]
 
     public init(path: String, blobHash: String, size: Int64, contentType: String, lastModified: Int64,
-                cacheControl: String, etag: String, variants: [VariantInfo], preloadHints: [PreloadHint]) {
+                cacheControl: String, etag: String, variants: [VariantInfo], preloadHints: [PreloadHint],
+                useAsDictionary: String? = nil, deltas: [DeltaInfo] = []) {
+        self.useAsDictionary = useAsDictionary
+        self.deltas = deltas
         self.path = path
         self.blobHash = blobHash
         self.size = size
@@ -38,6 +45,27 @@ public struct ManifestEntry: Sendable, Codable, Equatable {
 
     /// Coding tokens available besides identity, for content negotiation.
     public var availableCodings: [String] { variants.map(\.coding) }
+}
+
+/// A delta of a blob against a dictionary (RFC 9842 `dcz`), itself a content-addressed blob.
+public struct DeltaInfo: Sendable, Codable, Equatable {
+    /// SHA-256 (hex) of the dictionary: the identity bytes of an earlier version of the asset.
+    public var dictionaryHash: String
+    /// `dcz`.
+    public var coding: String
+    public var size: Int64
+    /// Strong ETag, distinct from every other representation's.
+    public var etag: String
+    /// SHA-256 of the delta's bytes (header included).
+    public var hash: String
+
+    public init(dictionaryHash: String, coding: String, size: Int64, etag: String, hash: String) {
+        self.dictionaryHash = dictionaryHash
+        self.coding = coding
+        self.size = size
+        self.etag = etag
+        self.hash = hash
+    }
 }
 
 /// A precompressed encoding of a blob, itself stored as a content-addressed blob.

@@ -5,7 +5,7 @@ import HTTPCore
 /// Reads a deployment and its files, blobs and variants back into a `DeploymentManifest`.
 /// ETags are derived from content hashes, so they need no storage and are stable by design.
 enum ManifestLoader {
-    static func load(_ db: Database, id: String) throws -> DeploymentManifest? {
+    static func load(_ db: Database, id: String, options: StoreOptions) throws -> DeploymentManifest? {
         guard let row = try Row.fetchOne(db, sql: """
             SELECT id, app, version, message, metadata, created_at, entry_point FROM deployments WHERE id = ?
             """, arguments: [id]) else { return nil }
@@ -26,6 +26,27 @@ enum ManifestLoader {
                 VariantInfo(coding: coding, size: v["size"], etag: ETag.variant(source: source, coding: coding, variant: hash), hash: hash))
         }
 
+        let dictionaries = DictionarySetting.isEnabled(metadata: metadata)
+        var deltasBySource: [String: [DeltaInfo]] = [:]
+        if dictionaries {
+            let deltaRows = try Row.fetchCursor(db, sql: """
+                SELECT d.source_hash, d.dictionary_hash, d.coding, d.blob_hash, b.size FROM deltas d
+                JOIN blobs b ON b.hash = d.blob_hash
+                WHERE d.source_hash IN (SELECT blob_hash FROM files WHERE deployment_id = ?)
+                ORDER BY d.dictionary_hash
+                """, arguments: [id])
+            while let d = try deltaRows.next() {
+                let source: String = d["source_hash"]
+                let coding: String = d["coding"]
+                let hash: String = d["blob_hash"]
+                deltasBySource[source, default: []].append(DeltaInfo(
+                    dictionaryHash: d["dictionary_hash"], coding: coding, size: d["size"],
+                    etag: ETag.variant(source: source, coding: coding, variant: hash), hash: hash))
+            }
+        }
+        let hashedName = try? Regex(options.hashedNamePattern)
+        let listed = DictionarySetting.listedPaths(metadata: metadata)
+
         var files: [String: ManifestEntry] = [:]
         let fileRows = try Row.fetchCursor(db, sql: """
             SELECT f.path, f.blob_hash, b.size, f.content_type, f.last_modified, f.cache_control, f.preload_hints
@@ -42,10 +63,21 @@ enum ManifestLoader {
                 ? (variantsBySource[hash] ?? []).sorted { VariantCoding.rank($0.coding) < VariantCoding.rank($1.coding) }
                 : []
             let path: String = f["path"]
+            var useAsDictionary: String? = nil
+            if dictionaries, DictionaryPattern.isDictionaryType(contentType), let hashedName,
+               let pattern = DictionaryPattern.of(path: path, hashedName: hashedName, listed: listed) {
+                useAsDictionary = UseAsDictionary(
+                    match: pattern.relative,
+                    matchDestinations: DictionaryPattern.destination(contentType: contentType).map { [$0] } ?? [])?.fieldValue
+            }
             files[path] = ManifestEntry(
                 path: path, blobHash: hash, size: f["size"], contentType: contentType,
                 lastModified: f["last_modified"], cacheControl: f["cache_control"],
-                etag: ETag.identity(hash), variants: variants, preloadHints: hints)
+                etag: ETag.identity(hash), variants: variants, preloadHints: hints,
+                useAsDictionary: useAsDictionary,
+                // Deltas are offered where the asset is versioned: the same bytes under another
+                // name are not what a browser's dictionary pattern points at.
+                deltas: useAsDictionary != nil ? deltasBySource[hash] ?? [] : [])
         }
         return DeploymentManifest(
             id: row["id"], app: row["app"], version: row["version"], message: row["message"],

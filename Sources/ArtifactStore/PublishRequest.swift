@@ -36,5 +36,7 @@ public struct PublishReport: Sendable {
     public var reusedBlobs: Int
     /// Variants compressed by this publish (reused ones are not counted).
     public var variantsCreated: Int
+    /// RFC 9842 `dcz` deltas against earlier versions made by this publish (and kept).
+    public var deltasCreated: Int = 0
     public var seconds: Double
 }

@@ -41,6 +41,17 @@ final class Publisher {
             throw StoreError.invalidOption("hashedNamePattern is not a valid regular expression")
         }
 
+        // The per-app dictionary switch is sticky: a publish that does not say inherits it from
+        // the app's newest deployment, so `--dictionaries off` once turns deltas off for good.
+        var request = request
+        for key in [DictionarySetting.metadataKey, DictionarySetting.pathsKey] where request.metadata[key] == nil {
+            if let inherited = try store.pool.read({ db in
+                try String.fetchOne(db, sql: "SELECT json_extract(metadata, '$.\"' || ? || '\"') FROM deployments WHERE app = ? ORDER BY seq DESC LIMIT 1",
+                                    arguments: [key, request.app])
+            }) {
+                request.metadata[key] = inherited
+            }
+        }
         let lock = try StoreLock(path: store.lockPath, mode: .shared, timeoutSeconds: 3600)
         defer { withExtendedLifetime(lock) {} }
         do {
@@ -58,6 +69,18 @@ final class Publisher {
             let variantResult = try VariantBuilder(options: store.options, blobFiles: store.blobFiles, progress: progress)
                 .build(for: pending)
             createdFiles += variantResult.createdFiles
+
+            var deltaResult = DeltaBuilder.Result()
+            if DictionarySetting.isEnabled(metadata: request.metadata) {
+                let newFiles = sources.compactMap { source -> DeltaBuilder.NewFile? in
+                    guard let hash = hashesByPath[source.urlPath], let blob = blobsByHash[hash] else { return nil }
+                    return DeltaBuilder.NewFile(path: source.urlPath, blob: blob, contentType: contentTypes[source.urlPath] ?? "")
+                }
+                deltaResult = try DeltaBuilder(store: store, options: store.options)
+                    .build(app: request.app, files: newFiles, variants: variantResult.variants,
+                           listed: DictionarySetting.listedPaths(metadata: request.metadata))
+                createdFiles += deltaResult.createdFiles
+            }
 
             let now = Int64(Date().timeIntervalSince1970)
             let pathSet = Set(sources.map(\.urlPath))
@@ -77,11 +100,13 @@ final class Publisher {
             progress?(PublishProgress(phase: .committing, done: 0, total: 1))
             let id = DeploymentID.make()
             let entryPoint = pathSet.contains("/index.html") ? "/index.html" : nil
-            try commit(request: request, id: id, entryPoint: entryPoint, rows: rows, variants: variantResult.variants)
+            try commit(request: request, id: id, entryPoint: entryPoint, rows: rows, variants: variantResult.variants,
+                       deltas: deltaResult.deltas)
             guard let manifest = try store.deployment(id: id) else { throw StoreError.deploymentNotFound(id) }
             return PublishReport(deployment: manifest, newBlobs: newBlobCount,
                                  reusedBlobs: blobsByHash.count - newBlobCount,
                                  variantsCreated: variantResult.variants.count,
+                                 deltasCreated: deltaResult.deltas.count,
                                  seconds: Date().timeIntervalSince(started))
         } catch {
             for hash in createdFiles { store.blobFiles.remove(hash: hash) }
@@ -190,7 +215,8 @@ final class Publisher {
 
     /// Manifest and alias switch in one transaction: readers see the old alias or the new
     /// deployment complete, never a mix.
-    private func commit(request: PublishRequest, id: String, entryPoint: String?, rows: [FileRow], variants: [IngestedVariant]) throws {
+    private func commit(request: PublishRequest, id: String, entryPoint: String?, rows: [FileRow], variants: [IngestedVariant],
+                        deltas: [IngestedDelta]) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let metadata = String(decoding: try encoder.encode(request.metadata), as: UTF8.self)
@@ -202,13 +228,17 @@ final class Publisher {
 
         try store.pool.write { db in
             try db.execute(sql: "INSERT OR IGNORE INTO apps (name, created_at) VALUES (?, ?)", arguments: [request.app, now])
-            for blob in blobs + variants.map(\.blob) {
+            for blob in blobs + variants.map(\.blob) + deltas.map(\.blob) {
                 try db.execute(sql: "INSERT OR IGNORE INTO blobs (hash, size, data, created_at) VALUES (?, ?, ?, ?)",
                                arguments: [blob.hash, blob.size, blob.inlineBytes.map { Data($0) }, now])
             }
             for variant in variants {
                 try db.execute(sql: "INSERT OR IGNORE INTO variants (source_hash, coding, blob_hash) VALUES (?, ?, ?)",
                                arguments: [variant.sourceHash, variant.coding, variant.blob.hash])
+            }
+            for delta in deltas {
+                try db.execute(sql: "INSERT OR IGNORE INTO deltas (source_hash, dictionary_hash, coding, blob_hash) VALUES (?, ?, 'dcz', ?)",
+                               arguments: [delta.sourceHash, delta.dictionaryHash, delta.blob.hash])
             }
             try db.execute(sql: """
                 INSERT INTO deployments (id, app, version, message, metadata, created_at, entry_point, file_count, total_size)

@@ -80,7 +80,7 @@ public final class Store: Sendable {
     /// A deployment by id (cached: deployments never change once published).
     public func deployment(id: String) throws -> DeploymentManifest? {
         if let cached = manifestCache.withLock({ $0[id] }) { return cached }
-        guard let manifest = try pool.read({ db in try ManifestLoader.load(db, id: id) }) else { return nil }
+        guard let manifest = try pool.read({ db in try ManifestLoader.load(db, id: id, options: options) }) else { return nil }
         manifestCache.withLock { cache in
             if cache.count >= Self.manifestCacheLimit { cache.removeAll(keepingCapacity: true) }
             cache[id] = manifest
@@ -109,6 +109,19 @@ public final class Store: Sendable {
         } else {
             hash = entry.blobHash
         }
+        let descriptor = Glibc.open(blobFiles.path(for: hash), O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            Glibc.close(descriptor)
+            return nil
+        }
+        return (descriptor, Int(info.st_size))
+    }
+
+    /// The blob file of `hash` opened read-only, with its size; nil when the blob is inline (or
+    /// missing). The caller closes the descriptor.
+    public func openBlobFile(hash: String) -> (descriptor: Int32, size: Int)? {
         let descriptor = Glibc.open(blobFiles.path(for: hash), O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { return nil }
         var info = stat()

@@ -91,6 +91,7 @@ enum StoreMigrations {
                 """)
         }
         PopularityMigration.register(in: &migrator)
+        DeltaMigration.register(in: &migrator)
         return migrator
     }
 }

@@ -33,6 +33,15 @@ public struct StoreOptions: Sendable, Equatable {
     public var hashedNamePattern: String = CachePolicy.defaultHashedNamePattern
     /// Maximum preload hints per HTML entry point.
     public var maxPreloadHints: Int = 8
+    /// RFC 9842 deltas at publish: a versioned asset whose earlier version (same name pattern) is
+    /// in one of the app's last `deltaDepth` deployments gets a `dcz` delta against it, kept only
+    /// when smaller than its br and zstd variants. Off per app with `dictionaries=off` metadata.
+    public var dictionaryDeltas: Bool = true
+    public var deltaDepth: Int = 2
+    /// Neither side of a delta may be larger than this (both are held in memory while encoding).
+    public var maxDeltaInputSize: Int64 = 32 * 1024 * 1024
+    /// zstd level of deltas.
+    public var deltaLevel: Int = 19
     /// How long a writer waits for a lock held by another process before failing (seconds).
     public var busyTimeoutSeconds: Double = 10
 
@@ -50,6 +59,9 @@ public struct StoreOptions: Sendable, Equatable {
         if !(1...9).contains(gzipLevel) { throw StoreError.invalidOption("gzipLevel must be 1...9") }
         if compressionThreads < 0 { throw StoreError.invalidOption("compressionThreads must be >= 0") }
         if retainedDeploymentsPerApp < 1 { throw StoreError.invalidOption("retainedDeploymentsPerApp must be >= 1") }
+        if !(1...16).contains(deltaDepth) { throw StoreError.invalidOption("deltaDepth must be 1...16") }
+        if maxDeltaInputSize < 0 { throw StoreError.invalidOption("maxDeltaInputSize must be >= 0") }
+        if !(1...19).contains(deltaLevel) { throw StoreError.invalidOption("deltaLevel must be 1...19") }
         if maxPreloadHints < 0 { throw StoreError.invalidOption("maxPreloadHints must be >= 0") }
         if (try? Regex(hashedNamePattern)) == nil { throw StoreError.invalidOption("hashedNamePattern is not a valid regular expression") }
     }

@@ -18,6 +18,13 @@ public struct StoreStats: Sendable, Equatable {
     public var fileBlobs = 0
     public var fileBytes: Int64 = 0
     public var variants: [CodingSavings] = []
+    /// RFC 9842 `dcz` deltas: how many, their bytes, and the bytes of the smallest br/zstd
+    /// variant (or identity) of the same files, which a browser without the dictionary gets.
+    public var deltas = 0
+    public var deltaBytes: Int64 = 0
+    public var deltaBaselineBytes: Int64 = 0
+    /// Bytes one transfer of every delta saves against its baseline.
+    public var deltaBytesSaved: Int64 { deltaBaselineBytes - deltaBytes }
 }
 
 extension Store {
@@ -40,6 +47,16 @@ extension Store {
                 GROUP BY v.coding
                 """).map { StoreStats.CodingSavings(coding: $0[0], count: $0[1], originalBytes: $0[2], encodedBytes: $0[3]) }
                 .sorted { VariantCoding.rank($0.coding) < VariantCoding.rank($1.coding) }
+            if let row = try Row.fetchOne(db, sql: """
+                SELECT count(*), coalesce(sum(b.size), 0),
+                       coalesce(sum(coalesce((SELECT min(vb.size) FROM variants v JOIN blobs vb ON vb.hash = v.blob_hash
+                                              WHERE v.source_hash = d.source_hash AND v.coding IN ('br', 'zstd')), s.size)), 0)
+                FROM deltas d JOIN blobs b ON b.hash = d.blob_hash JOIN blobs s ON s.hash = d.source_hash
+                """) {
+                stats.deltas = row[0]
+                stats.deltaBytes = row[1]
+                stats.deltaBaselineBytes = row[2]
+            }
             return stats
         }
     }

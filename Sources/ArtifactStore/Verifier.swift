@@ -6,6 +6,8 @@ public struct VerifyReport: Sendable {
     public var blobsChecked = 0
     public var bytesChecked: Int64 = 0
     public var variantsChecked = 0
+    /// `dcz` deltas checked (decoded against their dictionary with `deep`).
+    public var deltasChecked = 0
     public var deploymentsChecked = 0
     /// Human-readable problems; empty means healthy.
     public var problems: [String] = []
@@ -19,7 +21,7 @@ extension Store {
     /// Re-hashes every blob (inline and on disk, identity and variants), checks that every
     /// deployment's files and entry point resolve and every alias points at a complete
     /// deployment, and runs SQLite's own integrity and foreign-key checks. With `deep`, also
-    /// decodes every variant and compares it with its source.
+    /// decodes every variant and every `dcz` delta (against its dictionary) and compares it with its source.
     public func verify(deep: Bool = false) throws -> VerifyReport {
         var report = VerifyReport()
         do {
@@ -72,6 +74,18 @@ extension Store {
                 if deep, let problem = VariantBuilder.checkDecodes(store: self, source: variant.source,
                                                                   coding: variant.coding, variant: variant.blob) {
                     report.problems.append("variant \(variant.coding) of \(variant.source): \(problem)")
+                }
+            }
+            let deltas = try pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT source_hash, dictionary_hash, blob_hash FROM deltas").map {
+                    (source: $0[0] as String, dictionary: $0[1] as String, blob: $0[2] as String)
+                }
+            }
+            for delta in deltas {
+                report.deltasChecked += 1
+                if deep, let problem = DeltaBuilder.checkDecodes(store: self, source: delta.source,
+                                                                dictionary: delta.dictionary, delta: delta.blob) {
+                    report.problems.append("dcz delta of \(delta.source) against \(delta.dictionary): \(problem)")
                 }
             }
             report.garbageFiles = try blobFiles.allHashes().filter { !onDiskHashes.contains($0) }.count

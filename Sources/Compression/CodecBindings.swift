@@ -285,3 +285,72 @@ private final class GzipDecompressor: DecompressionEngine {
         return EngineStep(consumed: call.consumed, produced: call.produced, done: ended)
     }
 }
+
+// MARK: - zstd with a raw dictionary (reference prefix)
+
+/// Compresses `input` as one zstd frame (with checksum and content size) that may reference
+/// `prefix` as if it came right before the input (`ZSTD_CCtx_refPrefix`): the prefix is a raw
+/// content dictionary, as RFC 9842 `dcz` requires, and a decoder needs the same bytes.
+func zstdCompressReferencingPrefix(_ input: [UInt8], prefix: [UInt8], level: Int, windowLog: Int) throws -> [UInt8] {
+    guard let context = ZSTD_createCCtx() else { throw CodecError.outOfMemory }
+    defer { ZSTD_freeCCtx(context) }
+    let settings: [(ZSTD_cParameter, Int)] = [
+        (ZSTD_c_compressionLevel, level), (ZSTD_c_checksumFlag, 1), (ZSTD_c_contentSizeFlag, 1),
+        (ZSTD_c_windowLog, windowLog),
+    ]
+    for (parameter, value) in settings {
+        let result = ZSTD_CCtx_setParameter(context, parameter, Int32(value))
+        if ZSTD_isError(result) != 0 { throw CodecError.invalidParameter("zstd: \(zstdErrorName(result))") }
+    }
+    let bound = ZSTD_compressBound(input.count)
+    var output = [UInt8](repeating: 0, count: bound)
+    let written = prefix.withUnsafeBytes { dictionary -> Int in
+        // The prefix is referenced, not copied, and only for the next frame: this call.
+        let referenced = ZSTD_CCtx_refPrefix(context, dictionary.baseAddress, dictionary.count)
+        if ZSTD_isError(referenced) != 0 { return referenced }
+        return input.withUnsafeBytes { source in
+            output.withUnsafeMutableBytes { destination in
+                ZSTD_compress2(context, destination.baseAddress, destination.count, source.baseAddress, source.count)
+            }
+        }
+    }
+    if ZSTD_isError(written) != 0 { throw CodecError.invalidParameter("zstd: \(zstdErrorName(written))") }
+    output.removeSubrange(written...)
+    return output
+}
+
+/// Decodes exactly one zstd frame made against `prefix` (`ZSTD_DCtx_refPrefix`), producing at
+/// most `maxOutputBytes`; frames declaring a window over 2^`windowLogMax` are refused. Bytes after
+/// the frame are an error (a `dcz` body holds one frame).
+func zstdDecompressReferencingPrefix(_ input: ArraySlice<UInt8>, prefix: [UInt8], maxOutputBytes: Int, windowLogMax: Int) throws -> [UInt8] {
+    guard let context = ZSTD_createDCtx() else { throw CodecError.outOfMemory }
+    defer { ZSTD_freeDCtx(context) }
+    let limit = ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, Int32(windowLogMax))
+    if ZSTD_isError(limit) != 0 { throw CodecError.invalidParameter("zstd: \(zstdErrorName(limit))") }
+    var output: [UInt8] = []
+    var scratch = [UInt8](repeating: 0, count: engineBufferSize)
+    return try prefix.withUnsafeBytes { dictionary in
+        let referenced = ZSTD_DCtx_refPrefix(context, dictionary.baseAddress, dictionary.count)
+        if ZSTD_isError(referenced) != 0 { throw CodecError.invalidParameter("zstd: \(zstdErrorName(referenced))") }
+        return try input.withUnsafeBytes { source in
+            var inBuffer = ZSTD_inBuffer(src: source.baseAddress, size: source.count, pos: 0)
+            // Each round consumes input or produces output (zstd guarantees progress with room
+            // in both buffers); the output limit bounds the loop.
+            while true {
+                let (result, produced) = scratch.withUnsafeMutableBytes { buffer -> (Int, Int) in
+                    var outBuffer = ZSTD_outBuffer(dst: buffer.baseAddress, size: buffer.count, pos: 0)
+                    let result = ZSTD_decompressStream(context, &outBuffer, &inBuffer)
+                    return (result, outBuffer.pos)
+                }
+                if ZSTD_isError(result) != 0 { throw CodecError.corrupt("zstd: \(zstdErrorName(result))") }
+                if output.count + produced > maxOutputBytes { throw CodecError.outputLimitExceeded(maxOutputBytes) }
+                output.append(contentsOf: scratch[..<produced])
+                if result == 0 {
+                    if inBuffer.pos != inBuffer.size { throw CodecError.corrupt("zstd: data after the frame") }
+                    return output
+                }
+                if inBuffer.pos == inBuffer.size && produced < scratch.count { throw CodecError.truncated }
+            }
+        }
+    }
+}

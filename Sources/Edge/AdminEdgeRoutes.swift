@@ -176,6 +176,12 @@ struct EdgeAdminRoutes: Sendable {
         text.counter("wharf_http_response_bytes_by_encoding_total",
                      help: "Body bytes of full-body and range responses by content coding.", label: "encoding",
                      m.responseBytesByCoding())
+        text.counter("wharf_dictionary_responses_total",
+                     help: "RFC 9842 dcz delta responses (200) sent to clients holding an earlier version.",
+                     m.dictionaryResponses.load(ordering: .relaxed))
+        text.counter("wharf_dictionary_bytes_saved_total",
+                     help: "Body bytes dcz responses saved against the smallest br/zstd variant of the same file.",
+                     m.dictionaryBytesSaved.load(ordering: .relaxed))
         let durations = m.requestDurations()
         text.histogram("wharf_http_request_duration_seconds",
                        help: "Time from a request's first byte to its response handed to the socket.",

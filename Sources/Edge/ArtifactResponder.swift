@@ -71,6 +71,7 @@ public struct ArtifactResponder: Sendable {
               let resolution = memo.lookupIfRemembered(RouteMemo.Key(host: hostField, target: head.target)),
               let app = resolution.app, let file = resolution.file,
               !earlyHints || file.earlyHintsHead == nil,
+              file.deltas.isEmpty || head.value(ofName: DictionaryNegotiation.fieldName) == nil,
               let coding = ContentNegotiation.select(acceptEncoding: head.value(of: .acceptEncoding), available: file.available),
               let rep = file.representation(coding)
         else { return nil }
@@ -167,7 +168,12 @@ public struct ArtifactResponder: Sendable {
         } else {
             return fail(406, "no acceptable content coding")
         }
-        guard let rep = file.representation(coding) else { return fail(500, "missing representation") }
+        guard var rep = file.representation(coding) else { return fail(500, "missing representation") }
+        // RFC 9842: a delta for the dictionary the client holds, if it asked for dcz. A Range
+        // request keeps the identity range chosen above (deltas are never sliced).
+        if rangeField == nil, let delta = DictionaryNegotiation.delta(for: head, file: file) {
+            rep = delta
+        }
 
         let outcome = ConditionalRequest.evaluate(
             method: isHead ? .head : .get,

@@ -45,13 +45,12 @@ struct BodyLoader: Sendable {
     /// A body stored as a blob file is opened straight away (no database query on the miss);
     /// otherwise the store says where it is.
     func load(_ file: ServedFile, _ rep: ServedFile.Representation) throws -> Loaded {
-        let coding = ServedFile.storeCoding(rep.coding)
-        if let (fd, size) = store.openBlobFile(file.entry, coding: coding) {
+        if let (fd, size) = store.openBlobFile(hash: rep.blobHash) {
             let opened = OpenFile(descriptor: fd, offset: 0, length: Int64(size))
             guard Int64(size) == rep.size else { throw LoadError.sizeMismatch(expected: rep.size, actual: size) }
             return try loaded(opened, path: "blob \(file.entry.path)")
         }
-        switch try store.readBody(file.entry, coding: coding) {
+        switch try store.body(hash: rep.blobHash) {
         case .bytes(let bytes):
             guard Int64(bytes.count) == rep.size else { throw LoadError.sizeMismatch(expected: rep.size, actual: bytes.count) }
             return .bytes(bytes)

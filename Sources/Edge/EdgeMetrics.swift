@@ -17,11 +17,15 @@ public final class EdgeMetrics: Sendable {
     // without a retain or a pointer chase.
     /// Responses by status class index (1xx…5xx → 0…4).
     private let byClass = InlineArray<5, Atomic<Int>> { _ in Atomic(0) }
-    /// Responses by content coding raw value (identity, gzip, zstd, br).
-    private let byCoding = InlineArray<4, Atomic<Int>> { _ in Atomic(0) }
+    /// Responses by content coding raw value (identity, gzip, zstd, br, dcz).
+    private let byCoding = InlineArray<5, Atomic<Int>> { _ in Atomic(0) }
     private let statusCounts = InlineArray<600, Atomic<Int>> { _ in Atomic(0) }
     /// Response bytes by content coding raw value (full-body and range responses).
-    private let bytesByCoding = InlineArray<4, Atomic<Int>> { _ in Atomic(0) }
+    private let bytesByCoding = InlineArray<5, Atomic<Int>> { _ in Atomic(0) }
+    /// `dcz` responses (RFC 9842 deltas) and the body bytes they saved against the smallest
+    /// br/zstd variant of the same file.
+    public let dictionaryResponses = Atomic<Int>(0)
+    public let dictionaryBytesSaved = Atomic<Int>(0)
     /// Request durations: counts per bucket of `durationBucketBounds` (not cumulative; the last
     /// one is "over the largest bound"), and the sum in nanoseconds.
     private let durationBuckets = InlineArray<17, Atomic<Int>> { _ in Atomic(0) }
@@ -34,11 +38,18 @@ public final class EdgeMetrics: Sendable {
             byClass[status / 100 - 1].add(1, ordering: .relaxed)
             statusCounts[status].add(1, ordering: .relaxed)
         }
-        if Int(coding) < 4, status == 200 || status == 206 {
+        if Int(coding) < 5, status == 200 || status == 206 {
             byCoding[Int(coding)].add(1, ordering: .relaxed)
             bytesByCoding[Int(coding)].add(bytes, ordering: .relaxed)
         }
         bytesSent.add(bytes, ordering: .relaxed)
+    }
+
+    /// Counts a `dcz` response whose body was `bytes` where `baseline` bytes would have gone otherwise.
+    func recordDelta(status: Int, bytes: Int, baseline: Int64) {
+        guard status == 200 else { return }
+        dictionaryResponses.add(1, ordering: .relaxed)
+        dictionaryBytesSaved.add(max(0, Int(baseline) - bytes), ordering: .relaxed)
     }
 
     /// Responses per status code sent so far (codes with a non-zero count).
@@ -51,7 +62,7 @@ public final class EdgeMetrics: Sendable {
 
     /// Full-body and range responses per content coding token.
     public func responsesByCoding() -> [(String, Int)] {
-        ["identity", "gzip", "zstd", "br"].enumerated().map { ($0.element, byCoding[$0.offset].load(ordering: .relaxed)) }
+        ["identity", "gzip", "zstd", "br", "dcz"].enumerated().map { ($0.element, byCoding[$0.offset].load(ordering: .relaxed)) }
     }
 }
 
@@ -92,7 +103,7 @@ extension EdgeMetrics {
 
     /// Response bytes of full-body and range responses per content coding token.
     public func responseBytesByCoding() -> [(String, Int)] {
-        ["identity", "gzip", "zstd", "br"].enumerated().map { ($0.element, bytesByCoding[$0.offset].load(ordering: .relaxed)) }
+        ["identity", "gzip", "zstd", "br", "dcz"].enumerated().map { ($0.element, bytesByCoding[$0.offset].load(ordering: .relaxed)) }
     }
 }
 

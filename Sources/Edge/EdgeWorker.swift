@@ -222,6 +222,7 @@ final class EdgeWorker {
     /// Records one response for metrics and access statistics (no locks, no I/O).
     func record(_ status: Int, bytes: Int, app: String?, file: ServedFile?, coding: UInt8) {
         metrics.record(status: status, bytes: bytes, coding: coding)
+        if coding == ContentCoding.dcz.rawValue, let file { metrics.recordDelta(status: status, bytes: bytes, baseline: file.deltaBaseline) }
         if let app, let file, status < 400 { stats.record(worker: index, app: app, file: file, bytes: bytes) }
         if let app { stats.recordStatus(worker: index, app: app, status: status) }
     }

@@ -14,17 +14,21 @@ public final class ResponseCache: Sendable {
         public let deployment: String
         public let path: String
         public let coding: UInt8
+        /// For a `dcz` delta, the dictionary's SHA-256 (hex); "" otherwise.
+        public let dictionary: String
         /// The strings' hash, computed once.
         let precomputedHash: Int
 
-        public init(deployment: String, path: String, coding: UInt8) {
+        public init(deployment: String, path: String, coding: UInt8, dictionary: String = "") {
             self.deployment = deployment
             self.path = path
             self.coding = coding
+            self.dictionary = dictionary
             var hasher = Hasher()
             hasher.combine(deployment)
             hasher.combine(path)
             hasher.combine(coding)
+            hasher.combine(dictionary)
             precomputedHash = hasher.finalize()
         }
 
@@ -32,6 +36,7 @@ public final class ResponseCache: Sendable {
 
         public static func == (a: Key, b: Key) -> Bool {
             a.precomputedHash == b.precomputedHash && a.coding == b.coding && a.path == b.path && a.deployment == b.deployment
+                && a.dictionary == b.dictionary
         }
     }
 

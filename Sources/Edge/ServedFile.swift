@@ -21,10 +21,13 @@ public final class ServedFile: Sendable {
         /// field and the final blank line (`ResponseDate` supplies those, once per second): the
         /// common response needs no head assembly at all.
         public let okHead: [UInt8]
+        /// The blob holding these bytes (identity, a variant or a delta).
+        public let blobHash: String
 
         init(coding: ContentCoding, size: Int64, etag: EntityTag, fixedHeaders: [UInt8], notModifiedHeaders: [UInt8],
-             cacheKey: ResponseCache.Key) {
+             cacheKey: ResponseCache.Key, blobHash: String) {
             self.coding = coding
+            self.blobHash = blobHash
             self.size = size
             self.etag = etag
             self.fixedHeaders = fixedHeaders
@@ -47,6 +50,12 @@ public final class ServedFile: Sendable {
     public let isHTML: Bool
     /// A prebuilt `103 Early Hints` head carrying the preload links, for HTML entry points.
     public let earlyHintsHead: [UInt8]?
+    /// RFC 9842 `dcz` representations, one per dictionary (its SHA-256, 32 bytes). Few per file
+    /// (one per earlier version kept), so a linear scan finds one.
+    public let deltas: [(dictionary: [UInt8], representation: Representation)]
+    /// What a client without a dictionary gets at best (the smallest br/zstd variant, else
+    /// identity): the base of the "bytes saved" metric.
+    public let deltaBaseline: Int64
 
     public init(deploymentID: String, entry: ManifestEntry) {
         self.deploymentID = deploymentID
@@ -59,8 +68,9 @@ public final class ServedFile: Sendable {
         var available: AvailableCodings = []
         var reps = [Representation?](repeating: nil, count: ContentCoding.allCases.count)
         let hasVariants = !entry.variants.isEmpty
+        let hasDeltas = !entry.deltas.isEmpty
         let lastModified = HTTPDate.format(entry.lastModified)
-        func build(_ coding: ContentCoding, size: Int64, etag: String) -> Representation {
+        func build(_ coding: ContentCoding, size: Int64, etag: String, blobHash: String, dictionary: String = "") -> Representation {
             var fixed: [UInt8] = []
             func field(_ name: String, _ value: String) {
                 fixed.append(contentsOf: name.utf8)
@@ -71,22 +81,32 @@ public final class ServedFile: Sendable {
             var validators: [UInt8]
             field("ETag", etag)
             field("Cache-Control", entry.cacheControl)
-            if hasVariants { field("Vary", "Accept-Encoding") }
+            // RFC 9842 §6.2: a response chosen by Available-Dictionary varies on it, whichever
+            // representation was chosen.
+            if hasDeltas {
+                field("Vary", "Accept-Encoding, Available-Dictionary")
+            } else if hasVariants {
+                field("Vary", "Accept-Encoding")
+            }
             fixed.append(contentsOf: "Last-Modified: ".utf8)
             fixed.append(contentsOf: lastModified)
             fixed.append(contentsOf: "\r\n".utf8)
             validators = fixed
             field("Content-Type", entry.contentType)
             if coding != .identity { field("Content-Encoding", coding.token) }
-            field("Accept-Ranges", "bytes")
+            // Ranges are served on identity only; a dcz delta is always sent whole.
+            if coding != .dcz { field("Accept-Ranges", "bytes") }
             field("X-Content-Type-Options", "nosniff")
             if !linkValue.isEmpty { field("Link", linkValue) }
+            if let dictionaryField = entry.useAsDictionary { field("Use-As-Dictionary", dictionaryField) }
             let tag = EntityTag(etag) ?? EntityTag(opaque: ArraySlice(entry.blobHash.utf8))
             return Representation(coding: coding, size: size, etag: tag, fixedHeaders: fixed,
                                   notModifiedHeaders: validators,
-                                  cacheKey: .init(deployment: deploymentID, path: entry.path, coding: coding.rawValue))
+                                  cacheKey: .init(deployment: deploymentID, path: entry.path, coding: coding.rawValue,
+                                                  dictionary: dictionary),
+                                  blobHash: blobHash)
         }
-        reps[Int(ContentCoding.identity.rawValue)] = build(.identity, size: entry.size, etag: entry.etag)
+        reps[Int(ContentCoding.identity.rawValue)] = build(.identity, size: entry.size, etag: entry.etag, blobHash: entry.blobHash)
         for variant in entry.variants {
             let coding: ContentCoding
             switch variant.coding {
@@ -96,14 +116,46 @@ public final class ServedFile: Sendable {
             default: continue
             }
             available.insert(AvailableCodings(coding))
-            reps[Int(coding.rawValue)] = build(coding, size: variant.size, etag: variant.etag)
+            reps[Int(coding.rawValue)] = build(coding, size: variant.size, etag: variant.etag, blobHash: variant.hash)
         }
         self.available = available
         self.representations = reps
+        var deltas: [(dictionary: [UInt8], representation: Representation)] = []
+        for delta in entry.deltas where delta.coding == "dcz" {
+            guard let dictionary = ServedFile.hashBytes(hex: delta.dictionaryHash) else { continue }
+            deltas.append((dictionary, build(.dcz, size: delta.size, etag: delta.etag, blobHash: delta.hash,
+                                             dictionary: delta.dictionaryHash)))
+        }
+        self.deltas = deltas
+        self.deltaBaseline = entry.variants.filter { $0.coding == "br" || $0.coding == "zstd" }.map(\.size).min() ?? entry.size
     }
 
     public func representation(_ coding: ContentCoding) -> Representation? {
         representations[Int(coding.rawValue)]
+    }
+
+    /// The `dcz` representation made against the dictionary with this SHA-256, if any.
+    public func delta(forDictionary hash: [UInt8]) -> Representation? {
+        for delta in deltas where delta.dictionary == hash { return delta.representation }
+        return nil
+    }
+
+    /// 64 hex digits → 32 bytes; nil for anything else.
+    static func hashBytes(hex: String) -> [UInt8]? {
+        guard hex.utf8.count == 64 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(32)
+        var high: UInt8? = nil
+        for c in hex.utf8 {
+            let v: UInt8
+            switch c {
+            case 0x30...0x39: v = c - 0x30
+            case 0x61...0x66: v = c - 0x61 + 10
+            default: return nil
+            }
+            if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
+        }
+        return out
     }
 
     /// The store's name for a coding (nil for identity).

@@ -1,8 +1,11 @@
 /// A content coding the edge can serve (RFC 9110 §8.4.1). The raw value orders preference at
 /// equal q-value: a higher raw value wins (br > zstd > gzip > identity), because br and zstd
 /// variants are the smallest and were compressed once, at publish time.
+///
+/// `dcz` (RFC 9842) comes last and is never chosen by `ContentNegotiation.select`: it is only
+/// sent when the request names a dictionary the file has a delta for (`AvailableDictionary`).
 public enum ContentCoding: UInt8, Sendable, CaseIterable {
-    case identity, gzip, zstd, br
+    case identity, gzip, zstd, br, dcz
 
     /// The registered token, as sent in `Content-Encoding` (identity is never sent).
     public var token: String {
@@ -11,6 +14,7 @@ public enum ContentCoding: UInt8, Sendable, CaseIterable {
         case .gzip: "gzip"
         case .zstd: "zstd"
         case .br: "br"
+        case .dcz: "dcz"
         }
     }
 
@@ -21,6 +25,7 @@ public enum ContentCoding: UInt8, Sendable, CaseIterable {
         case .gzip: "gzip"
         case .zstd: "zstd"
         case .br: "br"
+        case .dcz: "dcz"
         }
     }
 }
@@ -45,12 +50,13 @@ public struct AvailableCodings: OptionSet, Sendable, Hashable {
         case .gzip: self = .gzip
         case .zstd: self = .zstd
         case .br: self = .br
+        case .dcz: self = []
         }
     }
 
-    /// Whether the resource can be sent with this coding.
+    /// Whether the resource can be sent with this coding (never `dcz`: that needs a dictionary).
     public func offers(_ coding: ContentCoding) -> Bool {
-        coding == .identity || contains(AvailableCodings(coding))
+        coding == .identity || (coding != .dcz && contains(AvailableCodings(coding)))
     }
 }
 
@@ -84,6 +90,17 @@ public enum ContentNegotiation {
     public static func select(acceptEncoding: String?, available: AvailableCodings) -> ContentCoding? {
         select(acceptEncoding: acceptEncoding.map { ArraySlice($0.utf8) }, available: available)
     }
+
+    /// Whether the field names `dcz` with q > 0 (RFC 9842 §5.2). `*` does not count: a client
+    /// that can use a dictionary lists the coding by name, beside `Available-Dictionary`.
+    public static func acceptsDictionaryZstd(acceptEncoding: ArraySlice<UInt8>?) -> Bool {
+        guard let field = acceptEncoding else { return false }
+        return field.withUnsafeBufferPointer { AcceptEncodingWeights(parsing: $0) }.dcz > 0
+    }
+
+    public static func acceptsDictionaryZstd(acceptEncoding: String?) -> Bool {
+        acceptsDictionaryZstd(acceptEncoding: acceptEncoding.map { ArraySlice($0.utf8) })
+    }
 }
 
 /// The weights (in thousandths, 0...1000; -1 when not mentioned) an Accept-Encoding field gives
@@ -94,6 +111,8 @@ struct AcceptEncodingWeights {
     var gzip: Int16 = -1
     var identity: Int16 = -1
     var star: Int16 = -1
+    /// `dcz` (RFC 9842 §5.2): recorded only; `select` never picks it (it needs a dictionary).
+    var dcz: Int16 = -1
 
     init(parsing field: UnsafeBufferPointer<UInt8>) {
         let n = field.count
@@ -149,6 +168,8 @@ struct AcceptEncodingWeights {
             if gzip < 0 { gzip = q }
         case 4 where named("zstd"):
             if zstd < 0 { zstd = q }
+        case 3 where named("dcz"):
+            if dcz < 0 { dcz = q }
         case 6 where named("x-gzip"):
             if gzip < 0 { gzip = q }
         case 8 where named("identity"):

@@ -18,6 +18,13 @@ struct PublishCommand: ParsableCommand {
     var metadata: [String] = []
     @Option(help: "Blobs up to this many bytes are stored inline in SQLite, larger ones as files (default 51200).")
     var inlineThreshold: Int?
+    @Option(help: "RFC 9842 dictionaries for this app: on or off. Sticky: later publishes keep the last value (default on).")
+    var dictionaries: String?
+    @Option(help: "Deltas are made against the app's last N deployments (default 2).")
+    var deltaDepth: Int?
+    @Option(name: .customLong("dictionary-path"),
+            help: "A URL path whose name stays the same across deployments (e.g. /main.dart.js) to offer as a dictionary and delta-encode (repeatable; sticky).")
+    var dictionaryPaths: [String] = []
 
     func run() throws {
         var pairs: [String: String] = [:]
@@ -27,8 +34,21 @@ struct PublishCommand: ParsableCommand {
             }
             pairs[String(item[..<eq])] = String(item[item.index(after: eq)...])
         }
+        if let dictionaries {
+            guard dictionaries == "on" || dictionaries == "off" else {
+                throw ValidationError("--dictionaries expects on or off, got '\(dictionaries)'")
+            }
+            pairs[DictionarySetting.metadataKey] = dictionaries
+        }
+        if !dictionaryPaths.isEmpty {
+            for path in dictionaryPaths where DictionaryPattern.exact(path: path) == nil {
+                throw ValidationError("--dictionary-path expects a URL path of A-Z a-z 0-9 . _ ~ - and /, got '\(path)'")
+            }
+            pairs[DictionarySetting.pathsKey] = dictionaryPaths.joined(separator: ",")
+        }
         var options = StoreOptions()
         if let inlineThreshold { options.inlineThreshold = inlineThreshold }
+        if let deltaDepth { options.deltaDepth = deltaDepth }
         let opened = try store.open(options: options)
         let showProgress = isatty(2) == 1
         let report = try opened.publish(
@@ -38,7 +58,7 @@ struct PublishCommand: ParsableCommand {
         print(report.deployment.id)
         if showProgress {
             ProgressLine.write("published \(app) (\(report.deployment.files.count) files, \(report.newBlobs) new blobs, "
-                               + "\(report.variantsCreated) variants) in \(String(format: "%.2f", report.seconds))s\n")
+                               + "\(report.variantsCreated) variants, \(report.deltasCreated) dcz deltas) in \(String(format: "%.2f", report.seconds))s\n")
         }
     }
 }

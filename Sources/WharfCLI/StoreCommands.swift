@@ -12,7 +12,7 @@ struct GarbageCollectCommand: ParsableCommand {
     func run() throws {
         let report = try store.open().collectGarbage()
         print("removed \(report.deploymentsRemoved) deployments, \(report.blobsRemoved) blobs, "
-              + "\(report.orphanFilesRemoved) orphan files, \(report.temporaryFilesRemoved) temporary files; "
+              + "\(report.deltasRemoved) dcz deltas, \(report.orphanFilesRemoved) orphan files, \(report.temporaryFilesRemoved) temporary files; "
               + "freed \(ByteCount.format(report.bytesFreed))")
     }
 }
@@ -29,7 +29,7 @@ struct VerifyCommand: ParsableCommand {
         let report = try store.open().verify(deep: deep)
         for problem in report.problems { print("problem: \(problem)") }
         print("checked \(report.blobsChecked) blobs (\(ByteCount.format(report.bytesChecked))), "
-              + "\(report.variantsChecked) variants, \(report.deploymentsChecked) deployments: "
+              + "\(report.variantsChecked) variants, \(report.deltasChecked) dcz deltas, \(report.deploymentsChecked) deployments: "
               + (report.isHealthy ? "ok" : "\(report.problems.count) problems")
               + (report.garbageFiles > 0 ? " (\(report.garbageFiles) unreferenced files; run gc)" : ""))
         if !report.isHealthy { throw ExitCode(1) }
@@ -58,5 +58,9 @@ struct StoreStatsCommand: ParsableCommand {
             print("\(v.coding.padding(toLength: 5, withPad: " ", startingAt: 0)) \(v.count) variants: "
                   + "\(ByteCount.format(v.originalBytes)) -> \(ByteCount.format(v.encodedBytes)) (\(saved)% saved)")
         }
+        // Deltas against the smallest br/zstd variant a browser without the old version gets.
+        let saved = stats.deltaBaselineBytes == 0 ? 0 : Double(stats.deltaBytesSaved) / Double(stats.deltaBaselineBytes) * 100
+        print("dcz   \(stats.deltas) deltas: \(ByteCount.format(stats.deltaBaselineBytes)) br/zstd -> "
+              + "\(ByteCount.format(stats.deltaBytes)) (\(String(format: "%.1f", saved))% saved)")
     }
 }

@@ -69,7 +69,7 @@ struct StoreSnapshot: Equatable {
     static func take(_ store: Store) throws -> StoreSnapshot {
         var tables: [String: [String]] = [:]
         try store.pool.read { db in
-            for table in ["apps", "blobs", "variants", "deployments", "files", "aliases", "store_state"] {
+            for table in ["apps", "blobs", "variants", "deltas", "deployments", "files", "aliases", "store_state"] {
                 tables[table] = try Row.fetchAll(db, sql: "SELECT * FROM \(table)").map { $0.description }.sorted()
             }
         }

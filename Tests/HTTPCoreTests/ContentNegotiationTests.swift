@@ -155,7 +155,7 @@ struct ContentNegotiationTests {
     }
 
     @Test func codingTokensAreTheRegisteredNames() {
-        #expect(ContentCoding.allCases.map(\.token) == ["identity", "gzip", "zstd", "br"])
+        #expect(ContentCoding.allCases.map(\.token) == ["identity", "gzip", "zstd", "br", "dcz"])
         #expect(ContentCoding.br.staticToken.description == "br")
         #expect(AvailableCodings(.identity).isEmpty)
         #expect(AvailableCodings.identityOnly.offers(.identity))
