@@ -104,33 +104,16 @@ struct DeltaBuilder {
     }
 
     private func run(_ jobs: [Job]) throws -> Result {
-        let workers = min(jobs.count, options.compressionThreads > 0 ? options.compressionThreads : ProcessInfo.processInfo.activeProcessorCount)
-        let next = Mutex(0)
-        let outcomes = Mutex<[Int: (IngestedDelta?, String?)]>([:])
-        let failure = Mutex<StoreError?>(nil)
         let builder = self
-        DispatchQueue.concurrentPerform(iterations: max(1, workers)) { _ in
-            while true {
-                let index: Int? = next.withLock { value in
-                    guard value < jobs.count, failure.withLock({ $0 == nil }) else { return nil }
-                    defer { value += 1 }
-                    return value
-                }
-                guard let index else { return }
-                do {
-                    let outcome = try builder.encode(jobs[index])
-                    outcomes.withLock { $0[index] = outcome }
-                } catch {
-                    let storeError = StoreError.from(error, path: jobs[index].source.readPath)
-                    failure.withLock { if $0 == nil { $0 = storeError } }
-                }
-            }
+        let (finished, failure) = ParallelJobs.run(
+            count: jobs.count, threads: options.compressionThreads,
+            failure: { index, error in StoreError.from(error, path: jobs[index].source.readPath) }) { index in
+            try builder.encode(jobs[index])
         }
-        let finished = outcomes.withLock { $0 }
         var result = Result()
         result.attempted = jobs.count
         result.createdFiles = finished.values.compactMap(\.1)
-        if let error = failure.withLock({ $0 }) {
+        if let error = failure {
             for hash in result.createdFiles { store.blobFiles.remove(hash: hash) }
             throw error
         }

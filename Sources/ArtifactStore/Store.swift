@@ -109,14 +109,7 @@ public final class Store: Sendable {
         } else {
             hash = entry.blobHash
         }
-        let descriptor = Glibc.open(blobFiles.path(for: hash), O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
-            Glibc.close(descriptor)
-            return nil
-        }
-        return (descriptor, Int(info.st_size))
+        return openBlobFile(hash: hash)
     }
 
     /// The blob file of `hash` opened read-only, with its size; nil when the blob is inline (or

@@ -43,39 +43,16 @@ struct VariantBuilder {
         let worthTrying = blobs.filter { !Self.looksIncompressible($0) }
         let jobs = worthTrying.flatMap { blob in codecs.map { Job(blob: blob, codec: $0) } }
         guard !jobs.isEmpty else { return Result() }
-        let workers = min(jobs.count, options.compressionThreads > 0 ? options.compressionThreads : ProcessInfo.processInfo.activeProcessorCount)
-        let next = Mutex(0)
-        let outcomes = Mutex<[Int: Outcome]>([:])
-        let failure = Mutex<StoreError?>(nil)
         let progress = self.progress
         let builder = self
-
-        DispatchQueue.concurrentPerform(iterations: max(1, workers)) { _ in
-            while true {
-                let index: Int? = next.withLock { value in
-                    guard value < jobs.count, failure.withLock({ $0 == nil }) else { return nil }
-                    defer { value += 1 }
-                    return value
-                }
-                guard let index else { return }
-                do {
-                    let outcome = try builder.run(jobs[index])
-                    let done = outcomes.withLock { results -> Int in
-                        results[index] = outcome
-                        return results.count
-                    }
-                    progress?(PublishProgress(phase: .compressing, done: done, total: jobs.count))
-                } catch {
-                    let storeError = StoreError.from(error, path: jobs[index].blob.readPath)
-                    failure.withLock { if $0 == nil { $0 = storeError } }
-                }
-            }
-        }
-
-        let finished = outcomes.withLock { $0 }
+        let (finished, failure) = ParallelJobs.run(
+            count: jobs.count, threads: options.compressionThreads,
+            failure: { index, error in StoreError.from(error, path: jobs[index].blob.readPath) },
+            { index in try builder.run(jobs[index]) },
+            finished: { done in progress?(PublishProgress(phase: .compressing, done: done, total: jobs.count)) })
         var result = Result()
         result.createdFiles = finished.values.compactMap(\.createdFile)
-        if let error = failure.withLock({ $0 }) {
+        if let error = failure {
             for hash in result.createdFiles { blobFiles.remove(hash: hash) }
             throw error
         }
