@@ -55,6 +55,21 @@ static inline int wharf_SSL_CTX_set_tlsext_status_cb(SSL_CTX *ctx, int (*cb)(SSL
 static inline int wharf_SSL_CTX_set_tlsext_status_arg(SSL_CTX *ctx, void *arg) {
     return (int)SSL_CTX_set_tlsext_status_arg(ctx, arg);
 }
+// Notes a ClientHello received after the handshake finished (a renegotiation attempt: OpenSSL
+// refuses it with a warning alert and carries on; Wharf closes the connection instead). `arg` points
+// to the session's flag: 0 while handshaking, 1 once established (set by Swift), 2 after such a hello.
+static void wharf_renegotiation_watch(int write_p, int version, int content_type, const void *buf, size_t len, SSL *ssl, void *arg) {
+    (void)version;
+    (void)ssl;
+    if (!write_p && content_type == SSL3_RT_HANDSHAKE && len > 0 && ((const unsigned char *)buf)[0] == SSL3_MT_CLIENT_HELLO
+        && arg != NULL && *(int *)arg == 1) {
+        *(int *)arg = 2;
+    }
+}
+static inline void wharf_watch_renegotiation(SSL *ssl, int *flag) {
+    SSL_set_msg_callback(ssl, wharf_renegotiation_watch);
+    SSL_set_msg_callback_arg(ssl, flag);
+}
 static inline int wharf_BIO_set_mem_eof_return(BIO *bio, int value) { return (int)BIO_set_mem_eof_return(bio, value); }
 /// subjectAltName entries: the sk_GENERAL_NAME_* accessors and the GENERAL_NAME union are macros
 /// and a C union. Returns 1 for a DNS name, 2 for an IP address (raw bytes), 0 for other kinds.

@@ -8,11 +8,13 @@ public final class TLSClientContext: @unchecked Sendable {
     /// - Parameters:
     ///   - trustedCAFile: PEM CA certificates to trust (nil: OpenSSL's default store).
     ///   - alpn: protocols to offer, in preference order.
-    public init(trustedCAFile: String?, alpn: [String] = ["http/1.1"]) throws(TLSError) {
+    ///   - tls12Only: offer TLS 1.2 alone (tests of 1.2-only behaviour such as renegotiation).
+    public init(trustedCAFile: String?, alpn: [String] = ["http/1.1"], tls12Only: Bool = false) throws(TLSError) {
         OpenSSLErrors.clear()
         guard let context = SSL_CTX_new(TLS_client_method()) else { throw TLSError.drained(.setup, "SSL_CTX_new failed") }
         self.context = context
         _ = wharf_SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION)
+        if tls12Only { _ = wharf_SSL_CTX_set_max_proto_version(context, TLS1_2_VERSION) }
         if let trustedCAFile {
             if SSL_CTX_load_verify_locations(context, trustedCAFile, nil) != 1 {
                 throw TLSError.drained(.certificate, "\(trustedCAFile): cannot load trusted CA certificates")

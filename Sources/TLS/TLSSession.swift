@@ -25,12 +25,16 @@ public final class TLSSession {
     private let serverContext: TLSServerContext?
     private let clientContext: TLSClientContext?
     public private(set) var state: State = .handshaking
+    /// 0 while handshaking, 1 once established, 2 when OpenSSL's message callback saw a ClientHello after that.
+    private let renegotiationSeen = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
 
     init(serverContext: TLSServerContext) {
         self.serverContext = serverContext
         self.clientContext = nil
         ssl = SSL_new(serverContext.entries[0].context)!
         (input, output) = TLSSession.attachBIOs(ssl)
+        renegotiationSeen.pointee = 0
+        wharf_watch_renegotiation(ssl, renegotiationSeen)
         SSL_set_accept_state(ssl)
     }
 
@@ -39,6 +43,7 @@ public final class TLSSession {
         self.clientContext = clientContext
         ssl = SSL_new(clientContext.context)!
         (input, output) = TLSSession.attachBIOs(ssl)
+        renegotiationSeen.pointee = 0
         if let serverName {
             _ = wharf_SSL_set_tlsext_host_name(ssl, serverName)
             if serverName.first?.isLetter == true {
@@ -60,7 +65,10 @@ public final class TLSSession {
         return (input, output)
     }
 
-    deinit { SSL_free(ssl) }
+    deinit {
+        SSL_free(ssl)
+        renegotiationSeen.deallocate()
+    }
 
     public var isHandshakeComplete: Bool { SSL_is_init_finished(ssl) == 1 }
 
@@ -90,6 +98,7 @@ public final class TLSSession {
                 return state
             }
             state = .established
+            renegotiationSeen.pointee = 1
         }
         return withUnsafeTemporaryAllocation(byteCount: 16 * 1024, alignment: 16) { scratch -> State in
             while true {
@@ -101,6 +110,10 @@ public final class TLSSession {
                 }
                 switch SSL_get_error(ssl, count) {
                 case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE:
+                    if renegotiationSeen.pointee == 2 {
+                        // OpenSSL's no_renegotiation alert is in the output; then the connection closes.
+                        state = .failed(TLSError(.protocolViolation, "renegotiation refused"))
+                    }
                     return state
                 case SSL_ERROR_ZERO_RETURN:
                     state = .closedByPeer
@@ -110,6 +123,15 @@ public final class TLSSession {
                 return state
             }
         }
+    }
+
+    /// Client side, TLS 1.2: asks the server to renegotiate (a Wharf server refuses and closes).
+    /// Returns false when this session cannot ask (a server session, or TLS 1.3).
+    public func requestRenegotiation() -> Bool {
+        guard clientContext != nil, state == .established, SSL_renegotiate(ssl) == 1 else { return false }
+        OpenSSLErrors.clear()
+        _ = SSL_do_handshake(ssl)
+        return true
     }
 
     /// Encrypts `plaintext` into records (taken with `takeOutput`). Fails only after the session failed.

@@ -89,6 +89,29 @@ func pump(_ client: TLSSession, _ server: TLSSession, clientReceived: inout [UIn
         #expect(try peerNames("other.example.test").first?.hasPrefix("failed") == true)
     }
 
+    @Test func aRenegotiationRequestFailsTheServerSessionSoTheConnectionCloses() throws {
+        let f = try CertificateFixture()
+        let server = try TLSServerContext(certificates: [f.certificate("localhost", names: ["localhost"])])
+        let client = try TLSClientContext(trustedCAFile: f.caFile, tls12Only: true)
+        let c = client.makeSession(serverName: "localhost")
+        let s = server.makeSession()
+        var fromServer: [UInt8] = [], fromClient: [UInt8] = []
+        pump(c, s, clientReceived: &fromServer, serverReceived: &fromClient)
+        #expect(s.state == .established && s.protocolVersion == "TLSv1.2")
+        #expect(c.requestRenegotiation())
+        pump(c, s, clientReceived: &fromServer, serverReceived: &fromClient)
+        guard case .failed(let error) = s.state else {
+            Issue.record("the server session is still \(s.state) after a renegotiation request")
+            return
+        }
+        #expect(error.description.contains("renegotiation refused"))
+        // An established session that is not asked keeps working.
+        let other = client.makeSession(serverName: "localhost")
+        let t = server.makeSession()
+        pump(other, t, clientReceived: &fromServer, serverReceived: &fromClient)
+        #expect(t.state == .established)
+    }
+
     @Test func garbageInsteadOfAClientHelloFailsTheSession() throws {
         let f = try CertificateFixture()
         let server = try TLSServerContext(certificates: [f.certificate("localhost", names: ["localhost"])])
