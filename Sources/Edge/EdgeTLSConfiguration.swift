@@ -10,7 +10,7 @@ public struct EdgeTLSConfiguration: Sendable, Equatable {
     public var certificates: [TLSCertificateFiles] = []
     /// Refuse server names no certificate covers with an `unrecognized_name` alert (else they
     /// get the default certificate, as nginx answers them).
-    public var strictServerNames = false
+    public var strictServerNames = true
     /// How long a session-ticket key seals new tickets (it opens them for twice as long).
     public var ticketKeyRotationSeconds = 3600
     /// A client that has not finished its handshake by then is closed.

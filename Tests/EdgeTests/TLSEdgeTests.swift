@@ -80,7 +80,7 @@ import TLS
         #expect(try subject("app.example.test") == "subject=CN = app.example.test")
         #expect(try subject("shop.apps.example.test") == "subject=CN = *.apps.example.test")
         #expect(try subject("localhost") == "subject=CN = localhost")
-        #expect(try subject("unknown.example.test") == "subject=CN = localhost")  // the default
+        #expect(try subject("unknown.example.test").hasPrefix("none"))  // strict by default: refused
         #expect(try subject(nil) == "subject=CN = localhost")
     }
 
@@ -297,9 +297,10 @@ import TLS
         #expect(seen == "stapled")
     }
 
-    @Test func withStrictSNIAnUnknownNameGetsAnUnrecognizedNameAlert() throws {
+    @Test(arguments: [true, false])
+    func anUnknownNameGetsAnUnrecognizedNameAlertUnlessStrictSNIIsOff(strict: Bool) throws {
         let h = try EdgeHarness(tls: true, certificateNames: [["localhost", "127.0.0.1"], ["app.example.test"]]) {
-            $0.tls?.strictServerNames = true
+            $0.tls?.strictServerNames = strict
         }
         defer { h.stop() }
         func handshake(_ name: String?) throws -> String {
@@ -309,7 +310,7 @@ import TLS
             if r.stderr.contains("unrecognized name") { return "unrecognized name" }
             return r.stdout.split(separator: "\n").first { $0.hasPrefix("subject=") }.map(String.init) ?? "failed: \(r.stderr)"
         }
-        #expect(try handshake("unknown.example.test") == "unrecognized name")
+        #expect(try handshake("unknown.example.test") == (strict ? "unrecognized name" : "subject=CN = localhost"))
         #expect(try handshake("app.example.test") == "subject=CN = app.example.test")
         #expect(try handshake("localhost") == "subject=CN = localhost")
         #expect(try handshake(nil) == "subject=CN = localhost")
