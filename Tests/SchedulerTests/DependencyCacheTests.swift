@@ -150,7 +150,8 @@ import WharfTestSupport
         let service = SchedulerService(queue: w.queue, executor: w.executor,
                                        provider: LocalProcessSlotProvider(cacheRoot: w.settings.slotCacheRoot),
                                        policy: .adaptive(), limits: try SlotLimits(min: 1, max: 1))
-        let deadline = Date().addingTimeInterval(90)
+        // Generous: in the full suite, blocking tests can hold the concurrency pool for minutes.
+        let deadline = Date().addingTimeInterval(600)
         while Date() < deadline {
             try await service.tick(now: Date())
             if try w.queue.list(state: .succeeded, limit: 100).count == burst.count { break }

@@ -147,11 +147,12 @@ import WharfTestSupport
         // (On a virtual clock the grace cannot run out while a loaded machine is slow to finish the build.)
         #expect(await BuildShutdown(service: quick, grace: 20, clock: VirtualClock(start: Date())).run() == .drained)
         // A long one on a virtual clock that jumps past the grace is abandoned: its process goes.
-        let slow = try service(nap: "30")
+        // A build that cannot end by itself while a loaded suite starves this test.
+        let slow = try service(nap: "600")
         let job = try queue.enqueue(JobRequest(app: "slow", buildType: "javascript_web", kind: .user_push, source: dir.path + "/src",
                                                command: "sh build.sh"), now: Date())
         try await slow.tick(now: Date())
-        #expect(await waitUntil(30) { FileManager.default.fileExists(atPath: dir.path + "/mark-30") })
+        #expect(await waitUntil(30) { FileManager.default.fileExists(atPath: dir.path + "/mark-600") })
         let children = slow.executor.processes.all
         #expect(children.count == 1)
         let clock = VirtualClock(start: Date())
