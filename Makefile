@@ -9,6 +9,8 @@ LISTEN ?= 127.0.0.1:8080
 FUZZ_SECONDS ?= 60
 # TLS: OpenSSL 3 headers and CLI; certutil and Chromium for the browser test over HTTPS.
 APT_PACKAGES += libssl-dev openssl libnss3-tools chromium
+# HTTP/2: libnghttp2 for the HTTP2 module; nghttp and h2load (nghttp2-client) for tests and benchmarks.
+APT_PACKAGES += libnghttp2-dev nghttp2-client
 
 .PHONY: deps build release test run fuzz bench clean loadtest
 
@@ -18,6 +20,7 @@ deps:
 	@scripts/install-build-users.sh wharf-build 10
 	@python3 -c 'import prometheus_client' 2>/dev/null || python3 -m pip install -q prometheus_client
 	@python3 -c 'import selenium' 2>/dev/null || python3 -m pip install -q selenium
+	@python3 -c 'import h2' 2>/dev/null || python3 -m pip install -q h2
 
 build: deps
 	$(SWIFT) build

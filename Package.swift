@@ -35,6 +35,7 @@ let package = Package(
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
         .systemLibrary(name: "CCodecs", providers: [.apt(["libzstd-dev", "libbrotli-dev", "zlib1g-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CNGHTTP2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
 
         // Pure HTTP semantics: no I/O, no dependencies.
         .target(name: "HTTPCore", swiftSettings: hotPathSettings),
@@ -45,6 +46,8 @@ let package = Package(
         // TLS contexts, certificates and memory-BIO sessions: the only importer of COpenSSL.
         .target(name: "TLS", dependencies: ["COpenSSL"], swiftSettings: swiftSettings),
         .testTarget(name: "TLSTests", dependencies: ["TLS"], swiftSettings: swiftSettings),
+        // HTTP/2 framing, HPACK and flow control over libnghttp2: the only importer of CNGHTTP2.
+        .target(name: "HTTP2", dependencies: ["CNGHTTP2"], swiftSettings: hotPathSettings),
         // Content-addressed blobs, deployments, aliases in SQLite.
         .target(
             name: "ArtifactStore",
@@ -55,7 +58,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         // The HTTP/1.1 server on UVLoop.
-        .target(name: "Edge", dependencies: ["HTTPCore", "UVLoop", "ArtifactStore", "TLS"], swiftSettings: hotPathSettings),
+        .target(name: "Edge", dependencies: ["HTTPCore", "UVLoop", "ArtifactStore", "TLS", "HTTP2"], swiftSettings: hotPathSettings),
         // Build queue, slots, cache, cron, monitor, simulator.
         .target(
             name: "Scheduler",
@@ -69,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "WharfCLI",
             dependencies: [
-                "HTTPCore", "Compression", "UVLoop", "ArtifactStore", "Edge", "Scheduler", "TLS",
+                "HTTPCore", "Compression", "UVLoop", "ArtifactStore", "Edge", "Scheduler", "TLS", "HTTP2",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "SystemPackage", package: "swift-system"),

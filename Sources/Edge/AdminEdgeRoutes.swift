@@ -207,6 +207,13 @@ struct EdgeAdminRoutes: Sendable {
                      m.tlsHandshakeFailures.load(ordering: .relaxed))
         text.counter("wharf_tls_handshake_timeouts_total", help: "TLS clients closed for not finishing their handshake in time.",
                      m.tlsHandshakeTimeouts.load(ordering: .relaxed))
+        text.counter("wharf_http2_connections_total", help: "Connections that spoke HTTP/2.",
+                     m.http2Connections.load(ordering: .relaxed))
+        text.counter("wharf_http2_streams_total", help: "HTTP/2 requests answered.", m.http2Streams.load(ordering: .relaxed))
+        text.counter("wharf_http2_abuse_closures_total", help: "HTTP/2 connections closed with ENHANCE_YOUR_CALM (a budget ran out).",
+                     m.http2AbuseClosures.load(ordering: .relaxed))
+        text.counter("wharf_http2_protocol_errors_total", help: "HTTP/2 connections closed for a protocol error.",
+                     m.http2ProtocolErrors.load(ordering: .relaxed))
         text.gauge("wharf_edge_workers", help: "Event-loop threads serving requests.", Double(edge.workerCount))
         text.gauge("wharf_apps_served", help: "Apps with a current deployment.", Double(edge.catalog.snapshot.apps.count))
     }

@@ -1,3 +1,5 @@
+import HTTP2
+
 /// Everything the edge server reads from configuration, with the defaults DESIGN.md names.
 /// Filled by the CLI from wharf.yaml and `WHARF_…` variables; validated before anything starts.
 public struct EdgeConfiguration: Sendable, Equatable {
@@ -41,6 +43,8 @@ public struct EdgeConfiguration: Sendable, Equatable {
     public var adminTLS = false
     /// The HTTPS listener; nil when TLS is off.
     public var tls: EdgeTLSConfiguration?
+    /// HTTP/2: offered by ALPN on the TLS listener, and as cleartext h2c with prior knowledge.
+    public var http2 = EdgeHTTP2Configuration()
 
     public init() {}
 
@@ -78,6 +82,7 @@ public struct EdgeConfiguration: Sendable, Equatable {
                 found.append(("edge.tls.listen", "must differ from edge.admin_listen"))
             }
         }
+        found += http2.settings.problems().map { ("edge.h2.\($0.key)", $0.reason) }
         if adminTLS && tls == nil {
             found.append(("edge.admin_tls", "needs edge.tls (the admin listener uses the edge's certificates)"))
         }

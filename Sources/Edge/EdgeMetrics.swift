@@ -13,6 +13,14 @@ public final class EdgeMetrics: Sendable {
     /// TLS clients closed for not finishing their handshake in `edge.tls.handshake_timeout_ms`.
     public let tlsHandshakeTimeouts = Atomic<Int>(0)
     public let bytesSent = Atomic<Int>(0)
+    /// Connections that switched to HTTP/2 (ALPN `h2`, or the cleartext preface).
+    public let http2Connections = Atomic<Int>(0)
+    /// HTTP/2 streams (requests) answered.
+    public let http2Streams = Atomic<Int>(0)
+    /// HTTP/2 connections ended with GOAWAY ENHANCE_YOUR_CALM (a budget ran out: rapid reset,
+    /// control-frame flood, oversized header lists) or PROTOCOL_ERROR.
+    public let http2AbuseClosures = Atomic<Int>(0)
+    public let http2ProtocolErrors = Atomic<Int>(0)
     // Counters live inline in this object (no array of boxes): a request touches a few of them
     // without a retain or a pointer chase.
     /// Responses by status class index (1xx…5xx → 0…4).

@@ -8,6 +8,11 @@ import UVLoop
 /// same port (SO_REUSEPORT), its own connections and timers; one shared deployment catalog and
 /// response cache. `start()` returns once every loop listens; `shutdown()` drains gracefully.
 public final class EdgeServer: Sendable {
+    /// ALPN protocols in preference order: `h2` first when HTTP/2 is on (RFC 9113 §3.2).
+    static func alpn(_ configuration: EdgeConfiguration) -> [String] {
+        configuration.http2.enabled ? ["h2", "http/1.1"] : ["http/1.1"]
+    }
+
     public let configuration: EdgeConfiguration
     public let store: Store
     public let catalog: DeploymentCatalog
@@ -35,6 +40,7 @@ public final class EdgeServer: Sendable {
         if let tls = configuration.tls {
             do {
                 self.tlsContext = Mutex(try TLSServerContext(certificates: tls.certificates,
+                                                              alpn: EdgeServer.alpn(configuration),
                                                               ticketKeyRotationSeconds: tls.ticketKeyRotationSeconds,
                                                               rejectUnknownServerNames: tls.strictServerNames))
             } catch {
@@ -109,7 +115,7 @@ public final class EdgeServer: Sendable {
     public func reloadCertificates(_ certificates: [TLSCertificateFiles]) throws(TLSError) {
         let previous = tlsContext.withLock { $0 }
         guard let previous else { return }
-        let fresh = try TLSServerContext(certificates: certificates, previous: previous,
+        let fresh = try TLSServerContext(certificates: certificates, alpn: previous.alpnProtocols, previous: previous,
                                          rejectUnknownServerNames: previous.rejectsUnknownServerNames)
         tlsContext.withLock { $0 = fresh }
         let ref = TLSContextRef(fresh)

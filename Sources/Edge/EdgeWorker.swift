@@ -31,7 +31,7 @@ final class EdgeWorker {
     /// The HTTPS listener and the certificates its new handshakes use (swapped by a reload).
     private var tlsListener: TCPListener?
     var tlsContext: TLSServerContext?
-    private var connections: [Int: HTTPConnection] = [:]
+    private var connections: [Int: any EdgeConnection] = [:]
     private var nextConnectionID = 0
     private var timer: LoopTimer?
     private var dateCache = HTTPDateCache()
@@ -171,6 +171,30 @@ final class EdgeWorker {
         return (candidate, entry)
     }
 
+    /// Loads a body through the shared cache: one load per key however many wait for it.
+    func loadBody(_ file: ServedFile, _ rep: ServedFile.Representation,
+                      _ done: @escaping (Result<ResponseCache.Entry, any Error>) -> Void) {
+        let loop = self.loop
+        let worker = self
+        let key = rep.cacheKey
+        let box = LoopBound(done)
+        let (hit, mustLoad) = worker.cache.getOrJoinLoad(key, countingLookup: false) { result in
+            _ = loop.execute { box.value(result) }
+        }
+        if let hit { done(.success(hit)); return }  // synchronous: the slot is ready before flush()
+        guard mustLoad else { return }
+        let loader = worker.bodyLoader
+        let cache = worker.cache
+        loop.runBlocking({ () -> ResponseCache.Entry in
+            switch try loader.load(file, rep) {
+            case .bytes(let bytes): return ResponseCache.Entry(fixedHeaders: [], body: bytes)
+            case .file(let open): return ResponseCache.Entry(fixedHeaders: [], body: [], file: open)
+            }
+        }, completion: { result in
+            cache.finishLoad(key, result: result)
+        })
+    }
+
     /// The port the TLS listener bound (the real one when 0 was asked for).
     private(set) var boundTLSPort = 0
 
@@ -211,10 +235,27 @@ final class EdgeWorker {
         connection.start()
     }
 
-    func connectionClosed(_ connection: HTTPConnection) {
-        if connections.removeValue(forKey: connection.id) != nil {
-            metrics.connectionsOpen.subtract(1, ordering: .relaxed)
-        }
+    func connectionClosed(_ connection: any EdgeConnection) {
+        guard let current = connections[connection.id], current === connection else { return }
+        connections[connection.id] = nil
+        metrics.connectionsOpen.subtract(1, ordering: .relaxed)
+    }
+
+    /// Whether a connection's first bytes start HTTP/2: ALPN chose `h2` during the TLS handshake,
+    /// or (with `edge.h2.cleartext`) a plain-text client opened with the connection preface.
+    func speaksHTTP2(_ transport: any ConnectionTransport, firstBytes: UnsafeRawBufferPointer) -> Bool {
+        guard configuration.http2.enabled else { return false }
+        if let tls = transport as? TLSTransport { return tls.session.applicationProtocol == "h2" }
+        return configuration.http2.cleartext && firstBytes.starts(with: HTTP2Connection.prefacePrefix)
+    }
+
+    /// Hands a connection that turned out to speak HTTP/2 to an `HTTP2Connection` on the same
+    /// transport, with the bytes already read; the HTTP/1.1 connection object is dropped.
+    func switchToHTTP2(from connection: HTTPConnection, firstBytes: UnsafeRawBufferPointer) {
+        let successor = HTTP2Connection(id: connection.id, transport: connection.transport, worker: self)
+        connections[connection.id] = successor
+        metrics.http2Connections.add(1, ordering: .relaxed)
+        successor.start(firstBytes: firstBytes)
     }
 
     var connectionCount: Int { connections.count }
@@ -243,7 +284,7 @@ final class EdgeWorker {
             sweepCursor = 0
         }
         let end = min(sweepRound.count, sweepCursor + max(256, (sweepRound.count + sweepSlices - 1) / sweepSlices))
-        var expired: [(HTTPConnection, Bool)] = []
+        var expired: [(any EdgeConnection, Bool)] = []
         for id in sweepRound[sweepCursor..<end] {
             // Closed connections have left the table; the round holds ids, never the connections.
             guard let connection = connections[id], !connection.isClosed else { continue }

@@ -71,6 +71,8 @@ final class HTTPConnection {
     /// When output last made progress while some was pending (send timeout).
     private(set) var lastWriteProgressMs: UInt64
     private var writesInFlight = 0
+    /// The first bytes decide the protocol (HTTP/2 by ALPN or preface); false until they came.
+    private var receivedAny = false
 
     static let maxQueuedResponses = 64
 
@@ -106,6 +108,14 @@ final class HTTPConnection {
 
     private func received(_ bytes: UnsafeRawBufferPointer) {
         guard !isClosed, !closingAfterQueue else { return }
+        if !receivedAny {
+            receivedAny = true
+            if worker.speaksHTTP2(transport, firstBytes: bytes) {
+                isClosed = true  // this object is done; the transport now belongs to its successor
+                worker.switchToHTTP2(from: self, firstBytes: bytes)
+                return
+            }
+        }
         let now = transport.loop.nowMilliseconds
         lastActivityMs = now
         if requestStartedMs == nil { requestStartedMs = now }
@@ -213,7 +223,7 @@ final class HTTPConnection {
             if let entry = worker.cache.get(rep.cacheKey) {
                 fill(slot, plan: plan, entry: entry, slices: slices)
             } else {
-                load(file, rep) { [weak self, slot] result in
+                worker.loadBody(file, rep) { [weak self, slot] result in
                     guard let self, !self.isClosed else { return }
                     switch result {
                     case .success(let entry):
@@ -317,30 +327,6 @@ final class HTTPConnection {
         }
         out.append(WriteBuffer(m.closing))
         return out
-    }
-
-    /// Loads a body through the shared cache: one load per key however many wait for it.
-    private func load(_ file: ServedFile, _ rep: ServedFile.Representation,
-                      _ done: @escaping (Result<ResponseCache.Entry, any Error>) -> Void) {
-        let loop = transport.loop
-        let worker = self.worker
-        let key = rep.cacheKey
-        let box = LoopBound(done)
-        let (hit, mustLoad) = worker.cache.getOrJoinLoad(key, countingLookup: false) { result in
-            _ = loop.execute { box.value(result) }
-        }
-        if let hit { done(.success(hit)); return }  // synchronous: the slot is ready before flush()
-        guard mustLoad else { return }
-        let loader = worker.bodyLoader
-        let cache = worker.cache
-        loop.runBlocking({ () -> ResponseCache.Entry in
-            switch try loader.load(file, rep) {
-            case .bytes(let bytes): return ResponseCache.Entry(fixedHeaders: [], body: bytes)
-            case .file(let open): return ResponseCache.Entry(fixedHeaders: [], body: [], file: open)
-            }
-        }, completion: { result in
-            cache.finishLoad(key, result: result)
-        })
     }
 
     // MARK: output

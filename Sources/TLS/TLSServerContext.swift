@@ -40,6 +40,8 @@ public final class TLSServerContext: @unchecked Sendable {
     public let rejectsUnknownServerNames: Bool
     /// Session-ticket keys: shared with the context this one replaced.
     let ticketKeys: TicketKeyRing
+    /// The ALPN protocols offered, in the server's order of preference.
+    public let alpnProtocols: [String]
     /// The wire form of the ALPN list (length-prefixed names).
     let alpnWire: [UInt8]
     public var certificates: [TLSCertificateSummary] { entries.map(\.summary) }
@@ -56,6 +58,7 @@ public final class TLSServerContext: @unchecked Sendable {
                 previous: TLSServerContext? = nil, ticketKeyRotationSeconds: Int = 3600,
                 rejectUnknownServerNames: Bool = false) throws(TLSError) {
         self.rejectsUnknownServerNames = rejectUnknownServerNames
+        self.alpnProtocols = alpn
         guard !certificates.isEmpty else { throw TLSError(.setup, "no certificate configured") }
         var wire: [UInt8] = []
         for name in alpn where !name.isEmpty && name.utf8.count < 256 {

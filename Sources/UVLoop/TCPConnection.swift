@@ -83,19 +83,26 @@ public final class TCPConnection: LoopHandleOwner, @unchecked Sendable {
     /// `onData` gets a view of the loop's shared read buffer, valid only during the call: parse
     /// it or copy what must outlive the call. `onEnd` gets `.eof` when the peer finished sending,
     /// or the read error (`.econnreset`, …); reading has stopped then, the connection is still open.
+    /// Called while already reading, it only replaces the callbacks (a protocol switch hands the
+    /// socket to a new reader without a gap).
     public func startReading(onData: @escaping (UnsafeRawBufferPointer) -> Void, onEnd: @escaping (UVError) -> Void) {
         loop.assertInLoopThread()
         guard !isClosed else { return }
         self.onData = onData
         self.onEnd = onEnd
+        if isReading { return }
+        isReading = true
         let status = uv_read_start(stream, connectionAllocCallback, connectionReadCallback)
         if status < 0 { readEnded(UVError(rawValue: status)) }
     }
+
+    private var isReading = false
 
     /// Stops delivering bytes (backpressure); `startReading` resumes.
     public func stopReading() {
         loop.assertInLoopThread()
         guard !isClosed else { return }
+        isReading = false
         uv_read_stop(stream)
     }
 
@@ -104,6 +111,7 @@ public final class TCPConnection: LoopHandleOwner, @unchecked Sendable {
     }
 
     fileprivate func readEnded(_ error: UVError) {
+        isReading = false
         uv_read_stop(stream)
         let onEnd = self.onEnd
         self.onData = nil

@@ -1,6 +1,7 @@
 import Configuration
 import Edge
 import Foundation
+import HTTP2
 import Scheduler
 import SystemPackage
 import TLS
@@ -81,6 +82,7 @@ struct ConfigurationLoader {
         e.idleTimeoutMs = int("edge.timeouts.idle_ms") ?? e.idleTimeoutMs
         e.sendTimeoutMs = int("edge.timeouts.send_ms") ?? e.sendTimeoutMs
         e.tls = tlsSettings()
+        e.http2 = http2Settings()
         e.adminTLS = bool("edge.admin_tls") ?? e.adminTLS
         s.edge = e
         s.scheduler = schedulerSettings()
@@ -116,6 +118,25 @@ struct ConfigurationLoader {
         t.hstsApps = Set(stringArray("edge.tls.hsts") ?? [])
         t.hstsMaxAgeSeconds = int("edge.tls.hsts_max_age") ?? t.hstsMaxAgeSeconds
         return t
+    }
+
+    /// The `edge.h2.*` keys: HTTP/2 on the TLS listener (ALPN `h2`), cleartext h2c, and its limits.
+    private mutating func http2Settings() -> EdgeHTTP2Configuration {
+        var h = EdgeHTTP2Configuration()
+        h.enabled = bool("edge.h2.enabled") ?? h.enabled
+        h.cleartext = bool("edge.h2.cleartext") ?? h.cleartext
+        var l = h.settings
+        l.maxConcurrentStreams = int("edge.h2.max_concurrent_streams") ?? l.maxConcurrentStreams
+        l.initialWindowBytes = int("edge.h2.initial_window_bytes") ?? l.initialWindowBytes
+        l.maxHeaderListBytes = int("edge.h2.max_header_list_bytes") ?? l.maxHeaderListBytes
+        l.maxContinuations = int("edge.h2.max_continuations") ?? l.maxContinuations
+        l.resetBurst = int("edge.h2.reset_burst") ?? l.resetBurst
+        l.resetRatePerSecond = int("edge.h2.reset_rate") ?? l.resetRatePerSecond
+        l.controlFrameBurst = int("edge.h2.control_frame_burst") ?? l.controlFrameBurst
+        l.controlFrameRatePerSecond = int("edge.h2.control_frame_rate") ?? l.controlFrameRatePerSecond
+        l.headerOverflowBudget = int("edge.h2.header_overflow_budget") ?? l.headerOverflowBudget
+        h.settings = l
+        return h
     }
 
     /// The `scheduler.*` keys (see edge-config/wharf.yaml).

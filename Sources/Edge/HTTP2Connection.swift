@@ -1,0 +1,336 @@
+import ArtifactStore
+import HTTP2
+import HTTPCore
+import Synchronization
+import UVLoop
+
+/// One HTTP/2 client connection on one loop: bytes in → nghttp2 (`HTTP2ServerSession`) → each
+/// request, as soon as its header block is complete, becomes the same `RequestHead` an HTTP/1.1
+/// request would (the pseudo-headers rewritten as a request line and `Host`, read by the same
+/// parser) and is planned by the same `ArtifactResponder`; the plan's head is framed as HTTP/2
+/// and its body pulled by flow control from the cache entry or the file. 103 Early Hints go out
+/// on the request's stream before the final response. Output is produced only while the
+/// transport's queue is under the high-water mark, so a slow reader holds no more than that.
+/// Loop thread only.
+final class HTTP2Connection: EdgeConnection {
+    /// A cleartext connection that starts with these bytes is taken for the HTTP/2 preface (the
+    /// session checks the rest).
+    static let prefacePrefix: [UInt8] = Array("PRI ".utf8)
+    /// Frames gathered into one write.
+    static let writeBatchBytes = 64 * 1024
+
+    /// One request being answered.
+    private final class Stream {
+        let id: Int32
+        let startedNs: UInt64
+        /// The client sent its own RFC 9218 `priority`.
+        let clientPriority: Bool
+        var app: String?
+        var file: ServedFile?
+        var coding: UInt8 = 0
+        var status = 0
+
+        init(id: Int32, clientPriority: Bool) {
+            self.id = id
+            self.clientPriority = clientPriority
+            self.startedNs = EdgeClock.monotonicNanoseconds()
+        }
+    }
+
+    let id: Int
+    let transport: any ConnectionTransport
+    unowned let worker: EdgeWorker
+    private let session: HTTP2ServerSession
+    private let isSecure: Bool
+    private var streams: [Int32: Stream] = [:]
+    private(set) var isClosed = false
+    /// HTTP/2 has no partly received request the header timeout could apply to: a header block
+    /// is either complete or held by nghttp2 (bounded by SETTINGS_MAX_HEADER_LIST_SIZE and the
+    /// CONTINUATION limit), so the idle and send timeouts are the ones that apply.
+    var requestStartedMs: UInt64? { nil }
+    /// The last request, or the last output progress: control frames (PING, SETTINGS) do not
+    /// keep a connection alive.
+    private(set) var lastActivityMs: UInt64
+    private(set) var lastWriteProgressMs: UInt64
+    private var writesInFlight = 0
+    /// The session ended (GOAWAY queued): close once it is written.
+    private var closingAfterOutput = false
+    private var draining = false
+    private var flushing = false
+    private var flushRequested = false
+
+    init(id: Int, transport: any ConnectionTransport, worker: EdgeWorker) {
+        self.id = id
+        self.transport = transport
+        self.worker = worker
+        self.isSecure = transport is TLSTransport
+        let loop = transport.loop
+        self.session = HTTP2ServerSession(settings: worker.configuration.http2.settings, clock: { loop.nowMilliseconds })
+        let now = loop.nowMilliseconds
+        lastActivityMs = now
+        lastWriteProgressMs = now
+    }
+
+    var isIdle: Bool { streams.isEmpty && writesInFlight == 0 && transport.writeQueueSize == 0 }
+
+    /// Takes over the transport (reading, close notification) and processes the bytes the
+    /// HTTP/1.1 connection had already read.
+    func start(firstBytes: UnsafeRawBufferPointer) {
+        session.onRequest = { [unowned self] request in self.handle(request) }
+        session.onStreamClosed = { [unowned self] stream, _ in self.streamClosed(stream) }
+        transport.onClose = { [weak self] in
+            guard let self else { return }
+            self.isClosed = true
+            self.worker.connectionClosed(self)
+        }
+        transport.startReading(onData: { [unowned self] bytes in self.received(bytes) },
+                               onEnd: { [unowned self] _ in self.readEnded() })
+        received(firstBytes)
+    }
+
+    // MARK: input
+
+    private func received(_ bytes: UnsafeRawBufferPointer) {
+        guard !isClosed, !closingAfterOutput else { return }
+        if !session.receive(bytes) { failed() }
+        flush()
+    }
+
+    private func failed() {
+        closingAfterOutput = true
+        switch session.failure {
+        case .abuse(let reason)?:
+            worker.metrics.http2AbuseClosures.add(1, ordering: .relaxed)
+            worker.log("HTTP/2 connection closed with ENHANCE_YOUR_CALM: \(reason)")
+        default:
+            worker.metrics.http2ProtocolErrors.add(1, ordering: .relaxed)
+        }
+    }
+
+    private func readEnded() {
+        // The client will send nothing more: finish writing what is queued, then close.
+        closingAfterOutput = true
+        flush()
+    }
+
+    // MARK: requests
+
+    private func handle(_ request: HTTP2Request) {
+        lastActivityMs = transport.loop.nowMilliseconds
+        let stream = Stream(id: request.streamID, clientPriority: request.priority != nil)
+        streams[stream.id] = stream
+        let head: RequestHead
+        do {
+            head = try requestHead(request)
+        } catch {
+            respond(stream, ArtifactResponder.error(error.status, "\(error)", date: worker.date(), close: false))
+            return
+        }
+        if let (hit, entry) = worker.cacheHit(head) {
+            stream.app = hit.app
+            stream.file = hit.file
+            stream.coding = hit.rep.coding.rawValue
+            var pieces: [ArraySlice<UInt8>] = [hit.rep.okHead[...]]
+            if isSecure, let hsts = worker.hstsField(app: hit.app) { pieces.append(hsts[...]) }
+            pieces.append(worker.responseDate().keepAliveTail[...])
+            send(stream, head: pieces, body: segments(entry, .whole, multipartHead: nil))
+            return
+        }
+        let planned = worker.plan(head)
+        respond(stream, isSecure ? worker.withHSTSApp(planned, for: head) : planned)
+    }
+
+    /// The request as the HTTP/1.1 parser would have produced it: `METHOD :path HTTP/1.1`,
+    /// `host: :authority`, then the other fields. The parser applies the same limits and checks.
+    private func requestHead(_ request: HTTP2Request) throws(ParseError) -> RequestHead {
+        // nghttp2 has validated the names and values; the request line's parts must still not
+        // contain what would split it.
+        let path = request.path.isEmpty && request.method.elementsEqual("OPTIONS".utf8) ? Array("*".utf8) : request.path
+        guard !request.method.isEmpty, !path.isEmpty, path.allSatisfy({ $0 > 0x20 && $0 != 0x7f }),
+              request.authority.allSatisfy({ $0 > 0x20 && $0 != 0x7f })
+        else { throw ParseError.invalidRequestLine }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(request.method.count + path.count + request.authority.count + request.fieldLines.count + 32)
+        bytes.append(contentsOf: request.method)
+        bytes.append(32)
+        bytes.append(contentsOf: path)
+        bytes.append(contentsOf: " HTTP/1.1\r\n".utf8)
+        if !request.authority.isEmpty {
+            bytes.append(contentsOf: "host: ".utf8)
+            bytes.append(contentsOf: request.authority)
+            bytes.append(contentsOf: "\r\n".utf8)
+        }
+        bytes.append(contentsOf: request.fieldLines)
+        bytes.append(contentsOf: "\r\n".utf8)
+        var parser = RequestParser(limits: worker.parserLimits)
+        var index = 0
+        guard case .head(let head)? = try parser.next(in: bytes, at: &index) else { throw ParseError.invalidRequestLine }
+        return head
+    }
+
+    private func respond(_ stream: Stream, _ plan: ArtifactResponder.Plan) {
+        stream.app = plan.app
+        stream.file = plan.file
+        if let hints = plan.earlyHints, let interim = HTTP2ResponseHead([hints[...]]) {
+            session.sendInformational(stream: stream.id, status: interim.status, fields: interim.fields)
+        }
+        var head: [ArraySlice<UInt8>] = [plan.head[...]]
+        if isSecure, let hsts = worker.hstsField(app: plan.app) { head.append(hsts[...]) }
+        if !plan.headTail.isEmpty { head.append(plan.headTail[...]) }
+        switch plan.body {
+        case .none:
+            send(stream, head: head, body: [])
+        case .bytes(let bytes):
+            send(stream, head: head, body: [.bytes(bytes[...])])
+        case .representation(let file, let rep, let slices):
+            stream.coding = rep.coding.rawValue
+            var multipartHead: [ArraySlice<UInt8>]?
+            if case .multipart = slices {
+                multipartHead = [plan.fullHead[...]]
+                if isSecure, let hsts = worker.hstsField(app: plan.app) { multipartHead?.append(hsts[...]) }
+            }
+            if let entry = worker.cache.get(rep.cacheKey) {
+                send(stream, head: multipartHead ?? head, body: segments(entry, slices, multipartHead: multipartHead))
+                return
+            }
+            worker.loadBody(file, rep) { [weak self, stream] result in
+                guard let self, !self.isClosed, self.streams[stream.id] === stream else { return }
+                switch result {
+                case .success(let entry):
+                    self.send(stream, head: multipartHead ?? head, body: self.segments(entry, slices, multipartHead: multipartHead))
+                case .failure(let error):
+                    self.worker.log("body load failed for \(file.entry.path): \(error)")
+                    stream.status = 500
+                    self.session.reset(stream: stream.id, .internalError)
+                }
+                self.flush()
+            }
+        }
+    }
+
+    /// The selected bytes of a loaded representation as body segments (slices and file ranges, not copies).
+    private func segments(_ entry: ResponseCache.Entry, _ slices: ArtifactResponder.Slices,
+                          multipartHead: [ArraySlice<UInt8>]?) -> [HTTP2ResponseBody.Segment] {
+        func range(_ offset: Int64, _ length: Int64) -> HTTP2ResponseBody.Segment {
+            if let file = entry.file { return .file(file, offset: file.offset + offset, length: length) }
+            return .bytes(entry.body[Int(offset)..<Int(offset + length)])
+        }
+        switch slices {
+        case .whole:
+            return [range(0, entry.file?.length ?? Int64(entry.body.count))]
+        case .single(let offset, let length):
+            return [range(offset, length)]
+        case .multipart(let multipart):
+            var out: [HTTP2ResponseBody.Segment] = []
+            for (i, span) in multipart.spans.enumerated() {
+                out.append(.bytes(multipart.partHead(i)[...]))
+                out.append(range(span.first, span.count))
+            }
+            out.append(.bytes(multipart.closing[...]))
+            return out
+        }
+    }
+
+    /// Frames the head and starts the body of one response.
+    private func send(_ stream: Stream, head pieces: [ArraySlice<UInt8>], body segments: [HTTP2ResponseBody.Segment]) {
+        guard let head = HTTP2ResponseHead(pieces) else {
+            session.reset(stream: stream.id, .internalError)
+            return
+        }
+        stream.status = head.status
+        if !stream.clientPriority {
+            let priority = head.defaultPriority
+            session.setPriority(stream: stream.id, urgency: priority.urgency, incremental: priority.incremental)
+        }
+        var body: HTTP2ResponseBody?
+        if !segments.isEmpty {
+            let id = stream.id
+            let candidate = HTTP2ResponseBody(segments, loop: transport.loop, onReadable: { [weak self] in
+                guard let self, !self.isClosed else { return }
+                self.session.resume(stream: id)
+                self.flush()
+            })
+            if !candidate.isEmpty { body = candidate }
+        }
+        let bytes = segments.reduce(0) { total, segment in
+            switch segment {
+            case .bytes(let b): return total + b.count
+            case .file(_, _, let length): return total + Int(length)
+            }
+        }
+        session.respond(stream: stream.id, status: head.status, fields: head.fields, body: body)
+        worker.record(head.status, bytes: bytes, app: stream.app, file: stream.file, coding: stream.coding)
+    }
+
+    private func streamClosed(_ id: Int32) {
+        guard let stream = streams.removeValue(forKey: id) else { return }
+        worker.metrics.http2Streams.add(1, ordering: .relaxed)
+        if stream.status != 0 {
+            worker.metrics.recordRequestDuration(nanoseconds: EdgeClock.monotonicNanoseconds() &- stream.startedNs)
+        }
+        lastWriteProgressMs = transport.loop.nowMilliseconds
+    }
+
+    // MARK: output
+
+    /// Writes what the session has to send, in batches, while the transport's queue is under the
+    /// high-water mark; write completions call it again. Re-entrant calls (a completion that runs
+    /// inside `write`) only ask for another pass.
+    private func flush() {
+        if flushing {
+            flushRequested = true
+            return
+        }
+        flushing = true
+        repeat {
+            flushRequested = false
+            while !isClosed && transport.writeQueueSize < worker.configuration.writeHighWaterBytes {
+                var output: [UInt8] = []
+                session.takeOutput(into: &output, limit: HTTP2Connection.writeBatchBytes)
+                if output.isEmpty { break }
+                writesInFlight += 1
+                transport.write([WriteBuffer(output)], completion: writeCompleted)
+            }
+        } while flushRequested && !isClosed
+        flushing = false
+        afterOutput()
+    }
+
+    private lazy var writeCompleted: (UVError?) -> Void = { [weak self] error in
+        guard let self else { return }
+        self.writesInFlight -= 1
+        self.lastWriteProgressMs = self.transport.loop.nowMilliseconds
+        if error != nil {
+            self.close()
+            return
+        }
+        self.flush()
+    }
+
+    private func afterOutput() {
+        guard !isClosed, !flushing, writesInFlight == 0 else { return }
+        let finished = !session.isActive || (draining && streams.isEmpty)
+        if (closingAfterOutput && !session.wantsWrite) || finished {
+            close()
+        }
+    }
+
+    // MARK: lifecycle
+
+    /// The header timeout does not apply to HTTP/2 (see `requestStartedMs`); close if asked.
+    func timeOutRequest() { close() }
+
+    /// Graceful shutdown: GOAWAY with the last stream taken; those streams finish, then close.
+    func drain() {
+        guard !isClosed, !draining else { return }
+        draining = true
+        session.goAway()
+        flush()
+    }
+
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        transport.close()
+    }
+}

@@ -1,0 +1,354 @@
+import CNGHTTP2
+
+/// The server side of one HTTP/2 connection over libnghttp2, which does the framing, HPACK, stream
+/// states and flow control; the caller owns the I/O. Received bytes go in through `receive`; the
+/// frames to send come out of `takeOutput` (the caller writes them through TLS or TCP on the same
+/// loop). Requests arrive through `onRequest` when their header block is complete; responses go in
+/// with `respond`, bodies are pulled from an `HTTP2BodySource` as the client's windows allow.
+/// Loop thread only; nothing here blocks.
+public final class HTTP2ServerSession {
+    /// A complete request header block (the stream stays open for the response).
+    public var onRequest: ((HTTP2Request) -> Void)?
+    /// A stream is gone (answered, reset by either side, or the connection ended), with its error code.
+    public var onStreamClosed: ((Int32, UInt32) -> Void)?
+
+    /// Why the session stopped taking input, when it did.
+    public enum Failure: Equatable, Sendable {
+        /// The client broke the protocol (nghttp2's verdict, with its error string).
+        case protocolError(String)
+        /// The client went over one of the budgets in `HTTP2Settings` (which one).
+        case abuse(String)
+    }
+    public private(set) var failure: Failure?
+
+    private var session: OpaquePointer?
+    private let settings: HTTP2Settings
+    private let clock: () -> UInt64
+    private var resetBudget: FrameBudget
+    private var controlBudget: FrameBudget
+    private var headerOverflows = 0
+    /// Header blocks being received, by stream.
+    private var incoming: [Int32: HTTP2Request] = [:]
+    /// Response bodies being sent, by stream.
+    private var bodies: [Int32: any HTTP2BodySource] = [:]
+    /// Set by a callback when a budget ran out; acted on once `mem_recv` returns.
+    private var abuseReason: String?
+
+    /// - Parameter clock: monotonic milliseconds (the loop's clock), for the frame budgets.
+    public init(settings: HTTP2Settings, clock: @escaping () -> UInt64) {
+        self.settings = settings
+        self.clock = clock
+        let now = clock()
+        resetBudget = FrameBudget(burst: settings.resetBurst, ratePerSecond: settings.resetRatePerSecond, nowMs: now)
+        controlBudget = FrameBudget(burst: settings.controlFrameBurst, ratePerSecond: settings.controlFrameRatePerSecond, nowMs: now)
+
+        var callbacks: OpaquePointer?
+        nghttp2_session_callbacks_new(&callbacks)
+        nghttp2_session_callbacks_set_on_begin_frame_callback(callbacks, onBeginFrame)
+        nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, onBeginHeaders)
+        nghttp2_session_callbacks_set_on_header_callback(callbacks, onHeader)
+        nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, onFrameReceived)
+        nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
+        var option: OpaquePointer?
+        nghttp2_option_new(&option)
+        nghttp2_option_set_max_continuations(option, settings.maxContinuations)
+        // nghttp2's own rapid-reset limiter stays as a backstop above Wharf's budget.
+        nghttp2_option_set_stream_reset_rate_limit(option, UInt64(settings.resetBurst) * 4, UInt64(settings.resetRatePerSecond) * 4)
+        nghttp2_option_set_max_settings(option, 32)
+        var created: OpaquePointer?
+        let unmanaged = Unmanaged.passUnretained(self).toOpaque()
+        nghttp2_session_server_new2(&created, callbacks, unmanaged, option)
+        nghttp2_option_del(option)
+        nghttp2_session_callbacks_del(callbacks)
+        session = created
+
+        var entries = [
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), value: UInt32(settings.maxConcurrentStreams)),
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: UInt32(settings.initialWindowBytes)),
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue), value: UInt32(settings.maxHeaderListBytes)),
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_ENABLE_PUSH.rawValue), value: 0),
+            // RFC 9218: the client signals urgency with the `priority` field, not RFC 7540's tree.
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES.rawValue), value: 1),
+        ]
+        nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), &entries, entries.count)
+    }
+
+    deinit {
+        nghttp2_session_del(session)
+    }
+
+    // MARK: input
+
+    /// Feeds bytes received from the client. Returns false when the connection must end (send
+    /// what `takeOutput` still gives, usually a GOAWAY, then close); `failure` says why.
+    @discardableResult
+    public func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard failure == nil, let base = bytes.baseAddress else { return failure == nil }
+        let consumed = nghttp2_session_mem_recv(session, base.assumingMemoryBound(to: UInt8.self), bytes.count)
+        if let reason = abuseReason {
+            failure = .abuse(reason)
+            nghttp2_session_terminate_session(session, HTTP2ErrorCode.enhanceYourCalm.rawValue)
+            return false
+        }
+        if consumed < 0 {
+            failure = .protocolError(String(cString: nghttp2_strerror(Int32(consumed))))
+            // A bad preface or a broken frame: nghttp2 has usually queued its GOAWAY already.
+            nghttp2_session_terminate_session(session, HTTP2ErrorCode.protocolError.rawValue)
+            return false
+        }
+        return true
+    }
+
+    // MARK: output
+
+    /// Appends frames to send to `output` until about `limit` bytes were added or nothing is left.
+    /// Pulling body bytes happens here, so the caller's limit is the backpressure.
+    public func takeOutput(into output: inout [UInt8], limit: Int) {
+        let start = output.count
+        while output.count - start < limit {
+            var data: UnsafePointer<UInt8>?
+            let length = nghttp2_session_mem_send(session, &data)
+            guard length > 0, let data else { break }
+            output.append(contentsOf: UnsafeBufferPointer(start: data, count: length))
+        }
+    }
+
+    /// True while the session has something to send or expects more input; false once both sides
+    /// are done (after a GOAWAY exchange, or a fatal error and its GOAWAY sent).
+    public var isActive: Bool {
+        nghttp2_session_want_read(session) != 0 || nghttp2_session_want_write(session) != 0
+    }
+
+    public var wantsWrite: Bool { nghttp2_session_want_write(session) != 0 }
+
+    // MARK: responses
+
+    /// One response field (lowercase name).
+    public struct Field {
+        public var name: ArraySlice<UInt8>
+        public var value: ArraySlice<UInt8>
+        public init(name: ArraySlice<UInt8>, value: ArraySlice<UInt8>) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    /// Sends a `1xx` informational response (e.g. 103 Early Hints) on `stream`.
+    public func sendInformational(stream: Int32, status: Int, fields: [Field]) {
+        withHeaderList(status: status, fields: fields) { list, count in
+            _ = nghttp2_submit_headers(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream, nil, list, count, nil)
+        }
+    }
+
+    /// Sends the final response on `stream`: its fields and, unless `body` is nil, a body pulled
+    /// from `body`. Returns false when the stream is already gone (reset by the client).
+    @discardableResult
+    public func respond(stream: Int32, status: Int, fields: [Field], body: (any HTTP2BodySource)?) -> Bool {
+        var result: Int32 = 0
+        if let body {
+            bodies[stream] = body
+            var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: readBodyCallback)
+            withHeaderList(status: status, fields: fields) { list, count in
+                result = nghttp2_submit_response(session, stream, list, count, &provider)
+            }
+        } else {
+            withHeaderList(status: status, fields: fields) { list, count in
+                result = nghttp2_submit_response(session, stream, list, count, nil)
+            }
+        }
+        if result != 0 { bodies[stream] = nil }
+        return result == 0
+    }
+
+    /// The body of `stream` has bytes again after answering `.wait`.
+    public func resume(stream: Int32) {
+        _ = nghttp2_session_resume_data(session, stream)
+    }
+
+    /// Sets a stream's RFC 9218 urgency (0 most urgent … 7) and incremental flag, as the server's
+    /// choice; a client's own `priority` field is read by nghttp2 and wins.
+    public func setPriority(stream: Int32, urgency: Int, incremental: Bool) {
+        var priority = nghttp2_extpri(urgency: UInt32(max(0, min(7, urgency))), inc: incremental ? 1 : 0)
+        _ = nghttp2_session_change_extpri_stream_priority(session, stream, &priority, 1)
+    }
+
+    /// Graceful shutdown: GOAWAY NO_ERROR with the last stream already taken; those streams finish.
+    public func goAway() {
+        let last = nghttp2_session_get_last_proc_stream_id(session)
+        _ = nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), last, HTTP2ErrorCode.noError.rawValue, nil, 0)
+    }
+
+    /// Ends the connection with GOAWAY `code` (the caller sends the output, then closes).
+    public func terminate(_ code: HTTP2ErrorCode) {
+        _ = nghttp2_session_terminate_session(session, code.rawValue)
+    }
+
+    /// Resets one stream (e.g. its body failed to load).
+    public func reset(stream: Int32, _ code: HTTP2ErrorCode) {
+        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream, code.rawValue)
+    }
+
+    /// The header list as nghttp2_nv entries pointing into one contiguous buffer, for one call
+    /// (nghttp2 copies names and values while submitting).
+    private func withHeaderList(status: Int, fields: [Field], _ body: (UnsafePointer<nghttp2_nv>, Int) -> Void) {
+        var storage: [UInt8] = []
+        storage.reserveCapacity(fields.reduce(16) { $0 + $1.name.count + $1.value.count })
+        storage.append(contentsOf: ":status".utf8)
+        storage.append(contentsOf: String(status).utf8)
+        var spans: [(Int, Int, Int, Int)] = [(0, 7, 7, storage.count - 7)]
+        for field in fields {
+            let nameStart = storage.count
+            storage.append(contentsOf: field.name)
+            let valueStart = storage.count
+            storage.append(contentsOf: field.value)
+            spans.append((nameStart, field.name.count, valueStart, field.value.count))
+        }
+        storage.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            let list = spans.map { span in
+                nghttp2_nv(name: base + span.0, value: base + span.2, namelen: span.1, valuelen: span.3,
+                           flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
+            }
+            list.withUnsafeBufferPointer { body($0.baseAddress!, $0.count) }
+        }
+    }
+
+    // MARK: callbacks (from nghttp2, on this thread, inside mem_recv / mem_send)
+
+    fileprivate func beganFrame(type: UInt8, stream: Int32, length: Int) -> Int32 {
+        let now = clock()
+        switch Int(type) {
+        case Int(NGHTTP2_RST_STREAM.rawValue):
+            if !resetBudget.take(nowMs: now) { return abuse("rapid reset: RST_STREAM over \(settings.resetRatePerSecond)/s") }
+        case Int(NGHTTP2_SETTINGS.rawValue), Int(NGHTTP2_PING.rawValue), Int(NGHTTP2_PRIORITY.rawValue), 0x10:
+            if !controlBudget.take(nowMs: now) { return abuse("control frame flood") }
+        case Int(NGHTTP2_WINDOW_UPDATE.rawValue) where stream == 0:
+            if !controlBudget.take(nowMs: now) { return abuse("control frame flood") }
+        default:
+            break
+        }
+        return 0
+    }
+
+    private func abuse(_ reason: String) -> Int32 {
+        abuseReason = reason
+        return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue
+    }
+
+    fileprivate func beganHeaders(stream: Int32, category: nghttp2_headers_category) {
+        guard category == NGHTTP2_HCAT_REQUEST else { return }
+        incoming[stream] = HTTP2Request(streamID: stream)
+    }
+
+    fileprivate func header(stream: Int32, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> Int32 {
+        guard var request = incoming[stream] else { return 0 }  // trailers: ignored
+        incoming[stream] = nil  // unique while appended to
+        defer { incoming[stream] = request }
+        request.listBytes += name.count + value.count + 32
+        if request.listBytes > settings.maxHeaderListBytes {
+            if !request.overflowed {
+                request.overflowed = true
+                headerOverflows += 1
+                if headerOverflows > settings.headerOverflowBudget { return abuse("header lists over \(settings.maxHeaderListBytes) bytes") }
+            }
+            return 0  // keep decoding (HPACK state must stay in step); the stream is reset at its end
+        }
+        if name.first == UInt8(ascii: ":") {
+            switch String(decoding: name, as: UTF8.self) {
+            case ":method": request.method = Array(value)
+            case ":path": request.path = Array(value)
+            case ":authority": request.authority = Array(value)
+            case ":scheme": request.scheme = Array(value)
+            default: break  // nghttp2 rejects unknown pseudo-headers before this
+            }
+            return 0
+        }
+        if name.elementsEqual("host".utf8), !request.authority.isEmpty { return 0 }
+        if name.elementsEqual("priority".utf8) { request.priority = Array(value) }
+        request.fieldLines.append(contentsOf: name)
+        request.fieldLines.append(UInt8(ascii: ":"))
+        request.fieldLines.append(UInt8(ascii: " "))
+        request.fieldLines.append(contentsOf: value)
+        request.fieldLines.append(13)
+        request.fieldLines.append(10)
+        return 0
+    }
+
+    fileprivate func frameReceived(type: UInt8, flags: UInt8, stream: Int32, category: nghttp2_headers_category?) {
+        guard Int(type) == Int(NGHTTP2_HEADERS.rawValue), category == NGHTTP2_HCAT_REQUEST,
+              let request = incoming.removeValue(forKey: stream) else { return }
+        if request.overflowed {
+            // 431 would need a response to a request we refused to hold: a reset says the same.
+            reset(stream: stream, .refusedStream)
+            return
+        }
+        onRequest?(request)
+    }
+
+    fileprivate func streamClosed(_ stream: Int32, errorCode: UInt32) {
+        incoming[stream] = nil
+        bodies[stream] = nil
+        onStreamClosed?(stream, errorCode)
+    }
+
+    fileprivate func readBody(stream: Int32, into buffer: UnsafeMutableRawBufferPointer, flags: UnsafeMutablePointer<UInt32>) -> Int {
+        guard let source = bodies[stream] else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
+        switch source.read(into: buffer) {
+        case .bytes(let count, let end):
+            if end {
+                flags.pointee |= UInt32(NGHTTP2_DATA_FLAG_EOF.rawValue)
+                bodies[stream] = nil
+            }
+            return count
+        case .wait:
+            return Int(NGHTTP2_ERR_DEFERRED.rawValue)
+        case .failed:
+            bodies[stream] = nil
+            return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
+        }
+    }
+}
+
+// MARK: C callbacks: each recovers the session from user_data and forwards.
+
+private func owner(_ userData: UnsafeMutableRawPointer?) -> HTTP2ServerSession {
+    Unmanaged<HTTP2ServerSession>.fromOpaque(userData!).takeUnretainedValue()
+}
+
+private let onBeginFrame: nghttp2_on_begin_frame_callback = { _, hd, userData in
+    guard let hd else { return 0 }
+    return owner(userData).beganFrame(type: hd.pointee.type, stream: hd.pointee.stream_id, length: hd.pointee.length)
+}
+
+private let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, userData in
+    guard let frame else { return 0 }
+    if Int(frame.pointee.hd.type) == Int(NGHTTP2_HEADERS.rawValue) {
+        owner(userData).beganHeaders(stream: frame.pointee.hd.stream_id, category: frame.pointee.headers.cat)
+    }
+    return 0
+}
+
+private let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength, value, valueLength, _, userData in
+    guard let frame, Int(frame.pointee.hd.type) == Int(NGHTTP2_HEADERS.rawValue) else { return 0 }
+    return owner(userData).header(stream: frame.pointee.hd.stream_id,
+                                  name: UnsafeBufferPointer(start: name, count: nameLength),
+                                  value: UnsafeBufferPointer(start: value, count: valueLength))
+}
+
+private let onFrameReceived: nghttp2_on_frame_recv_callback = { _, frame, userData in
+    guard let frame else { return 0 }
+    let type = frame.pointee.hd.type
+    let category = Int(type) == Int(NGHTTP2_HEADERS.rawValue) ? frame.pointee.headers.cat : nil
+    owner(userData).frameReceived(type: type, flags: frame.pointee.hd.flags, stream: frame.pointee.hd.stream_id, category: category)
+    return 0
+}
+
+private let onStreamClose: nghttp2_on_stream_close_callback = { _, stream, errorCode, userData in
+    owner(userData).streamClosed(stream, errorCode: errorCode)
+    return 0
+}
+
+private let readBodyCallback: nghttp2_data_source_read_callback = { _, stream, buffer, length, flags, _, userData in
+    guard let buffer, let flags else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
+    return owner(userData).readBody(stream: stream, into: UnsafeMutableRawBufferPointer(start: buffer, count: length), flags: flags)
+}
