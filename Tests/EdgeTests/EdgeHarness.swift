@@ -24,6 +24,7 @@ final class EdgeHarness: Sendable {
         switch via {
         case .plain: try TestClient(port: port, timeoutSeconds: timeoutSeconds)
         case .tls: try TestClient(port: tlsPort, tls: tlsClient!, timeoutSeconds: timeoutSeconds)
+        case .h2: try TestClient(http2Port: tlsPort, caFile: caFile!, timeoutSeconds: timeoutSeconds)
         }
     }
 
@@ -98,7 +99,12 @@ final class EdgeHarness: Sendable {
 
     /// Which listener a test talks to.
     enum Listener: String, CaseIterable, Sendable, CustomStringConvertible {
-        case plain, tls
+        /// HTTP/1.1 in clear, HTTP/1.1 over TLS, HTTP/2 over TLS (ALPN h2).
+        case plain, tls, h2
+        /// The HTTP/1.1 listeners: cases that speak HTTP/1.1 bytes on the socket.
+        static let allCases: [Listener] = [.plain, .tls]
+        /// Every protocol: cases written against `TestClient.get`, whose semantics HTTP/2 shares.
+        static let everyProtocol: [Listener] = [.plain, .tls, .h2]
         var description: String { rawValue }
     }
 

@@ -10,7 +10,7 @@ import Testing
     static let shared: EdgeHarness = try! EdgeHarness(tls: true)
     var h: EdgeHarness { EdgeServerTests.shared }
 
-    @Test(arguments: Listener.allCases) func theEntryPointIsServedWithEveryHeaderABrowserNeeds(_ via: Listener) throws {
+    @Test(arguments: Listener.everyProtocol) func theEntryPointIsServedWithEveryHeaderABrowserNeeds(_ via: Listener) throws {
         let c = try h.client(via)
         let r = try c.get("/", headers: ["Accept-Encoding": "identity"])
         #expect(r.status == 200)
@@ -27,7 +27,7 @@ import Testing
         #expect(r.header("Link")?.contains("</assets/style.5e6f7a8b.css>; rel=preload; as=style") == true)
     }
 
-    @Test(arguments: Listener.allCases) func hashedAssetsAreImmutable(_ via: Listener) throws {
+    @Test(arguments: Listener.everyProtocol) func hashedAssetsAreImmutable(_ via: Listener) throws {
         let r = try h.client(via).get("/assets/logo.9c8d7e6f.png")
         #expect(r.status == 200)
         #expect(r.header("Cache-Control") == "public, max-age=31536000, immutable")
@@ -50,7 +50,7 @@ import Testing
         #expect(try h.client(via).get("/assets/logo.9c8d7e6f.png").interim.isEmpty)
     }
 
-    @Test(arguments: Listener.allCases) func aMatchingIfNoneMatchGets304WithTheSameETagAndNoBody(_ via: Listener) throws {
+    @Test(arguments: Listener.everyProtocol) func aMatchingIfNoneMatchGets304WithTheSameETagAndNoBody(_ via: Listener) throws {
         let c = try h.client(via)
         let first = try c.get("/assets/logo.9c8d7e6f.png")
         let etag = try #require(first.header("ETag"))
@@ -68,7 +68,7 @@ import Testing
         #expect(other.status == 200)
     }
 
-    @Test(arguments: Listener.allCases) func ifModifiedSinceIsHonouredOnlyWithoutIfNoneMatch(_ via: Listener) throws {
+    @Test(arguments: Listener.everyProtocol) func ifModifiedSinceIsHonouredOnlyWithoutIfNoneMatch(_ via: Listener) throws {
         let c = try h.client(via)
         let first = try c.get("/robots.txt")
         let lm = try #require(first.header("Last-Modified"))
@@ -76,7 +76,7 @@ import Testing
         #expect(try c.get("/robots.txt", headers: ["If-Modified-Since": lm, "If-None-Match": "\"other\""]).status == 200)
     }
 
-    @Test(arguments: Listener.allCases) func aFailingIfMatchGets412(_ via: Listener) throws {
+    @Test(arguments: Listener.everyProtocol) func aFailingIfMatchGets412(_ via: Listener) throws {
         let c = try h.client(via)
         let r = try c.get("/robots.txt", headers: ["If-Match": "\"not-the-etag\""])
         #expect(r.status == 412)
@@ -86,7 +86,7 @@ import Testing
         #expect(try c.get("/robots.txt", headers: ["If-Match": "W/\(etag)"]).status == 412)
     }
 
-    @Test(arguments: Listener.allCases) func encodingIsNegotiatedByQValuesAndETagsDifferPerEncoding(_ via: Listener) throws {
+    @Test(arguments: Listener.everyProtocol) func encodingIsNegotiatedByQValuesAndETagsDifferPerEncoding(_ via: Listener) throws {
         let c = try h.client(via)
         let path = "/assets/app.1a2b3c4d.js"
         let identity = try c.get(path, headers: ["Accept-Encoding": "identity"])
@@ -110,7 +110,7 @@ import Testing
         #expect(refused.status == 406)
     }
 
-    @Test(arguments: Listener.allCases) func compressedBodiesDecodeToTheOriginal(_ via: Listener) throws {
+    @Test(arguments: Listener.everyProtocol) func compressedBodiesDecodeToTheOriginal(_ via: Listener) throws {
         let c = try h.client(via)
         let path = "/assets/style.5e6f7a8b.css"
         for coding in ["br", "zstd", "gzip"] {
@@ -120,7 +120,7 @@ import Testing
         }
     }
 
-    @Test(arguments: Listener.allCases) func headEqualsGetMinusTheBody(_ via: Listener) throws {
+    @Test(arguments: Listener.everyProtocol) func headEqualsGetMinusTheBody(_ via: Listener) throws {
         let c = try h.client(via)
         for path in ["/", "/assets/app.1a2b3c4d.js", "/downloads/app-release.apk", "/nope.png"] {
             let get = try c.get(path, headers: ["Accept-Encoding": "br"])
@@ -132,7 +132,7 @@ import Testing
         }
     }
 
-    @Test(arguments: Listener.allCases) func aSingleRangeGets206WithContentRange(_ via: Listener) throws {
+    @Test(arguments: Listener.everyProtocol) func aSingleRangeGets206WithContentRange(_ via: Listener) throws {
         let c = try h.client(via)
         let path = "/assets/logo.9c8d7e6f.png"
         let full = try #require(h.files[path])
@@ -146,7 +146,7 @@ import Testing
         #expect(open.body == Array(full.suffix(5)))
     }
 
-    @Test(arguments: Listener.allCases) func rangesApplyToTheIdentityRepresentationEvenWhenBrIsAccepted(_ via: Listener) throws {
+    @Test(arguments: Listener.everyProtocol) func rangesApplyToTheIdentityRepresentationEvenWhenBrIsAccepted(_ via: Listener) throws {
         let path = "/assets/app.1a2b3c4d.js"
         let r = try h.client(via).get(path, headers: ["Range": "bytes=0-99", "Accept-Encoding": "br"])
         #expect(r.status == 206)
@@ -154,14 +154,14 @@ import Testing
         #expect(r.body == Array(h.files[path]![0...99]))
     }
 
-    @Test(arguments: Listener.allCases) func anUnsatisfiableRangeGets416WithTheLength(_ via: Listener) throws {
+    @Test(arguments: Listener.everyProtocol) func anUnsatisfiableRangeGets416WithTheLength(_ via: Listener) throws {
         let path = "/assets/logo.9c8d7e6f.png"
         let r = try h.client(via).get(path, headers: ["Range": "bytes=999999-"])
         #expect(r.status == 416)
         #expect(r.header("Content-Range") == "bytes */\(h.files[path]!.count)")
     }
 
-    @Test(arguments: Listener.allCases) func multipleRangesComeAsMultipartByteranges(_ via: Listener) throws {
+    @Test(arguments: Listener.everyProtocol) func multipleRangesComeAsMultipartByteranges(_ via: Listener) throws {
         let path = "/assets/logo.9c8d7e6f.png"
         let full = try #require(h.files[path])
         let r = try h.client(via).get(path, headers: ["Range": "bytes=0-9, 100-109"])
@@ -177,7 +177,7 @@ import Testing
         #expect(Int(r.header("Content-Length") ?? "") == r.body.count)
     }
 
-    @Test(arguments: Listener.allCases) func ifRangeWithAStaleETagServesTheWholeFile(_ via: Listener) throws {
+    @Test(arguments: Listener.everyProtocol) func ifRangeWithAStaleETagServesTheWholeFile(_ via: Listener) throws {
         let path = "/assets/logo.9c8d7e6f.png"
         let c = try h.client(via)
         let stale = try c.get(path, headers: ["Range": "bytes=0-9", "If-Range": "\"stale\""])
@@ -187,7 +187,7 @@ import Testing
         #expect(try c.get(path, headers: ["Range": "bytes=0-9", "If-Range": etag]).status == 206)
     }
 
-    @Test(arguments: Listener.allCases) func largeFilesAreSentWholeAndByRangeFromTheBlobFile(_ via: Listener) throws {
+    @Test(arguments: Listener.everyProtocol) func largeFilesAreSentWholeAndByRangeFromTheBlobFile(_ via: Listener) throws {
         let path = "/downloads/app-release.apk"
         let full = try #require(h.files[path])
         let c = try h.client(via)
@@ -204,7 +204,7 @@ import Testing
         #expect(parts.map(\.body) == [Array(full[0...4]), Array(full[2_000_000...2_000_004])])
     }
 
-    @Test(arguments: Listener.allCases) func unknownExtensionlessPathsFallBackToTheEntryPoint(_ via: Listener) throws {
+    @Test(arguments: Listener.everyProtocol) func unknownExtensionlessPathsFallBackToTheEntryPoint(_ via: Listener) throws {
         let c = try h.client(via)
         let spa = try c.get("/settings/profile")
         #expect(spa.status == 200)
@@ -212,7 +212,7 @@ import Testing
         #expect(try c.get("/missing.js").status == 404)
     }
 
-    @Test(arguments: Listener.allCases) func pathPrefixRoutingServesTheApp(_ via: Listener) throws {
+    @Test(arguments: Listener.everyProtocol) func pathPrefixRoutingServesTheApp(_ via: Listener) throws {
         let r = try h.client(via).get("/apps/demo/robots.txt")
         #expect(r.status == 200)
         #expect(r.body == h.files["/robots.txt"])
@@ -268,7 +268,7 @@ import Testing
         #expect(ok == 1000)
     }
 
-    @Test(arguments: Listener.allCases) func oneConnectionServesAThousandRequests(_ via: Listener) throws {
+    @Test(arguments: Listener.everyProtocol) func oneConnectionServesAThousandRequests(_ via: Listener) throws {
         let c = try h.client(via)
         for i in 0..<1000 {
             let r = try c.get(i % 2 == 0 ? "/robots.txt" : "/assets/style.5e6f7a8b.css", headers: ["Accept-Encoding": "br"])

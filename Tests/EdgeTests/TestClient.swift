@@ -26,6 +26,15 @@ final class TestClient: @unchecked Sendable {
     let fd: Int32
     private var pending: [UInt8] = []
     private var session: TLSSession?
+    /// Set for an HTTP/2 client: `get` goes through it; the raw-socket methods do not apply.
+    private var h2: HTTP2TestConnection?
+
+    /// An HTTP/2 client over TLS (ALPN h2), or cleartext h2c: a real client (Python's h2
+    /// package) on one connection; each `get` is a new stream on it.
+    init(http2Port port: Int, caFile: String?, timeoutSeconds: Int = 10) throws {
+        fd = -1
+        h2 = try HTTP2TestConnection(port: port, caFile: caFile, timeoutSeconds: timeoutSeconds)
+    }
 
     convenience init(port: Int, tls: TLSClientContext?, serverName: String = "localhost", timeoutSeconds: Int = 10) throws {
         try self.init(port: port, timeoutSeconds: timeoutSeconds)
@@ -65,7 +74,7 @@ final class TestClient: @unchecked Sendable {
         if r != 0 { throw ClientError.connect(errno) }
     }
 
-    deinit { Glibc.close(fd) }
+    deinit { if fd >= 0 { Glibc.close(fd) } }
 
     func send(_ text: String) throws { try send(Array(text.utf8)) }
 
@@ -195,6 +204,7 @@ final class TestClient: @unchecked Sendable {
 
     /// One request, one response, on this connection.
     func get(_ path: String, headers: [String: String] = [:], method: String = "GET", version: String = "1.1") throws -> Response {
+        if let h2 { return try h2.request(method: method, path: path, headers: headers) }
         var req = "\(method) \(path) HTTP/\(version)\r\nHost: localhost\r\n"
         for (k, v) in headers { req += "\(k): \(v)\r\n" }
         req += "\r\n"
