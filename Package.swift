@@ -100,7 +100,7 @@ let package = Package(
         .testTarget(
             name: "EdgeTests",
             dependencies: ["Edge", "ArtifactStore", "HTTPCore", "Compression", "TLS", .product(name: "Crypto", package: "swift-crypto"),
-                           "Scheduler", "WharfCLI"],
+                           "Scheduler", "WharfCLI", "WharfTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "WharfLoadTests",

@@ -58,6 +58,13 @@ final class HTTP2Connection: EdgeConnection {
     private var draining = false
     private var flushing = false
     private var flushRequested = false
+    /// The session failed (protocol error or abuse): its GOAWAY goes out, then the connection
+    /// lingers, reading and dropping what the client still sends, so closing with unread input
+    /// does not reset the connection and destroy the GOAWAY before the client reads it.
+    private var failedSession = false
+    private var lingerTimer: LoopTimer?
+    /// How long a failed connection lingers at most.
+    static let lingerMs = 1_000
 
     init(id: Int, transport: any ConnectionTransport, worker: EdgeWorker) {
         self.id = id
@@ -98,6 +105,7 @@ final class HTTP2Connection: EdgeConnection {
 
     private func failed() {
         closingAfterOutput = true
+        failedSession = true
         switch session.failure {
         case .abuse(let reason)?:
             worker.metrics.http2AbuseClosures.add(1, ordering: .relaxed)
@@ -108,6 +116,10 @@ final class HTTP2Connection: EdgeConnection {
     }
 
     private func readEnded() {
+        if lingerTimer != nil {
+            close()
+            return
+        }
         // The client will send nothing more: finish writing what is queued, then close.
         closingAfterOutput = true
         flush()
@@ -310,9 +322,14 @@ final class HTTP2Connection: EdgeConnection {
     private func afterOutput() {
         guard !isClosed, !flushing, writesInFlight == 0 else { return }
         let finished = !session.isActive || (draining && streams.isEmpty)
-        if (closingAfterOutput && !session.wantsWrite) || finished {
-            close()
+        guard (closingAfterOutput && !session.wantsWrite) || finished, lingerTimer == nil else { return }
+        if failedSession {
+            let timer = LoopTimer(loop: transport.loop)
+            timer.start(after: .milliseconds(HTTP2Connection.lingerMs)) { [weak self] in self?.close() }
+            lingerTimer = timer
+            return
         }
+        close()
     }
 
     // MARK: lifecycle
@@ -331,6 +348,8 @@ final class HTTP2Connection: EdgeConnection {
     func close() {
         guard !isClosed else { return }
         isClosed = true
+        lingerTimer?.close()
+        lingerTimer = nil
         transport.close()
     }
 }

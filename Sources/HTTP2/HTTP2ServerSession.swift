@@ -91,7 +91,15 @@ public final class HTTP2ServerSession {
             return false
         }
         if consumed < 0 {
-            failure = .protocolError(String(cString: nghttp2_strerror(Int32(consumed))))
+            let code = Int32(consumed)
+            if code == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS.rawValue || code == NGHTTP2_ERR_FLOODED.rawValue
+                || code == NGHTTP2_ERR_TOO_MANY_SETTINGS.rawValue {
+                // nghttp2's own flood limits (CONTINUATION frames, unanswered ACKs, SETTINGS entries).
+                failure = .abuse(String(cString: nghttp2_strerror(code)))
+                nghttp2_session_terminate_session(session, HTTP2ErrorCode.enhanceYourCalm.rawValue)
+                return false
+            }
+            failure = .protocolError(String(cString: nghttp2_strerror(code)))
             // A bad preface or a broken frame: nghttp2 has usually queued its GOAWAY already.
             nghttp2_session_terminate_session(session, HTTP2ErrorCode.protocolError.rawValue)
             return false
