@@ -34,8 +34,10 @@ public struct HTTP2Settings: Sendable, Equatable {
         if !(1_024...(1 << 30)).contains(initialWindowBytes) { found.append(("initial_window_bytes", "must be 1024 to 1073741824")) }
         if !(1_024...(16 << 20)).contains(maxHeaderListBytes) { found.append(("max_header_list_bytes", "must be 1024 to 16777216")) }
         if !(0...1_000).contains(maxContinuations) { found.append(("max_continuations", "must be 0 to 1000")) }
-        if resetBurst < 1 || resetRatePerSecond < 1 { found.append(("reset_budget", "burst and rate must be at least 1")) }
-        if controlFrameBurst < 1 || controlFrameRatePerSecond < 1 { found.append(("control_frame_budget", "burst and rate must be at least 1")) }
+        if resetBurst < 1 { found.append(("reset_burst", "must be at least 1")) }
+        if resetRatePerSecond < 1 { found.append(("reset_rate", "must be at least 1 per second")) }
+        if controlFrameBurst < 1 { found.append(("control_frame_burst", "must be at least 1")) }
+        if controlFrameRatePerSecond < 1 { found.append(("control_frame_rate", "must be at least 1 per second")) }
         if headerOverflowBudget < 0 { found.append(("header_overflow_budget", "must not be negative")) }
         return found
     }

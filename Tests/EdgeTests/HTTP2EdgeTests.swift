@@ -204,4 +204,14 @@ import WharfTestSupport
         #expect(eventually(10) { h.server.metrics.http2Streams.load(ordering: .relaxed) >= before + 5 })
         #expect(h.server.metrics.http2Connections.load(ordering: .relaxed) >= 1)
     }
+
+    @Test func badLimitsAreRefusedByTheirKey() {
+        var c = EdgeConfiguration()
+        c.http2.settings.maxConcurrentStreams = 0
+        c.http2.settings.resetRatePerSecond = 0
+        c.http2.settings.maxHeaderListBytes = 100
+        let keys = Set(c.problems().map(\.key))
+        #expect(keys == ["edge.h2.max_concurrent_streams", "edge.h2.reset_rate", "edge.h2.max_header_list_bytes"])
+        #expect(EdgeConfiguration().problems().isEmpty)
+    }
 }
