@@ -100,7 +100,7 @@ let package = Package(
         .testTarget(
             name: "EdgeTests",
             dependencies: ["Edge", "ArtifactStore", "HTTPCore", "Compression", "TLS", .product(name: "Crypto", package: "swift-crypto"),
-                           "Scheduler", "WharfCLI", "WharfTestSupport"],
+                           "Scheduler", "WharfCLI", "WharfTestSupport", "HTTP2"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "WharfLoadTests",

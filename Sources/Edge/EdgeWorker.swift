@@ -27,6 +27,12 @@ final class EdgeWorker {
     private var loopSnapshotSwaps = -1
     let parserLimits: ParserLimits
 
+    /// Prebuilt 200 heads (`okHead`, plus HSTS where it applies) read back as HTTP/2 fields, per
+    /// representation: the HTTP/2 cache-hit path frames them without parsing a head per response.
+    /// Keys name a deployment's immutable file, so entries never go stale; cleared when full.
+    var http2OKHeads: [ResponseCache.Key: HTTP2ResponseHead] = [:]
+    static let http2OKHeadsLimit = 4_096
+
     private var listener: TCPListener?
     /// The HTTPS listener and the certificates its new handshakes use (swapped by a reload).
     private var tlsListener: TCPListener?

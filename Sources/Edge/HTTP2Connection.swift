@@ -142,14 +142,34 @@ final class HTTP2Connection: EdgeConnection {
             stream.app = hit.app
             stream.file = hit.file
             stream.coding = hit.rep.coding.rawValue
-            var pieces: [ArraySlice<UInt8>] = [hit.rep.okHead[...]]
-            if isSecure, let hsts = worker.hstsField(app: hit.app) { pieces.append(hsts[...]) }
-            pieces.append(worker.responseDate().keepAliveTail[...])
-            send(stream, head: pieces, body: segments(entry, .whole, multipartHead: nil))
+            guard var framed = okHead(hit) else {
+                session.reset(stream: stream.id, .internalError)
+                return
+            }
+            framed.fields.append(HTTP2ServerSession.Field(name: HTTP2Connection.dateName[...], value: worker.responseDate().imfFixdate[...]))
+            send(stream, head: framed, body: segments(entry, .whole, multipartHead: nil))
             return
         }
         let planned = worker.plan(head)
         respond(stream, isSecure ? worker.withHSTSApp(planned, for: head) : planned)
+    }
+
+    static let dateName: [UInt8] = Array("date".utf8)
+
+    /// A representation's prebuilt 200 head (with HSTS when it applies) as HTTP/2 fields, without
+    /// `date`: read once per worker and representation.
+    private func okHead(_ hit: ArtifactResponder.CacheHitCandidate) -> HTTP2ResponseHead? {
+        let key = hit.rep.cacheKey
+        let hsts = isSecure ? worker.hstsField(app: hit.app) : nil
+        if hsts == nil, let known = worker.http2OKHeads[key] { return known }
+        var pieces: [ArraySlice<UInt8>] = [hit.rep.okHead[...]]
+        if let hsts { pieces.append(hsts[...]) }
+        guard let head = HTTP2ResponseHead(pieces) else { return nil }
+        if hsts == nil {
+            if worker.http2OKHeads.count >= EdgeWorker.http2OKHeadsLimit { worker.http2OKHeads.removeAll(keepingCapacity: true) }
+            worker.http2OKHeads[key] = head
+        }
+        return head
     }
 
     /// The request as the HTTP/1.1 parser would have produced it: `METHOD :path HTTP/1.1`,
@@ -249,6 +269,10 @@ final class HTTP2Connection: EdgeConnection {
             session.reset(stream: stream.id, .internalError)
             return
         }
+        send(stream, head: head, body: segments)
+    }
+
+    private func send(_ stream: Stream, head: HTTP2ResponseHead, body segments: [HTTP2ResponseBody.Segment]) {
         stream.status = head.status
         if !stream.clientPriority {
             let priority = head.defaultPriority

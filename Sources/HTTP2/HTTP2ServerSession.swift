@@ -27,8 +27,9 @@ public final class HTTP2ServerSession {
     private var resetBudget: FrameBudget
     private var controlBudget: FrameBudget
     private var headerOverflows = 0
-    /// Header blocks being received, by stream.
-    private var incoming: [Int32: HTTP2Request] = [:]
+    /// The request header block being received: blocks arrive whole (HEADERS, then only its
+    /// CONTINUATION frames, RFC 9113 §6.10), so there is at most one at a time.
+    private var incoming: HTTP2Request?
     /// Response bodies being sent, by stream.
     private var bodies: [Int32: any HTTP2BodySource] = [:]
     /// Set by a callback when a budget ran out; acted on once `mem_recv` returns.
@@ -244,14 +245,13 @@ public final class HTTP2ServerSession {
     }
 
     fileprivate func beganHeaders(stream: Int32, category: nghttp2_headers_category) {
-        guard category == NGHTTP2_HCAT_REQUEST else { return }
-        incoming[stream] = HTTP2Request(streamID: stream)
+        incoming = category == NGHTTP2_HCAT_REQUEST ? HTTP2Request(streamID: stream) : nil
     }
 
     fileprivate func header(stream: Int32, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> Int32 {
-        guard var request = incoming[stream] else { return 0 }  // trailers: ignored
-        incoming[stream] = nil  // unique while appended to
-        defer { incoming[stream] = request }
+        guard var request = incoming, request.streamID == stream else { return 0 }  // trailers: ignored
+        incoming = nil  // unique while appended to
+        defer { incoming = request }
         request.listBytes += name.count + value.count + 32
         if request.listBytes > settings.maxHeaderListBytes {
             if !request.overflowed {
@@ -262,12 +262,15 @@ public final class HTTP2ServerSession {
             return 0  // keep decoding (HPACK state must stay in step); the stream is reset at its end
         }
         if name.first == UInt8(ascii: ":") {
-            switch String(decoding: name, as: UTF8.self) {
-            case ":method": request.method = Array(value)
-            case ":path": request.path = Array(value)
-            case ":authority": request.authority = Array(value)
-            case ":scheme": request.scheme = Array(value)
-            default: break  // nghttp2 rejects unknown pseudo-headers before this
+            // nghttp2 has rejected unknown and repeated pseudo-headers already.
+            if name.elementsEqual(":method".utf8) {
+                request.method = Array(value)
+            } else if name.elementsEqual(":path".utf8) {
+                request.path = Array(value)
+            } else if name.elementsEqual(":authority".utf8) {
+                request.authority = Array(value)
+            } else if name.elementsEqual(":scheme".utf8) {
+                request.scheme = Array(value)
             }
             return 0
         }
@@ -284,7 +287,8 @@ public final class HTTP2ServerSession {
 
     fileprivate func frameReceived(type: UInt8, flags: UInt8, stream: Int32, category: nghttp2_headers_category?) {
         guard Int(type) == Int(NGHTTP2_HEADERS.rawValue), category == NGHTTP2_HCAT_REQUEST,
-              let request = incoming.removeValue(forKey: stream) else { return }
+              let request = incoming, request.streamID == stream else { return }
+        incoming = nil
         if request.overflowed {
             // 431 would need a response to a request we refused to hold: a reset says the same.
             reset(stream: stream, .refusedStream)
@@ -294,7 +298,7 @@ public final class HTTP2ServerSession {
     }
 
     fileprivate func streamClosed(_ stream: Int32, errorCode: UInt32) {
-        incoming[stream] = nil
+        if incoming?.streamID == stream { incoming = nil }
         bodies[stream] = nil
         onStreamClosed?(stream, errorCode)
     }

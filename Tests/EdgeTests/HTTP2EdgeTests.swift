@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import HTTP2
 import Synchronization
 import Testing
 import WharfTestSupport
