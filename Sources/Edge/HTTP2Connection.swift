@@ -62,6 +62,8 @@ final class HTTP2Connection: EdgeConnection {
     /// lingers, reading and dropping what the client still sends, so closing with unread input
     /// does not reset the connection and destroy the GOAWAY before the client reads it.
     private var failedSession = false
+    /// Reads each request's synthesized HTTP/1.1 head (one parser for the connection's lifetime).
+    private var parser: RequestParser
     private var lingerTimer: LoopTimer?
     /// How long a failed connection lingers at most.
     static let lingerMs = 1_000
@@ -71,6 +73,7 @@ final class HTTP2Connection: EdgeConnection {
         self.transport = transport
         self.worker = worker
         self.isSecure = transport is TLSTransport
+        self.parser = RequestParser(limits: worker.parserLimits)
         let loop = transport.loop
         self.session = HTTP2ServerSession(settings: worker.configuration.http2.settings, clock: { loop.nowMilliseconds })
         let now = loop.nowMilliseconds
@@ -142,12 +145,12 @@ final class HTTP2Connection: EdgeConnection {
             stream.app = hit.app
             stream.file = hit.file
             stream.coding = hit.rep.coding.rawValue
-            guard var framed = okHead(hit) else {
+            guard let framed = okHead(hit) else {
                 session.reset(stream: stream.id, .internalError)
                 return
             }
-            framed.fields.append(HTTP2ServerSession.Field(name: HTTP2Connection.dateName[...], value: worker.responseDate().imfFixdate[...]))
-            send(stream, head: framed, body: segments(entry, .whole, multipartHead: nil))
+            let date = HTTP2ServerSession.Field(name: HTTP2Connection.dateName[...], value: worker.responseDate().imfFixdate[...])
+            send(stream, head: framed, extra: date, body: segments(entry, .whole, multipartHead: nil))
             return
         }
         let planned = worker.plan(head)
@@ -194,9 +197,22 @@ final class HTTP2Connection: EdgeConnection {
         }
         bytes.append(contentsOf: request.fieldLines)
         bytes.append(contentsOf: "\r\n".utf8)
-        var parser = RequestParser(limits: worker.parserLimits)
         var index = 0
-        guard case .head(let head)? = try parser.next(in: bytes, at: &index) else { throw ParseError.invalidRequestLine }
+        let event: RequestEvent?
+        do {
+            event = try parser.next(in: bytes, at: &index)
+        } catch {
+            parser = RequestParser(limits: worker.parserLimits)
+            throw error
+        }
+        guard case .head(let head)? = event else {
+            parser = RequestParser(limits: worker.parserLimits)
+            throw ParseError.invalidRequestLine
+        }
+        // The head has no body: one more step ends the request and leaves the parser idle.
+        if (try? parser.next(in: bytes, at: &index)) == nil || !parser.isIdle {
+            parser = RequestParser(limits: worker.parserLimits)
+        }
         return head
     }
 
@@ -269,10 +285,10 @@ final class HTTP2Connection: EdgeConnection {
             session.reset(stream: stream.id, .internalError)
             return
         }
-        send(stream, head: head, body: segments)
+        send(stream, head: head, extra: nil, body: segments)
     }
 
-    private func send(_ stream: Stream, head: HTTP2ResponseHead, body segments: [HTTP2ResponseBody.Segment]) {
+    private func send(_ stream: Stream, head: HTTP2ResponseHead, extra: HTTP2ServerSession.Field?, body segments: [HTTP2ResponseBody.Segment]) {
         stream.status = head.status
         if !stream.clientPriority {
             let priority = head.defaultPriority
@@ -280,12 +296,7 @@ final class HTTP2Connection: EdgeConnection {
         }
         var body: HTTP2ResponseBody?
         if !segments.isEmpty {
-            let id = stream.id
-            let candidate = HTTP2ResponseBody(segments, loop: transport.loop, onReadable: { [weak self] in
-                guard let self, !self.isClosed else { return }
-                self.session.resume(stream: id)
-                self.flush()
-            })
+            let candidate = HTTP2ResponseBody(segments, stream: stream.id, connection: self)
             if !candidate.isEmpty { body = candidate }
         }
         let bytes = segments.reduce(0) { total, segment in
@@ -294,8 +305,15 @@ final class HTTP2Connection: EdgeConnection {
             case .file(_, _, let length): return total + Int(length)
             }
         }
-        session.respond(stream: stream.id, status: head.status, fields: head.fields, body: body)
+        session.respond(stream: stream.id, status: head.status, fields: head.fields, extra: extra, body: body)
         worker.record(head.status, bytes: bytes, app: stream.app, file: stream.file, coding: stream.coding)
+    }
+
+    /// A body's thread-pool read finished: its stream has bytes again.
+    func bodyReadable(_ stream: Int32) {
+        guard !isClosed else { return }
+        session.resume(stream: stream)
+        flush()
     }
 
     private func streamClosed(_ id: Int32) {

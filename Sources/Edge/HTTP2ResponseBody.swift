@@ -26,20 +26,28 @@ final class HTTP2ResponseBody: HTTP2BodySource {
     private var readInFlight = false
     private var failed = false
     private let loop: EventLoop
-    /// Called on the loop when a thread-pool read finished (resume the stream and flush).
-    private let onReadable: () -> Void
+    private let stream: Int32
+    /// Told when a thread-pool read finished (it resumes the stream and flushes).
+    private weak var connection: HTTP2Connection?
     /// Body bytes handed to the session so far.
     private(set) var sent = 0
 
-    init(_ segments: [Segment], loop: EventLoop, onReadable: @escaping () -> Void) {
-        self.segments = segments.filter {
+    init(_ segments: [Segment], stream: Int32, connection: HTTP2Connection) {
+        let hasEmpty = segments.contains {
+            switch $0 {
+            case .bytes(let b): return b.isEmpty
+            case .file(_, _, let length): return length <= 0
+            }
+        }
+        self.segments = !hasEmpty ? segments : segments.filter {
             switch $0 {
             case .bytes(let b): return !b.isEmpty
             case .file(_, _, let length): return length > 0
             }
         }
-        self.loop = loop
-        self.onReadable = onReadable
+        self.loop = connection.transport.loop
+        self.stream = stream
+        self.connection = connection
     }
 
     var isEmpty: Bool { segments.isEmpty }
@@ -115,7 +123,7 @@ final class HTTP2ResponseBody: HTTP2BodySource {
             default:
                 body.failed = true
             }
-            body.onReadable()
+            body.connection?.bodyReadable(body.stream)
         })
     }
 }

@@ -144,24 +144,25 @@ public final class HTTP2ServerSession {
 
     /// Sends a `1xx` informational response (e.g. 103 Early Hints) on `stream`.
     public func sendInformational(stream: Int32, status: Int, fields: [Field]) {
-        withHeaderList(status: status, fields: fields) { list, count in
+        withHeaderList(status: status, fields: fields, extra: nil) { list, count in
             _ = nghttp2_submit_headers(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream, nil, list, count, nil)
         }
     }
 
-    /// Sends the final response on `stream`: its fields and, unless `body` is nil, a body pulled
-    /// from `body`. Returns false when the stream is already gone (reset by the client).
+    /// Sends the final response on `stream`: its fields (then `extra`, e.g. a `date` that changes
+    /// every second after a prebuilt list) and, unless `body` is nil, a body pulled from `body`.
+    /// Returns false when the stream is already gone (reset by the client).
     @discardableResult
-    public func respond(stream: Int32, status: Int, fields: [Field], body: (any HTTP2BodySource)?) -> Bool {
+    public func respond(stream: Int32, status: Int, fields: [Field], extra: Field? = nil, body: (any HTTP2BodySource)?) -> Bool {
         var result: Int32 = 0
         if let body {
             bodies[stream] = body
             var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: readBodyCallback)
-            withHeaderList(status: status, fields: fields) { list, count in
+            withHeaderList(status: status, fields: fields, extra: extra) { list, count in
                 result = nghttp2_submit_response(session, stream, list, count, &provider)
             }
         } else {
-            withHeaderList(status: status, fields: fields) { list, count in
+            withHeaderList(status: status, fields: fields, extra: extra) { list, count in
                 result = nghttp2_submit_response(session, stream, list, count, nil)
             }
         }
@@ -197,30 +198,53 @@ public final class HTTP2ServerSession {
         _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream, code.rawValue)
     }
 
-    /// The header list as nghttp2_nv entries pointing into one contiguous buffer, for one call
-    /// (nghttp2 copies names and values while submitting).
-    private func withHeaderList(status: Int, fields: [Field], _ body: (UnsafePointer<nghttp2_nv>, Int) -> Void) {
-        var storage: [UInt8] = []
-        storage.reserveCapacity(fields.reduce(16) { $0 + $1.name.count + $1.value.count })
-        storage.append(contentsOf: ":status".utf8)
-        storage.append(contentsOf: String(status).utf8)
-        var spans: [(Int, Int, Int, Int)] = [(0, 7, 7, storage.count - 7)]
-        for field in fields {
-            let nameStart = storage.count
-            storage.append(contentsOf: field.name)
-            let valueStart = storage.count
-            storage.append(contentsOf: field.value)
-            spans.append((nameStart, field.name.count, valueStart, field.value.count))
-        }
-        storage.withUnsafeMutableBufferPointer { buffer in
-            let base = buffer.baseAddress!
-            let list = spans.map { span in
-                nghttp2_nv(name: base + span.0, value: base + span.2, namelen: span.1, valuelen: span.3,
-                           flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue))
+    /// The header list as nghttp2_nv entries over one scratch buffer, for one call (nghttp2 copies
+    /// names and values while submitting); both live on the stack for ordinary heads.
+    private func withHeaderList(status: Int, fields: [Field], extra: Field?, _ body: (UnsafePointer<nghttp2_nv>, Int) -> Void) {
+        let count = fields.count + 1 + (extra == nil ? 0 : 1)
+        var bytes = 10
+        for field in fields { bytes += field.name.count + field.value.count }
+        if let extra { bytes += extra.name.count + extra.value.count }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes) { storage in
+            withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: count) { list in
+                let base = storage.baseAddress!
+                var used = 0
+                func put(_ source: ArraySlice<UInt8>) -> UnsafeMutablePointer<UInt8> {
+                    let start = base + used
+                    source.withUnsafeBufferPointer { b in
+                        if let from = b.baseAddress, b.count > 0 { start.update(from: from, count: b.count) }
+                    }
+                    used += source.count
+                    return start
+                }
+                let flags = UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)
+                // ":status" then three digits.
+                let statusName = HTTP2ServerSession.statusName
+                let name = put(statusName[...])
+                let code = base + used
+                code[0] = UInt8(48 + (status / 100) % 10)
+                code[1] = UInt8(48 + (status / 10) % 10)
+                code[2] = UInt8(48 + status % 10)
+                used += 3
+                list[0] = nghttp2_nv(name: name, value: code, namelen: 7, valuelen: 3, flags: flags)
+                var index = 1
+                for field in fields {
+                    let n = put(field.name)
+                    let v = put(field.value)
+                    list[index] = nghttp2_nv(name: n, value: v, namelen: field.name.count, valuelen: field.value.count, flags: flags)
+                    index += 1
+                }
+                if let extra {
+                    let n = put(extra.name)
+                    let v = put(extra.value)
+                    list[index] = nghttp2_nv(name: n, value: v, namelen: extra.name.count, valuelen: extra.value.count, flags: flags)
+                }
+                body(UnsafePointer(list.baseAddress!), count)
             }
-            list.withUnsafeBufferPointer { body($0.baseAddress!, $0.count) }
         }
     }
+
+    private static let statusName: [UInt8] = Array(":status".utf8)
 
     // MARK: callbacks (from nghttp2, on this thread, inside mem_recv / mem_send)
 
@@ -249,13 +273,12 @@ public final class HTTP2ServerSession {
     }
 
     fileprivate func header(stream: Int32, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> Int32 {
-        guard var request = incoming, request.streamID == stream else { return 0 }  // trailers: ignored
-        incoming = nil  // unique while appended to
-        defer { incoming = request }
-        request.listBytes += name.count + value.count + 32
-        if request.listBytes > settings.maxHeaderListBytes {
-            if !request.overflowed {
-                request.overflowed = true
+        // Mutated in place through the optional: no copy of the request's arrays per field.
+        guard incoming?.streamID == stream else { return 0 }  // trailers: ignored
+        incoming!.listBytes += name.count + value.count + 32
+        if incoming!.listBytes > settings.maxHeaderListBytes {
+            if !incoming!.overflowed {
+                incoming!.overflowed = true
                 headerOverflows += 1
                 if headerOverflows > settings.headerOverflowBudget { return abuse("header lists over \(settings.maxHeaderListBytes) bytes") }
             }
@@ -264,24 +287,24 @@ public final class HTTP2ServerSession {
         if name.first == UInt8(ascii: ":") {
             // nghttp2 has rejected unknown and repeated pseudo-headers already.
             if name.elementsEqual(":method".utf8) {
-                request.method = Array(value)
+                incoming!.method.append(contentsOf: value)
             } else if name.elementsEqual(":path".utf8) {
-                request.path = Array(value)
+                incoming!.path.append(contentsOf: value)
             } else if name.elementsEqual(":authority".utf8) {
-                request.authority = Array(value)
+                incoming!.authority.append(contentsOf: value)
             } else if name.elementsEqual(":scheme".utf8) {
-                request.scheme = Array(value)
+                incoming!.scheme.append(contentsOf: value)
             }
             return 0
         }
-        if name.elementsEqual("host".utf8), !request.authority.isEmpty { return 0 }
-        if name.elementsEqual("priority".utf8) { request.priority = Array(value) }
-        request.fieldLines.append(contentsOf: name)
-        request.fieldLines.append(UInt8(ascii: ":"))
-        request.fieldLines.append(UInt8(ascii: " "))
-        request.fieldLines.append(contentsOf: value)
-        request.fieldLines.append(13)
-        request.fieldLines.append(10)
+        if name.count == 4, name.elementsEqual("host".utf8), !incoming!.authority.isEmpty { return 0 }
+        if name.count == 8, name.elementsEqual("priority".utf8) { incoming!.priority = Array(value) }
+        incoming!.fieldLines.append(contentsOf: name)
+        incoming!.fieldLines.append(UInt8(ascii: ":"))
+        incoming!.fieldLines.append(UInt8(ascii: " "))
+        incoming!.fieldLines.append(contentsOf: value)
+        incoming!.fieldLines.append(13)
+        incoming!.fieldLines.append(10)
         return 0
     }
 
