@@ -7,7 +7,7 @@ import HTTP2
 /// only changes how its head is framed.
 struct HTTP2ResponseHead {
     var status: Int
-    var fields: [HTTP2ServerSession.Field]
+    var fields: HTTP2HeaderList
     /// The media type, for the default stream priority.
     var contentType: ArraySlice<UInt8>?
 
@@ -27,8 +27,7 @@ struct HTTP2ResponseHead {
         }
         guard let firstLineEnd = HTTP2ResponseHead.lineEnd(storage, from: 12) else { return nil }
         status = code
-        fields = []
-        fields.reserveCapacity(12)
+        fields = HTTP2HeaderList()
         contentType = nil
         var lineStart = firstLineEnd + 2
         // Empty lines are skipped, not taken as the end: a field line may come after a complete head.
@@ -51,7 +50,7 @@ struct HTTP2ResponseHead {
                 if !HTTP2ResponseHead.isConnectionSpecific(name) {
                     let value = storage[valueStart..<valueEnd]
                     if name.elementsEqual("content-type".utf8) { contentType = value }
-                    fields.append(HTTP2ServerSession.Field(name: name, value: value))
+                    fields.append(name: name, value: value)
                 }
             }
             lineStart = end + 2

@@ -143,7 +143,7 @@ public final class HTTP2ServerSession {
     }
 
     /// Sends a `1xx` informational response (e.g. 103 Early Hints) on `stream`.
-    public func sendInformational(stream: Int32, status: Int, fields: [Field]) {
+    public func sendInformational(stream: Int32, status: Int, fields: HTTP2HeaderList) {
         withHeaderList(status: status, fields: fields, extra: nil) { list, count in
             _ = nghttp2_submit_headers(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream, nil, list, count, nil)
         }
@@ -153,7 +153,7 @@ public final class HTTP2ServerSession {
     /// every second after a prebuilt list) and, unless `body` is nil, a body pulled from `body`.
     /// Returns false when the stream is already gone (reset by the client).
     @discardableResult
-    public func respond(stream: Int32, status: Int, fields: [Field], extra: Field? = nil, body: (any HTTP2BodySource)?) -> Bool {
+    public func respond(stream: Int32, status: Int, fields: HTTP2HeaderList, extra: Field? = nil, body: (any HTTP2BodySource)?) -> Bool {
         var result: Int32 = 0
         if let body {
             bodies[stream] = body
@@ -200,44 +200,41 @@ public final class HTTP2ServerSession {
 
     /// The header list as nghttp2_nv entries over one scratch buffer, for one call (nghttp2 copies
     /// names and values while submitting); both live on the stack for ordinary heads.
-    private func withHeaderList(status: Int, fields: [Field], extra: Field?, _ body: (UnsafePointer<nghttp2_nv>, Int) -> Void) {
+    private func withHeaderList(status: Int, fields: HTTP2HeaderList, extra: Field?, _ body: (UnsafePointer<nghttp2_nv>, Int) -> Void) {
         let count = fields.count + 1 + (extra == nil ? 0 : 1)
-        var bytes = 10
-        for field in fields { bytes += field.name.count + field.value.count }
-        if let extra { bytes += extra.name.count + extra.value.count }
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes) { storage in
+        let listBytes = fields.storage.count
+        let bytes = listBytes + 10 + (extra.map { $0.name.count + $0.value.count } ?? 0)
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes) { scratch in
             withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: count) { list in
-                let base = storage.baseAddress!
-                var used = 0
-                func put(_ source: ArraySlice<UInt8>) -> UnsafeMutablePointer<UInt8> {
-                    let start = base + used
-                    source.withUnsafeBufferPointer { b in
-                        if let from = b.baseAddress, b.count > 0 { start.update(from: from, count: b.count) }
-                    }
-                    used += source.count
-                    return start
-                }
+                let base = scratch.baseAddress!
                 let flags = UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)
-                // ":status" then three digits.
-                let statusName = HTTP2ServerSession.statusName
-                let name = put(statusName[...])
-                let code = base + used
+                fields.storage.withUnsafeBufferPointer { source in
+                    if listBytes > 0 { base.update(from: source.baseAddress!, count: listBytes) }
+                }
+                var used = listBytes
+                // ":status" and its three digits.
+                HTTP2ServerSession.statusName.withUnsafeBufferPointer { base.advanced(by: used).update(from: $0.baseAddress!, count: 7) }
+                let code = base + used + 7
                 code[0] = UInt8(48 + (status / 100) % 10)
                 code[1] = UInt8(48 + (status / 10) % 10)
                 code[2] = UInt8(48 + status % 10)
-                used += 3
-                list[0] = nghttp2_nv(name: name, value: code, namelen: 7, valuelen: 3, flags: flags)
+                list[0] = nghttp2_nv(name: base + used, value: code, namelen: 7, valuelen: 3, flags: flags)
+                used += 10
                 var index = 1
-                for field in fields {
-                    let n = put(field.name)
-                    let v = put(field.value)
-                    list[index] = nghttp2_nv(name: n, value: v, namelen: field.name.count, valuelen: field.value.count, flags: flags)
-                    index += 1
+                fields.spans.withUnsafeBufferPointer { spans in
+                    for span in spans {
+                        list[index] = nghttp2_nv(name: base + Int(span.0), value: base + Int(span.2), namelen: Int(span.1),
+                                                 valuelen: Int(span.3), flags: flags)
+                        index += 1
+                    }
                 }
                 if let extra {
-                    let n = put(extra.name)
-                    let v = put(extra.value)
-                    list[index] = nghttp2_nv(name: n, value: v, namelen: extra.name.count, valuelen: extra.value.count, flags: flags)
+                    let name = base + used
+                    extra.name.withUnsafeBufferPointer { name.update(from: $0.baseAddress!, count: $0.count) }
+                    used += extra.name.count
+                    let value = base + used
+                    extra.value.withUnsafeBufferPointer { if $0.count > 0 { value.update(from: $0.baseAddress!, count: $0.count) } }
+                    list[index] = nghttp2_nv(name: name, value: value, namelen: extra.name.count, valuelen: extra.value.count, flags: flags)
                 }
                 body(UnsafePointer(list.baseAddress!), count)
             }
@@ -285,20 +282,19 @@ public final class HTTP2ServerSession {
             return 0  // keep decoding (HPACK state must stay in step); the stream is reset at its end
         }
         if name.first == UInt8(ascii: ":") {
-            // nghttp2 has rejected unknown and repeated pseudo-headers already.
-            if name.elementsEqual(":method".utf8) {
-                incoming!.method.append(contentsOf: value)
-            } else if name.elementsEqual(":path".utf8) {
-                incoming!.path.append(contentsOf: value)
-            } else if name.elementsEqual(":authority".utf8) {
-                incoming!.authority.append(contentsOf: value)
-            } else if name.elementsEqual(":scheme".utf8) {
-                incoming!.scheme.append(contentsOf: value)
+            // nghttp2 has rejected unknown and repeated pseudo-headers: the length and the second
+            // letter tell the four request ones apart.
+            switch (name.count, name.count > 1 ? name[1] : 0) {
+            case (7, UInt8(ascii: "m")): incoming!.method.append(contentsOf: value)
+            case (5, UInt8(ascii: "p")): incoming!.path.append(contentsOf: value)
+            case (10, UInt8(ascii: "a")): incoming!.authority.append(contentsOf: value)
+            case (7, UInt8(ascii: "s")): incoming!.scheme.append(contentsOf: value)
+            default: break
             }
             return 0
         }
-        if name.count == 4, name.elementsEqual("host".utf8), !incoming!.authority.isEmpty { return 0 }
-        if name.count == 8, name.elementsEqual("priority".utf8) { incoming!.priority = Array(value) }
+        if name.count == 4, name[0] == UInt8(ascii: "h"), name.elementsEqual("host".utf8), !incoming!.authority.isEmpty { return 0 }
+        if name.count == 8, name[0] == UInt8(ascii: "p"), name.elementsEqual("priority".utf8) { incoming!.priority = Array(value) }
         incoming!.fieldLines.append(contentsOf: name)
         incoming!.fieldLines.append(UInt8(ascii: ":"))
         incoming!.fieldLines.append(UInt8(ascii: " "))
