@@ -13,7 +13,8 @@
 #
 #   scripts/bench-h2.sh                                      # 3 rounds of index-br js-br wasm, -c16 -m32
 #   ROUNDS=1 CASES="index-br" scripts/bench-h2.sh
-# Knobs: ROUNDS, CASES, CONNS (16), STREAMS (32), N_INDEX (200000), N_JS (40000), N_WASM (1500).
+# Knobs: ROUNDS, CASES, CONNS (16), STREAMS (32), N_INDEX (200000), N_JS (40000), N_WASM (1500),
+# SERVERS ("wharf nginx h2o"; loadtests/run without --compare passes "wharf").
 # Needs nginx (+ libnginx-mod-http-brotli-static), h2o and h2load (nghttp2-client); installs them if
 # missing (Debian). Listens on 127.0.0.1:18443-18447; servers started here are stopped by PID on exit.
 set -euo pipefail
@@ -25,6 +26,7 @@ STREAMS=${STREAMS:-32}
 N_INDEX=${N_INDEX:-200000}
 N_JS=${N_JS:-40000}
 N_WASM=${N_WASM:-1500}
+SERVERS=${SERVERS:-"wharf nginx h2o"}
 FIXTURE_SCRIPT=${FIXTURE_SCRIPT:-../shared/bench/make-fixture.sh}
 export PATH="$PATH:/usr/sbin:/sbin"
 missing=()
@@ -126,7 +128,7 @@ case_def() {  # case -> "path|accept-encoding|file whose bytes must come back|re
     *) echo "unknown case $1" >&2; exit 1 ;;
   esac
 }
-for name in wharf nginx h2o; do
+for name in $SERVERS; do
   for _ in $(seq 100); do
     curl -s -o /dev/null --max-time 1 -k "https://127.0.0.1:${PORT[$name]}/index.html" && break
     sleep 0.1
@@ -163,7 +165,7 @@ echo "|---|---|---|---:|---:|---:|---:|"
 for round in $(seq "$ROUNDS"); do
   for c in $CASES; do
     IFS='|' read -r path enc _ n <<<"$(case_def "$c")"
-    for name in wharf nginx h2o; do
+    for name in $SERVERS; do
       port=${PORT[$name]}
       log="$WORK/h2load-$name-$c-$round.log"
       before=$(server_ticks "$port")
