@@ -162,7 +162,7 @@ struct ServerRunner {
         do {
             let token = try AdminToken.resolve(storePath: store.path)
             admin = AdminServer(edge: edge, token: token, logger: log)
-            if settings.edge.adminTLS, let context = edge.currentTLSContext { admin.useTLS(context) }
+            if settings.edge.adminTLS, let context = edge.currentAdminTLSContext { admin.useTLS(context) }
             try admin.start()
             log("admin API on \(admin.usesTLS ? "https" : "http")://\(settings.edge.adminHost):\(admin.port)/_wharf/ (bearer token from \(token.source))")
         } catch {
@@ -214,7 +214,7 @@ struct ServerRunner {
                     if let tls = try TLSWiring.withCertificates(fresh.edge.tls, store: settings.store, log: log), edgeConfiguration.tls != nil {
                         // New handshakes use the reloaded files; open connections keep theirs.
                         try edge.reloadCertificates(tls.certificates)
-                        if admin.usesTLS, let context = edge.currentTLSContext { admin.useTLS(context) }
+                        if admin.usesTLS, let context = edge.currentAdminTLSContext { admin.useTLS(context) }
                         log("TLS certificates reloaded: \(edge.tlsCertificates.map { "\($0.names.joined(separator: ",")) until \($0.notAfter)" }.joined(separator: "; "))")
                     }
                     log("configuration reloaded (edge settings and TLS certificates; listeners, scheduler, monitor, popularity, cron and warm keys apply at restart)")
