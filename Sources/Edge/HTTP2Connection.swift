@@ -328,26 +328,50 @@ final class HTTP2Connection: EdgeConnection {
     // MARK: output
 
     /// Writes what the session has to send, in batches, while the transport's queue is under the
-    /// high-water mark; write completions call it again. Re-entrant calls (a completion that runs
-    /// inside `write`) only ask for another pass.
+    /// high-water mark, and at most `batchesPerTurn` batches per loop turn: a large body on a fast
+    /// socket would otherwise be framed whole in one go, holding up the loop's other connections and
+    /// this connection's own more urgent streams whose bodies are still loading. The rest continues
+    /// on a later turn. Re-entrant calls (a completion that runs inside `write`) only ask for
+    /// another pass.
     private func flush() {
         if flushing {
             flushRequested = true
             return
         }
         flushing = true
+        var batches = 0
         repeat {
             flushRequested = false
             while !isClosed && transport.writeQueueSize < worker.configuration.writeHighWaterBytes {
+                if batches == HTTP2Connection.batchesPerTurn {
+                    scheduleContinuation()
+                    break
+                }
                 var output: [UInt8] = []
                 session.takeOutput(into: &output, limit: HTTP2Connection.writeBatchBytes)
                 if output.isEmpty { break }
+                batches += 1
                 writesInFlight += 1
                 transport.write([WriteBuffer(output)], completion: writeCompleted)
             }
-        } while flushRequested && !isClosed
+        } while flushRequested && !isClosed && batches < HTTP2Connection.batchesPerTurn
         flushing = false
         afterOutput()
+    }
+
+    /// Batches framed per loop turn (4 x 64 KB).
+    static let batchesPerTurn = 4
+    private var continuationScheduled = false
+
+    private func scheduleContinuation() {
+        guard !continuationScheduled else { return }
+        continuationScheduled = true
+        let bound = LoopBound(self)
+        _ = transport.loop.execute {
+            let connection = bound.value
+            connection.continuationScheduled = false
+            if !connection.isClosed { connection.flush() }
+        }
     }
 
     private lazy var writeCompleted: (UVError?) -> Void = { [weak self] error in

@@ -93,6 +93,17 @@ import WharfTestSupport
         #expect((result["window_updates"] as? Int ?? 0) >= size / 1024, "\(result)")
     }
 
+    @Test func aBigDownloadAskedFirstDoesNotHoldBackThePagesSmallFiles() throws {
+        // One write: the 3 MiB APK first, then the page's CSS, JS and HTML, with windows wide open.
+        // RFC 9218 defaults: HTML 0, CSS 1, JS 2 before downloads (5); the small files end first.
+        let paths = ["/downloads/app-release.apk", "/assets/style.5e6f7a8b.css", "/assets/app.1a2b3c4d.js", "/index.html"]
+        let r = try Self.hostile(h, "order", paths.joined(separator: ","), timeout: 20)
+        let order = try #require(r["order"] as? [String], "\(r)")
+        #expect(order.count == 4, "\(r)")
+        #expect(order.last == "/downloads/app-release.apk", "\(r)")
+        #expect((r["data_bytes"] as? Int ?? 0) >= h.files["/downloads/app-release.apk"]!.count)
+    }
+
     @Test func rapidResetEndsTheConnectionWithEnhanceYourCalmAfterTheBudget() throws {
         let before = h.server.metrics.http2AbuseClosures.load(ordering: .relaxed)
         let r = try Self.hostile(h, "rapid-reset", "2000")

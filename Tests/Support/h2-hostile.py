@@ -19,6 +19,9 @@ Modes:
                         the server's GOAWAY arrives (prints "waiting" first, once data flows),
                         then opens the windows and reads to the end of the stream: shows that a
                         stream in flight at a graceful shutdown finishes ("complete", "sha256")
+  order PATH,PATH,...   not hostile: large windows, then every PATH requested in one write (no
+                        priority field: the server's defaults apply); prints "order", the paths
+                        in the order their streams ended
   zero-window PATH      INITIAL_WINDOW_SIZE 0, one request, never a WINDOW_UPDATE: how long
                         until the server closes
 """
@@ -146,6 +149,8 @@ def main():
     settings = SettingsFrame(0)
     if args.mode == "zero-window":
         settings.settings[SettingsFrame.INITIAL_WINDOW_SIZE] = 0
+    if args.mode == "order":
+        settings.settings[SettingsFrame.INITIAL_WINDOW_SIZE] = (1 << 31) - 1
     if args.mode == "bad-preface":
         sock.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
     else:
@@ -172,6 +177,36 @@ def main():
     elif args.mode == "streams":
         for i in range(n):
             frames.append(HeadersFrame(1 + 2 * i, request_block(encoder, "/robots.txt"), flags=["END_HEADERS", "END_STREAM"]))
+    elif args.mode == "order":
+        paths = args.arg.split(",")
+        sock.sendall(WindowUpdateFrame(0, window_increment=(1 << 31) - 1 - 65535).serialize()
+                     + b"".join(HeadersFrame(1 + 2 * i, request_block(encoder, p), flags=["END_HEADERS", "END_STREAM"]).serialize()
+                                for i, p in enumerate(paths)))
+        ended, buffer, deadline = [], b"", started + args.timeout
+        while len(ended) < len(paths) and time.time() < deadline:
+            sock.settimeout(max(0.05, deadline - time.time()))
+            try:
+                data = sock.recv(65536)
+            except (socket.timeout, OSError):
+                break
+            if not data:
+                break
+            buffer += data
+            while len(buffer) >= 9 and len(buffer) >= 9 + int.from_bytes(buffer[:3], "big"):
+                length = int.from_bytes(buffer[:3], "big")
+                frame, _ = Frame.parse_frame_header(memoryview(buffer[:9]))
+                frame.parse_body(memoryview(buffer[9:9 + length]))
+                buffer = buffer[9 + length:]
+                if isinstance(frame, SettingsFrame) and "ACK" not in frame.flags:
+                    sock.sendall(SettingsFrame(0, flags=["ACK"]).serialize())
+                elif isinstance(frame, DataFrame):
+                    result["data_bytes"] += len(frame.data)
+                if isinstance(frame, (DataFrame, HeadersFrame)) and "END_STREAM" in frame.flags:
+                    ended.append(paths[(frame.stream_id - 1) // 2])
+        result["order"] = ended
+        result["seconds"] = round(time.time() - started, 3)
+        print(json.dumps(result))
+        return
     elif args.mode == "drain":
         drain(sock, encoder, args.arg, started + args.timeout, result)
         result["seconds"] = round(time.time() - started, 3)
