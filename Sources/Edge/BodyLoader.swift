@@ -32,8 +32,11 @@ struct BodyLoader: Sendable {
         case open(String, Int32)
         case shortRead(String)
         case sizeMismatch(expected: Int64, actual: Int)
+        /// The bytes on disk do not hash to the blob's address: corrupted, never served.
+        case corrupt(String)
         var description: String {
             switch self {
+            case .corrupt(let what): "\(what) does not match its SHA-256: the stored blob is corrupted (run wharf verify)"
             case .open(let path, let code): "cannot open \(path): \(String(cString: strerror(code)))"
             case .shortRead(let path): "short read from \(path)"
             case .sizeMismatch(let expected, let actual): "body is \(actual) bytes, manifest says \(expected)"
@@ -48,24 +51,30 @@ struct BodyLoader: Sendable {
         if let (fd, size) = store.openBlobFile(hash: rep.blobHash) {
             let opened = OpenFile(descriptor: fd, offset: 0, length: Int64(size))
             guard Int64(size) == rep.size else { throw LoadError.sizeMismatch(expected: rep.size, actual: size) }
-            return try loaded(opened, path: "blob \(file.entry.path)")
+            return try loaded(opened, path: "blob \(file.entry.path)", hash: rep.blobHash)
         }
         switch try store.body(hash: rep.blobHash) {
         case .bytes(let bytes):
             guard Int64(bytes.count) == rep.size else { throw LoadError.sizeMismatch(expected: rep.size, actual: bytes.count) }
+            guard BlobIntegrity.matches(bytes, hash: rep.blobHash) else { throw LoadError.corrupt("blob of \(file.entry.path)") }
             return .bytes(bytes)
         case .file(let path, let offset, let length):
             guard Int64(length) == rep.size else { throw LoadError.sizeMismatch(expected: rep.size, actual: length) }
             let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { throw LoadError.open(path, errno) }
-            return try loaded(OpenFile(descriptor: fd, offset: Int64(offset), length: Int64(length)), path: path)
+            return try loaded(OpenFile(descriptor: fd, offset: Int64(offset), length: Int64(length)), path: path, hash: rep.blobHash)
         }
     }
 
-    /// An open range: for sendfile when over the threshold, else read into memory (to be cached).
-    private func loaded(_ opened: OpenFile, path: String) throws -> Loaded {
+    /// An open range: for sendfile when over the threshold, else read into memory (to be cached);
+    /// either way its bytes are checked against `hash` first.
+    private func loaded(_ opened: OpenFile, path: String, hash: String) throws -> Loaded {
         let length = Int(opened.length)
-        if length > sendfileThreshold { return .file(opened) }
+        if length > sendfileThreshold {
+            guard BlobIntegrity.matches(descriptor: opened.descriptor, offset: opened.offset, length: opened.length, hash: hash)
+            else { throw LoadError.corrupt(path) }
+            return .file(opened)
+        }
         // Read straight into the array's storage: no zero-fill first.
         var failed = false
         let bytes = [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
@@ -79,6 +88,7 @@ struct BodyLoader: Sendable {
             count = failed ? 0 : length
         }
         if failed { throw LoadError.shortRead(path) }
+        guard BlobIntegrity.matches(bytes, hash: hash) else { throw LoadError.corrupt(path) }
         return .bytes(bytes)
     }
 }
