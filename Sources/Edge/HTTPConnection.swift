@@ -131,7 +131,13 @@ final class HTTPConnection {
             do {
                 event = try parser.next(in: buffer, at: &index)
             } catch {
-                enqueue(ArtifactResponder.error(error.status, "\(error)", date: worker.date(), close: true))
+                if parser.failedInBody {
+                    // A bad body of a request already answered: close after that answer; an error
+                    // response now would be read as the answer to the next request.
+                    closingAfterQueue = true
+                } else {
+                    enqueue(ArtifactResponder.error(error.status, "\(error)", date: worker.date(), close: true))
+                }
                 break
             }
             guard let event else { break }

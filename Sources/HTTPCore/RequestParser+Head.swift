@@ -17,6 +17,8 @@ struct HeadProgress: Sendable {
     var targetEnd: UInt32 = 0
     /// Field lines parsed so far into the parser's field table.
     var fieldCount = 0
+    /// A Content-Length field line was seen (a second one is refused when its line ends).
+    var sawContentLength = false
 
     var isFresh: Bool { phase == 0 && scanFrom == 0 }
 }
@@ -76,14 +78,26 @@ extension RequestParser {
             let limitEnd = base &+ lineLimit
             guard let lf = ByteClass.firstLineFeed(p.baseAddress!, from: base &+ progress.scanFrom, to: min(end, limitEnd))
             else {
+                // Refuse what is already wrong before the line ends (the byte before the new
+                // ones may be a CR whose successor just arrived).
+                try ByteClass.rejectBareCarriageReturn(p.baseAddress!, from: base &+ max(0, progress.scanFrom &- 1),
+                                                       to: min(end, limitEnd))
                 if end >= limitEnd {
                     throw lineLimit == limits.maxRequestLineBytes ? .requestLineTooLong : .headerSectionTooLarge
                 }
                 progress.scanFrom = end &- base
                 return nil
             }
-            guard lf > base, p[lf &- 1] == ByteClass.cr else { throw .bareLineFeed }
-            try parseRequestLine(p, base, lf &- 1)
+            // A line holding a bare CR is refused as such whatever else is wrong with it, so the
+            // error is the same whether the line arrived whole or its CR was seen early.
+            guard lf > base, p[lf &- 1] == ByteClass.cr else {
+                throw ByteClass.containsCarriageReturn(p.baseAddress!, from: base, to: lf) ? .bareCarriageReturn : .bareLineFeed
+            }
+            do throws(ParseError) {
+                try parseRequestLine(p, base, lf &- 1)
+            } catch {
+                throw ByteClass.containsCarriageReturn(p.baseAddress!, from: base, to: lf &- 1) ? .bareCarriageReturn : error
+            }
             progress.phase = 1
             progress.lineStart = lf &+ 1 &- base
             progress.scanFrom = progress.lineStart
@@ -143,6 +157,9 @@ extension RequestParser {
                     progress.scanFrom = scanFrom &- base
                     return .tableFull
                 }
+                if field.code == FieldName.contentLength.code {
+                    try checkContentLength(p, field.valueStart, field.valueEnd)
+                }
                 fields[count] = FieldSpan(
                     nameStart: UInt32(truncatingIfNeeded: lineStart &- base),
                     nameEnd: UInt32(truncatingIfNeeded: field.nameEnd &- base),
@@ -155,13 +172,26 @@ extension RequestParser {
                 continue
             }
             guard let lf = ByteClass.firstLineFeed(pointer, from: scanFrom, to: searchEnd) else {
+                // The line is not complete, but what it holds so far may already be wrong: a bare
+                // CR, or whitespace leading the line (obs-fold, or before the first field).
+                // (In the order the whole line is checked in, so the error is the same however the
+                // line is split.)
+                if lineStart < searchEnd && ByteClass.isBlank(p[lineStart]) {
+                    throw count == 0 ? .whitespaceBeforeFirstField : .obsoleteLineFolding
+                }
+                try ByteClass.rejectBareCarriageReturn(pointer, from: max(lineStart, scanFrom &- 1), to: searchEnd)
                 if end >= limitEnd { throw .headerSectionTooLarge }
                 progress.fieldCount = count
                 progress.lineStart = lineStart &- base
                 progress.scanFrom = end &- base
                 return .needMoreBytes
             }
-            guard lf > lineStart, p[lf &- 1] == ByteClass.cr else { throw .bareLineFeed }
+            guard lf > lineStart, p[lf &- 1] == ByteClass.cr else {
+                if lineStart < lf && ByteClass.isBlank(p[lineStart]) {
+                    throw count == 0 ? .whitespaceBeforeFirstField : .obsoleteLineFolding
+                }
+                throw ByteClass.containsCarriageReturn(pointer, from: lineStart, to: lf) ? .bareCarriageReturn : .bareLineFeed
+            }
             let cr = lf &- 1
             if cr == lineStart {
                 progress.fieldCount = count
@@ -174,16 +204,42 @@ extension RequestParser {
                 progress.scanFrom = scanFrom &- base
                 return .tableFull
             }
-            let field = try Self.parseFieldLine(p, lineStart, cr, isFirst: count == 0)
+            let field = try Self.parseCompleteFieldLine(p, lineStart, cr, isFirst: count == 0)
+            let code = FieldName.recognise(p, lineStart, field.nameEnd)
+            if code == FieldName.contentLength.code {
+                try checkContentLength(p, field.valueStart, field.valueEnd)
+            }
             fields[count] = FieldSpan(
                 nameStart: UInt32(truncatingIfNeeded: lineStart &- base),
                 nameEnd: UInt32(truncatingIfNeeded: field.nameEnd &- base),
                 valueStart: UInt32(truncatingIfNeeded: field.valueStart &- base),
                 valueEnd: UInt32(truncatingIfNeeded: field.valueEnd &- base),
-                code: FieldName.recognise(p, lineStart, field.nameEnd))
+                code: code)
             count &+= 1
             lineStart = lf &+ 1
             scanFrom = lineStart
+        }
+    }
+
+    /// A Content-Length field line, checked when its line ends rather than with the whole head:
+    /// a second one (RFC 9112 §6.3 lets a recipient refuse it; a smuggling vector) or a value
+    /// that is not a number or overflows is refused before the rest of the head arrives.
+    private mutating func checkContentLength(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(ParseError) {
+        if progress.sawContentLength { throw .duplicateContentLength }
+        progress.sawContentLength = true
+        _ = try Framing.parseContentLength(p, start, end)
+    }
+
+    /// `parseFieldLine` for a line whose CR LF is at `cr`: a line holding a bare CR is refused as
+    /// such whatever else is wrong with it (the same error as when the CR is seen early).
+    static func parseCompleteFieldLine(
+        _ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ cr: Int, isFirst: Bool
+    ) throws(ParseError) -> (nameEnd: Int, valueStart: Int, valueEnd: Int) {
+        do throws(ParseError) {
+            return try parseFieldLine(p, start, cr, isFirst: isFirst)
+        } catch {
+            if error == .whitespaceBeforeFirstField || error == .obsoleteLineFolding { throw error }
+            throw ByteClass.containsCarriageReturn(p.baseAddress!, from: start, to: cr) ? .bareCarriageReturn : error
         }
     }
 
@@ -220,8 +276,10 @@ extension RequestParser {
                 && targetEnd &- targetStart == 1 && p[targetStart] == 0x2A
             throw isPreface ? .http2Preface : .unsupportedVersion
         }
+        // Only HTTP/1.0 and HTTP/1.1 exist; anything else in the line is not a request we know.
+        guard minor <= 1 else { throw .unsupportedMinorVersion }
         progress.methodCode = HTTPMethod.code(p, base, methodEnd)
-        progress.version = minor == 1 ? .http1_1 : minor == 0 ? .http1_0 : HTTPVersion(major: 1, minor: minor)
+        progress.version = minor == 1 ? .http1_1 : .http1_0
         progress.targetStart = UInt32(truncatingIfNeeded: targetStart &- base)
         progress.targetEnd = UInt32(truncatingIfNeeded: targetEnd &- base)
     }
