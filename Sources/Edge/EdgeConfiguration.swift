@@ -41,6 +41,10 @@ public struct EdgeConfiguration: Sendable, Equatable {
     public var adminTLS = false
     /// The HTTPS listener; nil when TLS is off.
     public var tls: EdgeTLSConfiguration?
+    /// Per-client request rate and connection limits (`edge.rate_limit.*`).
+    public var clientLimits = ClientLimitsConfiguration()
+    /// The access log (`edge.access_log.*`); off by default.
+    public var accessLog = AccessLogConfiguration()
 
     public init() {}
 
@@ -84,6 +88,8 @@ public struct EdgeConfiguration: Sendable, Equatable {
         if !adminTLS && !EdgeConfiguration.isLoopback(adminHost) {
             found.append(("edge.admin_listen", "\(adminHost) is not loopback: set edge.admin_tls: true (the admin token must not cross a network in clear)"))
         }
+        found += clientLimits.problems()
+        found += accessLog.problems()
         if let domain, domain.contains("/") || domain.contains(" ") { found.append(("edge.domain", "is not a host name")) }
         return found
     }

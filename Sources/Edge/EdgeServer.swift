@@ -14,6 +14,8 @@ public final class EdgeServer: Sendable {
     public let cache: ResponseCache
     public let metrics = EdgeMetrics()
     public let accessStats: AccessStats
+    /// Per-client request and connection limits, shared by the loops.
+    public let clientLimits: ClientLimits
     private let group: EventLoopGroup
     private let workers: Mutex<[WorkerRef]>
     private let boundPort = Atomic<Int>(0)
@@ -30,6 +32,7 @@ public final class EdgeServer: Sendable {
         self.catalog = try DeploymentCatalog(store: store, pollIntervalMs: configuration.aliasPollMs)
         self.cache = ResponseCache(budget: configuration.cacheBytes)
         self.accessStats = AccessStats(workers: count)
+        self.clientLimits = ClientLimits(configuration.clientLimits)
         self.group = try EventLoopGroup(loopCount: count, namePrefix: "wharf-edge")
         self.workers = Mutex([])
         if let tls = configuration.tls {
@@ -83,6 +86,7 @@ public final class EdgeServer: Sendable {
                                         cache: cache, bodyLoader: loader, metrics: metrics, stats: accessStats,
                                         logger: logger)
                 worker.tlsContext = context.value
+                worker.clientLimits = clientLimits
                 let bound = try worker.start(port: requested, tlsPort: requestedTLS)
                 return (WorkerRef(worker), bound, worker.boundTLSPort)
             }

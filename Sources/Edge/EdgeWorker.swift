@@ -31,6 +31,8 @@ final class EdgeWorker {
     /// The HTTPS listener and the certificates its new handshakes use (swapped by a reload).
     private var tlsListener: TCPListener?
     var tlsContext: TLSServerContext?
+    /// Per-client limits shared by every loop (nil: none).
+    var clientLimits: ClientLimits?
     private var connections: [Int: HTTPConnection] = [:]
     private var nextConnectionID = 0
     private var timer: LoopTimer?
@@ -194,6 +196,7 @@ final class EdgeWorker {
             tcp.write(buffers) { _ in tcp.close() }
             return
         }
+        guard let ticket = admitClient(tcp, secure: secure) else { return }
         nextConnectionID += 1
         let transport: any ConnectionTransport
         if secure, let context = tlsContext {
@@ -205,6 +208,7 @@ final class EdgeWorker {
             transport = tcp
         }
         let connection = HTTPConnection(id: nextConnectionID, transport: transport, isSecure: secure, worker: self)
+        connection.client = ticket
         connections[connection.id] = connection
         metrics.connectionsOpen.add(1, ordering: .relaxed)
         metrics.connectionsAccepted.add(1, ordering: .relaxed)
@@ -213,6 +217,7 @@ final class EdgeWorker {
 
     func connectionClosed(_ connection: HTTPConnection) {
         if connections.removeValue(forKey: connection.id) != nil {
+            releaseClient(connection.client)
             metrics.connectionsOpen.subtract(1, ordering: .relaxed)
         }
     }

@@ -57,6 +57,8 @@ final class HTTPConnection {
     /// The request arrived over TLS (for HSTS and the redirect to HTTPS).
     let isSecure: Bool
     unowned let worker: EdgeWorker
+    /// The peer's address and its place in the per-address connection count.
+    var client: ClientTicket?
     private var parser: RequestParser
     private var buffer: [UInt8] = []
     private var slots: [Slot] = []
@@ -143,7 +145,9 @@ final class HTTPConnection {
             guard let event else { break }
             switch event {
             case .head(let head):
-                if !isSecure, let redirect = worker.httpsRedirect(head) {
+                if let refusal = worker.rateLimited(head, peer: client) {
+                    enqueue(refusal)
+                } else if !isSecure, let redirect = worker.httpsRedirect(head) {
                     enqueue(redirect)
                 } else if let found = worker.cacheHit(head) {
                     enqueue(found.0, found.1)
