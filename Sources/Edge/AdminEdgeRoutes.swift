@@ -210,6 +210,7 @@ struct EdgeAdminRoutes: Sendable {
         text.counter("wharf_tls_handshake_timeouts_total", help: "TLS clients closed for not finishing their handshake in time.",
                      m.tlsHandshakeTimeouts.load(ordering: .relaxed))
         edge.clientLimits.metrics(&text)
+        edge.accessLog?.metrics(&text)
         text.gauge("wharf_edge_workers", help: "Event-loop threads serving requests.", Double(edge.workerCount))
         text.gauge("wharf_apps_served", help: "Apps with a current deployment.", Double(edge.catalog.snapshot.apps.count))
     }

@@ -16,6 +16,8 @@ public final class EdgeServer: Sendable {
     public let accessStats: AccessStats
     /// Per-client request and connection limits, shared by the loops.
     public let clientLimits: ClientLimits
+    /// The access log (`edge.access_log.path`), nil when off.
+    public let accessLog: AccessLog?
     private let group: EventLoopGroup
     private let workers: Mutex<[WorkerRef]>
     private let boundPort = Atomic<Int>(0)
@@ -33,6 +35,7 @@ public final class EdgeServer: Sendable {
         self.cache = ResponseCache(budget: configuration.cacheBytes)
         self.accessStats = AccessStats(workers: count)
         self.clientLimits = ClientLimits(configuration.clientLimits)
+        self.accessLog = configuration.accessLog.enabled ? try AccessLog(configuration.accessLog, logger: logger) : nil
         self.group = try EventLoopGroup(loopCount: count, namePrefix: "wharf-edge")
         self.workers = Mutex([])
         if let tls = configuration.tls {
@@ -87,6 +90,7 @@ public final class EdgeServer: Sendable {
                                         logger: logger)
                 worker.tlsContext = context.value
                 worker.clientLimits = clientLimits
+                worker.accessLog = accessLog.map(LoopAccessLog.init)
                 let bound = try worker.start(port: requested, tlsPort: requestedTLS)
                 return (WorkerRef(worker), bound, worker.boundTLSPort)
             }
@@ -147,6 +151,7 @@ public final class EdgeServer: Sendable {
             try? ref.worker.loop.executeAndWait { ref.worker.closeAll() }
         }
         catalog.stop()
+        accessLog?.stop()
         do { try group.shutdown() } catch { logger("event loops did not close cleanly: \(error)") }
     }
 }

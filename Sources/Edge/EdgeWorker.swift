@@ -33,6 +33,8 @@ final class EdgeWorker {
     var tlsContext: TLSServerContext?
     /// Per-client limits shared by every loop (nil: none).
     var clientLimits: ClientLimits?
+    /// This loop's side of the access log (nil: no access log).
+    var accessLog: LoopAccessLog?
     private var connections: [Int: HTTPConnection] = [:]
     private var nextConnectionID = 0
     private var timer: LoopTimer?
@@ -243,6 +245,7 @@ final class EdgeWorker {
         let now = loop.nowMilliseconds
         ticks += 1
         if ticks % 4 == 0 { stats.handOver(worker: index) }
+        accessLog?.handOver()
         if sweepCursor >= sweepRound.count {
             sweepRound = Array(connections.keys)
             sweepCursor = 0
@@ -308,6 +311,7 @@ final class EdgeWorker {
     /// Closes everything this worker owns (after the drain or its timeout).
     func closeAll() {
         for connection in Array(connections.values) { connection.close() }
+        accessLog?.handOver()
         listener?.close()
         listener = nil
         tlsListener?.close()

@@ -25,6 +25,8 @@ final class HTTPConnection {
         var startedNs: UInt64 = 0
         /// Multipart bodies over a large file: which buffer positions are file ranges instead.
         var multipartFileParts: [(index: Int, file: OpenFile, offset: Int64, length: Int64)] = []
+        /// The request's part of its access-log line (only with an access log).
+        var log: AccessLogRequest?
 
         /// Back to a blank slot for reuse (keeps the buffers array's capacity).
         func reset() {
@@ -40,6 +42,7 @@ final class HTTPConnection {
             coding = 0
             startedNs = 0
             if !multipartFileParts.isEmpty { multipartFileParts = [] }
+            log = nil
         }
     }
 
@@ -139,6 +142,7 @@ final class HTTPConnection {
                     closingAfterQueue = true
                 } else {
                     enqueue(ArtifactResponder.error(error.status, "\(error)", date: worker.date(), close: true))
+                    slots.last?.log = worker.accessLogRequest(nil, client: client)
                 }
                 break
             }
@@ -154,6 +158,7 @@ final class HTTPConnection {
                 } else {
                     enqueue(isSecure ? worker.withHSTSApp(worker.plan(head), for: head) : worker.plan(head))
                 }
+                if worker.accessLog != nil { slots.last?.log = worker.accessLogRequest(head, client: client) }
             case .body:
                 continue  // request bodies are read and dropped (no route takes one)
             case .end:
@@ -361,6 +366,7 @@ final class HTTPConnection {
             slotHead += 1
             write(slot)
             worker.record(slot.status, bytes: slot.bytes, app: slot.app, file: slot.servedFile, coding: slot.coding)
+            if let request = slot.log { worker.logResponse(request, status: slot.status, bytes: slot.bytes, app: slot.app, startedNs: slot.startedNs) }
             if slot.startedNs != 0 {
                 worker.metrics.recordRequestDuration(nanoseconds: EdgeClock.monotonicNanoseconds() &- slot.startedNs)
             }

@@ -214,6 +214,11 @@ struct ServerRunner {
 
         while true {
             let received = await SignalWait.next()
+            if received == SIGUSR1 {
+                // Log rotation: the writer reopens the access log by name before its next write.
+                edge.accessLog?.reopen()
+                continue
+            }
             if received == SIGHUP {
                 do {
                     let fresh = try await options.resolve()
@@ -272,6 +277,7 @@ struct SchedulerCommand: AsyncParsableCommand {
                 log("SIGHUP: the scheduler's configuration is read at start; restart to change it")
                 continue
             }
+            if received == SIGUSR1 { continue }  // no access log here
             await monitor.stop()
             log("signal \(received): stopping the scheduler (running builds get up to \(settings.scheduler.shutdownGraceSeconds) s)")
             await runner.stop()
