@@ -11,5 +11,8 @@ export WHARF_EDGE_TLS_ENABLED="${WHARF_EDGE_TLS_ENABLED:-true}"
 tls_listen="${WHARF_EDGE_TLS_LISTEN:-127.0.0.1:8443}"
 tls_url=""
 if [ "$WHARF_EDGE_TLS_ENABLED" = "true" ]; then tls_url=" and https://localhost:${tls_listen##*:}/"; fi
+# The access log is off by default (benchmarks) and on here: combined format, SIGUSR1 reopens it.
+export WHARF_EDGE_ACCESS_LOG_PATH="${WHARF_EDGE_ACCESS_LOG_PATH:-$store/access.log}"
+echo "Access log: $WHARF_EDGE_ACCESS_LOG_PATH (rotate: mv it, then kill -USR1 the wharf process)"
 echo "Serving the demo app at http://$listen/$tls_url  (admin token: \$WHARF_ADMIN_TOKEN or $store/admin-token; CA for HTTPS: $store/tls/ca.pem)"
 exec "$bin" serve --store "$store" --listen "$listen"

@@ -1,12 +1,21 @@
 /// Decides a file's `Cache-Control` at publish time, so the edge copies a string per response.
 ///
-/// - content-hashed names: `public, max-age=31536000, immutable` (RFC 8246): the name changes
-///   whenever the bytes do, so a browser never needs to revalidate;
+/// - content-hashed names: `max-age=31536000, immutable` (RFC 8246): the name changes
+///   whenever the bytes do, so a browser never needs to revalidate (no `public`: it only
+///   matters for responses to requests with `Authorization`);
 /// - HTML, the web app manifest and service workers: `no-cache` (RFC 9111 §5.2.2.4): always
 ///   revalidated, because they name everything else and must pick up a new deployment at once;
 /// - everything else: the configurable default (`public, max-age=300`).
 public struct CachePolicy {
-    public static let immutable = "public, max-age=31536000, immutable"
+    public static let immutable = "max-age=31536000, immutable"
+    /// What manifests published before `public` was dropped hold for hashed names.
+    public static let legacyImmutable = "public, max-age=31536000, immutable"
+
+    /// The value to send for a manifest's stored value: older manifests' immutable policy is
+    /// sent as today's, so every deployment answers alike.
+    public static func served(_ stored: String) -> String {
+        stored == legacyImmutable ? immutable : stored
+    }
     public static let revalidate = "no-cache"
     public static let defaultHashedNamePattern = #"[.-](?=[A-Za-z0-9_]*[0-9])[A-Za-z0-9_]{8,}\.[A-Za-z0-9]+$"#
 

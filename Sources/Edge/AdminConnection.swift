@@ -21,6 +21,8 @@ final class AdminConnection {
     /// Plain TCP, or TLS when the admin listener uses it (`edge.admin_tls`).
     let tcp: any ConnectionTransport
     unowned let owner: AdminLoopState
+    /// The peer's address (for the admin API's own rate limit).
+    var client: ClientAddress?
     private var parser: RequestParser
     private var buffer: [UInt8] = []
     private var pending: Pending?

@@ -8,6 +8,8 @@ extension AdminServer {
     /// the edge's status section and metrics, apps, rollback, purge and warm.
     public convenience init(edge: EdgeServer, token: AdminToken, limits: Limits = Limits(),
                             logger: @escaping @Sendable (String) -> Void = { _ in }) {
+        var limits = limits
+        if limits.clientLimits == nil { limits.clientLimits = edge.clientLimits }
         self.init(host: edge.configuration.adminHost, port: edge.configuration.adminPort, token: token,
                   limits: limits, logger: logger)
         EdgeAdminRoutes(edge: edge).install(on: self)
@@ -214,6 +216,8 @@ struct EdgeAdminRoutes: Sendable {
                      m.http2AbuseClosures.load(ordering: .relaxed))
         text.counter("wharf_http2_protocol_errors_total", help: "HTTP/2 connections closed for a protocol error.",
                      m.http2ProtocolErrors.load(ordering: .relaxed))
+        edge.clientLimits.metrics(&text)
+        edge.accessLog?.metrics(&text)
         text.gauge("wharf_edge_workers", help: "Event-loop threads serving requests.", Double(edge.workerCount))
         text.gauge("wharf_apps_served", help: "Apps with a current deployment.", Double(edge.catalog.snapshot.apps.count))
     }

@@ -26,6 +26,8 @@ public final class AdminServer: Sendable {
         public var requestTimeoutMs = 10_000
         /// An idle keep-alive connection is closed after this time.
         public var idleTimeoutMs = 30_000
+        /// The per-address request rate of the admin API (`edge.rate_limit.admin_rate`); nil: none.
+        public var clientLimits: ClientLimits?
         public init() {}
     }
 
@@ -174,6 +176,10 @@ final class AdminDispatcher: Sendable {
     }
 
     func dispatch(_ pending: AdminConnection.Pending, on connection: AdminConnection) {
+        if let refusal = connection.rateLimited() {
+            connection.finish(refusal, for: pending)
+            return
+        }
         let target: RequestTarget
         do {
             target = try RequestTarget.parse(pending.target, method: .other(Array(pending.method.utf8)))
@@ -311,6 +317,7 @@ final class AdminLoopState: @unchecked Sendable {
             transport = tcp
         }
         let connection = AdminConnection(id: nextID, tcp: transport, owner: self)
+        connection.client = tcp.remoteAddress.flatMap { ClientAddress($0.host) }
         connections[connection.id] = connection
         connection.start()
     }

@@ -156,24 +156,21 @@ public struct ArtifactResponder: Sendable {
             return missing
         }
 
-        // Ranges apply to the identity representation (RFC 9110 §14: we offer ranges there only).
+        // A Range request gets the representation a plain GET with the same Accept-Encoding (and
+        // Available-Dictionary) gets, and its range is taken from those bytes: variants are
+        // immutable stored blobs, so a range of one is exact, and its ETag, compared with
+        // If-Range, names it. A dcz delta is the exception: it is not offered for ranges (no
+        // Accept-Ranges) and a Range request for it gets the whole delta (200), as nginx does
+        // for a representation it will not slice.
         let rangeField = isHead ? nil : head.value(of: .range)
-        let coding: ContentCoding
-        if rangeField != nil, ContentNegotiation.select(acceptEncoding: head.value(of: .acceptEncoding),
-                                                       available: .identityOnly) == .identity {
-            coding = .identity
-        } else if let chosen = ContentNegotiation.select(acceptEncoding: head.value(of: .acceptEncoding),
-                                                        available: file.available) {
-            coding = chosen
-        } else {
-            return fail(406, "no acceptable content coding")
-        }
+        guard let coding = ContentNegotiation.select(acceptEncoding: head.value(of: .acceptEncoding),
+                                                     available: file.available)
+        else { return fail(406, "no acceptable content coding") }
         guard var rep = file.representation(coding) else { return fail(500, "missing representation") }
-        // RFC 9842: a delta for the dictionary the client holds, if it asked for dcz. A Range
-        // request keeps the identity range chosen above (deltas are never sliced).
-        if rangeField == nil, let delta = DictionaryNegotiation.delta(for: head, file: file) {
+        if let delta = DictionaryNegotiation.delta(for: head, file: file) {
             rep = delta
         }
+        let rangeable = rep.coding != .dcz
 
         let outcome = ConditionalRequest.evaluate(
             method: isHead ? .head : .get,
@@ -183,7 +180,7 @@ public struct ArtifactResponder: Sendable {
                            ifNoneMatch: head.value(of: .ifNoneMatch),
                            ifModifiedSince: head.value(of: .ifModifiedSince),
                            ifRange: head.value(of: .ifRange),
-                           hasRange: rangeField != nil && coding == .identity))
+                           hasRange: rangeField != nil && rangeable))
         var plan = Plan(status: 200, earlyHints: nil, head: [], body: .none, close: close,
                         app: app, path: file.entry.path, file: file)
         switch outcome {
@@ -219,6 +216,11 @@ public struct ArtifactResponder: Sendable {
                     plan.head = b.finish(close: close, http10KeepAlive: http10KeepAlive)
                     plan.body = .representation(file, rep, .single(offset: span.first, length: span.count))
                     return plan
+                case .multiple where rep.coding != .identity:
+                    // Parts of an encoded representation would need a Content-Encoding that a
+                    // multipart/byteranges response cannot carry for them: the whole variant (200),
+                    // which RFC 9110 §14.2 allows in place of any Range.
+                    break
                 case .multiple(let spans):
                     let multipart = MultipartByteRanges(spans: spans, contentType: file.entry.contentType,
                                                         completeLength: rep.size,

@@ -45,6 +45,10 @@ public struct EdgeConfiguration: Sendable, Equatable {
     public var tls: EdgeTLSConfiguration?
     /// HTTP/2: offered by ALPN on the TLS listener, and as cleartext h2c with prior knowledge.
     public var http2 = EdgeHTTP2Configuration()
+    /// Per-client request rate and connection limits (`edge.rate_limit.*`).
+    public var clientLimits = ClientLimitsConfiguration()
+    /// The access log (`edge.access_log.*`); off by default.
+    public var accessLog = AccessLogConfiguration()
 
     public init() {}
 
@@ -89,6 +93,8 @@ public struct EdgeConfiguration: Sendable, Equatable {
         if !adminTLS && !EdgeConfiguration.isLoopback(adminHost) {
             found.append(("edge.admin_listen", "\(adminHost) is not loopback: set edge.admin_tls: true (the admin token must not cross a network in clear)"))
         }
+        found += clientLimits.problems()
+        found += accessLog.problems()
         if let domain, domain.contains("/") || domain.contains(" ") { found.append(("edge.domain", "is not a host name")) }
         return found
     }

@@ -5,6 +5,8 @@ protocol EdgeConnection: AnyObject {
     var id: Int { get }
     var transport: any ConnectionTransport { get }
     var isClosed: Bool { get }
+    /// The peer's address and its place in the per-address connection count.
+    var client: ClientTicket? { get }
     /// When the request being received began (header timeout); nil when none is partly received.
     var requestStartedMs: UInt64? { get }
     /// When the client last gave the connection something to do (idle timeout).

@@ -19,6 +19,10 @@ public final class EdgeServer: Sendable {
     public let cache: ResponseCache
     public let metrics = EdgeMetrics()
     public let accessStats: AccessStats
+    /// Per-client request and connection limits, shared by the loops.
+    public let clientLimits: ClientLimits
+    /// The access log (`edge.access_log.path`), nil when off.
+    public let accessLog: AccessLog?
     private let group: EventLoopGroup
     private let workers: Mutex<[WorkerRef]>
     private let boundPort = Atomic<Int>(0)
@@ -38,6 +42,8 @@ public final class EdgeServer: Sendable {
         self.catalog = try DeploymentCatalog(store: store, pollIntervalMs: configuration.aliasPollMs)
         self.cache = ResponseCache(budget: configuration.cacheBytes)
         self.accessStats = AccessStats(workers: count)
+        self.clientLimits = ClientLimits(configuration.clientLimits)
+        self.accessLog = configuration.accessLog.enabled ? try AccessLog(configuration.accessLog, logger: logger) : nil
         self.group = try EventLoopGroup(loopCount: count, namePrefix: "wharf-edge")
         self.workers = Mutex([])
         if let tls = configuration.tls {
@@ -98,6 +104,8 @@ public final class EdgeServer: Sendable {
                                         cache: cache, bodyLoader: loader, metrics: metrics, stats: accessStats,
                                         logger: logger)
                 worker.tlsContext = context.value
+                worker.clientLimits = clientLimits
+                worker.accessLog = accessLog.map(LoopAccessLog.init)
                 let bound = try worker.start(port: requested, tlsPort: requestedTLS)
                 return (WorkerRef(worker), bound, worker.boundTLSPort)
             }
@@ -161,6 +169,7 @@ public final class EdgeServer: Sendable {
             try? ref.worker.loop.executeAndWait { ref.worker.closeAll() }
         }
         catalog.stop()
+        accessLog?.stop()
         do { try group.shutdown() } catch { logger("event loops did not close cleanly: \(error)") }
     }
 }

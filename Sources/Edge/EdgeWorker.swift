@@ -37,6 +37,10 @@ final class EdgeWorker {
     /// The HTTPS listener and the certificates its new handshakes use (swapped by a reload).
     private var tlsListener: TCPListener?
     var tlsContext: TLSServerContext?
+    /// Per-client limits shared by every loop (nil: none).
+    var clientLimits: ClientLimits?
+    /// This loop's side of the access log (nil: no access log).
+    var accessLog: LoopAccessLog?
     private var connections: [Int: any EdgeConnection] = [:]
     private var nextConnectionID = 0
     private var timer: LoopTimer?
@@ -224,6 +228,7 @@ final class EdgeWorker {
             tcp.write(buffers) { _ in tcp.close() }
             return
         }
+        guard let ticket = admitClient(tcp, secure: secure) else { return }
         nextConnectionID += 1
         let transport: any ConnectionTransport
         if secure, let context = tlsContext {
@@ -235,6 +240,7 @@ final class EdgeWorker {
             transport = tcp
         }
         let connection = HTTPConnection(id: nextConnectionID, transport: transport, isSecure: secure, worker: self)
+        connection.client = ticket
         connections[connection.id] = connection
         metrics.connectionsOpen.add(1, ordering: .relaxed)
         metrics.connectionsAccepted.add(1, ordering: .relaxed)
@@ -244,6 +250,7 @@ final class EdgeWorker {
     func connectionClosed(_ connection: any EdgeConnection) {
         guard let current = connections[connection.id], current === connection else { return }
         connections[connection.id] = nil
+        releaseClient(connection.client)
         metrics.connectionsOpen.subtract(1, ordering: .relaxed)
     }
 
@@ -259,6 +266,7 @@ final class EdgeWorker {
     /// transport, with the bytes already read; the HTTP/1.1 connection object is dropped.
     func switchToHTTP2(from connection: HTTPConnection, firstBytes: UnsafeRawBufferPointer) {
         let successor = HTTP2Connection(id: connection.id, transport: connection.transport, worker: self)
+        successor.client = connection.client
         connections[connection.id] = successor
         metrics.http2Connections.add(1, ordering: .relaxed)
         successor.start(firstBytes: firstBytes)
@@ -285,6 +293,7 @@ final class EdgeWorker {
         let now = loop.nowMilliseconds
         ticks += 1
         if ticks % 4 == 0 { stats.handOver(worker: index) }
+        accessLog?.handOver()
         if sweepCursor >= sweepRound.count {
             sweepRound = Array(connections.keys)
             sweepCursor = 0
@@ -350,6 +359,7 @@ final class EdgeWorker {
     /// Closes everything this worker owns (after the drain or its timeout).
     func closeAll() {
         for connection in Array(connections.values) { connection.close() }
+        accessLog?.handOver()
         listener?.close()
         listener = nil
         tlsListener?.close()

@@ -29,6 +29,8 @@ final class HTTP2Connection: EdgeConnection {
         var file: ServedFile?
         var coding: UInt8 = 0
         var status = 0
+        /// The request's part of its access-log line (only with an access log).
+        var log: AccessLogRequest?
 
         init(id: Int32, clientPriority: Bool) {
             self.id = id
@@ -40,6 +42,9 @@ final class HTTP2Connection: EdgeConnection {
     let id: Int
     let transport: any ConnectionTransport
     unowned let worker: EdgeWorker
+    /// The peer's address and its place in the per-address connection count (from the HTTP/1.1
+    /// connection this one replaced).
+    var client: ClientTicket?
     private let session: HTTP2ServerSession
     private let isSecure: Bool
     private var streams: [Int32: Stream] = [:]
@@ -138,7 +143,13 @@ final class HTTP2Connection: EdgeConnection {
         do {
             head = try requestHead(request)
         } catch {
+            stream.log = http2LogLine(nil)
             respond(stream, ArtifactResponder.error(error.status, "\(error)", date: worker.date(), close: false))
+            return
+        }
+        if worker.accessLog != nil { stream.log = http2LogLine(head) }
+        if let refusal = worker.rateLimited(head, peer: client) {
+            respond(stream, refusal)
             return
         }
         if let (hit, entry) = worker.cacheHit(head) {
@@ -158,6 +169,13 @@ final class HTTP2Connection: EdgeConnection {
     }
 
     static let dateName: [UInt8] = Array("date".utf8)
+
+    /// The request's access-log part, its version written as HTTP/2.0 (as nginx does).
+    private func http2LogLine(_ head: RequestHead?) -> AccessLogRequest? {
+        guard var line = worker.accessLogRequest(head, client: client) else { return nil }
+        if head != nil { line.version = "HTTP/2.0" }
+        return line
+    }
 
     /// A representation's prebuilt 200 head (with HSTS when it applies) as HTTP/2 fields, without
     /// `date`: read once per worker and representation.
@@ -307,6 +325,7 @@ final class HTTP2Connection: EdgeConnection {
         }
         session.respond(stream: stream.id, status: head.status, fields: head.fields, extra: extra, body: body)
         worker.record(head.status, bytes: bytes, app: stream.app, file: stream.file, coding: stream.coding)
+        if let line = stream.log { worker.logResponse(line, status: head.status, bytes: bytes, app: stream.app, startedNs: stream.startedNs) }
     }
 
     /// A body's thread-pool read finished: its stream has bytes again.

@@ -25,6 +25,8 @@ final class HTTPConnection {
         var startedNs: UInt64 = 0
         /// Multipart bodies over a large file: which buffer positions are file ranges instead.
         var multipartFileParts: [(index: Int, file: OpenFile, offset: Int64, length: Int64)] = []
+        /// The request's part of its access-log line (only with an access log).
+        var log: AccessLogRequest?
 
         /// Back to a blank slot for reuse (keeps the buffers array's capacity).
         func reset() {
@@ -40,6 +42,7 @@ final class HTTPConnection {
             coding = 0
             startedNs = 0
             if !multipartFileParts.isEmpty { multipartFileParts = [] }
+            log = nil
         }
     }
 
@@ -57,6 +60,8 @@ final class HTTPConnection {
     /// The request arrived over TLS (for HSTS and the redirect to HTTPS).
     let isSecure: Bool
     unowned let worker: EdgeWorker
+    /// The peer's address and its place in the per-address connection count.
+    var client: ClientTicket?
     private var parser: RequestParser
     private var buffer: [UInt8] = []
     private var slots: [Slot] = []
@@ -141,19 +146,29 @@ final class HTTPConnection {
             do {
                 event = try parser.next(in: buffer, at: &index)
             } catch {
-                enqueue(ArtifactResponder.error(error.status, "\(error)", date: worker.date(), close: true))
+                if parser.failedInBody {
+                    // A bad body of a request already answered: close after that answer; an error
+                    // response now would be read as the answer to the next request.
+                    closingAfterQueue = true
+                } else {
+                    enqueue(ArtifactResponder.error(error.status, "\(error)", date: worker.date(), close: true))
+                    slots.last?.log = worker.accessLogRequest(nil, client: client)
+                }
                 break
             }
             guard let event else { break }
             switch event {
             case .head(let head):
-                if !isSecure, let redirect = worker.httpsRedirect(head) {
+                if let refusal = worker.rateLimited(head, peer: client) {
+                    enqueue(refusal)
+                } else if !isSecure, let redirect = worker.httpsRedirect(head) {
                     enqueue(redirect)
                 } else if let found = worker.cacheHit(head) {
                     enqueue(found.0, found.1)
                 } else {
                     enqueue(isSecure ? worker.withHSTSApp(worker.plan(head), for: head) : worker.plan(head))
                 }
+                if worker.accessLog != nil { slots.last?.log = worker.accessLogRequest(head, client: client) }
             case .body:
                 continue  // request bodies are read and dropped (no route takes one)
             case .end:
@@ -337,6 +352,7 @@ final class HTTPConnection {
             slotHead += 1
             write(slot)
             worker.record(slot.status, bytes: slot.bytes, app: slot.app, file: slot.servedFile, coding: slot.coding)
+            if let request = slot.log { worker.logResponse(request, status: slot.status, bytes: slot.bytes, app: slot.app, startedNs: slot.startedNs) }
             if slot.startedNs != 0 {
                 worker.metrics.recordRequestDuration(nanoseconds: EdgeClock.monotonicNanoseconds() &- slot.startedNs)
             }

@@ -80,7 +80,7 @@ public final class ServedFile: Sendable {
             }
             var validators: [UInt8]
             field("ETag", etag)
-            field("Cache-Control", entry.cacheControl)
+            field("Cache-Control", CachePolicy.served(entry.cacheControl))
             // RFC 9842 §6.2: a response chosen by Available-Dictionary varies on it, whichever
             // representation was chosen.
             if hasDeltas {

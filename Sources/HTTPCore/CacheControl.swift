@@ -2,7 +2,8 @@
 /// header value (RFC 9111 §5.2.2, RFC 8246 for `immutable`). `init(headerValue:)` reads a value
 /// back, so a policy survives a round trip through its header form.
 public enum CacheControl: Equatable, Hashable, Sendable {
-    /// Content-hashed names that never change: `public, max-age=31536000, immutable`.
+    /// Content-hashed names that never change: `max-age=31536000, immutable` (no `public`: it
+    /// only matters for responses to requests with `Authorization`, which the edge never serves).
     case immutable
     /// HTML entry points: `no-cache` (store, but revalidate before every use).
     case revalidate
@@ -17,7 +18,7 @@ public enum CacheControl: Equatable, Hashable, Sendable {
     /// The header value.
     public var headerValue: String {
         switch self {
-        case .immutable: "public, max-age=31536000, immutable"
+        case .immutable: "max-age=31536000, immutable"
         case .revalidate: "no-cache"
         case .maxAge(let seconds): "public, max-age=\(max(seconds, 0))"
         case .custom(let value): value
@@ -41,7 +42,11 @@ public enum CacheControl: Equatable, Hashable, Sendable {
         let set = Set(directives)
         let trimmed = field.withUnsafeBufferPointer { p in String(decoding: p[SemanticBytes.trimmedOWS(p)], as: UTF8.self) }
         if directives.count == set.count {
-            if set == ["public", "max-age=31536000", "immutable"] { self = .immutable; return }
+            // With or without `public` (manifests published before it was dropped carry it).
+            if set == ["max-age=31536000", "immutable"] || set == ["public", "max-age=31536000", "immutable"] {
+                self = .immutable
+                return
+            }
             if set == ["no-cache"] { self = .revalidate; return }
             if set.count == 2, set.contains("public"),
                let maxAge = set.first(where: { $0.hasPrefix("max-age=") }),

@@ -13,6 +13,7 @@ public enum ParseError: Error, Sendable, Hashable, CustomStringConvertible {
     case invalidVersion
     case invalidRequestLine
     case unsupportedVersion
+    case unsupportedMinorVersion
     case http2Preface
     // Line endings (RFC 9112 §2.2).
     case bareCarriageReturn
@@ -31,6 +32,7 @@ public enum ParseError: Error, Sendable, Hashable, CustomStringConvertible {
     // Message framing (RFC 9112 §6).
     case invalidContentLength
     case conflictingContentLength
+    case duplicateContentLength
     case contentLengthWithTransferEncoding
     case transferEncodingInHTTP10
     case transferEncodingNotChunkedLast
@@ -66,6 +68,7 @@ public enum ParseError: Error, Sendable, Hashable, CustomStringConvertible {
         case .invalidVersion: "HTTP version is not HTTP/DIGIT.DIGIT"
         case .invalidRequestLine: "request line is not 'method SP target SP version'"
         case .unsupportedVersion: "HTTP major version other than 1"
+        case .unsupportedMinorVersion: "HTTP/1 version other than HTTP/1.0 and HTTP/1.1"
         case .http2Preface: "HTTP/2 connection preface sent to an HTTP/1.1 server"
         case .bareCarriageReturn: "CR not followed by LF"
         case .bareLineFeed: "LF without a preceding CR"
@@ -81,6 +84,7 @@ public enum ParseError: Error, Sendable, Hashable, CustomStringConvertible {
         case .duplicateHost: "more than one Host field"
         case .invalidContentLength: "Content-Length is not a decimal number"
         case .conflictingContentLength: "Content-Length values differ"
+        case .duplicateContentLength: "more than one Content-Length field"
         case .contentLengthWithTransferEncoding: "both Content-Length and Transfer-Encoding"
         case .transferEncodingInHTTP10: "Transfer-Encoding in an HTTP/1.0 request"
         case .transferEncodingNotChunkedLast: "Transfer-Encoding whose final coding is not chunked"

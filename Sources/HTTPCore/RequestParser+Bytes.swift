@@ -51,6 +51,24 @@ enum ByteClass {
         }
     }
 
+    /// Throws `.bareCarriageReturn` if `base[from..<to]` holds a CR whose next byte, also before
+    /// `to`, is not LF. For lines whose LF has not arrived yet: a bare CR is an error whatever
+    /// follows, so it is refused as soon as the byte after it is seen.
+    static func rejectBareCarriageReturn(_ base: UnsafePointer<UInt8>, from: Int, to: Int) throws(ParseError) {
+        var i = from
+        while let found = firstByte(cr, base, from: i, to: to) {
+            guard found &+ 1 < to else { return }
+            if base[found &+ 1] != lf { throw .bareCarriageReturn }
+            i = found &+ 1
+        }
+    }
+
+    /// Whether `base[from..<to]` holds a CR (in a line whose CR LF ends at `to`: a bare CR).
+    @inline(__always)
+    static func containsCarriageReturn(_ base: UnsafePointer<UInt8>, from: Int, to: Int) -> Bool {
+        firstByte(cr, base, from: from, to: to) != nil
+    }
+
     /// The index of the first LF in `base[from..<to]`, or nil. Eight bytes per step.
     @inline(__always)
     static func firstLineFeed(_ base: UnsafePointer<UInt8>, from: Int, to: Int) -> Int? {

@@ -9,11 +9,17 @@ extension RequestParser {
         let found = try buffer.withUnsafeBufferPointer { p throws(ParseError) -> (lf: Int, size: Int)? in
             guard let lf = ByteClass.firstLineFeed(p.baseAddress!, from: start &+ lineScan, to: min(p.count, limitEnd))
             else {
+                // A chunk-size line must end in CR LF: a CR followed by anything else is refused
+                // at once, even if the body is never used.
+                try ByteClass.rejectBareCarriageReturn(p.baseAddress!, from: start &+ max(0, lineScan &- 1),
+                                                       to: min(p.count, limitEnd))
                 if p.count >= limitEnd { throw .chunkLineTooLong }
                 lineScan = p.count &- start
                 return nil
             }
-            guard lf > start, p[lf &- 1] == ByteClass.cr else { throw .bareLineFeed }
+            guard lf > start, p[lf &- 1] == ByteClass.cr else {
+                throw ByteClass.containsCarriageReturn(p.baseAddress!, from: start, to: lf) ? .bareCarriageReturn : .bareLineFeed
+            }
             do throws(ParseError) {
                 return (lf, try Self.parseChunkLine(p, start, lf &- 1))
             } catch {
@@ -57,11 +63,22 @@ extension RequestParser {
                 let limitEnd = start &+ (limits.maxTrailerBytes &- trailerBytes)
                 guard let lf = ByteClass.firstLineFeed(p.baseAddress!, from: start &+ lineScan, to: min(p.count, limitEnd))
                 else {
+                    // As for header lines: refuse what the partial line already gets wrong.
+                    let searchEnd = min(p.count, limitEnd)
+                    if start < searchEnd && ByteClass.isBlank(p[start]) {
+                        throw trailerFields == 0 ? .whitespaceBeforeFirstField : .obsoleteLineFolding
+                    }
+                    try ByteClass.rejectBareCarriageReturn(p.baseAddress!, from: start &+ max(0, lineScan &- 1), to: searchEnd)
                     if p.count >= limitEnd { throw .trailerSectionTooLarge }
                     lineScan = p.count &- start
                     return false
                 }
-                guard lf > start, p[lf &- 1] == ByteClass.cr else { throw .bareLineFeed }
+                guard lf > start, p[lf &- 1] == ByteClass.cr else {
+                    if ByteClass.isBlank(p[start]) {
+                        throw trailerFields == 0 ? .whitespaceBeforeFirstField : .obsoleteLineFolding
+                    }
+                    throw ByteClass.containsCarriageReturn(p.baseAddress!, from: start, to: lf) ? .bareCarriageReturn : .bareLineFeed
+                }
                 let cr = lf &- 1
                 index = lf &+ 1
                 lineScan = 0
@@ -70,7 +87,7 @@ extension RequestParser {
                     return true
                 }
                 guard trailerFields < limits.maxFieldCount else { throw .tooManyFields }
-                _ = try Self.parseFieldLine(p, start, cr, isFirst: trailerFields == 0)
+                _ = try Self.parseCompleteFieldLine(p, start, cr, isFirst: trailerFields == 0)
                 trailerFields &+= 1
                 trailerBytes &+= lf &+ 1 &- start
             }

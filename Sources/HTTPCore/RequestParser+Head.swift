@@ -17,6 +17,8 @@ struct HeadProgress: Sendable {
     var targetEnd: UInt32 = 0
     /// Field lines parsed so far into the parser's field table.
     var fieldCount = 0
+    /// A Content-Length field line was seen (a second one is refused when its line ends).
+    var sawContentLength = false
 
     var isFresh: Bool { phase == 0 && scanFrom == 0 }
 }
@@ -76,14 +78,24 @@ extension RequestParser {
             let limitEnd = base &+ lineLimit
             guard let lf = ByteClass.firstLineFeed(p.baseAddress!, from: base &+ progress.scanFrom, to: min(end, limitEnd))
             else {
+                // Refuse what is already wrong before the line ends (the byte before the new
+                // ones may be a CR whose successor just arrived).
+                try ByteClass.rejectBareCarriageReturn(p.baseAddress!, from: base &+ max(0, progress.scanFrom &- 1),
+                                                       to: min(end, limitEnd))
                 if end >= limitEnd {
                     throw lineLimit == limits.maxRequestLineBytes ? .requestLineTooLong : .headerSectionTooLarge
                 }
                 progress.scanFrom = end &- base
                 return nil
             }
-            guard lf > base, p[lf &- 1] == ByteClass.cr else { throw .bareLineFeed }
-            try parseRequestLine(p, base, lf &- 1)
+            // A line holding a bare CR is refused as such whatever else is wrong with it, so the
+            // error is the same whether the line arrived whole or its CR was seen early.
+            guard lf > base, p[lf &- 1] == ByteClass.cr else {
+                throw ByteClass.containsCarriageReturn(p.baseAddress!, from: base, to: lf) ? .bareCarriageReturn : .bareLineFeed
+            }
+            if let error = parseRequestLine(p, base, lf &- 1) {
+                throw ByteClass.containsCarriageReturn(p.baseAddress!, from: base, to: lf &- 1) ? .bareCarriageReturn : error
+            }
             progress.phase = 1
             progress.lineStart = lf &+ 1 &- base
             progress.scanFrom = progress.lineStart
@@ -143,6 +155,9 @@ extension RequestParser {
                     progress.scanFrom = scanFrom &- base
                     return .tableFull
                 }
+                if _slowPath(field.code == FieldName.contentLength.code) {
+                    try checkContentLength(p, field.valueStart, field.valueEnd)
+                }
                 fields[count] = FieldSpan(
                     nameStart: UInt32(truncatingIfNeeded: lineStart &- base),
                     nameEnd: UInt32(truncatingIfNeeded: field.nameEnd &- base),
@@ -155,13 +170,20 @@ extension RequestParser {
                 continue
             }
             guard let lf = ByteClass.firstLineFeed(pointer, from: scanFrom, to: searchEnd) else {
+                // The line is not complete, but what it holds so far may already be wrong.
+                if let error = Self.partialFieldLineError(pointer, lineStart: lineStart, scanFrom: scanFrom,
+                                                          end: searchEnd, isFirst: count == 0) {
+                    throw error
+                }
                 if end >= limitEnd { throw .headerSectionTooLarge }
                 progress.fieldCount = count
                 progress.lineStart = lineStart &- base
                 progress.scanFrom = end &- base
                 return .needMoreBytes
             }
-            guard lf > lineStart, p[lf &- 1] == ByteClass.cr else { throw .bareLineFeed }
+            guard lf > lineStart, p[lf &- 1] == ByteClass.cr else {
+                throw Self.bareLineFeedError(pointer, lineStart: lineStart, lf: lf, isFirst: count == 0)
+            }
             let cr = lf &- 1
             if cr == lineStart {
                 progress.fieldCount = count
@@ -174,56 +196,115 @@ extension RequestParser {
                 progress.scanFrom = scanFrom &- base
                 return .tableFull
             }
-            let field = try Self.parseFieldLine(p, lineStart, cr, isFirst: count == 0)
+            let field = try Self.parseCompleteFieldLine(p, lineStart, cr, isFirst: count == 0)
+            let code = FieldName.recognise(p, lineStart, field.nameEnd)
+            if code == FieldName.contentLength.code {
+                try checkContentLength(p, field.valueStart, field.valueEnd)
+            }
             fields[count] = FieldSpan(
                 nameStart: UInt32(truncatingIfNeeded: lineStart &- base),
                 nameEnd: UInt32(truncatingIfNeeded: field.nameEnd &- base),
                 valueStart: UInt32(truncatingIfNeeded: field.valueStart &- base),
                 valueEnd: UInt32(truncatingIfNeeded: field.valueEnd &- base),
-                code: FieldName.recognise(p, lineStart, field.nameEnd))
+                code: code)
             count &+= 1
             lineStart = lf &+ 1
             scanFrom = lineStart
         }
     }
 
+    /// What a field line whose LF has not arrived (`p[lineStart..<end]`) already gets wrong, in the
+    /// order the whole line is checked in (so the error is the same however the line is split):
+    /// whitespace leading it (obs-fold, or before the first field), then a bare CR.
+    @inline(never)
+    static func partialFieldLineError(
+        _ p: UnsafePointer<UInt8>, lineStart: Int, scanFrom: Int, end: Int, isFirst: Bool
+    ) -> ParseError? {
+        if lineStart < end && ByteClass.isBlank(p[lineStart]) {
+            return isFirst ? .whitespaceBeforeFirstField : .obsoleteLineFolding
+        }
+        do throws(ParseError) {
+            try ByteClass.rejectBareCarriageReturn(p, from: max(lineStart, scanFrom &- 1), to: end)
+        } catch {
+            return error
+        }
+        return nil
+    }
+
+    /// The error for a field line ending in LF without CR: as the partial line would have got it.
+    @inline(never)
+    static func bareLineFeedError(_ p: UnsafePointer<UInt8>, lineStart: Int, lf: Int, isFirst: Bool) -> ParseError {
+        if lineStart < lf && ByteClass.isBlank(p[lineStart]) {
+            return isFirst ? .whitespaceBeforeFirstField : .obsoleteLineFolding
+        }
+        return ByteClass.containsCarriageReturn(p, from: lineStart, to: lf) ? .bareCarriageReturn : .bareLineFeed
+    }
+
+    /// A Content-Length field line, checked when its line ends rather than with the whole head:
+    /// a second one (RFC 9112 §6.3 lets a recipient refuse it; a smuggling vector) or a value
+    /// that is not a number or overflows is refused before the rest of the head arrives.
+    @inline(never)
+    private mutating func checkContentLength(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(ParseError) {
+        if progress.sawContentLength { throw .duplicateContentLength }
+        progress.sawContentLength = true
+        _ = try Framing.parseContentLength(p, start, end)
+    }
+
+    /// `parseFieldLine` for a line whose CR LF is at `cr`: a line holding a bare CR is refused as
+    /// such whatever else is wrong with it (the same error as when the CR is seen early).
+    static func parseCompleteFieldLine(
+        _ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ cr: Int, isFirst: Bool
+    ) throws(ParseError) -> (nameEnd: Int, valueStart: Int, valueEnd: Int) {
+        do throws(ParseError) {
+            return try parseFieldLine(p, start, cr, isFirst: isFirst)
+        } catch {
+            if error == .whitespaceBeforeFirstField || error == .obsoleteLineFolding { throw error }
+            throw ByteClass.containsCarriageReturn(p.baseAddress!, from: start, to: cr) ? .bareCarriageReturn : error
+        }
+    }
+
     /// request-line = method SP request-target SP HTTP-version (RFC 9112 §3), in `p[base..<cr]`.
-    private mutating func parseRequestLine(_ p: UnsafeBufferPointer<UInt8>, _ base: Int, _ cr: Int) throws(ParseError) {
+    /// Returns the rejection, or nil once the line's parts are recorded in `progress` (an optional
+    /// result rather than a throw keeps this hot function free of error plumbing).
+    private mutating func parseRequestLine(_ p: UnsafeBufferPointer<UInt8>, _ base: Int, _ cr: Int) -> ParseError? {
         var i = base
         while i < cr && ByteClass.isTchar(p[i]) { i &+= 1 }
         let methodEnd = i
-        guard i < cr else { throw .invalidRequestLine }
-        guard p[i] == ByteClass.sp else { throw p[i] == ByteClass.cr ? .bareCarriageReturn : .invalidMethod }
-        guard methodEnd > base else { throw .invalidRequestLine }
+        guard i < cr else { return .invalidRequestLine }
+        guard p[i] == ByteClass.sp else { return p[i] == ByteClass.cr ? .bareCarriageReturn : .invalidMethod }
+        guard methodEnd > base else { return .invalidRequestLine }
         i &+= 1
         let targetStart = i
         while i < cr && ByteClass.isTargetByte(p[i]) { i &+= 1 }
-        guard i < cr else { throw .invalidRequestLine }
-        guard p[i] == ByteClass.sp else { throw p[i] == ByteClass.cr ? .bareCarriageReturn : .invalidRequestTarget }
-        guard i > targetStart else { throw .invalidRequestLine }
+        guard i < cr else { return .invalidRequestLine }
+        guard p[i] == ByteClass.sp else { return p[i] == ByteClass.cr ? .bareCarriageReturn : .invalidRequestTarget }
+        guard i > targetStart else { return .invalidRequestLine }
         let targetEnd = i
         i &+= 1
         // HTTP-version = "HTTP/" DIGIT "." DIGIT (case-sensitive, RFC 9112 §2.3).
         guard cr &- i == 8 else {
-            for j in i..<cr where p[j] == ByteClass.cr { throw .bareCarriageReturn }
-            throw .invalidVersion
+            for j in i..<cr where p[j] == ByteClass.cr { return .bareCarriageReturn }
+            return .invalidVersion
         }
         guard p[i] == 0x48, p[i &+ 1] == 0x54, p[i &+ 2] == 0x54, p[i &+ 3] == 0x50, p[i &+ 4] == 0x2F,
               p[i &+ 6] == 0x2E
-        else { throw .invalidVersion }
+        else { return .invalidVersion }
         let major = p[i &+ 5] &- 0x30
         let minor = p[i &+ 7] &- 0x30
-        guard major < 10, minor < 10 else { throw .invalidVersion }
+        guard major < 10, minor < 10 else { return .invalidVersion }
         guard major == 1 else {
             let isPreface = major == 2 && minor == 0 && methodEnd &- base == 3
                 && p[base] == 0x50 && p[base &+ 1] == 0x52 && p[base &+ 2] == 0x49
                 && targetEnd &- targetStart == 1 && p[targetStart] == 0x2A
-            throw isPreface ? .http2Preface : .unsupportedVersion
+            return isPreface ? .http2Preface : .unsupportedVersion
         }
+        // Only HTTP/1.0 and HTTP/1.1 exist; anything else in the line is not a request we know.
+        guard minor <= 1 else { return .unsupportedMinorVersion }
         progress.methodCode = HTTPMethod.code(p, base, methodEnd)
-        progress.version = minor == 1 ? .http1_1 : minor == 0 ? .http1_0 : HTTPVersion(major: 1, minor: minor)
+        progress.version = minor == 1 ? .http1_1 : .http1_0
         progress.targetStart = UInt32(truncatingIfNeeded: targetStart &- base)
         progress.targetEnd = UInt32(truncatingIfNeeded: targetEnd &- base)
+        return nil
     }
 
     /// The fast path for the common case, in one pass: a field line that is complete (its CRLF

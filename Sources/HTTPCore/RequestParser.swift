@@ -23,6 +23,10 @@ public struct RequestParser: Sendable {
     var bodyReceived = 0
     var trailerBytes = 0
     var trailerFields = 0
+    /// The parser failed inside a request's body (after its head was returned): the request was
+    /// already answered or is being answered, so the connection closes after that response with
+    /// no error response of its own (which a client would take for the next request's).
+    public private(set) var failedInBody = false
 
     /// Field slots a new parser starts with (a browser sends 10–20 fields).
     static let initialFieldTableSize = 24
@@ -85,6 +89,10 @@ public struct RequestParser: Sendable {
                 }
             }
         } catch {
+            switch state {
+            case .head, .failed: break
+            default: failedInBody = true
+            }
             state = .failed(error)
             throw error
         }

@@ -84,6 +84,8 @@ struct ConfigurationLoader {
         e.tls = tlsSettings()
         e.http2 = http2Settings()
         e.adminTLS = bool("edge.admin_tls") ?? e.adminTLS
+        e.clientLimits = clientLimitSettings()
+        e.accessLog = accessLogSettings()
         s.edge = e
         s.scheduler = schedulerSettings()
         let (warm, warmProblems) = WarmSettings.read(self)
@@ -137,6 +139,43 @@ struct ConfigurationLoader {
         l.headerOverflowBudget = int("edge.h2.header_overflow_budget") ?? l.headerOverflowBudget
         h.settings = l
         return h
+    }
+
+    /// The `edge.rate_limit.*` keys and `edge.limits.max_connections_per_address`.
+    private mutating func clientLimitSettings() -> ClientLimitsConfiguration {
+        var c = ClientLimitsConfiguration()
+        c.enabled = bool("edge.rate_limit.enabled") ?? c.enabled
+        c.rate = double("edge.rate_limit.rate") ?? c.rate
+        c.burst = int("edge.rate_limit.burst") ?? c.burst
+        c.tableEntries = int("edge.rate_limit.table_entries") ?? c.tableEntries
+        c.adminRate = double("edge.rate_limit.admin_rate") ?? c.adminRate
+        c.adminBurst = int("edge.rate_limit.admin_burst") ?? c.adminBurst
+        c.maxConnectionsPerAddress = int("edge.limits.max_connections_per_address") ?? c.maxConnectionsPerAddress
+        for item in stringArray("edge.rate_limit.rules") ?? [] {
+            if let rule = ClientLimitsConfiguration.Rule(item) { c.rules.append(rule) }
+            else { problems.append(Problem(key: "edge.rate_limit.rules", reason: "entry '\(item)' is not APP[/PREFIX]=RATE/BURST")) }
+        }
+        for (key, path) in [("edge.rate_limit.exempt", \ClientLimitsConfiguration.exempt),
+                            ("edge.rate_limit.trusted_proxies", \ClientLimitsConfiguration.trustedProxies)] {
+            for item in stringArray(key) ?? [] {
+                if let range = AddressRange(item.trimmingCharacters(in: .whitespaces)) { c[keyPath: path].append(range) }
+                else { problems.append(Problem(key: key, reason: "entry '\(item)' is not an IP address or CIDR range")) }
+            }
+        }
+        return c
+    }
+
+    /// The `edge.access_log.*` keys.
+    private mutating func accessLogSettings() -> AccessLogConfiguration {
+        var a = AccessLogConfiguration()
+        a.path = string("edge.access_log.path") ?? a.path
+        if let f = string("edge.access_log.format") {
+            if let format = AccessLogConfiguration.Format(rawValue: f) { a.format = format }
+            else { problems.append(Problem(key: "edge.access_log.format", reason: "'\(f)' is not combined or json")) }
+        }
+        a.bufferBytes = int("edge.access_log.buffer_bytes") ?? a.bufferBytes
+        a.flushMs = int("edge.access_log.flush_ms") ?? a.flushMs
+        return a
     }
 
     /// The `scheduler.*` keys (see edge-config/wharf.yaml).

@@ -19,7 +19,7 @@ enum WharfMain {
     }
 }
 
-/// SIGINT, SIGTERM and SIGHUP for the long-running commands, through a self-pipe: the handler
+/// SIGINT, SIGTERM, SIGHUP and SIGUSR1 (access-log reopen) for the long-running commands, through a self-pipe: the handler
 /// (which may run on any thread, whatever the masks) only writes the signal number to a pipe;
 /// the server reads it with `next()` and acts outside signal context.
 enum ServerSignals {
@@ -32,7 +32,7 @@ enum ServerSignals {
         guard pipe(&fds) == 0 else { return }
         pipeFDs = fds
         writeFD = fds[1]
-        for s in [SIGINT, SIGTERM, SIGHUP] {
+        for s in [SIGINT, SIGTERM, SIGHUP, SIGUSR1] {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { signo in
                 var n = signo

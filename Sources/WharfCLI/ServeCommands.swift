@@ -63,6 +63,13 @@ struct CheckConfigCommand: AsyncParsableCommand {
         print("edge.default_app: \(e.defaultApp ?? "")")
         print("edge.hosts: \(e.hosts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })")
         for line in TLSWiring.describe(e.tls, store: s.store) { print(line) }
+        let r = e.clientLimits
+        print("edge.rate_limit: \(r.enabled ? "on" : "off"), rate \(MonitorSettings.number(r.rate)), burst \(r.burst), rules \(r.rules.map(\.description)), "
+              + "exempt \(r.exempt.map(\.description)), trusted_proxies \(r.trustedProxies.map(\.description)), table_entries \(r.tableEntries), "
+              + "admin_rate \(r.adminRate == 0 ? "off" : MonitorSettings.number(r.adminRate)), admin_burst \(r.adminBurst)")
+        print("edge.limits.max_connections_per_address: \(r.maxConnectionsPerAddress == 0 ? "off" : String(r.maxConnectionsPerAddress))")
+        let l = e.accessLog
+        print("edge.access_log: \(l.enabled ? "'\(l.path)'" : "off"), format \(l.format.rawValue), buffer_bytes \(l.bufferBytes), flush_ms \(l.flushMs)")
         let c = s.scheduler
         print("scheduler.slots: \(c.minSlots)...\(c.maxSlots), tick_ms \(c.tickMs), lease_s \(c.leaseSeconds), rescue_interval_s \(c.rescueIntervalSeconds)")
         print("scheduler.retry: \(c.retryLimit) retries from \(c.retryBaseSeconds) s; timeout_s \(c.timeoutSeconds), warning_s \(c.warningSeconds), kill_grace_s \(c.killGraceSeconds), shutdown_grace_s \(c.shutdownGraceSeconds)")
@@ -207,6 +214,11 @@ struct ServerRunner {
 
         while true {
             let received = await SignalWait.next()
+            if received == SIGUSR1 {
+                // Log rotation: the writer reopens the access log by name before its next write.
+                edge.accessLog?.reopen()
+                continue
+            }
             if received == SIGHUP {
                 do {
                     let fresh = try await options.resolve()
@@ -265,6 +277,7 @@ struct SchedulerCommand: AsyncParsableCommand {
                 log("SIGHUP: the scheduler's configuration is read at start; restart to change it")
                 continue
             }
+            if received == SIGUSR1 { continue }  // no access log here
             await monitor.stop()
             log("signal \(received): stopping the scheduler (running builds get up to \(settings.scheduler.shutdownGraceSeconds) s)")
             await runner.stop()

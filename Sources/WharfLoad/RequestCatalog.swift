@@ -166,7 +166,13 @@ struct RequestCatalog: Sendable {
     static func request(for variant: Variant, kind: Kind, host: String) -> [UInt8] {
         var text = (kind == .head ? "HEAD " : "GET ") + variant.path + " HTTP/1.1\r\nHost: \(host)\r\n"
         text += "User-Agent: wharf-load\r\nAccept: */*\r\n"
-        if let ae = variant.acceptEncoding { text += "Accept-Encoding: \(ae)\r\n" }
+        // A range is of the representation the same Accept-Encoding selects; the slices hashed
+        // here are of the file's own bytes, so a range request asks for identity.
+        if case .range = kind {
+            text += "Accept-Encoding: identity\r\n"
+        } else if let ae = variant.acceptEncoding {
+            text += "Accept-Encoding: \(ae)\r\n"
+        }
         switch kind {
         case .revalidate:
             if let etag = variant.etag { text += "If-None-Match: \(etag)\r\n" }

@@ -226,4 +226,27 @@ import WharfTestSupport
         #expect(keys == ["edge.h2.max_concurrent_streams", "edge.h2.reset_rate", "edge.h2.max_header_list_bytes"])
         #expect(EdgeConfiguration().problems().isEmpty)
     }
+
+    @Test func rateLimitsAndTheAccessLogApplyToHTTP2RequestsToo() throws {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-h2-access-\(UUID().uuidString).log").path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let harness = try EdgeHarness(tls: true) { c in
+            c.clientLimits.enabled = true
+            c.clientLimits.rate = 0.5
+            c.clientLimits.burst = 2
+            c.accessLog.path = log
+            c.accessLog.flushMs = 50
+        }
+        defer { harness.stop() }
+        let c = try TestClient(http2Port: harness.tlsPort, caFile: harness.caFile!)
+        let statuses = try (0..<4).map { _ in try c.get("/robots.txt").status }
+        #expect(statuses == [200, 200, 429, 429], "\(statuses)")
+        let refused = try c.get("/robots.txt")
+        #expect(refused.header("retry-after") != nil)
+        #expect(refused.header("ratelimit-policy") != nil)
+        #expect(eventually(10) { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").components(separatedBy: "\n").count > 5 })
+        let lines = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n")
+        #expect(lines.allSatisfy { $0.contains("\"GET /robots.txt HTTP/2.0\"") }, "\(lines)")
+        #expect(lines.filter { $0.contains("HTTP/2.0\" 429 ") }.count == 3, "\(lines)")
+    }
 }

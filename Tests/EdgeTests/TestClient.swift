@@ -58,8 +58,19 @@ final class TestClient: @unchecked Sendable {
     /// The names in the server certificate this TLS client was shown (empty over plain TCP).
     var peerCertificateNames: [String] { session?.peerCertificateNames ?? [] }
 
-    init(port: Int, timeoutSeconds: Int = 10) throws {
+    /// - Parameter source: the local address to connect from (another loopback address such as
+    ///   127.0.0.2 is another client to the server).
+    init(port: Int, timeoutSeconds: Int = 10, source: String? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            if bound != 0 { throw ClientError.connect(errno) }
+        }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)

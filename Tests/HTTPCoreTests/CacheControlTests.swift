@@ -4,11 +4,11 @@ import Testing
 @Suite("Cache-Control policy")
 struct CacheControlTests {
     @Test func policiesWriteTheirHeaderValues() {
-        #expect(CacheControl.immutable.headerValue == "public, max-age=31536000, immutable")
+        #expect(CacheControl.immutable.headerValue == "max-age=31536000, immutable")
         #expect(CacheControl.revalidate.headerValue == "no-cache")
         #expect(CacheControl.maxAge(600).headerValue == "public, max-age=600")
         #expect(CacheControl.custom("private, max-age=0").headerValue == "private, max-age=0")
-        #expect(CacheControl.immutable.headerBytes == Array("public, max-age=31536000, immutable".utf8))
+        #expect(CacheControl.immutable.headerBytes == Array("max-age=31536000, immutable".utf8))
     }
 
     @Test(arguments: [CacheControl.immutable, .revalidate, .maxAge(0), .maxAge(60), .maxAge(31_536_000),

@@ -128,7 +128,7 @@ import Testing
     @Test func everyParseErrorHasAStatusAndAReason() {
         let all: [ParseError] = [
             .requestLineTooLong, .invalidMethod, .invalidRequestTarget, .invalidVersion, .invalidRequestLine,
-            .unsupportedVersion, .http2Preface, .bareCarriageReturn, .bareLineFeed, .headerSectionTooLarge,
+            .unsupportedVersion, .unsupportedMinorVersion, .duplicateContentLength, .http2Preface, .bareCarriageReturn, .bareLineFeed, .headerSectionTooLarge,
             .tooManyFields, .invalidFieldName, .whitespaceBeforeColon, .missingColon, .obsoleteLineFolding,
             .whitespaceBeforeFirstField, .invalidFieldValue, .missingHost, .duplicateHost, .invalidContentLength,
             .conflictingContentLength, .contentLengthWithTransferEncoding, .transferEncodingInHTTP10,

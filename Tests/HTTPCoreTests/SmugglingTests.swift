@@ -27,7 +27,9 @@ let hostileRequests: [HostileRequest] = [
     .init("TE then CL", head + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", .contentLengthWithTransferEncoding),
     .init("CL then TE", head + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", .contentLengthWithTransferEncoding),
     .init("CL with unknown TE", head + "Content-Length: 5\r\nTransfer-Encoding: foo\r\n\r\n", .contentLengthWithTransferEncoding),
-    .init("differing CL fields", head + "Content-Length: 5\r\nContent-Length: 6\r\n\r\n", .conflictingContentLength),
+    .init("differing CL fields", head + "Content-Length: 5\r\nContent-Length: 6\r\n\r\n", .duplicateContentLength),
+    .init("identical CL fields", head + "Content-Length: 5\r\nContent-Length: 5\r\n\r\n", .duplicateContentLength),
+    .init("second CL field after others", head + "Content-Length: 0\r\nX: y\r\ncontent-length: 0\r\n\r\n", .duplicateContentLength),
     .init("differing CL list", head + "Content-Length: 5, 6\r\n\r\n", .conflictingContentLength),
     .init("CL with plus sign", head + "Content-Length: +5\r\n\r\n", .invalidContentLength),
     .init("negative CL", head + "Content-Length: -1\r\n\r\n", .invalidContentLength),
@@ -85,6 +87,12 @@ let hostileRequests: [HostileRequest] = [
     .init("HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", .http2Preface),
     .init("HTTP/2.0 GET", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", .unsupportedVersion),
     .init("HTTP/0.9 version", "GET / HTTP/0.9\r\nHost: a\r\n\r\n", .unsupportedVersion),
+    .init("HTTP/1.2", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", .unsupportedMinorVersion),
+    .init("HTTP/1.9", "GET / HTTP/1.9\r\nHost: a\r\n\r\n", .unsupportedMinorVersion),
+    .init("bare CR and a bad name in one line", "GET / HTTP/1.1\r\nHo@st: a\rb\r\n\r\n", .bareCarriageReturn),
+    .init("bare CR then bare LF", "GET / HTTP/1.1\r\nHost: a\rb\n\r\n", .bareCarriageReturn),
+    .init("bare CR in a bad request line", "G@T /\rx HTTP/1.1\r\nHost: a\r\n\r\n", .bareCarriageReturn),
+    .init("obs-fold holding a bare CR", "GET / HTTP/1.1\r\nHost: a\r\n x\ry\r\n\r\n", .obsoleteLineFolding),
     // Chunked framing (RFC 9112 §7.1).
     .init("chunk size overflow", chunkedHead + "10000000000000000\r\n", .chunkSizeOverflow),
     .init("chunk size with 0x prefix", chunkedHead + "0x5\r\nhello\r\n0\r\n\r\n", .invalidChunkSize),
@@ -104,6 +112,8 @@ let hostileRequests: [HostileRequest] = [
     .init("obs-fold in trailers", chunkedHead + "0\r\nX: 1\r\n 2\r\n\r\n", .obsoleteLineFolding),
     .init("bad trailer name", chunkedHead + "0\r\nX Y: 1\r\n\r\n", .invalidFieldName),
     .init("bare LF ending trailers", chunkedHead + "0\r\n\n", .bareLineFeed),
+    .init("bare CR in a trailer", chunkedHead + "0\r\nX: 1\r2\r\n\r\n", .bareCarriageReturn),
+    .init("bare CR then LF-less chunk line", chunkedHead + "5\rx\nhello\r\n0\r\n\r\n", .bareCarriageReturn),
 ]
 
 @Suite struct SmugglingTests {
