@@ -68,6 +68,13 @@ struct DeployClient {
         }
     }
 
+    /// Connection trouble worth another try; certificate and URL errors are not.
+    static func isTransient(_ error: any Error) -> Bool {
+        guard let code = (error as? URLError)?.code else { return false }
+        return [.timedOut, .cannotConnectToHost, .networkConnectionLost, .notConnectedToInternet, .cannotFindHost,
+                .dnsLookupFailed, .badServerResponse].contains(code)
+    }
+
     private func retrying(_ what: String, _ call: () async throws -> (Data, URLResponse)) async throws -> [String: Any] {
         var attempt = 0
         while true {
@@ -85,7 +92,7 @@ struct DeployClient {
                 throw error
             } catch {
                 failure = Failure(status: nil, message: "\(what): \(error.localizedDescription)")
-                if attempt > retries { throw failure }
+                if attempt > retries || !DeployClient.isTransient(error) { throw failure }
             }
             let delay = min(8.0, 0.25 * pow(2.0, Double(attempt - 1)))
             FileHandle.standardError.write(Data("wharf: \(what): \(failure); retrying in \(delay) s (\(attempt)/\(retries))\n".utf8))
