@@ -20,7 +20,14 @@ struct TreeBuilder {
                 try link(area.blobPath(file.sha256), target, hash: file.sha256)
                 continue
             }
-            switch try store.body(hash: file.sha256) {
+            let body: BodySource
+            do {
+                body = try store.body(hash: file.sha256)
+            } catch {
+                // Collected by a gc since the manifest was answered: the client re-runs and uploads it.
+                throw DeployError(409, "blob \(file.sha256) left the store while publishing; deploy again")
+            }
+            switch body {
             case .file(let path, _, _):
                 try link(path, target, hash: file.sha256)
             case .bytes(let bytes):

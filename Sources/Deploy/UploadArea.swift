@@ -67,3 +67,23 @@ public struct UploadArea: Sendable {
         return try? JSONDecoder().decode(Session.self, from: data)
     }
 }
+
+extension UploadArea {
+    /// Removes what abandoned deploys left: bodies in `incoming/`, staged blobs and trees older
+    /// than `seconds`, and session files older than `sessionSeconds`. Returns how many went.
+    /// (`wharf gc` runs it; a deploy in progress is far younger than the default day.)
+    public func sweep(olderThan seconds: Double = 86_400, sessionsOlderThan sessionSeconds: Double = 7 * 86_400,
+                      now: Date = Date()) -> Int {
+        var removed = 0
+        let fm = FileManager.default
+        for (dir, age) in [(incoming, seconds), (root + "/blobs", seconds), (root + "/trees", seconds), (root + "/sessions", sessionSeconds)] {
+            for name in (try? fm.contentsOfDirectory(atPath: dir)) ?? [] {
+                let path = dir + "/" + name
+                guard let modified = (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                      now.timeIntervalSince(modified) > age else { continue }
+                if (try? fm.removeItem(atPath: path)) != nil { removed += 1 }
+            }
+        }
+        return removed
+    }
+}

@@ -140,3 +140,24 @@ import WharfTestSupport
         #expect(ContentDigest.sha256Hex(fromHeader: "sha-512=:" + String(header.dropFirst(9))) == nil)
     }
 }
+
+/// `wharf gc`'s sweep of abandoned uploads: old files go, recent ones stay.
+@Suite struct UploadSweepTests {
+    @Test func oldUploadsAreSweptRecentOnesKept() throws {
+        let dir = try TemporaryDirectory(prefix: "wharf-sweep")
+        defer { dir.remove() }
+        let area = try UploadArea(storePath: dir.path)
+        let old = area.root + "/blobs/" + String(repeating: "a", count: 64)
+        let fresh = area.root + "/blobs/" + String(repeating: "b", count: 64)
+        let session = area.root + "/sessions/0123456789abcdef.json"
+        for path in [old, fresh, session] { FileManager.default.createFile(atPath: path, contents: Data("x".utf8)) }
+        let twoDaysAgo = Date().addingTimeInterval(-2 * 86_400)
+        try FileManager.default.setAttributes([.modificationDate: twoDaysAgo], ofItemAtPath: old)
+        try FileManager.default.setAttributes([.modificationDate: twoDaysAgo], ofItemAtPath: session)
+        #expect(area.sweep() == 1)
+        #expect(!FileManager.default.fileExists(atPath: old))
+        #expect(FileManager.default.fileExists(atPath: fresh))
+        #expect(FileManager.default.fileExists(atPath: session))
+        #expect(area.sweep(now: Date().addingTimeInterval(8 * 86_400)) == 2)
+    }
+}
