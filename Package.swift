@@ -62,7 +62,7 @@ let package = Package(
         // App registry, deploy tokens, the upload protocol (issue 17).
         .target(
             name: "Deploy",
-            dependencies: ["ArtifactStore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["ArtifactStore", "Compression", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
         .testTarget(name: "DeployTests", dependencies: ["Deploy", "ArtifactStore", "WharfTestSupport"], swiftSettings: swiftSettings),
         // Build queue, slots, cache, cron, monitor, simulator.

@@ -8,6 +8,8 @@ public struct DeployRequest: Sendable {
     public var parameters: [String: String]
     /// Header fields, names lower-cased.
     public var headers: [String: String]
+    /// Query parameters (decoded).
+    public var query: [String: String] = [:]
     public var body: [UInt8]
     /// Upload routes: the body received into a file, with its size and SHA-256 (hex).
     public var upload: (path: String, size: Int, sha256: String)?

@@ -40,14 +40,14 @@ public final class UploadAPI: Sendable {
     }
 
     /// Runs `body` and counts 4xx answers.
-    private func counted(_ body: () throws -> DeployResponse) -> DeployResponse {
+    func counted(_ body: () throws -> DeployResponse) -> DeployResponse {
         let response = respond(body)
         if (400..<500).contains(response.status) { metrics.refused.add(1, ordering: .relaxed) }
         return response
     }
 
     /// The registered app and the caller's grant, in that order of checks: credential first.
-    private func authorize(_ request: DeployRequest, need: AppTokenRecord.Scope) throws -> (RegisteredApp, DeployGrant) {
+    func authorize(_ request: DeployRequest, need: AppTokenRecord.Scope) throws -> (RegisteredApp, DeployGrant) {
         let name = request.parameter("app")
         let grant = try authorizer.authorize(credential: request.credential, isAdmin: request.isAdmin, app: name, need: need)
         guard let app = try store.registeredApp(name) else { throw DeployError(404, "app \"\(name)\" is not registered") }
@@ -69,7 +69,7 @@ public final class UploadAPI: Sendable {
         return out
     }
 
-    private func missing(_ manifest: UploadManifest) throws -> [String] {
+    func missing(_ manifest: UploadManifest) throws -> [String] {
         let hashes = Array(manifest.blobs.keys).sorted()
         let inStore = try store.existingBlobs(hashes)
         return hashes.filter { !inStore.contains($0) && !area.hasStagedBlob($0) }
@@ -171,25 +171,31 @@ public final class UploadAPI: Sendable {
             if let done = session.deployment {
                 throw DeployError(409, "deploy session \(session.id) is already finalized as \(done)", details: ["deployment": [done]])
             }
-            let missing = try missing(session.manifest)
-            guard missing.isEmpty else {
-                throw DeployError(409, "\(missing.count) blobs have not been uploaded", details: ["missing": missing])
-            }
-            let tree = area.treePath(session.id + "-" + DeployToken.randomHex(bytes: 4))
-            defer { try? FileManager.default.removeItem(atPath: tree) }
-            try TreeBuilder(store: store, area: area).build(session.manifest, at: tree)
-            let report = try store.publish(PublishRequest(
-                app: app.name, directory: tree, version: session.manifest.version, message: session.manifest.message,
-                metadata: ["deploy-session": session.id, "deployed-by": grant.label], activate: promote))
-            session.deployment = report.deployment.id
-            try area.save(session)
-            for hash in session.manifest.blobs.keys { area.removeStagedBlob(hash) }
-            metrics.finalized.add(1, ordering: .relaxed)
-            if promote { onPublished(app.name) }
-            return .json(Finalized(id: session.id, app: app.name, deployment: report.deployment.id, promoted: promote,
-                                   files: report.deployment.files.count, newBlobs: report.newBlobs,
-                                   urls: promote ? urls(app) : []))
+            return try publish(&session, app: app, grant: grant, promote: promote)
         }
+    }
+
+    /// Publishes a session whose blobs should all be there: the tree, the publisher, the staged
+    /// blobs dropped, the session marked done.
+    func publish(_ session: inout UploadArea.Session, app: RegisteredApp, grant: DeployGrant, promote: Bool) throws -> DeployResponse {
+        let missing = try missing(session.manifest)
+        guard missing.isEmpty else {
+            throw DeployError(409, "\(missing.count) blobs have not been uploaded", details: ["missing": missing])
+        }
+        let tree = area.treePath(session.id + "-" + DeployToken.randomHex(bytes: 4))
+        defer { try? FileManager.default.removeItem(atPath: tree) }
+        try TreeBuilder(store: store, area: area).build(session.manifest, at: tree)
+        let report = try store.publish(PublishRequest(
+            app: app.name, directory: tree, version: session.manifest.version, message: session.manifest.message,
+            metadata: ["deploy-session": session.id, "deployed-by": grant.label], activate: promote))
+        session.deployment = report.deployment.id
+        try area.save(session)
+        for hash in session.manifest.blobs.keys { area.removeStagedBlob(hash) }
+        metrics.finalized.add(1, ordering: .relaxed)
+        if promote { onPublished(app.name) }
+        return .json(Finalized(id: session.id, app: app.name, deployment: report.deployment.id, promoted: promote,
+                               files: report.deployment.files.count, newBlobs: report.newBlobs,
+                               urls: promote ? urls(app) : []))
     }
 
     public func promote(_ request: DeployRequest) -> DeployResponse {

@@ -56,6 +56,13 @@ struct DeployWiring {
         }
         try routes.register("POST", "/_wharf/api/apps/{app}/deploys/{id}/finalize", access: .delegated) { DeployWiring.reply(u.finalize(DeployWiring.adapt($0))) }
         try routes.register("POST", "/_wharf/api/apps/{app}/deploys/{id}/promote", access: .delegated) { DeployWiring.reply(u.promote(DeployWiring.adapt($0))) }
+        // Archives (tar, tar.gz, tar.zst) in one request, for simple clients: POST or PUT.
+        let archive = AdminUploadTarget(directory: u.area.incoming, maxBytes: Int(min(u.limits.maxBytes, 512 << 20)))
+        for method in ["POST", "PUT"] {
+            try routes.register(method, "/_wharf/api/apps/{app}/archives", access: .delegated, upload: archive) {
+                DeployWiring.reply(u.archive(DeployWiring.adapt($0)))
+            }
+        }
 
         let metrics = u.metrics
         admin.addMetrics { text in
@@ -66,9 +73,11 @@ struct DeployWiring {
     static func adapt(_ request: AdminRequest) -> DeployRequest {
         var headers: [String: String] = [:]
         for header in request.headers { headers[header.name.lowercased()] = header.value }
-        return DeployRequest(method: request.method, parameters: request.parameters, headers: headers, body: request.body,
-                             upload: request.upload.map { (path: $0.path, size: $0.size, sha256: $0.sha256) },
-                             credential: request.credential, isAdmin: request.isAdmin)
+        var out = DeployRequest(method: request.method, parameters: request.parameters, headers: headers, body: request.body,
+                                upload: request.upload.map { (path: $0.path, size: $0.size, sha256: $0.sha256) },
+                                credential: request.credential, isAdmin: request.isAdmin)
+        out.query = request.queryItems
+        return out
     }
 
     static func reply(_ response: DeployResponse) -> AdminResponse {
