@@ -121,7 +121,8 @@ public final class UploadAPI: Sendable {
             guard let size = session.manifest.blobs[hash] else {
                 throw DeployError(404, "blob \(hash) is not in the manifest of deploy session \(session.id)")
             }
-            guard let upload = request.upload else { throw DeployError(400, "a request body is required") }
+            // No body at all (a client may send an empty file without Content-Length): zero bytes.
+            let upload = try request.upload ?? emptyUpload()
             guard let header = request.headers["content-digest"] else {
                 throw DeployError(400, "Content-Digest: sha-256=:…: is required (RFC 9530)")
             }
@@ -144,6 +145,15 @@ public final class UploadAPI: Sendable {
             metrics.bytesUploaded.add(upload.size, ordering: .relaxed)
             return .json(["hash": hash, "stored": "uploaded"], status: 201)
         }
+    }
+
+    /// An empty file in the incoming directory, standing for a request without a body.
+    private func emptyUpload() throws -> (path: String, size: Int, sha256: String) {
+        let path = area.incoming + "/empty-" + DeployToken.randomHex(bytes: 8)
+        guard FileManager.default.createFile(atPath: path, contents: Data(), attributes: [.posixPermissions: 0o600]) else {
+            throw DeployError(507, "cannot create an empty blob")
+        }
+        return (path, 0, ContentHash.of([]))
     }
 
     struct Finalized: Encodable {

@@ -115,11 +115,25 @@ public final class AdminServer: Sendable {
 
     /// Serves the admin API over TLS with `context` (call before `start()`), or swaps the
     /// certificates of a running server (after a reload): new handshakes use them.
-    public func useTLS(_ context: TLSServerContext) {
+    public func useTLS(_ edgeContext: TLSServerContext) {
+        let context = AdminServer.http1Only(edgeContext)
         tlsContext.withLock { $0 = context }
         if let loopState = state.withLock({ $0 }) {
             let ref = TLSContextRef(context)
             _ = loopState.loop.execute { loopState.tlsContext = ref.value }
+        }
+    }
+
+    /// The admin API speaks HTTP/1.1 only: a context offering `h2` in ALPN (the edge's, with
+    /// HTTP/2 on) would let clients such as curl and URLSession pick h2 and get no answer. The
+    /// sibling context loads the same certificate files and shares the ticket keys.
+    static func http1Only(_ context: TLSServerContext) -> TLSServerContext {
+        guard context.alpnProtocols != ["http/1.1"] else { return context }
+        do {
+            return try TLSServerContext(certificates: context.certificateFiles, alpn: ["http/1.1"], previous: context,
+                                        rejectUnknownServerNames: context.rejectsUnknownServerNames)
+        } catch {
+            return context
         }
     }
 

@@ -18,6 +18,8 @@ struct DeployClient {
     struct Failure: Error, CustomStringConvertible {
         var status: Int?
         var message: String
+        /// A 409 for a session already finalized names its deployment.
+        var deployment: String?
         var description: String { status.map { "HTTP \($0): \(message)" } ?? message }
     }
 
@@ -44,9 +46,11 @@ struct DeployClient {
         return r
     }
 
-    /// POSTs `body` as JSON; the answer's JSON object.
-    func post(_ path: String, json body: some Encodable) async throws -> [String: Any] {
+    /// POSTs `body` as JSON; the answer's JSON object. `timeout`: seconds for the whole answer
+    /// (a finalize compresses every new file before it answers).
+    func post(_ path: String, json body: some Encodable, timeout: Double = 120) async throws -> [String: Any] {
         var r = request(url(path), method: "POST")
+        r.timeoutInterval = timeout
         r.setValue("application/json", forHTTPHeaderField: "Content-Type")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
@@ -85,7 +89,8 @@ struct DeployClient {
                 let status = (response as? HTTPURLResponse)?.statusCode ?? 0
                 let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
                 if (200..<300).contains(status) { return object }
-                failure = Failure(status: status, message: object["error"] as? String ?? "no message")
+                failure = Failure(status: status, message: object["error"] as? String ?? "no message",
+                                  deployment: (object["deployment"] as? [String])?.first)
                 let transient = status == 408 || status == 429 || (status >= 500 && status != 507)
                 if !transient || attempt > retries { throw failure }
             } catch let error as Failure {

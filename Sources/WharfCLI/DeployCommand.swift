@@ -60,7 +60,13 @@ struct DeployCommand: AsyncParsableCommand {
             }
             progress.finish()
             struct Finalize: Encodable { var promote: Bool }
-            let done = try await client.post("/\(id)/finalize", json: Finalize(promote: promote))
+            var done: [String: Any]
+            do {
+                done = try await client.post("/\(id)/finalize", json: Finalize(promote: promote), timeout: 3600)
+            } catch let failure as DeployClient.Failure where failure.status == 409 && failure.deployment != nil {
+                // A retried finalize whose first attempt went through: the session names its deployment.
+                done = ["deployment": failure.deployment as Any]
+            }
             guard let deployment = done["deployment"] as? String else {
                 throw DeployClient.Failure(status: nil, message: "unexpected answer to finalize")
             }

@@ -84,6 +84,19 @@ import WharfTestSupport
         #expect(second["missing"] as? [String] == [ContentHash.of(Array("<!doctype html><p>bye</p>".utf8))])
     }
 
+    @Test func anEmptyFileNeedsNoBody() throws {
+        let f = try Fixture()
+        let (_, opened) = f.open([("empty.txt", ""), ("index.html", "<p>x</p>")])
+        let id = try #require(opened["id"] as? String)
+        let empty = ContentHash.of([])
+        let r = f.api.putBlob(f.request(["id": id, "hash": empty], headers: ["content-digest": ContentDigest.header(sha256Hex: empty)]))
+        #expect(r.status == 201, "\(String(decoding: r.body, as: UTF8.self))")
+        #expect(try f.put(id, "<p>x</p>") == 201)
+        let done = f.api.finalize(f.request(["id": id], body: #"{"promote":true}"#))
+        #expect(done.status == 200, "\(String(decoding: done.body, as: UTF8.self))")
+        #expect(try f.store.currentDeployment(app: "web")?.files["/empty.txt"]?.size == 0)
+    }
+
     @Test func blobBodiesMustMatchTheirHashAndTheManifest() throws {
         let f = try Fixture()
         let (_, opened) = f.open([("a.txt", "aaaa")])

@@ -17,10 +17,15 @@ import WharfTestSupport
         #expect(p.terminationStatus == 0)
     }
 
-    static func tar(_ args: [String]) throws -> Int32 {
+    static func tar(_ args: [String]) throws -> Int32 { try run(["/usr/bin/env", "tar"] + args) }
+
+    /// Runs a command (output discarded); its exit status.
+    static func run(_ command: [String]) throws -> Int32 {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["tar"] + args
+        p.executableURL = URL(fileURLWithPath: command[0])
+        p.arguments = Array(command.dropFirst())
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
         try p.run()
         p.waitUntilExit()
         return p.terminationStatus
