@@ -45,9 +45,9 @@ extension Store {
         }
     }
 
-    /// Adds (`create: true`) or replaces an app's registry entry; `webhookSecret` nil keeps the
+    /// Adds (`create: true`) or replaces an app's registry entry; `webhookNonce` nil keeps the
     /// stored one (`.some(nil)` clears it).
-    public func saveRegisteredApp(_ app: RegisteredApp, create: Bool, webhookSecret: String?? = .none) throws {
+    public func saveRegisteredApp(_ app: RegisteredApp, create: Bool, webhookNonce: String?? = .none) throws {
         try AppName.validate(app.name)
         try pool.write { db in
             let now = Int64(Date().timeIntervalSince1970)
@@ -67,18 +67,18 @@ extension Store {
             if create {
                 try db.execute(sql: """
                     INSERT INTO registered_apps (name, git_url, git_branch, build_command, output_dir, target_type, notify,
-                                                 max_files, max_bytes, webhook_secret, created_at, updated_at)
+                                                 max_files, max_bytes, webhook_nonce, created_at, updated_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [app.name, gitURL, gitBranch, app.buildCommand, app.outputDirectory, app.targetType, notify,
-                                     app.maxFiles, app.maxBytes, webhookSecret ?? nil, now, now])
+                                     app.maxFiles, app.maxBytes, webhookNonce ?? nil, now, now])
             } else {
                 try db.execute(sql: """
                     UPDATE registered_apps SET git_url = ?, git_branch = ?, build_command = ?, output_dir = ?, target_type = ?,
                         notify = ?, max_files = ?, max_bytes = ?, updated_at = ? WHERE name = ?
                     """, arguments: [gitURL, gitBranch, app.buildCommand, app.outputDirectory, app.targetType, notify,
                                      app.maxFiles, app.maxBytes, now, app.name])
-                if let webhookSecret {
-                    try db.execute(sql: "UPDATE registered_apps SET webhook_secret = ? WHERE name = ?", arguments: [webhookSecret, app.name])
+                if let webhookNonce {
+                    try db.execute(sql: "UPDATE registered_apps SET webhook_nonce = ? WHERE name = ?", arguments: [webhookNonce, app.name])
                 }
             }
             let current = Set(try String.fetchAll(db, sql: "SELECT hostname FROM app_hostnames WHERE app = ?", arguments: [app.name]))
@@ -100,10 +100,10 @@ extension Store {
         }
     }
 
-    /// The app's webhook secret (for signature checks only; never print it).
-    public func webhookSecret(app: String) throws -> String? {
+    /// The nonce the app's webhook secret is derived from (nil: no secret).
+    public func webhookNonce(app: String) throws -> String? {
         try pool.read { db in
-            try String.fetchOne(db, sql: "SELECT webhook_secret FROM registered_apps WHERE name = ?", arguments: [app])
+            try String.fetchOne(db, sql: "SELECT webhook_nonce FROM registered_apps WHERE name = ?", arguments: [app])
         }
     }
 
@@ -165,7 +165,7 @@ extension Store {
         let gitBranch: String? = row["git_branch"]
         let notifyText: String = row["notify"]
         let notify = (try? JSONDecoder().decode([String].self, from: Data(notifyText.utf8))) ?? []
-        let secret: String? = row["webhook_secret"]
+        let secret: String? = row["webhook_nonce"]
         return RegisteredApp(
             name: name, hostnames: hosts,
             source: gitURL.map { .git(url: $0, branch: gitBranch ?? "main") } ?? .uploads,

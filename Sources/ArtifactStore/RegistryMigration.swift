@@ -1,7 +1,8 @@
 import GRDB
 
 /// The app registry (issue 17): apps registered for deploys, their host names, and their deploy
-/// tokens (stored as SHA-256 digests only). Host names bump `store_state.alias_generation` like
+/// tokens (stored as SHA-256 digests only) and webhook-secret nonces (the secrets themselves are
+/// derived from a key file outside the database, see `Deploy.WebhookSecrets`). Host names bump `store_state.alias_generation` like
 /// alias changes do, so an edge's catalog reloads its routing when one is added or removed.
 enum RegistryMigration {
     static func register(in migrator: inout DatabaseMigrator) {
@@ -20,7 +21,8 @@ enum RegistryMigration {
                     notify TEXT NOT NULL DEFAULT '[]',
                     max_files INTEGER CHECK (max_files IS NULL OR max_files > 0),
                     max_bytes INTEGER CHECK (max_bytes IS NULL OR max_bytes > 0),
-                    webhook_secret TEXT,
+                    -- Not the webhook secret: a nonce it is derived from with a key outside the database.
+                    webhook_nonce TEXT,
                     created_at INTEGER NOT NULL,
                     updated_at INTEGER NOT NULL,
                     CHECK ((git_url IS NULL) = (git_branch IS NULL))

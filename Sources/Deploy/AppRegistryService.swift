@@ -6,8 +6,18 @@ import Foundation
 /// returned once, to be shown once; only their digests (tokens) are kept.
 public struct AppRegistryService: Sendable {
     public let store: Store
+    public let webhooks: WebhookSecrets
 
-    public init(store: Store) { self.store = store }
+    public init(store: Store) {
+        self.store = store
+        webhooks = WebhookSecrets(storePath: store.path)
+    }
+
+    /// The app's current webhook secret, for checking push signatures (never print it).
+    public func webhookSecret(app: String) throws -> String? {
+        guard let nonce = try store.webhookNonce(app: app) else { return nil }
+        return try webhooks.secret(app: app, nonce: nonce)
+    }
 
     /// What creating an app hands back once: its first deploy token and its webhook secret.
     public struct Created: Sendable {
@@ -29,9 +39,10 @@ public struct AppRegistryService: Sendable {
             throw DeployError(400, "app name \"\(name)\" must be 1–63 of a-z, 0-9, '-' (no dash at either end)")
         }
         let app = try settings.applied(to: RegisteredApp(name: name))
-        let secret = DeployToken.randomHex(bytes: 32)
+        let nonce = DeployToken.randomHex(bytes: 16)
+        let secret = try webhooks.secret(app: name, nonce: nonce)
         do {
-            try store.saveRegisteredApp(app, create: true, webhookSecret: .some(secret))
+            try store.saveRegisteredApp(app, create: true, webhookNonce: .some(nonce))
         } catch let error as Store.RegistryError {
             throw DeployError(409, error.description)
         }
@@ -61,8 +72,9 @@ public struct AppRegistryService: Sendable {
     /// A new webhook secret for `name` (the old one stops working); returned once.
     public func rotateWebhookSecret(_ name: String) throws -> String {
         let app = try show(name)
-        let secret = DeployToken.randomHex(bytes: 32)
-        try store.saveRegisteredApp(app, create: false, webhookSecret: .some(secret))
+        let nonce = DeployToken.randomHex(bytes: 16)
+        let secret = try webhooks.secret(app: name, nonce: nonce)
+        try store.saveRegisteredApp(app, create: false, webhookNonce: .some(nonce))
         return secret
     }
 

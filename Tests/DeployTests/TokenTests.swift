@@ -67,3 +67,28 @@ import WharfTestSupport
         #expect(try service.tokens(app: "app").map(\.id).sorted() == [deploy.id, read.id].sorted())
     }
 }
+
+/// Webhook secrets are derived, not stored: the database holds a nonce, the key lives in a 0600
+/// file, the secret is stable across reopening and changes on rotation.
+@Suite struct WebhookSecretTests {
+    @Test func secretsAreDerivedFromAKeyFileAndANonce() throws {
+        let dir = try TemporaryDirectory(prefix: "wharf-webhook-secret")
+        defer { dir.remove() }
+        var created: AppRegistryService.Created
+        do {
+            let store = try Store.open(at: dir.path + "/store")
+            created = try AppRegistryService(store: store).add("app", settings: AppSettings())
+            #expect(try AppRegistryService(store: store).webhookSecret(app: "app") == created.webhookSecret)
+        }
+        let store = try Store.open(at: dir.path + "/store")
+        let service = AppRegistryService(store: store)
+        #expect(try service.webhookSecret(app: "app") == created.webhookSecret)
+        #expect(try FileManager.default.attributesOfItem(atPath: dir.path + "/store/webhook-key")[.posixPermissions] as? Int == 0o600)
+        let database = try Data(contentsOf: URL(fileURLWithPath: store.path + "/store.sqlite"))
+            + ((try? Data(contentsOf: URL(fileURLWithPath: store.path + "/store.sqlite-wal"))) ?? Data())
+        #expect(database.range(of: Data(created.webhookSecret.utf8)) == nil)
+        let rotated = try service.rotateWebhookSecret("app")
+        #expect(rotated != created.webhookSecret && rotated.count == 64)
+        #expect(try service.webhookSecret(app: "app") == rotated)
+    }
+}
