@@ -59,6 +59,12 @@ let package = Package(
             swiftSettings: swiftSettings),
         // The HTTP/1.1 server on UVLoop.
         .target(name: "Edge", dependencies: ["HTTPCore", "UVLoop", "ArtifactStore", "TLS", "HTTP2"], swiftSettings: hotPathSettings),
+        // App registry, deploy tokens, the upload protocol (issue 17).
+        .target(
+            name: "Deploy",
+            dependencies: ["ArtifactStore", "Compression", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
+        .testTarget(name: "DeployTests", dependencies: ["Deploy", "ArtifactStore", "WharfTestSupport"], swiftSettings: swiftSettings),
         // Build queue, slots, cache, cron, monitor, simulator.
         .target(
             name: "Scheduler",
@@ -72,7 +78,7 @@ let package = Package(
         .executableTarget(
             name: "WharfCLI",
             dependencies: [
-                "HTTPCore", "Compression", "UVLoop", "ArtifactStore", "Edge", "Scheduler", "TLS", "HTTP2",
+                "HTTPCore", "Compression", "UVLoop", "ArtifactStore", "Edge", "Scheduler", "TLS", "HTTP2", "Deploy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "SystemPackage", package: "swift-system"),

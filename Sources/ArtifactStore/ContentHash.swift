@@ -1,17 +1,19 @@
 import Crypto
 
 /// SHA-256 content addresses as 64 lower-case hex characters, computed in one shot or
-/// incrementally for files streamed from disk.
-struct ContentHash {
+/// incrementally for files streamed from disk (and for uploads, by the admin listener).
+public struct ContentHash {
     private var hasher = SHA256()
 
-    mutating func update(_ bytes: UnsafeRawBufferPointer) { hasher.update(bufferPointer: bytes) }
+    public init() {}
 
-    consuming func finalizeHex() -> String { Self.hex(hasher.finalize()) }
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) { hasher.update(bufferPointer: bytes) }
 
-    static func of(_ bytes: [UInt8]) -> String { hex(SHA256.hash(data: bytes)) }
+    public consuming func finalizeHex() -> String { Self.hex(hasher.finalize()) }
 
-    static func isValidHex(_ s: String) -> Bool {
+    public static func of(_ bytes: [UInt8]) -> String { hex(SHA256.hash(data: bytes)) }
+
+    public static func isValidHex(_ s: String) -> Bool {
         s.utf8.count == 64 && s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
     }
 

@@ -92,6 +92,7 @@ enum StoreMigrations {
         }
         PopularityMigration.register(in: &migrator)
         DeltaMigration.register(in: &migrator)
+        RegistryMigration.register(in: &migrator)
         return migrator
     }
 }

@@ -15,6 +15,9 @@ final class AdminConnection {
         var keepAlive: Bool
         var http10: Bool
         var body: [UInt8] = []
+        /// Upload routes: the body arrives in this file instead of `body`.
+        var sink: AdminUploadSink?
+        var upload: AdminUploadedBody?
     }
 
     let id: Int
@@ -41,7 +44,8 @@ final class AdminConnection {
         self.tcp = tcp
         self.owner = owner
         var limits = ParserLimits.default
-        limits.maxBodyBytes = owner.limits.maxBodyBytes
+        // Upload routes stream up to their own limit; the in-memory limit is checked here.
+        limits.maxBodyBytes = max(owner.limits.maxBodyBytes, owner.limits.maxUploadBytes)
         limits.maxHeaderBytes = 32 * 1024
         self.parser = RequestParser(limits: limits)
         lastActivityMs = tcp.loop.nowMilliseconds
@@ -103,14 +107,40 @@ final class AdminConnection {
             guard let event else { return }
             switch event {
             case .head(let head):
-                pending = AdminConnection.pending(from: head)
+                var request = AdminConnection.pending(from: head)
+                if let refusal = prepareBody(&request, framing: head.body) {
+                    respond(refusal, headOnly: false, close: true)
+                    return
+                }
+                pending = request
                 if head.expectsContinue, head.body != .none, head.version != .http1_0 {
                     tcp.write([WriteBuffer(AdminConnection.continueHead)], completion: nil)
                 }
             case .body(let slice):
-                pending?.body.append(contentsOf: slice)
+                if let sink = pending?.sink {
+                    // A streamed upload is timed by its progress, not as a whole.
+                    requestStartedMs = tcp.loop.nowMilliseconds
+                    do throws(AdminUploadSink.Failure) {
+                        try sink.write(slice)
+                    } catch {
+                        pending = nil
+                        respond(AdminConnection.refusal(error), headOnly: false, close: true)
+                        return
+                    }
+                } else {
+                    guard (pending?.body.count ?? 0) + slice.count <= owner.limits.maxBodyBytes else {
+                        pending = nil
+                        respond(.error(413, "request body larger than \(owner.limits.maxBodyBytes) bytes"), headOnly: false, close: true)
+                        return
+                    }
+                    pending?.body.append(contentsOf: slice)
+                }
             case .end:
-                guard let request = pending else { continue }
+                guard var request = pending else { continue }
+                if let sink = request.sink {
+                    request.upload = sink.finish()
+                    request.sink = nil
+                }
                 pending = nil
                 requestStartedMs = nil
                 busy = true
@@ -121,6 +151,41 @@ final class AdminConnection {
     }
 
     static let continueHead = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+
+    /// Decides where the body goes: a file for upload routes (which need a bearer credential
+    /// before a byte is stored), memory otherwise. Returns the refusal for a body that cannot be
+    /// taken (too large by its Content-Length, no credential, no temporary file).
+    private func prepareBody(_ request: inout Pending, framing: BodyFraming) -> AdminResponse? {
+        let declared: Int? = if case .contentLength(let n) = framing { n } else { nil }
+        guard framing != .none,
+              let target = owner.dispatcher.uploadTarget(method: request.method, target: request.target) else {
+            if let declared, declared > owner.limits.maxBodyBytes {
+                return .error(413, "request body larger than \(owner.limits.maxBodyBytes) bytes")
+            }
+            return nil
+        }
+        if let declared, declared > target.maxBytes {
+            return .error(413, "request body larger than \(target.maxBytes) bytes")
+        }
+        guard request.authorization != nil else {
+            var response = AdminResponse.error(401, "a valid bearer token is required")
+            response.headers = [.init(name: "WWW-Authenticate", value: #"Bearer realm="wharf-admin""#)]
+            return response
+        }
+        do throws(AdminUploadSink.Failure) {
+            request.sink = try AdminUploadSink(target: target)
+        } catch {
+            return AdminConnection.refusal(error)
+        }
+        return nil
+    }
+
+    private static func refusal(_ failure: AdminUploadSink.Failure) -> AdminResponse {
+        switch failure {
+        case .tooLarge: .error(413, "upload larger than allowed")
+        case .io(let reason): .error(507, "cannot store the upload: \(reason)")
+        }
+    }
 
     private static func pending(from head: RequestHead) -> Pending {
         var headers: [AdminRequest.Header] = []
@@ -188,6 +253,9 @@ final class AdminConnection {
     func close() {
         guard !isClosed else { return }
         isClosed = true
+        // An upload cut off midway leaves nothing behind.
+        pending?.sink?.discard()
+        pending = nil
         tcp.close()
     }
 }

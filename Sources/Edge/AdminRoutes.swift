@@ -18,6 +18,14 @@ public struct AdminRequest: Sendable {
     public var parameters: [String: String]
     /// The path segments a trailing `*` of the pattern matched, joined by "/" ("" when none).
     public var remainder: String
+    /// Routes with `.delegated` access: the bearer credential presented (the handler checks
+    /// it); nil on other routes, whose token the server has already checked.
+    public var credential: String?
+    /// True when the request carried the admin token.
+    public var isAdmin = false
+    /// Upload routes: the body, streamed to a file; the handler moves the file away or leaves
+    /// it to be deleted once it returns.
+    public var upload: AdminUploadedBody?
 
     public struct Header: Sendable, Equatable {
         public var name: String
@@ -57,6 +65,40 @@ public struct AdminRequest: Sendable {
             items[decode(parts[0])] = parts.count > 1 ? decode(parts[1]) : ""
         }
         return items
+    }
+}
+
+/// Who may call a route.
+public enum AdminAccess: Sendable {
+    /// The admin token only; anything else gets 401 before the handler runs.
+    case admin
+    /// Any bearer credential (no header at all: 401); the handler decides with
+    /// `AdminRequest.credential` and `isAdmin` (e.g. per-app deploy tokens).
+    case delegated
+}
+
+/// A route whose request body is streamed to a temporary file instead of memory.
+public struct AdminUploadTarget: Sendable {
+    /// Where temporary files are made (same file system as where the handler moves them).
+    public var directory: String
+    /// Largest body accepted; over it: 413 and a close, the partial file removed.
+    public var maxBytes: Int
+    public init(directory: String, maxBytes: Int) {
+        self.directory = directory
+        self.maxBytes = maxBytes
+    }
+}
+
+/// A request body received into a file, with its size and SHA-256 computed while it arrived.
+public struct AdminUploadedBody: Sendable {
+    public var path: String
+    public var size: Int
+    /// SHA-256 of the bytes, 64 lower-case hex digits.
+    public var sha256: String
+    public init(path: String, size: Int, sha256: String) {
+        self.path = path
+        self.size = size
+        self.sha256 = sha256
     }
 }
 
@@ -132,6 +174,8 @@ public final class AdminRoutes: Sendable {
         var pattern: String
         var segments: [Segment]
         var requiresToken: Bool
+        var access: AdminAccess = .admin
+        var upload: AdminUploadTarget?
         var handler: AdminHandler
 
         var literalCount: Int { segments.filter { if case .literal = $0 { true } else { false } }.count }
@@ -160,12 +204,20 @@ public final class AdminRoutes: Sendable {
     /// Registers `handler` for `method` (e.g. "GET", "POST") on `pattern`, which must start with
     /// `/_wharf/api/`. Every such route requires the bearer token.
     public func register(_ method: String, _ pattern: String, _ handler: @escaping AdminHandler) throws {
+        try register(method, pattern, access: .admin, handler)
+    }
+
+    /// Registers a route with `access` (who may call it) and, for `upload`, a body streamed to
+    /// a file rather than held in memory (`AdminRequest.upload`).
+    public func register(_ method: String, _ pattern: String, access: AdminAccess, upload: AdminUploadTarget? = nil,
+                         _ handler: @escaping AdminHandler) throws {
         guard pattern.hasPrefix(AdminRoutes.apiPrefix) else { throw RegistrationError.outsideAPI(pattern) }
-        try add(method, pattern, requiresToken: true, handler)
+        try add(method, pattern, requiresToken: true, access: access, upload: upload, handler)
     }
 
     /// Any path under `/_wharf/`; `requiresToken: false` only for the health check.
-    func add(_ method: String, _ pattern: String, requiresToken: Bool, _ handler: @escaping AdminHandler) throws {
+    func add(_ method: String, _ pattern: String, requiresToken: Bool, access: AdminAccess = .admin,
+             upload: AdminUploadTarget? = nil, _ handler: @escaping AdminHandler) throws {
         let method = method.uppercased()
         guard pattern.hasPrefix("/_wharf/"), !method.isEmpty,
               method.utf8.allSatisfy({ $0 >= 0x41 && $0 <= 0x5A }) else { throw RegistrationError.invalidPattern(pattern) }
@@ -186,7 +238,8 @@ public final class AdminRoutes: Sendable {
                 segments.append(.literal(String(part)))
             }
         }
-        let route = Route(method: method, pattern: pattern, segments: segments, requiresToken: requiresToken, handler: handler)
+        let route = Route(method: method, pattern: pattern, segments: segments, requiresToken: requiresToken,
+                          access: access, upload: upload, handler: handler)
         try routes.withLock { table in
             if table.contains(where: { $0.method == method && $0.segments == segments }) {
                 throw RegistrationError.duplicate(method: method, pattern: pattern)

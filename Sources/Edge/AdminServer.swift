@@ -1,5 +1,6 @@
 import ArtifactStore
 import Foundation
+import Glibc
 import HTTPCore
 import Synchronization
 import TLS
@@ -19,8 +20,10 @@ import UVLoop
 public final class AdminServer: Sendable {
     /// Limits for the admin listener (it is a control surface, not a public server).
     public struct Limits: Sendable {
-        /// Largest request body; over it: 413.
+        /// Largest request body held in memory; over it: 413.
         public var maxBodyBytes = 1 << 20
+        /// Largest body of an upload route (streamed to a file); each route may set less.
+        public var maxUploadBytes = 512 << 20
         public var maxConnections = 64
         /// A request must arrive completely within this time (408).
         public var requestTimeoutMs = 10_000
@@ -114,11 +117,25 @@ public final class AdminServer: Sendable {
 
     /// Serves the admin API over TLS with `context` (call before `start()`), or swaps the
     /// certificates of a running server (after a reload): new handshakes use them.
-    public func useTLS(_ context: TLSServerContext) {
+    public func useTLS(_ edgeContext: TLSServerContext) {
+        let context = AdminServer.http1Only(edgeContext)
         tlsContext.withLock { $0 = context }
         if let loopState = state.withLock({ $0 }) {
             let ref = TLSContextRef(context)
             _ = loopState.loop.execute { loopState.tlsContext = ref.value }
+        }
+    }
+
+    /// The admin API speaks HTTP/1.1 only: a context offering `h2` in ALPN (the edge's, with
+    /// HTTP/2 on) would let clients such as curl and URLSession pick h2 and get no answer. The
+    /// sibling context loads the same certificate files and shares the ticket keys.
+    static func http1Only(_ context: TLSServerContext) -> TLSServerContext {
+        guard context.alpnProtocols != ["http/1.1"] else { return context }
+        do {
+            return try TLSServerContext(certificates: context.certificateFiles, alpn: ["http/1.1"], previous: context,
+                                        rejectUnknownServerNames: context.rejectsUnknownServerNames)
+        } catch {
+            return context
         }
     }
 
@@ -184,6 +201,7 @@ final class AdminDispatcher: Sendable {
         do {
             target = try RequestTarget.parse(pending.target, method: .other(Array(pending.method.utf8)))
         } catch {
+            if let file = pending.upload { unlink(file.path) }
             connection.finish(.error(400, "bad request target: \(error)"), for: pending)
             return
         }
@@ -192,7 +210,12 @@ final class AdminDispatcher: Sendable {
             run(match, pending, target, connection)
             return
         }
+        if case .found(let match) = lookup, match.route.access == .delegated, let presented = bearer(pending.authorization) {
+            run(match, pending, target, connection, credential: presented, isAdmin: token.matches(Array(presented.utf8)))
+            return
+        }
         guard authorized(pending.authorization) else {
+            if let file = pending.upload { unlink(file.path) }
             let challenge = pending.authorization == nil
                 ? #"Bearer realm="wharf-admin""#
                 : #"Bearer realm="wharf-admin", error="invalid_token""#
@@ -205,10 +228,12 @@ final class AdminDispatcher: Sendable {
         case .found(let match):
             run(match, pending, target, connection)
         case .wrongMethod(let allowed):
+            if let file = pending.upload { unlink(file.path) }
             var response = AdminResponse.error(405, "method \(pending.method) not allowed here")
             response.headers = [.init(name: "Allow", value: allowed.joined(separator: ", "))]
             connection.finish(response, for: pending)
         case .notFound:
+            if let file = pending.upload { unlink(file.path) }
             connection.finish(.error(404, "no admin route for \(target.path)"), for: pending)
         }
     }
@@ -216,23 +241,45 @@ final class AdminDispatcher: Sendable {
     /// `Authorization: Bearer <token>` (scheme case-insensitive, RFC 9110 §11.1), compared in
     /// constant time.
     private func authorized(_ field: [UInt8]?) -> Bool {
-        guard let field, field.count > 7 else { return false }
-        let scheme = field.prefix(7).map { $0 | 0x20 }
-        guard scheme == Array("bearer ".utf8) else { return false }
-        var credentials = field.dropFirst(7)
-        while credentials.first == 0x20 { credentials = credentials.dropFirst() }
+        guard let credentials = bearerBytes(field) else { return false }
         return token.matches(credentials)
     }
 
+    private func bearerBytes(_ field: [UInt8]?) -> ArraySlice<UInt8>? {
+        guard let field, field.count > 7 else { return nil }
+        let scheme = field.prefix(7).map { $0 | 0x20 }
+        guard scheme == Array("bearer ".utf8) else { return nil }
+        var credentials = field.dropFirst(7)
+        while credentials.first == 0x20 { credentials = credentials.dropFirst() }
+        return credentials.isEmpty ? nil : credentials
+    }
+
+    private func bearer(_ field: [UInt8]?) -> String? {
+        bearerBytes(field).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The streaming target of the route a request head is for, if it has one (loop thread).
+    func uploadTarget(method: String, target: ArraySlice<UInt8>) -> AdminUploadTarget? {
+        guard let parsed = try? RequestTarget.parse(target, method: .other(Array(method.utf8))),
+              case .found(let match) = routes.lookup(method: method, path: parsed.path) else { return nil }
+        return match.route.upload
+    }
+
     private func run(_ match: AdminRoutes.Match, _ pending: AdminConnection.Pending, _ target: RequestTarget,
-                     _ connection: AdminConnection) {
-        let request = AdminRequest(
+                     _ connection: AdminConnection, credential: String? = nil, isAdmin: Bool = true) {
+        var built = AdminRequest(
             method: pending.method == "HEAD" ? "GET" : pending.method, path: target.path, query: target.query,
             headers: pending.headers.filter { $0.name.lowercased() != "authorization" },
             body: pending.body, parameters: match.parameters, remainder: match.remainder)
+        built.credential = credential
+        built.isAdmin = isAdmin
+        built.upload = pending.upload
+        let request = built
         let handler = match.route.handler
         let logger = self.logger
         connection.tcp.loop.runBlocking({ () -> AdminResponse in
+            // Whatever the handler did not move away is removed once it has answered.
+            defer { if let file = request.upload { unlink(file.path) } }
             do {
                 return try handler(request)
             } catch let error as AdminError {

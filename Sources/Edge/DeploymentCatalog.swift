@@ -13,11 +13,12 @@ public final class DeploymentCatalog: Sendable {
     public final class Snapshot: Sendable {
         public let generation: Int64
         public let apps: [String: ServedDeployment]
-        public let appNames: Set<String>
-        init(generation: Int64, apps: [String: ServedDeployment]) {
+        /// The served apps and the registry's host names, for the router.
+        public let appNames: KnownApps
+        init(generation: Int64, apps: [String: ServedDeployment], hostnames: [String: String] = [:]) {
             self.generation = generation
             self.apps = apps
-            self.appNames = Set(apps.keys)
+            self.appNames = KnownApps(names: Set(apps.keys), hostnames: hostnames)
         }
     }
 
@@ -71,7 +72,8 @@ public final class DeploymentCatalog: Sendable {
                 apps[app] = ServedDeployment(manifest: manifest)
             }
         }
-        let new = Snapshot(generation: generation, apps: apps)
+        // Registry host names bump the same generation, so they are read here too.
+        let new = Snapshot(generation: generation, apps: apps, hostnames: try store.registeredHostnames())
         current.withLock { $0 = new }
         swaps.add(1, ordering: .releasing)
         for observer in onChange.withLock({ $0 }) { observer(old, new) }

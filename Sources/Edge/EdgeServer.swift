@@ -29,9 +29,6 @@ public final class EdgeServer: Sendable {
     private let boundTLSPort = Atomic<Int>(0)
     /// The certificates new TLS handshakes use (replaced by `reloadCertificates`).
     private let tlsContext: Mutex<TLSServerContext?>
-    /// The same certificates and ticket keys offering only `http/1.1` in ALPN, for the admin
-    /// listener, which does not speak HTTP/2.
-    private let adminTLSContext: Mutex<TLSServerContext?>
     private let logger: @Sendable (String) -> Void
 
     public init(configuration: EdgeConfiguration, store: Store, logger: @escaping @Sendable (String) -> Void = { _ in }) throws {
@@ -48,19 +45,15 @@ public final class EdgeServer: Sendable {
         self.workers = Mutex([])
         if let tls = configuration.tls {
             do {
-                let context = try TLSServerContext(certificates: tls.certificates, alpn: EdgeServer.alpn(configuration),
-                                                   ticketKeyRotationSeconds: tls.ticketKeyRotationSeconds,
-                                                   rejectUnknownServerNames: tls.strictServerNames)
-                self.tlsContext = Mutex(context)
-                self.adminTLSContext = Mutex(try TLSServerContext(certificates: tls.certificates, alpn: ["http/1.1"], previous: context,
-                                                                   rejectUnknownServerNames: tls.strictServerNames))
+                self.tlsContext = Mutex(try TLSServerContext(certificates: tls.certificates, alpn: EdgeServer.alpn(configuration),
+                                                              ticketKeyRotationSeconds: tls.ticketKeyRotationSeconds,
+                                                              rejectUnknownServerNames: tls.strictServerNames))
             } catch {
                 try? group.shutdown()
                 throw error
             }
         } else {
             self.tlsContext = Mutex(nil)
-            self.adminTLSContext = Mutex(nil)
         }
         // A switched alias makes the old deployment's cached bodies unreachable: drop them.
         catalog.observe { [cache] old, new in
@@ -81,11 +74,9 @@ public final class EdgeServer: Sendable {
     /// The HTTPS port every loop listens on (0 when TLS is off).
     public var tlsPort: Int { boundTLSPort.load(ordering: .acquiring) }
 
-    /// The certificates new handshakes use, nil when TLS is off.
+    /// The certificates new handshakes use (the admin listener makes an http/1.1-only sibling of
+    /// them), nil when TLS is off.
     public var currentTLSContext: TLSServerContext? { tlsContext.withLock { $0 } }
-
-    /// The same certificates with ALPN `http/1.1` only: what the admin listener shares.
-    public var currentAdminTLSContext: TLSServerContext? { adminTLSContext.withLock { $0 } }
 
     /// What the current TLS certificates say about themselves (empty when TLS is off).
     public var tlsCertificates: [TLSCertificateSummary] { tlsContext.withLock { $0?.certificates ?? [] } }
@@ -134,10 +125,7 @@ public final class EdgeServer: Sendable {
         guard let previous else { return }
         let fresh = try TLSServerContext(certificates: certificates, alpn: previous.alpnProtocols, previous: previous,
                                          rejectUnknownServerNames: previous.rejectsUnknownServerNames)
-        let admin = try TLSServerContext(certificates: certificates, alpn: ["http/1.1"], previous: fresh,
-                                         rejectUnknownServerNames: previous.rejectsUnknownServerNames)
         tlsContext.withLock { $0 = fresh }
-        adminTLSContext.withLock { $0 = admin }
         let ref = TLSContextRef(fresh)
         for worker in workers.withLock({ $0 }) {
             _ = worker.worker.loop.execute { worker.worker.tlsContext = ref.value }

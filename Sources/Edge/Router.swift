@@ -1,7 +1,7 @@
 /// Decides which app a request is for, from its Host and its path, and what path inside the app
 /// it asks for. Pure: the edge hands it the decoded path and the Host value.
 ///
-/// Order: an explicit host → app entry; then `<app>.<domain>` for the configured domain; then the
+/// Order: an explicit host → app entry (configured, then registered in the app registry); then `<app>.<domain>` for the configured domain; then the
 /// path prefix `/apps/<app>/…`; then the default app (configured, or the only app in the store).
 public struct Router: Sendable {
     /// Where a request goes: the app and the path inside that app's deployment (always starts with "/").
@@ -26,10 +26,10 @@ public struct Router: Sendable {
 
     /// Routes a request. `host` is the Host header value (may carry a port), `path` the normalized
     /// absolute path; `knownApps` says which apps exist (the default app falls back to the only one).
-    public func route(host: String?, path: String, knownApps: Set<String>) -> Route? {
+    public func route(host: String?, path: String, knownApps: KnownApps) -> Route? {
         if let host {
             let name = Router.hostName(host)
-            if let app = hosts[name], knownApps.contains(app) {
+            if let app = hosts[name] ?? knownApps.hostnames[name], knownApps.contains(app) {
                 return Route(app: app, path: path, mount: "")
             }
             if let domain, name.hasSuffix("." + domain) {

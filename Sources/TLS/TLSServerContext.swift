@@ -45,6 +45,8 @@ public final class TLSServerContext: @unchecked Sendable {
     /// The wire form of the ALPN list (length-prefixed names).
     let alpnWire: [UInt8]
     public var certificates: [TLSCertificateSummary] { entries.map(\.summary) }
+    /// The files the certificates were loaded from (to make a sibling context, e.g. with other ALPN).
+    public let certificateFiles: [TLSCertificateFiles]
 
     /// Loads and checks every certificate. Throws `.certificate` naming the file and the reason
     /// (unreadable, not PEM, key mismatch, expired, not yet valid).
@@ -59,6 +61,7 @@ public final class TLSServerContext: @unchecked Sendable {
                 rejectUnknownServerNames: Bool = false) throws(TLSError) {
         self.rejectsUnknownServerNames = rejectUnknownServerNames
         self.alpnProtocols = alpn
+        self.certificateFiles = certificates
         guard !certificates.isEmpty else { throw TLSError(.setup, "no certificate configured") }
         var wire: [UInt8] = []
         for name in alpn where !name.isEmpty && name.utf8.count < 256 {

@@ -1,4 +1,5 @@
 import Configuration
+import Deploy
 import Edge
 import Foundation
 import HTTP2
@@ -23,6 +24,7 @@ struct ConfigurationLoader {
         var scheduler = SchedulerConfiguration()
         var warm = WarmSettings()
         var monitor = MonitorSettings()
+        var deploy = UploadLimits()
     }
 
     let reader: ConfigReader
@@ -92,6 +94,9 @@ struct ConfigurationLoader {
         let (monitor, monitorProblems) = MonitorSettings.read(self, scheduler: s.scheduler)
         (s.warm, s.monitor) = (warm, monitor)
         problems += warmProblems + monitorProblems
+        let (deploy, deployProblems) = DeploySettings.read(self)
+        s.deploy = deploy
+        problems += deployProblems
         return s
     }
 

@@ -86,6 +86,7 @@ struct CheckConfigCommand: AsyncParsableCommand {
         print("cron.zone: \(p.cronZone), warm_schedule: '\(p.warmSchedule)'\(p.warmSchedule.isEmpty ? " (nightly warm off)" : ""), catch_up_window_s: \(p.catchUpWindowSeconds)")
         print("warm.top_n: \(p.topN), paths_per_app: \(p.pathsPerApp), max_evict_share: \(MonitorSettings.number(p.maxEvictShare))")
         for line in s.monitor.lines { print(line) }
+        print(DeploySettings.describe(s.deploy))
         let x = c.sandbox
         print("scheduler.retention_days: \(MonitorSettings.number(c.retentionDays))")
         print("scheduler.sandbox: mode \(x.mode), user \(x.user), root '\(x.sandboxRoot(store: s.store))', read_only_paths \(x.readOnlyPaths), "
@@ -169,7 +170,8 @@ struct ServerRunner {
         do {
             let token = try AdminToken.resolve(storePath: store.path)
             admin = AdminServer(edge: edge, token: token, logger: log)
-            if settings.edge.adminTLS, let context = edge.currentAdminTLSContext { admin.useTLS(context) }
+            if settings.edge.adminTLS, let context = edge.currentTLSContext { admin.useTLS(context) }
+            try DeployWiring(edge: edge, store: store, limits: settings.deploy).register(on: admin)
             try admin.start()
             log("admin API on \(admin.usesTLS ? "https" : "http")://\(settings.edge.adminHost):\(admin.port)/_wharf/ (bearer token from \(token.source))")
         } catch {
@@ -226,7 +228,7 @@ struct ServerRunner {
                     if let tls = try TLSWiring.withCertificates(fresh.edge.tls, store: settings.store, log: log), edgeConfiguration.tls != nil {
                         // New handshakes use the reloaded files; open connections keep theirs.
                         try edge.reloadCertificates(tls.certificates)
-                        if admin.usesTLS, let context = edge.currentAdminTLSContext { admin.useTLS(context) }
+                        if admin.usesTLS, let context = edge.currentTLSContext { admin.useTLS(context) }
                         log("TLS certificates reloaded: \(edge.tlsCertificates.map { "\($0.names.joined(separator: ",")) until \($0.notAfter)" }.joined(separator: "; "))")
                     }
                     log("configuration reloaded (edge settings and TLS certificates; listeners, scheduler, monitor, popularity, cron and warm keys apply at restart)")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ArtifactStore
+import Deploy
 import Foundation
 
 /// `wharf gc`: retention, then removal of unreferenced blobs, files and temporaries.
@@ -10,10 +11,16 @@ struct GarbageCollectCommand: ParsableCommand {
     @OptionGroup var store: StoreLocation
 
     func run() throws {
-        let report = try store.open().collectGarbage()
+        let opened = try store.open()
+        let report = try opened.collectGarbage()
         print("removed \(report.deploymentsRemoved) deployments, \(report.blobsRemoved) blobs, "
               + "\(report.deltasRemoved) dcz deltas, \(report.orphanFilesRemoved) orphan files, \(report.temporaryFilesRemoved) temporary files; "
               + "freed \(ByteCount.format(report.bytesFreed))")
+        // Uploads of deploys abandoned more than a day ago (sessions: a week).
+        if FileManager.default.fileExists(atPath: opened.path + "/uploads") {
+            let stale = try UploadArea(storePath: opened.path).sweep()
+            if stale > 0 { print("removed \(stale) stale upload files") }
+        }
     }
 }
 

@@ -11,6 +11,6 @@ struct Wharf: AsyncParsableCommand {
             ServeCommand.self, EdgeCommand.self, CheckConfigCommand.self,
             SchedulerCommand.self, BuildCommand.self, JobsCommand.self, LogsCommand.self, CancelCommand.self, SlotsCommand.self,
             PopularCommand.self, CronCommand.self, WarmCommand.self, SimulateCommand.self,
-            AlertsCommand.self,
+            AlertsCommand.self, AppsCommand.self, DeployCommand.self,
         ])
 }

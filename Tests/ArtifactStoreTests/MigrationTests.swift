@@ -12,10 +12,11 @@ import Testing
              try String.fetchOne(db, sql: "PRAGMA journal_mode"),
              try StoreMigrations.migrator.appliedIdentifiers(db))
         }
-        #expect(tables == ["aliases", "apps", "blobs", "deltas", "deployments", "files", "grdb_migrations",
-                           "popularity_app", "popularity_daily", "popularity_path", "store_state", "variants"])
+        #expect(tables == ["aliases", "app_hostnames", "app_tokens", "apps", "blobs", "deltas", "deployments", "files", "grdb_migrations",
+                           "popularity_app", "popularity_daily", "popularity_path", "registered_apps", "store_state", "variants"])
         #expect(mode == "wal")
-        #expect(applied == ["v1-blobs-deployments-aliases", "v-popularity: decayed scores and daily totals", "v3-dictionary-deltas"])
+        #expect(applied == ["v1-blobs-deployments-aliases", "v-popularity: decayed scores and daily totals", "v3-dictionary-deltas",
+                            "v4-app-registry"])
         let again = try Store.open(at: store.path)
         #expect(try again.aliasGeneration() == 0)
     }

@@ -177,7 +177,7 @@ import TLS
         let h = try EdgeHarness(tls: true) { $0.adminPort = 0 }
         defer { h.stop() }
         let admin = AdminServer(edge: h.server, token: AdminToken("secret-token"))
-        admin.useTLS(try #require(h.server.currentAdminTLSContext))
+        admin.useTLS(try #require(h.server.currentTLSContext))
         try admin.start()
         defer { admin.shutdown() }
         let ok = try Command.run(["curl", "-sS", "--cacert", h.caFile!, "-H", "Authorization: Bearer secret-token",

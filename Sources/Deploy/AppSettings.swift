@@ -1,0 +1,143 @@
+import ArtifactStore
+
+/// Changes to an app's registry entry, each field optional (nil: leave as is), checked before
+/// anything is stored. Shared by `wharf apps add|set` and the admin API.
+public struct AppSettings: Sendable, Equatable {
+    public var hostnames: [String]?
+    /// `.some(nil)`: uploads only; `.some((url, branch))`: a git source.
+    public var git: GitSource??
+    public var buildCommand: String??
+    public var outputDirectory: String??
+    public var targetType: String?
+    public var notify: [String]?
+    public var maxFiles: Int??
+    public var maxBytes: Int64??
+
+    public struct GitSource: Sendable, Equatable {
+        public var url: String
+        public var branch: String
+        public init(url: String, branch: String) {
+            self.url = url
+            self.branch = branch
+        }
+    }
+
+    public init() {}
+
+    /// The JSON keys the API accepts (besides `name` on creation).
+    static let keys: Set<String> = ["hostnames", "git", "branch", "buildCommand", "outputDir", "targetType", "notify",
+                                    "maxFiles", "maxBytes"]
+
+    /// Reads settings from a JSON object (`git: null` clears the git source).
+    init(json: JSONFields) throws(DeployError) {
+        if let hosts = try json.strings("hostnames", maxCount: 32) { hostnames = hosts }
+        if json.isNull("git") {
+            git = .some(nil)
+        } else if let url = try json.string("git") {
+            git = .some(GitSource(url: url, branch: try json.string("branch") ?? "main"))
+        } else if json.has("branch") {
+            throw DeployError(400, "\"branch\" needs \"git\"")
+        }
+        if json.has("buildCommand") { buildCommand = .some(try json.string("buildCommand")) }
+        if json.has("outputDir") { outputDirectory = .some(try json.string("outputDir")) }
+        targetType = try json.string("targetType")
+        notify = try json.strings("notify", maxCount: 16)
+        if json.has("maxFiles") { maxFiles = .some(try json.integer("maxFiles").map { Int($0) }) }
+        if json.has("maxBytes") { maxBytes = .some(try json.integer("maxBytes")) }
+    }
+
+    /// `app` with these settings applied, every value checked (400 naming the first bad one).
+    public func applied(to app: RegisteredApp) throws(DeployError) -> RegisteredApp {
+        var out = app
+        if let hostnames {
+            out.hostnames = try AppSettings.checkHostnames(hostnames)
+        }
+        if let git {
+            if let git {
+                try AppSettings.checkGitURL(git.url)
+                try AppSettings.checkBranch(git.branch)
+                out.source = .git(url: git.url, branch: git.branch)
+            } else {
+                out.source = .uploads
+            }
+        }
+        if let buildCommand {
+            if let c = buildCommand, c.isEmpty || c.utf8.count > 4096 || c.utf8.contains(0) {
+                throw DeployError(400, "buildCommand must be 1–4096 bytes without NUL")
+            }
+            out.buildCommand = buildCommand
+        }
+        if let outputDirectory {
+            if let d = outputDirectory { try AppSettings.checkOutputDirectory(d) }
+            out.outputDirectory = outputDirectory
+        }
+        if let targetType {
+            guard (1...64).contains(targetType.utf8.count),
+                  targetType.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5f }) else {
+                throw DeployError(400, "targetType must be a build type such as javascript_web, flutter_web, flutter_android")
+            }
+            out.targetType = targetType
+        }
+        if let notify {
+            for url in notify where !(url.hasPrefix("https://") || url.hasPrefix("http://")) || url.utf8.count > 2048
+                || url.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7f }) {
+                throw DeployError(400, "notify target \"\(url)\" must be an http(s) URL")
+            }
+            out.notify = notify
+        }
+        if let maxFiles {
+            if let n = maxFiles, !(1...1_000_000).contains(n) { throw DeployError(400, "maxFiles must be 1–1000000") }
+            out.maxFiles = maxFiles
+        }
+        if let maxBytes {
+            if let n = maxBytes, !(1...(Int64(1) << 40)).contains(n) { throw DeployError(400, "maxBytes must be 1 byte – 1 TiB") }
+            out.maxBytes = maxBytes
+        }
+        return out
+    }
+
+    /// Lower-cased DNS names (labels of a-z 0-9 -, no port), without duplicates.
+    static func checkHostnames(_ names: [String]) throws(DeployError) -> [String] {
+        var seen = Set<String>()
+        var out: [String] = []
+        for raw in names {
+            var name = raw.lowercased()
+            if name.hasSuffix(".") { name.removeLast() }
+            let labels = name.split(separator: ".", omittingEmptySubsequences: false)
+            guard (1...253).contains(name.utf8.count), labels.allSatisfy({ label in
+                (1...63).contains(label.utf8.count) && label.first != "-" && label.last != "-"
+                    && label.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2d }
+            }) else {
+                throw DeployError(400, "host name \"\(raw)\" is not a DNS name (no port, no scheme)")
+            }
+            if seen.insert(name).inserted { out.append(name) }
+        }
+        return out
+    }
+
+    static func checkGitURL(_ url: String) throws(DeployError) {
+        let schemes = ["https://", "http://", "ssh://", "git://", "file://", "git@", "/"]
+        guard (1...2048).contains(url.utf8.count), schemes.contains(where: { url.hasPrefix($0) }),
+              !url.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7f }), !url.hasPrefix("-") else {
+            throw DeployError(400, "git URL \"\(url)\" must be https://, ssh://, git://, file://, git@host:path or an absolute path")
+        }
+    }
+
+    static func checkBranch(_ branch: String) throws(DeployError) {
+        guard (1...255).contains(branch.utf8.count), !branch.hasPrefix("-"), !branch.contains(".."), !branch.hasSuffix("/"),
+              !branch.hasPrefix("/"), branch.utf8.allSatisfy({ b in
+                  (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || (b >= 0x30 && b <= 0x39) || b == 0x2d || b == 0x5f
+                      || b == 0x2e || b == 0x2f
+              }) else {
+            throw DeployError(400, "branch \"\(branch)\" is not a plain branch name")
+        }
+    }
+
+    static func checkOutputDirectory(_ dir: String) throws(DeployError) {
+        guard (1...1024).contains(dir.utf8.count), !dir.hasPrefix("/"), !dir.contains("\\"),
+              !dir.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }),
+              !dir.split(separator: "/").contains("..") else {
+            throw DeployError(400, "outputDir \"\(dir)\" must be a relative path inside the source")
+        }
+    }
+}

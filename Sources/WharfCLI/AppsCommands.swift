@@ -1,0 +1,219 @@
+import ArgumentParser
+import ArtifactStore
+import Deploy
+import Foundation
+import Glibc
+
+/// `wharf apps add|list|show|set|remove|token`: the app registry in the local store (the admin
+/// API's `/_wharf/api/registry` does the same remotely). Stored secrets are never printed; a new
+/// token is shown once (or written to `--token-file`, mode 0600).
+struct AppsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apps", abstract: "Register apps for deploys and manage their deploy tokens.",
+        subcommands: [AppsAddCommand.self, AppsListCommand.self, AppsShowCommand.self, AppsSetCommand.self,
+                      AppsRemoveCommand.self, AppsTokenCommand.self])
+}
+
+/// The settings flags `add` and `set` share.
+struct AppSettingsOptions: ParsableArguments {
+    @Option(name: .customLong("host"), help: "A host name the edge routes to the app (repeatable; on set, replaces the list).")
+    var hosts: [String] = []
+    @Option(help: "Git repository URL of the source (else: uploads only).") var git: String?
+    @Option(help: "Branch whose pushes are built (default main).") var branch: String?
+    @Flag(help: "set: drop the git source (uploads only).") var uploadsOnly = false
+    @Option(name: .customLong("build-cmd"), help: "Build command.") var buildCommand: String?
+    @Option(name: .customLong("output-dir"), help: "Build output directory, relative to the source.") var outputDirectory: String?
+    @Option(name: .customLong("type"), help: "Target type: javascript_web, flutter_web, flutter_android, …") var targetType: String?
+    @Option(name: .customLong("notify"), help: "URL notified about deploys (repeatable; on set, replaces the list).") var notify: [String] = []
+    @Option(help: "Upload quota: files per deployment (default: deploy.max_files).") var maxFiles: Int?
+    @Option(help: "Upload quota: bytes per deployment (default: deploy.max_bytes).") var maxBytes: Int64?
+
+    var settings: AppSettings {
+        var s = AppSettings()
+        if !hosts.isEmpty { s.hostnames = hosts }
+        if let git { s.git = .some(.init(url: git, branch: branch ?? "main")) } else if uploadsOnly { s.git = .some(nil) }
+        if let buildCommand { s.buildCommand = .some(buildCommand) }
+        if let outputDirectory { s.outputDirectory = .some(outputDirectory) }
+        s.targetType = targetType
+        if !notify.isEmpty { s.notify = notify }
+        if let maxFiles { s.maxFiles = .some(maxFiles) }
+        if let maxBytes { s.maxBytes = .some(maxBytes) }
+        return s
+    }
+}
+
+/// Runs a registry call, turning a refusal into a message and exit 1.
+func registryCall<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as DeployError {
+        FileHandle.standardError.write(Data("wharf: \(error.message)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+/// Writes a secret to `path` (created 0600, never over an existing file) or prints it.
+func deliverSecret(_ secret: String, to path: String?, what: String) throws {
+    guard let path else {
+        print(secret)
+        return
+    }
+    let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { throw ValidationError("cannot create \(path) for the \(what): \(String(cString: strerror(errno)))") }
+    defer { Glibc.close(fd) }
+    let bytes = Array((secret + "\n").utf8)
+    guard Glibc.write(fd, bytes, bytes.count) == bytes.count else { throw ValidationError("cannot write \(path)") }
+    FileHandle.standardError.write(Data("wharf: \(what) written to \(path)\n".utf8))
+}
+
+func describe(_ app: RegisteredApp) -> [String] {
+    var lines = ["name: \(app.name)"]
+    lines.append("hostnames: \(app.hostnames.joined(separator: ", "))")
+    switch app.source {
+    case .uploads: lines.append("source: uploads only")
+    case .git(let url, let branch): lines.append("source: git \(url) branch \(branch)")
+    }
+    lines.append("build_cmd: \(app.buildCommand ?? "-")")
+    lines.append("output_dir: \(app.outputDirectory ?? "-")")
+    lines.append("type: \(app.targetType)")
+    lines.append("notify: \(app.notify.joined(separator: ", "))")
+    lines.append("quota: \(app.maxFiles.map(String.init) ?? "default") files, \(app.maxBytes.map(String.init) ?? "default") bytes")
+    lines.append("webhook_secret: \(app.hasWebhookSecret ? "set (not shown)" : "none")")
+    return lines
+}
+
+struct AppsAddCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "add", abstract: "Register an app; prints its first deploy token once.")
+    @OptionGroup var store: StoreLocation
+    @Argument(help: "App name (a-z, 0-9, '-').") var name: String
+    @OptionGroup var options: AppSettingsOptions
+    @Option(help: "Write the deploy token to this new file (0600) instead of printing it.") var tokenFile: String?
+    @Option(help: "Write the webhook secret to this new file (0600); otherwise it is not shown.") var webhookSecretFile: String?
+
+    func run() throws {
+        let service = AppRegistryService(store: try store.open())
+        let created = try registryCall { try service.add(name, settings: options.settings) }
+        FileHandle.standardError.write(Data("wharf: registered \(name); deploy token \(created.token.id) (shown once)\n".utf8))
+        try deliverSecret(created.token.text, to: tokenFile, what: "deploy token")
+        if let webhookSecretFile { try deliverSecret(created.webhookSecret, to: webhookSecretFile, what: "webhook secret") }
+    }
+}
+
+struct AppsListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List registered apps.")
+    @OptionGroup var store: StoreLocation
+
+    func run() throws {
+        for app in try AppRegistryService(store: try store.open()).list() {
+            let source = if case .git(let url, let branch) = app.source { "git \(url)#\(branch)" } else { "uploads" }
+            print([app.name, app.targetType, source, app.hostnames.isEmpty ? "-" : app.hostnames.joined(separator: ",")]
+                .joined(separator: "\t"))
+        }
+    }
+}
+
+struct AppsShowCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show an app's registry entry (no secrets).")
+    @OptionGroup var store: StoreLocation
+    @Argument var name: String
+
+    func run() throws {
+        let service = AppRegistryService(store: try store.open())
+        let app = try registryCall { try service.show(name) }
+        for line in describe(app) { print(line) }
+        for token in try service.tokens(app: name) {
+            print("token: \(token.id) \(token.scope.rawValue)\(token.revokedAt != nil ? " revoked" : "")")
+        }
+    }
+}
+
+struct AppsSetCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "set", abstract: "Change an app's registry entry.")
+    @OptionGroup var store: StoreLocation
+    @Argument var name: String
+    @OptionGroup var options: AppSettingsOptions
+    @Flag(help: "Make a new webhook secret (written to --webhook-secret-file).") var rotateWebhookSecret = false
+    @Option(help: "Where to write a rotated webhook secret (new file, 0600).") var webhookSecretFile: String?
+
+    func run() throws {
+        if rotateWebhookSecret && webhookSecretFile == nil {
+            throw ValidationError("--rotate-webhook-secret needs --webhook-secret-file (secrets are not printed)")
+        }
+        let service = AppRegistryService(store: try store.open())
+        let app = try registryCall { try service.set(name, settings: options.settings) }
+        if rotateWebhookSecret {
+            try deliverSecret(try registryCall { try service.rotateWebhookSecret(name) }, to: webhookSecretFile, what: "webhook secret")
+        }
+        for line in describe(app) { print(line) }
+    }
+}
+
+struct AppsRemoveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Unregister an app (its deployments stay).")
+    @OptionGroup var store: StoreLocation
+    @Argument var name: String
+
+    func run() throws {
+        try registryCall { try AppRegistryService(store: try store.open()).remove(name) }
+        FileHandle.standardError.write(Data("wharf: unregistered \(name)\n".utf8))
+    }
+}
+
+/// `wharf apps token create|list|rotate|revoke APP …`.
+struct AppsTokenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token", abstract: "Deploy tokens: create, list, rotate, revoke.",
+        subcommands: [Create.self, List.self, Rotate.self, Revoke.self])
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make a token (deploy: upload and promote; read: read only).")
+        @OptionGroup var store: StoreLocation
+        @Argument var app: String
+        @Option(help: "deploy or read.") var scope: String = "deploy"
+        @Option(help: "Write the token to this new file (0600) instead of printing it.") var tokenFile: String?
+
+        func run() throws {
+            guard let scope = AppTokenRecord.Scope(rawValue: scope) else { throw ValidationError("--scope must be deploy or read") }
+            let token = try registryCall { try AppRegistryService(store: try store.open()).createToken(app: app, scope: scope) }
+            FileHandle.standardError.write(Data("wharf: token \(token.id) (\(scope.rawValue)) for \(app), shown once\n".utf8))
+            try deliverSecret(token.text, to: tokenFile, what: "deploy token")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List an app's tokens (ids and scopes only).")
+        @OptionGroup var store: StoreLocation
+        @Argument var app: String
+
+        func run() throws {
+            for token in try registryCall({ try AppRegistryService(store: try store.open()).tokens(app: app) }) {
+                print([token.id, token.scope.rawValue, token.revokedAt == nil ? "live" : "revoked"].joined(separator: "\t"))
+            }
+        }
+    }
+
+    struct Rotate: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Give a token a new secret (the old one stops working).")
+        @OptionGroup var store: StoreLocation
+        @Argument var app: String
+        @Argument var id: String
+        @Option(help: "Write the token to this new file (0600) instead of printing it.") var tokenFile: String?
+
+        func run() throws {
+            let token = try registryCall { try AppRegistryService(store: try store.open()).rotateToken(app: app, id: id) }
+            try deliverSecret(token.text, to: tokenFile, what: "deploy token")
+        }
+    }
+
+    struct Revoke: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a token.")
+        @OptionGroup var store: StoreLocation
+        @Argument var app: String
+        @Argument var id: String
+
+        func run() throws {
+            try registryCall { try AppRegistryService(store: try store.open()).revokeToken(app: app, id: id) }
+            FileHandle.standardError.write(Data("wharf: token \(id) revoked\n".utf8))
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import ArtifactStore
+import Foundation
+import Testing
+import WharfTestSupport
+@testable import Deploy
+
+/// The app registry over a real store (SQLite file, migrations): settings are checked before
+/// anything is stored, host names are unique across apps and move the alias generation (so the
+/// edge reloads routing), removal takes the app's host names and tokens with it.
+@Suite struct RegistryTests {
+    static func store() throws -> (Store, TemporaryDirectory) {
+        let dir = try TemporaryDirectory(prefix: "wharf-registry")
+        return (try Store.open(at: dir.path + "/store"), dir)
+    }
+
+    @Test func addShowSetListRemove() throws {
+        let (store, dir) = try Self.store()
+        defer { dir.remove() }
+        let service = AppRegistryService(store: store)
+        var settings = AppSettings()
+        settings.hostnames = ["Shop.Example.TEST.", "shop.example.test", "www.shop.test"]
+        settings.git = .some(.init(url: "https://git.example.test/shop.git", branch: "release/1"))
+        settings.buildCommand = .some("npm ci && npm run build")
+        settings.outputDirectory = .some("dist")
+        settings.targetType = "flutter_web"
+        settings.notify = ["https://hooks.example.test/x"]
+        settings.maxFiles = .some(50)
+        let created = try service.add("shop", settings: settings)
+        #expect(created.app.hostnames == ["shop.example.test", "www.shop.test"])
+        #expect(created.app.source == .git(url: "https://git.example.test/shop.git", branch: "release/1"))
+        #expect(created.app.hasWebhookSecret)
+        #expect(created.app.maxFiles == 50 && created.app.maxBytes == nil)
+
+        var change = AppSettings()
+        change.git = .some(nil)
+        change.hostnames = ["shop.example.test"]
+        change.maxFiles = .some(nil)
+        let changed = try service.set("shop", settings: change)
+        #expect(changed.source == .uploads)
+        #expect(changed.hostnames == ["shop.example.test"])
+        #expect(changed.maxFiles == nil)
+        #expect(changed.buildCommand == "npm ci && npm run build")
+        #expect(try store.registeredHostnames() == ["shop.example.test": "shop"])
+        #expect(try service.list().map(\.name) == ["shop"])
+
+        try service.remove("shop")
+        #expect(try service.list().isEmpty)
+        #expect(try store.registeredHostnames().isEmpty)
+        #expect(try store.token(id: created.token.id) == nil)
+        #expect(throws: DeployError.self) { try service.remove("shop") }
+    }
+
+    @Test func badSettingsAreRefusedBeforeAnythingIsStored() throws {
+        let (store, dir) = try Self.store()
+        defer { dir.remove() }
+        let service = AppRegistryService(store: store)
+        func refused(_ name: String = "app", _ edit: (inout AppSettings) -> Void) -> Int? {
+            var s = AppSettings()
+            edit(&s)
+            do {
+                _ = try service.add(name, settings: s)
+                return nil
+            } catch let error as DeployError {
+                return error.status
+            } catch {
+                return -1
+            }
+        }
+        #expect(refused("Bad_Name") { _ in } == 400)
+        #expect(refused { $0.hostnames = ["shop.test:8080"] } == 400)
+        #expect(refused { $0.hostnames = ["http://shop.test"] } == 400)
+        #expect(refused { $0.hostnames = ["-bad.test"] } == 400)
+        #expect(refused { $0.git = .some(.init(url: "--upload-pack=evil", branch: "main")) } == 400)
+        #expect(refused { $0.git = .some(.init(url: "https://x.test/r.git", branch: "a..b")) } == 400)
+        #expect(refused { $0.git = .some(.init(url: "https://x.test/r.git", branch: "-f")) } == 400)
+        #expect(refused { $0.outputDirectory = .some("../outside") } == 400)
+        #expect(refused { $0.outputDirectory = .some("/abs") } == 400)
+        #expect(refused { $0.targetType = "Flutter Web" } == 400)
+        #expect(refused { $0.notify = ["ftp://x.test"] } == 400)
+        #expect(refused { $0.maxFiles = .some(0) } == 400)
+        #expect(try service.list().isEmpty)
+
+        _ = try service.add("one", settings: { var s = AppSettings(); s.hostnames = ["one.test"]; return s }())
+        #expect(refused("one") { _ in } == 409)
+        #expect(refused("two") { $0.hostnames = ["one.test"] } == 409)
+        #expect(try service.list().map(\.name) == ["one"])
+    }
+
+    @Test func hostNameChangesMoveTheAliasGeneration() throws {
+        let (store, dir) = try Self.store()
+        defer { dir.remove() }
+        let service = AppRegistryService(store: store)
+        let before = try store.aliasGeneration()
+        _ = try service.add("a", settings: { var s = AppSettings(); s.hostnames = ["a.test"]; return s }())
+        let added = try store.aliasGeneration()
+        #expect(added > before)
+        _ = try service.set("a", settings: { var s = AppSettings(); s.targetType = "flutter_web"; return s }())
+        #expect(try store.aliasGeneration() == added)
+        try service.remove("a")
+        #expect(try store.aliasGeneration() > added)
+    }
+
+    @Test func theRegistrySurvivesReopeningTheStore() throws {
+        let dir = try TemporaryDirectory(prefix: "wharf-registry-reopen")
+        defer { dir.remove() }
+        do {
+            let store = try Store.open(at: dir.path + "/store")
+            _ = try AppRegistryService(store: store).add("kept", settings: AppSettings())
+        }
+        let again = try Store.open(at: dir.path + "/store")
+        #expect(try again.registeredApp("kept")?.name == "kept")
+    }
+}
