@@ -12,7 +12,7 @@ APT_PACKAGES += libssl-dev openssl libnss3-tools chromium
 # HTTP/2: libnghttp2 for the HTTP2 module; nghttp and h2load (nghttp2-client) for tests and benchmarks.
 APT_PACKAGES += libnghttp2-dev nghttp2-client
 
-.PHONY: deps build release test run fuzz bench clean loadtest
+.PHONY: deps build release test run fuzz bench clean loadtest crash
 
 ## deps: install the Debian packages the project needs, only if missing.
 deps:
@@ -50,6 +50,12 @@ fuzz: deps
 ## COMPARE=1: side by side with nginx and h2o; SCENARIOS="hot-small large" picks scenarios.
 loadtest: deps
 	python3 loadtests/run $(if $(QUICK),--quick) $(if $(COMPARE),--compare) $(SCENARIOS)
+
+## crash: the SIGKILL suites at full length: publish and gc killed 100 times each at random
+## moments (make test runs 50 and 20), and the scheduler killed mid-build.
+crash: deps
+	$(SWIFT) build --build-tests
+	WHARF_CRASH_ROUNDS=$(or $(CRASH_ROUNDS),100) $(SWIFT) test --skip-build --filter '^EndToEndTests\.(PublishCrashTests|GCCrashTests|SchedulerCrashTests)'
 
 bench: deps
 	$(SWIFT) run -c release wharf-bench parser

@@ -8,6 +8,9 @@ import WharfTestSupport
 /// file (large blob) paths: afterwards the store verifies clean and each alias points at a
 /// complete deployment, old or new.
 @Suite(.serialized) struct PublishCrashTests {
+    /// Kills per run: `WHARF_CRASH_ROUNDS` (default 50; `make crash` runs 100).
+    static var kills: Int { Int(ProcessInfo.processInfo.environment["WHARF_CRASH_ROUNDS"] ?? "") ?? 50 }
+
     private func writeSmall(_ scratch: ScratchDirectory, round: Int) throws {
         try scratch.write("small/index.html", "<!doctype html><title>small \(round)</title><script src=\"app.js\"></script>")
         try scratch.write("small/app.js", Bytes.text(6_000, seed: round))
@@ -69,8 +72,8 @@ import WharfTestSupport
         var kills = 0
         var completed = 0
         var round = 0
-        let deadline = Date().addingTimeInterval(240)  // a safety bound; about 40 s on an idle machine
-        while kills < 50 && round < 120 && Date() < deadline {
+        let deadline = Date().addingTimeInterval(Double(Self.kills) * 5)  // a safety bound; about 40 s for 50 on an idle machine
+        while kills < Self.kills && round < Self.kills * 12 / 5 && Date() < deadline {
             let app = round % 2 == 0 ? "small" : "large"
             if app == "small" { try writeSmall(scratch, round: round) } else { try writeLarge(scratch, round: round) }
             let letFinish = round % 8 == 7
@@ -94,7 +97,7 @@ import WharfTestSupport
         }
         let rounds = round
 
-        #expect(kills >= 50, "only \(kills) of \(rounds) publishes were killed (seed \(seed))")
+        #expect(kills >= Self.kills, "only \(kills) of \(rounds) publishes were killed (seed \(seed))")
         let verified = try WharfProcess.run(["verify", "--store", storePath])
         #expect(verified.status == 0, "\(verified.stdout)")
         let gc = try WharfProcess.run(["gc", "--store", storePath])
