@@ -98,6 +98,23 @@ final class HTTP2ResponseBody: HTTP2BodySource {
         return .bytes(written, end: index == segments.count)
     }
 
+    /// Cached bytes go out without a copy into nghttp2: the frame's bytes are appended to the
+    /// output straight from the cache entry (`append`).
+    func inMemoryRun(max: Int) -> (count: Int, end: Bool)? {
+        guard !failed, index < segments.count, case .bytes(let bytes) = segments[index] else { return nil }
+        let count = min(max, bytes.count - Int(position))
+        let end = index == segments.count - 1 && Int(position) + count == bytes.count
+        return (count, end)
+    }
+
+    func append(_ count: Int, to output: inout [UInt8]) {
+        guard index < segments.count, case .bytes(let bytes) = segments[index] else { return }
+        let start = bytes.startIndex + Int(position)
+        output.append(contentsOf: bytes[start..<(start + count)])
+        advance(count, segmentLength: Int64(bytes.count))
+        sent += count
+    }
+
     private func advance(_ count: Int, segmentLength: Int64) {
         position += Int64(count)
         if position >= segmentLength {

@@ -47,4 +47,14 @@ public enum HTTP2BodyRead {
 /// Supplies a response body piece by piece (flow control decides when and how much).
 public protocol HTTP2BodySource: AnyObject {
     func read(into buffer: UnsafeMutableRawBufferPointer) -> HTTP2BodyRead
+    /// When the next bytes are already in memory: how many (at most `max`) can be appended to
+    /// the output as they are, and whether they end the body. nil: use `read`.
+    func inMemoryRun(max: Int) -> (count: Int, end: Bool)?
+    /// Appends the `count` bytes `inMemoryRun` promised to `output` and moves past them.
+    func append(_ count: Int, to output: inout [UInt8])
+}
+
+extension HTTP2BodySource {
+    public func inMemoryRun(max: Int) -> (count: Int, end: Bool)? { nil }
+    public func append(_ count: Int, to output: inout [UInt8]) {}
 }

@@ -50,6 +50,7 @@ public final class HTTP2ServerSession {
         nghttp2_session_callbacks_set_on_header_callback(callbacks, onHeader)
         nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, onFrameReceived)
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
+        nghttp2_session_callbacks_set_send_data_callback(callbacks, sendDataCallback)
         var option: OpaquePointer?
         nghttp2_option_new(&option)
         nghttp2_option_set_max_continuations(option, settings.maxContinuations)
@@ -113,14 +114,34 @@ public final class HTTP2ServerSession {
     /// Appends frames to send to `output` until about `limit` bytes were added or nothing is left.
     /// Pulling body bytes happens here, so the caller's limit is the backpressure.
     public func takeOutput(into output: inout [UInt8], limit: Int) {
-        let start = output.count
-        while output.count - start < limit {
+        // The caller's buffer becomes the session's while frames are produced: DATA frames of
+        // in-memory bodies are appended to it straight from the body (no copy into nghttp2) by the
+        // send-data callback, which runs inside mem_send, between the frames mem_send returns.
+        swap(&pending, &output)
+        defer { swap(&pending, &output) }
+        let start = pending.count
+        pendingLimit = start + limit
+        while pending.count - start < limit {
             var data: UnsafePointer<UInt8>?
+            wroteWithoutCopy = false
             let length = nghttp2_session_mem_send(session, &data)
-            guard length > 0, let data else { break }
-            output.append(contentsOf: UnsafeBufferPointer(start: data, count: length))
+            guard length >= 0 else { break }
+            if length > 0, let data {
+                pending.append(contentsOf: UnsafeBufferPointer(start: data, count: length))
+            } else if !wroteWithoutCopy {
+                break  // nothing left to send (or a body waits for its bytes)
+            }
         }
+        wroteWithoutCopy = false
     }
+
+    /// Where the current `takeOutput` stops: the send-data callback pauses mem_send there.
+    private var pendingLimit = Int.max
+
+    /// Output being produced (see `takeOutput`).
+    private var pending: [UInt8] = []
+    /// A DATA frame went out through the send-data callback during the last mem_send.
+    private var wroteWithoutCopy = false
 
     /// True while the session has something to send or expects more input; false once both sides
     /// are done (after a GOAWAY exchange, or a fatal error and its GOAWAY sent).
@@ -324,6 +345,11 @@ public final class HTTP2ServerSession {
 
     fileprivate func readBody(stream: Int32, into buffer: UnsafeMutableRawBufferPointer, flags: UnsafeMutablePointer<UInt32>) -> Int {
         guard let source = bodies[stream] else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
+        if let run = source.inMemoryRun(max: buffer.count), run.count > 0 {
+            flags.pointee |= UInt32(NGHTTP2_DATA_FLAG_NO_COPY.rawValue)
+            if run.end { flags.pointee |= UInt32(NGHTTP2_DATA_FLAG_EOF.rawValue) }
+            return run.count
+        }
         switch source.read(into: buffer) {
         case .bytes(let count, let end):
             if end {
@@ -338,6 +364,22 @@ public final class HTTP2ServerSession {
             return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
         }
     }
+}
+
+extension HTTP2ServerSession {
+    /// A DATA frame of an in-memory body: its 9-byte header, then the body's bytes, appended to
+    /// the output being produced.
+    fileprivate func sendData(stream: Int32, header: UnsafePointer<UInt8>, length: Int) -> Int32 {
+        guard let source = bodies[stream] else { return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue }
+        pending.append(contentsOf: UnsafeBufferPointer(start: header, count: 9))
+        source.append(length, to: &pending)
+        wroteWithoutCopy = true
+        // Past the caller's limit: mem_send returns instead of packing the next frame.
+        return pending.count >= pendingLimit ? NGHTTP2_ERR_PAUSE.rawValue : 0
+    }
+
+    /// The session's end of a body: forgotten once its last frame is out.
+    fileprivate func bodyFinished(_ stream: Int32) { bodies[stream] = nil }
 }
 
 // MARK: C callbacks: each recovers the session from user_data and forwards.
@@ -377,6 +419,14 @@ private let onFrameReceived: nghttp2_on_frame_recv_callback = { _, frame, userDa
 private let onStreamClose: nghttp2_on_stream_close_callback = { _, stream, errorCode, userData in
     owner(userData).streamClosed(stream, errorCode: errorCode)
     return 0
+}
+
+private let sendDataCallback: nghttp2_send_data_callback = { _, frame, header, length, _, userData in
+    guard let frame, let header else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
+    let session = owner(userData)
+    let result = session.sendData(stream: frame.pointee.hd.stream_id, header: header, length: length)
+    if frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 { session.bodyFinished(frame.pointee.hd.stream_id) }
+    return result
 }
 
 private let readBodyCallback: nghttp2_data_source_read_callback = { _, stream, buffer, length, flags, _, userData in
