@@ -53,8 +53,8 @@ final class HTTP2Connection: EdgeConnection {
     /// is either complete or held by nghttp2 (bounded by SETTINGS_MAX_HEADER_LIST_SIZE and the
     /// CONTINUATION limit), so the idle and send timeouts are the ones that apply.
     var requestStartedMs: UInt64? { nil }
-    /// The last request, or the last output progress: control frames (PING, SETTINGS) do not
-    /// keep a connection alive.
+    /// The last request, or the last stream ended: control frames (PING, SETTINGS) do not keep a
+    /// connection alive.
     private(set) var lastActivityMs: UInt64
     private(set) var lastWriteProgressMs: UInt64
     private var writesInFlight = 0
@@ -341,7 +341,10 @@ final class HTTP2Connection: EdgeConnection {
         if stream.status != 0 {
             worker.metrics.recordRequestDuration(nanoseconds: EdgeClock.monotonicNanoseconds() &- stream.startedNs)
         }
-        lastWriteProgressMs = transport.loop.nowMilliseconds
+        // The idle timeout counts from the last answer, not from the request of a long download.
+        let now = transport.loop.nowMilliseconds
+        lastWriteProgressMs = now
+        lastActivityMs = now
     }
 
     // MARK: output
