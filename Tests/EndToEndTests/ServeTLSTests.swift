@@ -68,7 +68,7 @@ import WharfTestSupport
         let out = Pipe()
         process.standardOutput = out
         let log = scratch.path + "/tool-stderr.log"
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         try process.run()
         let data = out.fileHandleForReading.readDataToEndOfFile()

@@ -34,9 +34,9 @@ func pump(_ client: TLSSession, _ server: TLSSession, clientReceived: inout [UIn
     while (client.hasOutput || server.hasOutput) && rounds < 20 {
         rounds += 1
         let toServer = client.takeOutput()
-        toServer.withUnsafeBytes { bytes in server.receive(bytes) { serverReceived.append(contentsOf: $0) } }
+        _ = toServer.withUnsafeBytes { bytes in server.receive(bytes) { serverReceived.append(contentsOf: $0) } }
         let toClient = server.takeOutput()
-        toClient.withUnsafeBytes { bytes in client.receive(bytes) { clientReceived.append(contentsOf: $0) } }
+        _ = toClient.withUnsafeBytes { bytes in client.receive(bytes) { clientReceived.append(contentsOf: $0) } }
     }
 }
 
