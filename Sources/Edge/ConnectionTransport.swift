@@ -18,8 +18,21 @@ protocol ConnectionTransport: AnyObject {
     func sendFile(after head: [WriteBuffer], descriptor: Int32, offset: Int64, count: Int64, completion: ((UVError?) -> Void)?)
     func sendFile(descriptor: Int32, offset: Int64, count: Int64, completion: ((UVError?) -> Void)?)
     func close()
+    /// Closes without losing the last response (a lingering close, as nginx does): what is queued
+    /// is sent, then the write side is shut (the client sees the end at once), and what the client
+    /// still sends is read and dropped until it closes or `milliseconds` pass. Closing with unread
+    /// input would make the kernel reset the connection, and a reset can destroy the response (a
+    /// 400, a GOAWAY) before the client has read it.
+    func lingeringClose(after milliseconds: Int)
 }
 
 extension TCPConnection: ConnectionTransport {
     var handshakeStartedMs: UInt64? { nil }
+
+    func lingeringClose(after milliseconds: Int) {
+        guard !isClosed else { return }
+        startReading(onData: { _ in }, onEnd: { [unowned self] _ in self.close() })
+        shutdown(completion: nil)
+        LoopTimer.once(on: loop, after: .milliseconds(milliseconds)) { [weak self] in self?.close() }
+    }
 }

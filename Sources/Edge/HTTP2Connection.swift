@@ -67,9 +67,9 @@ final class HTTP2Connection: EdgeConnection {
     /// lingers, reading and dropping what the client still sends, so closing with unread input
     /// does not reset the connection and destroy the GOAWAY before the client reads it.
     private var failedSession = false
+    private var lingering = false
     /// Reads each request's synthesized HTTP/1.1 head (one parser for the connection's lifetime).
     private var parser: RequestParser
-    private var lingerTimer: LoopTimer?
     /// How long a failed connection lingers at most.
     static let lingerMs = 1_000
 
@@ -124,10 +124,6 @@ final class HTTP2Connection: EdgeConnection {
     }
 
     private func readEnded() {
-        if lingerTimer != nil {
-            close()
-            return
-        }
         // The client will send nothing more: finish writing what is queued, then close.
         closingAfterOutput = true
         flush()
@@ -410,11 +406,12 @@ final class HTTP2Connection: EdgeConnection {
     private func afterOutput() {
         guard !isClosed, !flushing, writesInFlight == 0 else { return }
         let finished = !session.isActive || (draining && streams.isEmpty)
-        guard (closingAfterOutput && !session.wantsWrite) || finished, lingerTimer == nil else { return }
+        guard (closingAfterOutput && !session.wantsWrite) || finished else { return }
         if failedSession {
-            let timer = LoopTimer(loop: transport.loop)
-            timer.start(after: .milliseconds(HTTP2Connection.lingerMs)) { [weak self] in self?.close() }
-            lingerTimer = timer
+            // The client may still be sending (a flood): linger, so it reads the GOAWAY.
+            isClosed = true
+            lingering = true
+            transport.lingeringClose(after: HTTP2Connection.lingerMs)
             return
         }
         close()
@@ -434,10 +431,13 @@ final class HTTP2Connection: EdgeConnection {
     }
 
     func close() {
+        if lingering {
+            lingering = false
+            transport.close()
+            return
+        }
         guard !isClosed else { return }
         isClosed = true
-        lingerTimer?.close()
-        lingerTimer = nil
         transport.close()
     }
 }

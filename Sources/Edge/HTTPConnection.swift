@@ -146,6 +146,8 @@ final class HTTPConnection {
             do {
                 event = try parser.next(in: buffer, at: &index)
             } catch {
+                // The client may still be sending: linger at the close, so the answers reach it.
+                lingerOnClose = true
                 if parser.failedInBody {
                     // A bad body of a request already answered: close after that answer; an error
                     // response now would be read as the answer to the next request.
@@ -428,8 +430,27 @@ final class HTTPConnection {
             if !buffer.isEmpty { parseBuffered() }
         }
         if closingAfterQueue, pendingCount == 0, writesInFlight == 0 {
-            close()
+            if lingerOnClose && !readingEnded {
+                lingeringClose()
+            } else {
+                close()
+            }
         }
+    }
+
+    /// Set when the connection closes over a request refused mid-way (a malformed head or body, a
+    /// header timeout): the client may still be sending, so the close lingers.
+    private var lingerOnClose = false
+    /// Closed for this object, the transport still reading and dropping (see `lingeringClose`).
+    private var lingering = false
+    /// How long a lingering close waits for the client to stop sending.
+    static let lingerMs = 2_000
+
+    private func lingeringClose() {
+        guard !isClosed else { return }
+        isClosed = true
+        lingering = true
+        transport.lingeringClose(after: HTTPConnection.lingerMs)
     }
 
     private func pauseReading() {
@@ -445,6 +466,7 @@ final class HTTPConnection {
         guard !isClosed else { return }
         if pendingCount == 0 && writesInFlight == 0 {
             closingAfterQueue = false
+            lingerOnClose = true
             enqueue(ArtifactResponder.error(408, "request timeout", date: worker.date(), close: true))
             flush()
         } else {
@@ -459,6 +481,11 @@ final class HTTPConnection {
     }
 
     func close() {
+        if lingering {
+            lingering = false
+            transport.close()
+            return
+        }
         guard !isClosed else { return }
         isClosed = true
         transport.close()

@@ -323,11 +323,38 @@ final class TLSTransport: ConnectionTransport {
 
     /// Sends close_notify (best effort: it goes out at once when the socket has room) and closes.
     func close() {
+        if lingering {
+            tcp.close()
+            return
+        }
         guard !isClosed else { return }
         if session.isHandshakeComplete, case .established = session.state {
             session.shutdown()
         }
         closeAfterOutput()
+    }
+
+    /// The socket is lingering (see `lingeringClose`): `close` ends it at once.
+    private var lingering = false
+
+    /// close_notify and what is queued go out, then the socket lingers (TCP's lingering close);
+    /// with a file range still being read, a plain close.
+    func lingeringClose(after milliseconds: Int) {
+        guard !isClosed else { return }
+        if fileBusy || readInFlight {
+            close()
+            return
+        }
+        if session.isHandshakeComplete, case .established = session.state {
+            session.shutdown()
+        }
+        isClosed = true
+        lingering = true
+        onData = nil
+        onEnd = nil
+        if session.hasOutput { tcp.write([WriteBuffer(session.takeOutput())], completion: nil) }
+        cancelDeferred()
+        tcp.lingeringClose(after: milliseconds)
     }
 
     /// Writes what the session has queued (an alert, close_notify) and closes the socket.
