@@ -55,7 +55,7 @@ loadtest: deps
 ## moments (make test runs 50 and 20), and the scheduler killed mid-build.
 crash: deps
 	$(SWIFT) build --build-tests
-	WHARF_CRASH_ROUNDS=$(or $(CRASH_ROUNDS),100) $(SWIFT) test --skip-build --filter '^EndToEndTests\.(PublishCrashTests|GCCrashTests|SchedulerCrashTests)'
+	WHARF_CRASH_ROUNDS=$(or $(CRASH_ROUNDS),100) $(SWIFT) test --skip-build --filter '^EndToEndTests\.(PublishCrashTests|GCCrashTests|UploadCrashTests|SchedulerCrashTests)'
 
 bench: deps
 	$(SWIFT) run -c release wharf-bench parser
