@@ -407,7 +407,9 @@ final class HTTP2Connection: EdgeConnection {
         guard !isClosed, !flushing, writesInFlight == 0 else { return }
         let finished = !session.isActive || (draining && streams.isEmpty)
         guard (closingAfterOutput && !session.wantsWrite) || finished else { return }
-        if failedSession {
+        // nghttp2 also ends a session itself (a protocol error it handles with its own GOAWAY):
+        // then, as after a failure, the client may still be sending.
+        if failedSession || (!session.isActive && !draining) {
             // The client may still be sending (a flood): linger, so it reads the GOAWAY.
             isClosed = true
             lingering = true

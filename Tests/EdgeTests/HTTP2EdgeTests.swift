@@ -149,6 +149,18 @@ import WharfTestSupport
         #expect(r["goaway"] is NSNull, "\(r)")
     }
 
+    @Test func randomFramesNeverCrashTheEdgeOrStopItServing() throws {
+        // 40 connections of 200 random, well-framed frames each (seeded: a failure names its seed).
+        let base = UInt64(Date().timeIntervalSince1970)
+        for i in 0..<40 {
+            let seed = base &+ UInt64(i)
+            let r = try Self.hostile(h, "fuzz", "\(seed)", timeout: 2)
+            #expect(r["sent_frames"] as? Int ?? 0 > 0, "seed \(seed): \(r)")
+        }
+        try stillServes()
+        #expect(h.server.connectionCount() >= 0)
+    }
+
     @Test func aBadPrefaceGetsGoAwayProtocolErrorAndAClose() throws {
         let r = try Self.hostile(h, "bad-preface")
         #expect(r["goaway"] as? Int == 0x1, "\(r)")

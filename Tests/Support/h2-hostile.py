@@ -22,6 +22,11 @@ Modes:
   order PATH,PATH,...   not hostile: large windows, then every PATH requested in one write (no
                         priority field: the server's defaults apply); prints "order", the paths
                         in the order their streams ended
+  fuzz SEED             200 random but well-framed frames on one connection (HEADERS with random
+                        pseudo-headers and fields — spaces, controls, NUL, non-ASCII, huge and
+                        empty values —, DATA, RST_STREAM, WINDOW_UPDATE, PRIORITY, PING, SETTINGS,
+                        GOAWAY, unknown types, on random streams); the server must answer or
+                        refuse each, never crash (the test then checks it still serves)
   zero-window PATH      INITIAL_WINDOW_SIZE 0, one request, never a WINDOW_UPDATE: how long
                         until the server closes
 """
@@ -177,6 +182,59 @@ def main():
     elif args.mode == "streams":
         for i in range(n):
             frames.append(HeadersFrame(1 + 2 * i, request_block(encoder, "/robots.txt"), flags=["END_HEADERS", "END_STREAM"]))
+    elif args.mode == "fuzz":
+        import random
+        rng = random.Random(int(args.arg))
+        alphabet = [b"", b"/", b"*", b" ", b"\x00", b"\r\n", b"%00", b"/../..", b"\xff\xfe", b"GET", b"a" * 5000,
+                    b"localhost", b"http", b"https", b"/index.html", b"/assets/app.1a2b3c4d.js?x=1", b"\t"]
+        def value():
+            return b"".join(rng.choice(alphabet) for _ in range(rng.randint(0, 4)))
+        sid = 1
+        for n in range(200):
+            # Mostly requests; the frames that end a connection (bad SETTINGS, GOAWAY) are rare and late.
+            roll = rng.random()
+            kind = (rng.randint(0, 3) if roll < 0.7 else 4 if roll < 0.78 else 5 if roll < 0.83 else 6 if roll < 0.88
+                    else 7 if roll < 0.93 else 8 if roll < 0.97 or n < 150 else 9)
+            # Mostly streams that exist (so the connection lives on and requests get planned); now
+            # and then an id that breaks the rules (0, even, idle, far ahead).
+            stream = (max(1, sid - 2) if kind != 0 else sid) if rng.random() < 0.97 else rng.choice([0, 2, sid + 4, 2 ** 31 - 1])
+            try:
+                if kind <= 3:
+                    fields = []
+                    for name in (b":method", b":path", b":scheme", b":authority"):
+                        if rng.random() < 0.9:
+                            fields.append((name, value() if rng.random() < 0.3 else {b":method": b"GET", b":path": b"/index.html",
+                                           b":scheme": b"https", b":authority": b"localhost"}[name]))
+                    for _ in range(rng.randint(0, 6)):
+                        fields.append((rng.choice([b"accept-encoding", b"range", b"if-none-match", b"host", b"x-" + value()[:20].lower(),
+                                                   b"connection", b"te", b":bogus", b"cookie", b"priority"]), value()))
+                    rng.shuffle(fields) if rng.random() < 0.2 else None
+                    flags = ["END_HEADERS"] + (["END_STREAM"] if rng.random() < 0.8 else [])
+                    try:
+                        block = encoder.encode(fields)
+                    except Exception:
+                        continue
+                    frames.append(HeadersFrame(sid if stream == max(1, sid - 2) else stream, block, flags=flags))
+                    sid += 2
+                elif kind == 4:
+                    frames.append(DataFrame(stream, value(), flags=["END_STREAM"] if rng.random() < 0.5 else []))
+                elif kind == 5:
+                    frames.append(RstStreamFrame(stream, error_code=rng.randint(0, 15)))
+                elif kind == 6:
+                    frames.append(WindowUpdateFrame(stream, window_increment=rng.choice([1, 1024, 65535]) if rng.random() < 0.9
+                                                    else rng.choice([0, 2 ** 31 - 1])))
+                elif kind == 7:
+                    frames.append(PingFrame(0, opaque_data=bytes(8)))
+                elif kind == 8:
+                    settings_frame = SettingsFrame(0)
+                    key = rng.choice([1, 2, 3, 4, 5, 6, 9, 0x42])
+                    settings_frame.settings[key] = (rng.choice([0, 1, 100, 16384, 2 ** 24, 2 ** 31]) if rng.random() < 0.2
+                                                    else {1: 4096, 2: 0, 3: 100, 4: 65535, 5: 16384, 6: 8192, 9: 1, 0x42: 7}[key])
+                    frames.append(settings_frame)
+                else:
+                    frames.append(GoAwayFrame(0, last_stream_id=rng.randint(0, sid), error_code=rng.randint(0, 13)))
+            except Exception:
+                continue
     elif args.mode == "order":
         paths = args.arg.split(",")
         sock.sendall(WindowUpdateFrame(0, window_increment=(1 << 31) - 1 - 65535).serialize()
