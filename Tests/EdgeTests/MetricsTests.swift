@@ -1,75 +1,19 @@
 import Foundation
 import HTTPCore
 import Testing
+import WharfTestSupport
 @testable import Edge
 
 /// `/_wharf/metrics` checked by an independent parser: the `prometheus_client` Python package
 /// (`pip install prometheus_client`; the Makefile's deps step installs it).
 @Suite(.serialized) struct MetricsTests {
-    /// One parsed sample.
-    struct Sample: Decodable {
-        var name: String
-        var labels: [String: String]
-        var value: Double
-    }
-    /// One parsed family.
-    struct Family: Decodable {
-        var name: String
-        var type: String
-        var samples: [Sample]
-    }
+    typealias Family = PrometheusExposition.Family
 
-    static let parserScript = """
-    import json, sys
-    from prometheus_client.parser import text_string_to_metric_families
-    out = []
-    for f in text_string_to_metric_families(sys.stdin.read()):
-        out.append({"name": f.name, "type": f.type,
-                    "samples": [{"name": s.name, "labels": dict(s.labels), "value": s.value} for s in f.samples]})
-    print(json.dumps(out))
-    """
-
-    /// Parses exposition text with prometheus_client; throws with the parser's own message.
-    static func parse(_ text: String) throws -> [Family] {
-        try ensureParser()
-        let output = try run(["python3", "-c", parserScript], stdin: text)
-        guard output.status == 0 else { throw ParserFailure(message: "prometheus_client refused the text: \(output.stderr)") }
-        return try JSONDecoder().decode([Family].self, from: Data(output.stdout.utf8))
-    }
-
-    struct ParserFailure: Error, CustomStringConvertible {
-        var message: String
-        var description: String { message }
-    }
-
-    static func ensureParser() throws {
-        if try run(["python3", "-c", "import prometheus_client"], stdin: "").status == 0 { return }
-        _ = try? run(["python3", "-m", "pip", "install", "--quiet", "prometheus_client"], stdin: "")
-        if try run(["python3", "-c", "import prometheus_client"], stdin: "").status != 0 {
-            throw ParserFailure(message: "the Python package prometheus_client is missing and could not be installed: "
-                                + "run `pip install prometheus_client` (the Makefile's deps step should)")
-        }
-    }
-
-    static func run(_ argv: [String], stdin: String) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = argv
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        input.fileHandleForWriting.write(Data(stdin.utf8))
-        try input.fileHandleForWriting.close()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
-    }
+    /// Parses exposition text with prometheus_client (see `PrometheusExposition`).
+    static func parse(_ text: String) throws -> [Family] { try PrometheusExposition.parse(text) }
 
     func value(_ families: [Family], _ sample: String, _ labels: [String: String] = [:]) -> Double? {
-        families.flatMap(\.samples).first { $0.name == sample && $0.labels == labels }?.value
+        PrometheusExposition.value(families, sample, labels)
     }
 
     @Test func theMetricsEndpointServesValidPrometheusTextWithTheEdgeFigures() throws {

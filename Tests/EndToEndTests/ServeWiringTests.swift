@@ -325,39 +325,9 @@ import WharfTestSupport
     }
 }
 
-/// Prometheus text checked by an independent parser: `prometheus_client` (the Makefile's deps step
-/// pip-installs it), run with python3; every sample with its labels.
+/// Prometheus text checked by an independent parser (`PrometheusExposition`): every sample with its labels.
 enum Prometheus {
-    struct Sample: Decodable {
-        var name: String
-        var labels: [String: String]
-        var value: Double
-    }
-
-    static let script = """
-    import json, sys
-    from prometheus_client.parser import text_string_to_metric_families
-    print(json.dumps([{"name": s.name, "labels": dict(s.labels), "value": s.value}
-                      for f in text_string_to_metric_families(sys.stdin.read()) for s in f.samples]))
-    """
-
-    static func parse(_ text: String) throws -> [Sample] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        input.fileHandleForWriting.write(Data(text.utf8))
-        try input.fileHandleForWriting.close()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw CommandFailed("prometheus_client refused the text (pip install prometheus_client?): \(String(decoding: err, as: UTF8.self))")
-        }
-        return try JSONDecoder().decode([Sample].self, from: out)
+    static func parse(_ text: String) throws -> [PrometheusExposition.Sample] {
+        try PrometheusExposition.parse(text).flatMap(\.samples)
     }
 }

@@ -6,72 +6,12 @@ import WharfTestSupport
 /// The scheduler's metrics checked by an independent parser: the `prometheus_client` Python package's
 /// text parser (the Makefile's deps step installs it).
 @Suite struct SchedulerMetricsTests {
-    struct Sample: Decodable, Equatable {
-        var name: String
-        var labels: [String: String]
-        var value: Double
-    }
+    typealias Family = PrometheusExposition.Family
 
-    struct Family: Decodable {
-        var name: String
-        var type: String
-        var samples: [Sample]
-    }
-
-    /// Parses with prometheus_client and also checks each histogram's buckets are cumulative and end
-    /// at `+Inf` = `_count`; prints the families as JSON.
-    static let parserScript = """
-    import json, math, sys
-    from prometheus_client.parser import text_string_to_metric_families
-    out = []
-    for f in text_string_to_metric_families(sys.stdin.read()):
-        if f.type == "histogram":
-            series = {}
-            for s in f.samples:
-                key = tuple(sorted((k, v) for k, v in s.labels.items() if k != "le"))
-                series.setdefault(key, {"buckets": [], "count": None})
-                if s.name.endswith("_bucket"):
-                    series[key]["buckets"].append((float(s.labels["le"]), s.value))
-                elif s.name.endswith("_count"):
-                    series[key]["count"] = s.value
-            for key, h in series.items():
-                bounds = [b for b, _ in h["buckets"]]
-                counts = [c for _, c in h["buckets"]]
-                assert bounds == sorted(bounds) and math.isinf(bounds[-1]), ("buckets out of order", f.name, key)
-                assert counts == sorted(counts), ("buckets not cumulative", f.name, key)
-                assert counts[-1] == h["count"], ("+Inf bucket differs from _count", f.name, key)
-        out.append({"name": f.name, "type": f.type,
-                    "samples": [{"name": s.name, "labels": dict(s.labels), "value": s.value} for s in f.samples]})
-    print(json.dumps(out))
-    """
-
-    struct ParserFailure: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    static func parse(_ text: String) throws -> [Family] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", parserScript]
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        input.fileHandleForWriting.write(Data(text.utf8))
-        try input.fileHandleForWriting.close()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ParserFailure(description: "prometheus_client refused the text (is it installed? `pip install prometheus_client`): "
-                                + String(decoding: err, as: UTF8.self) + "\n" + text)
-        }
-        return try JSONDecoder().decode([Family].self, from: out)
-    }
+    static func parse(_ text: String) throws -> [Family] { try PrometheusExposition.parse(text) }
 
     func value(_ families: [Family], _ sample: String, _ labels: [String: String] = [:]) -> Double? {
-        families.flatMap(\.samples).first { $0.name == sample && $0.labels == labels }?.value
+        PrometheusExposition.value(families, sample, labels)
     }
 
     @Test func theSchedulerMetricsParseAsPrometheusTextWithTheQueueSlotsBuildsAndAlerts() throws {
