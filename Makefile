@@ -12,7 +12,7 @@ APT_PACKAGES += libssl-dev openssl libnss3-tools chromium
 # HTTP/2: libnghttp2 for the HTTP2 module; nghttp and h2load (nghttp2-client) for tests and benchmarks.
 APT_PACKAGES += libnghttp2-dev nghttp2-client
 
-.PHONY: deps build release test run fuzz bench clean loadtest crash
+.PHONY: deps build release test run fuzz fuzz-ci bench clean loadtest crash
 
 ## deps: install the Debian packages the project needs, only if missing.
 deps:
@@ -42,9 +42,14 @@ test: deps
 run: release
 	@scripts/run-demo.sh "$(STORE)" "$(LISTEN)"
 
-## fuzz: run the libFuzzer target for the request parser for FUZZ_SECONDS.
+## fuzz: run each libFuzzer target (request parser, field parsers, admin JSON bodies) for FUZZ_SECONDS;
+## FUZZ_TARGETS="headers" picks targets.
 fuzz: deps
-	@scripts/fuzz.sh $(FUZZ_SECONDS)
+	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+## fuzz-ci: every fuzz target for a short fixed budget (20 s each), as CI runs it.
+fuzz-ci: deps
+	@scripts/fuzz.sh 20
 
 ## loadtest: release build + load-test suite (loadtests/README.md). QUICK=1: < 2 min, Wharf only;
 ## COMPARE=1: side by side with nginx and h2o; SCENARIOS="hot-small large" picks scenarios.

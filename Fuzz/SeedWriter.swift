@@ -1,5 +1,5 @@
-// Writes the request fixtures (Tests/HTTPCoreTests/Fixtures) as libFuzzer seed files:
-// `seed-writer DIR`. Built by scripts/fuzz.sh with the HTTPCore sources and the fixture table.
+// Writes a fuzz target's seeds (`fuzzSeeds`, defined by Fuzz/<Target>Seeds.swift from the test
+// fixtures) as libFuzzer seed files: `seed-writer DIR`. Built by scripts/fuzz.sh.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,10 +9,10 @@ struct SeedWriter {
     static func main() {
         guard CommandLine.arguments.count == 2 else { return }
         let directory = CommandLine.arguments[1]
-        for (i, fixture) in requestFixtures.enumerated() {
-            let path = "\(directory)/fixture-\(i).http"
+        for (i, seed) in fuzzSeeds.enumerated() {
+            let path = "\(directory)/seed-\(i)"
             guard let file = fopen(path, "wb") else { continue }
-            _ = fixture.bytes.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, file) }
+            _ = seed.withUnsafeBufferPointer { fwrite($0.baseAddress, 1, $0.count, file) }
             fclose(file)
         }
     }

@@ -67,12 +67,7 @@ struct EdgeAdminRoutes: Sendable {
     /// Body optional: `{"to": "<deployment id>"}`; without it, the deployment before the current one.
     func rollback(_ request: AdminRequest) throws -> AdminResponse {
         let app = request.parameters["app"] ?? ""
-        var to: String?
-        if let body = try AdminJSON.object(request.body, optional: true) {
-            try body.allowOnly(["to"])
-            to = try body.string("to")
-            if let t = to, t.isEmpty { throw AdminError(400, "\"to\" must not be empty") }
-        }
+        let to = try AdminBodies.rollback(request.body)
         let previous = try edge.store.currentDeploymentID(app: app)
         let now = try edge.store.rollback(app: app, to: to)
         // Visible to the edge at once rather than at the next alias poll.
@@ -91,7 +86,7 @@ struct EdgeAdminRoutes: Sendable {
     /// Drops every cached representation of every retained deployment of the app.
     func purge(_ request: AdminRequest) throws -> AdminResponse {
         let app = request.parameters["app"] ?? ""
-        if let body = try AdminJSON.object(request.body, optional: true) { try body.allowOnly([]) }
+        try AdminBodies.purge(request.body)
         var ids = Set(try edge.store.deployments(app: app).map(\.id))
         if let served = edge.catalog.snapshot.apps[app] { ids.insert(served.id) }
         guard !ids.isEmpty else { throw AdminError(404, "app \"\(app)\" has no deployments") }
@@ -104,15 +99,10 @@ struct EdgeAdminRoutes: Sendable {
     /// `{"app": "demo", "paths": ["/index.html", …], "encodings": ["br", "identity"]}`;
     /// encodings optional (default: every representation each file has).
     func warm(_ request: AdminRequest) throws -> AdminResponse {
-        guard let body = try AdminJSON.object(request.body) else { throw AdminError(400, "a JSON object body is required") }
-        try body.allowOnly(["app", "paths", "encodings"])
-        guard let app = try body.string("app"), !app.isEmpty else { throw AdminError(400, "wrong shape: \"app\" (a string) is required") }
-        guard let paths = try body.strings("paths") else { throw AdminError(400, "wrong shape: \"paths\" (an array of strings) is required") }
-        for path in paths where !path.hasPrefix("/") {
-            throw AdminError(400, "path \"\(path)\" must start with /")
-        }
+        let body = try AdminBodies.warm(request.body)
+        let (app, paths) = (body.app, body.paths)
         var codings: [ContentCoding]?
-        if let tokens = try body.strings("encodings", maxCount: 8) {
+        if let tokens = body.encodings {
             codings = try tokens.map { token in
                 guard let c = CacheWarmer.coding(token) else {
                     throw AdminError(400, "unknown encoding \"\(token)\" (use br, zstd, gzip, identity)")

@@ -108,7 +108,8 @@ public enum ByteRange {
                         spec = .from(first: first)
                     }
                 }
-                i = SemanticBytes.skipOWS(p, from: i)
+                // OWS up to the trimmed end only (the field's trailing OWS lies past `end`).
+                while i < end, SemanticBytes.isOWS(p[i]) { i += 1 }
                 guard i == end || p[i] == SemanticBytes.comma else { return nil }
                 guard specs.count < limits.maxSpecifiers else { return nil }
                 specs.append(spec)

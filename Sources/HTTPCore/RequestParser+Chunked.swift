@@ -64,11 +64,12 @@ extension RequestParser {
                 guard let lf = ByteClass.firstLineFeed(p.baseAddress!, from: start &+ lineScan, to: min(p.count, limitEnd))
                 else {
                     // As for header lines: refuse what the partial line already gets wrong.
-                    let searchEnd = min(p.count, limitEnd)
-                    if start < searchEnd && ByteClass.isBlank(p[start]) {
-                        throw trailerFields == 0 ? .whitespaceBeforeFirstField : .obsoleteLineFolding
+                    // (Not at the field limit: see the same check for header lines.)
+                    if trailerFields < limits.maxFieldCount,
+                       let error = Self.partialFieldLineError(p.baseAddress!, lineStart: start, scanFrom: start &+ lineScan,
+                                                              end: min(p.count, limitEnd), isFirst: trailerFields == 0) {
+                        throw error
                     }
-                    try ByteClass.rejectBareCarriageReturn(p.baseAddress!, from: start &+ max(0, lineScan &- 1), to: searchEnd)
                     if p.count >= limitEnd { throw .trailerSectionTooLarge }
                     lineScan = p.count &- start
                     return false

@@ -170,8 +170,10 @@ extension RequestParser {
                 continue
             }
             guard let lf = ByteClass.firstLineFeed(pointer, from: scanFrom, to: searchEnd) else {
-                // The line is not complete, but what it holds so far may already be wrong.
-                if let error = Self.partialFieldLineError(pointer, lineStart: lineStart, scanFrom: scanFrom,
+                // The line is not complete, but what it holds so far may already be wrong. (Not
+                // when the table is at the field limit: then the complete line's error is
+                // tooManyFields or a bare-LF one, which the partial line cannot tell apart.)
+                if count < maxFields, let error = Self.partialFieldLineError(pointer, lineStart: lineStart, scanFrom: scanFrom,
                                                           end: searchEnd, isFirst: count == 0) {
                     throw error
                 }

@@ -79,4 +79,19 @@ let partialHeads: [PartialHead] = [
         let head = try singleHead("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\n\r\nabc")
         #expect(head.body == .contentLength(3))
     }
+
+    /// Found by the fuzzer: at the field-count limit a partial line with a bare CR must not be
+    /// refused early as bareCarriageReturn, because once whole it gets tooManyFields (the count is
+    /// checked first): the outcome must not depend on how the bytes were split.
+    @Test func atTheFieldLimitThePartialLineWaitsForItsEnd() {
+        let limits = ParserLimits(maxRequestLineBytes: 64, maxHeaderBytes: 256, maxFieldCount: 2)
+        for text in ["GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\nY\rZ: 2\r\n\r\n",
+                     "GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n Y: 2\r\n\r\n",
+                     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA: 1\r\nB: 2\r\nC\rD: 3\r\n\r\n"] {
+            let bytes = Array(text.utf8)
+            let whole = Feed.whole(bytes, limits: limits)
+            #expect(whole.error == .tooManyFields, "\(text)")
+            #expect(Feed.pieces(bytes, cuts: Array(0...bytes.count), limits: limits) == whole, "\(text)")
+        }
+    }
 }
