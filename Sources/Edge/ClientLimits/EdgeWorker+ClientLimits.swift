@@ -48,20 +48,3 @@ extension EdgeWorker {
                                        extra: ClientLimits.fields(refusal), omitBody: head.method == .head)
     }
 }
-
-extension AdminConnection {
-    /// A 429 when this connection's address is over the admin API's own rate; nil otherwise.
-    func rateLimited() -> AdminResponse? {
-        guard let limits = owner.limits.clientLimits, let client,
-              let refusal = limits.checkAdmin(client: client)
-        else { return nil }
-        var response = AdminResponse.error(429, "too many admin requests")
-        let retry = max(1, refusal.decision.retryAfterSeconds)
-        response.headers = [
-            .init(name: "Retry-After", value: "\(retry)"),
-            .init(name: "RateLimit-Policy", value: "\"\(refusal.policy)\";q=\(refusal.quota);w=\(refusal.windowSeconds)"),
-            .init(name: "RateLimit", value: "\"\(refusal.policy)\";r=0;t=\(retry)"),
-        ]
-        return response
-    }
-}
