@@ -3,7 +3,7 @@
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]   (default 60 s; default targets: all of them)
 #   parser      the HTTP/1.1 request parser (Fuzz/ParserFuzz.swift)
 #   headers     Range + multipart framing, preconditions, Accept-Encoding, ETags, dates (Fuzz/HeadersFuzz.swift)
-#   admin-json  the admin API's JSON body checks (Fuzz/AdminJSONFuzz.swift)
+#   admin-json  the admin API's JSON body checks: edge routes and job submission (Fuzz/AdminJSONFuzz.swift)
 # Each target is one module (its sources plus the harness, so internals are reachable); corpus and
 # crashes go under .build-fuzz/<target>/. Exits non-zero on the first target that finds a crash.
 set -euo pipefail
@@ -18,7 +18,8 @@ sources() {
         parser) echo Sources/HTTPCore/*.swift Tests/HTTPCoreTests/Fixtures/RequestFixtures.swift ;;
         headers) echo Sources/HTTPCore/*.swift Tests/HTTPCoreTests/Fixtures/HeaderInvariants.swift ;;
         admin-json) echo Sources/Edge/AdminJSON.swift Sources/Edge/AdminRoutes.swift Sources/Edge/AdminBodies.swift \
-                         Tests/EdgeTests/AdminBodyInvariants.swift ;;
+                         Tests/EdgeTests/AdminBodyInvariants.swift Sources/Scheduler/Queue/JobSubmissionBody.swift \
+                         Tests/SchedulerTests/JobSubmissionBodyInvariants.swift ;;
         *) echo "unknown fuzz target: $1 (parser, headers, admin-json)" >&2; exit 2 ;;
     esac
 }

@@ -225,7 +225,7 @@ public struct SchedulerAPI: Sendable {
         let submission: JobSubmission
         do {
             submission = try Self.parseSubmission(body)
-        } catch let problem as BodyProblem {
+        } catch let problem as JobSubmissionBody.Problem {
             return Self.error(400, problem.message)
         } catch {
             return Self.error(400, "\(error)")
@@ -280,48 +280,11 @@ public struct SchedulerAPI: Sendable {
         }
     }
 
-    struct BodyProblem: Error { var message: String }
-
-    static let submissionKeys: Set<String> = ["app", "type", "source", "cmd", "output", "priority", "kind", "activate", "owner"]
-
+    /// The body as a submission; the shape checks are `JobSubmissionBody`'s (pure, fuzzed alone).
     static func parseSubmission(_ body: [UInt8]) throws -> JobSubmission {
-        guard !body.isEmpty else { throw BodyProblem(message: "a JSON object body is required") }
-        let parsed: Any
-        do { parsed = try JSONSerialization.jsonObject(with: Data(body)) } catch {
-            throw BodyProblem(message: "malformed JSON: the body is not valid JSON")
-        }
-        guard let object = parsed as? [String: Any] else { throw BodyProblem(message: "wrong shape: the body must be a JSON object") }
-        if let extra = object.keys.sorted().first(where: { !submissionKeys.contains($0) }) {
-            throw BodyProblem(message: "unknown key \"\(extra)\" (allowed: \(submissionKeys.sorted().joined(separator: ", ")))")
-        }
-        struct Fields: Decodable {
-            var app: String?, type: String?, source: String?, cmd: String?, output: String?, kind: String?, owner: String?
-            var activate: Bool?
-            var priority: Priority?
-            enum Priority: Decodable {
-                case text(String), number(Int)
-                init(from decoder: any Decoder) throws {
-                    let container = try decoder.singleValueContainer()
-                    if let number = try? container.decode(Int.self) { self = .number(number) } else {
-                        self = .text(try container.decode(String.self))
-                    }
-                }
-            }
-        }
-        let fields: Fields
-        do { fields = try JSONDecoder().decode(Fields.self, from: Data(body)) } catch {
-            throw BodyProblem(message: "wrong shape: app, type, source, cmd, output, kind, owner are strings; priority a string or 1...3; activate true or false")
-        }
-        guard let app = fields.app, let type = fields.type, let source = fields.source else {
-            throw BodyProblem(message: "\"app\", \"type\" and \"source\" are required")
-        }
-        let priority: String? = switch fields.priority {
-        case .some(.text(let text)): text
-        case .some(.number(let number)): String(number)
-        case .none: nil
-        }
-        return JobSubmission(app: app, buildType: type, source: source, command: fields.cmd, output: fields.output,
-                             priority: priority, kind: fields.kind, activate: fields.activate ?? true, owner: fields.owner ?? "")
+        let f = try JobSubmissionBody.parse(body)
+        return JobSubmission(app: f.app, buildType: f.type, source: f.source, command: f.cmd, output: f.output,
+                             priority: f.priority, kind: f.kind, activate: f.activate, owner: f.owner)
     }
 
     static func encode<T: Encodable>(_ value: T) -> [UInt8] {
