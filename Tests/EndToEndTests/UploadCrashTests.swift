@@ -57,6 +57,10 @@ import WharfTestSupport
             if client.isRunning {
                 kill(server.processIdentifier, SIGKILL)
                 kills += 1
+            } else {
+                // The deploy finished before the kill: stop this edge anyway (waiting for it to exit
+                // by itself would wait forever), so the next round starts a fresh one.
+                kill(server.processIdentifier, SIGTERM)
             }
             server.waitUntilExit()
             client.waitUntilExit()
