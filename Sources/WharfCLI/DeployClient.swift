@@ -8,7 +8,7 @@ import FoundationNetworking
 /// (`upload(for:fromFile:)`), each retried on transient failures (connection errors, 408, 429,
 /// 5xx but 507) with exponential backoff. A refusal (other 4xx) is final and carries the
 /// server's message.
-struct DeployClient {
+struct DeployClient: Sendable {
     let base: URL
     let app: String
     let token: String
@@ -30,7 +30,7 @@ struct DeployClient {
         self.retries = retries
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = 120
-        configuration.httpMaximumConnectionsPerHost = 4
+        configuration.httpMaximumConnectionsPerHost = 16
         session = URLSession(configuration: configuration)
     }
 

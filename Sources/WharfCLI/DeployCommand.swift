@@ -19,6 +19,7 @@ struct DeployCommand: AsyncParsableCommand {
     @Option(help: "Version label to record.") var version: String?
     @Option(help: "Message to record.") var message: String?
     @Option(help: "Retries per request on transient failures.") var retries: Int = 4
+    @Option(help: "Blob uploads at once (1–16).") var parallel: Int = 4
 
     func resolvedToken() throws -> String {
         if let token { return token }
@@ -33,6 +34,7 @@ struct DeployCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        guard (1...16).contains(parallel) else { throw ValidationError("--parallel must be 1–16") }
         guard let base = URL(string: to), base.scheme == "https" || base.scheme == "http", base.host != nil else {
             throw ValidationError("--to must be an http(s) URL, got '\(to)'")
         }
@@ -51,12 +53,28 @@ struct DeployCommand: AsyncParsableCommand {
             let byHash = tree.fileByHash
             let bytes = missing.compactMap { byHash[$0]?.size }.reduce(0, +)
             progress.line("session \(id): \(missing.count) of \(manifest.blobs.count) blobs to upload (\(bytes) bytes)")
+            // Up to --parallel uploads at once, each on its own connection.
+            let files = missing.compactMap { byHash[$0] }
             var sent: Int64 = 0
-            for (index, hash) in missing.enumerated() {
-                guard let file = byHash[hash] else { continue }
-                _ = try await client.putBlob(session: id, hash: hash, file: file.localPath)
-                sent += file.size
-                progress.step(done: index + 1, total: missing.count, bytes: sent, of: bytes, name: file.path)
+            var uploaded = 0
+            try await withThrowingTaskGroup(of: DeployTree.File.self) { group in
+                var next = 0
+                func startNext() {
+                    guard next < files.count else { return }
+                    let file = files[next]
+                    next += 1
+                    group.addTask {
+                        _ = try await client.putBlob(session: id, hash: file.sha256, file: file.localPath)
+                        return file
+                    }
+                }
+                for _ in 0..<max(1, parallel) { startNext() }
+                while let file = try await group.next() {
+                    uploaded += 1
+                    sent += file.size
+                    progress.step(done: uploaded, total: files.count, bytes: sent, of: bytes, name: file.path)
+                    startNext()
+                }
             }
             progress.finish()
             struct Finalize: Encodable { var promote: Bool }

@@ -184,6 +184,41 @@ import WharfTestSupport
         #expect(!shown.body.contains(String(newToken.suffix(64))) && !shown.body.contains("webhookSecret\""))
     }
 
+    @Test func aKilledDeployResumesWhereItStopped() throws {
+        let h = DeployHarness("wharf-deploy-kill")
+        let token = try h.register("big")
+        try h.start()
+        defer { h.stop() }
+        let count = 80
+        for i in 0..<count { try h.scratch.write("big/part-\(i).bin", Bytes.random(1 << 20, seed: UInt64(i + 1))) }
+        let log = h.scratch.path + "/deploy.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: WharfProcess.binary)
+        client.arguments = ["deploy", h.scratch.path + "/big", "--app", "big", "--to", h.adminURL, "--token", token, "--parallel", "1"]
+        client.standardOutput = FileHandle.nullDevice
+        client.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        try client.run()
+        #expect(eventually(120) { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("uploaded 3/") })
+        kill(client.processIdentifier, SIGKILL)
+        client.waitUntilExit()
+        // A body in flight when the client died is either finished by the server or dropped whole.
+        var before = -1
+        #expect(eventually(30, every: 0.5) {
+            let now = (try? h.metric("wharf_deploy_blobs_uploaded_total")) ?? -1
+            defer { before = now }
+            return now == before
+        })
+        #expect(before >= 3 && before < count, "\(before) of \(count) uploaded before the kill")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: h.store + "/uploads/incoming").isEmpty)
+
+        let resumed = try h.deploy(h.scratch.path + "/big", app: "big", token: token, ["--promote"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("\(count - before) of \(count) blobs to upload"), "\(resumed.stderr)")
+        #expect(try h.metric("wharf_deploy_blobs_uploaded_total") == count)
+        #expect(try h.storeState(app: "big").verified)
+    }
+
     @Test func aDeployOverHTTPSWithTheDevelopmentCAResumesAnInterruptedOne() throws {
         // The client runs in a private mount namespace (below); without bubblewrap or user
         // namespaces there is no way to show URLSession the development CA without root changes.

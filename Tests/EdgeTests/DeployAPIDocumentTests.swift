@@ -1,0 +1,40 @@
+import ArtifactStore
+import Deploy
+import Foundation
+import Testing
+@testable import Edge
+@testable import WharfCLI
+
+/// `docs/deploy-api.openapi.json` describes exactly the registry and upload routes the wiring
+/// puts on the admin listener (method and path), and each documented route answers a request
+/// without a credential with 401, as the document's security section says.
+@Suite struct DeployAPIDocumentTests {
+    static let document = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("docs/deploy-api.openapi.json")
+
+    @Test func theDocumentMatchesTheRegisteredRoutes() throws {
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.document)) as? [String: Any]
+        let paths = try #require(object?["paths"] as? [String: [String: Any]])
+        var documented = Set<String>()
+        for (path, item) in paths {
+            for method in item.keys where method != "parameters" { documented.insert("\(method.uppercased()) \(path)") }
+        }
+        let h = try EdgeHarness()
+        defer { h.stop() }
+        let admin = AdminServer(edge: h.server, token: AdminToken(AdminToken.generate()))
+        try DeployWiring(edge: h.server, store: h.store, limits: UploadLimits()).register(on: admin)
+        let registered = Set(admin.routes.registered.filter { $0.contains("/_wharf/api/registry") || $0.contains("/deploys") || $0.contains("/archives") })
+        #expect(documented == registered, "only documented: \(documented.subtracting(registered)); only registered: \(registered.subtracting(documented))")
+
+        try admin.start()
+        defer { admin.shutdown() }
+        for route in registered.sorted() {
+            let parts = route.split(separator: " ")
+            let path = String(parts[1]).replacingOccurrences(of: "{app}", with: "demo").replacingOccurrences(of: "{id}", with: "0123456789abcdef")
+                .replacingOccurrences(of: "{hash}", with: String(repeating: "a", count: 64))
+            let client = try TestClient(port: admin.port)
+            let response = try client.request(String(parts[0]), path, body: Array("{}".utf8), token: "")
+            #expect(response.status == 401, "\(route): \(response.status)")
+        }
+    }
+}
