@@ -53,29 +53,44 @@ struct DeployCommand: AsyncParsableCommand {
             let byHash = tree.fileByHash
             let bytes = missing.compactMap { byHash[$0]?.size }.reduce(0, +)
             progress.line("session \(id): \(missing.count) of \(manifest.blobs.count) blobs to upload (\(bytes) bytes)")
-            // Up to --parallel uploads at once, each on its own connection.
+            // Up to --parallel uploads at once, each on its own connection. Children never throw
+            // and the group is never cancelled: cancelling a task inside URLSession's async calls
+            // can deadlock corelibs Foundation (a cancel waiting on the session's queue while that
+            // queue waits on the task's status lock, seen as a deploy that never exits after its
+            // server died). After the first failure no new upload starts; the running ones end.
             let files = missing.compactMap { byHash[$0] }
             var sent: Int64 = 0
             var uploaded = 0
-            try await withThrowingTaskGroup(of: DeployTree.File.self) { group in
+            var firstFailure: (any Error)?
+            await withTaskGroup(of: Result<DeployTree.File, any Error>.self) { group in
                 var next = 0
                 func startNext() {
-                    guard next < files.count else { return }
+                    guard next < files.count, firstFailure == nil else { return }
                     let file = files[next]
                     next += 1
                     group.addTask {
-                        _ = try await client.putBlob(session: id, hash: file.sha256, file: file.localPath)
-                        return file
+                        do {
+                            _ = try await client.putBlob(session: id, hash: file.sha256, file: file.localPath)
+                            return .success(file)
+                        } catch {
+                            return .failure(error)
+                        }
                     }
                 }
                 for _ in 0..<max(1, parallel) { startNext() }
-                while let file = try await group.next() {
-                    uploaded += 1
-                    sent += file.size
-                    progress.step(done: uploaded, total: files.count, bytes: sent, of: bytes, name: file.path)
+                while let result = await group.next() {
+                    switch result {
+                    case .success(let file):
+                        uploaded += 1
+                        sent += file.size
+                        progress.step(done: uploaded, total: files.count, bytes: sent, of: bytes, name: file.path)
+                    case .failure(let error):
+                        if firstFailure == nil { firstFailure = error }
+                    }
                     startNext()
                 }
             }
+            if let firstFailure { throw firstFailure }
             progress.finish()
             struct Finalize: Encodable { var promote: Bool }
             var done: [String: Any]

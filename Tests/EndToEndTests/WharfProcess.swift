@@ -55,6 +55,20 @@ enum WharfProcess {
         try process.run()
         return process
     }
+
+    /// Waits up to `seconds` for `process` to exit; if it has not, SIGKILLs it and returns false
+    /// (a hung child fails its test instead of hanging the suite).
+    static func waitForExit(_ process: Process, seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return false
+        }
+        process.waitUntilExit()
+        return true
+    }
 }
 
 /// A real temporary directory, removed when released.
