@@ -48,8 +48,16 @@ struct CheckConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config", abstract: "Validate the configuration (file, environment, flags) and print it.")
     @OptionGroup var options: ServerOptions
+    @Flag(name: .customLong("list-keys"), help: "Print every configuration key Wharf reads, one per line, and exit.")
+    var listKeys = false
 
     func run() async throws {
+        if listKeys {
+            var loader = try await ConfigurationLoader.load(configFile: nil, environment: [:])
+            _ = loader.settings()
+            for key in loader.asked.all.sorted() { print(key) }
+            return
+        }
         let s = try await options.resolve()
         let e = s.edge
         print("store: \(s.store)")

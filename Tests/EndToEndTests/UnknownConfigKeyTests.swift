@@ -65,4 +65,39 @@ import Testing
         #expect(!r.stderr.contains("unknown key"), "\(r.stderr)")
         #expect(r.status == 0, "\(r.stderr)")
     }
+
+    @Test func everyKeyWharfReadsIsDocumentedInTheExampleConfiguration() throws {
+        // `check-config --list-keys` prints the keys the loader asks for; each must appear in
+        // edge-config/wharf.yaml (set or commented out). Per-build-type limit keys
+        // (scheduler.limits.<type>.<field>) are documented once as a pattern there.
+        let listed = try WharfProcess.run(["check-config", "--list-keys"])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let known = listed.stdout.split(separator: "\n").map(String.init)
+        #expect(known.count > 100, "only \(known.count) keys listed")
+        #expect(known.contains("edge.h2.max_concurrent_streams") && known.contains("scheduler.sandbox.mode"))
+        var directory = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { directory.deleteLastPathComponent() }
+        let text = try String(contentsOf: directory.appendingPathComponent("edge-config/wharf.yaml"), encoding: .utf8)
+        // Each `key:` line (commented out or not) under its parents, by indentation.
+        var documented: Set<String> = []
+        var stack: [(indent: Int, key: String)] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            var rest = Substring(line)
+            let indent = rest.prefix { $0 == " " }.count
+            rest = rest.dropFirst(indent)
+            if rest.hasPrefix("#") { rest = rest.dropFirst().drop { $0 == " " } }
+            guard let colon = rest.firstIndex(of: ":") else { continue }
+            let key = rest[..<colon]
+            guard !key.isEmpty, key.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "_" }) else { continue }
+            while let last = stack.last, last.indent >= indent { stack.removeLast() }
+            stack.append((indent, String(key)))
+            documented.insert(stack.map(\.key).joined(separator: "."))
+        }
+        let undocumented = known.filter { key in
+            let parts = key.split(separator: ".")
+            let perBuildType = parts.count == 4 && parts[0] == "scheduler" && parts[1] == "limits"
+            return !perBuildType && !documented.contains(key)
+        }
+        #expect(undocumented.isEmpty, "keys Wharf reads that edge-config/wharf.yaml does not name: \(undocumented)")
+    }
 }
