@@ -23,6 +23,9 @@ public struct RegisteredApp: Sendable, Equatable, Codable {
     /// Per-app upload quota; nil: the configured default.
     public var maxFiles: Int?
     public var maxBytes: Int64?
+    /// Globs naming extra files the edge serves as downloads (`Content-Disposition: attachment`,
+    /// listed on `/_downloads`) besides the extensions `DownloadPolicy` always treats so.
+    public var downloads: [String]
     /// Whether a webhook secret is set (the secret itself is never returned).
     public var hasWebhookSecret: Bool
     public var createdAt: Int64
@@ -30,7 +33,7 @@ public struct RegisteredApp: Sendable, Equatable, Codable {
 
     public init(name: String, hostnames: [String] = [], source: Source = .uploads, buildCommand: String? = nil,
                 outputDirectory: String? = nil, targetType: String = "javascript_web", notify: [String] = [],
-                maxFiles: Int? = nil, maxBytes: Int64? = nil, hasWebhookSecret: Bool = false,
+                maxFiles: Int? = nil, maxBytes: Int64? = nil, downloads: [String] = [], hasWebhookSecret: Bool = false,
                 createdAt: Int64 = 0, updatedAt: Int64 = 0) {
         self.name = name
         self.hostnames = hostnames
@@ -41,6 +44,7 @@ public struct RegisteredApp: Sendable, Equatable, Codable {
         self.notify = notify
         self.maxFiles = maxFiles
         self.maxBytes = maxBytes
+        self.downloads = downloads
         self.hasWebhookSecret = hasWebhookSecret
         self.createdAt = createdAt
         self.updatedAt = updatedAt

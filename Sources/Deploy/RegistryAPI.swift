@@ -37,6 +37,7 @@ public struct RegistryAPI: Sendable {
         var notify: [String]
         var maxFiles: Int?
         var maxBytes: Int64?
+        var downloads: [String]
         var webhookSecretSet: Bool
         var createdAt: Int64
         var updatedAt: Int64
@@ -54,6 +55,7 @@ public struct RegistryAPI: Sendable {
             notify = app.notify
             maxFiles = app.maxFiles
             maxBytes = app.maxBytes
+            downloads = app.downloads
             webhookSecretSet = app.hasWebhookSecret
             createdAt = app.createdAt
             updatedAt = app.updatedAt

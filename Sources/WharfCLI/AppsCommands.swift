@@ -27,6 +27,10 @@ struct AppSettingsOptions: ParsableArguments {
     @Option(name: .customLong("notify"), help: "URL notified about deploys (repeatable; on set, replaces the list).") var notify: [String] = []
     @Option(help: "Upload quota: files per deployment (default: deploy.max_files).") var maxFiles: Int?
     @Option(help: "Upload quota: bytes per deployment (default: deploy.max_bytes).") var maxBytes: Int64?
+    @Option(name: .customLong("download"),
+            help: "A glob of files served as downloads besides apk, ipa, zip… (repeatable; on set, replaces the list). '*.bin' matches names, '/releases/**' paths.")
+    var downloads: [String] = []
+    @Flag(help: "set: drop the app's download globs.") var noDownloads = false
 
     var settings: AppSettings {
         var s = AppSettings()
@@ -38,6 +42,7 @@ struct AppSettingsOptions: ParsableArguments {
         if !notify.isEmpty { s.notify = notify }
         if let maxFiles { s.maxFiles = .some(maxFiles) }
         if let maxBytes { s.maxBytes = .some(maxBytes) }
+        if !downloads.isEmpty { s.downloads = downloads } else if noDownloads { s.downloads = [] }
         return s
     }
 }
@@ -78,6 +83,7 @@ func describe(_ app: RegisteredApp) -> [String] {
     lines.append("type: \(app.targetType)")
     lines.append("notify: \(app.notify.joined(separator: ", "))")
     lines.append("quota: \(app.maxFiles.map(String.init) ?? "default") files, \(app.maxBytes.map(String.init) ?? "default") bytes")
+    lines.append("downloads: \(app.downloads.isEmpty ? "-" : app.downloads.joined(separator: " "))")
     lines.append("webhook_secret: \(app.hasWebhookSecret ? "set (not shown)" : "none")")
     return lines
 }
