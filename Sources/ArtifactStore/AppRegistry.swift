@@ -78,19 +78,24 @@ extension Store {
             if case .git(let url, let branch) = app.source { gitURL = url; gitBranch = branch }
             let notify = String(decoding: try JSONEncoder().encode(app.notify), as: UTF8.self)
             let downloads = String(decoding: try JSONEncoder().encode(app.downloads), as: UTF8.self)
+            let allowedTypes = String(decoding: try JSONEncoder().encode(app.allowedTypes), as: UTF8.self)
             if create {
                 try db.execute(sql: """
                     INSERT INTO registered_apps (name, git_url, git_branch, build_command, output_dir, target_type, notify,
-                                                 max_files, max_bytes, downloads, webhook_nonce, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                                 max_files, max_bytes, downloads, allowed_types, keep_deployments, keep_days,
+                                                 webhook_nonce, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [app.name, gitURL, gitBranch, app.buildCommand, app.outputDirectory, app.targetType, notify,
-                                     app.maxFiles, app.maxBytes, downloads, webhookNonce ?? nil, now, now])
+                                     app.maxFiles, app.maxBytes, downloads, allowedTypes, app.keepDeployments, app.keepDays,
+                                     webhookNonce ?? nil, now, now])
             } else {
                 try db.execute(sql: """
                     UPDATE registered_apps SET git_url = ?, git_branch = ?, build_command = ?, output_dir = ?, target_type = ?,
-                        notify = ?, max_files = ?, max_bytes = ?, downloads = ?, updated_at = ? WHERE name = ?
+                        notify = ?, max_files = ?, max_bytes = ?, downloads = ?, allowed_types = ?, keep_deployments = ?,
+                        keep_days = ?, updated_at = ? WHERE name = ?
                     """, arguments: [gitURL, gitBranch, app.buildCommand, app.outputDirectory, app.targetType, notify,
-                                     app.maxFiles, app.maxBytes, downloads, now, app.name])
+                                     app.maxFiles, app.maxBytes, downloads, allowedTypes, app.keepDeployments, app.keepDays,
+                                     now, app.name])
                 if let webhookNonce {
                     try db.execute(sql: "UPDATE registered_apps SET webhook_nonce = ? WHERE name = ?", arguments: [webhookNonce, app.name])
                 }
@@ -182,11 +187,14 @@ extension Store {
         let secret: String? = row["webhook_nonce"]
         let downloadsText: String = row["downloads"] ?? "[]"
         let downloads = (try? JSONDecoder().decode([String].self, from: Data(downloadsText.utf8))) ?? []
+        let allowedText: String = row["allowed_types"] ?? "[]"
+        let allowedTypes = (try? JSONDecoder().decode([String].self, from: Data(allowedText.utf8))) ?? []
         return RegisteredApp(
             name: name, hostnames: hosts,
             source: gitURL.map { .git(url: $0, branch: gitBranch ?? "main") } ?? .uploads,
             buildCommand: row["build_command"], outputDirectory: row["output_dir"], targetType: row["target_type"],
-            notify: notify, maxFiles: row["max_files"], maxBytes: row["max_bytes"], downloads: downloads, hasWebhookSecret: secret != nil,
+            notify: notify, maxFiles: row["max_files"], maxBytes: row["max_bytes"], downloads: downloads,
+            allowedTypes: allowedTypes, keepDeployments: row["keep_deployments"], keepDays: row["keep_days"], hasWebhookSecret: secret != nil,
             createdAt: row["created_at"], updatedAt: row["updated_at"])
     }
 }

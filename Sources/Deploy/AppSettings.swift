@@ -15,6 +15,11 @@ public struct AppSettings: Sendable, Equatable {
     public var maxBytes: Int64??
     /// Globs of files served as downloads (`[]` clears them).
     public var downloads: [String]?
+    /// Content types and extensions uploads may contain (`[]`: anything).
+    public var allowedTypes: [String]?
+    /// Retention: the newest N deployments / those younger than D days (`.some(nil)` clears).
+    public var keepDeployments: Int??
+    public var keepDays: Int??
 
     public struct GitSource: Sendable, Equatable {
         public var url: String
@@ -29,7 +34,7 @@ public struct AppSettings: Sendable, Equatable {
 
     /// The JSON keys the API accepts (besides `name` on creation).
     static let keys: Set<String> = ["hostnames", "git", "branch", "buildCommand", "outputDir", "targetType", "notify",
-                                    "maxFiles", "maxBytes", "downloads"]
+                                    "maxFiles", "maxBytes", "downloads", "allowedTypes", "keepDeployments", "keepDays"]
 
     /// Reads settings from a JSON object (`git: null` clears the git source).
     init(json: JSONFields) throws(DeployError) {
@@ -52,6 +57,13 @@ public struct AppSettings: Sendable, Equatable {
         } else if let globs = try json.strings("downloads", maxCount: DownloadPattern.maxCount) {
             downloads = globs
         }
+        if json.isNull("allowedTypes") {
+            allowedTypes = []
+        } else if let types = try json.strings("allowedTypes", maxCount: AllowedTypes.maxCount) {
+            allowedTypes = types
+        }
+        if json.has("keepDeployments") { keepDeployments = .some(try json.integer("keepDeployments").map { Int($0) }) }
+        if json.has("keepDays") { keepDays = .some(try json.integer("keepDays").map { Int($0) }) }
     }
 
     /// `app` with these settings applied, every value checked (400 naming the first bad one).
@@ -103,6 +115,17 @@ public struct AppSettings: Sendable, Equatable {
         }
         if let downloads {
             out.downloads = try AppSettings.checkDownloadPatterns(downloads)
+        }
+        if let allowedTypes {
+            out.allowedTypes = try AllowedTypes.check(allowedTypes)
+        }
+        if let keepDeployments {
+            if let n = keepDeployments, !(1...10_000).contains(n) { throw DeployError(400, "keepDeployments must be 1–10000") }
+            out.keepDeployments = keepDeployments
+        }
+        if let keepDays {
+            if let n = keepDays, !(1...36_500).contains(n) { throw DeployError(400, "keepDays must be 1–36500") }
+            out.keepDays = keepDays
         }
         return out
     }

@@ -9,7 +9,8 @@ extension UploadAPI {
     /// by entry into verified staged blobs, then published like a finalized session. Every path
     /// is checked like a manifest path; links, devices and other special entries, duplicate paths,
     /// more files or bytes than the app's quota (counted while unpacking, so a compression bomb
-    /// stops at the quota) are refused with the store unchanged and nothing left staged.
+    /// stops at the quota), a file outside the app's MIME allow-list (415) are refused with the
+    /// store unchanged and nothing left staged.
     public func archive(_ request: DeployRequest) -> DeployResponse {
         counted {
             let (app, grant) = try authorize(request, need: .deploy)
@@ -26,7 +27,7 @@ extension UploadAPI {
             let quota = limits(for: app)
             var staged: [String] = []
             do {
-                let files = try unpack(upload.path, quota: quota, staged: &staged)
+                let files = try unpack(upload.path, quota: quota, allowed: AllowedTypes(app.allowedTypes), staged: &staged)
                 var session = UploadArea.Session(
                     id: DeployToken.randomHex(bytes: 8), app: app.name,
                     manifest: UploadManifest(files: files.sorted { $0.path < $1.path }, version: request.query["version"],
@@ -43,28 +44,30 @@ extension UploadAPI {
     }
 
     /// Reads the archive's files into staged blobs; `staged` collects the blobs this call added.
-    private func unpack(_ path: String, quota: UploadLimits, staged: inout [String]) throws -> [UploadManifest.File] {
+    private func unpack(_ path: String, quota: UploadLimits, allowed: AllowedTypes, staged: inout [String]) throws -> [UploadManifest.File] {
         // Headers and padding are bounded by the file count; the content by the byte quota.
         let headerAllowance = 1536 * (quota.maxFiles + 16)
         let source = try ArchiveSource(path: path, limit: Int(quota.maxBytes) + headerAllowance)
         if source.format == "zip" {
             var reader = ZipReader(source: source)
-            return try unpack(&reader, quota: quota, staged: &staged)
+            return try unpack(&reader, quota: quota, allowed: allowed, staged: &staged)
         }
         var reader = TarReader(source: source)
-        return try unpack(&reader, quota: quota, staged: &staged)
+        return try unpack(&reader, quota: quota, allowed: allowed, staged: &staged)
     }
 
     /// The entries of `reader` as staged blobs. Sizes an archive does not state up front (zip
     /// entries with data descriptors) are bounded while they are inflated, against the per-file
     /// limit and what is left of the app's byte quota.
-    private func unpack<Reader: ArchiveEntryReader>(_ reader: inout Reader, quota: UploadLimits,
+    private func unpack<Reader: ArchiveEntryReader>(_ reader: inout Reader, quota: UploadLimits, allowed: AllowedTypes,
                                                    staged: inout [String]) throws -> [UploadManifest.File] {
         var files: [UploadManifest.File] = []
         var seen = Set<String>()
         var total: Int64 = 0
         while let entry = try reader.nextEntry() {
             try UploadManifest.checkPath(entry.path, limit: quota.maxPathBytes)
+            // Before any of its bytes are staged.
+            guard allowed.allows(path: entry.path) else { throw AllowedTypes.refusal(entry.path) }
             guard seen.insert(entry.path).inserted else { throw DeployError(400, "duplicate path \"\(entry.path)\" in the archive") }
             guard files.count < quota.maxFiles else {
                 throw DeployError(413, "the archive has more files than this app's quota of \(quota.maxFiles)")

@@ -38,6 +38,9 @@ public struct RegistryAPI: Sendable {
         var maxFiles: Int?
         var maxBytes: Int64?
         var downloads: [String]
+        var allowedTypes: [String]
+        var keepDeployments: Int?
+        var keepDays: Int?
         var webhookSecretSet: Bool
         var createdAt: Int64
         var updatedAt: Int64
@@ -56,6 +59,9 @@ public struct RegistryAPI: Sendable {
             maxFiles = app.maxFiles
             maxBytes = app.maxBytes
             downloads = app.downloads
+            allowedTypes = app.allowedTypes
+            keepDeployments = app.keepDeployments
+            keepDays = app.keepDays
             webhookSecretSet = app.hasWebhookSecret
             createdAt = app.createdAt
             updatedAt = app.updatedAt
