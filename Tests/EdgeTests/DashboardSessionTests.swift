@@ -125,7 +125,7 @@ import Testing
     }
 
     @Test func aCrossSiteSignInIsRefused() throws {
-        for headers in [["Origin": "http://evil.example"], ["Sec-Fetch-Site": "cross-site"], ["Origin": "null"],
+        for headers in [["Origin": "http://evil.example"], ["Sec-Fetch-Site": "cross-site"], ["Origin": "null"], ["Origin": "http://localhost", "Sec-Fetch-Site": "cross-site"],
                         ["Origin": "http://localhost:1"], ["Sec-Fetch-Site": "same-site"]] {
             let r = try post("/_wharf/session", body: "token=\(h.token)", headers: headers)
             #expect(r.status == 403, "\(headers)")

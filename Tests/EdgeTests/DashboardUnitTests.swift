@@ -106,6 +106,10 @@ import Testing
         #expect(DashboardGate.isCrossSite(request(["Origin": "http://h:1"]), tls: false), "no Host to compare with")
         #expect(DashboardGate.isCrossSite(request(["Sec-Fetch-Site": "cross-site"]), tls: false))
         #expect(!DashboardGate.isCrossSite(request(["Sec-Fetch-Site": "same-origin"]), tls: false))
+        // A browser's own form post under Referrer-Policy: no-referrer: Origin null, Fetch Metadata same-origin.
+        #expect(!DashboardGate.isCrossSite(request(["Host": "h:1", "Origin": "null", "Sec-Fetch-Site": "same-origin"]), tls: false))
+        #expect(DashboardGate.isCrossSite(request(["Host": "h:1", "Origin": "null"]), tls: false))
+        #expect(DashboardGate.isCrossSite(request(["Host": "h:1", "Origin": "http://h:1", "Sec-Fetch-Site": "same-site"]), tls: false))
     }
 
     @Test func theReadTokenComesFromTheEnvironmentOrAnExistingFileOnly() throws {

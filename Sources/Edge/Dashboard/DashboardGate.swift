@@ -34,13 +34,16 @@ enum DashboardGate {
 
     private static func isHexDigit(_ b: UInt8) -> Bool { (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66) }
 
-    /// True when the request says it comes from another site or origin: `Sec-Fetch-Site` other
-    /// than `same-origin`/`none`, or an `Origin` that is not this listener's own
-    /// (`http[s]://<Host>`). A request with neither field (curl, scripts) is not cross-site by
-    /// this test; it still needs the CSRF token.
+    /// True when the request says it comes from another site or origin. `Sec-Fetch-Site` (set
+    /// by the browser, never by a page) decides when present: anything but `same-origin`/`none`
+    /// is cross-site. Without it, an `Origin` that is not this listener's own
+    /// (`http[s]://<Host>`; `null` included) is. Why Fetch Metadata first: under the pages'
+    /// `Referrer-Policy: no-referrer` browsers send `Origin: null` on their own same-origin form
+    /// and fetch POSTs. A request with neither field (curl, scripts) is not cross-site by this
+    /// test; it still needs the CSRF token.
     static func isCrossSite(_ request: AdminRequest, tls: Bool) -> Bool {
-        if let site = request.header("Sec-Fetch-Site")?.lowercased(), site != "same-origin" && site != "none" {
-            return true
+        if let site = request.header("Sec-Fetch-Site")?.lowercased() {
+            return site != "same-origin" && site != "none"
         }
         if let origin = request.header("Origin") {
             guard let host = request.header("Host"), !host.isEmpty else { return true }

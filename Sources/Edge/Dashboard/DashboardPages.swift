@@ -54,6 +54,7 @@ enum DashboardPages {
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         \(csrf.map { "<meta name=\"wharf-csrf\" content=\"\(escape($0))\">\n" } ?? "")<title>\(escape(title)) · Wharf</title>
+        <link rel="icon" href="/_wharf/ui/assets/favicon.svg" type="image/svg+xml">
         <link rel="stylesheet" href="/_wharf/ui/assets/dashboard.css">
         <script type="module" src="/_wharf/ui/assets/dashboard.js"></script>
         </head>

@@ -88,7 +88,7 @@ struct DashboardRoutes: Sendable {
         return DashboardPages.response(200, html)
     }
 
-    /// The script and stylesheet: public (they hold no data and no secret), compiled into the binary.
+    /// The script, stylesheet and icon: public (they hold no data and no secret), compiled into the binary.
     static func asset(_ request: AdminRequest) -> AdminResponse {
         switch request.parameters["file"] {
         case "dashboard.js":
@@ -96,6 +96,9 @@ struct DashboardRoutes: Sendable {
                           headers: DashboardPages.securityHeaders)
         case "dashboard.css":
             AdminResponse(status: 200, body: Array(DashboardStyle.source.utf8), contentType: "text/css; charset=utf-8",
+                          headers: DashboardPages.securityHeaders)
+        case "favicon.svg":
+            AdminResponse(status: 200, body: Array(DashboardStyle.favicon.utf8), contentType: "image/svg+xml",
                           headers: DashboardPages.securityHeaders)
         default:
             .error(404, "no such dashboard asset")

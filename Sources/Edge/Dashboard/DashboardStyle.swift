@@ -54,4 +54,10 @@ button:hover { background: var(--panel); }
 .hint { color: var(--muted); font-size: .9em; }
 @media (max-width: 600px) { main { padding: .5rem; } .figures dd { font-size: 1.1em; } }
 """#
+
+    /// The pages' icon (a page without one makes the browser ask for `/favicon.ico`, which the
+    /// admin listener answers 401: a console error on every page).
+    static let favicon = #"""
+    <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#0b5cad"/><path d="M3 11h10v2H3zM5 4h2v6H5zM9 6h2v4H9z" fill="#fff"/></svg>
+    """#
 }
