@@ -10,7 +10,10 @@ threshold, so its alert carries suggestions), then in Chromium: signs in with th
 opens every page and checks it shows data (charts with points, the queue or finished builds,
 slots and scaling decisions, deployments, alerts), rolls the app back from the Apps page and
 checks over HTTP that the edge serves the older version, signs out and checks the old cookie is
-refused. Fails on any console error or CSP violation in the browser log. With --screenshots,
+refused. Attacks: a page of an app on the edge (127.0.0.1 on another port: the same site, so the
+SameSite=Strict cookie is sent) posts a rollback to the admin listener by fetch and by a form
+(both must be answered 403 and change nothing); a read-only session sees no buttons and its
+forced POST gets 403. Fails on any console error or CSP violation in the browser log. With --screenshots,
 saves a PNG per page. Prints the results as JSON (and writes them with --json). Exit status 0
 only if every check passed. The server it starts is stopped by its PID.
 """
@@ -73,7 +76,7 @@ def main():
     shots = pathlib.Path(sys.argv[sys.argv.index("--screenshots") + 1]) if "--screenshots" in sys.argv else None
     work = pathlib.Path(tempfile.mkdtemp(prefix="wharf-dashboard-"))
     store = work / "store"
-    token = os.urandom(16).hex()
+    token, read_token = os.urandom(16).hex(), os.urandom(16).hex()
     failures, result = [], {"pages": {}}
     server = driver = None
     started = time.monotonic()
@@ -96,7 +99,7 @@ def main():
         port, admin = free_port(), free_port()
         server = subprocess.Popen([wharf, "serve", "--store", str(store), "--config", str(work / "wharf.yaml"),
                                    "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{admin}", "--workers", "1"],
-                                  env={**os.environ, "WHARF_ADMIN_TOKEN": token},
+                                  env={**os.environ, "WHARF_ADMIN_TOKEN": token, "WHARF_READ_TOKEN": read_token},
                                   stdout=subprocess.DEVNULL, stderr=open(work / "serve.log", "w"))
         api = f"http://127.0.0.1:{admin}/_wharf/api"
         for _ in range(200):
@@ -126,7 +129,7 @@ def main():
                      "--window-size=1280,1000", f"--user-data-dir={work / 'profile'}"):
             options.add_argument(flag)
         options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
         driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options)
         driver.set_page_load_timeout(20)
         wait = WebDriverWait(driver, 15)
@@ -206,6 +209,43 @@ def main():
                 or driver.find_elements(By.CSS_SELECTOR, "#apps img"):
             failures.append("the version label was not shown as text")
         shot("apps")
+
+        def console_errors():
+            return [e["message"] for e in driver.get_log("browser")
+                    if e.get("level") == "SEVERE" or "Content Security Policy" in e.get("message", "")]
+
+        errors = console_errors()
+        # The attack: an app on the edge (127.0.0.1, another port: the same site, so the Strict
+        # cookie goes along) posts a rollback to the admin listener, by fetch and by a form.
+        driver.get_log("performance")
+        driver.get(f"http://127.0.0.1:{port}/apps/demo/")
+        rollback_url = f"{base}/_wharf/api/apps/demo/rollback"
+        body = json.dumps({"to": result["deployment_v1"]})
+        driver.execute_script(
+            "fetch(arguments[0], {method: 'POST', mode: 'no-cors', credentials: 'include', body: arguments[1]});",
+            rollback_url, body)
+        time.sleep(0.5)
+        driver.execute_script(
+            "const f = document.createElement('form'); f.method = 'POST'; f.action = arguments[0];"
+            "f.enctype = 'text/plain'; const i = document.createElement('input'); i.name = arguments[1].slice(0, -2);"
+            "i.value = '\"}'; f.append(i); document.body.append(f); f.submit();", rollback_url, body)
+        time.sleep(1.0)
+        statuses = []
+        for entry in driver.get_log("performance"):
+            message = json.loads(entry["message"])["message"]
+            params = message.get("params", {})
+            if message["method"] == "Network.responseReceived" and params["response"]["url"] == rollback_url:
+                statuses.append(params["response"]["status"])
+        driver.get_log("browser")  # the attacking page's own errors are not the dashboard's
+        _, apps = call("GET", f"{api}/apps", token)
+        live = {a["app"]: a["deployment"] for a in json.loads(apps)["apps"]}.get("demo")
+        result["same_site_attack"] = {"statuses": statuses, "live": live}
+        if live != result["deployment_v2"]:
+            failures.append(f"a same-site page rolled the app back: {live}")
+        if not statuses or any(code != 403 for code in statuses):
+            failures.append(f"the same-site posts were not answered 403: {statuses}")
+
+        loaded("apps")
         button = driver.find_element(By.CSS_SELECTOR, 'article[data-app="demo"] button.rollback')
         target = button.get_attribute("data-deployment")
         button.click()
@@ -225,8 +265,7 @@ def main():
                 and result.get("deployment_v2"):
             failures.append("after the rollback the newer deployment has no roll-back button")
 
-        console = driver.get_log("browser")
-        errors = [e["message"] for e in console if e.get("level") == "SEVERE" or "Content Security Policy" in e.get("message", "")]
+        errors += console_errors()
         result["console_errors"] = errors
         if errors:
             failures.append(f"console errors: {errors}")
@@ -239,6 +278,26 @@ def main():
         result["signed_out"] = {"api_status": status, "page_url": driver.current_url}
         if status != 401 or not driver.current_url.endswith("/_wharf/"):
             failures.append(f"the session survived sign-out: {result['signed_out']}")
+
+        # A read-only session: the pages without buttons, and a POST from its page is refused.
+        driver.find_element(By.ID, "token").send_keys(read_token)
+        driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait.until(expected_conditions.url_contains("/_wharf/ui/overview"))
+        loaded("apps")
+        buttons = len(driver.find_elements(By.CSS_SELECTOR, "#apps button"))
+        forced = driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "const csrf = document.querySelector('meta[name=\"wharf-csrf\"]').content;"
+            "fetch('/_wharf/api/apps/demo/purge', {method: 'POST', headers: {'X-Wharf-CSRF': csrf}})"
+            ".then(r => done(r.status), e => done(String(e)));")
+        result["read_only"] = {"buttons": buttons, "forced_post": forced, "role": driver.find_element(By.CSS_SELECTOR, ".role").text}
+        if buttons or forced != 403:
+            failures.append(f"read-only session: {result['read_only']}")
+        errors = console_errors()
+        # The forced POST's 403 is logged by the browser; anything else is an error.
+        unexpected = [e for e in errors if "status of 403" not in e]
+        if unexpected:
+            failures.append(f"console errors (read-only): {unexpected}")
     except Exception as error:  # report, then fail
         failures.append(f"{type(error).__name__}: {error}")
         if driver is not None and shots:

@@ -4,7 +4,9 @@ import Testing
 /// The operator dashboard in a real browser: `scripts/dashboard-chromium.py` drives headless
 /// Chromium (Debian `chromium` + `chromium-driver`, Selenium; installed by `make deps`) against a
 /// real `wharf serve` with traffic and builds: sign-in, every page with data, a rollback from the
-/// Apps page checked over HTTP, no console error or CSP violation, sign-out. Screenshots of every
+/// Apps page checked over HTTP, no console error or CSP violation, sign-out; and the attacks: an
+/// app on the edge (same site) posting a rollback with the admin's cookie, a read-only session
+/// forcing a POST. Screenshots of every
 /// page go to `.build/artifacts/dashboard/` (an artifact of the run, not committed).
 @Suite struct DashboardBrowserTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -38,6 +40,11 @@ import Testing
         let rollback = try #require(result["rollback"] as? [String: Any])
         #expect(rollback["serves_v1"] as? Bool == true && rollback["live"] as? String == result["deployment_v1"] as? String)
         #expect((result["signed_out"] as? [String: Any])?["api_status"] as? Int == 401)
+        // An app on the edge (same site, other port) posting a rollback with the admin's cookie: 403, nothing changed.
+        let attack = try #require(result["same_site_attack"] as? [String: Any])
+        #expect((attack["statuses"] as? [Int]) == [403, 403] && attack["live"] as? String == result["deployment_v2"] as? String)
+        let readOnly = try #require(result["read_only"] as? [String: Any])
+        #expect(readOnly["buttons"] as? Int == 0 && readOnly["forced_post"] as? Int == 403)
         for page in pages.keys {
             #expect(FileManager.default.fileExists(atPath: screenshots + "/dashboard-\(page).png"), "\(page) screenshot")
         }
