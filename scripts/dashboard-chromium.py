@@ -20,6 +20,7 @@ only if every check passed. The server it starts is stopped by its PID.
 import json
 import os
 import pathlib
+import re
 import shutil
 import signal
 import socket
@@ -90,12 +91,14 @@ def main():
             out = subprocess.run([wharf, "publish", "demo", str(site), "--store", str(store), "--version", version],
                                  check=True, capture_output=True, text=True)
             result[f"deployment_{label}"] = out.stdout.strip().split()[-1] if out.stdout.strip() else None
-        source = work / "src"
-        source.mkdir()
-        (source / "build.sh").write_text(BUILD_SCRIPT.format(sleep="1.2"))
-        (source / "build.sh").chmod(0o755)
+        # A quick build (2.4 s: slow by the 1 s threshold) and long ones (10 s) that keep the queue full.
+        source, long_source = work / "src", work / "src-long"
+        for directory, sleep in ((source, "1.2"), (long_source, "5")):
+            directory.mkdir()
+            (directory / "build.sh").write_text(BUILD_SCRIPT.format(sleep=sleep))
+            (directory / "build.sh").chmod(0o755)
         (work / "wharf.yaml").write_text(
-            "scheduler:\n  tick_ms: 100\n  lease_s: 5\n  min_slots: 1\n  max_slots: 1\n  shutdown_grace_s: 1\nmonitor:\n  evaluate_interval_ms: 200\n  thresholds:\n    javascript_web: 1\n")
+            "scheduler:\n  tick_ms: 100\n  lease_s: 5\n  min_slots: 1\n  max_slots: 2\n  shutdown_grace_s: 1\nmonitor:\n  evaluate_interval_ms: 200\n  thresholds:\n    javascript_web: 1\n")
         port, admin = free_port(), free_port()
         server = subprocess.Popen([wharf, "serve", "--store", str(store), "--config", str(work / "wharf.yaml"),
                                    "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{admin}", "--workers", "1"],
@@ -110,13 +113,13 @@ def main():
                 pass
             time.sleep(0.1)
 
-        # Builds: one that runs (slow by the 1 s threshold), then queued ones behind it.
+        # Builds: the quick one first, then long ones: two slots, so most of them wait in the queue.
         status, body = call("POST", f"{api}/jobs", token, {"app": "built", "type": "javascript_web", "source": str(source),
                                                             "cmd": "./build.sh", "priority": "release", "kind": "user_push"})
         if status != 201:
             failures.append(f"submit: {status} {body[:200]}")
-        for priority in ("low", "normal", "release", "low"):
-            call("POST", f"{api}/jobs", token, {"app": "later", "type": "javascript_web", "source": str(source),
+        for priority in ("low", "normal", "release", "low", "normal"):
+            call("POST", f"{api}/jobs", token, {"app": "later", "type": "javascript_web", "source": str(long_source),
                                                 "cmd": "./build.sh", "priority": priority, "kind": "manual"})
         # Traffic: hits, misses and some 404s.
         for i in range(60):
@@ -181,7 +184,7 @@ def main():
         finished = rows("#finished tbody tr") + rows("#running tbody tr")
         suggestions = rows("#types .suggestions li")
         result["pages"]["builds"] = {"queue": queue_ids, "scores": scores, "finished_or_running": finished, "suggestions": suggestions}
-        if scores != sorted(scores, reverse=True):
+        if len(scores) < 2 or scores != sorted(scores, reverse=True):
             failures.append(f"queue not in score order: {scores}")
         if not queue_ids and not finished:
             failures.append("builds page shows no build")
@@ -205,6 +208,10 @@ def main():
         page_text = driver.find_element(By.ID, "apps").text
         result["pages"]["apps"] = {"deployments": rows("#apps tbody tr"), "injected_text_shown": INJECTED in page_text,
                                    "pwned": driver.execute_script("return window.__pwned === 1")}
+        created = [r.find_elements(By.TAG_NAME, "td")[3].text for r in driver.find_elements(By.CSS_SELECTOR, "#apps tbody tr")]
+        result["pages"]["apps"]["created"] = created
+        if not created or any(not re.match(r"^20\d\d-\d\d-\d\d \d\d:\d\d:\d\d$", c) for c in created):
+            failures.append(f"deployment times not shown as dates: {created}")
         if INJECTED not in page_text or driver.execute_script("return window.__pwned === 1") \
                 or driver.find_elements(By.CSS_SELECTOR, "#apps img"):
             failures.append("the version label was not shown as text")

@@ -37,6 +37,9 @@ import Testing
         let points = try #require(pages["overview"]?["points"] as? [Int])
         #expect(points.count == 6 && points.allSatisfy { $0 >= 1 })
         #expect((pages["builds"]?["suggestions"] as? Int ?? 0) >= 1)
+        // The queue as the scheduler ranks it: several jobs, scores descending (checked by the script).
+        #expect((pages["builds"]?["queue"] as? [Int])?.count ?? 0 >= 2)
+        #expect((pages["slots"]?["slots"] as? Int ?? 0) >= 1)
         let rollback = try #require(result["rollback"] as? [String: Any])
         #expect(rollback["serves_v1"] as? Bool == true && rollback["live"] as? String == result["deployment_v1"] as? String)
         #expect((result["signed_out"] as? [String: Any])?["api_status"] as? Int == 401)

@@ -146,7 +146,8 @@ struct DashboardDataRoutes: Sendable {
             var id: String
             var version: String?
             var message: String?
-            var createdAt: Int64
+            /// Milliseconds since the Unix epoch, as the store records it.
+            var createdAtMs: Int64
             var files: Int
             var bytes: Int64
             var current: Bool
@@ -162,7 +163,7 @@ struct DashboardDataRoutes: Sendable {
         var out: [AppJSON] = []
         for app in try edge.store.apps().sorted().prefix(1000) {
             let deployments = try edge.store.deployments(app: app).prefix(50).map {
-                AppJSON.Deployment(id: $0.id, version: $0.version, message: $0.message, createdAt: $0.createdAt,
+                AppJSON.Deployment(id: $0.id, version: $0.version, message: $0.message, createdAtMs: $0.createdAt,
                                    files: $0.fileCount, bytes: $0.totalSize, current: $0.isCurrent)
             }
             out.append(AppJSON(app: app, current: deployments.first(where: \.current)?.id, deployments: Array(deployments)))

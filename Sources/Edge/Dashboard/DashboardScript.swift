@@ -272,7 +272,7 @@ async function apps() {
     return el('article', { class: 'app', 'data-app': name }, el('h3', {}, name), actions,
       table(`Deployments of ${name}`, [
         ['Deployment', d => d.current ? el('strong', { class: 'current' }, `${d.id} (current)`) : d.id],
-        ['Version', d => d.version ?? ''], ['Message', d => d.message ?? ''], ['Created', d => when(d.createdAt)],
+        ['Version', d => d.version ?? ''], ['Message', d => d.message ?? ''], ['Created', d => when(d.createdAtMs / 1000)],
         ['Files', d => String(d.files)], ['Size', d => bytes(d.bytes)],
         ['', d => d.current || !isAdmin ? '' : el('button', { type: 'button', class: 'rollback', 'data-app': name, 'data-deployment': d.id,
           onclick: e => act(e.currentTarget, `Make ${d.id} the live deployment of ${name}?`,
