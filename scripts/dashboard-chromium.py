@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The operator dashboard end to end in headless Chromium (Debian `chromium` + `chromium-driver`, Selenium).
 
-    scripts/dashboard-chromium.py WHARF_BINARY DEMO_SITE [--json OUT] [--screenshots DIR]
+    scripts/dashboard-chromium.py WHARF_BINARY DEMO_SITE [--json OUT] [--screenshots DIR] [--warmup SECONDS]
 
 Publishes two versions of the demo app into a fresh store (the second with HTML in its version
 label, to prove the pages print data as text), runs `wharf serve` (edge + scheduler) on free
@@ -14,7 +14,8 @@ refused. Attacks: a page of an app on the edge (127.0.0.1 on another port: the s
 SameSite=Strict cookie is sent) posts a rollback to the admin listener by fetch and by a form
 (both must be answered 403 and change nothing); a read-only session sees no buttons and its
 forced POST gets 403. Fails on any console error or CSP violation in the browser log. With --screenshots,
-saves a PNG per page. Prints the results as JSON (and writes them with --json). Exit status 0
+saves a PNG per page; --warmup first sends varying traffic for that long (for screenshots
+whose charts have a history: the README's were taken with --warmup 90). Prints the results as JSON (and writes them with --json). Exit status 0
 only if every check passed. The server it starts is stopped by its PID.
 """
 import json
@@ -74,6 +75,7 @@ def call(method, url, token=None, body=None, cookie=None):
 def main():
     wharf, demo = sys.argv[1], pathlib.Path(sys.argv[2]).resolve()
     json_out = sys.argv[sys.argv.index("--json") + 1] if "--json" in sys.argv else None
+    warmup = float(sys.argv[sys.argv.index("--warmup") + 1]) if "--warmup" in sys.argv else 0
     shots = pathlib.Path(sys.argv[sys.argv.index("--screenshots") + 1]) if "--screenshots" in sys.argv else None
     work = pathlib.Path(tempfile.mkdtemp(prefix="wharf-dashboard-"))
     store = work / "store"
@@ -113,6 +115,15 @@ def main():
                 pass
             time.sleep(0.1)
 
+        # Traffic that varies, so the charts have a shape (only with --warmup).
+        warm_until, i = time.monotonic() + warmup, 0
+        while time.monotonic() < warm_until:
+            i += 1
+            phase = int(time.monotonic() / 10) % 3
+            call("GET", f"http://127.0.0.1:{port}/manifest.webmanifest")
+            if i % (7 + 5 * phase) == 0:
+                call("GET", f"http://127.0.0.1:{port}/no-such-{i}.js")
+            time.sleep(0.01 * (1 + 2 * phase))
         # Builds: the quick one first, then long ones: two slots, so most of them wait in the queue.
         status, body = call("POST", f"{api}/jobs", token, {"app": "built", "type": "javascript_web", "source": str(source),
                                                             "cmd": "./build.sh", "priority": "release", "kind": "user_push"})
@@ -125,7 +136,7 @@ def main():
         for i in range(60):
             call("GET", f"http://127.0.0.1:{port}/manifest.webmanifest")
             if i % 10 == 0:
-                call("GET", f"http://127.0.0.1:{port}/no-such-{i}")
+                call("GET", f"http://127.0.0.1:{port}/no-such-{i}.js")
 
         options = Options()
         for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -156,7 +167,12 @@ def main():
         def shot(page):
             if shots:
                 shots.mkdir(parents=True, exist_ok=True)
+                # The whole page (up to 2400 px), then back to the usual window.
+                height = driver.execute_script("return document.documentElement.scrollHeight")
+                driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+                    "width": 1280, "height": min(max(height, 600), 2400), "deviceScaleFactor": 1, "mobile": False})
                 driver.save_screenshot(str(shots / f"dashboard-{page}.png"))
+                driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
         def rows(selector):
             return len(driver.find_elements(By.CSS_SELECTOR, selector))
@@ -190,6 +206,14 @@ def main():
             failures.append("builds page shows no build")
         if suggestions < 1:
             failures.append("no slow-build suggestion on the builds page")
+        type_charts = [int(f.get_attribute("data-points")) for f in driver.find_elements(By.CSS_SELECTOR, "#types figure.chart-box")]
+        slow_cells = [[td.text for td in r.find_elements(By.TAG_NAME, "td")[1:3]]
+                      for r in driver.find_elements(By.CSS_SELECTOR, "#types table[aria-label='Slow builds'] tbody tr")]
+        result["pages"]["builds"].update({"duration_charts": type_charts, "slow_duration_threshold": slow_cells})
+        if not type_charts or min(type_charts) < 2:
+            failures.append(f"no duration-against-threshold chart with points: {type_charts}")
+        if not slow_cells or any("–" in cell for row in slow_cells for cell in row):
+            failures.append(f"slow builds without duration or threshold: {slow_cells}")
         shot("builds")
 
         loaded("slots")
