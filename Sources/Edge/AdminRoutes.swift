@@ -215,7 +215,18 @@ public final class AdminRoutes: Sendable {
         try add(method, pattern, requiresToken: true, access: access, upload: upload, handler)
     }
 
-    /// Any path under `/_wharf/`; `requiresToken: false` only for the health check.
+    /// Where webhook routes live (`registerHook`).
+    public static let hookPrefix = "/_wharf/hooks/"
+
+    /// Registers a webhook route under `/_wharf/hooks/`. `access: nil` means no bearer token is
+    /// asked for (the handler authenticates, e.g. by a signature over the body, before acting);
+    /// `.delegated` hands the bearer credential to the handler as on API routes.
+    public func registerHook(_ method: String, _ pattern: String, access: AdminAccess?, _ handler: @escaping AdminHandler) throws {
+        guard pattern.hasPrefix(AdminRoutes.hookPrefix) else { throw RegistrationError.invalidPattern(pattern) }
+        try add(method, pattern, requiresToken: access != nil, access: access ?? .admin, handler)
+    }
+
+    /// Any path under `/_wharf/`; `requiresToken: false` only for the health check and signed hooks.
     func add(_ method: String, _ pattern: String, requiresToken: Bool, access: AdminAccess = .admin,
              upload: AdminUploadTarget? = nil, _ handler: @escaping AdminHandler) throws {
         let method = method.uppercased()

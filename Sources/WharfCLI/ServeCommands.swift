@@ -198,6 +198,10 @@ struct ServerRunner {
                 await watcher.start()
                 monitor = watcher
             }
+            // Push webhooks queue builds on this store's scheduler queue (with `wharf edge` alone, a
+            // `wharf scheduler` on the store runs them).
+            let hookQueue = try scheduler?.queue ?? SchedulerFiles.openQueue(store: settings.store, settings: settings.scheduler)
+            try HookWiring(store: store, queue: hookQueue, defaults: settings.scheduler.submissionDefaults).register(on: admin.routes)
             // Popularity from this edge's traffic, and cron with the nightly warm batch preloading this
             // edge (with `wharf edge` alone, the builds it queues wait for a `wharf scheduler` on the store).
             let warming = try WarmWiring(edge: edge, settings: settings.warm, build: build, errorSpike: settings.monitor.errorSpike)
