@@ -233,10 +233,12 @@ public struct BuildJobExecutor: Sendable {
         ["job": "\(job.id)", "job_queued_at": "\(Int64((job.queuedAt.timeIntervalSince1970 * 1000).rounded()))"]
     }
 
-    /// The job's cache key, or nil when its source is not a directory (archives are not cached). The app
+    /// The job's cache key, or nil when its source is not a directory (archives and git commits are not cached). The app
     /// is part of the build configuration: a deployment belongs to one app.
     func cacheKey(_ job: Job, command: String) -> BuildCacheKey? {
-        try? BuildCacheKey(sourceDirectory: job.source,
+        // A git source is not on disk before the attempt fetches it: no key (it always builds).
+        guard GitSource(encoded: job.source) == nil else { return nil }
+        return try? BuildCacheKey(sourceDirectory: job.source,
                            buildConfig: ["app": job.app, "command": command, "build_type": job.buildType, "output": settings.outputDirectory],
                            target: job.target, toolchainVersion: settings.toolchainVersion)
     }

@@ -15,8 +15,8 @@ import Glibc
 ///   repository and none from a template; `protocol.ext.allow=never`; no submodules are fetched;
 /// - git gets a minimal environment (no `GIT_*` of Wharf's, no prompts, no system config);
 /// - each step has the time left of `timeout`, then its process group is killed, and the git
-///   directory plus the workspace are measured every 200 ms and the step killed past `maxBytes`
-///   (a small pack can check out into a huge tree).
+///   directory plus the workspace are measured every 200 ms and after each step, and the step
+///   killed (or the checkout failed) past `maxBytes` (a small pack can check out into a huge tree).
 ///
 /// Loop thread for the process work; `run` may be called from any task.
 public struct GitCheckout: Sendable {
@@ -26,11 +26,15 @@ public struct GitCheckout: Sendable {
     public var maxBytes: Int
     /// The git program (a name looked up on `PATH`, or a path).
     public var program: String
+    /// `HOME` for git: the operator's (ssh keys, credential settings for private repositories).
+    public var home: String?
 
-    public init(timeout: Double = 600, maxBytes: Int = 2 << 30, program: String = "git") {
+    public init(timeout: Double = 600, maxBytes: Int = 2 << 30, program: String = "git",
+                home: String? = ProcessInfo.processInfo.environment["HOME"]) {
         self.timeout = timeout
         self.maxBytes = maxBytes
         self.program = program
+        self.home = home
     }
 
     /// How a checkout ended: notes for the build log, and a failure reason if it failed.
@@ -49,9 +53,17 @@ public struct GitCheckout: Sendable {
         let base = ["-c", "core.hooksPath=/dev/null", "-c", "protocol.ext.allow=never", "-c", "core.fsmonitor=false",
                     "-c", "submodule.recurse=false", "--git-dir=" + gitDirectory]
         let watched = [gitDirectory, workTree]
+        let shown = Self.redacted(source.url)
         func step(_ arguments: [String]) async -> StepResult {
-            await Self.runStep(program: program, arguments: arguments, environment: environment, deadline: deadline,
-                               watch: watched, maxBytes: maxBytes, on: loop)
+            var result = await Self.runStep(program: program, arguments: arguments, environment: environment, deadline: deadline,
+                                            watch: watched, maxBytes: maxBytes, on: loop)
+            // git may echo the URL: never its password.
+            if shown != source.url { result.lines = result.lines.map { $0.replacingOccurrences(of: source.url, with: shown) } }
+            // A step quicker than the watch's first look is measured once it ended.
+            if result.stopped == nil, watched.reduce(0, { $0 + DirectoryUsage.bytes($1, stopAbove: maxBytes) }) > maxBytes {
+                result.stopped = "size limit of \(maxBytes) bytes reached"
+            }
+            return result
         }
         let started = ContinuousClock.now
         var result = await step(["init", "--quiet", "--bare", "--template=", gitDirectory])
@@ -80,7 +92,7 @@ public struct GitCheckout: Sendable {
     var environment: [String] {
         var out = ["PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C", "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1",
                    "GIT_ASKPASS=/bin/false", "SSH_ASKPASS=/bin/false", "GIT_SSH_COMMAND=ssh -o BatchMode=yes"]
-        if let home = ProcessInfo.processInfo.environment["HOME"] { out.append("HOME=" + home) }
+        if let home { out.append("HOME=" + home) }
         return out
     }
 
