@@ -202,6 +202,7 @@ struct ServerRunner {
             // `wharf scheduler` on the store runs them).
             let hookQueue = try scheduler?.queue ?? SchedulerFiles.openQueue(store: settings.store, settings: settings.scheduler)
             try HookWiring(store: store, queue: hookQueue, defaults: settings.scheduler.submissionDefaults).register(on: admin.routes)
+            try BuildStatusAPI(queue: hookQueue, store: store, logRoot: build.logRoot).register(on: admin.routes)
             // Popularity from this edge's traffic, and cron with the nightly warm batch preloading this
             // edge (with `wharf edge` alone, the builds it queues wait for a `wharf scheduler` on the store).
             let warming = try WarmWiring(edge: edge, settings: settings.warm, build: build, errorSpike: settings.monitor.errorSpike)
