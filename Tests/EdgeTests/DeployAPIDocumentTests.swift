@@ -27,8 +27,10 @@ import Testing
         try DeployWiring(edge: h.server, store: h.store, limits: UploadLimits()).register(on: admin)
         let queue = try JobQueue(database: SchedulerDatabase.open(path: h.store.path + "/scheduler.sqlite"))
         try HookWiring(store: h.store, queue: queue, defaults: .init()).register(on: admin.routes)
+        try BuildStatusAPI(queue: queue, store: h.store, logRoot: h.store.path + "/logs").register(on: admin.routes)
         let registered = Set(admin.routes.registered.filter {
             $0.contains("/_wharf/api/registry") || $0.contains("/deploys") || $0.contains("/archives") || $0.contains("/_wharf/hooks/")
+                || $0.contains("/builds")
         })
         #expect(documented == registered, "only documented: \(documented.subtracting(registered)); only registered: \(registered.subtracting(documented))")
 
