@@ -89,6 +89,7 @@ enum SchedulerMigrations {
                 """)
         }
         PushDeliveryLog.register(in: &migrator)
+        DeployNotifier.register(in: &migrator)
         return migrator
     }
 }
