@@ -1,6 +1,6 @@
 # Wharf: the two commands are `make run` and `make test`. Both install what is missing first.
 SHELL := /bin/bash
-APT_PACKAGES := libuv1-dev libsqlite3-dev sqlite3 libzstd-dev libbrotli-dev zlib1g-dev pkg-config brotli zstd gzip curl bubblewrap util-linux passwd
+APT_PACKAGES := libuv1-dev libsqlite3-dev sqlite3 libzstd-dev libbrotli-dev zlib1g-dev pkg-config brotli zstd gzip curl bubblewrap util-linux passwd git
 # RFC 9842 dictionaries: the headless-browser test (EndToEndTests/DictionaryBrowserTests).
 APT_PACKAGES += chromium chromium-driver
 SWIFT ?= swift

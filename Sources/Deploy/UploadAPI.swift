@@ -22,6 +22,9 @@ public final class UploadAPI: Sendable {
     let authorizer: DeployAuthorizer
     /// Called after a publish or promote, so the edge can reload at once; with the app's name.
     let onPublished: @Sendable (String) -> Void
+    /// Called after every successful finalize (archives too): the app, the deployment, whether it
+    /// was promoted, and the app's URLs (for deploy notifications).
+    let onFinalized: @Sendable (RegisteredApp, String, Bool, [String]) -> Void
     /// The URLs an app is served at, for the finalize answer.
     let urls: @Sendable (RegisteredApp) -> [String]
     /// Sessions being finalized: a second finalize of the same one waits its turn (409 after).
@@ -29,7 +32,8 @@ public final class UploadAPI: Sendable {
 
     public init(store: Store, limits: UploadLimits = UploadLimits(), metrics: DeployMetrics = DeployMetrics(),
                 urls: @escaping @Sendable (RegisteredApp) -> [String] = { _ in [] },
-                onPublished: @escaping @Sendable (String) -> Void = { _ in }) throws {
+                onPublished: @escaping @Sendable (String) -> Void = { _ in },
+                onFinalized: @escaping @Sendable (RegisteredApp, String, Bool, [String]) -> Void = { _, _, _, _ in }) throws {
         self.store = store
         self.area = try UploadArea(storePath: store.path)
         self.limits = limits
@@ -37,6 +41,7 @@ public final class UploadAPI: Sendable {
         self.authorizer = DeployAuthorizer(store: store)
         self.urls = urls
         self.onPublished = onPublished
+        self.onFinalized = onFinalized
     }
 
     /// Runs `body` and counts 4xx answers.
@@ -204,6 +209,7 @@ public final class UploadAPI: Sendable {
         for hash in session.manifest.blobs.keys { area.removeStagedBlob(hash) }
         metrics.finalized.add(1, ordering: .relaxed)
         if promote { onPublished(app.name) }
+        onFinalized(app, report.deployment.id, promote, urls(app))
         return .json(Finalized(id: session.id, app: app.name, deployment: report.deployment.id, promoted: promote,
                                files: report.deployment.files.count, newBlobs: report.newBlobs,
                                urls: promote ? urls(app) : []))

@@ -202,6 +202,9 @@ final class AdminConnection {
     /// Called by the dispatcher (on the loop) with the answer to the request it was given.
     func finish(_ response: AdminResponse, for request: Pending) {
         guard !isClosed else { return }
+        if let stream = response.stream, request.method != "HEAD" {
+            return startStream(response, stream, http10: request.http10)
+        }
         busy = false
         let close = !request.keepAlive || closeAfterResponse || owner.isDraining
         respond(response, headOnly: request.method == "HEAD", close: close, http10KeepAlive: request.http10 && !close)
@@ -235,6 +238,69 @@ final class AdminConnection {
         tcp.write(buffers) { [weak self] error in
             guard let self else { return }
             if close || error != nil { self.close() }
+        }
+    }
+
+    // MARK: Streamed responses
+
+    /// When the write of the current stream chunk started; nil when none is outstanding.
+    private(set) var streamWriteStartedMs: UInt64?
+
+    /// Sends the head, then the stream's chunks one at a time (`Transfer-Encoding: chunked`; for
+    /// HTTP/1.0 the close ends the body), then closes. The connection stays busy throughout, so
+    /// the request and idle timeouts leave it alone; `AdminLoopState` closes it when a write stalls.
+    private func startStream(_ response: AdminResponse, _ stream: any AdminBodyStream, http10: Bool) {
+        var b = ResponseHeadBuilder(status: response.status, date: owner.date())
+        b.field("Content-Type", response.contentType)
+        b.field("Cache-Control", "no-store")
+        b.field("X-Content-Type-Options", "nosniff")
+        if !http10 { b.field("Transfer-Encoding", "chunked") }
+        for header in response.headers where AdminConnection.isToken(header.name) {
+            b.raw(Array(header.name.utf8))
+            b.raw(Array(": ".utf8))
+            b.raw(header.value.utf8.filter { $0 != 13 && $0 != 10 && $0 != 0 })
+            b.raw(Array("\r\n".utf8))
+        }
+        closeAfterResponse = true
+        tcp.stopReading()
+        writeStream(b.finish(close: true, http10KeepAlive: false)) { [weak self] in self?.pull(stream, chunked: !http10) }
+    }
+
+    private func pull(_ stream: any AdminBodyStream, chunked: Bool) {
+        guard !isClosed else { return }
+        if owner.isDraining { return close() }
+        tcp.loop.runBlocking({ try stream.next() }, completion: { [weak self] result in
+            guard let self, !self.isClosed else { return }
+            switch result {
+            case .success(.bytes(let bytes)) where !bytes.isEmpty:
+                var framed: [UInt8] = []
+                if chunked {
+                    framed.reserveCapacity(bytes.count + 12)
+                    framed.append(contentsOf: Array(String(bytes.count, radix: 16).utf8) + [13, 10])
+                    framed.append(contentsOf: bytes)
+                    framed.append(contentsOf: [13, 10])
+                } else {
+                    framed = bytes
+                }
+                self.writeStream(framed) { [weak self] in self?.pull(stream, chunked: chunked) }
+            case .success(.wait), .success(.bytes):
+                _ = LoopTimer.once(on: self.tcp.loop, after: .milliseconds(250)) { [weak self] in self?.pull(stream, chunked: chunked) }
+            case .success(.end), .failure:
+                self.writeStream(chunked ? Array("0\r\n\r\n".utf8) : []) { [weak self] in self?.close() }
+            }
+        })
+    }
+
+    /// Writes one piece; `then` runs once the kernel took it (not on error: the connection closes).
+    private func writeStream(_ bytes: [UInt8], then: @escaping () -> Void) {
+        guard !isClosed else { return }
+        guard !bytes.isEmpty else { return then() }
+        streamWriteStartedMs = tcp.loop.nowMilliseconds
+        tcp.write([WriteBuffer(bytes)]) { [weak self] error in
+            guard let self else { return }
+            self.streamWriteStartedMs = nil
+            if error != nil { return self.close() }
+            then()
         }
     }
 

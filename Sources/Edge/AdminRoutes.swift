@@ -102,6 +102,24 @@ public struct AdminUploadedBody: Sendable {
     }
 }
 
+/// The next piece of a streamed response body.
+public enum AdminStreamChunk: Sendable, Equatable {
+    /// Bytes to send now (keep each at most a few tens of KiB: one chunk is all a connection holds).
+    case bytes([UInt8])
+    /// Nothing new yet: asked again after a short pause (250 ms).
+    case wait
+    /// The body is complete.
+    case end
+}
+
+/// A response body produced while it is sent (e.g. a build log that is still growing). `next()`
+/// runs on the thread pool, one call at a time, and is called again only after the previous chunk
+/// was handed to the kernel, so a client that stops reading stops the producer: memory stays at one
+/// chunk per connection. A stream whose write makes no progress for the idle timeout is closed.
+public protocol AdminBodyStream: Sendable {
+    func next() throws -> AdminStreamChunk
+}
+
 /// What a handler answers: a status and a body (JSON unless `contentType` says otherwise).
 public struct AdminResponse: Sendable {
     public var status: Int
@@ -109,6 +127,8 @@ public struct AdminResponse: Sendable {
     public var body: [UInt8]
     /// Extra header fields (CR, LF and NUL are stripped when written).
     public var headers: [AdminRequest.Header]
+    /// When set, the body is this stream (sent chunked, then the connection closes) and `body` is ignored.
+    public var stream: (any AdminBodyStream)?
 
     public init(status: Int, body: [UInt8], contentType: String = "application/json", headers: [AdminRequest.Header] = []) {
         self.status = status
@@ -215,7 +235,18 @@ public final class AdminRoutes: Sendable {
         try add(method, pattern, requiresToken: true, access: access, upload: upload, handler)
     }
 
-    /// Any path under `/_wharf/`; `requiresToken: false` only for the health check.
+    /// Where webhook routes live (`registerHook`).
+    public static let hookPrefix = "/_wharf/hooks/"
+
+    /// Registers a webhook route under `/_wharf/hooks/`. `access: nil` means no bearer token is
+    /// asked for (the handler authenticates, e.g. by a signature over the body, before acting);
+    /// `.delegated` hands the bearer credential to the handler as on API routes.
+    public func registerHook(_ method: String, _ pattern: String, access: AdminAccess?, _ handler: @escaping AdminHandler) throws {
+        guard pattern.hasPrefix(AdminRoutes.hookPrefix) else { throw RegistrationError.invalidPattern(pattern) }
+        try add(method, pattern, requiresToken: access != nil, access: access ?? .admin, handler)
+    }
+
+    /// Any path under `/_wharf/`; `requiresToken: false` only for the health check and signed hooks.
     func add(_ method: String, _ pattern: String, requiresToken: Bool, access: AdminAccess = .admin,
              upload: AdminUploadTarget? = nil, _ handler: @escaping AdminHandler) throws {
         let method = method.uppercased()

@@ -406,6 +406,10 @@ final class AdminLoopState: @unchecked Sendable {
                 if now &- started > UInt64(limits.requestTimeoutMs) { connection.close() }
                 continue
             }
+            if let writing = connection.streamWriteStartedMs, now &- writing > UInt64(limits.idleTimeoutMs) {
+                connection.close()  // a streamed response nobody reads
+                continue
+            }
             if let started = connection.requestStartedMs, !connection.busy,
                now &- started > UInt64(limits.requestTimeoutMs) {
                 connection.timeOut()

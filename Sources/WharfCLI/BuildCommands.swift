@@ -132,8 +132,32 @@ struct LogsCommand: AsyncParsableCommand {
     @Argument(help: "Job id.") var id: Int64
     @Flag(help: "Keep printing until the job reaches a final state.") var follow = false
     @Option(help: "Stop following after this many seconds (default 3600).") var timeout: Double = 3600
+    @Option(help: "Read the log from this Wharf's admin API (e.g. https://wharf.example.test:8081) instead of the local store.")
+    var to: String?
+    @Option(help: "With --to: a token of the job's app (read scope suffices) or the admin token (else $WHARF_DEPLOY_TOKEN).")
+    var token: String?
 
     func run() async throws {
+        if let to {
+            guard let token = token ?? ProcessInfo.processInfo.environment["WHARF_DEPLOY_TOKEN"], !token.isEmpty else {
+                throw ValidationError("--to needs --token (or $WHARF_DEPLOY_TOKEN)")
+            }
+            let follower = RemoteLogFollower(write: { Self.emit($0) })
+            switch await follower.follow(base: to, id: id, token: token, follow: follow, timeout: timeout) {
+            case .success(let state):
+                if let state {
+                    FileHandle.standardError.write(Data("job \(id) ended: \(state)\n".utf8))
+                    if state != "succeeded" { throw ExitCode(1) }
+                } else if follow {
+                    FileHandle.standardError.write(Data("job \(id): the stream ended before the job did (timeout?)\n".utf8))
+                    throw ExitCode(1)
+                }
+                return
+            case .failure(let failure):
+                FileHandle.standardError.write(Data("wharf logs: \(failure)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
         let (queue, store, _) = try await options.openQueue()
         _ = try queue.get(id)
         let directory = store + "/logs/\(id)"

@@ -9,13 +9,16 @@ struct DeployWiring {
     let registry: RegistryAPI
     let uploads: UploadAPI
 
-    init(edge: EdgeServer, store: Store, limits: UploadLimits) throws {
+    init(edge: EdgeServer, store: Store, limits: UploadLimits, notifications: NotificationWiring? = nil) throws {
         registry = RegistryAPI(store: store)
         let configuration = edge.configuration
         uploads = try UploadAPI(
             store: store, limits: limits,
             urls: { [edge] app in DeployWiring.urls(app, configuration: configuration, port: edge.port, tlsPort: edge.tlsPort) },
-            onPublished: { [edge] _ in try? edge.catalog.refresh() })
+            onPublished: { [edge] _ in try? edge.catalog.refresh() },
+            onFinalized: { app, deployment, promoted, urls in
+                notifications?.uploadFinalized(app: app, deployment: deployment, promoted: promoted, urls: urls)
+            })
     }
 
     /// Where an app is served: its registered host names (on the edge's ports) and the

@@ -175,12 +175,20 @@ struct ServerRunner {
 
         // The admin API on its own listener; its token from WHARF_ADMIN_TOKEN or <store>/admin-token.
         let admin: AdminServer
+        let notifications: NotificationWiring
         do {
             let token = try AdminToken.resolve(storePath: store.path)
             admin = AdminServer(edge: edge, token: token, logger: log)
             if settings.edge.adminTLS, let context = edge.currentTLSContext { admin.useTLS(context) }
-            try DeployWiring(edge: edge, store: store, limits: settings.deploy).register(on: admin)
+            // Deploy notifications: finished builds and upload finalizes of apps with `notify` URLs.
+            let configuration = edge.configuration
+            notifications = try NotificationWiring(
+                store: store, storePath: settings.store, settings: settings.scheduler,
+                logRoot: settings.scheduler.buildSettings(storePath: URL(fileURLWithPath: settings.store).standardizedFileURL.path).logRoot,
+                urls: { [edge] app in DeployWiring.urls(app, configuration: configuration, port: edge.port, tlsPort: edge.tlsPort) }, log: log)
+            try DeployWiring(edge: edge, store: store, limits: settings.deploy, notifications: notifications).register(on: admin)
             try admin.start()
+            notifications.start()
             log("admin API on \(admin.usesTLS ? "https" : "http")://\(settings.edge.adminHost):\(admin.port)/_wharf/ (bearer token from \(token.source))")
         } catch {
             log("admin API could not start: \(error)")
@@ -206,6 +214,11 @@ struct ServerRunner {
                 await watcher.start()
                 monitor = watcher
             }
+            // Push webhooks queue builds on this store's scheduler queue (with `wharf edge` alone, a
+            // `wharf scheduler` on the store runs them).
+            let hookQueue = try scheduler?.queue ?? SchedulerFiles.openQueue(store: settings.store, settings: settings.scheduler)
+            try HookWiring(store: store, queue: hookQueue, defaults: settings.scheduler.submissionDefaults).register(on: admin.routes)
+            try BuildStatusAPI(queue: hookQueue, store: store, logRoot: build.logRoot).register(on: admin.routes)
             // Popularity from this edge's traffic, and cron with the nightly warm batch preloading this
             // edge (with `wharf edge` alone, the builds it queues wait for a `wharf scheduler` on the store).
             let warming = try WarmWiring(edge: edge, settings: settings.warm, build: build, errorSpike: settings.monitor.errorSpike)
@@ -217,6 +230,7 @@ struct ServerRunner {
             log("\(withScheduler ? "scheduler" : "popularity and cron") could not start: \(error)")
             await monitor?.stop()
             await scheduler?.stop()
+            notifications.stop()
             admin.shutdown()
             edge.shutdown()
             throw error
@@ -254,6 +268,7 @@ struct ServerRunner {
                 log("signal \(received): stopping the scheduler (running builds get up to \(settings.scheduler.shutdownGraceSeconds) s)")
                 await scheduler.stop()
             }
+            notifications.stop()
             log("signal \(received): draining (up to \(settings.edge.drainTimeoutMs) ms)")
             admin.shutdown()
             edge.shutdown()
@@ -279,8 +294,14 @@ struct SchedulerCommand: AsyncParsableCommand {
         let store = try Store.open(at: settings.store)
         let runner = try SchedulerRunner(settings: settings.scheduler, storePath: settings.store, store: store, logger: log)
         let monitor = try MonitorWiring(settings: settings.monitor, runner: runner, logger: log)
+        // Deploy notifications of finished builds (no edge here: the URLs are the app's host names).
+        let notifications = try NotificationWiring(
+            store: store, storePath: settings.store, settings: settings.scheduler,
+            logRoot: runner.settings.buildSettings(storePath: runner.storePath).logRoot,
+            urls: { app in app.hostnames.map { "http://\($0)/" } }, log: log)
         await runner.start()
         await monitor.start()
+        notifications.start()
         while true {
             let received = await SignalWait.next()
             if received == SIGHUP {
@@ -289,6 +310,7 @@ struct SchedulerCommand: AsyncParsableCommand {
             }
             if received == SIGUSR1 { continue }  // no access log here
             await monitor.stop()
+            notifications.stop()
             log("signal \(received): stopping the scheduler (running builds get up to \(settings.scheduler.shutdownGraceSeconds) s)")
             await runner.stop()
             return

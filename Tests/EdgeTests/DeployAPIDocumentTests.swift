@@ -1,13 +1,15 @@
 import ArtifactStore
 import Deploy
 import Foundation
+import Scheduler
 import Testing
 @testable import Edge
 @testable import WharfCLI
 
-/// `docs/deploy-api.openapi.json` describes exactly the registry and upload routes the wiring
-/// puts on the admin listener (method and path), and each documented route answers a request
-/// without a credential with 401, as the document's security section says.
+/// `docs/deploy-api.openapi.json` describes exactly the registry, upload and push hook routes the
+/// wirings put on the admin listener (method and path), and each documented route answers a
+/// request without a credential (or, for the GitHub hook, without a signature) with 401, as the
+/// document's security section says.
 @Suite struct DeployAPIDocumentTests {
     static let document = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("docs/deploy-api.openapi.json")
@@ -23,7 +25,13 @@ import Testing
         defer { h.stop() }
         let admin = AdminServer(edge: h.server, token: AdminToken(AdminToken.generate()))
         try DeployWiring(edge: h.server, store: h.store, limits: UploadLimits()).register(on: admin)
-        let registered = Set(admin.routes.registered.filter { $0.contains("/_wharf/api/registry") || $0.contains("/deploys") || $0.contains("/archives") })
+        let queue = try JobQueue(database: SchedulerDatabase.open(path: h.store.path + "/scheduler.sqlite"))
+        try HookWiring(store: h.store, queue: queue, defaults: .init()).register(on: admin.routes)
+        try BuildStatusAPI(queue: queue, store: h.store, logRoot: h.store.path + "/logs").register(on: admin.routes)
+        let registered = Set(admin.routes.registered.filter {
+            $0.contains("/_wharf/api/registry") || $0.contains("/deploys") || $0.contains("/archives") || $0.contains("/_wharf/hooks/")
+                || $0.contains("/builds")
+        })
         #expect(documented == registered, "only documented: \(documented.subtracting(registered)); only registered: \(registered.subtracting(documented))")
 
         try admin.start()

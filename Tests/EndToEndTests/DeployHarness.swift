@@ -30,7 +30,8 @@ final class DeployHarness {
         return try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    func start(environment: [String: String] = [:]) throws {
+    /// Starts `wharf edge` (or `command`, e.g. "serve", with `extra` arguments such as `--config F`).
+    func start(environment: [String: String] = [:], command: String = "edge", extra: [String] = []) throws {
         var env = ["WHARF_ADMIN_TOKEN": adminToken]
         if tls {
             env["WHARF_EDGE_TLS_ENABLED"] = "true"
@@ -38,7 +39,7 @@ final class DeployHarness {
             env["WHARF_EDGE_ADMIN_TLS"] = "true"
         }
         for (k, v) in environment { env[k] = v }
-        let d = try WharfDaemon(["edge", "--store", store, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--workers", "1"],
+        let d = try WharfDaemon([command, "--store", store, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--workers", "1"] + extra,
                                 stderrPath: scratch.path + "/edge.log", environment: env)
         daemon = d
         guard eventually(60, { d.stderr.contains("admin API on") }),

@@ -38,6 +38,8 @@ public struct BuildSettings: Sendable {
     var heartbeatInterval: Double?
     /// Seconds between checks of a running build's disk use and process limit.
     var watchInterval: Double
+    /// How jobs whose source is a git commit (push webhooks) get it into their workspace.
+    public var git = GitCheckout()
 
     public init(workRoot: String, logRoot: String, outputDirectory: String = "out", defaultCommand: String = "./build.sh",
                 toolchainVersion: String = "", timeout: Double = 1800, warningAfter: Double? = 1200, killGrace: Double = 10,
@@ -138,10 +140,27 @@ public struct BuildJobExecutor: Sendable {
         let identity = settings.isolation.identity(forSlot: job.slotID)
         var keepWorkspace = false
         defer { if !keepWorkspace { try? FileManager.default.removeItem(atPath: workDir) } }
+        let gitSource = GitSource(encoded: job.source)
+        var preamble: [String] = []
         do {
             try? FileManager.default.removeItem(atPath: workDir)
             try FileManager.default.createDirectory(atPath: settings.workRoot, withIntermediateDirectories: true)
-            try FileManager.default.copyItem(atPath: job.source, toPath: workDir)
+            if let gitSource {
+                try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: false)
+                let checkout = await settings.git.run(gitSource, gitDirectory: workDir + ".git", workTree: workDir, on: loop)
+                preamble = checkout.notes
+                if let failure = checkout.failure {
+                    try? queue.attachLog(jobID: job.id, owner: owner, path: logPath)
+                    if let log = try? BuildLog(path: logPath, capBytes: settings.logCapBytes, clock: clock) {
+                        for line in checkout.notes + ["fetch failed: " + failure] { log.note(line) }
+                    }
+                    return try queue.finish(jobID: job.id, owner: owner,
+                                            outcome: .failed(exitCode: nil, error: "fetch: " + failure, retryable: !failure.contains("is not on")),
+                                            report: AttemptReport(stageDurations: [:], logPath: logPath), now: clock.now())
+                }
+            } else {
+                try FileManager.default.copyItem(atPath: job.source, toPath: workDir)
+            }
             for private_ in [".home", ".tmp"] {
                 try FileManager.default.createDirectory(atPath: workDir + "/" + private_, withIntermediateDirectories: true)
             }
@@ -172,7 +191,8 @@ public struct BuildJobExecutor: Sendable {
         let spec = BuildSpec(jobID: job.id, command: command, workingDirectory: workDir, baseEnvironment: settings.buildEnvironment,
                              wharfVariables: wharfVariables, logPath: logPath, limits: limits, killGrace: settings.killGrace,
                              logCapBytes: settings.logCapBytes, isolation: settings.isolation, identity: identity,
-                             extraWritable: writable, cgroups: settings.cgroups, watchInterval: settings.watchInterval)
+                             extraWritable: writable, cgroups: settings.cgroups, watchInterval: settings.watchInterval,
+                             preamble: preamble)
         let result = await runWithHeartbeats(spec, jobID: job.id, clock: clock)
         let report = AttemptReport(stageDurations: result.stageDurations, logPath: logPath)
         if let (cache, hash) = dependencies {
@@ -213,10 +233,12 @@ public struct BuildJobExecutor: Sendable {
         ["job": "\(job.id)", "job_queued_at": "\(Int64((job.queuedAt.timeIntervalSince1970 * 1000).rounded()))"]
     }
 
-    /// The job's cache key, or nil when its source is not a directory (archives are not cached). The app
+    /// The job's cache key, or nil when its source is not a directory (archives and git commits are not cached). The app
     /// is part of the build configuration: a deployment belongs to one app.
     func cacheKey(_ job: Job, command: String) -> BuildCacheKey? {
-        try? BuildCacheKey(sourceDirectory: job.source,
+        // A git source is not on disk before the attempt fetches it: no key (it always builds).
+        guard GitSource(encoded: job.source) == nil else { return nil }
+        return try? BuildCacheKey(sourceDirectory: job.source,
                            buildConfig: ["app": job.app, "command": command, "build_type": job.buildType, "output": settings.outputDirectory],
                            target: job.target, toolchainVersion: settings.toolchainVersion)
     }

@@ -44,13 +44,15 @@ public struct BuildSpec: Sendable {
     public var cgroups: CgroupRoots?
     /// Seconds between checks of the workspace's disk use and the process limit.
     var watchInterval: Double
+    /// Notes written at the top of the log before the build starts (e.g. how its git source was fetched).
+    var preamble: [String]
 
     init(jobID: Int64, command: String, workingDirectory: String, baseEnvironment: BuildEnvironment = BuildEnvironment(),
                 environment: [String: String] = [:], secrets: [String: String] = [:], wharfVariables: [String: String] = [:],
                 logPath: String, limits: BuildLimits = .unlimited(), timeout: Double? = nil, warningAfter: Double?? = nil,
                 killGrace: Double = 10, logCapBytes: Int = 64 << 20, isolation: BuildIsolation = .none,
                 identity: BuildIdentity? = nil, extraWritable: [String] = [], cgroups: CgroupRoots? = nil,
-                watchInterval: Double = 2) {
+                watchInterval: Double = 2, preamble: [String] = []) {
         self.jobID = jobID
         self.command = command
         self.workingDirectory = workingDirectory
@@ -69,6 +71,7 @@ public struct BuildSpec: Sendable {
         self.extraWritable = extraWritable
         self.cgroups = cgroups
         self.watchInterval = watchInterval
+        self.preamble = preamble
     }
 
     /// The complete environment the build process gets.
@@ -198,6 +201,7 @@ public final class BuildRunner: @unchecked Sendable {
         } catch {
             return finishSoon(.spawnFailed("cannot create log \(spec.logPath): \(error)"))
         }
+        for line in spec.preamble { log?.note(line) }
         var launch = BuildLaunch(command: spec.command, limits: spec.limits, isolation: spec.isolation, identity: spec.identity,
                                  writable: [spec.workingDirectory] + spec.extraWritable)
         if let roots = spec.cgroups {

@@ -37,6 +37,11 @@ enum WebhookClient {
 
     static func post(_ url: WebhookURL, body: [UInt8], headers: [(String, String)], timeout: Double) -> Result {
         guard let address = URL(string: url.description) else { return .failed("unusable URL \(url)") }
+        return post(address, body: body, headers: headers, timeout: timeout)
+    }
+
+    /// Any http(s) address (deploy notifications go to Slack-style https receivers too).
+    static func post(_ address: URL, body: [UInt8], headers: [(String, String)], timeout: Double) -> Result {
         var request = URLRequest(url: address, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
         request.httpMethod = "POST"
         request.httpBody = Data(body)

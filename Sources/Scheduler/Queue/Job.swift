@@ -8,7 +8,7 @@ public struct Job: Sendable, Equatable, Identifiable {
     public var owner: String
     public var buildType: String
     public var kind: JobKind
-    var source: String
+    public internal(set) var source: String
     public var command: String?
     var target: String
     public var priorityHint: PriorityHint
@@ -23,8 +23,8 @@ public struct Job: Sendable, Equatable, Identifiable {
     public var queuedAt: Date
     /// When the job may next be claimed (later than `queuedAt` while a retry backs off).
     var availableAt: Date
-    var startedAt: Date?
-    var finishedAt: Date?
+    public internal(set) var startedAt: Date?
+    public internal(set) var finishedAt: Date?
     var leaseOwner: String?
     var heartbeatAt: Date?
     var leaseExpiresAt: Date?
@@ -34,7 +34,7 @@ public struct Job: Sendable, Equatable, Identifiable {
     public var error: String?
     var logPath: String?
     /// Seconds spent in each `::stage NAME` of the last attempt.
-    var stageDurations: [String: Double]
+    public internal(set) var stageDurations: [String: Double]
     public var deploymentID: String?
     public var cacheHit: Bool
     /// The priority score the job had when it was last claimed.

@@ -14,6 +14,12 @@ extension JobQueue {
     /// in order. Batching is what makes durable enqueue fast: one commit per batch, not per job.
     @discardableResult
     public func enqueue(batch requests: [JobRequest], now: Date) throws -> [Int64] {
+        try enqueue(batch: requests, now: now, sameTransaction: nil)
+    }
+
+    /// As `enqueue(batch:now:)`; `sameTransaction` runs inside the insert's transaction with the new
+    /// ids (an error from it rolls the whole batch back), for records that must commit with the jobs.
+    func enqueue(batch requests: [JobRequest], now: Date, sameTransaction: ((Database, [Int64]) throws -> Void)?) throws -> [Int64] {
         guard !requests.isEmpty else { return [] }
         for request in requests {
             try request.validate(catalog: configuration.catalog, checkSourceExists: configuration.checkSourceExists)
@@ -36,6 +42,7 @@ extension JobQueue {
                 ])
                 ids.append(db.lastInsertedRowID)
             }
+            try sameTransaction?(db, ids)
             return ids
         }
         index.withLock { idx in

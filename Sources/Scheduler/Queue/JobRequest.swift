@@ -7,8 +7,8 @@ public struct JobRequest: Sendable, Equatable {
     public var owner: String
     public var buildType: String
     public var kind: JobKind
-    /// A directory or an archive path holding the source.
-    var source: String
+    /// A directory or an archive path holding the source, or a git commit (`GitSource.encoded`).
+    public var source: String
     /// The shell command to run; nil means the app's configured build command.
     public var command: String?
     var target: String
@@ -49,7 +49,11 @@ public struct JobRequest: Sendable, Equatable {
         }
         _ = try catalog.type(named: buildType)
         guard !source.isEmpty, source.utf8.count <= 4096, !source.utf8.contains(0) else { throw .invalidSource(source) }
-        if checkSourceExists, !FileManager.default.fileExists(atPath: source) { throw .missingSource(source) }
+        if source.hasPrefix(GitSource.prefix) {
+            guard GitSource(encoded: source) != nil else { throw .invalidSource(source) }
+        } else if checkSourceExists, !FileManager.default.fileExists(atPath: source) {
+            throw .missingSource(source)
+        }
         if let maxAttempts, !(1...100).contains(maxAttempts) { throw .invalidAttempts(maxAttempts) }
     }
 

@@ -88,6 +88,8 @@ enum SchedulerMigrations {
                 ALTER TABLE job_attempt ADD COLUMN peak_disk_bytes INTEGER;
                 """)
         }
+        PushDeliveryLog.register(in: &migrator)
+        DeployNotifier.register(in: &migrator)
         return migrator
     }
 }
