@@ -176,6 +176,7 @@ struct ServerRunner {
         // The admin API on its own listener; its token from WHARF_ADMIN_TOKEN or <store>/admin-token.
         let admin: AdminServer
         let notifications: NotificationWiring
+        var adminTokenSource = ""
         do {
             let token = try AdminToken.resolve(storePath: store.path)
             admin = AdminServer(edge: edge, token: token, logger: log)
@@ -187,9 +188,7 @@ struct ServerRunner {
                 logRoot: settings.scheduler.buildSettings(storePath: URL(fileURLWithPath: settings.store).standardizedFileURL.path).logRoot,
                 urls: { [edge] app in DeployWiring.urls(app, configuration: configuration, port: edge.port, tlsPort: edge.tlsPort) }, log: log)
             try DeployWiring(edge: edge, store: store, limits: settings.deploy, notifications: notifications).register(on: admin)
-            try admin.start()
-            notifications.start()
-            log("admin API on \(admin.usesTLS ? "https" : "http")://\(settings.edge.adminHost):\(admin.port)/_wharf/ (bearer token from \(token.source))")
+            adminTokenSource = "\(token.source)"
         } catch {
             log("admin API could not start: \(error)")
             edge.shutdown()
@@ -231,6 +230,22 @@ struct ServerRunner {
             await monitor?.stop()
             await scheduler?.stop()
             notifications.stop()
+            admin.shutdown()
+            edge.shutdown()
+            throw error
+        }
+        // The admin listener accepts only once every route is on it (scheduler, hooks, build
+        // status): a client that acts on this line must not find a route missing (a push hook sent
+        // right after start-up was answered 401 as an unknown admin path).
+        do {
+            try admin.start()
+            notifications.start()
+            log("admin API on \(admin.usesTLS ? "https" : "http")://\(settings.edge.adminHost):\(admin.port)/_wharf/ (bearer token from \(adminTokenSource))")
+        } catch {
+            log("admin API could not start: \(error)")
+            await warm?.stop()
+            await monitor?.stop()
+            await scheduler?.stop()
             admin.shutdown()
             edge.shutdown()
             throw error

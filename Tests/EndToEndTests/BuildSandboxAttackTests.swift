@@ -32,7 +32,7 @@ import WharfTestSupport
              "--admin-listen", "127.0.0.1:0", "--workers", "1"],
             stderrPath: scratch.path + "/serve.log", environment: ["WHARF_ADMIN_TOKEN": envToken])
         defer { _ = daemon.stop() }
-        #expect(await waitUntil(20) { daemon.stderr.contains("scheduler running as") }, "\(daemon.stderr)")
+        #expect(await waitUntil(20) { daemon.stderr.contains("admin API on") }, "\(daemon.stderr)")
         #expect(daemon.stderr.contains("build sandbox: builds run as 'wharf-build'"), "\(daemon.stderr)")
         let admin = try #require(SchedulerAPITests.port(after: "admin API on http://127.0.0.1:", in: daemon.stderr), "\(daemon.stderr)")
         let edge = try #require(SchedulerAPITests.port(after: "edge listening on http://127.0.0.1:", in: daemon.stderr))

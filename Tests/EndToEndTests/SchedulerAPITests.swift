@@ -17,7 +17,7 @@ import WharfTestSupport
             ["serve", "--store", store, "--config", scratch.path + "/wharf.yaml", "--listen", "127.0.0.1:0",
              "--admin-listen", "127.0.0.1:0", "--workers", "1"],
             stderrPath: scratch.path + "/serve.log", environment: ["WHARF_ADMIN_TOKEN": token])
-        #expect(eventually(20) { daemon.stderr.contains("scheduler running as") }, "\(daemon.stderr)")
+        #expect(eventually(20) { daemon.stderr.contains("admin API on") }, "\(daemon.stderr)")
         let admin = try #require(Self.port(after: "admin API on http://127.0.0.1:", in: daemon.stderr), "\(daemon.stderr)")
         let edge = try #require(Self.port(after: "edge listening on http://127.0.0.1:", in: daemon.stderr))
         let api = "http://127.0.0.1:\(admin)/_wharf/api"

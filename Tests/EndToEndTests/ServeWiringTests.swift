@@ -26,7 +26,7 @@ import WharfTestSupport
                  "--admin-listen", "127.0.0.1:0", "--workers", "1"],
                 stderrPath: scratch.path + "/serve.log", environment: ["WHARF_ADMIN_TOKEN": token])
             let daemon = self.daemon
-            guard eventually(20, { daemon.stderr.contains("popularity flushed every") }),
+            guard eventually(20, { daemon.stderr.contains("admin API on") }),
                   let admin = SchedulerAPITests.port(after: "admin API on http://127.0.0.1:", in: daemon.stderr),
                   let edge = SchedulerAPITests.port(after: "edge listening on http://127.0.0.1:", in: daemon.stderr) else {
                 throw CommandFailed("wharf serve did not start:\n\(daemon.stderr)")
