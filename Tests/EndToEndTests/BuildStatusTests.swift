@@ -44,7 +44,7 @@ import WharfTestSupport
 
         // Another process follows the log over the API with the read token while the build runs.
         let output = h.scratch.path + "/follow.out"
-        FileManager.default.createFile(atPath: output, contents: nil)
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
         let follower = Process()
         follower.executableURL = URL(fileURLWithPath: WharfProcess.binary)
         follower.arguments = ["logs", "\(id)", "--follow", "--to", h.adminURL, "--token", readToken, "--timeout", "120"]
