@@ -11,6 +11,8 @@ FUZZ_SECONDS ?= 60
 APT_PACKAGES += libssl-dev openssl libnss3-tools chromium
 # HTTP/2: libnghttp2 for the HTTP2 module; nghttp and h2load (nghttp2-client) for tests and benchmarks.
 APT_PACKAGES += libnghttp2-dev nghttp2-client
+# Zip archive uploads: archives made by Info-ZIP's zip in EndToEndTests/ZipArchiveUploadTests.
+APT_PACKAGES += zip
 
 .PHONY: deps build release test run fuzz fuzz-ci bench clean loadtest crash
 

@@ -15,15 +15,46 @@ enum Aliases {
 /// Retention: per app, the newest N deployments plus any deployment an alias points at.
 enum Retention {
     /// Deletes older deployment rows (their files rows cascade); blobs stay until `gc`.
+    /// An app with retention settings in the registry (`keep_deployments`, `keep_days`) keeps the
+    /// deployments either setting keeps, plus the live one and the one before it (the rollback
+    /// target); any other app the newest `keep`. Aliased deployments are never deleted.
     @discardableResult
-    static func prune(_ db: Database, app: String, keep: Int) throws -> Int {
-        try db.execute(sql: """
-            DELETE FROM deployments
-            WHERE app = ?
-              AND id NOT IN (SELECT deployment_id FROM aliases)
-              AND seq NOT IN (SELECT seq FROM deployments WHERE app = ? ORDER BY seq DESC LIMIT ?)
-            """, arguments: [app, app, keep])
-        return db.changesCount
+    static func prune(_ db: Database, app: String, keep: Int, nowMs: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) throws -> Int {
+        let settings = try Row.fetchOne(db, sql: "SELECT keep_deployments, keep_days FROM registered_apps WHERE name = ?",
+                                        arguments: [app])
+        let keepLast: Int? = settings?["keep_deployments"]
+        let keepDays: Int? = settings?["keep_days"]
+        guard keepLast != nil || keepDays != nil else {
+            try db.execute(sql: """
+                DELETE FROM deployments
+                WHERE app = ?
+                  AND id NOT IN (SELECT deployment_id FROM aliases)
+                  AND seq NOT IN (SELECT seq FROM deployments WHERE app = ? ORDER BY seq DESC LIMIT ?)
+                """, arguments: [app, app, keep])
+            return db.changesCount
+        }
+        // Newest first: (seq, id, created_at ms, aliased).
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT d.seq, d.id, d.created_at, (a.deployment_id IS NOT NULL) AS live
+            FROM deployments d LEFT JOIN aliases a ON a.deployment_id = d.id
+            WHERE d.app = ? ORDER BY d.seq DESC
+            """, arguments: [app])
+        let cutoff = keepDays.map { nowMs - Int64($0) * 86_400_000 }
+        var doomed: [String] = []
+        var previousOfLive = false
+        for (index, row) in rows.enumerated() {
+            let live: Bool = row["live"]
+            let createdAt: Int64 = row["created_at"]
+            var kept = live || previousOfLive
+            previousOfLive = live
+            if let keepLast, index < keepLast { kept = true }
+            if let cutoff, createdAt >= cutoff { kept = true }
+            if !kept { doomed.append(row["id"]) }
+        }
+        for id in doomed {
+            try db.execute(sql: "DELETE FROM deployments WHERE id = ? AND id NOT IN (SELECT deployment_id FROM aliases)", arguments: [id])
+        }
+        return doomed.count
     }
 }
 

@@ -45,6 +45,19 @@ extension Store {
         }
     }
 
+    /// App → its `downloads` globs, for every registered app that lists any (the edge's
+    /// download rules; a change bumps the alias generation, so a catalog reloads them).
+    public func registeredDownloadPatterns() throws -> [String: [String]] {
+        try pool.read { db in
+            var map: [String: [String]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT name, downloads FROM registered_apps WHERE downloads != '[]'") {
+                let text: String = row[1]
+                if let list = try? JSONDecoder().decode([String].self, from: Data(text.utf8)), !list.isEmpty { map[row[0]] = list }
+            }
+            return map
+        }
+    }
+
     /// Adds (`create: true`) or replaces an app's registry entry; `webhookNonce` nil keeps the
     /// stored one (`.some(nil)` clears it).
     public func saveRegisteredApp(_ app: RegisteredApp, create: Bool, webhookNonce: String?? = .none) throws {
@@ -64,19 +77,25 @@ extension Store {
             var gitBranch: String?
             if case .git(let url, let branch) = app.source { gitURL = url; gitBranch = branch }
             let notify = String(decoding: try JSONEncoder().encode(app.notify), as: UTF8.self)
+            let downloads = String(decoding: try JSONEncoder().encode(app.downloads), as: UTF8.self)
+            let allowedTypes = String(decoding: try JSONEncoder().encode(app.allowedTypes), as: UTF8.self)
             if create {
                 try db.execute(sql: """
                     INSERT INTO registered_apps (name, git_url, git_branch, build_command, output_dir, target_type, notify,
-                                                 max_files, max_bytes, webhook_nonce, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                                 max_files, max_bytes, downloads, allowed_types, keep_deployments, keep_days,
+                                                 webhook_nonce, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [app.name, gitURL, gitBranch, app.buildCommand, app.outputDirectory, app.targetType, notify,
-                                     app.maxFiles, app.maxBytes, webhookNonce ?? nil, now, now])
+                                     app.maxFiles, app.maxBytes, downloads, allowedTypes, app.keepDeployments, app.keepDays,
+                                     webhookNonce ?? nil, now, now])
             } else {
                 try db.execute(sql: """
                     UPDATE registered_apps SET git_url = ?, git_branch = ?, build_command = ?, output_dir = ?, target_type = ?,
-                        notify = ?, max_files = ?, max_bytes = ?, updated_at = ? WHERE name = ?
+                        notify = ?, max_files = ?, max_bytes = ?, downloads = ?, allowed_types = ?, keep_deployments = ?,
+                        keep_days = ?, updated_at = ? WHERE name = ?
                     """, arguments: [gitURL, gitBranch, app.buildCommand, app.outputDirectory, app.targetType, notify,
-                                     app.maxFiles, app.maxBytes, now, app.name])
+                                     app.maxFiles, app.maxBytes, downloads, allowedTypes, app.keepDeployments, app.keepDays,
+                                     now, app.name])
                 if let webhookNonce {
                     try db.execute(sql: "UPDATE registered_apps SET webhook_nonce = ? WHERE name = ?", arguments: [webhookNonce, app.name])
                 }
@@ -166,11 +185,16 @@ extension Store {
         let notifyText: String = row["notify"]
         let notify = (try? JSONDecoder().decode([String].self, from: Data(notifyText.utf8))) ?? []
         let secret: String? = row["webhook_nonce"]
+        let downloadsText: String = row["downloads"] ?? "[]"
+        let downloads = (try? JSONDecoder().decode([String].self, from: Data(downloadsText.utf8))) ?? []
+        let allowedText: String = row["allowed_types"] ?? "[]"
+        let allowedTypes = (try? JSONDecoder().decode([String].self, from: Data(allowedText.utf8))) ?? []
         return RegisteredApp(
             name: name, hostnames: hosts,
             source: gitURL.map { .git(url: $0, branch: gitBranch ?? "main") } ?? .uploads,
             buildCommand: row["build_command"], outputDirectory: row["output_dir"], targetType: row["target_type"],
-            notify: notify, maxFiles: row["max_files"], maxBytes: row["max_bytes"], hasWebhookSecret: secret != nil,
+            notify: notify, maxFiles: row["max_files"], maxBytes: row["max_bytes"], downloads: downloads,
+            allowedTypes: allowedTypes, keepDeployments: row["keep_deployments"], keepDays: row["keep_days"], hasWebhookSecret: secret != nil,
             createdAt: row["created_at"], updatedAt: row["updated_at"])
     }
 }

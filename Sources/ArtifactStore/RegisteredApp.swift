@@ -23,6 +23,18 @@ public struct RegisteredApp: Sendable, Equatable, Codable {
     /// Per-app upload quota; nil: the configured default.
     public var maxFiles: Int?
     public var maxBytes: Int64?
+    /// Globs naming extra files the edge serves as downloads (`Content-Disposition: attachment`,
+    /// listed on `/_downloads`) besides the extensions `DownloadPolicy` always treats so.
+    public var downloads: [String]
+    /// Content types (`image/png`, `text/*`) and extensions (`.apk`) an upload may contain;
+    /// empty: anything. A file outside the list is refused (415) when the manifest or archive
+    /// arrives.
+    public var allowedTypes: [String]
+    /// Retention: keep the newest N deployments and/or those younger than D days (either keeps
+    /// one); nil for both: the store's default (`retainedDeploymentsPerApp`). The live deployment
+    /// and the one before it are always kept.
+    public var keepDeployments: Int?
+    public var keepDays: Int?
     /// Whether a webhook secret is set (the secret itself is never returned).
     public var hasWebhookSecret: Bool
     public var createdAt: Int64
@@ -30,7 +42,8 @@ public struct RegisteredApp: Sendable, Equatable, Codable {
 
     public init(name: String, hostnames: [String] = [], source: Source = .uploads, buildCommand: String? = nil,
                 outputDirectory: String? = nil, targetType: String = "javascript_web", notify: [String] = [],
-                maxFiles: Int? = nil, maxBytes: Int64? = nil, hasWebhookSecret: Bool = false,
+                maxFiles: Int? = nil, maxBytes: Int64? = nil, downloads: [String] = [], allowedTypes: [String] = [],
+                keepDeployments: Int? = nil, keepDays: Int? = nil, hasWebhookSecret: Bool = false,
                 createdAt: Int64 = 0, updatedAt: Int64 = 0) {
         self.name = name
         self.hostnames = hostnames
@@ -41,6 +54,10 @@ public struct RegisteredApp: Sendable, Equatable, Codable {
         self.notify = notify
         self.maxFiles = maxFiles
         self.maxBytes = maxBytes
+        self.downloads = downloads
+        self.allowedTypes = allowedTypes
+        self.keepDeployments = keepDeployments
+        self.keepDays = keepDays
         self.hasWebhookSecret = hasWebhookSecret
         self.createdAt = createdAt
         self.updatedAt = updatedAt

@@ -93,6 +93,7 @@ enum StoreMigrations {
         PopularityMigration.register(in: &migrator)
         DeltaMigration.register(in: &migrator)
         RegistryMigration.register(in: &migrator)
+        PublishSettingsMigration.register(in: &migrator)
         return migrator
     }
 }

@@ -354,3 +354,60 @@ func zstdDecompressReferencingPrefix(_ input: ArraySlice<UInt8>, prefix: [UInt8]
         }
     }
 }
+
+// MARK: - raw deflate and CRC-32 (zip archives)
+
+/// Raw deflate (RFC 1951, no zlib or gzip wrapper) decoding that reports how much input it
+/// consumed and when the deflate stream ended, so a reader of a container whose entries are
+/// deflate streams of unknown compressed length (zip entries with data descriptors) knows
+/// where the next record starts. Holds one zlib context; one user at a time.
+public final class RawInflater {
+    private let stream: UnsafeMutablePointer<z_stream>
+    public private(set) var ended = false
+
+    public init() throws {
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        let result = wharf_inflateInit2(stream, -15)
+        guard result == Z_OK else {
+            stream.deallocate()
+            throw result == Z_MEM_ERROR ? CodecError.outOfMemory : CodecError.invalidParameter("deflate: inflateInit2 returned \(result)")
+        }
+        self.stream = stream
+    }
+
+    deinit {
+        inflateEnd(stream)
+        stream.deallocate()
+    }
+
+    /// Decodes from `input` into `output`. `consumed` input bytes were used; bytes after the end
+    /// of the stream (`ended`) are not consumed. Throws `CodecError.corrupt` on invalid data.
+    public func inflate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws
+        -> (consumed: Int, produced: Int, ended: Bool) {
+        if ended { return (0, 0, true) }
+        let call = withZlibBuffers(stream, input, output) { CCodecs.inflate(stream, Z_NO_FLUSH) }
+        switch call.result {
+        case Z_OK, Z_BUF_ERROR: break
+        case Z_STREAM_END: ended = true
+        case Z_MEM_ERROR: throw CodecError.outOfMemory
+        default: throw CodecError.corrupt("deflate: \(zlibMessage(stream, "inflate returned \(call.result)"))")
+        }
+        return (call.consumed, call.produced, ended)
+    }
+}
+
+/// CRC-32 (ISO 3309, as zip and gzip use it), by zlib.
+public enum CRC32 {
+    /// `crc` extended over `bytes` (start with 0).
+    public static func update(_ crc: UInt32, _ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        var value = UInt(crc)
+        var rest = bytes
+        while !rest.isEmpty {
+            let n = min(rest.count, Int(UInt32.max))
+            value = crc32(value, rest.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt32(n))
+            rest = UnsafeRawBufferPointer(rebasing: rest[n...])
+        }
+        return UInt32(truncatingIfNeeded: value)
+    }
+}

@@ -1,4 +1,5 @@
 import ArtifactStore
+import HTTPCore
 
 /// Changes to an app's registry entry, each field optional (nil: leave as is), checked before
 /// anything is stored. Shared by `wharf apps add|set` and the admin API.
@@ -12,6 +13,13 @@ public struct AppSettings: Sendable, Equatable {
     public var notify: [String]?
     public var maxFiles: Int??
     public var maxBytes: Int64??
+    /// Globs of files served as downloads (`[]` clears them).
+    public var downloads: [String]?
+    /// Content types and extensions uploads may contain (`[]`: anything).
+    public var allowedTypes: [String]?
+    /// Retention: the newest N deployments / those younger than D days (`.some(nil)` clears).
+    public var keepDeployments: Int??
+    public var keepDays: Int??
 
     public struct GitSource: Sendable, Equatable {
         public var url: String
@@ -26,7 +34,7 @@ public struct AppSettings: Sendable, Equatable {
 
     /// The JSON keys the API accepts (besides `name` on creation).
     static let keys: Set<String> = ["hostnames", "git", "branch", "buildCommand", "outputDir", "targetType", "notify",
-                                    "maxFiles", "maxBytes"]
+                                    "maxFiles", "maxBytes", "downloads", "allowedTypes", "keepDeployments", "keepDays"]
 
     /// Reads settings from a JSON object (`git: null` clears the git source).
     init(json: JSONFields) throws(DeployError) {
@@ -44,6 +52,18 @@ public struct AppSettings: Sendable, Equatable {
         notify = try json.strings("notify", maxCount: 16)
         if json.has("maxFiles") { maxFiles = .some(try json.integer("maxFiles").map { Int($0) }) }
         if json.has("maxBytes") { maxBytes = .some(try json.integer("maxBytes")) }
+        if json.isNull("downloads") {
+            downloads = []
+        } else if let globs = try json.strings("downloads", maxCount: DownloadPattern.maxCount) {
+            downloads = globs
+        }
+        if json.isNull("allowedTypes") {
+            allowedTypes = []
+        } else if let types = try json.strings("allowedTypes", maxCount: AllowedTypes.maxCount) {
+            allowedTypes = types
+        }
+        if json.has("keepDeployments") { keepDeployments = .some(try json.integer("keepDeployments").map { Int($0) }) }
+        if json.has("keepDays") { keepDays = .some(try json.integer("keepDays").map { Int($0) }) }
     }
 
     /// `app` with these settings applied, every value checked (400 naming the first bad one).
@@ -92,6 +112,37 @@ public struct AppSettings: Sendable, Equatable {
         if let maxBytes {
             if let n = maxBytes, !(1...(Int64(1) << 40)).contains(n) { throw DeployError(400, "maxBytes must be 1 byte – 1 TiB") }
             out.maxBytes = maxBytes
+        }
+        if let downloads {
+            out.downloads = try AppSettings.checkDownloadPatterns(downloads)
+        }
+        if let allowedTypes {
+            out.allowedTypes = try AllowedTypes.check(allowedTypes)
+        }
+        if let keepDeployments {
+            if let n = keepDeployments, !(1...10_000).contains(n) { throw DeployError(400, "keepDeployments must be 1–10000") }
+            out.keepDeployments = keepDeployments
+        }
+        if let keepDays {
+            if let n = keepDays, !(1...36_500).contains(n) { throw DeployError(400, "keepDays must be 1–36500") }
+            out.keepDays = keepDays
+        }
+        return out
+    }
+
+    /// Download globs: each one a valid `DownloadPattern`, at most 32, duplicates dropped.
+    static func checkDownloadPatterns(_ globs: [String]) throws(DeployError) -> [String] {
+        guard globs.count <= DownloadPattern.maxCount else {
+            throw DeployError(400, "at most \(DownloadPattern.maxCount) download patterns")
+        }
+        var out: [String] = []
+        for glob in globs {
+            do {
+                _ = try DownloadPattern(glob)
+            } catch {
+                throw DeployError(400, error.description)
+            }
+            if !out.contains(glob) { out.append(glob) }
         }
         return out
     }

@@ -3,7 +3,8 @@ import Foundation
 
 /// The bytes of an uploaded archive file, decompressed on the fly when it is gzip or zstd (told
 /// by magic bytes, not by name), with the decompressed total bounded so a compression bomb stops
-/// within one buffer of the limit (413).
+/// within one buffer of the limit (413). A zip archive (`PK\3\4`, or `PK\5\6` when empty) is
+/// handed out as it is: `ZipReader` inflates its entries one by one.
 final class ArchiveSource {
     private let handle: FileHandle
     private var decoder: (any StreamingDecoder)?
@@ -28,6 +29,8 @@ final class ArchiveSource {
             } else if magic == [0x28, 0xb5, 0x2f, 0xfd] {
                 decoder = try Codec.zstd().makeDecoder(maxOutputBytes: limit)
                 format = "tar.zst"
+            } else if magic == [0x50, 0x4b, 0x03, 0x04] || magic == [0x50, 0x4b, 0x05, 0x06] {
+                format = "zip"
             } else {
                 format = "tar"
             }

@@ -37,6 +37,10 @@ public struct RegistryAPI: Sendable {
         var notify: [String]
         var maxFiles: Int?
         var maxBytes: Int64?
+        var downloads: [String]
+        var allowedTypes: [String]
+        var keepDeployments: Int?
+        var keepDays: Int?
         var webhookSecretSet: Bool
         var createdAt: Int64
         var updatedAt: Int64
@@ -54,6 +58,10 @@ public struct RegistryAPI: Sendable {
             notify = app.notify
             maxFiles = app.maxFiles
             maxBytes = app.maxBytes
+            downloads = app.downloads
+            allowedTypes = app.allowedTypes
+            keepDeployments = app.keepDeployments
+            keepDays = app.keepDays
             webhookSecretSet = app.hasWebhookSecret
             createdAt = app.createdAt
             updatedAt = app.updatedAt

@@ -95,6 +95,7 @@ public final class UploadAPI: Sendable {
         counted {
             let (app, grant) = try authorize(request, need: .deploy)
             let manifest = try UploadManifest.parse(request.body, limits: limits(for: app))
+            try AllowedTypes(app.allowedTypes).check(paths: manifest.files.map(\.path))
             let session = UploadArea.Session(id: DeployToken.randomHex(bytes: 8), app: app.name, manifest: manifest,
                                              createdAt: Int64(Date().timeIntervalSince1970), createdBy: grant.label)
             try area.save(session)

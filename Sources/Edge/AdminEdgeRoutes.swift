@@ -13,6 +13,8 @@ extension AdminServer {
         self.init(host: edge.configuration.adminHost, port: edge.configuration.adminPort, token: token,
                   limits: limits, logger: logger)
         EdgeAdminRoutes(edge: edge).install(on: self)
+        DashboardDataRoutes(edge: edge, server: self).install(on: self)
+        dashboard.useReadToken(AdminToken.resolveReadToken(storePath: edge.store.path))
     }
 }
 

@@ -263,6 +263,8 @@ public final class AdminRoutes: Sendable {
                 let name = String(part.dropFirst().dropLast())
                 guard names.insert(name).inserted else { throw RegistrationError.invalidPattern(pattern) }
                 segments.append(.parameter(name))
+            } else if part.isEmpty && i == parts.count - 1 && i > 0 {
+                segments.append(.literal(""))  // a trailing slash, as in "/_wharf/"
             } else if part.isEmpty || part.contains("{") || part.contains("}") || part.contains("*") {
                 throw RegistrationError.invalidPattern(pattern)
             } else {

@@ -36,6 +36,8 @@ public final class AdminServer: Sendable {
 
     public let routes = AdminRoutes()
     public let token: AdminToken
+    /// The browser dashboard's sessions, read token and history (see `Dashboard`).
+    public let dashboard = Dashboard()
     public let host: String
     public let requestedPort: Int
     public let limits: Limits
@@ -59,6 +61,7 @@ public final class AdminServer: Sendable {
         self.limits = limits
         self.logger = logger
         registerGenericRoutes()
+        DashboardRoutes(server: self).install(on: routes)
     }
 
     /// The port it listens on (the real one when 0 was asked for); 0 before `start()`.
@@ -103,6 +106,11 @@ public final class AdminServer: Sendable {
 
     /// `{"status":"ok","uptimeSeconds":…,"<section>":{…},…}` with sections in name order.
     private func statusResponse() throws -> AdminResponse {
+        AdminResponse(status: 200, body: try statusJSON())
+    }
+
+    /// The body of `GET /_wharf/api/status`.
+    func statusJSON() throws -> [UInt8] {
         var out = Array(#"{"status":"ok","uptimeSeconds":"#.utf8)
         out += Array(String(format: "%.3f", uptimeSeconds).utf8)
         for (name, provider) in statusSections.withLock({ $0 }).sorted(by: { $0.0 < $1.0 }) {
@@ -112,7 +120,7 @@ public final class AdminServer: Sendable {
             out += try provider()
         }
         out += Array("}".utf8)
-        return AdminResponse(status: 200, body: out)
+        return out
     }
 
     /// Serves the admin API over TLS with `context` (call before `start()`), or swaps the
@@ -147,7 +155,7 @@ public final class AdminServer: Sendable {
         let context = TLSContextRef(tlsContext.withLock { $0 })
         let loopThread = try LoopThread(name: "wharf-admin")
         let loop = loopThread.loop
-        let dispatcher = AdminDispatcher(routes: routes, token: token, logger: logger)
+        let dispatcher = AdminDispatcher(routes: routes, token: token, sessions: dashboard.sessions, logger: logger)
         do {
             let (loopState, bound) = try loop.executeAndWait { [self] () throws -> (AdminLoopState, Int) in
                 let s = AdminLoopState(loop: loop, limits: limits, dispatcher: dispatcher, logger: logger)
@@ -167,6 +175,7 @@ public final class AdminServer: Sendable {
     /// Stops accepting, closes every connection (a handler still running finishes first, its
     /// answer dropped), and joins the loop thread. Idempotent.
     public func shutdown() {
+        dashboard.stop()
         guard let loopThread = thread.withLock({ t in defer { t = nil }; return t }) else { return }
         // The loop state stays alive until the thread is joined: the close callbacks of the
         // connections closed here run on later loop turns and call back into it.
@@ -184,11 +193,13 @@ public final class AdminServer: Sendable {
 final class AdminDispatcher: Sendable {
     let routes: AdminRoutes
     let token: AdminToken
+    let sessions: DashboardSessions
     let logger: @Sendable (String) -> Void
 
-    init(routes: AdminRoutes, token: AdminToken, logger: @escaping @Sendable (String) -> Void) {
+    init(routes: AdminRoutes, token: AdminToken, sessions: DashboardSessions, logger: @escaping @Sendable (String) -> Void) {
         self.routes = routes
         self.token = token
+        self.sessions = sessions
         self.logger = logger
     }
 
@@ -215,7 +226,20 @@ final class AdminDispatcher: Sendable {
             run(match, pending, target, connection, credential: presented, isAdmin: token.matches(Array(presented.utf8)))
             return
         }
-        guard authorized(pending.authorization) else {
+        // A dashboard page's request: a session cookie instead of the token (`DashboardGate`).
+        var isAdmin = true
+        if pending.authorization == nil, let decision = DashboardGate.decide(
+            AdminRequest(method: pending.method == "HEAD" ? "GET" : pending.method, path: target.path, headers: pending.headers),
+            sessions: sessions, tls: connection.owner.tlsContext != nil) {
+            switch decision {
+            case .refused(let response):
+                if let file = pending.upload { unlink(file.path) }
+                connection.finish(response, for: pending)
+                return
+            case .allowed(let admin):
+                isAdmin = admin
+            }
+        } else if !authorized(pending.authorization) {
             if let file = pending.upload { unlink(file.path) }
             let challenge = pending.authorization == nil
                 ? #"Bearer realm="wharf-admin""#
@@ -227,7 +251,7 @@ final class AdminDispatcher: Sendable {
         }
         switch lookup {
         case .found(let match):
-            run(match, pending, target, connection)
+            run(match, pending, target, connection, isAdmin: isAdmin)
         case .wrongMethod(let allowed):
             if let file = pending.upload { unlink(file.path) }
             var response = AdminResponse.error(405, "method \(pending.method) not allowed here")

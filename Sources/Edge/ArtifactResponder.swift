@@ -105,6 +105,9 @@ public struct ArtifactResponder: Sendable {
         guard let route = router.route(host: host, path: target.path, knownApps: snapshot.appNames) else {
             return .found(RouteMemo.Resolution(app: nil, file: nil))
         }
+        if route.path == DownloadsPage.path, let page = snapshot.apps[route.app]?.downloadsPage {
+            return .found(RouteMemo.Resolution(app: route.app, file: nil, page: page))
+        }
         // A miss inside a known app keeps the app: its 404s count toward the app's error rate.
         guard let deployment = snapshot.apps[route.app], let file = deployment.lookup(route.path) else {
             return .found(RouteMemo.Resolution(app: snapshot.apps[route.app] == nil ? nil : route.app, file: nil))
@@ -149,6 +152,10 @@ public struct ArtifactResponder: Sendable {
             case .failed(let plan): return plan
             case .found(let found): resolution = found
             }
+        }
+        if let app = resolution.app, let page = resolution.page {
+            return planPage(page, head: head, isHead: isHead, app: app, date: date, close: close,
+                            http10KeepAlive: http10KeepAlive, fail: fail)
         }
         guard let app = resolution.app, let file = resolution.file else {
             var missing = fail(404, "not found")
@@ -222,7 +229,7 @@ public struct ArtifactResponder: Sendable {
                     // which RFC 9110 §14.2 allows in place of any Range.
                     break
                 case .multiple(let spans):
-                    let multipart = MultipartByteRanges(spans: spans, contentType: file.entry.contentType,
+                    let multipart = MultipartByteRanges(spans: spans, contentType: file.contentType,
                                                         completeLength: rep.size,
                                                         boundary: ArtifactResponder.boundary(for: rep))
                     var b = ResponseHeadBuilder(status: 206, date: date)
@@ -246,6 +253,39 @@ public struct ArtifactResponder: Sendable {
             }
             return plan
         }
+    }
+
+    /// The generated `/_downloads` page: preconditions as for files (ETag, Last-Modified), no
+    /// ranges (a Range field is ignored: a whole 200), HEAD without the body.
+    private func planPage(_ page: DownloadsPage, head: RequestHead, isHead: Bool, app: String, date: [UInt8], close: Bool,
+                          http10KeepAlive: Bool, fail: (Int, String) -> Plan) -> Plan {
+        let outcome = ConditionalRequest.evaluate(
+            method: isHead ? .head : .get,
+            validators: .init(etag: page.etag, lastModified: page.lastModified),
+            headers: .init(ifMatch: head.value(of: .ifMatch),
+                           ifUnmodifiedSince: head.value(of: .ifUnmodifiedSince),
+                           ifNoneMatch: head.value(of: .ifNoneMatch),
+                           ifModifiedSince: head.value(of: .ifModifiedSince),
+                           ifRange: nil, hasRange: false))
+        var plan = Plan(status: 200, earlyHints: nil, head: [], body: .none, close: close, app: app, path: DownloadsPage.path)
+        switch outcome {
+        case .notModified:
+            var b = ResponseHeadBuilder(status: 304, date: date)
+            b.raw(page.validatorHeaders)
+            plan.status = 304
+            plan.head = b.finish(close: close, http10KeepAlive: http10KeepAlive)
+        case .preconditionFailed:
+            var failed = fail(412, "precondition failed")
+            failed.app = app
+            return failed
+        case .proceed:
+            var b = ResponseHeadBuilder(status: 200, date: date)
+            b.contentLength(Int64(page.body.count))
+            b.raw(page.fixedHeaders)
+            plan.head = b.finish(close: close, http10KeepAlive: http10KeepAlive)
+            plan.body = isHead ? .none : .bytes(page.body)
+        }
+        return plan
     }
 
     /// A multipart boundary that cannot occur in the body's part heads: derived from the ETag.

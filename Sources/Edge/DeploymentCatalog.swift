@@ -64,12 +64,15 @@ public final class DeploymentCatalog: Sendable {
         let old = snapshot
         if generation == old.generation { return false }
         var apps: [String: ServedDeployment] = [:]
+        // Registry download globs bump the generation too; a deployment is reloaded when they changed.
+        let downloadPatterns = try store.registeredDownloadPatterns()
         for app in try store.apps() {
             guard let id = try store.currentDeploymentID(app: app) else { continue }
-            if let existing = old.apps[app], existing.id == id {
+            let patterns = downloadPatterns[app] ?? []
+            if let existing = old.apps[app], existing.id == id, existing.downloadPatterns == patterns {
                 apps[app] = existing
             } else if let manifest = try store.deployment(id: id) {
-                apps[app] = ServedDeployment(manifest: manifest)
+                apps[app] = ServedDeployment(manifest: manifest, downloadPatterns: patterns)
             }
         }
         // Registry host names bump the same generation, so they are read here too.

@@ -12,6 +12,8 @@ final class RouteMemo {
         /// nil: no route or no such file (404).
         var app: String?
         var file: ServedFile?
+        /// The app's generated `/_downloads` page, when that is what the request asks for.
+        var page: DownloadsPage? = nil
     }
 
     /// The raw bytes a resolution depends on. Lookups use slices of the request's own buffer

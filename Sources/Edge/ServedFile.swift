@@ -48,6 +48,12 @@ public final class ServedFile: Sendable {
     /// The `Link` value for preload hints ("" when none).
     public let linkValue: String
     public let isHTML: Bool
+    /// Served as a download (`Content-Disposition: attachment`, listed on `/_downloads`).
+    public let isDownload: Bool
+    /// The `Content-Type` sent: the manifest's, or for a download stored as
+    /// `application/octet-stream` the type its extension names (an APK published before the
+    /// table knew it still gets `application/vnd.android.package-archive`).
+    public let contentType: String
     /// A prebuilt `103 Early Hints` head carrying the preload links, for HTML entry points.
     public let earlyHintsHead: [UInt8]?
     /// RFC 9842 `dcz` representations, one per dictionary (its SHA-256, 32 bytes). Few per file
@@ -57,10 +63,15 @@ public final class ServedFile: Sendable {
     /// identity): the base of the "bytes saved" metric.
     public let deltaBaseline: Int64
 
-    public init(deploymentID: String, entry: ManifestEntry) {
+    public init(deploymentID: String, entry: ManifestEntry, download: Bool = false) {
         self.deploymentID = deploymentID
         self.entry = entry
         self.isHTML = entry.contentType.hasPrefix("text/html")
+        self.isDownload = download
+        let contentType = download && entry.contentType == MediaType.fallback
+            ? MediaType.contentType(forPath: entry.path) : entry.contentType
+        self.contentType = contentType
+        let disposition = download ? DownloadPolicy.contentDisposition(fileName: DownloadPolicy.fileName(ofPath: entry.path)) : nil
         let links = entry.preloadHints.map(\.linkValue).map { String($0.filter { $0 != "\r" && $0 != "\n" }) }
         self.linkValue = links.joined(separator: ", ")
         self.earlyHintsHead = links.isEmpty ? nil : ResponseHeadWriter.earlyHints(links: links)
@@ -92,7 +103,8 @@ public final class ServedFile: Sendable {
             fixed.append(contentsOf: lastModified)
             fixed.append(contentsOf: "\r\n".utf8)
             validators = fixed
-            field("Content-Type", entry.contentType)
+            field("Content-Type", contentType)
+            if let disposition { field("Content-Disposition", disposition) }
             if coding != .identity { field("Content-Encoding", coding.token) }
             // Ranges are served on identity only; a dcz delta is always sent whole.
             if coding != .dcz { field("Accept-Ranges", "bytes") }
@@ -170,17 +182,36 @@ public final class ServedDeployment: Sendable {
     public let app: String
     public let files: [String: ServedFile]
     public let entryPoint: ServedFile?
+    /// The app's `downloads` globs this deployment was loaded with (a change reloads it).
+    public let downloadPatterns: [String]
+    /// The generated `/_downloads` page; nil when the deployment has its own file at that path
+    /// (`/_downloads` or `/_downloads/index.html`): the app's file wins.
+    public let downloadsPage: DownloadsPage?
 
-    public init(manifest: DeploymentManifest) {
+    public init(manifest: DeploymentManifest, downloadPatterns: [String] = []) {
         id = manifest.id
         app = manifest.app
+        self.downloadPatterns = downloadPatterns
+        // Patterns were checked when stored; one that no longer parses is skipped, not fatal.
+        let patterns = downloadPatterns.compactMap { try? DownloadPattern($0) }
         var files: [String: ServedFile] = [:]
         files.reserveCapacity(manifest.files.count)
+        var downloads: [ServedFile] = []
         for (path, entry) in manifest.files {
-            files[path] = ServedFile(deploymentID: manifest.id, entry: entry)
+            let download = DownloadPolicy.isDownload(path: path, patterns: patterns)
+            let file = ServedFile(deploymentID: manifest.id, entry: entry, download: download)
+            files[path] = file
+            if download { downloads.append(file) }
         }
         self.files = files
         self.entryPoint = manifest.entryPoint.flatMap { files[$0] } ?? files["/index.html"]
+        if files[DownloadsPage.path] != nil || files[DownloadsPage.path + "/index.html"] != nil {
+            downloadsPage = nil
+        } else {
+            downloadsPage = DownloadsPage(app: manifest.app, deploymentID: manifest.id, version: manifest.version,
+                                          createdAtMs: manifest.createdAt,
+                                          downloads: downloads.sorted { $0.entry.path < $1.entry.path })
+        }
     }
 
     /// The file for a path: exact match, then `dir/index.html` for a directory path, then the

@@ -27,6 +27,16 @@ struct AppSettingsOptions: ParsableArguments {
     @Option(name: .customLong("notify"), help: "URL notified about deploys (repeatable; on set, replaces the list).") var notify: [String] = []
     @Option(help: "Upload quota: files per deployment (default: deploy.max_files).") var maxFiles: Int?
     @Option(help: "Upload quota: bytes per deployment (default: deploy.max_bytes).") var maxBytes: Int64?
+    @Option(name: .customLong("download"),
+            help: "A glob of files served as downloads besides apk, ipa, zip… (repeatable; on set, replaces the list). '*.bin' matches names, '/releases/**' paths.")
+    var downloads: [String] = []
+    @Flag(help: "set: drop the app's download globs.") var noDownloads = false
+    @Option(name: .customLong("allow-type"),
+            help: "A content type (image/png, text/*) or extension (.apk) uploads may contain (repeatable; on set, replaces the list; none: anything).")
+    var allowedTypes: [String] = []
+    @Flag(help: "set: allow any type again.") var noAllowedTypes = false
+    @Option(help: "Retention: keep the newest N deployments (0 on set: the store default).") var keepDeployments: Int?
+    @Option(help: "Retention: keep deployments younger than D days (0 on set: no age rule).") var keepDays: Int?
 
     var settings: AppSettings {
         var s = AppSettings()
@@ -38,6 +48,10 @@ struct AppSettingsOptions: ParsableArguments {
         if !notify.isEmpty { s.notify = notify }
         if let maxFiles { s.maxFiles = .some(maxFiles) }
         if let maxBytes { s.maxBytes = .some(maxBytes) }
+        if !downloads.isEmpty { s.downloads = downloads } else if noDownloads { s.downloads = [] }
+        if !allowedTypes.isEmpty { s.allowedTypes = allowedTypes } else if noAllowedTypes { s.allowedTypes = [] }
+        if let keepDeployments { s.keepDeployments = .some(keepDeployments == 0 ? nil : keepDeployments) }
+        if let keepDays { s.keepDays = .some(keepDays == 0 ? nil : keepDays) }
         return s
     }
 }
@@ -78,6 +92,12 @@ func describe(_ app: RegisteredApp) -> [String] {
     lines.append("type: \(app.targetType)")
     lines.append("notify: \(app.notify.joined(separator: ", "))")
     lines.append("quota: \(app.maxFiles.map(String.init) ?? "default") files, \(app.maxBytes.map(String.init) ?? "default") bytes")
+    lines.append("downloads: \(app.downloads.isEmpty ? "-" : app.downloads.joined(separator: " "))")
+    lines.append("allowed_types: \(app.allowedTypes.isEmpty ? "any" : app.allowedTypes.joined(separator: " "))")
+    var retention: [String] = []
+    if let n = app.keepDeployments { retention.append("newest \(n)") }
+    if let d = app.keepDays { retention.append("younger than \(d) days") }
+    lines.append("retention: \(retention.isEmpty ? "store default" : retention.joined(separator: " or ") + ", live and previous always")")
     lines.append("webhook_secret: \(app.hasWebhookSecret ? "set (not shown)" : "none")")
     return lines
 }

@@ -29,6 +29,10 @@ struct ConfigurationLoader {
 
     let reader: ConfigReader
     private(set) var problems: [Problem] = []
+    /// Every key asked of the providers while resolving: the keys Wharf knows.
+    var asked = ConfigKeyRecorder.KeySet()
+    /// The leaf keys the configuration file sets (empty without a file).
+    var fileKeys: [String] = []
 
     /// Builds the reader: environment variables named WHARF_<KEY> (dots → underscores), then the file.
     static func load(configFile: String?, environment: [String: String] = ProcessInfo.processInfo.environment) async throws -> ConfigurationLoader {
@@ -36,18 +40,25 @@ struct ConfigurationLoader {
         for (name, value) in environment where name.hasPrefix("WHARF_") {
             stripped[String(name.dropFirst("WHARF_".count))] = value
         }
-        var providers: [any ConfigProvider] = [EnvironmentVariablesProvider(environmentVariables: stripped)]
+        let asked = ConfigKeyRecorder.KeySet()
+        var providers: [any ConfigProvider] = [
+            ConfigKeyRecorder(inner: EnvironmentVariablesProvider(environmentVariables: stripped), asked: asked)
+        ]
+        var fileKeys: [String] = []
         if let configFile {
             guard FileManager.default.fileExists(atPath: configFile) else {
                 throw Problem(key: "--config", reason: "no such file: \(configFile)")
             }
             do {
-                providers.append(try await FileProvider<YAMLSnapshot>(filePath: FilePath(configFile)))
+                providers.append(ConfigKeyRecorder(inner: try await FileProvider<YAMLSnapshot>(filePath: FilePath(configFile)), asked: asked))
+                fileKeys = try UnknownConfigKeys.leafKeys(ofYAML: String(contentsOfFile: configFile, encoding: .utf8))
             } catch {
                 throw Problem(key: "--config", reason: "cannot read \(configFile) as YAML: \(error)")
             }
         }
-        return ConfigurationLoader(reader: ConfigReader(providers: providers))
+        var loader = ConfigurationLoader(reader: ConfigReader(providers: providers), asked: asked)
+        loader.fileKeys = fileKeys
+        return loader
     }
 
     /// Resolves every key into Settings, collecting problems instead of stopping at the first.
@@ -97,6 +108,13 @@ struct ConfigurationLoader {
         let (deploy, deployProblems) = DeploySettings.read(self)
         s.deploy = deploy
         problems += deployProblems
+        // Every key has been asked for by now. Unknown ones are reported only when nothing else is
+        // wrong: a reader that stopped at a bad value has not asked for the keys after it.
+        if problems.isEmpty {
+            for p in UnknownConfigKeys.problems(fileKeys: fileKeys, known: asked.all) {
+                problems.append(Problem(key: p.key, reason: p.reason))
+            }
+        }
         return s
     }
 
@@ -106,7 +124,6 @@ struct ConfigurationLoader {
         let enabled = bool("edge.tls.enabled")
         let listen = string("edge.tls.listen")
         let certificates = stringArray("edge.tls.certificates") ?? []
-        guard enabled ?? (listen != nil || !certificates.isEmpty) else { return nil }
         var t = EdgeTLSConfiguration()
         if let listen { (t.listenHost, t.listenPort) = address("edge.tls.listen", listen) ?? (t.listenHost, t.listenPort) }
         for item in certificates {
@@ -124,6 +141,8 @@ struct ConfigurationLoader {
         t.redirectApps = Set(stringArray("edge.tls.redirect") ?? [])
         t.hstsApps = Set(stringArray("edge.tls.hsts") ?? [])
         t.hstsMaxAgeSeconds = int("edge.tls.hsts_max_age") ?? t.hstsMaxAgeSeconds
+        // Decided after every key is read, so each is known whether TLS is on or off.
+        guard enabled ?? (listen != nil || !certificates.isEmpty) else { return nil }
         return t
     }
 

@@ -16,9 +16,33 @@ import Testing
                            "popularity_app", "popularity_daily", "popularity_path", "registered_apps", "store_state", "variants"])
         #expect(mode == "wal")
         #expect(applied == ["v1-blobs-deployments-aliases", "v-popularity: decayed scores and daily totals", "v3-dictionary-deltas",
-                            "v4-app-registry"])
+                            "v4-app-registry", "v6-app-publish-settings"])
         let again = try Store.open(at: store.path)
         #expect(try again.aliasGeneration() == 0)
+    }
+
+    /// A store made before `v6-app-publish-settings` keeps its registered apps, which get no
+    /// download globs, no allow-list and the default retention.
+    @Test func publishSettingsMigrateAnOlderRegistry() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path + "/old"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        do {
+            let pool = try DatabasePool(path: path + "/store.sqlite")
+            try StoreMigrations.migrator.migrate(pool, upTo: "v4-app-registry")
+            try pool.write { db in
+                try db.execute(sql: """
+                    INSERT INTO registered_apps (name, target_type, created_at, updated_at) VALUES ('old', 'javascript_web', 1, 1)
+                    """)
+            }
+        }
+        let store = try Store.open(at: path)
+        let app = try #require(try store.registeredApp("old"))
+        #expect(app.downloads == [] && app.allowedTypes == [] && app.keepDeployments == nil && app.keepDays == nil)
+        try store.pool.write { db in
+            #expect(throws: DatabaseError.self) { try db.execute(sql: "UPDATE registered_apps SET keep_deployments = 0") }
+            #expect(throws: DatabaseError.self) { try db.execute(sql: "UPDATE registered_apps SET keep_days = -1") }
+        }
     }
 
     @Test func manyConnectionsOpeningANewStoreAtOnceAllSucceed() throws {

@@ -100,6 +100,42 @@ import WharfTestSupport
         #expect(try store.aliasGeneration() > added)
     }
 
+    @Test func downloadGlobsAreCheckedStoredAndMoveTheAliasGeneration() throws {
+        let (store, dir) = try Self.store()
+        defer { dir.remove() }
+        let service = AppRegistryService(store: store)
+        _ = try service.add("fw", settings: AppSettings())
+        var generation = try store.aliasGeneration()
+        let app = try service.set("fw", settings: { var s = AppSettings(); s.downloads = ["*.bin", "/releases/**", "*.bin"]; return s }())
+        #expect(app.downloads == ["*.bin", "/releases/**"], "duplicates dropped")
+        #expect(try store.registeredDownloadPatterns() == ["fw": ["*.bin", "/releases/**"]])
+        #expect(try store.aliasGeneration() > generation, "a running edge reloads its download rules")
+        generation = try store.aliasGeneration()
+        // Other settings leave the generation (and the globs) alone.
+        _ = try service.set("fw", settings: { var s = AppSettings(); s.targetType = "flutter_android"; return s }())
+        #expect(try store.aliasGeneration() == generation)
+        #expect(try store.registeredApp("fw")?.downloads == ["*.bin", "/releases/**"])
+
+        for bad in [[""], ["a\nb"], ["/../etc/*"], ["a\\b"], ["/a//b"], [String(repeating: "x", count: 300)],
+                    [String(repeating: "*x", count: 9)], Array(repeating: "*.a", count: 33)] {
+            #expect(throws: DeployError.self, "\(bad)") {
+                _ = try service.set("fw", settings: { var s = AppSettings(); s.downloads = bad; return s }())
+            }
+        }
+        #expect(try store.registeredApp("fw")?.downloads == ["*.bin", "/releases/**"], "a refused change stores nothing")
+        #expect(try store.aliasGeneration() == generation)
+
+        _ = try service.set("fw", settings: { var s = AppSettings(); s.downloads = []; return s }())
+        #expect(try store.registeredDownloadPatterns().isEmpty)
+        #expect(try store.aliasGeneration() > generation)
+        generation = try store.aliasGeneration()
+        _ = try service.add("pkg", settings: { var s = AppSettings(); s.downloads = ["*.pkg"]; return s }())
+        #expect(try store.aliasGeneration() > generation)
+        generation = try store.aliasGeneration()
+        try service.remove("pkg")
+        #expect(try store.aliasGeneration() > generation)
+    }
+
     @Test func theRegistrySurvivesReopeningTheStore() throws {
         let dir = try TemporaryDirectory(prefix: "wharf-registry-reopen")
         defer { dir.remove() }

@@ -33,6 +33,13 @@ import WharfTestSupport
         #expect(try wharf(["apps", "set", "web", "--host", "bad host"]).status == 1)
         #expect(try wharf(["apps", "add", "web"]).status == 1)
         #expect(try wharf(["apps", "add", "Bad_Name"]).status == 1)
+        let downloads = try wharf(["apps", "set", "web", "--download", "*.bin", "--download", "/releases/**"])
+        #expect(downloads.status == 0, "\(downloads.stderr)")
+        #expect(downloads.stdout.contains("downloads: *.bin /releases/**"))
+        let badGlob = try wharf(["apps", "set", "web", "--download", "/../x"])
+        #expect(badGlob.status == 1 && badGlob.stderr.contains("download pattern"), "\(badGlob.stderr)")
+        #expect(try wharf(["apps", "show", "web"]).stdout.contains("downloads: *.bin /releases/**"))
+        #expect(try wharf(["apps", "set", "web", "--no-downloads"]).stdout.contains("downloads: -"))
 
         let read = try wharf(["apps", "token", "create", "web", "--scope", "read"])
         #expect(read.status == 0 && read.stdout.hasPrefix("wharf_"))
@@ -80,6 +87,14 @@ import WharfTestSupport
         let newSecret = patched.json["webhookSecret"] as? String ?? ""
         #expect(newSecret.count == 64 && newSecret != secret)
         #expect((patched.json["app"] as? [String: Any])?["source"] as? String == "uploads")
+        let globs = try h.request("PATCH", "/_wharf/api/registry/api", token: h.adminToken, body: Array(#"{"downloads":["*.bin"]}"#.utf8))
+        #expect(globs.status == 200 && globs.json["downloads"] as? [String] == ["*.bin"], "\(globs.body)")
+        for bad in [#"{"downloads":"*.bin"}"#, #"{"downloads":["a\u0000"]}"#, #"{"downloads":["/a/../b"]}"#, #"{"downloads":[1]}"#] {
+            let refused = try h.request("PATCH", "/_wharf/api/registry/api", token: h.adminToken, body: Array(bad.utf8))
+            #expect(refused.status == 400, "\(bad): \(refused.body)")
+        }
+        #expect(try h.request("PATCH", "/_wharf/api/registry/api", token: token, body: Array(#"{"downloads":[]}"#.utf8)).status == 401)
+        #expect(try h.request("GET", "/_wharf/api/registry/api", token: token).json["downloads"] as? [String] == ["*.bin"])
         #expect(try h.request("PATCH", "/_wharf/api/registry/api", token: token, body: Array("{}".utf8)).status == 401)
         let tokens = try h.request("GET", "/_wharf/api/registry/api/tokens", token: h.adminToken)
         #expect(tokens.status == 200 && !tokens.body.contains(String(token.suffix(64))))

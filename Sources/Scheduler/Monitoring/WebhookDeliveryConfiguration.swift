@@ -41,7 +41,12 @@ extension WebhookConfiguration {
     /// The webhook settings from `monitor.webhook.*` values looked up by key, or nil when no URL is set
     /// (an empty URL also means none). A malformed value is refused with its key.
     public static func from(lookup: (String) -> String?) throws(SchedulerError) -> WebhookConfiguration? {
-        guard let text = lookup("monitor.webhook.url")?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        // Every key is looked up, webhook or not: the loader knows a key by its being asked for.
+        let text = lookup("monitor.webhook.url")?.trimmingCharacters(in: .whitespaces)
+        let timeout = try ConfigurationValues.seconds("monitor.webhook.timeout_seconds", lookup)
+        let initialBackoff = try ConfigurationValues.seconds("monitor.webhook.initial_backoff_seconds", lookup)
+        let maxBackoff = try ConfigurationValues.seconds("monitor.webhook.max_backoff_seconds", lookup)
+        guard let text, !text.isEmpty else { return nil }
         let url: WebhookURL
         do {
             url = try WebhookURL(parsing: text)
@@ -49,9 +54,9 @@ extension WebhookConfiguration {
             throw .invalidConfiguration("monitor.webhook.url: \(error)")
         }
         var config = WebhookConfiguration(url: url)
-        config.timeout = try ConfigurationValues.seconds("monitor.webhook.timeout_seconds", lookup) ?? config.timeout
-        config.initialBackoff = try ConfigurationValues.seconds("monitor.webhook.initial_backoff_seconds", lookup) ?? config.initialBackoff
-        config.maxBackoff = try ConfigurationValues.seconds("monitor.webhook.max_backoff_seconds", lookup) ?? config.maxBackoff
+        config.timeout = timeout ?? config.timeout
+        config.initialBackoff = initialBackoff ?? config.initialBackoff
+        config.maxBackoff = maxBackoff ?? config.maxBackoff
         try config.validate()
         return config
     }

@@ -1,0 +1,338 @@
+/// The dashboard's script, served at `/_wharf/ui/assets/dashboard.js` (an ES module, no
+/// library, no build step): polls the admin API every 5 s with the session cookie and draws the
+/// pages, charts as SVG. It writes data into the page only as text.
+enum DashboardScript {
+    static let source = #"""
+// Wharf dashboard: fills the page skeletons from the admin API with the session cookie, every
+// 5 s. Data goes into the page only as text (textContent, createTextNode), never as HTML.
+const csrf = document.querySelector('meta[name="wharf-csrf"]')?.content ?? '';
+const page = document.body.dataset.page;
+const isAdmin = document.body.dataset.role === 'admin';
+const POLL_MS = 5000;
+const SVG = 'http://www.w3.org/2000/svg';
+
+class HTTPError extends Error {
+  constructor(path, status, message) { super(`${path}: ${status} ${message}`); this.status = status; }
+}
+
+async function getJSON(path) {
+  const response = await fetch(path, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+  if (response.status === 401) { location.assign('/_wharf/'); throw new HTTPError(path, 401, 'signed out'); }
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new HTTPError(path, response.status, data.error ?? '');
+  return data;
+}
+
+/** The scheduler's routes answer 404/503 when `wharf edge` runs without it: shown as absent. */
+async function optionalJSON(path) {
+  try { return await getJSON(path); } catch (e) { if (e.status === 404 || e.status === 503) return null; throw e; }
+}
+
+async function post(path, body) {
+  const response = await fetch(path, {
+    method: 'POST', credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json', 'X-Wharf-CSRF': csrf },
+    body: body === undefined ? '' : JSON.stringify(body),
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new HTTPError(path, response.status, data.error ?? '');
+  return data;
+}
+
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === 'onclick') node.addEventListener('click', value);
+    else node.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === undefined || child === null) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+/** A table: columns are [heading, row => text or node]; an empty list is a sentence. */
+function table(label, columns, rows, empty = 'None.') {
+  if (!rows.length) return el('p', { class: 'empty' }, empty);
+  return el('table', { 'aria-label': label },
+    el('thead', {}, el('tr', {}, columns.map(([heading]) => el('th', { scope: 'col' }, heading)))),
+    el('tbody', {}, rows.map(row => el('tr', {}, columns.map(([, cell]) => el('td', {}, cell(row)))))));
+}
+
+function fill(id, ...nodes) { document.getElementById(id)?.replaceChildren(...nodes); }
+
+const number = new Intl.NumberFormat('en', { maximumFractionDigits: 2 });
+function fmt(v, unit = '') { return v === null || v === undefined || Number.isNaN(v) ? '–' : `${number.format(v)}${unit}`; }
+function bytes(v) {
+  if (v === null || v === undefined) return '–';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (Math.abs(v) >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+  return `${number.format(v)} ${units[i]}`;
+}
+function when(seconds) { return seconds ? new Date(seconds * 1000).toISOString().replace('T', ' ').slice(0, 19) : '–'; }
+function isoWhen(text) { return text ? text.replace('T', ' ').replace('Z', '').slice(0, 19) : '–'; }
+function duration(seconds) {
+  if (seconds === null || seconds === undefined) return '–';
+  if (seconds < 60) return `${number.format(seconds)} s`;
+  return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+}
+
+/**
+ * A line chart as SVG: series of [t, value] points (null values leave a gap), y from 0 to the
+ * largest value; the figure's caption names the latest value of each series.
+ */
+function chart(title, series, format = v => fmt(v)) {
+  const W = 480, H = 150, L = 48, R = 8, T = 8, B = 22;
+  const all = series.flatMap(s => s.points.filter(p => p[1] !== null && p[1] !== undefined));
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('class', 'chart');
+  const latest = series.map(s => {
+    const last = [...s.points].reverse().find(p => p[1] !== null && p[1] !== undefined);
+    return `${s.label} ${last ? format(last[1]) : '–'}`;
+  }).join(', ');
+  svg.setAttribute('aria-label', `${title}: ${latest}`);
+  const svgEl = (tag, attributes) => {
+    const node = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, String(v));
+    svg.append(node);
+    return node;
+  };
+  const t0 = Math.min(...all.map(p => p[0])), t1 = Math.max(...all.map(p => p[0]));
+  const top = Math.max(...all.map(p => p[1]), 0) || 1;
+  const x = t => L + (t1 > t0 ? (t - t0) / (t1 - t0) : 1) * (W - L - R);
+  const y = v => T + (1 - v / top) * (H - T - B);
+  svgEl('line', { x1: L, y1: H - B, x2: W - R, y2: H - B, class: 'axis' });
+  svgEl('line', { x1: L, y1: T, x2: L, y2: H - B, class: 'axis' });
+  // The scale's top inside the plot (a long label such as "7.34 KB/s" does not fit left of the axis).
+  svgEl('text', { x: L + 4, y: T + 8, class: 'tick' }).textContent = format(top);
+  svgEl('text', { x: L - 4, y: H - B, class: 'tick', 'text-anchor': 'end' }).textContent = '0';
+  if (all.length) {
+    svgEl('text', { x: L, y: H - 6, class: 'tick' }).textContent = when(t0).slice(11);
+    svgEl('text', { x: W - R, y: H - 6, class: 'tick', 'text-anchor': 'end' }).textContent = when(t1).slice(11);
+  }
+  let count = 0;
+  series.forEach((s, i) => {
+    let run = [];
+    const flush = () => {
+      if (run.length === 1) svgEl('circle', { cx: run[0][0], cy: run[0][1], r: 2.5, class: `dot s${i}` });
+      else if (run.length > 1) svgEl('polyline', { points: run.map(p => p.join(',')).join(' '), class: `line s${i}` });
+      run = [];
+    };
+    for (const [t, v] of s.points) {
+      if (v === null || v === undefined) { flush(); continue; }
+      run.push([x(t).toFixed(1), y(v).toFixed(1)]);
+      count++;
+    }
+    flush();
+  });
+  const legend = el('ul', { class: 'legend' }, series.map((s, i) => el('li', { class: `s${i}` }, s.label)));
+  return el('figure', { class: 'chart-box', 'data-points': count },
+    el('figcaption', {}, el('strong', {}, title), ' ', el('span', { class: 'latest' }, latest)), svg, legend);
+}
+
+// MARK: pages
+
+async function overview() {
+  const [status, history] = await Promise.all([getJSON('/_wharf/api/status'), getJSON('/_wharf/api/dashboard/history')]);
+  const edge = status.edge ?? {}, monitor = status.monitor;
+  const cache = edge.cache ?? {};
+  const lookups = (cache.hits ?? 0) + (cache.misses ?? 0);
+  const figures = [
+    ['Requests served', fmt(edge.requests?.total)],
+    ['Connections open', fmt(edge.connections?.open)],
+    ['Bytes sent', bytes(edge.bytesSent)],
+    ['Cache hit ratio', lookups ? fmt(100 * cache.hits / lookups, ' %') : '–'],
+    ['Cache held', `${bytes(cache.bytes)} of ${bytes(cache.budget)}`],
+    ['Apps served', fmt(edge.apps?.length)],
+    ['Builds running', monitor ? fmt(monitor.queue?.running) : 'no scheduler'],
+    ['Builds queued', monitor ? fmt(monitor.queue?.queued) : 'no scheduler'],
+    ['Slots active / desired', monitor?.slots ? `${monitor.slots.active} / ${monitor.slots.desired}` : '–'],
+    ['Alerts firing', monitor ? fmt(monitor.alerts?.firing) : '–'],
+  ];
+  fill('figures', ...figures.flatMap(([name, value]) => [el('dt', {}, name), el('dd', {}, value)]));
+  const points = history.points;
+  const series = (label, key, scale = 1) => ({ label, points: points.map(p => [p.t, p[key] === null || p[key] === undefined ? null : p[key] * scale]) });
+  fill('charts',
+    chart('Requests per second', [series('req/s', 'requestsPerSecond')]),
+    chart('Bandwidth', [series('sent', 'bytesPerSecond')], v => `${bytes(v)}/s`),
+    chart('Cache hit ratio', [series('hits', 'cacheHitRatio', 100)], v => fmt(v, ' %')),
+    chart('Latency (bucket upper bound)', [series('p50', 'p50Ms'), series('p99', 'p99Ms')], v => fmt(v, ' ms')),
+    chart('Errors per second', [series('4xx', 'status4xxPerSecond'), series('5xx', 'status5xxPerSecond')]),
+    chart('Connections open', [series('open', 'connections')]));
+}
+
+async function builds() {
+  const [queued, running, recent, status, slow] = await Promise.all([
+    optionalJSON('/_wharf/api/jobs?status=queued&limit=100'), optionalJSON('/_wharf/api/jobs?status=running&limit=100'),
+    optionalJSON('/_wharf/api/jobs?limit=200'), getJSON('/_wharf/api/status'),
+    optionalJSON('/_wharf/api/alerts?all=1&kind=slow_build&limit=20')]);
+  if (queued === null) { fill('queue', el('p', { class: 'empty' }, 'No scheduler runs in this process.')); return; }
+  const explained = await Promise.all(queued.slice(0, 50).map(async job => {
+    const explanation = await optionalJSON(`/_wharf/api/jobs/${job.id}/explain`);
+    return { job, explanation };
+  }));
+  explained.sort((a, b) => (b.explanation?.total ?? 0) - (a.explanation?.total ?? 0) || a.job.queued_at - b.job.queued_at);
+  const breakdown = e => e ? el('ul', { class: 'factors' }, e.factors.filter(f => f.contribution !== 0)
+    .map(f => el('li', {}, `${f.name} ${fmt(f.contribution)}`))) : '–';
+  fill('queue', table('Queued builds', [
+    ['#', r => String(explained.indexOf(r) + 1)], ['Job', r => String(r.job.id)], ['App', r => r.job.app],
+    ['Type', r => r.job.build_type], ['Kind', r => r.job.kind], ['Queued', r => when(r.job.queued_at)],
+    ['Score', r => fmt(r.explanation?.total)], ['Breakdown', r => breakdown(r.explanation)],
+  ], explained, 'Nothing queued.'));
+  const now = Date.now() / 1000;
+  fill('running', table('Running builds', [
+    ['Job', j => String(j.id)], ['App', j => j.app], ['Type', j => j.build_type], ['Slot', j => j.slot_id ?? '–'],
+    ['Attempt', j => `${j.attempt} of ${j.max_attempts}`], ['Running for', j => duration(now - (j.started_at ?? now))],
+    ['Stages so far', j => Object.entries(j.stage_durations ?? {}).map(([s, d]) => `${s} ${duration(d)}`).join(', ') || '–'],
+  ], running ?? [], 'No build running.'));
+  const finished = (recent ?? []).filter(j => j.finished_at).sort((a, b) => b.finished_at - a.finished_at).slice(0, 50);
+  fill('finished', table('Finished builds', [
+    ['Job', j => String(j.id)], ['App', j => j.app], ['Type', j => j.build_type],
+    ['Outcome', j => el('span', { class: `state ${j.state}` }, j.state)],
+    ['Duration', j => duration(j.started_at ? j.finished_at - j.started_at : null)], ['Finished', j => when(j.finished_at)],
+    ['Cache hit', j => j.cache_hit ? 'yes' : 'no'], ['Error', j => j.error ?? ''],
+  ], finished, 'No build has finished yet.'));
+  const outcomes = status.monitor?.builds?.outcomes ?? {};
+  const types = Object.entries(outcomes).map(([type, counts]) => {
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    return { type, counts, total, success: total ? (counts.succeeded ?? 0) / total : null };
+  });
+  const rolling = status.monitor?.builds?.window;
+  const slowRows = (slow?.alerts ?? []);
+  fill('types',
+    table('Outcomes by build type', [
+      ['Type', t => t.type], ['Builds', t => String(t.total)], ['Success rate', t => t.success === null ? '–' : fmt(100 * t.success, ' %')],
+      ['Outcomes', t => Object.entries(t.counts).map(([o, n]) => `${o} ${n}`).join(', ')],
+    ], types, 'No build has finished since start.'),
+    el('p', {}, rolling ? `Rolling window: ${rolling.builds} builds, ${rolling.failures} failed, average ${duration(rolling.average_seconds)}.` : ''),
+    el('div', { class: 'charts' }, durationCharts(finished, slowRows)),
+    el('h3', {}, 'Slow builds (duration against threshold) and suggestions'),
+    table('Slow builds', [
+      ['Build', a => a.summary], ['Duration', a => duration(a.details?.duration_seconds)],
+      ['Threshold', a => duration(a.details?.threshold_seconds)],
+      ['State', a => a.state], ['Suggestions', a => suggestions(a)],
+    ], slowRows, 'No slow build.'));
+}
+
+/** Per build type: finished builds' durations over time against the type's slow-build threshold
+ * (known from its slow_build alerts; the monitor's thresholds are not otherwise on the API). */
+function durationCharts(finished, slowAlerts) {
+  const byType = new Map();
+  for (const job of [...finished].filter(j => j.started_at).sort((a, b) => a.finished_at - b.finished_at)) {
+    if (!byType.has(job.build_type)) byType.set(job.build_type, []);
+    byType.get(job.build_type).push([job.finished_at, job.finished_at - job.started_at]);
+  }
+  return [...byType.entries()].map(([type, points]) => {
+    const threshold = slowAlerts.find(a => a.details?.build_type === type)?.details?.threshold_seconds;
+    const series = [{ label: 'duration', points }];
+    if (threshold !== undefined) series.push({ label: 'threshold', points: points.map(([t]) => [t, threshold]) });
+    return chart(`${type}: build duration`, series, v => duration(v));
+  });
+}
+
+function suggestions(alert) {
+  const list = alert.details?.suggestions;
+  if (Array.isArray(list) && list.length) return el('ul', { class: 'suggestions' }, list.map(s => el('li', {}, String(s))));
+  if (typeof list === 'string') return list;
+  return '–';
+}
+
+async function slots() {
+  const [report, history] = await Promise.all([optionalJSON('/_wharf/api/slots'), getJSON('/_wharf/api/dashboard/history')]);
+  const points = history.points.filter(p => p.scheduler);
+  const decisions = report?.history ?? [];
+  fill('slot-chart', chart('Slots', [
+    { label: 'desired', points: points.map(p => [p.t, p.scheduler.slotsDesired ?? null]) },
+    { label: 'active', points: points.map(p => [p.t, p.scheduler.slotsActive ?? null]) },
+    { label: 'busy builds', points: points.map(p => [p.t, p.scheduler.running]) },
+  ]));
+  if (!report) { fill('pool', el('p', { class: 'empty' }, 'No scheduler runs in this process.')); fill('decisions'); return; }
+  fill('pool', el('p', {}, `Pool ${report.slots.length} (min ${report.min_slots}, max ${report.max_slots}); owner ${report.owner}.`),
+    table('Slots', [
+      ['Slot', s => s.id], ['Phase', s => s.phase], ['Job', s => s.job_id ?? '–'], ['Builds run', s => String(s.builds_run)],
+      ['Speed', s => fmt(s.speed)], ['Warm tools', s => (s.tools ?? []).join(', ') || 'cold'],
+    ], report.slots));
+  fill('decisions', table('Scaling decisions', [
+    ['Time', d => when(d.time)], ['Policy', d => d.policy], ['Desired', d => String(d.desired_slots)], ['Reason', d => d.reason],
+    ['Requested', d => (d.requested ?? []).join(', ')], ['Released', d => (d.released ?? []).join(', ')],
+  ], [...decisions].reverse().slice(0, 100), 'No scaling decision yet.'));
+}
+
+async function act(button, question, action) {
+  if (!window.confirm(question)) return;
+  button.disabled = true;
+  try {
+    const result = await action();
+    fill('action-result', `Done: ${JSON.stringify(result)}`);
+  } catch (e) {
+    fill('action-result', `Failed: ${e.message}`);
+  } finally {
+    button.disabled = false;
+    refresh();
+  }
+}
+
+async function apps() {
+  const { apps } = await getJSON('/_wharf/api/dashboard/apps');
+  const sections = apps.map(app => {
+    const name = app.app;
+    const path = encodeURIComponent(name);
+    const actions = isAdmin ? el('div', { class: 'actions' },
+      el('button', { type: 'button', class: 'purge', 'data-app': name,
+        onclick: e => act(e.currentTarget, `Purge every cached response of ${name}?`, () => post(`/_wharf/api/apps/${path}/purge`)) }, 'Purge cache'),
+      el('button', { type: 'button', class: 'warm', 'data-app': name,
+        onclick: e => act(e.currentTarget, `Warm / of ${name} into the cache?`, () => post('/_wharf/api/warm', { app: name, paths: ['/'] })) }, 'Warm /'))
+      : null;
+    return el('article', { class: 'app', 'data-app': name }, el('h3', {}, name), actions,
+      table(`Deployments of ${name}`, [
+        ['Deployment', d => d.current ? el('strong', { class: 'current' }, `${d.id} (current)`) : d.id],
+        ['Version', d => d.version ?? ''], ['Message', d => d.message ?? ''], ['Created', d => when(d.createdAtMs / 1000)],
+        ['Files', d => String(d.files)], ['Size', d => bytes(d.bytes)],
+        ['', d => d.current || !isAdmin ? '' : el('button', { type: 'button', class: 'rollback', 'data-app': name, 'data-deployment': d.id,
+          onclick: e => act(e.currentTarget, `Make ${d.id} the live deployment of ${name}?`,
+            () => post(`/_wharf/api/apps/${path}/rollback`, { to: d.id })) }, 'Roll back to this')],
+      ], app.deployments, 'No deployment.'));
+  });
+  fill('apps', ...(sections.length ? sections : [el('p', { class: 'empty' }, 'No app has been published.')]));
+}
+
+async function alerts() {
+  const data = await optionalJSON('/_wharf/api/alerts?all=1&limit=200');
+  if (data === null) { fill('alerts', el('p', { class: 'empty' }, 'No scheduler runs in this process.')); return; }
+  const list = data.alerts ?? [];
+  const resolved = list.filter(a => a.state !== 'firing').length;
+  fill('alerts', el('p', {}, `${data.firing} firing, ${resolved} resolved (newest first).`),
+    table('Alerts', [
+      ['State', a => el('span', { class: `state ${a.state}` }, a.state)], ['Severity', a => a.severity], ['Kind', a => a.kind],
+      ['Summary', a => a.summary], ['Count', a => String(a.count)], ['First seen', a => isoWhen(a.first_seen)],
+      ['Last seen', a => isoWhen(a.last_seen)], ['Resolved', a => isoWhen(a.resolved_at)], ['Suggestions', a => suggestions(a)],
+    ], list, 'No alert.'));
+}
+
+const pages = { overview, builds, slots, apps, alerts };
+let timer = null;
+
+async function refresh() {
+  clearTimeout(timer);
+  try {
+    await pages[page]();
+    fill('updated', `Updated ${new Date().toLocaleTimeString()}; refreshes every ${POLL_MS / 1000} s.`);
+    document.body.dataset.loaded = 'true';
+  } catch (e) {
+    fill('updated', `Could not update: ${e.message}`);
+  }
+  // Only while the tab is visible: a hidden dashboard costs the server nothing.
+  if (!document.hidden) timer = setTimeout(refresh, POLL_MS);
+}
+
+if (pages[page]) {
+  document.addEventListener('visibilitychange', () => { if (!document.hidden) refresh(); });
+  refresh();
+}
+"""#
+}

@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+
+/// The operator dashboard in a real browser: `scripts/dashboard-chromium.py` drives headless
+/// Chromium (Debian `chromium` + `chromium-driver`, Selenium; installed by `make deps`) against a
+/// real `wharf serve` with traffic and builds: sign-in, every page with data, a rollback from the
+/// Apps page checked over HTTP, no console error or CSP violation, sign-out; and the attacks: an
+/// app on the edge (same site) posting a rollback with the admin's cookie, a read-only session
+/// forcing a POST. Screenshots of every
+/// page go to `.build/artifacts/dashboard/` (an artifact of the run, not committed).
+@Suite struct DashboardBrowserTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func everyPageShowsLiveDataAndARollbackFromTheAppsPageSwitchesTheEdge() throws {
+        let scratch = ScratchDirectory("wharf-dashboard-test")
+        let output = scratch.path + "/result.json"
+        let screenshots = Self.repository.appendingPathComponent(".build/artifacts/dashboard").path
+        let process = Process()
+        // `python3` from PATH: the interpreter `make deps` installed Selenium for.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", Self.repository.appendingPathComponent("scripts/dashboard-chromium.py").path,
+                             WharfProcess.binary, Self.repository.appendingPathComponent("demo/site").path,
+                             "--json", output, "--screenshots", screenshots]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let log = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(log)")
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output))) as? [String: Any])
+        #expect((result["failures"] as? [Any])?.isEmpty == true, "\(log)")
+        #expect((result["console_errors"] as? [Any])?.isEmpty == true, "\(log)")
+        let pages = try #require(result["pages"] as? [String: [String: Any]])
+        #expect(Set(pages.keys) == ["overview", "builds", "slots", "apps", "alerts"])
+        let points = try #require(pages["overview"]?["points"] as? [Int])
+        #expect(points.count == 6 && points.allSatisfy { $0 >= 1 })
+        #expect((pages["builds"]?["suggestions"] as? Int ?? 0) >= 1)
+        // The queue as the scheduler ranks it: several jobs, scores descending (checked by the script).
+        #expect((pages["builds"]?["queue"] as? [Int])?.count ?? 0 >= 2)
+        #expect((pages["slots"]?["slots"] as? Int ?? 0) >= 1)
+        let rollback = try #require(result["rollback"] as? [String: Any])
+        #expect(rollback["serves_v1"] as? Bool == true && rollback["live"] as? String == result["deployment_v1"] as? String)
+        #expect((result["signed_out"] as? [String: Any])?["api_status"] as? Int == 401)
+        // An app on the edge (same site, other port) posting a rollback with the admin's cookie: 403, nothing changed.
+        let attack = try #require(result["same_site_attack"] as? [String: Any])
+        #expect((attack["statuses"] as? [Int]) == [403, 403] && attack["live"] as? String == result["deployment_v2"] as? String)
+        let readOnly = try #require(result["read_only"] as? [String: Any])
+        #expect(readOnly["buttons"] as? Int == 0 && readOnly["forced_post"] as? Int == 403)
+        for page in pages.keys {
+            #expect(FileManager.default.fileExists(atPath: screenshots + "/dashboard-\(page).png"), "\(page) screenshot")
+        }
+        #expect((result["seconds"] as? Double ?? 99) < 60, "the browser test must stay under a minute")
+    }
+}

@@ -1,0 +1,359 @@
+#!/usr/bin/env python3
+"""The operator dashboard end to end in headless Chromium (Debian `chromium` + `chromium-driver`, Selenium).
+
+    scripts/dashboard-chromium.py WHARF_BINARY DEMO_SITE [--json OUT] [--screenshots DIR] [--warmup SECONDS]
+
+Publishes two versions of the demo app into a fresh store (the second with HTML in its version
+label, to prove the pages print data as text), runs `wharf serve` (edge + scheduler) on free
+loopback ports with a low build threshold, raises traffic, submits builds (one is slow by that
+threshold, so its alert carries suggestions), then in Chromium: signs in with the admin token,
+opens every page and checks it shows data (charts with points, the queue or finished builds,
+slots and scaling decisions, deployments, alerts), rolls the app back from the Apps page and
+checks over HTTP that the edge serves the older version, signs out and checks the old cookie is
+refused. Attacks: a page of an app on the edge (127.0.0.1 on another port: the same site, so the
+SameSite=Strict cookie is sent) posts a rollback to the admin listener by fetch and by a form
+(both must be answered 403 and change nothing); a read-only session sees no buttons and its
+forced POST gets 403. Fails on any console error or CSP violation in the browser log. With --screenshots,
+saves a PNG per page; --warmup first sends varying traffic for that long (for screenshots
+whose charts have a history: the README's were taken with --warmup 90). Prints the results as JSON (and writes them with --json). Exit status 0
+only if every check passed. The server it starts is stopped by its PID.
+"""
+import json
+import os
+import pathlib
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+INJECTED = '<img src=x onerror="window.__pwned=1">'
+BUILD_SCRIPT = """#!/bin/sh
+echo "::stage validation"
+sleep {sleep}
+echo "::stage compilation"
+sleep {sleep}
+mkdir -p dist
+echo "<!doctype html><title>built</title><p>built by wharf</p>" > dist/index.html
+echo "::stage packaging"
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(method, url, token=None, body=None, cookie=None):
+    request = urllib.request.Request(url, method=method, data=None if body is None else json.dumps(body).encode())
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    if cookie:
+        request.add_header("Cookie", cookie)
+    if body is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def main():
+    wharf, demo = sys.argv[1], pathlib.Path(sys.argv[2]).resolve()
+    json_out = sys.argv[sys.argv.index("--json") + 1] if "--json" in sys.argv else None
+    warmup = float(sys.argv[sys.argv.index("--warmup") + 1]) if "--warmup" in sys.argv else 0
+    shots = pathlib.Path(sys.argv[sys.argv.index("--screenshots") + 1]) if "--screenshots" in sys.argv else None
+    work = pathlib.Path(tempfile.mkdtemp(prefix="wharf-dashboard-"))
+    store = work / "store"
+    token, read_token = os.urandom(16).hex(), os.urandom(16).hex()
+    failures, result = [], {"pages": {}}
+    server = driver = None
+    started = time.monotonic()
+    try:
+        # Two versions of the demo app: the older says dash-v1, the newer dash-v2.
+        for label, version in (("v1", "dash-v1"), ("v2", INJECTED)):
+            site = work / label
+            shutil.copytree(demo, site)
+            index = site / "index.html"
+            index.write_text(index.read_text().replace("<body", f"<!-- dash-{label} --><body", 1))
+            out = subprocess.run([wharf, "publish", "demo", str(site), "--store", str(store), "--version", version],
+                                 check=True, capture_output=True, text=True)
+            result[f"deployment_{label}"] = out.stdout.strip().split()[-1] if out.stdout.strip() else None
+        # A quick build (2.4 s: slow by the 1 s threshold) and long ones (10 s) that keep the queue full.
+        source, long_source = work / "src", work / "src-long"
+        for directory, sleep in ((source, "1.2"), (long_source, "5")):
+            directory.mkdir()
+            (directory / "build.sh").write_text(BUILD_SCRIPT.format(sleep=sleep))
+            (directory / "build.sh").chmod(0o755)
+        (work / "wharf.yaml").write_text(
+            "scheduler:\n  tick_ms: 100\n  lease_s: 5\n  min_slots: 1\n  max_slots: 2\n  shutdown_grace_s: 1\nmonitor:\n  evaluate_interval_ms: 200\n  thresholds:\n    javascript_web: 1\n")
+        port, admin = free_port(), free_port()
+        server = subprocess.Popen([wharf, "serve", "--store", str(store), "--config", str(work / "wharf.yaml"),
+                                   "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{admin}", "--workers", "1"],
+                                  env={**os.environ, "WHARF_ADMIN_TOKEN": token, "WHARF_READ_TOKEN": read_token},
+                                  stdout=subprocess.DEVNULL, stderr=open(work / "serve.log", "w"))
+        api = f"http://127.0.0.1:{admin}/_wharf/api"
+        for _ in range(200):
+            try:
+                if call("GET", f"{api}/jobs", token)[0] == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+
+        # Traffic that varies, so the charts have a shape (only with --warmup).
+        warm_until, i = time.monotonic() + warmup, 0
+        while time.monotonic() < warm_until:
+            i += 1
+            phase = int(time.monotonic() / 10) % 3
+            call("GET", f"http://127.0.0.1:{port}/manifest.webmanifest")
+            if i % (7 + 5 * phase) == 0:
+                call("GET", f"http://127.0.0.1:{port}/no-such-{i}.js")
+            time.sleep(0.01 * (1 + 2 * phase))
+        # Builds: the quick one first, then long ones: two slots, so most of them wait in the queue.
+        status, body = call("POST", f"{api}/jobs", token, {"app": "built", "type": "javascript_web", "source": str(source),
+                                                            "cmd": "./build.sh", "priority": "release", "kind": "user_push"})
+        if status != 201:
+            failures.append(f"submit: {status} {body[:200]}")
+        for priority in ("low", "normal", "release", "low", "normal"):
+            call("POST", f"{api}/jobs", token, {"app": "later", "type": "javascript_web", "source": str(long_source),
+                                                "cmd": "./build.sh", "priority": priority, "kind": "manual"})
+        # Traffic: hits, misses and some 404s.
+        for i in range(60):
+            call("GET", f"http://127.0.0.1:{port}/manifest.webmanifest")
+            if i % 10 == 0:
+                call("GET", f"http://127.0.0.1:{port}/no-such-{i}.js")
+
+        options = Options()
+        for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1280,1000", f"--user-data-dir={work / 'profile'}"):
+            options.add_argument(flag)
+        options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+        driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options)
+        driver.set_page_load_timeout(20)
+        wait = WebDriverWait(driver, 15)
+        base = f"http://127.0.0.1:{admin}"
+
+        # Not signed in: a page sends the browser to the sign-in page.
+        driver.get(f"{base}/_wharf/ui/overview")
+        if not driver.current_url.endswith("/_wharf/"):
+            failures.append(f"unauthenticated page not redirected: {driver.current_url}")
+        driver.find_element(By.ID, "token").send_keys(token)
+        driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait.until(expected_conditions.url_contains("/_wharf/ui/overview"))
+        cookie = next((c for c in driver.get_cookies() if c["name"] == "wharf_session"), None)
+        if not cookie or not cookie.get("httpOnly") or cookie.get("sameSite") != "Strict":
+            failures.append(f"session cookie attributes: {cookie}")
+
+        def loaded(page):
+            driver.get(f"{base}/_wharf/ui/{page}")
+            wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-loaded") == "true")
+
+        def shot(page):
+            if shots:
+                shots.mkdir(parents=True, exist_ok=True)
+                # The whole page (up to 2400 px), then back to the usual window.
+                height = driver.execute_script("return document.documentElement.scrollHeight")
+                driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+                    "width": 1280, "height": min(max(height, 600), 2400), "deviceScaleFactor": 1, "mobile": False})
+                driver.save_screenshot(str(shots / f"dashboard-{page}.png"))
+                driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+        def rows(selector):
+            return len(driver.find_elements(By.CSS_SELECTOR, selector))
+
+        # Builds: wait until the first build has finished and its slow-build alert is there.
+        deadline = time.monotonic() + 25
+        while time.monotonic() < deadline:
+            _, body = call("GET", f"{api}/alerts?all=1&kind=slow_build", token)
+            if json.loads(body).get("alerts"):
+                break
+            time.sleep(0.3)
+
+        loaded("overview")
+        time.sleep(1.1)  # the history's live point needs a second after the baseline
+        loaded("overview")
+        points = [int(f.get_attribute("data-points")) for f in driver.find_elements(By.CSS_SELECTOR, "figure.chart-box")]
+        result["pages"]["overview"] = {"charts": len(points), "points": points, "figures": rows("#figures dd")}
+        if len(points) != 6 or min(points) < 1:
+            failures.append(f"overview charts without points: {points}")
+        shot("overview")
+
+        loaded("builds")
+        queue_ids = [int(r.find_elements(By.TAG_NAME, "td")[1].text) for r in driver.find_elements(By.CSS_SELECTOR, "#queue tbody tr")]
+        scores = [float(r.find_elements(By.TAG_NAME, "td")[6].text.replace(",", "")) for r in driver.find_elements(By.CSS_SELECTOR, "#queue tbody tr")]
+        finished = rows("#finished tbody tr") + rows("#running tbody tr")
+        suggestions = rows("#types .suggestions li")
+        result["pages"]["builds"] = {"queue": queue_ids, "scores": scores, "finished_or_running": finished, "suggestions": suggestions}
+        if len(scores) < 2 or scores != sorted(scores, reverse=True):
+            failures.append(f"queue not in score order: {scores}")
+        if not queue_ids and not finished:
+            failures.append("builds page shows no build")
+        if suggestions < 1:
+            failures.append("no slow-build suggestion on the builds page")
+        type_charts = [int(f.get_attribute("data-points")) for f in driver.find_elements(By.CSS_SELECTOR, "#types figure.chart-box")]
+        slow_cells = [[td.text for td in r.find_elements(By.TAG_NAME, "td")[1:3]]
+                      for r in driver.find_elements(By.CSS_SELECTOR, "#types table[aria-label='Slow builds'] tbody tr")]
+        result["pages"]["builds"].update({"duration_charts": type_charts, "slow_duration_threshold": slow_cells})
+        if not type_charts or min(type_charts) < 2:
+            failures.append(f"no duration-against-threshold chart with points: {type_charts}")
+        if not slow_cells or any("–" in cell for row in slow_cells for cell in row):
+            failures.append(f"slow builds without duration or threshold: {slow_cells}")
+        shot("builds")
+
+        loaded("slots")
+        result["pages"]["slots"] = {"slots": rows("#pool tbody tr"), "decisions": rows("#decisions tbody tr")}
+        if rows("#pool tbody tr") < 1 and rows("#decisions tbody tr") < 1:
+            failures.append("slots page shows no slot and no decision")
+        shot("slots")
+
+        loaded("alerts")
+        result["pages"]["alerts"] = {"rows": rows("#alerts tbody tr"), "suggestions": rows("#alerts .suggestions li")}
+        if rows("#alerts tbody tr") < 1:
+            failures.append("alerts page shows no alert")
+        shot("alerts")
+
+        loaded("apps")
+        page_text = driver.find_element(By.ID, "apps").text
+        result["pages"]["apps"] = {"deployments": rows("#apps tbody tr"), "injected_text_shown": INJECTED in page_text,
+                                   "pwned": driver.execute_script("return window.__pwned === 1")}
+        created = [r.find_elements(By.TAG_NAME, "td")[3].text for r in driver.find_elements(By.CSS_SELECTOR, "#apps tbody tr")]
+        result["pages"]["apps"]["created"] = created
+        if not created or any(not re.match(r"^20\d\d-\d\d-\d\d \d\d:\d\d:\d\d$", c) for c in created):
+            failures.append(f"deployment times not shown as dates: {created}")
+        if INJECTED not in page_text or driver.execute_script("return window.__pwned === 1") \
+                or driver.find_elements(By.CSS_SELECTOR, "#apps img"):
+            failures.append("the version label was not shown as text")
+        shot("apps")
+
+        def console_errors():
+            return [e["message"] for e in driver.get_log("browser")
+                    if e.get("level") == "SEVERE" or "Content Security Policy" in e.get("message", "")]
+
+        errors = console_errors()
+        # The attack: an app on the edge (127.0.0.1, another port: the same site, so the Strict
+        # cookie goes along) posts a rollback to the admin listener, by fetch and by a form.
+        driver.get_log("performance")
+        driver.get(f"http://127.0.0.1:{port}/apps/demo/")
+        rollback_url = f"{base}/_wharf/api/apps/demo/rollback"
+        body = json.dumps({"to": result["deployment_v1"]})
+        driver.execute_script(
+            "fetch(arguments[0], {method: 'POST', mode: 'no-cors', credentials: 'include', body: arguments[1]});",
+            rollback_url, body)
+        time.sleep(0.5)
+        driver.execute_script(
+            "const f = document.createElement('form'); f.method = 'POST'; f.action = arguments[0];"
+            "f.enctype = 'text/plain'; const i = document.createElement('input'); i.name = arguments[1].slice(0, -2);"
+            "i.value = '\"}'; f.append(i); document.body.append(f); f.submit();", rollback_url, body)
+        time.sleep(1.0)
+        statuses = []
+        for entry in driver.get_log("performance"):
+            message = json.loads(entry["message"])["message"]
+            params = message.get("params", {})
+            if message["method"] == "Network.responseReceived" and params["response"]["url"] == rollback_url:
+                statuses.append(params["response"]["status"])
+        driver.get_log("browser")  # the attacking page's own errors are not the dashboard's
+        _, apps = call("GET", f"{api}/apps", token)
+        live = {a["app"]: a["deployment"] for a in json.loads(apps)["apps"]}.get("demo")
+        result["same_site_attack"] = {"statuses": statuses, "live": live}
+        if live != result["deployment_v2"]:
+            failures.append(f"a same-site page rolled the app back: {live}")
+        if not statuses or any(code != 403 for code in statuses):
+            failures.append(f"the same-site posts were not answered 403: {statuses}")
+
+        loaded("apps")
+        button = driver.find_element(By.CSS_SELECTOR, 'article[data-app="demo"] button.rollback')
+        target = button.get_attribute("data-deployment")
+        button.click()
+        wait.until(expected_conditions.alert_is_present()).accept()
+        wait.until(lambda d: d.find_element(By.ID, "action-result").text.startswith(("Done", "Failed")))
+        result["rollback"] = {"to": target, "answer": driver.find_element(By.ID, "action-result").text[:200]}
+        _, apps = call("GET", f"{api}/apps", token)
+        live = {a["app"]: a["deployment"] for a in json.loads(apps)["apps"]}.get("demo")
+        # curl, not urllib: the edge answers an HTML entry point with a 103 first.
+        served = subprocess.run(["curl", "-s", "--max-time", "5", f"http://127.0.0.1:{port}/apps/demo/"],
+                                capture_output=True, text=True).stdout
+        result["rollback"].update({"live": live, "serves_v1": "dash-v1" in served})
+        if live != target or "dash-v1" not in served:
+            failures.append(f"rollback from the page did not switch the alias: live {live}, wanted {target}")
+        loaded("apps")
+        if not driver.find_elements(By.CSS_SELECTOR, f'article[data-app="demo"] button.rollback[data-deployment="{result.get("deployment_v2")}"]') \
+                and result.get("deployment_v2"):
+            failures.append("after the rollback the newer deployment has no roll-back button")
+
+        errors += console_errors()
+        result["console_errors"] = errors
+        if errors:
+            failures.append(f"console errors: {errors}")
+
+        # Sign out: back on the sign-in page, and the old cookie opens nothing.
+        driver.find_element(By.ID, "signout").click()
+        wait.until(expected_conditions.presence_of_element_located((By.ID, "token")))
+        status, _ = call("GET", f"{api}/status", cookie=f"wharf_session={cookie['value']}")
+        driver.get(f"{base}/_wharf/ui/apps")
+        result["signed_out"] = {"api_status": status, "page_url": driver.current_url}
+        if status != 401 or not driver.current_url.endswith("/_wharf/"):
+            failures.append(f"the session survived sign-out: {result['signed_out']}")
+
+        # A read-only session: the pages without buttons, and a POST from its page is refused.
+        driver.find_element(By.ID, "token").send_keys(read_token)
+        driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait.until(expected_conditions.url_contains("/_wharf/ui/overview"))
+        loaded("apps")
+        buttons = len(driver.find_elements(By.CSS_SELECTOR, "#apps button"))
+        forced = driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "const csrf = document.querySelector('meta[name=\"wharf-csrf\"]').content;"
+            "fetch('/_wharf/api/apps/demo/purge', {method: 'POST', headers: {'X-Wharf-CSRF': csrf}})"
+            ".then(r => done(r.status), e => done(String(e)));")
+        result["read_only"] = {"buttons": buttons, "forced_post": forced, "role": driver.find_element(By.CSS_SELECTOR, ".role").text}
+        if buttons or forced != 403:
+            failures.append(f"read-only session: {result['read_only']}")
+        errors = console_errors()
+        # The forced POST's 403 is logged by the browser; anything else is an error.
+        unexpected = [e for e in errors if "status of 403" not in e]
+        if unexpected:
+            failures.append(f"console errors (read-only): {unexpected}")
+    except Exception as error:  # report, then fail
+        failures.append(f"{type(error).__name__}: {error}")
+        if driver is not None and shots:
+            shots.mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(str(shots / "dashboard-failure.png"))
+    finally:
+        if driver is not None:
+            driver.quit()
+        if server is not None:
+            os.kill(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.kill(server.pid, signal.SIGKILL)
+                server.wait()
+        if failures and (work / "serve.log").exists():
+            result["serve_log_tail"] = (work / "serve.log").read_text()[-3000:]
+        shutil.rmtree(work, ignore_errors=True)
+    result["failures"] = failures
+    result["seconds"] = round(time.monotonic() - started, 1)
+    print(json.dumps(result, indent=2))
+    if json_out:
+        pathlib.Path(json_out).write_text(json.dumps(result, indent=2))
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
