@@ -140,7 +140,7 @@ import WharfTestSupport
         let source = try GitSource(url: "https://git.example.test/a:b.git", commit: commit, ref: "refs/heads/release/1.0")
         #expect(GitSource(encoded: source.encoded) == source)
         #expect(GitSource(encoded: "/srv/src") == nil)
-        for bad in [("-uupload-pack=touch /tmp/x", commit, "refs/heads/main"), ("https://x", String(repeating: "0", count: 40), "refs/heads/main"),
+        for bad in [("-uupload-pack=touch pwned", commit, "refs/heads/main"), ("https://x", String(repeating: "0", count: 40), "refs/heads/main"),
                     ("https://x", "abc", "refs/heads/main"), ("https://x", commit, "refs/tags/v1"), ("https://x", commit, "refs/heads/a..b"),
                     ("https://x\n", commit, "refs/heads/main"), ("https://x", commit, "refs/heads/-x")] {
             #expect(throws: SchedulerError.self) { try GitSource(url: bad.0, commit: bad.1, ref: bad.2) }
