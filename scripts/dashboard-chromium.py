@@ -13,7 +13,8 @@ checks over HTTP that the edge serves the older version, signs out and checks th
 refused. Attacks: a page of an app on the edge (127.0.0.1 on another port: the same site, so the
 SameSite=Strict cookie is sent) posts a rollback to the admin listener by fetch and by a form
 (both must be answered 403 and change nothing); a read-only session sees no buttons and its
-forced POST gets 403. Fails on any console error or CSP violation in the browser log. With --screenshots,
+forced POST gets 403. Last, `wharf edge` alone on the same store: the Builds, Slots and Alerts
+pages say no scheduler runs, without requesting its routes (no 404 in the console). Fails on any console error or CSP violation in the browser log. With --screenshots,
 saves a PNG per page; --warmup first sends varying traffic for that long (for screenshots
 whose charts have a history: the README's were taken with --warmup 90). Prints the results as JSON (and writes them with --json). Exit status 0
 only if every check passed. The server it starts is stopped by its PID.
@@ -329,6 +330,35 @@ def main():
         unexpected = [e for e in errors if "status of 403" not in e]
         if unexpected:
             failures.append(f"console errors (read-only): {unexpected}")
+
+        # `wharf edge` alone (no scheduler) on the same store: the scheduler's pages say so and
+        # request nothing that does not exist (no 404 in the console).
+        os.kill(server.pid, signal.SIGTERM)
+        server.wait(timeout=15)
+        admin = free_port()
+        server = subprocess.Popen([wharf, "edge", "--store", str(store), "--listen", f"127.0.0.1:{free_port()}",
+                                   "--admin-listen", f"127.0.0.1:{admin}", "--workers", "1"],
+                                  env={**os.environ, "WHARF_ADMIN_TOKEN": token},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{admin}"
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"{base}/_wharf/health", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        driver.get(f"{base}/_wharf/")
+        driver.find_element(By.ID, "token").send_keys(token)
+        driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait.until(expected_conditions.url_contains("/_wharf/ui/overview"))
+        edge_only = {}
+        for page, box in (("overview", "figures"), ("builds", "queue"), ("slots", "slot-chart"), ("apps", "apps"), ("alerts", "alerts")):
+            loaded(page)
+            edge_only[page] = driver.find_element(By.ID, box).text[:80]
+        result["edge_only"] = edge_only
+        errors = [e for e in console_errors() if "status of 403" not in e]
+        if errors or any("No scheduler" not in edge_only[p] for p in ("builds", "slots", "alerts")):
+            failures.append(f"wharf edge alone: {edge_only}, console {errors}")
     except Exception as error:  # report, then fail
         failures.append(f"{type(error).__name__}: {error}")
         if driver is not None and shots:

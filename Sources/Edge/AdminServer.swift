@@ -294,7 +294,7 @@ final class AdminDispatcher: Sendable {
                      _ connection: AdminConnection, credential: String? = nil, isAdmin: Bool = true) {
         var built = AdminRequest(
             method: pending.method == "HEAD" ? "GET" : pending.method, path: target.path, query: target.query,
-            headers: pending.headers.filter { $0.name.lowercased() != "authorization" },
+            headers: pending.headers.filter { AdminDispatcher.passesToHandler($0, path: target.path) },
             body: pending.body, parameters: match.parameters, remainder: match.remainder)
         built.credential = credential
         built.isAdmin = isAdmin
@@ -319,6 +319,13 @@ final class AdminDispatcher: Sendable {
             let response = (try? result.get()) ?? .error(503, "the admin server is shutting down")
             connection?.finish(response, for: pending)
         })
+    }
+
+    /// Credentials stay with the server: no handler sees `Authorization`, and API handlers do not
+    /// see `Cookie` (only the dashboard's own pages, outside `/_wharf/api/`, read their session).
+    static func passesToHandler(_ header: AdminRequest.Header, path: String) -> Bool {
+        let name = header.name.lowercased()
+        return name != "authorization" && !(name == "cookie" && path.hasPrefix(AdminRoutes.apiPrefix))
     }
 
     static func status(for error: StoreError) -> Int {

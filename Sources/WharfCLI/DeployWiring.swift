@@ -15,7 +15,7 @@ struct DeployWiring {
         uploads = try UploadAPI(
             store: store, limits: limits,
             urls: { [edge] app in DeployWiring.urls(app, configuration: configuration, port: edge.port, tlsPort: edge.tlsPort) },
-            onPublished: { [edge] _ in try? edge.catalog.refresh() },
+            onPublished: { [edge] _ in _ = try? edge.catalog.refresh() },
             onFinalized: { app, deployment, promoted, urls in
                 notifications?.uploadFinalized(app: app, deployment: deployment, promoted: promoted, urls: urls)
             })

@@ -136,6 +136,41 @@ import WharfTestSupport
         #expect(try store.aliasGeneration() > generation)
     }
 
+    @Test func allowListsAndRetentionAreCheckedAndMatchByTypeOrExtension() throws {
+        let (store, dir) = try Self.store()
+        defer { dir.remove() }
+        let service = AppRegistryService(store: store)
+        var settings = AppSettings()
+        settings.allowedTypes = ["Image/PNG", "text/*", ".APK", "image/png"]
+        settings.keepDeployments = .some(5)
+        settings.keepDays = .some(30)
+        let app = try service.add("typed", settings: settings).app
+        #expect(app.allowedTypes == ["image/png", "text/*", ".apk"])
+        #expect(app.keepDeployments == 5 && app.keepDays == 30)
+        let allowed = AllowedTypes(app.allowedTypes)
+        for path in ["index.html", "a/b.css", "logo.png", "release/app.APK", "notes.txt"] { #expect(allowed.allows(path: path), "\(path)") }
+        for path in ["app.js.map", "x.svg", "tool.exe", "README", "a.png.exe"] { #expect(!allowed.allows(path: path), "\(path)") }
+        #expect(throws: DeployError.self) { try allowed.check(paths: ["index.html", "evil.exe"]) }
+        #expect(AllowedTypes([]).allows(path: "anything.bin"))
+
+        for bad: [String] in [["*/*"], ["text"], ["text/html; charset=utf-8"], [".a/b"], ["."], [""], ["image/"], ["/png"],
+                              [String(repeating: "a", count: 200) + "/x"], Array(repeating: ".a", count: 65)] {
+            #expect(throws: DeployError.self, "\(bad)") {
+                _ = try service.set("typed", settings: { var s = AppSettings(); s.allowedTypes = bad; return s }())
+            }
+        }
+        for (n, d) in [(0, 1), (10_001, 1), (1, 0), (1, 36_501), (-1, 1)] {
+            #expect(throws: DeployError.self, "\(n) \(d)") {
+                _ = try service.set("typed", settings: { var s = AppSettings(); s.keepDeployments = .some(n); s.keepDays = .some(d); return s }())
+            }
+        }
+        #expect(try store.registeredApp("typed") == app, "refused changes store nothing")
+        let cleared = try service.set("typed", settings: {
+            var s = AppSettings(); s.allowedTypes = []; s.keepDeployments = .some(nil); s.keepDays = .some(nil); return s
+        }())
+        #expect(cleared.allowedTypes.isEmpty && cleared.keepDeployments == nil && cleared.keepDays == nil)
+    }
+
     @Test func theRegistrySurvivesReopeningTheStore() throws {
         let dir = try TemporaryDirectory(prefix: "wharf-registry-reopen")
         defer { dir.remove() }

@@ -163,7 +163,7 @@ import WharfTestSupport
         let old = area.root + "/blobs/" + String(repeating: "a", count: 64)
         let fresh = area.root + "/blobs/" + String(repeating: "b", count: 64)
         let session = area.root + "/sessions/0123456789abcdef.json"
-        for path in [old, fresh, session] { FileManager.default.createFile(atPath: path, contents: Data("x".utf8)) }
+        for path in [old, fresh, session] { _ = FileManager.default.createFile(atPath: path, contents: Data("x".utf8)) }
         let twoDaysAgo = Date().addingTimeInterval(-2 * 86_400)
         try FileManager.default.setAttributes([.modificationDate: twoDaysAgo], ofItemAtPath: old)
         try FileManager.default.setAttributes([.modificationDate: twoDaysAgo], ofItemAtPath: session)

@@ -1,5 +1,6 @@
 import ArtifactStore
 import Foundation
+import Synchronization
 import Testing
 @testable import Edge
 
@@ -232,6 +233,35 @@ import Testing
         let last = try #require(points.last)
         #expect((last["requestsPerSecond"] as? Double ?? 0) > 0)
         #expect((last["p50Ms"] as? Double ?? 0) > 0)
+    }
+
+    @Test func apiHandlersSeeNeitherTheCookieNorTheToken() throws {
+        let seen = Mutex<[String]>([])
+        try? h.admin.routes.register("GET", "/_wharf/api/test/headers") { request in
+            seen.withLock { $0 = request.headers.map { $0.name.lowercased() } }
+            return AdminJSON.response(["ok": true])
+        }
+        let b = try signIn(h.token)
+        #expect(try h.call("GET", "/_wharf/api/test/headers", token: "", headers: ["Cookie": b.header, "X-Other": "1"]).status == 200)
+        #expect(seen.withLock { $0.contains("x-other") && !$0.contains("cookie") && !$0.contains("authorization") })
+        #expect(try h.call("GET", "/_wharf/api/test/headers", headers: ["Cookie": b.header]).status == 200)
+        #expect(seen.withLock { !$0.contains("cookie") && !$0.contains("authorization") })
+    }
+
+    @Test func theAdminListenersRateLimitAppliesToSignIn() throws {
+        let a = try AdminHarness { config in
+            config.clientLimits.adminRate = 0.1
+            config.clientLimits.adminBurst = 3
+        }
+        defer { a.stop() }
+        let statuses = try (0..<5).map { i in
+            try a.call("POST", "/_wharf/session", body: "token=guess\(i)", token: "",
+                       headers: ["Content-Type": "application/x-www-form-urlencoded"]).status
+        }
+        #expect(statuses == [401, 401, 401, 429, 429])
+        let right = try a.call("POST", "/_wharf/session", body: "token=\(a.token)", token: "",
+                               headers: ["Content-Type": "application/x-www-form-urlencoded"])
+        #expect(right.status == 429 && right.header("Set-Cookie") == nil)
     }
 
     // MARK: brute force (a server of its own: the failure count is per server)

@@ -162,6 +162,30 @@ import Testing
         #expect(DashboardHistory.percentile(0.5, [], []) == nil)
     }
 
+    @Test func theSamplerStopsWhenAskedOrWhenItsSourceIsGone() async throws {
+        let dashboard = Dashboard()
+        let reads = Mutex(0)
+        // Three samples (a baseline and two points), then the source is gone.
+        dashboard.startSampling(every: .milliseconds(5)) {
+            reads.withLock { $0 += 1; return $0 <= 3 ? DashboardHistory.Counters() : nil }
+        }
+        for _ in 0..<200 where reads.withLock({ $0 }) < 4 { try await Task.sleep(for: .milliseconds(10)) }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(reads.withLock { $0 } == 4, "no read after the one that returned nil")
+        #expect(dashboard.history.points(at: Date().timeIntervalSince1970).count == 2)
+
+        let stopped = Dashboard()
+        let stoppedReads = Mutex(0)
+        stopped.startSampling(every: .milliseconds(5)) { stoppedReads.withLock { $0 += 1 }; return DashboardHistory.Counters() }
+        try await Task.sleep(for: .milliseconds(50))
+        let atStop = stoppedReads.withLock { $0 }
+        stopped.stop()
+        try await Task.sleep(for: .milliseconds(200))
+        // At most the one read that may have passed its cancellation check as stop() ran.
+        #expect(atStop > 1 && stoppedReads.withLock { $0 } <= atStop + 1, "reads after stop()")
+        stopped.stop()  // idempotent
+    }
+
     @Test func schedulerFiguresAreReadFromTheStatusDocument() {
         let status: [String: Any] = ["monitor": ["queue": ["queued": 3, "running": 1], "slots": ["desired": 4, "active": 2],
                                                  "alerts": ["firing": 5]]]

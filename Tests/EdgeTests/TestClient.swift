@@ -49,7 +49,7 @@ final class TestClient: @unchecked Sendable {
             if rounds > 100 { throw ClientError.malformed("handshake did not finish") }
             try rawSend(session.takeOutput())
             guard let bytes = try rawReceive() else { throw ClientError.closed }
-            bytes.withUnsafeBytes { session.receive($0) { pending.append(contentsOf: $0) } }
+            _ = bytes.withUnsafeBytes { session.receive($0) { pending.append(contentsOf: $0) } }
         }
         try rawSend(session.takeOutput())
         if case .failed(let error) = session.state { throw ClientError.malformed("TLS: \(error)") }
@@ -136,7 +136,7 @@ final class TestClient: @unchecked Sendable {
         let before = pending.count
         while pending.count == before {
             guard session.state == .established, let bytes = try rawReceive() else { return false }
-            bytes.withUnsafeBytes { session.receive($0) { pending.append(contentsOf: $0) } }
+            _ = bytes.withUnsafeBytes { session.receive($0) { pending.append(contentsOf: $0) } }
             if session.hasOutput { try? rawSend(session.takeOutput()) }
         }
         return true

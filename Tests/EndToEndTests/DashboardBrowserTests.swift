@@ -6,7 +6,7 @@ import Testing
 /// real `wharf serve` with traffic and builds: sign-in, every page with data, a rollback from the
 /// Apps page checked over HTTP, no console error or CSP violation, sign-out; and the attacks: an
 /// app on the edge (same site) posting a rollback with the admin's cookie, a read-only session
-/// forcing a POST. Screenshots of every
+/// forcing a POST; then `wharf edge` alone, whose scheduler pages say there is no scheduler. Screenshots of every
 /// page go to `.build/artifacts/dashboard/` (an artifact of the run, not committed).
 @Suite struct DashboardBrowserTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -48,6 +48,9 @@ import Testing
         #expect((attack["statuses"] as? [Int]) == [403, 403] && attack["live"] as? String == result["deployment_v2"] as? String)
         let readOnly = try #require(result["read_only"] as? [String: Any])
         #expect(readOnly["buttons"] as? Int == 0 && readOnly["forced_post"] as? Int == 403)
+        // `wharf edge` alone: the scheduler's pages say there is none (and the script saw no 404 in the console).
+        let edgeOnly = try #require(result["edge_only"] as? [String: String])
+        for page in ["builds", "slots", "alerts"] { #expect(edgeOnly[page]?.hasPrefix("No scheduler") == true, "\(page)") }
         for page in pages.keys {
             #expect(FileManager.default.fileExists(atPath: screenshots + "/dashboard-\(page).png"), "\(page) screenshot")
         }

@@ -14,7 +14,7 @@ import WharfTestSupport
         let enumerator = FileManager.default.enumerator(atPath: directory)!
         while let path = enumerator.nextObject() as? String {
             var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: directory + "/" + path, isDirectory: &isDirectory)
+            _ = FileManager.default.fileExists(atPath: directory + "/" + path, isDirectory: &isDirectory)
             if !isDirectory.boolValue {
                 hashes.insert(try DeployHarness.sha256(Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/" + path)))))
             }
@@ -61,7 +61,7 @@ import WharfTestSupport
 
         // Without --promote the deployment is stored but not served.
         try "third\n".write(toFile: site + "/extra.txt", atomically: true, encoding: .utf8)
-        FileManager.default.createFile(atPath: site + "/empty.txt", contents: Data())
+        _ = FileManager.default.createFile(atPath: site + "/empty.txt", contents: Data())
         let third = try h.deploy(site, app: "demo", token: token)
         #expect(third.status == 0, "\(third.stderr)")
         #expect(try h.storeState(app: "demo").deployments.contains("*  \(secondID)"))
@@ -192,7 +192,7 @@ import WharfTestSupport
         let count = 80
         for i in 0..<count { try h.scratch.write("big/part-\(i).bin", Bytes.random(1 << 20, seed: UInt64(i + 1))) }
         let log = h.scratch.path + "/deploy.log"
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let client = Process()
         client.executableURL = URL(fileURLWithPath: WharfProcess.binary)
         client.arguments = ["deploy", h.scratch.path + "/big", "--app", "big", "--to", h.adminURL, "--token", token, "--parallel", "1"]
@@ -231,7 +231,7 @@ import WharfTestSupport
         defer { h.stop() }
         let files = try FileManager.default.subpathsOfDirectory(atPath: ServeDemoTests.demoSite).filter {
             var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: ServeDemoTests.demoSite + "/" + $0, isDirectory: &isDirectory)
+            _ = FileManager.default.fileExists(atPath: ServeDemoTests.demoSite + "/" + $0, isDirectory: &isDirectory)
             return !isDirectory.boolValue
         }.sorted()
         // An "interrupted" deploy: the manifest and two blobs went up, then the client died.

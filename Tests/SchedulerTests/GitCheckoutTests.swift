@@ -115,9 +115,12 @@ import WharfTestSupport
         #expect(outcome.failure?.contains("time limit") == true, "\(outcome)")
         // Killed, not waited for: the 300 s sleep is gone. (Wall time is only loosely bounded here:
         // tests running in parallel can keep this task from resuming for a while.)
-        let pid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
-        #expect(eventually(5) { !Self.alive(pid) }, "the stalled git (pid \(pid)) is still running")
-        #expect(seconds < 120, "\(seconds) s")
+        // (On a loaded machine `git init` may use up the whole second: then the fetch never starts.)
+        if let text = try? String(contentsOfFile: pidFile, encoding: .utf8) {
+            let pid = try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
+            #expect(eventually(5) { !Self.alive(pid) }, "the stalled git (pid \(pid)) is still running")
+        }
+        #expect(seconds < 90, "far below the stalled git's 300 s, with room for a loaded machine: \(seconds) s")
     }
 
     /// True while `pid` is a live (non-zombie) process.

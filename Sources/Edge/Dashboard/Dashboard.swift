@@ -30,14 +30,15 @@ public final class Dashboard: Sendable {
         return isAdmin ? .admin : isReader ? .read : nil
     }
 
-    /// Samples `read` every `DashboardHistory.intervalSeconds` into `history` until `stop()`
-    /// (the first sample, taken at once, is the baseline).
-    func startSampling(_ read: @escaping @Sendable () -> DashboardHistory.Counters) {
+    /// Samples `read` every `DashboardHistory.intervalSeconds` into `history` until `stop()` or
+    /// until `read` returns nil (its server is gone); the first sample, taken at once, is the baseline.
+    func startSampling(every interval: Duration = .seconds(DashboardHistory.intervalSeconds),
+                       _ read: @escaping @Sendable () -> DashboardHistory.Counters?) {
         let history = self.history
         let task = Task.detached {
-            while !Task.isCancelled {
-                history.sample(read(), at: Date().timeIntervalSince1970)
-                try? await Task.sleep(for: .seconds(DashboardHistory.intervalSeconds))
+            while !Task.isCancelled, let counters = read() {
+                history.sample(counters, at: Date().timeIntervalSince1970)
+                try? await Task.sleep(for: interval)
             }
         }
         sampler.withLock { old in

@@ -105,7 +105,7 @@ enum DashboardPages {
         </header>
         <main id="main">
         <h1>\(title)</h1>
-        <p id="updated" role="status" aria-live="polite">Loading…</p>
+        <p id="updated">Loading…</p>
         \(main)
         </main>
         </body>

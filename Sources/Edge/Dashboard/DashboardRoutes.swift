@@ -119,7 +119,8 @@ struct DashboardDataRoutes: Sendable {
         } catch {
             preconditionFailure("dashboard data routes are valid: \(error)")
         }
-        server.dashboard.startSampling { [self] in counters() }
+        // Ends by itself once the admin server is gone, even one never started or shut down.
+        server.dashboard.startSampling { [self] in self.server == nil ? nil : counters() }
     }
 
     private func counters() -> DashboardHistory.Counters {

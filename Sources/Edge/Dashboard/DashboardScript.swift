@@ -28,6 +28,16 @@ async function optionalJSON(path) {
   try { return await getJSON(path); } catch (e) { if (e.status === 404 || e.status === 503) return null; throw e; }
 }
 
+/** Whether a scheduler runs beside this edge (`wharf serve`): its status section is there. Asked
+ * first, so a page of `wharf edge` does not request routes that do not exist (console errors). */
+async function schedulerStatus() {
+  const status = await getJSON('/_wharf/api/status');
+  if (!status.monitor) return null;
+  return status;
+}
+
+const noScheduler = () => el('p', { class: 'empty' }, 'No scheduler runs in this process (wharf edge); wharf serve runs one.');
+
 async function post(path, body) {
   const response = await fetch(path, {
     method: 'POST', credentials: 'same-origin',
@@ -167,11 +177,12 @@ async function overview() {
 }
 
 async function builds() {
-  const [queued, running, recent, status, slow] = await Promise.all([
+  const status = await schedulerStatus();
+  if (!status) { fill('queue', noScheduler()); return; }
+  const [queued, running, recent, slow] = await Promise.all([
     optionalJSON('/_wharf/api/jobs?status=queued&limit=100'), optionalJSON('/_wharf/api/jobs?status=running&limit=100'),
-    optionalJSON('/_wharf/api/jobs?limit=200'), getJSON('/_wharf/api/status'),
-    optionalJSON('/_wharf/api/alerts?all=1&kind=slow_build&limit=20')]);
-  if (queued === null) { fill('queue', el('p', { class: 'empty' }, 'No scheduler runs in this process.')); return; }
+    optionalJSON('/_wharf/api/jobs?limit=200'), optionalJSON('/_wharf/api/alerts?all=1&kind=slow_build&limit=20')]);
+  if (queued === null) { fill('queue', noScheduler()); return; }
   const explained = await Promise.all(queued.slice(0, 50).map(async job => {
     const explanation = await optionalJSON(`/_wharf/api/jobs/${job.id}/explain`);
     return { job, explanation };
@@ -243,6 +254,7 @@ function suggestions(alert) {
 }
 
 async function slots() {
+  if (!await schedulerStatus()) { fill('slot-chart', noScheduler()); return; }
   const [report, history] = await Promise.all([optionalJSON('/_wharf/api/slots'), getJSON('/_wharf/api/dashboard/history')]);
   const points = history.points.filter(p => p.scheduler);
   const decisions = report?.history ?? [];
@@ -251,7 +263,7 @@ async function slots() {
     { label: 'active', points: points.map(p => [p.t, p.scheduler.slotsActive ?? null]) },
     { label: 'busy builds', points: points.map(p => [p.t, p.scheduler.running]) },
   ]));
-  if (!report) { fill('pool', el('p', { class: 'empty' }, 'No scheduler runs in this process.')); fill('decisions'); return; }
+  if (!report) { fill('pool', noScheduler()); fill('decisions'); return; }
   fill('pool', el('p', {}, `Pool ${report.slots.length} (min ${report.min_slots}, max ${report.max_slots}); owner ${report.owner}.`),
     table('Slots', [
       ['Slot', s => s.id], ['Phase', s => s.phase], ['Job', s => s.job_id ?? '–'], ['Builds run', s => String(s.builds_run)],
@@ -302,8 +314,8 @@ async function apps() {
 }
 
 async function alerts() {
-  const data = await optionalJSON('/_wharf/api/alerts?all=1&limit=200');
-  if (data === null) { fill('alerts', el('p', { class: 'empty' }, 'No scheduler runs in this process.')); return; }
+  const data = await schedulerStatus() ? await optionalJSON('/_wharf/api/alerts?all=1&limit=200') : null;
+  if (data === null) { fill('alerts', noScheduler()); return; }
   const list = data.alerts ?? [];
   const resolved = list.filter(a => a.state !== 'firing').length;
   fill('alerts', el('p', {}, `${data.firing} firing, ${resolved} resolved (newest first).`),

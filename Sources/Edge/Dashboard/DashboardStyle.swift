@@ -30,7 +30,8 @@ svg.chart { width: 100%; height: auto; display: block; }
 svg .axis { stroke: var(--muted); stroke-width: 1; }
 svg .tick { fill: var(--muted); font-size: 10px; }
 svg .line { fill: none; stroke-width: 2; }
-svg .line.s0 { stroke: var(--s0); } svg .line.s1 { stroke: var(--s1); } svg .line.s2 { stroke: var(--s2); }
+/* Dashed and dotted: a series that coincides with another stays visible (desired = active slots). */
+svg .line.s0 { stroke: var(--s0); } svg .line.s1 { stroke: var(--s1); stroke-dasharray: 7 4; } svg .line.s2 { stroke: var(--s2); stroke-dasharray: 2 3; }
 svg .dot.s0 { fill: var(--s0); } svg .dot.s1 { fill: var(--s1); } svg .dot.s2 { fill: var(--s2); }
 .legend { list-style: none; display: flex; gap: 1rem; padding: 0; margin: .2rem 0 0; font-size: .85em; }
 .legend li::before { content: ""; display: inline-block; width: .8em; height: .8em; margin-right: .3em; border-radius: 2px; }
