@@ -218,7 +218,8 @@ final class AdminDispatcher: Sendable {
         }
         let lookup = routes.lookup(method: pending.method, path: target.path)
         if case .found(let match) = lookup, !match.route.requiresToken {
-            run(match, pending, target, connection)
+            // No token was checked: the handler must not take the caller for the admin.
+            run(match, pending, target, connection, isAdmin: false)
             return
         }
         if case .found(let match) = lookup, match.route.access == .delegated, let presented = bearer(pending.authorization) {

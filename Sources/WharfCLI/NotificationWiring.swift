@@ -15,7 +15,8 @@ final class NotificationWiring: Sendable {
     let urls: @Sendable (RegisteredApp) -> [String]
     private let log: @Sendable (String) -> Void
     private let scanner = Mutex<Task<Void, Never>?>(nil)
-    private let queue: JobQueue
+    /// This process's handle on the store's job queue (also used by the hook and status routes).
+    let queue: JobQueue
 
     init(store: Store, storePath: String, settings: SchedulerConfiguration, logRoot: String,
          urls: @escaping @Sendable (RegisteredApp) -> [String], log: @escaping @Sendable (String) -> Void) throws {

@@ -183,11 +183,15 @@ struct ServerRunner {
             if settings.edge.adminTLS, let context = edge.currentTLSContext { admin.useTLS(context) }
             // Deploy notifications: finished builds and upload finalizes of apps with `notify` URLs.
             let configuration = edge.configuration
+            let logRoot = settings.scheduler.buildSettings(storePath: URL(fileURLWithPath: settings.store).standardizedFileURL.path).logRoot
             notifications = try NotificationWiring(
-                store: store, storePath: settings.store, settings: settings.scheduler,
-                logRoot: settings.scheduler.buildSettings(storePath: URL(fileURLWithPath: settings.store).standardizedFileURL.path).logRoot,
+                store: store, storePath: settings.store, settings: settings.scheduler, logRoot: logRoot,
                 urls: { [edge] app in DeployWiring.urls(app, configuration: configuration, port: edge.port, tlsPort: edge.tlsPort) }, log: log)
             try DeployWiring(edge: edge, store: store, limits: settings.deploy, notifications: notifications).register(on: admin)
+            // Push webhooks and build status on the store's queue (its own handle: the scheduler, here
+            // or in a `wharf scheduler` process, picks new jobs up from the database each tick).
+            try HookWiring(store: store, queue: notifications.queue, defaults: settings.scheduler.submissionDefaults).register(on: admin.routes)
+            try BuildStatusAPI(queue: notifications.queue, store: store, logRoot: logRoot).register(on: admin.routes)
             adminTokenSource = "\(token.source)"
         } catch {
             log("admin API could not start: \(error)")
@@ -213,11 +217,6 @@ struct ServerRunner {
                 await watcher.start()
                 monitor = watcher
             }
-            // Push webhooks queue builds on this store's scheduler queue (with `wharf edge` alone, a
-            // `wharf scheduler` on the store runs them).
-            let hookQueue = try scheduler?.queue ?? SchedulerFiles.openQueue(store: settings.store, settings: settings.scheduler)
-            try HookWiring(store: store, queue: hookQueue, defaults: settings.scheduler.submissionDefaults).register(on: admin.routes)
-            try BuildStatusAPI(queue: hookQueue, store: store, logRoot: build.logRoot).register(on: admin.routes)
             // Popularity from this edge's traffic, and cron with the nightly warm batch preloading this
             // edge (with `wharf edge` alone, the builds it queues wait for a `wharf scheduler` on the store).
             let warming = try WarmWiring(edge: edge, settings: settings.warm, build: build, errorSpike: settings.monitor.errorSpike)

@@ -41,7 +41,7 @@ import WharfTestSupport
 
         // A successful push build: the first attempts fail (503); stop wharf while it backs off.
         let queued = try h.request("POST", "/_wharf/hooks/generic/shop", token: token, body: Array(#"{"ref":"main","commit":"\#(first)"}"#.utf8))
-        #expect(queued.status == 202, "\(queued.body)")
+        #expect(queued.status == 202, "\(queued.body) \(h.daemon?.stderr ?? "")")
         let tried = eventually(60, every: 0.1) { receiver.deliveries.count >= 2 }
         #expect(tried, "no delivery attempts: \(h.daemon?.stderr ?? "")")
         h.stop()

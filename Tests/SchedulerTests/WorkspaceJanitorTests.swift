@@ -38,7 +38,8 @@ import WharfTestSupport
 
     @Test func workspaceNamesAreParsedStrictly() {
         #expect(WorkspaceJanitor.parseWorkspace("job-12-attempt-3")! == (12, 3))
-        for bad in ["job-x-attempt-1", "job-1-attempt", "job--1-attempt-1", "../job-1-attempt-1", "job-1-try-1"] {
+        #expect(WorkspaceJanitor.parseWorkspace("job-12-attempt-3.git")! == (12, 3), "a push build's git directory")
+        for bad in ["job-x-attempt-1", "job-1-attempt", "job--1-attempt-1", "../job-1-attempt-1", "job-1-try-1", "job-1-attempt-1.gitx", ".git"] {
             #expect(WorkspaceJanitor.parseWorkspace(bad) == nil, "\(bad)")
         }
     }

@@ -55,6 +55,7 @@ public final class DeployNotifier: Sendable {
     private let exited = WakeSignal()
     private let thread = Mutex<Thread?>(nil)
     private let stopped = Mutex(false)
+    private let lowWater = Mutex<Int64>(0)
 
     public init(database: SchedulerDatabase, timeout: Double = 10, initialBackoff: Double = 2, maxBackoff: Double = 600,
                 log: @escaping @Sendable (String) -> Void = { _ in }) {
@@ -108,13 +109,26 @@ public final class DeployNotifier: Sendable {
         }
     }
 
-    /// Finished build jobs (not warm builds, not cancelled) not yet looked at, oldest first.
+    /// Finished build jobs (not warm builds, not cancelled) not yet looked at, oldest first. Jobs at
+    /// or below a low-water mark (every job up to it final and noted, as of an earlier scan) are
+    /// skipped, so a scan costs what is new, not the whole retained history (a full scan of 200,000
+    /// jobs took 25 ms of CPU).
     public func finishedJobsToNote(limit: Int = 100) throws -> [Int64] {
-        try database.writer.read { db in
-            try Int64.fetchAll(db, sql: """
-                SELECT id FROM job WHERE state IN ('succeeded', 'failed', 'timed_out') AND kind != 'cache_warm'
+        let floor = lowWater.withLock { $0 }
+        return try database.writer.read { db in
+            let found = try Int64.fetchAll(db, sql: """
+                SELECT id FROM job WHERE state IN ('succeeded', 'failed', 'timed_out') AND kind != 'cache_warm' AND id > ?
                 AND id NOT IN (SELECT job_id FROM deploy_notification_job) ORDER BY id LIMIT ?
-                """, arguments: [limit])
+                """, arguments: [floor, limit])
+            if found.isEmpty {
+                // Everything final above the floor is noted: the floor may rise to just below the
+                // oldest job still going (or the newest job when none is).
+                let open = try Int64.fetchOne(db, sql: "SELECT min(id) FROM job WHERE state IN ('queued', 'running')")
+                let newest = try Int64.fetchOne(db, sql: "SELECT max(id) FROM job") ?? 0
+                let raised = open.map { $0 - 1 } ?? newest
+                lowWater.withLock { $0 = max($0, raised) }
+            }
+            return found
         }
     }
 

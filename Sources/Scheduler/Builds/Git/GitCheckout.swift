@@ -188,6 +188,13 @@ private final class StepRun {
         guard stopped == nil, let child else { return }
         stopped = reason
         try? child.kill(SIGKILL)
+        // The bound holds even if the exit is reported late (a process that blocks SIGCHLD in
+        // every thread delays libuv's notice): after 2 s the step ends without waiting for it.
+        timers.append(LoopTimer.once(on: loop, after: .seconds(2)) { [weak self] in
+            guard let self, let child = self.child else { return }
+            child.close()
+            self.end(exit: nil, stopped: self.stopped, spawnError: nil)
+        })
     }
 
     func measure() {
@@ -202,6 +209,7 @@ private final class StepRun {
     }
 
     func end(exit: ProcessExit?, stopped: String?, spawnError: String?) {
+        guard finish != nil else { return }
         for timer in timers { timer.close() }
         timers.removeAll()
         child = nil

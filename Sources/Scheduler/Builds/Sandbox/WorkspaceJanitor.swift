@@ -54,9 +54,11 @@ public struct WorkspaceJanitor: Sendable {
         }
     }
 
-    /// `job-12-attempt-3` → (12, 3).
+    /// `job-12-attempt-3` → (12, 3); also `job-12-attempt-3.git`, the git directory a push build's
+    /// fetch left behind when its scheduler died mid-fetch.
     static func parseWorkspace(_ name: String) -> (Int64, Int)? {
-        let parts = name.split(separator: "-", omittingEmptySubsequences: false)
+        let base = name.hasSuffix(".git") ? String(name.dropLast(4)) : name
+        let parts = base.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 4, parts[0] == "job", parts[2] == "attempt", let id = Int64(parts[1]), let n = Int(parts[3]) else {
             return nil
         }
