@@ -255,11 +255,13 @@ def main():
         first, first_state = len(log_lines()), log_state()
         time.sleep(1.5)
         lines, second_state = log_lines(), log_state()
-        live.update({"samples": [first, len(lines)], "states": [first_state, second_state], "first_line": lines[0] if lines else None,
+        live.update({"samples": [first, len(lines)], "states": [first_state, second_state],
+                     "html_line": next((line for line in lines if "onerror" in line), None),
                      "images": rows("#log img"), "pwned": driver.execute_script("return window.__pwned === 2")})
         if not (len(lines) > first and first_state == "streaming"):
             failures.append(f"the live log did not grow while the build ran: {live}")
-        if lines[:1] != [LOG_INJECTED] or live["images"] or live["pwned"]:
+        # Lines are as the build log wrote them: "<time> <stream> | <output>".
+        if not (live["html_line"] or "").endswith(f"| {LOG_INJECTED}") or live["images"] or live["pwned"]:
             failures.append(f"a log line holding HTML was not shown as text: {live}")
         shot("builds")
         # A finished build's log: all of it, then its final state.
@@ -271,7 +273,7 @@ def main():
         finished_lines = log_lines()
         live["finished"] = {"job": quick_id, "state": log_state(), "lines": len(finished_lines),
                             "status": driver.find_element(By.ID, "log-status").text}
-        if log_state() != "ended" or "::stage validation" not in finished_lines or "succeeded" not in live["finished"]["status"]:
+        if log_state() != "ended" or not any(line.endswith("| ::stage validation") for line in finished_lines) or "succeeded" not in live["finished"]["status"]:
             failures.append(f"a finished build's log: {live['finished']}")
         result["live_log"] = live
 
@@ -386,7 +388,7 @@ def main():
             "fetch(`/_wharf/api/builds/${arguments[0]}/log?follow=0`).then(async r => done([r.status, await r.text()]), e => done([String(e), '']));",
             quick_id)
         result["read_only"] = {"buttons": buttons, "forced_post": forced, "role": driver.find_element(By.CSS_SELECTOR, ".role").text,
-                               "log_status": read_log[0], "log_has_stage": "data: ::stage validation" in read_log[1]}
+                               "log_status": read_log[0], "log_has_stage": "| ::stage validation\n" in read_log[1]}
         if not result["read_only"]["log_has_stage"]:
             failures.append(f"read-only session cannot read a build log: {read_log[0]} {read_log[1][:200]}")
         if buttons or forced != 403:
