@@ -6,7 +6,8 @@ import Scheduler
 import Synchronization
 
 /// A deployment's way from a push (or any build of the app) to being served, over the admin API,
-/// for the app's tokens (read scope suffices) and the admin token:
+/// for the app's tokens (read scope suffices), the admin token and dashboard sessions (a
+/// read-only one reads every app's builds, as its Builds page lists them all):
 ///
 /// | route | |
 /// |---|---|
