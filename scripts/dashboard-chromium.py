@@ -14,8 +14,12 @@ refused. Attacks: a page of an app on the edge (127.0.0.1 on another port: the s
 SameSite=Strict cookie is sent) posts a rollback to the admin listener by fetch and by a form
 (both must be answered 403 and change nothing); a read-only session sees no buttons and its
 forced POST gets 403. Last, `wharf edge` alone on the same store: the Builds, Slots and Alerts
-pages say no scheduler runs, without requesting its routes (no 404 in the console). Fails on any console error or CSP violation in the browser log. With --screenshots,
-saves a PNG per page; --warmup first sends varying traffic for that long (for screenshots
+pages say no scheduler runs, without requesting its routes (no 404 in the console). The live
+log: a build writing a line every 0.3 s (its first line HTML) is opened with its Log button on
+the Builds page; the lines on screen must grow between two samples while it runs, the HTML line
+must show as text, and a finished build's log must end with its state; a read-only session
+may read a build's log. Fails on any console error or CSP violation in the browser log. Saves a
+PNG per page into --screenshots DIR (default: a new temporary directory), and prints where; --warmup first sends varying traffic for that long (for screenshots
 whose charts have a history: the README's were taken with --warmup 90). Prints the results as JSON (and writes them with --json). Exit status 0
 only if every check passed. The server it starts is stopped by its PID.
 """
@@ -41,6 +45,15 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 INJECTED = '<img src=x onerror="window.__pwned=1">'
+LOG_INJECTED = '<img src=x onerror="window.__pwned=2">'
+# A build that writes its log slowly (a line every 0.3 s for 18 s), its first line HTML.
+LIVE_SCRIPT = """#!/bin/sh
+echo '{injected}'
+i=1
+while [ $i -le 60 ]; do echo "live line $i"; sleep 0.3; i=$((i+1)); done
+mkdir -p dist
+echo "<!doctype html><title>live</title>" > dist/index.html
+"""
 BUILD_SCRIPT = """#!/bin/sh
 echo "::stage validation"
 sleep {sleep}
@@ -77,7 +90,9 @@ def main():
     wharf, demo = sys.argv[1], pathlib.Path(sys.argv[2]).resolve()
     json_out = sys.argv[sys.argv.index("--json") + 1] if "--json" in sys.argv else None
     warmup = float(sys.argv[sys.argv.index("--warmup") + 1]) if "--warmup" in sys.argv else 0
-    shots = pathlib.Path(sys.argv[sys.argv.index("--screenshots") + 1]) if "--screenshots" in sys.argv else None
+    shots = pathlib.Path(sys.argv[sys.argv.index("--screenshots") + 1]) if "--screenshots" in sys.argv \
+        else pathlib.Path(tempfile.mkdtemp(prefix="wharf-dashboard-screenshots-"))
+    print(f"screenshots: {shots.resolve()}", file=sys.stderr)
     work = pathlib.Path(tempfile.mkdtemp(prefix="wharf-dashboard-"))
     store = work / "store"
     token, read_token = os.urandom(16).hex(), os.urandom(16).hex()
@@ -95,7 +110,10 @@ def main():
                                  check=True, capture_output=True, text=True)
             result[f"deployment_{label}"] = out.stdout.strip().split()[-1] if out.stdout.strip() else None
         # A quick build (2.4 s: slow by the 1 s threshold) and long ones (10 s) that keep the queue full.
-        source, long_source = work / "src", work / "src-long"
+        source, long_source, live_source = work / "src", work / "src-long", work / "src-live"
+        live_source.mkdir()
+        (live_source / "build.sh").write_text(LIVE_SCRIPT.format(injected=LOG_INJECTED))
+        (live_source / "build.sh").chmod(0o755)
         for directory, sleep in ((source, "1.2"), (long_source, "5")):
             directory.mkdir()
             (directory / "build.sh").write_text(BUILD_SCRIPT.format(sleep=sleep))
@@ -130,6 +148,13 @@ def main():
                                                             "cmd": "./build.sh", "priority": "release", "kind": "user_push"})
         if status != 201:
             failures.append(f"submit: {status} {body[:200]}")
+        quick_id = json.loads(body).get("id") if status == 201 else None
+        # The slow-log build next: it runs while the Builds page is looked at.
+        status, body = call("POST", f"{api}/jobs", token, {"app": "livelog", "type": "javascript_web", "source": str(live_source),
+                                                            "cmd": "./build.sh", "priority": "release", "kind": "user_push"})
+        if status != 201:
+            failures.append(f"submit live: {status} {body[:200]}")
+        live_id = json.loads(body).get("id") if status == 201 else None
         for priority in ("low", "normal", "release", "low", "normal"):
             call("POST", f"{api}/jobs", token, {"app": "later", "type": "javascript_web", "source": str(long_source),
                                                 "cmd": "./build.sh", "priority": priority, "kind": "manual"})
@@ -166,14 +191,13 @@ def main():
             wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-loaded") == "true")
 
         def shot(page):
-            if shots:
-                shots.mkdir(parents=True, exist_ok=True)
-                # The whole page (up to 2400 px), then back to the usual window.
-                height = driver.execute_script("return document.documentElement.scrollHeight")
-                driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
-                    "width": 1280, "height": min(max(height, 600), 2400), "deviceScaleFactor": 1, "mobile": False})
-                driver.save_screenshot(str(shots / f"dashboard-{page}.png"))
-                driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+            shots.mkdir(parents=True, exist_ok=True)
+            # The whole page (up to 2400 px), then back to the usual window.
+            height = driver.execute_script("return document.documentElement.scrollHeight")
+            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+                "width": 1280, "height": min(max(height, 600), 2400), "deviceScaleFactor": 1, "mobile": False})
+            driver.save_screenshot(str(shots / f"dashboard-{page}.png"))
+            driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
         def rows(selector):
             return len(driver.find_elements(By.CSS_SELECTOR, selector))
@@ -215,7 +239,43 @@ def main():
             failures.append(f"no duration-against-threshold chart with points: {type_charts}")
         if not slow_cells or any("–" in cell for row in slow_cells for cell in row):
             failures.append(f"slow builds without duration or threshold: {slow_cells}")
+
+        # The live log: the slow-log build's Log button (the page re-lists running builds every 5 s).
+        def log_lines():
+            return driver.execute_script("return [...document.querySelectorAll('#log li')].map(li => li.textContent)")
+
+        def log_state():
+            return driver.find_element(By.ID, "log").get_attribute("data-state")
+
+        live = {"job": live_id}
+        WebDriverWait(driver, 20).until(lambda d: d.execute_script(
+            "const b = document.querySelector(`#running button.show-log[data-job='${arguments[0]}']`);"
+            "if (b) b.click(); return !!b;", live_id))
+        WebDriverWait(driver, 10).until(lambda d: len(log_lines()) >= 2)
+        first, first_state = len(log_lines()), log_state()
+        time.sleep(1.5)
+        lines, second_state = log_lines(), log_state()
+        live.update({"samples": [first, len(lines)], "states": [first_state, second_state],
+                     "html_line": next((line for line in lines if "onerror" in line), None),
+                     "images": rows("#log img"), "pwned": driver.execute_script("return window.__pwned === 2")})
+        if not (len(lines) > first and first_state == "streaming"):
+            failures.append(f"the live log did not grow while the build ran: {live}")
+        # Lines are as the build log wrote them: "<time> <stream> | <output>".
+        if not (live["html_line"] or "").endswith(f"| {LOG_INJECTED}") or live["images"] or live["pwned"]:
+            failures.append(f"a log line holding HTML was not shown as text: {live}")
         shot("builds")
+        # A finished build's log: all of it, then its final state.
+        driver.execute_script("document.querySelector(`#finished button.show-log[data-job='${arguments[0]}']`)?.click()", quick_id)
+        try:
+            WebDriverWait(driver, 10).until(lambda d: log_state() == "ended")
+        except Exception:
+            pass
+        finished_lines = log_lines()
+        live["finished"] = {"job": quick_id, "state": log_state(), "lines": len(finished_lines),
+                            "status": driver.find_element(By.ID, "log-status").text}
+        if log_state() != "ended" or not any(line.endswith("| ::stage validation") for line in finished_lines) or "succeeded" not in live["finished"]["status"]:
+            failures.append(f"a finished build's log: {live['finished']}")
+        result["live_log"] = live
 
         loaded("slots")
         result["pages"]["slots"] = {"slots": rows("#pool tbody tr"), "decisions": rows("#decisions tbody tr")}
@@ -322,7 +382,15 @@ def main():
             "const csrf = document.querySelector('meta[name=\"wharf-csrf\"]').content;"
             "fetch('/_wharf/api/apps/demo/purge', {method: 'POST', headers: {'X-Wharf-CSRF': csrf}})"
             ".then(r => done(r.status), e => done(String(e)));")
-        result["read_only"] = {"buttons": buttons, "forced_post": forced, "role": driver.find_element(By.CSS_SELECTOR, ".role").text}
+        # The read-only session may read a build's log (the Builds page shows every build).
+        read_log = driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "fetch(`/_wharf/api/builds/${arguments[0]}/log?follow=0`).then(async r => done([r.status, await r.text()]), e => done([String(e), '']));",
+            quick_id)
+        result["read_only"] = {"buttons": buttons, "forced_post": forced, "role": driver.find_element(By.CSS_SELECTOR, ".role").text,
+                               "log_status": read_log[0], "log_has_stage": "| ::stage validation\n" in read_log[1]}
+        if not result["read_only"]["log_has_stage"]:
+            failures.append(f"read-only session cannot read a build log: {read_log[0]} {read_log[1][:200]}")
         if buttons or forced != 403:
             failures.append(f"read-only session: {result['read_only']}")
         errors = console_errors()
@@ -361,7 +429,7 @@ def main():
             failures.append(f"wharf edge alone: {edge_only}, console {errors}")
     except Exception as error:  # report, then fail
         failures.append(f"{type(error).__name__}: {error}")
-        if driver is not None and shots:
+        if driver is not None:
             shots.mkdir(parents=True, exist_ok=True)
             driver.save_screenshot(str(shots / "dashboard-failure.png"))
     finally:
@@ -378,6 +446,7 @@ def main():
             result["serve_log_tail"] = (work / "serve.log").read_text()[-3000:]
         shutil.rmtree(work, ignore_errors=True)
     result["failures"] = failures
+    result["screenshots"] = str(shots.resolve())
     result["seconds"] = round(time.monotonic() - started, 1)
     print(json.dumps(result, indent=2))
     if json_out:

@@ -23,6 +23,10 @@ public struct AdminRequest: Sendable {
     public var credential: String?
     /// True when the request carried the admin token.
     public var isAdmin = false
+    /// True for a read-only dashboard session (the read token's cookie) that `DashboardGate`
+    /// has let through to a GET route on its read list: such a request has no credential, and
+    /// `.delegated` handlers give it read access to every app, as the dashboard shows every app.
+    public var isReadSession = false
     /// Upload routes: the body, streamed to a file; the handler moves the file away or leaves
     /// it to be deleted once it returns.
     public var upload: AdminUploadedBody?

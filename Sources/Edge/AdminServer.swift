@@ -228,6 +228,7 @@ final class AdminDispatcher: Sendable {
         }
         // A dashboard page's request: a session cookie instead of the token (`DashboardGate`).
         var isAdmin = true
+        var isReadSession = false
         if pending.authorization == nil, let decision = DashboardGate.decide(
             AdminRequest(method: pending.method == "HEAD" ? "GET" : pending.method, path: target.path, headers: pending.headers),
             sessions: sessions, tls: connection.owner.tlsContext != nil) {
@@ -238,6 +239,7 @@ final class AdminDispatcher: Sendable {
                 return
             case .allowed(let admin):
                 isAdmin = admin
+                isReadSession = !admin
             }
         } else if !authorized(pending.authorization) {
             if let file = pending.upload { unlink(file.path) }
@@ -251,7 +253,7 @@ final class AdminDispatcher: Sendable {
         }
         switch lookup {
         case .found(let match):
-            run(match, pending, target, connection, isAdmin: isAdmin)
+            run(match, pending, target, connection, isAdmin: isAdmin, isReadSession: isReadSession)
         case .wrongMethod(let allowed):
             if let file = pending.upload { unlink(file.path) }
             var response = AdminResponse.error(405, "method \(pending.method) not allowed here")
@@ -291,13 +293,15 @@ final class AdminDispatcher: Sendable {
     }
 
     private func run(_ match: AdminRoutes.Match, _ pending: AdminConnection.Pending, _ target: RequestTarget,
-                     _ connection: AdminConnection, credential: String? = nil, isAdmin: Bool = true) {
+                     _ connection: AdminConnection, credential: String? = nil, isAdmin: Bool = true,
+                     isReadSession: Bool = false) {
         var built = AdminRequest(
             method: pending.method == "HEAD" ? "GET" : pending.method, path: target.path, query: target.query,
             headers: pending.headers.filter { AdminDispatcher.passesToHandler($0, path: target.path) },
             body: pending.body, parameters: match.parameters, remainder: match.remainder)
         built.credential = credential
         built.isAdmin = isAdmin
+        built.isReadSession = isReadSession
         built.upload = pending.upload
         let request = built
         let handler = match.route.handler

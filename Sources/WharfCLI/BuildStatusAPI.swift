@@ -6,7 +6,8 @@ import Scheduler
 import Synchronization
 
 /// A deployment's way from a push (or any build of the app) to being served, over the admin API,
-/// for the app's tokens (read scope suffices) and the admin token:
+/// for the app's tokens (read scope suffices), the admin token and dashboard sessions (a
+/// read-only one reads every app's builds, as its Builds page lists them all):
 ///
 /// | route | |
 /// |---|---|
@@ -101,6 +102,8 @@ struct BuildStatusAPI: Sendable {
     }
 
     private func authorize(_ request: AdminRequest, app: String) throws {
+        // A read-only dashboard session reads every app's builds (the Builds page lists them all).
+        if request.isReadSession { return }
         do {
             _ = try authorizer.authorize(credential: request.credential, isAdmin: request.isAdmin, app: app, need: .read)
         } catch let error as DeployError {
@@ -110,6 +113,7 @@ struct BuildStatusAPI: Sendable {
 
     /// A credential that is valid for some app (so an unknown id says 404 only to callers with one).
     private func authorizeAny(_ request: AdminRequest) throws {
+        if request.isReadSession { return }
         guard let credential = request.credential, let token = DeployToken(parsing: credential),
               let record = try store.token(id: token.id), record.revokedAt == nil,
               token.matches(storedDigest: record.secretSHA256) else { throw AdminError(401, "a valid bearer token is required") }

@@ -6,8 +6,11 @@ import Testing
 /// real `wharf serve` with traffic and builds: sign-in, every page with data, a rollback from the
 /// Apps page checked over HTTP, no console error or CSP violation, sign-out; and the attacks: an
 /// app on the edge (same site) posting a rollback with the admin's cookie, a read-only session
-/// forcing a POST; then `wharf edge` alone, whose scheduler pages say there is no scheduler. Screenshots of every
-/// page go to `.build/artifacts/dashboard/` (an artifact of the run, not committed).
+/// forcing a POST; then `wharf edge` alone, whose scheduler pages say there is no scheduler. The
+/// Builds page's live log: a build writing a line every 0.3 s grows on screen between two samples,
+/// its HTML line shown as text; a finished build's log ends with its state; a read-only session
+/// reads a log. Screenshots of every page go to `.build/artifacts/dashboard/` (an artifact of the
+/// run, not committed; the test prints the directory).
 @Suite struct DashboardBrowserTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
@@ -29,6 +32,7 @@ import Testing
         let log = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "\(log)")
+        print("dashboard screenshots: \(screenshots)")
         let result = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output))) as? [String: Any])
         #expect((result["failures"] as? [Any])?.isEmpty == true, "\(log)")
         #expect((result["console_errors"] as? [Any])?.isEmpty == true, "\(log)")
@@ -40,6 +44,13 @@ import Testing
         // The queue as the scheduler ranks it: several jobs, scores descending (checked by the script).
         #expect((pages["builds"]?["queue"] as? [Int])?.count ?? 0 >= 2)
         #expect((pages["slots"]?["slots"] as? Int ?? 0) >= 1)
+        // The live log grew while the build ran, and its HTML line stayed text.
+        let live = try #require(result["live_log"] as? [String: Any])
+        let samples = try #require(live["samples"] as? [Int])
+        #expect(samples.count == 2 && samples[0] >= 2 && samples[1] > samples[0], "\(live)")
+        #expect((live["html_line"] as? String)?.hasSuffix(#"| <img src=x onerror="window.__pwned=2">"#) == true && live["images"] as? Int == 0)
+        #expect(live["pwned"] as? Bool == false)
+        #expect((live["finished"] as? [String: Any])?["state"] as? String == "ended", "\(live)")
         let rollback = try #require(result["rollback"] as? [String: Any])
         #expect(rollback["serves_v1"] as? Bool == true && rollback["live"] as? String == result["deployment_v1"] as? String)
         #expect((result["signed_out"] as? [String: Any])?["api_status"] as? Int == 401)
@@ -48,6 +59,7 @@ import Testing
         #expect((attack["statuses"] as? [Int]) == [403, 403] && attack["live"] as? String == result["deployment_v2"] as? String)
         let readOnly = try #require(result["read_only"] as? [String: Any])
         #expect(readOnly["buttons"] as? Int == 0 && readOnly["forced_post"] as? Int == 403)
+        #expect(readOnly["log_status"] as? Int == 200 && readOnly["log_has_stage"] as? Bool == true)
         // `wharf edge` alone: the scheduler's pages say there is none (and the script saw no 404 in the console).
         let edgeOnly = try #require(result["edge_only"] as? [String: String])
         for page in ["builds", "slots", "alerts"] { #expect(edgeOnly[page]?.hasPrefix("No scheduler") == true, "\(page)") }

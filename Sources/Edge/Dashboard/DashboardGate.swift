@@ -12,10 +12,12 @@ enum DashboardGate {
     /// Largest form body the sign-in and sign-out routes read.
     static let maxFormBytes = 4096
 
-    /// What a read-only session may GET besides the pages: the data the pages show, nothing of
-    /// the registry (its token lists are an administrator's business).
+    /// What a read-only session may GET besides the pages: the data the pages show (the Builds
+    /// page's live log included: `/_wharf/api/builds/{id}/log`, and the app-scoped build routes
+    /// under `/_wharf/api/apps`), nothing of the registry (its token lists are an
+    /// administrator's business).
     static let readablePrefixes = ["/_wharf/api/status", "/_wharf/api/alerts", "/_wharf/api/jobs", "/_wharf/api/slots",
-                                   "/_wharf/api/apps", "/_wharf/api/dashboard/"]
+                                   "/_wharf/api/apps", "/_wharf/api/dashboard/", "/_wharf/api/builds/"]
 
     /// The value of the session cookie among every `Cookie` field (the last one wins if a
     /// client sends it twice); nil when absent or not 64 hex digits.

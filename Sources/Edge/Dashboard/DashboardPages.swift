@@ -123,6 +123,10 @@ enum DashboardPages {
         "builds": """
         <section aria-labelledby="h-queue"><h2 id="h-queue">Queue, in priority order</h2><div id="queue"></div></section>
         <section aria-labelledby="h-running"><h2 id="h-running">Running</h2><div id="running"></div></section>
+        <section aria-labelledby="h-log"><h2 id="h-log">Build log</h2>
+        <p id="log-status" role="status" aria-live="polite">Choose Log on a running build to follow its log live, or on a finished one for its end.</p>
+        <button type="button" id="log-close" hidden>Close log</button>
+        <ol id="log" class="log" aria-label="Build log, last 500 lines" tabindex="0" hidden></ol></section>
         <section aria-labelledby="h-finished"><h2 id="h-finished">Finished</h2><div id="finished"></div></section>
         <section aria-labelledby="h-types"><h2 id="h-types">By build type</h2><div id="types"></div></section>
         """,

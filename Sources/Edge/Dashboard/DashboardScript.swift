@@ -1,6 +1,7 @@
 /// The dashboard's script, served at `/_wharf/ui/assets/dashboard.js` (an ES module, no
 /// library, no build step): polls the admin API every 5 s with the session cookie and draws the
-/// pages, charts as SVG. It writes data into the page only as text.
+/// pages, charts as SVG; the Builds page follows one build's log live over Server-Sent Events.
+/// It writes data into the page only as text.
 enum DashboardScript {
     static let source = #"""
 // Wharf dashboard: fills the page skeletons from the admin API with the session cookie, every
@@ -200,13 +201,14 @@ async function builds() {
     ['Job', j => String(j.id)], ['App', j => j.app], ['Type', j => j.build_type], ['Slot', j => j.slot_id ?? '–'],
     ['Attempt', j => `${j.attempt} of ${j.max_attempts}`], ['Running for', j => duration(now - (j.started_at ?? now))],
     ['Stages so far', j => Object.entries(j.stage_durations ?? {}).map(([s, d]) => `${s} ${duration(d)}`).join(', ') || '–'],
+    ['Log', j => logButton(j.id)],
   ], running ?? [], 'No build running.'));
   const finished = (recent ?? []).filter(j => j.finished_at).sort((a, b) => b.finished_at - a.finished_at).slice(0, 50);
   fill('finished', table('Finished builds', [
     ['Job', j => String(j.id)], ['App', j => j.app], ['Type', j => j.build_type],
     ['Outcome', j => el('span', { class: `state ${j.state}` }, j.state)],
     ['Duration', j => duration(j.started_at ? j.finished_at - j.started_at : null)], ['Finished', j => when(j.finished_at)],
-    ['Cache hit', j => j.cache_hit ? 'yes' : 'no'], ['Error', j => j.error ?? ''],
+    ['Cache hit', j => j.cache_hit ? 'yes' : 'no'], ['Error', j => j.error ?? ''], ['Log', j => logButton(j.id)],
   ], finished, 'No build has finished yet.'));
   const outcomes = status.monitor?.builds?.outcomes ?? {};
   const types = Object.entries(outcomes).map(([type, counts]) => {
@@ -229,6 +231,76 @@ async function builds() {
       ['State', a => a.state], ['Suggestions', a => suggestions(a)],
     ], slowRows, 'No slow build.'));
 }
+
+// MARK: live build log
+
+/** Lines kept on screen: the oldest go first (a long build's log does not grow the page without end). */
+const LOG_LINES = 500;
+let logStream = null;
+
+function logButton(id) {
+  return el('button', { type: 'button', class: 'show-log', 'data-job': id, 'aria-controls': 'log',
+    'aria-pressed': document.getElementById('log')?.dataset.job === String(id) ? 'true' : 'false',
+    onclick: () => openLog(id) }, 'Log');
+}
+
+function closeLog(status) {
+  logStream?.close();
+  logStream = null;
+  if (status !== undefined) fill('log-status', status);
+}
+
+/**
+ * Follows build `id`'s log over Server-Sent Events (`/_wharf/api/builds/{id}/log`, the session
+ * cookie goes along): each event is one line, appended as text; `event: end` carries the final
+ * state and closes the stream. A finished build's stream sends its whole log, then the end. On an
+ * error the stream is closed, not left to reconnect (that would send the log again from the start).
+ */
+function openLog(id) {
+  const box = document.getElementById('log');
+  if (!box) return;
+  closeLog();
+  box.replaceChildren();
+  box.hidden = false;
+  box.dataset.job = String(id);
+  box.dataset.state = 'streaming';
+  document.getElementById('log-close').hidden = false;
+  for (const b of document.querySelectorAll('button.show-log')) b.setAttribute('aria-pressed', String(b.dataset.job === String(id)));
+  fill('log-status', `Build ${id}: following its log…`);
+  const stream = new EventSource(`/_wharf/api/builds/${encodeURIComponent(id)}/log`);
+  logStream = stream;
+  stream.onmessage = event => {
+    if (stream !== logStream) return;
+    const follow = box.scrollTop + box.clientHeight >= box.scrollHeight - 8;
+    const line = document.createElement('li');
+    line.textContent = event.data;
+    box.append(line);
+    while (box.childElementCount > LOG_LINES) box.firstElementChild.remove();
+    if (follow) box.scrollTop = box.scrollHeight;
+  };
+  stream.addEventListener('end', event => {
+    if (stream !== logStream) return;
+    let state = '';
+    try { state = JSON.parse(event.data).state ?? ''; } catch { state = ''; }
+    box.dataset.state = 'ended';
+    closeLog(`Build ${id} ended: ${state}. ${box.childElementCount} lines shown (the last ${LOG_LINES} at most).`);
+  });
+  stream.onerror = () => {
+    if (stream !== logStream) return;
+    box.dataset.state = 'interrupted';
+    closeLog(`Build ${id}: the log stream stopped (signed out, or the build is unknown). Choose Log to try again.`);
+  };
+}
+
+document.getElementById('log-close')?.addEventListener('click', () => {
+  closeLog('Log closed.');
+  const box = document.getElementById('log');
+  box.hidden = true;
+  box.dataset.state = 'closed';
+  delete box.dataset.job;
+  document.getElementById('log-close').hidden = true;
+  for (const b of document.querySelectorAll('button.show-log')) b.setAttribute('aria-pressed', 'false');
+});
 
 /** Per build type: finished builds' durations over time against the type's slow-build threshold
  * (known from its slow_build alerts; the monitor's thresholds are not otherwise on the API). */

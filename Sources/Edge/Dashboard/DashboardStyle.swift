@@ -48,6 +48,10 @@ th { background: var(--panel); }
 .actions { display: flex; gap: .5rem; margin-bottom: .5rem; }
 button { font: inherit; padding: .3rem .8rem; border: 1px solid var(--accent); background: var(--bg); color: var(--accent); border-radius: 4px; cursor: pointer; }
 button:hover { background: var(--panel); }
+#log-close { margin-bottom: .5rem; }
+.log { list-style: none; margin: 0; padding: .5rem .75rem; max-height: 26rem; overflow: auto; background: #0d1117; color: #e6edf3;
+  border-radius: 6px; font: .85em/1.4 ui-monospace, "DejaVu Sans Mono", monospace; white-space: pre-wrap; overflow-wrap: anywhere; }
+.log li { min-height: 1.4em; }
 .signin { max-width: 26rem; margin: 4rem auto; }
 .signin form { display: grid; gap: .5rem; }
 .signin input { font: inherit; padding: .4rem; border: 1px solid var(--muted); border-radius: 4px; }
