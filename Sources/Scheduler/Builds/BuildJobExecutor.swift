@@ -129,7 +129,8 @@ public struct BuildJobExecutor: Sendable {
             if let key { try cache.insert(key, app: job.app, deploymentID: published, now: clock.now()) }
             return try queue.finish(jobID: job.id, owner: owner, outcome: .succeeded(deploymentID: published), now: clock.now())
         }
-        if let key, let hit = try cache.lookup(key, now: clock.now()) {
+        // A forced job skips the lookup (and still records its result below).
+        if !job.force, let key, let hit = try cache.lookup(key, now: clock.now()) {
             if job.activate { try store.rollback(app: job.app, to: hit.deploymentID) }
             return try queue.finish(jobID: job.id, owner: owner, outcome: .succeeded(deploymentID: hit.deploymentID, cacheHit: true),
                                     now: clock.now())
