@@ -108,6 +108,27 @@ import WharfTestSupport
             #expect(!log.contains(Self.secret) && !log.contains(Self.fileSecret) && !log.contains("another-hidden-value"))
         }
 
+        // A push build of a git app gets its own secret the same way.
+        let origin = h.scratch.path + "/origin.git", work = h.scratch.path + "/work"
+        try PushHookTests.git(["init", "-q", "--bare", "-b", "main", origin])
+        try PushHookTests.git(["init", "-q", "-b", "main", work])
+        try PushHookTests.git(["-C", work, "config", "user.email", "ci@example.test"])
+        try PushHookTests.git(["-C", work, "config", "user.name", "CI"])
+        _ = try h.scratch.write("work/build.sh", "echo \"pushed key=$PUSH_KEY url=$API_URL\"\nmkdir -p dist && cat version.txt > dist/index.html\n")
+        let commit = try PushHookTests.commit(work, version: "v1", origin: origin)
+        let pushToken = try h.register("pushed", ["--git", origin, "--build-cmd", "sh build.sh", "--output-dir", "dist",
+                                                  "--secret", "PUSH_KEY=push-secret-5e6f7a"])
+        let push = try h.request("POST", "/_wharf/hooks/generic/pushed", token: pushToken,
+                                 body: Array(#"{"ref":"main","commit":"\#(commit)"}"#.utf8))
+        #expect(push.status == 202, "\(push.body)")
+        let pushID = try #require((push.json["job"] as? NSNumber)?.int64Value, "\(push.body)")
+        #expect(eventually(60, every: 0.2) {
+            (try? h.request("GET", "/_wharf/api/jobs/\(pushID)", token: h.adminToken))?.json["state"] as? String == "succeeded"
+        }, "\(h.daemon?.stderr ?? "")")
+        let pushLog = try WharfProcess.run(["logs", "\(pushID)", "--store", h.store])
+        #expect(pushLog.stdout.contains("pushed key=*** url="), "\(pushLog.stdout)")
+        #expect(!pushLog.stdout.contains("push-secret-5e6f7a") && !pushLog.stdout.contains("api.shop.test"))
+
         // Unset: the next build no longer gets it.
         let unset = try WharfProcess.run(["apps", "set", "shop", "--unset-secret", "EXTRA", "--unset-env", "MODE", "--store", h.store])
         #expect(unset.status == 0 && unset.stdout.contains("secrets: API_KEY SIGNING (values not shown)"), "\(unset.stdout)\(unset.stderr)")
