@@ -118,13 +118,22 @@ import WharfTestSupport
         let commit = try PushHookTests.commit(work, version: "v1", origin: origin)
         let pushToken = try h.register("pushed", ["--git", origin, "--build-cmd", "sh build.sh", "--output-dir", "dist",
                                                   "--secret", "PUSH_KEY=push-secret-5e6f7a"])
+        // (JSONFields reads a JSON 1/0 as a boolean for every key, so only non-numbers are refused here.)
+        for hostile in [#""yes""#, "[true]", "null1", #"{"a":1}"#] {
+            let refused = try h.request("POST", "/_wharf/hooks/generic/pushed", token: pushToken,
+                                        body: Array(#"{"ref":"main","commit":"\#(commit)","force":\#(hostile)}"#.utf8))
+            #expect(refused.status == 400, "force \(hostile): \(refused.status) \(refused.body)")
+        }
+        // The generic hook takes an optional "force" (push builds are never cache hits; the job records it).
         let push = try h.request("POST", "/_wharf/hooks/generic/pushed", token: pushToken,
-                                 body: Array(#"{"ref":"main","commit":"\#(commit)"}"#.utf8))
+                                 body: Array(#"{"ref":"main","commit":"\#(commit)","force":true}"#.utf8))
         #expect(push.status == 202, "\(push.body)")
         let pushID = try #require((push.json["job"] as? NSNumber)?.int64Value, "\(push.body)")
         #expect(eventually(60, every: 0.2) {
             (try? h.request("GET", "/_wharf/api/jobs/\(pushID)", token: h.adminToken))?.json["state"] as? String == "succeeded"
         }, "\(h.daemon?.stderr ?? "")")
+        let pushJob = try h.request("GET", "/_wharf/api/jobs/\(pushID)", token: h.adminToken)
+        #expect(pushJob.json["force"] as? Bool == true && pushJob.json["cache_hit"] as? Bool == false, "\(pushJob.body)")
         let pushLog = try WharfProcess.run(["logs", "\(pushID)", "--store", h.store])
         #expect(pushLog.stdout.contains("pushed key=*** url="), "\(pushLog.stdout)")
         #expect(!pushLog.stdout.contains("push-secret-5e6f7a") && !pushLog.stdout.contains("api.shop.test"))
