@@ -59,9 +59,18 @@ extension Store {
     }
 
     /// Adds (`create: true`) or replaces an app's registry entry; `webhookNonce` nil keeps the
-    /// stored one (`.some(nil)` clears it).
-    public func saveRegisteredApp(_ app: RegisteredApp, create: Bool, webhookNonce: String?? = .none) throws {
+    /// stored one (`.some(nil)` clears it). `secretChanges` sets (a value) or removes (nil) build
+    /// secrets by name; the others are kept. Values are sealed with `BuildSecretBox` before they
+    /// reach the database.
+    public func saveRegisteredApp(_ app: RegisteredApp, create: Bool, webhookNonce: String?? = .none,
+                                  secretChanges: [String: String?] = [:]) throws {
         try AppName.validate(app.name)
+        let box = BuildSecretBox(storePath: path)
+        var sealedChanges: [String: String?] = [:]
+        for (name, value) in secretChanges {
+            // updateValue keeps a removal (nil) as an entry; a subscript assignment of nil would drop it.
+            sealedChanges.updateValue(try value.map { try box.seal($0, app: app.name, name: name) }, forKey: name)
+        }
         try pool.write { db in
             let now = Int64(Date().timeIntervalSince1970)
             let exists = try Bool.fetchOne(db, sql: "SELECT 1 FROM registered_apps WHERE name = ?", arguments: [app.name]) ?? false
@@ -79,23 +88,31 @@ extension Store {
             let notify = String(decoding: try JSONEncoder().encode(app.notify), as: UTF8.self)
             let downloads = String(decoding: try JSONEncoder().encode(app.downloads), as: UTF8.self)
             let allowedTypes = String(decoding: try JSONEncoder().encode(app.allowedTypes), as: UTF8.self)
+            let sorted = JSONEncoder()
+            sorted.outputFormatting = .sortedKeys
+            let buildEnv = String(decoding: try sorted.encode(app.buildEnv), as: UTF8.self)
+            let storedSecrets = try create ? "{}"
+                : (String.fetchOne(db, sql: "SELECT build_secrets FROM registered_apps WHERE name = ?", arguments: [app.name]) ?? "{}")
+            var secrets = (try? JSONDecoder().decode([String: String].self, from: Data(storedSecrets.utf8))) ?? [:]
+            for (name, sealed) in sealedChanges { secrets[name] = sealed }
+            let buildSecrets = String(decoding: try sorted.encode(secrets), as: UTF8.self)
             if create {
                 try db.execute(sql: """
                     INSERT INTO registered_apps (name, git_url, git_branch, build_command, output_dir, target_type, notify,
                                                  max_files, max_bytes, downloads, allowed_types, keep_deployments, keep_days,
-                                                 webhook_nonce, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                                 webhook_nonce, created_at, updated_at, build_env, build_secrets)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [app.name, gitURL, gitBranch, app.buildCommand, app.outputDirectory, app.targetType, notify,
                                      app.maxFiles, app.maxBytes, downloads, allowedTypes, app.keepDeployments, app.keepDays,
-                                     webhookNonce ?? nil, now, now])
+                                     webhookNonce ?? nil, now, now, buildEnv, buildSecrets])
             } else {
                 try db.execute(sql: """
                     UPDATE registered_apps SET git_url = ?, git_branch = ?, build_command = ?, output_dir = ?, target_type = ?,
                         notify = ?, max_files = ?, max_bytes = ?, downloads = ?, allowed_types = ?, keep_deployments = ?,
-                        keep_days = ?, updated_at = ? WHERE name = ?
+                        keep_days = ?, build_env = ?, build_secrets = ?, updated_at = ? WHERE name = ?
                     """, arguments: [gitURL, gitBranch, app.buildCommand, app.outputDirectory, app.targetType, notify,
                                      app.maxFiles, app.maxBytes, downloads, allowedTypes, app.keepDeployments, app.keepDays,
-                                     now, app.name])
+                                     buildEnv, buildSecrets, now, app.name])
                 if let webhookNonce {
                     try db.execute(sql: "UPDATE registered_apps SET webhook_nonce = ? WHERE name = ?", arguments: [webhookNonce, app.name])
                 }
@@ -124,6 +141,23 @@ extension Store {
         try pool.read { db in
             try String.fetchOne(db, sql: "SELECT webhook_nonce FROM registered_apps WHERE name = ?", arguments: [app])
         }
+    }
+
+    /// What every build of `app` gets: its registry variables and its secrets, opened (empty for
+    /// an app that is not registered). Throws when a sealed secret does not open (its key file
+    /// lost or replaced): a build must not run without a secret it was given.
+    public func appBuildEnvironment(_ app: String) throws -> (variables: [String: String], secrets: [String: String]) {
+        guard let row = try pool.read({ db in
+            try Row.fetchOne(db, sql: "SELECT build_env, build_secrets FROM registered_apps WHERE name = ?", arguments: [app])
+        }) else { return ([:], [:]) }
+        let envText: String = row["build_env"] ?? "{}"
+        let secretsText: String = row["build_secrets"] ?? "{}"
+        let variables = (try? JSONDecoder().decode([String: String].self, from: Data(envText.utf8))) ?? [:]
+        let sealed = (try? JSONDecoder().decode([String: String].self, from: Data(secretsText.utf8))) ?? [:]
+        let box = BuildSecretBox(storePath: path)
+        var secrets: [String: String] = [:]
+        for (name, value) in sealed { secrets[name] = try box.open(value, app: app, name: name) }
+        return (variables, secrets)
     }
 
     // MARK: tokens
@@ -189,12 +223,17 @@ extension Store {
         let downloads = (try? JSONDecoder().decode([String].self, from: Data(downloadsText.utf8))) ?? []
         let allowedText: String = row["allowed_types"] ?? "[]"
         let allowedTypes = (try? JSONDecoder().decode([String].self, from: Data(allowedText.utf8))) ?? []
+        let envText: String = row["build_env"] ?? "{}"
+        let buildEnv = (try? JSONDecoder().decode([String: String].self, from: Data(envText.utf8))) ?? [:]
+        let secretsText: String = row["build_secrets"] ?? "{}"
+        let secretNames = ((try? JSONDecoder().decode([String: String].self, from: Data(secretsText.utf8))) ?? [:]).keys.sorted()
         return RegisteredApp(
             name: name, hostnames: hosts,
             source: gitURL.map { .git(url: $0, branch: gitBranch ?? "main") } ?? .uploads,
             buildCommand: row["build_command"], outputDirectory: row["output_dir"], targetType: row["target_type"],
             notify: notify, maxFiles: row["max_files"], maxBytes: row["max_bytes"], downloads: downloads,
-            allowedTypes: allowedTypes, keepDeployments: row["keep_deployments"], keepDays: row["keep_days"], hasWebhookSecret: secret != nil,
+            allowedTypes: allowedTypes, keepDeployments: row["keep_deployments"], keepDays: row["keep_days"],
+            buildEnv: buildEnv, buildSecretNames: secretNames, hasWebhookSecret: secret != nil,
             createdAt: row["created_at"], updatedAt: row["updated_at"])
     }
 }

@@ -35,6 +35,11 @@ public struct RegisteredApp: Sendable, Equatable, Codable {
     /// and the one before it are always kept.
     public var keepDeployments: Int?
     public var keepDays: Int?
+    /// Variables every build of the app gets (`--env NAME=VALUE`).
+    public var buildEnv: [String: String]
+    /// Names of the app's build secrets, sorted (their values are sealed in the store and never
+    /// part of this value).
+    public var buildSecretNames: [String]
     /// Whether a webhook secret is set (the secret itself is never returned).
     public var hasWebhookSecret: Bool
     public var createdAt: Int64
@@ -43,7 +48,8 @@ public struct RegisteredApp: Sendable, Equatable, Codable {
     public init(name: String, hostnames: [String] = [], source: Source = .uploads, buildCommand: String? = nil,
                 outputDirectory: String? = nil, targetType: String = "javascript_web", notify: [String] = [],
                 maxFiles: Int? = nil, maxBytes: Int64? = nil, downloads: [String] = [], allowedTypes: [String] = [],
-                keepDeployments: Int? = nil, keepDays: Int? = nil, hasWebhookSecret: Bool = false,
+                keepDeployments: Int? = nil, keepDays: Int? = nil, buildEnv: [String: String] = [:], buildSecretNames: [String] = [],
+                hasWebhookSecret: Bool = false,
                 createdAt: Int64 = 0, updatedAt: Int64 = 0) {
         self.name = name
         self.hostnames = hostnames
@@ -58,6 +64,8 @@ public struct RegisteredApp: Sendable, Equatable, Codable {
         self.allowedTypes = allowedTypes
         self.keepDeployments = keepDeployments
         self.keepDays = keepDays
+        self.buildEnv = buildEnv
+        self.buildSecretNames = buildSecretNames
         self.hasWebhookSecret = hasWebhookSecret
         self.createdAt = createdAt
         self.updatedAt = updatedAt

@@ -94,6 +94,7 @@ enum StoreMigrations {
         DeltaMigration.register(in: &migrator)
         RegistryMigration.register(in: &migrator)
         PublishSettingsMigration.register(in: &migrator)
+        AppBuildEnvMigration.register(in: &migrator)
         return migrator
     }
 }

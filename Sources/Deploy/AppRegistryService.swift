@@ -42,7 +42,7 @@ public struct AppRegistryService: Sendable {
         let nonce = DeployToken.randomHex(bytes: 16)
         let secret = try webhooks.secret(app: name, nonce: nonce)
         do {
-            try store.saveRegisteredApp(app, create: true, webhookNonce: .some(nonce))
+            try store.saveRegisteredApp(app, create: true, webhookNonce: .some(nonce), secretChanges: settings.secrets)
         } catch let error as Store.RegistryError {
             throw DeployError(409, error.description)
         }
@@ -54,7 +54,7 @@ public struct AppRegistryService: Sendable {
     public func set(_ name: String, settings: AppSettings) throws -> RegisteredApp {
         let app = try settings.applied(to: try show(name))
         do {
-            try store.saveRegisteredApp(app, create: false)
+            try store.saveRegisteredApp(app, create: false, secretChanges: settings.secrets)
         } catch let error as Store.RegistryError {
             throw DeployError(409, error.description)
         }

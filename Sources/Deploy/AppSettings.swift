@@ -1,4 +1,5 @@
 import ArtifactStore
+import Foundation
 import HTTPCore
 
 /// Changes to an app's registry entry, each field optional (nil: leave as is), checked before
@@ -20,6 +21,11 @@ public struct AppSettings: Sendable, Equatable {
     /// Retention: the newest N deployments / those younger than D days (`.some(nil)` clears).
     public var keepDeployments: Int??
     public var keepDays: Int??
+    /// Build variables to set (a value) or remove (nil), by name; others are kept.
+    public var env: [String: String?] = [:]
+    /// Build secrets to set (a value) or remove (nil), by name. Write-only: the registry returns
+    /// their names, never their values.
+    public var secrets: [String: String?] = [:]
 
     public struct GitSource: Sendable, Equatable {
         public var url: String
@@ -34,7 +40,8 @@ public struct AppSettings: Sendable, Equatable {
 
     /// The JSON keys the API accepts (besides `name` on creation).
     static let keys: Set<String> = ["hostnames", "git", "branch", "buildCommand", "outputDir", "targetType", "notify",
-                                    "maxFiles", "maxBytes", "downloads", "allowedTypes", "keepDeployments", "keepDays"]
+                                    "maxFiles", "maxBytes", "downloads", "allowedTypes", "keepDeployments", "keepDays",
+                                    "env", "secrets"]
 
     /// Reads settings from a JSON object (`git: null` clears the git source).
     init(json: JSONFields) throws(DeployError) {
@@ -64,6 +71,49 @@ public struct AppSettings: Sendable, Equatable {
         }
         if json.has("keepDeployments") { keepDeployments = .some(try json.integer("keepDeployments").map { Int($0) }) }
         if json.has("keepDays") { keepDays = .some(try json.integer("keepDays").map { Int($0) }) }
+        env = try Self.variableChanges(json, "env")
+        secrets = try Self.variableChanges(json, "secrets")
+    }
+
+    /// `{"NAME": "value" | null, …}`: values set, nulls removed (shape only; names and sizes are
+    /// `applied(to:)`'s to check).
+    static func variableChanges(_ json: JSONFields, _ key: String) throws(DeployError) -> [String: String?] {
+        guard let value = json.fields[key], !(value is NSNull) else { return [:] }
+        guard let object = value as? [String: Any] else {
+            throw DeployError(400, "wrong shape: \"\(key)\" must be an object of NAME: string or null")
+        }
+        guard object.count <= maxBuildVariables else { throw DeployError(400, "\"\(key)\" has more than \(maxBuildVariables) names") }
+        var out: [String: String?] = [:]
+        for (name, element) in object {
+            if element is NSNull {
+                out[name] = .some(nil)
+            } else if let text = element as? String {
+                out[name] = .some(text)
+            } else {
+                throw DeployError(400, "wrong shape: \"\(key)\".\(name) must be a string or null")
+            }
+        }
+        return out
+    }
+
+    /// At most this many build variables and this many secrets per app; each value at most 32 KiB.
+    static let maxBuildVariables = 64
+    static let maxBuildValueBytes = 32 << 10
+
+    /// A build variable name as `scheduler.build.env` accepts it: a shell name (`[A-Za-z_][A-Za-z0-9_]*`,
+    /// at most 128 bytes), not reserved for Wharf (`WHARF_*`) or the dynamic loader (`LD_*`).
+    static func checkVariable(_ name: String, value: String?, what: String) throws(DeployError) {
+        let bytes = Array(name.utf8)
+        func letter(_ b: UInt8) -> Bool { (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x5f }
+        guard (1...128).contains(bytes.count), letter(bytes[0]), bytes.allSatisfy({ letter($0) || ($0 >= 0x30 && $0 <= 0x39) }) else {
+            throw DeployError(400, "\(what) name \"\(name.prefix(140))\" is not a variable name (A-Z a-z 0-9 _, not starting with a digit)")
+        }
+        guard !name.hasPrefix("WHARF_"), !name.hasPrefix("LD_") else {
+            throw DeployError(400, "\(what) name \(name) is reserved (WHARF_* for Wharf, LD_* for the dynamic loader)")
+        }
+        if let value, value.utf8.count > maxBuildValueBytes || value.utf8.contains(0) {
+            throw DeployError(400, "\(what) \(name): a value is at most \(maxBuildValueBytes) bytes, without NUL")
+        }
     }
 
     /// `app` with these settings applied, every value checked (400 naming the first bad one).
@@ -127,6 +177,22 @@ public struct AppSettings: Sendable, Equatable {
             if let n = keepDays, !(1...36_500).contains(n) { throw DeployError(400, "keepDays must be 1–36500") }
             out.keepDays = keepDays
         }
+        for (name, value) in env.sorted(by: { $0.key < $1.key }) {
+            try AppSettings.checkVariable(name, value: value, what: "env")
+            out.buildEnv[name] = value
+        }
+        guard out.buildEnv.count <= AppSettings.maxBuildVariables else {
+            throw DeployError(400, "at most \(AppSettings.maxBuildVariables) build variables per app")
+        }
+        var secretNames = Set(out.buildSecretNames)
+        for (name, value) in secrets.sorted(by: { $0.key < $1.key }) {
+            try AppSettings.checkVariable(name, value: value, what: "secret")
+            if value == nil { secretNames.remove(name) } else { secretNames.insert(name) }
+        }
+        guard secretNames.count <= AppSettings.maxBuildVariables else {
+            throw DeployError(400, "at most \(AppSettings.maxBuildVariables) build secrets per app")
+        }
+        out.buildSecretNames = secretNames.sorted()
         return out
     }
 

@@ -13,6 +13,10 @@ public struct PushBuild: Sendable, Equatable {
     /// `github` or `generic`.
     public var forge: String
     public var delivery: String
+    /// Asked to skip the build cache (generic hook `"force": true`). Push builds fetch a commit and
+    /// are never looked up in the cache, so this only marks the job; kept so a CI that always
+    /// sends it is not refused.
+    public var force: Bool = false
 }
 
 /// What queuing a push did.
@@ -106,7 +110,7 @@ public struct PushHookAPI: Sendable {
 
     // MARK: generic
 
-    /// `{"ref": "refs/heads/main" or "main", "commit": "<full id>", "delivery": "<id>"}`; without a
+    /// `{"ref": "refs/heads/main" or "main", "commit": "<full id>", "delivery": "<id>", "force": bool}`; without a
     /// delivery id the ref and commit are the id (the same commit is built once through this hook).
     public func generic(_ request: DeployRequest) -> DeployResponse {
         do {
@@ -117,7 +121,8 @@ public struct PushHookAPI: Sendable {
             guard request.body.count <= Self.maxBodyBytes else { throw DeployError(413, "body larger than \(Self.maxBodyBytes) bytes") }
             guard case .git(let url, let branch) = app.source else { throw DeployError(409, "app \(app.name) has no git source (uploads only)") }
             let fields = try JSONFields(request.body)
-            try fields.allowOnly(["ref", "commit", "delivery"])
+            try fields.allowOnly(["ref", "commit", "delivery", "force"])
+            let force = try fields.bool("force") ?? false
             guard let rawRef = try fields.string("ref"), let rawCommit = try fields.string("commit") else {
                 throw DeployError(400, "wrong shape: \"ref\" and \"commit\" are required")
             }
@@ -130,7 +135,7 @@ public struct PushHookAPI: Sendable {
             }
             let delivery = try fields.string("delivery") ?? "\(ref)@\(commit)"
             guard Self.isValidDelivery(delivery) else { throw DeployError(400, "\"delivery\" must be 1 to 200 printable ASCII characters") }
-            return try queue(PushBuild(app: app, gitURL: url, ref: ref, commit: commit, forge: "generic", delivery: delivery))
+            return try queue(PushBuild(app: app, gitURL: url, ref: ref, commit: commit, forge: "generic", delivery: delivery, force: force))
         } catch let error as DeployError {
             return error.response
         } catch {

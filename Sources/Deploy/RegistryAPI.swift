@@ -41,6 +41,10 @@ public struct RegistryAPI: Sendable {
         var allowedTypes: [String]
         var keepDeployments: Int?
         var keepDays: Int?
+        /// Build variables, readable.
+        var env: [String: String]
+        /// Names of the build secrets only: their values are write-only.
+        var secrets: [String]
         var webhookSecretSet: Bool
         var createdAt: Int64
         var updatedAt: Int64
@@ -62,6 +66,8 @@ public struct RegistryAPI: Sendable {
             allowedTypes = app.allowedTypes
             keepDeployments = app.keepDeployments
             keepDays = app.keepDays
+            env = app.buildEnv
+            secrets = app.buildSecretNames
             webhookSecretSet = app.hasWebhookSecret
             createdAt = app.createdAt
             updatedAt = app.updatedAt

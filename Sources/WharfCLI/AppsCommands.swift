@@ -37,9 +37,37 @@ struct AppSettingsOptions: ParsableArguments {
     @Flag(help: "set: allow any type again.") var noAllowedTypes = false
     @Option(help: "Retention: keep the newest N deployments (0 on set: the store default).") var keepDeployments: Int?
     @Option(help: "Retention: keep deployments younger than D days (0 on set: no age rule).") var keepDays: Int?
+    @Option(name: .customLong("env"), help: "NAME=VALUE: a variable every build of the app gets (repeatable).") var env: [String] = []
+    @Option(name: .customLong("secret"),
+            help: "NAME=VALUE: a build secret (repeatable; stored sealed, redacted as *** in build logs, never shown again).")
+    var secrets: [String] = []
+    @Option(name: .customLong("secret-file"), help: "NAME=PATH: a build secret read from a file (one trailing newline dropped).")
+    var secretFiles: [String] = []
+    @Option(name: .customLong("unset-env"), help: "Remove a build variable (repeatable).") var unsetEnv: [String] = []
+    @Option(name: .customLong("unset-secret"), help: "Remove a build secret (repeatable).") var unsetSecrets: [String] = []
 
-    var settings: AppSettings {
+    /// `NAME=VALUE` split at the first `=`.
+    static func pair(_ text: String, flag: String) throws -> (String, String) {
+        guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
+            throw ValidationError("\(flag) expects NAME=VALUE, got '\(text.prefix(60).split(separator: "=").first ?? "")'")
+        }
+        return (String(text[..<equals]), String(text[text.index(after: equals)...]))
+    }
+
+    func settings() throws -> AppSettings {
         var s = AppSettings()
+        for item in env { let (name, value) = try Self.pair(item, flag: "--env"); s.env[name] = .some(value) }
+        for name in unsetEnv { s.env[name] = .some(nil) }
+        for item in secrets { let (name, value) = try Self.pair(item, flag: "--secret"); s.secrets[name] = .some(value) }
+        for item in secretFiles {
+            let (name, path) = try Self.pair(item, flag: "--secret-file")
+            guard var value = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ValidationError("--secret-file \(name): cannot read \(path) as UTF-8 text")
+            }
+            if value.hasSuffix("\n") { value.removeLast() }
+            s.secrets[name] = .some(value)
+        }
+        for name in unsetSecrets { s.secrets[name] = .some(nil) }
         if !hosts.isEmpty { s.hostnames = hosts }
         if let git { s.git = .some(.init(url: git, branch: branch ?? "main")) } else if uploadsOnly { s.git = .some(nil) }
         if let buildCommand { s.buildCommand = .some(buildCommand) }
@@ -98,6 +126,8 @@ func describe(_ app: RegisteredApp) -> [String] {
     if let n = app.keepDeployments { retention.append("newest \(n)") }
     if let d = app.keepDays { retention.append("younger than \(d) days") }
     lines.append("retention: \(retention.isEmpty ? "store default" : retention.joined(separator: " or ") + ", live and previous always")")
+    lines.append("env: \(app.buildEnv.isEmpty ? "-" : app.buildEnv.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
+    lines.append("secrets: \(app.buildSecretNames.isEmpty ? "-" : app.buildSecretNames.joined(separator: " ") + " (values not shown)")")
     lines.append("webhook_secret: \(app.hasWebhookSecret ? "set (not shown)" : "none")")
     return lines
 }
@@ -112,7 +142,7 @@ struct AppsAddCommand: ParsableCommand {
 
     func run() throws {
         let service = AppRegistryService(store: try store.open())
-        let created = try registryCall { try service.add(name, settings: options.settings) }
+        let created = try registryCall { try service.add(name, settings: try options.settings()) }
         FileHandle.standardError.write(Data("wharf: registered \(name); deploy token \(created.token.id) (shown once)\n".utf8))
         try deliverSecret(created.token.text, to: tokenFile, what: "deploy token")
         if let webhookSecretFile { try deliverSecret(created.webhookSecret, to: webhookSecretFile, what: "webhook secret") }
@@ -160,7 +190,7 @@ struct AppsSetCommand: ParsableCommand {
             throw ValidationError("--rotate-webhook-secret needs --webhook-secret-file (secrets are not printed)")
         }
         let service = AppRegistryService(store: try store.open())
-        let app = try registryCall { try service.set(name, settings: options.settings) }
+        let app = try registryCall { try service.set(name, settings: try options.settings()) }
         if rotateWebhookSecret {
             try deliverSecret(try registryCall { try service.rotateWebhookSecret(name) }, to: webhookSecretFile, what: "webhook secret")
         }

@@ -45,11 +45,13 @@ struct BuildSubmitCommand: AsyncParsableCommand {
     @Option(help: "user_push | manual | retry | cache_warm (default manual).") var kind: String?
     @Option(help: "Who asked (fair share counts per owner; default: per app).") var owner: String?
     @Flag(name: .customLong("no-activate"), help: "Publish without switching the app's alias.") var noActivate = false
+    @Flag(help: "Build even when the build cache has this source (the result is still cached).") var force = false
 
     func run() async throws {
         let (queue, _, scheduler) = try await options.openQueue()
         let submission = JobSubmission(app: app, buildType: buildType, source: source, command: cmd, output: output,
-                                       priority: priority, kind: kind, activate: !noActivate, owner: owner ?? "")
+                                       priority: priority, kind: kind, activate: !noActivate, owner: owner ?? "",
+                                       force: force)
         let request = try submission.request(defaults: scheduler.submissionDefaults, catalog: queue.configuration.catalog,
                                              relativeTo: FileManager.default.currentDirectoryPath)
         let job = try queue.enqueue(request, now: Date())

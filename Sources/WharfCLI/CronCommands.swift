@@ -61,12 +61,19 @@ struct CronAddCommand: AsyncParsableCommand {
     @Argument(help: "Cron expression, quoted: 'MIN HOUR DOM MON DOW' (e.g. '30 2 * * MON-FRI').") var expression: String
     @Option(help: "IANA time zone (default: cron.zone, UTC).") var zone: String?
     @Option(help: "What to run: \(CronCommands.known.joined(separator: ", ")) (default warm).") var command: String = "warm"
+    @Option(help: "Instead of --command: queue a build of this registered app's git branch head at each firing.") var build: String?
 
     func run() async throws {
         guard CronCommands.known.contains(command) else {
             throw ValidationError("unknown command '\(command)' (known: \(CronCommands.known.joined(separator: ", ")))")
         }
         let side = try await options.open()
+        var command = self.command
+        if let build {
+            do { command = try ScheduledBuild.command(app: build, store: side.store) } catch let refusal as ScheduledBuild.Refusal {
+                throw ValidationError(refusal.description)
+            }
+        }
         let store = CronStore(database: side.database)
         let schedule: CronSchedule
         do {
@@ -101,7 +108,10 @@ struct CronRunCommand: AsyncParsableCommand {
     @Argument(help: "Schedule name.") var name: String
 
     func run() async throws {
-        let service = try await options.open().cronService(preloader: nil)
+        // The scheduler's command and output defaults, as the running server's schedules use them.
+        var loader = try await ConfigurationLoader.load(configFile: options.config)
+        let defaults = loader.settings().scheduler.submissionDefaults
+        let service = try await options.open().cronService(preloader: nil, defaults: defaults)
         let firing: CronService.Firing
         do { firing = try await service.run(name: name, now: Date()) } catch let error as CronStoreError {
             throw ValidationError(error.description)

@@ -14,9 +14,10 @@ struct HookWiring {
     init(store: Store, queue: JobQueue, defaults: JobSubmission.Defaults) {
         api = PushHookAPI(store: store) { build in
             let source = try GitSource(url: build.gitURL, commit: build.commit, ref: build.ref)
-            let request = try JobSubmission.pushRequest(
+            var request = try JobSubmission.pushRequest(
                 app: build.app.name, buildType: build.app.targetType, source: source, command: build.app.buildCommand,
                 output: build.app.outputDirectory, owner: "push:\(build.forge)", defaults: defaults, catalog: queue.configuration.catalog)
+            request.force = build.force
             switch try queue.enqueuePush(request, forge: build.forge, delivery: build.delivery, now: Date()) {
             case .queued(let id): return .queued(jobID: id)
             case .replay(let id): return .replay(jobID: id)

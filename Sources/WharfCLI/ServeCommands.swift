@@ -219,7 +219,8 @@ struct ServerRunner {
             }
             // Popularity from this edge's traffic, and cron with the nightly warm batch preloading this
             // edge (with `wharf edge` alone, the builds it queues wait for a `wharf scheduler` on the store).
-            let warming = try WarmWiring(edge: edge, settings: settings.warm, build: build, errorSpike: settings.monitor.errorSpike)
+            let warming = try WarmWiring(edge: edge, settings: settings.warm, build: build, errorSpike: settings.monitor.errorSpike,
+                                         defaults: settings.scheduler.submissionDefaults)
             await warming.start(log: log)
             warm = warming
             log("popularity flushed every \(settings.warm.flushIntervalSeconds) s; cron ticking; nightly warm "

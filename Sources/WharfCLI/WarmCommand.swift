@@ -72,9 +72,14 @@ struct SchedulerSide {
     }
 
     /// The cron service with the `warm` command (preloading through `preloader` when given).
-    func cronService(preloader: (any Preloader)?, build: BuildSettings? = nil) throws -> CronService {
+    func cronService(preloader: (any Preloader)?, build: BuildSettings? = nil,
+                     defaults: JobSubmission.Defaults = .init()) throws -> CronService {
         let batch = try warmBatch(preloader: preloader, build: build)
-        return CronService(store: CronStore(database: database), actions: ["warm": { context in
+        let builds = ScheduledBuild(store: store, database: database, defaults: defaults)
+        return CronService(store: CronStore(database: database), actions: [ScheduledBuild.prefix: { context in
+            let app = String(context.command.dropFirst(ScheduledBuild.prefix.count))
+            return try await OffPool.run { try builds.queue(app: app, schedule: context.name, now: context.now) }
+        }, "warm": { context in
             let started = ContinuousClock.now
             var report = try await OffPool.run { try batch.planBuilds(now: context.now) }
             await batch.preload(&report)

@@ -19,14 +19,14 @@ final class WarmWiring: Sendable {
     /// cron service whose `warm` command preloads through this edge. Pass the executor's build
     /// settings so warm builds compute the same cache keys.
     init(edge: EdgeServer, settings: WarmSettings, build: BuildSettings? = nil, errorSpike: ErrorSpikeConfiguration = .init(),
-         now: Date = Date()) throws {
+         defaults: JobSubmission.Defaults = .init(), now: Date = Date()) throws {
         let side = try SchedulerSide(store: edge.store, settings: settings)
         spikes = errorSpike.enabled ? ErrorSpikeMonitor(alerts: AlertStore(database: side.database), configuration: errorSpike) : nil
         try side.installNightly(now: now)
         let stats = edge.accessStats
         self.stats = stats
         flush = PopularityFlush(popularity: try Popularity(store: edge.store, halfLifeHours: settings.halfLifeHours)) { stats.drainCounts() }
-        cron = try side.cronService(preloader: EdgeWarmPreloader(edge: edge), build: build)
+        cron = try side.cronService(preloader: EdgeWarmPreloader(edge: edge), build: build, defaults: defaults)
         interval = .seconds(settings.flushIntervalSeconds)
     }
 

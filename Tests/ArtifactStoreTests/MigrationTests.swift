@@ -16,7 +16,7 @@ import Testing
                            "popularity_app", "popularity_daily", "popularity_path", "registered_apps", "store_state", "variants"])
         #expect(mode == "wal")
         #expect(applied == ["v1-blobs-deployments-aliases", "v-popularity: decayed scores and daily totals", "v3-dictionary-deltas",
-                            "v4-app-registry", "v6-app-publish-settings"])
+                            "v4-app-registry", "v6-app-publish-settings", "v7-app-build-env"])
         let again = try Store.open(at: store.path)
         #expect(try again.aliasGeneration() == 0)
     }
@@ -43,6 +43,26 @@ import Testing
             #expect(throws: DatabaseError.self) { try db.execute(sql: "UPDATE registered_apps SET keep_deployments = 0") }
             #expect(throws: DatabaseError.self) { try db.execute(sql: "UPDATE registered_apps SET keep_days = -1") }
         }
+    }
+
+    /// A store made before `v7-app-build-env` keeps its registered apps, with no build variables
+    /// and no secrets.
+    @Test func buildEnvironmentMigratesAnOlderRegistry() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path + "/old"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        do {
+            let pool = try DatabasePool(path: path + "/store.sqlite")
+            try StoreMigrations.migrator.migrate(pool, upTo: "v6-app-publish-settings")
+            try pool.write { db in
+                try db.execute(sql: "INSERT INTO registered_apps (name, target_type, created_at, updated_at, keep_days) VALUES ('old', 'javascript_web', 1, 1, 3)")
+            }
+        }
+        let store = try Store.open(at: path)
+        let app = try #require(try store.registeredApp("old"))
+        #expect(app.buildEnv == [:] && app.buildSecretNames == [] && app.keepDays == 3)
+        let environment = try store.appBuildEnvironment("old")
+        #expect(environment.variables.isEmpty && environment.secrets.isEmpty)
     }
 
     @Test func manyConnectionsOpeningANewStoreAtOnceAllSucceed() throws {

@@ -86,6 +86,57 @@ import WharfTestSupport
         #expect(try service.list().map(\.name) == ["one"])
     }
 
+    @Test func buildSecretsAreSealedPerAppAndNameAndOnlyTheirNamesComeBack() throws {
+        let (store, dir) = try Self.store()
+        defer { dir.remove() }
+        let service = AppRegistryService(store: store)
+        var s = AppSettings()
+        s.env = ["NODE_ENV": "production", "EMPTY": ""]
+        s.secrets = ["NPM_TOKEN": "npm-secret-123456", "SENTRY": "sentry-secret-abcdef"]
+        let app = try service.add("shop", settings: s).app
+        #expect(app.buildEnv == ["NODE_ENV": "production", "EMPTY": ""])
+        #expect(app.buildSecretNames == ["NPM_TOKEN", "SENTRY"])
+        #expect(!"\(app)".contains("npm-secret-123456"), "the registry value carries no secret")
+        let opened = try store.appBuildEnvironment("shop")
+        #expect(opened.variables == app.buildEnv)
+        #expect(opened.secrets == ["NPM_TOKEN": "npm-secret-123456", "SENTRY": "sentry-secret-abcdef"])
+        #expect(try store.appBuildEnvironment("unregistered").secrets.isEmpty)
+
+        // A sealed value copied to another app or name does not open; a lost key fails loudly.
+        let box = BuildSecretBox(storePath: store.path)
+        let sealed = try box.seal("value", app: "shop", name: "A")
+        #expect(try box.open(sealed, app: "shop", name: "A") == "value")
+        #expect(throws: BuildSecretBox.Failure.self) { try box.open(sealed, app: "other", name: "A") }
+        #expect(throws: BuildSecretBox.Failure.self) { try box.open(sealed, app: "shop", name: "B") }
+        #expect(throws: BuildSecretBox.Failure.self) { try box.open("bm90IHNlYWxlZA==", app: "shop", name: "A") }
+
+        // Unset one, change one; the others stay.
+        var change = AppSettings()
+        let secretChanges: [String: String?] = ["SENTRY": nil, "NPM_TOKEN": "rotated-npm-secret"]
+        let envChanges: [String: String?] = ["EMPTY": nil]
+        change.secrets = secretChanges
+        change.env = envChanges
+        let changed = try service.set("shop", settings: change)
+        #expect(changed.buildSecretNames == ["NPM_TOKEN"] && changed.buildEnv == ["NODE_ENV": "production"])
+        #expect(try store.appBuildEnvironment("shop").secrets == ["NPM_TOKEN": "rotated-npm-secret"])
+
+        // Bad names, values and counts: 400, nothing stored.
+        for edit: (inout AppSettings) -> Void in [
+            { $0.env = ["WHARF_APP": "x"] }, { $0.secrets = ["LD_PRELOAD": "x"] }, { $0.env = ["9X": "x"] },
+            { $0.env = ["A=B": "x"] }, { $0.secrets = ["": "x"] }, { $0.env = ["A": "a\u{0}b"] },
+            { $0.secrets = ["BIG": String(repeating: "x", count: 40_000)] },
+            { $0.env = ["N" + String(repeating: "x", count: 200): "x"] },
+            { s in for i in 0..<65 { s.env["V\(i)"] = "x" } },
+        ] {
+            var bad = AppSettings()
+            edit(&bad)
+            #expect(throws: DeployError.self) { try service.set("shop", settings: bad) }
+        }
+        #expect(try service.show("shop") == changed)
+        try FileManager.default.removeItem(atPath: box.keyPath)
+        #expect(throws: (any Error).self) { try store.appBuildEnvironment("shop") }
+    }
+
     @Test func hostNameChangesMoveTheAliasGeneration() throws {
         let (store, dir) = try Self.store()
         defer { dir.remove() }

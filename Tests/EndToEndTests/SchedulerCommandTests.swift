@@ -172,6 +172,35 @@ import WharfTestSupport
         #expect(streamed.contains("::stage validation") && streamed.contains("build done"), "\(streamed)")
     }
 
+    @Test func buildSubmitForceBuildsTheSameSourceAgainInsteadOfHittingTheBuildCache() throws {
+        let f = try Fixture(script: BuildFixture.script(sleep: "0"))
+        let daemon = try WharfDaemon(["scheduler", "--store", f.store, "--config", f.config], stderrPath: f.scratch.path + "/scheduler.log")
+        defer { _ = daemon.stop(SIGTERM) }
+        func build(_ extra: [String]) throws -> JobRow? {
+            let submitted = try f.submit("shop", extra)
+            #expect(submitted.status == 0, "\(submitted.stderr)")
+            let id = Int64(submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+            var job: JobRow?
+            let done = try eventually(60, every: 0.2) {
+                job = try JobRow.list(store: f.store).first { $0.id == id }
+                return job?.isFinal == true
+            }
+            #expect(done, "\(String(describing: job))\n\(daemon.stderr)")
+            return job
+        }
+        let first = try #require(try build([]))
+        #expect(first.state == "succeeded" && !first.cache_hit && first.force == false, "\(first)")
+        let second = try #require(try build([]))
+        #expect(second.cache_hit && second.deployment_id == first.deployment_id, "the same source is a cache hit")
+        let forced = try #require(try build(["--force"]))
+        #expect(forced.state == "succeeded" && forced.force == true, "\(forced)")
+        #expect(!forced.cache_hit && forced.deployment_id != first.deployment_id, "--force built again: \(forced)")
+        let log = try f.wharf(["logs", "\(forced.id)"])
+        #expect(log.stdout.contains("build done"), "the forced job ran the build: \(log.stdout)")
+        let third = try #require(try build([]))
+        #expect(third.cache_hit && third.deployment_id == forced.deployment_id, "the forced result is what the cache holds now")
+    }
+
     @Test func aStopDuringALongBuildAbandonsItToItsLeaseAndKillsItsProcessGroup() throws {
         // Without the sandbox: the build writes its pid beside the store for the test to read.
         let f = try Fixture(script: "#!/bin/sh\necho $$ > ../../../build.pid\nsleep 30 &\nwait\n",

@@ -57,6 +57,7 @@ struct JobRow: Decodable {
     var error: String?
     var deployment_id: String?
     var cache_hit: Bool
+    var force: Bool?
     var log_path: String?
     var attempts: [Attempt]?
 

@@ -37,9 +37,9 @@ import WharfTestSupport
         s.dir.remove()
     }
 
-    func submit(_ s: Setup) throws -> Job {
+    func submit(_ s: Setup, force: Bool = false) throws -> Job {
         try s.queue.enqueue(JobRequest(app: "shop", buildType: "javascript_web", kind: .user_push,
-                                       source: s.dir.path + "/src", command: "sh build.sh"), now: Date())
+                                       source: s.dir.path + "/src", command: "sh build.sh", force: force), now: Date())
         return try #require(try s.queue.claim(owner: "sched-test", now: Date()))
     }
 
@@ -68,6 +68,24 @@ import WharfTestSupport
         #expect(second.deploymentID == deployment)
         let runs = try String(contentsOfFile: s.dir.path + "/runs", encoding: .utf8)
         #expect(runs == "run\n", "the second job did not build")
+    }
+
+    @Test func aForcedJobBuildsPastTheCacheAndRecordsItsResultThere() async throws {
+        let s = try setUp(script: Self.goodBuild)
+        defer { tearDown(s) }
+        let first = try await s.executor.execute(try submit(s))
+        let hit = try await s.executor.execute(try submit(s))
+        #expect(hit.cacheHit && hit.deploymentID == first.deploymentID)
+        let forced = try await s.executor.execute(try submit(s, force: true))
+        #expect(forced.state == .succeeded)
+        #expect(forced.force && !forced.cacheHit)
+        let rebuilt = try #require(forced.deploymentID)
+        #expect(rebuilt != first.deploymentID, "a new deployment, not the cached one")
+        #expect(try String(contentsOfFile: s.dir.path + "/runs", encoding: .utf8) == "run\nrun\n", "the forced job built")
+        // The forced result replaced the cache entry: the next plain job hits it.
+        let after = try await s.executor.execute(try submit(s))
+        #expect(after.cacheHit && after.deploymentID == rebuilt)
+        #expect(try String(contentsOfFile: s.dir.path + "/runs", encoding: .utf8) == "run\nrun\n")
     }
 
     @Test func changedSourceMissesTheCache() async throws {

@@ -40,4 +40,17 @@ import WharfTestSupport
         #expect(throws: JobSubmissionBody.Problem.self) { try JobSubmissionBody.parse(Array(jobSubmissionBodySeeds[4].utf8)) }
         #expect(throws: JobSubmissionBody.Problem.self) { try JobSubmissionBody.parse(Array(jobSubmissionBodySeeds[5].utf8)) }
     }
+
+    @Test func forceIsAnOptionalBooleanAndNothingElse() throws {
+        let base = #""app": "shop", "type": "javascript_web", "source": "/srv/src/shop""#
+        #expect(try JobSubmissionBody.parse(Array("{\(base)}".utf8)).force == false)
+        #expect(try JobSubmissionBody.parse(Array("{\(base), \"force\": true}".utf8)).force == true)
+        #expect(try JobSubmissionBody.parse(Array("{\(base), \"force\": false}".utf8)).force == false)
+        #expect(try JobSubmissionBody.parse(Array("{\(base), \"force\": null}".utf8)).force == false, "null: not given")
+        for hostile in [#""yes""#, "1", "[true]", #"{"x": true}"#, String(repeating: "t", count: 100_000)] {
+            #expect(throws: JobSubmissionBody.Problem.self, "force: \(hostile.prefix(20))") {
+                try JobSubmissionBody.parse(Array("{\(base), \"force\": \(hostile)}".utf8))
+            }
+        }
+    }
 }

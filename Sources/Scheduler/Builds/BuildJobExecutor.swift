@@ -1,4 +1,5 @@
 import ArtifactStore
+import Crypto
 import Foundation
 import Synchronization
 import UVLoop
@@ -122,14 +123,25 @@ public struct BuildJobExecutor: Sendable {
 
     private func attempt(_ job: Job, clock: any SchedulerClock) async throws -> Job {
         let command = job.command ?? settings.defaultCommand
-        let key = cacheKey(job, command: command)
+        // The app's registry variables and secrets (`wharf apps set APP --env/--secret`); a secret
+        // that cannot be opened fails the job rather than building without it.
+        let appEnvironment: (variables: [String: String], secrets: [String: String])
+        do {
+            appEnvironment = try store.appBuildEnvironment(job.app)
+        } catch {
+            return try queue.finish(jobID: job.id, owner: owner,
+                                    outcome: .failed(exitCode: nil, error: "cannot read the app's build environment: \(error)", retryable: false),
+                                    now: clock.now())
+        }
+        let key = cacheKey(job, command: command, appEnvironment: appEnvironment)
         // An earlier attempt of this job may have published and then died (SIGKILL) before it could
         // record the result: record that deployment instead of building and publishing a second time.
         if let published = try store.deploymentID(app: job.app, metadata: publishIdentity(job)) {
             if let key { try cache.insert(key, app: job.app, deploymentID: published, now: clock.now()) }
             return try queue.finish(jobID: job.id, owner: owner, outcome: .succeeded(deploymentID: published), now: clock.now())
         }
-        if let key, let hit = try cache.lookup(key, now: clock.now()) {
+        // A forced job skips the lookup (and still records its result below).
+        if !job.force, let key, let hit = try cache.lookup(key, now: clock.now()) {
             if job.activate { try store.rollback(app: job.app, to: hit.deploymentID) }
             return try queue.finish(jobID: job.id, owner: owner, outcome: .succeeded(deploymentID: hit.deploymentID, cacheHit: true),
                                     now: clock.now())
@@ -189,7 +201,7 @@ public struct BuildJobExecutor: Sendable {
                                 record: SandboxRecord(isolation: settings.isolation.mode.rawValue, user: identity?.name,
                                                       limits: limits.summary, dependencyCache: depsState))
         let spec = BuildSpec(jobID: job.id, command: command, workingDirectory: workDir, baseEnvironment: settings.buildEnvironment,
-                             wharfVariables: wharfVariables, logPath: logPath, limits: limits, killGrace: settings.killGrace,
+                             environment: appEnvironment.variables, secrets: appEnvironment.secrets, wharfVariables: wharfVariables, logPath: logPath, limits: limits, killGrace: settings.killGrace,
                              logCapBytes: settings.logCapBytes, isolation: settings.isolation, identity: identity,
                              extraWritable: writable, cgroups: settings.cgroups, watchInterval: settings.watchInterval,
                              preamble: preamble)
@@ -234,12 +246,22 @@ public struct BuildJobExecutor: Sendable {
     }
 
     /// The job's cache key, or nil when its source is not a directory (archives and git commits are not cached). The app
-    /// is part of the build configuration: a deployment belongs to one app.
-    func cacheKey(_ job: Job, command: String) -> BuildCacheKey? {
+    /// is part of the build configuration: a deployment belongs to one app. So are the app's build variables and a digest
+    /// of its secrets (a changed value builds again); an app without them keeps the key it had before they existed.
+    func cacheKey(_ job: Job, command: String,
+                  appEnvironment: (variables: [String: String], secrets: [String: String]) = ([:], [:])) -> BuildCacheKey? {
         // A git source is not on disk before the attempt fetches it: no key (it always builds).
         guard GitSource(encoded: job.source) == nil else { return nil }
+        var config = ["app": job.app, "command": command, "build_type": job.buildType, "output": settings.outputDirectory]
+        func canonical(_ map: [String: String]) -> String {
+            map.sorted { $0.key < $1.key }.map { "\($0.key)\u{0}\($0.value)" }.joined(separator: "\u{0}")
+        }
+        if !appEnvironment.variables.isEmpty { config["app_env"] = canonical(appEnvironment.variables) }
+        if !appEnvironment.secrets.isEmpty {
+            config["app_secrets_sha256"] = SHA256.hash(data: Array(canonical(appEnvironment.secrets).utf8)).map { String(format: "%02x", $0) }.joined()
+        }
         return try? BuildCacheKey(sourceDirectory: job.source,
-                           buildConfig: ["app": job.app, "command": command, "build_type": job.buildType, "output": settings.outputDirectory],
+                           buildConfig: config,
                            target: job.target, toolchainVersion: settings.toolchainVersion)
     }
 

@@ -15,6 +15,8 @@ public struct Job: Sendable, Equatable, Identifiable {
     var dependencyHash: String?
     var cacheKey: String?
     var activate: Bool
+    /// Build even when the build cache has this source (the result is still recorded in the cache).
+    public var force: Bool
     public var state: JobState
     /// Attempts started so far (claims), including the running one.
     public var attempt: Int
@@ -56,6 +58,7 @@ extension Job: FetchableRecord {
         dependencyHash = row["deps_hash"]
         cacheKey = row["cache_key"]
         activate = row["activate"]
+        force = row["force"]
         state = JobState(rawValue: row["state"]) ?? .failed
         attempt = row["attempt"]
         maxAttempts = row["max_attempts"]

@@ -29,8 +29,8 @@ extension JobQueue {
         let ids = try database.writer.write { db -> [Int64] in
             let insert = try db.cachedStatement(sql: """
                 INSERT INTO job (app, owner, build_type, kind, source, command, target, priority_hint,
-                                 deps_hash, cache_key, activate, max_attempts, queued_at, available_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                 deps_hash, cache_key, activate, max_attempts, queued_at, available_at, force)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             var ids: [Int64] = []
             ids.reserveCapacity(requests.count)
@@ -38,7 +38,7 @@ extension JobQueue {
                 try insert.execute(arguments: [
                     r.app, r.owner, r.buildType, r.kind.rawValue, r.source, r.command, r.target,
                     r.priorityHint.rawValue, r.dependencyHash, r.cacheKey, r.activate,
-                    r.maxAttempts ?? defaultAttempts, time, time,
+                    r.maxAttempts ?? defaultAttempts, time, time, r.force,
                 ])
                 ids.append(db.lastInsertedRowID)
             }

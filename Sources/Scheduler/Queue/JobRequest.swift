@@ -19,13 +19,16 @@ public struct JobRequest: Sendable, Equatable {
     var cacheKey: String?
     /// Switch the app's alias on success (false for `--no-activate`).
     var activate: Bool
+    /// Skip the build cache lookup (`--force`, `"force": true`); the result is still cached.
+    public var force: Bool
     /// Attempts in all, nil for the queue's retry policy.
     public var maxAttempts: Int?
 
     public init(
         app: String, owner: String = "", buildType: String, kind: JobKind = .manual, source: String,
         command: String? = nil, target: String = "", priorityHint: PriorityHint = .normal,
-        dependencyHash: String? = nil, cacheKey: String? = nil, activate: Bool = true, maxAttempts: Int? = nil
+        dependencyHash: String? = nil, cacheKey: String? = nil, activate: Bool = true, maxAttempts: Int? = nil,
+        force: Bool = false
     ) {
         self.app = app
         self.owner = owner
@@ -39,6 +42,7 @@ public struct JobRequest: Sendable, Equatable {
         self.cacheKey = cacheKey
         self.activate = activate
         self.maxAttempts = maxAttempts
+        self.force = force
     }
 
     /// Checks everything that does not need the database; `checkSourceExists` stats the source path.

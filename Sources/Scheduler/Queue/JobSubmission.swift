@@ -17,9 +17,11 @@ public struct JobSubmission: Sendable, Equatable {
     public var kind: String?
     var activate: Bool
     public var owner: String
+    /// Skip the build cache lookup; the result is still recorded in the cache.
+    public var force: Bool
 
     public init(app: String, buildType: String, source: String, command: String? = nil, output: String? = nil,
-                priority: String? = nil, kind: String? = nil, activate: Bool = true, owner: String = "") {
+                priority: String? = nil, kind: String? = nil, activate: Bool = true, owner: String = "", force: Bool = false) {
         self.app = app
         self.buildType = buildType
         self.source = source
@@ -29,6 +31,7 @@ public struct JobSubmission: Sendable, Equatable {
         self.kind = kind
         self.activate = activate
         self.owner = owner
+        self.force = force
     }
 
     /// What the running scheduler does when a job does not say: its command and output directory.
@@ -79,7 +82,7 @@ public struct JobSubmission: Sendable, Equatable {
         let absolute = source.hasPrefix("/") ? source : directory + "/" + source
         let sourcePath = URL(fileURLWithPath: absolute).standardizedFileURL.path
         var request = JobRequest(app: app, owner: owner, buildType: buildType, kind: jobKind, source: sourcePath,
-                                 command: nil, priorityHint: hint, activate: activate)
+                                 command: nil, priorityHint: hint, activate: activate, force: force)
         try request.validate(catalog: catalog, checkSourceExists: true)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: sourcePath, isDirectory: &isDirectory), isDirectory.boolValue else {

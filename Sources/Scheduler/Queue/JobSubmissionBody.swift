@@ -15,13 +15,15 @@ public struct JobSubmissionBody: Equatable, Sendable {
     public var kind: String?
     public var activate: Bool
     public var owner: String
+    /// Skip the build cache lookup (default false).
+    public var force: Bool = false
 
     /// A refusal, with the message the 400 carries.
     public struct Problem: Error, Equatable, Sendable {
         public var message: String
     }
 
-    public static let keys: Set<String> = ["app", "type", "source", "cmd", "output", "priority", "kind", "activate", "owner"]
+    public static let keys: Set<String> = ["app", "type", "source", "cmd", "output", "priority", "kind", "activate", "owner", "force"]
 
     public static func parse(_ body: [UInt8]) throws(Problem) -> JobSubmissionBody {
         guard !body.isEmpty else { throw Problem(message: "a JSON object body is required") }
@@ -36,6 +38,7 @@ public struct JobSubmissionBody: Equatable, Sendable {
         struct Fields: Decodable {
             var app: String?, type: String?, source: String?, cmd: String?, output: String?, kind: String?, owner: String?
             var activate: Bool?
+            var force: Bool?
             var priority: Priority?
             enum Priority: Decodable {
                 case text(String), number(Int)
@@ -49,7 +52,7 @@ public struct JobSubmissionBody: Equatable, Sendable {
         }
         let fields: Fields
         do { fields = try JSONDecoder().decode(Fields.self, from: Data(body)) } catch {
-            throw Problem(message: "wrong shape: app, type, source, cmd, output, kind, owner are strings; priority a string or 1...3; activate true or false")
+            throw Problem(message: "wrong shape: app, type, source, cmd, output, kind, owner are strings; priority a string or 1...3; activate and force true or false")
         }
         guard let app = fields.app, let type = fields.type, let source = fields.source else {
             throw Problem(message: "\"app\", \"type\" and \"source\" are required")
@@ -60,6 +63,7 @@ public struct JobSubmissionBody: Equatable, Sendable {
         case .none: nil
         }
         return JobSubmissionBody(app: app, type: type, source: source, cmd: fields.cmd, output: fields.output,
-                                 priority: priority, kind: fields.kind, activate: fields.activate ?? true, owner: fields.owner ?? "")
+                                 priority: priority, kind: fields.kind, activate: fields.activate ?? true, owner: fields.owner ?? "",
+                                 force: fields.force ?? false)
     }
 }

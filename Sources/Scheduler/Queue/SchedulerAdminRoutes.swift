@@ -11,6 +11,8 @@ public struct JobJSON: Codable, Sendable, Equatable {
     public var command: String?
     var priority: Int
     var activate: Bool
+    /// Asked to skip the build cache lookup.
+    var force: Bool
     public var state: String
     public var attempt: Int
     var max_attempts: Int
@@ -79,6 +81,7 @@ public struct JobJSON: Codable, Sendable, Equatable {
         command = job.command
         priority = job.priorityHint.rawValue
         activate = job.activate
+        force = job.force
         state = job.state.rawValue
         attempt = job.attempt
         max_attempts = job.maxAttempts
@@ -284,7 +287,7 @@ public struct SchedulerAPI: Sendable {
     static func parseSubmission(_ body: [UInt8]) throws -> JobSubmission {
         let f = try JobSubmissionBody.parse(body)
         return JobSubmission(app: f.app, buildType: f.type, source: f.source, command: f.cmd, output: f.output,
-                             priority: f.priority, kind: f.kind, activate: f.activate, owner: f.owner)
+                             priority: f.priority, kind: f.kind, activate: f.activate, owner: f.owner, force: f.force)
     }
 
     static func encode<T: Encodable>(_ value: T) -> [UInt8] {

@@ -10,11 +10,14 @@ public final class CronService: Sendable {
     /// What a firing passes to its action.
     public struct Context: Sendable {
         public var name: String
+        /// The schedule's command (`warm`, `build:APP`).
+        public var command: String
         var scheduledFor: Date
         public var now: Date
     }
 
-    /// Runs one command; returns a one-line summary stored as the schedule's last result.
+    /// Runs one command (registered by name, or by a prefix ending in `:` for commands with an
+    /// argument, such as `build:` for `build:APP`); returns a one-line summary stored as the schedule's last result.
     public typealias Action = @Sendable (Context) async throws -> String
 
     /// What one firing did.
@@ -72,9 +75,10 @@ public final class CronService: Sendable {
     private func fire(_ schedule: CronSchedule, scheduledFor: Date, now: Date) async throws -> Firing {
         let outcome: CronSchedule.Outcome
         let result: String
-        if let action = actions[schedule.command] {
+        let prefixed = schedule.command.firstIndex(of: ":").flatMap { actions[String(schedule.command[...$0])] }
+        if let action = actions[schedule.command] ?? prefixed {
             do {
-                result = try await action(Context(name: schedule.name, scheduledFor: scheduledFor, now: now))
+                result = try await action(Context(name: schedule.name, command: schedule.command, scheduledFor: scheduledFor, now: now))
                 outcome = .succeeded
             } catch {
                 result = "\(error)"
