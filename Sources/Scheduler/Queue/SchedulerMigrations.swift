@@ -90,7 +90,7 @@ enum SchedulerMigrations {
         }
         PushDeliveryLog.register(in: &migrator)
         DeployNotifier.register(in: &migrator)
-        migrator.registerMigration("v3: forced builds skip the build cache") { db in
+        migrator.registerMigration("v5: forced builds skip the build cache") { db in
             try db.execute(sql: "ALTER TABLE job ADD COLUMN force INTEGER NOT NULL DEFAULT 0 CHECK (force IN (0, 1))")
         }
         return migrator
