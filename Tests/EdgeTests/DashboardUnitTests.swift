@@ -177,7 +177,8 @@ import Testing
         let stopped = Dashboard()
         let stoppedReads = Mutex(0)
         stopped.startSampling(every: .milliseconds(5)) { stoppedReads.withLock { $0 += 1 }; return DashboardHistory.Counters() }
-        try await Task.sleep(for: .milliseconds(50))
+        // Wait for a few reads (a loaded machine may take far longer than 5 ms per sample).
+        for _ in 0..<500 where stoppedReads.withLock({ $0 }) < 3 { try await Task.sleep(for: .milliseconds(10)) }
         let atStop = stoppedReads.withLock { $0 }
         stopped.stop()
         try await Task.sleep(for: .milliseconds(200))
