@@ -14,7 +14,7 @@ APT_PACKAGES += libnghttp2-dev nghttp2-client
 # Zip archive uploads: archives made by Info-ZIP's zip in EndToEndTests/ZipArchiveUploadTests.
 APT_PACKAGES += zip
 
-.PHONY: deps build release test run fuzz fuzz-ci bench clean loadtest crash
+.PHONY: deps build release test run fuzz fuzz-ci bench bench-edge clean loadtest crash
 
 ## deps: install the Debian packages the project needs, only if missing.
 deps:
@@ -66,6 +66,14 @@ crash: deps
 
 bench: deps
 	$(SWIFT) run -c release wharf-bench parser
+
+## bench-edge: the edge's cost side by side with nginx and h2o, one worker each, on a quiet machine:
+## server (and client) CPU µs per response over wrk (scripts/bench-anchors.sh, CLIENT_COST=1), then
+## open-loop latency at a fixed rate with CPU/request ratios (loadtests/run --compare). About 15 min.
+## EDGE_SCENARIOS picks the load-test scenarios (default: hot-small large cold-cache).
+bench-edge: deps
+	CLIENT_COST=1 scripts/bench-anchors.sh
+	python3 loadtests/run --compare $(or $(EDGE_SCENARIOS),hot-small large cold-cache)
 
 clean:
 	rm -rf .build
