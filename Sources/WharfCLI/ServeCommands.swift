@@ -223,6 +223,7 @@ struct ServerRunner {
                                          defaults: settings.scheduler.submissionDefaults)
             await warming.start(log: log)
             warm = warming
+            admin.dashboard.usePopularity(warming.flush.popularity)
             log("popularity flushed every \(settings.warm.flushIntervalSeconds) s; cron ticking; nightly warm "
                 + (settings.warm.warmSchedule.isEmpty ? "off" : "'\(settings.warm.warmSchedule)' \(settings.warm.cronZone)"))
         } catch {
