@@ -18,7 +18,11 @@ pages say no scheduler runs, without requesting its routes (no 404 in the consol
 log: a build writing a line every 0.3 s (its first line HTML) is opened with its Log button on
 the Builds page; the lines on screen must grow between two samples while it runs, the HTML line
 must show as text, and a finished build's log must end with its state; a read-only session
-may read a build's log. Fails on any console error or CSP violation in the browser log. Saves a
+may read a build's log. The same build's stage timeline must show its first stage finished with
+its duration and the second running, highlighted, its elapsed time ticking. The Apps page must
+show the demo app's popularity, its hottest paths (the traffic's) and its cache warm state. The
+routes behind them (`/_wharf/api/builds/{id}/stages`, `/_wharf/api/dashboard/apps/{app}`) are
+asked with hostile ids and app names, without a token and with POST, over plain HTTP. Fails on any console error or CSP violation in the browser log. Saves a
 PNG per page into --screenshots DIR (default: a new temporary directory), and prints where; --warmup first sends varying traffic for that long (for screenshots
 whose charts have a history: the README's were taken with --warmup 90). Prints the results as JSON (and writes them with --json). Exit status 0
 only if every check passed. The server it starts is stopped by its PID.
@@ -162,11 +166,15 @@ def main():
         for priority in ("low", "normal", "release", "low", "normal"):
             call("POST", f"{api}/jobs", token, {"app": "later", "type": "javascript_web", "source": str(long_source),
                                                 "cmd": "./build.sh", "priority": priority, "kind": "manual"})
-        # Traffic: hits, misses and some 404s.
+        # Traffic: hits, misses and some 404s; a few assets too, so the Apps page has hot paths to rank.
         for i in range(60):
             call("GET", f"http://127.0.0.1:{port}/manifest.webmanifest")
             if i % 10 == 0:
                 call("GET", f"http://127.0.0.1:{port}/no-such-{i}.js")
+            if i % 3 == 0:
+                call("GET", f"http://127.0.0.1:{port}/assets/logo.68c7260c.svg")
+            if i % 6 == 0:
+                call("GET", f"http://127.0.0.1:{port}/assets/style.9e8bc5e1.css")
 
         options = Options()
         for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -224,7 +232,7 @@ def main():
                 or any(c for _, _, c in probes["quick"]["stages"]) or not 1.0 <= probes["quick"]["stages"][0][1] < 5:
             failures.append(f"a finished build's stage timeline: {probes['quick']}")
         expected = {f"/builds/{quick_id}/stages": 200, "/builds/abc/stages": 404, "/builds/0/stages": 404, "/builds/-1/stages": 404,
-                    "/builds/99999999/stages": 404, "/builds/1%2f..%2f2/stages": 404, "/dashboard/apps/demo": 200,
+                    "/builds/99999999/stages": 404, "/builds/1%2f..%2f2/stages": 400, "/dashboard/apps/demo": 200,
                     "/dashboard/apps/..": 404, "/dashboard/apps/%2e%2e": 400, "/dashboard/apps/%2e%2e%2fetc": 400, "/dashboard/apps/" + "a" * 64: 400,
                     "/dashboard/apps/Demo": 400, "/dashboard/apps/no-such-app": 404, "/dashboard/apps/demo?paths=0": 400}
         probes["statuses"] = {path: call("GET", f"{api}{path}", token)[0] for path in expected}

@@ -202,7 +202,7 @@ async function builds() {
     [job.id, await optionalJSON(`/_wharf/api/builds/${encodeURIComponent(job.id)}/stages`)])));
   fill('running', table('Running builds', [
     ['Job', j => String(j.id)], ['App', j => j.app], ['Type', j => j.build_type], ['Slot', j => j.slot_id ?? '–'],
-    ['Attempt', j => `${j.attempt} of ${j.max_attempts}`], ['Running for', j => duration(now - (j.started_at ?? now))],
+    ['Attempt', j => `${j.attempt} of ${j.max_attempts}`], ['Running for', j => el('span', { class: 'elapsed', 'data-since': j.started_at ?? null }, duration(now - (j.started_at ?? now)))],
     ['Stages', j => timeline(j, timelines.get(j.id))],
     ['Log', j => logButton(j.id)],
   ], running ?? [], 'No build running.'));
@@ -285,9 +285,9 @@ function timeline(job, data) {
     svg, el('ol', { class: 'stages', 'aria-label': `Stages of build ${job.id}, attempt ${data.attempt}` }, items), note);
 }
 
-/** The running stages' elapsed times, once a second between polls. */
+/** The running builds' and stages' elapsed times, once a second between polls. */
 if (page === 'builds') setInterval(() => {
-  for (const node of document.querySelectorAll('.timeline .elapsed[data-since]')) {
+  for (const node of document.querySelectorAll('#running .elapsed[data-since]')) {
     node.textContent = duration(Math.max(0, Math.round(serverNow() - Number(node.dataset.since))));
   }
 }, 1000);
@@ -434,7 +434,9 @@ function traffic(name, detail) {
       : 'not served'],
   ];
   return el('div', { class: 'traffic' },
-    el('dl', { class: 'figures small', 'data-app': name }, figures.flatMap(([k, v]) => [el('dt', {}, k), el('dd', { 'data-figure': k.toLowerCase().replace(' ', '-') }, v)])),
+    el('dl', { class: 'pairs', 'data-app': name },
+      figures.map(([k, v]) => el('div', {}, el('dt', {}, k), el('dd', { 'data-figure': k.toLowerCase().replace(' ', '-') }, v)))),
+    el('h4', {}, 'Hottest paths'),
     table(`Hottest paths of ${name}`, [
       ['Path', h => el('code', {}, h.path)], ['Score', h => fmt(h.score)], ['Requests', h => fmt(h.requests)],
       ['Bytes', h => bytes(h.bytes)], ['Cached', h => h.cached === null || h.cached === undefined ? 'no such file' : h.cached ? 'yes' : 'no'],
@@ -457,6 +459,7 @@ async function apps() {
       : null;
     return el('article', { class: 'app', 'data-app': name }, el('h3', {}, name), actions,
       traffic(name, details.get(name)),
+      el('h4', {}, 'Deployments'),
       table(`Deployments of ${name}`, [
         ['Deployment', d => d.current ? el('strong', { class: 'current' }, `${d.id} (current)`) : d.id],
         ['Version', d => d.version ?? ''], ['Message', d => d.message ?? ''], ['Created', d => when(d.createdAtMs / 1000)],
