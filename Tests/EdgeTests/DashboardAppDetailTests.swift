@@ -2,6 +2,8 @@ import ArtifactStore
 import Foundation
 import Testing
 @testable import Edge
+import Scheduler
+@testable import WharfCLI
 
 /// `GET /_wharf/api/dashboard/apps/{app}` on a real admin server beside a real edge: popularity
 /// and hot paths from real traffic flushed into the store's popularity table, the cache's warm
@@ -81,6 +83,39 @@ import Testing
         cache = try #require(try Self.detail(h)["cache"] as? [String: Any])
         #expect(cache["filesCached"] as? Int == 2 && cache["representationsCached"] as? Int == loaded, "\(cache)")
         #expect((cache["representations"] as? Int ?? 0) > (cache["files"] as? Int ?? 0), "variants count as representations")
+    }
+
+    @Test func aPreloadOfTheWarmBatchIsShownAsTheAppsLastWarm() async throws {
+        let (h, _) = try Self.harness()
+        defer { h.stop() }
+        var json = try Self.detail(h)
+        #expect(json["lastWarm"] == nil || json["lastWarm"] is NSNull)
+        // The preloader the warm batch uses in `wharf serve`, noting into this dashboard's log.
+        let preloader = EdgeWarmPreloader(edge: h.edge.server, warmLog: h.admin.dashboard.warmLog)
+        let before = Date().timeIntervalSince1970
+        let result = try await preloader.preload(app: "demo", paths: ["/", "/assets/app.1a2b3c4d.js", "/no-such.txt"], maxEvictedBytes: .max)
+        json = try Self.detail(h)
+        let warm = try #require(json["lastWarm"] as? [String: Any])
+        #expect(warm["deployment"] as? String == (try h.store.currentDeploymentID(app: "demo")))
+        #expect(warm["paths"] as? Int == 3 && warm["loaded"] as? Int == result.loaded && warm["skipped"] as? Int == result.skipped)
+        #expect(result.loaded >= 4 && result.skipped == 1, "index.html and the JS in each encoding; the missing path skipped")
+        #expect(warm["bytes"] as? Int == result.bytes && (warm["at"] as? Double ?? 0) >= before)
+        let cache = try #require(json["cache"] as? [String: Any])
+        #expect(cache["filesCached"] as? Int == 2 && cache["representationsCached"] as? Int == result.loaded, "\(cache)")
+        // An app the batch could not preload (not served) leaves no record.
+        _ = try? await preloader.preload(app: "nothing-here", paths: ["/"], maxEvictedBytes: .max)
+        #expect(h.admin.dashboard.warmLog.count == 1)
+    }
+
+    @Test func theWarmLogKeepsTheLatestPerAppAndAtMostItsCapacity() {
+        let log = DashboardWarmLog()
+        for i in 0..<(DashboardWarmLog.capacity + 5) {
+            log.record(app: "app-\(i)", .init(at: Double(i), deployment: "d", paths: 1, loaded: 1, skipped: 0, bytes: 1))
+        }
+        #expect(log.count == DashboardWarmLog.capacity)
+        #expect(log.last(app: "app-0") == nil && log.last(app: "app-4") == nil && log.last(app: "app-5") != nil)
+        log.record(app: "app-5", .init(at: 9999, deployment: "e", paths: 2, loaded: 3, skipped: 0, bytes: 4))
+        #expect(log.last(app: "app-5")?.deployment == "e" && log.count == DashboardWarmLog.capacity)
     }
 
     @Test func withoutAPopularityTableTheAnswerSaysSo() throws {

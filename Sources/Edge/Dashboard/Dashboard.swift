@@ -11,6 +11,8 @@ import Synchronization
 public final class Dashboard: Sendable {
     public let sessions: DashboardSessions
     public let history = DashboardHistory()
+    /// When the warm batch last preloaded each app (recorded by the wiring's preloader).
+    public let warmLog = DashboardWarmLog()
     private let readToken = Mutex<AdminToken?>(nil)
     private let popularityStore = Mutex<Popularity?>(nil)
     private let sampler = Mutex<Task<Void, Never>?>(nil)

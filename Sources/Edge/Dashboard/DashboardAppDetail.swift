@@ -9,10 +9,12 @@ import HTTPCore
 /// Popularity and hot paths are read from the store's popularity tables (as of the last flush of
 /// the edge's access counts, every `popularity.flush_interval_s`), not kept again in memory: the
 /// page shows the very numbers `wharf popular` prints. The cache figures are counted on the spot
-/// from the response cache's index (no lookup is counted, no LRU order changes).
+/// from the response cache's index (no lookup is counted, no LRU order changes); the last warm is
+/// what the warm batch's preloader recorded in this process (`DashboardWarmLog`).
 struct DashboardAppDetail: Sendable {
     let edge: EdgeServer
     let popularity: Popularity?
+    let warmLog: DashboardWarmLog
 
     /// Hot paths listed by default and at most.
     static let defaultPaths = 10
@@ -60,6 +62,8 @@ struct DashboardAppDetail: Sendable {
         var hotPaths: [HotPath]
         /// nil: the edge serves no deployment of the app.
         var cache: CacheJSON?
+        /// The warm batch's latest preload of the app in this process; nil when none since start.
+        var lastWarm: DashboardWarmLog.Record?
     }
 
     func respond(_ request: AdminRequest) throws -> AdminResponse {
@@ -72,7 +76,8 @@ struct DashboardAppDetail: Sendable {
         let known = try served != nil || edge.store.apps().contains(app)
         guard known else { throw AdminError(404, "no app \"\(app)\"") }
         let now = Date()
-        var out = AppJSON(app: app, popularity: nil, popularityKnown: popularity != nil, hotPaths: [], cache: nil)
+        var out = AppJSON(app: app, popularity: nil, popularityKnown: popularity != nil, hotPaths: [], cache: nil,
+                          lastWarm: warmLog.last(app: app))
         if let popularity {
             if let entry = try popularity.app(app, now: now) {
                 out.popularity = PopularityJSON(score: entry.score, requests: entry.requests, bytes: entry.bytes,

@@ -146,7 +146,7 @@ struct DashboardDataRoutes: Sendable {
     /// `GET /_wharf/api/dashboard/apps/{app}`: one app's popularity, hot paths and cache warm state.
     func appDetail(_ request: AdminRequest) throws -> AdminResponse {
         guard let server else { throw AdminError(503, "the admin server has stopped") }
-        return try DashboardAppDetail(edge: edge, popularity: server.dashboard.popularity).respond(request)
+        return try DashboardAppDetail(edge: edge, popularity: server.dashboard.popularity, warmLog: server.dashboard.warmLog).respond(request)
     }
 
     struct AppJSON: Encodable {

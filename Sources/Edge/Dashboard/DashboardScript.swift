@@ -424,7 +424,7 @@ async function act(button, question, action) {
 /** Popularity (decayed requests), the hottest paths and how much of the live deployment is cached. */
 function traffic(name, detail) {
   if (!detail) return el('p', { class: 'empty' }, 'No traffic figures.');
-  const p = detail.popularity, c = detail.cache;
+  const p = detail.popularity, c = detail.cache, w = detail.lastWarm;
   const figures = [
     ['Popularity', p ? `${fmt(p.score)} (decayed requests, half-life ${fmt(p.halfLifeHours)} h)`
       : detail.popularityKnown ? 'no request recorded yet' : 'not recorded by this process'],
@@ -432,6 +432,8 @@ function traffic(name, detail) {
     ['Last request', p ? when(p.lastSeen) : '–'],
     ['Cache', c ? `${c.filesCached} of ${c.files} files warm (${c.representationsCached} of ${c.representations} encodings, ${bytes(c.bytesCached)})`
       : 'not served'],
+    ['Last warmed', w ? `${when(w.at)} by the warm batch: ${w.loaded} loaded, ${w.skipped} skipped (${bytes(w.bytes)})`
+      : 'not by the warm batch since this server started'],
   ];
   return el('div', { class: 'traffic' },
     el('dl', { class: 'pairs', 'data-app': name },
