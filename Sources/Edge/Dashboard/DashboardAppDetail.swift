@@ -83,7 +83,7 @@ struct DashboardAppDetail: Sendable {
                 out.popularity = PopularityJSON(score: entry.score, requests: entry.requests, bytes: entry.bytes,
                                                 lastSeen: entry.lastSeen.timeIntervalSince1970, halfLifeHours: popularity.decay.halfLife / 3600)
             }
-            out.hotPaths = try popularity.hotPaths(app: app, limit: limit, now: now).map { entry in
+            out.hotPaths = try popularity.hottestPaths(app: app, limit: limit, now: now).map { entry in
                 let path = entry.path ?? ""
                 return HotPath(path: path, score: entry.score, requests: entry.requests, bytes: entry.bytes,
                                lastSeen: entry.lastSeen.timeIntervalSince1970, cached: served?.lookup(path).map(isCached))
