@@ -18,7 +18,11 @@ pages say no scheduler runs, without requesting its routes (no 404 in the consol
 log: a build writing a line every 0.3 s (its first line HTML) is opened with its Log button on
 the Builds page; the lines on screen must grow between two samples while it runs, the HTML line
 must show as text, and a finished build's log must end with its state; a read-only session
-may read a build's log. Fails on any console error or CSP violation in the browser log. Saves a
+may read a build's log. The same build's stage timeline must show its first stage finished with
+its duration and the second running, highlighted, its elapsed time ticking. The Apps page must
+show the demo app's popularity, its hottest paths (the traffic's) and its cache warm state. The
+routes behind them (`/_wharf/api/builds/{id}/stages`, `/_wharf/api/dashboard/apps/{app}`) are
+asked with hostile ids and app names, without a token and with POST, over plain HTTP. Fails on any console error or CSP violation in the browser log. Saves a
 PNG per page into --screenshots DIR (default: a new temporary directory), and prints where; --warmup first sends varying traffic for that long (for screenshots
 whose charts have a history: the README's were taken with --warmup 90). Prints the results as JSON (and writes them with --json). Exit status 0
 only if every check passed. The server it starts is stopped by its PID.
@@ -46,9 +50,12 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 INJECTED = '<img src=x onerror="window.__pwned=1">'
 LOG_INJECTED = '<img src=x onerror="window.__pwned=2">'
-# A build that writes its log slowly (a line every 0.3 s for 18 s), its first line HTML.
+# A build that writes its log slowly (a line every 0.3 s for 18 s, after a 1 s stage), its first line HTML.
 LIVE_SCRIPT = """#!/bin/sh
 echo '{injected}'
+echo "::stage prepare"
+sleep 1
+echo "::stage stream"
 i=1
 while [ $i -le 60 ]; do echo "live line $i"; sleep 0.3; i=$((i+1)); done
 mkdir -p dist
@@ -119,7 +126,8 @@ def main():
             (directory / "build.sh").write_text(BUILD_SCRIPT.format(sleep=sleep))
             (directory / "build.sh").chmod(0o755)
         (work / "wharf.yaml").write_text(
-            "scheduler:\n  tick_ms: 100\n  lease_s: 5\n  min_slots: 1\n  max_slots: 2\n  shutdown_grace_s: 1\nmonitor:\n  evaluate_interval_ms: 200\n  thresholds:\n    javascript_web: 1\n")
+            "scheduler:\n  tick_ms: 100\n  lease_s: 5\n  min_slots: 1\n  max_slots: 2\n  shutdown_grace_s: 1\nmonitor:\n  evaluate_interval_ms: 200\n  thresholds:\n    javascript_web: 1\n"
+            "popularity:\n  flush_interval_s: 1\n")
         port, admin = free_port(), free_port()
         server = subprocess.Popen([wharf, "serve", "--store", str(store), "--config", str(work / "wharf.yaml"),
                                    "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{admin}", "--workers", "1"],
@@ -158,11 +166,15 @@ def main():
         for priority in ("low", "normal", "release", "low", "normal"):
             call("POST", f"{api}/jobs", token, {"app": "later", "type": "javascript_web", "source": str(long_source),
                                                 "cmd": "./build.sh", "priority": priority, "kind": "manual"})
-        # Traffic: hits, misses and some 404s.
+        # Traffic: hits, misses and some 404s; a few assets too, so the Apps page has hot paths to rank.
         for i in range(60):
             call("GET", f"http://127.0.0.1:{port}/manifest.webmanifest")
             if i % 10 == 0:
                 call("GET", f"http://127.0.0.1:{port}/no-such-{i}.js")
+            if i % 3 == 0:
+                call("GET", f"http://127.0.0.1:{port}/assets/logo.68c7260c.svg")
+            if i % 6 == 0:
+                call("GET", f"http://127.0.0.1:{port}/assets/style.9e8bc5e1.css")
 
         options = Options()
         for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -209,6 +221,27 @@ def main():
             if json.loads(body).get("alerts"):
                 break
             time.sleep(0.3)
+
+        # The read routes the Apps and Builds pages added, over HTTP with the admin token: a finished
+        # build's timeline, then hostile ids and app names (the status is the check).
+        status, body = call("GET", f"{api}/builds/{quick_id}/stages", token)
+        quick = json.loads(body) if status == 200 else {}
+        probes = {"quick": {"status": status, "state": quick.get("state"),
+                            "stages": [[st["name"], round(st["seconds"], 1), st["current"]] for st in quick.get("stages", [])]}}
+        if status != 200 or [n for n, _, _ in probes["quick"]["stages"]] != ["validation", "compilation", "packaging"] \
+                or any(c for _, _, c in probes["quick"]["stages"]) or not 1.0 <= probes["quick"]["stages"][0][1] < 5:
+            failures.append(f"a finished build's stage timeline: {probes['quick']}")
+        expected = {f"/builds/{quick_id}/stages": 200, "/builds/abc/stages": 404, "/builds/0/stages": 404, "/builds/-1/stages": 404,
+                    "/builds/99999999/stages": 404, "/builds/1%2f..%2f2/stages": 400, "/dashboard/apps/demo": 200,
+                    "/dashboard/apps/..": 404, "/dashboard/apps/%2e%2e": 400, "/dashboard/apps/%2e%2e%2fetc": 400, "/dashboard/apps/" + "a" * 64: 400,
+                    "/dashboard/apps/Demo": 400, "/dashboard/apps/no-such-app": 404, "/dashboard/apps/demo?paths=0": 400}
+        probes["statuses"] = {path: call("GET", f"{api}{path}", token)[0] for path in expected}
+        probes["no_token"] = [call("GET", f"{api}/builds/{quick_id}/stages")[0], call("GET", f"{api}/dashboard/apps/demo")[0]]
+        probes["post"] = [call("POST", f"{api}/builds/{quick_id}/stages", token, {})[0], call("POST", f"{api}/dashboard/apps/demo", token, {})[0]]
+        result["route_probes"] = probes
+        wrong = {p: (probes["statuses"][p], want) for p, want in expected.items() if probes["statuses"][p] != want}
+        if wrong or probes["no_token"] != [401, 401] or probes["post"] != [405, 405]:
+            failures.append(f"stage and app-detail routes: {wrong} {probes['no_token']} {probes['post']}")
 
         loaded("overview")
         time.sleep(1.1)  # the history's live point needs a second after the baseline
@@ -263,6 +296,34 @@ def main():
         # Lines are as the build log wrote them: "<time> <stream> | <output>".
         if not (live["html_line"] or "").endswith(f"| {LOG_INJECTED}") or live["images"] or live["pwned"]:
             failures.append(f"a log line holding HTML was not shown as text: {live}")
+
+        # The stage timeline of the running slow-log build: "prepare" finished with its duration,
+        # "stream" running and highlighted, its elapsed time ticking between polls.
+        row = f"#running .timeline[data-job='{live_id}']"
+
+        def stages():
+            return driver.execute_script(
+                "return [...document.querySelectorAll(arguments[0] + ' li')].map(li => [li.dataset.stage, li.className, Number(li.dataset.seconds), li.querySelector('.elapsed').textContent])",
+                row)
+        try:
+            WebDriverWait(driver, 12).until(lambda d: any(c == "done" for _, c, _, _ in stages())
+                                            and any(c == "current" for _, c, _, _ in stages()))
+        except Exception:
+            pass
+        first_stages = stages()
+        time.sleep(1.3)
+        second_stages = stages()
+        ticking = [e for n, c, _, e in first_stages if c == "current"], [e for n, c, _, e in second_stages if c == "current"]
+        timeline = {"stages": second_stages, "ticking": ticking,
+                    "highlighted": rows(f"{row} svg rect.segment.current"), "segments": rows(f"{row} svg rect.segment")}
+        result["timeline"] = timeline
+        done = [(n, sec) for n, c, sec, _ in second_stages if c == "done"]
+        if not (done and done[0][0] == "prepare" and 0.9 <= done[0][1] < 10):
+            failures.append(f"no finished stage with its duration on the running build's timeline: {timeline}")
+        if [n for n, c, _, _ in second_stages if c == "current"] != ["stream"] or timeline["highlighted"] != 1:
+            failures.append(f"the running stage is not highlighted: {timeline}")
+        if not ticking[0] or ticking[0] == ticking[1]:
+            failures.append(f"the running stage's elapsed time does not tick: {timeline}")
         shot("builds")
         # A finished build's log: all of it, then its final state.
         driver.execute_script("document.querySelector(`#finished button.show-log[data-job='${arguments[0]}']`)?.click()", quick_id)
@@ -291,9 +352,23 @@ def main():
 
         loaded("apps")
         page_text = driver.find_element(By.ID, "apps").text
-        result["pages"]["apps"] = {"deployments": rows("#apps tbody tr"), "injected_text_shown": INJECTED in page_text,
+        deployment_rows = "#apps table[aria-label^='Deployments'] tbody tr"
+        result["pages"]["apps"] = {"deployments": rows(deployment_rows), "injected_text_shown": INJECTED in page_text,
                                    "pwned": driver.execute_script("return window.__pwned === 1")}
-        created = [r.find_elements(By.TAG_NAME, "td")[3].text for r in driver.find_elements(By.CSS_SELECTOR, "#apps tbody tr")]
+        # Popularity and hot paths of the app the traffic went to (flushed every second), and its warm state.
+        demo = "article[data-app='demo']"
+        popularity = driver.find_element(By.CSS_SELECTOR, f"{demo} dd[data-figure='popularity']").text
+        hot = [[td.text for td in r.find_elements(By.TAG_NAME, "td")]
+               for r in driver.find_elements(By.CSS_SELECTOR, f"{demo} table[aria-label='Hottest paths of demo'] tbody tr")]
+        warm = driver.find_element(By.CSS_SELECTOR, f"{demo} dd[data-figure='cache']").text
+        result["pages"]["apps"].update({"popularity": popularity, "hot_paths": hot, "cache": warm})
+        if not re.match(r"^[0-9][0-9,.]* \(decayed requests", popularity) or float(popularity.split()[0].replace(",", "")) <= 0:
+            failures.append(f"the Apps page shows no popularity for demo: {popularity!r}")
+        if not hot or not any(row[0] == "/manifest.webmanifest" for row in hot):
+            failures.append(f"the Apps page shows no hot path for demo: {hot}")
+        if not re.match(r"^\d+ of \d+ files warm", warm):
+            failures.append(f"the Apps page shows no cache warm state for demo: {warm!r}")
+        created = [r.find_elements(By.TAG_NAME, "td")[3].text for r in driver.find_elements(By.CSS_SELECTOR, deployment_rows)]
         result["pages"]["apps"]["created"] = created
         if not created or any(not re.match(r"^20\d\d-\d\d-\d\d \d\d:\d\d:\d\d$", c) for c in created):
             failures.append(f"deployment times not shown as dates: {created}")
@@ -387,8 +462,16 @@ def main():
             "const done = arguments[arguments.length - 1];"
             "fetch(`/_wharf/api/builds/${arguments[0]}/log?follow=0`).then(async r => done([r.status, await r.text()]), e => done([String(e), '']));",
             quick_id)
+        # And the Apps page's app detail and the Builds page's stage timeline.
+        read_more = driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "Promise.all([`/_wharf/api/dashboard/apps/demo`, `/_wharf/api/builds/${arguments[0]}/stages`].map(p => fetch(p).then(r => r.status)))"
+            ".then(done, e => done(String(e)));", quick_id)
         result["read_only"] = {"buttons": buttons, "forced_post": forced, "role": driver.find_element(By.CSS_SELECTOR, ".role").text,
-                               "log_status": read_log[0], "log_has_stage": "| ::stage validation\n" in read_log[1]}
+                               "log_status": read_log[0], "log_has_stage": "| ::stage validation\n" in read_log[1],
+                               "detail_and_stages": read_more}
+        if read_more != [200, 200]:
+            failures.append(f"read-only session cannot read the app detail or a stage timeline: {read_more}")
         if not result["read_only"]["log_has_stage"]:
             failures.append(f"read-only session cannot read a build log: {read_log[0]} {read_log[1][:200]}")
         if buttons or forced != 403:

@@ -14,6 +14,7 @@ import Synchronization
 /// | `GET /_wharf/api/apps/{app}/builds[?limit=N]` | the app's builds, newest first (N 1…200, default 20) |
 /// | `GET /_wharf/api/apps/{app}/builds/{id}` | one build |
 /// | `GET /_wharf/api/apps/{app}/builds/{id}/log`, `GET /_wharf/api/builds/{id}/log` | its log as Server-Sent Events while it grows; the stream ends when the build does |
+/// | `GET /_wharf/api/builds/{id}/stages` | its stage timeline (the `::stage` markers of its latest attempt, timed from the log) |
 ///
 /// States: `queued` → `building` → `published` → `live` (the app's alias points at the deployment),
 /// or `failed` with the `stage` it failed in (`fetch`, `publish`, or the last `::stage` of the build,
@@ -24,12 +25,15 @@ struct BuildStatusAPI: Sendable {
     let store: Store
     let logRoot: String
     let authorizer: DeployAuthorizer
+    /// The stage timelines of builds the dashboard shows (`BuildStatusAPI+Stages.swift`).
+    let timelines: BuildStageTimelines
 
     init(queue: JobQueue, store: Store, logRoot: String) {
         self.queue = queue
         self.store = store
         self.logRoot = logRoot
         authorizer = DeployAuthorizer(store: store)
+        timelines = BuildStageTimelines(queue: queue, logRoot: logRoot)
     }
 
     struct BuildView: Encodable {
@@ -155,6 +159,7 @@ struct BuildStatusAPI: Sendable {
         try routes.register("GET", "/_wharf/api/apps/{app}/builds/{id}", access: .delegated) { try api.show($0) }
         try routes.register("GET", "/_wharf/api/apps/{app}/builds/{id}/log", access: .delegated) { try api.log($0, app: $0.parameters["app"] ?? "") }
         try routes.register("GET", "/_wharf/api/builds/{id}/log", access: .delegated) { try api.log($0, app: nil) }
+        try routes.register("GET", "/_wharf/api/builds/{id}/stages", access: .delegated) { try api.stages($0) }
     }
 }
 

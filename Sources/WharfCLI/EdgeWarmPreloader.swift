@@ -1,4 +1,5 @@
 import Edge
+import Foundation
 import HTTPCore
 import Scheduler
 
@@ -10,11 +11,18 @@ import Scheduler
 /// runs on a Dispatch worker: never on an edge loop, and never holding a cooperative-pool thread.
 struct EdgeWarmPreloader: Preloader {
     let edge: EdgeServer
+    /// Where each app's preload is noted for the dashboard's Apps page ("last warmed"), if anywhere.
+    var warmLog: DashboardWarmLog? = nil
 
     var cacheBudgetBytes: Int { edge.cache.budget }
 
     func preload(app: String, paths: [String], maxEvictedBytes: Int) async throws -> PreloadResult {
-        try await OffPool.run { try preloadBlocking(app: app, paths: paths, maxEvictedBytes: maxEvictedBytes) }
+        let result = try await OffPool.run { try preloadBlocking(app: app, paths: paths, maxEvictedBytes: maxEvictedBytes) }
+        if let warmLog, !result.deployment.isEmpty {
+            warmLog.record(app: app, .init(at: Date().timeIntervalSince1970, deployment: result.deployment, paths: paths.count,
+                                           loaded: result.loaded, skipped: result.skipped, bytes: result.bytes))
+        }
+        return result
     }
 
     func preloadBlocking(app: String, paths: [String], maxEvictedBytes: Int) throws -> PreloadResult {

@@ -220,9 +220,10 @@ struct ServerRunner {
             // Popularity from this edge's traffic, and cron with the nightly warm batch preloading this
             // edge (with `wharf edge` alone, the builds it queues wait for a `wharf scheduler` on the store).
             let warming = try WarmWiring(edge: edge, settings: settings.warm, build: build, errorSpike: settings.monitor.errorSpike,
-                                         defaults: settings.scheduler.submissionDefaults)
+                                         defaults: settings.scheduler.submissionDefaults, warmLog: admin.dashboard.warmLog)
             await warming.start(log: log)
             warm = warming
+            admin.dashboard.usePopularity(warming.flush.popularity)
             log("popularity flushed every \(settings.warm.flushIntervalSeconds) s; cron ticking; nightly warm "
                 + (settings.warm.warmSchedule.isEmpty ? "off" : "'\(settings.warm.warmSchedule)' \(settings.warm.cronZone)"))
         } catch {

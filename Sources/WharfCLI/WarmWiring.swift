@@ -17,16 +17,17 @@ final class WarmWiring: Sendable {
 
     /// Opens the scheduler database in the store, installs the nightly schedule, and prepares the
     /// cron service whose `warm` command preloads through this edge. Pass the executor's build
-    /// settings so warm builds compute the same cache keys.
+    /// settings so warm builds compute the same cache keys. The batch's preloads are noted in
+    /// `warmLog` (the dashboard's) when given.
     init(edge: EdgeServer, settings: WarmSettings, build: BuildSettings? = nil, errorSpike: ErrorSpikeConfiguration = .init(),
-         defaults: JobSubmission.Defaults = .init(), now: Date = Date()) throws {
+         defaults: JobSubmission.Defaults = .init(), warmLog: DashboardWarmLog? = nil, now: Date = Date()) throws {
         let side = try SchedulerSide(store: edge.store, settings: settings)
         spikes = errorSpike.enabled ? ErrorSpikeMonitor(alerts: AlertStore(database: side.database), configuration: errorSpike) : nil
         try side.installNightly(now: now)
         let stats = edge.accessStats
         self.stats = stats
         flush = PopularityFlush(popularity: try Popularity(store: edge.store, halfLifeHours: settings.halfLifeHours)) { stats.drainCounts() }
-        cron = try side.cronService(preloader: EdgeWarmPreloader(edge: edge), build: build, defaults: defaults)
+        cron = try side.cronService(preloader: EdgeWarmPreloader(edge: edge, warmLog: warmLog), build: build, defaults: defaults)
         interval = .seconds(settings.flushIntervalSeconds)
     }
 

@@ -17,7 +17,8 @@ import Testing
         settings.topN = 1
         settings.pathsPerApp = 1
         let logs = Mutex<[String]>([])
-        let wiring = try WarmWiring(edge: h.server, settings: settings)
+        let warmLog = DashboardWarmLog()
+        let wiring = try WarmWiring(edge: h.server, settings: settings, warmLog: warmLog)
         let cron = CronStore(database: try SchedulerDatabase.open(path: h.store.path + "/scheduler.sqlite"))
         let nightly = try #require(try cron.get(WarmSettings.nightlyName))
         #expect(nightly.expression == "0 2 * * *" && nightly.zone == "UTC" && nightly.builtIn)
@@ -41,6 +42,9 @@ import Testing
         #expect(ran.lastResult?.hasPrefix("warm: 1 apps, 0 builds queued") == true)
         #expect(ran.nextRunAt.map { $0 > Date() } == true)
         #expect(logs.withLock { $0 }.contains { $0.hasPrefix("cron nightly-warm: succeeded") })
+        // The dashboard's "last warmed": the batch's preload of demo, its one hottest path in every encoding.
+        let warmed = try #require(warmLog.last(app: "demo"))
+        #expect(warmed.paths == 1 && warmed.loaded >= 2 && warmed.deployment == h.server.catalog.snapshot.apps["demo"]?.id)
 
         // The compressed variants were preloaded: a br request is a hit with no disk read.
         let loads = h.server.cache.statistics().loads

@@ -9,11 +9,18 @@ import Testing
 /// forcing a POST; then `wharf edge` alone, whose scheduler pages say there is no scheduler. The
 /// Builds page's live log: a build writing a line every 0.3 s grows on screen between two samples,
 /// its HTML line shown as text; a finished build's log ends with its state; a read-only session
-/// reads a log. Screenshots of every page go to `.build/artifacts/dashboard/` (an artifact of the
+/// reads a log. The running build's stage timeline (a finished stage with its duration, the running
+/// one highlighted and ticking) and the Apps page's popularity, hottest paths and cache warm state;
+/// the routes behind them with hostile ids and app names. Screenshots of every page go to `.build/artifacts/dashboard/` (an artifact of the
 /// run, not committed; the test prints the directory).
 @Suite struct DashboardBrowserTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
+
+    /// What the read-only session got for the app detail and a stage timeline.
+    func readOnlyDetail(_ result: [String: Any]) -> [Int]? {
+        (result["read_only"] as? [String: Any])?["detail_and_stages"] as? [Int]
+    }
 
     @Test func everyPageShowsLiveDataAndARollbackFromTheAppsPageSwitchesTheEdge() throws {
         let scratch = ScratchDirectory("wharf-dashboard-test")
@@ -51,6 +58,21 @@ import Testing
         #expect((live["html_line"] as? String)?.hasSuffix(#"| <img src=x onerror="window.__pwned=2">"#) == true && live["images"] as? Int == 0)
         #expect(live["pwned"] as? Bool == false)
         #expect((live["finished"] as? [String: Any])?["state"] as? String == "ended", "\(live)")
+        // The running build's stage timeline: a finished stage with its duration, the running one highlighted and ticking.
+        let timeline = try #require(result["timeline"] as? [String: Any])
+        let stages = try #require(timeline["stages"] as? [[Any]])
+        #expect(stages.contains { $0[0] as? String == "prepare" && $0[1] as? String == "done" && ($0[2] as? Double ?? 0) >= 0.9 }, "\(timeline)")
+        #expect(stages.contains { $0[0] as? String == "stream" && $0[1] as? String == "current" }, "\(timeline)")
+        #expect(timeline["highlighted"] as? Int == 1)
+        // The Apps page: demo's popularity, its hottest path and its warm state after the traffic.
+        let apps = try #require(pages["apps"])
+        #expect((apps["popularity"] as? String)?.contains("decayed requests") == true, "\(apps)")
+        #expect((apps["hot_paths"] as? [[String]])?.contains { $0.first == "/manifest.webmanifest" } == true, "\(apps)")
+        #expect((apps["cache"] as? String)?.contains("files warm") == true, "\(apps)")
+        // The routes behind them: a finished build's timeline, hostile ids and names, no token, a POST.
+        let probes = try #require(result["route_probes"] as? [String: Any])
+        #expect(probes["no_token"] as? [Int] == [401, 401] && probes["post"] as? [Int] == [405, 405], "\(probes)")
+        #expect((readOnlyDetail(result)) == [200, 200])
         let rollback = try #require(result["rollback"] as? [String: Any])
         #expect(rollback["serves_v1"] as? Bool == true && rollback["live"] as? String == result["deployment_v1"] as? String)
         #expect((result["signed_out"] as? [String: Any])?["api_status"] as? Int == 401)

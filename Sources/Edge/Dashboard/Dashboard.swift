@@ -1,3 +1,4 @@
+import ArtifactStore
 import Foundation
 import Synchronization
 
@@ -10,7 +11,10 @@ import Synchronization
 public final class Dashboard: Sendable {
     public let sessions: DashboardSessions
     public let history = DashboardHistory()
+    /// When the warm batch last preloaded each app (recorded by the wiring's preloader).
+    public let warmLog = DashboardWarmLog()
     private let readToken = Mutex<AdminToken?>(nil)
+    private let popularityStore = Mutex<Popularity?>(nil)
     private let sampler = Mutex<Task<Void, Never>?>(nil)
 
     public init(sessions: DashboardSessions = DashboardSessions()) {
@@ -21,6 +25,14 @@ public final class Dashboard: Sendable {
     public func useReadToken(_ token: AdminToken?) {
         readToken.withLock { $0 = token }
     }
+
+    /// The popularity table the Apps page reads (the one the edge's traffic is flushed into, with
+    /// the configured half-life); nil until the wiring sets it: the page then shows no popularity.
+    public func usePopularity(_ popularity: Popularity?) {
+        popularityStore.withLock { $0 = popularity }
+    }
+
+    var popularity: Popularity? { popularityStore.withLock { $0 } }
 
     /// The role a presented sign-in token grants, compared in constant time with each token.
     func role(for presented: String, adminToken: AdminToken) -> DashboardSessions.Role? {

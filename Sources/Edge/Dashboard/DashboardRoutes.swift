@@ -116,6 +116,7 @@ struct DashboardDataRoutes: Sendable {
         do {
             try server.routes.register("GET", "/_wharf/api/dashboard/history") { [self] _ in try history() }
             try server.routes.register("GET", "/_wharf/api/dashboard/apps") { [self] _ in try apps() }
+            try server.routes.register("GET", "/_wharf/api/dashboard/apps/{app}") { [self] r in try appDetail(r) }
         } catch {
             preconditionFailure("dashboard data routes are valid: \(error)")
         }
@@ -140,6 +141,12 @@ struct DashboardDataRoutes: Sendable {
         let points = server.dashboard.history.points(current: counters(), at: Date().timeIntervalSince1970)
         return AdminJSON.response(HistoryJSON(intervalSeconds: DashboardHistory.intervalSeconds,
                                               capacity: DashboardHistory.capacity, points: points))
+    }
+
+    /// `GET /_wharf/api/dashboard/apps/{app}`: one app's popularity, hot paths and cache warm state.
+    func appDetail(_ request: AdminRequest) throws -> AdminResponse {
+        guard let server else { throw AdminError(503, "the admin server has stopped") }
+        return try DashboardAppDetail(edge: edge, popularity: server.dashboard.popularity, warmLog: server.dashboard.warmLog).respond(request)
     }
 
     struct AppJSON: Encodable {

@@ -197,10 +197,13 @@ async function builds() {
     ['Score', r => fmt(r.explanation?.total)], ['Breakdown', r => breakdown(r.explanation)],
   ], explained, 'Nothing queued.'));
   const now = Date.now() / 1000;
+  // Each running build's stage timeline (from its log, on the server), at most 20 builds.
+  const timelines = new Map(await Promise.all((running ?? []).slice(0, 20).map(async job =>
+    [job.id, await optionalJSON(`/_wharf/api/builds/${encodeURIComponent(job.id)}/stages`)])));
   fill('running', table('Running builds', [
     ['Job', j => String(j.id)], ['App', j => j.app], ['Type', j => j.build_type], ['Slot', j => j.slot_id ?? '–'],
-    ['Attempt', j => `${j.attempt} of ${j.max_attempts}`], ['Running for', j => duration(now - (j.started_at ?? now))],
-    ['Stages so far', j => Object.entries(j.stage_durations ?? {}).map(([s, d]) => `${s} ${duration(d)}`).join(', ') || '–'],
+    ['Attempt', j => `${j.attempt} of ${j.max_attempts}`], ['Running for', j => el('span', { class: 'elapsed', 'data-since': j.started_at ?? null }, duration(now - (j.started_at ?? now)))],
+    ['Stages', j => timeline(j, timelines.get(j.id))],
     ['Log', j => logButton(j.id)],
   ], running ?? [], 'No build running.'));
   const finished = (recent ?? []).filter(j => j.finished_at).sort((a, b) => b.finished_at - a.finished_at).slice(0, 50);
@@ -231,6 +234,63 @@ async function builds() {
       ['State', a => a.state], ['Suggestions', a => suggestions(a)],
     ], slowRows, 'No slow build.'));
 }
+
+// MARK: stage timeline
+
+/** Seconds the server's clock is ahead of this browser's (from the last timeline answer). */
+let serverSkew = 0;
+const serverNow = () => Date.now() / 1000 + serverSkew;
+
+/**
+ * A running build's stages as a horizontal bar (SVG: no inline style, which the CSP forbids),
+ * one segment per stage in proportion to its time, the running one highlighted; below it the
+ * stages as a list with their durations, the running one's elapsed time ticking every second.
+ */
+function timeline(job, data) {
+  if (!data || !data.stages?.length) {
+    return el('span', { class: 'empty' }, data ? 'No ::stage marker yet.' : '–');
+  }
+  serverSkew = data.now - Date.now() / 1000;
+  const start = data.startedAt ?? data.stages[0].startedAt;
+  const end = Math.max(data.now, ...data.stages.map(s => s.endedAt ?? s.startedAt));
+  const span = Math.max(end - start, 0.001);
+  const W = 320, H = 22;
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+  svg.setAttribute('class', 'timeline-bar');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('preserveAspectRatio', 'none');
+  const svgEl = (tag, attributes) => {
+    const node = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attributes)) node.setAttribute(k, String(v));
+    svg.append(node);
+    return node;
+  };
+  svgEl('rect', { x: 0, y: 0, width: W, height: H, class: 'track' });
+  data.stages.forEach((stage, i) => {
+    const from = (stage.startedAt - start) / span * W;
+    const to = ((stage.endedAt ?? data.now) - start) / span * W;
+    const segment = svgEl('rect', { x: from.toFixed(1), y: 0, width: Math.max(to - from, 1).toFixed(1), height: H,
+      class: `segment c${i % 4}${stage.current ? ' current' : ''}` });
+    if (stage.current) segment.setAttribute('data-stage', stage.name);
+  });
+  const items = data.stages.map(stage => el('li', {
+    class: stage.current ? 'current' : 'done', 'data-stage': stage.name, 'data-seconds': stage.seconds.toFixed(1),
+    'aria-current': stage.current ? 'step' : null,
+  }, el('span', { class: 'stage-name' }, stage.name), ' ',
+     el('span', { class: 'elapsed', 'data-since': stage.current ? String(stage.startedAt) : null }, duration(stage.seconds)),
+     stage.current ? ' (running)' : ''));
+  const note = data.omitted ? el('p', { class: 'empty' }, `${data.omitted} earlier stages not shown.`) : null;
+  return el('div', { class: 'timeline', 'data-job': job.id, 'data-current': data.current ?? '' },
+    svg, el('ol', { class: 'stages', 'aria-label': `Stages of build ${job.id}, attempt ${data.attempt}` }, items), note);
+}
+
+/** The running builds' and stages' elapsed times, once a second between polls. */
+if (page === 'builds') setInterval(() => {
+  for (const node of document.querySelectorAll('#running .elapsed[data-since]')) {
+    node.textContent = duration(Math.max(0, Math.round(serverNow() - Number(node.dataset.since))));
+  }
+}, 1000);
 
 // MARK: live build log
 
@@ -361,8 +421,35 @@ async function act(button, question, action) {
   }
 }
 
+/** Popularity (decayed requests), the hottest paths and how much of the live deployment is cached. */
+function traffic(name, detail) {
+  if (!detail) return el('p', { class: 'empty' }, 'No traffic figures.');
+  const p = detail.popularity, c = detail.cache, w = detail.lastWarm;
+  const figures = [
+    ['Popularity', p ? `${fmt(p.score)} (decayed requests, half-life ${fmt(p.halfLifeHours)} h)`
+      : detail.popularityKnown ? 'no request recorded yet' : 'not recorded by this process'],
+    ['Requests', p ? `${fmt(p.requests)} (${bytes(p.bytes)})` : '–'],
+    ['Last request', p ? when(p.lastSeen) : '–'],
+    ['Cache', c ? `${c.filesCached} of ${c.files} files warm (${c.representationsCached} of ${c.representations} encodings, ${bytes(c.bytesCached)})`
+      : 'not served'],
+    ['Last warmed', w ? `${when(w.at)} by the warm batch: ${w.loaded} loaded, ${w.skipped} skipped (${bytes(w.bytes)})`
+      : 'not by the warm batch since this server started'],
+  ];
+  return el('div', { class: 'traffic' },
+    el('dl', { class: 'pairs', 'data-app': name },
+      figures.map(([k, v]) => el('div', {}, el('dt', {}, k), el('dd', { 'data-figure': k.toLowerCase().replace(' ', '-') }, v)))),
+    el('h4', {}, 'Hottest paths'),
+    table(`Hottest paths of ${name}`, [
+      ['Path', h => el('code', {}, h.path)], ['Score', h => fmt(h.score)], ['Requests', h => fmt(h.requests)],
+      ['Bytes', h => bytes(h.bytes)], ['Cached', h => h.cached === null || h.cached === undefined ? 'no such file' : h.cached ? 'yes' : 'no'],
+    ], detail.hotPaths ?? [], 'No path has been requested yet.'));
+}
+
 async function apps() {
   const { apps } = await getJSON('/_wharf/api/dashboard/apps');
+  // Each app's figures (at most the first 100 apps: one request each).
+  const details = new Map(await Promise.all(apps.slice(0, 100).map(async app =>
+    [app.app, await optionalJSON(`/_wharf/api/dashboard/apps/${encodeURIComponent(app.app)}?paths=5`)])));
   const sections = apps.map(app => {
     const name = app.app;
     const path = encodeURIComponent(name);
@@ -373,6 +460,8 @@ async function apps() {
         onclick: e => act(e.currentTarget, `Warm / of ${name} into the cache?`, () => post('/_wharf/api/warm', { app: name, paths: ['/'] })) }, 'Warm /'))
       : null;
     return el('article', { class: 'app', 'data-app': name }, el('h3', {}, name), actions,
+      traffic(name, details.get(name)),
+      el('h4', {}, 'Deployments'),
       table(`Deployments of ${name}`, [
         ['Deployment', d => d.current ? el('strong', { class: 'current' }, `${d.id} (current)`) : d.id],
         ['Version', d => d.version ?? ''], ['Message', d => d.message ?? ''], ['Created', d => when(d.createdAtMs / 1000)],

@@ -52,6 +52,22 @@ button:hover { background: var(--panel); }
 .log { list-style: none; margin: 0; padding: .5rem .75rem; max-height: 26rem; overflow: auto; background: #0d1117; color: #e6edf3;
   border-radius: 6px; font: .85em/1.4 ui-monospace, "DejaVu Sans Mono", monospace; white-space: pre-wrap; overflow-wrap: anywhere; }
 .log li { min-height: 1.4em; }
+/* Stage timeline of a running build: an SVG bar (segments in proportion to time), then the stages listed. */
+.timeline { min-width: 18rem; }
+svg.timeline-bar { width: 100%; height: 1.1rem; display: block; border-radius: 3px; }
+svg.timeline-bar .track { fill: var(--panel); stroke: var(--line); }
+svg.timeline-bar .segment { stroke: var(--bg); stroke-width: 1; }
+svg.timeline-bar .c0 { fill: #9ab8d8; } svg.timeline-bar .c1 { fill: #a9cfa9; } svg.timeline-bar .c2 { fill: #d8c49a; } svg.timeline-bar .c3 { fill: #c7a9d8; }
+svg.timeline-bar .segment.current { fill: var(--accent); }
+.stages { list-style: none; display: flex; flex-wrap: wrap; gap: .1rem .8rem; padding: 0; margin: .25rem 0 0; font-size: .88em; }
+.stages li.current { font-weight: 700; color: var(--accent); }
+.stages .elapsed { color: var(--muted); font-variant-numeric: tabular-nums; }
+.stages li.current .elapsed { color: inherit; }
+/* An app's traffic figures: label above value, side by side while they fit. */
+.pairs { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 250px), 1fr)); gap: .4rem 1rem; margin: 0 0 .5rem; }
+.pairs dt { color: var(--muted); font-size: .85em; }
+.pairs dd { margin: 0; font-weight: 600; }
+h4 { font-size: .95rem; margin: .8rem 0 .3rem; }
 .signin { max-width: 26rem; margin: 4rem auto; }
 .signin form { display: grid; gap: .5rem; }
 .signin input { font: inherit; padding: .4rem; border: 1px solid var(--muted); border-radius: 4px; }
