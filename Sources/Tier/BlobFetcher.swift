@@ -10,8 +10,9 @@ import Synchronization
 /// - Verification: bytes are hashed while they arrive into a temporary file; a body whose size or
 ///   SHA-256 differs from the manifest is refused (counted, deleted, never served) and fetched
 ///   again on the next request. Only a verified file is installed under the blob's name.
-/// - Bounds: at most `maxConcurrent` fetches at once, each within `timeout`, accepting at most
-///   the manifest's size. A fetch that gets no answer in time fails with 504, any other failure
+/// - Bounds: at most `maxConcurrent` fetches at once and twice that many requests waiting (the
+///   rest get 504 at once: each waiter holds a thread-pool thread), each within `timeout`,
+///   accepting at most the manifest's size. A fetch that gets no answer in time fails with 504, any other failure
 ///   with 502; after the origin could not be reached, new fetches fail at once for a backoff
 ///   that doubles from 100 ms up to 1.6 s, so a dead origin is not hammered.
 public final class BlobFetcher: MissingBlobSource {
@@ -63,6 +64,7 @@ public final class BlobFetcher: MissingBlobSource {
     public let limits: Limits
     public let counters = Counters()
     private let flights = Mutex<[String: Flight]>([:])
+    private let waiting = Atomic<Int>(0)
     private let slots: DispatchSemaphore
     private let backoff = Mutex(Backoff())
     private let log: @Sendable (String) -> Void
@@ -80,6 +82,14 @@ public final class BlobFetcher: MissingBlobSource {
     public func used(hash: String) { disk.used(hash) }
 
     public func fetch(hash: String, size: Int64) throws -> Int32 {
+        if let (fd, _) = store.openBlobFile(hash: hash) { return fd }
+        // Each caller holds a thread-pool thread while it waits; past twice the fetch limit the rest
+        // are turned away at once, so a slow origin never takes every thread the disk loads need.
+        defer { waiting.subtract(1, ordering: .relaxed) }
+        guard waiting.add(1, ordering: .relaxed).newValue <= 2 * max(1, limits.maxConcurrent) else {
+            counters.timedOut.add(1, ordering: .relaxed)
+            throw BlobUnavailable(status: 504, reason: "too many blob fetches waiting for the origin")
+        }
         let deadline = ContinuousClock.now + limits.timeout
         // Twice at most: a blob evicted between its fetch and a waiter's open is fetched again.
         for _ in 0..<2 {

@@ -26,6 +26,11 @@ struct TierEdgeRunner {
         let client = OriginClient(origin: origin, token: try tier.token(store: settings.store))
         let store = try Store.open(at: settings.store)
         _ = OpenFileLimit.raiseToHardLimit()
+        // Blob fetches wait on libuv's thread pool (up to twice edge.tier.max_fetches of them): give
+        // it room beyond them for the disk loads of what the edge holds (unless the operator set it).
+        if getenv("UV_THREADPOOL_SIZE") == nil {
+            setenv("UV_THREADPOOL_SIZE", String(min(128, 4 + 2 * tier.maxFetches)), 1)
+        }
         let disk = try TierDiskCache(store: store, budget: tier.diskBytes)
         var limits = BlobFetcher.Limits()
         limits.timeout = .milliseconds(tier.fetchTimeoutMs)

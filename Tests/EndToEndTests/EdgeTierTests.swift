@@ -166,12 +166,18 @@ import WharfTestSupport
 
     @Test func aBlobCorruptedInFlightIsRefusedAndFetchedAgainCleanly() throws {
         let scratch = ScratchDirectory("wharf-tier-proxy")
-        let files = try Self.site(scratch, "v1", version: "1")
+        var files = try Self.site(scratch, "v1", version: "1")
+        for i in 0..<30 {
+            files["s\(i).bin"] = Bytes.random(5000, seed: 900 + UInt64(i))
+            try scratch.write("v1/s\(i).bin", files["s\(i).bin"]!)
+        }
         _ = try Self.publish(scratch, "v1", store: scratch.path + "/origin", version: "1")
         let origin = try TierNode(scratch, name: "origin")
         let proxy = try TierProxy(upstream: origin.admin)
         defer { proxy.stop() }
-        let edge = try TierNode(scratch, name: "edge", origin: proxy.port, environment: ["WHARF_EDGE_TIER_FETCH_TIMEOUT_MS": "1000"])
+        // A response cache too small for app.js: each of its requests reads the disk on the thread pool.
+        let edge = try TierNode(scratch, name: "edge", origin: proxy.port, cacheBytes: 65536,
+                                environment: ["WHARF_EDGE_TIER_FETCH_TIMEOUT_MS": "1000"])
         #expect(eventually(20) { (try? RawHTTP.get(edge.port, "/version.txt").text) == "v1" })
 
         proxy.set(.corrupt)
@@ -184,11 +190,31 @@ import WharfTestSupport
         #expect(try edge.metric("wharf_tier_fetch_failures_total", label: #"{reason="mismatch"}"#) >= 3)
         #expect(!FileManager.default.fileExists(atPath: edge.store + "/blobs/" + String(files["big.bin"]!.sha256.prefix(2)) + "/" + String(files["big.bin"]!.sha256.dropFirst(2))))
 
-        // A stalled origin: 504 within the fetch timeout.
+        // A stalled origin: 504 within the fetch timeout, and what the edge holds on disk is still
+        // served while 30 requests for blobs it lacks wait or are turned away.
         proxy.set(.stall)
         let started = Date()
         #expect(try RawHTTP.get(edge.port, "/never.bin").status == 504)
         #expect(Date().timeIntervalSince(started) < 4)
+        proxy.set(.pass)
+        #expect(eventually(5) { (try? RawHTTP.get(edge.port, "/app.js"))?.status == 200 })
+        proxy.set(.stall)
+        var waiting: [Int32] = []
+        for i in 0..<30 {
+            let fd = try RawHTTP.connect(edge.port)
+            RawHTTP.send(fd, RawHTTP.request("/s\(i).bin"))
+            waiting.append(fd)
+        }
+        usleep(100_000)
+        let diskStarted = Date()
+        let onDisk = try RawHTTP.get(edge.port, "/app.js")
+        let diskSeconds = Date().timeIntervalSince(diskStarted)
+        #expect(onDisk.status == 200 && onDisk.body.sha256 == files["app.js"]!.sha256)
+        #expect(diskSeconds < 0.5, "a disk-held body took \(diskSeconds) s while the origin stalled")
+        for fd in waiting {
+            let response = try RawHTTP.read(fd)
+            #expect(response.status == 504 || response.status == 502, "\(response.status)")
+        }
 
         // Healed: the next fetch after the short backoff a timeout starts (100 ms) is clean.
         proxy.set(.pass)

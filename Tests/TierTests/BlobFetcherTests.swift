@@ -23,11 +23,12 @@ import WharfTestSupport
         func remove() { dir.remove() }
     }
 
-    static func fixture(origin: ScriptedOrigin, budget: Int64 = 1 << 30, timeout: Duration = .seconds(5)) throws -> Fixture {
+    static func fixture(origin: ScriptedOrigin, budget: Int64 = 1 << 30, timeout: Duration = .seconds(5), maxConcurrent: Int = 8) throws -> Fixture {
         let dir = try TemporaryDirectory(prefix: "wharf-fetcher")
         let store = try Store.open(at: dir.path + "/replica")
         var limits = BlobFetcher.Limits()
         limits.timeout = timeout
+        limits.maxConcurrent = maxConcurrent
         let client = OriginClient(origin: try OriginURL("http://127.0.0.1:\(origin.port)"), token: "t")
         let fetcher = BlobFetcher(store: store, client: client, disk: try TierDiskCache(store: store, budget: budget), limits: limits)
         return Fixture(dir: dir, store: store, fetcher: fetcher)
@@ -50,7 +51,7 @@ import WharfTestSupport
         let (bytes, hash) = Self.blob(300_000, seed: 1)
         let origin = try ScriptedOrigin { _ in .init(bytes: ScriptedOrigin.chunked(bytes, piece: 7000), delay: .milliseconds(300)) }
         defer { origin.stop() }
-        let f = try Self.fixture(origin: origin)
+        let f = try Self.fixture(origin: origin, maxConcurrent: 32)  // room for 64 waiters
         defer { f.remove() }
         let results = Mutex<[[UInt8]]>([])
         // 64 threads of their own (concurrentPerform would use one per core).
@@ -71,6 +72,36 @@ import WharfTestSupport
         // Now local: no further fetch.
         close(try f.fetcher.fetch(hash: hash, size: Int64(bytes.count)))
         #expect(origin.total == 1)
+    }
+
+    @Test func waitersBeyondTwiceTheFetchLimitAreTurnedAwayAtOnce() throws {
+        var blobs: [String: [UInt8]] = [:]
+        for i in 0..<12 {
+            let (bytes, hash) = Self.blob(1000, seed: 700 + UInt64(i))
+            blobs[hash] = bytes
+        }
+        let origin = try ScriptedOrigin { _ in .init(bytes: [], delay: .seconds(2)) }  // stalls, then closes
+        defer { origin.stop() }
+        let f = try Self.fixture(origin: origin, timeout: .seconds(1), maxConcurrent: 2)
+        defer { f.remove() }
+        let outcomes = Mutex<[(status: Int, seconds: Double)]>([])
+        let finished = DispatchGroup()
+        for (hash, bytes) in blobs {
+            finished.enter()
+            Thread {
+                let started = Date()
+                do { close(try f.fetcher.fetch(hash: hash, size: Int64(bytes.count))) } catch let error as BlobUnavailable {
+                    outcomes.withLock { $0.append((error.status, Date().timeIntervalSince(started))) }
+                } catch {}
+                finished.leave()
+            }.start()
+        }
+        #expect(finished.wait(timeout: .now() + 10) == .success)
+        let all = outcomes.withLock { $0 }
+        #expect(all.count == 12 && all.allSatisfy { $0.status == 504 || $0.status == 502 })
+        // 4 may wait (2 fetching, 2 for a slot); the other 8 are refused without waiting.
+        #expect(all.filter { $0.seconds < 0.5 }.count >= 8, "\(all)")
+        #expect(origin.total <= 4)
     }
 
     @Test func wrongBytesAreRefusedNeverStoredAndFetchedAgainNextTime() throws {
