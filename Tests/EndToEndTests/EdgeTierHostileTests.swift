@@ -50,6 +50,28 @@ import WharfTestSupport
         #expect(try origin.metric("wharf_replica_refused_total") == 12, "4 wrong bearer tokens on 3 routes (no token at all is refused before the handler)")
     }
 
+    @Test func badTierSettingsAreRefusedBeforeAnythingStarts() throws {
+        let scratch = ScratchDirectory("wharf-tier-config")
+        let checked = try WharfProcess.run(["check-config", "--store", scratch.path + "/s"], environment: [
+            "WHARF_EDGE_TIER_ORIGIN": "https://origin:8081", "WHARF_EDGE_TIER_DISK_BYTES": "5",
+            "WHARF_EDGE_TIER_FETCH_TIMEOUT_MS": "0", "WHARF_EDGE_TIER_MAX_FETCHES": "100000", "WHARF_EDGE_TIER_FULL_CHECK_MS": "1",
+        ])
+        #expect(checked.status != 0)
+        for key in ["edge.tier.origin", "edge.tier.disk_bytes", "edge.tier.fetch_timeout_ms", "edge.tier.max_fetches", "edge.tier.full_check_ms"] {
+            #expect(checked.stderr.contains(key + ":") || checked.stdout.contains(key + ":"), "\(key) not reported: \(checked.stderr)")
+        }
+        for origin in ["http://x:1/a b", "http://user@origin:1", "http://origin:70000", "file:///etc/passwd"] {
+            let edge = try WharfProcess.run(["edge", "--origin", origin, "--store", scratch.path + "/s", "--listen", "127.0.0.1:0",
+                                             "--admin-listen", "127.0.0.1:0"], environment: ["WHARF_ORIGIN_TOKEN": "t"])
+            #expect(edge.status != 0 && edge.stderr.contains("edge.tier.origin"), "\(origin): \(edge.stderr)")
+        }
+        // No token for the origin: refused with where to put one, and nothing listens.
+        let tokenless = try WharfProcess.run(["edge", "--origin", "http://127.0.0.1:1", "--store", scratch.path + "/s",
+                                              "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"], environment: ["WHARF_ORIGIN_TOKEN": ""])
+        #expect(tokenless.status != 0 && tokenless.stderr.contains("WHARF_ORIGIN_TOKEN"), "\(tokenless.stderr)")
+        #expect(!tokenless.stderr.contains("edge listening"))
+    }
+
     /// A malicious origin built from a real store's state: it can be switched to answer the edge
     /// with a malformed document, an inconsistent one, a huge one, or blobs of the wrong bytes.
     final class MaliciousOrigin: Sendable {

@@ -35,6 +35,20 @@ import WharfTestSupport
         return sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
     }
 
+    /// `curl --http2-prior-knowledge`: "<http version> <status> <body bytes>".
+    static func curlHTTP2(_ port: Int, _ path: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["curl", "-s", "--max-time", "20", "--http2-prior-knowledge", "-o", "/dev/null",
+                             "-w", "%{http_version} %{http_code} %{size_download}", "http://127.0.0.1:\(port)\(path)"]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
     @Test func deploysReachEveryEdgeWhichKeepServingWhenTheOriginDies() throws {
         let scratch = ScratchDirectory("wharf-tier")
         let files1 = try Self.site(scratch, "v1", version: "1")
@@ -42,7 +56,9 @@ import WharfTestSupport
         let first = try Self.publish(scratch, "v1", store: originStore, version: "1")
         var origin: TierNode? = try TierNode(scratch, name: "origin")
         let originAdmin = origin!.admin
-        var edges = try (0..<3).map { try TierNode(scratch, name: "edge\($0)", origin: originAdmin) }
+        // Edge 1 also takes HTTP/2 with prior knowledge, to check the 502 over h2 too.
+        var edges = try (0..<3).map { try TierNode(scratch, name: "edge\($0)", origin: originAdmin,
+                                                   environment: $0 == 1 ? ["WHARF_EDGE_H2_CLEARTEXT": "true"] : [:]) }
 
         // Every edge serves v1, every byte as published (identity), and the br variant the origin built.
         for edge in edges {
@@ -104,6 +120,9 @@ import WharfTestSupport
             #expect(never.status == 502, "a blob never fetched: \(never.status)")
             #expect(never.body.count < 100, "an error body, not a part of the blob")
         }
+        let h2 = try Self.curlHTTP2(edges[1].port, "/never.bin")
+        #expect(h2.hasPrefix("2 502"), "over HTTP/2: \(h2)")
+        #expect(try Self.curlHTTP2(edges[1].port, "/big.bin").hasPrefix("2 200"))
 
         // An edge restarted while the origin is down serves what its disk holds.
         #expect(edges[0].daemon.stop() == 0)
