@@ -25,6 +25,7 @@ struct TierEdgeRunner {
         let origin = try OriginURL(tier.origin)
         let client = OriginClient(origin: origin, token: try tier.token(store: settings.store))
         let store = try Store.open(at: settings.store)
+        try Self.claimReplica(store, origin: origin)
         _ = OpenFileLimit.raiseToHardLimit()
         // Blob fetches wait on libuv's thread pool (up to twice edge.tier.max_fetches of them): give
         // it room beyond them for the disk loads of what the edge holds (unless the operator set it).
@@ -89,6 +90,33 @@ struct TierEdgeRunner {
             edge.shutdown()
             log("stopped")
             return
+        }
+    }
+}
+
+extension TierEdgeRunner {
+    /// The file that marks a store as a tier edge's replica (it names the origin).
+    static let replicaMarker = "replica-of"
+
+    /// A replica keeps only what its origin serves and drops everything else at each import, so a
+    /// tier edge refuses a store it did not make itself (an origin's store given by mistake would
+    /// lose its deployment history): the store must be new (no apps, no blob files) or marked.
+    static func claimReplica(_ store: Store, origin: OriginURL) throws {
+        let marker = store.path + "/" + replicaMarker
+        if FileManager.default.fileExists(atPath: marker) { return }
+        guard try store.apps().isEmpty, try store.blobFileInventory().isEmpty else {
+            throw NotAReplica(path: store.path)
+        }
+        guard FileManager.default.createFile(atPath: marker, contents: Data("\(origin)\n".utf8)) else {
+            throw NotAReplica(path: store.path)
+        }
+    }
+
+    struct NotAReplica: Error, CustomStringConvertible {
+        var path: String
+        var description: String {
+            "\(path) holds a store this tier edge did not make (no \(TierEdgeRunner.replicaMarker) file): a tier edge replaces a store's "
+                + "deployments with its origin's, so give it an empty directory"
         }
     }
 }

@@ -65,6 +65,16 @@ import WharfTestSupport
                                              "--admin-listen", "127.0.0.1:0"], environment: ["WHARF_ORIGIN_TOKEN": "t"])
             #expect(edge.status != 0 && edge.stderr.contains("edge.tier.origin"), "\(origin): \(edge.stderr)")
         }
+        // An origin's own store given to a tier edge by mistake is refused and left as it was.
+        try scratch.write("site/index.html", "<p>mine</p>")
+        let published = try WharfProcess.run(["publish", "demo", scratch.path + "/site", "--store", scratch.path + "/mine"])
+        #expect(published.status == 0)
+        let misplaced = try WharfProcess.run(["edge", "--origin", "http://127.0.0.1:1", "--store", scratch.path + "/mine", "--listen", "127.0.0.1:0",
+                                              "--admin-listen", "127.0.0.1:0"], environment: ["WHARF_ORIGIN_TOKEN": "t"])
+        #expect(misplaced.status != 0 && misplaced.stderr.contains("did not make"), "\(misplaced.stderr)")
+        let listed = try WharfProcess.run(["deployments", "demo", "--store", scratch.path + "/mine"])
+        #expect(listed.status == 0 && listed.stdout.contains("*"), "\(listed.stdout)")
+
         // No token for the origin: refused with where to put one, and nothing listens.
         let tokenless = try WharfProcess.run(["edge", "--origin", "http://127.0.0.1:1", "--store", scratch.path + "/s",
                                               "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"], environment: ["WHARF_ORIGIN_TOKEN": ""])
