@@ -61,7 +61,7 @@ let package = Package(
         // The HTTP/1.1 server on UVLoop.
         .target(name: "Edge", dependencies: ["HTTPCore", "UVLoop", "ArtifactStore", "TLS", "HTTP2"], swiftSettings: hotPathSettings),
         // A tier edge's client for its origin: replica sync, blob fetch by hash, its disk cache (issue 23).
-        .target(name: "Tier", dependencies: ["ArtifactStore"], swiftSettings: swiftSettings),
+        .target(name: "Tier", dependencies: ["ArtifactStore", "TLS"], swiftSettings: swiftSettings),
         .testTarget(name: "TierTests", dependencies: ["Tier", "ArtifactStore", "WharfTestSupport"], swiftSettings: swiftSettings),
         // App registry, deploy tokens, the upload protocol (issue 17).
         .target(

@@ -1,7 +1,9 @@
 import Foundation
 import Glibc
+import TLS
 
-/// A blocking HTTP/1.1 client for the origin's replica routes: one connection per request
+/// A blocking HTTP/1.1 client for the origin's replica routes, over TCP or TLS (the origin's
+/// certificate verified before the token is sent): one connection per request
 /// (`Connection: close`), a bearer token, and hard bounds on everything — connect and total
 /// time, time between received bytes, head size, body size. It runs on the threads that ask
 /// (the libuv thread pool for blob fetches, the sync thread for state and events), never on an
@@ -12,10 +14,13 @@ import Glibc
 public struct OriginClient: Sendable {
     public let origin: OriginURL
     let token: String
+    /// For `https` origins: the trusted CAs (the peer's chain and name are verified).
+    let tls: TLSClientContext?
 
-    public init(origin: OriginURL, token: String) {
+    public init(origin: OriginURL, token: String, tls: TLSClientContext? = nil) {
         self.origin = origin
         self.token = token
+        self.tls = tls
     }
 
     /// GETs `path` (under the origin's prefix). The head is handed to `onHead`, which may throw
@@ -27,10 +32,17 @@ public struct OriginClient: Sendable {
                     onBody: (UnsafeRawBufferPointer) throws -> Void) throws {
         let fd = try connect(deadline: deadline)
         defer { Glibc.close(fd) }
+        var session: TLSSession?
+        if origin.isSecure {
+            guard let tls else { throw OriginError.unreachable("an https origin needs trusted CA certificates") }
+            session = tls.makeSession(serverName: origin.host)
+        }
+        let connection = OriginConnection(fd: fd, session: session)
+        try connection.handshake(deadline: deadline)
         let host = origin.host.contains(":") ? "[\(origin.host)]" : origin.host
         let request = "GET \(origin.prefix)\(path) HTTP/1.1\r\nHost: \(host):\(origin.port)\r\nAuthorization: Bearer \(token)\r\n"
             + "Accept-Encoding: identity\r\nConnection: close\r\nUser-Agent: wharf-edge\r\n\r\n"
-        try send(fd, Array(request.utf8), deadline: deadline)
+        try connection.send(Array(request.utf8), deadline: deadline)
 
         var buffer = [UInt8](repeating: 0, count: 64 << 10)
         var head: [UInt8] = []
@@ -43,7 +55,7 @@ public struct OriginClient: Sendable {
             if piece.count > 0 { try onBody(piece) }
         }
         while true {
-            let n = try receive(fd, &buffer, deadline: deadline, idle: idle)
+            let n = try connection.receive(&buffer, deadline: deadline, idle: idle)
             if n == 0 {
                 // The origin closed: complete only for a close-delimited body.
                 guard let parsed else { throw OriginError.unreachable("connection closed before a response head") }
@@ -128,7 +140,7 @@ public struct OriginClient: Sendable {
                 continue
             }
             do {
-                try wait(fd, events: Int16(POLLOUT), until: deadline, what: "connect")
+                try Self.wait(fd, events: Int16(POLLOUT), until: deadline, what: "connect")
             } catch {
                 Glibc.close(fd)
                 throw error
@@ -143,20 +155,20 @@ public struct OriginClient: Sendable {
         throw OriginError.unreachable("\(origin): \(failure)")
     }
 
-    private func send(_ fd: Int32, _ bytes: [UInt8], deadline: ContinuousClock.Instant) throws {
+    static func send(_ fd: Int32, _ bytes: [UInt8], deadline: ContinuousClock.Instant) throws {
         var done = 0
         while done < bytes.count {
             let n = bytes[done...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             if n > 0 { done += n; continue }
             if n < 0 && (errno == EAGAIN || errno == EINTR) {
-                try wait(fd, events: Int16(POLLOUT), until: deadline, what: "sending the request")
+                try wait(fd, events: Int16(POLLOUT), until: deadline, what: "sending")
                 continue
             }
             throw OriginError.unreachable("send: \(String(cString: strerror(errno)))")
         }
     }
 
-    private func receive(_ fd: Int32, _ buffer: inout [UInt8], deadline: ContinuousClock.Instant, idle: Duration) throws -> Int {
+    static func receive(_ fd: Int32, _ buffer: inout [UInt8], deadline: ContinuousClock.Instant, idle: Duration) throws -> Int {
         let until = min(deadline, .now + idle)
         while true {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
@@ -166,7 +178,7 @@ public struct OriginClient: Sendable {
         }
     }
 
-    private func wait(_ fd: Int32, events: Int16, until: ContinuousClock.Instant, what: String) throws {
+    static func wait(_ fd: Int32, events: Int16, until: ContinuousClock.Instant, what: String) throws {
         while true {
             let left = ContinuousClock.now.duration(to: until)
             guard left > .zero else { throw OriginError.timedOut(what) }
@@ -176,5 +188,79 @@ public struct OriginClient: Sendable {
             if rc > 0 { return }
             if rc < 0 && errno != EINTR { throw OriginError.unreachable("poll: \(String(cString: strerror(errno)))") }
         }
+    }
+}
+
+/// One connection to the origin: plain bytes, or TLS records through a memory-BIO session
+/// (`TLS.TLSSession`) driven here with blocking, deadline-bounded socket calls.
+final class OriginConnection {
+    private let fd: Int32
+    private let session: TLSSession?
+    private var plaintext: [UInt8] = []
+    private var ended = false
+
+    init(fd: Int32, session: TLSSession?) {
+        self.fd = fd
+        self.session = session
+    }
+
+    /// Runs the TLS handshake (nothing for plain HTTP).
+    func handshake(deadline: ContinuousClock.Instant) throws {
+        guard let session else { return }
+        var ciphertext = [UInt8](repeating: 0, count: 16 << 10)
+        var state = session.receive(nil) { self.plaintext.append(contentsOf: $0) }
+        while true {
+            try flush(deadline: deadline)
+            switch state {
+            case .established: return
+            case .failed(let error): throw OriginError.unreachable("TLS handshake with the origin failed: \(error)")
+            case .closedByPeer: throw OriginError.unreachable("the origin closed the TLS handshake")
+            case .handshaking: break
+            }
+            let n = try OriginClient.receive(fd, &ciphertext, deadline: deadline, idle: ContinuousClock.now.duration(to: deadline))
+            guard n > 0 else { throw OriginError.unreachable("the origin closed the connection during the TLS handshake") }
+            state = ciphertext.withUnsafeBytes { raw in
+                session.receive(UnsafeRawBufferPointer(rebasing: raw[0..<n])) { self.plaintext.append(contentsOf: $0) }
+            }
+        }
+    }
+
+    func send(_ bytes: [UInt8], deadline: ContinuousClock.Instant) throws {
+        guard let session else { return try OriginClient.send(fd, bytes, deadline: deadline) }
+        var failure: (any Error)?
+        bytes.withUnsafeBytes { raw in
+            do { try session.encrypt(raw) } catch { failure = error }
+        }
+        if let failure { throw OriginError.unreachable("TLS: \(failure)") }
+        try flush(deadline: deadline)
+    }
+
+    /// Plaintext bytes into `buffer`; 0 at the end of the stream.
+    func receive(_ buffer: inout [UInt8], deadline: ContinuousClock.Instant, idle: Duration) throws -> Int {
+        guard let session else { return try OriginClient.receive(fd, &buffer, deadline: deadline, idle: idle) }
+        var ciphertext = [UInt8](repeating: 0, count: 16 << 10)
+        while plaintext.isEmpty {
+            if ended { return 0 }
+            let n = try OriginClient.receive(fd, &ciphertext, deadline: deadline, idle: idle)
+            if n == 0 { return 0 }  // closed without close_notify: the body framing decides if that is complete
+            let state = ciphertext.withUnsafeBytes { raw in
+                session.receive(UnsafeRawBufferPointer(rebasing: raw[0..<n])) { self.plaintext.append(contentsOf: $0) }
+            }
+            try flush(deadline: deadline)
+            switch state {
+            case .closedByPeer: ended = true
+            case .failed(let error): throw OriginError.unreachable("TLS: \(error)")
+            default: break
+            }
+        }
+        let count = min(buffer.count, plaintext.count)
+        buffer.replaceSubrange(0..<count, with: plaintext[0..<count])
+        plaintext.removeFirst(count)
+        return count
+    }
+
+    private func flush(deadline: ContinuousClock.Instant) throws {
+        guard let session, session.hasOutput else { return }
+        try OriginClient.send(fd, session.takeOutput(), deadline: deadline)
     }
 }

@@ -1,10 +1,12 @@
-/// Where a tier edge's origin is: `http://HOST:PORT` (the origin's admin listener), with an
-/// optional path prefix in front of `/_wharf/…` (a reverse proxy's mount). Only plain HTTP: an
-/// edge talks to its origin on a private network or over a tunnel the operator provides.
+/// Where a tier edge's origin is: `https://HOST:PORT` or `http://HOST:PORT` (the origin's admin
+/// listener; HTTPS when the origin runs it with `edge.admin_tls`, which it must off loopback), with
+/// an optional path prefix in front of `/_wharf/…` (a reverse proxy's mount).
 public struct OriginURL: Sendable, Equatable, CustomStringConvertible {
     public var host: String
     public var port: Int
     public var prefix: String
+    /// `https`: the connection is TLS, the certificate checked against `host`.
+    public var isSecure: Bool
 
     /// Why a URL was refused.
     public struct Invalid: Error, Sendable, CustomStringConvertible {
@@ -16,8 +18,11 @@ public struct OriginURL: Sendable, Equatable, CustomStringConvertible {
         guard text.utf8.count <= 2048, !text.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7F }) else {
             throw Invalid(reason: "the origin URL holds spaces, controls or non-ASCII characters")
         }
-        guard text.hasPrefix("http://") else { throw Invalid(reason: "the origin URL must start with http:// (got '\(text.prefix(80))')") }
-        var rest = Substring(text.dropFirst("http://".count))
+        let secure = text.hasPrefix("https://")
+        guard secure || text.hasPrefix("http://") else {
+            throw Invalid(reason: "the origin URL must start with https:// or http:// (got '\(text.prefix(80))')")
+        }
+        var rest = Substring(text.dropFirst(secure ? "https://".count : "http://".count))
         var path = ""
         if let slash = rest.firstIndex(of: "/") {
             path = String(rest[slash...])
@@ -26,7 +31,7 @@ public struct OriginURL: Sendable, Equatable, CustomStringConvertible {
         while path.hasSuffix("/") { path.removeLast() }
         guard !path.contains("?"), !path.contains("#"), !path.contains("@") else { throw Invalid(reason: "the origin URL may hold a path prefix only") }
         var host = String(rest)
-        var port = 80
+        var port = secure ? 443 : 80
         if rest.hasPrefix("[") {
             guard let close = rest.firstIndex(of: "]") else { throw Invalid(reason: "unterminated IPv6 address in the origin URL") }
             host = String(rest[rest.index(after: rest.startIndex)..<close])
@@ -45,9 +50,10 @@ public struct OriginURL: Sendable, Equatable, CustomStringConvertible {
         self.host = host
         self.port = port
         self.prefix = path
+        self.isSecure = secure
     }
 
     public var description: String {
-        "http://\(host.contains(":") ? "[\(host)]" : host):\(port)\(prefix)"
+        "\(isSecure ? "https" : "http")://\(host.contains(":") ? "[\(host)]" : host):\(port)\(prefix)"
     }
 }

@@ -126,7 +126,7 @@ struct EdgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "edge", abstract: "Serve deployed apps (edge only: popularity and cron run here, builds need `wharf scheduler`).")
     @OptionGroup var options: ServerOptions
-    @Option(help: "Pull deployments and blobs from this origin (http://HOST:PORT of its admin listener) into --store instead of serving a local store (edge.tier.origin).")
+    @Option(help: "Pull deployments and blobs from this origin (https://HOST:PORT of its admin listener; http:// on loopback) into --store instead of serving a local store (edge.tier.origin).")
     var origin: String?
 
     func run() async throws {

@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import Synchronization
 import Tier
+import TLS
 import UVLoop
 
 /// `wharf edge --origin URL`: an edge with no local publishing. Its store is a replica: the
@@ -23,7 +24,8 @@ struct TierEdgeRunner {
             _ = text.withCString { write(2, $0, strlen($0)) }
         }
         let origin = try OriginURL(tier.origin)
-        let client = OriginClient(origin: origin, token: try tier.token(store: settings.store))
+        let tls = origin.isSecure ? try TLSClientContext(trustedCAFile: tier.caFile.isEmpty ? nil : tier.caFile) : nil
+        let client = OriginClient(origin: origin, token: try tier.token(store: settings.store), tls: tls)
         let store = try Store.open(at: settings.store)
         try Self.claimReplica(store, origin: origin)
         _ = OpenFileLimit.raiseToHardLimit()

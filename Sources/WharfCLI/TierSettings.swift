@@ -6,7 +6,7 @@ import Tier
 /// variables override them. The origin's read token comes from `$WHARF_ORIGIN_TOKEN`, else the
 /// file `edge.tier.token_file` (default `<store>/origin-token`).
 struct TierSettings: Equatable {
-    /// The origin's admin listener, `http://HOST:PORT`; empty: not a tier edge.
+    /// The origin's admin listener, `https://HOST:PORT` (or `http://` on loopback); empty: not a tier edge.
     var origin = ""
     /// Bytes of fetched blob files kept on disk (LRU eviction beyond).
     var diskBytes: Int64 = 10 << 30
@@ -14,6 +14,8 @@ struct TierSettings: Equatable {
     var maxFetches = 8
     var fullCheckMs = 30_000
     var tokenFile = ""
+    /// PEM CA certificates trusted for an https origin; empty: the system's store.
+    var caFile = ""
 
     static let tokenVariable = "WHARF_ORIGIN_TOKEN"
 
@@ -40,6 +42,7 @@ struct TierSettings: Equatable {
         t.maxFetches = int("edge.tier.max_fetches") ?? t.maxFetches
         t.fullCheckMs = int("edge.tier.full_check_ms") ?? t.fullCheckMs
         t.tokenFile = string("edge.tier.token_file") ?? t.tokenFile
+        t.caFile = string("edge.tier.ca_file") ?? t.caFile
         problems += t.problems()
         return (t, problems)
     }
@@ -48,6 +51,9 @@ struct TierSettings: Equatable {
         var out: [ConfigurationLoader.Problem] = []
         if !origin.isEmpty {
             do { _ = try OriginURL(origin) } catch { out.append(.init(key: "edge.tier.origin", reason: "\(error)")) }
+        }
+        if !caFile.isEmpty, !FileManager.default.isReadableFile(atPath: caFile) {
+            out.append(.init(key: "edge.tier.ca_file", reason: "cannot read \(caFile)"))
         }
         if diskBytes < 1 << 20 { out.append(.init(key: "edge.tier.disk_bytes", reason: "must be at least 1048576")) }
         if !(100...600_000).contains(fetchTimeoutMs) { out.append(.init(key: "edge.tier.fetch_timeout_ms", reason: "must be 100...600000")) }
@@ -70,7 +76,7 @@ struct TierSettings: Equatable {
 
     var lines: [String] {
         ["edge.tier: origin '\(origin)', disk_bytes \(diskBytes), fetch_timeout_ms \(fetchTimeoutMs), max_fetches \(maxFetches), "
-            + "full_check_ms \(fullCheckMs), token_file '\(tokenFile)'"]
+            + "full_check_ms \(fullCheckMs), token_file '\(tokenFile)', ca_file '\(caFile)'"]
     }
 }
 

@@ -53,11 +53,12 @@ import WharfTestSupport
     @Test func badTierSettingsAreRefusedBeforeAnythingStarts() throws {
         let scratch = ScratchDirectory("wharf-tier-config")
         let checked = try WharfProcess.run(["check-config", "--store", scratch.path + "/s"], environment: [
-            "WHARF_EDGE_TIER_ORIGIN": "https://origin:8081", "WHARF_EDGE_TIER_DISK_BYTES": "5",
+            "WHARF_EDGE_TIER_ORIGIN": "ftp://origin:8081", "WHARF_EDGE_TIER_DISK_BYTES": "5",
+            "WHARF_EDGE_TIER_CA_FILE": scratch.path + "/missing-ca.pem",
             "WHARF_EDGE_TIER_FETCH_TIMEOUT_MS": "0", "WHARF_EDGE_TIER_MAX_FETCHES": "100000", "WHARF_EDGE_TIER_FULL_CHECK_MS": "1",
         ])
         #expect(checked.status != 0)
-        for key in ["edge.tier.origin", "edge.tier.disk_bytes", "edge.tier.fetch_timeout_ms", "edge.tier.max_fetches", "edge.tier.full_check_ms"] {
+        for key in ["edge.tier.origin", "edge.tier.ca_file", "edge.tier.disk_bytes", "edge.tier.fetch_timeout_ms", "edge.tier.max_fetches", "edge.tier.full_check_ms"] {
             #expect(checked.stderr.contains(key + ":") || checked.stdout.contains(key + ":"), "\(key) not reported: \(checked.stderr)")
         }
         for origin in ["http://x:1/a b", "http://user@origin:1", "http://origin:70000", "file:///etc/passwd"] {

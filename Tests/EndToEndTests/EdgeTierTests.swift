@@ -145,6 +145,32 @@ import WharfTestSupport
         _ = origin?.daemon.stop()
     }
 
+    @Test func anHTTPSOriginIsVerifiedBeforeAnythingIsTrusted() throws {
+        let scratch = ScratchDirectory("wharf-tier-tls")
+        let files = try Self.site(scratch, "v1", version: "1")
+        _ = try Self.publish(scratch, "v1", store: scratch.path + "/origin", version: "1")
+        // The origin's admin API over TLS with its development certificate (localhost, 127.0.0.1, ::1).
+        let origin = try TierNode(scratch, name: "origin", environment: [
+            "WHARF_EDGE_TLS_ENABLED": "true", "WHARF_EDGE_TLS_LISTEN": "127.0.0.1:0", "WHARF_EDGE_ADMIN_TLS": "true"])
+        let ca = origin.store + "/tls/ca.pem"
+        #expect(FileManager.default.fileExists(atPath: ca))
+        let edge = try TierNode(scratch, name: "edge", originURL: "https://localhost:\(origin.admin)",
+                                environment: ["WHARF_EDGE_TIER_CA_FILE": ca])
+        #expect(eventually(20) { (try? RawHTTP.get(edge.port, "/version.txt").text) == "v1" }, "\(edge.daemon.stderr)")
+        for name in ["big.bin", "app.js", "never.bin"] {
+            let response = try RawHTTP.get(edge.port, "/" + name)
+            #expect(response.status == 200 && response.body.sha256 == files[name]!.sha256, "\(name): \(response.status)")
+        }
+        // An edge that does not trust the origin's CA gets nothing from it (and sends no token).
+        let untrusting = try TierNode(scratch, name: "untrusting", originURL: "https://localhost:\(origin.admin)")
+        #expect(eventually(10) { ((try? untrusting.metric("wharf_tier_sync_failures_total")) ?? 0) >= 1 })
+        #expect(try RawHTTP.get(untrusting.port, "/version.txt").status == 404)
+        #expect(untrusting.daemon.stderr.contains("TLS handshake"), "\(untrusting.daemon.stderr)")
+        _ = untrusting.daemon.stop()
+        _ = edge.daemon.stop()
+        _ = origin.daemon.stop()
+    }
+
     @Test func twoHundredClientsOnAColdEdgeCauseOneOriginFetchPerBlob() throws {
         let scratch = ScratchDirectory("wharf-tier-cold")
         _ = try Self.site(scratch, "v1", version: "1")

@@ -16,11 +16,12 @@ final class TierNode {
     let store: String
 
     /// `adminPort` 0: ephemeral. `environment` adds `WHARF_…` settings (e.g. the disk budget).
-    init(_ scratch: ScratchDirectory, name: String, origin: Int? = nil, adminPort: Int = 0, cacheBytes: Int? = nil,
+    /// `originURL` overrides `origin` (e.g. an https origin).
+    init(_ scratch: ScratchDirectory, name: String, origin: Int? = nil, originURL: String? = nil, adminPort: Int = 0, cacheBytes: Int? = nil,
          environment: [String: String] = [:]) throws {
         store = scratch.path + "/" + name
         var arguments = ["edge", "--store", store, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:\(adminPort)", "--workers", "1"]
-        if let origin { arguments += ["--origin", "http://127.0.0.1:\(origin)"] }
+        if let originURL { arguments += ["--origin", originURL] } else if let origin { arguments += ["--origin", "http://127.0.0.1:\(origin)"] }
         if let cacheBytes { arguments += ["--cache-bytes", String(cacheBytes)] }
         var env = ["WHARF_ADMIN_TOKEN": Self.adminToken, "WHARF_READ_TOKEN": Self.readToken, "WHARF_ORIGIN_TOKEN": Self.readToken]
         for (k, v) in environment { env[k] = v }
@@ -28,7 +29,8 @@ final class TierNode {
         daemon = try WharfDaemon(arguments, stderrPath: log, environment: env)
         let daemon = self.daemon
         guard eventually(30, { daemon.stderr.contains("admin API on") || !daemon.process.isRunning }),
-              let admin = SchedulerAPITests.port(after: "admin API on http://127.0.0.1:", in: daemon.stderr),
+              let admin = SchedulerAPITests.port(after: "admin API on http://127.0.0.1:", in: daemon.stderr)
+                ?? SchedulerAPITests.port(after: "admin API on https://127.0.0.1:", in: daemon.stderr),
               let port = SchedulerAPITests.port(after: "edge listening on http://127.0.0.1:", in: daemon.stderr) else {
             throw CommandFailed("wharf edge \(name) did not start:\n\(daemon.stderr)")
         }

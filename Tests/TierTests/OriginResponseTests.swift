@@ -94,7 +94,10 @@ import WharfTestSupport
         #expect(prefixed.host == "origin.internal" && prefixed.port == 80 && prefixed.prefix == "/wharf")
         let v6 = try OriginURL("http://[::1]:9000")
         #expect(v6.host == "::1" && v6.port == 9000 && v6.description == "http://[::1]:9000")
-        for bad in ["https://x:1", "ftp://x", "http://", "http://:80", "http://x:0", "http://x:99999", "http://x:port",
+        let secure = try OriginURL("https://origin.example:8443/")
+        #expect(secure.isSecure && secure.port == 8443 && secure.description == "https://origin.example:8443")
+        #expect(try OriginURL("https://origin.example").port == 443 && !plain.isSecure)
+        for bad in ["httpx://x:1", "ftp://x", "https://", "http://", "http://:80", "http://x:0", "http://x:99999", "http://x:port",
                     "http://user@x:1", "http://x:1/p?q=1", "http://x y:1", "http://[::1", "http://x:1\r\nHost: evil",
                     "http://é:1", String(repeating: "http://x", count: 500)] {
             #expect(throws: OriginURL.Invalid.self, "\(bad)") { try OriginURL(bad) }
