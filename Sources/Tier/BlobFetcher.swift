@@ -212,3 +212,31 @@ public final class BlobFetcher: MissingBlobSource {
         }
     }
 }
+
+extension BlobFetcher {
+    /// The blobs a browser asks for first after a switch: the entry point's identity bytes and
+    /// variants, and those of the files it preloads (at most `limit` blobs).
+    public static func entryPointBlobs(of manifest: DeploymentManifest, limit: Int = 32) -> [(hash: String, size: Int64)] {
+        guard let entryPath = manifest.entryPoint, let entry = manifest.files[entryPath] else { return [] }
+        var out: [(hash: String, size: Int64)] = []
+        for file in [entry] + entry.preloadHints.compactMap({ manifest.files[$0.href] }) {
+            out.append((file.blobHash, file.size))
+            out += file.variants.map { ($0.hash, $0.size) }
+        }
+        return Array(out.prefix(limit))
+    }
+
+    /// Fetches `blobs` one after another on a thread of its own (those already on disk cost an
+    /// open), so the first visitor after an alias switch does not wait for the origin. Failures are
+    /// left for the requests that need the blob.
+    public func prefetch(_ blobs: [(hash: String, size: Int64)]) {
+        guard !blobs.isEmpty else { return }
+        let thread = Thread { [self] in
+            for blob in blobs {
+                if let fd = try? fetch(hash: blob.hash, size: blob.size) { Glibc.close(fd) }
+            }
+        }
+        thread.name = "wharf-tier-prefetch"
+        thread.start()
+    }
+}

@@ -51,7 +51,14 @@ struct TierEdgeRunner {
         syncSettings.fullCheckInterval = .milliseconds(tier.fullCheckMs)
         syncSettings.requestTimeout = .milliseconds(max(tier.fetchTimeoutMs, 1000))
         let sync = ReplicaSync(store: store, client: client, settings: syncSettings,
-                               imported: { [edge] in _ = try? edge.catalog.refresh() }, log: log)
+                               imported: { [edge, store, fetcher] in
+                                   _ = try? edge.catalog.refresh()
+                                   // The new deployments' entry points and their preloads, before anyone asks.
+                                   let blobs = edge.catalog.snapshot.apps.values.flatMap { served in
+                                       (try? store.deployment(id: served.id)).flatMap { $0.map { BlobFetcher.entryPointBlobs(of: $0) } } ?? []
+                                   }
+                                   fetcher.prefetch(Array(blobs.prefix(1024)))
+                               }, log: log)
         sync.start()
 
         let admin: AdminServer
