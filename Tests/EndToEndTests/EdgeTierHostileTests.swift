@@ -86,7 +86,7 @@ import WharfTestSupport
     /// A malicious origin built from a real store's state: it can be switched to answer the edge
     /// with a malformed document, an inconsistent one, a huge one, or blobs of the wrong bytes.
     final class MaliciousOrigin: Sendable {
-        enum Mode: Int { case honest, malformedJSON, inconsistent, hugeLength, wrongBlob, oversizedBlob }
+        enum Mode: Int { case honest, malformedJSON, inconsistent, hugeLength, badEvent, endlessEventLine, wrongBlob, oversizedBlob }
         final class ModeBox: Sendable { let value = Atomic<Int>(Mode.honest.rawValue) }
         let store: Store
         let mode = ModeBox()
@@ -98,6 +98,9 @@ import WharfTestSupport
             server = try ScriptedOrigin { path in
                 let current = Mode(rawValue: mode.value.load(ordering: .relaxed)) ?? .honest
                 if path.hasSuffix("/replica/events") {
+                    let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
+                    if current == .badEvent { return .init(bytes: Array((head + "event: generation\ndata: 12abc\n\n").utf8), hang: true) }
+                    if current == .endlessEventLine { return .init(bytes: Array((head + "data: " + String(repeating: "9", count: 10_000)).utf8), hang: true) }
                     let generation = (try? store.aliasGeneration()) ?? 0
                     let bump = current == .honest ? 0 : 1000 + Int64(mode.value.load(ordering: .relaxed))
                     return .init(bytes: Array("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\nevent: generation\ndata: \(generation + bump)\n\n".utf8), hang: true)
@@ -147,7 +150,7 @@ import WharfTestSupport
         #expect(eventually(20) { (try? RawHTTP.get(edge.port, "/version.txt").text) == "v1" })
         #expect(try RawHTTP.get(edge.port, "/app.js").body.sha256 == files["app.js"]!.sha256)
 
-        for mode in [MaliciousOrigin.Mode.malformedJSON, .inconsistent, .hugeLength] {
+        for mode in [MaliciousOrigin.Mode.malformedJSON, .inconsistent, .hugeLength, .badEvent, .endlessEventLine] {
             let failures = try edge.metric("wharf_tier_sync_failures_total")
             origin.set(mode)
             #expect(eventually(15) { ((try? edge.metric("wharf_tier_sync_failures_total")) ?? 0) > failures }, "\(mode)")
