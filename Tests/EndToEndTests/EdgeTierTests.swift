@@ -237,7 +237,7 @@ import WharfTestSupport
         defer { proxy.stop() }
         // A response cache too small for app.js: each of its requests reads the disk on the thread pool.
         let edge = try TierNode(scratch, name: "edge", origin: proxy.port, cacheBytes: 65536,
-                                environment: ["WHARF_EDGE_TIER_FETCH_TIMEOUT_MS": "1000"])
+                                environment: ["WHARF_EDGE_TIER_FETCH_TIMEOUT_MS": "3000"])
         #expect(eventually(20) { (try? RawHTTP.get(edge.port, "/version.txt").text) == "v1" })
 
         // (Files the entry point does not name: app.js may already be on disk, prefetched.)
@@ -256,7 +256,7 @@ import WharfTestSupport
         proxy.set(.stall)
         let started = Date()
         #expect(try RawHTTP.get(edge.port, "/never.bin").status == 504)
-        #expect(Date().timeIntervalSince(started) < 4)
+        #expect(Date().timeIntervalSince(started) < 4.5)
         proxy.set(.pass)
         #expect(eventually(5) { (try? RawHTTP.get(edge.port, "/app.js"))?.status == 200 })
         proxy.set(.stall)
@@ -271,13 +271,15 @@ import WharfTestSupport
         let onDisk = try RawHTTP.get(edge.port, "/app.js")
         let diskSeconds = Date().timeIntervalSince(diskStarted)
         #expect(onDisk.status == 200 && onDisk.body.sha256 == files["app.js"]!.sha256)
-        #expect(diskSeconds < 0.5, "a disk-held body took \(diskSeconds) s while the origin stalled")
+        print(String(format: "edge tier: a disk-held body while 30 fetches stall: %.0f ms", diskSeconds * 1000))
+        // Blocked behind the stalled fetches it would take about the 3 s fetch timeout.
+        #expect(diskSeconds < 1.5, "a disk-held body took \(diskSeconds) s while the origin stalled")
         for fd in waiting {
             let response = try RawHTTP.read(fd)
             #expect(response.status == 504 || response.status == 502, "\(response.status)")
         }
 
-        // Healed: the next fetch after the short backoff a timeout starts (100 ms) is clean.
+        // Healed: the next fetch after the short backoff a timeout starts (100 ms up to 1.6 s) is clean.
         proxy.set(.pass)
         #expect(eventually(5) { (try? RawHTTP.get(edge.port, "/big.bin"))?.status == 200 })
         for name in ["big.bin", "data.json", "never.bin"] {

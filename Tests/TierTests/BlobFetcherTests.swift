@@ -49,7 +49,7 @@ import WharfTestSupport
 
     @Test func manyConcurrentRequestsShareOneFetch() throws {
         let (bytes, hash) = Self.blob(300_000, seed: 1)
-        let origin = try ScriptedOrigin { _ in .init(bytes: ScriptedOrigin.chunked(bytes, piece: 7000), delay: .milliseconds(300)) }
+        let origin = try ScriptedOrigin { _ in .init(bytes: ScriptedOrigin.chunked(bytes, piece: 7000), delay: .seconds(1)) }
         defer { origin.stop() }
         let f = try Self.fixture(origin: origin, maxConcurrent: 32)  // room for 64 waiters
         defer { f.remove() }
