@@ -60,6 +60,9 @@ let package = Package(
             swiftSettings: swiftSettings),
         // The HTTP/1.1 server on UVLoop.
         .target(name: "Edge", dependencies: ["HTTPCore", "UVLoop", "ArtifactStore", "TLS", "HTTP2"], swiftSettings: hotPathSettings),
+        // A tier edge's client for its origin: replica sync, blob fetch by hash, its disk cache (issue 23).
+        .target(name: "Tier", dependencies: ["ArtifactStore", "TLS"], swiftSettings: swiftSettings),
+        .testTarget(name: "TierTests", dependencies: ["Tier", "ArtifactStore", "WharfTestSupport"], swiftSettings: swiftSettings),
         // App registry, deploy tokens, the upload protocol (issue 17).
         .target(
             name: "Deploy",
@@ -79,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "WharfCLI",
             dependencies: [
-                "HTTPCore", "Compression", "UVLoop", "ArtifactStore", "Edge", "Scheduler", "TLS", "HTTP2", "Deploy",
+                "HTTPCore", "Compression", "UVLoop", "ArtifactStore", "Edge", "Scheduler", "TLS", "HTTP2", "Deploy", "Tier",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "SystemPackage", package: "swift-system"),

@@ -14,7 +14,9 @@ extension AdminServer {
                   limits: limits, logger: logger)
         EdgeAdminRoutes(edge: edge).install(on: self)
         DashboardDataRoutes(edge: edge, server: self).install(on: self)
-        dashboard.useReadToken(AdminToken.resolveReadToken(storePath: edge.store.path))
+        let readToken = AdminToken.resolveReadToken(storePath: edge.store.path)
+        dashboard.useReadToken(readToken)
+        ReplicaRoutes(store: edge.store, readToken: readToken, counters: ReplicaCounters()).install(on: self)
     }
 }
 

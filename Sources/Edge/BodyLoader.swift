@@ -22,6 +22,9 @@ public final class OpenFile: Sendable {
 struct BodyLoader: Sendable {
     let store: Store
     let sendfileThreshold: Int
+    /// A tier edge's fetcher for blobs its replica store does not hold (nil: a plain edge,
+    /// whose every blob is local).
+    var missingBlobs: (any MissingBlobSource)? = nil
 
     enum Loaded: Sendable {
         case bytes([UInt8])
@@ -51,7 +54,13 @@ struct BodyLoader: Sendable {
         if let (fd, size) = store.openBlobFile(hash: rep.blobHash) {
             let opened = OpenFile(descriptor: fd, offset: 0, length: Int64(size))
             guard Int64(size) == rep.size else { throw LoadError.sizeMismatch(expected: rep.size, actual: size) }
+            missingBlobs?.used(hash: rep.blobHash)
             return try loaded(opened, path: "blob \(file.entry.path)", hash: rep.blobHash)
+        }
+        if let missingBlobs {
+            // A replica records every blob as a file; an absent one is fetched from the origin.
+            let fd = try missingBlobs.fetch(hash: rep.blobHash, size: rep.size)
+            return try loaded(OpenFile(descriptor: fd, offset: 0, length: rep.size), path: "fetched blob \(file.entry.path)", hash: rep.blobHash)
         }
         switch try store.body(hash: rep.blobHash) {
         case .bytes(let bytes):

@@ -40,7 +40,7 @@ public struct CacheWarmer: Sendable {
     public init(edge: EdgeServer) {
         catalog = edge.catalog
         cache = edge.cache
-        loader = BodyLoader(store: edge.store, sendfileThreshold: edge.configuration.sendfileThresholdBytes)
+        loader = BodyLoader(store: edge.store, sendfileThreshold: edge.configuration.sendfileThresholdBytes, missingBlobs: edge.missingBlobs)
     }
 
     /// The coding for a token ("br", "zstd", "gzip", "identity"), or nil.

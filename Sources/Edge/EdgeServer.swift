@@ -30,10 +30,14 @@ public final class EdgeServer: Sendable {
     /// The certificates new TLS handshakes use (replaced by `reloadCertificates`).
     private let tlsContext: Mutex<TLSServerContext?>
     private let logger: @Sendable (String) -> Void
+    /// A tier edge's source of blobs its replica store does not hold yet (nil: every blob is local).
+    public let missingBlobs: (any MissingBlobSource)?
 
-    public init(configuration: EdgeConfiguration, store: Store, logger: @escaping @Sendable (String) -> Void = { _ in }) throws {
+    public init(configuration: EdgeConfiguration, store: Store, missingBlobs: (any MissingBlobSource)? = nil,
+                logger: @escaping @Sendable (String) -> Void = { _ in }) throws {
         self.configuration = configuration
         self.store = store
+        self.missingBlobs = missingBlobs
         self.logger = logger
         let count = configuration.workers > 0 ? configuration.workers : max(1, ProcessInfo.processInfo.activeProcessorCount)
         self.catalog = try DeploymentCatalog(store: store, pollIntervalMs: configuration.aliasPollMs)
@@ -86,7 +90,7 @@ public final class EdgeServer: Sendable {
         var port = configuration.listenPort
         var tlsPort = configuration.tls?.listenPort ?? 0
         let context = TLSContextRef(tlsContext.withLock { $0 })
-        let loader = BodyLoader(store: store, sendfileThreshold: configuration.sendfileThresholdBytes)
+        let loader = BodyLoader(store: store, sendfileThreshold: configuration.sendfileThresholdBytes, missingBlobs: missingBlobs)
         for (index, loop) in group.loops.enumerated() {
             let requested = port
             let requestedTLS = tlsPort

@@ -262,8 +262,14 @@ final class HTTP2Connection: EdgeConnection {
                     self.send(stream, head: multipartHead ?? head, body: self.segments(entry, slices, multipartHead: multipartHead))
                 case .failure(let error):
                     self.worker.log("body load failed for \(file.entry.path): \(error)")
-                    stream.status = 500
-                    self.session.reset(stream: stream.id, .internalError)
+                    if let unavailable = error as? BlobUnavailable {
+                        // A tier edge's blob the origin could not give: nothing was sent yet, so a whole 502/504.
+                        let failed = ArtifactResponder.error(unavailable.status, "origin unavailable", date: self.worker.date(), close: false)
+                        if case .bytes(let b) = failed.body { self.send(stream, head: [failed.head[...]], body: [.bytes(b[...])]) }
+                    } else {
+                        stream.status = 500
+                        self.session.reset(stream: stream.id, .internalError)
+                    }
                 }
                 self.flush()
             }

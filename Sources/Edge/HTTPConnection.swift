@@ -247,10 +247,14 @@ final class HTTPConnection {
                         self.fill(slot, plan: plan, entry: entry, slices: slices)
                     case .failure(let error):
                         worker.log("body load failed for \(file.entry.path): \(error)")
-                        let failed = ArtifactResponder.error(500, "internal error", date: self.worker.date(), close: true)
+                        // A tier edge's blob the origin could not give: 502/504, never a part of a body.
+                        let unavailable = error as? BlobUnavailable
+                        let status = unavailable?.status ?? 500
+                        let failed = ArtifactResponder.error(status, unavailable == nil ? "internal error" : "origin unavailable",
+                                                             date: self.worker.date(), close: true)
                         slot.buffers = [WriteBuffer(failed.head)]
                         if case .bytes(let b) = failed.body { slot.buffers.append(WriteBuffer(b)) }
-                        slot.status = 500
+                        slot.status = status
                         slot.close = true
                         slot.ready = true
                         self.closingAfterQueue = true

@@ -25,6 +25,7 @@ struct ConfigurationLoader {
         var warm = WarmSettings()
         var monitor = MonitorSettings()
         var deploy = UploadLimits()
+        var tier = TierSettings()
     }
 
     let reader: ConfigReader
@@ -108,6 +109,9 @@ struct ConfigurationLoader {
         let (deploy, deployProblems) = DeploySettings.read(self)
         s.deploy = deploy
         problems += deployProblems
+        let (tier, tierProblems) = TierSettings.read(self)
+        s.tier = tier
+        problems += tierProblems
         // Every key has been asked for by now. Unknown ones are reported only when nothing else is
         // wrong: a reader that stopped at a bad value has not asked for the keys after it.
         if problems.isEmpty {

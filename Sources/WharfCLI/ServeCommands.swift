@@ -95,6 +95,7 @@ struct CheckConfigCommand: AsyncParsableCommand {
         print("warm.top_n: \(p.topN), paths_per_app: \(p.pathsPerApp), max_evict_share: \(MonitorSettings.number(p.maxEvictShare))")
         for line in s.monitor.lines { print(line) }
         print(DeploySettings.describe(s.deploy))
+        for line in s.tier.lines { print(line) }
         let x = c.sandbox
         print("scheduler.retention_days: \(MonitorSettings.number(c.retentionDays))")
         print("scheduler.sandbox: mode \(x.mode), user \(x.user), root '\(x.sandboxRoot(store: s.store))', read_only_paths \(x.readOnlyPaths), "
@@ -125,9 +126,21 @@ struct EdgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "edge", abstract: "Serve deployed apps (edge only: popularity and cron run here, builds need `wharf scheduler`).")
     @OptionGroup var options: ServerOptions
+    @Option(help: "Pull deployments and blobs from this origin (https://HOST:PORT of its admin listener; http:// on loopback) into --store instead of serving a local store (edge.tier.origin).")
+    var origin: String?
 
     func run() async throws {
-        try await ServerRunner(options: options, withScheduler: false).run()
+        let settings = try await options.resolve()
+        if let origin {
+            var tier = settings.tier
+            tier.origin = origin
+            if let problem = tier.problems().first { throw InvalidConfiguration(problems: [problem]) }
+            try await TierEdgeRunner(options: options, settings: settings, tier: tier).run()
+        } else if !settings.tier.origin.isEmpty {
+            try await TierEdgeRunner(options: options, settings: settings, tier: settings.tier).run()
+        } else {
+            try await ServerRunner(options: options, withScheduler: false).run()
+        }
     }
 }
 

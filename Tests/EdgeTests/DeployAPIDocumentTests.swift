@@ -6,7 +6,7 @@ import Testing
 @testable import Edge
 @testable import WharfCLI
 
-/// `docs/deploy-api.openapi.json` describes exactly the registry, upload and push hook routes the
+/// `docs/deploy-api.openapi.json` describes exactly the registry, upload, push hook and replica routes the
 /// wirings put on the admin listener (method and path), and each documented route answers a
 /// request without a credential (or, for the GitHub hook, without a signature) with 401, as the
 /// document's security section says.
@@ -30,7 +30,7 @@ import Testing
         try BuildStatusAPI(queue: queue, store: h.store, logRoot: h.store.path + "/logs").register(on: admin.routes)
         let registered = Set(admin.routes.registered.filter {
             $0.contains("/_wharf/api/registry") || $0.contains("/deploys") || $0.contains("/archives") || $0.contains("/_wharf/hooks/")
-                || $0.contains("/builds")
+                || $0.contains("/builds") || $0.contains("/_wharf/api/replica/")
         })
         #expect(documented == registered, "only documented: \(documented.subtracting(registered)); only registered: \(registered.subtracting(documented))")
 
@@ -40,6 +40,7 @@ import Testing
             let parts = route.split(separator: " ")
             let path = String(parts[1]).replacingOccurrences(of: "{app}", with: "demo").replacingOccurrences(of: "{id}", with: "0123456789abcdef")
                 .replacingOccurrences(of: "{hash}", with: String(repeating: "a", count: 64))
+                .replacingOccurrences(of: "{sha256}", with: String(repeating: "a", count: 64))
             let client = try TestClient(port: admin.port)
             let response = try client.request(String(parts[0]), path, body: Array("{}".utf8), token: "")
             #expect(response.status == 401, "\(route): \(response.status)")
