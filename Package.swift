@@ -111,7 +111,12 @@ let package = Package(
         .testTarget(
             name: "EdgeTests",
             dependencies: ["Edge", "ArtifactStore", "HTTPCore", "Compression", "TLS", .product(name: "Crypto", package: "swift-crypto"),
-                           "Scheduler", "WharfCLI", "WharfTestSupport", "HTTP2"],
+                           "WharfTestSupport", "HTTP2"],
+            swiftSettings: swiftSettings),
+        // The wiring in `wharf` (where Edge, Scheduler and Deploy meet) against a real edge.
+        .testTarget(
+            name: "WharfCLITests",
+            dependencies: ["WharfCLI", "Edge", "Scheduler", "Deploy", "ArtifactStore", "UVLoop", "WharfTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "WharfLoadTests",

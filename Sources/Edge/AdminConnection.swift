@@ -67,6 +67,15 @@ final class AdminConnection {
 
     var isIdle: Bool { !busy && pending == nil && buffer.isEmpty && parser.isIdle }
 
+    /// The clocks the admin's `ConnectionCore` sweeps (nil once closed): the request timeout runs
+    /// while a request is partly received and no handler works on one, the idle timeout while idle,
+    /// and the send timeout while a chunk of a streamed response waits for the kernel.
+    var timing: ConnectionTiming? {
+        guard !isClosed else { return nil }
+        return ConnectionTiming(handshakeStartedMs: tcp.handshakeStartedMs, requestStartedMs: busy ? nil : requestStartedMs,
+                                idleSinceMs: isIdle ? lastActivityMs : nil, stalledSinceMs: streamWriteStartedMs)
+    }
+
     private func received(_ bytes: UnsafeRawBufferPointer) {
         guard !isClosed else { return }
         let now = tcp.loop.nowMilliseconds
@@ -217,17 +226,7 @@ final class AdminConnection {
     /// Writes one response; with `close`, closes once it has been handed to the kernel.
     func respond(_ response: AdminResponse, headOnly: Bool, close: Bool, http10KeepAlive: Bool = false) {
         guard !isClosed else { return }
-        var b = ResponseHeadBuilder(status: response.status, date: owner.date())
-        b.contentLength(Int64(response.body.count))
-        b.field("Content-Type", response.contentType)
-        b.field("Cache-Control", "no-store")
-        b.field("X-Content-Type-Options", "nosniff")
-        for header in response.headers where AdminConnection.isToken(header.name) {
-            b.raw(Array(header.name.utf8))
-            b.raw(Array(": ".utf8))
-            b.raw(header.value.utf8.filter { $0 != 13 && $0 != 10 && $0 != 0 })
-            b.raw(Array("\r\n".utf8))
-        }
+        var b = AdminConnection.head(response, date: owner.date(), framing: .contentLength(Int64(response.body.count)))
         let head = b.finish(close: close, http10KeepAlive: http10KeepAlive)
         var buffers = [WriteBuffer(head)]
         if !headOnly && !response.body.isEmpty { buffers.append(WriteBuffer(response.body)) }
@@ -241,6 +240,27 @@ final class AdminConnection {
         }
     }
 
+    /// How a head says where its body ends.
+    private enum Framing {
+        case contentLength(Int64)
+        case chunked
+        /// HTTP/1.0: the close ends the body.
+        case untilClose
+    }
+
+    /// The head of every admin answer: the framing, the fields the admin API always sends, then
+    /// the handler's own fields (written under HTTPCore's `ResponseFieldLine` rule, as the edge's are).
+    private static func head(_ response: AdminResponse, date: [UInt8], framing: Framing) -> ResponseHeadBuilder {
+        var b = ResponseHeadBuilder(status: response.status, date: date)
+        if case .contentLength(let length) = framing { b.contentLength(length) }
+        b.field("Content-Type", response.contentType)
+        b.field("Cache-Control", "no-store")
+        b.field("X-Content-Type-Options", "nosniff")
+        if case .chunked = framing { b.field("Transfer-Encoding", "chunked") }
+        for header in response.headers { b.field(name: header.name, value: header.value) }
+        return b
+    }
+
     // MARK: Streamed responses
 
     /// When the write of the current stream chunk started; nil when none is outstanding.
@@ -250,17 +270,7 @@ final class AdminConnection {
     /// HTTP/1.0 the close ends the body), then closes. The connection stays busy throughout, so
     /// the request and idle timeouts leave it alone; `AdminLoopState` closes it when a write stalls.
     private func startStream(_ response: AdminResponse, _ stream: any AdminBodyStream, http10: Bool) {
-        var b = ResponseHeadBuilder(status: response.status, date: owner.date())
-        b.field("Content-Type", response.contentType)
-        b.field("Cache-Control", "no-store")
-        b.field("X-Content-Type-Options", "nosniff")
-        if !http10 { b.field("Transfer-Encoding", "chunked") }
-        for header in response.headers where AdminConnection.isToken(header.name) {
-            b.raw(Array(header.name.utf8))
-            b.raw(Array(": ".utf8))
-            b.raw(header.value.utf8.filter { $0 != 13 && $0 != 10 && $0 != 0 })
-            b.raw(Array("\r\n".utf8))
-        }
+        var b = AdminConnection.head(response, date: owner.date(), framing: http10 ? .untilClose : .chunked)
         closeAfterResponse = true
         tcp.stopReading()
         writeStream(b.finish(close: true, http10KeepAlive: false)) { [weak self] in self?.pull(stream, chunked: !http10) }
@@ -301,12 +311,6 @@ final class AdminConnection {
             self.streamWriteStartedMs = nil
             if error != nil { return self.close() }
             then()
-        }
-    }
-
-    private static func isToken(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.allSatisfy { b in
-            (b >= 0x30 && b <= 0x39) || ((b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A) || b == 0x2D || b == 0x5F
         }
     }
 

@@ -342,7 +342,8 @@ final class AdminDispatcher: Sendable {
     }
 }
 
-/// What lives on the admin loop: the listener, the connections, the timeout timer.
+/// What lives on the admin loop: the listener, the connections (a `ConnectionCore`, as each edge
+/// worker has: the same cap, timeouts and drain rules), the timeout timer.
 /// `@unchecked Sendable`: it is created and used only on its loop (the confinement is the lock).
 final class AdminLoopState: @unchecked Sendable {
     let loop: EventLoop
@@ -353,17 +354,25 @@ final class AdminLoopState: @unchecked Sendable {
     private var timer: LoopTimer?
     /// Set: every accepted connection speaks TLS with these certificates.
     var tlsContext: TLSServerContext?
-    private var connections: [Int: AdminConnection] = [:]
-    private var nextID = 0
+    private var connections: ConnectionCore<AdminConnection>
     private var dateCache = HTTPDateCache()
-    private(set) var isDraining = false
+    var isDraining: Bool { connections.isDraining }
 
     init(loop: EventLoop, limits: AdminServer.Limits, dispatcher: AdminDispatcher, logger: @escaping @Sendable (String) -> Void) {
         self.loop = loop
         self.limits = limits
         self.dispatcher = dispatcher
         self.logger = logger
+        // One request timeout for the handshake, the request and (as idle) a stalled stream.
+        connections = ConnectionCore(
+            maxConnections: limits.maxConnections,
+            timeouts: ConnectionTimeouts(handshakeMs: limits.requestTimeoutMs, requestMs: limits.requestTimeoutMs,
+                                         idleMs: limits.idleTimeoutMs, sendMs: limits.idleTimeoutMs),
+            tickMs: AdminLoopState.tickMs)
     }
+
+    /// How often the timeout sweep runs.
+    static let tickMs = 1_000
 
     func listen(host: String, port: Int) throws -> Int {
         // No SO_REUSEPORT: a second admin server on the same port must fail, not share it.
@@ -372,7 +381,9 @@ final class AdminLoopState: @unchecked Sendable {
                                        onAccept: { [unowned self] tcp in self.accepted(tcp) })
         listener = l
         let t = LoopTimer(loop: loop)
-        t.start(after: .seconds(1), repeating: .seconds(1)) { [unowned self] in self.tick() }
+        t.start(after: .milliseconds(AdminLoopState.tickMs), repeating: .milliseconds(AdminLoopState.tickMs)) { [unowned self] in
+            self.tick()
+        }
         timer = t
         return l.localAddress.port
     }
@@ -380,63 +391,44 @@ final class AdminLoopState: @unchecked Sendable {
     func date() -> [UInt8] { dateCache.imfFixdate(at: Int64(EdgeClock.unixSeconds())) }
 
     private func accepted(_ tcp: TCPConnection) {
-        if tlsContext != nil && (connections.count >= limits.maxConnections || isDraining) {
-            tcp.close()  // nothing can be said before a handshake
+        guard connections.admission() == .accept else {
+            if tlsContext != nil {
+                tcp.close()  // nothing can be said before a handshake
+            } else {
+                let busy = Array("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
+                tcp.write(WriteBuffer(busy)) { _ in tcp.close() }
+            }
             return
         }
-        if connections.count >= limits.maxConnections || isDraining {
-            let busy = Array("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
-            tcp.write(WriteBuffer(busy)) { _ in tcp.close() }
-            return
-        }
-        nextID += 1
-        let transport: any ConnectionTransport
-        if let tlsContext {
-            let logger = self.logger
-            transport = TLSTransport(tcp: tcp, session: tlsContext.makeSession(), onFailure: { error in
-                logger("admin TLS session failed: \(error)")
-            })
-        } else {
-            transport = tcp
-        }
-        let connection = AdminConnection(id: nextID, tcp: transport, owner: self)
+        let logger = self.logger
+        let transport = tcp.transport(tls: tlsContext) { error in logger("admin TLS session failed: \(error)") }
+        let connection = AdminConnection(id: connections.nextID(), tcp: transport, owner: self)
         connection.client = tcp.remoteAddress.flatMap { ClientAddress($0.host) }
-        connections[connection.id] = connection
+        connections.insert(connection, id: connection.id)
         connection.start()
     }
 
     func connectionClosed(_ connection: AdminConnection) {
-        connections.removeValue(forKey: connection.id)
+        connections.remove(connection, id: connection.id)
     }
 
     var connectionCount: Int { connections.count }
 
     private func tick() {
-        let now = loop.nowMilliseconds
-        for connection in Array(connections.values) {
-            if let started = connection.tcp.handshakeStartedMs {
-                if now &- started > UInt64(limits.requestTimeoutMs) { connection.close() }
-                continue
-            }
-            if let writing = connection.streamWriteStartedMs, now &- writing > UInt64(limits.idleTimeoutMs) {
-                connection.close()  // a streamed response nobody reads
-                continue
-            }
-            if let started = connection.requestStartedMs, !connection.busy,
-               now &- started > UInt64(limits.requestTimeoutMs) {
-                connection.timeOut()
-            } else if connection.isIdle, now &- connection.lastActivityMs > UInt64(limits.idleTimeoutMs) {
-                connection.close()
+        for (connection, timeout) in connections.sweep(now: loop.nowMilliseconds, timing: { $0.timing }).expired {
+            switch timeout {
+            case .request: connection.timeOut()
+            case .handshake, .idle, .send: connection.close()  // .send: a streamed response nobody reads
             }
         }
     }
 
     func closeAll() {
-        isDraining = true
+        connections.beginDrain()
         listener?.close()
         listener = nil
         timer?.close()
         timer = nil
-        for connection in Array(connections.values) { connection.close() }
+        for connection in connections.all { connection.close() }
     }
 }

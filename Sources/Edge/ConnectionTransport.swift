@@ -1,3 +1,4 @@
+import TLS
 import UVLoop
 
 /// The byte stream under an HTTP/1.1 connection: plain TCP (`TCPConnection` itself) or TLS over
@@ -34,5 +35,15 @@ extension TCPConnection: ConnectionTransport {
         startReading(onData: { _ in }, onEnd: { [unowned self] _ in self.close() })
         shutdown(completion: nil)
         LoopTimer.once(on: loop, after: .milliseconds(milliseconds)) { [weak self] in self?.close() }
+    }
+}
+
+extension TCPConnection {
+    /// The transport for a just-accepted socket, as both listeners build it: TLS with a fresh
+    /// session of `context` (`onFailure` hears of a failed handshake or record), or the socket
+    /// itself when `context` is nil.
+    func transport(tls context: TLSServerContext?, onFailure: @escaping (TLSError) -> Void) -> any ConnectionTransport {
+        guard let context else { return self }
+        return TLSTransport(tcp: self, session: context.makeSession(), onFailure: onFailure)
     }
 }

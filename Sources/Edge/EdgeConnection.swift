@@ -22,4 +22,18 @@ protocol EdgeConnection: AnyObject {
     func close()
 }
 
+extension EdgeConnection {
+    /// The clocks the worker's `ConnectionCore` sweeps (nil once closed): the header timeout runs
+    /// while a request is partly received, the idle timeout while idle, the send timeout while busy
+    /// with neither output nor input moving.
+    var timing: ConnectionTiming? {
+        guard !isClosed else { return nil }
+        let idle = isIdle
+        let request = requestStartedMs
+        return ConnectionTiming(handshakeStartedMs: transport.handshakeStartedMs, requestStartedMs: request,
+                                idleSinceMs: idle ? lastActivityMs : nil,
+                                stalledSinceMs: !idle && request == nil ? max(lastWriteProgressMs, lastActivityMs) : nil)
+    }
+}
+
 extension HTTPConnection: EdgeConnection {}

@@ -41,11 +41,10 @@ final class EdgeWorker {
     var clientLimits: ClientLimits?
     /// This loop's side of the access log (nil: no access log).
     var accessLog: LoopAccessLog?
-    private var connections: [Int: any EdgeConnection] = [:]
-    private var nextConnectionID = 0
+    /// This loop's connections, their cap, their timeouts and the drain (see `ConnectionCore`).
+    private var connections: ConnectionCore<any EdgeConnection>
     private var timer: LoopTimer?
     private var dateCache = HTTPDateCache()
-    private var draining = false
     private let logger: @Sendable (String) -> Void
 
     init(index: Int, loop: EventLoop, configuration: EdgeConfiguration, catalog: DeploymentCatalog,
@@ -66,7 +65,16 @@ final class EdgeWorker {
         limits.maxHeaderBytes = configuration.maxHeaderBytes
         limits.maxFieldCount = configuration.maxHeaderCount
         self.parserLimits = limits
+        self.connections = ConnectionCore(
+            maxConnections: configuration.maxConnectionsPerWorker,
+            timeouts: ConnectionTimeouts(handshakeMs: configuration.tls?.handshakeTimeoutMs ?? configuration.headerTimeoutMs,
+                                         requestMs: configuration.headerTimeoutMs, idleMs: configuration.idleTimeoutMs,
+                                         sendMs: configuration.sendTimeoutMs),
+            tickMs: EdgeWorker.tickMs)
     }
+
+    /// How often the timeout sweep runs.
+    static let tickMs = 250
 
     static func router(_ c: EdgeConfiguration) -> Router {
         Router(domain: c.domain, hosts: c.hosts, defaultApp: c.defaultApp)
@@ -88,7 +96,7 @@ final class EdgeWorker {
             boundTLSPort = secure.localAddress.port
         }
         let t = LoopTimer(loop: loop)
-        t.start(after: .milliseconds(250), repeating: .milliseconds(250)) { [unowned self] in self.tick() }
+        t.start(after: .milliseconds(EdgeWorker.tickMs), repeating: .milliseconds(EdgeWorker.tickMs)) { [unowned self] in self.tick() }
         timer = t
         return l.localAddress.port
     }
@@ -209,17 +217,18 @@ final class EdgeWorker {
     private(set) var boundTLSPort = 0
 
     private func accepted(_ tcp: TCPConnection, secure: Bool) {
-        if draining {
+        switch connections.admission() {
+        case .accept:
+            break
+        case .refuseDraining:
             tcp.close()
             return
-        }
-        if secure && connections.count >= configuration.maxConnectionsPerWorker {
+        case .refuseFull where secure:
             // No plaintext 503 on a TLS port before a handshake: just close.
             metrics.connectionsRefused.add(1, ordering: .relaxed)
             tcp.close()
             return
-        }
-        if connections.count >= configuration.maxConnectionsPerWorker {
+        case .refuseFull:
             // Over the cap: a short 503 and close, costing nothing more.
             metrics.connectionsRefused.add(1, ordering: .relaxed)
             let plan = ArtifactResponder.error(503, "too many connections", date: date(), close: true)
@@ -229,27 +238,20 @@ final class EdgeWorker {
             return
         }
         guard let ticket = admitClient(tcp, secure: secure) else { return }
-        nextConnectionID += 1
-        let transport: any ConnectionTransport
-        if secure, let context = tlsContext {
-            let metrics = self.metrics
-            transport = TLSTransport(tcp: tcp, session: context.makeSession(), onFailure: { _ in
-                metrics.tlsHandshakeFailures.add(1, ordering: .relaxed)
-            })
-        } else {
-            transport = tcp
+        let metrics = self.metrics
+        let transport = tcp.transport(tls: secure ? tlsContext : nil) { _ in
+            metrics.tlsHandshakeFailures.add(1, ordering: .relaxed)
         }
-        let connection = HTTPConnection(id: nextConnectionID, transport: transport, isSecure: secure, worker: self)
+        let connection = HTTPConnection(id: connections.nextID(), transport: transport, isSecure: secure, worker: self)
         connection.client = ticket
-        connections[connection.id] = connection
+        connections.insert(connection, id: connection.id)
         metrics.connectionsOpen.add(1, ordering: .relaxed)
         metrics.connectionsAccepted.add(1, ordering: .relaxed)
         connection.start()
     }
 
     func connectionClosed(_ connection: any EdgeConnection) {
-        guard let current = connections[connection.id], current === connection else { return }
-        connections[connection.id] = nil
+        guard connections.remove(connection, id: connection.id) else { return }
         releaseClient(connection.client)
         metrics.connectionsOpen.subtract(1, ordering: .relaxed)
     }
@@ -267,7 +269,7 @@ final class EdgeWorker {
     func switchToHTTP2(from connection: HTTPConnection, firstBytes: UnsafeRawBufferPointer) {
         let successor = HTTP2Connection(id: connection.id, transport: connection.transport, worker: self)
         successor.client = connection.client
-        connections[connection.id] = successor
+        connections.insert(successor, id: connection.id)
         metrics.http2Connections.add(1, ordering: .relaxed)
         successor.start(firstBytes: firstBytes)
     }
@@ -282,83 +284,45 @@ final class EdgeWorker {
         if let app { stats.recordStatus(worker: index, app: app, status: status) }
     }
 
-    /// Timeouts: header (slow senders get 408), idle keep-alive, send (clients that stop reading).
-    ///
-    /// The check walks the connections in slices: a round takes a snapshot and each 250 ms tick looks
-    /// at the next slice, so 10,000 idle connections cost a few hundred microseconds per tick instead
-    /// of one multi-millisecond stall every tick that delays the requests arriving meanwhile. A round
-    /// spans at most a fifth of the shortest timeout (8 ticks, 2 s, at the defaults), so a timeout
-    /// fires at most two rounds late; with up to 256 connections every tick looks at all of them.
+    /// Timeouts: header (slow senders get 408), idle keep-alive, send (clients that stop reading),
+    /// TLS handshake; the core decides (in slices, see `ConnectionCore.sweep`), this carries out.
     private func tick() {
-        let now = loop.nowMilliseconds
         ticks += 1
         if ticks % 4 == 0 { stats.handOver(worker: index) }
         accessLog?.handOver()
-        if sweepCursor >= sweepRound.count {
-            sweepRound = Array(connections.keys)
-            sweepCursor = 0
-        }
-        let end = min(sweepRound.count, sweepCursor + max(256, (sweepRound.count + sweepSlices - 1) / sweepSlices))
-        var expired: [(any EdgeConnection, Bool)] = []
-        for id in sweepRound[sweepCursor..<end] {
-            // Closed connections have left the table; the round holds ids, never the connections.
-            guard let connection = connections[id], !connection.isClosed else { continue }
-            if let started = connection.transport.handshakeStartedMs {
-                // A TLS client that has not finished its handshake: no 408 possible, just close.
-                if now &- started > UInt64(configuration.tls?.handshakeTimeoutMs ?? configuration.headerTimeoutMs) {
-                    metrics.tlsHandshakeTimeouts.add(1, ordering: .relaxed)
-                    expired.append((connection, false))
-                }
-                continue
-            }
-            if let started = connection.requestStartedMs, now &- started > UInt64(configuration.headerTimeoutMs) {
-                expired.append((connection, true))
-            } else if connection.isIdle, now &- connection.lastActivityMs > UInt64(configuration.idleTimeoutMs) {
-                expired.append((connection, false))
-            } else if !connection.isIdle, connection.requestStartedMs == nil,
-                      now &- connection.lastWriteProgressMs > UInt64(configuration.sendTimeoutMs),
-                      now &- connection.lastActivityMs > UInt64(configuration.sendTimeoutMs) {
-                expired.append((connection, false))
-            }
-        }
-        sweepCursor = end
-        if sweepCursor >= sweepRound.count { sweepRound = [] }
-        for (connection, isHeaderTimeout) in expired {
-            if isHeaderTimeout {
+        let sweep = connections.sweep(now: loop.nowMilliseconds) { $0.timing }
+        for (connection, timeout) in sweep.expired {
+            switch timeout {
+            case .handshake:
+                metrics.tlsHandshakeTimeouts.add(1, ordering: .relaxed)
+                connection.close()
+            case .request:
                 metrics.headerTimeouts.add(1, ordering: .relaxed)
                 connection.timeOutRequest()
-            } else {
+            case .idle, .send:
                 connection.close()
             }
         }
-        if draining && connections.isEmpty { drained?() ; drained = nil }
+        if sweep.drained { drained?(); drained = nil }
     }
 
     private var drained: (() -> Void)?
     private var ticks = 0
-    /// The connection ids of the current timeout round, and how far the round has got.
-    private var sweepRound: [Int] = []
-    private var sweepCursor = 0
-    /// Ticks per round: a round lasts at most a fifth of the shortest timeout, and at most 8 ticks.
-    private lazy var sweepSlices: Int = {
-        let shortest = min(configuration.headerTimeoutMs, configuration.idleTimeoutMs, configuration.sendTimeoutMs)
-        return max(1, min(8, shortest / 5 / 250))
-    }()
 
     /// Stops accepting; idle connections close now, busy ones after their responses.
     func beginDrain(onDrained: @escaping () -> Void) {
-        draining = true
+        connections.beginDrain()
         listener?.close()
         listener = nil
         tlsListener?.close()
         tlsListener = nil
-        for connection in Array(connections.values) { connection.drain() }
-        if connections.isEmpty { onDrained() } else { drained = onDrained }
+        for connection in connections.all { connection.drain() }
+        if connections.drainFinished() { onDrained() } else { drained = onDrained }
     }
 
     /// Closes everything this worker owns (after the drain or its timeout).
     func closeAll() {
-        for connection in Array(connections.values) { connection.close() }
+        for connection in connections.all { connection.close() }
         accessLog?.handOver()
         listener?.close()
         listener = nil

@@ -2,7 +2,9 @@ import HTTPCore
 
 /// Assembles response heads from prebuilt pieces: a status line from a table, the per-second
 /// Date, a Content-Length written without allocating, the representation's fixed fields, and
-/// the connection field. Header values never come unchecked from a request.
+/// the connection field. Header values never come unchecked from a request, and every field
+/// added by name follows HTTPCore's `ResponseFieldLine` rule (a value with CR, LF or NUL, or a
+/// name that is not a token, leaves the field out), the rule of every head Wharf writes.
 struct ResponseHeadBuilder {
     var bytes: [UInt8] = []
 
@@ -28,19 +30,19 @@ struct ResponseHeadBuilder {
     }
 
     mutating func field(_ name: StaticString, _ value: String) {
-        bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-        bytes.append(contentsOf: ": ".utf8)
-        for b in value.utf8 where b != 13 && b != 10 && b != 0 { bytes.append(b) }
-        bytes.append(contentsOf: "\r\n".utf8)
+        ResponseFieldLine.append(name: name, value: value, to: &bytes)
     }
 
     mutating func field(_ name: StaticString, bytes value: [UInt8]) {
-        bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-        bytes.append(contentsOf: ": ".utf8)
-        bytes.append(contentsOf: value)
-        bytes.append(contentsOf: "\r\n".utf8)
+        ResponseFieldLine.append(name: name, value: value, to: &bytes)
     }
 
+    /// A field whose name is known only at run time (an admin handler's headers).
+    mutating func field(name: String, value: String) {
+        ResponseFieldLine.append(name: name, value: value, to: &bytes)
+    }
+
+    /// Field lines prebuilt by the callers (each already written under the same rule).
     mutating func raw(_ fields: [UInt8]) { bytes.append(contentsOf: fields) }
 
     /// Adds the Connection field the keep-alive decision needs and the final blank line.

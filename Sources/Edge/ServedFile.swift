@@ -83,12 +83,8 @@ public final class ServedFile: Sendable {
         let lastModified = HTTPDate.format(entry.lastModified)
         func build(_ coding: ContentCoding, size: Int64, etag: String, blobHash: String, dictionary: String = "") -> Representation {
             var fixed: [UInt8] = []
-            func field(_ name: String, _ value: String) {
-                fixed.append(contentsOf: name.utf8)
-                fixed.append(contentsOf: ": ".utf8)
-                fixed.append(contentsOf: value.utf8.filter { $0 != 13 && $0 != 10 && $0 != 0 })
-                fixed.append(contentsOf: "\r\n".utf8)
-            }
+            // Manifest values (a stored deployment is input too): one with CR, LF or NUL is left out.
+            func field(_ name: StaticString, _ value: String) { ResponseFieldLine.append(name: name, value: value, to: &fixed) }
             var validators: [UInt8]
             field("ETag", etag)
             field("Cache-Control", CachePolicy.served(entry.cacheControl))

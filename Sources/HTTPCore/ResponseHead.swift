@@ -7,9 +7,9 @@
 ///     w.contentLength(1234)
 ///     let head = w.end()
 ///
-/// A name that is not a token, or a value containing CR, LF or NUL, is a programmer error and
-/// stops the process (`precondition`): values come from our manifest and our code, never
-/// unchecked from a request, and a header split would be a response-splitting hole.
+/// Fields follow `ResponseFieldLine`'s one rule: a name that is not a token, or a value
+/// containing CR, LF or NUL, leaves that field out (nothing written, nothing trimmed, no crash),
+/// so no value can split the response.
 public struct ResponseHeadWriter {
     private var buffer: [UInt8]
     private var statusWritten = false
@@ -135,10 +135,8 @@ public struct ResponseHeadWriter {
     // MARK: - Validation
 
     private mutating func appendField(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
-        appendName(name)
-        precondition(!SemanticBytes.containsLineBreakOrNul(value), "CR, LF or NUL in a header value")
-        buffer.append(contentsOf: value)
-        appendCRLF()
+        precondition(statusWritten, "header before status()")
+        ResponseFieldLine.append(name: name, value: value, to: &buffer)
     }
 
     @inline(__always) private mutating func appendCRLF() {
@@ -146,29 +144,85 @@ public struct ResponseHeadWriter {
         buffer.append(SemanticBytes.lf)
     }
 
+    /// Our own literal names (the decimal fields); checked all the same.
     private mutating func appendName(_ name: UnsafeBufferPointer<UInt8>) {
         precondition(statusWritten, "header before status()")
-        precondition(!name.isEmpty && name.allSatisfy(SemanticBytes.isTokenChar), "header name is not a token")
+        precondition(ResponseFieldLine.isAllowedName(name), "header name is not a token")
         buffer.append(contentsOf: name)
         buffer.append(UInt8(ascii: ":"))
         buffer.append(SemanticBytes.space)
     }
 
-    /// Whether a value may be written (no CR, LF or NUL); for callers that take values from
-    /// configuration and want to reject them early instead of trapping.
+    /// Whether a value would be written (no CR, LF or NUL); for callers that take values from
+    /// configuration and want to reject them early instead of seeing the field left out.
     public static func isValidValue(_ value: some Sequence<UInt8>) -> Bool {
         let bytes = Array(value)
-        return !bytes.withUnsafeBufferPointer(SemanticBytes.containsLineBreakOrNul)
+        return bytes.withUnsafeBufferPointer(ResponseFieldLine.isAllowedValue)
     }
 
     /// Whether a name is a token (RFC 9110 §5.1).
     public static func isValidName(_ name: some Sequence<UInt8>) -> Bool {
-        var any = false
-        for b in name {
-            guard SemanticBytes.isTokenChar(b) else { return false }
-            any = true
-        }
-        return any
+        let bytes = Array(name)
+        return bytes.withUnsafeBufferPointer(ResponseFieldLine.isAllowedName)
+    }
+}
+
+/// The one rule for writing a response field line, used by every response head Wharf writes
+/// (`ResponseHeadWriter`, and the edge's and the admin listener's heads): a field whose name is
+/// not a token (RFC 9110 §5.1) or whose value contains CR, LF or NUL (RFC 9110 §5.5) is left out
+/// whole. It is not written, not trimmed, and not a crash.
+///
+/// Why leave it out rather than strip the bytes or stop the process: stripping joins the text
+/// around a line break into a value nobody wrote (`Location: https://shop.test` CR LF
+/// `.evil.test` would become a redirect to `shop.test.evil.test`), and stopping on a value that
+/// came from an upload or a stored manifest would hand anyone who can put one there a denial of
+/// service. Left out, the response stays one well-formed response that says nothing the server
+/// did not mean.
+public enum ResponseFieldLine {
+    /// Appends `name: value` CR LF to `buffer`. False, with nothing appended, when the rule
+    /// refuses the field.
+    @discardableResult
+    public static func append(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>,
+                              to buffer: inout [UInt8]) -> Bool {
+        guard isAllowedName(name), isAllowedValue(value) else { return false }
+        buffer.append(contentsOf: name)
+        buffer.append(UInt8(ascii: ":"))
+        buffer.append(SemanticBytes.space)
+        buffer.append(contentsOf: value)
+        buffer.append(SemanticBytes.cr)
+        buffer.append(SemanticBytes.lf)
+        return true
+    }
+
+    /// `append` for strings (names and values built at run time).
+    @discardableResult
+    public static func append(name: String, value: String, to buffer: inout [UInt8]) -> Bool {
+        var name = name
+        var value = value
+        return name.withUTF8 { n in value.withUTF8 { v in append(name: n, value: v, to: &buffer) } }
+    }
+
+    /// `append` for a literal name and a byte value.
+    @discardableResult
+    public static func append(name: StaticString, value: [UInt8], to buffer: inout [UInt8]) -> Bool {
+        value.withUnsafeBufferPointer { append(name: name.buffer, value: $0, to: &buffer) }
+    }
+
+    /// `append` for a literal name and a string value.
+    @discardableResult
+    public static func append(name: StaticString, value: String, to buffer: inout [UInt8]) -> Bool {
+        var value = value
+        return value.withUTF8 { append(name: name.buffer, value: $0, to: &buffer) }
+    }
+
+    /// A non-empty token.
+    public static func isAllowedName(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        !name.isEmpty && name.allSatisfy(SemanticBytes.isTokenChar)
+    }
+
+    /// No CR, LF or NUL.
+    public static func isAllowedValue(_ value: UnsafeBufferPointer<UInt8>) -> Bool {
+        !SemanticBytes.containsLineBreakOrNul(value)
     }
 }
 

@@ -10,7 +10,7 @@ import Testing
 /// requested run of it (what `wharf warm --request` does) preloads the edge within a tick.
 @Suite struct WarmWiringTests {
     @Test func aRequestedNightlyRunPreloadsWhatTrafficMadePopular() async throws {
-        let h = try EdgeHarness()
+        let h = try WiringEdge()
         defer { h.stop() }
         var settings = WarmSettings()
         settings.flushIntervalSeconds = 1
@@ -24,8 +24,7 @@ import Testing
         #expect(nightly.expression == "0 2 * * *" && nightly.zone == "UTC" && nightly.builtIn)
 
         await wiring.start { line in logs.withLock { $0.append(line) } }
-        let client = try TestClient(port: h.port)
-        for _ in 0..<3 { #expect(try client.get("/apps/demo/assets/app.1a2b3c4d.js").status == 200) }
+        for _ in 0..<3 { #expect(try Curl.request("http://127.0.0.1:\(h.port)/apps/demo/assets/app.1a2b3c4d.js").status == 200) }
         let popularity = try Popularity(store: h.store)
         for _ in 0..<50 where try popularity.topApps(limit: 1, now: Date()).isEmpty {
             try await Task.sleep(for: .milliseconds(100))
@@ -48,8 +47,8 @@ import Testing
 
         // The compressed variants were preloaded: a br request is a hit with no disk read.
         let loads = h.server.cache.statistics().loads
-        // A new connection: on a loaded machine the waits above can outlast the 60 s idle timeout.
-        #expect(try TestClient(port: h.port).get("/apps/demo/assets/app.1a2b3c4d.js", headers: ["Accept-Encoding": "br"]).header("Content-Encoding") == "br")
+        #expect(try Curl.request("http://127.0.0.1:\(h.port)/apps/demo/assets/app.1a2b3c4d.js", headers: ["Accept-Encoding": "br"])
+            .header("Content-Encoding") == "br")
         #expect(h.server.cache.statistics().loads == loads)
     }
 }

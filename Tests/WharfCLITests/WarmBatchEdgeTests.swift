@@ -29,7 +29,7 @@ import UVLoop
     }
 
     /// Waits (bounded) until the edge's catalog serves `app` at `deployment`.
-    func waitServed(_ h: EdgeHarness, _ app: String, _ deployment: String?) async throws {
+    func waitServed(_ h: WiringEdge, _ app: String, _ deployment: String?) async throws {
         for _ in 0..<200 where h.server.catalog.snapshot.apps[app]?.id != deployment {
             try await Task.sleep(for: .milliseconds(10))
         }
@@ -37,7 +37,7 @@ import UVLoop
     }
 
     @Test func aWarmBatchQueuesExactlyTheUncachedPopularAppsAndPreloadsTheirHottestFilesAsCacheHits() async throws {
-        let h = try EdgeHarness()
+        let h = try WiringEdge()
         defer { h.stop() }
         let thread = try LoopThread(name: "edge-warm-test")
         defer { try? thread.stopAndJoin() }
@@ -91,23 +91,22 @@ import UVLoop
 
         // Served from the cache with no disk read: loads stay where they were, hits go up.
         let before = h.server.cache.statistics()
-        let client = try TestClient(port: h.port)
         for (path, encoding) in [("/apps/demo/assets/app.1a2b3c4d.js", "br"), ("/apps/demo/assets/app.1a2b3c4d.js", "identity"),
                                  ("/apps/demo/", "gzip, br"), ("/apps/demo/assets/style.5e6f7a8b.css", "zstd")] {
-            let response = try client.get(path, headers: ["Accept-Encoding": encoding])
+            let response = try Curl.request("http://127.0.0.1:\(h.port)\(path)", headers: ["Accept-Encoding": encoding])
             #expect(response.status == 200)
         }
         let after = h.server.cache.statistics()
         #expect(after.loads == before.loads)
         #expect(after.hits == before.hits + 4)
         // A path the batch did not preload is read from disk: the counter does move.
-        #expect(try client.get("/apps/demo/robots.txt").status == 200)
+        #expect(try Curl.request("http://127.0.0.1:\(h.port)/apps/demo/robots.txt").status == 200)
         #expect(h.server.cache.statistics().loads == after.loads + 1)
     }
 
     @Test func theBatchNeverEvictsMoreThanItsShareOfTheCache() async throws {
         // One 100 kB shard: the JS (about 93 kB) fits only by evicting what traffic put there.
-        let h = try EdgeHarness { $0.cacheBytes = 100_000 }
+        let h = try WiringEdge { $0.cacheBytes = 100_000 }
         defer { h.stop() }
         let database = try SchedulerDatabase.open(path: h.root.appendingPathComponent("scheduler.sqlite").path)
         let popularity = try Popularity(store: h.store)
@@ -115,9 +114,8 @@ import UVLoop
             .init(app: "demo", path: "/assets/app.1a2b3c4d.js", requests: 900, bytes: 1),
             .init(app: "demo", path: "/assets/logo.9c8d7e6f.png", requests: 200, bytes: 1),
         ], now: Date())
-        let client = try TestClient(port: h.port)
         for path in ["/apps/demo/", "/apps/demo/robots.txt", "/apps/demo/assets/logo.9c8d7e6f.png"] {
-            #expect(try client.get(path, headers: ["Accept-Encoding": "identity"]).status == 200)
+            #expect(try Curl.request("http://127.0.0.1:\(h.port)\(path)", headers: ["Accept-Encoding": "identity"]).status == 200)
         }
         func batch(share: Double) throws -> WarmBatch {
             try WarmBatch(popularity: popularity, queue: try JobQueue(database: database), cache: try BuildCache(database: database),
@@ -131,7 +129,8 @@ import UVLoop
         #expect(h.server.cache.statistics().evictions == evictionsBefore)
         // What traffic cached is still there.
         let loads = h.server.cache.statistics().loads
-        #expect(try client.get("/apps/demo/assets/logo.9c8d7e6f.png", headers: ["Accept-Encoding": "identity"]).status == 200)
+        #expect(try Curl.request("http://127.0.0.1:\(h.port)/apps/demo/assets/logo.9c8d7e6f.png", headers: ["Accept-Encoding": "identity"])
+            .status == 200)
         #expect(h.server.cache.statistics().loads == loads)
 
         // The same batch allowed the whole cache does evict to load the JS: the cap was what held it back.
