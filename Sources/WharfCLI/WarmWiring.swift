@@ -19,8 +19,8 @@ final class WarmWiring: Sendable {
     /// cron service whose `warm` command preloads through this edge. Pass the executor's build
     /// settings so warm builds compute the same cache keys.
     init(edge: EdgeServer, settings: WarmSettings, build: BuildSettings? = nil, errorSpike: ErrorSpikeConfiguration = .init(),
-         defaults: JobSubmission.Defaults = .init(), now: Date = Date()) throws {
-        let side = try SchedulerSide(store: edge.store, settings: settings)
+         defaults: JobSubmission.Defaults = .init(), scheduler: SchedulerConfiguration? = nil, now: Date = Date()) throws {
+        let side = try SchedulerSide(store: edge.store, settings: settings, scheduler: scheduler)
         spikes = errorSpike.enabled ? ErrorSpikeMonitor(alerts: AlertStore(database: side.database), configuration: errorSpike) : nil
         try side.installNightly(now: now)
         let stats = edge.accessStats
