@@ -67,8 +67,8 @@ crash: deps
 	$(SWIFT) build --build-tests
 	WHARF_CRASH_ROUNDS=$(or $(CRASH_ROUNDS),100) $(SWIFT) test --skip-build --filter '^EndToEndTests\.(PublishCrashTests|GCCrashTests|UploadCrashTests|SchedulerCrashTests)'
 
-## pg-soak: the PostgreSQL queue's proof at full length: 3 `wharf scheduler` processes on one private
-## PostgreSQL run 1,000 short builds while one is SIGKILLed and restarted twice (make test runs 200).
+## pg-soak: the PostgreSQL queue's proof alone: 3 `wharf scheduler` processes on one private PostgreSQL
+## run PG_SOAK_BUILDS (default 1,000, as in make test) short builds while one is SIGKILLed and restarted twice.
 pg-soak: deps
 	$(SWIFT) build --build-tests
 	WHARF_PG_SOAK_BUILDS=$(or $(PG_SOAK_BUILDS),1000) $(SWIFT) test --skip-build --filter '^EndToEndTests\.PostgresSchedulerTests'
