@@ -46,6 +46,15 @@ public final class PostgresQueueStorage: QueueStorage, Sendable {
         self.listener.withLock { $0 = listener }
     }
 
+    /// As `init(url:…)`, from the URL's text; a malformed one is `SchedulerError.invalidConfiguration`
+    /// (without the text, which may hold a password).
+    public convenience init(urlString: String, local: SchedulerDatabase, listen: Bool = true) throws {
+        guard let url = PostgresURL(urlString) else {
+            throw SchedulerError.invalidConfiguration("scheduler.database is not a URL postgres://user@host[:port]/database")
+        }
+        try self.init(url: url, local: local, listen: listen)
+    }
+
     /// Connects to `url` without changing anything (`wharf check-config`); returns the server's version.
     public static func check(_ url: PostgresURL) throws -> String {
         try PostgresConnection(url: url).query("SHOW server_version").first?["server_version"].string ?? "?"
