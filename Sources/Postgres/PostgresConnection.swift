@@ -9,6 +9,9 @@ public final class PostgresConnection: @unchecked Sendable {
     // @unchecked: `handle` is only touched under `lock`.
     private let lock = NSRecursiveLock()
     private var handle: OpaquePointer?
+    /// Nesting depth of `transaction` (only under `lock`): a connection lost inside one is an error,
+    /// never silently reset, or the rest of the transaction would run outside it.
+    private var transactionDepth = 0
     public let url: PostgresURL
 
     /// Connects to `url`, waiting at most `connectTimeout` seconds.
@@ -63,11 +66,14 @@ public final class PostgresConnection: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         try query("BEGIN")
+        transactionDepth += 1
         do {
             let value = try body(self)
+            transactionDepth -= 1
             try query("COMMIT")
             return value
         } catch {
+            transactionDepth -= 1
             _ = try? query("ROLLBACK")
             throw error
         }
@@ -83,6 +89,9 @@ public final class PostgresConnection: @unchecked Sendable {
     private func liveHandle() throws -> OpaquePointer {
         guard let handle else { throw PostgresError(kind: .connectionLost, message: "connection closed") }
         if PQstatus(handle) != CONNECTION_OK {
+            guard transactionDepth == 0 else {
+                throw PostgresError(kind: .connectionLost, message: "\(url.redacted): connection lost inside a transaction")
+            }
             PQreset(handle)
             guard PQstatus(handle) == CONNECTION_OK else {
                 throw PostgresError(kind: .connectionLost, message: "\(url.redacted): " + String(cString: PQerrorMessage(handle)))

@@ -31,6 +31,28 @@ import WharfTestSupport
         #expect(try queue.get(job.id).state == .queued)
     }
 
+    @Test func aConnectionLostInsideATransactionFailsItWhollyAndTheNextStatementReconnects() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        _ = try makeQueue(dir, backend: .postgres)  // the schema
+        let connection = try connect(dir)
+        let admin = try connect(dir)
+        let insert = "INSERT INTO cron_fire (name, scheduled_for, fired_by, fired_at) VALUES ($1, 1, 'test', 1)"
+        #expect(throws: PostgresError.self) {
+            try connection.transaction { c in
+                try c.query(insert, ["first"])
+                let pid = try #require(try c.query("SELECT pg_backend_pid() AS pid").first?["pid"].int64)
+                try admin.query("SELECT pg_terminate_backend($1::int)", [pid])
+                // A caller that swallows the failure and goes on must not get the rest run outside the transaction.
+                _ = try? c.query(insert, ["second"])
+                try c.query(insert, ["third"])
+            }
+        }
+        // No row: the first was in the lost transaction, the later ones never ran outside it.
+        #expect(try admin.query("SELECT count(*) AS n FROM cron_fire").first?["n"] == .integer(0))
+        #expect(try connection.query("SELECT 1 AS one").first?["one"] == .integer(1), "reconnected")
+    }
+
     @Test func sqlMetacharactersInEveryTextFieldRoundTripUnchanged() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
