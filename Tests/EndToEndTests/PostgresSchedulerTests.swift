@@ -119,6 +119,46 @@ import WharfTestSupport
               + "\(expired.count) jobs rescued from expired leases; \(twice.count) builds completed twice")
     }
 
+    /// Three `wharf serve` processes (edge, scheduler and cron each, their own stores) on one PostgreSQL,
+    /// with the built-in warm schedule firing every minute and cron ticking every second: the tick at
+    /// the next minute fires on exactly one of them. Waits for a minute boundary (up to ~65 s).
+    @Test func cronFiresOncePerTickAcrossThreeServers() async throws {
+        let server = try PostgresServer.shared()
+        let url = try server.createDatabase(prefix: "cron")
+        let database = String(url.split(separator: "/").last!)
+        let scratch = ScratchDirectory("wharf-pg-cron")
+        let config = try scratch.write("wharf.yaml", """
+            scheduler:
+              database: \(url)
+              min_slots: 0
+              max_slots: 1
+              sandbox:
+                mode: none
+            popularity:
+              flush_interval_s: 1
+            cron:
+              warm_schedule: "* * * * *"
+            """)
+        let servers = try (0..<3).map { i in
+            try WharfDaemon(["serve", "--store", scratch.path + "/store\(i)", "--config", config, "--listen", "127.0.0.1:0",
+                             "--admin-listen", "127.0.0.1:0", "--workers", "1"],
+                            stderrPath: scratch.path + "/serve\(i).log", environment: ["WHARF_ADMIN_TOKEN": "cron-test-token-0123456789abcdef"])
+        }
+        defer { for s in servers { _ = s.stop() } }
+        for s in servers { #expect(await waitUntil(30) { s.stderr.contains("cron ticking") }, "\(s.stderr)") }
+        // The next minute boundary after all three run, then a few of their 1 s ticks.
+        let now = Date().timeIntervalSince1970
+        let tick = (now / 60).rounded(.down) * 60 + 60
+        #expect(await waitUntil(70, every: 0.5) {
+            Date().timeIntervalSince1970 > tick + 4
+                && (try? server.query("SELECT count(*) FROM cron_fire WHERE scheduled_for = \(Int(tick))", database: database))?
+                    .trimmingCharacters(in: .whitespacesAndNewlines) == "1"
+        })
+        let fired = servers.map { $0.stderr.components(separatedBy: "cron nightly-warm: succeeded").count - 1 }
+        #expect(fired.reduce(0, +) == 1, "firings per server: \(fired)")
+        #expect(try server.query("SELECT count(*) FROM cron_fire", database: database).trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+    }
+
     @Test func aBadOrUnreachableDatabaseIsAClearErrorWithoutThePassword() throws {
         let scratch = ScratchDirectory("wharf-pg-config")
         let store = scratch.path + "/store"
