@@ -168,6 +168,20 @@ import WharfTestSupport
         #expect(claimed.count == 2)
     }
 
+    @Test func thePerformanceMonitorCountsTheSharedQueue() throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        let queue = try makeQueue(dir, backend: .postgres)
+        let other = try makeQueue(dir, backend: .postgres)  // another scheduler's jobs count too
+        try other.enqueue(batch: [request(dir, kind: .cache_warm), request(dir), request(dir)], now: t0)
+        try queue.syncNewJobs(now: t0)
+        _ = try #require(try queue.claim(owner: "w", now: t0, kinds: [.user_push]))
+        let monitor = try PerformanceMonitor(queue: queue, alerts: AlertStore(database: queue.database))
+        #expect(try monitor.queuedCounts()[.cache_warm] == 1)
+        #expect(try monitor.queuedCounts()[.user_push] == 1)
+        #expect(try monitor.runningCount() == 1)
+    }
+
     @Test func aReplayedPushDeliveryQueuesNothingOnPostgres() throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }

@@ -108,6 +108,23 @@ public final class PostgresQueueStorage: QueueStorage, Sendable {
             .map { try JobAttempt(row: Row(postgres: $0)) }
     }
 
+    func queuedCountsByKind() throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for row in try connection.query("SELECT kind, count(*) AS n FROM job WHERE state = 'queued' GROUP BY kind") {
+            if let kind = row["kind"].string, let n = row["n"].int64 { counts[kind] = Int(n) }
+        }
+        return counts
+    }
+
+    func runningCount() throws -> Int {
+        Int(try connection.query("SELECT count(*) AS n FROM job WHERE state = 'running'").first?["n"].int64 ?? 0)
+    }
+
+    func runningJobs(startedAtOrBefore time: Double) throws -> [Job] {
+        try connection.query("SELECT * FROM job WHERE state = 'running' AND started_at <= $1 ORDER BY id", [time])
+            .map { try Job(row: Row(postgres: $0)) }
+    }
+
     // MARK: - Writing
 
     /// Rows per INSERT statement (15 parameters each, under PostgreSQL's 65,535).

@@ -17,6 +17,12 @@ protocol QueueStorage: Sendable {
     /// Newest first, optionally only in `state` / of `app`; `limit` is already clamped.
     func jobs(state: JobState?, app: String?, limit: Int) throws -> [Job]
     func attempts(of id: Int64) throws -> [JobAttempt]
+    /// Queued jobs per kind (raw value), for the performance monitor's backlog check.
+    func queuedCountsByKind() throws -> [String: Int]
+    /// Jobs running now, on every scheduler sharing the queue.
+    func runningCount() throws -> Int
+    /// Running jobs started at or before `time`, by id (the timeout-warning check).
+    func runningJobs(startedAtOrBefore time: Double) throws -> [Job]
 
     /// Inserts `requests` as queued jobs in one transaction; returns their ids in order. `sameTransaction`
     /// runs with the ids on the machine's SQLite database, committed with the jobs on SQLite and right

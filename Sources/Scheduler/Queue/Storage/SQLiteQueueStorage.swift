@@ -43,6 +43,23 @@ struct SQLiteQueueStorage: QueueStorage {
         }
     }
 
+    func queuedCountsByKind() throws -> [String: Int] {
+        let rows = try database.writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT kind, count(*) AS n FROM job WHERE state = 'queued' GROUP BY kind")
+        }
+        return Dictionary(uniqueKeysWithValues: rows.map { ($0["kind"] as String, $0["n"] as Int) })
+    }
+
+    func runningCount() throws -> Int {
+        try database.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE state = 'running'") ?? 0 }
+    }
+
+    func runningJobs(startedAtOrBefore time: Double) throws -> [Job] {
+        try database.writer.read { db in
+            try Job.fetchAll(db, sql: "SELECT * FROM job WHERE state = 'running' AND started_at <= ? ORDER BY id", arguments: [time])
+        }
+    }
+
     func insert(_ requests: [JobRequest], defaultAttempts: Int, time: Double,
                 sameTransaction: ((Database, [Int64]) throws -> Void)?) throws -> [Int64] {
         try database.writer.write { db -> [Int64] in
