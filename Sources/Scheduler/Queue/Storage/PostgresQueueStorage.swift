@@ -65,9 +65,6 @@ public final class PostgresQueueStorage: QueueStorage, Sendable {
         listener.withLock { $0 }?.stop()
     }
 
-    /// The redacted URL (for logs).
-    public var description: String { connection.url.redacted }
-
     func takeChanges(time: Double) -> QueueChanges {
         var changes = pending.value.withLock { changes in defer { changes = .none }; return changes }
         let due = lastResync.withLock { last -> Bool in
