@@ -31,7 +31,11 @@ public final class PostgresServer: Sendable {
         }
         self.binaries = binaries
         runAs = geteuid() == 0 ? "nobody" : nil
-        directory = NSTemporaryDirectory() + "wharf-pg-" + UUID().uuidString
+        // The server's user must pass through the parent: a private TMPDIR would lock it out, so use /tmp then.
+        var parent = NSTemporaryDirectory()
+        var info = stat()
+        if runAs != nil, stat(parent, &info) != 0 || info.st_mode & 0o001 == 0 { parent = "/tmp/" }
+        directory = parent + "wharf-pg-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o755])
         if runAs != nil {
