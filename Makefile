@@ -13,8 +13,11 @@ APT_PACKAGES += libssl-dev openssl libnss3-tools chromium
 APT_PACKAGES += libnghttp2-dev nghttp2-client
 # Zip archive uploads: archives made by Info-ZIP's zip in EndToEndTests/ZipArchiveUploadTests.
 APT_PACKAGES += zip
+# The scheduler queue on PostgreSQL: libpq for the Postgres module (CLibPQ); the server, which the
+# tests and `wharf-bench scheduler --postgres` start privately (initdb into a temporary directory).
+APT_PACKAGES += libpq-dev postgresql
 
-.PHONY: deps build release test run fuzz fuzz-ci bench bench-edge clean loadtest crash
+.PHONY: deps build release test run fuzz fuzz-ci bench bench-edge clean loadtest crash pg-soak
 
 ## deps: install the Debian packages the project needs, only if missing.
 deps:
@@ -63,6 +66,12 @@ loadtest: deps
 crash: deps
 	$(SWIFT) build --build-tests
 	WHARF_CRASH_ROUNDS=$(or $(CRASH_ROUNDS),100) $(SWIFT) test --skip-build --filter '^EndToEndTests\.(PublishCrashTests|GCCrashTests|UploadCrashTests|SchedulerCrashTests)'
+
+## pg-soak: the PostgreSQL queue's proof alone: 3 `wharf scheduler` processes on one private PostgreSQL
+## run PG_SOAK_BUILDS (default 1,000, as in make test) short builds while one is SIGKILLed and restarted twice.
+pg-soak: deps
+	$(SWIFT) build --build-tests
+	WHARF_PG_SOAK_BUILDS=$(or $(PG_SOAK_BUILDS),1000) $(SWIFT) test --skip-build --filter '^EndToEndTests\.PostgresSchedulerTests'
 
 bench: deps
 	$(SWIFT) run -c release wharf-bench parser

@@ -37,6 +37,7 @@ let package = Package(
         .systemLibrary(name: "CCodecs", providers: [.apt(["libzstd-dev", "libbrotli-dev", "zlib1g-dev"])]),
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CNGHTTP2", pkgConfig: "libnghttp2", providers: [.apt(["libnghttp2-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         // Pure HTTP semantics: no I/O, no dependencies.
         .target(name: "HTTPCore", swiftSettings: hotPathSettings),
@@ -49,6 +50,8 @@ let package = Package(
         .testTarget(name: "TLSTests", dependencies: ["TLS"], swiftSettings: swiftSettings),
         // HTTP/2 framing, HPACK and flow control over libnghttp2: the only importer of CNGHTTP2.
         .target(name: "HTTP2", dependencies: ["CNGHTTP2"], swiftSettings: hotPathSettings),
+        // A small synchronous PostgreSQL client over libpq: the only importer of CLibPQ.
+        .target(name: "Postgres", dependencies: ["CLibPQ"], swiftSettings: swiftSettings),
         // Content-addressed blobs, deployments, aliases in SQLite.
         .target(
             name: "ArtifactStore",
@@ -73,7 +76,7 @@ let package = Package(
         .target(
             name: "Scheduler",
             dependencies: [
-                "UVLoop", "ArtifactStore",
+                "UVLoop", "ArtifactStore", "Postgres",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -126,7 +129,7 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: swiftSettings),
-        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "ArtifactStore", "WharfTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "ArtifactStore", "WharfTestSupport", "Postgres"], swiftSettings: swiftSettings),
         .testTarget(name: "WharfBenchTests", dependencies: ["WharfBench", "Scheduler", "WharfTestSupport"], swiftSettings: swiftSettings),
         // Runs the real `wharf` binary (built by `swift build`): CLI behaviour, SIGKILL crash test.
         .testTarget(name: "EndToEndTests", dependencies: ["ArtifactStore", "WharfTestSupport"], swiftSettings: swiftSettings),

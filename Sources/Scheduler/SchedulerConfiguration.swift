@@ -1,4 +1,5 @@
 import Foundation
+import Postgres
 
 /// The scheduler's configuration: the `scheduler.*` keys with their defaults (documented in
 /// edge-config/wharf.yaml), their checks (`problems()`), and what they make: the queue's
@@ -7,6 +8,9 @@ import Foundation
 public struct SchedulerConfiguration: Sendable {
     public init() {}
 
+    /// Where the queue lives: empty for `<store>/scheduler.sqlite` (the default), or a
+    /// `postgres://user[:password]@host[:port]/db` URL shared by several schedulers (`scheduler.database`).
+    public var database = ""
     public var minSlots = 1
     public var maxSlots = 10
     /// How often the control loop ticks (rescue, autoscale, dispatch).
@@ -40,6 +44,12 @@ public struct SchedulerConfiguration: Sendable {
     public var sandbox = SandboxSettings()
 
     /// The scheduling policy these settings name; `utcOffset` places the warm deadline in local time.
+    /// The PostgreSQL URL of a shared queue, nil for the store's SQLite file.
+    public var postgresURL: PostgresURL? { database.isEmpty ? nil : PostgresURL(database) }
+
+    /// `scheduler.database` as logs may show it: the PostgreSQL URL without its password, nil for SQLite.
+    public var redactedDatabase: String? { postgresURL?.redacted }
+
     public func schedulingPolicy(utcOffset: Double) -> SchedulingPolicy {
         if policy == "seed" { return .seed() }
         var settings = autoscale
@@ -49,6 +59,10 @@ public struct SchedulerConfiguration: Sendable {
 
     public func problems() -> [(key: String, reason: String)] {
         var found: [(String, String)] = []
+        if !database.isEmpty, PostgresURL(database) == nil {
+            // Never echo the value: it may hold a password.
+            found.append(("scheduler.database", "must be empty (SQLite in the store) or a URL postgres://user[:password]@host[:port]/database"))
+        }
         if minSlots < 0 || maxSlots < 1 || minSlots > maxSlots || maxSlots > 10_000 {
             found.append(("scheduler.min_slots", "need 0 ≤ min_slots ≤ max_slots, 1 ≤ max_slots ≤ 10000 (got \(minSlots), \(maxSlots))"))
         }

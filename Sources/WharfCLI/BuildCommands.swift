@@ -20,7 +20,7 @@ struct JobStoreOptions: ParsableArguments {
 
     func openQueue() async throws -> (queue: JobQueue, store: String, scheduler: SchedulerConfiguration) {
         let (store, scheduler) = try await resolve()
-        return (try SchedulerFiles.openQueue(store: store, settings: scheduler), store, scheduler)
+        return (try SchedulerFiles.openQueue(store: store, settings: scheduler, listen: false), store, scheduler)
     }
 }
 
@@ -46,16 +46,21 @@ struct BuildSubmitCommand: AsyncParsableCommand {
     @Option(help: "Who asked (fair share counts per owner; default: per app).") var owner: String?
     @Flag(name: .customLong("no-activate"), help: "Publish without switching the app's alias.") var noActivate = false
     @Flag(help: "Build even when the build cache has this source (the result is still cached).") var force = false
+    @Option(help: "Queue this many identical builds in one transaction (1...10000, default 1); prints each id.") var count = 1
 
     func run() async throws {
+        guard (1...10_000).contains(count) else { throw ValidationError("--count must be 1...10000") }
         let (queue, _, scheduler) = try await options.openQueue()
         let submission = JobSubmission(app: app, buildType: buildType, source: source, command: cmd, output: output,
                                        priority: priority, kind: kind, activate: !noActivate, owner: owner ?? "",
                                        force: force)
         let request = try submission.request(defaults: scheduler.submissionDefaults, catalog: queue.configuration.catalog,
                                              relativeTo: FileManager.default.currentDirectoryPath)
-        let job = try queue.enqueue(request, now: Date())
-        print(job.id)
+        if count == 1 {
+            print(try queue.enqueue(request, now: Date()).id)
+            return
+        }
+        for id in try queue.enqueue(batch: Array(repeating: request, count: count), now: Date()) { print(id) }
     }
 }
 

@@ -209,6 +209,7 @@ struct ConfigurationLoader {
     /// The `scheduler.*` keys (see edge-config/wharf.yaml).
     private mutating func schedulerSettings() -> SchedulerConfiguration {
         var c = SchedulerConfiguration()
+        c.database = string("scheduler.database") ?? c.database
         c.minSlots = int("scheduler.min_slots") ?? c.minSlots
         c.maxSlots = int("scheduler.max_slots") ?? c.maxSlots
         c.tickMs = int("scheduler.tick_ms") ?? c.tickMs

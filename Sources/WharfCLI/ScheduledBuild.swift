@@ -9,7 +9,8 @@ import Scheduler
 /// and is refused when the schedule is added (and fails the firing if it became one since).
 struct ScheduledBuild: Sendable {
     let store: Store
-    let database: SchedulerDatabase
+    /// The queue builds go to (the store's own, or the shared PostgreSQL one).
+    let openQueue: @Sendable () throws -> JobQueue
     let defaults: JobSubmission.Defaults
 
     static let prefix = "build:"
@@ -40,7 +41,7 @@ struct ScheduledBuild: Sendable {
         let (url, branch, registered) = try Self.gitSource(of: app, store: store)
         let ref = "refs/heads/" + branch
         let commit = try Self.head(url: url, ref: ref)
-        let queue = try JobQueue(database: database)
+        let queue = try openQueue()
         var request = try JobSubmission.pushRequest(
             app: app, buildType: registered.targetType, source: try GitSource(url: url, commit: commit, ref: ref),
             command: registered.buildCommand, output: registered.outputDirectory, owner: "cron:\(schedule)", defaults: defaults,

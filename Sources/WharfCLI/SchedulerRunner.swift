@@ -11,11 +11,23 @@ enum SchedulerFiles {
     static func database(_ store: String) -> String { store + "/scheduler.sqlite" }
     static func state(_ store: String) -> String { store + "/scheduler-state.json" }
 
-    /// Opens (creating the store directory and database if needed) the queue of `store`.
-    static func openQueue(store: String, settings: SchedulerConfiguration) throws -> JobQueue {
+    /// Opens (creating the store directory and database if needed) the queue of `store`: in the
+    /// store's SQLite file, or in the shared PostgreSQL database `scheduler.database` names (then
+    /// `listen` says whether to follow other schedulers' changes: a long-running process does, a
+    /// one-shot command need not).
+    static func openQueue(store: String, settings: SchedulerConfiguration, listen: Bool = true) throws -> JobQueue {
         try FileManager.default.createDirectory(atPath: store, withIntermediateDirectories: true)
         let database = try SchedulerDatabase.open(path: database(store))
-        return try JobQueue(database: database, configuration: settings.queueConfiguration)
+        guard let url = settings.postgresURL else {
+            return try JobQueue(database: database, configuration: settings.queueConfiguration)
+        }
+        let shared = try PostgresQueueStorage(url: url, local: database, listen: listen)
+        return try JobQueue(database: database, postgres: shared, configuration: settings.queueConfiguration)
+    }
+
+    /// Where the queue is, for logs (a PostgreSQL URL without its password).
+    static func describeQueue(store: String, settings: SchedulerConfiguration) -> String {
+        settings.redactedDatabase.map { "PostgreSQL " + $0 } ?? database(store)
     }
 }
 
@@ -116,7 +128,7 @@ final class SchedulerRunner: Sendable {
         runner.withLock { $0 = periodic }
         await periodic.start()
         log("scheduler running as \(owner): slots \(settings.minSlots)...\(settings.maxSlots), tick \(settings.tickMs) ms, "
-            + "lease \(settings.leaseSeconds) s, database \(SchedulerFiles.database(storePath))")
+            + "lease \(settings.leaseSeconds) s, queue \(SchedulerFiles.describeQueue(store: storePath, settings: settings))")
     }
 
     private func publishReport() async {

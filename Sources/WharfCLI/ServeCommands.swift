@@ -79,6 +79,15 @@ struct CheckConfigCommand: AsyncParsableCommand {
         let l = e.accessLog
         print("edge.access_log: \(l.enabled ? "'\(l.path)'" : "off"), format \(l.format.rawValue), buffer_bytes \(l.bufferBytes), flush_ms \(l.flushMs)")
         let c = s.scheduler
+        print("scheduler.database: \(c.redactedDatabase ?? SchedulerFiles.database(s.store) + " (SQLite)")")
+        if let url = c.postgresURL {
+            do {
+                print("scheduler.database: reachable, PostgreSQL \(try PostgresQueueStorage.check(url))")
+            } catch {
+                print("scheduler.database: \(error)")
+                throw ExitCode(1)
+            }
+        }
         print("scheduler.slots: \(c.minSlots)...\(c.maxSlots), tick_ms \(c.tickMs), lease_s \(c.leaseSeconds), rescue_interval_s \(c.rescueIntervalSeconds)")
         print("scheduler.retry: \(c.retryLimit) retries from \(c.retryBaseSeconds) s; timeout_s \(c.timeoutSeconds), warning_s \(c.warningSeconds), kill_grace_s \(c.killGraceSeconds), shutdown_grace_s \(c.shutdownGraceSeconds)")
         print("scheduler.build: default_cmd '\(c.defaultCommand)', output '\(c.output)', log_cap_bytes \(c.logCapBytes), toolchain '\(c.toolchain)'")
@@ -233,7 +242,8 @@ struct ServerRunner {
             // Popularity from this edge's traffic, and cron with the nightly warm batch preloading this
             // edge (with `wharf edge` alone, the builds it queues wait for a `wharf scheduler` on the store).
             let warming = try WarmWiring(edge: edge, settings: settings.warm, build: build, errorSpike: settings.monitor.errorSpike,
-                                         defaults: settings.scheduler.submissionDefaults, warmLog: admin.dashboard.warmLog)
+                                         defaults: settings.scheduler.submissionDefaults, scheduler: settings.scheduler,
+                                         warmLog: admin.dashboard.warmLog)
             await warming.start(log: log)
             warm = warming
             admin.dashboard.usePopularity(warming.flush.popularity)

@@ -2,6 +2,7 @@ import ArgumentParser
 import ArtifactStore
 import Dispatch
 import Foundation
+import Glibc
 import Scheduler
 
 /// `wharf warm [--top N]`: runs the warm batch now. Builds are queued from this process; the response
@@ -51,23 +52,46 @@ struct SchedulerSide {
     let store: Store
     let database: SchedulerDatabase
     let settings: WarmSettings
+    /// The shared queue when `scheduler.database` is PostgreSQL (cron builds go there, and cron
+    /// firings are claimed in its ledger); nil for the store's own SQLite queue.
+    let shared: PostgresQueueStorage?
 
-    init(storePath: String, settings: WarmSettings) throws {
-        try self.init(store: try Store.open(at: storePath), settings: settings)
+    init(storePath: String, settings: WarmSettings, scheduler: SchedulerConfiguration? = nil) throws {
+        try self.init(store: try Store.open(at: storePath), settings: settings, scheduler: scheduler)
     }
 
     /// Over an open store (the server's own); the scheduler database is `<store>/scheduler.sqlite`.
-    init(store: Store, settings: WarmSettings) throws {
+    init(store: Store, settings: WarmSettings, scheduler: SchedulerConfiguration? = nil) throws {
         self.store = store
-        database = try SchedulerDatabase.open(path: store.path + "/scheduler.sqlite")
+        let database = try SchedulerDatabase.open(path: store.path + "/scheduler.sqlite")
+        self.database = database
         self.settings = settings
+        shared = try scheduler?.postgresURL.map { try PostgresQueueStorage(url: $0, local: database, listen: false) }
     }
+
+    /// The queue builds are queued on (the shared one when there is one).
+    func queue() throws -> JobQueue {
+        guard let shared else { return try JobQueue(database: database) }
+        return try JobQueue(database: database, postgres: shared)
+    }
+
+    /// The cron schedules, with the shared firing ledger when the queue is shared.
+    func cronStore() -> CronStore {
+        CronStore(database: database, ledger: shared.map { CronFireLedger(storage: $0, owner: Self.owner) })
+    }
+
+    /// This process, as the cron ledger records who fired.
+    static let owner: String = {
+        var host = [CChar](repeating: 0, count: 256)
+        gethostname(&host, host.count)
+        return String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) + "-\(getpid())"
+    }()
 
     /// A warm batch over this store. `build` must match the executor's settings for cache keys to agree.
     func warmBatch(preloader: (any Preloader)?, build: BuildSettings? = nil) throws -> WarmBatch {
         let build = build ?? BuildSettings(workRoot: store.path + "/work", logRoot: store.path + "/logs")
         return try WarmBatch(popularity: try Popularity(store: store, halfLifeHours: settings.halfLifeHours),
-                             queue: try JobQueue(database: database), cache: try BuildCache(database: database),
+                             queue: try queue(), cache: try BuildCache(database: database),
                              settings: build, preloader: preloader, options: settings.warmOptions)
     }
 
@@ -75,8 +99,9 @@ struct SchedulerSide {
     func cronService(preloader: (any Preloader)?, build: BuildSettings? = nil,
                      defaults: JobSubmission.Defaults = .init()) throws -> CronService {
         let batch = try warmBatch(preloader: preloader, build: build)
-        let builds = ScheduledBuild(store: store, database: database, defaults: defaults)
-        return CronService(store: CronStore(database: database), actions: [ScheduledBuild.prefix: { context in
+        let side = self
+        let builds = ScheduledBuild(store: store, openQueue: { try side.queue() }, defaults: defaults)
+        return CronService(store: cronStore(), actions: [ScheduledBuild.prefix: { context in
             let app = String(context.command.dropFirst(ScheduledBuild.prefix.count))
             return try await OffPool.run { try builds.queue(app: app, schedule: context.name, now: context.now) }
         }, "warm": { context in
@@ -92,7 +117,7 @@ struct SchedulerSide {
     /// Installs (or updates) the nightly warm schedule from `cron.warm_schedule` and `cron.zone`;
     /// an empty `cron.warm_schedule` removes it.
     func installNightly(now: Date) throws {
-        let cron = CronStore(database: database)
+        let cron = cronStore()
         if settings.warmSchedule.isEmpty {
             if let existing = try cron.get(WarmSettings.nightlyName), existing.builtIn { try cron.remove(existing.name) }
             return

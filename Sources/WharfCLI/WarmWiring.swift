@@ -20,8 +20,9 @@ final class WarmWiring: Sendable {
     /// settings so warm builds compute the same cache keys. The batch's preloads are noted in
     /// `warmLog` (the dashboard's) when given.
     init(edge: EdgeServer, settings: WarmSettings, build: BuildSettings? = nil, errorSpike: ErrorSpikeConfiguration = .init(),
-         defaults: JobSubmission.Defaults = .init(), warmLog: DashboardWarmLog? = nil, now: Date = Date()) throws {
-        let side = try SchedulerSide(store: edge.store, settings: settings)
+         defaults: JobSubmission.Defaults = .init(), scheduler: SchedulerConfiguration? = nil, warmLog: DashboardWarmLog? = nil,
+         now: Date = Date()) throws {
+        let side = try SchedulerSide(store: edge.store, settings: settings, scheduler: scheduler)
         spikes = errorSpike.enabled ? ErrorSpikeMonitor(alerts: AlertStore(database: side.database), configuration: errorSpike) : nil
         try side.installNightly(now: now)
         let stats = edge.accessStats

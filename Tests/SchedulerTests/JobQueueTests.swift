@@ -5,10 +5,10 @@ import Testing
 import WharfTestSupport
 
 @Suite struct JobQueueTests {
-    @Test func aJobGoesFromQueuedToRunningToSucceeded() throws {
+    @Test(arguments: QueueBackend.allCases) func aJobGoesFromQueuedToRunningToSucceeded(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let queue = try makeQueue(dir)
+        let queue = try makeQueue(dir, backend: backend)
         let queued = try queue.enqueue(request(dir), now: t0)
         #expect(queued.state == .queued)
         #expect(queued.attempt == 0)
@@ -58,26 +58,26 @@ import WharfTestSupport
         #expect(try queue.get(job.id).state == .queued)
     }
 
-    @Test func theQueueSurvivesReopeningTheDatabase() throws {
+    @Test(arguments: QueueBackend.allCases) func theQueueSurvivesReopeningTheDatabase(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let ids: [Int64]
         do {
-            let queue = try makeQueue(dir)
+            let queue = try makeQueue(dir, backend: backend)
             ids = try queue.enqueue(batch: (0..<5).map { _ in request(dir) }, now: t0)
             _ = try queue.claim(owner: "a", now: t0)
         }
-        let reopened = try makeQueue(dir)
+        let reopened = try makeQueue(dir, backend: backend)
         #expect(reopened.snapshot(now: t0).ready == 4)
         #expect(reopened.snapshot(now: t0).running == 1)
         let next = try #require(try reopened.claim(owner: "b", now: t0))
         #expect(next.id == ids[1])
     }
 
-    @Test func aFailedAttemptIsRetriedAfterExponentialBackoffUntilTheLimit() throws {
+    @Test(arguments: QueueBackend.allCases) func aFailedAttemptIsRetriedAfterExponentialBackoffUntilTheLimit(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let queue = try makeQueue(dir)  // default: 3 retries, 10 s, ×2
+        let queue = try makeQueue(dir, backend: backend)  // default: 3 retries, 10 s, ×2
         let id = try queue.enqueue(request(dir), now: t0).id
         var now = t0
         for (attempt, delay) in [(1, 10.0), (2, 20.0), (3, 40.0)] {
@@ -100,10 +100,10 @@ import WharfTestSupport
         #expect(try queue.attempts(of: id).map(\.outcome) == ["failed", "failed", "failed", "failed"])
     }
 
-    @Test func aTimeoutIsRetriedAndTheLastOneEndsTimedOut() throws {
+    @Test(arguments: QueueBackend.allCases) func aTimeoutIsRetriedAndTheLastOneEndsTimedOut(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let queue = try makeQueue(dir)
+        let queue = try makeQueue(dir, backend: backend)
         var r = request(dir)
         r.maxAttempts = 2
         let id = try queue.enqueue(r, now: t0).id
@@ -113,10 +113,10 @@ import WharfTestSupport
         #expect(try queue.finish(jobID: id, owner: "w", outcome: .timedOut(), now: t0.addingTimeInterval(20)).state == .timed_out)
     }
 
-    @Test func aFailureMarkedNotRetryableEndsAtOnce() throws {
+    @Test(arguments: QueueBackend.allCases) func aFailureMarkedNotRetryableEndsAtOnce(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let queue = try makeQueue(dir)
+        let queue = try makeQueue(dir, backend: backend)
         let id = try queue.enqueue(request(dir), now: t0).id
         _ = try #require(try queue.claim(owner: "w", now: t0))
         let job = try queue.finish(jobID: id, owner: "w", outcome: .failed(exitCode: 1, error: "same failure", retryable: false), now: t0)
@@ -124,10 +124,10 @@ import WharfTestSupport
         #expect(job.attempt == 1)
     }
 
-    @Test func cancellingAQueuedJobEndsItAndARunningOneIsToldAtTheNextHeartbeat() throws {
+    @Test(arguments: QueueBackend.allCases) func cancellingAQueuedJobEndsItAndARunningOneIsToldAtTheNextHeartbeat(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let queue = try makeQueue(dir)
+        let queue = try makeQueue(dir, backend: backend)
         let ids = try queue.enqueue(batch: [request(dir), request(dir)], now: t0)
         let running = try #require(try queue.claim(owner: "w", now: t0))
         let waiting = ids.first { $0 != running.id }!
@@ -145,20 +145,20 @@ import WharfTestSupport
         }
     }
 
-    @Test func aFailureAfterACancelRequestIsNotRetried() throws {
+    @Test(arguments: QueueBackend.allCases) func aFailureAfterACancelRequestIsNotRetried(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let queue = try makeQueue(dir)
+        let queue = try makeQueue(dir, backend: backend)
         let id = try queue.enqueue(request(dir), now: t0).id
         _ = try #require(try queue.claim(owner: "w", now: t0))
         try queue.cancel(jobID: id, now: t0)
         #expect(try queue.finish(jobID: id, owner: "w", outcome: .failed(exitCode: 143, error: "killed"), now: t0).state == .failed)
     }
 
-    @Test func heartbeatsExtendTheLeaseAndAStrangerCannotHeartbeatOrFinish() throws {
+    @Test(arguments: QueueBackend.allCases) func heartbeatsExtendTheLeaseAndAStrangerCannotHeartbeatOrFinish(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let queue = try makeQueue(dir)
+        let queue = try makeQueue(dir, backend: backend)
         let id = try queue.enqueue(request(dir), now: t0).id
         _ = try #require(try queue.claim(owner: "w", now: t0))
         _ = try queue.heartbeat(jobID: id, owner: "w", now: t0.addingTimeInterval(30))
@@ -172,10 +172,10 @@ import WharfTestSupport
         #expect(try queue.get(id).state == .running)
     }
 
-    @Test func unknownJobIdsGetAClearError() throws {
+    @Test(arguments: QueueBackend.allCases) func unknownJobIdsGetAClearError(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let queue = try makeQueue(dir)
+        let queue = try makeQueue(dir, backend: backend)
         #expect(throws: SchedulerError.unknownJob(42)) { try queue.get(42) }
         #expect(throws: SchedulerError.unknownJob(42)) { try queue.cancel(jobID: 42, now: t0) }
         #expect(throws: SchedulerError.unknownJob(42)) { try queue.heartbeat(jobID: 42, owner: "w", now: t0) }
@@ -184,10 +184,10 @@ import WharfTestSupport
         #expect(SchedulerError.unknownJob(42).description == "no job with id 42")
     }
 
-    @Test func badRequestsAreRefusedAndNothingIsQueued() throws {
+    @Test(arguments: QueueBackend.allCases) func badRequestsAreRefusedAndNothingIsQueued(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let queue = try makeQueue(dir)
+        let queue = try makeQueue(dir, backend: backend)
         var unknownType = request(dir)
         unknownType.buildType = "cobol_mainframe"
         #expect(throws: SchedulerError.unknownBuildType("cobol_mainframe", known: ["flutter_android", "flutter_ios", "flutter_web", "javascript_web"])) {
@@ -213,10 +213,10 @@ import WharfTestSupport
         #expect(queue.snapshot(now: t0).ready == 0)
     }
 
-    @Test func listFiltersByStateAndApp() throws {
+    @Test(arguments: QueueBackend.allCases) func listFiltersByStateAndApp(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let queue = try makeQueue(dir)
+        let queue = try makeQueue(dir, backend: backend)
         try queue.enqueue(batch: [request(dir, app: "a"), request(dir, app: "b"), request(dir, app: "b")], now: t0)
         _ = try queue.claim(owner: "w", now: t0)
         #expect(try queue.list().count == 3)
@@ -226,14 +226,14 @@ import WharfTestSupport
         #expect(try queue.list(limit: 1).count == 1)
     }
 
-    @Test func twoQueuesOnOneFileInTwoThreadsNeverClaimTheSameJob() async throws {
+    @Test(arguments: QueueBackend.allCases) func twoQueuesOnOneFileInTwoThreadsNeverClaimTheSameJob(_ backend: QueueBackend) async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let first = try makeQueue(dir)
+        let first = try makeQueue(dir, backend: backend)
         let jobCount = 200
         try first.enqueue(batch: (0..<jobCount).map { i in request(dir, app: "app\(i % 7)") }, now: t0)
         // A second queue over the same file: like a second scheduler process, with its own index.
-        let second = try makeQueue(dir)
+        let second = try makeQueue(dir, backend: backend)
         func drain(_ queue: JobQueue, owner: String) throws -> [Int64] {
             var ids: [Int64] = []
             while let job = try queue.claim(owner: owner, now: t0) { ids.append(job.id) }
@@ -249,21 +249,21 @@ import WharfTestSupport
         #expect(owners.allSatisfy { job in (job.leaseOwner == "a") == claimedA.contains(job.id) })
     }
 
-    @Test func jobsQueuedByAnotherProcessAreFoundBySync() throws {
+    @Test(arguments: QueueBackend.allCases) func jobsQueuedByAnotherProcessAreFoundBySync(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let server = try makeQueue(dir)
-        let cli = try makeQueue(dir)
+        let server = try makeQueue(dir, backend: backend)
+        let cli = try makeQueue(dir, backend: backend)
         let id = try cli.enqueue(request(dir), now: t0).id
         #expect(try server.claim(owner: "s", now: t0) == nil)
         #expect(try server.syncNewJobs(now: t0) == 1)
         #expect(try server.claim(owner: "s", now: t0)?.id == id)
     }
 
-    @Test func pruningDeletesOnlyOldFinishedJobsAndTheirAttempts() throws {
+    @Test(arguments: QueueBackend.allCases) func pruningDeletesOnlyOldFinishedJobsAndTheirAttempts(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let queue = try makeQueue(dir)
+        let queue = try makeQueue(dir, backend: backend)
         let ids = try queue.enqueue(batch: [request(dir), request(dir), request(dir)], now: t0)
         let done = try #require(try queue.claim(owner: "w", now: t0))
         try queue.finish(jobID: done.id, owner: "w", outcome: .succeeded(deploymentID: "d"), now: t0)

@@ -4,10 +4,10 @@ import Testing
 import WharfTestSupport
 
 @Suite struct LeaseRescuerTests {
-    @Test func aJobWhoseLeaseExpiredGoesBackToTheQueueAndRunsOnceMore() throws {
+    @Test(arguments: QueueBackend.allCases) func aJobWhoseLeaseExpiredGoesBackToTheQueueAndRunsOnceMore(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let queue = try makeQueue(dir)  // lease 60 s
+        let queue = try makeQueue(dir, backend: backend)  // lease 60 s
         let rescuer = LeaseRescuer(queue: queue)
         let id = try queue.enqueue(request(dir), now: t0).id
         _ = try #require(try queue.claim(owner: "crashed", now: t0))
@@ -29,10 +29,10 @@ import WharfTestSupport
         #expect(attempts[0].endedAt! <= attempts[1].startedAt, "the two attempts never overlap in the record")
     }
 
-    @Test func heartbeatsKeepAJobFromBeingRescued() throws {
+    @Test(arguments: QueueBackend.allCases) func heartbeatsKeepAJobFromBeingRescued(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let queue = try makeQueue(dir)
+        let queue = try makeQueue(dir, backend: backend)
         let rescuer = LeaseRescuer(queue: queue)
         let id = try queue.enqueue(request(dir), now: t0).id
         _ = try queue.claim(owner: "alive", now: t0)
@@ -43,10 +43,10 @@ import WharfTestSupport
         #expect(try queue.get(id).state == .running)
     }
 
-    @Test func aLostLastAttemptEndsTheJobFailed() throws {
+    @Test(arguments: QueueBackend.allCases) func aLostLastAttemptEndsTheJobFailed(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let queue = try makeQueue(dir)
+        let queue = try makeQueue(dir, backend: backend)
         var r = request(dir)
         r.maxAttempts = 1
         let id = try queue.enqueue(r, now: t0).id
@@ -58,16 +58,16 @@ import WharfTestSupport
         #expect(queue.snapshot(now: t0).running == 0)
     }
 
-    @Test func aRestartedSchedulerRescuesJobsItsPredecessorHeld() throws {
+    @Test(arguments: QueueBackend.allCases) func aRestartedSchedulerRescuesJobsItsPredecessorHeld(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         do {
-            let before = try makeQueue(dir)
+            let before = try makeQueue(dir, backend: backend)
             try before.enqueue(batch: [request(dir), request(dir)], now: t0)
             _ = try before.claim(owner: "pid-1", now: t0)
             _ = try before.claim(owner: "pid-1", now: t0)
         }
-        let after = try makeQueue(dir, now: t0.addingTimeInterval(300))
+        let after = try makeQueue(dir, backend: backend, now: t0.addingTimeInterval(300))
         #expect(after.snapshot(now: t0.addingTimeInterval(300)).running == 2)
         let report = try LeaseRescuer(queue: after).runOnce(now: t0.addingTimeInterval(300))
         #expect(report.requeued.sorted() == [1, 2])

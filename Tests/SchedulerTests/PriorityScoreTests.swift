@@ -11,10 +11,10 @@ import WharfTestSupport
         return apps
     }
 
-    @Test func kindOrdersUserPushThenManualThenRetryThenCacheWarm() throws {
+    @Test(arguments: QueueBackend.allCases) func kindOrdersUserPushThenManualThenRetryThenCacheWarm(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let queue = try makeQueue(dir)
+        let queue = try makeQueue(dir, backend: backend)
         try queue.enqueue(batch: [
             request(dir, app: "warm", kind: .cache_warm), request(dir, app: "retry", kind: .retry),
             request(dir, app: "manual", kind: .manual), request(dir, app: "push", kind: .user_push),
@@ -22,10 +22,10 @@ import WharfTestSupport
         #expect(try claimOrder(queue) == ["push", "manual", "retry", "warm"])
     }
 
-    @Test func theHintOrdersReleaseThenNormalThenLow() throws {
+    @Test(arguments: QueueBackend.allCases) func theHintOrdersReleaseThenNormalThenLow(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let queue = try makeQueue(dir)
+        let queue = try makeQueue(dir, backend: backend)
         try queue.enqueue(batch: [
             request(dir, app: "low", hint: .low), request(dir, app: "normal", hint: .normal),
             request(dir, app: "release", hint: .release),
@@ -33,29 +33,29 @@ import WharfTestSupport
         #expect(try claimOrder(queue) == ["release", "normal", "low"])
     }
 
-    @Test func aMorePopularAppGoesFirst() throws {
+    @Test(arguments: QueueBackend.allCases) func aMorePopularAppGoesFirst(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let queue = try makeQueue(dir, popularity: { $0 == "hot" ? 1.0 : 0.1 })
+        let queue = try makeQueue(dir, backend: backend, popularity: { $0 == "hot" ? 1.0 : 0.1 })
         try queue.enqueue(batch: [request(dir, app: "cold"), request(dir, app: "hot")], now: t0)
         #expect(try claimOrder(queue) == ["hot", "cold"])
         let hot = try queue.explain(jobID: 2, now: t0)
         #expect(hot.factors.first { $0.name == "popularity" }?.contribution == 200)
     }
 
-    @Test func aCheaperBuildTypeGoesFirst() throws {
+    @Test(arguments: QueueBackend.allCases) func aCheaperBuildTypeGoesFirst(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let queue = try makeQueue(dir)
+        let queue = try makeQueue(dir, backend: backend)
         try queue.enqueue(batch: [request(dir, app: "ios", type: "flutter_ios"), request(dir, app: "web", type: "javascript_web"),
                                   request(dir, app: "android", type: "flutter_android")], now: t0)
         #expect(try claimOrder(queue) == ["web", "android", "ios"])
     }
 
-    @Test func fairShareLetsAnAppWithFewJobsOvertakeOneWithMany() throws {
+    @Test(arguments: QueueBackend.allCases) func fairShareLetsAnAppWithFewJobsOvertakeOneWithMany(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let queue = try makeQueue(dir)
+        let queue = try makeQueue(dir, backend: backend)
         try queue.enqueue(batch: (0..<5).map { _ in request(dir, app: "busy") }, now: t0)
         try queue.enqueue(request(dir, app: "quiet"), now: t0.addingTimeInterval(1))
         let order = try claimOrder(queue, now: t0.addingTimeInterval(2))
@@ -63,19 +63,19 @@ import WharfTestSupport
         #expect(try queue.explain(jobID: 6, now: t0).factors.first { $0.name == "fair share" }?.value == 1)
     }
 
-    @Test func fairShareCountsJobsOfTheSameOwnerAcrossApps() throws {
+    @Test(arguments: QueueBackend.allCases) func fairShareCountsJobsOfTheSameOwnerAcrossApps(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let queue = try makeQueue(dir)
+        let queue = try makeQueue(dir, backend: backend)
         try queue.enqueue(batch: (0..<4).map { i in request(dir, app: "bot-app\(i)", owner: "dependabot") }, now: t0)
         try queue.enqueue(request(dir, app: "human-app", owner: "alice"), now: t0.addingTimeInterval(1))
         #expect(try claimOrder(queue, now: t0.addingTimeInterval(2)).first == "human-app")
     }
 
-    @Test func aRetryYieldsToAFirstAttempt() throws {
+    @Test(arguments: QueueBackend.allCases) func aRetryYieldsToAFirstAttempt(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let queue = try makeQueue(dir, configuration: .init(retry: RetryPolicy(baseDelay: 0)))
+        let queue = try makeQueue(dir, backend: backend, configuration: .init(retry: RetryPolicy(baseDelay: 0)))
         let flaky = try queue.enqueue(request(dir, app: "flaky"), now: t0)
         _ = try queue.claim(owner: "w", now: t0)
         try queue.finish(jobID: flaky.id, owner: "w", outcome: .failed(exitCode: 1, error: "flake"), now: t0)
@@ -83,20 +83,20 @@ import WharfTestSupport
         #expect(try claimOrder(queue) == ["fresh", "flaky"])
     }
 
-    @Test func equalScoresAreBrokenByQueueTime() throws {
+    @Test(arguments: QueueBackend.allCases) func equalScoresAreBrokenByQueueTime(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let queue = try makeQueue(dir, configuration: .init(weights: PriorityWeights(agePerHour: 0)))
+        let queue = try makeQueue(dir, backend: backend, configuration: .init(weights: PriorityWeights(agePerHour: 0)))
         try queue.enqueue(request(dir, app: "first"), now: t0)
         try queue.enqueue(request(dir, app: "second"), now: t0.addingTimeInterval(5))
         try queue.enqueue(request(dir, app: "third"), now: t0.addingTimeInterval(9))
         #expect(try claimOrder(queue, now: t0.addingTimeInterval(10)) == ["first", "second", "third"])
     }
 
-    @Test func anOldCacheWarmJobEventuallyOutranksFreshUserPushes() throws {
+    @Test(arguments: QueueBackend.allCases) func anOldCacheWarmJobEventuallyOutranksFreshUserPushes(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let queue = try makeQueue(dir, popularity: { $0 == "star" ? 1 : 0 })
+        let queue = try makeQueue(dir, backend: backend, popularity: { $0 == "star" ? 1 : 0 })
         let warm = try queue.enqueue(request(dir, app: "nightly", kind: .cache_warm, hint: .low), now: t0)
         // One hour later a fresh release push of the most popular app still wins.
         let hourLater = t0.addingTimeInterval(3600)
@@ -112,10 +112,10 @@ import WharfTestSupport
         #expect(warmScore > pushScore)
     }
 
-    @Test func explainAddsUpToTheScoreTheClaimUsed() throws {
+    @Test(arguments: QueueBackend.allCases) func explainAddsUpToTheScoreTheClaimUsed(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let queue = try makeQueue(dir, popularity: { _ in 0.5 })
+        let queue = try makeQueue(dir, backend: backend, popularity: { _ in 0.5 })
         try queue.enqueue(batch: [request(dir, app: "a", owner: "o", type: "flutter_web", kind: .manual, hint: .release),
                                   request(dir, app: "a", owner: "o", type: "flutter_ios", kind: .cache_warm)], now: t0)
         let now = t0.addingTimeInterval(1800)
@@ -146,10 +146,10 @@ import WharfTestSupport
         }
     }
 
-    @Test func kindsCanBeExcludedFromAClaim() throws {
+    @Test(arguments: QueueBackend.allCases) func kindsCanBeExcludedFromAClaim(_ backend: QueueBackend) throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let queue = try makeQueue(dir)
+        let queue = try makeQueue(dir, backend: backend)
         try queue.enqueue(batch: [request(dir, app: "w", kind: .cache_warm), request(dir, app: "p", kind: .user_push)], now: t0)
         #expect(try queue.claim(owner: "w", now: t0, kinds: [.cache_warm])?.app == "w")
         #expect(try queue.claim(owner: "w", now: t0, kinds: [.cache_warm]) == nil)

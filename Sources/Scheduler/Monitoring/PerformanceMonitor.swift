@@ -146,19 +146,16 @@ public final class PerformanceMonitor: Sendable {
         WindowSummary(records: try window(now: now), windowSeconds: configuration.windowSeconds)
     }
 
-    /// Queued jobs by kind, from the database (so jobs other processes queued count too).
+    /// Queued jobs by kind, from the queue's storage (so jobs other processes queued count too).
     func queuedCounts() throws -> [JobKind: Int] {
-        let rows = try queue.database.writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT kind, count(*) AS n FROM job WHERE state = 'queued' GROUP BY kind")
-        }
         var counts = Dictionary(uniqueKeysWithValues: JobKind.allCases.map { ($0, 0) })
-        for row in rows { if let kind = JobKind(rawValue: row["kind"]) { counts[kind] = row["n"] } }
+        for (name, n) in try queue.storage.queuedCountsByKind() { if let kind = JobKind(rawValue: name) { counts[kind] = n } }
         return counts
     }
 
-    /// Jobs running now, from the database.
+    /// Jobs running now, from the queue's storage (every scheduler sharing it).
     func runningCount() throws -> Int {
-        try queue.database.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM job WHERE state = 'running'") ?? 0 }
+        try queue.storage.runningCount()
     }
 
     /// Recorded builds, newest first (at most `limit`), optionally of one job.
@@ -180,9 +177,7 @@ public final class PerformanceMonitor: Sendable {
         var over: Set<String> = []
         if let warningAfter = configuration.timeoutWarning {
             let cutoff = now.timeIntervalSince1970 - warningAfter
-            let running = try queue.database.writer.read { db in
-                try Job.fetchAll(db, sql: "SELECT * FROM job WHERE state = 'running' AND started_at <= ? ORDER BY id", arguments: [cutoff])
-            }
+            let running = try queue.storage.runningJobs(startedAtOrBefore: cutoff)
             for job in running {
                 let elapsed = now.timeIntervalSince(job.startedAt ?? now)
                 try raise(TimeoutWarning.condition(job: job, elapsed: elapsed, warningAfter: warningAfter), now: now, into: &report)

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Synchronization
 
 /// What a lease holder should do after a heartbeat.
@@ -81,22 +80,8 @@ extension JobQueue {
     /// Leases the queued job `choice` to `owner` on `slotID` (empty: none) in one conditional UPDATE;
     /// nil when it is no longer queued and ready (another process took it, or it was cancelled).
     private func lease(_ choice: QueueIndex.Choice, slotID chosen: String, owner: String, time: Double) throws -> Job? {
-        let id = choice.entry.id
-        let slotID: String? = chosen.isEmpty ? nil : chosen
-        let leaseEnd = time + configuration.leaseDuration
-        return try database.writer.write { db -> Job? in
-            guard let job = try Job.fetchOne(db, sql: """
-                UPDATE job SET state = 'running', attempt = attempt + 1, lease_owner = ?, heartbeat_at = ?,
-                       lease_expires_at = ?, started_at = ?, slot_id = ?, claim_score = ?, cancel_requested = 0
-                WHERE id = ? AND state = 'queued' AND available_at <= ? AND attempt < max_attempts
-                RETURNING *
-                """, arguments: [owner, time, leaseEnd, time, slotID, choice.score, id, time])
-            else { return nil }
-            try db.execute(sql: """
-                INSERT INTO job_attempt (job_id, attempt, owner, slot_id, started_at) VALUES (?, ?, ?, ?, ?)
-                """, arguments: [id, job.attempt, owner, slotID, time])
-            return job
-        }
+        try storage.lease(LeaseGrant(jobID: choice.entry.id, owner: owner, slotID: chosen.isEmpty ? nil : chosen,
+                                     score: choice.score, time: time, leaseEnd: time + configuration.leaseDuration))
     }
 
     /// The job the next claim would take and its score, without claiming it (the decision alone).
@@ -110,13 +95,7 @@ extension JobQueue {
     /// build must stop: the job may already run elsewhere).
     func heartbeat(jobID: Int64, owner: String, now: Date) throws -> LeaseDirective {
         let time = now.timeIntervalSince1970
-        let cancel = try database.writer.write { db -> Bool? in
-            try Bool.fetchOne(db, sql: """
-                UPDATE job SET heartbeat_at = ?, lease_expires_at = ?
-                WHERE id = ? AND state = 'running' AND lease_owner = ?
-                RETURNING cancel_requested
-                """, arguments: [time, time + configuration.leaseDuration, jobID, owner])
-        }
+        let cancel = try storage.heartbeat(jobID: jobID, owner: owner, time: time, leaseEnd: time + configuration.leaseDuration)
         guard let cancel else {
             _ = try get(jobID)  // unknownJob if it does not exist
             throw SchedulerError.leaseLost(job: jobID, owner: owner)
@@ -126,12 +105,7 @@ extension JobQueue {
 
     /// Records where the running attempt writes its log (so `wharf logs --follow` can find it).
     func attachLog(jobID: Int64, owner: String, path: String) throws {
-        let changed = try database.writer.write { db -> Int in
-            try db.execute(sql: "UPDATE job SET log_path = ? WHERE id = ? AND state = 'running' AND lease_owner = ?",
-                           arguments: [path, jobID, owner])
-            return db.changesCount
-        }
-        if changed == 0 {
+        if try !storage.attachLog(jobID: jobID, owner: owner, path: path) {
             _ = try get(jobID)
             throw SchedulerError.leaseLost(job: jobID, owner: owner)
         }
@@ -139,18 +113,11 @@ extension JobQueue {
 
     /// Records how an attempt is sandboxed (before it starts).
     func recordSandbox(jobID: Int64, attempt: Int, record: SandboxRecord) throws {
-        try database.writer.write { db in
-            try db.execute(sql: """
-                UPDATE job_attempt SET isolation = ?, build_user = ?, limits = ?, deps_cache = ? WHERE job_id = ? AND attempt = ?
-                """, arguments: [record.isolation, record.user, record.limits, record.dependencyCache, jobID, attempt])
-        }
+        try storage.recordSandbox(jobID: jobID, attempt: attempt, record: record)
     }
 
     /// Records what an attempt used at most (after it ended).
     func recordUsage(jobID: Int64, attempt: Int, peakMemoryBytes: Int?, peakDiskBytes: Int?) throws {
-        try database.writer.write { db in
-            try db.execute(sql: "UPDATE job_attempt SET peak_memory_bytes = ?, peak_disk_bytes = ? WHERE job_id = ? AND attempt = ?",
-                           arguments: [peakMemoryBytes, peakDiskBytes, jobID, attempt])
-        }
+        try storage.recordUsage(jobID: jobID, attempt: attempt, peakMemoryBytes: peakMemoryBytes, peakDiskBytes: peakDiskBytes)
     }
 }

@@ -26,25 +26,7 @@ extension JobQueue {
         }
         let time = now.timeIntervalSince1970
         let defaultAttempts = configuration.retry.maxAttempts
-        let ids = try database.writer.write { db -> [Int64] in
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO job (app, owner, build_type, kind, source, command, target, priority_hint,
-                                 deps_hash, cache_key, activate, max_attempts, queued_at, available_at, force)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            var ids: [Int64] = []
-            ids.reserveCapacity(requests.count)
-            for r in requests {
-                try insert.execute(arguments: [
-                    r.app, r.owner, r.buildType, r.kind.rawValue, r.source, r.command, r.target,
-                    r.priorityHint.rawValue, r.dependencyHash, r.cacheKey, r.activate,
-                    r.maxAttempts ?? defaultAttempts, time, time, r.force,
-                ])
-                ids.append(db.lastInsertedRowID)
-            }
-            try sameTransaction?(db, ids)
-            return ids
-        }
+        let ids = try storage.insert(requests, defaultAttempts: defaultAttempts, time: time, sameTransaction: sameTransaction)
         index.withLock { idx in
             for (request, id) in zip(requests, ids) {
                 idx.insertQueued(

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Synchronization
 
 /// How one attempt ended, as the runner reports it.
@@ -49,10 +48,7 @@ extension JobQueue {
         let time = now.timeIntervalSince1970
         let stages = try String(decoding: JSONEncoder().encode(report.stageDurations), as: UTF8.self)
         let retry = configuration.retry
-        let job = try database.writer.write { db -> Job in
-            guard let job = try Job.fetchOne(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [jobID]) else {
-                throw SchedulerError.unknownJob(jobID)
-            }
+        let job = try storage.finish(jobID: jobID) { job throws -> FinishUpdate in
             guard job.state == .running, job.leaseOwner == owner else { throw SchedulerError.leaseLost(job: jobID, owner: owner) }
             var next = "queued"
             var availableAt = time
@@ -74,16 +70,10 @@ extension JobQueue {
             }
             if next == "queued" { availableAt = time + retry.backoff(afterAttempt: job.attempt) }
             let final = next != "queued"
-            try db.execute(sql: """
-                UPDATE job SET state = ?, available_at = ?, finished_at = ?, lease_owner = NULL, heartbeat_at = NULL,
-                       lease_expires_at = NULL, exit_code = ?, error = ?, deployment_id = coalesce(?, deployment_id),
-                       cache_hit = ?, stage_durations = ?, log_path = coalesce(?, log_path)
-                WHERE id = ?
-                """, arguments: [next, final ? job.availableAt.timeIntervalSince1970 : availableAt, final ? time : nil,
-                                 exitCode, error, deployment, cacheHit, stages, report.logPath, jobID])
-            try db.execute(sql: "UPDATE job_attempt SET ended_at = ?, outcome = ? WHERE job_id = ? AND attempt = ?",
-                           arguments: [time, outcome.attemptOutcome, jobID, job.attempt])
-            return try Job.fetchOne(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [jobID])!
+            return FinishUpdate(
+                state: next, availableAt: final ? job.availableAt.timeIntervalSince1970 : availableAt, finishedAt: final ? time : nil,
+                exitCode: exitCode, error: error, deploymentID: deployment, cacheHit: cacheHit, stageDurations: stages,
+                logPath: report.logPath, attempt: job.attempt, endedAt: time, outcome: outcome.attemptOutcome)
         }
         index.withLock { idx in
             idx.endRunning(id: jobID)
@@ -97,20 +87,12 @@ extension JobQueue {
     @discardableResult
     public func cancel(jobID: Int64, now: Date) throws -> Job {
         let time = now.timeIntervalSince1970
-        let job = try database.writer.write { db -> Job in
-            guard let job = try Job.fetchOne(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [jobID]) else {
-                throw SchedulerError.unknownJob(jobID)
-            }
+        let job = try storage.cancel(jobID: jobID, time: time) { job throws -> CancelAction in
             switch job.state {
-            case .queued:
-                try db.execute(sql: "UPDATE job SET state = 'cancelled', finished_at = ?, error = 'cancelled' WHERE id = ?",
-                               arguments: [time, jobID])
-            case .running:
-                try db.execute(sql: "UPDATE job SET cancel_requested = 1 WHERE id = ?", arguments: [jobID])
-            default:
-                throw SchedulerError.invalidTransition(job: jobID, from: job.state, operation: "cancel")
+            case .queued: return .endQueued
+            case .running: return .flagRunning
+            default: throw SchedulerError.invalidTransition(job: jobID, from: job.state, operation: "cancel")
             }
-            return try Job.fetchOne(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [jobID])!
         }
         if job.state == .cancelled { index.withLock { _ = $0.removeQueued(id: jobID) } }
         return job
@@ -121,30 +103,22 @@ extension JobQueue {
     /// Used by `LeaseRescuer`.
     func rescueExpiredLeases(now: Date) throws -> RescueReport {
         let time = now.timeIntervalSince1970
-        let (requeued, failed) = try database.writer.write { db -> ([Job], [Int64]) in
-            let expired = try Job.fetchAll(db, sql: "SELECT * FROM job WHERE state = 'running' AND lease_expires_at < ?",
-                                           arguments: [time])
-            var requeued: [Job] = []
-            var failed: [Int64] = []
-            for job in expired {
-                let cancelled = job.cancelRequested
-                let final = cancelled || job.attempt >= job.maxAttempts
-                try db.execute(sql: """
-                    UPDATE job SET state = ?, available_at = ?, finished_at = ?, lease_owner = NULL, heartbeat_at = NULL,
-                           lease_expires_at = NULL, error = ?
-                    WHERE id = ? AND state = 'running'
-                    """, arguments: [final ? (cancelled ? "cancelled" : "failed") : "queued", time, final ? time : nil,
-                                     "lease of '\(job.leaseOwner ?? "")' expired (owner crashed or hung)", job.id])
-                try db.execute(sql: "UPDATE job_attempt SET ended_at = ?, outcome = 'lease_expired' WHERE job_id = ? AND attempt = ?",
-                               arguments: [time, job.id, job.attempt])
-                if final { failed.append(job.id) } else {
-                    var back = job
-                    back.state = .queued
-                    back.availableAt = now
-                    requeued.append(back)
-                }
+        let rescued = try storage.rescueExpired(before: time) { job in
+            let cancelled = job.cancelRequested
+            let final = cancelled || job.attempt >= job.maxAttempts
+            return RescueUpdate(state: final ? (cancelled ? "cancelled" : "failed") : "queued", availableAt: time,
+                                finishedAt: final ? time : nil,
+                                error: "lease of '\(job.leaseOwner ?? "")' expired (owner crashed or hung)")
+        }
+        var requeued: [Job] = []
+        var failed: [Int64] = []
+        for (job, update) in rescued {
+            if update.state != "queued" { failed.append(job.id) } else {
+                var back = job
+                back.state = .queued
+                back.availableAt = now
+                requeued.append(back)
             }
-            return (requeued, failed)
         }
         index.withLock { idx in
             for id in failed { idx.endRunning(id: id) }
@@ -170,11 +144,6 @@ extension JobQueue {
     /// default (the build cache's retention), then pruned by the service.
     @discardableResult
     func pruneFinished(before cutoff: Date) throws -> Int {
-        try database.writer.write { db in
-            try db.execute(sql: """
-                DELETE FROM job WHERE state IN ('succeeded', 'failed', 'cancelled', 'timed_out') AND finished_at < ?
-                """, arguments: [cutoff.timeIntervalSince1970])
-            return db.changesCount
-        }
+        try storage.pruneFinished(before: cutoff.timeIntervalSince1970)
     }
 }

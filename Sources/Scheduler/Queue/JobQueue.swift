@@ -2,10 +2,11 @@ import Foundation
 import GRDB
 import Synchronization
 
-/// The durable build queue: jobs live in SQLite, and an in-memory index of the queued ones makes each
-/// scheduling decision O(app groups) instead of a scan. Every state change is one SQLite transaction
-/// whose conditions (`WHERE state = 'queued'`, `WHERE lease_owner = ?`) make it safe against other
-/// processes sharing the file; the index is a cache of the database, rebuilt on open.
+/// The durable build queue: jobs live in a `QueueStorage` (SQLite by default, or PostgreSQL shared by
+/// several schedulers), and an in-memory index of the queued ones makes each scheduling decision
+/// O(app groups) instead of a scan. Every state change is one storage transaction whose conditions
+/// (`WHERE state = 'queued'`, `WHERE lease_owner = ?`) make it safe against other processes sharing
+/// the queue; the index is a cache of the storage, rebuilt on open.
 public final class JobQueue: Sendable {
     /// Everything a queue can be configured with; defaults are the seeds'.
     public struct Configuration: Sendable {
@@ -27,7 +28,11 @@ public final class JobQueue: Sendable {
         }
     }
 
+    /// The machine's own SQLite database (build cache, alerts, push deliveries; and the jobs unless
+    /// `storage` is PostgreSQL).
     public let database: SchedulerDatabase
+    /// Where jobs and attempts live.
+    let storage: any QueueStorage
     public let configuration: Configuration
     let scorer: PriorityScorer
     let popularity: @Sendable (String) -> Double
@@ -37,13 +42,27 @@ public final class JobQueue: Sendable {
 
     /// Opens the queue over `database` and loads the queued and running jobs into the index.
     /// - Parameter popularity: an app's popularity in 0...1 (the edge's decayed access counts).
-    public init(database: SchedulerDatabase, configuration: Configuration = .init(),
-                popularity: @escaping @Sendable (String) -> Double = { _ in 0 }, now: Date = Date()) throws {
+    public convenience init(database: SchedulerDatabase, configuration: Configuration = .init(),
+                            popularity: @escaping @Sendable (String) -> Double = { _ in 0 }, now: Date = Date()) throws {
+        try self.init(database: database, storage: SQLiteQueueStorage(database: database), configuration: configuration,
+                      popularity: popularity, now: now)
+    }
+
+    /// Opens a queue whose jobs live in the shared PostgreSQL database `postgres`; `database` keeps
+    /// what stays on this machine.
+    public convenience init(database: SchedulerDatabase, postgres: PostgresQueueStorage, configuration: Configuration = .init(),
+                            popularity: @escaping @Sendable (String) -> Double = { _ in 0 }, now: Date = Date()) throws {
+        try self.init(database: database, storage: postgres, configuration: configuration, popularity: popularity, now: now)
+    }
+
+    init(database: SchedulerDatabase, storage: any QueueStorage, configuration: Configuration,
+         popularity: @escaping @Sendable (String) -> Double, now: Date) throws {
         try configuration.weights.validate()
         guard configuration.leaseDuration > 0, configuration.retry.maxRetries >= 0, configuration.retry.maxRetries < 100 else {
             throw SchedulerError.invalidConfiguration("lease duration must be > 0 and retries 0...99")
         }
         self.database = database
+        self.storage = storage
         self.configuration = configuration
         self.scorer = PriorityScorer(weights: configuration.weights, catalog: configuration.catalog)
         self.popularity = popularity
@@ -54,29 +73,30 @@ public final class JobQueue: Sendable {
     /// Rebuilds the index from the database (on open, or after other processes changed the queue).
     /// App popularity is read again from the provider: call this when popularity was recomputed.
     func reloadIndex(now: Date) throws {
-        let rows = try database.writer.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT id, app, owner, kind, priority_hint, build_type, deps_hash, attempt, queued_at, available_at, state
-                FROM job WHERE state IN ('queued', 'running') ORDER BY id
-                """)
-        }
+        let rows = try storage.activeJobs()
         var fresh = QueueIndex(scorer: scorer, popularity: popularity)
         for row in rows { insert(row: row, into: &fresh, now: now.timeIntervalSince1970) }
         index.withLock { $0 = fresh }
     }
 
-    /// Adds jobs other processes queued since the index was loaded (ids above the highest known one).
+    /// Adds jobs other processes queued since the index was loaded (ids above the highest known one);
+    /// rebuilds the index in full instead when the storage says so (on PostgreSQL: another scheduler
+    /// requeued jobs, a notification may have been missed, or the periodic resync is due).
     @discardableResult
     func syncNewJobs(now: Date) throws -> Int {
-        let highest = index.withLock { $0.highestID }
-        let rows = try database.writer.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT id, app, owner, kind, priority_hint, build_type, deps_hash, attempt, queued_at, available_at, state
-                FROM job WHERE state = 'queued' AND id > ? ORDER BY id
-                """, arguments: [highest])
+        let changes = storage.takeChanges(time: now.timeIntervalSince1970)
+        if changes.fullResync {
+            let before = index.withLock { $0.queuedCount + $0.running.count }
+            try reloadIndex(now: now)
+            return max(0, index.withLock { $0.queuedCount + $0.running.count } - before)
         }
-        index.withLock { idx in for row in rows { insert(row: row, into: &idx, now: now.timeIntervalSince1970) } }
-        return rows.count
+        let highest = index.withLock { $0.highestID }
+        let rows = try storage.queuedJobs(after: min(highest, (changes.newFrom ?? Int64.max) - 1))
+        return index.withLock { idx in
+            let before = idx.queuedCount
+            for row in rows { insert(row: row, into: &idx, now: now.timeIntervalSince1970) }
+            return idx.queuedCount - before
+        }
     }
 
     private func insert(row: Row, into idx: inout QueueIndex, now: Double) {
@@ -101,7 +121,7 @@ public final class JobQueue: Sendable {
 
     /// The job with `id`, or `SchedulerError.unknownJob`.
     public func get(_ id: Int64) throws -> Job {
-        guard let job = try database.writer.read({ db in try Job.fetchOne(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [id]) }) else {
+        guard let job = try storage.job(id) else {
             throw SchedulerError.unknownJob(id)
         }
         return job
@@ -109,22 +129,12 @@ public final class JobQueue: Sendable {
 
     /// Jobs, newest first, optionally only those in `state` or of `app`.
     public func list(state: JobState? = nil, app: String? = nil, limit: Int = 100) throws -> [Job] {
-        try database.writer.read { db in
-            var conditions: [String] = []
-            var arguments: StatementArguments = []
-            if let state { conditions.append("state = ?"); arguments += [state.rawValue] }
-            if let app { conditions.append("app = ?"); arguments += [app] }
-            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-            arguments += [max(0, min(limit, 10_000))]
-            return try Job.fetchAll(db, sql: "SELECT * FROM job \(filter) ORDER BY id DESC LIMIT ?", arguments: arguments)
-        }
+        try storage.jobs(state: state, app: app, limit: max(0, min(limit, 10_000)))
     }
 
     /// Every claimed attempt of a job, oldest first.
     public func attempts(of id: Int64) throws -> [JobAttempt] {
-        try database.writer.read { db in
-            try JobAttempt.fetchAll(db, sql: "SELECT * FROM job_attempt WHERE job_id = ? ORDER BY attempt", arguments: [id])
-        }
+        try storage.attempts(of: id)
     }
 
     /// Each factor of the job's current priority score (`wharf jobs explain ID`).

@@ -50,7 +50,7 @@ public final class CronService: Sendable {
             guard let scheduledFor = schedule.nextRunAt else { continue }
             let next: Date?
             do { next = try schedule.trigger().nextFire(after: now) } catch { next = nil }
-            guard try store.claim(schedule.name, expected: scheduledFor, next: next) else { continue }
+            guard try store.claim(schedule.name, expected: scheduledFor, next: next, now: now) else { continue }
             let lateness = now.timeIntervalSince(scheduledFor)
             if lateness > catchUpWindow {
                 let missed = missedCount(schedule, from: scheduledFor, until: now)

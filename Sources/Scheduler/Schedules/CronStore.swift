@@ -3,15 +3,19 @@ import GRDB
 
 /// Cron schedules in the scheduler's SQLite database: add, remove, list, and the compare-and-set
 /// claim that lets two processes (a running server and `wharf cron run`) share the table without
-/// firing a schedule twice.
+/// firing a schedule twice. With a `CronFireLedger` (schedulers sharing a PostgreSQL queue), a claim
+/// also needs the ledger's, so a firing happens once across every machine.
 public struct CronStore: Sendable {
     public let database: SchedulerDatabase
     /// Firing records kept per schedule (older ones are pruned when a run is recorded).
     let historyLimit: Int
+    /// The firings shared with other schedulers, nil when this machine's queue is its own.
+    let ledger: CronFireLedger?
 
-    public init(database: SchedulerDatabase, historyLimit: Int = 200) {
+    public init(database: SchedulerDatabase, historyLimit: Int = 200, ledger: CronFireLedger? = nil) {
         self.database = database
         self.historyLimit = max(1, historyLimit)
+        self.ledger = ledger
     }
 
     /// Adds a schedule; its first run is the next firing after `now`. Refuses bad names, bad
@@ -82,13 +86,16 @@ public struct CronStore: Sendable {
         }
     }
 
-    /// Moves a schedule's next run from `expected` to `next`; false if another process got there first.
-    func claim(_ name: String, expected: Date, next: Date?) throws -> Bool {
-        try database.writer.write { db in
+    /// Moves a schedule's next run from `expected` to `next`; false if another process got there first
+    /// (on this machine, or, with a ledger, on any machine sharing the queue).
+    func claim(_ name: String, expected: Date, next: Date?, now: Date = Date()) throws -> Bool {
+        let local = try database.writer.write { db in
             try db.execute(sql: "UPDATE cron_schedule SET next_run_at = ? WHERE name = ? AND next_run_at = ?",
                            arguments: [next?.timeIntervalSince1970, name, expected.timeIntervalSince1970])
             return db.changesCount == 1
         }
+        guard local, let ledger else { return local }
+        return try ledger.claim(name: name, scheduledFor: expected, now: now)
     }
 
     /// Records a firing: one `cron_run` row, the schedule's last-run columns and counters.
