@@ -124,6 +124,32 @@ import WharfTestSupport
         #expect(try String(contentsOfFile: privateFile, encoding: .utf8) == "private-token-789")
     }
 
+    /// Foundation opens files without close-on-exec, so a build started while another thread has a file
+    /// open (a workspace being copied, a token being read) would inherit it: here one is held open on
+    /// purpose, readable and writable, while builds start in each isolation mode.
+    @Test(arguments: [BuildIsolation.Mode.none, .user, .bubblewrap])
+    func aDescriptorTheSchedulerHoldsOpenDoesNotReachTheBuild(mode: BuildIsolation.Mode) async throws {
+        let area = try Area()
+        let isolation = try Self.isolation(mode)
+        let privateFile = area.root + "/held-open-token"
+        try Data("held-open-secret".utf8).write(to: URL(fileURLWithPath: privateFile))
+        chmod(privateFile, 0o600)
+        let held = open(privateFile, O_RDWR)  // deliberately without O_CLOEXEC
+        #expect(held > 2)
+        defer { close(held) }
+        let script = """
+            for f in /proc/$$/fd/*; do echo "fd ${f##*/} $(readlink "$f")"; done
+            for n in 3 4 5 6 7 8 9; do cat <&$n 2>/dev/null; done
+            echo done
+            """
+        let s = try spec(area, "held-\(mode.rawValue)", script, isolation: isolation, slot: mode == .none ? nil : "local-3")
+        let (result, log) = try await run(s)
+        #expect(result.outcome == .succeeded, "\(log)")
+        #expect(log.contains("out | done"), "\(log)")
+        #expect(!log.contains("held-open-token") && !log.contains("held-open-secret"), "\(log)")
+        #expect(try String(contentsOfFile: privateFile, encoding: .utf8) == "held-open-secret")
+    }
+
     @Test func underBubblewrapABuildSeesNeitherAnotherSlotsWorkspaceNorTheNetwork() async throws {
         let area = try Area()
         let isolation = try Self.isolation(.bubblewrap)

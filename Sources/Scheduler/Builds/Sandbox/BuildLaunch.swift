@@ -1,7 +1,8 @@
 import Foundation
 import UVLoop
 
-/// The command line that starts one build: a short prologue run by `/bin/sh` as Wharf's own user
+/// The command line that starts one build: bash closes every inherited descriptor but stdio, then a
+/// short prologue run by `/bin/sh` as Wharf's own user
 /// joins the build's cgroups and sets its rlimits, then `exec`s the isolation wrapper (`setpriv`,
 /// `bwrap`), which `exec`s `/bin/sh -c COMMAND` as the build. Nothing of the build's runs before it is
 /// inside its groups, limits and sandbox. The command travels as `$1`, never quoted into a script.
@@ -53,9 +54,21 @@ public struct BuildLaunch: Sendable, Equatable {
         return lines.joined(separator: "\n")
     }
 
-    /// How to spawn it: `/bin/sh -c PROLOGUE wharf-build COMMAND` in `workingDirectory`.
+    /// Run first, by bash (dash cannot name a descriptor above 9): closes every descriptor but the
+    /// three standard ones, then `exec`s `/bin/sh -c PROLOGUE wharf-build COMMAND`. Wharf's threads
+    /// open files while builds start, and Foundation opens without close-on-exec (`copyItem`,
+    /// `Data.write`, `String(contentsOfFile:)`), so a fork on one thread can catch a descriptor another
+    /// thread has open for a moment: another build's workspace file being copied, a token file being
+    /// read. Closed here, before any of the build's own code runs, whatever leaked is gone.
+    static let closeInheritedDescriptors = #"""
+        for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] 2>/dev/null && { exec {n}>&-; } 2>/dev/null; done
+        exec /bin/sh -c "$0" "$@"
+        """#
+
+    /// How to spawn it: `/bin/bash -c CLOSE PROLOGUE wharf-build COMMAND` in `workingDirectory`, which
+    /// becomes `/bin/sh -c PROLOGUE wharf-build COMMAND` with only stdin, stdout and stderr open.
     func processOptions(environment: [String: String], workingDirectory: String) -> ProcessOptions {
-        ProcessOptions(executable: "/bin/sh", arguments: ["-c", prologue, "wharf-build", command],
+        ProcessOptions(executable: "/bin/bash", arguments: ["-c", Self.closeInheritedDescriptors, prologue, "wharf-build", command],
                        environment: environment.map { "\($0.key)=\($0.value)" }.sorted(),
                        workingDirectory: workingDirectory, newProcessGroup: true)
     }
