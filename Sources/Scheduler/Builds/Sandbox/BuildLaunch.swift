@@ -59,10 +59,11 @@ public struct BuildLaunch: Sendable, Equatable {
     /// open files while builds start, and Foundation opens without close-on-exec (`copyItem`,
     /// `Data.write`, `String(contentsOfFile:)`), so a fork on one thread can catch a descriptor another
     /// thread has open for a moment: another build's workspace file being copied, a token file being
-    /// read. Closed here, before any of the build's own code runs, whatever leaked is gone.
+    /// read. Closed here, before any of the build's own code runs, whatever leaked is gone. (`SHLVL`,
+    /// which bash puts into the environment of whatever it `exec`s, is taken out again by `env -u`.)
     static let closeInheritedDescriptors = #"""
         for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] 2>/dev/null && { exec {n}>&-; } 2>/dev/null; done
-        exec /bin/sh -c "$0" "$@"
+        exec /usr/bin/env -u SHLVL /bin/sh -c "$0" "$@"
         """#
 
     /// How to spawn it: `/bin/bash -c CLOSE PROLOGUE wharf-build COMMAND` in `workingDirectory`, which
