@@ -15,12 +15,13 @@ struct MonitorSettings: Equatable {
 
     /// Reads the keys from `loader`'s providers; `scheduler.warning_s` is the default of
     /// `monitor.timeout_warning` (0 there turns it off unless the monitor key sets it).
-    static func read(_ loader: ConfigurationLoader, scheduler: SchedulerConfiguration) -> (MonitorSettings, [ConfigurationLoader.Problem]) {
+    static func read(_ loader: inout ConfigurationLoader, scheduler: SchedulerConfiguration) -> (MonitorSettings, [ConfigurationLoader.Problem]) {
         var settings = MonitorSettings()
         var problems: [ConfigurationLoader.Problem] = []
         let reader = loader.reader
-        // Every value is read as text (YAML scalars and environment values alike); the Scheduler's
-        // readers parse and range-check it. A mapping or list where a value belongs is a problem.
+        // The performance monitor's and the webhook's keys are read by the Scheduler: every value
+        // is read as text (YAML scalars and environment values alike); the Scheduler's readers
+        // parse and range-check it. The rest are `MonitorKeys` read from the table. A mapping or list where a value belongs is a problem.
         var found: [ConfigurationLoader.Problem] = []
         let lookup: (String) -> String? = { key in
             do { return try reader.requiredString(forKey: ConfigKey(key)) } catch {
@@ -39,31 +40,15 @@ struct MonitorSettings: Equatable {
             problems.append(problem(error))
         }
         do { settings.webhook = try WebhookConfiguration.from(lookup: lookup) } catch { problems.append(problem(error)) }
-        if let text = lookup("monitor.evaluate_interval_ms")?.trimmingCharacters(in: .whitespaces) {
-            if let ms = Int(text), (0...3_600_000).contains(ms) {
-                settings.evaluateIntervalMs = ms
-            } else {
-                problems.append(.init(key: "monitor.evaluate_interval_ms", reason: "must be 0 … 3600000 (0 = every scheduler tick), got '\(text)'"))
-            }
-        }
+        settings.evaluateIntervalMs = loader.present(MonitorKeys.evaluateIntervalMs) ?? settings.evaluateIntervalMs
         var spike = ErrorSpikeConfiguration()
-        func number(_ key: String, _ apply: (Double) -> Void) {
-            guard let text = lookup("monitor.error_spike." + key)?.trimmingCharacters(in: .whitespaces) else { return }
-            if let value = Double(text), value.isFinite { apply(value) } else {
-                problems.append(.init(key: "monitor.error_spike." + key, reason: "expected a number, got '\(text)'"))
-            }
-        }
-        if let text = lookup("monitor.error_spike.enabled")?.trimmingCharacters(in: .whitespaces).lowercased() {
-            if ["true", "false"].contains(text) { spike.enabled = text == "true" } else {
-                problems.append(.init(key: "monitor.error_spike.enabled", reason: "expected true or false, got '\(text)'"))
-            }
-        }
-        number("window_s") { spike.window = $0 }
-        number("baseline_s") { spike.baseline = $0 }
-        number("min_responses") { spike.minResponses = Int(exactly: $0.rounded()) ?? 0 }
-        number("server_error_share") { spike.serverErrorShare = $0 }
-        number("not_found_share") { spike.notFoundShare = $0 }
-        number("multiple") { spike.multiple = $0 }
+        spike.enabled = loader.present(MonitorKeys.spikeEnabled) ?? spike.enabled
+        spike.window = loader.present(MonitorKeys.spikeWindow) ?? spike.window
+        spike.baseline = loader.present(MonitorKeys.spikeBaseline) ?? spike.baseline
+        spike.minResponses = loader.present(MonitorKeys.spikeMinResponses) ?? spike.minResponses
+        spike.serverErrorShare = loader.present(MonitorKeys.spikeServerErrorShare) ?? spike.serverErrorShare
+        spike.notFoundShare = loader.present(MonitorKeys.spikeNotFoundShare) ?? spike.notFoundShare
+        spike.multiple = loader.present(MonitorKeys.spikeMultiple) ?? spike.multiple
         for p in spike.problems() { problems.append(.init(key: p.key, reason: p.reason)) }
         settings.errorSpike = spike
         return (settings, found + problems)
