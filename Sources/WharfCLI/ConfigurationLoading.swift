@@ -103,9 +103,7 @@ struct ConfigurationLoader {
         s.edge = e
         s.scheduler = schedulerSettings()
         s.warm = WarmSettings.read(&self)
-        let (monitor, monitorProblems) = MonitorSettings.read(&self, scheduler: s.scheduler)
-        s.monitor = monitor
-        problems += monitorProblems
+        s.monitor = MonitorSettings.read(&self, scheduler: s.scheduler)
         s.deploy = DeploySettings.read(&self)
         s.tier = TierSettings.read(&self)
         // The known keys are the table's, plus the ones asked for on the way (an app's own limits,

@@ -2,9 +2,9 @@ import Configuration
 import Foundation
 import Scheduler
 
-/// The `monitor.*` keys of wharf.yaml (`WHARF_MONITOR_…` variables override them): the performance
-/// monitor's thresholds (read by `MonitorConfiguration.from`), the alert webhook (`monitor.webhook.*`,
-/// read by `WebhookConfiguration.from`; no URL = no webhook), and how often the rolling checks run
+/// The `monitor.*` keys of wharf.yaml (`MonitorKeys`; `WHARF_MONITOR_…` variables override them):
+/// the performance monitor's thresholds, the alert webhook (`monitor.webhook.*`; no URL = no
+/// webhook), the edge's error-spike alert, and how often the rolling checks run
 /// (`monitor.evaluate_interval_ms`, 5000; 0 = after every scheduler tick).
 struct MonitorSettings: Equatable {
     var configuration = MonitorConfiguration()
@@ -13,33 +13,59 @@ struct MonitorSettings: Equatable {
     /// `monitor.error_spike.*`: the edge's per-app 5xx and 404 rates.
     var errorSpike = ErrorSpikeConfiguration()
 
-    /// Reads the keys from `loader`'s providers; `scheduler.warning_s` is the default of
-    /// `monitor.timeout_warning` (0 there turns it off unless the monitor key sets it).
-    static func read(_ loader: inout ConfigurationLoader, scheduler: SchedulerConfiguration) -> (MonitorSettings, [ConfigurationLoader.Problem]) {
+    /// Reads the `MonitorKeys` into settings; every problem goes to `loader`. `scheduler.warning_s`
+    /// is the default of `monitor.timeout_warning` (0 there turns it off unless the monitor key sets it).
+    static func read(_ loader: inout ConfigurationLoader, scheduler: SchedulerConfiguration) -> MonitorSettings {
         var settings = MonitorSettings()
-        var problems: [ConfigurationLoader.Problem] = []
-        let reader = loader.reader
-        // The performance monitor's and the webhook's keys are read by the Scheduler: every value
-        // is read as text (YAML scalars and environment values alike); the Scheduler's readers
-        // parse and range-check it. The rest are `MonitorKeys` read from the table. A mapping or list where a value belongs is a problem.
-        var found: [ConfigurationLoader.Problem] = []
-        let lookup: (String) -> String? = { key in
-            do { return try reader.requiredString(forKey: ConfigKey(key)) } catch {
-                let text = String(describing: error)
-                if !text.hasPrefix("Missing required config value") {
-                    found.append(.init(key: key, reason: "expected a single value (\(text))"))
-                }
-                return nil
+        var c = MonitorConfiguration(timeoutWarning: scheduler.warningSeconds > 0 ? scheduler.warningSeconds : nil)
+        for type in ConfigKeyTable.defaultBuildTypes {
+            if let seconds = loader.present(MonitorKeys.threshold.spelled("<type>", as: type)) { c.thresholds[type] = seconds }
+        }
+        c.defaultThreshold = loader.present(MonitorKeys.defaultThreshold) ?? c.defaultThreshold
+        c.dominantStageShare = loader.present(MonitorKeys.dominantStageShare) ?? c.dominantStageShare
+        c.failureRate = loader.present(MonitorKeys.failureRate) ?? c.failureRate
+        c.backlog = loader.present(MonitorKeys.backlog) ?? c.backlog
+        c.averageDuration = loader.present(MonitorKeys.averageDuration) ?? c.averageDuration
+        c.windowSeconds = loader.present(MonitorKeys.windowSeconds) ?? c.windowSeconds
+        c.windowBuilds = loader.present(MonitorKeys.windowBuilds) ?? c.windowBuilds
+        c.minimumBuilds = loader.present(MonitorKeys.minimumBuilds) ?? c.minimumBuilds
+        c.retentionDays = loader.present(MonitorKeys.retentionDays) ?? c.retentionDays
+        if let text = loader.present(MonitorKeys.timeoutWarning)?.trimmingCharacters(in: .whitespaces) {
+            if ["off", "none", "false", ""].contains(text.lowercased()) {
+                c.timeoutWarning = nil
+            } else if let seconds = Double(text), seconds.isFinite, seconds > 0 {
+                c.timeoutWarning = seconds
+            } else {
+                loader.problems.append(.init(key: MonitorKeys.timeoutWarning.name, reason: "got \(text), allowed a number of seconds > 0, or off"))
             }
         }
-        let warning = scheduler.warningSeconds > 0 ? scheduler.warningSeconds : nil
+        // Checks across keys (minimum_builds within window_builds); an inconsistent set is not kept.
         do {
-            settings.configuration = try MonitorConfiguration.from(
-                buildTypes: BuildTypeCatalog.default.types.keys, timeoutWarning: warning, lookup: lookup)
+            try c.validate()
+            settings.configuration = c
         } catch {
-            problems.append(problem(error))
+            loader.problems.append(problem(error))
         }
-        do { settings.webhook = try WebhookConfiguration.from(lookup: lookup) } catch { problems.append(problem(error)) }
+
+        let url = loader.present(MonitorKeys.webhookURL)?.trimmingCharacters(in: .whitespaces) ?? ""
+        let timeout = loader.value(MonitorKeys.webhookTimeout)
+        let initialBackoff = loader.value(MonitorKeys.webhookInitialBackoff)
+        let maxBackoff = loader.value(MonitorKeys.webhookMaxBackoff)
+        if !url.isEmpty {
+            do {
+                let webhook = WebhookConfiguration(url: try WebhookURL(parsing: url), timeout: timeout,
+                                                   initialBackoff: initialBackoff, maxBackoff: maxBackoff)
+                try webhook.validate()
+                settings.webhook = webhook
+            } catch let error as WebhookURL.ParseError {
+                loader.problems.append(.init(key: MonitorKeys.webhookURL.name, reason: error.description))
+            } catch let error as SchedulerError {
+                loader.problems.append(problem(error))
+            } catch {
+                loader.problems.append(.init(key: MonitorKeys.webhookURL.name, reason: "\(error)"))
+            }
+        }
+
         settings.evaluateIntervalMs = loader.present(MonitorKeys.evaluateIntervalMs) ?? settings.evaluateIntervalMs
         var spike = ErrorSpikeConfiguration()
         spike.enabled = loader.present(MonitorKeys.spikeEnabled) ?? spike.enabled
@@ -49,9 +75,9 @@ struct MonitorSettings: Equatable {
         spike.serverErrorShare = loader.present(MonitorKeys.spikeServerErrorShare) ?? spike.serverErrorShare
         spike.notFoundShare = loader.present(MonitorKeys.spikeNotFoundShare) ?? spike.notFoundShare
         spike.multiple = loader.present(MonitorKeys.spikeMultiple) ?? spike.multiple
-        for p in spike.problems() { problems.append(.init(key: p.key, reason: p.reason)) }
+        for p in spike.problems() { loader.problems.append(.init(key: p.key, reason: p.reason)) }
         settings.errorSpike = spike
-        return (settings, found + problems)
+        return settings
     }
 
     /// A Scheduler configuration error as a problem under the key its message starts with.

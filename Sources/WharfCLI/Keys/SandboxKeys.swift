@@ -1,3 +1,4 @@
+import Foundation
 import Scheduler
 
 /// The build sandbox's keys: `scheduler.sandbox.*` (isolation), `scheduler.build.*` (a build's
@@ -53,6 +54,10 @@ enum SandboxKeys {
 extension SettingKey {
     /// The same key under `prefix` (`memory_bytes` under `scheduler.limits.flutter_web`).
     func under(_ prefix: String) -> SettingKey { SettingKey(prefix + "." + name, defaultValue, allowed, doc) }
+    /// The same key with a placeholder spelled out (`monitor.thresholds.<type>` for `flutter_web`).
+    func spelled(_ placeholder: String, as value: String) -> SettingKey {
+        SettingKey(name.replacingOccurrences(of: placeholder, with: value), defaultValue, allowed, doc)
+    }
 }
 
 extension KeyDescriptor {

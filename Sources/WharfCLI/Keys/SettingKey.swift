@@ -65,6 +65,8 @@ struct Allowed: Sendable {
     static func above(_ low: Double, atMost high: Double? = nil) -> Allowed {
         Allowed(lower: .exclusive(low), upper: high.map { .inclusive($0) } ?? .none)
     }
+    /// `> low and < high`.
+    static func between(_ low: Double, _ high: Double) -> Allowed { Allowed(lower: .exclusive(low), upper: .exclusive(high)) }
     /// One of `choices`, exactly.
     static func oneOf(_ choices: [String]) -> Allowed { Allowed(choices: choices) }
 
@@ -94,8 +96,9 @@ struct Allowed: Sendable {
         case (.exclusive(let l), .none): return "> \(n(l))"
         case (.exclusive(let l), .inclusive(let u)): return "> \(n(l)) and ≤ \(n(u))"
         case (.inclusive(let l), .exclusive(let u)): return "≥ \(n(l)) and < \(n(u))"
+        case (.exclusive(let l), .exclusive(let u)): return "> \(n(l)) and < \(n(u))"
         case (.none, .inclusive(let u)): return "≤ \(n(u))"
-        default: return "a bounded number"
+        case (.none, .exclusive(let u)): return "< \(n(u))"
         }
     }
 }
