@@ -30,7 +30,7 @@ struct ConfigurationLoader {
 
     let reader: ConfigReader
     var problems: [Problem] = []
-    /// Every key asked of the providers while resolving: the keys Wharf knows.
+    /// Every key asked of the providers while resolving (with the key table: the keys Wharf knows).
     var asked = ConfigKeyRecorder.KeySet()
     /// The leaf keys the configuration file sets (empty without a file).
     var fileKeys: [String] = []
