@@ -62,6 +62,21 @@ import Testing
         #expect(a.edge == b.edge && a.warm == b.warm && a.tier == b.tier && a.monitor == b.monitor)
     }
 
+    /// Every key's environment variable reaches that key: a value of the wrong type (or not one of
+    /// its choices) set through it is refused under the key's name. Free-form strings and lists
+    /// take anything, so they are left out.
+    @Test func everyVariableNameReachesItsKey() async throws {
+        let checked = ConfigKeyTable.expanded().filter { $0.type != "list" && ($0.type != "string" || $0.allowedText != "any") }
+        #expect(checked.count > 140, "only \(checked.count) keys checked")
+        var environment: [String: String] = [:]
+        for key in checked { environment[key.environmentName] = "not-a-value" }
+        var loader = try await ConfigurationLoader.load(configFile: nil, environment: environment)
+        _ = loader.settings()
+        let refused = Set(loader.problems.map(\.key))
+        let missed = checked.map(\.name).filter { !refused.contains($0) }
+        #expect(missed.isEmpty, "set through their variables but not refused: \(missed)")
+    }
+
     @Test func theReadmeConfigurationTableIsTheTables() throws {
         let readme = try String(contentsOf: Self.repository.appendingPathComponent("README.md"), encoding: .utf8)
         let begin = "<!-- configuration keys: begin (wharf check-config --list-keys --markdown) -->\n"
