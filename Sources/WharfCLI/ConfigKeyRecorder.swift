@@ -1,10 +1,10 @@
 import Configuration
 import Synchronization
 
-/// A provider in front of another that remembers every key asked of it. Wharf's loader asks for
-/// every key it knows while it resolves the settings, so after that the recorded set is the set of
-/// known keys, with no second list to keep in step; a key in the file outside it is a typo or a
-/// key of another version (`UnknownConfigKeys`). The async requirements are
+/// A provider in front of another that remembers every key asked of it. The known keys are the key
+/// table's (`ConfigKeyTable`); the recorder adds the ones only the configuration itself names, the
+/// limits of the apps listed in `scheduler.limits.apps` (`scheduler.limits.app.<app>.*`), which the
+/// loader asks for once it has read that list. The async requirements are
 /// `nonisolated(nonsending)`, as swift-configuration declares them.
 struct ConfigKeyRecorder: ConfigProvider {
     let inner: any ConfigProvider

@@ -2,9 +2,9 @@ import Configuration
 import Foundation
 import Scheduler
 
-/// The `monitor.*` keys of wharf.yaml (`WHARF_MONITOR_…` variables override them): the performance
-/// monitor's thresholds (read by `MonitorConfiguration.from`), the alert webhook (`monitor.webhook.*`,
-/// read by `WebhookConfiguration.from`; no URL = no webhook), and how often the rolling checks run
+/// The `monitor.*` keys of wharf.yaml (`MonitorKeys`; `WHARF_MONITOR_…` variables override them):
+/// the performance monitor's thresholds, the alert webhook (`monitor.webhook.*`; no URL = no
+/// webhook), the edge's error-spike alert, and how often the rolling checks run
 /// (`monitor.evaluate_interval_ms`, 5000; 0 = after every scheduler tick).
 struct MonitorSettings: Equatable {
     var configuration = MonitorConfiguration()
@@ -13,60 +13,71 @@ struct MonitorSettings: Equatable {
     /// `monitor.error_spike.*`: the edge's per-app 5xx and 404 rates.
     var errorSpike = ErrorSpikeConfiguration()
 
-    /// Reads the keys from `loader`'s providers; `scheduler.warning_s` is the default of
-    /// `monitor.timeout_warning` (0 there turns it off unless the monitor key sets it).
-    static func read(_ loader: ConfigurationLoader, scheduler: SchedulerConfiguration) -> (MonitorSettings, [ConfigurationLoader.Problem]) {
+    /// Reads the `MonitorKeys` into settings; every problem goes to `loader`. `scheduler.warning_s`
+    /// is the default of `monitor.timeout_warning` (0 there turns it off unless the monitor key sets it).
+    static func read(_ loader: inout ConfigurationLoader, scheduler: SchedulerConfiguration) -> MonitorSettings {
         var settings = MonitorSettings()
-        var problems: [ConfigurationLoader.Problem] = []
-        let reader = loader.reader
-        // Every value is read as text (YAML scalars and environment values alike); the Scheduler's
-        // readers parse and range-check it. A mapping or list where a value belongs is a problem.
-        var found: [ConfigurationLoader.Problem] = []
-        let lookup: (String) -> String? = { key in
-            do { return try reader.requiredString(forKey: ConfigKey(key)) } catch {
-                let text = String(describing: error)
-                if !text.hasPrefix("Missing required config value") {
-                    found.append(.init(key: key, reason: "expected a single value (\(text))"))
-                }
-                return nil
-            }
+        var c = MonitorConfiguration(timeoutWarning: scheduler.warningSeconds > 0 ? scheduler.warningSeconds : nil)
+        for type in ConfigKeyTable.defaultBuildTypes {
+            if let seconds = loader.present(MonitorKeys.threshold.spelled("<type>", as: type)) { c.thresholds[type] = seconds }
         }
-        let warning = scheduler.warningSeconds > 0 ? scheduler.warningSeconds : nil
-        do {
-            settings.configuration = try MonitorConfiguration.from(
-                buildTypes: BuildTypeCatalog.default.types.keys, timeoutWarning: warning, lookup: lookup)
-        } catch {
-            problems.append(problem(error))
-        }
-        do { settings.webhook = try WebhookConfiguration.from(lookup: lookup) } catch { problems.append(problem(error)) }
-        if let text = lookup("monitor.evaluate_interval_ms")?.trimmingCharacters(in: .whitespaces) {
-            if let ms = Int(text), (0...3_600_000).contains(ms) {
-                settings.evaluateIntervalMs = ms
+        c.defaultThreshold = loader.present(MonitorKeys.defaultThreshold) ?? c.defaultThreshold
+        c.dominantStageShare = loader.present(MonitorKeys.dominantStageShare) ?? c.dominantStageShare
+        c.failureRate = loader.present(MonitorKeys.failureRate) ?? c.failureRate
+        c.backlog = loader.present(MonitorKeys.backlog) ?? c.backlog
+        c.averageDuration = loader.present(MonitorKeys.averageDuration) ?? c.averageDuration
+        c.windowSeconds = loader.present(MonitorKeys.windowSeconds) ?? c.windowSeconds
+        c.windowBuilds = loader.present(MonitorKeys.windowBuilds) ?? c.windowBuilds
+        c.minimumBuilds = loader.present(MonitorKeys.minimumBuilds) ?? c.minimumBuilds
+        c.retentionDays = loader.present(MonitorKeys.retentionDays) ?? c.retentionDays
+        if let text = loader.present(MonitorKeys.timeoutWarning)?.trimmingCharacters(in: .whitespaces) {
+            if ["off", "none", "false", ""].contains(text.lowercased()) {
+                c.timeoutWarning = nil
+            } else if let seconds = Double(text), seconds.isFinite, seconds > 0 {
+                c.timeoutWarning = seconds
             } else {
-                problems.append(.init(key: "monitor.evaluate_interval_ms", reason: "must be 0 … 3600000 (0 = every scheduler tick), got '\(text)'"))
+                loader.problems.append(.init(key: MonitorKeys.timeoutWarning.name, reason: "got \(text), allowed a number of seconds > 0, or off"))
             }
         }
+        // Checks across keys (minimum_builds within window_builds); an inconsistent set is not kept.
+        do {
+            try c.validate()
+            settings.configuration = c
+        } catch {
+            loader.problems.append(problem(error))
+        }
+
+        let url = loader.present(MonitorKeys.webhookURL)?.trimmingCharacters(in: .whitespaces) ?? ""
+        let timeout = loader.value(MonitorKeys.webhookTimeout)
+        let initialBackoff = loader.value(MonitorKeys.webhookInitialBackoff)
+        let maxBackoff = loader.value(MonitorKeys.webhookMaxBackoff)
+        if !url.isEmpty {
+            do {
+                let webhook = WebhookConfiguration(url: try WebhookURL(parsing: url), timeout: timeout,
+                                                   initialBackoff: initialBackoff, maxBackoff: maxBackoff)
+                try webhook.validate()
+                settings.webhook = webhook
+            } catch let error as WebhookURL.ParseError {
+                loader.problems.append(.init(key: MonitorKeys.webhookURL.name, reason: error.description))
+            } catch let error as SchedulerError {
+                loader.problems.append(problem(error))
+            } catch {
+                loader.problems.append(.init(key: MonitorKeys.webhookURL.name, reason: "\(error)"))
+            }
+        }
+
+        settings.evaluateIntervalMs = loader.present(MonitorKeys.evaluateIntervalMs) ?? settings.evaluateIntervalMs
         var spike = ErrorSpikeConfiguration()
-        func number(_ key: String, _ apply: (Double) -> Void) {
-            guard let text = lookup("monitor.error_spike." + key)?.trimmingCharacters(in: .whitespaces) else { return }
-            if let value = Double(text), value.isFinite { apply(value) } else {
-                problems.append(.init(key: "monitor.error_spike." + key, reason: "expected a number, got '\(text)'"))
-            }
-        }
-        if let text = lookup("monitor.error_spike.enabled")?.trimmingCharacters(in: .whitespaces).lowercased() {
-            if ["true", "false"].contains(text) { spike.enabled = text == "true" } else {
-                problems.append(.init(key: "monitor.error_spike.enabled", reason: "expected true or false, got '\(text)'"))
-            }
-        }
-        number("window_s") { spike.window = $0 }
-        number("baseline_s") { spike.baseline = $0 }
-        number("min_responses") { spike.minResponses = Int(exactly: $0.rounded()) ?? 0 }
-        number("server_error_share") { spike.serverErrorShare = $0 }
-        number("not_found_share") { spike.notFoundShare = $0 }
-        number("multiple") { spike.multiple = $0 }
-        for p in spike.problems() { problems.append(.init(key: p.key, reason: p.reason)) }
+        spike.enabled = loader.present(MonitorKeys.spikeEnabled) ?? spike.enabled
+        spike.window = loader.present(MonitorKeys.spikeWindow) ?? spike.window
+        spike.baseline = loader.present(MonitorKeys.spikeBaseline) ?? spike.baseline
+        spike.minResponses = loader.present(MonitorKeys.spikeMinResponses) ?? spike.minResponses
+        spike.serverErrorShare = loader.present(MonitorKeys.spikeServerErrorShare) ?? spike.serverErrorShare
+        spike.notFoundShare = loader.present(MonitorKeys.spikeNotFoundShare) ?? spike.notFoundShare
+        spike.multiple = loader.present(MonitorKeys.spikeMultiple) ?? spike.multiple
+        for p in spike.problems() { loader.problems.append(.init(key: p.key, reason: p.reason)) }
         settings.errorSpike = spike
-        return (settings, found + problems)
+        return settings
     }
 
     /// A Scheduler configuration error as a problem under the key its message starts with.

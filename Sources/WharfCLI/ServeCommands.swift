@@ -48,14 +48,14 @@ struct CheckConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-config", abstract: "Validate the configuration (file, environment, flags) and print it.")
     @OptionGroup var options: ServerOptions
-    @Flag(name: .customLong("list-keys"), help: "Print every configuration key Wharf reads, one per line, and exit.")
+    @Flag(name: .customLong("list-keys"), help: "Print every configuration key: name, type, default, allowed values, meaning; and exit.")
     var listKeys = false
+    @Flag(help: "With --list-keys: print README's Configuration table (Markdown) instead.")
+    var markdown = false
 
     func run() async throws {
         if listKeys {
-            var loader = try await ConfigurationLoader.load(configFile: nil, environment: [:])
-            _ = loader.settings()
-            for key in loader.asked.all.sorted() { print(key) }
+            print(markdown ? ConfigKeyTable.markdown() : ConfigKeyTable.listing())
             return
         }
         let s = try await options.resolve()

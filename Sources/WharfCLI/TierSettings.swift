@@ -1,4 +1,3 @@
-import Configuration
 import Foundation
 import Tier
 
@@ -19,46 +18,34 @@ struct TierSettings: Equatable {
 
     static let tokenVariable = "WHARF_ORIGIN_TOKEN"
 
-    static func read(_ loader: ConfigurationLoader) -> (TierSettings, [ConfigurationLoader.Problem]) {
+    /// Reads the `TierKeys` into settings; every problem goes to `loader`.
+    static func read(_ loader: inout ConfigurationLoader) -> TierSettings {
         var t = TierSettings()
-        var problems: [ConfigurationLoader.Problem] = []
-        func int(_ key: String) -> Int? {
-            do { return try loader.reader.requiredInt(forKey: ConfigKey(key)) } catch {
-                let text = String(describing: error)
-                if !text.hasPrefix("Missing required config value") { problems.append(.init(key: key, reason: "expected an integer (\(text))")) }
-                return nil
-            }
-        }
-        func string(_ key: String) -> String? {
-            do { return try loader.reader.requiredString(forKey: ConfigKey(key)) } catch {
-                let text = String(describing: error)
-                if !text.hasPrefix("Missing required config value") { problems.append(.init(key: key, reason: "expected a string (\(text))")) }
-                return nil
-            }
-        }
-        t.origin = string("edge.tier.origin") ?? t.origin
-        t.diskBytes = int("edge.tier.disk_bytes").map(Int64.init) ?? t.diskBytes
-        t.fetchTimeoutMs = int("edge.tier.fetch_timeout_ms") ?? t.fetchTimeoutMs
-        t.maxFetches = int("edge.tier.max_fetches") ?? t.maxFetches
-        t.fullCheckMs = int("edge.tier.full_check_ms") ?? t.fullCheckMs
-        t.tokenFile = string("edge.tier.token_file") ?? t.tokenFile
-        t.caFile = string("edge.tier.ca_file") ?? t.caFile
-        problems += t.problems()
-        return (t, problems)
+        t.origin = loader.present(TierKeys.origin) ?? t.origin
+        t.diskBytes = loader.present(TierKeys.diskBytes).map(Int64.init) ?? t.diskBytes
+        t.fetchTimeoutMs = loader.present(TierKeys.fetchTimeoutMs) ?? t.fetchTimeoutMs
+        t.maxFetches = loader.present(TierKeys.maxFetches) ?? t.maxFetches
+        t.fullCheckMs = loader.present(TierKeys.fullCheckMs) ?? t.fullCheckMs
+        t.tokenFile = loader.present(TierKeys.tokenFile) ?? t.tokenFile
+        t.caFile = loader.present(TierKeys.caFile) ?? t.caFile
+        loader.problems += t.problems()
+        return t
     }
 
     func problems() -> [ConfigurationLoader.Problem] {
         var out: [ConfigurationLoader.Problem] = []
         if !origin.isEmpty {
-            do { _ = try OriginURL(origin) } catch { out.append(.init(key: "edge.tier.origin", reason: "\(error)")) }
+            do { _ = try OriginURL(origin) } catch { out.append(.init(key: TierKeys.origin.name, reason: "\(error)")) }
         }
         if !caFile.isEmpty, !FileManager.default.isReadableFile(atPath: caFile) {
-            out.append(.init(key: "edge.tier.ca_file", reason: "cannot read \(caFile)"))
+            out.append(.init(key: TierKeys.caFile.name, reason: "cannot read \(caFile)"))
         }
-        if diskBytes < 1 << 20 { out.append(.init(key: "edge.tier.disk_bytes", reason: "must be at least 1048576")) }
-        if !(100...600_000).contains(fetchTimeoutMs) { out.append(.init(key: "edge.tier.fetch_timeout_ms", reason: "must be 100...600000")) }
-        if !(1...256).contains(maxFetches) { out.append(.init(key: "edge.tier.max_fetches", reason: "must be 1...256")) }
-        if !(1000...86_400_000).contains(fullCheckMs) { out.append(.init(key: "edge.tier.full_check_ms", reason: "must be 1000...86400000")) }
+        // Ranges from the table, for settings made in code (`--origin` and the flags set only strings).
+        func check<V>(_ key: SettingKey<V>, _ value: V) { if let r = key.refusal(value) { out.append(.init(key: key.name, reason: r)) } }
+        check(TierKeys.diskBytes, Int(diskBytes))
+        check(TierKeys.fetchTimeoutMs, fetchTimeoutMs)
+        check(TierKeys.maxFetches, maxFetches)
+        check(TierKeys.fullCheckMs, fullCheckMs)
         return out
     }
 
@@ -83,6 +70,6 @@ struct TierSettings: Equatable {
 struct TierTokenMissing: Error, CustomStringConvertible {
     var path: String
     var description: String {
-        "a tier edge needs the origin's read token: set \(TierSettings.tokenVariable), or put it in \(path) (edge.tier.token_file)"
+        "a tier edge needs the origin's read token: set \(TierSettings.tokenVariable), or put it in \(path) (\(TierKeys.tokenFile.name))"
     }
 }

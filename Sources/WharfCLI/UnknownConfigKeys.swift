@@ -64,3 +64,30 @@ enum UnknownConfigKeys {
         return a.isEmpty ? b.count : (b.isEmpty ? a.count : previous[b.count])
     }
 }
+
+extension UnknownConfigKeys {
+    /// The leaf values of a YAML document as wharf.yaml spells them (`[]` for an empty list,
+    /// `""` for an empty string), by dotted key; for comparing a file's values with the table's defaults.
+    static func leafValues(ofYAML text: String) throws -> [String: String] {
+        guard let root = try Yams.load(yaml: text) else { return [:] }
+        var values: [String: String] = [:]
+        func spelled(_ node: Any) -> String {
+            switch node {
+            case let list as [Any]: "[" + list.map { "\"\(spelled($0))\"" }.joined(separator: ", ") + "]"
+            case let string as String: string.isEmpty ? "\"\"" : string
+            case let flag as Bool: flag ? "true" : "false"
+            case let number as Double: number.settingText
+            default: "\(node)"
+            }
+        }
+        func walk(_ node: Any, _ path: [String]) {
+            if let map = node as? [AnyHashable: Any] {
+                for (key, value) in map { walk(value, path + ["\(key.base)"]) }
+            } else if !path.isEmpty {
+                values[path.joined(separator: ".")] = spelled(node)
+            }
+        }
+        walk(root, [])
+        return values
+    }
+}

@@ -1,4 +1,3 @@
-import Configuration
 import Foundation
 import Scheduler
 
@@ -19,49 +18,31 @@ struct WarmSettings: Equatable {
     /// The built-in schedule's name.
     static let nightlyName = "nightly-warm"
 
-    /// Reads the keys from `loader`'s providers; every present-but-wrong value becomes a problem.
-    static func read(_ loader: ConfigurationLoader) -> (WarmSettings, [ConfigurationLoader.Problem]) {
+    /// Reads the `WarmKeys` into settings; every problem goes to `loader`.
+    static func read(_ loader: inout ConfigurationLoader) -> WarmSettings {
         var s = WarmSettings()
-        var problems: [ConfigurationLoader.Problem] = []
-        let reader = loader.reader
-        func get<T>(_ key: String, _ what: String, _ body: () throws -> T) -> T? {
-            do { return try body() } catch {
-                let text = String(describing: error)
-                if !text.hasPrefix("Missing required config value") {
-                    problems.append(.init(key: key, reason: "expected \(what) (\(text))"))
-                }
-                return nil
-            }
-        }
-        func double(_ key: String) -> Double? {
-            if let i = get(key, "a number", { try reader.requiredInt(forKey: ConfigKey(key)) }) { return Double(i) }
-            problems.removeAll { $0.key == key }
-            return get(key, "a number", { try reader.requiredDouble(forKey: ConfigKey(key)) })
-        }
-        func int(_ key: String) -> Int? { get(key, "an integer") { try reader.requiredInt(forKey: ConfigKey(key)) } }
-        func string(_ key: String) -> String? { get(key, "a string") { try reader.requiredString(forKey: ConfigKey(key)) } }
-
-        s.halfLifeHours = double("popularity.half_life_h") ?? s.halfLifeHours
-        s.flushIntervalSeconds = int("popularity.flush_interval_s") ?? s.flushIntervalSeconds
-        s.cronZone = string("cron.zone") ?? s.cronZone
-        s.catchUpWindowSeconds = int("cron.catch_up_window_s") ?? s.catchUpWindowSeconds
-        s.warmSchedule = string("cron.warm_schedule") ?? s.warmSchedule
-        s.topN = int("warm.top_n") ?? s.topN
-        s.pathsPerApp = int("warm.paths_per_app") ?? s.pathsPerApp
-        s.maxEvictShare = double("warm.max_evict_share") ?? s.maxEvictShare
-        problems += s.problems()
-        return (s, problems)
+        s.halfLifeHours = loader.present(WarmKeys.halfLifeHours) ?? s.halfLifeHours
+        s.flushIntervalSeconds = loader.present(WarmKeys.flushIntervalSeconds) ?? s.flushIntervalSeconds
+        s.cronZone = loader.present(WarmKeys.zone) ?? s.cronZone
+        s.catchUpWindowSeconds = loader.present(WarmKeys.catchUpWindowSeconds) ?? s.catchUpWindowSeconds
+        s.warmSchedule = loader.present(WarmKeys.warmSchedule) ?? s.warmSchedule
+        s.topN = loader.present(WarmKeys.topN) ?? s.topN
+        s.pathsPerApp = loader.present(WarmKeys.pathsPerApp) ?? s.pathsPerApp
+        s.maxEvictShare = loader.present(WarmKeys.maxEvictShare) ?? s.maxEvictShare
+        loader.problems += s.problems()
+        return s
     }
 
     /// Range and syntax checks.
     func problems() -> [ConfigurationLoader.Problem] {
         var out: [ConfigurationLoader.Problem] = []
-        if !(1.0 / 60...8760).contains(halfLifeHours) { out.append(.init(key: "popularity.half_life_h", reason: "must be 1/60 … 8760 hours")) }
-        if !(1...3600).contains(flushIntervalSeconds) { out.append(.init(key: "popularity.flush_interval_s", reason: "must be 1 … 3600")) }
-        do { _ = try CronTrigger.zone(named: cronZone) } catch { out.append(.init(key: "cron.zone", reason: "\(error)")) }
-        if !(0...7 * 86400).contains(catchUpWindowSeconds) { out.append(.init(key: "cron.catch_up_window_s", reason: "must be 0 … 604800")) }
+        func check<V>(_ key: SettingKey<V>, _ value: V) { if let r = key.refusal(value) { out.append(.init(key: key.name, reason: r)) } }
+        check(WarmKeys.halfLifeHours, halfLifeHours)
+        check(WarmKeys.flushIntervalSeconds, flushIntervalSeconds)
+        do { _ = try CronTrigger.zone(named: cronZone) } catch { out.append(.init(key: WarmKeys.zone.name, reason: "\(error)")) }
+        check(WarmKeys.catchUpWindowSeconds, catchUpWindowSeconds)
         if !warmSchedule.isEmpty {
-            do { _ = try CronExpression(warmSchedule) } catch { out.append(.init(key: "cron.warm_schedule", reason: "\(error)")) }
+            do { _ = try CronExpression(warmSchedule) } catch { out.append(.init(key: WarmKeys.warmSchedule.name, reason: "\(error)")) }
         }
         do { try warmOptions.validate() } catch { out.append(.init(key: "warm", reason: "\(error)")) }
         return out
@@ -71,9 +52,9 @@ struct WarmSettings: Equatable {
 
     /// Loads the file named by `--config` (or none) and the environment.
     static func load(configFile: String?) async throws -> WarmSettings {
-        let loader = try await ConfigurationLoader.load(configFile: configFile)
-        let (settings, problems) = read(loader)
-        if !problems.isEmpty { throw InvalidConfiguration(problems: problems) }
+        var loader = try await ConfigurationLoader.load(configFile: configFile)
+        let settings = read(&loader)
+        if !loader.problems.isEmpty { throw InvalidConfiguration(problems: loader.problems) }
         return settings
     }
 }

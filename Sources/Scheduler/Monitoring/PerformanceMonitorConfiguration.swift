@@ -1,18 +1,5 @@
-/// Thresholds of the performance monitor (the `monitor.*` configuration keys; seconds unless noted).
-///
-/// | key | default |
-/// |---|---|
-/// | `monitor.thresholds.<build type>` | javascript_web 120, flutter_web 300, flutter_android 600, flutter_ios 900 |
-/// | `monitor.thresholds.default` (any other type) | 300 |
-/// | `monitor.dominant_stage_share` (0...1) | 0.4 |
-/// | `monitor.failure_rate` (0...1) | 0.10 |
-/// | `monitor.backlog` (queued builds) | 10 |
-/// | `monitor.average_duration` | 300 |
-/// | `monitor.window_seconds` | 3600 |
-/// | `monitor.window_builds` | 50 |
-/// | `monitor.minimum_builds` | 5 |
-/// | `monitor.timeout_warning` (nil: off) | 1200 (`scheduler.build.warning_after`) |
-/// | `monitor.retention_days` | 30 |
+/// Thresholds of the performance monitor (the `monitor.*` configuration keys, read by the wiring
+/// from its key table; seconds unless noted). The defaults here are the seeds'.
 ///
 /// The rolling window is the last `windowBuilds` builds that finished within the last `windowSeconds`;
 /// cache hits and cancelled builds are not builds for it. The failure-rate and average-duration alerts

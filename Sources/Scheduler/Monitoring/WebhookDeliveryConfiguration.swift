@@ -13,7 +13,11 @@ public struct WebhookConfiguration: Sendable, Equatable {
     /// Deliveries tried per round before checking for newer ones (default 50).
     var batchSize: Int
 
-    init(url: WebhookURL, timeout: Double = 10, initialBackoff: Double = 2, maxBackoff: Double = 600, batchSize: Int = 50) {
+    public init(url: WebhookURL, timeout: Double = 10, initialBackoff: Double = 2, maxBackoff: Double = 600) {
+        self.init(url: url, timeout: timeout, initialBackoff: initialBackoff, maxBackoff: maxBackoff, batchSize: 50)
+    }
+
+    init(url: WebhookURL, timeout: Double, initialBackoff: Double, maxBackoff: Double, batchSize: Int) {
         self.url = url
         self.timeout = timeout
         self.initialBackoff = initialBackoff
@@ -34,30 +38,5 @@ public struct WebhookConfiguration: Sendable, Equatable {
     /// Seconds to wait after the `failures`-th failed attempt: initial × 2^(failures−1), at most `maxBackoff`.
     func backoff(afterFailures failures: Int) -> Double {
         min(maxBackoff, initialBackoff * pow(2, Double(max(0, min(failures - 1, 60)))))
-    }
-}
-
-extension WebhookConfiguration {
-    /// The webhook settings from `monitor.webhook.*` values looked up by key, or nil when no URL is set
-    /// (an empty URL also means none). A malformed value is refused with its key.
-    public static func from(lookup: (String) -> String?) throws(SchedulerError) -> WebhookConfiguration? {
-        // Every key is looked up, webhook or not: the loader knows a key by its being asked for.
-        let text = lookup("monitor.webhook.url")?.trimmingCharacters(in: .whitespaces)
-        let timeout = try ConfigurationValues.seconds("monitor.webhook.timeout_seconds", lookup)
-        let initialBackoff = try ConfigurationValues.seconds("monitor.webhook.initial_backoff_seconds", lookup)
-        let maxBackoff = try ConfigurationValues.seconds("monitor.webhook.max_backoff_seconds", lookup)
-        guard let text, !text.isEmpty else { return nil }
-        let url: WebhookURL
-        do {
-            url = try WebhookURL(parsing: text)
-        } catch {
-            throw .invalidConfiguration("monitor.webhook.url: \(error)")
-        }
-        var config = WebhookConfiguration(url: url)
-        config.timeout = timeout ?? config.timeout
-        config.initialBackoff = initialBackoff ?? config.initialBackoff
-        config.maxBackoff = maxBackoff ?? config.maxBackoff
-        try config.validate()
-        return config
     }
 }

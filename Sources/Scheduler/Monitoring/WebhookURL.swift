@@ -21,7 +21,7 @@ public struct WebhookURL: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    init(parsing text: String) throws(ParseError) {
+    public init(parsing text: String) throws(ParseError) {
         guard text.utf8.count <= 2048 else { throw .invalid("longer than 2048 bytes") }
         guard text.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }) else {
             throw .invalid("spaces, control or non-ASCII characters (percent-encode them)")
