@@ -41,7 +41,9 @@ final class HTTP2Connection: EdgeConnection, HTTP2SessionDelegate {
 
     let id: Int
     let transport: any ConnectionTransport
-    unowned let worker: EdgeWorker
+    /// Not reference-counted (it is read many times per request): the worker owns its loop's
+    /// connections and outlives them, and a connection runs only on that loop.
+    unowned(unsafe) let worker: EdgeWorker
     /// The peer's address and its place in the per-address connection count (from the HTTP/1.1
     /// connection this one replaced).
     var client: ClientTicket?
