@@ -19,7 +19,7 @@ CASE=${CASE:-index-br}
 CONNS=${CONNS:-16}
 STREAMS=${STREAMS:-32}
 FIXTURE_SCRIPT=${FIXTURE_SCRIPT:-../shared/bench/make-fixture.sh}
-WORK=$(mktemp -d /tmp/wharf-bench-h2-ab.XXXXXX)
+WORK=$(mktemp -d -t wharf-bench-h2-ab.XXXXXX)
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
