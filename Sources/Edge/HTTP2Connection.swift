@@ -6,13 +6,13 @@ import UVLoop
 
 /// One HTTP/2 client connection on one loop: bytes in → nghttp2 (`HTTP2ServerSession`) → each
 /// request, as soon as its header block is complete, becomes the same `RequestHead` an HTTP/1.1
-/// request would (the pseudo-headers rewritten as a request line and `Host`, read by the same
-/// parser) and is planned by the same `ArtifactResponder`; the plan's head is framed as HTTP/2
+/// request would (the session writes the pseudo-headers as a request line and `Host` while
+/// decoding; the same parser reads it) and is planned by the same `ArtifactResponder`; the plan's head is framed as HTTP/2
 /// and its body pulled by flow control from the cache entry or the file. 103 Early Hints go out
 /// on the request's stream before the final response. Output is produced only while the
 /// transport's queue is under the high-water mark, so a slow reader holds no more than that.
 /// Loop thread only.
-final class HTTP2Connection: EdgeConnection {
+final class HTTP2Connection: EdgeConnection, HTTP2SessionDelegate {
     /// A cleartext connection that starts with these bytes is taken for the HTTP/2 preface (the
     /// session checks the rest).
     static let prefacePrefix: [UInt8] = Array("PRI ".utf8)
@@ -41,7 +41,9 @@ final class HTTP2Connection: EdgeConnection {
 
     let id: Int
     let transport: any ConnectionTransport
-    unowned let worker: EdgeWorker
+    /// Not reference-counted (it is read many times per request): the worker owns its loop's
+    /// connections and outlives them, and a connection runs only on that loop.
+    unowned(unsafe) let worker: EdgeWorker
     /// The peer's address and its place in the per-address connection count (from the HTTP/1.1
     /// connection this one replaced).
     var client: ClientTicket?
@@ -91,8 +93,7 @@ final class HTTP2Connection: EdgeConnection {
     /// Takes over the transport (reading, close notification) and processes the bytes the
     /// HTTP/1.1 connection had already read.
     func start(firstBytes: UnsafeRawBufferPointer) {
-        session.onRequest = { [unowned self] request in self.handle(request) }
-        session.onStreamClosed = { [unowned self] stream, _ in self.streamClosed(stream) }
+        session.delegate = self
         transport.onClose = { [weak self] in
             guard let self else { return }
             self.isClosed = true
@@ -131,9 +132,13 @@ final class HTTP2Connection: EdgeConnection {
 
     // MARK: requests
 
+    func http2Session(received request: HTTP2Request) { handle(request) }
+
+    func http2Session(closedStream stream: Int32, errorCode: UInt32) { streamClosed(stream) }
+
     private func handle(_ request: HTTP2Request) {
         lastActivityMs = transport.loop.nowMilliseconds
-        let stream = Stream(id: request.streamID, clientPriority: request.priority != nil)
+        let stream = Stream(id: request.streamID, clientPriority: request.hasPriority)
         streams[stream.id] = stream
         let head: RequestHead
         do {
@@ -189,28 +194,11 @@ final class HTTP2Connection: EdgeConnection {
         return head
     }
 
-    /// The request as the HTTP/1.1 parser would have produced it: `METHOD :path HTTP/1.1`,
-    /// `host: :authority`, then the other fields. The parser applies the same limits and checks.
+    /// The request as the HTTP/1.1 parser reads it from the head the session wrote (`METHOD
+    /// :path HTTP/1.1`, `host: :authority`, then the other fields): the same limits and checks.
     private func requestHead(_ request: HTTP2Request) throws(ParseError) -> RequestHead {
-        // nghttp2 has validated the names and values; the request line's parts must still not
-        // contain what would split it.
-        let path = request.path.isEmpty && request.method.elementsEqual("OPTIONS".utf8) ? Array("*".utf8) : request.path
-        guard !request.method.isEmpty, !path.isEmpty, path.allSatisfy({ $0 > 0x20 && $0 != 0x7f }),
-              request.authority.allSatisfy({ $0 > 0x20 && $0 != 0x7f })
-        else { throw ParseError.invalidRequestLine }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(request.method.count + path.count + request.authority.count + request.fieldLines.count + 32)
-        bytes.append(contentsOf: request.method)
-        bytes.append(32)
-        bytes.append(contentsOf: path)
-        bytes.append(contentsOf: " HTTP/1.1\r\n".utf8)
-        if !request.authority.isEmpty {
-            bytes.append(contentsOf: "host: ".utf8)
-            bytes.append(contentsOf: request.authority)
-            bytes.append(contentsOf: "\r\n".utf8)
-        }
-        bytes.append(contentsOf: request.fieldLines)
-        bytes.append(contentsOf: "\r\n".utf8)
+        guard request.hasValidRequestLine else { throw ParseError.invalidRequestLine }
+        let bytes = request.head
         var index = 0
         let event: RequestEvent?
         do {

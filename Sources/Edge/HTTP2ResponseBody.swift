@@ -25,9 +25,11 @@ final class HTTP2ResponseBody: HTTP2BodySource {
     private var chunkUsed = 0
     private var readInFlight = false
     private var failed = false
-    private let loop: EventLoop
+    /// The loop for thread-pool reads, and the connection told when one finished (it resumes the
+    /// stream and flushes): only for bodies with a file range, so an in-memory body (the common
+    /// small response) costs no weak reference.
+    private let loop: EventLoop?
     private let stream: Int32
-    /// Told when a thread-pool read finished (it resumes the stream and flushes).
     private weak var connection: HTTP2Connection?
     /// Body bytes handed to the session so far.
     private(set) var sent = 0
@@ -45,9 +47,10 @@ final class HTTP2ResponseBody: HTTP2BodySource {
             case .file(_, _, let length): return length > 0
             }
         }
-        self.loop = connection.transport.loop
         self.stream = stream
-        self.connection = connection
+        let readsFiles = self.segments.contains { if case .file = $0 { true } else { false } }
+        self.loop = readsFiles ? connection.transport.loop : nil
+        if readsFiles { self.connection = connection }
     }
 
     var isEmpty: Bool { segments.isEmpty }
@@ -124,7 +127,7 @@ final class HTTP2ResponseBody: HTTP2BodySource {
     }
 
     private func startColdRead(_ file: OpenFile, offset: Int64, count: Int) {
-        guard !readInFlight else { return }
+        guard !readInFlight, let loop else { return }
         readInFlight = true
         let bound = LoopBound(self)
         let descriptor = file.descriptor

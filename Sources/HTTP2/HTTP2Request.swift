@@ -1,25 +1,31 @@
-/// A request's header block as received on one stream: the pseudo-header fields, and every other
-/// field already in HTTP/1.1 field-line form (`name: value\r\n`), so the edge can hand the request
-/// to the same parser and planner as an HTTP/1.1 request instead of a second copy of the rules.
+/// A request's header block as received on one stream, already written as the HTTP/1.1 head it
+/// stands for (`METHOD :path HTTP/1.1`, `host: :authority`, every other field as a
+/// `name: value` line, the empty line), so the edge hands it to the same parser and planner as an
+/// HTTP/1.1 request instead of a second copy of the rules, and without building it a second time.
 /// nghttp2 has checked the block (RFC 9113 §8.2: lowercase names, no connection-specific fields,
 /// no CR/LF/NUL in values, each pseudo-header once and before the regular ones).
 public struct HTTP2Request: Sendable {
     public let streamID: Int32
-    public var method: [UInt8] = []
-    public var path: [UInt8] = []
-    public var authority: [UInt8] = []
-    public var scheme: [UInt8] = []
-    /// Regular fields as `name: value\r\n` lines (without `host` when `:authority` is present).
-    public var fieldLines: [UInt8] = []
-    /// The RFC 9218 `priority` field, if sent.
-    public var priority: [UInt8]?
+    /// The HTTP/1.1 head: request line, `host` from `:authority` (a `host` field is dropped when
+    /// `:authority` is present), the regular fields, the empty line. Only meaningful when
+    /// `hasValidRequestLine`.
+    public internal(set) var head: [UInt8]
+    /// `:method` and `:path` were present and neither they nor `:authority` contain a byte that
+    /// would split the request line or the `host` line (SP, controls, DEL). An empty `:path` with
+    /// `OPTIONS` is written as `*`.
+    public internal(set) var hasValidRequestLine = false
+    /// The client sent an RFC 9218 `priority` field.
+    public internal(set) var hasPriority = false
+    /// The request line (and `host`) is written; regular fields follow it.
+    var requestLineWritten = false
     /// Decoded size as counted for SETTINGS_MAX_HEADER_LIST_SIZE.
     var listBytes = 0
     var overflowed = false
 
-    init(streamID: Int32) {
+    /// - Parameter buffer: an empty buffer to write the head into (its capacity is reused).
+    init(streamID: Int32, buffer: [UInt8]) {
         self.streamID = streamID
-        fieldLines.reserveCapacity(256)
+        self.head = buffer
     }
 }
 
@@ -57,4 +63,12 @@ public protocol HTTP2BodySource: AnyObject {
 extension HTTP2BodySource {
     public func inMemoryRun(max: Int) -> (count: Int, end: Bool)? { nil }
     public func append(_ count: Int, to output: inout [UInt8]) {}
+}
+
+/// The owner of an `HTTP2ServerSession` (the connection), told of requests and of streams that end.
+public protocol HTTP2SessionDelegate: AnyObject {
+    /// A complete request header block (the stream stays open for the response).
+    func http2Session(received request: HTTP2Request)
+    /// A stream is gone (answered, reset by either side, or the connection ended), with its error code.
+    func http2Session(closedStream stream: Int32, errorCode: UInt32)
 }

@@ -7,10 +7,11 @@ import CNGHTTP2
 /// with `respond`, bodies are pulled from an `HTTP2BodySource` as the client's windows allow.
 /// Loop thread only; nothing here blocks.
 public final class HTTP2ServerSession {
-    /// A complete request header block (the stream stays open for the response).
-    public var onRequest: ((HTTP2Request) -> Void)?
-    /// A stream is gone (answered, reset by either side, or the connection ended), with its error code.
-    public var onStreamClosed: ((Int32, UInt32) -> Void)?
+    /// Told of requests and closed streams. Not retained, and not reference-counted per call
+    /// (this runs for every request): the delegate is the connection that owns the session, so it
+    /// outlives it, and nghttp2 calls back only inside `receive`, `takeOutput` and the calls that
+    /// submit frames, never from `deinit`.
+    public unowned(unsafe) var delegate: (any HTTP2SessionDelegate)?
 
     /// Why the session stopped taking input, when it did.
     public enum Failure: Equatable, Sendable {
@@ -30,6 +31,14 @@ public final class HTTP2ServerSession {
     /// The request header block being received: blocks arrive whole (HEADERS, then only its
     /// CONTINUATION frames, RFC 9113 §6.10), so there is at most one at a time.
     private var incoming: HTTP2Request?
+    /// The pseudo-header values of `incoming` until its request line is written (they come before
+    /// the regular fields); reused from block to block.
+    private var pseudoMethod: [UInt8] = []
+    private var pseudoPath: [UInt8] = []
+    private var pseudoAuthority: [UInt8] = []
+    /// The last request's head buffer, back from the delegate: the next request is written into
+    /// its capacity (copy-on-write gives a new one if the edge still holds it).
+    private var spareHead: [UInt8] = []
     /// Response bodies being sent, by stream.
     private var bodies: [Int32: any HTTP2BodySource] = [:]
     /// Set by a callback when a budget ran out; acted on once `mem_recv` returns.
@@ -287,8 +296,44 @@ public final class HTTP2ServerSession {
     }
 
     fileprivate func beganHeaders(stream: Int32, category: nghttp2_headers_category) {
-        incoming = category == NGHTTP2_HCAT_REQUEST ? HTTP2Request(streamID: stream) : nil
+        guard category == NGHTTP2_HCAT_REQUEST else {
+            incoming = nil
+            return
+        }
+        var buffer: [UInt8] = []
+        swap(&buffer, &spareHead)
+        buffer.removeAll(keepingCapacity: true)
+        if buffer.capacity < 512 { buffer.reserveCapacity(512) }
+        incoming = HTTP2Request(streamID: stream, buffer: buffer)
+        pseudoMethod.removeAll(keepingCapacity: true)
+        pseudoPath.removeAll(keepingCapacity: true)
+        pseudoAuthority.removeAll(keepingCapacity: true)
     }
+
+    /// Writes `incoming`'s request line and `host` from the pseudo-headers, once, before its
+    /// first regular field (nghttp2 has put every pseudo-header before them).
+    private func writeRequestLine() {
+        incoming!.requestLineWritten = true
+        let optionsStar = pseudoPath.isEmpty && pseudoMethod.elementsEqual("OPTIONS".utf8)
+        func fitsLine(_ bytes: [UInt8]) -> Bool { bytes.allSatisfy { $0 > 0x20 && $0 != 0x7f } }
+        guard !pseudoMethod.isEmpty, !pseudoPath.isEmpty || optionsStar,
+              fitsLine(pseudoMethod), fitsLine(pseudoPath), fitsLine(pseudoAuthority)
+        else { return }
+        incoming!.hasValidRequestLine = true
+        incoming!.head.append(contentsOf: pseudoMethod)
+        incoming!.head.append(32)
+        if optionsStar { incoming!.head.append(UInt8(ascii: "*")) } else { incoming!.head.append(contentsOf: pseudoPath) }
+        incoming!.head.append(contentsOf: HTTP2ServerSession.versionCRLF)
+        if !pseudoAuthority.isEmpty {
+            incoming!.head.append(contentsOf: HTTP2ServerSession.hostColon)
+            incoming!.head.append(contentsOf: pseudoAuthority)
+            incoming!.head.append(13)
+            incoming!.head.append(10)
+        }
+    }
+
+    private static let versionCRLF: [UInt8] = Array(" HTTP/1.1\r\n".utf8)
+    private static let hostColon: [UInt8] = Array("host: ".utf8)
 
     fileprivate func header(stream: Int32, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> Int32 {
         // Mutated in place through the optional: no copy of the request's arrays per field.
@@ -305,42 +350,47 @@ public final class HTTP2ServerSession {
         if name.first == UInt8(ascii: ":") {
             // nghttp2 has rejected unknown and repeated pseudo-headers: the length and the second
             // letter tell the four request ones apart.
+            // (`:scheme` is not part of the HTTP/1.1 head.)
             switch (name.count, name.count > 1 ? name[1] : 0) {
-            case (7, UInt8(ascii: "m")): incoming!.method.append(contentsOf: value)
-            case (5, UInt8(ascii: "p")): incoming!.path.append(contentsOf: value)
-            case (10, UInt8(ascii: "a")): incoming!.authority.append(contentsOf: value)
-            case (7, UInt8(ascii: "s")): incoming!.scheme.append(contentsOf: value)
+            case (7, UInt8(ascii: "m")): pseudoMethod.append(contentsOf: value)
+            case (5, UInt8(ascii: "p")): pseudoPath.append(contentsOf: value)
+            case (10, UInt8(ascii: "a")): pseudoAuthority.append(contentsOf: value)
             default: break
             }
             return 0
         }
-        if name.count == 4, name[0] == UInt8(ascii: "h"), name.elementsEqual("host".utf8), !incoming!.authority.isEmpty { return 0 }
-        if name.count == 8, name[0] == UInt8(ascii: "p"), name.elementsEqual("priority".utf8) { incoming!.priority = Array(value) }
-        incoming!.fieldLines.append(contentsOf: name)
-        incoming!.fieldLines.append(UInt8(ascii: ":"))
-        incoming!.fieldLines.append(UInt8(ascii: " "))
-        incoming!.fieldLines.append(contentsOf: value)
-        incoming!.fieldLines.append(13)
-        incoming!.fieldLines.append(10)
+        if !incoming!.requestLineWritten { writeRequestLine() }
+        if name.count == 4, name[0] == UInt8(ascii: "h"), name.elementsEqual("host".utf8), !pseudoAuthority.isEmpty { return 0 }
+        if name.count == 8, name[0] == UInt8(ascii: "p"), name.elementsEqual("priority".utf8) { incoming!.hasPriority = true }
+        incoming!.head.append(contentsOf: name)
+        incoming!.head.append(UInt8(ascii: ":"))
+        incoming!.head.append(UInt8(ascii: " "))
+        incoming!.head.append(contentsOf: value)
+        incoming!.head.append(13)
+        incoming!.head.append(10)
         return 0
     }
 
     fileprivate func frameReceived(type: UInt8, flags: UInt8, stream: Int32, category: nghttp2_headers_category?) {
         guard Int(type) == Int(NGHTTP2_HEADERS.rawValue), category == NGHTTP2_HCAT_REQUEST,
-              let request = incoming, request.streamID == stream else { return }
-        incoming = nil
+              incoming?.streamID == stream else { return }
+        if !incoming!.requestLineWritten { writeRequestLine() }
+        incoming!.head.append(13)
+        incoming!.head.append(10)
+        var request = incoming.take()!
         if request.overflowed {
             // 431 would need a response to a request we refused to hold: a reset says the same.
             reset(stream: stream, .refusedStream)
             return
         }
-        onRequest?(request)
+        delegate?.http2Session(received: request)
+        swap(&spareHead, &request.head)
     }
 
     fileprivate func streamClosed(_ stream: Int32, errorCode: UInt32) {
         if incoming?.streamID == stream { incoming = nil }
         bodies[stream] = nil
-        onStreamClosed?(stream, errorCode)
+        delegate?.http2Session(closedStream: stream, errorCode: errorCode)
     }
 
     fileprivate func readBody(stream: Int32, into buffer: UnsafeMutableRawBufferPointer, flags: UnsafeMutablePointer<UInt32>) -> Int {
@@ -384,52 +434,56 @@ extension HTTP2ServerSession {
 
 // MARK: C callbacks: each recovers the session from user_data and forwards.
 
-private func owner(_ userData: UnsafeMutableRawPointer?) -> HTTP2ServerSession {
-    Unmanaged<HTTP2ServerSession>.fromOpaque(userData!).takeUnretainedValue()
+/// Runs `body` with the session `userData` points at, without a retain and release around it
+/// (the session is alive: nghttp2 calls back only from inside the session's own calls).
+private func withOwner<R>(_ userData: UnsafeMutableRawPointer?, _ body: (HTTP2ServerSession) -> R) -> R {
+    Unmanaged<HTTP2ServerSession>.fromOpaque(userData!)._withUnsafeGuaranteedRef(body)
 }
 
 private let onBeginFrame: nghttp2_on_begin_frame_callback = { _, hd, userData in
     guard let hd else { return 0 }
-    return owner(userData).beganFrame(type: hd.pointee.type, stream: hd.pointee.stream_id, length: hd.pointee.length)
+    return withOwner(userData) { $0.beganFrame(type: hd.pointee.type, stream: hd.pointee.stream_id, length: hd.pointee.length) }
 }
 
 private let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, userData in
     guard let frame else { return 0 }
     if Int(frame.pointee.hd.type) == Int(NGHTTP2_HEADERS.rawValue) {
-        owner(userData).beganHeaders(stream: frame.pointee.hd.stream_id, category: frame.pointee.headers.cat)
+        withOwner(userData) { $0.beganHeaders(stream: frame.pointee.hd.stream_id, category: frame.pointee.headers.cat) }
     }
     return 0
 }
 
 private let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength, value, valueLength, _, userData in
     guard let frame, Int(frame.pointee.hd.type) == Int(NGHTTP2_HEADERS.rawValue) else { return 0 }
-    return owner(userData).header(stream: frame.pointee.hd.stream_id,
-                                  name: UnsafeBufferPointer(start: name, count: nameLength),
-                                  value: UnsafeBufferPointer(start: value, count: valueLength))
+    return withOwner(userData) {
+        $0.header(stream: frame.pointee.hd.stream_id, name: UnsafeBufferPointer(start: name, count: nameLength),
+                  value: UnsafeBufferPointer(start: value, count: valueLength))
+    }
 }
 
 private let onFrameReceived: nghttp2_on_frame_recv_callback = { _, frame, userData in
     guard let frame else { return 0 }
     let type = frame.pointee.hd.type
     let category = Int(type) == Int(NGHTTP2_HEADERS.rawValue) ? frame.pointee.headers.cat : nil
-    owner(userData).frameReceived(type: type, flags: frame.pointee.hd.flags, stream: frame.pointee.hd.stream_id, category: category)
+    withOwner(userData) { $0.frameReceived(type: type, flags: frame.pointee.hd.flags, stream: frame.pointee.hd.stream_id, category: category) }
     return 0
 }
 
 private let onStreamClose: nghttp2_on_stream_close_callback = { _, stream, errorCode, userData in
-    owner(userData).streamClosed(stream, errorCode: errorCode)
+    withOwner(userData) { $0.streamClosed(stream, errorCode: errorCode) }
     return 0
 }
 
 private let sendDataCallback: nghttp2_send_data_callback = { _, frame, header, length, _, userData in
     guard let frame, let header else { return NGHTTP2_ERR_CALLBACK_FAILURE.rawValue }
-    let session = owner(userData)
-    let result = session.sendData(stream: frame.pointee.hd.stream_id, header: header, length: length)
-    if frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 { session.bodyFinished(frame.pointee.hd.stream_id) }
-    return result
+    return withOwner(userData) { session in
+        let result = session.sendData(stream: frame.pointee.hd.stream_id, header: header, length: length)
+        if frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 { session.bodyFinished(frame.pointee.hd.stream_id) }
+        return result
+    }
 }
 
 private let readBodyCallback: nghttp2_data_source_read_callback = { _, stream, buffer, length, flags, _, userData in
     guard let buffer, let flags else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
-    return owner(userData).readBody(stream: stream, into: UnsafeMutableRawBufferPointer(start: buffer, count: length), flags: flags)
+    return withOwner(userData) { $0.readBody(stream: stream, into: UnsafeMutableRawBufferPointer(start: buffer, count: length), flags: flags) }
 }

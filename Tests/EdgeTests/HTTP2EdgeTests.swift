@@ -149,6 +149,31 @@ import WharfTestSupport
         #expect(r["goaway"] is NSNull, "\(r)")
     }
 
+    /// The session writes each request's HTTP/1.1 head into one reused buffer: requests with
+    /// smaller heads after a big one must be answered by their own fields, and pseudo-headers
+    /// that make no request line get 400, not a crash or a neighbour's answer.
+    @Test func eachStreamIsAnsweredByItsOwnHeadWhenTheHeadBufferIsReused() throws {
+        let r = try Self.hostile(h, "heads", timeout: 10)
+        let streams = (r["streams"] as? [String: [String: Any]]) ?? [:]
+        let js = h.files["/assets/app.1a2b3c4d.js"]!.count
+        // 40 padding fields, br, and a `host` that disagrees: :authority wins, the br variant comes.
+        #expect(streams["1"]?["status"] as? Int == 200, "\(r)")
+        #expect(streams["1"]?["encoding"] as? String == "br", "\(r)")
+        #expect((streams["1"]?["data_bytes"] as? Int ?? 0) < js, "\(r)")
+        // The next request asks for identity in a shorter head: nothing of the first one's is left.
+        #expect(streams["3"]?["status"] as? Int == 200, "\(r)")
+        #expect(streams["3"]?["encoding"] is NSNull || streams["3"]?["encoding"] == nil, "\(r)")
+        #expect(streams["3"]?["data_bytes"] as? Int == js, "\(r)")
+        // CONNECT carries no :path: no request line can be written.
+        #expect(streams["5"]?["status"] as? Int == 400, "\(r)")
+        // Without :authority the `host` field is the host.
+        #expect(streams["7"]?["status"] as? Int == 200, "\(r)")
+        #expect(streams["7"]?["data_bytes"] as? Int == h.files["/robots.txt"]!.count, "\(r)")
+        #expect(streams["9"]?["status"] as? Int == 200, "\(r)")
+        #expect(r["goaway"] is NSNull, "\(r)")
+        try stillServes()
+    }
+
     @Test func randomFramesNeverCrashTheEdgeOrStopItServing() throws {
         // 40 connections of 200 random, well-framed frames each (seeded: a failure names its seed).
         let base = UInt64(Date().timeIntervalSince1970)

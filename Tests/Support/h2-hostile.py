@@ -29,6 +29,12 @@ Modes:
                         refuse each, never crash (the test then checks it still serves)
   zero-window PATH      INITIAL_WINDOW_SIZE 0, one request, never a WINDOW_UPDATE: how long
                         until the server closes
+  heads                 one write of requests whose heads differ, on one connection: a big one
+                        (40 padding fields, br, a `host` that disagrees with :authority), then
+                        smaller ones (identity; CONNECT with no :path; `host` without
+                        :authority; a plain one); prints "streams": {id: {"status", "encoding",
+                        "data_bytes"}} — each answer must follow its own request's fields, not
+                        the previous request's (the server reuses its head buffer)
 """
 import argparse, json, socket, ssl, sys, time
 from hpack import Encoder
@@ -135,6 +141,63 @@ def drain(sock, encoder, path, deadline, result):
     result["data_bytes"] = len(body)
     result["sha256"] = hashlib.sha256(bytes(body)).hexdigest()
     return result
+
+
+def heads(sock, encoder, deadline, result):
+    from hpack import Decoder
+    js = "/assets/app.1a2b3c4d.js"
+    padding = [("x-pad-%d" % i, "p" * 200) for i in range(40)]
+    blocks = [
+        (1, encoder.encode([(":method", "GET"), (":path", js), (":scheme", "https"), (":authority", "localhost"),
+                            ("accept-encoding", "br")] + padding + [("host", "evil.example")])),
+        (3, request_block(encoder, js)),
+        (5, encoder.encode([(":method", "CONNECT"), (":authority", "localhost:443")])),
+        (7, encoder.encode([(":method", "GET"), (":path", "/robots.txt"), (":scheme", "https"), ("host", "localhost"),
+                            ("accept-encoding", "identity")])),
+        (9, request_block(encoder, "/robots.txt")),
+    ]
+    sock.sendall(b"".join(HeadersFrame(sid, block, flags=["END_HEADERS", "END_STREAM"]).serialize() for sid, block in blocks))
+    result["sent_frames"] = len(blocks)
+    decoder, streams, buffer, ended = Decoder(), {}, b"", set()
+    while time.time() < deadline and len(ended) < len(blocks):
+        sock.settimeout(max(0.05, deadline - time.time()))
+        try:
+            data = sock.recv(65536)
+        except (socket.timeout, OSError):
+            break
+        if not data:
+            result["closed"] = True
+            break
+        buffer += data
+        while len(buffer) >= 9 and len(buffer) >= 9 + int.from_bytes(buffer[:3], "big"):
+            length = int.from_bytes(buffer[:3], "big")
+            frame, _ = Frame.parse_frame_header(memoryview(buffer[:9]))
+            frame.parse_body(memoryview(buffer[9:9 + length]))
+            buffer = buffer[9 + length:]
+            entry = streams.setdefault(str(frame.stream_id), {"status": None, "encoding": None, "data_bytes": 0})
+            if isinstance(frame, SettingsFrame) and "ACK" not in frame.flags:
+                sock.sendall(SettingsFrame(0, flags=["ACK"]).serialize())
+            elif isinstance(frame, HeadersFrame):
+                fields = dict((n.decode() if isinstance(n, bytes) else n, v.decode() if isinstance(v, bytes) else v)
+                              for n, v in decoder.decode(frame.data, raw=True))
+                entry["status"] = int(fields[":status"])
+                entry["encoding"] = fields.get("content-encoding")
+            elif isinstance(frame, DataFrame):
+                entry["data_bytes"] += len(frame.data)
+                if frame.flow_controlled_length:
+                    update = WindowUpdateFrame(0, window_increment=frame.flow_controlled_length).serialize()
+                    if "END_STREAM" not in frame.flags:
+                        update += WindowUpdateFrame(frame.stream_id, window_increment=frame.flow_controlled_length).serialize()
+                    sock.sendall(update)
+            elif isinstance(frame, RstStreamFrame):
+                entry["reset"] = frame.error_code
+                ended.add(frame.stream_id)
+            elif isinstance(frame, GoAwayFrame):
+                result["goaway"] = frame.error_code
+            if frame.stream_id and "END_STREAM" in getattr(frame, "flags", ()):
+                ended.add(frame.stream_id)
+    streams.pop("0", None)
+    result["streams"] = streams
 
 
 def main():
@@ -267,6 +330,11 @@ def main():
         return
     elif args.mode == "drain":
         drain(sock, encoder, args.arg, started + args.timeout, result)
+        result["seconds"] = round(time.time() - started, 3)
+        print(json.dumps(result))
+        return
+    elif args.mode == "heads":
+        heads(sock, encoder, started + args.timeout, result)
         result["seconds"] = round(time.time() - started, 3)
         print(json.dumps(result))
         return
