@@ -26,6 +26,15 @@ struct BodyLoader: Sendable {
     /// whose every blob is local).
     var missingBlobs: (any MissingBlobSource)? = nil
 
+    /// The size above which a blob file is sent from disk rather than read into the cache: the
+    /// configured `edge.sendfile_threshold`, but at most a sixteenth of the response cache (and
+    /// not under 64 KiB). A body that would push a sixteenth of a small cache out on every miss
+    /// costs a read and a copy per miss and mostly evicts its neighbours; sent with sendfile, its
+    /// cache entry is an open file of a few bytes.
+    static func sendfileThreshold(configured: Int, cacheBytes: Int) -> Int {
+        min(configured, max(64 << 10, cacheBytes / 16))
+    }
+
     enum Loaded: Sendable {
         case bytes([UInt8])
         case file(OpenFile)
