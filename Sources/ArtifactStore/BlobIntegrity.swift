@@ -4,24 +4,34 @@ import Synchronization
 
 /// Checks bytes read back from the store against the SHA-256 they are stored under, so a blob
 /// corrupted on disk (a flipped bit, a truncated or overwritten file) is refused instead of
-/// served. In-memory bodies are hashed on every load (each load fills the response cache once);
-/// blob files, which can be tens of MB, are hashed once per process and remembered while their
-/// size and modification time stay the same.
+/// served. Inline bodies (from SQLite) are hashed once while the database is unchanged (see
+/// `InlineBlobVerifier`); blob files, whether sent from disk or read into memory, are hashed once per
+/// process and remembered while their inode, size and modification time stay the same (a
+/// rewritten or replaced file is checked again; a bit flipped in place without a write is not).
 public enum BlobIntegrity {
     /// Whether `bytes` hash to `hash` (64 lower-case hex characters).
     public static func matches(_ bytes: [UInt8], hash: String) -> Bool {
         ContentHash.of(bytes) == hash
     }
 
+    /// Whether `bytes`, just read from `descriptor` at `offset` (a blob file's range), hash to
+    /// `hash`. Like the streaming check below, a file already checked with the same identity
+    /// (device, inode, size, modification time, range) is not hashed again: a cache miss on a
+    /// blob file read into memory costs a `fstat`, not a SHA-256 of its bytes.
+    public static func matches(_ bytes: [UInt8], readFrom descriptor: Int32, offset: Int64, hash: String) -> Bool {
+        guard let identity = FileIdentity(descriptor: descriptor, offset: offset, length: Int64(bytes.count), hash: hash)
+        else { return false }
+        if verified.withLock({ $0.contains(identity) }) { return true }
+        guard ContentHash.of(bytes) == hash else { return false }
+        remember(identity)
+        return true
+    }
+
     /// Whether `length` bytes of `descriptor` at `offset` hash to `hash`, read in 1 MiB steps
     /// (blocking reads: call it off the event loops). A file already checked with the same size
     /// and modification time is not read again.
     public static func matches(descriptor: Int32, offset: Int64, length: Int64, hash: String) -> Bool {
-        var info = stat()
-        guard fstat(descriptor, &info) == 0 else { return false }
-        let identity = FileIdentity(hash: hash, device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
-                                    modifiedSeconds: Int64(info.st_mtim.tv_sec), modifiedNanoseconds: Int64(info.st_mtim.tv_nsec),
-                                    offset: offset, length: length)
+        guard let identity = FileIdentity(descriptor: descriptor, offset: offset, length: length, hash: hash) else { return false }
         if verified.withLock({ $0.contains(identity) }) { return true }
         var hasher = ContentHash()
         let step = 1 << 20
@@ -37,11 +47,15 @@ public enum BlobIntegrity {
             done += Int64(n)
         }
         guard hasher.finalizeHex() == hash else { return false }
+        remember(identity)
+        return true
+    }
+
+    private static func remember(_ identity: FileIdentity) {
         verified.withLock { set in
             if set.count >= maxRemembered { set.removeAll(keepingCapacity: true) }
             set.insert(identity)
         }
-        return true
     }
 
     /// A blob file as checked: a rewritten file (new inode, size or time) is checked again.
@@ -54,6 +68,20 @@ public enum BlobIntegrity {
         let modifiedNanoseconds: Int64
         let offset: Int64
         let length: Int64
+
+        /// The identity of `descriptor`'s file now; nil when it cannot be `fstat`ed.
+        init?(descriptor: Int32, offset: Int64, length: Int64, hash: String) {
+            var info = stat()
+            guard fstat(descriptor, &info) == 0 else { return nil }
+            self.hash = hash
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+            size = Int64(info.st_size)
+            modifiedSeconds = Int64(info.st_mtim.tv_sec)
+            modifiedNanoseconds = Int64(info.st_mtim.tv_nsec)
+            self.offset = offset
+            self.length = length
+        }
     }
 
     private static let maxRemembered = 100_000

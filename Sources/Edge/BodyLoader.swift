@@ -26,6 +26,15 @@ struct BodyLoader: Sendable {
     /// whose every blob is local).
     var missingBlobs: (any MissingBlobSource)? = nil
 
+    /// The size above which a blob file is sent from disk rather than read into the cache: the
+    /// configured `edge.sendfile_threshold`, but at most a sixteenth of the response cache (and
+    /// not under 64 KiB). A body that would push a sixteenth of a small cache out on every miss
+    /// costs a read and a copy per miss and mostly evicts its neighbours; sent with sendfile, its
+    /// cache entry is an open file of a few bytes.
+    static func sendfileThreshold(configured: Int, cacheBytes: Int) -> Int {
+        min(configured, max(64 << 10, cacheBytes / 16))
+    }
+
     enum Loaded: Sendable {
         case bytes([UInt8])
         case file(OpenFile)
@@ -48,9 +57,13 @@ struct BodyLoader: Sendable {
     }
 
     /// Small bodies come back as bytes (to be cached), large ones as an open file for sendfile.
-    /// A body stored as a blob file is opened straight away (no database query on the miss);
-    /// otherwise the store says where it is.
+    /// A body over the store's inline threshold is a blob file: opened straight away (no
+    /// database query on the miss). A body within it is asked of the store first, which answers
+    /// with the inline bytes or where its file is (so an inline blob costs no failing `open`).
     func load(_ file: ServedFile, _ rep: ServedFile.Representation) throws -> Loaded {
+        if missingBlobs == nil && rep.size <= Int64(store.options.inlineThreshold) {
+            return try loadFromStore(file, rep)
+        }
         if let (fd, size) = store.openBlobFile(hash: rep.blobHash) {
             let opened = OpenFile(descriptor: fd, offset: 0, length: Int64(size))
             guard Int64(size) == rep.size else { throw LoadError.sizeMismatch(expected: rep.size, actual: size) }
@@ -62,10 +75,17 @@ struct BodyLoader: Sendable {
             let fd = try missingBlobs.fetch(hash: rep.blobHash, size: rep.size)
             return try loaded(OpenFile(descriptor: fd, offset: 0, length: rep.size), path: "fetched blob \(file.entry.path)", hash: rep.blobHash)
         }
+        return try loadFromStore(file, rep)
+    }
+
+    /// The body as the store's blob row says: inline bytes, or a range of its blob file.
+    private func loadFromStore(_ file: ServedFile, _ rep: ServedFile.Representation) throws -> Loaded {
+        let readSince = store.inlineVerifier.stamp()
         switch try store.body(hash: rep.blobHash) {
         case .bytes(let bytes):
             guard Int64(bytes.count) == rep.size else { throw LoadError.sizeMismatch(expected: rep.size, actual: bytes.count) }
-            guard BlobIntegrity.matches(bytes, hash: rep.blobHash) else { throw LoadError.corrupt("blob of \(file.entry.path)") }
+            guard store.inlineVerifier.matches(bytes, hash: rep.blobHash, readSince: readSince)
+            else { throw LoadError.corrupt("blob of \(file.entry.path)") }
             return .bytes(bytes)
         case .file(let path, let offset, let length):
             guard Int64(length) == rep.size else { throw LoadError.sizeMismatch(expected: rep.size, actual: length) }
@@ -76,7 +96,8 @@ struct BodyLoader: Sendable {
     }
 
     /// An open range: for sendfile when over the threshold, else read into memory (to be cached);
-    /// either way its bytes are checked against `hash` first.
+    /// either way its bytes are checked against `hash` first (once per process while the file
+    /// keeps its identity, see `BlobIntegrity`).
     private func loaded(_ opened: OpenFile, path: String, hash: String) throws -> Loaded {
         let length = Int(opened.length)
         if length > sendfileThreshold {
@@ -97,7 +118,8 @@ struct BodyLoader: Sendable {
             count = failed ? 0 : length
         }
         if failed { throw LoadError.shortRead(path) }
-        guard BlobIntegrity.matches(bytes, hash: hash) else { throw LoadError.corrupt(path) }
+        guard BlobIntegrity.matches(bytes, readFrom: opened.descriptor, offset: opened.offset, hash: hash)
+        else { throw LoadError.corrupt(path) }
         return .bytes(bytes)
     }
 }

@@ -40,7 +40,8 @@ public struct CacheWarmer: Sendable {
     public init(edge: EdgeServer) {
         catalog = edge.catalog
         cache = edge.cache
-        loader = BodyLoader(store: edge.store, sendfileThreshold: edge.configuration.sendfileThresholdBytes, missingBlobs: edge.missingBlobs)
+        let threshold = BodyLoader.sendfileThreshold(configured: edge.configuration.sendfileThresholdBytes, cacheBytes: edge.configuration.cacheBytes)
+        loader = BodyLoader(store: edge.store, sendfileThreshold: threshold, missingBlobs: edge.missingBlobs)
     }
 
     /// The coding for a token ("br", "zstd", "gzip", "identity"), or nil.

@@ -90,7 +90,8 @@ public final class EdgeServer: Sendable {
         var port = configuration.listenPort
         var tlsPort = configuration.tls?.listenPort ?? 0
         let context = TLSContextRef(tlsContext.withLock { $0 })
-        let loader = BodyLoader(store: store, sendfileThreshold: configuration.sendfileThresholdBytes, missingBlobs: missingBlobs)
+        let threshold = BodyLoader.sendfileThreshold(configured: configuration.sendfileThresholdBytes, cacheBytes: configuration.cacheBytes)
+        let loader = BodyLoader(store: store, sendfileThreshold: threshold, missingBlobs: missingBlobs)
         for (index, loop) in group.loops.enumerated() {
             let requested = port
             let requestedTLS = tlsPort

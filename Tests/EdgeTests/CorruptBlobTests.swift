@@ -37,4 +37,49 @@ import Testing
         #expect(css.status == 200)
         #expect(css.body == h.files["/assets/style.5e6f7a8b.css"])
     }
+
+    /// Inline bodies are hashed once while the database is unchanged (`InlineBlobVerifier`):
+    /// rewriting a row after it was served is a write, so the next load checks it again.
+    @Test func inlineBlobCorruptedAfterItWasServedIsRefusedOnTheNextLoad() throws {
+        let h = try EdgeHarness()
+        defer { h.stop() }
+        let png = "/assets/logo.9c8d7e6f.png"
+        for _ in 0..<2 {
+            let r = try h.client(.plain).get(png, headers: ["Accept-Encoding": "identity"])
+            #expect(r.status == 200)
+            #expect(r.body == h.files[png])
+            _ = h.server.cache.purge { _ in true }
+        }
+        let database = h.root.appendingPathComponent("store/store.sqlite").path
+        let update = try Command.run(["sqlite3", database,
+                                      "UPDATE blobs SET data = zeroblob(size) WHERE hash = '\(EdgeHarness.sha256(h.files[png]!))';"])
+        #expect(update.status == 0, "\(update.stderr)")
+        let r = try h.client(.plain).get(png, headers: ["Accept-Encoding": "identity"])
+        #expect(r.status == 500)
+        #expect(r.body != h.files[png])
+    }
+
+    /// A blob file read into memory (under the sendfile threshold) is hashed once per process
+    /// while its inode, size and time stay the same; a write to it makes the next load check again.
+    @Test func blobFileReadIntoMemoryIsCheckedAgainAfterAWrite() throws {
+        let h = try EdgeHarness { $0.sendfileThresholdBytes = 8 << 20 }
+        defer { h.stop() }
+        let apk = "/downloads/app-release.apk"
+        for _ in 0..<2 {
+            let r = try h.client(.plain).get(apk, headers: ["Accept-Encoding": "identity"])
+            #expect(r.status == 200)
+            #expect(r.body == h.files[apk])
+            _ = h.server.cache.purge { _ in true }
+        }
+        let apkHash = EdgeHarness.sha256(h.files[apk]!)
+        let blob = h.root.appendingPathComponent("store/blobs/\(apkHash.prefix(2))/\(apkHash.dropFirst(2))").path
+        let fd = open(blob, O_WRONLY)
+        #expect(fd >= 0)
+        var byte: UInt8 = h.files[apk]![2_000_000] ^ 0xff
+        #expect(pwrite(fd, &byte, 1, 2_000_000) == 1)
+        close(fd)
+        let r = try h.client(.plain).get(apk, headers: ["Accept-Encoding": "identity"])
+        #expect(r.status == 500)
+        #expect(r.body != h.files[apk])
+    }
 }

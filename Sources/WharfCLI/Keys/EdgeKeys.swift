@@ -8,7 +8,7 @@ enum EdgeKeys {
     static let adminTLS = SettingKey<Bool>("edge.admin_tls", false, .any, "admin API over TLS with the edge's certificates; required off loopback")
     static let workers = SettingKey<Int>("edge.workers", 0, .within(0, 256), "event-loop threads; 0 = one per core (--workers)")
     static let cacheBytes = SettingKey<Int>("edge.cache_bytes", 256 << 20, .atLeast(0), "response cache budget in bytes (--cache-bytes)")
-    static let sendfileThreshold = SettingKey<Int>("edge.sendfile_threshold", 1 << 20, .atLeast(1), "larger bodies are sent from the blob file, not cached")
+    static let sendfileThreshold = SettingKey<Int>("edge.sendfile_threshold", 1 << 20, .atLeast(1), "larger bodies are sent from the blob file, not cached (capped at edge.cache_bytes/16, at least 64 KiB)")
     static let earlyHints = SettingKey<Bool>("edge.early_hints", true, .any, "103 Early Hints before HTML entry points with preload hints")
     static let domain = SettingKey<String>("edge.domain", "", .any, "serve `<app>.<domain>` by Host; empty disables")
     static let hosts = SettingKey<[String]>("edge.hosts", [], .any, "explicit `host=app` entries")
