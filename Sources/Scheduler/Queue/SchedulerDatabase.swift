@@ -1,3 +1,4 @@
+import ArtifactStore
 import Foundation
 import GRDB
 
@@ -19,7 +20,7 @@ public struct SchedulerDatabase: Sendable {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         let pool = try DatabasePool(path: path, configuration: config)
-        try SchedulerMigrations.migrator.migrate(pool)
+        try MigrationLock.migrate(SchedulerMigrations.migrator, pool, databasePath: path)
         return SchedulerDatabase(writer: pool, path: path)
     }
 
