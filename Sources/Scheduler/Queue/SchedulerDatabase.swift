@@ -19,8 +19,11 @@ public struct SchedulerDatabase: Sendable {
             // WAL + NORMAL: a commit survives a process crash (kill -9); only an OS crash can lose the last ones.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
-        let pool = try DatabasePool(path: path, configuration: config)
-        try MigrationLock.migrate(SchedulerMigrations.migrator, pool, databasePath: path)
+        let pool = try MigrationLock.opening(databasePath: path) {
+            let pool = try DatabasePool(path: path, configuration: config)
+            try SchedulerMigrations.migrator.migrate(pool)
+            return pool
+        }
         return SchedulerDatabase(writer: pool, path: path)
     }
 
