@@ -49,6 +49,8 @@ final class SchedulerRunner: Sendable {
     private let log: @Sendable (String) -> Void
     private let report = ReportBox()
     private let tickObservers = Mutex<[@Sendable (SchedulerService.TickReport) -> Void]>([])
+    /// At most one "dispatch stalled" line per 30 s.
+    private let stallLog = LogThrottle(interval: 30)
 
     init(settings: SchedulerConfiguration, storePath: String, store: Store, logger log: @escaping @Sendable (String) -> Void) throws {
         self.settings = settings
@@ -109,6 +111,7 @@ final class SchedulerRunner: Sendable {
                 log("rescued expired leases: requeued \(rescued.requeued), ended \(rescued.failed)")
             }
             if !tick.started.isEmpty { log("started jobs \(tick.started)") }
+            if let stall = tick.stall, stallLog.due(now: now) { log("dispatch stalled: " + stall) }
             for observer in tickObservers.withLock({ $0 }) { observer(tick) }
         } catch {
             failure = error

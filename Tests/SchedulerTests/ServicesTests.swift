@@ -55,6 +55,31 @@ import WharfTestSupport
         #expect(lines == ["flaky failed (runs again in 10.0 s): disk busy", "flaky works again"], "\(lines)")
     }
 
+    @Test func aRoundThatRunsLateOrLongIsLogged() async throws {
+        let clock = VirtualClock(start: t0)
+        let calls = Calls()
+        let runner = PeriodicRunner(tasks: [
+            PeriodicTask(name: "tick", interval: 0.1) { _ in calls.add("tick") },
+            PeriodicTask(name: "sweep", interval: 60) { _ in clock.advance(by: 7) },
+        ], clock: clock, log: { calls.log($0) })
+        await runner.runDue(now: clock.now())
+        // The sweep took 7 s of the clock: over the 5 s a round may take.
+        #expect(calls.lines.withLock { $0 } == ["sweep took 7.0 s (every 60.0 s)"])
+        // The tick, due 0.1 s after the first round's start, runs 6.9 s late (over 5 s): logged; on time: not.
+        await runner.runDue(now: clock.now())
+        clock.advance(by: 0.1)
+        await runner.runDue(now: clock.now())
+        #expect(calls.lines.withLock { $0 } == ["sweep took 7.0 s (every 60.0 s)", "tick ran 6.9 s late (every 0.1 s)"])
+    }
+
+    @Test func aLogThrottleLetsOneLineThroughPerInterval() {
+        let throttle = LogThrottle(interval: 30)
+        #expect(throttle.due(now: t0))
+        #expect(!throttle.due(now: t0.addingTimeInterval(29)))
+        #expect(throttle.due(now: t0.addingTimeInterval(30)))
+        #expect(!throttle.due(now: t0.addingTimeInterval(31)))
+    }
+
     @Test func startedInRealTimeItRunsAndStops() async throws {
         let calls = Calls()
         let runner = PeriodicRunner(tasks: [PeriodicTask(name: "tick", interval: 0.01) { _ in calls.add("tick") }])

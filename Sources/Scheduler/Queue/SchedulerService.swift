@@ -63,7 +63,13 @@ public actor SchedulerService {
         public var rescued: RescueReport?
         public var decision: ScalingDecision
         public var started: [Int64]
+        /// Set when ready jobs have waited over `stallSeconds` and this round started none: what the
+        /// queue and the slots looked like, for the log (a dispatch that stops is otherwise silent).
+        public var stall: String?
     }
+
+    /// How long a ready job may wait with nothing started before a round reports a stall.
+    static let stallSeconds = 10.0
 
     /// Runs one round of the control loop at `now`.
     @discardableResult
@@ -109,7 +115,13 @@ public actor SchedulerService {
             assignments = try dispatcher.dispatch(pool: &pool, now: now)
         }
         for assignment in assignments { start(assignment) }
-        return TickReport(rescued: rescued, decision: decision, started: assignments.map(\.job.id))
+        var stall: String?
+        if assignments.isEmpty, let wait = input.queue.oldestReadyWait, wait > Self.stallSeconds {
+            let phases = Dictionary(grouping: pool.slots, by: { "\($0.phase)" }).mapValues(\.count)
+            stall = "\(input.queue.ready) ready jobs, the oldest waiting \(Int(wait)) s, none started; slots \(phases.sorted { $0.key < $1.key }), "
+                + "desired \(decision.desiredSlots), builds running here \(builds.count)"
+        }
+        return TickReport(rescued: rescued, decision: decision, started: assignments.map(\.job.id), stall: stall)
     }
 
     private func start(_ assignment: Assignment) {

@@ -44,6 +44,14 @@ public actor PeriodicRunner {
         var ran: [String] = []
         for i in entries.indices where entries[i].nextDue.map({ $0 <= now }) ?? true {
             let task = entries[i].task
+            if let due = entries[i].nextDue, now.timeIntervalSince(due) > Self.lateness(task) {
+                log("\(task.name) ran \(Self.seconds(now.timeIntervalSince(due))) s late (every \(task.interval) s)")
+            }
+            let started = clock.now()
+            defer {
+                let took = clock.now().timeIntervalSince(started)
+                if took > Self.slowRound { log("\(task.name) took \(Self.seconds(took)) s (every \(task.interval) s)") }
+            }
             do {
                 try await task.runOnce(now)
                 if entries[i].lastError != nil { log("\(task.name) works again") }
@@ -58,6 +66,13 @@ public actor PeriodicRunner {
         }
         return ran
     }
+
+    /// How late a round may start, and how long one may take, before it is logged: a loop stuck behind
+    /// other work, or a round that blocks, must show in the log.
+    static func lateness(_ task: PeriodicTask) -> Double { max(5, 10 * task.interval) }
+    static let slowRound = 5.0
+
+    private static func seconds(_ value: Double) -> String { String(format: "%.1f", value) }
 
     /// When the next task is due (nil before the first round).
     func nextDue() -> Date? { entries.compactMap(\.nextDue).min() }
