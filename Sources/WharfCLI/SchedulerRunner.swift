@@ -81,7 +81,7 @@ final class SchedulerRunner: Sendable {
             queue: queue, cache: cache,
             janitor: WorkspaceJanitor(workRoot: build.workRoot, logRoot: build.logRoot, queue: queue, keepFailed: build.keepFailedWorkspaces),
             retentionDays: settings.retentionDays)
-        reaper = OrphanBuildReaper(workRoot: build.workRoot, queue: queue)
+        reaper = OrphanBuildReaper(workRoot: build.workRoot, queue: queue, owner: owner)
     }
 
     /// Housekeeping (hourly), the orphan reaper and the tick (every `tick_ms`), in that order.

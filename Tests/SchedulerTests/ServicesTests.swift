@@ -141,6 +141,37 @@ import WharfTestSupport
         #expect(kill(pids[live.id]!, 0) == 0 && !Self.isZombie(pids[live.id]!))
     }
 
+    @Test func theReaperSparesItsOwnSchedulersBuildWhoseLeaseLooksExpiredAndKillsADeadOnes() async throws {
+        let dir = try TemporaryDirectory()
+        defer { dir.remove() }
+        // Leases of 1 s, claimed a minute ago: both look expired (a heartbeat late on a loaded machine).
+        let queue = try makeQueue(dir, configuration: .init(leaseDuration: 1))
+        let past = Date().addingTimeInterval(-60)
+        _ = try queue.enqueue(request(dir, app: "mine"), now: past)
+        let mine = try #require(try queue.claim(owner: "me", slotID: "local-1", now: past))
+        _ = try queue.enqueue(request(dir, app: "theirs"), now: past)
+        let theirs = try #require(try queue.claim(owner: "dead", slotID: "local-2", now: past))
+        var pids: [Int64: pid_t] = [:]
+        for job in [mine, theirs] {
+            let workspace = dir.path + "/work/job-\(job.id)-attempt-\(job.attempt)"
+            try FileManager.default.createDirectory(atPath: workspace, withIntermediateDirectories: true)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sleep")
+            process.arguments = ["600"]
+            process.currentDirectoryURL = URL(fileURLWithPath: workspace)
+            try process.run()
+            setpgid(process.processIdentifier, process.processIdentifier)
+            pids[job.id] = process.processIdentifier
+        }
+        defer { for pid in pids.values { kill(pid, SIGKILL) } }
+        let reaped = OrphanBuildReaper(workRoot: dir.path + "/work", queue: queue, owner: "me").runOnce(now: Date())
+        #expect(reaped == [theirs.id])
+        #expect(await waitUntil(20) { kill(pids[theirs.id]!, 0) != 0 || Self.isZombie(pids[theirs.id]!) })
+        #expect(kill(pids[mine.id]!, 0) == 0 && !Self.isZombie(pids[mine.id]!))
+        // Without an owner (another scheduler's reaper on the same work root) both look orphaned.
+        #expect(OrphanBuildReaper(workRoot: dir.path + "/work", queue: queue).runOnce(now: Date()) == [mine.id])
+    }
+
     static func isZombie(_ pid: pid_t) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else {
             return true

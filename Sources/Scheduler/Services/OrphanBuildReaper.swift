@@ -8,15 +8,22 @@ import Glibc
 /// working copy (`<sandbox>/work/job-<id>-attempt-<n>`) is an orphan when that attempt has ended (the
 /// rescuer closed it) or its job's lease has expired; its whole process group is killed. Run before
 /// each tick, so an orphan dies before (or, at worst, within one tick of) the rescued job's next attempt.
-/// Builds of live schedulers sharing the store hold unexpired leases and are left alone. (A build
-/// under bubblewrap dies with its scheduler: the sandbox is bound to its parent.)
+/// Builds of live schedulers sharing the store hold unexpired leases and are left alone. So are this
+/// scheduler's own running attempts, whatever their lease says: a heartbeat late on a loaded machine
+/// is for the executor to handle (a lost lease stops the build), not a reason to kill a live build,
+/// which the executor would then record as a failure. A job that cannot be read (a database error)
+/// is left for the next round. (A build under bubblewrap dies with its scheduler: the sandbox is
+/// bound to its parent.)
 public struct OrphanBuildReaper: Sendable {
     public let workRoot: String
     let queue: JobQueue
+    /// The lease owner of the scheduler this reaper runs in (nil: none of the builds are its own).
+    let owner: String?
 
-    public init(workRoot: String, queue: JobQueue) {
+    public init(workRoot: String, queue: JobQueue, owner: String? = nil) {
         self.workRoot = workRoot
         self.queue = queue
+        self.owner = owner
     }
 
     /// Kills the process groups of orphaned builds; returns the job ids they belonged to.
@@ -46,8 +53,10 @@ public struct OrphanBuildReaper: Sendable {
     }
 
     private func isOrphaned(job id: Int64, attempt: Int, now: Date) -> Bool {
-        guard let job = try? queue.get(id) else { return true }
+        let job: Job
+        do { job = try queue.get(id) } catch SchedulerError.unknownJob { return true } catch { return false }
         if job.state != .running || job.attempt != attempt { return true }
+        if let owner, job.leaseOwner == owner { return false }
         return (job.leaseExpiresAt ?? .distantPast) < now
     }
 
