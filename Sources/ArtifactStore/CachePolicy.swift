@@ -9,7 +9,7 @@
 public struct CachePolicy {
     public static let immutable = "max-age=31536000, immutable"
     /// What manifests published before `public` was dropped hold for hashed names.
-    public static let legacyImmutable = "public, max-age=31536000, immutable"
+    static let legacyImmutable = "public, max-age=31536000, immutable"
 
     /// The value to send for a manifest's stored value: older manifests' immutable policy is
     /// sent as today's, so every deployment answers alike.

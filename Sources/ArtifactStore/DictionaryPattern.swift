@@ -83,7 +83,7 @@ public struct DictionaryPattern: Sendable, Hashable {
 
     /// Content types worth offering as dictionaries and delta-encoding: scripts, styles, wasm,
     /// JSON, source maps (the assets a redeploy changes a little).
-    public static func isDictionaryType(_ contentType: String) -> Bool {
+    static func isDictionaryType(_ contentType: String) -> Bool {
         contentType.hasPrefix("text/javascript") || contentType.hasPrefix("application/javascript")
             || contentType.hasPrefix("text/css") || contentType.hasPrefix("application/wasm")
             || contentType.hasPrefix("application/json")
@@ -98,12 +98,12 @@ public enum DictionarySetting {
     /// delta-encoding (`/main.dart.js`): each is its own dictionary pattern. Sticky like `dictionaries`.
     public static let pathsKey = "dictionary-paths"
 
-    public static func isEnabled(metadata: [String: String]) -> Bool {
+    static func isEnabled(metadata: [String: String]) -> Bool {
         metadata[metadataKey]?.lowercased() != "off"
     }
 
     /// The listed paths (only those `DictionaryPattern.exact` accepts).
-    public static func listedPaths(metadata: [String: String]) -> Set<String> {
+    static func listedPaths(metadata: [String: String]) -> Set<String> {
         guard let value = metadata[pathsKey] else { return [] }
         return Set(value.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }
             .filter { DictionaryPattern.exact(path: $0) != nil })

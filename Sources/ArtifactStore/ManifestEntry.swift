@@ -44,7 +44,7 @@ public struct ManifestEntry: Sendable, Codable, Equatable {
     public func variant(coding: String) -> VariantInfo? { variants.first { $0.coding == coding } }
 
     /// Coding tokens available besides identity, for content negotiation.
-    public var availableCodings: [String] { variants.map(\.coding) }
+    var availableCodings: [String] { variants.map(\.coding) }
 }
 
 /// A delta of a blob against a dictionary (RFC 9842 `dcz`), itself a content-addressed blob.

@@ -97,7 +97,7 @@ public enum ETag {
 }
 
 /// The content codings the store precomputes, in preference order (smallest first, usually).
-public enum VariantCoding {
+enum VariantCoding {
     public static let all = ["br", "zstd", "gzip"]
     static func rank(_ coding: String) -> Int { all.firstIndex(of: coding) ?? all.count }
 }

@@ -33,7 +33,7 @@ public struct Popularity: Sendable {
     }
 
     /// One app's totals for one UTC day.
-    public struct DailyTotal: Sendable, Equatable, Codable {
+    struct DailyTotal: Sendable, Equatable, Codable {
         /// The day as `YYYY-MM-DD` (UTC).
         public var day: String
         public var app: String
@@ -136,7 +136,7 @@ public struct Popularity: Sendable {
     }
 
     /// Per-day totals of the last `days` UTC days up to `now`, newest first (all apps, or one).
-    public func dailyTotals(app: String? = nil, days: Int = 7, now: Date) throws -> [DailyTotal] {
+    func dailyTotals(app: String? = nil, days: Int = 7, now: Date) throws -> [DailyTotal] {
         let today = Int((now.timeIntervalSince1970 / 86400).rounded(.down))
         let rows = try store.pool.read { db in
             try Row.fetchAll(db, sql: """

@@ -7,8 +7,8 @@
 /// `modulepreload`; then wasm modules named by string literals in those scripts (or inline
 /// scripts) and fonts named by `url(…)` in those stylesheets. Only files that exist in the
 /// deployment are hinted; external URLs never are. At most `limit` hints.
-public enum PreloadHints {
-    public static func extract(html: String, documentPath: String, limit: Int,
+enum PreloadHints {
+    static func extract(html: String, documentPath: String, limit: Int,
                                fileExists: (String) -> Bool,
                                readText: (String) -> String?) -> [PreloadHint] {
         guard limit > 0 else { return [] }

@@ -33,7 +33,7 @@ public struct PublishReport: Sendable {
     public var deployment: DeploymentManifest
     /// Blobs (identity) that were new to the store, and those already present.
     public var newBlobs: Int
-    public var reusedBlobs: Int
+    var reusedBlobs: Int
     /// Variants compressed by this publish (reused ones are not counted).
     public var variantsCreated: Int
     /// RFC 9842 `dcz` deltas against earlier versions made by this publish (and kept).

@@ -11,7 +11,7 @@ import GRDB
 /// tier edge are the ones every edge runs; nothing is recomputed or recompressed at the edge.
 public struct ReplicaState: Codable, Sendable, Equatable {
     /// The document's format; an edge refuses any other.
-    public static let currentFormat = 1
+    static let currentFormat = 1
 
     public var format: Int
     /// The origin's `aliasGeneration()` when the state was read.
@@ -137,7 +137,7 @@ public struct ReplicaState: Codable, Sendable, Equatable {
     }
 
     /// The largest blob an origin may announce (the store's own per-file limit is 512 MiB).
-    public static let maxBlobBytes: Int64 = 1 << 32
+    static let maxBlobBytes: Int64 = 1 << 32
 }
 
 extension Store {
@@ -263,7 +263,7 @@ extension Store {
     }
 
     /// The size the catalogue records for blob `hash`, nil when it does not know it.
-    public func blobSize(hash: String) throws -> Int64? {
+    func blobSize(hash: String) throws -> Int64? {
         try pool.read { db in try Int64.fetchOne(db, sql: "SELECT size FROM blobs WHERE hash = ?", arguments: [hash]) }
     }
 

@@ -157,7 +157,7 @@ public final class Store: Sendable {
     }
 
     /// The whole body in memory (tests, verify, small reads).
-    public func readBytes(_ entry: ManifestEntry, coding: String? = nil) throws -> [UInt8] {
+    func readBytes(_ entry: ManifestEntry, coding: String? = nil) throws -> [UInt8] {
         switch try readBody(entry, coding: coding) {
         case .bytes(let bytes): return bytes
         case .file(let path, _, _): return try FileSystem.readFile(path)

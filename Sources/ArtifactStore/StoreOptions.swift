@@ -4,11 +4,11 @@ public struct StoreOptions: Sendable, Equatable {
     /// Blobs up to this many bytes live inline in SQLite; larger ones are files under `blobs/`.
     public var inlineThreshold: Int = 50 * 1024
     /// A single file larger than this is refused (default 512 MiB).
-    public var maxFileSize: Int64 = 512 * 1024 * 1024
+    var maxFileSize: Int64 = 512 * 1024 * 1024
     /// A variant is kept only if it saves at least this fraction of the original size.
-    public var minVariantSavings: Double = 0.05
+    var minVariantSavings: Double = 0.05
     /// Files above this size get no precompressed variants (br at quality 11 runs near 1 MB/s).
-    public var maxVariantInputSize: Int64 = 64 * 1024 * 1024
+    var maxVariantInputSize: Int64 = 64 * 1024 * 1024
     /// Brotli quality (0–11) and window bits (10–24, the standard range browsers decode).
     public var brotliQuality: Int = 11
     public var brotliWindowBits: Int = 22
@@ -20,11 +20,11 @@ public struct StoreOptions: Sendable, Equatable {
     public var gzipLevel: Int = 9
     /// Inputs up to this size are compressed in one call (the codec sees the size and tunes its
     /// parameters as the command-line tools do); larger ones are streamed from their blob file.
-    public var streamingCompressionThreshold: Int64 = 16 * 1024 * 1024
+    var streamingCompressionThreshold: Int64 = 16 * 1024 * 1024
     /// Parallel compression jobs; 0 means one per core.
-    public var compressionThreads: Int = 0
+    var compressionThreads: Int = 0
     /// Deployments kept per app by retention (plus any that an alias points to).
-    public var retainedDeploymentsPerApp: Int = 10
+    var retainedDeploymentsPerApp: Int = 10
     /// `Cache-Control` for files that are neither content-hashed nor HTML/manifest/service worker.
     public var defaultCacheControl: String = "public, max-age=300"
     /// Regular expression matched against a file's last path segment: a match marks the name as
@@ -32,18 +32,18 @@ public struct StoreOptions: Sendable, Equatable {
     /// digit, after a dot or dash, right before the extension (`app.3f9a1c2e.js`, `index-B5x_q9Ka.js`).
     public var hashedNamePattern: String = CachePolicy.defaultHashedNamePattern
     /// Maximum preload hints per HTML entry point.
-    public var maxPreloadHints: Int = 8
+    var maxPreloadHints: Int = 8
     /// RFC 9842 deltas at publish: a versioned asset whose earlier version (same name pattern) is
     /// in one of the app's last `deltaDepth` deployments gets a `dcz` delta against it, kept only
     /// when smaller than its br and zstd variants. Off per app with `dictionaries=off` metadata.
-    public var dictionaryDeltas: Bool = true
+    var dictionaryDeltas: Bool = true
     public var deltaDepth: Int = 2
     /// Neither side of a delta may be larger than this (both are held in memory while encoding).
-    public var maxDeltaInputSize: Int64 = 32 * 1024 * 1024
+    var maxDeltaInputSize: Int64 = 32 * 1024 * 1024
     /// zstd level of deltas.
-    public var deltaLevel: Int = 19
+    var deltaLevel: Int = 19
     /// How long a writer waits for a lock held by another process before failing (seconds).
-    public var busyTimeoutSeconds: Double = 10
+    var busyTimeoutSeconds: Double = 10
 
     public init() {}
 

@@ -7,7 +7,7 @@
 /// header with `zstd -D <dictionary> -d` (it treats a file without dictionary magic as raw content).
 public enum DictionaryZstd {
     /// Header bytes before the zstd frame.
-    public static let headerSize = 40
+    static let headerSize = 40
     /// The first 8 bytes of every `dcz` body.
     public static let headerPrefix: [UInt8] = [0x5E, 0x2A, 0x4D, 0x18, 0x20, 0x00, 0x00, 0x00]
     /// The largest window a client must accept (RFC 9842 §5.2): 1.25 × the dictionary size if that

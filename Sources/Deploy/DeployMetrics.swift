@@ -5,10 +5,10 @@ import Synchronization
 public final class DeployMetrics: Sendable {
     public let sessions = Atomic<Int>(0)
     /// Blob bodies verified and staged.
-    public let blobsUploaded = Atomic<Int>(0)
-    public let bytesUploaded = Atomic<Int>(0)
+    let blobsUploaded = Atomic<Int>(0)
+    let bytesUploaded = Atomic<Int>(0)
     /// Blobs a manifest listed that the server already had (not asked for).
-    public let blobsSkipped = Atomic<Int>(0)
+    let blobsSkipped = Atomic<Int>(0)
     public let finalized = Atomic<Int>(0)
     /// Requests refused with a 4xx (bad input, quota, credentials).
     public let refused = Atomic<Int>(0)

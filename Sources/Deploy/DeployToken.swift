@@ -34,7 +34,7 @@ public struct DeployToken: Sendable, Equatable {
     }
 
     /// SHA-256 of the secret, hex: what the registry stores.
-    public var secretDigest: String { ContentHash.of(Array(secret.utf8)) }
+    var secretDigest: String { ContentHash.of(Array(secret.utf8)) }
 
     /// Whether this token's secret hashes to `storedDigest`, compared without an early exit.
     public func matches(storedDigest: String) -> Bool {

@@ -5,7 +5,7 @@ import Foundation
 /// error messages: the password never appears in it.
 public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
     /// The URL as given (with its password): only ever handed to libpq.
-    public let connectionString: String
+    let connectionString: String
     /// The URL with any password replaced by `***`.
     public let redacted: String
     public let host: String
@@ -34,7 +34,7 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
 
     /// True when `string` looks like it means PostgreSQL (so a malformed one is reported as such,
     /// not taken for a SQLite path).
-    public static func looksLikePostgres(_ string: String) -> Bool {
+    static func looksLikePostgres(_ string: String) -> Bool {
         let lower = string.lowercased()
         return lower.hasPrefix("postgres:") || lower.hasPrefix("postgresql:")
     }

@@ -98,7 +98,7 @@ public struct OriginClient: Sendable {
     }
 
     /// GETs a whole body into memory (JSON documents), expecting 200.
-    public func getBytes(_ path: String, timeout: Duration, maxBodyBytes: Int64) throws -> [UInt8] {
+    func getBytes(_ path: String, timeout: Duration, maxBodyBytes: Int64) throws -> [UInt8] {
         var body: [UInt8] = []
         try get(path, deadline: .now + timeout, idle: timeout, maxBodyBytes: maxBodyBytes,
                 onHead: { head in if head.status != 200 { throw OriginError.status(head.status) } },

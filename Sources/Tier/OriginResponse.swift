@@ -69,7 +69,7 @@ public struct OriginResponseHead: Sendable, Equatable {
 
 /// Undoes chunked transfer coding (RFC 9112 §7.1) incrementally: chunk-size lines (hex, optional
 /// extensions, at most 1 KiB), data, CRLF after each chunk, trailer lines (at most 8 KiB), end.
-public struct ChunkedDecoder: Sendable {
+struct ChunkedDecoder: Sendable {
     enum State: Sendable, Equatable {
         case size
         case data(remaining: Int64)
@@ -83,7 +83,7 @@ public struct ChunkedDecoder: Sendable {
 
     public init() {}
 
-    public var isDone: Bool { state == .done }
+    var isDone: Bool { state == .done }
 
     /// Feeds received bytes; decoded data goes to `emit`. Returns how many bytes were consumed
     /// (all of them unless the body ended; what follows the end is not part of it).

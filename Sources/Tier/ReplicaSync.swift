@@ -16,7 +16,7 @@ public final class ReplicaSync: Sendable {
         public var fullCheckInterval: Duration = .seconds(30)
         public var requestTimeout: Duration = .seconds(10)
         /// The largest state document accepted.
-        public var maxStateBytes: Int64 = 64 << 20
+        var maxStateBytes: Int64 = 64 << 20
         public init() {}
     }
 
@@ -58,7 +58,7 @@ public final class ReplicaSync: Sendable {
     public func stop() { stopping.store(true, ordering: .relaxed) }
 
     /// Reads the origin's state and imports it if its generation is new. Throws on any failure.
-    public func syncOnce() throws {
+    func syncOnce() throws {
         let body = try client.getBytes("/_wharf/api/replica/state", timeout: settings.requestTimeout, maxBodyBytes: settings.maxStateBytes)
         let state: ReplicaState
         do {

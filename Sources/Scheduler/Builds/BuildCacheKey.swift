@@ -4,7 +4,7 @@ import Foundation
 /// The build cache key: SHA-256 over (source tree content hash, build config hash, dependency lock hash,
 /// target, toolchain version). Each field is length-prefixed and the whole is tagged with a format
 /// version, so no two different inputs can produce the same byte string.
-public struct BuildCacheKey: Sendable, Hashable, CustomStringConvertible {
+struct BuildCacheKey: Sendable, Hashable, CustomStringConvertible {
     var sourceTreeHash: String
     var buildConfigHash: String
     var dependencyLockHash: String

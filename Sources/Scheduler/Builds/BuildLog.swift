@@ -1,7 +1,7 @@
 import Foundation
 
 /// Where a log line came from.
-public enum BuildLogSource: String, Sendable {
+enum BuildLogSource: String, Sendable {
     case out, err
     /// Wharf's own notes (timeout warning, kill, log cap).
     case wharf
@@ -11,7 +11,7 @@ public enum BuildLogSource: String, Sendable {
 /// (`2026-11-22T02:46:39.123Z out | text`), with a byte cap and secret values redacted. Chunks are
 /// split into lines per stream; an over-long partial line is cut at 16 KiB. Not thread-safe: one
 /// runner (one loop thread) owns it.
-public final class BuildLog {
+final class BuildLog {
     static let maxLineBytes = 16 * 1024
     public let path: String
     let capBytes: Int

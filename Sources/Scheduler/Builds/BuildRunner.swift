@@ -145,7 +145,7 @@ public struct BuildResult: Sendable, Equatable {
 /// timeout, cancel or log cap the whole group gets SIGTERM, then SIGKILL after the grace period.
 /// When the build ends, whatever it left in its group is killed too (no orphans). Loop thread only,
 /// except `requestCancel()`.
-public final class BuildRunner: @unchecked Sendable {
+final class BuildRunner: @unchecked Sendable {
     let loop: EventLoop
     let spec: BuildSpec
     private let onEvent: (BuildEvent) -> Void

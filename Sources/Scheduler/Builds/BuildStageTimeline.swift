@@ -31,7 +31,7 @@ public struct BuildStageTimeline: Sendable, Equatable {
     /// Stages dropped from the front past `maxStages`.
     public private(set) var omitted = 0
     /// True once the attempt's log is complete (`finish`): the last stage then ends at its last line.
-    public private(set) var isFinished = false
+    private(set) var isFinished = false
     private var pending: [UInt8] = []
 
     public init() {}

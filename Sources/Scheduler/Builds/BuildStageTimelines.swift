@@ -45,7 +45,7 @@ public final class BuildStageTimelines: Sendable {
     }
 
     /// Jobs currently tracked (for tests and metrics).
-    public var trackedCount: Int { table.withLock { $0.entries.count } }
+    var trackedCount: Int { table.withLock { $0.entries.count } }
 
     /// Job `jobID`'s timeline, read up to the end of its log (or this request's budget). Throws
     /// what `JobQueue.get` throws for an unknown job.

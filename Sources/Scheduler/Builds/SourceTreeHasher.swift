@@ -2,13 +2,13 @@ import Crypto
 import Foundation
 
 /// Content hashes of a source directory, for the build cache key.
-public enum SourceTreeHasher {
+enum SourceTreeHasher {
     /// Directories that are never source: VCS data and installed dependencies.
     static let skippedDirectories: Set<String> = [".git", ".hg", ".svn", "node_modules", ".dart_tool", ".pub-cache"]
     /// Lock files that pin dependencies, in the order they are hashed.
     static let lockFiles = ["package-lock.json", "pnpm-lock.yaml", "yarn.lock", "pubspec.lock"]
 
-    public enum HashError: Error, Equatable, CustomStringConvertible {
+    enum HashError: Error, Equatable, CustomStringConvertible {
         case notADirectory(String)
         case unreadable(String)
         public var description: String {

@@ -31,7 +31,7 @@ public enum AlertSeverity: String, Sendable, CaseIterable, Codable {
 
 /// A condition the monitor found true at one moment: what `AlertStore.raise` records. Two conditions
 /// with the same `key` are the same alert (its count goes up, it does not fire twice).
-public struct AlertCondition: Sendable, Equatable {
+struct AlertCondition: Sendable, Equatable {
     /// The deduplication key, e.g. `backlog` or `slow_build:shop:flutter_web`.
     var key: String
     public var kind: AlertKind

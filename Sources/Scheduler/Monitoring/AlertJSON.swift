@@ -2,7 +2,7 @@ import Foundation
 
 /// The JSON form of alerts, shared by the webhook, `/_wharf/api/alerts` and `wharf alerts --json`:
 /// snake_case keys (`Alert.CodingKeys`), ISO 8601 times in UTC, sorted keys.
-public enum AlertJSON {
+enum AlertJSON {
     static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601

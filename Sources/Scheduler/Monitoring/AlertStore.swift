@@ -19,7 +19,7 @@ public final class AlertStore: Sendable {
     }
 
     /// What `raise` did.
-    public enum RaiseOutcome: Sendable, Equatable {
+    enum RaiseOutcome: Sendable, Equatable {
         /// A new alert started firing.
         case fired(Alert)
         /// The alert was already firing: its count and last-seen time went up.
@@ -124,7 +124,7 @@ public final class AlertStore: Sendable {
 }
 
 /// What the webhook receives: `{"event": "firing" | "resolved", "alert": {...}}`.
-public struct AlertEvent: Sendable, Equatable, Codable {
+struct AlertEvent: Sendable, Equatable, Codable {
     var event: AlertState
     var alert: Alert
 }

@@ -13,7 +13,7 @@ public struct ErrorSpikeConfiguration: Sendable, Equatable {
     public var notFoundShare = 0.25
     public var multiple = 3.0
     /// Apps tracked at once; beyond it the least recently active are forgotten.
-    public var maxApps = 10_000
+    var maxApps = 10_000
 
     public init() {}
 
@@ -67,7 +67,7 @@ public final class ErrorSpikeMonitor: @unchecked Sendable {
     }
 
     /// Apps with counts in memory now.
-    public var trackedApps: Int { lock.withLock { buckets.count } }
+    var trackedApps: Int { lock.withLock { buckets.count } }
 
     /// What one round did: alert keys raised and resolved.
     public struct Report: Sendable, Equatable {

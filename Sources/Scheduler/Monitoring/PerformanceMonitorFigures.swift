@@ -1,6 +1,6 @@
 /// A cumulative histogram of durations in seconds (Prometheus style: each bucket counts observations
 /// at or below its bound).
-public struct DurationHistogram: Sendable, Equatable {
+struct DurationHistogram: Sendable, Equatable {
     /// Bucket upper bounds in seconds, increasing; a build over the last one counts only in `count`.
     static let bounds: [Double] = [10, 30, 60, 120, 180, 300, 450, 600, 900, 1200, 1800, 3600]
 
@@ -20,7 +20,7 @@ public struct DurationHistogram: Sendable, Equatable {
 
 /// What the monitor counted since it started: per build type, a duration histogram (builds that ran:
 /// no cache hits, no cancelled ones) and finished attempts by outcome.
-public struct BuildFigures: Sendable, Equatable {
+struct BuildFigures: Sendable, Equatable {
     private(set) var durations: [String: DurationHistogram] = [:]
     /// Keyed by build type, then outcome (`succeeded`, `failed`, `timed_out`, `cancelled`, ...).
     private(set) var outcomes: [String: [String: Int]] = [:]

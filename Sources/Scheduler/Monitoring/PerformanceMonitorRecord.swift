@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// One finished build attempt as the monitor recorded it (`build_record` row).
-public struct BuildRecord: Sendable, Equatable {
+struct BuildRecord: Sendable, Equatable {
     public var jobID: Int64
     public var attempt: Int
     public var app: String

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The builds of the rolling window in figures.
-public struct WindowSummary: Sendable, Equatable, Codable {
+struct WindowSummary: Sendable, Equatable, Codable {
     /// Builds in the window (cache hits and cancelled builds excluded).
     var builds: Int
     /// Of those, failed, timed out or lease expired.

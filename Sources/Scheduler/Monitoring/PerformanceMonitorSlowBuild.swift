@@ -2,7 +2,7 @@ import Foundation
 
 /// Why a build was slow: its figures, the stages that took more than the dominant share of its time,
 /// and what to try for each. Pure: the monitor turns it into a `slow_build` alert.
-public struct SlowBuildAnalysis: Sendable, Equatable {
+struct SlowBuildAnalysis: Sendable, Equatable {
     /// A stage that dominated the build.
     public struct Stage: Sendable, Equatable {
         public var name: String

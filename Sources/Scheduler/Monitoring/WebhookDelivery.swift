@@ -85,7 +85,7 @@ public final class WebhookDelivery: Sendable {
     }
 
     /// What one round did.
-    public struct Round: Sendable, Equatable {
+    struct Round: Sendable, Equatable {
         var delivered = 0
         public var failed = 0
         /// True when the batch was full and more rows may be due.

@@ -1,7 +1,7 @@
 import Foundation
 
 /// A running build as the autoscaler sees it.
-public struct RunningBuild: Sendable, Equatable {
+struct RunningBuild: Sendable, Equatable {
     public var jobID: Int64
     public var app: String
     public var buildType: String

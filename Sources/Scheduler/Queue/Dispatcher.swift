@@ -1,7 +1,7 @@
 import Foundation
 
 /// A job placed on a slot by the dispatcher.
-public struct Assignment: Sendable, Equatable {
+struct Assignment: Sendable, Equatable {
     public var job: Job
     var slotID: String
     /// The slot had the job's dependency hash installed before this build (no dependency install).
@@ -10,7 +10,7 @@ public struct Assignment: Sendable, Equatable {
 
 /// Fills idle slots: the best job (priority score) goes to the best idle slot for it (`SlotPlacement`),
 /// until no slot is idle or nothing is ready. The same code runs in production and in the simulator.
-public struct Dispatcher: Sendable {
+struct Dispatcher: Sendable {
     let queue: JobQueue
     /// The lease owner recorded on every claim (one per scheduler process).
     public let owner: String

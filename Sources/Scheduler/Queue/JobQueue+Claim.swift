@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 /// What a lease holder should do after a heartbeat.
-public enum LeaseDirective: Sendable, Equatable {
+enum LeaseDirective: Sendable, Equatable {
     case keepRunning
     /// A user cancelled the job: stop the build and finish it as `.cancelled`.
     case cancelRequested

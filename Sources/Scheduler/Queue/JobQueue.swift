@@ -165,7 +165,7 @@ public final class JobQueue: Sendable {
 }
 
 /// The queue as the autoscaler sees it.
-public struct QueueSnapshot: Sendable, Equatable {
+struct QueueSnapshot: Sendable, Equatable {
     /// Queued jobs that may run now.
     var ready: Int
     /// Queued jobs still backing off before a retry.

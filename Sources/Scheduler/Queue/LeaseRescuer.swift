@@ -2,7 +2,7 @@ import Foundation
 
 /// Returns jobs whose lease expired (their scheduler process crashed or hung) to the queue: run once
 /// at start-up, then every `interval`. `runOnce(now:)` is what the service loop and tests call.
-public struct LeaseRescuer: Sendable {
+struct LeaseRescuer: Sendable {
     let queue: JobQueue
     /// How often the service calls `runOnce` (default 30 s: half the default 60 s lease).
     let interval: Double

@@ -69,7 +69,7 @@ public struct ScoreInputs: Sendable, Equatable {
 }
 
 /// One named factor of a score: its value, its weight and what it adds.
-public struct ScoreFactor: Sendable, Equatable {
+struct ScoreFactor: Sendable, Equatable {
     public var name: String
     public var value: Double
     var weight: Double
@@ -96,7 +96,7 @@ public struct ScoreExplanation: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// The weighted sum of named factors. Pure: the queue's in-memory index and `explain` both use it.
-public struct PriorityScorer: Sendable {
+struct PriorityScorer: Sendable {
     var weights: PriorityWeights
     public var catalog: BuildTypeCatalog
 

@@ -6,9 +6,9 @@ import GRDB
 /// transaction as the job it queued: either both exist or neither does, so a crash between them
 /// cannot make a redelivery look like a replay. Bounded: entries older than `keepSeconds` (7 days)
 /// go, and beyond `maxEntries` (10,000) the oldest go, on every insert.
-public enum PushDeliveryLog {
-    public static let keepSeconds: Double = 7 * 86_400
-    public static let maxEntries = 10_000
+enum PushDeliveryLog {
+    static let keepSeconds: Double = 7 * 86_400
+    static let maxEntries = 10_000
 
     static func register(in migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v3: push hook deliveries") { db in
@@ -66,7 +66,7 @@ extension JobQueue {
     }
 
     /// How many deliveries are remembered (for tests and status).
-    public func rememberedDeliveries() throws -> Int {
+    func rememberedDeliveries() throws -> Int {
         try database.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM push_delivery") ?? 0 }
     }
 }

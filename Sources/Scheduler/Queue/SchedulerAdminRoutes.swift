@@ -103,8 +103,8 @@ public struct JobJSON: Codable, Sendable, Equatable {
 }
 
 /// A priority score taken apart, as JSON.
-public struct ExplanationJSON: Codable, Sendable, Equatable {
-    public struct Factor: Codable, Sendable, Equatable {
+struct ExplanationJSON: Codable, Sendable, Equatable {
+    struct Factor: Codable, Sendable, Equatable {
         public var name: String
         public var value: Double
         var weight: Double

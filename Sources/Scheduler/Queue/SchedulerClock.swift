@@ -14,7 +14,7 @@ public struct SystemClock: SchedulerClock {
 }
 
 /// A clock that moves only when told to: the simulator's time, and tests' way to skip hours instantly.
-public final class VirtualClock: SchedulerClock {
+final class VirtualClock: SchedulerClock {
     private let current: Mutex<Date>
 
     init(start: Date = Date(timeIntervalSince1970: 0)) { current = Mutex(start) }

@@ -2,7 +2,7 @@
 /// min(queued − active, max − active) slots; when the queue is empty and active > min, remove one.
 /// "active" counts every slot requested and not released (provisioning ones too); "queued" counts
 /// ready and backing-off jobs. Stateless, so replays are exact.
-public struct SeedAutoscaler: Autoscaler {
+struct SeedAutoscaler: Autoscaler {
     public let name = "seed"
 
     public init() {}

@@ -4,7 +4,7 @@
 /// caches split the hash space between them instead of all holding the same popular hashes; when a slot
 /// comes or goes only the hashes it was heaviest for move. The weight is FNV-1a of the two strings
 /// (stable across processes and runs, unlike Swift's seeded `Hasher`), so replays stay deterministic.
-public enum SlotAffinity {
+enum SlotAffinity {
     /// The weight of `slotID` for `dependencyHash` (higher is preferred).
     static func weight(dependencyHash: String, slotID: String) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325

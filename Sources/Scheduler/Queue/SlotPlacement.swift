@@ -25,7 +25,7 @@ public enum PlacementTieBreak: String, Sendable, Equatable, CaseIterable {
 /// 4. with `.affinity`: the hash's preferred slot (highest rendezvous weight);
 /// 5. faster in the past;
 /// 6. earlier in the pool (stable, so replays are deterministic).
-public enum SlotPlacement {
+enum SlotPlacement {
     /// The best idle slot for `request`, or nil when no slot is idle.
     static func bestSlot(for request: PlacementRequest, among slots: [Slot],
                                 tieBreak: PlacementTieBreak = .poolOrder) -> Slot? {

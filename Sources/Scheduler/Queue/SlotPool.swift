@@ -2,7 +2,7 @@ import Foundation
 
 /// The live slots and their phases. Scaling goes through `scale(to:now:provider:)`, which requests new
 /// slots or releases idle ones (then provisioning ones, newest first) — never a busy one.
-public struct SlotPool: Sendable {
+struct SlotPool: Sendable {
     public let limits: SlotLimits
     /// Live slots, in the order they were requested.
     public private(set) var slots: [Slot] = []
@@ -27,7 +27,7 @@ public struct SlotPool: Sendable {
     }
 
     /// What `scale` did.
-    public struct ScaleResult: Sendable, Equatable {
+    struct ScaleResult: Sendable, Equatable {
         public var requested: [String] = []
         public var released: [String] = []
     }

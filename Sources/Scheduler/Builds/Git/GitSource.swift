@@ -47,7 +47,7 @@ public struct GitSource: Sendable, Equatable {
     }
 
     /// `refs/heads/<name>` with a name git itself would accept for a branch (a conservative subset).
-    public static func isValidRef(_ ref: String) -> Bool {
+    static func isValidRef(_ ref: String) -> Bool {
         guard ref.hasPrefix("refs/heads/"), ref.utf8.count <= 255 else { return false }
         let name = ref.dropFirst("refs/heads/".count)
         guard !name.isEmpty, !name.hasPrefix("-"), !name.hasPrefix("/"), !name.hasSuffix("/"), !name.hasSuffix(".lock"),

@@ -50,7 +50,7 @@ public struct CgroupRoots: Sendable, Equatable {
 /// The control groups of one build attempt (one per controller), made before it starts with its
 /// limits written, joined by the build's first process before it runs anything of the build's,
 /// read after it ends (out-of-memory kills, process-limit hits, peak memory) and removed.
-public final class BuildCgroup: Sendable {
+final class BuildCgroup: Sendable {
     /// Controller name → this build's group directory.
     let directories: [String: String]
 

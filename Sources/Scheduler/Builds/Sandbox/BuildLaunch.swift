@@ -6,7 +6,7 @@ import UVLoop
 /// joins the build's cgroups and sets its rlimits, then `exec`s the isolation wrapper (`setpriv`,
 /// `bwrap`), which `exec`s `/bin/sh -c COMMAND` as the build. Nothing of the build's runs before it is
 /// inside its groups, limits and sandbox. The command travels as `$1`, never quoted into a script.
-public struct BuildLaunch: Sendable, Equatable {
+struct BuildLaunch: Sendable, Equatable {
     public var command: String
     public var limits: BuildLimits
     public var isolation: BuildIsolation

@@ -8,7 +8,7 @@ import Glibc
 /// (read-write), kept across builds on the slot, bounded in bytes with least-recently-used eviction
 /// (the directory's modification time is its last use). Two apps share an entry only when their
 /// hashes match. Its list of hashes is what the scheduler's warm/cold placement reads.
-public struct SlotDependencyCache: Sendable {
+struct SlotDependencyCache: Sendable {
     public let root: String
     let slotID: String
     let capacityBytes: Int

@@ -4,7 +4,7 @@
 /// Warm and cold attempts are told apart: a build on a slot without its dependencies installed first
 /// installs them, so the per-app figures learn from warm attempts, and each build type learns its cold
 /// penalty (cold attempt − the app's warm estimate) on the side.
-public struct DurationEstimator: Sendable, Equatable {
+struct DurationEstimator: Sendable, Equatable {
     var alpha: Double
     private var byAppAndType: [String: Double] = [:]
     private var byType: [String: Double] = [:]

@@ -4,7 +4,7 @@ import Synchronization
 /// Slots as the trace's slot model describes them: usable `provisioningDelay` seconds after the request,
 /// every platform tool installed, an empty dependency cache of `cacheCapacity` hashes, and billed from
 /// request until release. It keeps the bill: slot-seconds of released slots, and open slots to close.
-public final class SimulatedSlotProvider: SlotProvider {
+final class SimulatedSlotProvider: SlotProvider {
     public let provisioningDelay: Double
     let cacheCapacity: Int
     static let allTools: Set<String> = ["node", "flutter", "android-sdk", "xcode"]

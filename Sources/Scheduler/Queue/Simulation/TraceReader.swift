@@ -1,7 +1,7 @@
 import Foundation
 
 /// Why a trace could not be read; each case names the line.
-public enum TraceError: Error, Equatable, Sendable, CustomStringConvertible {
+enum TraceError: Error, Equatable, Sendable, CustomStringConvertible {
     case empty
     case missingColumn(String)
     case badRow(line: Int, reason: String)

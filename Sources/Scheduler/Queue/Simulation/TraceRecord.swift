@@ -1,7 +1,7 @@
 /// One build request of a scheduler trace (`../shared/traces/TRACE-FORMAT.md`): when it arrives, what it
 /// builds, and everything random about its attempts fixed in advance, so every policy sees the same demand.
-public struct TraceRecord: Sendable, Equatable {
-    public enum Actor: String, Sendable, Equatable {
+struct TraceRecord: Sendable, Equatable {
+    enum Actor: String, Sendable, Equatable {
         case human, bot, system
     }
 
@@ -64,7 +64,7 @@ public struct TraceRecord: Sendable, Equatable {
 }
 
 /// The fixed outcome of one attempt in a trace replay.
-public struct AttemptResult: Sendable, Equatable {
+struct AttemptResult: Sendable, Equatable {
     public enum Outcome: String, Sendable, Equatable { case succeeded, failed, timedOut }
     var duration: Double
     public var outcome: Outcome
