@@ -203,6 +203,12 @@ def main():
             wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-loaded") == "true")
 
         def shot(page):
+            # A field the script reads under a name the API does not send shows as "undefined" or
+            # "NaN" (the JSON key convention: README "Admin API").
+            shown = driver.find_element(By.TAG_NAME, "main").text if driver.find_elements(By.TAG_NAME, "main") else driver.find_element(By.TAG_NAME, "body").text
+            for word in ("undefined", "NaN", "[object Object]"):
+                if word in shown:
+                    failures.append(f"the {page} page shows {word!r}: a field read under a name the API does not send")
             shots.mkdir(parents=True, exist_ok=True)
             # The whole page (up to 2400 px), then back to the usual window.
             height = driver.execute_script("return document.documentElement.scrollHeight")

@@ -243,20 +243,20 @@ struct SlotsCommand: AsyncParsableCommand {
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        let age = Date().timeIntervalSince1970 - report.updated_at
+        let age = Date().timeIntervalSince1970 - report.updatedAt
         let alive = kill(report.pid, 0) == 0 || errno == EPERM
         print("scheduler \(report.owner) (pid \(report.pid)\(alive ? "" : ", not running: stale report")), "
-              + "updated \(String(format: "%.1f", age)) s ago, slots \(report.min_slots)...\(report.max_slots), running \(report.running_jobs)")
+              + "updated \(String(format: "%.1f", age)) s ago, slots \(report.minSlots)...\(report.maxSlots), running \(report.runningJobs)")
         print(["SLOT", "PHASE", "JOB", "BUILDS", "SPEED"].joined(separator: "\t"))
         for slot in report.slots {
-            print([slot.id, slot.phase, slot.job_id.map(String.init) ?? "-", "\(slot.builds_run)", String(format: "%.2f", slot.speed)]
+            print([slot.id, slot.phase, slot.jobId.map(String.init) ?? "-", "\(slot.buildsRun)", String(format: "%.2f", slot.speed)]
                 .joined(separator: "\t"))
         }
         if history {
             print("recent scaling decisions (oldest first):")
             for event in report.history {
                 let time = JobsListCommand.time(Date(timeIntervalSince1970: event.time))
-                print("\(time)  \(event.policy) → \(event.desired_slots) slots  +\(event.requested) -\(event.released)  \(event.reason)")
+                print("\(time)  \(event.policy) → \(event.desiredSlots) slots  +\(event.requested) -\(event.released)  \(event.reason)")
             }
         }
     }

@@ -65,7 +65,7 @@ final class MonitorWiring: Sendable {
         return SlotFigures(desired: desired >= 0 ? desired : report.slots.count, active: report.slots.count,
                            busy: report.slots.count { $0.phase == "busy" },
                            provisioning: report.slots.count { $0.phase == "provisioning" },
-                           min: report.min_slots, max: report.max_slots)
+                           min: report.minSlots, max: report.maxSlots)
     }
 
     /// `GET /_wharf/api/alerts` (`?all=1`, `?kind=`, `?limit=`; the admin server checks the token), the

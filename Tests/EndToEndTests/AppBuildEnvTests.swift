@@ -133,7 +133,7 @@ import WharfTestSupport
             (try? h.request("GET", "/_wharf/api/jobs/\(pushID)", token: h.adminToken))?.json["state"] as? String == "succeeded"
         }, "\(h.daemon?.stderr ?? "")")
         let pushJob = try h.request("GET", "/_wharf/api/jobs/\(pushID)", token: h.adminToken)
-        #expect(pushJob.json["force"] as? Bool == true && pushJob.json["cache_hit"] as? Bool == false, "\(pushJob.body)")
+        #expect(pushJob.json["force"] as? Bool == true && pushJob.json["cacheHit"] as? Bool == false, "\(pushJob.body)")
         let pushLog = try WharfProcess.run(["logs", "\(pushID)", "--store", h.store])
         #expect(pushLog.stdout.contains("pushed key=*** url="), "\(pushLog.stdout)")
         #expect(!pushLog.stdout.contains("push-secret-5e6f7a") && !pushLog.stdout.contains("api.shop.test"))

@@ -69,7 +69,7 @@ import WharfTestSupport
         #expect(failure?["stage"] as? String == "compile" && failure?["commit"] as? String == second && failure?["state"] as? String == "failed", "\(bodies)")
         let upload = bodies.first { $0["source"] as? String == "upload" }
         #expect(upload?["app"] as? String == "files" && upload?["state"] as? String == "live" && upload?["deployment"] as? String != nil, "\(bodies)")
-        for (id, body) in byID { #expect("\(body["delivery_id"] ?? "")" == id) }
+        for (id, body) in byID { #expect("\(body["deliveryId"] ?? "")" == id) }
         h.stop()
     }
 }

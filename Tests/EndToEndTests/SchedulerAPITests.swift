@@ -62,7 +62,7 @@ import WharfTestSupport
         let final = try #require(try CurlResponse.send("GET", api + "/jobs/\(id)", token: token).json() as? [String: Any])
         #expect(done, "\(final)\n\(daemon.stderr)")
         #expect((final["attempts"] as? [[String: Any]])?.count == 1)
-        #expect(final["deployment_id"] is String)
+        #expect(final["deploymentId"] is String)
         let page = try eventually(10, every: 0.25) {
             try CurlResponse.send("GET", "http://127.0.0.1:\(edge)/", token: nil).body.contains("built by wharf")
         }
@@ -78,7 +78,7 @@ import WharfTestSupport
                 == ["age", "kind", "hint", "popularity", "cost", "fair share", "attempts"])
         let slots = try #require(try CurlResponse.send("GET", api + "/slots", token: token).json() as? [String: Any])
         #expect((slots["slots"] as? [Any])?.isEmpty == false)
-        #expect(slots["max_slots"] as? Int == 10)
+        #expect(slots["maxSlots"] as? Int == 10)
 
         // Cancel: a queued job at once; a finished one is a conflict; unknown and malformed ids.
         let queued = try CurlResponse.send(

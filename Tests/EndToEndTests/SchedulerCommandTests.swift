@@ -149,7 +149,7 @@ import WharfTestSupport
         let store = try Store.open(at: f.store)
         let shop = try #require(byApp["shop"])
         #expect(shop.state == "succeeded")
-        #expect(try store.currentDeployment(app: "shop")?.id == shop.deployment_id)
+        #expect(try store.currentDeployment(app: "shop")?.id == shop.deploymentId)
         #expect(try store.currentDeployment(app: "shop")?.files["/index.html"] != nil, "--output build/web was published")
         let docs = try #require(byApp["docs"])
         #expect(docs.state == "succeeded")
@@ -189,16 +189,16 @@ import WharfTestSupport
             return job
         }
         let first = try #require(try build([]))
-        #expect(first.state == "succeeded" && !first.cache_hit && first.force == false, "\(first)")
+        #expect(first.state == "succeeded" && !first.cacheHit && first.force == false, "\(first)")
         let second = try #require(try build([]))
-        #expect(second.cache_hit && second.deployment_id == first.deployment_id, "the same source is a cache hit")
+        #expect(second.cacheHit && second.deploymentId == first.deploymentId, "the same source is a cache hit")
         let forced = try #require(try build(["--force"]))
         #expect(forced.state == "succeeded" && forced.force == true, "\(forced)")
-        #expect(!forced.cache_hit && forced.deployment_id != first.deployment_id, "--force built again: \(forced)")
+        #expect(!forced.cacheHit && forced.deploymentId != first.deploymentId, "--force built again: \(forced)")
         let log = try f.wharf(["logs", "\(forced.id)"])
         #expect(log.stdout.contains("build done"), "the forced job ran the build: \(log.stdout)")
         let third = try #require(try build([]))
-        #expect(third.cache_hit && third.deployment_id == forced.deployment_id, "the forced result is what the cache holds now")
+        #expect(third.cacheHit && third.deploymentId == forced.deploymentId, "the forced result is what the cache holds now")
     }
 
     @Test func aStopDuringALongBuildAbandonsItToItsLeaseAndKillsItsProcessGroup() throws {

@@ -107,10 +107,10 @@ import WharfTestSupport
             let attempts = (job.attempts ?? []).sorted { $0.attempt < $1.attempt }
             #expect(attempts.count == job.attempt)
             #expect(attempts.filter { $0.outcome == "succeeded" }.count == 1, "\(job.app): \(attempts.map(\.outcome))")
-            #expect(attempts.allSatisfy { $0.ended_at != nil }, "every attempt ended")
+            #expect(attempts.allSatisfy { $0.endedAt != nil }, "every attempt ended")
             // No two attempts of one job overlap: each ended before the next started.
             for (earlier, later) in zip(attempts, attempts.dropFirst()) {
-                #expect(try #require(earlier.ended_at) <= later.started_at, "\(job.app): attempts \(earlier.attempt) and \(later.attempt) overlap")
+                #expect(try #require(earlier.endedAt) <= later.startedAt, "\(job.app): attempts \(earlier.attempt) and \(later.attempt) overlap")
                 #expect(earlier.owner != later.owner || earlier.outcome != "lease_expired")
             }
             if interrupted.contains(job.id) {
@@ -119,8 +119,8 @@ import WharfTestSupport
             // Published exactly once, and that deployment is live.
             let deployments = try opened.deployments(app: job.app)
             #expect(deployments.count == 1, "\(job.app) published \(deployments.count) times")
-            #expect(deployments.first?.id == job.deployment_id)
-            #expect(try opened.currentDeployment(app: job.app)?.id == job.deployment_id)
+            #expect(deployments.first?.id == job.deploymentId)
+            #expect(try opened.currentDeployment(app: job.app)?.id == job.deploymentId)
         }
     }
 }

@@ -46,8 +46,8 @@ struct JobRow: Decodable {
     struct Attempt: Decodable {
         var attempt: Int
         var owner: String
-        var started_at: Double
-        var ended_at: Double?
+        var startedAt: Double
+        var endedAt: Double?
         var outcome: String?
     }
     var id: Int64
@@ -55,10 +55,10 @@ struct JobRow: Decodable {
     var state: String
     var attempt: Int
     var error: String?
-    var deployment_id: String?
-    var cache_hit: Bool
+    var deploymentId: String?
+    var cacheHit: Bool
     var force: Bool?
-    var log_path: String?
+    var logPath: String?
     var attempts: [Attempt]?
 
     var isFinal: Bool { ["succeeded", "failed", "cancelled", "timed_out"].contains(state) }

@@ -99,9 +99,9 @@ import WharfTestSupport
         #expect((slow["summary"] as? String)?.contains("javascript_web") == true)
         let details = try #require(slow["details"] as? [String: Any])
         #expect(details["app"] as? String == "shop")
-        #expect(details["threshold_seconds"] as? Double == 0.05)
-        #expect(ids.contains(details["job_id"] as? Int ?? -1))
-        #expect((details["duration_seconds"] as? Double ?? 0) > 0.05)
+        #expect(details["thresholdSeconds"] as? Double == 0.05)
+        #expect(ids.contains(details["jobId"] as? Int ?? -1))
+        #expect((details["durationSeconds"] as? Double ?? 0) > 0.05)
         #expect((details["suggestions"] as? [String])?.isEmpty == false)
         let backlogOnly = try server.json("/_wharf/api/alerts?all=1&kind=backlog")["alerts"] as? [[String: Any]]
         #expect(backlogOnly?.count == 1 && backlogOnly?.first?["state"] as? String == "resolved")
@@ -123,7 +123,7 @@ import WharfTestSupport
         let events = deliveries.filter { $0.answered == 200 }.compactMap { delivery -> (String, String, [String: Any])? in
             guard let object = try? JSONSerialization.jsonObject(with: Data(delivery.body.utf8)) as? [String: Any],
                   let alert = object["alert"] as? [String: Any] else { return nil }
-            #expect(delivery.headers["x-wharf-delivery"] == (object["delivery_id"] as? Int).map(String.init))
+            #expect(delivery.headers["x-wharf-delivery"] == (object["deliveryId"] as? Int).map(String.init))
             #expect(delivery.headers["content-type"]?.hasPrefix("application/json") == true)
             return (object["event"] as? String ?? "", alert["kind"] as? String ?? "", alert)
         }
@@ -157,7 +157,7 @@ import WharfTestSupport
         // The status JSON's monitor section carries the same figures.
         let monitor = try #require(try server.json("/_wharf/api/status")["monitor"] as? [String: Any])
         #expect((monitor["alerts"] as? [String: Any])?["firing"] as? Int == 1)
-        #expect((monitor["alerts"] as? [String: Any])?["webhook_pending"] as? Int == 0)
+        #expect((monitor["alerts"] as? [String: Any])?["webhookPending"] as? Int == 0)
         #expect((monitor["queue"] as? [String: Any])?["queued"] as? Int == 0)
         #expect((monitor["slots"] as? [String: Any])?["max"] as? Int == 1)
         #expect(((monitor["builds"] as? [String: Any])?["window"] as? [String: Any])?["builds"] as? Int == 2)

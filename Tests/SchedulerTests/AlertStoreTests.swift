@@ -144,7 +144,7 @@ import WharfTestSupport
         #expect(firing["firing"] as? Int == 1)
         let firingAlerts = try #require(firing["alerts"] as? [[String: Any]])
         #expect(firingAlerts.map { $0["key"] as? String } == ["slow_build:a:x"])
-        #expect(firingAlerts.first?["first_seen"] as? String == "2027-01-15T08:00:02Z")
+        #expect(firingAlerts.first?["firstSeen"] as? String == "2027-01-15T08:00:02Z")
         #expect(firingAlerts.first?["state"] as? String == "firing")
         #expect(((try listing(["all": "1"]))["alerts"] as? [[String: Any]])?.count == 2)
         #expect(((try listing(["all": "1", "kind": "backlog"]))["alerts"] as? [[String: Any]])?.map { $0["state"] as? String } == ["resolved"])

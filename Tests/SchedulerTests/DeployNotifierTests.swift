@@ -54,6 +54,6 @@ import WharfTestSupport
         let ids = Set(bad.requests.compactMap { $0.header("X-Wharf-Delivery") })
         #expect(ids.count == 1, "the delivery id stays the same across retries: \(ids)")
         let body = try #require(bad.requests.last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.body)) as? [String: Any] })
-        #expect(body["text"] as? String == "✅ shop" && "\(body["delivery_id"] ?? "")" == ids.first)
+        #expect(body["text"] as? String == "✅ shop" && "\(body["deliveryId"] ?? "")" == ids.first)
     }
 }

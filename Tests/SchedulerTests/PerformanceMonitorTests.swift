@@ -46,12 +46,12 @@ func runBuild(_ monitor: PerformanceMonitor, _ dir: TemporaryDirectory, app: Str
         #expect(alert.kind == .slow_build)
         #expect(alert.key == "slow_build:shop:flutter_web")
         #expect(alert.summary == "slow build: job \(job.id) (shop, flutter_web) took 420 s, threshold 300 s; compile 76%")
-        #expect(alert.details["job_id"] == .number(Double(job.id)))
+        #expect(alert.details["jobId"] == .number(Double(job.id)))
         #expect(alert.details["app"] == .string("shop"))
-        #expect(alert.details["build_type"] == .string("flutter_web"))
-        #expect(alert.details["duration_seconds"] == .number(420))
-        #expect(alert.details["threshold_seconds"] == .number(300))
-        guard case .objects(let stages) = alert.details["dominant_stages"] else {
+        #expect(alert.details["buildType"] == .string("flutter_web"))
+        #expect(alert.details["durationSeconds"] == .number(420))
+        #expect(alert.details["thresholdSeconds"] == .number(300))
+        guard case .objects(let stages) = alert.details["dominantStages"] else {
             Issue.record("no dominant stages in \(alert.details)")
             return
         }
@@ -100,7 +100,7 @@ func runBuild(_ monitor: PerformanceMonitor, _ dir: TemporaryDirectory, app: Str
         #expect(alert.summary.hasPrefix("slow build: job \(finished.id) (fixture, javascript_web) took "))
         #expect(alert.summary.contains(" s, threshold 1.5 s"))
         let names: [String]
-        switch alert.details["dominant_stages"] {
+        switch alert.details["dominantStages"] {
         case .objects(let stages): names = stages.compactMap { $0["name"]?.string }
         case .strings(let empty) where empty.isEmpty: names = []  // JSON [] reads back as an empty list
         default:
@@ -115,7 +115,7 @@ func runBuild(_ monitor: PerformanceMonitor, _ dir: TemporaryDirectory, app: Str
             #expect(alert.summary.contains("; compile "))
             #expect(alert.details["suggestions"] == .strings([SlowBuildAnalysis.suggestion(forStage: "compile")]))
         }
-        #expect(alert.details["threshold_seconds"] == .number(1.5))
+        #expect(alert.details["thresholdSeconds"] == .number(1.5))
     }
 
     @Test func everyStageOverFortyPercentIsNamedWithItsOwnSuggestion() throws {
@@ -179,7 +179,7 @@ func runBuild(_ monitor: PerformanceMonitor, _ dir: TemporaryDirectory, app: Str
         let shop = try #require(try monitor.alerts.firing().first { $0.key == "slow_build:shop:javascript_web" })
         #expect(shop.count == 2)
         #expect(shop.firstSeen == t0.addingTimeInterval(201))
-        #expect(shop.details["duration_seconds"] == .number(250))
+        #expect(shop.details["durationSeconds"] == .number(250))
 
         let resolved = try build("shop", 60).resolved
         #expect(resolved.map(\.key) == ["slow_build:shop:javascript_web"])
@@ -329,7 +329,7 @@ func runBuild(_ monitor: PerformanceMonitor, _ dir: TemporaryDirectory, app: Str
         let fired = try monitor.evaluate(now: t0.addingTimeInterval(1)).fired
         #expect(fired.map(\.kind) == [.backlog])
         #expect(fired.first?.summary == "backlog: 11 builds queued (over 10)")
-        #expect(fired.first?.details["by_kind"] == .object(["user_push": .number(10), "cache_warm": .number(1)]))
+        #expect(fired.first?.details["byKind"] == .object(["user_push": .number(10), "cache_warm": .number(1)]))
 
         try monitor.queue.cancel(jobID: ids[0], now: t0.addingTimeInterval(2))
         let resolved = try monitor.evaluate(now: t0.addingTimeInterval(3)).resolved
@@ -352,7 +352,7 @@ func runBuild(_ monitor: PerformanceMonitor, _ dir: TemporaryDirectory, app: Str
         try build(400)
         let fired = try monitor.evaluate(now: time).fired
         #expect(fired.map(\.kind) == [.average_duration])
-        #expect(fired.first?.details["average_seconds"] == .number(400))
+        #expect(fired.first?.details["averageSeconds"] == .number(400))
         for _ in 0..<3 { try build(60) }  // window: 400, 400, 60, 60, 60 → 196 s
         #expect(try monitor.evaluate(now: time).resolved.map(\.kind) == [.average_duration])
     }

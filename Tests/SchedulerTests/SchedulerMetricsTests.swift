@@ -90,7 +90,7 @@ import WharfTestSupport
         #expect(status.alerts.firingByKind["slow_build"] == 1)
         #expect(status.alerts.webhookPending == nil)
         let json = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(status)) as? [String: Any])
-        #expect((json["queue"] as? [String: Any])?["queued_by_kind"] is [String: Any])
-        #expect(((json["builds"] as? [String: Any])?["window"] as? [String: Any])?["average_seconds"] as? Double == 200)
+        #expect((json["queue"] as? [String: Any])?["queuedByKind"] is [String: Any])
+        #expect(((json["builds"] as? [String: Any])?["window"] as? [String: Any])?["averageSeconds"] as? Double == 200)
     }
 }

@@ -185,7 +185,7 @@ final class TestReceiver: @unchecked Sendable {
         #expect(first.header("X-Wharf-Event") == "firing")
         let body = try payload(first)
         #expect(body["event"] as? String == "firing")
-        #expect("\(body["delivery_id"] ?? "")" == first.header("X-Wharf-Delivery"))
+        #expect("\(body["deliveryId"] ?? "")" == first.header("X-Wharf-Delivery"))
         let alert = try #require(body["alert"] as? [String: Any])
         #expect(alert["key"] as? String == "backlog")
         #expect(alert["state"] as? String == "firing")

@@ -45,4 +45,26 @@ import Testing
             #expect(response.status == 401, "\(route): \(response.status)")
         }
     }
+
+    /// The document speaks the APIs' one key convention (README "Admin API"): every property and
+    /// required name is camelCase, so a snake_case field cannot be documented (nor, by the route
+    /// tests, served) without this failing.
+    @Test func everyDocumentedPropertyIsCamelCase() throws {
+        let object = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.document))
+        var names: [String] = []
+        func walk(_ value: Any) {
+            if let dictionary = value as? [String: Any] {
+                if let properties = dictionary["properties"] as? [String: Any] { names += properties.keys }
+                if let required = dictionary["required"] as? [String] { names += required }
+                dictionary.values.forEach(walk)
+            } else if let array = value as? [Any] {
+                array.forEach(walk)
+            }
+        }
+        walk(object)
+        #expect(names.count > 100, "\(names.count) names found")
+        let camelCase = /^[a-z][a-zA-Z0-9]*$/
+        let outliers = Set(names.filter { $0.wholeMatch(of: camelCase) == nil })
+        #expect(outliers.isEmpty, "not camelCase: \(outliers.sorted())")
+    }
 }

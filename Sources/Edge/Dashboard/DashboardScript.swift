@@ -188,12 +188,12 @@ async function builds() {
     const explanation = await optionalJSON(`/_wharf/api/jobs/${job.id}/explain`);
     return { job, explanation };
   }));
-  explained.sort((a, b) => (b.explanation?.total ?? 0) - (a.explanation?.total ?? 0) || a.job.queued_at - b.job.queued_at);
+  explained.sort((a, b) => (b.explanation?.total ?? 0) - (a.explanation?.total ?? 0) || a.job.queuedAt - b.job.queuedAt);
   const breakdown = e => e ? el('ul', { class: 'factors' }, e.factors.filter(f => f.contribution !== 0)
     .map(f => el('li', {}, `${f.name} ${fmt(f.contribution)}`))) : '–';
   fill('queue', table('Queued builds', [
     ['#', r => String(explained.indexOf(r) + 1)], ['Job', r => String(r.job.id)], ['App', r => r.job.app],
-    ['Type', r => r.job.build_type], ['Kind', r => r.job.kind], ['Queued', r => when(r.job.queued_at)],
+    ['Type', r => r.job.buildType], ['Kind', r => r.job.kind], ['Queued', r => when(r.job.queuedAt)],
     ['Score', r => fmt(r.explanation?.total)], ['Breakdown', r => breakdown(r.explanation)],
   ], explained, 'Nothing queued.'));
   const now = Date.now() / 1000;
@@ -201,17 +201,17 @@ async function builds() {
   const timelines = new Map(await Promise.all((running ?? []).slice(0, 20).map(async job =>
     [job.id, await optionalJSON(`/_wharf/api/builds/${encodeURIComponent(job.id)}/stages`)])));
   fill('running', table('Running builds', [
-    ['Job', j => String(j.id)], ['App', j => j.app], ['Type', j => j.build_type], ['Slot', j => j.slot_id ?? '–'],
-    ['Attempt', j => `${j.attempt} of ${j.max_attempts}`], ['Running for', j => el('span', { class: 'elapsed', 'data-since': j.started_at ?? null }, duration(now - (j.started_at ?? now)))],
+    ['Job', j => String(j.id)], ['App', j => j.app], ['Type', j => j.buildType], ['Slot', j => j.slotId ?? '–'],
+    ['Attempt', j => `${j.attempt} of ${j.maxAttempts}`], ['Running for', j => el('span', { class: 'elapsed', 'data-since': j.startedAt ?? null }, duration(now - (j.startedAt ?? now)))],
     ['Stages', j => timeline(j, timelines.get(j.id))],
     ['Log', j => logButton(j.id)],
   ], running ?? [], 'No build running.'));
-  const finished = (recent ?? []).filter(j => j.finished_at).sort((a, b) => b.finished_at - a.finished_at).slice(0, 50);
+  const finished = (recent ?? []).filter(j => j.finishedAt).sort((a, b) => b.finishedAt - a.finishedAt).slice(0, 50);
   fill('finished', table('Finished builds', [
-    ['Job', j => String(j.id)], ['App', j => j.app], ['Type', j => j.build_type],
+    ['Job', j => String(j.id)], ['App', j => j.app], ['Type', j => j.buildType],
     ['Outcome', j => el('span', { class: `state ${j.state}` }, j.state)],
-    ['Duration', j => duration(j.started_at ? j.finished_at - j.started_at : null)], ['Finished', j => when(j.finished_at)],
-    ['Cache hit', j => j.cache_hit ? 'yes' : 'no'], ['Error', j => j.error ?? ''], ['Log', j => logButton(j.id)],
+    ['Duration', j => duration(j.startedAt ? j.finishedAt - j.startedAt : null)], ['Finished', j => when(j.finishedAt)],
+    ['Cache hit', j => j.cacheHit ? 'yes' : 'no'], ['Error', j => j.error ?? ''], ['Log', j => logButton(j.id)],
   ], finished, 'No build has finished yet.'));
   const outcomes = status.monitor?.builds?.outcomes ?? {};
   const types = Object.entries(outcomes).map(([type, counts]) => {
@@ -225,12 +225,12 @@ async function builds() {
       ['Type', t => t.type], ['Builds', t => String(t.total)], ['Success rate', t => t.success === null ? '–' : fmt(100 * t.success, ' %')],
       ['Outcomes', t => Object.entries(t.counts).map(([o, n]) => `${o} ${n}`).join(', ')],
     ], types, 'No build has finished since start.'),
-    el('p', {}, rolling ? `Rolling window: ${rolling.builds} builds, ${rolling.failures} failed, average ${duration(rolling.average_seconds)}.` : ''),
+    el('p', {}, rolling ? `Rolling window: ${rolling.builds} builds, ${rolling.failures} failed, average ${duration(rolling.averageSeconds)}.` : ''),
     el('div', { class: 'charts' }, durationCharts(finished, slowRows)),
     el('h3', {}, 'Slow builds (duration against threshold) and suggestions'),
     table('Slow builds', [
-      ['Build', a => a.summary], ['Duration', a => duration(a.details?.duration_seconds)],
-      ['Threshold', a => duration(a.details?.threshold_seconds)],
+      ['Build', a => a.summary], ['Duration', a => duration(a.details?.durationSeconds)],
+      ['Threshold', a => duration(a.details?.thresholdSeconds)],
       ['State', a => a.state], ['Suggestions', a => suggestions(a)],
     ], slowRows, 'No slow build.'));
 }
@@ -366,12 +366,12 @@ document.getElementById('log-close')?.addEventListener('click', () => {
  * (known from its slow_build alerts; the monitor's thresholds are not otherwise on the API). */
 function durationCharts(finished, slowAlerts) {
   const byType = new Map();
-  for (const job of [...finished].filter(j => j.started_at).sort((a, b) => a.finished_at - b.finished_at)) {
-    if (!byType.has(job.build_type)) byType.set(job.build_type, []);
-    byType.get(job.build_type).push([job.finished_at, job.finished_at - job.started_at]);
+  for (const job of [...finished].filter(j => j.startedAt).sort((a, b) => a.finishedAt - b.finishedAt)) {
+    if (!byType.has(job.buildType)) byType.set(job.buildType, []);
+    byType.get(job.buildType).push([job.finishedAt, job.finishedAt - job.startedAt]);
   }
   return [...byType.entries()].map(([type, points]) => {
-    const threshold = slowAlerts.find(a => a.details?.build_type === type)?.details?.threshold_seconds;
+    const threshold = slowAlerts.find(a => a.details?.buildType === type)?.details?.thresholdSeconds;
     const series = [{ label: 'duration', points }];
     if (threshold !== undefined) series.push({ label: 'threshold', points: points.map(([t]) => [t, threshold]) });
     return chart(`${type}: build duration`, series, v => duration(v));
@@ -396,13 +396,13 @@ async function slots() {
     { label: 'busy builds', points: points.map(p => [p.t, p.scheduler.running]) },
   ]));
   if (!report) { fill('pool', noScheduler()); fill('decisions'); return; }
-  fill('pool', el('p', {}, `Pool ${report.slots.length} (min ${report.min_slots}, max ${report.max_slots}); owner ${report.owner}.`),
+  fill('pool', el('p', {}, `Pool ${report.slots.length} (min ${report.minSlots}, max ${report.maxSlots}); owner ${report.owner}.`),
     table('Slots', [
-      ['Slot', s => s.id], ['Phase', s => s.phase], ['Job', s => s.job_id ?? '–'], ['Builds run', s => String(s.builds_run)],
+      ['Slot', s => s.id], ['Phase', s => s.phase], ['Job', s => s.jobId ?? '–'], ['Builds run', s => String(s.buildsRun)],
       ['Speed', s => fmt(s.speed)], ['Warm tools', s => (s.tools ?? []).join(', ') || 'cold'],
     ], report.slots));
   fill('decisions', table('Scaling decisions', [
-    ['Time', d => when(d.time)], ['Policy', d => d.policy], ['Desired', d => String(d.desired_slots)], ['Reason', d => d.reason],
+    ['Time', d => when(d.time)], ['Policy', d => d.policy], ['Desired', d => String(d.desiredSlots)], ['Reason', d => d.reason],
     ['Requested', d => (d.requested ?? []).join(', ')], ['Released', d => (d.released ?? []).join(', ')],
   ], [...decisions].reverse().slice(0, 100), 'No scaling decision yet.'));
 }
@@ -482,8 +482,8 @@ async function alerts() {
   fill('alerts', el('p', {}, `${data.firing} firing, ${resolved} resolved (newest first).`),
     table('Alerts', [
       ['State', a => el('span', { class: `state ${a.state}` }, a.state)], ['Severity', a => a.severity], ['Kind', a => a.kind],
-      ['Summary', a => a.summary], ['Count', a => String(a.count)], ['First seen', a => isoWhen(a.first_seen)],
-      ['Last seen', a => isoWhen(a.last_seen)], ['Resolved', a => isoWhen(a.resolved_at)], ['Suggestions', a => suggestions(a)],
+      ['Summary', a => a.summary], ['Count', a => String(a.count)], ['First seen', a => isoWhen(a.firstSeen)],
+      ['Last seen', a => isoWhen(a.lastSeen)], ['Resolved', a => isoWhen(a.resolvedAt)], ['Suggestions', a => suggestions(a)],
     ], list, 'No alert.'));
 }
 

@@ -100,12 +100,6 @@ public struct Alert: Sendable, Equatable, Identifiable, Codable {
     /// How many times the condition was seen while this alert was firing (1 when it first fired).
     public var count: Int
 
-    enum CodingKeys: String, CodingKey {
-        case id, key, kind, severity, state, summary, details, count
-        case firstSeen = "first_seen"
-        case lastSeen = "last_seen"
-        case resolvedAt = "resolved_at"
-    }
 }
 
 extension Alert: FetchableRecord {
@@ -117,7 +111,7 @@ extension Alert: FetchableRecord {
         state = AlertState(rawValue: row["state"]) ?? .firing
         summary = row["summary"]
         let json: String = row["details"]
-        details = (try? JSONDecoder().decode([String: AlertValue].self, from: Data(json.utf8))) ?? [:]
+        details = AlertDetailKeys.camelCased((try? JSONDecoder().decode([String: AlertValue].self, from: Data(json.utf8))) ?? [:])
         firstSeen = Date(timeIntervalSince1970: row["first_seen"])
         lastSeen = Date(timeIntervalSince1970: row["last_seen"])
         resolvedAt = (row["resolved_at"] as Double?).map(Date.init(timeIntervalSince1970:))

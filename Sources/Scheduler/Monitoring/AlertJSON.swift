@@ -1,7 +1,8 @@
 import Foundation
 
 /// The JSON form of alerts, shared by the webhook, `/_wharf/api/alerts` and `wharf alerts --json`:
-/// snake_case keys (`Alert.CodingKeys`), ISO 8601 times in UTC, sorted keys.
+/// camelCase keys (the API convention; details of alerts stored before it are renamed on read by
+/// `AlertDetailKeys`), ISO 8601 times in UTC, sorted keys.
 enum AlertJSON {
     static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import Synchronization
 
-/// What a deploy notification says (the JSON body, with `delivery_id` added when sent): a
+/// What a deploy notification says (the JSON body, with `deliveryId` added when sent): a
 /// Slack-compatible `text` plus the structured fields.
 public struct DeployNotification: Sendable, Codable, Equatable {
     /// `deploy.succeeded` or `deploy.failed`.
@@ -42,7 +42,7 @@ public struct DeployNotification: Sendable, Codable, Equatable {
 /// thread: one row per notification and target URL, written before anything is sent, so nothing is
 /// lost across restarts; a 2xx answer marks a row delivered, anything else backs that row off
 /// exponentially (`initialBackoff` doubling up to `maxBackoff`) without holding up other targets.
-/// Each row has a delivery id (`X-Wharf-Delivery` header and `delivery_id` field) that stays the
+/// Each row has a delivery id (`X-Wharf-Delivery` header and `deliveryId` field) that stays the
 /// same across retries, for receivers to dedupe a repeat whose answer was lost. A row is leased
 /// for one attempt, so several processes on one store (edge and scheduler) never send it at once.
 public final class DeployNotifier: Sendable {
@@ -207,7 +207,7 @@ public final class DeployNotifier: Sendable {
         }) else { return false }
         let id: Int64 = row["id"], url: String = row["url"], event: String = row["event"], attempts: Int = row["attempts"]
         let payload: String = row["payload"]
-        let body = Array("{\"delivery_id\":\(id),".utf8) + payload.utf8.dropFirst()
+        let body = Array("{\"deliveryId\":\(id),".utf8) + payload.utf8.dropFirst()
         let result: WebhookClient.Result = if let address = URL(string: url), ["http", "https"].contains(address.scheme?.lowercased() ?? "") {
             WebhookClient.post(address, body: body, headers: [("X-Wharf-Delivery", "\(id)"), ("X-Wharf-Event", event)], timeout: timeout)
         } else {

@@ -106,9 +106,9 @@ public final class ErrorSpikeMonitor: @unchecked Sendable {
                         key: "error_spike:\(app):\(kind)", kind: .error_spike, severity: kind == "5xx" ? .critical : .warning,
                         summary: "\(app): \(Int((share * 100).rounded()))% of \(recent.responses) responses were \(kind) in the last "
                             + "\(Int(configuration.window)) s (baseline \(Int((baseline * 100).rounded()))%)",
-                        details: ["app": .string(app), "status": .string(kind), "share": .number(share), "baseline_share": .number(baseline),
+                        details: ["app": .string(app), "status": .string(kind), "share": .number(share), "baselineShare": .number(baseline),
                                   "responses": .number(Double(recent.responses)), "errors": .number(Double(errors)),
-                                  "window_s": .number(configuration.window)]))
+                                  "windowSeconds": .number(configuration.window)]))
                 }
             }
             return conditions

@@ -237,10 +237,10 @@ enum TimeoutWarning {
 
     static func condition(job: Job, elapsed: Double, warningAfter: Double?) -> AlertCondition {
         var details: [String: AlertValue] = [
-            "job_id": .number(Double(job.id)), "app": .string(job.app), "build_type": .string(job.buildType),
-            "elapsed_seconds": .number(elapsed.rounded()),
+            "jobId": .number(Double(job.id)), "app": .string(job.app), "buildType": .string(job.buildType),
+            "elapsedSeconds": .number(elapsed.rounded()),
         ]
-        if let warningAfter { details["warning_after_seconds"] = .number(warningAfter) }
+        if let warningAfter { details["warningAfterSeconds"] = .number(warningAfter) }
         return AlertCondition(
             key: key(jobID: job.id), kind: .timeout_warning, severity: .critical,
             summary: "job \(job.id) (\(job.app), \(job.buildType)) has run \(Int(elapsed.rounded())) s"

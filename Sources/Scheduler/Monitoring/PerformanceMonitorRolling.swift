@@ -20,12 +20,6 @@ struct WindowSummary: Sendable, Equatable, Codable {
 
     /// Failures over builds, 0 when there are none.
     public var failureRate: Double { builds == 0 ? 0 : Double(failures) / Double(builds) }
-
-    enum CodingKeys: String, CodingKey {
-        case builds, failures
-        case averageSeconds = "average_seconds"
-        case windowSeconds = "window_seconds"
-    }
 }
 
 /// The three window/queue conditions: each check has a fixed key and, when its condition holds now,
@@ -53,9 +47,9 @@ struct RollingChecks {
             key: key, kind: .failure_rate, severity: w.failureRate >= 0.5 ? .critical : .warning,
             summary: "failure rate \(SlowBuildAnalysis.percent(w.failureRate)) (\(w.failures) of \(w.builds) builds in \(windowText)) "
                 + "is over \(SlowBuildAnalysis.percent(configuration.failureRate))",
-            details: ["failure_rate": .number(SlowBuildAnalysis.rounded(w.failureRate)), "failures": .number(Double(w.failures)),
+            details: ["failureRate": .number(SlowBuildAnalysis.rounded(w.failureRate)), "failures": .number(Double(w.failures)),
                       "builds": .number(Double(w.builds)), "threshold": .number(configuration.failureRate),
-                      "window_seconds": .number(configuration.windowSeconds)]))
+                      "windowSeconds": .number(configuration.windowSeconds)]))
     }
 
     func averageDuration(_ w: WindowSummary) -> Check {
@@ -65,9 +59,9 @@ struct RollingChecks {
             key: key, kind: .average_duration,
             summary: "average build duration \(SlowBuildAnalysis.seconds(w.averageSeconds)) over \(w.builds) builds in \(windowText) "
                 + "is over \(SlowBuildAnalysis.seconds(configuration.averageDuration))",
-            details: ["average_seconds": .number(SlowBuildAnalysis.rounded(w.averageSeconds)), "builds": .number(Double(w.builds)),
-                      "threshold_seconds": .number(configuration.averageDuration),
-                      "window_seconds": .number(configuration.windowSeconds)]))
+            details: ["averageSeconds": .number(SlowBuildAnalysis.rounded(w.averageSeconds)), "builds": .number(Double(w.builds)),
+                      "thresholdSeconds": .number(configuration.averageDuration),
+                      "windowSeconds": .number(configuration.windowSeconds)]))
     }
 
     func backlog(_ queued: [JobKind: Int]) -> Check {
@@ -79,7 +73,7 @@ struct RollingChecks {
         return Check(key: key, condition: AlertCondition(
             key: key, kind: .backlog,
             summary: "backlog: \(total) builds queued (over \(configuration.backlog))",
-            details: ["queued": .number(Double(total)), "by_kind": .object(byKind), "threshold": .number(Double(configuration.backlog))]))
+            details: ["queued": .number(Double(total)), "byKind": .object(byKind), "threshold": .number(Double(configuration.backlog))]))
     }
 
     static func duration(_ seconds: Double) -> String {

@@ -68,9 +68,9 @@ struct SlowBuildAnalysis: Sendable, Equatable {
         }
         return AlertCondition(
             key: Self.key(app: app, buildType: buildType), kind: .slow_build, severity: .warning, summary: summary,
-            details: ["job_id": .number(Double(jobID)), "app": .string(app), "build_type": .string(buildType),
-                      "duration_seconds": .number(Self.rounded(seconds)), "threshold_seconds": .number(threshold),
-                      "dominant_stages": .objects(stageDetails), "suggestions": .strings(suggestions)])
+            details: ["jobId": .number(Double(jobID)), "app": .string(app), "buildType": .string(buildType),
+                      "durationSeconds": .number(Self.rounded(seconds)), "thresholdSeconds": .number(threshold),
+                      "dominantStages": .objects(stageDetails), "suggestions": .strings(suggestions)])
     }
 
     /// The dedupe key of slow builds of one app and build type.

@@ -7,11 +7,6 @@ public struct SchedulerStatus: Sendable, Equatable, Codable {
         var queued: Int
         var queuedByKind: [String: Int]
         var running: Int
-
-        enum CodingKeys: String, CodingKey {
-            case queued, running
-            case queuedByKind = "queued_by_kind"
-        }
     }
 
     public struct Builds: Sendable, Equatable, Codable {
@@ -20,11 +15,6 @@ public struct SchedulerStatus: Sendable, Equatable, Codable {
         /// Finished attempts since start, by build type then outcome.
         var outcomes: [String: [String: Int]]
         var cacheHits: Int
-
-        enum CodingKeys: String, CodingKey {
-            case window, outcomes
-            case cacheHits = "cache_hits"
-        }
     }
 
     public struct Alerts: Sendable, Equatable, Codable {
@@ -32,12 +22,6 @@ public struct SchedulerStatus: Sendable, Equatable, Codable {
         var firingByKind: [String: Int]
         /// Notifications waiting for the webhook; nil without one.
         var webhookPending: Int?
-
-        enum CodingKeys: String, CodingKey {
-            case firing
-            case firingByKind = "firing_by_kind"
-            case webhookPending = "webhook_pending"
-        }
     }
 
     var queue: Queue

@@ -9,7 +9,7 @@ import Synchronization
 /// `delivered_at`; anything else counts an attempt and backs off exponentially, and while a failed
 /// delivery waits, newer ones wait behind it (order kept, receiver not hammered). Rows are never
 /// dropped: what is undelivered at shutdown is sent by the next process. Receivers should dedupe on
-/// the `X-Wharf-Delivery` header (also `delivery_id` in the body): a lost answer means a repeat.
+/// the `X-Wharf-Delivery` header (also `deliveryId` in the body): a lost answer means a repeat.
 public final class WebhookDelivery: Sendable {
     public let database: SchedulerDatabase
     public let configuration: WebhookConfiguration
@@ -101,7 +101,7 @@ public final class WebhookDelivery: Sendable {
             let now = clock.now()
             if let hold = holdUntil.withLock({ $0 }), hold > now { return round }
             guard let row = try claimOldestDue(now: now) else { return round }
-            let body = Array("{\"delivery_id\":\(row.id),".utf8) + row.payload.utf8.dropFirst()
+            let body = Array("{\"deliveryId\":\(row.id),".utf8) + row.payload.utf8.dropFirst()
             let result = WebhookClient.post(configuration.url, body: body,
                                             headers: [("X-Wharf-Delivery", "\(row.id)"), ("X-Wharf-Event", row.event)],
                                             timeout: configuration.timeout)

@@ -1,11 +1,11 @@
 import Foundation
 
-/// A job as the admin API and `wharf jobs --json` show it (snake_case keys, times in seconds since 1970).
+/// A job as the admin API and `wharf jobs --json` show it (camelCase keys, times in seconds since 1970).
 public struct JobJSON: Codable, Sendable, Equatable {
     public var id: Int64
     public var app: String
     public var owner: String
-    var build_type: String
+    var buildType: String
     public var kind: String
     var source: String
     public var command: String?
@@ -15,21 +15,21 @@ public struct JobJSON: Codable, Sendable, Equatable {
     var force: Bool
     public var state: String
     public var attempt: Int
-    var max_attempts: Int
-    var queued_at: Double
-    var available_at: Double
-    var started_at: Double?
-    var finished_at: Double?
-    var lease_owner: String?
-    var lease_expires_at: Double?
-    var slot_id: String?
-    var cancel_requested: Bool
-    var exit_code: Int?
+    var maxAttempts: Int
+    var queuedAt: Double
+    var availableAt: Double
+    var startedAt: Double?
+    var finishedAt: Double?
+    var leaseOwner: String?
+    var leaseExpiresAt: Double?
+    var slotId: String?
+    var cancelRequested: Bool
+    var exitCode: Int?
     public var error: String?
-    var log_path: String?
-    var stage_durations: [String: Double]
-    var deployment_id: String?
-    var cache_hit: Bool
+    var logPath: String?
+    var stageDurations: [String: Double]
+    var deploymentId: String?
+    var cacheHit: Bool
     /// Every claimed attempt, oldest first (only where asked for: one job, or `jobs --attempts`).
     public var attempts: [AttemptJSON]?
 
@@ -37,31 +37,31 @@ public struct JobJSON: Codable, Sendable, Equatable {
     public struct AttemptJSON: Codable, Sendable, Equatable {
         public var attempt: Int
         public var owner: String
-        var slot_id: String?
-        var started_at: Double
-        var ended_at: Double?
+        var slotId: String?
+        var startedAt: Double
+        var endedAt: Double?
         public var outcome: String?
         public var isolation: String?
-        var build_user: String?
+        var buildUser: String?
         public var limits: String?
         /// `warm`, `cold`, or absent when the job has no dependency hash or no cache was used.
-        var deps_cache: String?
-        var peak_memory_bytes: Int?
-        var peak_disk_bytes: Int?
+        var depsCache: String?
+        var peakMemoryBytes: Int?
+        var peakDiskBytes: Int?
 
         init(_ a: JobAttempt) {
             attempt = a.attempt
             owner = a.owner
-            slot_id = a.slotID
-            started_at = a.startedAt.timeIntervalSince1970
-            ended_at = a.endedAt?.timeIntervalSince1970
+            slotId = a.slotID
+            startedAt = a.startedAt.timeIntervalSince1970
+            endedAt = a.endedAt?.timeIntervalSince1970
             outcome = a.outcome
             isolation = a.sandbox?.isolation
-            build_user = a.sandbox?.user
+            buildUser = a.sandbox?.user
             limits = a.sandbox?.limits
-            deps_cache = a.sandbox?.dependencyCache
-            peak_memory_bytes = a.peakMemoryBytes
-            peak_disk_bytes = a.peakDiskBytes
+            depsCache = a.sandbox?.dependencyCache
+            peakMemoryBytes = a.peakMemoryBytes
+            peakDiskBytes = a.peakDiskBytes
         }
     }
 
@@ -75,7 +75,7 @@ public struct JobJSON: Codable, Sendable, Equatable {
         id = job.id
         app = job.app
         owner = job.owner
-        build_type = job.buildType
+        buildType = job.buildType
         kind = job.kind.rawValue
         source = job.source
         command = job.command
@@ -84,21 +84,21 @@ public struct JobJSON: Codable, Sendable, Equatable {
         force = job.force
         state = job.state.rawValue
         attempt = job.attempt
-        max_attempts = job.maxAttempts
-        queued_at = job.queuedAt.timeIntervalSince1970
-        available_at = job.availableAt.timeIntervalSince1970
-        started_at = job.startedAt?.timeIntervalSince1970
-        finished_at = job.finishedAt?.timeIntervalSince1970
-        lease_owner = job.leaseOwner
-        lease_expires_at = job.leaseExpiresAt?.timeIntervalSince1970
-        slot_id = job.slotID
-        cancel_requested = job.cancelRequested
-        exit_code = job.exitCode
+        maxAttempts = job.maxAttempts
+        queuedAt = job.queuedAt.timeIntervalSince1970
+        availableAt = job.availableAt.timeIntervalSince1970
+        startedAt = job.startedAt?.timeIntervalSince1970
+        finishedAt = job.finishedAt?.timeIntervalSince1970
+        leaseOwner = job.leaseOwner
+        leaseExpiresAt = job.leaseExpiresAt?.timeIntervalSince1970
+        slotId = job.slotID
+        cancelRequested = job.cancelRequested
+        exitCode = job.exitCode
         error = job.error
-        log_path = job.logPath
-        stage_durations = job.stageDurations
-        deployment_id = job.deploymentID
-        cache_hit = job.cacheHit
+        logPath = job.logPath
+        stageDurations = job.stageDurations
+        deploymentId = job.deploymentID
+        cacheHit = job.cacheHit
     }
 }
 
@@ -132,42 +132,42 @@ public struct SlotsReport: Codable, Sendable, Equatable {
     public struct SlotJSON: Codable, Sendable, Equatable {
         public var id: String
         public var phase: String
-        public var job_id: Int64?
-        var busy_since: Double?
-        public var builds_run: Int
+        public var jobId: Int64?
+        var busySince: Double?
+        public var buildsRun: Int
         public var speed: Double
         var tools: [String]
     }
     public struct EventJSON: Codable, Sendable, Equatable {
         public var time: Double
         public var policy: String
-        public var desired_slots: Int
+        public var desiredSlots: Int
         public var reason: String
         public var requested: [String]
         public var released: [String]
     }
-    public var updated_at: Double
+    public var updatedAt: Double
     public var pid: Int32
     public var owner: String
-    public var min_slots: Int
-    public var max_slots: Int
-    public var running_jobs: [Int64]
+    public var minSlots: Int
+    public var maxSlots: Int
+    public var runningJobs: [Int64]
     public var slots: [SlotJSON]
     public var history: [EventJSON]
 
     public init(now: Date, pid: Int32, owner: String, limits: SlotLimits, running: [Int64], slots: [Slot], history: [ScalingEvent]) {
-        updated_at = now.timeIntervalSince1970
+        updatedAt = now.timeIntervalSince1970
         self.pid = pid
         self.owner = owner
-        min_slots = limits.min
-        max_slots = limits.max
-        running_jobs = running
+        minSlots = limits.min
+        maxSlots = limits.max
+        runningJobs = running
         self.slots = slots.map {
-            SlotJSON(id: $0.id, phase: $0.phase.rawValue, job_id: $0.jobID, busy_since: $0.busySince?.timeIntervalSince1970,
-                     builds_run: $0.buildsRun, speed: $0.speed, tools: $0.tools.sorted())
+            SlotJSON(id: $0.id, phase: $0.phase.rawValue, jobId: $0.jobID, busySince: $0.busySince?.timeIntervalSince1970,
+                     buildsRun: $0.buildsRun, speed: $0.speed, tools: $0.tools.sorted())
         }
         self.history = history.map {
-            EventJSON(time: $0.time.timeIntervalSince1970, policy: $0.policy, desired_slots: $0.decision.desiredSlots,
+            EventJSON(time: $0.time.timeIntervalSince1970, policy: $0.policy, desiredSlots: $0.decision.desiredSlots,
                       reason: $0.decision.reason, requested: $0.requested, released: $0.released)
         }
     }

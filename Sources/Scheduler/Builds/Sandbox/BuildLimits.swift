@@ -20,9 +20,10 @@ public struct BuildLimits: Sendable, Equatable, Codable {
 
     public static let seedDefaults = BuildLimits()
 
+    /// The API's camelCase keys, with the unit in the name of the two times.
     enum CodingKeys: String, CodingKey {
-        case memoryBytes = "memory_bytes", cpus, processes, diskBytes = "disk_bytes", openFiles = "open_files"
-        case timeout = "timeout_s", warningAfter = "warning_s", network
+        case memoryBytes, cpus, processes, diskBytes, openFiles, network
+        case timeout = "timeoutSeconds", warningAfter = "warningSeconds"
     }
 
     init(memoryBytes: Int? = 4 << 30, cpus: Double? = 2, processes: Int? = 512, diskBytes: Int? = 10 << 30,
