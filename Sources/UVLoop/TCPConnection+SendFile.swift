@@ -39,10 +39,8 @@ extension TCPConnection {
     /// Most bytes one turn of sendfile(2) on the loop thread hands to the socket before the loop
     /// serves its other connections (nginx's `sendfile_max_chunk`, 2 MiB in 1.22). A turn also
     /// ends when the socket is full.
-    static let loopSendFileTurn: Int64 = {
-        if let text = getenv("WHARF_SENDFILE_TURN"), let value = Int64(String(cString: text)), value > 0 { return value }
-        return 2 << 20
-    }()
+    /// 256 KiB and no limit measured no better (README, Benchmarks).
+    static let loopSendFileTurn: Int64 = 2 << 20
     /// Size of the read-and-write step used when the socket is full and no watch could be made.
     static let sendFileChunk = 64 * 1024
 
