@@ -17,8 +17,11 @@ final class SendFileJob {
     var stepSent = 0
     var stepErrno: Int32 = 0
     var stepHitEndOfFile = false
-    /// Chunk buffer for the read-and-write step used while the socket is full.
+    /// Chunk buffer for the read-and-write step, used while the socket is full only when no
+    /// writability watch could be made (no descriptor left for its duplicate).
     var chunk: UnsafeMutableRawBufferPointer?
+    /// Armed while the socket is full or the loop has given other connections a turn.
+    var writableWatch: SocketWritableWatch?
 
     init(fileDescriptor: Int32, offset: Int64, count: Int64, completion: ((UVError?) -> Void)?) {
         self.fileDescriptor = fileDescriptor
@@ -33,23 +36,29 @@ final class SendFileJob {
 extension TCPConnection {
     /// Largest range one sendfile step on the thread pool sends.
     static let sendFileStep: Int64 = 8 << 20
-    /// Ranges up to this size are sent from the loop thread (see `sendInline`).
-    static let inlineSendFileLimit: Int64 = 1 << 20
-    /// Size of the read-and-write step used when the socket is full.
+    /// Most bytes one turn of sendfile(2) on the loop thread hands to the socket before the loop
+    /// serves its other connections (nginx's `sendfile_max_chunk`, 2 MiB in 1.22). A turn also
+    /// ends when the socket is full.
+    /// 256 KiB and no limit measured no better (README, Benchmarks).
+    static let loopSendFileTurn: Int64 = 2 << 20
+    /// Size of the read-and-write step used when the socket is full and no watch could be made.
     static let sendFileChunk = 64 * 1024
 
     /// Sends `count` bytes of the open file `descriptor` from `offset`, after everything written
     /// before and before everything written after, without copying through user space while
     /// the socket accepts data.
     ///
-    /// Each step calls `sendfile(2)` on the thread pool (`uv_queue_work`) until the range is
-    /// sent or the non-blocking socket is full. libuv 1.44's own `uv_fs_sendfile` is not used:
-    /// on Linux it falls back to a read/poll/write loop that holds a pool thread until a slow
-    /// client has taken everything. When the socket is full, one chunk is read (`uv_fs_read`)
-    /// and queued with `uv_write`, whose completion means the socket drained; then sendfile
-    /// resumes. The caller keeps `descriptor` open until `completion` runs: nil when the whole
-    /// range was sent, `.eof` when the file ended early, `.ecanceled` after `close()`, or the
-    /// I/O error.
+    /// Each turn first asks the page cache whether it holds the byte at the current offset
+    /// (`preadv2` with `RWF_NOWAIT`, which never waits for the disk). When it does, the turn
+    /// calls `sendfile(2)` on the loop thread, as nginx does, until the socket is full or
+    /// `loopSendFileTurn` bytes went out; when it does not, one step runs on the thread pool
+    /// (`uv_queue_work`), where waiting for the disk blocks no connection. Between turns a
+    /// `SocketWritableWatch` waits for the socket to drain (or, after a full turn, lets the loop
+    /// serve its other connections first). libuv 1.44's own `uv_fs_sendfile` is not used: on
+    /// Linux it falls back to a read/poll/write loop that holds a pool thread until a slow
+    /// client has taken everything. The caller keeps `descriptor` open until `completion` runs:
+    /// nil when the whole range was sent, `.eof` when the file ended early (it was truncated),
+    /// `.ecanceled` after `close()`, or the I/O error.
     public func sendFile(descriptor: Int32, offset: Int64, count: Int64, completion: ((UVError?) -> Void)? = nil) {
         loop.assertInLoopThread()
         if isClosed {
@@ -73,8 +82,8 @@ extension TCPConnection {
     /// response's header block followed by its body.
     ///
     /// Same ordering and completion as `write(head)` followed by `sendFile(...)`, but when
-    /// nothing is queued and the range is short enough to go out from the loop thread, `head` is
-    /// handed to the kernel with `MSG_MORE`: the kernel holds it until the file's pages follow,
+    /// nothing is queued, `head` is handed to the kernel with `MSG_MORE`: it holds the bytes until
+    /// the file's pages follow,
     /// so header and body leave in the same segments and the connection pays for one push
     /// instead of two (on loopback, each push also runs the receiver's TCP input on this thread).
     public func sendFile(after head: [WriteBuffer], descriptor: Int32, offset: Int64, count: Int64,
@@ -89,7 +98,7 @@ extension TCPConnection {
             return
         }
         var socketDescriptor: uv_os_fd_t = -1
-        guard count > 0, count <= Self.inlineSendFileLimit, sendFileInFlight == nil, deferredOperations.isEmpty,
+        guard count > 0, sendFileInFlight == nil, deferredOperations.isEmpty,
               writeRequestsInFlight == 0, uv_stream_get_write_queue_size(stream) == 0,
               uv_fileno(UV.handle(tcp), &socketDescriptor) == 0
         else {
@@ -168,10 +177,11 @@ extension TCPConnection {
             finishSendFile(job, UVError(rawValue: filenoStatus))
             return
         }
-        if job.remaining <= Self.inlineSendFileLimit {
-            sendInline(job, socket: socketDescriptor)
+        if Self.pageCacheHolds(job.fileDescriptor, at: job.offset) {
+            sendFromLoop(job, socket: socketDescriptor)
             return
         }
+        job.writableWatch?.disarm()
         job.socketDescriptor = socketDescriptor
         job.stepSent = 0
         job.stepErrno = 0
@@ -185,16 +195,31 @@ extension TCPConnection {
             finishSendFile(job, UVError(rawValue: status))
             return
         }
+        sendFileStepsOnThreadPool += 1
         job.requestOnThreadPool = true
     }
 
-    /// A short range (a JS bundle, a stylesheet) goes out with sendfile(2) on the loop thread,
-    /// as nginx does: the socket is non-blocking and such files are hot in the page cache, so
-    /// the call costs less than a trip through the thread pool would. When the socket fills,
-    /// the chunk path below waits for it to drain.
-    private func sendInline(_ job: SendFileJob, socket: Int32) {
+    /// True when the page cache holds the file's byte at `offset`, so sendfile(2) from there does
+    /// not wait for the disk (read-ahead has brought the pages after it too, in the usual case).
+    /// One `preadv2(RWF_NOWAIT)` of one byte: it fails with EAGAIN instead of reading the disk.
+    /// Measured cheaper than `mincore`, which needs the range mapped first.
+    static func pageCacheHolds(_ descriptor: Int32, at offset: Int64) -> Bool {
+        var byte: UInt8 = 0
+        var result: Int
+        repeat {
+            result = wharf_pread_nowait(descriptor, &byte, 1, off_t(offset))
+        } while result < 0 && errno == EINTR
+        // 0 is the end of the file: let sendfile see it and report `.eof`. Any other error
+        // (EOPNOTSUPP on a file system without RWF_NOWAIT) is the pool's to meet.
+        return result >= 0
+    }
+
+    /// One turn of sendfile(2) on the loop thread: the socket is non-blocking and the pages are
+    /// in the page cache, so each call costs a copy into the socket and no wait. Ends when the
+    /// range is out, the socket is full, `loopSendFileTurn` bytes went out, or the file ended.
+    private func sendFromLoop(_ job: SendFileJob, socket: Int32) {
         var offset = off_t(job.offset)
-        let limit = Int(job.remaining)
+        let limit = Int(min(job.remaining, Self.loopSendFileTurn))
         var sent = 0
         var failure: Int32 = 0
         var endOfFile = false
@@ -216,11 +241,49 @@ extension TCPConnection {
             finishSendFile(job, nil)
         } else if endOfFile {
             finishSendFile(job, .eof)
-        } else if failure == EAGAIN {
-            readChunkWhileSocketIsFull(job)
+        } else if failure == 0 || failure == EAGAIN {
+            waitUntilWritable(job, socket: socket)
         } else {
             finishSendFile(job, UVError(errno: failure))
         }
+    }
+
+    /// Resumes `job` when the socket has room (right away at the loop's next poll after a full
+    /// turn, so the loop's other connections are served in between).
+    private func waitUntilWritable(_ job: SendFileJob, socket: Int32) {
+        if job.writableWatch == nil {
+            job.writableWatch = SocketWritableWatch(loop: loop, socket: socket) { [unowned self, unowned job] status in
+                self.socketBecameWritable(job, status: status)
+            }
+        }
+        guard let watch = job.writableWatch else {
+            // No descriptor left for the watch's duplicate: the old way, one chunk read and
+            // queued with uv_write, whose completion means the socket drained.
+            readChunkWhileSocketIsFull(job)
+            return
+        }
+        sendFileWritableWaits += 1
+        watch.arm()
+    }
+
+    private func socketBecameWritable(_ job: SendFileJob, status: Int32) {
+        guard sendFileInFlight === job, !job.requestOnThreadPool, !isClosed else { return }
+        if status < 0 {
+            // libuv reports POLLERR as EBADF; the socket's own error says what happened.
+            finishSendFile(job, pendingSocketError() ?? UVError(rawValue: status))
+            return
+        }
+        continueSendFile(job)
+    }
+
+    /// The socket's pending error (SO_ERROR), such as ECONNRESET after the peer reset it.
+    private func pendingSocketError() -> UVError? {
+        var socketDescriptor: uv_os_fd_t = -1
+        guard uv_fileno(UV.handle(tcp), &socketDescriptor) == 0 else { return nil }
+        var code: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard Glibc.getsockopt(socketDescriptor, SOL_SOCKET, SO_ERROR, &code, &length) == 0, code != 0 else { return nil }
+        return UVError(errno: code)
     }
 
     fileprivate func sendFileStepReturned(_ job: SendFileJob) {
@@ -240,7 +303,7 @@ extension TCPConnection {
         } else if job.stepHitEndOfFile {
             finishSendFile(job, .eof)
         } else if job.stepErrno == EAGAIN {
-            readChunkWhileSocketIsFull(job)
+            waitUntilWritable(job, socket: job.socketDescriptor)
         } else if job.stepErrno != 0 {
             finishSendFile(job, UVError(errno: job.stepErrno))
         } else {
@@ -256,17 +319,6 @@ extension TCPConnection {
     private func readChunkWhileSocketIsFull(_ job: SendFileJob) {
         let chunk = job.chunk ?? .allocate(byteCount: Self.sendFileChunk, alignment: 16)
         job.chunk = chunk
-        if job.remaining <= Self.inlineSendFileLimit {
-            // A short range is read where its sendfile ran, on the loop thread, from the same
-            // hot page cache: a trip through the thread pool would cost more than the read.
-            let wanted = Int(min(Int64(chunk.count), job.remaining))
-            var result: Int
-            repeat {
-                result = Glibc.pread(job.fileDescriptor, chunk.baseAddress, wanted, off_t(job.offset))
-            } while result < 0 && errno == EINTR
-            chunkRead(result < 0 ? Int(UVError(errno: errno).rawValue) : result)
-            return
-        }
         var buffer = UV.buffer(chunk.baseAddress!, Int(min(Int64(chunk.count), job.remaining)))
         let request = HandleMemory.allocate(uv_fs_t.self, zeroed: uv_fs_t(), on: loop)
         request.pointee.data = Unmanaged.passRetained(self).toOpaque()
@@ -310,8 +362,10 @@ extension TCPConnection {
         continueSendFile(job)
     }
 
-    private func finishSendFile(_ job: SendFileJob, _ error: UVError?) {
+    func finishSendFile(_ job: SendFileJob, _ error: UVError?) {
         sendFileInFlight = nil
+        job.writableWatch?.close()
+        job.writableWatch = nil
         job.chunk?.deallocate()
         job.chunk = nil
         job.completion?(error)

@@ -33,8 +33,12 @@ public final class TCPConnection: LoopHandleOwner, @unchecked Sendable {
     public internal(set) var bytesWrittenImmediately = 0
     /// Chunks a file range sent by read-and-write because the socket was full (sendfile EAGAIN).
     var sendFileChunksCopied = 0
-    /// File ranges (or their continuations) sent by sendfile(2) on the loop thread.
+    /// Turns of sendfile(2) on the loop thread (a range's first turn, and each after a wait).
     var sendFileInlineCalls = 0
+    /// Steps a file range sent from the thread pool because its pages were not in the page cache.
+    var sendFileStepsOnThreadPool = 0
+    /// Times a file range waited for the socket to drain (or gave the loop's other connections a turn).
+    var sendFileWritableWaits = 0
     /// Bytes that had to be queued with `uv_write` (the socket buffer was full or writes were queued).
     public internal(set) var bytesQueued = 0
 
@@ -153,6 +157,10 @@ public final class TCPConnection: LoopHandleOwner, @unchecked Sendable {
 
     func closeNow() {
         closeDeferredForSendfile = false
+        if let job = sendFileInFlight, job.writableWatch?.isArmed == true {
+            // Waiting for the socket to drain: nothing else will resume it.
+            finishSendFile(job, .ecanceled)
+        }
         cancelDeferredOperations()
         uv_close(UV.handle(tcp), handleClosedCallback)
     }
