@@ -18,9 +18,11 @@
 #   ROUNDS=3 HANDSHAKES=5000 REQUESTS=50000 scripts/bench-tls.sh
 #   SERVERS="wharf wharf-b" WHARF_B=/path/to/other/wharf scripts/bench-tls.sh   # A/B of two builds
 #   WHARF=/path/to/wharf scripts/bench-tls.sh   # a given binary instead of building one
+#   REFERENCE=nginx scripts/bench-tls.sh        # the per-round ratios against nginx instead of h2o
 # Needs nginx, h2o and h2load (nghttp2-client); installs them if missing (Debian). Everything listens
 # on 127.0.0.1:18443-18449; servers started here are stopped by PID on exit. Prints one row per run,
-# then per server the median and the range (min–max) over the rounds, then the commands.
+# then per server the median and the range (min–max) over the rounds, then each server's CPU over
+# the reference server's in the same round (robust to load that drifts during the run), then the commands.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-5}
@@ -184,7 +186,7 @@ for round in $(seq "$ROUNDS"); do
     rps=$(sed -n 's/^finished in [0-9.]*m\?s, \([0-9.]*\) req\/s.*/\1/p' <<<"$load")
     ka_cpu=$(awk -v a="$before" -v b="$after" -v hz="$HZ" -v n="${ok:-0}" 'BEGIN{printf "%.1f", n ? (b - a) / hz * 1e6 / n : 0}')
     echo "| $round | $name | ${hs%.*} (${conns:-0} ok) | $hs_cpu | ${rps%.*} (${ok:-0} ok) | $ka_cpu |"
-    echo "$name ${hs%.*} $hs_cpu ${rps%.*} $ka_cpu" >>"$RESULTS"
+    echo "$name ${hs%.*} $hs_cpu ${rps%.*} $ka_cpu $round" >>"$RESULTS"
   done
   order=("${order[@]:1}" "${order[0]}")  # the next round starts with the next server
 done
@@ -202,6 +204,24 @@ summary() {  # median (min–max) of column $2 for server $1
 for name in $SERVERS; do
   echo "| $name | $(summary "$name" 2) | $(summary "$name" 3) | $(summary "$name" 4) | $(summary "$name" 5) |"
 done
+# Load from other work drifts during a run; a server's CPU divided by the reference's in the same
+# round (measured seconds apart) cancels most of it.
+REFERENCE=${REFERENCE:-h2o}
+if [[ " $SERVERS " == *" $REFERENCE "* ]]; then
+  echo
+  echo "Server CPU relative to $REFERENCE in the same round, median (min–max):"
+  echo
+  echo "| server | CPU per handshake ÷ $REFERENCE's | CPU per response ÷ $REFERENCE's |"
+  echo "|---|---|---|"
+  ratio() {  # median (min–max) over rounds of server $1's column $2 over the reference's
+    awk -v s="$1" -v r="$REFERENCE" -v c="$2" '$1 == r { ref[$6] = $c } $1 == s { own[$6] = $c }
+      END { for (k in own) if (ref[k] > 0) print own[k] / ref[k] }' "$RESULTS" | sort -g |
+      awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f (%.2f–%.2f)", m, v[1], v[NR] }'
+  }
+  for name in $SERVERS; do
+    [ "$name" = "$REFERENCE" ] || echo "| $name | $(ratio "$name" 3) | $(ratio "$name" 5) |"
+  done
+fi
 echo
 echo "Commands (PORT: wharf 18443, nginx 18444, h2o 18445, wharf-b 18448):"
 echo "  handshakes: $HS_CMD"
