@@ -227,7 +227,7 @@ final class AdminConnection {
     func respond(_ response: AdminResponse, headOnly: Bool, close: Bool, http10KeepAlive: Bool = false) {
         guard !isClosed else { return }
         var b = AdminConnection.head(response, date: owner.date(), framing: .contentLength(Int64(response.body.count)))
-        let head = b.finish(close: close, http10KeepAlive: http10KeepAlive)
+        let head = b.end(close: close, http10KeepAlive: http10KeepAlive)
         var buffers = [WriteBuffer(head)]
         if !headOnly && !response.body.isEmpty { buffers.append(WriteBuffer(response.body)) }
         if close {
@@ -250,14 +250,14 @@ final class AdminConnection {
 
     /// The head of every admin answer: the framing, the fields the admin API always sends, then
     /// the handler's own fields (written under HTTPCore's `ResponseFieldLine` rule, as the edge's are).
-    private static func head(_ response: AdminResponse, date: [UInt8], framing: Framing) -> ResponseHeadBuilder {
-        var b = ResponseHeadBuilder(status: response.status, date: date)
+    private static func head(_ response: AdminResponse, date: [UInt8], framing: Framing) -> ResponseHeadWriter {
+        var b = ResponseHeadWriter(status: response.status, date: date, server: "wharf")
         if case .contentLength(let length) = framing { b.contentLength(length) }
-        b.field("Content-Type", response.contentType)
-        b.field("Cache-Control", "no-store")
-        b.field("X-Content-Type-Options", "nosniff")
-        if case .chunked = framing { b.field("Transfer-Encoding", "chunked") }
-        for header in response.headers { b.field(name: header.name, value: header.value) }
+        b.header("Content-Type", response.contentType)
+        b.header("Cache-Control", "no-store" as StaticString)
+        b.header("X-Content-Type-Options", "nosniff" as StaticString)
+        if case .chunked = framing { b.header("Transfer-Encoding", "chunked" as StaticString) }
+        for header in response.headers { b.header(header.name, header.value) }
         return b
     }
 
@@ -273,7 +273,7 @@ final class AdminConnection {
         var b = AdminConnection.head(response, date: owner.date(), framing: http10 ? .untilClose : .chunked)
         closeAfterResponse = true
         tcp.stopReading()
-        writeStream(b.finish(close: true, http10KeepAlive: false)) { [weak self] in self?.pull(stream, chunked: !http10) }
+        writeStream(b.end(close: true, http10KeepAlive: false)) { [weak self] in self?.pull(stream, chunked: !http10) }
     }
 
     private func pull(_ stream: any AdminBodyStream, chunked: Bool) {

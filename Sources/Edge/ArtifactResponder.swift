@@ -192,10 +192,10 @@ public struct ArtifactResponder: Sendable {
                         app: app, path: file.entry.path, file: file)
         switch outcome {
         case .notModified:
-            var b = ResponseHeadBuilder(status: 304, date: date)
-            b.raw(rep.notModifiedHeaders)
+            var b = ResponseHeadWriter(status: 304, date: date, server: "wharf")
+            b.fieldLines(rep.notModifiedHeaders)
             plan.status = 304
-            plan.head = b.finish(close: close, http10KeepAlive: http10KeepAlive)
+            plan.head = b.end(close: close, http10KeepAlive: http10KeepAlive)
             return plan
         case .preconditionFailed:
             var failed = fail(412, "precondition failed")
@@ -207,20 +207,20 @@ public struct ArtifactResponder: Sendable {
                 case .ignored:
                     break
                 case .unsatisfiable:
-                    var b = ResponseHeadBuilder(status: 416, date: date)
-                    b.field("Content-Range", bytes: ByteRange.unsatisfiedContentRange(completeLength: rep.size))
+                    var b = ResponseHeadWriter(status: 416, date: date, server: "wharf")
+                    b.header("Content-Range", ByteRange.unsatisfiedContentRange(completeLength: rep.size))
                     b.contentLength(0)
-                    b.raw(rep.notModifiedHeaders)
+                    b.fieldLines(rep.notModifiedHeaders)
                     plan.status = 416
-                    plan.head = b.finish(close: close, http10KeepAlive: http10KeepAlive)
+                    plan.head = b.end(close: close, http10KeepAlive: http10KeepAlive)
                     return plan
                 case .single(let span):
-                    var b = ResponseHeadBuilder(status: 206, date: date)
+                    var b = ResponseHeadWriter(status: 206, date: date, server: "wharf")
                     b.contentLength(span.count)
-                    b.field("Content-Range", bytes: ByteRange.contentRange(span, completeLength: rep.size))
-                    b.raw(rep.fixedHeaders)
+                    b.header("Content-Range", ByteRange.contentRange(span, completeLength: rep.size))
+                    b.fieldLines(rep.fixedHeaders)
                     plan.status = 206
-                    plan.head = b.finish(close: close, http10KeepAlive: http10KeepAlive)
+                    plan.head = b.end(close: close, http10KeepAlive: http10KeepAlive)
                     plan.body = .representation(file, rep, .single(offset: span.first, length: span.count))
                     return plan
                 case .multiple where rep.coding != .identity:
@@ -232,14 +232,14 @@ public struct ArtifactResponder: Sendable {
                     let multipart = MultipartByteRanges(spans: spans, contentType: file.contentType,
                                                         completeLength: rep.size,
                                                         boundary: ArtifactResponder.boundary(for: rep))
-                    var b = ResponseHeadBuilder(status: 206, date: date)
+                    var b = ResponseHeadWriter(status: 206, date: date, server: "wharf")
                     b.contentLength(multipart.contentLength)
-                    b.field("Content-Type", bytes: multipart.responseContentType)
-                    b.raw(rep.notModifiedHeaders)
-                    b.field("Accept-Ranges", "bytes")
-                    b.field("X-Content-Type-Options", "nosniff")
+                    b.header("Content-Type", multipart.responseContentType)
+                    b.fieldLines(rep.notModifiedHeaders)
+                    b.header("Accept-Ranges", "bytes" as StaticString)
+                    b.header("X-Content-Type-Options", "nosniff" as StaticString)
                     plan.status = 206
-                    plan.head = b.finish(close: close, http10KeepAlive: http10KeepAlive)
+                    plan.head = b.end(close: close, http10KeepAlive: http10KeepAlive)
                     plan.body = .representation(file, rep, .multipart(multipart))
                     return plan
                 }
@@ -270,19 +270,19 @@ public struct ArtifactResponder: Sendable {
         var plan = Plan(status: 200, earlyHints: nil, head: [], body: .none, close: close, app: app, path: DownloadsPage.path)
         switch outcome {
         case .notModified:
-            var b = ResponseHeadBuilder(status: 304, date: date)
-            b.raw(page.validatorHeaders)
+            var b = ResponseHeadWriter(status: 304, date: date, server: "wharf")
+            b.fieldLines(page.validatorHeaders)
             plan.status = 304
-            plan.head = b.finish(close: close, http10KeepAlive: http10KeepAlive)
+            plan.head = b.end(close: close, http10KeepAlive: http10KeepAlive)
         case .preconditionFailed:
             var failed = fail(412, "precondition failed")
             failed.app = app
             return failed
         case .proceed:
-            var b = ResponseHeadBuilder(status: 200, date: date)
+            var b = ResponseHeadWriter(status: 200, date: date, server: "wharf")
             b.contentLength(Int64(page.body.count))
-            b.raw(page.fixedHeaders)
-            plan.head = b.finish(close: close, http10KeepAlive: http10KeepAlive)
+            b.fieldLines(page.fixedHeaders)
+            plan.head = b.end(close: close, http10KeepAlive: http10KeepAlive)
             plan.body = isHead ? .none : .bytes(page.body)
         }
         return plan
@@ -298,11 +298,11 @@ public struct ArtifactResponder: Sendable {
     public static func error(_ status: Int, _ message: String, date: [UInt8], close: Bool,
                              http10KeepAlive: Bool = false, extra: String = "", omitBody: Bool = false) -> Plan {
         let body = Array((message + "\n").utf8)
-        var b = ResponseHeadBuilder(status: status, date: date)
+        var b = ResponseHeadWriter(status: status, date: date, server: "wharf")
         b.contentLength(Int64(body.count))
-        b.raw(Array("Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n".utf8))
-        b.raw(Array(extra.utf8))
-        return Plan(status: status, earlyHints: nil, head: b.finish(close: close, http10KeepAlive: http10KeepAlive),
+        b.fieldLines(Array("Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n".utf8))
+        b.fieldLines(Array(extra.utf8))
+        return Plan(status: status, earlyHints: nil, head: b.end(close: close, http10KeepAlive: http10KeepAlive),
                     body: omitBody ? .none : .bytes(body), close: close, app: nil, path: nil)
     }
 }

@@ -2,15 +2,16 @@ import ArtifactStore
 import HTTPCore
 import UVLoop
 
-/// One client connection on one loop: bytes in → parser → responder plans → ordered writes.
-///
-/// Pipelined requests are planned as they are parsed and answered strictly in order: each
-/// plan becomes a queue slot that is ready at once (cache hit, error, 304) or when its body
-/// has been loaded off the loop. Reading pauses while too much output is queued or too many
-/// responses wait (backpressure). Loop thread only.
+/// One HTTP/1.1 client connection on one loop: the adapter between its transport and
+/// `HTTP1ConnectionState`, which holds the protocol rules (parsing, pipelining order,
+/// backpressure, keep-alive and closing, the header timeout). This class carries the state
+/// machine's decisions out: it asks the worker to plan each request (cache hit, plan, body load
+/// off the loop), turns plans into slots of write buffers or file ranges, writes them through the
+/// transport (writev or sendfile), and pauses, resumes or closes the transport when told.
+/// Loop thread only.
 final class HTTPConnection {
     /// A response waiting its turn.
-    private final class Slot {
+    private final class Slot: HTTP1PendingResponse {
         var buffers: [WriteBuffer] = []
         var file: OpenFile?
         var fileRange: (offset: Int64, length: Int64) = (0, 0)
@@ -27,6 +28,9 @@ final class HTTPConnection {
         var multipartFileParts: [(index: Int, file: OpenFile, offset: Int64, length: Int64)] = []
         /// The request's part of its access-log line (only with an access log).
         var log: AccessLogRequest?
+
+        var isReady: Bool { ready }
+        var closesConnection: Bool { close }
 
         /// Back to a blank slot for reuse (keeps the buffers array's capacity).
         func reset() {
@@ -62,34 +66,25 @@ final class HTTPConnection {
     unowned let worker: EdgeWorker
     /// The peer's address and its place in the per-address connection count.
     var client: ClientTicket?
-    private var parser: RequestParser
-    private var buffer: [UInt8] = []
-    private var slots: [Slot] = []
-    private var slotHead = 0
-    private var closingAfterQueue = false
-    private var readingPaused = false
-    private var readingEnded = false
-    private(set) var isClosed = false
-    /// When the first byte of the request being received arrived (header timeout); nil between requests.
-    private(set) var requestStartedMs: UInt64?
-    private(set) var lastActivityMs: UInt64
-    /// When output last made progress while some was pending (send timeout).
-    private(set) var lastWriteProgressMs: UInt64
-    private var writesInFlight = 0
+    /// The protocol rules; this class performs what they decide.
+    private var state: HTTP1ConnectionState<Slot>
     /// The first bytes decide the protocol (HTTP/2 by ALPN or preface); false until they came.
     private var receivedAny = false
 
-    static let maxQueuedResponses = 64
+    var isClosed: Bool { state.isClosed }
+    /// When the first byte of the request being received arrived (header timeout); nil between requests.
+    var requestStartedMs: UInt64? { state.requestStartedMs }
+    var lastActivityMs: UInt64 { state.lastActivityMs }
+    /// When output last made progress while some was pending (send timeout).
+    var lastWriteProgressMs: UInt64 { state.lastWriteProgressMs }
 
     init(id: Int, transport: any ConnectionTransport, isSecure: Bool = false, worker: EdgeWorker) {
         self.id = id
         self.transport = transport
         self.isSecure = isSecure
         self.worker = worker
-        self.parser = RequestParser(limits: worker.parserLimits)
-        let now = transport.loop.nowMilliseconds
-        lastActivityMs = now
-        lastWriteProgressMs = now
+        state = HTTP1ConnectionState(limits: worker.parserLimits, writeHighWaterBytes: worker.configuration.writeHighWaterBytes,
+                                     now: transport.loop.nowMilliseconds)
     }
 
     func start() {
@@ -106,90 +101,62 @@ final class HTTPConnection {
                          onEnd: { [unowned self] _ in self.readEnded() })
     }
 
-    var isIdle: Bool { pendingCount == 0 && parser.isIdle && transport.writeQueueSize == 0 && writesInFlight == 0 }
-    private var pendingCount: Int { slots.count - slotHead }
+    var isIdle: Bool { state.isIdle(queuedBytes: transport.writeQueueSize) }
 
     // MARK: input
 
     private func received(_ bytes: UnsafeRawBufferPointer) {
-        guard !isClosed, !closingAfterQueue else { return }
+        guard !state.isClosed, !state.closingAfterQueue else { return }
         if !receivedAny {
             receivedAny = true
             if worker.speaksHTTP2(transport, firstBytes: bytes) {
-                isClosed = true  // this object is done; the transport now belongs to its successor
+                state.handOver()  // this object is done; the transport now belongs to its successor
                 worker.switchToHTTP2(from: self, firstBytes: bytes)
                 return
             }
         }
-        let now = transport.loop.nowMilliseconds
-        lastActivityMs = now
-        if requestStartedMs == nil { requestStartedMs = now }
-        buffer.append(contentsOf: bytes)
+        guard state.received(bytes, now: transport.loop.nowMilliseconds) else { return }
         parseBuffered()
     }
 
     private func readEnded() {
-        readingEnded = true
         // The client finished sending: answer what was asked, then close.
-        closingAfterQueue = true
-        if pendingCount == 0 { close() }
+        if state.readEnded() { close() }
     }
 
     private func parseBuffered() {
-        var index = 0
-        while !closingAfterQueue {
-            if pendingCount >= HTTPConnection.maxQueuedResponses {
-                pauseReading()
-                break
-            }
-            let event: RequestEvent?
-            do {
-                event = try parser.next(in: buffer, at: &index)
-            } catch {
-                // The client may still be sending: linger at the close, so the answers reach it.
-                lingerOnClose = true
-                if parser.failedInBody {
-                    // A bad body of a request already answered: close after that answer; an error
-                    // response now would be read as the answer to the next request.
-                    closingAfterQueue = true
-                } else {
-                    enqueue(ArtifactResponder.error(error.status, "\(error)", date: worker.date(), close: true))
-                    slots.last?.log = worker.accessLogRequest(nil, client: client)
-                }
-                break
-            }
-            guard let event else { break }
-            switch event {
-            case .head(let head):
+        let now = transport.loop.nowMilliseconds
+        parsing: while true {
+            switch state.nextInput(now: now) {
+            case .request(let head):
+                let slot: Slot
                 if let refusal = worker.rateLimited(head, peer: client) {
-                    enqueue(refusal)
+                    slot = enqueue(refusal)
                 } else if !isSecure, let redirect = worker.httpsRedirect(head) {
-                    enqueue(redirect)
+                    slot = enqueue(redirect)
                 } else if let found = worker.cacheHit(head) {
-                    enqueue(found.0, found.1)
+                    slot = enqueue(found.0, found.1)
                 } else {
-                    enqueue(isSecure ? worker.withHSTSApp(worker.plan(head), for: head) : worker.plan(head))
+                    slot = enqueue(isSecure ? worker.withHSTSApp(worker.plan(head), for: head) : worker.plan(head))
                 }
-                if worker.accessLog != nil { slots.last?.log = worker.accessLogRequest(head, client: client) }
-            case .body:
-                continue  // request bodies are read and dropped (no route takes one)
-            case .end:
-                requestStartedMs = parser.isIdle && index == buffer.count ? nil : transport.loop.nowMilliseconds
+                if worker.accessLog != nil { slot.log = worker.accessLogRequest(head, client: client) }
+            case .reject(let error):
+                let slot = enqueue(ArtifactResponder.error(error.status, "\(error)", date: worker.date(), close: true))
+                slot.log = worker.accessLogRequest(nil, client: client)
+            case .pauseReading:
+                transport.stopReading()
+            case .done:
+                break parsing
             }
         }
-        if index >= buffer.count {
-            buffer.removeAll(keepingCapacity: buffer.capacity <= 64 * 1024)
-        } else if index > 0 {
-            buffer.removeFirst(index)
-        }
-        if buffer.isEmpty && parser.isIdle { requestStartedMs = nil }
         flush()
     }
 
     // MARK: planning → slots
 
     /// A whole cached representation: its prebuilt head, this second's Date tail and the body.
-    private func enqueue(_ hit: ArtifactResponder.CacheHitCandidate, _ entry: ResponseCache.Entry) {
+    @discardableResult
+    private func enqueue(_ hit: ArtifactResponder.CacheHitCandidate, _ entry: ResponseCache.Entry) -> Slot {
         let slot = makeSlot()
         slot.startedNs = EdgeClock.monotonicNanoseconds()
         slot.app = hit.app
@@ -207,17 +174,19 @@ final class HTTPConnection {
             slot.bytes = entry.body.count
         }
         slot.ready = true
-        slots.append(slot)
+        state.enqueue(slot)
+        return slot
     }
 
-    private func enqueue(_ plan: ArtifactResponder.Plan) {
-        if plan.close { closingAfterQueue = true }
+    /// The response slot of `plan` (after a 103 slot when it has early hints).
+    @discardableResult
+    private func enqueue(_ plan: ArtifactResponder.Plan) -> Slot {
         if let hints = plan.earlyHints {
             let interim = makeSlot()
             interim.buffers.append(WriteBuffer(hints))
             interim.ready = true
             interim.status = 103
-            slots.append(interim)
+            state.enqueue(interim)
         }
         let slot = makeSlot()
         slot.startedNs = EdgeClock.monotonicNanoseconds()
@@ -225,7 +194,7 @@ final class HTTPConnection {
         slot.status = plan.status
         slot.app = plan.app
         slot.servedFile = plan.file
-        slots.append(slot)
+        state.enqueue(slot)
         switch plan.body {
         case .none:
             appendHead(plan, to: slot)
@@ -257,12 +226,13 @@ final class HTTPConnection {
                         slot.status = status
                         slot.close = true
                         slot.ready = true
-                        self.closingAfterQueue = true
+                        self.state.closeAfterPending()
                     }
                     self.flush()
                 }
             }
         }
+        return slot
     }
 
     /// The head as write buffers: the (often prebuilt, shared) head and its Date tail, uncopied.
@@ -353,25 +323,14 @@ final class HTTPConnection {
     // MARK: output
 
     private func flush() {
-        while slotHead < slots.count, slots[slotHead].ready, !isClosed {
-            let slot = slots[slotHead]
-            slotHead += 1
+        while let slot = state.nextToWrite() {
             write(slot)
             worker.record(slot.status, bytes: slot.bytes, app: slot.app, file: slot.servedFile, coding: slot.coding)
             if let request = slot.log { worker.logResponse(request, status: slot.status, bytes: slot.bytes, app: slot.app, startedNs: slot.startedNs) }
             if slot.startedNs != 0 {
                 worker.metrics.recordRequestDuration(nanoseconds: EdgeClock.monotonicNanoseconds() &- slot.startedNs)
             }
-            let closes = slot.close
             recycle(slot)
-            if closes {
-                closingAfterQueue = true
-                break
-            }
-        }
-        if slotHead == slots.count {
-            slots.removeAll(keepingCapacity: true)
-            slotHead = 0
         }
         afterWrite()
     }
@@ -388,14 +347,11 @@ final class HTTPConnection {
     /// would cost an allocation and a weak reference each time).
     private lazy var writeCompleted: (UVError?) -> Void = { [weak self] error in
         guard let self else { return }
-        self.writesInFlight -= 1
-        self.lastWriteProgressMs = self.transport.loop.nowMilliseconds
-        if error != nil { self.close(); return }
+        if self.state.writeCompleted(failed: error != nil, now: self.transport.loop.nowMilliseconds) { self.close(); return }
         self.afterWrite()
     }
 
     private func write(_ slot: Slot) {
-        writesInFlight += 1
         let done = writeCompleted
         if slot.multipartFileParts.isEmpty {
             if let file = slot.file {
@@ -421,78 +377,48 @@ final class HTTPConnection {
         transport.write(Array(slot.buffers[start...]), completion: done)
     }
 
-    /// Backpressure and closing decisions after output moved.
+    /// Carries out the state machine's backpressure and closing decision after output moved.
     private func afterWrite() {
-        guard !isClosed else { return }
-        let queued = transport.writeQueueSize
-        if queued > worker.configuration.writeHighWaterBytes {
-            pauseReading()
-        } else if readingPaused, queued <= worker.configuration.writeHighWaterBytes / 2,
-                  pendingCount < HTTPConnection.maxQueuedResponses / 2, !closingAfterQueue {
-            readingPaused = false
-            if !readingEnded { startReading() }
-            if !buffer.isEmpty { parseBuffered() }
-        }
-        if closingAfterQueue, pendingCount == 0, writesInFlight == 0 {
-            if lingerOnClose && !readingEnded {
-                lingeringClose()
-            } else {
-                close()
-            }
+        switch state.afterOutput(queuedBytes: transport.writeQueueSize) {
+        case .none:
+            break
+        case .pauseReading:
+            transport.stopReading()
+        case .resumeReading:
+            if !state.readingEnded { startReading() }
+            if state.hasBufferedInput { parseBuffered() }
+        case .close:
+            close()
+        case .lingeringClose:
+            transport.lingeringClose(after: HTTPConnection.lingerMs)
         }
     }
 
-    /// Set when the connection closes over a request refused mid-way (a malformed head or body, a
-    /// header timeout): the client may still be sending, so the close lingers.
-    private var lingerOnClose = false
-    /// Closed for this object, the transport still reading and dropping (see `lingeringClose`).
-    private var lingering = false
     /// How long a lingering close waits for the client to stop sending.
     static let lingerMs = 2_000
-
-    private func lingeringClose() {
-        guard !isClosed else { return }
-        isClosed = true
-        lingering = true
-        transport.lingeringClose(after: HTTPConnection.lingerMs)
-    }
-
-    private func pauseReading() {
-        guard !readingPaused else { return }
-        readingPaused = true
-        transport.stopReading()
-    }
 
     // MARK: lifecycle
 
     /// Answers 408 (if nothing is pending) and closes: the header timeout.
     func timeOutRequest() {
-        guard !isClosed else { return }
-        if pendingCount == 0 && writesInFlight == 0 {
-            closingAfterQueue = false
-            lingerOnClose = true
+        switch state.requestTimedOut() {
+        case .none:
+            break
+        case .answerTimeout:
             enqueue(ArtifactResponder.error(408, "request timeout", date: worker.date(), close: true))
             flush()
-        } else {
+        case .close:
             close()
         }
     }
 
     /// Graceful shutdown: close now if idle, otherwise after the responses already asked for.
     func drain() {
-        closingAfterQueue = true
-        if pendingCount == 0 && writesInFlight == 0 { close() }
+        if state.drain() { close() }
     }
 
     func close() {
-        if lingering {
-            lingering = false
-            transport.close()
-            return
-        }
-        guard !isClosed else { return }
-        isClosed = true
-        transport.close()
+        if state.close() { transport.close() }
     }
 }
 

@@ -33,9 +33,9 @@ public final class ServedFile: Sendable {
             self.fixedHeaders = fixedHeaders
             self.notModifiedHeaders = notModifiedHeaders
             self.cacheKey = cacheKey
-            var head = ResponseHeadBuilder(status: 200)
+            var head = ResponseHeadWriter(status: 200, server: "wharf")
             head.contentLength(size)
-            head.raw(fixedHeaders)
+            head.fieldLines(fixedHeaders)
             self.okHead = head.bytes
         }
     }
@@ -72,7 +72,8 @@ public final class ServedFile: Sendable {
             ? MediaType.contentType(forPath: entry.path) : entry.contentType
         self.contentType = contentType
         let disposition = download ? DownloadPolicy.contentDisposition(fileName: DownloadPolicy.fileName(ofPath: entry.path)) : nil
-        let links = entry.preloadHints.map(\.linkValue).map { String($0.filter { $0 != "\r" && $0 != "\n" }) }
+        // HTTPCore's one rule: a hint whose link holds CR, LF or NUL is left out (never stripped).
+        let links = entry.preloadHints.map(\.linkValue).filter { ResponseHeadWriter.isValidValue($0.utf8) }
         self.linkValue = links.joined(separator: ", ")
         self.earlyHintsHead = links.isEmpty ? nil : ResponseHeadWriter.earlyHints(links: links)
         let linkValue = self.linkValue

@@ -7,6 +7,9 @@
 ///     w.contentLength(1234)
 ///     let head = w.end()
 ///
+/// It is the one response-head writer of every HTTP/1.1 listener (the edge's planned responses,
+/// its prebuilt heads, the admin API's answers): one place, one rule for CR and LF.
+///
 /// Fields follow `ResponseFieldLine`'s one rule: a name that is not a token, or a value
 /// containing CR, LF or NUL, leaves that field out (nothing written, nothing trimmed, no crash),
 /// so no value can split the response.
@@ -32,7 +35,18 @@ public struct ResponseHeadWriter {
         self.buffer.reserveCapacity(512)
     }
 
-    /// The bytes written so far.
+    /// A head begun with its status line, then `Date` and `Server` when given, in that order:
+    /// the start of every head the edge and the admin listener write. Nothing in it may hold CR,
+    /// LF or NUL (a date or server that does is left out, as any field would be).
+    public init(status code: Int, date: [UInt8]? = nil, server: StaticString? = nil, capacity: Int = 384) {
+        buffer = []
+        buffer.reserveCapacity(capacity)
+        status(HTTPStatus(code))
+        if let date { header("Date", date) }
+        if let server { header("Server", server) }
+    }
+
+    /// The bytes written so far (a head without its end: a prebuilt head another piece completes).
     public var bytes: [UInt8] { buffer }
 
     // MARK: - Status line
@@ -103,6 +117,18 @@ public struct ResponseHeadWriter {
         header("Content-Length", decimal: Int64(length))
     }
 
+    /// `Content-Length: n` for a file-sized length.
+    public mutating func contentLength(_ length: Int64) {
+        header("Content-Length", decimal: length)
+    }
+
+    /// Field lines built earlier, each written under `ResponseFieldLine`'s rule (a
+    /// representation's fixed fields, built once at load): appended as they are, uncopied per field.
+    public mutating func fieldLines(_ lines: [UInt8]) {
+        precondition(statusWritten, "field lines before status()")
+        buffer.append(contentsOf: lines)
+    }
+
     /// `Date: <IMF-fixdate>` from a per-thread cache.
     public mutating func date(_ cache: inout HTTPDateCache, now unixSeconds: Int64) {
         header("Date", cache.imfFixdate(at: unixSeconds))
@@ -119,6 +145,18 @@ public struct ResponseHeadWriter {
         var out: [UInt8] = []
         swap(&out, &buffer)
         return out
+    }
+
+    /// Ends the head with the connection field a keep-alive decision needs (RFC 9112 §9.3):
+    /// `Connection: close` when the connection closes after this response, `Connection:
+    /// keep-alive` for an HTTP/1.0 client that asked to keep it open, nothing otherwise.
+    public mutating func end(close: Bool, http10KeepAlive: Bool) -> [UInt8] {
+        if close {
+            header("Connection", "close" as StaticString)
+        } else if http10KeepAlive {
+            header("Connection", "keep-alive" as StaticString)
+        }
+        return end()
     }
 
     // MARK: - 103 Early Hints

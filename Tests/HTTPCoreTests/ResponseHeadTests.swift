@@ -202,4 +202,61 @@ struct ResponseHeadTests {
             #expect(breaks == (written ? [0x0D, 0x0A] : []))
         }
     }
+
+    // MARK: - The listeners' heads (status, Date, Server; connection field at the end)
+
+    @Test func aListenerHeadStartsWithStatusDateAndServerAndEndsWithTheConnectionDecision() {
+        let date = Array("Sun, 06 Nov 1994 08:49:37 GMT".utf8)
+        let start = "HTTP/1.1 404 Not Found\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: wharf\r\nContent-Length: 7\r\n"
+        for (close, http10, ending) in [(false, false, ""), (true, false, "Connection: close\r\n"),
+                                        (false, true, "Connection: keep-alive\r\n"), (true, true, "Connection: close\r\n")] {
+            var w = ResponseHeadWriter(status: 404, date: date, server: "wharf")
+            w.contentLength(Int64(7))
+            #expect(text(w.end(close: close, http10KeepAlive: http10)) == start + ending + "\r\n")
+        }
+    }
+
+    @Test func aPrebuiltHeadIsTheWrittenBytesWithoutAnEnd() {
+        var w = ResponseHeadWriter(status: 200, server: "wharf")
+        w.contentLength(Int64(1 << 40))
+        w.fieldLines(Array("ETag: \"x\"\r\n".utf8))
+        #expect(text(w.bytes) == "HTTP/1.1 200 OK\r\nServer: wharf\r\nContent-Length: 1099511627776\r\nETag: \"x\"\r\n")
+    }
+
+    /// A Date value that is not a date (a corrupted cache, a clock gone wrong) cannot split the head either.
+    @Test func aHostileDateIsLeftOutLikeAnyValue() {
+        var w = ResponseHeadWriter(status: 200, date: Array("x\r\nSet-Cookie: evil=1".utf8), server: "wharf")
+        #expect(text(w.end(close: false, http10KeepAlive: false)) == "HTTP/1.1 200 OK\r\nServer: wharf\r\n\r\n")
+    }
+
+    /// obs-fold (RFC 9112 §5.2): a line break followed by a space or tab continues a value for an
+    /// old parser. Written out, it would let a value carry a second line; it is left out whole, in a
+    /// value or in a name, whichever kind of line break starts it.
+    @Test func obsFoldAttemptsInValuesAndNamesAreLeftOut() {
+        let folds = ["a\r\n b", "a\r\n\tb", "a\n b", "a\r b", "a\r\n Set-Cookie: evil=1", "\r\n ", "a\u{0}\r\n b"]
+        for fold in folds {
+            var w = ResponseHeadWriter(status: 200, date: Array("Sun, 06 Nov 1994 08:49:37 GMT".utf8), server: "wharf")
+            w.header("X-Before", "1")
+            w.header("X-Fold", fold)
+            w.header(String("X-Fold-Dynamic"), fold)
+            w.header("X-Fold-Bytes", Array(fold.utf8))
+            w.header("X-Fold-Slice", Array(fold.utf8)[...])
+            w.header("X-" + fold, "v")
+            w.header("X-After", "2")
+            let head = text(w.end(close: true, http10KeepAlive: false))
+            #expect(head == "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: wharf\r\nX-Before: 1\r\n"
+                + "X-After: 2\r\nConnection: close\r\n\r\n", "\(Array(fold.utf8))")
+        }
+    }
+
+    /// Values over any sane size are still written or left out by the same rule, never trimmed.
+    @Test func anOversizedValueIsWrittenWholeOrLeftOutWhole() {
+        let big = String(repeating: "a", count: 1 << 20)
+        var w = ResponseHeadWriter(status: 200)
+        w.header("X-Big", big)
+        w.header("X-Big-Split", big + "\r\n" + big)
+        let head = w.end(close: false, http10KeepAlive: false)
+        #expect(head.count == "HTTP/1.1 200 OK\r\nX-Big: \r\n\r\n".utf8.count + big.utf8.count)
+        #expect(head.filter { $0 == 0x0A }.count == 3)
+    }
 }
