@@ -17,7 +17,9 @@ APT_PACKAGES += zip
 # tests and `wharf-bench scheduler --postgres` start privately (initdb into a temporary directory).
 APT_PACKAGES += libpq-dev postgresql
 
-.PHONY: deps build release test run fuzz fuzz-ci bench bench-edge clean loadtest crash pg-soak
+SWIFT_FORMAT_PATHS := Package.swift Sources Tests Fuzz scripts/leakcheck
+
+.PHONY: lint format deps build release test run fuzz fuzz-ci bench bench-edge clean loadtest crash pg-soak
 
 ## deps: install the Debian packages the project needs, only if missing.
 deps:
@@ -37,11 +39,19 @@ release: deps
 ## Three test processes: the edge and end-to-end suites block threads of the concurrency pool
 ## (subprocesses, sockets, browsers) for seconds at a time, which on 2 cores starves the
 ## time-bounded async tests of the other targets when all run in one process.
-test: deps
+test: deps lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip '^(EdgeTests|EndToEndTests)\.'
 	$(SWIFT) test --skip-build --filter '^EdgeTests\.'
 	$(SWIFT) test --skip-build --filter '^EndToEndTests\.'
+
+## lint: the house format (.swift-format: 4-space indents, 150 columns, ordered imports); any finding
+## fails, so make test fails on unformatted code. `make format` rewrites the files in place.
+lint:
+	$(SWIFT) format lint --strict --recursive --parallel $(SWIFT_FORMAT_PATHS)
+
+format:
+	$(SWIFT) format format --in-place --recursive --parallel $(SWIFT_FORMAT_PATHS)
 
 ## run: install, build release, publish the bundled demo app, serve it.
 run: release

@@ -10,9 +10,10 @@ let swiftSettings: [SwiftSetting] = [
 /// The request path (parser, event loop, edge) runs without dynamic exclusivity checks in
 /// release builds: they cost ~3% of a small-file request in the profile. Debug builds, and so
 /// every test run, keep them on and would catch a violation.
-let hotPathSettings: [SwiftSetting] = swiftSettings + [
-    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
-]
+let hotPathSettings: [SwiftSetting] =
+    swiftSettings + [
+        .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
+    ]
 
 let package = Package(
     name: "Wharf",
@@ -113,8 +114,10 @@ let package = Package(
         .testTarget(name: "ArtifactStoreTests", dependencies: ["ArtifactStore", "Compression"], swiftSettings: swiftSettings),
         .testTarget(
             name: "EdgeTests",
-            dependencies: ["Edge", "ArtifactStore", "HTTPCore", "Compression", "TLS", .product(name: "Crypto", package: "swift-crypto"),
-                           "WharfTestSupport", "HTTP2"],
+            dependencies: [
+                "Edge", "ArtifactStore", "HTTPCore", "Compression", "TLS", .product(name: "Crypto", package: "swift-crypto"),
+                "WharfTestSupport", "HTTP2",
+            ],
             swiftSettings: swiftSettings),
         // The wiring in `wharf` (where Edge, Scheduler and Deploy meet) against a real edge.
         .testTarget(
@@ -129,7 +132,8 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: swiftSettings),
-        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "ArtifactStore", "WharfTestSupport", "Postgres"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SchedulerTests", dependencies: ["Scheduler", "ArtifactStore", "WharfTestSupport", "Postgres"], swiftSettings: swiftSettings),
         .testTarget(name: "WharfBenchTests", dependencies: ["WharfBench", "Scheduler", "WharfTestSupport"], swiftSettings: swiftSettings),
         // Runs the real `wharf` binary (built by `swift build`): CLI behaviour, SIGKILL crash test.
         .testTarget(name: "EndToEndTests", dependencies: ["ArtifactStore", "WharfTestSupport"], swiftSettings: swiftSettings),

@@ -42,9 +42,10 @@ func feed(_ bytes: [UInt8], cuts: [Int], limits: ParserLimits, compact: Bool) ->
                     check(head)
                     var fields: [[UInt8]] = []
                     for field in head.fields { fields.append(Array(field.name) + [0x3A] + Array(field.value)) }
-                    outcome.messages.append(FuzzMessage(
-                        method: head.method, target: Array(head.target), version: head.version,
-                        keepAlive: head.keepAlive, framing: head.body, fields: fields))
+                    outcome.messages.append(
+                        FuzzMessage(
+                            method: head.method, target: Array(head.target), version: head.version,
+                            keepAlive: head.keepAlive, framing: head.body, fields: fields))
                 case .body(let body):
                     precondition(!body.isEmpty, "empty body event")
                     outcome.messages[outcome.messages.count - 1].body += body

@@ -1,7 +1,7 @@
 // Writes a fuzz target's seeds (`fuzzSeeds`, defined by Fuzz/<Target>Seeds.swift from the test
 // fixtures) as libFuzzer seed files: `seed-writer DIR`. Built by scripts/fuzz.sh.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @main

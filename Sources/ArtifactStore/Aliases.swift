@@ -5,10 +5,11 @@ import GRDB
 /// `store_state.alias_generation` (schema triggers).
 enum Aliases {
     static func point(_ db: Database, app: String, at id: String, now: Int64) throws {
-        try db.execute(sql: """
-            INSERT INTO aliases (app, deployment_id, updated_at) VALUES (?, ?, ?)
-            ON CONFLICT(app) DO UPDATE SET deployment_id = excluded.deployment_id, updated_at = excluded.updated_at
-            """, arguments: [app, id, now])
+        try db.execute(
+            sql: """
+                INSERT INTO aliases (app, deployment_id, updated_at) VALUES (?, ?, ?)
+                ON CONFLICT(app) DO UPDATE SET deployment_id = excluded.deployment_id, updated_at = excluded.updated_at
+                """, arguments: [app, id, now])
     }
 }
 
@@ -20,25 +21,29 @@ enum Retention {
     /// target); any other app the newest `keep`. Aliased deployments are never deleted.
     @discardableResult
     static func prune(_ db: Database, app: String, keep: Int, nowMs: Int64 = Int64(Date().timeIntervalSince1970 * 1000)) throws -> Int {
-        let settings = try Row.fetchOne(db, sql: "SELECT keep_deployments, keep_days FROM registered_apps WHERE name = ?",
-                                        arguments: [app])
+        let settings = try Row.fetchOne(
+            db, sql: "SELECT keep_deployments, keep_days FROM registered_apps WHERE name = ?",
+            arguments: [app])
         let keepLast: Int? = settings?["keep_deployments"]
         let keepDays: Int? = settings?["keep_days"]
         guard keepLast != nil || keepDays != nil else {
-            try db.execute(sql: """
-                DELETE FROM deployments
-                WHERE app = ?
-                  AND id NOT IN (SELECT deployment_id FROM aliases)
-                  AND seq NOT IN (SELECT seq FROM deployments WHERE app = ? ORDER BY seq DESC LIMIT ?)
-                """, arguments: [app, app, keep])
+            try db.execute(
+                sql: """
+                    DELETE FROM deployments
+                    WHERE app = ?
+                      AND id NOT IN (SELECT deployment_id FROM aliases)
+                      AND seq NOT IN (SELECT seq FROM deployments WHERE app = ? ORDER BY seq DESC LIMIT ?)
+                    """, arguments: [app, app, keep])
             return db.changesCount
         }
         // Newest first: (seq, id, created_at ms, aliased).
-        let rows = try Row.fetchAll(db, sql: """
-            SELECT d.seq, d.id, d.created_at, (a.deployment_id IS NOT NULL) AS live
-            FROM deployments d LEFT JOIN aliases a ON a.deployment_id = d.id
-            WHERE d.app = ? ORDER BY d.seq DESC
-            """, arguments: [app])
+        let rows = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT d.seq, d.id, d.created_at, (a.deployment_id IS NOT NULL) AS live
+                FROM deployments d LEFT JOIN aliases a ON a.deployment_id = d.id
+                WHERE d.app = ? ORDER BY d.seq DESC
+                """, arguments: [app])
         let cutoff = keepDays.map { nowMs - Int64($0) * 86_400_000 }
         var doomed: [String] = []
         var previousOfLive = false
@@ -75,15 +80,19 @@ extension Store {
     /// An app's retained deployments, newest first.
     public func deployments(app: String) throws -> [DeploymentSummary] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT d.id, d.app, d.version, d.message, d.created_at, d.file_count, d.total_size,
-                       (a.deployment_id IS NOT NULL) AS current
-                FROM deployments d LEFT JOIN aliases a ON a.app = d.app AND a.deployment_id = d.id
-                WHERE d.app = ? ORDER BY d.seq DESC
-                """, arguments: [app]).map { row in
-                DeploymentSummary(id: row["id"], app: row["app"], version: row["version"], message: row["message"],
-                                  createdAt: row["created_at"], fileCount: row["file_count"],
-                                  totalSize: row["total_size"], isCurrent: row["current"])
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT d.id, d.app, d.version, d.message, d.created_at, d.file_count, d.total_size,
+                           (a.deployment_id IS NOT NULL) AS current
+                    FROM deployments d LEFT JOIN aliases a ON a.app = d.app AND a.deployment_id = d.id
+                    WHERE d.app = ? ORDER BY d.seq DESC
+                    """, arguments: [app]
+            ).map { row in
+                DeploymentSummary(
+                    id: row["id"], app: row["app"], version: row["version"], message: row["message"],
+                    createdAt: row["created_at"], fileCount: row["file_count"],
+                    totalSize: row["total_size"], isCurrent: row["current"])
             }
         }
     }
@@ -93,8 +102,9 @@ extension Store {
     /// published by an attempt that died before it could record the result.
     public func deploymentID(app: String, metadata: [String: String]) throws -> String? {
         try pool.read { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT id, metadata FROM deployments WHERE app = ? ORDER BY seq DESC",
-                                        arguments: [app])
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT id, metadata FROM deployments WHERE app = ? ORDER BY seq DESC",
+                arguments: [app])
             for row in rows {
                 let text: String = row["metadata"]
                 guard let stored = try? JSONDecoder().decode([String: String].self, from: Data(text.utf8)) else { continue }
@@ -122,11 +132,16 @@ extension Store {
                     guard try Bool.fetchOne(db, sql: "SELECT 1 FROM apps WHERE name = ?", arguments: [app]) ?? false else {
                         throw StoreError.unknownApp(app)
                     }
-                    let currentSeq = try Int64.fetchOne(db, sql: "SELECT seq FROM deployments WHERE id = ?", arguments: [current])
+                    let currentSeq =
+                        try Int64.fetchOne(db, sql: "SELECT seq FROM deployments WHERE id = ?", arguments: [current])
                         ?? Int64.max
-                    guard let previous = try String.fetchOne(db, sql: """
-                        SELECT id FROM deployments WHERE app = ? AND seq < ? ORDER BY seq DESC LIMIT 1
-                        """, arguments: [app, currentSeq]) else {
+                    guard
+                        let previous = try String.fetchOne(
+                            db,
+                            sql: """
+                                SELECT id FROM deployments WHERE app = ? AND seq < ? ORDER BY seq DESC LIMIT 1
+                                """, arguments: [app, currentSeq])
+                    else {
                         throw StoreError.nothingToRollBack(app: app)
                     }
                     target = previous

@@ -6,10 +6,11 @@ import GRDB
 enum AppBuildEnvMigration {
     static func register(in migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v7-app-build-env") { db in
-            try db.execute(sql: """
-                ALTER TABLE registered_apps ADD COLUMN build_env TEXT NOT NULL DEFAULT '{}';
-                ALTER TABLE registered_apps ADD COLUMN build_secrets TEXT NOT NULL DEFAULT '{}';
-                """)
+            try db.execute(
+                sql: """
+                    ALTER TABLE registered_apps ADD COLUMN build_env TEXT NOT NULL DEFAULT '{}';
+                    ALTER TABLE registered_apps ADD COLUMN build_secrets TEXT NOT NULL DEFAULT '{}';
+                    """)
         }
     }
 }

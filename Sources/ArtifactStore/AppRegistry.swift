@@ -62,8 +62,10 @@ extension Store {
     /// stored one (`.some(nil)` clears it). `secretChanges` sets (a value) or removes (nil) build
     /// secrets by name; the others are kept. Values are sealed with `BuildSecretBox` before they
     /// reach the database.
-    public func saveRegisteredApp(_ app: RegisteredApp, create: Bool, webhookNonce: String?? = .none,
-                                  secretChanges: [String: String?] = [:]) throws {
+    public func saveRegisteredApp(
+        _ app: RegisteredApp, create: Bool, webhookNonce: String?? = .none,
+        secretChanges: [String: String?] = [:]
+    ) throws {
         try AppName.validate(app.name)
         let box = BuildSecretBox(storePath: path)
         var sealedChanges: [String: String?] = [:]
@@ -78,41 +80,55 @@ extension Store {
             if !create && !exists { throw RegistryError.notRegistered(app.name) }
             for host in app.hostnames {
                 if let owner = try String.fetchOne(db, sql: "SELECT app FROM app_hostnames WHERE hostname = ?", arguments: [host]),
-                   owner != app.name {
+                    owner != app.name
+                {
                     throw RegistryError.hostnameTaken(hostname: host, app: owner)
                 }
             }
             var gitURL: String?
             var gitBranch: String?
-            if case .git(let url, let branch) = app.source { gitURL = url; gitBranch = branch }
+            if case .git(let url, let branch) = app.source {
+                gitURL = url
+                gitBranch = branch
+            }
             let notify = String(decoding: try JSONEncoder().encode(app.notify), as: UTF8.self)
             let downloads = String(decoding: try JSONEncoder().encode(app.downloads), as: UTF8.self)
             let allowedTypes = String(decoding: try JSONEncoder().encode(app.allowedTypes), as: UTF8.self)
             let sorted = JSONEncoder()
             sorted.outputFormatting = .sortedKeys
             let buildEnv = String(decoding: try sorted.encode(app.buildEnv), as: UTF8.self)
-            let storedSecrets = try create ? "{}"
+            let storedSecrets =
+                try create
+                ? "{}"
                 : (String.fetchOne(db, sql: "SELECT build_secrets FROM registered_apps WHERE name = ?", arguments: [app.name]) ?? "{}")
             var secrets = (try? JSONDecoder().decode([String: String].self, from: Data(storedSecrets.utf8))) ?? [:]
             for (name, sealed) in sealedChanges { secrets[name] = sealed }
             let buildSecrets = String(decoding: try sorted.encode(secrets), as: UTF8.self)
             if create {
-                try db.execute(sql: """
-                    INSERT INTO registered_apps (name, git_url, git_branch, build_command, output_dir, target_type, notify,
-                                                 max_files, max_bytes, downloads, allowed_types, keep_deployments, keep_days,
-                                                 webhook_nonce, created_at, updated_at, build_env, build_secrets)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [app.name, gitURL, gitBranch, app.buildCommand, app.outputDirectory, app.targetType, notify,
-                                     app.maxFiles, app.maxBytes, downloads, allowedTypes, app.keepDeployments, app.keepDays,
-                                     webhookNonce ?? nil, now, now, buildEnv, buildSecrets])
+                try db.execute(
+                    sql: """
+                        INSERT INTO registered_apps (name, git_url, git_branch, build_command, output_dir, target_type, notify,
+                                                     max_files, max_bytes, downloads, allowed_types, keep_deployments, keep_days,
+                                                     webhook_nonce, created_at, updated_at, build_env, build_secrets)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        app.name, gitURL, gitBranch, app.buildCommand, app.outputDirectory, app.targetType, notify,
+                        app.maxFiles, app.maxBytes, downloads, allowedTypes, app.keepDeployments, app.keepDays,
+                        webhookNonce ?? nil, now, now, buildEnv, buildSecrets,
+                    ])
             } else {
-                try db.execute(sql: """
-                    UPDATE registered_apps SET git_url = ?, git_branch = ?, build_command = ?, output_dir = ?, target_type = ?,
-                        notify = ?, max_files = ?, max_bytes = ?, downloads = ?, allowed_types = ?, keep_deployments = ?,
-                        keep_days = ?, build_env = ?, build_secrets = ?, updated_at = ? WHERE name = ?
-                    """, arguments: [gitURL, gitBranch, app.buildCommand, app.outputDirectory, app.targetType, notify,
-                                     app.maxFiles, app.maxBytes, downloads, allowedTypes, app.keepDeployments, app.keepDays,
-                                     buildEnv, buildSecrets, now, app.name])
+                try db.execute(
+                    sql: """
+                        UPDATE registered_apps SET git_url = ?, git_branch = ?, build_command = ?, output_dir = ?, target_type = ?,
+                            notify = ?, max_files = ?, max_bytes = ?, downloads = ?, allowed_types = ?, keep_deployments = ?,
+                            keep_days = ?, build_env = ?, build_secrets = ?, updated_at = ? WHERE name = ?
+                        """,
+                    arguments: [
+                        gitURL, gitBranch, app.buildCommand, app.outputDirectory, app.targetType, notify,
+                        app.maxFiles, app.maxBytes, downloads, allowedTypes, app.keepDeployments, app.keepDays,
+                        buildEnv, buildSecrets, now, app.name,
+                    ])
                 if let webhookNonce {
                     try db.execute(sql: "UPDATE registered_apps SET webhook_nonce = ? WHERE name = ?", arguments: [webhookNonce, app.name])
                 }
@@ -147,9 +163,11 @@ extension Store {
     /// an app that is not registered). Throws when a sealed secret does not open (its key file
     /// lost or replaced): a build must not run without a secret it was given.
     public func appBuildEnvironment(_ app: String) throws -> (variables: [String: String], secrets: [String: String]) {
-        guard let row = try pool.read({ db in
-            try Row.fetchOne(db, sql: "SELECT build_env, build_secrets FROM registered_apps WHERE name = ?", arguments: [app])
-        }) else { return ([:], [:]) }
+        guard
+            let row = try pool.read({ db in
+                try Row.fetchOne(db, sql: "SELECT build_env, build_secrets FROM registered_apps WHERE name = ?", arguments: [app])
+            })
+        else { return ([:], [:]) }
         let envText: String = row["build_env"] ?? "{}"
         let secretsText: String = row["build_secrets"] ?? "{}"
         let variables = (try? JSONDecoder().decode([String: String].self, from: Data(envText.utf8))) ?? [:]
@@ -167,8 +185,9 @@ extension Store {
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM registered_apps WHERE name = ?", arguments: [token.app]) ?? false else {
                 throw RegistryError.notRegistered(token.app)
             }
-            try db.execute(sql: "INSERT INTO app_tokens (id, app, scope, secret_sha256, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)",
-                           arguments: [token.id, token.app, token.scope.rawValue, token.secretSHA256, token.createdAt, token.revokedAt])
+            try db.execute(
+                sql: "INSERT INTO app_tokens (id, app, scope, secret_sha256, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [token.id, token.app, token.scope.rawValue, token.secretSHA256, token.createdAt, token.revokedAt])
         }
     }
 
@@ -192,23 +211,26 @@ extension Store {
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM app_tokens WHERE id = ? AND app = ?", arguments: [id, app]) ?? false else {
                 throw RegistryError.tokenNotFound(id)
             }
-            try db.execute(sql: "UPDATE app_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                           arguments: [Int64(Date().timeIntervalSince1970), id])
+            try db.execute(
+                sql: "UPDATE app_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                arguments: [Int64(Date().timeIntervalSince1970), id])
         }
     }
 
     /// Replaces the secret digest of a live token of `app` (rotation: the old secret stops working).
     public func replaceTokenSecret(id: String, app: String, secretSHA256: String) throws {
         try pool.write { db in
-            try db.execute(sql: "UPDATE app_tokens SET secret_sha256 = ?, created_at = ? WHERE id = ? AND app = ? AND revoked_at IS NULL",
-                           arguments: [secretSHA256, Int64(Date().timeIntervalSince1970), id, app])
+            try db.execute(
+                sql: "UPDATE app_tokens SET secret_sha256 = ?, created_at = ? WHERE id = ? AND app = ? AND revoked_at IS NULL",
+                arguments: [secretSHA256, Int64(Date().timeIntervalSince1970), id, app])
             if db.changesCount == 0 { throw RegistryError.tokenNotFound(id) }
         }
     }
 
     private static func token(from row: Row) -> AppTokenRecord {
-        AppTokenRecord(id: row["id"], app: row["app"], scope: AppTokenRecord.Scope(rawValue: row["scope"]) ?? .read,
-                       secretSHA256: row["secret_sha256"], createdAt: row["created_at"], revokedAt: row["revoked_at"])
+        AppTokenRecord(
+            id: row["id"], app: row["app"], scope: AppTokenRecord.Scope(rawValue: row["scope"]) ?? .read,
+            secretSHA256: row["secret_sha256"], createdAt: row["created_at"], revokedAt: row["revoked_at"])
     }
 
     private static func app(from row: Row, _ db: Database) throws -> RegisteredApp {

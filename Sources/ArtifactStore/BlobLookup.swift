@@ -9,8 +9,10 @@ extension Store {
             for start in stride(from: 0, to: hashes.count, by: 500) {
                 let slice = Array(hashes[start..<min(start + 500, hashes.count)])
                 let placeholders = Array(repeating: "?", count: slice.count).joined(separator: ",")
-                found.formUnion(try String.fetchAll(db, sql: "SELECT hash FROM blobs WHERE hash IN (\(placeholders))",
-                                                    arguments: StatementArguments(slice)))
+                found.formUnion(
+                    try String.fetchAll(
+                        db, sql: "SELECT hash FROM blobs WHERE hash IN (\(placeholders))",
+                        arguments: StatementArguments(slice)))
             }
             return found
         }

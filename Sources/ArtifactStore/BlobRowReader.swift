@@ -67,8 +67,10 @@ final class BlobRowReader: Sendable {
         var hash = hash
         return try hash.withUTF8 { text -> Found in
             // SQLITE_STATIC (nil destructor): the text outlives the step, which happens in here.
-            guard sqlite3_bind_text(statement, 1, UnsafeRawPointer(text.baseAddress!).assumingMemoryBound(to: CChar.self),
-                                    Int32(text.count), nil) == SQLITE_OK
+            guard
+                sqlite3_bind_text(
+                    statement, 1, UnsafeRawPointer(text.baseAddress!).assumingMemoryBound(to: CChar.self),
+                    Int32(text.count), nil) == SQLITE_OK
             else { throw failure(reader, "binding the hash") }
             switch sqlite3_step(statement) {
             case SQLITE_DONE:
@@ -115,7 +117,7 @@ final class BlobRowReader: Sendable {
         sqlite3_busy_timeout(connection, busyTimeoutMilliseconds)
         var statement: OpaquePointer?
         guard sqlite3_prepare_v3(connection, Self.query, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil) == SQLITE_OK,
-              let statement
+            let statement
         else {
             let message = String(cString: sqlite3_errmsg(connection))
             sqlite3_close_v2(connection)

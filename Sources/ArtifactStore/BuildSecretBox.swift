@@ -28,7 +28,8 @@ public struct BuildSecretBox: Sendable {
     /// The value sealed by `seal(_:app:name:)`; throws when the key is gone or the text was tampered with.
     public func open(_ sealed: String, app: String, name: String) throws -> String {
         guard let data = Data(base64Encoded: sealed), let box = try? AES.GCM.SealedBox(combined: data),
-              let plain = try? AES.GCM.open(box, using: try key(create: false), authenticating: Self.context(app: app, name: name)) else {
+            let plain = try? AES.GCM.open(box, using: try key(create: false), authenticating: Self.context(app: app, name: name))
+        else {
             throw Failure(description: "the build secret \(name) of app \"\(app)\" cannot be opened with \(keyPath)")
         }
         return String(decoding: plain, as: UTF8.self)

@@ -44,8 +44,10 @@ struct DeltaBuilder {
     func build(app: String, files: [NewFile], variants: [IngestedVariant], listed: Set<String> = []) throws -> Result {
         guard options.dictionaryDeltas, let hashedName = try? Regex(options.hashedNamePattern) else { return Result() }
         var candidates: [(pattern: String, file: NewFile)] = []
-        for file in files where DictionaryPattern.isDictionaryType(file.contentType)
-            && file.blob.size > 0 && file.blob.size <= options.maxDeltaInputSize {
+        for file in files
+        where DictionaryPattern.isDictionaryType(file.contentType)
+            && file.blob.size > 0 && file.blob.size <= options.maxDeltaInputSize
+        {
             guard let pattern = DictionaryPattern.of(path: file.path, hashedName: hashedName, listed: listed) else { continue }
             candidates.append((pattern.absolute, file))
         }
@@ -56,11 +58,13 @@ struct DeltaBuilder {
         // Earlier versions by pattern, the plain variants' sizes, and the pairs already built.
         let (previous, existingPairs, plainSizes) = try store.pool.read { db in
             var previous: [String: Set<String>] = [:]
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT f.path, f.blob_hash FROM files f JOIN blobs b ON b.hash = f.blob_hash
-                WHERE b.size > 0 AND b.size <= ? AND f.deployment_id IN
-                    (SELECT id FROM deployments WHERE app = ? ORDER BY seq DESC LIMIT ?)
-                """, arguments: [maxInput, app, depth])
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT f.path, f.blob_hash FROM files f JOIN blobs b ON b.hash = f.blob_hash
+                    WHERE b.size > 0 AND b.size <= ? AND f.deployment_id IN
+                        (SELECT id FROM deployments WHERE app = ? ORDER BY seq DESC LIMIT ?)
+                    """, arguments: [maxInput, app, depth])
             for row in rows {
                 let path: String = row["path"]
                 guard let pattern = DictionaryPattern.of(path: path, hashedName: hashedName, listed: listed) else { continue }
@@ -72,14 +76,19 @@ struct DeltaBuilder {
             for chunk in stride(from: 0, to: sourceHashes.count, by: 500) {
                 let slice = Array(sourceHashes[chunk..<min(chunk + 500, sourceHashes.count)])
                 let placeholders = Array(repeating: "?", count: slice.count).joined(separator: ",")
-                for row in try Row.fetchAll(db, sql: "SELECT source_hash, dictionary_hash FROM deltas WHERE source_hash IN (\(placeholders))",
-                                            arguments: StatementArguments(slice)) {
+                for row in try Row.fetchAll(
+                    db, sql: "SELECT source_hash, dictionary_hash FROM deltas WHERE source_hash IN (\(placeholders))",
+                    arguments: StatementArguments(slice))
+                {
                     existing.insert((row[0] as String) + ":" + (row[1] as String))
                 }
-                for row in try Row.fetchAll(db, sql: """
-                    SELECT v.source_hash, min(b.size) FROM variants v JOIN blobs b ON b.hash = v.blob_hash
-                    WHERE v.coding IN ('br', 'zstd') AND v.source_hash IN (\(placeholders)) GROUP BY v.source_hash
-                    """, arguments: StatementArguments(slice)) {
+                for row in try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT v.source_hash, min(b.size) FROM variants v JOIN blobs b ON b.hash = v.blob_hash
+                        WHERE v.coding IN ('br', 'zstd') AND v.source_hash IN (\(placeholders)) GROUP BY v.source_hash
+                        """, arguments: StatementArguments(slice))
+                {
                     sizes[row[0]] = row[1]
                 }
             }
@@ -107,7 +116,8 @@ struct DeltaBuilder {
         let builder = self
         let (finished, failure) = ParallelJobs.run(
             count: jobs.count, threads: options.compressionThreads,
-            failure: { index, error in StoreError.from(error, path: jobs[index].source.readPath) }) { index in
+            failure: { index, error in StoreError.from(error, path: jobs[index].source.readPath) }
+        ) { index in
             try builder.encode(jobs[index])
         }
         var result = Result()
@@ -134,8 +144,9 @@ struct DeltaBuilder {
         }
         let encoded: [UInt8]
         do {
-            encoded = try DictionaryZstd.encode(input, dictionary: dictionary, dictionaryHash: Self.bytes(hex: job.dictionaryHash),
-                                                level: options.deltaLevel)
+            encoded = try DictionaryZstd.encode(
+                input, dictionary: dictionary, dictionaryHash: Self.bytes(hex: job.dictionaryHash),
+                level: options.deltaLevel)
         } catch let error as CodecError {
             throw StoreError.io(path: job.source.readPath, reason: "dcz compression failed: \(error)")
         }
@@ -157,7 +168,12 @@ struct DeltaBuilder {
         var high: UInt8? = nil
         for c in hex.utf8 {
             let v: UInt8 = c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x61 + 10
-            if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
+            if let h = high {
+                out.append(h << 4 | v)
+                high = nil
+            } else {
+                high = v
+            }
         }
         return out
     }
@@ -174,8 +190,9 @@ extension DeltaBuilder {
         }
         do {
             let original = try bytes(source)
-            let decoded = try DictionaryZstd.decode(try bytes(delta), dictionary: try bytes(dictionary),
-                                                    dictionaryHash: Self.bytes(hex: dictionary), maxOutputBytes: original.count)
+            let decoded = try DictionaryZstd.decode(
+                try bytes(delta), dictionary: try bytes(dictionary),
+                dictionaryHash: Self.bytes(hex: dictionary), maxOutputBytes: original.count)
             return decoded == original ? nil : "decodes to different bytes"
         } catch {
             return "does not decode: \(error)"

@@ -7,19 +7,20 @@ import GRDB
 enum DeltaMigration {
     static func register(in migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v3-dictionary-deltas") { db in
-            try db.execute(sql: """
-                CREATE TABLE deltas (
-                    source_hash TEXT NOT NULL REFERENCES blobs(hash),
-                    dictionary_hash TEXT NOT NULL REFERENCES blobs(hash),
-                    coding TEXT NOT NULL CHECK (coding IN ('dcz')),
-                    blob_hash TEXT NOT NULL REFERENCES blobs(hash),
-                    PRIMARY KEY (source_hash, dictionary_hash, coding),
-                    CHECK (source_hash <> dictionary_hash),
-                    CHECK (blob_hash <> source_hash AND blob_hash <> dictionary_hash)
-                ) WITHOUT ROWID;
-                CREATE INDEX deltas_by_blob ON deltas(blob_hash);
-                CREATE INDEX deltas_by_dictionary ON deltas(dictionary_hash);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE deltas (
+                        source_hash TEXT NOT NULL REFERENCES blobs(hash),
+                        dictionary_hash TEXT NOT NULL REFERENCES blobs(hash),
+                        coding TEXT NOT NULL CHECK (coding IN ('dcz')),
+                        blob_hash TEXT NOT NULL REFERENCES blobs(hash),
+                        PRIMARY KEY (source_hash, dictionary_hash, coding),
+                        CHECK (source_hash <> dictionary_hash),
+                        CHECK (blob_hash <> source_hash AND blob_hash <> dictionary_hash)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX deltas_by_blob ON deltas(blob_hash);
+                    CREATE INDEX deltas_by_dictionary ON deltas(dictionary_hash);
+                    """)
         }
     }
 }

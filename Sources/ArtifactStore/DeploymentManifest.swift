@@ -17,8 +17,10 @@ public struct DeploymentManifest: Sendable, Codable, Equatable {
     /// The page served for `/` and SPA fallbacks: `/index.html` when the deployment has one.
     public var entryPoint: String?
 
-    public init(id: String, app: String, version: String?, message: String?, createdAt: Int64,
-                metadata: [String: String], files: [String: ManifestEntry], entryPoint: String?) {
+    public init(
+        id: String, app: String, version: String?, message: String?, createdAt: Int64,
+        metadata: [String: String], files: [String: ManifestEntry], entryPoint: String?
+    ) {
         self.id = id
         self.app = app
         self.version = version

@@ -28,13 +28,17 @@ public struct DictionaryPattern: Sendable, Hashable {
     /// an app lists explicitly; nil for paths with characters a URL Pattern would read as syntax.
     public static func exact(path: String) -> DictionaryPattern? {
         guard path.utf8.count <= 1024, path.hasPrefix("/"), !path.hasSuffix("/"), !path.contains("//"),
-              let slash = path.lastIndex(of: "/") else { return nil }
-        guard path.utf8.allSatisfy({ b in
-            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
-                || b == 0x2E || b == 0x5F || b == 0x7E || b == 0x2D || b == 0x2F
-        }) else { return nil }
-        return DictionaryPattern(directory: String(path[...slash]), stem: String(path[path.index(after: slash)...]),
-                                 suffix: "", wildcard: false)
+            let slash = path.lastIndex(of: "/")
+        else { return nil }
+        guard
+            path.utf8.allSatisfy({ b in
+                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+                    || b == 0x2E || b == 0x5F || b == 0x7E || b == 0x2D || b == 0x2F
+            })
+        else { return nil }
+        return DictionaryPattern(
+            directory: String(path[...slash]), stem: String(path[path.index(after: slash)...]),
+            suffix: "", wildcard: false)
     }
 
     /// The pattern of `path`: an exact one when the app lists it, else from its hashed name.
@@ -56,7 +60,8 @@ public struct DictionaryPattern: Sendable, Hashable {
         // The match is "<separator><hash><.extension…>": split at the separator and at the first
         // dot after the hash.
         guard let separator = matched.first, separator == "." || separator == "-",
-              let dot = matched.dropFirst().firstIndex(of: ".") else { return nil }
+            let dot = matched.dropFirst().firstIndex(of: ".")
+        else { return nil }
         let hash = matched[matched.index(after: matched.startIndex)..<dot]
         guard !hash.isEmpty else { return nil }
         let stem = String(name[..<matched.index(after: matched.startIndex)])
@@ -69,7 +74,8 @@ public struct DictionaryPattern: Sendable, Hashable {
             }
         }
         guard safe(directory, allowSlash: true), safe(stem, allowSlash: false), safe(suffix, allowSlash: false),
-              !directory.contains("//") else { return nil }
+            !directory.contains("//")
+        else { return nil }
         return DictionaryPattern(directory: directory, stem: stem, suffix: suffix)
     }
 
@@ -105,7 +111,8 @@ public enum DictionarySetting {
     /// The listed paths (only those `DictionaryPattern.exact` accepts).
     static func listedPaths(metadata: [String: String]) -> Set<String> {
         guard let value = metadata[pathsKey] else { return [] }
-        return Set(value.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }
-            .filter { DictionaryPattern.exact(path: $0) != nil })
+        return Set(
+            value.split(separator: ",").map { String($0.trimmingCharacters(in: .whitespaces)) }
+                .filter { DictionaryPattern.exact(path: $0) != nil })
     }
 }

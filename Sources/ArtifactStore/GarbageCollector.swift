@@ -33,16 +33,19 @@ extension Store {
                 try db.execute(sql: "DELETE FROM variants WHERE source_hash NOT IN (SELECT blob_hash FROM files)")
                 // A delta is useless once either side left retention: nobody is served the new
                 // version, or no browser is told to keep the old one any more.
-                try db.execute(sql: """
-                    DELETE FROM deltas WHERE source_hash NOT IN (SELECT blob_hash FROM files)
-                                          OR dictionary_hash NOT IN (SELECT blob_hash FROM files)
-                    """)
+                try db.execute(
+                    sql: """
+                        DELETE FROM deltas WHERE source_hash NOT IN (SELECT blob_hash FROM files)
+                                              OR dictionary_hash NOT IN (SELECT blob_hash FROM files)
+                        """)
                 report.deltasRemoved = db.changesCount
-                let unused = try Row.fetchAll(db, sql: """
-                    SELECT hash, size, data IS NULL AS on_disk FROM blobs
-                    WHERE hash NOT IN (SELECT blob_hash FROM files) AND hash NOT IN (SELECT blob_hash FROM variants)
-                      AND hash NOT IN (SELECT blob_hash FROM deltas)
-                    """)
+                let unused = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT hash, size, data IS NULL AS on_disk FROM blobs
+                        WHERE hash NOT IN (SELECT blob_hash FROM files) AND hash NOT IN (SELECT blob_hash FROM variants)
+                          AND hash NOT IN (SELECT blob_hash FROM deltas)
+                        """)
                 var onDisk: [String] = []
                 for row in unused {
                     let hash: String = row["hash"]

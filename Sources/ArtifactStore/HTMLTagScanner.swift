@@ -48,7 +48,9 @@ struct HTMLTagScanner {
             guard i < bytes.count else { break }
             if bytes[i] == UInt8(ascii: ">") { return i + 1 }
             let nameStart = i
-            while i < bytes.count, !isSpace(bytes[i]), bytes[i] != UInt8(ascii: "="), bytes[i] != UInt8(ascii: ">"), bytes[i] != UInt8(ascii: "/") { i += 1 }
+            while i < bytes.count, !isSpace(bytes[i]), bytes[i] != UInt8(ascii: "="), bytes[i] != UInt8(ascii: ">"), bytes[i] != UInt8(ascii: "/") {
+                i += 1
+            }
             let name = String(decoding: bytes[nameStart..<i], as: UTF8.self).lowercased()
             while i < bytes.count, isSpace(bytes[i]) { i += 1 }
             var value = ""

@@ -68,7 +68,8 @@ public final class InlineBlobVerifier: Sendable {
     private static func fileStamp(_ path: String) -> FileStamp {
         var info = stat()
         guard stat(path, &info) == 0 else { return FileStamp() }
-        return FileStamp(inode: UInt64(info.st_ino), size: Int64(info.st_size),
-                         seconds: Int64(info.st_mtim.tv_sec), nanoseconds: Int64(info.st_mtim.tv_nsec))
+        return FileStamp(
+            inode: UInt64(info.st_ino), size: Int64(info.st_size),
+            seconds: Int64(info.st_mtim.tv_sec), nanoseconds: Int64(info.st_mtim.tv_nsec))
     }
 }

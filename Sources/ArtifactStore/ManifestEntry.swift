@@ -24,9 +24,11 @@ public struct ManifestEntry: Sendable, Codable, Equatable {
     /// `dcz` encodings of these bytes against earlier versions of the asset, one per dictionary.
     public var deltas: [DeltaInfo]
 
-    public init(path: String, blobHash: String, size: Int64, contentType: String, lastModified: Int64,
-                cacheControl: String, etag: String, variants: [VariantInfo], preloadHints: [PreloadHint],
-                useAsDictionary: String? = nil, deltas: [DeltaInfo] = []) {
+    public init(
+        path: String, blobHash: String, size: Int64, contentType: String, lastModified: Int64,
+        cacheControl: String, etag: String, variants: [VariantInfo], preloadHints: [PreloadHint],
+        useAsDictionary: String? = nil, deltas: [DeltaInfo] = []
+    ) {
         self.useAsDictionary = useAsDictionary
         self.deltas = deltas
         self.path = path

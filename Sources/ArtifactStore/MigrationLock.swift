@@ -10,8 +10,9 @@ public enum MigrationLock {
     /// Runs `open` (create the pool, migrate it) while no other process runs it for `databasePath`,
     /// waiting up to `timeoutSeconds` for one that does.
     public static func opening<T>(databasePath: String, timeoutSeconds: Double = 60, _ open: () throws -> T) throws -> T {
-        let lock = try StoreLock(path: databasePath + "-migrate.lock", mode: .exclusive, timeoutSeconds: timeoutSeconds,
-                                 busy: "another process has been opening this database for \(Int(timeoutSeconds)) s")
+        let lock = try StoreLock(
+            path: databasePath + "-migrate.lock", mode: .exclusive, timeoutSeconds: timeoutSeconds,
+            busy: "another process has been opening this database for \(Int(timeoutSeconds)) s")
         return try withExtendedLifetime(lock) { try open() }
     }
 }

@@ -6,9 +6,11 @@ import Synchronization
 /// the results of the jobs that finished come back by index together with that failure, so the caller
 /// can remove what they created before rethrowing it.
 enum ParallelJobs {
-    static func run<Output: Sendable>(count: Int, threads: Int, failure describe: @escaping @Sendable (Int, any Error) -> StoreError,
-                                      _ job: @escaping @Sendable (Int) throws -> Output,
-                                      finished: @escaping @Sendable (_ done: Int) -> Void = { _ in }) -> ([Int: Output], StoreError?) {
+    static func run<Output: Sendable>(
+        count: Int, threads: Int, failure describe: @escaping @Sendable (Int, any Error) -> StoreError,
+        _ job: @escaping @Sendable (Int) throws -> Output,
+        finished: @escaping @Sendable (_ done: Int) -> Void = { _ in }
+    ) -> ([Int: Output], StoreError?) {
         guard count > 0 else { return ([:], nil) }
         let workers = min(count, threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount)
         let next = Mutex(0)

@@ -87,26 +87,29 @@ public struct Popularity: Sendable {
         let day = Int((t / 86400).rounded(.down))
         try store.pool.write { db in
             let readPath = try db.cachedStatement(sql: "SELECT score, score_at FROM popularity_path WHERE app = ? AND path = ?")
-            let writePath = try db.cachedStatement(sql: """
-                INSERT INTO popularity_path (app, path, score, score_at, requests, bytes, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (app, path) DO UPDATE SET score = excluded.score, score_at = excluded.score_at,
-                    requests = requests + excluded.requests, bytes = bytes + excluded.bytes, last_seen = excluded.last_seen
-                """)
+            let writePath = try db.cachedStatement(
+                sql: """
+                    INSERT INTO popularity_path (app, path, score, score_at, requests, bytes, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (app, path) DO UPDATE SET score = excluded.score, score_at = excluded.score_at,
+                        requests = requests + excluded.requests, bytes = bytes + excluded.bytes, last_seen = excluded.last_seen
+                    """)
             for (key, value) in perPath {
                 let old = try Row.fetchOne(readPath, arguments: [key.app, key.path])
                 let (score, scoreAt) = Self.updated(old, adding: value.requests, now: t, decay: decay)
                 try writePath.execute(arguments: [key.app, key.path, score, scoreAt, value.requests, value.bytes, t])
             }
             let readApp = try db.cachedStatement(sql: "SELECT score, score_at FROM popularity_app WHERE app = ?")
-            let writeApp = try db.cachedStatement(sql: """
-                INSERT INTO popularity_app (app, score, score_at, requests, bytes, last_seen) VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT (app) DO UPDATE SET score = excluded.score, score_at = excluded.score_at,
-                    requests = requests + excluded.requests, bytes = bytes + excluded.bytes, last_seen = excluded.last_seen
-                """)
-            let writeDay = try db.cachedStatement(sql: """
-                INSERT INTO popularity_daily (day, app, requests, bytes) VALUES (?, ?, ?, ?)
-                ON CONFLICT (day, app) DO UPDATE SET requests = requests + excluded.requests, bytes = bytes + excluded.bytes
-                """)
+            let writeApp = try db.cachedStatement(
+                sql: """
+                    INSERT INTO popularity_app (app, score, score_at, requests, bytes, last_seen) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (app) DO UPDATE SET score = excluded.score, score_at = excluded.score_at,
+                        requests = requests + excluded.requests, bytes = bytes + excluded.bytes, last_seen = excluded.last_seen
+                    """)
+            let writeDay = try db.cachedStatement(
+                sql: """
+                    INSERT INTO popularity_daily (day, app, requests, bytes) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (day, app) DO UPDATE SET requests = requests + excluded.requests, bytes = bytes + excluded.bytes
+                    """)
             for (app, value) in perApp {
                 let old = try Row.fetchOne(readApp, arguments: [app])
                 let (score, scoreAt) = Self.updated(old, adding: value.requests, now: t, decay: decay)
@@ -139,9 +142,11 @@ public struct Popularity: Sendable {
     func dailyTotals(app: String? = nil, days: Int = 7, now: Date) throws -> [DailyTotal] {
         let today = Int((now.timeIntervalSince1970 / 86400).rounded(.down))
         let rows = try store.pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT * FROM popularity_daily WHERE day > ? AND day <= ? AND (? IS NULL OR app = ?) ORDER BY day DESC, app
-                """, arguments: [today - max(1, days), today, app, app])
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM popularity_daily WHERE day > ? AND day <= ? AND (? IS NULL OR app = ?) ORDER BY day DESC, app
+                    """, arguments: [today - max(1, days), today, app, app])
         }
         return rows.map { row in
             let day: Int = row["day"]
@@ -190,8 +195,9 @@ public struct Popularity: Sendable {
     }
 
     private func entry(_ row: Row, path: String?, now: Double) -> Entry {
-        Entry(app: row["app"], path: path, score: decay.decayed(row["score"], from: row["score_at"], to: now),
-              requests: row["requests"], bytes: row["bytes"], lastSeen: Date(timeIntervalSince1970: row["last_seen"]))
+        Entry(
+            app: row["app"], path: path, score: decay.decayed(row["score"], from: row["score_at"], to: now),
+            requests: row["requests"], bytes: row["bytes"], lastSeen: Date(timeIntervalSince1970: row["last_seen"]))
     }
 
     private static func hotterFirst(_ a: Entry, _ b: Entry) -> Bool {

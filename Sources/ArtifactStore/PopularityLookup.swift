@@ -23,10 +23,12 @@ extension Popularity {
         let tau = decay.halfLife / M_LN2
         do {
             let rows = try store.pool.read { db in
-                try Row.fetchAll(db, sql: """
-                    SELECT * FROM popularity_path WHERE app = ?
-                    ORDER BY score * exp((min(score_at, ?) - ?) / ?) DESC, path LIMIT ?
-                    """, arguments: [app, t, t, tau, limit])
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT * FROM popularity_path WHERE app = ?
+                        ORDER BY score * exp((min(score_at, ?) - ?) / ?) DESC, path LIMIT ?
+                        """, arguments: [app, t, t, tau, limit])
             }
             // Ranked again with the decay's own arithmetic (a near-tie may differ in the last bit).
             return rows.map { lookupEntry($0, path: $0["path"], now: t) }.sorted {
@@ -38,7 +40,8 @@ extension Popularity {
     }
 
     private func lookupEntry(_ row: Row, path: String?, now: Double) -> Entry {
-        Entry(app: row["app"], path: path, score: decay.decayed(row["score"], from: row["score_at"], to: now),
-              requests: row["requests"], bytes: row["bytes"], lastSeen: Date(timeIntervalSince1970: row["last_seen"]))
+        Entry(
+            app: row["app"], path: path, score: decay.decayed(row["score"], from: row["score_at"], to: now),
+            requests: row["requests"], bytes: row["bytes"], lastSeen: Date(timeIntervalSince1970: row["last_seen"]))
     }
 }

@@ -8,9 +8,11 @@
 /// scripts) and fonts named by `url(…)` in those stylesheets. Only files that exist in the
 /// deployment are hinted; external URLs never are. At most `limit` hints.
 enum PreloadHints {
-    static func extract(html: String, documentPath: String, limit: Int,
-                               fileExists: (String) -> Bool,
-                               readText: (String) -> String?) -> [PreloadHint] {
+    static func extract(
+        html: String, documentPath: String, limit: Int,
+        fileExists: (String) -> Bool,
+        readText: (String) -> String?
+    ) -> [PreloadHint] {
         guard limit > 0 else { return [] }
         let tags = HTMLTagScanner.scan(html)
         var hints: [PreloadHint] = []
@@ -36,9 +38,11 @@ enum PreloadHints {
                     inlineScripts.append(body)
                 }
             case "link":
-                let rels = Set((tag.attributes["rel"] ?? "").lowercased().split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init))
+                let rels = Set(
+                    (tag.attributes["rel"] ?? "").lowercased().split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init))
                 guard let raw = tag.attributes["href"], !rels.contains("alternate"),
-                      let href = URLPath.resolve(raw, against: documentPath), fileExists(URLPath.decoded(href)) else { continue }
+                    let href = URLPath.resolve(raw, against: documentPath), fileExists(URLPath.decoded(href))
+                else { continue }
                 if rels.contains("stylesheet") {
                     add(PreloadHint(href: href, as: "style"))
                 } else if rels.contains("modulepreload") {
@@ -80,8 +84,11 @@ enum PreloadHints {
     private static func isJavaScriptType(_ type: String) -> Bool {
         // HTML "JavaScript MIME type essence match"; an empty type means classic script.
         let essence = type.split(separator: ";").first.map { $0.trimmed(" \t") } ?? ""
-        return essence.isEmpty || ["text/javascript", "application/javascript", "application/ecmascript",
-                                   "text/ecmascript", "application/x-javascript"].contains(essence)
+        return essence.isEmpty
+            || [
+                "text/javascript", "application/javascript", "application/ecmascript",
+                "text/ecmascript", "application/x-javascript",
+            ].contains(essence)
     }
 }
 

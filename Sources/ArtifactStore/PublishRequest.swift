@@ -9,8 +9,10 @@ public struct PublishRequest: Sendable {
     /// Switch the app's alias to the new deployment (the default); false only stores it.
     public var activate: Bool
 
-    public init(app: String, directory: String, version: String? = nil, message: String? = nil,
-                metadata: [String: String] = [:], activate: Bool = true) {
+    public init(
+        app: String, directory: String, version: String? = nil, message: String? = nil,
+        metadata: [String: String] = [:], activate: Bool = true
+    ) {
         self.app = app
         self.directory = directory
         self.version = version

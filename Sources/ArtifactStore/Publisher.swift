@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
-import HTTPCore
 import Glibc
+import HTTPCore
 
 extension Store {
     /// Publishes a built directory as a new deployment of `request.app` and (by default)
@@ -10,8 +10,10 @@ extension Store {
     /// before anything is written; any failure leaves the store as it was (a crash leaves only
     /// unreferenced files, which `gc` removes).
     @discardableResult
-    public func publish(_ request: PublishRequest,
-                        progress: (@Sendable (PublishProgress) -> Void)? = nil) throws -> PublishReport {
+    public func publish(
+        _ request: PublishRequest,
+        progress: (@Sendable (PublishProgress) -> Void)? = nil
+    ) throws -> PublishReport {
         try Publisher(store: self, progress: progress).run(request)
     }
 }
@@ -35,8 +37,9 @@ final class Publisher {
         let sources = try SourceTree.scan(request.directory, maxFileSize: store.options.maxFileSize)
         let policy: CachePolicy
         do {
-            policy = try CachePolicy(hashedNamePattern: store.options.hashedNamePattern,
-                                     defaultCacheControl: store.options.defaultCacheControl)
+            policy = try CachePolicy(
+                hashedNamePattern: store.options.hashedNamePattern,
+                defaultCacheControl: store.options.defaultCacheControl)
         } catch {
             throw StoreError.invalidOption("hashedNamePattern is not a valid regular expression")
         }
@@ -46,8 +49,9 @@ final class Publisher {
         var request = request
         for key in [DictionarySetting.metadataKey, DictionarySetting.pathsKey] where request.metadata[key] == nil {
             if let inherited = try store.pool.read({ db in
-                try String.fetchOne(db, sql: "SELECT json_extract(metadata, '$.\"' || ? || '\"') FROM deployments WHERE app = ? ORDER BY seq DESC LIMIT 1",
-                                    arguments: [key, request.app])
+                try String.fetchOne(
+                    db, sql: "SELECT json_extract(metadata, '$.\"' || ? || '\"') FROM deployments WHERE app = ? ORDER BY seq DESC LIMIT 1",
+                    arguments: [key, request.app])
             }) {
                 request.metadata[key] = inherited
             }
@@ -62,8 +66,9 @@ final class Publisher {
                 progress?(PublishProgress(phase: .storing, done: index + 1, total: sources.count))
             }
 
-            let contentTypes = Dictionary(sources.map { ($0.urlPath, MediaType.contentType(forPath: $0.urlPath)) },
-                                          uniquingKeysWith: { a, _ in a })
+            let contentTypes = Dictionary(
+                sources.map { ($0.urlPath, MediaType.contentType(forPath: $0.urlPath)) },
+                uniquingKeysWith: { a, _ in a })
             let compressible = uniqueCompressibleBlobs(sources: sources, hashesByPath: hashesByPath, contentTypes: contentTypes)
             let pending = try blobsNeedingVariants(compressible)
             let variantResult = try VariantBuilder(options: store.options, blobFiles: store.blobFiles, progress: progress)
@@ -77,8 +82,9 @@ final class Publisher {
                     return DeltaBuilder.NewFile(path: source.urlPath, blob: blob, contentType: contentTypes[source.urlPath] ?? "")
                 }
                 deltaResult = try DeltaBuilder(store: store, options: store.options)
-                    .build(app: request.app, files: newFiles, variants: variantResult.variants,
-                           listed: DictionarySetting.listedPaths(metadata: request.metadata))
+                    .build(
+                        app: request.app, files: newFiles, variants: variantResult.variants,
+                        listed: DictionarySetting.listedPaths(metadata: request.metadata))
                 createdFiles += deltaResult.createdFiles
             }
 
@@ -92,22 +98,26 @@ final class Publisher {
                 if contentType.hasPrefix("text/html") {
                     hints = preloadHints(for: source, pathSet: pathSet, sourcesByPath: sourcesByPath)
                 }
-                rows.append(FileRow(path: source.urlPath, blobHash: hashesByPath[source.urlPath]!,
-                                    contentType: contentType, lastModified: min(source.modifiedAt, now),
-                                    cacheControl: policy.cacheControl(forPath: source.urlPath), hints: hints))
+                rows.append(
+                    FileRow(
+                        path: source.urlPath, blobHash: hashesByPath[source.urlPath]!,
+                        contentType: contentType, lastModified: min(source.modifiedAt, now),
+                        cacheControl: policy.cacheControl(forPath: source.urlPath), hints: hints))
             }
 
             progress?(PublishProgress(phase: .committing, done: 0, total: 1))
             let id = DeploymentID.make()
             let entryPoint = pathSet.contains("/index.html") ? "/index.html" : nil
-            try commit(request: request, id: id, entryPoint: entryPoint, rows: rows, variants: variantResult.variants,
-                       deltas: deltaResult.deltas)
+            try commit(
+                request: request, id: id, entryPoint: entryPoint, rows: rows, variants: variantResult.variants,
+                deltas: deltaResult.deltas)
             guard let manifest = try store.deployment(id: id) else { throw StoreError.deploymentNotFound(id) }
-            return PublishReport(deployment: manifest, newBlobs: newBlobCount,
-                                 reusedBlobs: blobsByHash.count - newBlobCount,
-                                 variantsCreated: variantResult.variants.count,
-                                 deltasCreated: deltaResult.deltas.count,
-                                 seconds: Date().timeIntervalSince(started))
+            return PublishReport(
+                deployment: manifest, newBlobs: newBlobCount,
+                reusedBlobs: blobsByHash.count - newBlobCount,
+                variantsCreated: variantResult.variants.count,
+                deltasCreated: deltaResult.deltas.count,
+                seconds: Date().timeIntervalSince(started))
         } catch {
             for hash in createdFiles { store.blobFiles.remove(hash: hash) }
             throw StoreError.from(error, path: store.path)
@@ -155,15 +165,18 @@ final class Publisher {
         }
     }
 
-    private func uniqueCompressibleBlobs(sources: [SourceFile], hashesByPath: [String: String],
-                                         contentTypes: [String: String]) -> [IngestedBlob] {
+    private func uniqueCompressibleBlobs(
+        sources: [SourceFile], hashesByPath: [String: String],
+        contentTypes: [String: String]
+    ) -> [IngestedBlob] {
         var seen: Set<String> = []
         var result: [IngestedBlob] = []
         for source in sources {
             guard let hash = hashesByPath[source.urlPath], let blob = blobsByHash[hash],
-                  MediaType.isCompressible(contentTypes[source.urlPath] ?? ""),
-                  blob.size > 0, blob.size <= store.options.maxVariantInputSize,
-                  seen.insert(hash).inserted else { continue }
+                MediaType.isCompressible(contentTypes[source.urlPath] ?? ""),
+                blob.size > 0, blob.size <= store.options.maxVariantInputSize,
+                seen.insert(hash).inserted
+            else { continue }
             result.append(blob)
         }
         return result
@@ -177,8 +190,9 @@ final class Publisher {
             for chunk in stride(from: 0, to: blobs.count, by: 500) {
                 let slice = blobs[chunk..<min(chunk + 500, blobs.count)].map(\.hash)
                 let placeholders = Array(repeating: "?", count: slice.count).joined(separator: ",")
-                let hashes = try String.fetchAll(db, sql: "SELECT DISTINCT source_hash FROM variants WHERE source_hash IN (\(placeholders))",
-                                                 arguments: StatementArguments(slice))
+                let hashes = try String.fetchAll(
+                    db, sql: "SELECT DISTINCT source_hash FROM variants WHERE source_hash IN (\(placeholders))",
+                    arguments: StatementArguments(slice))
                 found.formUnion(hashes)
             }
             return found
@@ -197,7 +211,8 @@ final class Publisher {
             fileExists: { pathSet.contains($0) },
             readText: { path in
                 guard let file = sourcesByPath[path], file.size <= textLimit,
-                      let bytes = try? FileSystem.readFile(file.filePath, limit: textLimit) else { return nil }
+                    let bytes = try? FileSystem.readFile(file.filePath, limit: textLimit)
+                else { return nil }
                 return String(decoding: bytes, as: UTF8.self)
             })
     }
@@ -215,8 +230,10 @@ final class Publisher {
 
     /// Manifest and alias switch in one transaction: readers see the old alias or the new
     /// deployment complete, never a mix.
-    private func commit(request: PublishRequest, id: String, entryPoint: String?, rows: [FileRow], variants: [IngestedVariant],
-                        deltas: [IngestedDelta]) throws {
+    private func commit(
+        request: PublishRequest, id: String, entryPoint: String?, rows: [FileRow], variants: [IngestedVariant],
+        deltas: [IngestedDelta]
+    ) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let metadata = String(decoding: try encoder.encode(request.metadata), as: UTF8.self)
@@ -229,26 +246,31 @@ final class Publisher {
         try store.pool.write { db in
             try db.execute(sql: "INSERT OR IGNORE INTO apps (name, created_at) VALUES (?, ?)", arguments: [request.app, now])
             for blob in blobs + variants.map(\.blob) + deltas.map(\.blob) {
-                try db.execute(sql: "INSERT OR IGNORE INTO blobs (hash, size, data, created_at) VALUES (?, ?, ?, ?)",
-                               arguments: [blob.hash, blob.size, blob.inlineBytes.map { Data($0) }, now])
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO blobs (hash, size, data, created_at) VALUES (?, ?, ?, ?)",
+                    arguments: [blob.hash, blob.size, blob.inlineBytes.map { Data($0) }, now])
             }
             for variant in variants {
-                try db.execute(sql: "INSERT OR IGNORE INTO variants (source_hash, coding, blob_hash) VALUES (?, ?, ?)",
-                               arguments: [variant.sourceHash, variant.coding, variant.blob.hash])
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO variants (source_hash, coding, blob_hash) VALUES (?, ?, ?)",
+                    arguments: [variant.sourceHash, variant.coding, variant.blob.hash])
             }
             for delta in deltas {
-                try db.execute(sql: "INSERT OR IGNORE INTO deltas (source_hash, dictionary_hash, coding, blob_hash) VALUES (?, ?, 'dcz', ?)",
-                               arguments: [delta.sourceHash, delta.dictionaryHash, delta.blob.hash])
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO deltas (source_hash, dictionary_hash, coding, blob_hash) VALUES (?, ?, 'dcz', ?)",
+                    arguments: [delta.sourceHash, delta.dictionaryHash, delta.blob.hash])
             }
-            try db.execute(sql: """
-                INSERT INTO deployments (id, app, version, message, metadata, created_at, entry_point, file_count, total_size)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [id, request.app, request.version, request.message, metadata, now, entryPoint, rows.count, totalSize])
+            try db.execute(
+                sql: """
+                    INSERT INTO deployments (id, app, version, message, metadata, created_at, entry_point, file_count, total_size)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [id, request.app, request.version, request.message, metadata, now, entryPoint, rows.count, totalSize])
             for (row, hints) in zip(rows, hintsJSON) {
-                try db.execute(sql: """
-                    INSERT INTO files (deployment_id, path, blob_hash, content_type, last_modified, cache_control, preload_hints)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [id, row.path, row.blobHash, row.contentType, row.lastModified, row.cacheControl, hints])
+                try db.execute(
+                    sql: """
+                        INSERT INTO files (deployment_id, path, blob_hash, content_type, last_modified, cache_control, preload_hints)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [id, row.path, row.blobHash, row.contentType, row.lastModified, row.cacheControl, hints])
             }
             if request.activate {
                 try Aliases.point(db, app: request.app, at: id, now: now)
@@ -264,8 +286,9 @@ enum DeploymentID {
         var t = time(nil)
         var parts = tm()
         gmtime_r(&t, &parts)
-        let stamp = String(format: "%04d%02d%02dT%02d%02d%02dZ", parts.tm_year + 1900, parts.tm_mon + 1,
-                           parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec)
+        let stamp = String(
+            format: "%04d%02d%02dT%02d%02d%02dZ", parts.tm_year + 1900, parts.tm_mon + 1,
+            parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec)
         let random = UInt32.random(in: 0...0xff_ffff)
         return stamp + "-" + String(format: "%06x", random)
     }

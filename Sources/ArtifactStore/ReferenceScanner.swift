@@ -13,10 +13,16 @@ enum ReferenceScanner {
         var i = 0
         while i < bytes.count {
             let quote = bytes[i]
-            guard quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "'") || quote == UInt8(ascii: "`") else { i += 1; continue }
+            guard quote == UInt8(ascii: "\"") || quote == UInt8(ascii: "'") || quote == UInt8(ascii: "`") else {
+                i += 1
+                continue
+            }
             var end = i + 1
             while end < bytes.count, bytes[end] != quote, bytes[end] != 0x0a, end - i < 512 { end += 1 }
-            guard end < bytes.count, bytes[end] == quote else { i += 1; continue }
+            guard end < bytes.count, bytes[end] == quote else {
+                i += 1
+                continue
+            }
             let literal = String(decoding: bytes[(i + 1)..<end], as: UTF8.self)
             if literal.hasSuffix(".wasm"), !literal.contains(" "), !literal.contains("${"), !found.contains(literal) {
                 found.append(literal)

@@ -45,12 +45,14 @@ public struct RegisteredApp: Sendable, Equatable, Codable {
     public var createdAt: Int64
     public var updatedAt: Int64
 
-    public init(name: String, hostnames: [String] = [], source: Source = .uploads, buildCommand: String? = nil,
-                outputDirectory: String? = nil, targetType: String = "javascript_web", notify: [String] = [],
-                maxFiles: Int? = nil, maxBytes: Int64? = nil, downloads: [String] = [], allowedTypes: [String] = [],
-                keepDeployments: Int? = nil, keepDays: Int? = nil, buildEnv: [String: String] = [:], buildSecretNames: [String] = [],
-                hasWebhookSecret: Bool = false,
-                createdAt: Int64 = 0, updatedAt: Int64 = 0) {
+    public init(
+        name: String, hostnames: [String] = [], source: Source = .uploads, buildCommand: String? = nil,
+        outputDirectory: String? = nil, targetType: String = "javascript_web", notify: [String] = [],
+        maxFiles: Int? = nil, maxBytes: Int64? = nil, downloads: [String] = [], allowedTypes: [String] = [],
+        keepDeployments: Int? = nil, keepDays: Int? = nil, buildEnv: [String: String] = [:], buildSecretNames: [String] = [],
+        hasWebhookSecret: Bool = false,
+        createdAt: Int64 = 0, updatedAt: Int64 = 0
+    ) {
         self.name = name
         self.hostnames = hostnames
         self.source = source

@@ -1,6 +1,6 @@
 import Foundation
-import Glibc
 import GRDB
+import Glibc
 
 /// What an origin tells its edges: every app's current deployment as the store keeps it (the
 /// deployment row, its files with their stored headers and preload hints, the blobs with their
@@ -110,11 +110,14 @@ public struct ReplicaState: Codable, Sendable, Equatable {
         }
         for v in variants {
             guard VariantCoding.all.contains(v.coding) else { throw Invalid("variant coding '\(v.coding.prefix(40))'") }
-            try listed(v.source); try listed(v.blob)
+            try listed(v.source)
+            try listed(v.blob)
         }
         for d in deltas {
             guard d.coding == "dcz" else { throw Invalid("delta coding '\(d.coding.prefix(40))'") }
-            try listed(d.source); try listed(d.dictionary); try listed(d.blob)
+            try listed(d.source)
+            try listed(d.dictionary)
+            try listed(d.blob)
         }
         var appOf: [String: String] = [:]
         for deployment in deployments {
@@ -146,46 +149,63 @@ extension Store {
     public func replicaState() throws -> ReplicaState {
         try pool.read { db in
             let generation = try Int64.fetchOne(db, sql: "SELECT alias_generation FROM store_state WHERE id = 1") ?? 0
-            var state = ReplicaState(format: ReplicaState.currentFormat, generation: generation, aliases: [], deployments: [],
-                                     blobs: [], variants: [], deltas: [])
+            var state = ReplicaState(
+                format: ReplicaState.currentFormat, generation: generation, aliases: [], deployments: [],
+                blobs: [], variants: [], deltas: [])
             for row in try Row.fetchAll(db, sql: "SELECT app, deployment_id FROM aliases ORDER BY app") {
                 state.aliases.append(.init(app: row[0], deployment: row[1]))
             }
             let ids = state.aliases.map(\.deployment)
             for id in ids {
-                guard let d = try Row.fetchOne(db, sql: """
-                    SELECT id, app, version, message, metadata, created_at, entry_point, total_size FROM deployments WHERE id = ?
-                    """, arguments: [id]) else { continue }
+                guard
+                    let d = try Row.fetchOne(
+                        db,
+                        sql: """
+                            SELECT id, app, version, message, metadata, created_at, entry_point, total_size FROM deployments WHERE id = ?
+                            """, arguments: [id])
+                else { continue }
                 var deployment = ReplicaState.Deployment(
                     id: d["id"], app: d["app"], version: d["version"], message: d["message"], metadata: d["metadata"],
                     createdAt: d["created_at"], entryPoint: d["entry_point"], totalSize: d["total_size"], files: [])
-                for f in try Row.fetchAll(db, sql: """
-                    SELECT path, blob_hash, content_type, last_modified, cache_control, preload_hints
-                    FROM files WHERE deployment_id = ? ORDER BY path
-                    """, arguments: [id]) {
-                    deployment.files.append(.init(path: f[0], blob: f[1], contentType: f[2], lastModified: f[3],
-                                                  cacheControl: f[4], preloadHints: f[5]))
+                for f in try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT path, blob_hash, content_type, last_modified, cache_control, preload_hints
+                        FROM files WHERE deployment_id = ? ORDER BY path
+                        """, arguments: [id])
+                {
+                    deployment.files.append(
+                        .init(
+                            path: f[0], blob: f[1], contentType: f[2], lastModified: f[3],
+                            cacheControl: f[4], preloadHints: f[5]))
                 }
                 state.deployments.append(deployment)
             }
             // The blobs those files use, their variants and deltas, and the blobs those are.
             let sources = "SELECT blob_hash FROM files WHERE deployment_id IN (SELECT deployment_id FROM aliases)"
-            for v in try Row.fetchAll(db, sql: "SELECT source_hash, coding, blob_hash FROM variants WHERE source_hash IN (\(sources)) ORDER BY 1, 2") {
+            for v in try Row.fetchAll(db, sql: "SELECT source_hash, coding, blob_hash FROM variants WHERE source_hash IN (\(sources)) ORDER BY 1, 2")
+            {
                 state.variants.append(.init(source: v[0], coding: v[1], blob: v[2]))
             }
-            for x in try Row.fetchAll(db, sql: """
-                SELECT source_hash, dictionary_hash, coding, blob_hash FROM deltas
-                WHERE source_hash IN (\(sources)) AND dictionary_hash IN (SELECT hash FROM blobs) ORDER BY 1, 2, 3
-                """) {
+            for x in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT source_hash, dictionary_hash, coding, blob_hash FROM deltas
+                    WHERE source_hash IN (\(sources)) AND dictionary_hash IN (SELECT hash FROM blobs) ORDER BY 1, 2, 3
+                    """)
+            {
                 state.deltas.append(.init(source: x[0], dictionary: x[1], coding: x[2], blob: x[3]))
             }
-            for b in try Row.fetchAll(db, sql: """
-                SELECT hash, size FROM blobs WHERE hash IN (\(sources))
-                   OR hash IN (SELECT blob_hash FROM variants WHERE source_hash IN (\(sources)))
-                   OR hash IN (SELECT blob_hash FROM deltas WHERE source_hash IN (\(sources)))
-                   OR hash IN (SELECT dictionary_hash FROM deltas WHERE source_hash IN (\(sources)))
-                ORDER BY hash
-                """) {
+            for b in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT hash, size FROM blobs WHERE hash IN (\(sources))
+                       OR hash IN (SELECT blob_hash FROM variants WHERE source_hash IN (\(sources)))
+                       OR hash IN (SELECT blob_hash FROM deltas WHERE source_hash IN (\(sources)))
+                       OR hash IN (SELECT dictionary_hash FROM deltas WHERE source_hash IN (\(sources)))
+                    ORDER BY hash
+                    """)
+            {
                 state.blobs.append(.init(hash: b[0], size: b[1]))
             }
             return state
@@ -207,19 +227,24 @@ extension Store {
                 let before = try Int64.fetchOne(db, sql: "SELECT alias_generation FROM store_state WHERE id = 1") ?? 0
                 for blob in state.blobs {
                     if let size = try Int64.fetchOne(db, sql: "SELECT size FROM blobs WHERE hash = ?", arguments: [blob.hash]) {
-                        guard size == blob.size else { throw ReplicaState.Invalid("blob \(blob.hash) has size \(size) here, \(blob.size) at the origin") }
+                        guard size == blob.size else {
+                            throw ReplicaState.Invalid("blob \(blob.hash) has size \(size) here, \(blob.size) at the origin")
+                        }
                         continue
                     }
-                    try db.execute(sql: "INSERT INTO blobs (hash, size, data, created_at) VALUES (?, ?, NULL, ?)",
-                                   arguments: [blob.hash, blob.size, now])
+                    try db.execute(
+                        sql: "INSERT INTO blobs (hash, size, data, created_at) VALUES (?, ?, NULL, ?)",
+                        arguments: [blob.hash, blob.size, now])
                 }
                 for v in state.variants {
-                    try db.execute(sql: "INSERT INTO variants (source_hash, coding, blob_hash) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                                   arguments: [v.source, v.coding, v.blob])
+                    try db.execute(
+                        sql: "INSERT INTO variants (source_hash, coding, blob_hash) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                        arguments: [v.source, v.coding, v.blob])
                 }
                 for d in state.deltas {
-                    try db.execute(sql: "INSERT INTO deltas (source_hash, dictionary_hash, coding, blob_hash) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                                   arguments: [d.source, d.dictionary, d.coding, d.blob])
+                    try db.execute(
+                        sql: "INSERT INTO deltas (source_hash, dictionary_hash, coding, blob_hash) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                        arguments: [d.source, d.dictionary, d.coding, d.blob])
                 }
                 for deployment in state.deployments {
                     try db.execute(sql: "INSERT INTO apps (name, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING", arguments: [deployment.app, now])
@@ -228,17 +253,25 @@ extension Store {
                         guard app == deployment.app else { throw ReplicaState.Invalid("deployment \(deployment.id) belongs to \(app) here") }
                         continue
                     }
-                    try db.execute(sql: """
-                        INSERT INTO deployments (id, app, version, message, metadata, created_at, entry_point, file_count, total_size)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """, arguments: [deployment.id, deployment.app, deployment.version, deployment.message, deployment.metadata,
-                                         deployment.createdAt, deployment.entryPoint, deployment.files.count, deployment.totalSize])
+                    try db.execute(
+                        sql: """
+                            INSERT INTO deployments (id, app, version, message, metadata, created_at, entry_point, file_count, total_size)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            """,
+                        arguments: [
+                            deployment.id, deployment.app, deployment.version, deployment.message, deployment.metadata,
+                            deployment.createdAt, deployment.entryPoint, deployment.files.count, deployment.totalSize,
+                        ])
                     for file in deployment.files {
-                        try db.execute(sql: """
-                            INSERT INTO files (deployment_id, path, blob_hash, content_type, last_modified, cache_control, preload_hints)
-                            VALUES (?, ?, ?, ?, ?, ?, ?)
-                            """, arguments: [deployment.id, file.path, file.blob, file.contentType, file.lastModified,
-                                             file.cacheControl, file.preloadHints])
+                        try db.execute(
+                            sql: """
+                                INSERT INTO files (deployment_id, path, blob_hash, content_type, last_modified, cache_control, preload_hints)
+                                VALUES (?, ?, ?, ?, ?, ?, ?)
+                                """,
+                            arguments: [
+                                deployment.id, file.path, file.blob, file.contentType, file.lastModified,
+                                file.cacheControl, file.preloadHints,
+                            ])
                     }
                 }
                 let wanted = Dictionary(state.aliases.map { ($0.app, $0.deployment) }, uniquingKeysWith: { a, _ in a })

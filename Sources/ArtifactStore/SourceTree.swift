@@ -20,14 +20,17 @@ enum SourceTree {
             throw StoreError.sourceDirectoryMissing(root)
         }
         var files: [SourceFile] = []
-        try walk(directory: realRoot, urlPrefix: "", displayPrefix: root, realRoot: realRoot,
-                 maxFileSize: maxFileSize, ancestors: [realRoot], into: &files)
+        try walk(
+            directory: realRoot, urlPrefix: "", displayPrefix: root, realRoot: realRoot,
+            maxFileSize: maxFileSize, ancestors: [realRoot], into: &files)
         guard !files.isEmpty else { throw StoreError.sourceDirectoryEmpty(root) }
         return files.sorted { $0.urlPath < $1.urlPath }
     }
 
-    private static func walk(directory: String, urlPrefix: String, displayPrefix: String, realRoot: String,
-                             maxFileSize: Int64, ancestors: Set<String>, into files: inout [SourceFile]) throws {
+    private static func walk(
+        directory: String, urlPrefix: String, displayPrefix: String, realRoot: String,
+        maxFileSize: Int64, ancestors: Set<String>, into files: inout [SourceFile]
+    ) throws {
         for rawName in try FileSystem.directoryEntries(directory) {
             let displayPath = displayPrefix + "/" + String(decoding: rawName, as: UTF8.self)
             guard let name = servableName(rawName) else { throw StoreError.unsafeFileName(displayPath) }
@@ -54,16 +57,19 @@ enum SourceTree {
                 // A link back to a directory we are inside would make the walk endless: skip it.
                 let real = FileSystem.realPath(resolvedPath) ?? resolvedPath
                 guard !ancestors.contains(real) else { continue }
-                try walk(directory: resolvedPath, urlPrefix: urlPath, displayPrefix: displayPath, realRoot: realRoot,
-                         maxFileSize: maxFileSize, ancestors: ancestors.union([real]), into: &files)
+                try walk(
+                    directory: resolvedPath, urlPrefix: urlPath, displayPrefix: displayPath, realRoot: realRoot,
+                    maxFileSize: maxFileSize, ancestors: ancestors.union([real]), into: &files)
             case S_IFREG:
                 let size = Int64(st.st_size)
                 guard size <= maxFileSize else { throw StoreError.fileTooLarge(path: displayPath, size: size, limit: maxFileSize) }
                 let fd = Glibc.open(resolvedPath, O_RDONLY | O_CLOEXEC)
                 guard fd >= 0 else { throw StoreError.unreadableFile(path: displayPath, reason: FileSystem.errorText(errno)) }
                 Glibc.close(fd)
-                files.append(SourceFile(urlPath: urlPath, filePath: resolvedPath, size: size,
-                                        modifiedAt: Int64(st.st_mtim.tv_sec)))
+                files.append(
+                    SourceFile(
+                        urlPath: urlPath, filePath: resolvedPath, size: size,
+                        modifiedAt: Int64(st.st_mtim.tv_sec)))
             default:
                 throw StoreError.notARegularFile(displayPath)
             }

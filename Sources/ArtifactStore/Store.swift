@@ -1,6 +1,6 @@
 import Foundation
-import Glibc
 import GRDB
+import Glibc
 import Synchronization
 
 /// The artifact store: content-addressed blobs (inline in SQLite up to a threshold, files

@@ -1,3 +1,5 @@
+import GRDB
+
 /// Everything that can go wrong in the store, each case naming the problem in words a person
 /// publishing an app can act on. Mutating operations that throw leave the store as it was.
 public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -67,8 +69,6 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
-
-import GRDB
 
 extension StoreError {
     /// Maps SQLite and other errors into store errors (SQLITE_FULL is a full disk).

@@ -9,8 +9,10 @@ final class StoreLock {
 
     private let fd: Int32
 
-    init(path: String, mode: Mode, timeoutSeconds: Double,
-         busy: String = "the store is locked by another process (a publish or gc is running)") throws {
+    init(
+        path: String, mode: Mode, timeoutSeconds: Double,
+        busy: String = "the store is locked by another process (a publish or gc is running)"
+    ) throws {
         fd = try FileSystem.open(path, O_RDWR | O_CREAT, mode: 0o644)
         let operation = (mode == .shared ? LOCK_SH : LOCK_EX) | LOCK_NB
         let deadline = Self.now() + timeoutSeconds

@@ -55,7 +55,9 @@ public struct StoreOptions: Sendable, Equatable {
         if !(0...11).contains(brotliQuality) { throw StoreError.invalidOption("brotliQuality must be 0...11") }
         if !(10...24).contains(brotliWindowBits) { throw StoreError.invalidOption("brotliWindowBits must be 10...24") }
         if !(1...19).contains(zstdLevel) { throw StoreError.invalidOption("zstdLevel must be 1...19 (higher levels need windows browsers refuse)") }
-        if !(10...23).contains(zstdWindowLog) { throw StoreError.invalidOption("zstdWindowLog must be 10...23 (browsers refuse windows over 8 MiB, RFC 9659)") }
+        if !(10...23).contains(zstdWindowLog) {
+            throw StoreError.invalidOption("zstdWindowLog must be 10...23 (browsers refuse windows over 8 MiB, RFC 9659)")
+        }
         if !(1...9).contains(gzipLevel) { throw StoreError.invalidOption("gzipLevel must be 1...9") }
         if compressionThreads < 0 { throw StoreError.invalidOption("compressionThreads must be >= 0") }
         if retainedDeploymentsPerApp < 1 { throw StoreError.invalidOption("retainedDeploymentsPerApp must be >= 1") }

@@ -41,18 +41,24 @@ extension Store {
                 stats.fileBlobs = row[0]
                 stats.fileBytes = row[1]
             }
-            stats.variants = try Row.fetchAll(db, sql: """
-                SELECT v.coding, count(*), sum(s.size), sum(b.size) FROM variants v
-                JOIN blobs b ON b.hash = v.blob_hash JOIN blobs s ON s.hash = v.source_hash
-                GROUP BY v.coding
-                """).map { StoreStats.CodingSavings(coding: $0[0], count: $0[1], originalBytes: $0[2], encodedBytes: $0[3]) }
+            stats.variants = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT v.coding, count(*), sum(s.size), sum(b.size) FROM variants v
+                    JOIN blobs b ON b.hash = v.blob_hash JOIN blobs s ON s.hash = v.source_hash
+                    GROUP BY v.coding
+                    """
+            ).map { StoreStats.CodingSavings(coding: $0[0], count: $0[1], originalBytes: $0[2], encodedBytes: $0[3]) }
                 .sorted { VariantCoding.rank($0.coding) < VariantCoding.rank($1.coding) }
-            if let row = try Row.fetchOne(db, sql: """
-                SELECT count(*), coalesce(sum(b.size), 0),
-                       coalesce(sum(coalesce((SELECT min(vb.size) FROM variants v JOIN blobs vb ON vb.hash = v.blob_hash
-                                              WHERE v.source_hash = d.source_hash AND v.coding IN ('br', 'zstd')), s.size)), 0)
-                FROM deltas d JOIN blobs b ON b.hash = d.blob_hash JOIN blobs s ON s.hash = d.source_hash
-                """) {
+            if let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*), coalesce(sum(b.size), 0),
+                           coalesce(sum(coalesce((SELECT min(vb.size) FROM variants v JOIN blobs vb ON vb.hash = v.blob_hash
+                                                  WHERE v.source_hash = d.source_hash AND v.coding IN ('br', 'zstd')), s.size)), 0)
+                    FROM deltas d JOIN blobs b ON b.hash = d.blob_hash JOIN blobs s ON s.hash = d.source_hash
+                    """)
+            {
                 stats.deltas = row[0]
                 stats.deltaBytes = row[1]
                 stats.deltaBaselineBytes = row[2]

@@ -103,8 +103,9 @@ struct VariantBuilder {
         }
         let created = try blobFiles.write(encoded, hash: hash)
         let blob = IngestedBlob(hash: hash, size: Int64(encoded.count), inlineBytes: nil, readPath: blobFiles.path(for: hash))
-        return Outcome(variant: IngestedVariant(sourceHash: job.blob.hash, coding: job.codec.token, blob: blob),
-                       createdFile: created ? hash : nil)
+        return Outcome(
+            variant: IngestedVariant(sourceHash: job.blob.hash, coding: job.codec.token, blob: blob),
+            createdFile: created ? hash : nil)
     }
 
     /// Streams a large blob file through the encoder into a temporary file, hashing the output.
@@ -141,8 +142,9 @@ struct VariantBuilder {
         let hash = hasher.finalizeHex()
         let created = try blobFiles.install(temporary: temp, hash: hash)
         let blob = IngestedBlob(hash: hash, size: size, inlineBytes: nil, readPath: blobFiles.path(for: hash))
-        return Outcome(variant: IngestedVariant(sourceHash: job.blob.hash, coding: job.codec.token, blob: blob),
-                       createdFile: created ? hash : nil)
+        return Outcome(
+            variant: IngestedVariant(sourceHash: job.blob.hash, coding: job.codec.token, blob: blob),
+            createdFile: created ? hash : nil)
     }
 }
 

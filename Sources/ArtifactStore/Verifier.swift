@@ -30,18 +30,22 @@ extension Store {
                 if integrity != ["ok"] { report.problems += integrity.map { "database: \($0)" } }
                 let foreign = try Row.fetchAll(db, sql: "PRAGMA foreign_key_check")
                 for row in foreign { report.problems.append("database: broken reference in table \(row[0] as String? ?? "?")") }
-                let deployments = try Row.fetchAll(db, sql: """
-                    SELECT d.id, d.file_count, d.entry_point, (SELECT count(*) FROM files f WHERE f.deployment_id = d.id) AS actual
-                    FROM deployments d
-                    """)
+                let deployments = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT d.id, d.file_count, d.entry_point, (SELECT count(*) FROM files f WHERE f.deployment_id = d.id) AS actual
+                        FROM deployments d
+                        """)
                 for row in deployments {
                     let id: String = row["id"]
                     report.deploymentsChecked += 1
                     if (row["file_count"] as Int) != (row["actual"] as Int) {
-                        report.problems.append("deployment \(id): manifest lists \(row["file_count"] as Int) files, store has \(row["actual"] as Int)")
+                        report.problems.append(
+                            "deployment \(id): manifest lists \(row["file_count"] as Int) files, store has \(row["actual"] as Int)")
                     }
                     if let entry = row["entry_point"] as String?,
-                       try Bool.fetchOne(db, sql: "SELECT 1 FROM files WHERE deployment_id = ? AND path = ?", arguments: [id, entry]) != true {
+                        try Bool.fetchOne(db, sql: "SELECT 1 FROM files WHERE deployment_id = ? AND path = ?", arguments: [id, entry]) != true
+                    {
                         report.problems.append("deployment \(id): entry point \(entry) is missing")
                     }
                 }
@@ -71,8 +75,11 @@ extension Store {
             }
             for variant in variants {
                 report.variantsChecked += 1
-                if deep, let problem = VariantBuilder.checkDecodes(store: self, source: variant.source,
-                                                                  coding: variant.coding, variant: variant.blob) {
+                if deep,
+                    let problem = VariantBuilder.checkDecodes(
+                        store: self, source: variant.source,
+                        coding: variant.coding, variant: variant.blob)
+                {
                     report.problems.append("variant \(variant.coding) of \(variant.source): \(problem)")
                 }
             }
@@ -83,8 +90,11 @@ extension Store {
             }
             for delta in deltas {
                 report.deltasChecked += 1
-                if deep, let problem = DeltaBuilder.checkDecodes(store: self, source: delta.source,
-                                                                dictionary: delta.dictionary, delta: delta.blob) {
+                if deep,
+                    let problem = DeltaBuilder.checkDecodes(
+                        store: self, source: delta.source,
+                        dictionary: delta.dictionary, delta: delta.blob)
+                {
                     report.problems.append("dcz delta of \(delta.source) against \(delta.dictionary): \(problem)")
                 }
             }

@@ -60,10 +60,10 @@ public struct Codec: Sendable, Hashable, CustomStringConvertible {
     /// A short human-readable form, e.g. `br(quality: 11, windowBits: 22)`.
     public var description: String {
         switch parameters {
-        case let .brotli(quality, windowBits): "br(quality: \(quality), windowBits: \(windowBits))"
-        case let .zstd(level, windowLog, long):
+        case .brotli(let quality, let windowBits): "br(quality: \(quality), windowBits: \(windowBits))"
+        case .zstd(let level, let windowLog, let long):
             "zstd(level: \(level), windowLog: \(windowLog.map(String.init) ?? "auto"), long: \(long))"
-        case let .gzip(level): "gzip(level: \(level))"
+        case .gzip(let level): "gzip(level: \(level))"
         }
     }
 

@@ -6,12 +6,12 @@ internal import CCodecs
 /// for one-shot encoding (it goes into zstd's frame header and tunes brotli), nil for streaming.
 func makeCompressionEngine(_ parameters: Codec.Parameters, sizeHint: Int?) throws -> any CompressionEngine {
     switch parameters {
-    case let .brotli(quality, windowBits):
+    case .brotli(let quality, let windowBits):
         return try BrotliCompressor(quality: quality, windowBits: windowBits, sizeHint: sizeHint)
-    case let .zstd(level, windowLog, long):
+    case .zstd(let level, let windowLog, let long):
         let effectiveWindowLog = CodecLimits.zstdEncoderWindowLog(level: level, windowLog: windowLog, long: long)
         return try ZstdCompressor(level: level, windowLog: effectiveWindowLog, long: long, sizeHint: sizeHint)
-    case let .gzip(level):
+    case .gzip(let level):
         return try GzipCompressor(level: level)
     }
 }
@@ -138,7 +138,8 @@ private final class BrotliCompressor: CompressionEngine {
             BrotliEncoderCompressStream(state, operation, &availableIn, &nextIn, &availableOut, &nextOut, nil)
         }
         if call.result == BROTLI_FALSE { throw CodecError.invalidParameter("brotli: the encoder rejected the call") }
-        let done = finishing
+        let done =
+            finishing
             ? BrotliEncoderIsFinished(state) != BROTLI_FALSE
             : call.consumed == input.count && BrotliEncoderHasMoreOutput(state) == BROTLI_FALSE
         return EngineStep(consumed: call.consumed, produced: call.produced, done: done)
@@ -193,13 +194,15 @@ private func withZlibBuffers(
     _ stream: UnsafeMutablePointer<z_stream>, _ input: UnsafeRawBufferPointer, _ output: UnsafeMutableRawBufferPointer,
     _ body: () -> Int32
 ) -> (result: Int32, consumed: Int, produced: Int) {
-    let inLength = zlibLength(input.count), outLength = zlibLength(output.count)
+    let inLength = zlibLength(input.count)
+    let outLength = zlibLength(output.count)
     stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: UInt8.self))
     stream.pointee.avail_in = inLength
     stream.pointee.next_out = output.baseAddress?.assumingMemoryBound(to: UInt8.self)
     stream.pointee.avail_out = outLength
     let result = body()
-    let consumed = Int(inLength - stream.pointee.avail_in), produced = Int(outLength - stream.pointee.avail_out)
+    let consumed = Int(inLength - stream.pointee.avail_in)
+    let produced = Int(outLength - stream.pointee.avail_out)
     stream.pointee.next_in = nil
     stream.pointee.next_out = nil
     return (result, consumed, produced)
@@ -239,7 +242,8 @@ private final class GzipCompressor: CompressionEngine {
         case Z_OK, Z_BUF_ERROR, Z_STREAM_END: break
         default: throw CodecError.invalidParameter("gzip: \(zlibMessage(stream, "deflate returned \(call.result)"))")
         }
-        let done = finishing
+        let done =
+            finishing
             ? call.result == Z_STREAM_END
             : call.consumed == input.count && call.produced < output.count
         return EngineStep(consumed: call.consumed, produced: call.produced, done: done)
@@ -384,7 +388,8 @@ public final class RawInflater {
     /// Decodes from `input` into `output`. `consumed` input bytes were used; bytes after the end
     /// of the stream (`ended`) are not consumed. Throws `CodecError.corrupt` on invalid data.
     public func inflate(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws
-        -> (consumed: Int, produced: Int, ended: Bool) {
+        -> (consumed: Int, produced: Int, ended: Bool)
+    {
         if ended { return (0, 0, true) }
         let call = withZlibBuffers(stream, input, output) { CCodecs.inflate(stream, Z_NO_FLUSH) }
         switch call.result {

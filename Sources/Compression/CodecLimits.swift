@@ -14,13 +14,13 @@ enum CodecLimits {
 
     static func validate(_ parameters: Codec.Parameters) throws {
         switch parameters {
-        case let .brotli(quality, windowBits):
+        case .brotli(let quality, let windowBits):
             try check(quality, in: brotliQuality, "brotli quality")
             try check(windowBits, in: brotliWindowBits, "brotli windowBits")
-        case let .zstd(level, windowLog, _):
+        case .zstd(let level, let windowLog, _):
             try check(level, in: zstdLevel, "zstd level")
             if let windowLog { try check(windowLog, in: zstdWindowLog, "zstd windowLog") }
-        case let .gzip(level):
+        case .gzip(let level):
             try check(level, in: gzipLevel, "gzip level")
         }
     }

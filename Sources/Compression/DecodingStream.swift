@@ -4,7 +4,10 @@
 /// The output buffer handed to the engine never exceeds the remaining allowance plus one byte, so a
 /// decompression bomb stops within one buffer of the limit. Not `Sendable`: it owns mutable C state.
 final class DecodingStream: StreamingDecoder {
-    private enum State { case open, finished, failed(CodecError) }
+    private enum State {
+        case open, finished
+        case failed(CodecError)
+    }
 
     private let engine: any DecompressionEngine
     private let maxOutputBytes: Int

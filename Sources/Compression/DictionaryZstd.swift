@@ -52,7 +52,9 @@ public enum DictionaryZstd {
     /// Throws `.corrupt` for a missing or wrong header or a bad frame, `.truncated` for a cut one,
     /// `.outputLimitExceeded` past `maxOutputBytes`.
     public static func decode(_ body: [UInt8], dictionary: [UInt8], dictionaryHash: [UInt8], maxOutputBytes: Int) throws -> [UInt8] {
-        guard body.count >= headerSize else { throw body.count >= 8 && body[0..<8].elementsEqual(headerPrefix) ? CodecError.truncated : CodecError.corrupt("dcz: no header") }
+        guard body.count >= headerSize else {
+            throw body.count >= 8 && body[0..<8].elementsEqual(headerPrefix) ? CodecError.truncated : CodecError.corrupt("dcz: no header")
+        }
         guard let declared = Self.dictionaryHash(of: body) else { throw CodecError.corrupt("dcz: not a dcz header") }
         guard declared == dictionaryHash else { throw CodecError.corrupt("dcz: made for another dictionary") }
         guard maxOutputBytes >= 0 else { throw CodecError.invalidParameter("maxOutputBytes must not be negative") }
@@ -60,7 +62,8 @@ public enum DictionaryZstd {
         while windowLogMax < CodecLimits.maxDecoderZstdWindowLog && (1 << windowLogMax) < maxWindowSize(dictionarySize: dictionary.count) {
             windowLogMax += 1
         }
-        return try zstdDecompressReferencingPrefix(body[headerSize...], prefix: dictionary,
-                                                   maxOutputBytes: maxOutputBytes, windowLogMax: windowLogMax)
+        return try zstdDecompressReferencingPrefix(
+            body[headerSize...], prefix: dictionary,
+            maxOutputBytes: maxOutputBytes, windowLogMax: windowLogMax)
     }
 }

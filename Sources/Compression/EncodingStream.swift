@@ -3,7 +3,10 @@
 /// Memory per call is the engine's state plus one fixed output buffer and the returned bytes.
 /// Not `Sendable`: it owns mutable C state.
 final class EncodingStream: StreamingEncoder {
-    private enum State { case open, finished, failed(CodecError) }
+    private enum State {
+        case open, finished
+        case failed(CodecError)
+    }
 
     private let engine: any CompressionEngine
     private var buffer = [UInt8](repeating: 0, count: engineBufferSize)

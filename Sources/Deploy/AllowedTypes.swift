@@ -61,9 +61,10 @@ struct AllowedTypes: Sendable {
     static func check(_ entries: [String]) throws(DeployError) -> [String] {
         guard entries.count <= maxCount else { throw DeployError(400, "at most \(maxCount) allowed types") }
         func token(_ s: Substring) -> Bool {
-            !s.isEmpty && s.utf8.count <= 127 && s.utf8.allSatisfy { b in
-                (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) || "!#$&^_.+-".utf8.contains(b)
-            }
+            !s.isEmpty && s.utf8.count <= 127
+                && s.utf8.allSatisfy { b in
+                    (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) || "!#$&^_.+-".utf8.contains(b)
+                }
         }
         var out: [String] = []
         for raw in entries {
@@ -71,15 +72,20 @@ struct AllowedTypes: Sendable {
             let valid: Bool
             if entry.hasPrefix(".") {
                 let ext = entry.dropFirst()
-                valid = (1...32).contains(ext.utf8.count) && ext.utf8.allSatisfy { b in
-                    (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) || "._+-".utf8.contains(b)
-                }
+                valid =
+                    (1...32).contains(ext.utf8.count)
+                    && ext.utf8.allSatisfy { b in
+                        (b >= 0x61 && b <= 0x7a) || (b >= 0x30 && b <= 0x39) || "._+-".utf8.contains(b)
+                    }
             } else {
                 let parts = entry.split(separator: "/", omittingEmptySubsequences: false)
                 valid = parts.count == 2 && token(parts[0]) && (parts[1] == "*" || token(parts[1]))
             }
             guard valid else {
-                throw DeployError(400, "allowed type \"\(String(raw.unicodeScalars.prefix(100).map { $0.value < 0x20 ? "?" : Character($0) }))\" is neither a content type (image/png, text/*) nor an extension (.apk)")
+                throw DeployError(
+                    400,
+                    "allowed type \"\(String(raw.unicodeScalars.prefix(100).map { $0.value < 0x20 ? "?" : Character($0) }))\" is neither a content type (image/png, text/*) nor an extension (.apk)"
+                )
             }
             if !out.contains(entry) { out.append(entry) }
         }

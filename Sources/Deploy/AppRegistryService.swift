@@ -83,8 +83,10 @@ public struct AppRegistryService: Sendable {
     public func createToken(app: String, scope: AppTokenRecord.Scope) throws -> DeployToken {
         _ = try show(app)
         let token = DeployToken.generate()
-        try store.insertToken(AppTokenRecord(id: token.id, app: app, scope: scope, secretSHA256: token.secretDigest,
-                                             createdAt: Int64(Date().timeIntervalSince1970)))
+        try store.insertToken(
+            AppTokenRecord(
+                id: token.id, app: app, scope: scope, secretSHA256: token.secretDigest,
+                createdAt: Int64(Date().timeIntervalSince1970)))
         return token
     }
 

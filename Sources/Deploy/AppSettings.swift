@@ -39,9 +39,11 @@ public struct AppSettings: Sendable, Equatable {
     public init() {}
 
     /// The JSON keys the API accepts (besides `name` on creation).
-    static let keys: Set<String> = ["hostnames", "git", "branch", "buildCommand", "outputDir", "targetType", "notify",
-                                    "maxFiles", "maxBytes", "downloads", "allowedTypes", "keepDeployments", "keepDays",
-                                    "env", "secrets"]
+    static let keys: Set<String> = [
+        "hostnames", "git", "branch", "buildCommand", "outputDir", "targetType", "notify",
+        "maxFiles", "maxBytes", "downloads", "allowedTypes", "keepDeployments", "keepDays",
+        "env", "secrets",
+    ]
 
     /// Reads settings from a JSON object (`git: null` clears the git source).
     init(json: JSONFields) throws(DeployError) {
@@ -143,14 +145,17 @@ public struct AppSettings: Sendable, Equatable {
         }
         if let targetType {
             guard (1...64).contains(targetType.utf8.count),
-                  targetType.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5f }) else {
+                targetType.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5f })
+            else {
                 throw DeployError(400, "targetType must be a build type such as javascript_web, flutter_web, flutter_android")
             }
             out.targetType = targetType
         }
         if let notify {
-            for url in notify where !(url.hasPrefix("https://") || url.hasPrefix("http://")) || url.utf8.count > 2048
-                || url.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7f }) {
+            for url in notify
+            where !(url.hasPrefix("https://") || url.hasPrefix("http://")) || url.utf8.count > 2048
+                || url.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7f })
+            {
                 throw DeployError(400, "notify target \"\(url)\" must be an http(s) URL")
             }
             out.notify = notify
@@ -221,10 +226,12 @@ public struct AppSettings: Sendable, Equatable {
             var name = raw.lowercased()
             if name.hasSuffix(".") { name.removeLast() }
             let labels = name.split(separator: ".", omittingEmptySubsequences: false)
-            guard (1...253).contains(name.utf8.count), labels.allSatisfy({ label in
-                (1...63).contains(label.utf8.count) && label.first != "-" && label.last != "-"
-                    && label.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2d }
-            }) else {
+            guard (1...253).contains(name.utf8.count),
+                labels.allSatisfy({ label in
+                    (1...63).contains(label.utf8.count) && label.first != "-" && label.last != "-"
+                        && label.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7a) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2d }
+                })
+            else {
                 throw DeployError(400, "host name \"\(raw)\" is not a DNS name (no port, no scheme)")
             }
             if seen.insert(name).inserted { out.append(name) }
@@ -235,25 +242,29 @@ public struct AppSettings: Sendable, Equatable {
     static func checkGitURL(_ url: String) throws(DeployError) {
         let schemes = ["https://", "http://", "ssh://", "git://", "file://", "git@", "/"]
         guard (1...2048).contains(url.utf8.count), schemes.contains(where: { url.hasPrefix($0) }),
-              !url.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7f }), !url.hasPrefix("-") else {
+            !url.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7f }), !url.hasPrefix("-")
+        else {
             throw DeployError(400, "git URL \"\(url)\" must be https://, ssh://, git://, file://, git@host:path or an absolute path")
         }
     }
 
     static func checkBranch(_ branch: String) throws(DeployError) {
         guard (1...255).contains(branch.utf8.count), !branch.hasPrefix("-"), !branch.contains(".."), !branch.hasSuffix("/"),
-              !branch.hasPrefix("/"), branch.utf8.allSatisfy({ b in
-                  (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || (b >= 0x30 && b <= 0x39) || b == 0x2d || b == 0x5f
-                      || b == 0x2e || b == 0x2f
-              }) else {
+            !branch.hasPrefix("/"),
+            branch.utf8.allSatisfy({ b in
+                (b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || (b >= 0x30 && b <= 0x39) || b == 0x2d || b == 0x5f
+                    || b == 0x2e || b == 0x2f
+            })
+        else {
             throw DeployError(400, "branch \"\(branch)\" is not a plain branch name")
         }
     }
 
     static func checkOutputDirectory(_ dir: String) throws(DeployError) {
         guard (1...1024).contains(dir.utf8.count), !dir.hasPrefix("/"), !dir.contains("\\"),
-              !dir.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }),
-              !dir.split(separator: "/").contains("..") else {
+            !dir.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }),
+            !dir.split(separator: "/").contains("..")
+        else {
             throw DeployError(400, "outputDir \"\(dir)\" must be a relative path inside the source")
         }
     }

@@ -72,7 +72,10 @@ final class ArchiveSource {
             if inputDone { return false }
             let chunk = Array(try handle.read(upToCount: 256 << 10) ?? Data())
             guard let decoder else {
-                if chunk.isEmpty { inputDone = true; return false }
+                if chunk.isEmpty {
+                    inputDone = true
+                    return false
+                }
                 pending = chunk
                 return true
             }

@@ -30,8 +30,9 @@ extension UploadAPI {
                 let files = try unpack(upload.path, quota: quota, allowed: AllowedTypes(app.allowedTypes), staged: &staged)
                 var session = UploadArea.Session(
                     id: DeployToken.randomHex(bytes: 8), app: app.name,
-                    manifest: UploadManifest(files: files.sorted { $0.path < $1.path }, version: request.query["version"],
-                                             message: request.query["message"]),
+                    manifest: UploadManifest(
+                        files: files.sorted { $0.path < $1.path }, version: request.query["version"],
+                        message: request.query["message"]),
                     createdAt: Int64(Date().timeIntervalSince1970), createdBy: grant.label)
                 try area.save(session)
                 metrics.sessions.add(1, ordering: .relaxed)
@@ -59,8 +60,10 @@ extension UploadAPI {
     /// The entries of `reader` as staged blobs. Sizes an archive does not state up front (zip
     /// entries with data descriptors) are bounded while they are inflated, against the per-file
     /// limit and what is left of the app's byte quota.
-    private func unpack<Reader: ArchiveEntryReader>(_ reader: inout Reader, quota: UploadLimits, allowed: AllowedTypes,
-                                                   staged: inout [String]) throws -> [UploadManifest.File] {
+    private func unpack<Reader: ArchiveEntryReader>(
+        _ reader: inout Reader, quota: UploadLimits, allowed: AllowedTypes,
+        staged: inout [String]
+    ) throws -> [UploadManifest.File] {
         var files: [UploadManifest.File] = []
         var seen = Set<String>()
         var total: Int64 = 0
@@ -80,8 +83,9 @@ extension UploadAPI {
                     throw DeployError(413, "the archive's files add up to more than this app's quota of \(quota.maxBytes) bytes")
                 }
             }
-            let (hash, size) = try receive(&reader, into: area.incoming + "/archive-" + DeployToken.randomHex(bytes: 8),
-                                           path: entry.path, quota: quota, before: total, staged: &staged)
+            let (hash, size) = try receive(
+                &reader, into: area.incoming + "/archive-" + DeployToken.randomHex(bytes: 8),
+                path: entry.path, quota: quota, before: total, staged: &staged)
             total += Int64(size)
             files.append(UploadManifest.File(path: entry.path, sha256: hash, size: Int64(size)))
         }
@@ -100,8 +104,10 @@ extension UploadAPI {
     /// (or drops the copy when the store or the staging area already has it).
     /// Counted as it arrives: over the per-file limit, or over the quota with the `before` bytes
     /// of earlier entries, is a 413 (a zip bomb stops there).
-    private func receive<Reader: ArchiveEntryReader>(_ reader: inout Reader, into temp: String, path: String, quota: UploadLimits,
-                                                    before: Int64, staged: inout [String]) throws -> (String, Int) {
+    private func receive<Reader: ArchiveEntryReader>(
+        _ reader: inout Reader, into temp: String, path: String, quota: UploadLimits,
+        before: Int64, staged: inout [String]
+    ) throws -> (String, Int) {
         let fd = Glibc.open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw DeployError(507, "cannot unpack: \(String(cString: strerror(errno)))") }
         var hasher = ContentHash()

@@ -12,7 +12,8 @@ public enum ContentDigest {
             guard trimmed[..<eq].lowercased() == "sha-256" else { continue }
             let item = trimmed[trimmed.index(after: eq)...]
             guard item.count >= 2, item.first == ":", item.last == ":",
-                  let bytes = Data(base64Encoded: String(item.dropFirst().dropLast())), bytes.count == 32 else { return nil }
+                let bytes = Data(base64Encoded: String(item.dropFirst().dropLast())), bytes.count == 32
+            else { return nil }
             return bytes.map { String(format: "%02x", $0) }.joined()
         }
         return nil

@@ -18,8 +18,10 @@ public struct DeployRequest: Sendable {
     /// The request carried the admin token.
     public var isAdmin: Bool
 
-    public init(method: String, parameters: [String: String] = [:], headers: [String: String] = [:], body: [UInt8] = [],
-                upload: (path: String, size: Int, sha256: String)? = nil, credential: String? = nil, isAdmin: Bool = false) {
+    public init(
+        method: String, parameters: [String: String] = [:], headers: [String: String] = [:], body: [UInt8] = [],
+        upload: (path: String, size: Int, sha256: String)? = nil, credential: String? = nil, isAdmin: Bool = false
+    ) {
         self.method = method
         self.parameters = parameters
         self.headers = headers

@@ -17,11 +17,13 @@ public final class DeployMetrics: Sendable {
 
     /// name → value, for the Prometheus text the wiring writes.
     public var counters: [(name: String, help: String, value: Int)] {
-        [("wharf_deploy_sessions_total", "Deploy sessions opened (manifests accepted).", sessions.load(ordering: .relaxed)),
-         ("wharf_deploy_blobs_uploaded_total", "Blob bodies received, verified and staged.", blobsUploaded.load(ordering: .relaxed)),
-         ("wharf_deploy_upload_bytes_total", "Bytes of verified blob bodies.", bytesUploaded.load(ordering: .relaxed)),
-         ("wharf_deploy_blobs_skipped_total", "Manifest blobs the server already had.", blobsSkipped.load(ordering: .relaxed)),
-         ("wharf_deploy_finalized_total", "Deploy sessions published.", finalized.load(ordering: .relaxed)),
-         ("wharf_deploy_refused_total", "Deploy API requests refused with a 4xx.", refused.load(ordering: .relaxed))]
+        [
+            ("wharf_deploy_sessions_total", "Deploy sessions opened (manifests accepted).", sessions.load(ordering: .relaxed)),
+            ("wharf_deploy_blobs_uploaded_total", "Blob bodies received, verified and staged.", blobsUploaded.load(ordering: .relaxed)),
+            ("wharf_deploy_upload_bytes_total", "Bytes of verified blob bodies.", bytesUploaded.load(ordering: .relaxed)),
+            ("wharf_deploy_blobs_skipped_total", "Manifest blobs the server already had.", blobsSkipped.load(ordering: .relaxed)),
+            ("wharf_deploy_finalized_total", "Deploy sessions published.", finalized.load(ordering: .relaxed)),
+            ("wharf_deploy_refused_total", "Deploy API requests refused with a 4xx.", refused.load(ordering: .relaxed)),
+        ]
     }
 }

@@ -23,7 +23,8 @@ public struct DeployToken: Sendable, Equatable {
     public init?(parsing text: String) {
         let parts = text.split(separator: "_", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "wharf", parts[1].utf8.count == 16, parts[2].utf8.count == 64,
-              DeployToken.isHex(parts[1]), DeployToken.isHex(parts[2]) else { return nil }
+            DeployToken.isHex(parts[1]), DeployToken.isHex(parts[2])
+        else { return nil }
         id = String(parts[1])
         secret = String(parts[2])
     }
@@ -92,8 +93,9 @@ public struct DeployAuthorizer: Sendable {
     public func authorize(credential: String?, isAdmin: Bool, app: String, need: AppTokenRecord.Scope) throws -> DeployGrant {
         if isAdmin { return .admin }
         guard let credential, let token = DeployToken(parsing: credential),
-              let record = try store.token(id: token.id), record.revokedAt == nil,
-              token.matches(storedDigest: record.secretSHA256) else {
+            let record = try store.token(id: token.id), record.revokedAt == nil,
+            token.matches(storedDigest: record.secretSHA256)
+        else {
             throw DeployError(401, "a valid bearer token is required")
         }
         guard record.app == app else { throw DeployError(403, "this token is for another app") }

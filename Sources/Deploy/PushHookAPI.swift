@@ -81,7 +81,8 @@ public struct PushHookAPI: Sendable {
         let app = try registeredApp(request.parameter("app"))
         guard request.body.count <= Self.maxBodyBytes else { throw DeployError(413, "body larger than \(Self.maxBodyBytes) bytes") }
         guard let secret = try registry.webhookSecret(app: app.name),
-              Self.constantTimeEqual(Self.hmac(request.body, secret: secret), signature) else {
+            Self.constantTimeEqual(Self.hmac(request.body, secret: secret), signature)
+        else {
             throw DeployError(401, "signature does not match")
         }
         let event = request.headers["x-github-event"] ?? ""
@@ -163,7 +164,8 @@ public struct PushHookAPI: Sendable {
         case .queued(let job):
             return .json(Answer(status: "queued", job: job, commit: build.commit), status: 202)
         case .replay(let job):
-            return .json(Answer(status: "ignored", reason: "delivery \(build.delivery) was already received", job: job, commit: build.commit), status: 200)
+            return .json(
+                Answer(status: "ignored", reason: "delivery \(build.delivery) was already received", job: job, commit: build.commit), status: 200)
         }
     }
 

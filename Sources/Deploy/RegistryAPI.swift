@@ -54,7 +54,10 @@ public struct RegistryAPI: Sendable {
             hostnames = app.hostnames
             switch app.source {
             case .uploads: source = "uploads"
-            case .git(let url, let b): source = "git"; git = url; branch = b
+            case .git(let url, let b):
+                source = "git"
+                git = url
+                branch = b
             }
             buildCommand = app.buildCommand
             outputDir = app.outputDirectory
@@ -93,10 +96,16 @@ public struct RegistryAPI: Sendable {
             try json.allowOnly(AppSettings.keys.union(["name"]))
             guard let name = try json.string("name") else { throw DeployError(400, "wrong shape: \"name\" (a string) is required") }
             let created = try registry.add(name, settings: try AppSettings(json: json))
-            struct Body: Encodable { var app: AppView; var token: TokenView; var webhookSecret: String }
-            return .json(Body(app: AppView(created.app),
-                              token: TokenView(id: created.token.id, scope: "deploy", createdAt: created.app.createdAt, token: created.token.text),
-                              webhookSecret: created.webhookSecret), status: 201)
+            struct Body: Encodable {
+                var app: AppView
+                var token: TokenView
+                var webhookSecret: String
+            }
+            return .json(
+                Body(
+                    app: AppView(created.app),
+                    token: TokenView(id: created.token.id, scope: "deploy", createdAt: created.app.createdAt, token: created.token.text),
+                    webhookSecret: created.webhookSecret), status: 201)
         }
     }
 
@@ -115,7 +124,10 @@ public struct RegistryAPI: Sendable {
             let name = request.parameter("app")
             let app = try registry.set(name, settings: try AppSettings(json: json))
             if try json.bool("rotateWebhookSecret") == true {
-                struct Body: Encodable { var app: AppView; var webhookSecret: String }
+                struct Body: Encodable {
+                    var app: AppView
+                    var webhookSecret: String
+                }
                 return .json(Body(app: AppView(app), webhookSecret: try registry.rotateWebhookSecret(name)))
             }
             return .json(AppView(app))
@@ -156,8 +168,10 @@ public struct RegistryAPI: Sendable {
             let app = request.parameter("app")
             let token = try registry.rotateToken(app: app, id: request.parameter("id"))
             let record = try registry.store.token(id: token.id)
-            return .json(TokenView(id: token.id, scope: record?.scope.rawValue ?? "deploy", createdAt: record?.createdAt ?? 0,
-                                   token: token.text))
+            return .json(
+                TokenView(
+                    id: token.id, scope: record?.scope.rawValue ?? "deploy", createdAt: record?.createdAt ?? 0,
+                    token: token.text))
         }
     }
 

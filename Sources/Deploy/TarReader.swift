@@ -74,7 +74,8 @@ struct TarReader {
             case UInt8(ascii: "3"), UInt8(ascii: "4"): throw DeployError(400, "archive entry \"\(name)\" is a device (not allowed)")
             case UInt8(ascii: "6"): throw DeployError(400, "archive entry \"\(name)\" is a FIFO (not allowed)")
             default:
-                throw DeployError(400, "archive entry \"\(name)\" has type '\(Character(Unicode.Scalar(type)))' (only files and directories are allowed)")
+                throw DeployError(
+                    400, "archive entry \"\(name)\" has type '\(Character(Unicode.Scalar(type)))' (only files and directories are allowed)")
             }
         }
     }
@@ -154,14 +155,16 @@ struct TarReader {
         var index = 0
         while index < bytes.count {
             guard let space = bytes[index...].firstIndex(of: 0x20),
-                  let length = Int(String(decoding: bytes[index..<space], as: UTF8.self)), length > 0,
-                  index + length <= bytes.count, bytes[index + length - 1] == 0x0A else {
+                let length = Int(String(decoding: bytes[index..<space], as: UTF8.self)), length > 0,
+                index + length <= bytes.count, bytes[index + length - 1] == 0x0A
+            else {
                 throw DeployError(400, "a pax header is malformed")
             }
             let record = bytes[(space + 1)..<(index + length - 1)]
             guard let eq = record.firstIndex(of: UInt8(ascii: "=")),
-                  let key = String(validating: record[record.startIndex..<eq], as: UTF8.self),
-                  let value = String(validating: record[(eq + 1)...], as: UTF8.self) else {
+                let key = String(validating: record[record.startIndex..<eq], as: UTF8.self),
+                let value = String(validating: record[(eq + 1)...], as: UTF8.self)
+            else {
                 throw DeployError(400, "a pax record is malformed or not UTF-8")
             }
             fields[key] = value

@@ -39,8 +39,9 @@ struct TreeBuilder {
     }
 
     private func makeDirectory(_ path: String, intermediate: Bool = false) throws {
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: intermediate,
-                                                attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: path, withIntermediateDirectories: intermediate,
+            attributes: [.posixPermissions: 0o700])
     }
 
     private func link(_ source: String, _ target: String, hash: String) throws {

@@ -30,10 +30,12 @@ public final class UploadAPI: Sendable {
     /// Sessions being finalized: a second finalize of the same one waits its turn (409 after).
     private let finalizing = Mutex<Set<String>>([])
 
-    public init(store: Store, limits: UploadLimits = UploadLimits(), metrics: DeployMetrics = DeployMetrics(),
-                urls: @escaping @Sendable (RegisteredApp) -> [String] = { _ in [] },
-                onPublished: @escaping @Sendable (String) -> Void = { _ in },
-                onFinalized: @escaping @Sendable (RegisteredApp, String, Bool, [String]) -> Void = { _, _, _, _ in }) throws {
+    public init(
+        store: Store, limits: UploadLimits = UploadLimits(), metrics: DeployMetrics = DeployMetrics(),
+        urls: @escaping @Sendable (RegisteredApp) -> [String] = { _ in [] },
+        onPublished: @escaping @Sendable (String) -> Void = { _ in },
+        onFinalized: @escaping @Sendable (RegisteredApp, String, Bool, [String]) -> Void = { _, _, _, _ in }
+    ) throws {
         self.store = store
         self.area = try UploadArea(storePath: store.path)
         self.limits = limits
@@ -96,14 +98,17 @@ public final class UploadAPI: Sendable {
             let (app, grant) = try authorize(request, need: .deploy)
             let manifest = try UploadManifest.parse(request.body, limits: limits(for: app))
             try AllowedTypes(app.allowedTypes).check(paths: manifest.files.map(\.path))
-            let session = UploadArea.Session(id: DeployToken.randomHex(bytes: 8), app: app.name, manifest: manifest,
-                                             createdAt: Int64(Date().timeIntervalSince1970), createdBy: grant.label)
+            let session = UploadArea.Session(
+                id: DeployToken.randomHex(bytes: 8), app: app.name, manifest: manifest,
+                createdAt: Int64(Date().timeIntervalSince1970), createdBy: grant.label)
             try area.save(session)
             let missing = try missing(manifest)
             metrics.sessions.add(1, ordering: .relaxed)
             metrics.blobsSkipped.add(manifest.blobs.count - missing.count, ordering: .relaxed)
-            return .json(SessionView(id: session.id, app: app.name, files: manifest.files.count, bytes: manifest.totalBytes,
-                                     missing: missing), status: 201)
+            return .json(
+                SessionView(
+                    id: session.id, app: app.name, files: manifest.files.count, bytes: manifest.totalBytes,
+                    missing: missing), status: 201)
         }
     }
 
@@ -111,10 +116,12 @@ public final class UploadAPI: Sendable {
         counted {
             let (app, _) = try authorize(request, need: .read)
             let session = try session(request, app: app.name)
-            return .json(SessionView(id: session.id, app: app.name, files: session.manifest.files.count,
-                                     bytes: session.manifest.totalBytes,
-                                     missing: session.deployment == nil ? try missing(session.manifest) : [],
-                                     deployment: session.deployment))
+            return .json(
+                SessionView(
+                    id: session.id, app: app.name, files: session.manifest.files.count,
+                    bytes: session.manifest.totalBytes,
+                    missing: session.deployment == nil ? try missing(session.manifest) : [],
+                    deployment: session.deployment))
         }
     }
 
@@ -201,18 +208,21 @@ public final class UploadAPI: Sendable {
         let tree = area.treePath(session.id + "-" + DeployToken.randomHex(bytes: 4))
         defer { try? FileManager.default.removeItem(atPath: tree) }
         try TreeBuilder(store: store, area: area).build(session.manifest, at: tree)
-        let report = try store.publish(PublishRequest(
-            app: app.name, directory: tree, version: session.manifest.version, message: session.manifest.message,
-            metadata: ["deploy-session": session.id, "deployed-by": grant.label], activate: promote))
+        let report = try store.publish(
+            PublishRequest(
+                app: app.name, directory: tree, version: session.manifest.version, message: session.manifest.message,
+                metadata: ["deploy-session": session.id, "deployed-by": grant.label], activate: promote))
         session.deployment = report.deployment.id
         try area.save(session)
         for hash in session.manifest.blobs.keys { area.removeStagedBlob(hash) }
         metrics.finalized.add(1, ordering: .relaxed)
         if promote { onPublished(app.name) }
         onFinalized(app, report.deployment.id, promote, urls(app))
-        return .json(Finalized(id: session.id, app: app.name, deployment: report.deployment.id, promoted: promote,
-                               files: report.deployment.files.count, newBlobs: report.newBlobs,
-                               urls: promote ? urls(app) : []))
+        return .json(
+            Finalized(
+                id: session.id, app: app.name, deployment: report.deployment.id, promoted: promote,
+                files: report.deployment.files.count, newBlobs: report.newBlobs,
+                urls: promote ? urls(app) : []))
     }
 
     public func promote(_ request: DeployRequest) -> DeployResponse {

@@ -17,8 +17,9 @@ public struct UploadArea: Sendable {
     public init(storePath: String) throws {
         root = storePath + "/uploads"
         for dir in [root, incoming, root + "/blobs", root + "/sessions", root + "/trees"] {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: dir, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
         }
     }
 
@@ -56,14 +57,16 @@ public struct UploadArea: Sendable {
         let data = try JSONEncoder().encode(session)
         let temp = sessionPath(session.id) + ".tmp"
         guard FileManager.default.createFile(atPath: temp, contents: data, attributes: [.posixPermissions: 0o600]),
-              rename(temp, sessionPath(session.id)) == 0 else {
+            rename(temp, sessionPath(session.id)) == 0
+        else {
             throw DeployError(507, "cannot save deploy session \(session.id)")
         }
     }
 
     func session(_ id: String) -> Session? {
         guard id.utf8.count == 16, id.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }),
-              let data = FileManager.default.contents(atPath: sessionPath(id)) else { return nil }
+            let data = FileManager.default.contents(atPath: sessionPath(id))
+        else { return nil }
         return try? JSONDecoder().decode(Session.self, from: data)
     }
 }
@@ -72,15 +75,18 @@ extension UploadArea {
     /// Removes what abandoned deploys left: bodies in `incoming/`, staged blobs and trees older
     /// than `seconds`, and session files older than `sessionSeconds`. Returns how many went.
     /// (`wharf gc` runs it; a deploy in progress is far younger than the default day.)
-    public func sweep(olderThan seconds: Double = 86_400, sessionsOlderThan sessionSeconds: Double = 7 * 86_400,
-                      now: Date = Date()) -> Int {
+    public func sweep(
+        olderThan seconds: Double = 86_400, sessionsOlderThan sessionSeconds: Double = 7 * 86_400,
+        now: Date = Date()
+    ) -> Int {
         var removed = 0
         let fm = FileManager.default
         for (dir, age) in [(incoming, seconds), (root + "/blobs", seconds), (root + "/trees", seconds), (root + "/sessions", sessionSeconds)] {
             for name in (try? fm.contentsOfDirectory(atPath: dir)) ?? [] {
                 let path = dir + "/" + name
                 guard let modified = (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
-                      now.timeIntervalSince(modified) > age else { continue }
+                    now.timeIntervalSince(modified) > age
+                else { continue }
                 if (try? fm.removeItem(atPath: path)) != nil { removed += 1 }
             }
         }

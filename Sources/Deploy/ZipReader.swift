@@ -36,8 +36,11 @@ struct ZipReader: ArchiveEntryReader {
     /// Entries read so far, in archive order, with what their data turned out to be.
     private var locals: [Local] = []
     /// The entry whose content is being read.
-    private var current: (index: Int, inflater: RawInflater?, compressedLeft: Int64?, crc: UInt32,
-                          produced: Int64, compressedRead: Int64, done: Bool)?
+    private var current:
+        (
+            index: Int, inflater: RawInflater?, compressedLeft: Int64?, crc: UInt32,
+            produced: Int64, compressedRead: Int64, done: Bool
+        )?
     private var finished = false
 
     static let localSignature: UInt32 = 0x0403_4b50
@@ -85,17 +88,21 @@ struct ZipReader: ArchiveEntryReader {
     private mutating func readLocalHeader() throws -> Local {
         let start = offset
         let h = try take(30)
-        let flags = le16(h, 6), method = le16(h, 8)
+        let flags = le16(h, 6)
+        let method = le16(h, 8)
         var crc = le32(h, 14)
-        var compressed = Int64(le32(h, 18)), size = Int64(le32(h, 22))
-        let nameLength = Int(le16(h, 26)), extraLength = Int(le16(h, 28))
+        var compressed = Int64(le32(h, 18))
+        var size = Int64(le32(h, 22))
+        let nameLength = Int(le16(h, 26))
+        let extraLength = Int(le16(h, 28))
         let rawName = try take(nameLength)
         let extra = try take(extraLength)
         if flags & 0x01 != 0 || flags & 0x40 != 0 {
             throw DeployError(400, "zip entry \"\(Self.printable(rawName))\" is encrypted")
         }
         guard method == 0 || method == 8 else {
-            throw DeployError(415, "zip entry \"\(Self.printable(rawName))\" uses compression method \(method); only stored (0) and deflate (8) are accepted")
+            throw DeployError(
+                415, "zip entry \"\(Self.printable(rawName))\" uses compression method \(method); only stored (0) and deflate (8) are accepted")
         }
         guard let name = String(validating: rawName, as: UTF8.self), !rawName.isEmpty else {
             throw DeployError(400, "a zip entry name is empty or not UTF-8")
@@ -104,7 +111,8 @@ struct ZipReader: ArchiveEntryReader {
             var i = 0
             if size == 0xFFFF_FFFF {
                 guard let v = Self.le64(zip64, i) else { throw DeployError(400, "zip entry \"\(name)\" has a short Zip64 field") }
-                size = v; i += 8
+                size = v
+                i += 8
             }
             if compressed == 0xFFFF_FFFF {
                 guard let v = Self.le64(zip64, i) else { throw DeployError(400, "zip entry \"\(name)\" has a short Zip64 field") }
@@ -127,8 +135,9 @@ struct ZipReader: ArchiveEntryReader {
         } else if method == 0 && compressed != size {
             throw DeployError(400, "stored zip entry \"\(name)\" has different compressed and uncompressed sizes")
         }
-        return Local(path: String(path), rawName: rawName, flags: flags, method: method, offset: start, crc: crc,
-                     compressedSize: compressed, size: size, isDirectory: isDirectory, hasZip64: Self.zip64Extra(extra) != nil)
+        return Local(
+            path: String(path), rawName: rawName, flags: flags, method: method, offset: start, crc: crc,
+            compressedSize: compressed, size: size, isDirectory: isDirectory, hasZip64: Self.zip64Extra(extra) != nil)
     }
 
     private mutating func startContent(index: Int) throws {
@@ -163,8 +172,9 @@ struct ZipReader: ArchiveEntryReader {
                 do {
                     step = try buffer.withUnsafeBytes { input in
                         try out.withUnsafeMutableBytes { output in
-                            try inflater.inflate(UnsafeRawBufferPointer(rebasing: input[bufferStart..<(bufferStart + available)]),
-                                                 into: UnsafeMutableRawBufferPointer(rebasing: output[produced...]))
+                            try inflater.inflate(
+                                UnsafeRawBufferPointer(rebasing: input[bufferStart..<(bufferStart + available)]),
+                                into: UnsafeMutableRawBufferPointer(rebasing: output[produced...]))
                         }
                     }
                 } catch {
@@ -200,8 +210,13 @@ struct ZipReader: ArchiveEntryReader {
     }
 
     /// Checks the finished entry against its local header or its data descriptor.
-    private mutating func endOfContent(_ entry: inout (index: Int, inflater: RawInflater?, compressedLeft: Int64?, crc: UInt32,
-                                                       produced: Int64, compressedRead: Int64, done: Bool)) throws {
+    private mutating func endOfContent(
+        _ entry:
+            inout (
+                index: Int, inflater: RawInflater?, compressedLeft: Int64?, crc: UInt32,
+                produced: Int64, compressedRead: Int64, done: Bool
+            )
+    ) throws {
         if entry.done { return }
         entry.done = true
         var local = locals[entry.index]
@@ -246,10 +261,15 @@ struct ZipReader: ArchiveEntryReader {
         let centralStart = offset
         while try peekUInt32() == Self.centralSignature {
             let h = try take(46)
-            let madeBy = le16(h, 4), flags = le16(h, 8), method = le16(h, 10)
+            let madeBy = le16(h, 4)
+            let flags = le16(h, 8)
+            let method = le16(h, 10)
             let crc = le32(h, 16)
-            var compressed = Int64(le32(h, 20)), size = Int64(le32(h, 24))
-            let nameLength = Int(le16(h, 28)), extraLength = Int(le16(h, 30)), commentLength = Int(le16(h, 32))
+            var compressed = Int64(le32(h, 20))
+            var size = Int64(le32(h, 24))
+            let nameLength = Int(le16(h, 28))
+            let extraLength = Int(le16(h, 30))
+            let commentLength = Int(le16(h, 32))
             let external = le32(h, 38)
             var localOffset = Int64(le32(h, 42))
             let rawName = try take(nameLength)
@@ -279,7 +299,8 @@ struct ZipReader: ArchiveEntryReader {
             }
             let local = locals[index]
             guard rawName == local.rawName, localOffset == local.offset, method == local.method,
-                  flags & 0x09 == local.flags & 0x09, crc == local.crc, compressed == local.compressedSize, size == local.size else {
+                flags & 0x09 == local.flags & 0x09, crc == local.crc, compressed == local.compressedSize, size == local.size
+            else {
                 throw DeployError(400, "zip entry \"\(local.path)\" does not match its central directory record")
             }
             // Unix mode (high 16 bits of the external attributes) when made on Unix (host 3).
@@ -314,11 +335,14 @@ struct ZipReader: ArchiveEntryReader {
             throw DeployError(400, "the zip archive has no end of central directory record")
         }
         let end = try take(22)
-        let total = Int(le16(end, 10)), directorySize = Int64(le32(end, 12)), directoryOffset = Int64(le32(end, 16))
+        let total = Int(le16(end, 10))
+        let directorySize = Int64(le32(end, 12))
+        let directoryOffset = Int64(le32(end, 16))
         let commentLength = Int(le16(end, 20))
         guard total == 0xFFFF || total == locals.count % 0x10000,
-              directorySize == 0xFFFF_FFFF || directorySize == centralSize,
-              directoryOffset == 0xFFFF_FFFF || directoryOffset == centralStart else {
+            directorySize == 0xFFFF_FFFF || directorySize == centralSize,
+            directoryOffset == 0xFFFF_FFFF || directoryOffset == centralStart
+        else {
             throw DeployError(400, "the zip archive's end record does not match its central directory")
         }
         _ = try take(commentLength)

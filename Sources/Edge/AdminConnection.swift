@@ -61,8 +61,9 @@ final class AdminConnection {
     }
 
     private func startReading() {
-        tcp.startReading(onData: { [unowned self] bytes in self.received(bytes) },
-                         onEnd: { [unowned self] _ in self.readEnded() })
+        tcp.startReading(
+            onData: { [unowned self] bytes in self.received(bytes) },
+            onEnd: { [unowned self] _ in self.readEnded() })
     }
 
     var isIdle: Bool { !busy && pending == nil && buffer.isEmpty && parser.isIdle }
@@ -72,8 +73,9 @@ final class AdminConnection {
     /// and the send timeout while a chunk of a streamed response waits for the kernel.
     var timing: ConnectionTiming? {
         guard !isClosed else { return nil }
-        return ConnectionTiming(handshakeStartedMs: tcp.handshakeStartedMs, requestStartedMs: busy ? nil : requestStartedMs,
-                                idleSinceMs: isIdle ? lastActivityMs : nil, stalledSinceMs: streamWriteStartedMs)
+        return ConnectionTiming(
+            handshakeStartedMs: tcp.handshakeStartedMs, requestStartedMs: busy ? nil : requestStartedMs,
+            idleSinceMs: isIdle ? lastActivityMs : nil, stalledSinceMs: streamWriteStartedMs)
     }
 
     private func received(_ bytes: UnsafeRawBufferPointer) {
@@ -99,11 +101,17 @@ final class AdminConnection {
         processing = true
         defer {
             processing = false
-            if index >= buffer.count { buffer.removeAll(keepingCapacity: buffer.capacity <= 64 * 1024) }
-            else if index > 0 { buffer.removeFirst(index) }
+            if index >= buffer.count {
+                buffer.removeAll(keepingCapacity: buffer.capacity <= 64 * 1024)
+            } else if index > 0 {
+                buffer.removeFirst(index)
+            }
             // A partly received request is on the clock; an idle connection is not.
-            if buffer.isEmpty && parser.isIdle { requestStartedMs = nil }
-            else if requestStartedMs == nil && !busy { requestStartedMs = tcp.loop.nowMilliseconds }
+            if buffer.isEmpty && parser.isIdle {
+                requestStartedMs = nil
+            } else if requestStartedMs == nil && !busy {
+                requestStartedMs = tcp.loop.nowMilliseconds
+            }
         }
         while !busy && !isClosed && !closeAfterResponse {
             let event: RequestEvent?
@@ -167,7 +175,8 @@ final class AdminConnection {
     private func prepareBody(_ request: inout Pending, framing: BodyFraming) -> AdminResponse? {
         let declared: Int? = if case .contentLength(let n) = framing { n } else { nil }
         guard framing != .none,
-              let target = owner.dispatcher.uploadTarget(method: request.method, target: request.target) else {
+            let target = owner.dispatcher.uploadTarget(method: request.method, target: request.target)
+        else {
             if let declared, declared > owner.limits.maxBodyBytes {
                 return .error(413, "request body larger than \(owner.limits.maxBodyBytes) bytes")
             }
@@ -200,12 +209,15 @@ final class AdminConnection {
         var headers: [AdminRequest.Header] = []
         headers.reserveCapacity(head.fieldCount)
         for field in head.fields {
-            headers.append(.init(name: String(decoding: field.name, as: UTF8.self),
-                                 value: String(decoding: field.value, as: UTF8.self)))
+            headers.append(
+                .init(
+                    name: String(decoding: field.name, as: UTF8.self),
+                    value: String(decoding: field.value, as: UTF8.self)))
         }
-        return Pending(method: head.method.name, target: ArraySlice(Array(head.target)), headers: headers,
-                       authorization: head.value(of: .authorization).map(Array.init),
-                       keepAlive: head.keepAlive, http10: head.version == .http1_0)
+        return Pending(
+            method: head.method.name, target: ArraySlice(Array(head.target)), headers: headers,
+            authorization: head.value(of: .authorization).map(Array.init),
+            keepAlive: head.keepAlive, http10: head.version == .http1_0)
     }
 
     /// Called by the dispatcher (on the loop) with the answer to the request it was given.
@@ -279,26 +291,28 @@ final class AdminConnection {
     private func pull(_ stream: any AdminBodyStream, chunked: Bool) {
         guard !isClosed else { return }
         if owner.isDraining { return close() }
-        tcp.loop.runBlocking({ try stream.next() }, completion: { [weak self] result in
-            guard let self, !self.isClosed else { return }
-            switch result {
-            case .success(.bytes(let bytes)) where !bytes.isEmpty:
-                var framed: [UInt8] = []
-                if chunked {
-                    framed.reserveCapacity(bytes.count + 12)
-                    framed.append(contentsOf: Array(String(bytes.count, radix: 16).utf8) + [13, 10])
-                    framed.append(contentsOf: bytes)
-                    framed.append(contentsOf: [13, 10])
-                } else {
-                    framed = bytes
+        tcp.loop.runBlocking(
+            { try stream.next() },
+            completion: { [weak self] result in
+                guard let self, !self.isClosed else { return }
+                switch result {
+                case .success(.bytes(let bytes)) where !bytes.isEmpty:
+                    var framed: [UInt8] = []
+                    if chunked {
+                        framed.reserveCapacity(bytes.count + 12)
+                        framed.append(contentsOf: Array(String(bytes.count, radix: 16).utf8) + [13, 10])
+                        framed.append(contentsOf: bytes)
+                        framed.append(contentsOf: [13, 10])
+                    } else {
+                        framed = bytes
+                    }
+                    self.writeStream(framed) { [weak self] in self?.pull(stream, chunked: chunked) }
+                case .success(.wait), .success(.bytes):
+                    _ = LoopTimer.once(on: self.tcp.loop, after: .milliseconds(250)) { [weak self] in self?.pull(stream, chunked: chunked) }
+                case .success(.end), .failure:
+                    self.writeStream(chunked ? Array("0\r\n\r\n".utf8) : []) { [weak self] in self?.close() }
                 }
-                self.writeStream(framed) { [weak self] in self?.pull(stream, chunked: chunked) }
-            case .success(.wait), .success(.bytes):
-                _ = LoopTimer.once(on: self.tcp.loop, after: .milliseconds(250)) { [weak self] in self?.pull(stream, chunked: chunked) }
-            case .success(.end), .failure:
-                self.writeStream(chunked ? Array("0\r\n\r\n".utf8) : []) { [weak self] in self?.close() }
-            }
-        })
+            })
     }
 
     /// Writes one piece; `then` runs once the kernel took it (not on error: the connection closes).

@@ -55,8 +55,9 @@ struct ReplicaRoutes: Sendable {
     func events(_ request: AdminRequest) throws -> AdminResponse {
         if let refused = refusal(request) { return refused }
         counters.eventStreams.add(1, ordering: .relaxed)
-        var response = AdminResponse(status: 200, body: [], contentType: "text/event-stream",
-                                     headers: [.init(name: "Cache-Control", value: "no-store")])
+        var response = AdminResponse(
+            status: 200, body: [], contentType: "text/event-stream",
+            headers: [.init(name: "Cache-Control", value: "no-store")])
         response.stream = GenerationStream(store: store)
         return response
     }
@@ -72,8 +73,9 @@ struct ReplicaRoutes: Sendable {
             throw AdminError(404, "no blob \(hash)")
         }
         counters.blobRequests.add(1, ordering: .relaxed)
-        var response = AdminResponse(status: 200, body: [], contentType: "application/octet-stream",
-                                     headers: [.init(name: "X-Wharf-Blob-Size", value: String(body.length))])
+        var response = AdminResponse(
+            status: 200, body: [], contentType: "application/octet-stream",
+            headers: [.init(name: "X-Wharf-Blob-Size", value: String(body.length))])
         switch body {
         case .bytes(let bytes):
             response.stream = BlobStream(source: .bytes(bytes))
@@ -94,14 +96,18 @@ final class ReplicaCounters: Sendable {
     let refused = Atomic<Int>(0)
 
     func render(_ text: inout PrometheusText) {
-        text.counter("wharf_replica_state_requests_total", help: "Replica state documents served to edges.",
-                     stateRequests.load(ordering: .relaxed))
-        text.counter("wharf_replica_event_streams_total", help: "Replica change streams opened by edges.",
-                     eventStreams.load(ordering: .relaxed))
-        text.counter("wharf_replica_blob_requests_total", help: "Blobs served to edges by hash.",
-                     blobRequests.load(ordering: .relaxed))
-        text.counter("wharf_replica_refused_total", help: "Replica requests refused for a bad token.",
-                     refused.load(ordering: .relaxed))
+        text.counter(
+            "wharf_replica_state_requests_total", help: "Replica state documents served to edges.",
+            stateRequests.load(ordering: .relaxed))
+        text.counter(
+            "wharf_replica_event_streams_total", help: "Replica change streams opened by edges.",
+            eventStreams.load(ordering: .relaxed))
+        text.counter(
+            "wharf_replica_blob_requests_total", help: "Blobs served to edges by hash.",
+            blobRequests.load(ordering: .relaxed))
+        text.counter(
+            "wharf_replica_refused_total", help: "Replica requests refused for a bad token.",
+            refused.load(ordering: .relaxed))
     }
 }
 

@@ -40,8 +40,10 @@ public struct AdminRequest: Sendable {
         }
     }
 
-    public init(method: String, path: String, query: String? = nil, headers: [Header] = [], body: [UInt8] = [],
-                parameters: [String: String] = [:], remainder: String = "") {
+    public init(
+        method: String, path: String, query: String? = nil, headers: [Header] = [], body: [UInt8] = [],
+        parameters: [String: String] = [:], remainder: String = ""
+    ) {
         self.method = method
         self.path = path
         self.query = query
@@ -233,8 +235,10 @@ public final class AdminRoutes: Sendable {
 
     /// Registers a route with `access` (who may call it) and, for `upload`, a body streamed to
     /// a file rather than held in memory (`AdminRequest.upload`).
-    public func register(_ method: String, _ pattern: String, access: AdminAccess, upload: AdminUploadTarget? = nil,
-                         _ handler: @escaping AdminHandler) throws {
+    public func register(
+        _ method: String, _ pattern: String, access: AdminAccess, upload: AdminUploadTarget? = nil,
+        _ handler: @escaping AdminHandler
+    ) throws {
         guard pattern.hasPrefix(AdminRoutes.apiPrefix) else { throw RegistrationError.outsideAPI(pattern) }
         try add(method, pattern, requiresToken: true, access: access, upload: upload, handler)
     }
@@ -251,11 +255,14 @@ public final class AdminRoutes: Sendable {
     }
 
     /// Any path under `/_wharf/`; `requiresToken: false` only for the health check and signed hooks.
-    func add(_ method: String, _ pattern: String, requiresToken: Bool, access: AdminAccess = .admin,
-             upload: AdminUploadTarget? = nil, _ handler: @escaping AdminHandler) throws {
+    func add(
+        _ method: String, _ pattern: String, requiresToken: Bool, access: AdminAccess = .admin,
+        upload: AdminUploadTarget? = nil, _ handler: @escaping AdminHandler
+    ) throws {
         let method = method.uppercased()
         guard pattern.hasPrefix("/_wharf/"), !method.isEmpty,
-              method.utf8.allSatisfy({ $0 >= 0x41 && $0 <= 0x5A }) else { throw RegistrationError.invalidPattern(pattern) }
+            method.utf8.allSatisfy({ $0 >= 0x41 && $0 <= 0x5A })
+        else { throw RegistrationError.invalidPattern(pattern) }
         let parts = pattern.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
         var segments: [Route.Segment] = []
         var names = Set<String>()
@@ -275,8 +282,9 @@ public final class AdminRoutes: Sendable {
                 segments.append(.literal(String(part)))
             }
         }
-        let route = Route(method: method, pattern: pattern, segments: segments, requiresToken: requiresToken,
-                          access: access, upload: upload, handler: handler)
+        let route = Route(
+            method: method, pattern: pattern, segments: segments, requiresToken: requiresToken,
+            access: access, upload: upload, handler: handler)
         try routes.withLock { table in
             if table.contains(where: { $0.method == method && $0.segments == segments }) {
                 throw RegistrationError.duplicate(method: method, pattern: pattern)
@@ -310,7 +318,10 @@ public final class AdminRoutes: Sendable {
         var allowed = Set<String>()
         for route in table {
             guard let match = AdminRoutes.match(route, segments) else { continue }
-            guard route.method == method else { allowed.insert(route.method); continue }
+            guard route.method == method else {
+                allowed.insert(route.method)
+                continue
+            }
             if let current = best, !AdminRoutes.isMoreSpecific(route, than: current.route) { continue }
             best = match
         }

@@ -53,8 +53,10 @@ public final class AdminServer: Sendable {
 
     /// An admin server with only the generic routes (health, metrics, status); add sources and
     /// routes, then `start()`. See `init(edge:token:logger:)` for the edge's admin API.
-    public init(host: String = "127.0.0.1", port: Int = 8081, token: AdminToken, limits: Limits = Limits(),
-                logger: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8081, token: AdminToken, limits: Limits = Limits(),
+        logger: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
         self.host = host
         self.requestedPort = port
         self.token = token
@@ -140,8 +142,9 @@ public final class AdminServer: Sendable {
     static func http1Only(_ context: TLSServerContext) -> TLSServerContext {
         guard context.alpnProtocols != ["http/1.1"] else { return context }
         do {
-            return try TLSServerContext(certificates: context.certificateFiles, alpn: ["http/1.1"], previous: context,
-                                        rejectUnknownServerNames: context.rejectsUnknownServerNames)
+            return try TLSServerContext(
+                certificates: context.certificateFiles, alpn: ["http/1.1"], previous: context,
+                rejectUnknownServerNames: context.rejectsUnknownServerNames)
         } catch {
             return context
         }
@@ -176,10 +179,18 @@ public final class AdminServer: Sendable {
     /// answer dropped), and joins the loop thread. Idempotent.
     public func shutdown() {
         dashboard.stop()
-        guard let loopThread = thread.withLock({ t in defer { t = nil }; return t }) else { return }
+        guard
+            let loopThread = thread.withLock({ t in
+                defer { t = nil }
+                return t
+            })
+        else { return }
         // The loop state stays alive until the thread is joined: the close callbacks of the
         // connections closed here run on later loop turns and call back into it.
-        let loopState = state.withLock { s in defer { s = nil }; return s }
+        let loopState = state.withLock { s in
+            defer { s = nil }
+            return s
+        }
         if let loopState {
             try? loopThread.loop.executeAndWait { loopState.closeAll() }
         }
@@ -229,9 +240,11 @@ final class AdminDispatcher: Sendable {
         // A dashboard page's request: a session cookie instead of the token (`DashboardGate`).
         var isAdmin = true
         var isReadSession = false
-        if pending.authorization == nil, let decision = DashboardGate.decide(
-            AdminRequest(method: pending.method == "HEAD" ? "GET" : pending.method, path: target.path, headers: pending.headers),
-            sessions: sessions, tls: connection.owner.tlsContext != nil) {
+        if pending.authorization == nil,
+            let decision = DashboardGate.decide(
+                AdminRequest(method: pending.method == "HEAD" ? "GET" : pending.method, path: target.path, headers: pending.headers),
+                sessions: sessions, tls: connection.owner.tlsContext != nil)
+        {
             switch decision {
             case .refused(let response):
                 if let file = pending.upload { unlink(file.path) }
@@ -243,7 +256,8 @@ final class AdminDispatcher: Sendable {
             }
         } else if !authorized(pending.authorization) {
             if let file = pending.upload { unlink(file.path) }
-            let challenge = pending.authorization == nil
+            let challenge =
+                pending.authorization == nil
                 ? #"Bearer realm="wharf-admin""#
                 : #"Bearer realm="wharf-admin", error="invalid_token""#
             var response = AdminResponse.error(401, "a valid bearer token is required")
@@ -288,13 +302,16 @@ final class AdminDispatcher: Sendable {
     /// The streaming target of the route a request head is for, if it has one (loop thread).
     func uploadTarget(method: String, target: ArraySlice<UInt8>) -> AdminUploadTarget? {
         guard let parsed = try? RequestTarget.parse(target, method: .other(Array(method.utf8))),
-              case .found(let match) = routes.lookup(method: method, path: parsed.path) else { return nil }
+            case .found(let match) = routes.lookup(method: method, path: parsed.path)
+        else { return nil }
         return match.route.upload
     }
 
-    private func run(_ match: AdminRoutes.Match, _ pending: AdminConnection.Pending, _ target: RequestTarget,
-                     _ connection: AdminConnection, credential: String? = nil, isAdmin: Bool = true,
-                     isReadSession: Bool = false) {
+    private func run(
+        _ match: AdminRoutes.Match, _ pending: AdminConnection.Pending, _ target: RequestTarget,
+        _ connection: AdminConnection, credential: String? = nil, isAdmin: Bool = true,
+        isReadSession: Bool = false
+    ) {
         var built = AdminRequest(
             method: pending.method == "HEAD" ? "GET" : pending.method, path: target.path, query: target.query,
             headers: pending.headers.filter { AdminDispatcher.passesToHandler($0, path: target.path) },
@@ -306,23 +323,25 @@ final class AdminDispatcher: Sendable {
         let request = built
         let handler = match.route.handler
         let logger = self.logger
-        connection.tcp.loop.runBlocking({ () -> AdminResponse in
-            // Whatever the handler did not move away is removed once it has answered.
-            defer { if let file = request.upload { unlink(file.path) } }
-            do {
-                return try handler(request)
-            } catch let error as AdminError {
-                return .error(error.status, error.message)
-            } catch let error as StoreError {
-                return .error(AdminDispatcher.status(for: error), error.description)
-            } catch {
-                logger("admin \(request.method) \(request.path) failed: \(error)")
-                return .error(500, "internal error: \(error)")
-            }
-        }, completion: { [weak connection] result in
-            let response = (try? result.get()) ?? .error(503, "the admin server is shutting down")
-            connection?.finish(response, for: pending)
-        })
+        connection.tcp.loop.runBlocking(
+            { () -> AdminResponse in
+                // Whatever the handler did not move away is removed once it has answered.
+                defer { if let file = request.upload { unlink(file.path) } }
+                do {
+                    return try handler(request)
+                } catch let error as AdminError {
+                    return .error(error.status, error.message)
+                } catch let error as StoreError {
+                    return .error(AdminDispatcher.status(for: error), error.description)
+                } catch {
+                    logger("admin \(request.method) \(request.path) failed: \(error)")
+                    return .error(500, "internal error: \(error)")
+                }
+            },
+            completion: { [weak connection] result in
+                let response = (try? result.get()) ?? .error(503, "the admin server is shutting down")
+                connection?.finish(response, for: pending)
+            })
     }
 
     /// Credentials stay with the server: no handler sees `Authorization`, and API handlers do not
@@ -366,8 +385,9 @@ final class AdminLoopState: @unchecked Sendable {
         // One request timeout for the handshake, the request and (as idle) a stalled stream.
         connections = ConnectionCore(
             maxConnections: limits.maxConnections,
-            timeouts: ConnectionTimeouts(handshakeMs: limits.requestTimeoutMs, requestMs: limits.requestTimeoutMs,
-                                         idleMs: limits.idleTimeoutMs, sendMs: limits.idleTimeoutMs),
+            timeouts: ConnectionTimeouts(
+                handshakeMs: limits.requestTimeoutMs, requestMs: limits.requestTimeoutMs,
+                idleMs: limits.idleTimeoutMs, sendMs: limits.idleTimeoutMs),
             tickMs: AdminLoopState.tickMs)
     }
 
@@ -376,9 +396,10 @@ final class AdminLoopState: @unchecked Sendable {
 
     func listen(host: String, port: Int) throws -> Int {
         // No SO_REUSEPORT: a second admin server on the same port must fail, not share it.
-        let l = try TCPListener.listen(on: loop, host: host, port: port, backlog: 128, reusePort: false,
-                                       onError: { [unowned self] error in self.logger("admin accept failed: \(error)") },
-                                       onAccept: { [unowned self] tcp in self.accepted(tcp) })
+        let l = try TCPListener.listen(
+            on: loop, host: host, port: port, backlog: 128, reusePort: false,
+            onError: { [unowned self] error in self.logger("admin accept failed: \(error)") },
+            onAccept: { [unowned self] tcp in self.accepted(tcp) })
         listener = l
         let t = LoopTimer(loop: loop)
         t.start(after: .milliseconds(AdminLoopState.tickMs), repeating: .milliseconds(AdminLoopState.tickMs)) { [unowned self] in

@@ -54,8 +54,10 @@ public struct AdminToken: Sendable {
 
     /// Reads the token from `environment`, else from `<storePath>/admin-token`, creating that
     /// file with a fresh random token when it does not exist.
-    public static func resolve(storePath: String,
-                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> AdminToken {
+    public static func resolve(
+        storePath: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> AdminToken {
         if let value = environment[environmentVariable] {
             let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
             guard !trimmed.isEmpty else { throw LoadError.emptyEnvironment }

@@ -65,15 +65,15 @@ public struct ArtifactResponder: Sendable {
     /// for the ones accepted here both give the same response.
     func cacheHitCandidate(_ head: RequestHead, memo: RouteMemo) -> CacheHitCandidate? {
         guard head.method == .get, head.keepAlive, head.version == .http1_1,
-              !head.contains(.range), !head.contains(.ifRange), !head.contains(.ifNoneMatch),
-              !head.contains(.ifMatch), !head.contains(.ifModifiedSince), !head.contains(.ifUnmodifiedSince),
-              let hostField = head.value(of: .host),
-              let resolution = memo.lookupIfRemembered(RouteMemo.Key(host: hostField, target: head.target)),
-              let app = resolution.app, let file = resolution.file,
-              !earlyHints || file.earlyHintsHead == nil,
-              file.deltas.isEmpty || head.value(ofName: DictionaryNegotiation.fieldName) == nil,
-              let coding = ContentNegotiation.select(acceptEncoding: head.value(of: .acceptEncoding), available: file.available),
-              let rep = file.representation(coding)
+            !head.contains(.range), !head.contains(.ifRange), !head.contains(.ifNoneMatch),
+            !head.contains(.ifMatch), !head.contains(.ifModifiedSince), !head.contains(.ifUnmodifiedSince),
+            let hostField = head.value(of: .host),
+            let resolution = memo.lookupIfRemembered(RouteMemo.Key(host: hostField, target: head.target)),
+            let app = resolution.app, let file = resolution.file,
+            !earlyHints || file.earlyHintsHead == nil,
+            file.deltas.isEmpty || head.value(ofName: DictionaryNegotiation.fieldName) == nil,
+            let coding = ContentNegotiation.select(acceptEncoding: head.value(of: .acceptEncoding), available: file.available),
+            let rep = file.representation(coding)
         else { return nil }
         return CacheHitCandidate(app: app, file: file, rep: rep)
     }
@@ -90,8 +90,10 @@ public struct ArtifactResponder: Sendable {
     }
 
     /// Target normalisation, Host, routing and file lookup (the work `RouteMemo` saves).
-    private func resolve(_ head: RequestHead, hostField: ArraySlice<UInt8>?, snapshot: DeploymentCatalog.Snapshot,
-                         fail: (Int, String) -> Plan) -> Resolved {
+    private func resolve(
+        _ head: RequestHead, hostField: ArraySlice<UInt8>?, snapshot: DeploymentCatalog.Snapshot,
+        fail: (Int, String) -> Plan
+    ) -> Resolved {
         let target: RequestTarget
         do {
             target = try RequestTarget.parse(head.target, method: head.method)
@@ -125,12 +127,14 @@ public struct ArtifactResponder: Sendable {
         case .get: isHead = false
         case .head: isHead = true
         default:
-            return ArtifactResponder.error(405, "method not allowed", date: date, close: close,
-                                           http10KeepAlive: http10KeepAlive, extra: "Allow: GET, HEAD\r\n")
+            return ArtifactResponder.error(
+                405, "method not allowed", date: date, close: close,
+                http10KeepAlive: http10KeepAlive, extra: "Allow: GET, HEAD\r\n")
         }
         func fail(_ status: Int, _ message: String) -> Plan {
-            ArtifactResponder.error(status, message, date: date, close: close, http10KeepAlive: http10KeepAlive,
-                                    omitBody: isHead)
+            ArtifactResponder.error(
+                status, message, date: date, close: close, http10KeepAlive: http10KeepAlive,
+                omitBody: isHead)
         }
         let hostField = head.value(of: .host)
         let resolution: RouteMemo.Resolution
@@ -154,8 +158,9 @@ public struct ArtifactResponder: Sendable {
             }
         }
         if let app = resolution.app, let page = resolution.page {
-            return planPage(page, head: head, isHead: isHead, app: app, date: date, close: close,
-                            http10KeepAlive: http10KeepAlive, fail: fail)
+            return planPage(
+                page, head: head, isHead: isHead, app: app, date: date, close: close,
+                http10KeepAlive: http10KeepAlive, fail: fail)
         }
         guard let app = resolution.app, let file = resolution.file else {
             var missing = fail(404, "not found")
@@ -170,8 +175,10 @@ public struct ArtifactResponder: Sendable {
         // Accept-Ranges) and a Range request for it gets the whole delta (200), as nginx does
         // for a representation it will not slice.
         let rangeField = isHead ? nil : head.value(of: .range)
-        guard let coding = ContentNegotiation.select(acceptEncoding: head.value(of: .acceptEncoding),
-                                                     available: file.available)
+        guard
+            let coding = ContentNegotiation.select(
+                acceptEncoding: head.value(of: .acceptEncoding),
+                available: file.available)
         else { return fail(406, "no acceptable content coding") }
         guard var rep = file.representation(coding) else { return fail(500, "missing representation") }
         if let delta = DictionaryNegotiation.delta(for: head, file: file) {
@@ -182,14 +189,16 @@ public struct ArtifactResponder: Sendable {
         let outcome = ConditionalRequest.evaluate(
             method: isHead ? .head : .get,
             validators: .init(etag: rep.etag, lastModified: file.entry.lastModified),
-            headers: .init(ifMatch: head.value(of: .ifMatch),
-                           ifUnmodifiedSince: head.value(of: .ifUnmodifiedSince),
-                           ifNoneMatch: head.value(of: .ifNoneMatch),
-                           ifModifiedSince: head.value(of: .ifModifiedSince),
-                           ifRange: head.value(of: .ifRange),
-                           hasRange: rangeField != nil && rangeable))
-        var plan = Plan(status: 200, earlyHints: nil, head: [], body: .none, close: close,
-                        app: app, path: file.entry.path, file: file)
+            headers: .init(
+                ifMatch: head.value(of: .ifMatch),
+                ifUnmodifiedSince: head.value(of: .ifUnmodifiedSince),
+                ifNoneMatch: head.value(of: .ifNoneMatch),
+                ifModifiedSince: head.value(of: .ifModifiedSince),
+                ifRange: head.value(of: .ifRange),
+                hasRange: rangeField != nil && rangeable))
+        var plan = Plan(
+            status: 200, earlyHints: nil, head: [], body: .none, close: close,
+            app: app, path: file.entry.path, file: file)
         switch outcome {
         case .notModified:
             var b = ResponseHeadWriter(status: 304, date: date, server: "wharf")
@@ -229,9 +238,10 @@ public struct ArtifactResponder: Sendable {
                     // which RFC 9110 §14.2 allows in place of any Range.
                     break
                 case .multiple(let spans):
-                    let multipart = MultipartByteRanges(spans: spans, contentType: file.contentType,
-                                                        completeLength: rep.size,
-                                                        boundary: ArtifactResponder.boundary(for: rep))
+                    let multipart = MultipartByteRanges(
+                        spans: spans, contentType: file.contentType,
+                        completeLength: rep.size,
+                        boundary: ArtifactResponder.boundary(for: rep))
                     var b = ResponseHeadWriter(status: 206, date: date, server: "wharf")
                     b.contentLength(multipart.contentLength)
                     b.header("Content-Type", multipart.responseContentType)
@@ -257,16 +267,19 @@ public struct ArtifactResponder: Sendable {
 
     /// The generated `/_downloads` page: preconditions as for files (ETag, Last-Modified), no
     /// ranges (a Range field is ignored: a whole 200), HEAD without the body.
-    private func planPage(_ page: DownloadsPage, head: RequestHead, isHead: Bool, app: String, date: [UInt8], close: Bool,
-                          http10KeepAlive: Bool, fail: (Int, String) -> Plan) -> Plan {
+    private func planPage(
+        _ page: DownloadsPage, head: RequestHead, isHead: Bool, app: String, date: [UInt8], close: Bool,
+        http10KeepAlive: Bool, fail: (Int, String) -> Plan
+    ) -> Plan {
         let outcome = ConditionalRequest.evaluate(
             method: isHead ? .head : .get,
             validators: .init(etag: page.etag, lastModified: page.lastModified),
-            headers: .init(ifMatch: head.value(of: .ifMatch),
-                           ifUnmodifiedSince: head.value(of: .ifUnmodifiedSince),
-                           ifNoneMatch: head.value(of: .ifNoneMatch),
-                           ifModifiedSince: head.value(of: .ifModifiedSince),
-                           ifRange: nil, hasRange: false))
+            headers: .init(
+                ifMatch: head.value(of: .ifMatch),
+                ifUnmodifiedSince: head.value(of: .ifUnmodifiedSince),
+                ifNoneMatch: head.value(of: .ifNoneMatch),
+                ifModifiedSince: head.value(of: .ifModifiedSince),
+                ifRange: nil, hasRange: false))
         var plan = Plan(status: 200, earlyHints: nil, head: [], body: .none, close: close, app: app, path: DownloadsPage.path)
         switch outcome {
         case .notModified:
@@ -290,19 +303,23 @@ public struct ArtifactResponder: Sendable {
 
     /// A multipart boundary that cannot occur in the body's part heads: derived from the ETag.
     static func boundary(for rep: ServedFile.Representation) -> String {
-        "wharf-" + String(decoding: rep.etag.opaque.prefix(24), as: UTF8.self)
+        "wharf-"
+            + String(decoding: rep.etag.opaque.prefix(24), as: UTF8.self)
             .filter { $0.isLetter || $0.isNumber }
     }
 
     /// A short text/plain error response.
-    public static func error(_ status: Int, _ message: String, date: [UInt8], close: Bool,
-                             http10KeepAlive: Bool = false, extra: String = "", omitBody: Bool = false) -> Plan {
+    public static func error(
+        _ status: Int, _ message: String, date: [UInt8], close: Bool,
+        http10KeepAlive: Bool = false, extra: String = "", omitBody: Bool = false
+    ) -> Plan {
         let body = Array((message + "\n").utf8)
         var b = ResponseHeadWriter(status: status, date: date, server: "wharf")
         b.contentLength(Int64(body.count))
         b.fieldLines(Array("Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nCache-Control: no-store\r\n".utf8))
         b.fieldLines(Array(extra.utf8))
-        return Plan(status: status, earlyHints: nil, head: b.end(close: close, http10KeepAlive: http10KeepAlive),
-                    body: omitBody ? .none : .bytes(body), close: close, app: nil, path: nil)
+        return Plan(
+            status: status, earlyHints: nil, head: b.end(close: close, http10KeepAlive: http10KeepAlive),
+            body: omitBody ? .none : .bytes(body), close: close, app: nil, path: nil)
     }
 }

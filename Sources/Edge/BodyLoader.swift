@@ -112,7 +112,10 @@ struct BodyLoader: Sendable {
             while done < length {
                 let n = pread(opened.descriptor, buffer.baseAddress! + done, length - done, off_t(opened.offset) + off_t(done))
                 if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { failed = true; break }
+                guard n > 0 else {
+                    failed = true
+                    break
+                }
                 done += n
             }
             count = failed ? 0 : length

@@ -53,8 +53,10 @@ public struct CacheWarmer: Sendable {
     /// representation each file has). Paths resolve as the edge resolves them (`/` → index.html).
     /// `maxEvictedBytesPerEntry` bounds what one insert may evict (a warm should not flush the
     /// cache's hot set). Throws `AdminError` 404 when the app is not served.
-    public func warm(app: String, paths: [String], codings: [ContentCoding]?,
-                     maxEvictedBytesPerEntry: Int = .max) throws -> Report {
+    public func warm(
+        app: String, paths: [String], codings: [ContentCoding]?,
+        maxEvictedBytesPerEntry: Int = .max
+    ) throws -> Report {
         guard let deployment = catalog.snapshot.apps[app] else { throw AdminError(404, "app \"\(app)\" is not served") }
         var report = Report(app: app, deployment: deployment.id, loaded: 0, skipped: 0, bytes: 0, items: [])
         for path in paths {

@@ -171,8 +171,10 @@ struct ConnectionTiming: Equatable {
     /// Busy, and neither output nor input has moved since then.
     var stalledSinceMs: UInt64?
 
-    init(handshakeStartedMs: UInt64? = nil, requestStartedMs: UInt64? = nil, idleSinceMs: UInt64? = nil,
-         stalledSinceMs: UInt64? = nil) {
+    init(
+        handshakeStartedMs: UInt64? = nil, requestStartedMs: UInt64? = nil, idleSinceMs: UInt64? = nil,
+        stalledSinceMs: UInt64? = nil
+    ) {
         self.handshakeStartedMs = handshakeStartedMs
         self.requestStartedMs = requestStartedMs
         self.idleSinceMs = idleSinceMs

@@ -9,9 +9,9 @@ enum DictionaryNegotiation {
 
     static func delta(for head: RequestHead, file: ServedFile) -> ServedFile.Representation? {
         guard !file.deltas.isEmpty,
-              let field = head.value(ofName: fieldName),
-              ContentNegotiation.acceptsDictionaryZstd(acceptEncoding: head.value(of: .acceptEncoding)),
-              let hash = AvailableDictionary.parse(field)
+            let field = head.value(ofName: fieldName),
+            ContentNegotiation.acceptsDictionaryZstd(acceptEncoding: head.value(of: .acceptEncoding)),
+            let hash = AvailableDictionary.parse(field)
         else { return nil }
         return file.delta(forDictionary: hash)
     }

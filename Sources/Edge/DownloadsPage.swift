@@ -29,15 +29,19 @@ public final class DownloadsPage: Sendable {
     init(app: String, deploymentID: String, version: String?, createdAtMs: Int64, downloads: [ServedFile]) {
         lastModified = max(0, createdAtMs / 1000)
         count = downloads.count
-        body = Array(DownloadsPage.html(app: app, deploymentID: deploymentID, version: version,
-                                        publishedAt: lastModified, downloads: downloads).utf8)
+        body = Array(
+            DownloadsPage.html(
+                app: app, deploymentID: deploymentID, version: version,
+                publishedAt: lastModified, downloads: downloads
+            ).utf8)
         let tag = "\"dl-" + String(ContentHash.of(body).prefix(32)) + "\""
         etag = EntityTag(tag) ?? EntityTag(opaque: ArraySlice(tag.utf8))
         var validators = "ETag: \(tag)\r\n"
         validators += "Cache-Control: no-cache\r\n"
         validators += "Last-Modified: " + String(decoding: HTTPDate.format(lastModified), as: UTF8.self) + "\r\n"
         validatorHeaders = Array(validators.utf8)
-        let fixed = validators + "Content-Type: text/html; charset=utf-8\r\n"
+        let fixed =
+            validators + "Content-Type: text/html; charset=utf-8\r\n"
             + "X-Content-Type-Options: nosniff\r\n"
             + "Content-Security-Policy: default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\r\n"
             + "Referrer-Policy: no-referrer\r\n"
@@ -79,7 +83,8 @@ public final class DownloadsPage: Sendable {
             for file in downloads {
                 let entry = file.entry
                 let name = DownloadPolicy.fileName(ofPath: entry.path)
-                out += "<tr><th scope=\"row\"><a href=\"\(escape(href(entry.path)))\" download=\"\(escape(name))\">\(escape(String(entry.path.dropFirst())))</a></th>"
+                out +=
+                    "<tr><th scope=\"row\"><a href=\"\(escape(href(entry.path)))\" download=\"\(escape(name))\">\(escape(String(entry.path.dropFirst())))</a></th>"
                 out += "<td>\(escape(versionText))</td>"
                 out += "<td class=\"num\"><data value=\"\(entry.size)\">\(humanSize(entry.size))</data></td>"
                 out += "<td><code>\(escape(entry.blobHash))</code></td>"
@@ -99,7 +104,8 @@ public final class DownloadsPage: Sendable {
             if i > 0 { out.append(UInt8(ascii: "/")) }
             for b in segment.utf8 {
                 if (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
-                    || b == UInt8(ascii: "-") || b == UInt8(ascii: ".") || b == UInt8(ascii: "_") || b == UInt8(ascii: "~") {
+                    || b == UInt8(ascii: "-") || b == UInt8(ascii: ".") || b == UInt8(ascii: "_") || b == UInt8(ascii: "~")
+                {
                     out.append(b)
                 } else {
                     out.append(UInt8(ascii: "%"))

@@ -75,9 +75,11 @@ public struct EdgeConfiguration: Sendable, Equatable {
         if maxHeaderBytes < 256 { found.append(("edge.limits.header_bytes", "must be at least 256")) }
         if maxHeaderCount < 1 { found.append(("edge.limits.header_count", "must be at least 1")) }
         if maxConnectionsPerWorker < 1 { found.append(("edge.limits.max_connections_per_worker", "must be at least 1")) }
-        for (key, value) in [("edge.timeouts.header_ms", headerTimeoutMs), ("edge.timeouts.idle_ms", idleTimeoutMs),
-                             ("edge.timeouts.send_ms", sendTimeoutMs), ("edge.drain_timeout_ms", drainTimeoutMs),
-                             ("edge.alias_poll_ms", aliasPollMs)] where value < 1 {
+        for (key, value) in [
+            ("edge.timeouts.header_ms", headerTimeoutMs), ("edge.timeouts.idle_ms", idleTimeoutMs),
+            ("edge.timeouts.send_ms", sendTimeoutMs), ("edge.drain_timeout_ms", drainTimeoutMs),
+            ("edge.alias_poll_ms", aliasPollMs),
+        ] where value < 1 {
             found.append((key, "must be at least 1 ms"))
         }
         if let tls {
@@ -91,7 +93,8 @@ public struct EdgeConfiguration: Sendable, Equatable {
             found.append(("edge.admin_tls", "needs edge.tls (the admin listener uses the edge's certificates)"))
         }
         if !adminTLS && !EdgeConfiguration.isLoopback(adminHost) {
-            found.append(("edge.admin_listen", "\(adminHost) is not loopback: set edge.admin_tls: true (the admin token must not cross a network in clear)"))
+            found.append(
+                ("edge.admin_listen", "\(adminHost) is not loopback: set edge.admin_tls: true (the admin token must not cross a network in clear)"))
         }
         found += clientLimits.problems()
         found += accessLog.problems()

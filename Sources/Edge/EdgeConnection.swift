@@ -30,9 +30,10 @@ extension EdgeConnection {
         guard !isClosed else { return nil }
         let idle = isIdle
         let request = requestStartedMs
-        return ConnectionTiming(handshakeStartedMs: transport.handshakeStartedMs, requestStartedMs: request,
-                                idleSinceMs: idle ? lastActivityMs : nil,
-                                stalledSinceMs: !idle && request == nil ? max(lastWriteProgressMs, lastActivityMs) : nil)
+        return ConnectionTiming(
+            handshakeStartedMs: transport.handshakeStartedMs, requestStartedMs: request,
+            idleSinceMs: idle ? lastActivityMs : nil,
+            stalledSinceMs: !idle && request == nil ? max(lastWriteProgressMs, lastActivityMs) : nil)
     }
 }
 

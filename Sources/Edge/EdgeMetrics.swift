@@ -1,5 +1,5 @@
-import Synchronization
 import Glibc
+import Synchronization
 
 /// Process-wide edge counters (relaxed atomics: each is an independent tally), exposed as
 /// Prometheus text by the admin API.
@@ -114,7 +114,6 @@ extension EdgeMetrics {
         ["identity", "gzip", "zstd", "br", "dcz"].enumerated().map { ($0.element, bytesByCoding[$0.offset].load(ordering: .relaxed)) }
     }
 }
-
 
 /// Wall-clock seconds for Date headers.
 enum EdgeClock {

@@ -33,8 +33,10 @@ public final class EdgeServer: Sendable {
     /// A tier edge's source of blobs its replica store does not hold yet (nil: every blob is local).
     public let missingBlobs: (any MissingBlobSource)?
 
-    public init(configuration: EdgeConfiguration, store: Store, missingBlobs: (any MissingBlobSource)? = nil,
-                logger: @escaping @Sendable (String) -> Void = { _ in }) throws {
+    public init(
+        configuration: EdgeConfiguration, store: Store, missingBlobs: (any MissingBlobSource)? = nil,
+        logger: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws {
         self.configuration = configuration
         self.store = store
         self.missingBlobs = missingBlobs
@@ -49,9 +51,11 @@ public final class EdgeServer: Sendable {
         self.workers = Mutex([])
         if let tls = configuration.tls {
             do {
-                self.tlsContext = Mutex(try TLSServerContext(certificates: tls.certificates, alpn: EdgeServer.alpn(configuration),
-                                                              ticketKeyRotationSeconds: tls.ticketKeyRotationSeconds,
-                                                              rejectUnknownServerNames: tls.strictServerNames))
+                self.tlsContext = Mutex(
+                    try TLSServerContext(
+                        certificates: tls.certificates, alpn: EdgeServer.alpn(configuration),
+                        ticketKeyRotationSeconds: tls.ticketKeyRotationSeconds,
+                        rejectUnknownServerNames: tls.strictServerNames))
             } catch {
                 try? group.shutdown()
                 throw error
@@ -96,9 +100,10 @@ public final class EdgeServer: Sendable {
             let requested = port
             let requestedTLS = tlsPort
             let (ref, bound, boundTLS) = try loop.executeAndWait { [self] () throws -> (WorkerRef, Int, Int) in
-                let worker = EdgeWorker(index: index, loop: loop, configuration: configuration, catalog: catalog,
-                                        cache: cache, bodyLoader: loader, metrics: metrics, stats: accessStats,
-                                        logger: logger)
+                let worker = EdgeWorker(
+                    index: index, loop: loop, configuration: configuration, catalog: catalog,
+                    cache: cache, bodyLoader: loader, metrics: metrics, stats: accessStats,
+                    logger: logger)
                 worker.tlsContext = context.value
                 worker.clientLimits = clientLimits
                 worker.accessLog = accessLog.map(LoopAccessLog.init)
@@ -128,8 +133,9 @@ public final class EdgeServer: Sendable {
     public func reloadCertificates(_ certificates: [TLSCertificateFiles]) throws(TLSError) {
         let previous = tlsContext.withLock { $0 }
         guard let previous else { return }
-        let fresh = try TLSServerContext(certificates: certificates, alpn: previous.alpnProtocols, previous: previous,
-                                         rejectUnknownServerNames: previous.rejectsUnknownServerNames)
+        let fresh = try TLSServerContext(
+            certificates: certificates, alpn: previous.alpnProtocols, previous: previous,
+            rejectUnknownServerNames: previous.rejectsUnknownServerNames)
         tlsContext.withLock { $0 = fresh }
         let ref = TLSContextRef(fresh)
         for worker in workers.withLock({ $0 }) {

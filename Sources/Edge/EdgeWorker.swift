@@ -1,7 +1,7 @@
 import HTTPCore
+import Synchronization
 import TLS
 import UVLoop
-import Synchronization
 
 /// Everything one event loop owns: its listener, its connections, its Date cache, its
 /// counters, and the timer that enforces header/idle/send timeouts. Loop thread only, except
@@ -47,9 +47,11 @@ final class EdgeWorker {
     private var dateCache = HTTPDateCache()
     private let logger: @Sendable (String) -> Void
 
-    init(index: Int, loop: EventLoop, configuration: EdgeConfiguration, catalog: DeploymentCatalog,
-         cache: ResponseCache, bodyLoader: BodyLoader, metrics: EdgeMetrics, stats: AccessStats,
-         logger: @escaping @Sendable (String) -> Void) {
+    init(
+        index: Int, loop: EventLoop, configuration: EdgeConfiguration, catalog: DeploymentCatalog,
+        cache: ResponseCache, bodyLoader: BodyLoader, metrics: EdgeMetrics, stats: AccessStats,
+        logger: @escaping @Sendable (String) -> Void
+    ) {
         self.index = index
         self.loop = loop
         self.configuration = configuration
@@ -67,9 +69,10 @@ final class EdgeWorker {
         self.parserLimits = limits
         self.connections = ConnectionCore(
             maxConnections: configuration.maxConnectionsPerWorker,
-            timeouts: ConnectionTimeouts(handshakeMs: configuration.tls?.handshakeTimeoutMs ?? configuration.headerTimeoutMs,
-                                         requestMs: configuration.headerTimeoutMs, idleMs: configuration.idleTimeoutMs,
-                                         sendMs: configuration.sendTimeoutMs),
+            timeouts: ConnectionTimeouts(
+                handshakeMs: configuration.tls?.handshakeTimeoutMs ?? configuration.headerTimeoutMs,
+                requestMs: configuration.headerTimeoutMs, idleMs: configuration.idleTimeoutMs,
+                sendMs: configuration.sendTimeoutMs),
             tickMs: EdgeWorker.tickMs)
     }
 
@@ -84,14 +87,16 @@ final class EdgeWorker {
 
     /// Binds this loop's listener (SO_REUSEPORT: every worker binds the same port) and starts the timer.
     func start(port: Int, tlsPort: Int = 0) throws -> Int {
-        let l = try TCPListener.listen(on: loop, host: configuration.listenHost, port: port,
-                                       onError: { [unowned self] error in self.log("accept failed: \(error)") },
-                                       onAccept: { [unowned self] tcp in self.accepted(tcp, secure: false) })
+        let l = try TCPListener.listen(
+            on: loop, host: configuration.listenHost, port: port,
+            onError: { [unowned self] error in self.log("accept failed: \(error)") },
+            onAccept: { [unowned self] tcp in self.accepted(tcp, secure: false) })
         listener = l
         if let tls = configuration.tls, tlsContext != nil {
-            let secure = try TCPListener.listen(on: loop, host: tls.listenHost, port: tlsPort,
-                                                onError: { [unowned self] error in self.log("TLS accept failed: \(error)") },
-                                                onAccept: { [unowned self] tcp in self.accepted(tcp, secure: true) })
+            let secure = try TCPListener.listen(
+                on: loop, host: tls.listenHost, port: tlsPort,
+                onError: { [unowned self] error in self.log("TLS accept failed: \(error)") },
+                onAccept: { [unowned self] tcp in self.accepted(tcp, secure: true) })
             tlsListener = secure
             boundTLSPort = secure.localAddress.port
         }
@@ -141,22 +146,23 @@ final class EdgeWorker {
     /// host and target on the TLS port (308 keeps the method, RFC 9110 §15.4.9). nil: serve it here.
     func httpsRedirect(_ head: RequestHead) -> ArtifactResponder.Plan? {
         guard let tls = configuration.tls, !tls.redirectApps.isEmpty, boundTLSPort != 0,
-              let (app, target, hostField) = routedApp(head), tls.redirects(app)
+            let (app, target, hostField) = routedApp(head), tls.redirects(app)
         else { return nil }
         let host = Router.hostName(hostField)
         let port = boundTLSPort == 443 ? "" : ":\(boundTLSPort)"
         let path = target.form == .absolute ? target.path + (target.query.map { "?" + $0 } ?? "") : String(decoding: head.target, as: UTF8.self)
         let close = !head.keepAlive
-        return ArtifactResponder.error(308, "moved to https://\(host)\(port)\(path)", date: date(), close: close,
-                                       http10KeepAlive: head.keepAlive && head.version == .http1_0,
-                                       extra: "Location: https://\(host)\(port)\(path)\r\n", omitBody: head.method == .head)
+        return ArtifactResponder.error(
+            308, "moved to https://\(host)\(port)\(path)", date: date(), close: close,
+            http10KeepAlive: head.keepAlive && head.version == .http1_0,
+            extra: "Location: https://\(host)\(port)\(path)\r\n", omitBody: head.method == .head)
     }
 
     /// The app a request is routed to, whatever its path resolves to (a 404 inside an app too).
     func routedApp(_ head: RequestHead) -> (app: String, target: RequestTarget, host: String)? {
         guard let target = try? RequestTarget.parse(head.target, method: head.method),
-              let host = target.host ?? head.value(of: .host).map({ String(decoding: $0, as: UTF8.self) }),
-              let route = responder.router.route(host: host, path: target.path, knownApps: currentSnapshot().appNames)
+            let host = target.host ?? head.value(of: .host).map({ String(decoding: $0, as: UTF8.self) }),
+            let route = responder.router.route(host: host, path: target.path, knownApps: currentSnapshot().appNames)
         else { return nil }
         return (route.app, target, host)
     }
@@ -184,14 +190,16 @@ final class EdgeWorker {
     func cacheHit(_ head: RequestHead) -> (ArtifactResponder.CacheHitCandidate, ResponseCache.Entry)? {
         _ = currentSnapshot()
         guard let candidate = responder.cacheHitCandidate(head, memo: routeMemo),
-              let entry = cache.getIfPresent(candidate.rep.cacheKey)
+            let entry = cache.getIfPresent(candidate.rep.cacheKey)
         else { return nil }
         return (candidate, entry)
     }
 
     /// Loads a body through the shared cache: one load per key however many wait for it.
-    func loadBody(_ file: ServedFile, _ rep: ServedFile.Representation,
-                      _ done: @escaping (Result<ResponseCache.Entry, any Error>) -> Void) {
+    func loadBody(
+        _ file: ServedFile, _ rep: ServedFile.Representation,
+        _ done: @escaping (Result<ResponseCache.Entry, any Error>) -> Void
+    ) {
         let loop = self.loop
         let worker = self
         let key = rep.cacheKey
@@ -199,18 +207,23 @@ final class EdgeWorker {
         let (hit, mustLoad) = worker.cache.getOrJoinLoad(key, countingLookup: false) { result in
             _ = loop.execute { box.value(result) }
         }
-        if let hit { done(.success(hit)); return }  // synchronous: the slot is ready before flush()
+        if let hit {
+            done(.success(hit))
+            return
+        }  // synchronous: the slot is ready before flush()
         guard mustLoad else { return }
         let loader = worker.bodyLoader
         let cache = worker.cache
-        loop.runBlocking({ () -> ResponseCache.Entry in
-            switch try loader.load(file, rep) {
-            case .bytes(let bytes): return ResponseCache.Entry(fixedHeaders: [], body: bytes)
-            case .file(let open): return ResponseCache.Entry(fixedHeaders: [], body: [], file: open)
-            }
-        }, completion: { result in
-            cache.finishLoad(key, result: result)
-        })
+        loop.runBlocking(
+            { () -> ResponseCache.Entry in
+                switch try loader.load(file, rep) {
+                case .bytes(let bytes): return ResponseCache.Entry(fixedHeaders: [], body: bytes)
+                case .file(let open): return ResponseCache.Entry(fixedHeaders: [], body: [], file: open)
+                }
+            },
+            completion: { result in
+                cache.finishLoad(key, result: result)
+            })
     }
 
     /// The port the TLS listener bound (the real one when 0 was asked for).
@@ -303,7 +316,10 @@ final class EdgeWorker {
                 connection.close()
             }
         }
-        if sweep.drained { drained?(); drained = nil }
+        if sweep.drained {
+            drained?()
+            drained = nil
+        }
     }
 
     private var drained: (() -> Void)?

@@ -221,7 +221,8 @@ struct HTTP1ConnectionState<Response: HTTP1PendingResponse> {
                 decision = .pauseReading
             }
         } else if readingPaused, queuedBytes <= writeHighWaterBytes / 2,
-                  pendingCount < Self.maxQueuedResponses / 2, !closingAfterQueue {
+            pendingCount < Self.maxQueuedResponses / 2, !closingAfterQueue
+        {
             readingPaused = false
             decision = .resumeReading
         }

@@ -99,8 +99,9 @@ final class HTTP2Connection: EdgeConnection, HTTP2SessionDelegate {
             self.isClosed = true
             self.worker.connectionClosed(self)
         }
-        transport.startReading(onData: { [unowned self] bytes in self.received(bytes) },
-                               onEnd: { [unowned self] _ in self.readEnded() })
+        transport.startReading(
+            onData: { [unowned self] bytes in self.received(bytes) },
+            onEnd: { [unowned self] _ in self.readEnded() })
         received(firstBytes)
     }
 
@@ -265,8 +266,10 @@ final class HTTP2Connection: EdgeConnection, HTTP2SessionDelegate {
     }
 
     /// The selected bytes of a loaded representation as body segments (slices and file ranges, not copies).
-    private func segments(_ entry: ResponseCache.Entry, _ slices: ArtifactResponder.Slices,
-                          multipartHead: [ArraySlice<UInt8>]?) -> [HTTP2ResponseBody.Segment] {
+    private func segments(
+        _ entry: ResponseCache.Entry, _ slices: ArtifactResponder.Slices,
+        multipartHead: [ArraySlice<UInt8>]?
+    ) -> [HTTP2ResponseBody.Segment] {
         func range(_ offset: Int64, _ length: Int64) -> HTTP2ResponseBody.Segment {
             if let file = entry.file { return .file(file, offset: file.offset + offset, length: length) }
             return .bytes(entry.body[Int(offset)..<Int(offset + length)])

@@ -41,12 +41,15 @@ final class HTTP2ResponseBody: HTTP2BodySource {
             case .file(_, _, let length): return length <= 0
             }
         }
-        self.segments = !hasEmpty ? segments : segments.filter {
-            switch $0 {
-            case .bytes(let b): return !b.isEmpty
-            case .file(_, _, let length): return length > 0
+        self.segments =
+            !hasEmpty
+            ? segments
+            : segments.filter {
+                switch $0 {
+                case .bytes(let b): return !b.isEmpty
+                case .file(_, _, let length): return length > 0
+                }
             }
-        }
         self.stream = stream
         let readsFiles = self.segments.contains { if case .file = $0 { true } else { false } }
         self.loop = readsFiles ? connection.transport.loop : nil
@@ -77,7 +80,10 @@ final class HTTP2ResponseBody: HTTP2BodySource {
                         (buffer.baseAddress! + written).copyMemory(from: source.baseAddress! + chunkUsed, byteCount: count)
                     }
                     chunkUsed += count
-                    if chunkUsed == chunk.count { chunk = []; chunkUsed = 0 }
+                    if chunkUsed == chunk.count {
+                        chunk = []
+                        chunkUsed = 0
+                    }
                     advance(count, segmentLength: length)
                     written += count
                     continue
@@ -131,19 +137,21 @@ final class HTTP2ResponseBody: HTTP2BodySource {
         readInFlight = true
         let bound = LoopBound(self)
         let descriptor = file.descriptor
-        loop.runBlocking({ () -> [UInt8]? in
-            withExtendedLifetime(file) { CachedFileRead.readBlocking(descriptor: descriptor, count: count, offset: offset) }
-        }, completion: { result in
-            let body = bound.value
-            body.readInFlight = false
-            switch result {
-            case .success(let bytes?):
-                body.chunk = bytes
-                body.chunkUsed = 0
-            default:
-                body.failed = true
-            }
-            body.connection?.bodyReadable(body.stream)
-        })
+        loop.runBlocking(
+            { () -> [UInt8]? in
+                withExtendedLifetime(file) { CachedFileRead.readBlocking(descriptor: descriptor, count: count, offset: offset) }
+            },
+            completion: { result in
+                let body = bound.value
+                body.readInFlight = false
+                switch result {
+                case .success(let bytes?):
+                    body.chunk = bytes
+                    body.chunkUsed = 0
+                default:
+                    body.failed = true
+                }
+                body.connection?.bodyReadable(body.stream)
+            })
     }
 }

@@ -66,7 +66,9 @@ struct HTTP2ResponseHead {
         return nil
     }
 
-    private static let connectionSpecific: [[UInt8]] = ["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection"].map { Array($0.utf8) }
+    private static let connectionSpecific: [[UInt8]] = ["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection"].map {
+        Array($0.utf8)
+    }
 
     private static func isConnectionSpecific(_ name: ArraySlice<UInt8>) -> Bool {
         connectionSpecific.contains { $0.elementsEqual(name) }

@@ -83,8 +83,9 @@ final class HTTPConnection {
         self.transport = transport
         self.isSecure = isSecure
         self.worker = worker
-        state = HTTP1ConnectionState(limits: worker.parserLimits, writeHighWaterBytes: worker.configuration.writeHighWaterBytes,
-                                     now: transport.loop.nowMilliseconds)
+        state = HTTP1ConnectionState(
+            limits: worker.parserLimits, writeHighWaterBytes: worker.configuration.writeHighWaterBytes,
+            now: transport.loop.nowMilliseconds)
     }
 
     func start() {
@@ -97,8 +98,9 @@ final class HTTPConnection {
     }
 
     private func startReading() {
-        transport.startReading(onData: { [unowned self] bytes in self.received(bytes) },
-                         onEnd: { [unowned self] _ in self.readEnded() })
+        transport.startReading(
+            onData: { [unowned self] bytes in self.received(bytes) },
+            onEnd: { [unowned self] _ in self.readEnded() })
     }
 
     var isIdle: Bool { state.isIdle(queuedBytes: transport.writeQueueSize) }
@@ -219,8 +221,9 @@ final class HTTPConnection {
                         // A tier edge's blob the origin could not give: 502/504, never a part of a body.
                         let unavailable = error as? BlobUnavailable
                         let status = unavailable?.status ?? 500
-                        let failed = ArtifactResponder.error(status, unavailable == nil ? "internal error" : "origin unavailable",
-                                                             date: self.worker.date(), close: true)
+                        let failed = ArtifactResponder.error(
+                            status, unavailable == nil ? "internal error" : "origin unavailable",
+                            date: self.worker.date(), close: true)
                         slot.buffers = [WriteBuffer(failed.head)]
                         if case .bytes(let b) = failed.body { slot.buffers.append(WriteBuffer(b)) }
                         slot.status = status
@@ -299,8 +302,10 @@ final class HTTPConnection {
     }
 
     /// A multipart/byteranges body as buffers (in-memory bodies) or as part heads + file ranges.
-    private func multipartBuffers(_ m: MultipartByteRanges, head: [UInt8], body: [UInt8]?, file: OpenFile?, slot: Slot,
-                                  app: String?) -> [WriteBuffer] {
+    private func multipartBuffers(
+        _ m: MultipartByteRanges, head: [UInt8], body: [UInt8]?, file: OpenFile?, slot: Slot,
+        app: String?
+    ) -> [WriteBuffer] {
         var out: [WriteBuffer] = []
         if isSecure, let hsts = worker.hstsField(app: app) {
             appendHead(head, tail: [], adding: hsts, to: &out)
@@ -326,7 +331,9 @@ final class HTTPConnection {
         while let slot = state.nextToWrite() {
             write(slot)
             worker.record(slot.status, bytes: slot.bytes, app: slot.app, file: slot.servedFile, coding: slot.coding)
-            if let request = slot.log { worker.logResponse(request, status: slot.status, bytes: slot.bytes, app: slot.app, startedNs: slot.startedNs) }
+            if let request = slot.log {
+                worker.logResponse(request, status: slot.status, bytes: slot.bytes, app: slot.app, startedNs: slot.startedNs)
+            }
             if slot.startedNs != 0 {
                 worker.metrics.recordRequestDuration(nanoseconds: EdgeClock.monotonicNanoseconds() &- slot.startedNs)
             }
@@ -347,7 +354,10 @@ final class HTTPConnection {
     /// would cost an allocation and a weak reference each time).
     private lazy var writeCompleted: (UVError?) -> Void = { [weak self] error in
         guard let self else { return }
-        if self.state.writeCompleted(failed: error != nil, now: self.transport.loop.nowMilliseconds) { self.close(); return }
+        if self.state.writeCompleted(failed: error != nil, now: self.transport.loop.nowMilliseconds) {
+            self.close()
+            return
+        }
         self.afterWrite()
     }
 
@@ -355,8 +365,10 @@ final class HTTPConnection {
         let done = writeCompleted
         if slot.multipartFileParts.isEmpty {
             if let file = slot.file {
-                transport.sendFile(after: slot.buffers, descriptor: file.descriptor, offset: slot.fileRange.offset,
-                             count: slot.fileRange.length) { error in
+                transport.sendFile(
+                    after: slot.buffers, descriptor: file.descriptor, offset: slot.fileRange.offset,
+                    count: slot.fileRange.length
+                ) { error in
                     withExtendedLifetime(file) { done(error) }
                 }
             } else {

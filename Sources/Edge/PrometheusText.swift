@@ -50,8 +50,10 @@ public struct PrometheusText: Sendable {
     }
 
     /// A histogram: cumulative buckets in increasing bound order (`+Inf` is added), sum, count.
-    public mutating func histogram(_ name: String, help: String, buckets: [Bucket], sum: Double, count: Int,
-                                   labels: [(String, String)] = []) {
+    public mutating func histogram(
+        _ name: String, help: String, buckets: [Bucket], sum: Double, count: Int,
+        labels: [(String, String)] = []
+    ) {
         family(name, .histogram, help) { out in
             for bucket in buckets where bucket.upperBound.isFinite {
                 out.sample(name + "_bucket", labels + [("le", PrometheusText.format(bucket.upperBound))], Double(bucket.cumulativeCount))

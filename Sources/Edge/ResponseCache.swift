@@ -88,7 +88,10 @@ public final class ResponseCache: Sendable {
     /// Returns the entry if cached (and marks it most recently used).
     public func get(_ key: Key) -> Entry? {
         shards[shard(for: key)].lock.withLock { s in
-            if let e = s.touch(key) { s.hits += 1; return e }
+            if let e = s.touch(key) {
+                s.hits += 1
+                return e
+            }
             s.misses += 1
             return nil
         }
@@ -110,7 +113,10 @@ public final class ResponseCache: Sendable {
 
     public func getOrJoinLoad(_ key: Key, countingLookup: Bool = true, waiter: @escaping Waiter) -> (entry: Entry?, mustLoad: Bool) {
         shards[shard(for: key)].lock.withLock { s in
-            if let e = s.touch(key) { if countingLookup { s.hits += 1 }; return (e, false) }
+            if let e = s.touch(key) {
+                if countingLookup { s.hits += 1 }
+                return (e, false)
+            }
             if countingLookup { s.misses += 1 }
             if s.inflight[key] != nil {
                 s.inflight[key]!.append(waiter)
@@ -216,7 +222,13 @@ private struct Shard {
         }
         let node = Node(key: key, entry: entry, prev: -1, next: -1)
         let i: Int
-        if let f = free.popLast() { nodes[f] = node; i = f } else { nodes.append(node); i = nodes.count - 1 }
+        if let f = free.popLast() {
+            nodes[f] = node
+            i = f
+        } else {
+            nodes.append(node)
+            i = nodes.count - 1
+        }
         index[key] = i
         pushFront(i)
         bytes += cost
@@ -239,7 +251,8 @@ private struct Shard {
     }
 
     private mutating func unlink(_ i: Int) {
-        let p = nodes[i].prev, n = nodes[i].next
+        let p = nodes[i].prev
+        let n = nodes[i].next
         if p >= 0 { nodes[p].next = n } else { head = n }
         if n >= 0 { nodes[n].prev = p } else { tail = p }
         nodes[i].prev = -1

@@ -44,8 +44,9 @@ public struct Router: Sendable {
             let app = rest.prefix { $0 != "/" }
             if !app.isEmpty, knownApps.contains(String(app)) {
                 let inner = rest.dropFirst(app.count)
-                return Route(app: String(app), path: inner.isEmpty ? "/" : String(inner),
-                             mount: pathPrefix + app)
+                return Route(
+                    app: String(app), path: inner.isEmpty ? "/" : String(inner),
+                    mount: pathPrefix + app)
             }
         }
         if let app = defaultApp ?? (knownApps.count == 1 ? knownApps.first : nil), knownApps.contains(app) {

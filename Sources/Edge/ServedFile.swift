@@ -24,8 +24,10 @@ public final class ServedFile: Sendable {
         /// The blob holding these bytes (identity, a variant or a delta).
         public let blobHash: String
 
-        init(coding: ContentCoding, size: Int64, etag: EntityTag, fixedHeaders: [UInt8], notModifiedHeaders: [UInt8],
-             cacheKey: ResponseCache.Key, blobHash: String) {
+        init(
+            coding: ContentCoding, size: Int64, etag: EntityTag, fixedHeaders: [UInt8], notModifiedHeaders: [UInt8],
+            cacheKey: ResponseCache.Key, blobHash: String
+        ) {
             self.coding = coding
             self.blobHash = blobHash
             self.size = size
@@ -68,7 +70,8 @@ public final class ServedFile: Sendable {
         self.entry = entry
         self.isHTML = entry.contentType.hasPrefix("text/html")
         self.isDownload = download
-        let contentType = download && entry.contentType == MediaType.fallback
+        let contentType =
+            download && entry.contentType == MediaType.fallback
             ? MediaType.contentType(forPath: entry.path) : entry.contentType
         self.contentType = contentType
         let disposition = download ? DownloadPolicy.contentDisposition(fileName: DownloadPolicy.fileName(ofPath: entry.path)) : nil
@@ -109,11 +112,13 @@ public final class ServedFile: Sendable {
             if !linkValue.isEmpty { field("Link", linkValue) }
             if let dictionaryField = entry.useAsDictionary { field("Use-As-Dictionary", dictionaryField) }
             let tag = EntityTag(etag) ?? EntityTag(opaque: ArraySlice(entry.blobHash.utf8))
-            return Representation(coding: coding, size: size, etag: tag, fixedHeaders: fixed,
-                                  notModifiedHeaders: validators,
-                                  cacheKey: .init(deployment: deploymentID, path: entry.path, coding: coding.rawValue,
-                                                  dictionary: dictionary),
-                                  blobHash: blobHash)
+            return Representation(
+                coding: coding, size: size, etag: tag, fixedHeaders: fixed,
+                notModifiedHeaders: validators,
+                cacheKey: .init(
+                    deployment: deploymentID, path: entry.path, coding: coding.rawValue,
+                    dictionary: dictionary),
+                blobHash: blobHash)
         }
         reps[Int(ContentCoding.identity.rawValue)] = build(.identity, size: entry.size, etag: entry.etag, blobHash: entry.blobHash)
         for variant in entry.variants {
@@ -132,8 +137,13 @@ public final class ServedFile: Sendable {
         var deltas: [(dictionary: [UInt8], representation: Representation)] = []
         for delta in entry.deltas where delta.coding == "dcz" {
             guard let dictionary = ServedFile.hashBytes(hex: delta.dictionaryHash) else { continue }
-            deltas.append((dictionary, build(.dcz, size: delta.size, etag: delta.etag, blobHash: delta.hash,
-                                             dictionary: delta.dictionaryHash)))
+            deltas.append(
+                (
+                    dictionary,
+                    build(
+                        .dcz, size: delta.size, etag: delta.etag, blobHash: delta.hash,
+                        dictionary: delta.dictionaryHash)
+                ))
         }
         self.deltas = deltas
         self.deltaBaseline = entry.variants.filter { $0.coding == "br" || $0.coding == "zstd" }.map(\.size).min() ?? entry.size
@@ -162,7 +172,12 @@ public final class ServedFile: Sendable {
             case 0x61...0x66: v = c - 0x61 + 10
             default: return nil
             }
-            if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
+            if let h = high {
+                out.append(h << 4 | v)
+                high = nil
+            } else {
+                high = v
+            }
         }
         return out
     }
@@ -205,9 +220,10 @@ public final class ServedDeployment: Sendable {
         if files[DownloadsPage.path] != nil || files[DownloadsPage.path + "/index.html"] != nil {
             downloadsPage = nil
         } else {
-            downloadsPage = DownloadsPage(app: manifest.app, deploymentID: manifest.id, version: manifest.version,
-                                          createdAtMs: manifest.createdAt,
-                                          downloads: downloads.sorted { $0.entry.path < $1.entry.path })
+            downloadsPage = DownloadsPage(
+                app: manifest.app, deploymentID: manifest.id, version: manifest.version,
+                createdAtMs: manifest.createdAt,
+                downloads: downloads.sorted { $0.entry.path < $1.entry.path })
         }
     }
 

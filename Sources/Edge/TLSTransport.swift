@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import TLS
 import UVLoop
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// TLS between a `TCPConnection` and the HTTP/1.1 connection above it: ciphertext read from the
 /// socket is fed to the session and the plaintext handed up; every write is encrypted before it
@@ -74,8 +75,9 @@ final class TLSTransport: ConnectionTransport {
             // Unowned, not weak: the socket clears these callbacks when it closes, before this
             // transport can go, and a weak reference would move every retain and release of the
             // transport to the slow side-table path (seen in the profile).
-            tcp.startReading(onData: { [unowned self] bytes in self.received(bytes) },
-                             onEnd: { [unowned self] error in self.ended(error) })
+            tcp.startReading(
+                onData: { [unowned self] bytes in self.received(bytes) },
+                onEnd: { [unowned self] error in self.ended(error) })
         }
         if session.bufferedInputCount > 0 || pendingEnd != nil { schedulePump() }
     }
@@ -244,35 +246,40 @@ final class TLSTransport: ConnectionTransport {
         let length = Int(min(fileRemaining, Int64(TLSTransport.fileChunkBytes)))
         let bound = LoopBound(self)
         readInFlight = true
-        loop.runBlocking({ () throws -> [UInt8] in
-            try TLSTransport.readFully(descriptor: descriptor, offset: offset, count: length)
-        }, completion: { result in
-            let transport = bound.value
-            transport.readInFlight = false
-            guard !transport.isClosed else {
-                transport.finishFile(.ecanceled, completion)
-                if transport.closeDeferred { transport.tcp.close() }
-                return
-            }
-            switch result {
-            case .failure:
-                transport.finishFile(.eio, completion)
-            case .success(let bytes):
-                let sealed = bytes.withUnsafeBytes { transport.seal($0) }
-                guard sealed else { transport.finishFile(.eproto, completion); return }
-                transport.fileRemaining -= Int64(bytes.count)
-                let next = offset + Int64(bytes.count)
-                transport.sendOutput { error in
-                    if let error {
-                        transport.finishFile(error, completion)
-                    } else if transport.fileRemaining == 0 {
-                        transport.finishFile(nil, completion)
-                    } else {
-                        transport.readChunk(descriptor: descriptor, offset: next, completion: completion)
+        loop.runBlocking(
+            { () throws -> [UInt8] in
+                try TLSTransport.readFully(descriptor: descriptor, offset: offset, count: length)
+            },
+            completion: { result in
+                let transport = bound.value
+                transport.readInFlight = false
+                guard !transport.isClosed else {
+                    transport.finishFile(.ecanceled, completion)
+                    if transport.closeDeferred { transport.tcp.close() }
+                    return
+                }
+                switch result {
+                case .failure:
+                    transport.finishFile(.eio, completion)
+                case .success(let bytes):
+                    let sealed = bytes.withUnsafeBytes { transport.seal($0) }
+                    guard sealed else {
+                        transport.finishFile(.eproto, completion)
+                        return
+                    }
+                    transport.fileRemaining -= Int64(bytes.count)
+                    let next = offset + Int64(bytes.count)
+                    transport.sendOutput { error in
+                        if let error {
+                            transport.finishFile(error, completion)
+                        } else if transport.fileRemaining == 0 {
+                            transport.finishFile(nil, completion)
+                        } else {
+                            transport.readChunk(descriptor: descriptor, offset: next, completion: completion)
+                        }
                     }
                 }
-            }
-        })
+            })
     }
 
     private static func readFully(descriptor: Int32, offset: Int64, count: Int) throws -> [UInt8] {

@@ -31,8 +31,10 @@ public struct HTTP2HeaderList: Sendable {
     /// Every field as (name, value) strings (for tests and logs).
     public var pairs: [(String, String)] {
         spans.map { span in
-            (String(decoding: storage[Int(span.0)..<Int(span.0 + span.1)], as: UTF8.self),
-             String(decoding: storage[Int(span.2)..<Int(span.2 + span.3)], as: UTF8.self))
+            (
+                String(decoding: storage[Int(span.0)..<Int(span.0 + span.1)], as: UTF8.self),
+                String(decoding: storage[Int(span.2)..<Int(span.2 + span.3)], as: UTF8.self)
+            )
         }
     }
 }

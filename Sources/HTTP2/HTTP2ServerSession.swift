@@ -74,7 +74,8 @@ public final class HTTP2ServerSession {
         session = created
 
         var entries = [
-            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), value: UInt32(settings.maxConcurrentStreams)),
+            nghttp2_settings_entry(
+                settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), value: UInt32(settings.maxConcurrentStreams)),
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: UInt32(settings.initialWindowBytes)),
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue), value: UInt32(settings.maxHeaderListBytes)),
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_ENABLE_PUSH.rawValue), value: 0),
@@ -104,7 +105,8 @@ public final class HTTP2ServerSession {
         if consumed < 0 {
             let code = Int32(consumed)
             if code == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS.rawValue || code == NGHTTP2_ERR_FLOODED.rawValue
-                || code == NGHTTP2_ERR_TOO_MANY_SETTINGS.rawValue {
+                || code == NGHTTP2_ERR_TOO_MANY_SETTINGS.rawValue
+            {
                 // nghttp2's own flood limits (CONTINUATION frames, unanswered ACKs, SETTINGS entries).
                 failure = .abuse(String(cString: nghttp2_strerror(code)))
                 nghttp2_session_terminate_session(session, HTTP2ErrorCode.enhanceYourCalm.rawValue)
@@ -253,8 +255,9 @@ public final class HTTP2ServerSession {
                 var index = 1
                 fields.spans.withUnsafeBufferPointer { spans in
                     for span in spans {
-                        list[index] = nghttp2_nv(name: base + Int(span.0), value: base + Int(span.2), namelen: Int(span.1),
-                                                 valuelen: Int(span.3), flags: flags)
+                        list[index] = nghttp2_nv(
+                            name: base + Int(span.0), value: base + Int(span.2), namelen: Int(span.1),
+                            valuelen: Int(span.3), flags: flags)
                         index += 1
                     }
                 }
@@ -317,7 +320,7 @@ public final class HTTP2ServerSession {
         let optionsStar = pseudoPath.isEmpty && pseudoMethod.elementsEqual("OPTIONS".utf8)
         func fitsLine(_ bytes: [UInt8]) -> Bool { bytes.allSatisfy { $0 > 0x20 && $0 != 0x7f } }
         guard !pseudoMethod.isEmpty, !pseudoPath.isEmpty || optionsStar,
-              fitsLine(pseudoMethod), fitsLine(pseudoPath), fitsLine(pseudoAuthority)
+            fitsLine(pseudoMethod), fitsLine(pseudoPath), fitsLine(pseudoAuthority)
         else { return }
         incoming!.hasValidRequestLine = true
         incoming!.head.append(contentsOf: pseudoMethod)
@@ -373,7 +376,8 @@ public final class HTTP2ServerSession {
 
     fileprivate func frameReceived(type: UInt8, flags: UInt8, stream: Int32, category: nghttp2_headers_category?) {
         guard Int(type) == Int(NGHTTP2_HEADERS.rawValue), category == NGHTTP2_HCAT_REQUEST,
-              incoming?.streamID == stream else { return }
+            incoming?.streamID == stream
+        else { return }
         if !incoming!.requestLineWritten { writeRequestLine() }
         incoming!.head.append(13)
         incoming!.head.append(10)
@@ -456,8 +460,9 @@ private let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, user
 private let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength, value, valueLength, _, userData in
     guard let frame, Int(frame.pointee.hd.type) == Int(NGHTTP2_HEADERS.rawValue) else { return 0 }
     return withOwner(userData) {
-        $0.header(stream: frame.pointee.hd.stream_id, name: UnsafeBufferPointer(start: name, count: nameLength),
-                  value: UnsafeBufferPointer(start: value, count: valueLength))
+        $0.header(
+            stream: frame.pointee.hd.stream_id, name: UnsafeBufferPointer(start: name, count: nameLength),
+            value: UnsafeBufferPointer(start: value, count: valueLength))
     }
 }
 

@@ -82,7 +82,7 @@ public enum ByteRange {
             let r = SemanticBytes.trimmedOWS(p)
             // range-unit "=" (units are case-insensitive, §14.1).
             guard r.count > 6, SemanticBytes.equalsIgnoringCase(p, r.lowerBound, r.lowerBound + 5, "bytes"),
-                  p[r.lowerBound + 5] == SemanticBytes.equals
+                p[r.lowerBound + 5] == SemanticBytes.equals
             else { return nil }
             var specs: [Spec] = []
             var i = r.lowerBound + 6
@@ -97,7 +97,7 @@ public enum ByteRange {
                     i = next
                 } else {
                     guard let (first, afterFirst) = saturatingNumber(p, i, end),
-                          afterFirst < end, p[afterFirst] == UInt8(ascii: "-")
+                        afterFirst < end, p[afterFirst] == UInt8(ascii: "-")
                     else { return nil }
                     i = afterFirst + 1
                     if let (last, next) = saturatingNumber(p, i, end) {
@@ -170,8 +170,10 @@ public enum ByteRange {
         var merged: [(span: Span, order: Int)] = []
         for candidate in candidates {
             if let top = merged.last, candidate.span.first <= top.span.last + 1 {
-                merged[merged.count - 1] = (Span(first: top.span.first, last: max(top.span.last, candidate.span.last)),
-                                            min(top.order, candidate.order))
+                merged[merged.count - 1] = (
+                    Span(first: top.span.first, last: max(top.span.last, candidate.span.last)),
+                    min(top.order, candidate.order)
+                )
             } else {
                 merged.append(candidate)
             }
@@ -287,7 +289,8 @@ public struct MultipartByteRanges: Sendable {
 
     private func partHeadLength(_ index: Int) -> Int {
         let span = spans[index]
-        let contentRangeLength = 6 + SemanticBytes.decimalLength(span.first) + 1
+        let contentRangeLength =
+            6 + SemanticBytes.decimalLength(span.first) + 1
             + SemanticBytes.decimalLength(span.last) + 1 + SemanticBytes.decimalLength(completeLength)
         return (index > 0 ? 2 : 0) + 2 + boundary.count + 16 + contentType.count + 17 + contentRangeLength + 4
     }
@@ -302,7 +305,7 @@ public struct MultipartByteRanges: Sendable {
         return b.allSatisfy { c in
             switch c {
             case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "A")...UInt8(ascii: "Z"):
+                UInt8(ascii: "A")...UInt8(ascii: "Z"):
                 return true
             default:
                 return "'()+_,-./:=? ".utf8.contains(c)

@@ -35,9 +35,10 @@ public enum CacheControl: Equatable, Hashable, Sendable {
     public init(headerValue field: ArraySlice<UInt8>) {
         let directives = field.split(separator: SemanticBytes.comma, omittingEmptySubsequences: false)
             .map { directive in
-                String(decoding: directive.withUnsafeBufferPointer { p in
-                    Array(p[SemanticBytes.trimmedOWS(p)]).map(SemanticBytes.lowercased)
-                }, as: UTF8.self)
+                String(
+                    decoding: directive.withUnsafeBufferPointer { p in
+                        Array(p[SemanticBytes.trimmedOWS(p)]).map(SemanticBytes.lowercased)
+                    }, as: UTF8.self)
             }
         let set = Set(directives)
         let trimmed = field.withUnsafeBufferPointer { p in String(decoding: p[SemanticBytes.trimmedOWS(p)], as: UTF8.self) }
@@ -47,10 +48,14 @@ public enum CacheControl: Equatable, Hashable, Sendable {
                 self = .immutable
                 return
             }
-            if set == ["no-cache"] { self = .revalidate; return }
+            if set == ["no-cache"] {
+                self = .revalidate
+                return
+            }
             if set.count == 2, set.contains("public"),
-               let maxAge = set.first(where: { $0.hasPrefix("max-age=") }),
-               let seconds = CacheControl.deltaSeconds(maxAge.dropFirst(8)) {
+                let maxAge = set.first(where: { $0.hasPrefix("max-age=") }),
+                let seconds = CacheControl.deltaSeconds(maxAge.dropFirst(8))
+            {
                 self = .maxAge(seconds)
                 return
             }
@@ -66,7 +71,7 @@ public enum CacheControl: Equatable, Hashable, Sendable {
     /// round-trips (no leading zeros, no overflow).
     private static func deltaSeconds(_ digits: Substring) -> Int? {
         guard !digits.isEmpty, digits.count <= 10, digits.utf8.allSatisfy(SemanticBytes.isDigit),
-              digits == "0" || digits.first != "0"
+            digits == "0" || digits.first != "0"
         else { return nil }
         return Int(digits)
     }

@@ -79,7 +79,7 @@ public struct UseAsDictionary: Sendable, Equatable {
             !s.isEmpty && s.utf8.count <= 1024 && s.utf8.allSatisfy { $0 >= 0x20 && $0 <= 0x7E }
         }
         guard printable(match), id.map(printable) ?? true,
-              matchDestinations.allSatisfy({ d in !d.isEmpty && d.utf8.allSatisfy { $0 >= 0x61 && $0 <= 0x7A || $0 == 0x2D } })
+            matchDestinations.allSatisfy({ d in !d.isEmpty && d.utf8.allSatisfy { $0 >= 0x61 && $0 <= 0x7A || $0 == 0x2D } })
         else { return nil }
         self.match = match
         self.matchDestinations = matchDestinations

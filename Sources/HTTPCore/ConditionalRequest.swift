@@ -54,9 +54,11 @@ public enum ConditionalRequest {
         /// Whether the request carries a Range header.
         public var hasRange: Bool
 
-        public init(ifMatch: ArraySlice<UInt8>? = nil, ifUnmodifiedSince: ArraySlice<UInt8>? = nil,
-                    ifNoneMatch: ArraySlice<UInt8>? = nil, ifModifiedSince: ArraySlice<UInt8>? = nil,
-                    ifRange: ArraySlice<UInt8>? = nil, hasRange: Bool = false) {
+        public init(
+            ifMatch: ArraySlice<UInt8>? = nil, ifUnmodifiedSince: ArraySlice<UInt8>? = nil,
+            ifNoneMatch: ArraySlice<UInt8>? = nil, ifModifiedSince: ArraySlice<UInt8>? = nil,
+            ifRange: ArraySlice<UInt8>? = nil, hasRange: Bool = false
+        ) {
             self.ifMatch = ifMatch
             self.ifUnmodifiedSince = ifUnmodifiedSince
             self.ifNoneMatch = ifNoneMatch
@@ -79,9 +81,10 @@ public enum ConditionalRequest {
         if let ifMatch = headers.ifMatch {
             if !ifMatchHolds(ifMatch, validators) { return .preconditionFailed }
         } else if let field = headers.ifUnmodifiedSince,
-                  // Step 2: If-Unmodified-Since, only without If-Match (§13.1.4).
-                  let date = HTTPDate.parse(field), let lastModified = validators.lastModified,
-                  lastModified > date {
+            // Step 2: If-Unmodified-Since, only without If-Match (§13.1.4).
+            let date = HTTPDate.parse(field), let lastModified = validators.lastModified,
+            lastModified > date
+        {
             return .preconditionFailed
         }
 
@@ -91,9 +94,10 @@ public enum ConditionalRequest {
                 return method.isGetOrHead ? .notModified : .preconditionFailed
             }
         } else if method.isGetOrHead, let field = headers.ifModifiedSince,
-                  // Step 4: If-Modified-Since, GET/HEAD only and only without If-None-Match (§13.1.3).
-                  let date = HTTPDate.parse(field), let lastModified = validators.lastModified,
-                  lastModified <= date {
+            // Step 4: If-Modified-Since, GET/HEAD only and only without If-None-Match (§13.1.3).
+            let date = HTTPDate.parse(field), let lastModified = validators.lastModified,
+            lastModified <= date
+        {
             return .notModified
         }
 

@@ -132,18 +132,27 @@ struct AcceptEncodingWeights {
                 let nameStart = i
                 while i < n, SemanticBytes.isTokenChar(field[i]) { i += 1 }
                 let nameEnd = i
-                guard nameEnd > nameStart, i < n, field[i] == SemanticBytes.equals else { valid = false; break }
+                guard nameEnd > nameStart, i < n, field[i] == SemanticBytes.equals else {
+                    valid = false
+                    break
+                }
                 i += 1
                 let valueStart = i
                 if i < n, field[i] == SemanticBytes.quote {
-                    guard let end = SemanticBytes.endOfQuotedString(field, from: i) else { valid = false; break }
+                    guard let end = SemanticBytes.endOfQuotedString(field, from: i) else {
+                        valid = false
+                        break
+                    }
                     i = end
                 } else {
                     while i < n, SemanticBytes.isTokenChar(field[i]) { i += 1 }
                 }
                 let valueEnd = i
                 if nameEnd - nameStart == 1, field[nameStart] | 0x20 == UInt8(ascii: "q") {
-                    guard let parsed = Self.qvalue(field, valueStart, valueEnd) else { valid = false; break }
+                    guard let parsed = Self.qvalue(field, valueStart, valueEnd) else {
+                        valid = false
+                        break
+                    }
                     q = parsed
                 }
                 i = SemanticBytes.skipOWS(field, from: i)
@@ -206,7 +215,10 @@ struct AcceptEncodingWeights {
         func consider(_ coding: ContentCoding, _ named: Int16) {
             guard available.offers(coding) else { return }
             let q = named >= 0 ? named : max(star, 0)
-            if q > bestQ { best = coding; bestQ = q }
+            if q > bestQ {
+                best = coding
+                bestQ = q
+            }
         }
         consider(.br, br)
         consider(.zstd, zstd)
@@ -214,7 +226,10 @@ struct AcceptEncodingWeights {
         let identityExplicit = identity >= 0 ? identity : star
         // Unlisted identity: acceptable, ranked below anything listed with q > 0.
         let identityQ: Int16 = identityExplicit >= 0 ? identityExplicit : 1
-        if identityQ > bestQ { best = .identity; bestQ = identityQ }
+        if identityQ > bestQ {
+            best = .identity
+            bestQ = identityQ
+        }
         if best == nil, identityExplicit != 0 { return .identity }
         return best
     }
@@ -326,7 +341,10 @@ enum SemanticBytes {
         precondition(value >= 0, "negative value in a decimal header field")
         var digits = 1
         var rest = value / 10
-        while rest > 0 { digits += 1; rest /= 10 }
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
         let start = buffer.count
         buffer.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits))
         var v = value
@@ -342,7 +360,10 @@ enum SemanticBytes {
     static func decimalLength(_ value: Int64) -> Int {
         var digits = 1
         var rest = value / 10
-        while rest > 0 { digits += 1; rest /= 10 }
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
         return digits
     }
 }

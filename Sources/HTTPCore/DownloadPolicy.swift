@@ -35,7 +35,10 @@ public enum DownloadPolicy {
                 exact = false
             }
         }
-        if fallback.isEmpty { fallback = "download"; exact = false }
+        if fallback.isEmpty {
+            fallback = "download"
+            exact = false
+        }
         var value = "attachment; filename=\"\(fallback)\""
         if !exact && !fileName.isEmpty {
             value += "; filename*=UTF-8''" + attrValue(fileName)

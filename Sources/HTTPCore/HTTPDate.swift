@@ -38,10 +38,10 @@ public enum HTTPDate {
     /// `Sun, 06 Nov 1994 08:49:37 GMT`
     private static func parseIMFFixdate(_ s: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard s.count == 29, dayName(s, 0, 3) != nil, s[4] == SemanticBytes.space,
-              let day = digits(s, 5, 2), s[7] == SemanticBytes.space,
-              let month = monthIndex(s, 8), s[11] == SemanticBytes.space,
-              let year = digits(s, 12, 4), s[16] == SemanticBytes.space,
-              let time = timeOfDay(s, 17), s[25] == SemanticBytes.space, isGMT(s, 26)
+            let day = digits(s, 5, 2), s[7] == SemanticBytes.space,
+            let month = monthIndex(s, 8), s[11] == SemanticBytes.space,
+            let year = digits(s, 12, 4), s[16] == SemanticBytes.space,
+            let time = timeOfDay(s, 17), s[25] == SemanticBytes.space, isGMT(s, 26)
         else { return nil }
         return combine(year: year, month: month, day: day, time: time)
     }
@@ -49,7 +49,7 @@ public enum HTTPDate {
     /// `Sun Nov  6 08:49:37 1994` (day is space-padded or two digits).
     private static func parseAsctime(_ s: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard s.count == 24, dayName(s, 0, 3) != nil,
-              let month = monthIndex(s, 4), s[7] == SemanticBytes.space
+            let month = monthIndex(s, 4), s[7] == SemanticBytes.space
         else { return nil }
         let day: Int64
         if s[8] == SemanticBytes.space {
@@ -60,7 +60,7 @@ public enum HTTPDate {
             day = d
         }
         guard s[10] == SemanticBytes.space, let time = timeOfDay(s, 11), s[19] == SemanticBytes.space,
-              let year = digits(s, 20, 4)
+            let year = digits(s, 20, 4)
         else { return nil }
         return combine(year: year, month: month, day: day, time: time)
     }
@@ -71,12 +71,12 @@ public enum HTTPDate {
         while comma < s.count, s[comma] != SemanticBytes.comma { comma += 1 }
         let dash = UInt8(ascii: "-")
         guard comma >= 6, comma <= 9, longDayName(s, comma),
-              s.count == comma + 24, s[comma + 1] == SemanticBytes.space
+            s.count == comma + 24, s[comma + 1] == SemanticBytes.space
         else { return nil }
         let b = comma + 2
         guard let day = digits(s, b, 2), s[b + 2] == dash, let month = monthIndex(s, b + 3),
-              s[b + 6] == dash, let yy = digits(s, b + 7, 2), s[b + 9] == SemanticBytes.space,
-              let time = timeOfDay(s, b + 10), s[b + 18] == SemanticBytes.space, isGMT(s, b + 19)
+            s[b + 6] == dash, let yy = digits(s, b + 7, 2), s[b + 9] == SemanticBytes.space,
+            let time = timeOfDay(s, b + 10), s[b + 18] == SemanticBytes.space, isGMT(s, b + 19)
         else { return nil }
         return combine(year: fullYear(twoDigit: yy, now: now), month: month, day: day, time: time)
     }
@@ -134,8 +134,8 @@ public enum HTTPDate {
     /// `HH:MM:SS` at `start` as seconds into the day.
     private static func timeOfDay(_ s: UnsafeBufferPointer<UInt8>, _ start: Int) -> Int64? {
         guard let h = digits(s, start, 2), s[start + 2] == UInt8(ascii: ":"),
-              let m = digits(s, start + 3, 2), s[start + 5] == UInt8(ascii: ":"),
-              let sec = digits(s, start + 6, 2), h <= 23, m <= 59, sec <= 60
+            let m = digits(s, start + 3, 2), s[start + 5] == UInt8(ascii: ":"),
+            let sec = digits(s, start + 6, 2), h <= 23, m <= 59, sec <= 60
         else { return nil }
         return h * 3600 + m * 60 + sec
     }
@@ -220,12 +220,17 @@ public enum HTTPDate {
                 v /= 10
             }
         }
-        out[0] = names[3 * weekday]; out[1] = names[3 * weekday + 1]; out[2] = names[3 * weekday + 2]
-        out[3] = SemanticBytes.comma; out[4] = SemanticBytes.space
+        out[0] = names[3 * weekday]
+        out[1] = names[3 * weekday + 1]
+        out[2] = names[3 * weekday + 2]
+        out[3] = SemanticBytes.comma
+        out[4] = SemanticBytes.space
         put(day, at: 5, width: 2)
         out[7] = SemanticBytes.space
         let m = Int(month - 1)
-        out[8] = months[3 * m]; out[9] = months[3 * m + 1]; out[10] = months[3 * m + 2]
+        out[8] = months[3 * m]
+        out[9] = months[3 * m + 1]
+        out[10] = months[3 * m + 2]
         out[11] = SemanticBytes.space
         put(year, at: 12, width: 4)
         out[16] = SemanticBytes.space
@@ -235,7 +240,9 @@ public enum HTTPDate {
         out[22] = UInt8(ascii: ":")
         put(secondOfDay % 60, at: 23, width: 2)
         out[25] = SemanticBytes.space
-        out[26] = UInt8(ascii: "G"); out[27] = UInt8(ascii: "M"); out[28] = UInt8(ascii: "T")
+        out[26] = UInt8(ascii: "G")
+        out[27] = UInt8(ascii: "M")
+        out[28] = UInt8(ascii: "T")
     }
 }
 

@@ -67,7 +67,7 @@ public enum MediaType {
         if base.hasPrefix("text/") { return true }
         switch base {
         case "application/json", "application/manifest+json", "application/wasm", "image/svg+xml",
-             "application/xml", "image/x-icon", "font/ttf", "font/otf":
+            "application/xml", "image/x-icon", "font/ttf", "font/otf":
             return true
         default:
             return false

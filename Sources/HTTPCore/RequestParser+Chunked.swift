@@ -11,8 +11,9 @@ extension RequestParser {
             else {
                 // A chunk-size line must end in CR LF: a CR followed by anything else is refused
                 // at once, even if the body is never used.
-                try ByteClass.rejectBareCarriageReturn(p.baseAddress!, from: start &+ max(0, lineScan &- 1),
-                                                       to: min(p.count, limitEnd))
+                try ByteClass.rejectBareCarriageReturn(
+                    p.baseAddress!, from: start &+ max(0, lineScan &- 1),
+                    to: min(p.count, limitEnd))
                 if p.count >= limitEnd { throw .chunkLineTooLong }
                 lineScan = p.count &- start
                 return nil
@@ -66,8 +67,10 @@ extension RequestParser {
                     // As for header lines: refuse what the partial line already gets wrong.
                     // (Not at the field limit: see the same check for header lines.)
                     if trailerFields < limits.maxFieldCount,
-                       let error = Self.partialFieldLineError(p.baseAddress!, lineStart: start, scanFrom: start &+ lineScan,
-                                                              end: min(p.count, limitEnd), isFirst: trailerFields == 0) {
+                        let error = Self.partialFieldLineError(
+                            p.baseAddress!, lineStart: start, scanFrom: start &+ lineScan,
+                            end: min(p.count, limitEnd), isFirst: trailerFields == 0)
+                    {
                         throw error
                     }
                     if p.count >= limitEnd { throw .trailerSectionTooLarge }
@@ -135,7 +138,10 @@ extension RequestParser {
                 while true {
                     guard i < cr else { throw .invalidChunkExtension }
                     let b = p[i]
-                    if b == 0x22 { i &+= 1; break }
+                    if b == 0x22 {
+                        i &+= 1
+                        break
+                    }
                     if b == 0x5C {
                         // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )
                         i &+= 1

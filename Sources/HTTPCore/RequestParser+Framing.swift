@@ -33,9 +33,13 @@ struct Framing {
                 try codings.add(p, start, end)
             case FieldName.connection.code:
                 forEachListElement(p, start, end) { s, e in
-                    if FieldName.equalsLowercase(p, s, e, "close") { close = true }
-                    else if FieldName.equalsLowercase(p, s, e, "keep-alive") { keepAliveToken = true }
-                    else if FieldName.equalsLowercase(p, s, e, "upgrade") { upgradeToken = true }
+                    if FieldName.equalsLowercase(p, s, e, "close") {
+                        close = true
+                    } else if FieldName.equalsLowercase(p, s, e, "keep-alive") {
+                        keepAliveToken = true
+                    } else if FieldName.equalsLowercase(p, s, e, "upgrade") {
+                        upgradeToken = true
+                    }
                 }
             case FieldName.upgrade.code:
                 hasUpgrade = true
@@ -64,8 +68,9 @@ struct Framing {
             body = .none
         }
         let keepAlive = version.isAtLeast1_1 ? !close : (keepAliveToken && !close)
-        return Framing(keepAlive: keepAlive, body: body, expectsContinue: expectsContinue,
-                       wantsUpgrade: upgradeToken && hasUpgrade)
+        return Framing(
+            keepAlive: keepAlive, body: body, expectsContinue: expectsContinue,
+            wantsUpgrade: upgradeToken && hasUpgrade)
     }
 
     /// Content-Length = 1*DIGIT, or a list of identical values ("42, 42").
@@ -74,11 +79,17 @@ struct Framing {
         var failed = false
         var differs = false
         forEachListElement(p, start, end, keepEmpty: true) { s, e in
-            guard !failed, e > s, e &- s <= 18 else { failed = true; return }
+            guard !failed, e > s, e &- s <= 18 else {
+                failed = true
+                return
+            }
             var n = 0
             for i in s..<e {
                 let d = p[i] &- 0x30
-                guard d < 10 else { failed = true; return }
+                guard d < 10 else {
+                    failed = true
+                    return
+                }
                 n = n &* 10 &+ Int(d)
             }
             if let r = result, r != n { differs = true }
@@ -121,7 +132,10 @@ struct TransferCodings {
     mutating func add(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(ParseError) {
         present = true
         var malformed = false
-        var count = count, last = lastIsChunked, chunked = chunkedCount, other = otherCount
+        var count = count
+        var last = lastIsChunked
+        var chunked = chunkedCount
+        var other = otherCount
         Framing.forEachListElement(p, start, end) { s, e in
             // transfer-coding = token *( OWS ";" OWS transfer-parameter )
             var i = s
@@ -129,9 +143,15 @@ struct TransferCodings {
             let nameEnd = i
             while i < e && ByteClass.isBlank(p[i]) { i &+= 1 }
             let hasParameters = i < e && p[i] == 0x3B
-            if nameEnd == s || (i < e && !hasParameters) { malformed = true; return }
+            if nameEnd == s || (i < e && !hasParameters) {
+                malformed = true
+                return
+            }
             let isChunked = FieldName.equalsLowercase(p, s, nameEnd, "chunked")
-            if isChunked && hasParameters { malformed = true; return }
+            if isChunked && hasParameters {
+                malformed = true
+                return
+            }
             count &+= 1
             last = isChunked
             if isChunked { chunked &+= 1 } else { other &+= 1 }

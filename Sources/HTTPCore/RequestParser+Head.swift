@@ -36,8 +36,9 @@ extension RequestParser {
         let limits = limits
         let framing = try buffer.withUnsafeBufferPointer { p throws(ParseError) in
             try spans.withUnsafeBufferPointer { s throws(ParseError) in
-                try Framing.analyse(p, base: base, spans: UnsafeBufferPointer(rebasing: s[0..<count]),
-                                    version: version, limits: limits)
+                try Framing.analyse(
+                    p, base: base, spans: UnsafeBufferPointer(rebasing: s[0..<count]),
+                    version: version, limits: limits)
             }
         }
         let head = RequestHead(
@@ -80,8 +81,9 @@ extension RequestParser {
             else {
                 // Refuse what is already wrong before the line ends (the byte before the new
                 // ones may be a CR whose successor just arrived).
-                try ByteClass.rejectBareCarriageReturn(p.baseAddress!, from: base &+ max(0, progress.scanFrom &- 1),
-                                                       to: min(end, limitEnd))
+                try ByteClass.rejectBareCarriageReturn(
+                    p.baseAddress!, from: base &+ max(0, progress.scanFrom &- 1),
+                    to: min(end, limitEnd))
                 if end >= limitEnd {
                     throw lineLimit == limits.maxRequestLineBytes ? .requestLineTooLong : .headerSectionTooLarge
                 }
@@ -117,8 +119,10 @@ extension RequestParser {
             case .tableFull:
                 // Progress is saved; continue with a table twice as large (never past the limit).
                 let grown = min(limits.maxFieldCount, max(table.count * 2, 1))
-                table.append(contentsOf: repeatElement(FieldSpan(nameStart: 0, nameEnd: 0, valueStart: 0, valueEnd: 0, code: 0),
-                                                       count: grown - table.count))
+                table.append(
+                    contentsOf: repeatElement(
+                        FieldSpan(nameStart: 0, nameEnd: 0, valueStart: 0, valueEnd: 0, code: 0),
+                        count: grown - table.count))
             }
         }
     }
@@ -173,8 +177,11 @@ extension RequestParser {
                 // The line is not complete, but what it holds so far may already be wrong. (Not
                 // when the table is at the field limit: then the complete line's error is
                 // tooManyFields or a bare-LF one, which the partial line cannot tell apart.)
-                if count < maxFields, let error = Self.partialFieldLineError(pointer, lineStart: lineStart, scanFrom: scanFrom,
-                                                          end: searchEnd, isFirst: count == 0) {
+                if count < maxFields,
+                    let error = Self.partialFieldLineError(
+                        pointer, lineStart: lineStart, scanFrom: scanFrom,
+                        end: searchEnd, isFirst: count == 0)
+                {
                     throw error
                 }
                 if end >= limitEnd { throw .headerSectionTooLarge }
@@ -289,13 +296,14 @@ extension RequestParser {
             return .invalidVersion
         }
         guard p[i] == 0x48, p[i &+ 1] == 0x54, p[i &+ 2] == 0x54, p[i &+ 3] == 0x50, p[i &+ 4] == 0x2F,
-              p[i &+ 6] == 0x2E
+            p[i &+ 6] == 0x2E
         else { return .invalidVersion }
         let major = p[i &+ 5] &- 0x30
         let minor = p[i &+ 7] &- 0x30
         guard major < 10, minor < 10 else { return .invalidVersion }
         guard major == 1 else {
-            let isPreface = major == 2 && minor == 0 && methodEnd &- base == 3
+            let isPreface =
+                major == 2 && minor == 0 && methodEnd &- base == 3
                 && p[base] == 0x50 && p[base &+ 1] == 0x52 && p[base &+ 2] == 0x49
                 && targetEnd &- targetStart == 1 && p[targetStart] == 0x2A
             return isPreface ? .http2Preface : .unsupportedVersion
@@ -319,7 +327,7 @@ extension RequestParser {
         _ p: UnsafePointer<UInt8>, _ start: Int, _ limit: Int
     ) -> (nameEnd: Int, valueStart: Int, valueEnd: Int, lf: Int, code: UInt8)? {
         guard start < limit, ByteClass.isTchar(p[start]),
-              let colon = ByteClass.firstByte(0x3A, p, from: start &+ 1, to: limit)
+            let colon = ByteClass.firstByte(0x3A, p, from: start &+ 1, to: limit)
         else { return nil }
         // A known name is a valid token by construction (see `FieldName.recognise`); any other
         // name is checked byte by byte.
@@ -337,7 +345,7 @@ extension RequestParser {
         while i < limit && ByteClass.isBlank(p[i]) { i &+= 1 }
         let valueStart = i
         guard let cr = ByteClass.firstInvalidValueByte(p, from: i, to: limit),
-              p[cr] == ByteClass.cr, cr &+ 1 < limit, p[cr &+ 1] == ByteClass.lf
+            p[cr] == ByteClass.cr, cr &+ 1 < limit, p[cr &+ 1] == ByteClass.lf
         else { return nil }
         var valueEnd = cr
         while valueEnd > valueStart && ByteClass.isBlank(p[valueEnd &- 1]) { valueEnd &-= 1 }

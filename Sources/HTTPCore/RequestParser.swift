@@ -35,8 +35,9 @@ public struct RequestParser: Sendable {
         self.limits = limits
         // A small table that grows (doubling, up to the limit) for heads with many fields: an idle
         // keep-alive connection should not hold room for 100 fields.
-        spans = Array(repeating: FieldSpan(nameStart: 0, nameEnd: 0, valueStart: 0, valueEnd: 0, code: 0),
-                      count: min(limits.maxFieldCount, Self.initialFieldTableSize))
+        spans = Array(
+            repeating: FieldSpan(nameStart: 0, nameEnd: 0, valueStart: 0, valueEnd: 0, code: 0),
+            count: min(limits.maxFieldCount, Self.initialFieldTableSize))
     }
 
     enum State: Sendable {

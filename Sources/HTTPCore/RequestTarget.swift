@@ -60,7 +60,10 @@ public struct RequestTarget: Sendable, Hashable {
             let s = Array(scheme.utf8)
             guard t.count >= s.count else { continue }
             var matches = true
-            for (k, c) in s.enumerated() where lower(t[t.startIndex + k]) != c { matches = false; break }
+            for (k, c) in s.enumerated() where lower(t[t.startIndex + k]) != c {
+                matches = false
+                break
+            }
             if matches { return t.startIndex + s.count }
         }
         return nil

@@ -220,8 +220,10 @@ public enum ResponseFieldLine {
     /// Appends `name: value` CR LF to `buffer`. False, with nothing appended, when the rule
     /// refuses the field.
     @discardableResult
-    public static func append(name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>,
-                              to buffer: inout [UInt8]) -> Bool {
+    public static func append(
+        name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>,
+        to buffer: inout [UInt8]
+    ) -> Bool {
         guard isAllowedName(name), isAllowedValue(value) else { return false }
         buffer.append(contentsOf: name)
         buffer.append(UInt8(ascii: ":"))

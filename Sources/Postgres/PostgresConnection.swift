@@ -112,10 +112,13 @@ public final class PostgresConnection: @unchecked Sendable {
             let columns = (0..<fields).map { String(cString: PQfname(result, $0)) }
             let types = (0..<fields).map { PQftype(result, $0) }
             return (0..<PQntuples(result)).map { r in
-                PostgresRow(columns: columns, values: (0..<fields).map { f in
-                    PQgetisnull(result, r, f) == 1 ? .null
-                        : PostgresValue(text: String(cString: PQgetvalue(result, r, f)), oid: types[Int(f)])
-                })
+                PostgresRow(
+                    columns: columns,
+                    values: (0..<fields).map { f in
+                        PQgetisnull(result, r, f) == 1
+                            ? .null
+                            : PostgresValue(text: String(cString: PQgetvalue(result, r, f)), oid: types[Int(f)])
+                    })
             }
         default:
             let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
@@ -134,7 +137,7 @@ func withCStrings<T>(_ strings: [String], _ body: (UnsafePointer<UnsafePointer<C
 /// As `withCStrings`, nil entries becoming NULL pointers (SQL NULL parameters).
 func withOptionalCStrings<T>(_ strings: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> T) -> T {
     let copies: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0)! } }
-    defer { copies.forEach { free($0) } }
+    defer { for copy in copies { free(copy) } }
     let pointers = copies.map { UnsafePointer($0) }
     return pointers.withUnsafeBufferPointer { body($0.baseAddress) }
 }

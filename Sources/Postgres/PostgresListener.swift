@@ -19,8 +19,11 @@ public final class PostgresListener: Sendable {
     /// Starts listening; `channel` is a lower-case identifier (`[a-z_][a-z0-9_]*`).
     public init(url: PostgresURL, channel: String, onNotify: @escaping @Sendable (String?) -> Void) throws {
         guard let first = channel.utf8.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first) || first == UInt8(ascii: "_"),
-              channel.utf8.count <= 63,
-              channel.utf8.allSatisfy({ (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_") })
+            channel.utf8.count <= 63,
+            channel.utf8.allSatisfy({
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
+                    || $0 == UInt8(ascii: "_")
+            })
         else { throw PostgresError(kind: .statement, message: "invalid channel name '\(channel)'") }
         let connection = try PostgresConnection(url: url, applicationName: "wharf-listen")
         try connection.query("LISTEN \(channel)")
@@ -41,8 +44,10 @@ public final class PostgresListener: Sendable {
 
     deinit { stop() }
 
-    private static func run(first: PostgresConnection, url: PostgresURL, channel: String, state: State,
-                            onNotify: @Sendable (String?) -> Void) {
+    private static func run(
+        first: PostgresConnection, url: PostgresURL, channel: String, state: State,
+        onNotify: @Sendable (String?) -> Void
+    ) {
         var connection: PostgresConnection? = first
         var backoff = 0.1
         while !state.stopped.load(ordering: .relaxed) {
@@ -50,7 +55,8 @@ public final class PostgresListener: Sendable {
                 Thread.sleep(forTimeInterval: backoff)
                 backoff = min(backoff * 2, 5)
                 if let fresh = try? PostgresConnection(url: url, applicationName: "wharf-listen"),
-                   (try? fresh.query("LISTEN \(channel)")) != nil {
+                    (try? fresh.query("LISTEN \(channel)")) != nil
+                {
                     connection = fresh
                     backoff = 0.1
                     onNotify(nil)

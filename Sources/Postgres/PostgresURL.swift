@@ -16,9 +16,9 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
     /// with an optional port in 1...65535.
     public init?(_ string: String) {
         guard string.utf8.count <= 2048, !string.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }),
-              let components = URLComponents(string: string),
-              let scheme = components.scheme?.lowercased(), scheme == "postgres" || scheme == "postgresql",
-              let host = components.host, !host.isEmpty
+            let components = URLComponents(string: string),
+            let scheme = components.scheme?.lowercased(), scheme == "postgres" || scheme == "postgresql",
+            let host = components.host, !host.isEmpty
         else { return nil }
         if let port = components.port, !(1...65_535).contains(port) { return nil }
         let database = String(components.path.drop { $0 == "/" })

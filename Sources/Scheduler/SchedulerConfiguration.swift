@@ -115,17 +115,19 @@ public struct SchedulerConfiguration: Sendable {
     }
 
     public var queueConfiguration: JobQueue.Configuration {
-        JobQueue.Configuration(weights: weights, retry: RetryPolicy(maxRetries: retryLimit, baseDelay: retryBaseSeconds),
-                               leaseDuration: leaseSeconds)
+        JobQueue.Configuration(
+            weights: weights, retry: RetryPolicy(maxRetries: retryLimit, baseDelay: retryBaseSeconds),
+            leaseDuration: leaseSeconds)
     }
 
     public var submissionDefaults: JobSubmission.Defaults { .init(command: defaultCommand, output: output, toolchainVersion: toolchain) }
 
     public func buildSettings(storePath: String, sandbox prepared: PreparedSandbox? = nil) -> BuildSettings {
-        BuildSettings(workRoot: prepared?.workRoot ?? storePath + "/sandbox/work", logRoot: storePath + "/logs", outputDirectory: output,
-                      defaultCommand: defaultCommand, toolchainVersion: toolchain, killGrace: killGraceSeconds, logCapBytes: logCapBytes,
-                      buildEnvironment: sandbox.environment, limitPolicy: sandbox.limits, isolation: prepared?.isolation ?? .none,
-                      cgroups: prepared?.cgroups, slotCacheRoot: prepared?.slotCacheRoot, slotCacheBytes: sandbox.dependencyCacheBytes,
-                      keepFailedWorkspaces: sandbox.keepFailedSeconds, watchInterval: sandbox.watchIntervalSeconds)
+        BuildSettings(
+            workRoot: prepared?.workRoot ?? storePath + "/sandbox/work", logRoot: storePath + "/logs", outputDirectory: output,
+            defaultCommand: defaultCommand, toolchainVersion: toolchain, killGrace: killGraceSeconds, logCapBytes: logCapBytes,
+            buildEnvironment: sandbox.environment, limitPolicy: sandbox.limits, isolation: prepared?.isolation ?? .none,
+            cgroups: prepared?.cgroups, slotCacheRoot: prepared?.slotCacheRoot, slotCacheBytes: sandbox.dependencyCacheBytes,
+            keepFailedWorkspaces: sandbox.keepFailedSeconds, watchInterval: sandbox.watchIntervalSeconds)
     }
 }

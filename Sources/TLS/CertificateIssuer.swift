@@ -1,6 +1,7 @@
 internal import COpenSSL
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Makes X.509 certificates with OpenSSL's own API (no hand-built ASN.1): a local CA and server
@@ -21,21 +22,25 @@ public final class CertificateIssuer {
     /// A new self-signed CA valid for `days`.
     public init(commonName: String, days: Int = 3650) throws(TLSError) {
         key = try CertificateIssuer.newKey()
-        let cert = try CertificateIssuer.build(subject: commonName, key: key, issuer: nil, issuerKey: key,
-                                               notBeforeOffset: -3600, notAfterOffset: days * 86400,
-                                               extensions: [(NID_basic_constraints, "critical,CA:TRUE,pathlen:0"),
-                                                            (NID_key_usage, "critical,keyCertSign,cRLSign"),
-                                                            (NID_subject_key_identifier, "hash")])
+        let cert = try CertificateIssuer.build(
+            subject: commonName, key: key, issuer: nil, issuerKey: key,
+            notBeforeOffset: -3600, notAfterOffset: days * 86400,
+            extensions: [
+                (NID_basic_constraints, "critical,CA:TRUE,pathlen:0"),
+                (NID_key_usage, "critical,keyCertSign,cRLSign"),
+                (NID_subject_key_identifier, "hash"),
+            ])
         certificate = cert
-        authority = Issued(certificatePEM: try CertificateIssuer.pem(certificate: cert),
-                           privateKeyPEM: try CertificateIssuer.pem(key: key))
+        authority = Issued(
+            certificatePEM: try CertificateIssuer.pem(certificate: cert),
+            privateKeyPEM: try CertificateIssuer.pem(key: key))
     }
 
     /// Loads an existing CA from its PEM certificate and key.
     public init(certificatePEM: [UInt8], privateKeyPEM: [UInt8]) throws(TLSError) {
         OpenSSLErrors.clear()
         guard let cert = CertificateIssuer.read(certificatePEM, { PEM_read_bio_X509($0, nil, nil, nil) }),
-              let key = CertificateIssuer.read(privateKeyPEM, { PEM_read_bio_PrivateKey($0, nil, nil, nil) })
+            let key = CertificateIssuer.read(privateKeyPEM, { PEM_read_bio_PrivateKey($0, nil, nil, nil) })
         else { throw TLSError.drained(.certificate, "not a PEM CA certificate and key") }
         certificate = cert
         self.key = key
@@ -55,14 +60,17 @@ public final class CertificateIssuer {
         let san = names.map { name in
             name.contains(":") || name.allSatisfy({ $0.isNumber || $0 == "." }) ? "IP:\(name)" : "DNS:\(name)"
         }.joined(separator: ",")
-        let cert = try CertificateIssuer.build(subject: names.first ?? "localhost", key: leafKey, issuer: certificate, issuerKey: key,
-                                               notBeforeOffset: notBeforeOffset, notAfterOffset: notAfterOffset,
-                                               extensions: [(NID_basic_constraints, "critical,CA:FALSE"),
-                                                            (NID_key_usage, "critical,digitalSignature"),
-                                                            (NID_ext_key_usage, "serverAuth"),
-                                                            (NID_subject_alt_name, san),
-                                                            (NID_subject_key_identifier, "hash"),
-                                                            (NID_authority_key_identifier, "keyid:always")])
+        let cert = try CertificateIssuer.build(
+            subject: names.first ?? "localhost", key: leafKey, issuer: certificate, issuerKey: key,
+            notBeforeOffset: notBeforeOffset, notAfterOffset: notAfterOffset,
+            extensions: [
+                (NID_basic_constraints, "critical,CA:FALSE"),
+                (NID_key_usage, "critical,digitalSignature"),
+                (NID_ext_key_usage, "serverAuth"),
+                (NID_subject_alt_name, san),
+                (NID_subject_key_identifier, "hash"),
+                (NID_authority_key_identifier, "keyid:always"),
+            ])
         defer { X509_free(cert) }
         return Issued(certificatePEM: try CertificateIssuer.pem(certificate: cert), privateKeyPEM: try CertificateIssuer.pem(key: leafKey))
     }
@@ -73,27 +81,34 @@ public final class CertificateIssuer {
         return key
     }
 
-    private static func build(subject: String, key: OpaquePointer, issuer: OpaquePointer?, issuerKey: OpaquePointer,
-                              notBeforeOffset: Int, notAfterOffset: Int, extensions: [(Int32, String)]) throws(TLSError) -> OpaquePointer {
+    private static func build(
+        subject: String, key: OpaquePointer, issuer: OpaquePointer?, issuerKey: OpaquePointer,
+        notBeforeOffset: Int, notAfterOffset: Int, extensions: [(Int32, String)]
+    ) throws(TLSError) -> OpaquePointer {
         OpenSSLErrors.clear()
         guard let cert = X509_new() else { throw TLSError.drained(.setup, "X509_new failed") }
         var serial: Int64 = 0
         _ = withUnsafeMutableBytes(of: &serial) { RAND_bytes($0.baseAddress!.assumingMemoryBound(to: UInt8.self), 8) }
         serial = serial & Int64.max | 1
-        var ok = X509_set_version(cert, 2) == 1
+        var ok =
+            X509_set_version(cert, 2) == 1
             && ASN1_INTEGER_set_int64(X509_get_serialNumber(cert), serial) == 1
             && X509_gmtime_adj(X509_getm_notBefore(cert), notBeforeOffset) != nil
             && X509_gmtime_adj(X509_getm_notAfter(cert), notAfterOffset) != nil
             && X509_set_pubkey(cert, key) == 1
         let name = X509_NAME_new()
         defer { X509_NAME_free(name) }
-        ok = ok && X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, subject, -1, -1, 0) == 1
+        ok =
+            ok && X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, subject, -1, -1, 0) == 1
             && X509_set_subject_name(cert, name) == 1
             && X509_set_issuer_name(cert, issuer.map { X509_get_subject_name($0) } ?? name) == 1
         var context = X509V3_CTX()
         X509V3_set_ctx(&context, issuer ?? cert, cert, nil, nil, 0)
         for (nid, value) in extensions where ok {
-            guard let ext = X509V3_EXT_conf_nid(nil, &context, nid, value) else { ok = false; break }
+            guard let ext = X509V3_EXT_conf_nid(nil, &context, nid, value) else {
+                ok = false
+                break
+            }
             ok = X509_add_ext(cert, ext, -1) == 1
             X509_EXTENSION_free(ext)
         }

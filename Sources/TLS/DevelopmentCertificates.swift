@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The local development certificates `wharf serve` uses when TLS is on and no certificate is
@@ -28,7 +28,8 @@ public enum DevelopmentCertificates {
         }
         let issuer: CertificateIssuer
         if let cert = readFile(paths.caCertificate), let key = readFile(paths.caKey),
-           let existing = try? CertificateIssuer(certificatePEM: cert, privateKeyPEM: key) {
+            let existing = try? CertificateIssuer(certificatePEM: cert, privateKeyPEM: key)
+        {
             issuer = existing
         } else {
             issuer = try CertificateIssuer(commonName: "Wharf local development CA")
@@ -65,7 +66,10 @@ public enum DevelopmentCertificates {
         var written = 0
         while written < bytes.count {
             let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { close(fd); throw TLSError(.setup, "\(temporary): \(String(cString: strerror(errno)))") }
+            if n <= 0 {
+                close(fd)
+                throw TLSError(.setup, "\(temporary): \(String(cString: strerror(errno)))")
+            }
             written += n
         }
         fchmod(fd, mode)

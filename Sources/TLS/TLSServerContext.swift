@@ -1,7 +1,8 @@
 internal import COpenSSL
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The server side of TLS for one listener: every configured certificate, loaded and checked,
@@ -16,9 +17,11 @@ import Glibc
 /// The first certificate is the default; SNI picks another whose names match the requested host.
 public final class TLSServerContext: @unchecked Sendable {
     /// Mozilla's "intermediate" TLS 1.2 list without DHE: ECDHE + AES-GCM / ChaCha20-Poly1305.
-    static let tls12Ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+    static let tls12Ciphers =
+        "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
     static let groups = "X25519:P-256:P-384"
-    static let signatureAlgorithms = "ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512:rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:RSA+SHA256:RSA+SHA384:RSA+SHA512:ed25519"
+    static let signatureAlgorithms =
+        "ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512:rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:RSA+SHA256:RSA+SHA384:RSA+SHA512:ed25519"
 
     /// One certificate's own SSL_CTX (SNI switches a session to it).
     final class Entry {
@@ -63,9 +66,11 @@ public final class TLSServerContext: @unchecked Sendable {
     ///     twice that); ignored when `previous` is given (its keys carry on).
     ///   - rejectUnknownServerNames: answer a server name that no certificate covers with an
     ///     `unrecognized_name` alert and no handshake (a client sending no name still gets the default).
-    public init(certificates: [TLSCertificateFiles], alpn: [String] = ["http/1.1"],
-                previous: TLSServerContext? = nil, ticketKeyRotationSeconds: Int = 3600,
-                rejectUnknownServerNames: Bool = false) throws(TLSError) {
+    public init(
+        certificates: [TLSCertificateFiles], alpn: [String] = ["http/1.1"],
+        previous: TLSServerContext? = nil, ticketKeyRotationSeconds: Int = 3600,
+        rejectUnknownServerNames: Bool = false
+    ) throws(TLSError) {
         self.rejectsUnknownServerNames = rejectUnknownServerNames
         self.alpnProtocols = alpn
         self.certificateFiles = certificates
@@ -141,7 +146,8 @@ public final class TLSServerContext: @unchecked Sendable {
         }
         if X509_cmp_current_time(X509_get0_notBefore(leaf)) > 0 {
             SSL_CTX_free(context)
-            throw TLSError(.certificate, "\(files.certificateChainPath): certificate not valid before \(CertificateInspection.time(X509_get0_notBefore(leaf)))")
+            throw TLSError(
+                .certificate, "\(files.certificateChainPath): certificate not valid before \(CertificateInspection.time(X509_get0_notBefore(leaf)))")
         }
         var ocsp: [UInt8] = []
         if let path = files.ocspResponsePath {
@@ -178,10 +184,10 @@ public final class TLSServerContext: @unchecked Sendable {
         guard let context = SSL_CTX_new(TLS_server_method()) else { throw TLSError.drained(.setup, "SSL_CTX_new failed") }
         SSL_CTX_set_options(context, wharf_server_options())
         guard wharf_SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION) == 1,
-              wharf_SSL_CTX_set_max_proto_version(context, TLS1_3_VERSION) == 1,
-              SSL_CTX_set_cipher_list(context, tls12Ciphers) == 1,
-              wharf_SSL_CTX_set1_groups_list(context, groups) == 1,
-              wharf_SSL_CTX_set1_sigalgs_list(context, signatureAlgorithms) == 1
+            wharf_SSL_CTX_set_max_proto_version(context, TLS1_3_VERSION) == 1,
+            SSL_CTX_set_cipher_list(context, tls12Ciphers) == 1,
+            wharf_SSL_CTX_set1_groups_list(context, groups) == 1,
+            wharf_SSL_CTX_set1_sigalgs_list(context, signatureAlgorithms) == 1
         else {
             SSL_CTX_free(context)
             throw TLSError.drained(.setup, "the TLS policy was refused")
@@ -217,8 +223,9 @@ public final class TLSServerContext: @unchecked Sendable {
         let isAddress = host.contains(":") || host.allSatisfy { $0.isNumber || $0 == "." }
         for entry in entries {
             let matched = host.withCString { name in
-                isAddress ? X509_check_ip_asc(entry.leaf, name, 0) == 1
-                          : X509_check_host(entry.leaf, name, host.utf8.count, 0, nil) == 1
+                isAddress
+                    ? X509_check_ip_asc(entry.leaf, name, 0) == 1
+                    : X509_check_host(entry.leaf, name, host.utf8.count, 0, nil) == 1
             }
             if matched { return entry }
         }

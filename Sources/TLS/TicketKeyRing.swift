@@ -1,7 +1,8 @@
 internal import COpenSSL
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The keys that seal session tickets (stateless resumption), shared by every loop of the
@@ -79,10 +80,12 @@ final class TicketKeyRing: @unchecked Sendable {  // `cipher` is immutable and t
 /// OpenSSL's ticket-key callback (RFC 5077 §4 sealing with AES-256-CBC + HMAC-SHA256): `enc` 1
 /// seals with the current key; 0 opens with the named key (0: unknown, full handshake; 1: current;
 /// 2: previous, so OpenSSL issues a fresh ticket).
-func ticketKeyCallback(_ ssl: OpaquePointer?, _ name: UnsafeMutablePointer<UInt8>?, _ iv: UnsafeMutablePointer<UInt8>?,
-                       _ cipher: OpaquePointer?, _ mac: OpaquePointer?, _ enc: Int32) -> Int32 {
+func ticketKeyCallback(
+    _ ssl: OpaquePointer?, _ name: UnsafeMutablePointer<UInt8>?, _ iv: UnsafeMutablePointer<UInt8>?,
+    _ cipher: OpaquePointer?, _ mac: OpaquePointer?, _ enc: Int32
+) -> Int32 {
     guard let ssl, let name, let iv, let cipher, let mac, let context = SSL_get_SSL_CTX(ssl),
-          let raw = wharf_SSL_CTX_get_app_data(context)
+        let raw = wharf_SSL_CTX_get_app_data(context)
     else { return -1 }
     let ring = Unmanaged<TicketKeyRing>.fromOpaque(raw).takeUnretainedValue()
     if enc == 1 {
@@ -90,13 +93,13 @@ func ticketKeyCallback(_ ssl: OpaquePointer?, _ name: UnsafeMutablePointer<UInt8
         guard RAND_bytes(iv, 16) == 1 else { return -1 }
         name.update(from: key.name, count: 16)
         guard EVP_EncryptInit_ex(cipher, ring.cipher, nil, key.aes, iv) == 1,
-              wharf_ticket_mac_init(mac, key.hmac, key.hmac.count) == 1
+            wharf_ticket_mac_init(mac, key.hmac, key.hmac.count) == 1
         else { return -1 }
         return 1
     }
     guard let (key, isCurrent) = ring.find(UnsafeBufferPointer(start: name, count: 16)) else { return 0 }
     guard EVP_DecryptInit_ex(cipher, ring.cipher, nil, key.aes, iv) == 1,
-          wharf_ticket_mac_init(mac, key.hmac, key.hmac.count) == 1
+        wharf_ticket_mac_init(mac, key.hmac, key.hmac.count) == 1
     else { return -1 }
     return isCurrent ? 1 : 2
 }

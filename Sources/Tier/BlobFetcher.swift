@@ -69,8 +69,10 @@ public final class BlobFetcher: MissingBlobSource {
     private let backoff = Mutex(Backoff())
     private let log: @Sendable (String) -> Void
 
-    public init(store: Store, client: OriginClient, disk: TierDiskCache, limits: Limits = Limits(),
-                log: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(
+        store: Store, client: OriginClient, disk: TierDiskCache, limits: Limits = Limits(),
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
         self.store = store
         self.client = client
         self.disk = disk
@@ -124,7 +126,10 @@ public final class BlobFetcher: MissingBlobSource {
             return .failure(BlobUnavailable(status: 502, reason: "origin unreachable (retrying after a backoff)"))
         }
         let left = ContinuousClock.now.duration(to: deadline)
-        guard left > .zero, slots.wait(timeout: .now() + .milliseconds(Int(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))) == .success else {
+        guard left > .zero,
+            slots.wait(timeout: .now() + .milliseconds(Int(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)))
+                == .success
+        else {
             counters.timedOut.add(1, ordering: .relaxed)
             return .failure(BlobUnavailable(status: 504, reason: "no fetch slot free in time for \(hash)"))
         }
@@ -132,24 +137,27 @@ public final class BlobFetcher: MissingBlobSource {
         counters.fetches.add(1, ordering: .relaxed)
         let temporary = store.temporaryBlobPath()
         let fd = Glibc.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return .failure(BlobUnavailable(status: 502, reason: "cannot create \(temporary): \(String(cString: strerror(errno)))")) }
+        guard fd >= 0 else {
+            return .failure(BlobUnavailable(status: 502, reason: "cannot create \(temporary): \(String(cString: strerror(errno)))"))
+        }
         var hasher = ContentHash()
         var received: Int64 = 0
         do {
             defer { Glibc.close(fd) }
-            try client.get("/_wharf/api/replica/blobs/\(hash)", deadline: deadline, idle: limits.timeout, maxBodyBytes: size,
-                           onHead: { head in if head.status != 200 { throw OriginError.status(head.status) } },
-                           onBody: { piece in
-                               hasher.update(piece)
-                               received += Int64(piece.count)
-                               var done = 0
-                               while done < piece.count {
-                                   let n = Glibc.write(fd, piece.baseAddress! + done, piece.count - done)
-                                   if n < 0 && errno == EINTR { continue }
-                                   guard n > 0 else { throw OriginError.unreachable("writing \(temporary): \(String(cString: strerror(errno)))") }
-                                   done += n
-                               }
-                           })
+            try client.get(
+                "/_wharf/api/replica/blobs/\(hash)", deadline: deadline, idle: limits.timeout, maxBodyBytes: size,
+                onHead: { head in if head.status != 200 { throw OriginError.status(head.status) } },
+                onBody: { piece in
+                    hasher.update(piece)
+                    received += Int64(piece.count)
+                    var done = 0
+                    while done < piece.count {
+                        let n = Glibc.write(fd, piece.baseAddress! + done, piece.count - done)
+                        if n < 0 && errno == EINTR { continue }
+                        guard n > 0 else { throw OriginError.unreachable("writing \(temporary): \(String(cString: strerror(errno)))") }
+                        done += n
+                    }
+                })
             guard received == size else { throw TierRefusal.size(received) }
             guard hasher.finalizeHex() == hash else { throw TierRefusal.hash }
             guard fsync(fd) == 0 else { throw OriginError.unreachable("fsync \(temporary): \(String(cString: strerror(errno)))") }

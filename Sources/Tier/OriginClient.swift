@@ -27,9 +27,11 @@ public struct OriginClient: Sendable {
     /// to refuse it (a status not expected); the decoded body goes to `onBody` in pieces, at
     /// most `maxBodyBytes` in all. Fails with `OriginError` when `deadline` passes or nothing
     /// arrives for `idle`.
-    public func get(_ path: String, deadline: ContinuousClock.Instant, idle: Duration, maxBodyBytes: Int64,
-                    onHead: (OriginResponseHead) throws -> Void,
-                    onBody: (UnsafeRawBufferPointer) throws -> Void) throws {
+    public func get(
+        _ path: String, deadline: ContinuousClock.Instant, idle: Duration, maxBodyBytes: Int64,
+        onHead: (OriginResponseHead) throws -> Void,
+        onBody: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
         let fd = try connect(deadline: deadline)
         defer { Glibc.close(fd) }
         var session: TLSSession?
@@ -40,7 +42,8 @@ public struct OriginClient: Sendable {
         let connection = OriginConnection(fd: fd, session: session)
         try connection.handshake(deadline: deadline)
         let host = origin.host.contains(":") ? "[\(origin.host)]" : origin.host
-        let request = "GET \(origin.prefix)\(path) HTTP/1.1\r\nHost: \(host):\(origin.port)\r\nAuthorization: Bearer \(token)\r\n"
+        let request =
+            "GET \(origin.prefix)\(path) HTTP/1.1\r\nHost: \(host):\(origin.port)\r\nAuthorization: Bearer \(token)\r\n"
             + "Accept-Encoding: identity\r\nConnection: close\r\nUser-Agent: wharf-edge\r\n\r\n"
         try connection.send(Array(request.utf8), deadline: deadline)
 
@@ -70,12 +73,16 @@ public struct OriginClient: Sendable {
                 if parsed == nil {
                     head.append(contentsOf: piece)
                     guard let end = Self.headEnd(head) else {
-                        if head.count > OriginResponseHead.maxBytes { throw OriginError.tooLarge("response head over \(OriginResponseHead.maxBytes) bytes") }
+                        if head.count > OriginResponseHead.maxBytes {
+                            throw OriginError.tooLarge("response head over \(OriginResponseHead.maxBytes) bytes")
+                        }
                         return
                     }
                     let h = try OriginResponseHead.parse(head[0..<end])
                     parsed = h
-                    if let length = h.contentLength, length > maxBodyBytes { throw OriginError.tooLarge("Content-Length \(length) over \(maxBodyBytes)") }
+                    if let length = h.contentLength, length > maxBodyBytes {
+                        throw OriginError.tooLarge("Content-Length \(length) over \(maxBodyBytes)")
+                    }
                     try onHead(h)
                     let bodyStart = end + 4 - (head.count - n)
                     piece = UnsafeRawBufferPointer(rebasing: raw[bodyStart..<n])
@@ -100,9 +107,10 @@ public struct OriginClient: Sendable {
     /// GETs a whole body into memory (JSON documents), expecting 200.
     func getBytes(_ path: String, timeout: Duration, maxBodyBytes: Int64) throws -> [UInt8] {
         var body: [UInt8] = []
-        try get(path, deadline: .now + timeout, idle: timeout, maxBodyBytes: maxBodyBytes,
-                onHead: { head in if head.status != 200 { throw OriginError.status(head.status) } },
-                onBody: { body.append(contentsOf: $0) })
+        try get(
+            path, deadline: .now + timeout, idle: timeout, maxBodyBytes: maxBodyBytes,
+            onHead: { head in if head.status != 200 { throw OriginError.status(head.status) } },
+            onBody: { body.append(contentsOf: $0) })
         return body
     }
 
@@ -130,7 +138,10 @@ public struct OriginClient: Sendable {
         while let info = entry {
             entry = info.pointee.ai_next
             let fd = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            guard fd >= 0 else { failure = String(cString: strerror(errno)); continue }
+            guard fd >= 0 else {
+                failure = String(cString: strerror(errno))
+                continue
+            }
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             if Glibc.connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 { return fd }
@@ -159,7 +170,10 @@ public struct OriginClient: Sendable {
         var done = 0
         while done < bytes.count {
             let n = bytes[done...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n > 0 { done += n; continue }
+            if n > 0 {
+                done += n
+                continue
+            }
             if n < 0 && (errno == EAGAIN || errno == EINTR) {
                 try wait(fd, events: Int16(POLLOUT), until: deadline, what: "sending")
                 continue

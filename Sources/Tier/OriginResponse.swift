@@ -29,15 +29,17 @@ public struct OriginResponseHead: Sendable, Equatable {
         let statusLine = lines.removeFirst()
         let parts = statusLine.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count >= 2, parts[0] == "HTTP/1.1" || parts[0] == "HTTP/1.0",
-              parts[1].utf8.count == 3, parts[1].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-              let status = Int(parts[1]), status >= 100 else {
+            parts[1].utf8.count == 3, parts[1].utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+            let status = Int(parts[1]), status >= 100
+        else {
             throw .malformed("bad status line '\(statusLine.prefix(80))'")
         }
         var head = OriginResponseHead(status: status, contentLength: nil, chunked: false, fields: [])
         guard lines.count <= 100 else { throw .tooLarge("more than 100 response fields") }
         for line in lines {
             guard let colon = line.firstIndex(of: ":"), colon != line.startIndex,
-                  !line[..<colon].contains(where: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }) else {
+                !line[..<colon].contains(where: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" })
+            else {
                 throw .malformed("bad response field '\(line.prefix(80))'")
             }
             let name = line[..<colon].lowercased()
@@ -48,7 +50,8 @@ public struct OriginResponseHead: Sendable, Equatable {
             case "content-length":
                 guard head.contentLength == nil else { throw .malformed("two Content-Length fields") }
                 guard !value.isEmpty, value.utf8.count <= 18, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-                      let length = Int64(value) else { throw .malformed("bad Content-Length '\(value.prefix(40))'") }
+                    let length = Int64(value)
+                else { throw .malformed("bad Content-Length '\(value.prefix(40))'") }
                 head.contentLength = length
             case "transfer-encoding":
                 guard value.lowercased() == "chunked", !head.chunked else {
@@ -121,8 +124,9 @@ struct ChunkedDecoder: Sendable {
                 default:
                     let digits = line.prefix { $0 != 0x3B }  // ';' starts extensions
                     guard !digits.isEmpty, digits.count <= 15,
-                          digits.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x66) }),
-                          let size = Int64(String(decoding: digits, as: UTF8.self), radix: 16) else {
+                        digits.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 | 0x20 >= 0x61 && $0 | 0x20 <= 0x66) }),
+                        let size = Int64(String(decoding: digits, as: UTF8.self), radix: 16)
+                    else {
                         throw OriginError.malformed("bad chunk size line")
                     }
                     state = size == 0 ? .trailer : .data(remaining: size)

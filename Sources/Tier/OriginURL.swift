@@ -29,7 +29,9 @@ public struct OriginURL: Sendable, Equatable, CustomStringConvertible {
             rest = rest[..<slash]
         }
         while path.hasSuffix("/") { path.removeLast() }
-        guard !path.contains("?"), !path.contains("#"), !path.contains("@") else { throw Invalid(reason: "the origin URL may hold a path prefix only") }
+        guard !path.contains("?"), !path.contains("#"), !path.contains("@") else {
+            throw Invalid(reason: "the origin URL may hold a path prefix only")
+        }
         var host = String(rest)
         var port = secure ? 443 : 80
         if rest.hasPrefix("[") {

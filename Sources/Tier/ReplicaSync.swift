@@ -39,8 +39,10 @@ public final class ReplicaSync: Sendable {
     private let stopping = Atomic<Bool>(false)
 
     /// `imported` runs after every import that changed an alias (the wiring refreshes the catalog).
-    public init(store: Store, client: OriginClient, settings: Settings = Settings(),
-                imported: @escaping @Sendable () -> Void, log: @escaping @Sendable (String) -> Void) {
+    public init(
+        store: Store, client: OriginClient, settings: Settings = Settings(),
+        imported: @escaping @Sendable () -> Void, log: @escaping @Sendable (String) -> Void
+    ) {
         self.store = store
         self.client = client
         self.settings = settings
@@ -84,7 +86,9 @@ public final class ReplicaSync: Sendable {
         while !stopping.load(ordering: .relaxed) {
             do {
                 try syncOnce()
-                if !lastFailure.isEmpty { log("tier: in step with the origin again (generation \(counters.originGeneration.load(ordering: .relaxed)))") }
+                if !lastFailure.isEmpty {
+                    log("tier: in step with the origin again (generation \(counters.originGeneration.load(ordering: .relaxed)))")
+                }
                 lastFailure = ""
                 let opened = ContinuousClock.now
                 try follow(until: .now + settings.fullCheckInterval)
@@ -118,23 +122,24 @@ public final class ReplicaSync: Sendable {
 
     private func followStream(until deadline: ContinuousClock.Instant) throws {
         var line: [UInt8] = []
-        try client.get("/_wharf/api/replica/events", deadline: deadline, idle: .seconds(25), maxBodyBytes: .max,
-                       onHead: { head in if head.status != 200 { throw OriginError.status(head.status) } },
-                       onBody: { piece in
-                           for byte in piece {
-                               if stopping.load(ordering: .relaxed) { throw OriginError.unreachable("stopping") }
-                               guard byte == 0x0A else {
-                                   line.append(byte)
-                                   if line.count > 4096 { throw OriginError.malformed("event line over 4 KiB") }
-                                   continue
-                               }
-                               let text = String(decoding: line, as: UTF8.self)
-                               line.removeAll(keepingCapacity: true)
-                               guard text.hasPrefix("data: ") else { continue }
-                               guard let generation = Int64(text.dropFirst(6)) else { throw OriginError.malformed("event data '\(text.prefix(40))'") }
-                               if generation != counters.originGeneration.load(ordering: .relaxed) { try syncOnce() }
-                           }
-                       })
+        try client.get(
+            "/_wharf/api/replica/events", deadline: deadline, idle: .seconds(25), maxBodyBytes: .max,
+            onHead: { head in if head.status != 200 { throw OriginError.status(head.status) } },
+            onBody: { piece in
+                for byte in piece {
+                    if stopping.load(ordering: .relaxed) { throw OriginError.unreachable("stopping") }
+                    guard byte == 0x0A else {
+                        line.append(byte)
+                        if line.count > 4096 { throw OriginError.malformed("event line over 4 KiB") }
+                        continue
+                    }
+                    let text = String(decoding: line, as: UTF8.self)
+                    line.removeAll(keepingCapacity: true)
+                    guard text.hasPrefix("data: ") else { continue }
+                    guard let generation = Int64(text.dropFirst(6)) else { throw OriginError.malformed("event data '\(text.prefix(40))'") }
+                    if generation != counters.originGeneration.load(ordering: .relaxed) { try syncOnce() }
+                }
+            })
     }
 
     private func sleep(for duration: Duration) {

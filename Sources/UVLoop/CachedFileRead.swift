@@ -1,6 +1,7 @@
 internal import CLibUV
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Reads from a file only what the page cache holds, never waiting for the disk (`preadv2` with
@@ -36,7 +37,10 @@ public enum CachedFileRead {
             while initialized < count {
                 let n = pread(descriptor, buffer.baseAddress! + initialized, count - initialized, off_t(offset) + off_t(initialized))
                 if n < 0 && errno == EINTR { continue }
-                if n <= 0 { failed = true; return }
+                if n <= 0 {
+                    failed = true
+                    return
+                }
                 initialized += n
             }
         }

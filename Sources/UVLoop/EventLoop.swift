@@ -1,8 +1,9 @@
 internal import CLibUV
 import Dispatch
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One libuv event loop, driven by exactly one thread.
@@ -232,8 +233,9 @@ public final class EventLoop: @unchecked Sendable {
     /// Debug check that the caller is on the loop thread (or the loop has not started yet).
     @inline(__always)
     func assertInLoopThread(_ function: StaticString = #function) {
-        assert(isInLoopThread || phase.load(ordering: .relaxed) == Phase.created,
-               "UVLoop: \(function) called off the loop thread")
+        assert(
+            isInLoopThread || phase.load(ordering: .relaxed) == Phase.created,
+            "UVLoop: \(function) called off the loop thread")
     }
 }
 

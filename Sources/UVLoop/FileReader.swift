@@ -1,6 +1,7 @@
 internal import CLibUV
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What `fstat` says about an open file.
@@ -35,36 +36,44 @@ public final class FileReader: @unchecked Sendable {
 
     /// Opens `path` for reading (`O_RDONLY | O_CLOEXEC`); fails with `.enoent`, `.eacces`, …
     public static func open(path: String, on loop: EventLoop, completion: @escaping (Result<FileReader, UVError>) -> Void) {
-        let error = FileRequest.submit(on: loop, { request, callback in
-            uv_fs_open(loop.uvLoop, request, path, O_RDONLY | O_CLOEXEC, 0, callback)
-        }, completion: { request in
-            let result = request.pointee.result
-            if result < 0 {
-                completion(.failure(UVError(rawValue: Int32(result))))
-            } else {
-                completion(.success(FileReader(loop: loop, descriptor: Int32(result))))
-            }
-        })
+        let error = FileRequest.submit(
+            on: loop,
+            { request, callback in
+                uv_fs_open(loop.uvLoop, request, path, O_RDONLY | O_CLOEXEC, 0, callback)
+            },
+            completion: { request in
+                let result = request.pointee.result
+                if result < 0 {
+                    completion(.failure(UVError(rawValue: Int32(result))))
+                } else {
+                    completion(.success(FileReader(loop: loop, descriptor: Int32(result))))
+                }
+            })
         if let error { completion(.failure(error)) }
     }
 
     /// Size, type and modification time of the open file.
     public func status(completion: @escaping (Result<FileStatus, UVError>) -> Void) {
         guard !isClosed else { return completion(.failure(.ebadf)) }
-        let error = FileRequest.submit(on: loop, { request, callback in
-            uv_fs_fstat(loop.uvLoop, request, descriptor, callback)
-        }, completion: { request in
-            let result = request.pointee.result
-            guard result >= 0 else { return completion(.failure(UVError(rawValue: Int32(result)))) }
-            let stat = request.pointee.statbuf
-            let type = stat.st_mode & UInt64(Glibc.S_IFMT)
-            completion(.success(FileStatus(
-                size: Int64(stat.st_size),
-                isRegularFile: type == UInt64(Glibc.S_IFREG),
-                isDirectory: type == UInt64(Glibc.S_IFDIR),
-                modificationSeconds: Int64(stat.st_mtim.tv_sec),
-                modificationNanoseconds: Int64(stat.st_mtim.tv_nsec))))
-        })
+        let error = FileRequest.submit(
+            on: loop,
+            { request, callback in
+                uv_fs_fstat(loop.uvLoop, request, descriptor, callback)
+            },
+            completion: { request in
+                let result = request.pointee.result
+                guard result >= 0 else { return completion(.failure(UVError(rawValue: Int32(result)))) }
+                let stat = request.pointee.statbuf
+                let type = stat.st_mode & UInt64(Glibc.S_IFMT)
+                completion(
+                    .success(
+                        FileStatus(
+                            size: Int64(stat.st_size),
+                            isRegularFile: type == UInt64(Glibc.S_IFREG),
+                            isDirectory: type == UInt64(Glibc.S_IFDIR),
+                            modificationSeconds: Int64(stat.st_mtim.tv_sec),
+                            modificationNanoseconds: Int64(stat.st_mtim.tv_nsec))))
+            })
         if let error { completion(.failure(error)) }
     }
 
@@ -78,18 +87,21 @@ public final class FileReader: @unchecked Sendable {
         guard !isClosed else { return completion(.failure(.ebadf)) }
         guard offset >= 0, (0...Self.maxReadCount).contains(count) else { return completion(.failure(.einval)) }
         let storage = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1), alignment: 16)
-        let error = FileRequest.submit(on: loop, { request, callback in
-            var buffer = UV.buffer(storage, count)
-            return uv_fs_read(loop.uvLoop, request, descriptor, &buffer, 1, offset, callback)
-        }, completion: { request in
-            let result = request.pointee.result
-            if result < 0 {
-                storage.deallocate()
-                completion(.failure(UVError(rawValue: Int32(result))))
-            } else {
-                completion(.success(SharedBytes(adopting: storage, count: result)))
-            }
-        })
+        let error = FileRequest.submit(
+            on: loop,
+            { request, callback in
+                var buffer = UV.buffer(storage, count)
+                return uv_fs_read(loop.uvLoop, request, descriptor, &buffer, 1, offset, callback)
+            },
+            completion: { request in
+                let result = request.pointee.result
+                if result < 0 {
+                    storage.deallocate()
+                    completion(.failure(UVError(rawValue: Int32(result))))
+                } else {
+                    completion(.success(SharedBytes(adopting: storage, count: result)))
+                }
+            })
         if let error {
             storage.deallocate()
             completion(.failure(error))
@@ -100,12 +112,15 @@ public final class FileReader: @unchecked Sendable {
     public func close(completion: ((UVError?) -> Void)? = nil) {
         guard !isClosed else { return completion?(nil) ?? () }
         isClosed = true
-        let error = FileRequest.submit(on: loop, { request, callback in
-            uv_fs_close(loop.uvLoop, request, descriptor, callback)
-        }, completion: { request in
-            let result = request.pointee.result
-            completion?(result < 0 ? UVError(rawValue: Int32(result)) : nil)
-        })
+        let error = FileRequest.submit(
+            on: loop,
+            { request, callback in
+                uv_fs_close(loop.uvLoop, request, descriptor, callback)
+            },
+            completion: { request in
+                let result = request.pointee.result
+                completion?(result < 0 ? UVError(rawValue: Int32(result)) : nil)
+            })
         if let error { completion?(error) }
     }
 }

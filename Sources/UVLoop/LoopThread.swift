@@ -1,7 +1,8 @@
 internal import CLibUV
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An `EventLoop` running on its own POSIX thread, started at init and joined by

@@ -1,6 +1,7 @@
 internal import CLibUV
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A numeric IPv4 or IPv6 address with a port, e.g. `127.0.0.1:8080` or `[::1]:8080`.

@@ -1,6 +1,7 @@
 internal import CLibUV
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One `sendFile` call in progress: a file range going to the socket.
@@ -86,8 +87,10 @@ extension TCPConnection {
     /// the file's pages follow,
     /// so header and body leave in the same segments and the connection pays for one push
     /// instead of two (on loopback, each push also runs the receiver's TCP input on this thread).
-    public func sendFile(after head: [WriteBuffer], descriptor: Int32, offset: Int64, count: Int64,
-                         completion: ((UVError?) -> Void)? = nil) {
+    public func sendFile(
+        after head: [WriteBuffer], descriptor: Int32, offset: Int64, count: Int64,
+        completion: ((UVError?) -> Void)? = nil
+    ) {
         loop.assertInLoopThread()
         if isClosed {
             completion?(.ecanceled)
@@ -99,8 +102,8 @@ extension TCPConnection {
         }
         var socketDescriptor: uv_os_fd_t = -1
         guard count > 0, sendFileInFlight == nil, deferredOperations.isEmpty,
-              writeRequestsInFlight == 0, uv_stream_get_write_queue_size(stream) == 0,
-              uv_fileno(UV.handle(tcp), &socketDescriptor) == 0
+            writeRequestsInFlight == 0, uv_stream_get_write_queue_size(stream) == 0,
+            uv_fileno(UV.handle(tcp), &socketDescriptor) == 0
         else {
             write(head)
             sendFile(descriptor: descriptor, offset: offset, count: count, completion: completion)
@@ -121,7 +124,10 @@ extension TCPConnection {
             for buffer in head {
                 guard let base = buffer.unsafeBaseAddress() else { continue }
                 let bytes = UnsafeRawBufferPointer(start: base, count: buffer.count)
-                if skip >= bytes.count { skip -= bytes.count; continue }
+                if skip >= bytes.count {
+                    skip -= bytes.count
+                    continue
+                }
                 rest.append(contentsOf: bytes[skip...])
                 skip = 0
             }

@@ -74,8 +74,10 @@ extension TCPConnection {
         }
     }
 
-    private func performWrite(_ slices: UnsafeMutableBufferPointer<uv_buf_t>, total: Int, buffers: [WriteBuffer],
-                              completion: ((UVError?) -> Void)?) {
+    private func performWrite(
+        _ slices: UnsafeMutableBufferPointer<uv_buf_t>, total: Int, buffers: [WriteBuffer],
+        completion: ((UVError?) -> Void)?
+    ) {
         if total == 0 {
             completion?(nil)
             return

@@ -1,6 +1,7 @@
 internal import CLibUV
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One TCP connection on one loop: reads, ordered writes, file ranges, shutdown, close.

@@ -37,9 +37,10 @@ enum ParserBenchmark {
                     parseAll(buffer, &parser)
                 }
                 let cpu = rates.map(\.cpu).sorted()
-                print("  \(name) (\(request.count) B), \(mode): \(formatRate(median(cpu))) requests per CPU-second"
-                      + " (runs \(formatRate(cpu.first!))..\(formatRate(cpu.last!)); wall clock median"
-                      + " \(formatRate(median(rates.map(\.wall)))); \(items) requests) [\(sink & 1)]")
+                print(
+                    "  \(name) (\(request.count) B), \(mode): \(formatRate(median(cpu))) requests per CPU-second"
+                        + " (runs \(formatRate(cpu.first!))..\(formatRate(cpu.last!)); wall clock median"
+                        + " \(formatRate(median(rates.map(\.wall)))); \(items) requests) [\(sink & 1)]")
             }
         }
     }

@@ -15,11 +15,20 @@ enum SchedulerBench {
         var synchronousCommit = true
         var i = 0
         while i < arguments.count {
-            if arguments[i] == "--jobs", i + 1 < arguments.count, let n = Int(arguments[i + 1]), n > 0 { jobs = n; i += 1 }
-            if arguments[i] == "--queued", i + 1 < arguments.count, let n = Int(arguments[i + 1]), n > 0 { queued = n; i += 1 }
+            if arguments[i] == "--jobs", i + 1 < arguments.count, let n = Int(arguments[i + 1]), n > 0 {
+                jobs = n
+                i += 1
+            }
+            if arguments[i] == "--queued", i + 1 < arguments.count, let n = Int(arguments[i + 1]), n > 0 {
+                queued = n
+                i += 1
+            }
             if arguments[i] == "--postgres" { postgres = true }
             // Like SQLite's WAL with synchronous=NORMAL: a commit survives a process crash, not an OS crash.
-            if arguments[i] == "--postgres-async" { postgres = true; synchronousCommit = false }
+            if arguments[i] == "--postgres-async" {
+                postgres = true
+                synchronousCommit = false
+            }
             i += 1
         }
         let directory = NSTemporaryDirectory() + "wharf-bench-scheduler-" + UUID().uuidString
@@ -31,8 +40,9 @@ enum SchedulerBench {
             guard postgres else { return }
             let server = try PostgresServer(durable: synchronousCommit)
             defer { server.stop() }
-            let shared = try SchedulerBenchmark.run(jobs: jobs, queuedForDecision: queued, directory: directory,
-                                                    backend: .postgres(newDatabase: { try server.createDatabase(prefix: "bench") }))
+            let shared = try SchedulerBenchmark.run(
+                jobs: jobs, queuedForDecision: queued, directory: directory,
+                backend: .postgres(newDatabase: { try server.createDatabase(prefix: "bench") }))
             print(shared)
             print(SchedulerBenchmark.comparison(report, shared))
         } catch {

@@ -43,7 +43,10 @@ public enum SchedulerBenchmark {
 
         public var description: String {
             func f(_ x: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", x) }
-            let size = fileSizeBytes == 0 ? "" : """
+            let size =
+                fileSizeBytes == 0
+                ? ""
+                : """
 
                   sqlite file size: \(fileSizeBytes) bytes (\(f(Double(fileSizeBytes) / Double(max(1, jobs)), 0)) bytes/job)
                 """
@@ -74,8 +77,10 @@ public enum SchedulerBenchmark {
 
     /// Runs every measurement in fresh databases under `directory` (which must exist), or, for
     /// `.postgres`, in fresh PostgreSQL databases (with each queue's local SQLite file under `directory`).
-    public static func run(jobs: Int = 100_000, batchSize: Int = 1_000, queuedForDecision: Int = 10_000,
-                           decisions: Int = 2_000, apps: Int = 300, directory: String, backend: Backend = .sqlite) throws -> Report {
+    public static func run(
+        jobs: Int = 100_000, batchSize: Int = 1_000, queuedForDecision: Int = 10_000,
+        decisions: Int = 2_000, apps: Int = 300, directory: String, backend: Backend = .sqlite
+    ) throws -> Report {
         precondition(jobs > 0 && batchSize > 0 && queuedForDecision > 0 && decisions > 0 && apps > 0)
         let start = Date(timeIntervalSince1970: 1_800_000_000)
         var random = SeededRandom(seed: 42)

@@ -9,7 +9,8 @@ case "parser":
 case "scheduler":
     SchedulerBench.run(Array(arguments.dropFirst()))
 default:
-    print("""
+    print(
+        """
         usage: wharf-bench parser [--runs N] [--seconds S]
                wharf-bench scheduler [--jobs N] [--queued N] [--postgres|--postgres-async]
           parser     requests parsed per second on one core (typical 12-field browser GET, minimal GET)

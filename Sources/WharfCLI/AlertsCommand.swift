@@ -35,7 +35,8 @@ struct AlertsCommand: ParsableCommand {
         }
         let time = ISO8601DateFormatter()
         for alert in list {
-            var line = "\(alert.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) "
+            var line =
+                "\(alert.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) "
                 + "\(alert.severity.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)) \(alert.summary)"
             line += "  [×\(alert.count), first \(time.string(from: alert.firstSeen)), last \(time.string(from: alert.lastSeen))"
             if let resolved = alert.resolvedAt { line += ", resolved \(time.string(from: resolved))" }

@@ -10,8 +10,10 @@ import Glibc
 struct AppsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apps", abstract: "Register apps for deploys and manage their deploy tokens.",
-        subcommands: [AppsAddCommand.self, AppsListCommand.self, AppsShowCommand.self, AppsSetCommand.self,
-                      AppsRemoveCommand.self, AppsTokenCommand.self])
+        subcommands: [
+            AppsAddCommand.self, AppsListCommand.self, AppsShowCommand.self, AppsSetCommand.self,
+            AppsRemoveCommand.self, AppsTokenCommand.self,
+        ])
 }
 
 /// The settings flags `add` and `set` share.
@@ -27,19 +29,24 @@ struct AppSettingsOptions: ParsableArguments {
     @Option(name: .customLong("notify"), help: "URL notified about deploys (repeatable; on set, replaces the list).") var notify: [String] = []
     @Option(help: "Upload quota: files per deployment (default: deploy.max_files).") var maxFiles: Int?
     @Option(help: "Upload quota: bytes per deployment (default: deploy.max_bytes).") var maxBytes: Int64?
-    @Option(name: .customLong("download"),
-            help: "A glob of files served as downloads besides apk, ipa, zip… (repeatable; on set, replaces the list). '*.bin' matches names, '/releases/**' paths.")
+    @Option(
+        name: .customLong("download"),
+        help:
+            "A glob of files served as downloads besides apk, ipa, zip… (repeatable; on set, replaces the list). '*.bin' matches names, '/releases/**' paths."
+    )
     var downloads: [String] = []
     @Flag(help: "set: drop the app's download globs.") var noDownloads = false
-    @Option(name: .customLong("allow-type"),
-            help: "A content type (image/png, text/*) or extension (.apk) uploads may contain (repeatable; on set, replaces the list; none: anything).")
+    @Option(
+        name: .customLong("allow-type"),
+        help: "A content type (image/png, text/*) or extension (.apk) uploads may contain (repeatable; on set, replaces the list; none: anything).")
     var allowedTypes: [String] = []
     @Flag(help: "set: allow any type again.") var noAllowedTypes = false
     @Option(help: "Retention: keep the newest N deployments (0 on set: the store default).") var keepDeployments: Int?
     @Option(help: "Retention: keep deployments younger than D days (0 on set: no age rule).") var keepDays: Int?
     @Option(name: .customLong("env"), help: "NAME=VALUE: a variable every build of the app gets (repeatable).") var env: [String] = []
-    @Option(name: .customLong("secret"),
-            help: "NAME=VALUE: a build secret (repeatable; stored sealed, redacted as *** in build logs, never shown again).")
+    @Option(
+        name: .customLong("secret"),
+        help: "NAME=VALUE: a build secret (repeatable; stored sealed, redacted as *** in build logs, never shown again).")
     var secrets: [String] = []
     @Option(name: .customLong("secret-file"), help: "NAME=PATH: a build secret read from a file (one trailing newline dropped).")
     var secretFiles: [String] = []
@@ -56,9 +63,15 @@ struct AppSettingsOptions: ParsableArguments {
 
     func settings() throws -> AppSettings {
         var s = AppSettings()
-        for item in env { let (name, value) = try Self.pair(item, flag: "--env"); s.env[name] = .some(value) }
+        for item in env {
+            let (name, value) = try Self.pair(item, flag: "--env")
+            s.env[name] = .some(value)
+        }
         for name in unsetEnv { s.env[name] = .some(nil) }
-        for item in secrets { let (name, value) = try Self.pair(item, flag: "--secret"); s.secrets[name] = .some(value) }
+        for item in secrets {
+            let (name, value) = try Self.pair(item, flag: "--secret")
+            s.secrets[name] = .some(value)
+        }
         for item in secretFiles {
             let (name, path) = try Self.pair(item, flag: "--secret-file")
             guard var value = try? String(contentsOfFile: path, encoding: .utf8) else {
@@ -126,7 +139,8 @@ func describe(_ app: RegisteredApp) -> [String] {
     if let n = app.keepDeployments { retention.append("newest \(n)") }
     if let d = app.keepDays { retention.append("younger than \(d) days") }
     lines.append("retention: \(retention.isEmpty ? "store default" : retention.joined(separator: " or ") + ", live and previous always")")
-    lines.append("env: \(app.buildEnv.isEmpty ? "-" : app.buildEnv.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
+    lines.append(
+        "env: \(app.buildEnv.isEmpty ? "-" : app.buildEnv.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
     lines.append("secrets: \(app.buildSecretNames.isEmpty ? "-" : app.buildSecretNames.joined(separator: " ") + " (values not shown)")")
     lines.append("webhook_secret: \(app.hasWebhookSecret ? "set (not shown)" : "none")")
     return lines
@@ -156,8 +170,9 @@ struct AppsListCommand: ParsableCommand {
     func run() throws {
         for app in try AppRegistryService(store: try store.open()).list() {
             let source = if case .git(let url, let branch) = app.source { "git \(url)#\(branch)" } else { "uploads" }
-            print([app.name, app.targetType, source, app.hostnames.isEmpty ? "-" : app.hostnames.joined(separator: ",")]
-                .joined(separator: "\t"))
+            print(
+                [app.name, app.targetType, source, app.hostnames.isEmpty ? "-" : app.hostnames.joined(separator: ",")]
+                    .joined(separator: "\t"))
         }
     }
 }

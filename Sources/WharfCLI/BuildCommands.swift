@@ -51,11 +51,13 @@ struct BuildSubmitCommand: AsyncParsableCommand {
     func run() async throws {
         guard (1...10_000).contains(count) else { throw ValidationError("--count must be 1...10000") }
         let (queue, _, scheduler) = try await options.openQueue()
-        let submission = JobSubmission(app: app, buildType: buildType, source: source, command: cmd, output: output,
-                                       priority: priority, kind: kind, activate: !noActivate, owner: owner ?? "",
-                                       force: force)
-        let request = try submission.request(defaults: scheduler.submissionDefaults, catalog: queue.configuration.catalog,
-                                             relativeTo: FileManager.default.currentDirectoryPath)
+        let submission = JobSubmission(
+            app: app, buildType: buildType, source: source, command: cmd, output: output,
+            priority: priority, kind: kind, activate: !noActivate, owner: owner ?? "",
+            force: force)
+        let request = try submission.request(
+            defaults: scheduler.submissionDefaults, catalog: queue.configuration.catalog,
+            relativeTo: FileManager.default.currentDirectoryPath)
         if count == 1 {
             print(try queue.enqueue(request, now: Date()).id)
             return
@@ -100,8 +102,11 @@ struct JobsListCommand: AsyncParsableCommand {
         print(["ID", "STATE", "APP", "TYPE", "KIND", "PRIO", "TRY", "QUEUED", "RESULT"].joined(separator: "\t"))
         for job in jobs {
             let result = job.deploymentID.map { $0 + (job.cacheHit ? " (cache hit)" : "") } ?? job.error ?? ""
-            print(["\(job.id)", job.state.rawValue, job.app, job.buildType, job.kind.rawValue, "\(job.priorityHint.rawValue)",
-                   "\(job.attempt)/\(job.maxAttempts)", Self.time(job.queuedAt), result].joined(separator: "\t"))
+            print(
+                [
+                    "\(job.id)", job.state.rawValue, job.app, job.buildType, job.kind.rawValue, "\(job.priorityHint.rawValue)",
+                    "\(job.attempt)/\(job.maxAttempts)", Self.time(job.queuedAt), result,
+                ].joined(separator: "\t"))
         }
     }
 
@@ -245,12 +250,14 @@ struct SlotsCommand: AsyncParsableCommand {
         }
         let age = Date().timeIntervalSince1970 - report.updatedAt
         let alive = kill(report.pid, 0) == 0 || errno == EPERM
-        print("scheduler \(report.owner) (pid \(report.pid)\(alive ? "" : ", not running: stale report")), "
-              + "updated \(String(format: "%.1f", age)) s ago, slots \(report.minSlots)...\(report.maxSlots), running \(report.runningJobs)")
+        print(
+            "scheduler \(report.owner) (pid \(report.pid)\(alive ? "" : ", not running: stale report")), "
+                + "updated \(String(format: "%.1f", age)) s ago, slots \(report.minSlots)...\(report.maxSlots), running \(report.runningJobs)")
         print(["SLOT", "PHASE", "JOB", "BUILDS", "SPEED"].joined(separator: "\t"))
         for slot in report.slots {
-            print([slot.id, slot.phase, slot.jobId.map(String.init) ?? "-", "\(slot.buildsRun)", String(format: "%.2f", slot.speed)]
-                .joined(separator: "\t"))
+            print(
+                [slot.id, slot.phase, slot.jobId.map(String.init) ?? "-", "\(slot.buildsRun)", String(format: "%.2f", slot.speed)]
+                    .joined(separator: "\t"))
         }
         if history {
             print("recent scaling decisions (oldest first):")

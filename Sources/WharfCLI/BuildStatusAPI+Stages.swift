@@ -44,13 +44,15 @@ extension BuildStatusAPI {
         let current = snapshot.state == .running ? timeline.current : nil
         let stages = timeline.stages.map { stage in
             let running = current == stage && stage.endedAt == nil
-            return StagesView.Stage(name: stage.name, startedAt: stage.startedAt, endedAt: stage.endedAt,
-                                    seconds: max(0, (stage.endedAt ?? (running ? now : timeline.lastLineAt ?? stage.startedAt)) - stage.startedAt),
-                                    current: running)
+            return StagesView.Stage(
+                name: stage.name, startedAt: stage.startedAt, endedAt: stage.endedAt,
+                seconds: max(0, (stage.endedAt ?? (running ? now : timeline.lastLineAt ?? stage.startedAt)) - stage.startedAt),
+                current: running)
         }
-        let view = StagesView(id: job.id, app: job.app, state: snapshot.state.rawValue, attempt: timeline.attempt,
-                              startedAt: timeline.startedAt, now: now, stages: stages, current: current?.name,
-                              omitted: timeline.omitted, complete: snapshot.complete)
+        let view = StagesView(
+            id: job.id, app: job.app, state: snapshot.state.rawValue, attempt: timeline.attempt,
+            startedAt: timeline.startedAt, now: now, stages: stages, current: current?.name,
+            omitted: timeline.omitted, complete: snapshot.complete)
         return AdminJSON.response(view)
     }
 }

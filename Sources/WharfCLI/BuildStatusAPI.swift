@@ -57,9 +57,10 @@ struct BuildStatusAPI: Sendable {
 
     func view(_ job: Job, live: String?) -> BuildView {
         let git = GitSource(encoded: job.source)
-        var out = BuildView(id: job.id, app: job.app, kind: job.kind.rawValue, state: "", jobState: job.state.rawValue,
-                            attempt: job.attempt, commit: git?.commit, ref: git?.ref, queuedAt: job.queuedAt, startedAt: job.startedAt,
-                            finishedAt: job.finishedAt, deployment: job.deploymentID, cacheHit: job.cacheHit, error: job.error)
+        var out = BuildView(
+            id: job.id, app: job.app, kind: job.kind.rawValue, state: "", jobState: job.state.rawValue,
+            attempt: job.attempt, commit: git?.commit, ref: git?.ref, queuedAt: job.queuedAt, startedAt: job.startedAt,
+            finishedAt: job.finishedAt, deployment: job.deploymentID, cacheHit: job.cacheHit, error: job.error)
         switch job.state {
         case .queued: out.state = "queued"
         case .running: out.state = "building"
@@ -119,8 +120,9 @@ struct BuildStatusAPI: Sendable {
     private func authorizeAny(_ request: AdminRequest) throws {
         if request.isReadSession { return }
         guard let credential = request.credential, let token = DeployToken(parsing: credential),
-              let record = try store.token(id: token.id), record.revokedAt == nil,
-              token.matches(storedDigest: record.secretSHA256) else { throw AdminError(401, "a valid bearer token is required") }
+            let record = try store.token(id: token.id), record.revokedAt == nil,
+            token.matches(storedDigest: record.secretSHA256)
+        else { throw AdminError(401, "a valid bearer token is required") }
     }
 
     func list(_ request: AdminRequest) throws -> AdminResponse {
@@ -141,8 +143,9 @@ struct BuildStatusAPI: Sendable {
     func log(_ request: AdminRequest, app: String?) throws -> AdminResponse {
         let job = try authorizedJob(request, app: app)
         var response = AdminResponse(status: 200, body: [], contentType: "text/event-stream; charset=utf-8")
-        response.stream = BuildLogEvents(follower: BuildLogFollower(queue: queue, logRoot: logRoot, jobID: job.id),
-                                         follow: request.queryItems["follow"] != "0")
+        response.stream = BuildLogEvents(
+            follower: BuildLogFollower(queue: queue, logRoot: logRoot, jobID: job.id),
+            follow: request.queryItems["follow"] != "0")
         return response
     }
 

@@ -126,8 +126,10 @@ struct ConfigurationLoader {
         for item in certificates {
             let parts = item.split(separator: "=", maxSplits: 2).map { $0.trimmingCharacters(in: .whitespaces) }
             if (2...3).contains(parts.count), !parts.contains(where: \.isEmpty) {
-                t.certificates.append(TLSCertificateFiles(certificateChainPath: parts[0], privateKeyPath: parts[1],
-                                                          ocspResponsePath: parts.count == 3 ? parts[2] : nil))
+                t.certificates.append(
+                    TLSCertificateFiles(
+                        certificateChainPath: parts[0], privateKeyPath: parts[1],
+                        ocspResponsePath: parts.count == 3 ? parts[2] : nil))
             } else {
                 problems.append(Problem(key: TLSKeys.certificates.name, reason: "entry '\(item)' is not CHAIN.pem=KEY.pem[=OCSP.der]"))
             }
@@ -173,14 +175,22 @@ struct ConfigurationLoader {
         c.adminBurst = present(EdgeKeys.adminBurst) ?? c.adminBurst
         c.maxConnectionsPerAddress = present(EdgeKeys.maxConnectionsPerAddress) ?? c.maxConnectionsPerAddress
         for item in present(EdgeKeys.rules) ?? [] {
-            if let rule = ClientLimitsConfiguration.Rule(item) { c.rules.append(rule) }
-            else { problems.append(Problem(key: EdgeKeys.rules.name, reason: "entry '\(item)' is not APP[/PREFIX]=RATE/BURST")) }
+            if let rule = ClientLimitsConfiguration.Rule(item) {
+                c.rules.append(rule)
+            } else {
+                problems.append(Problem(key: EdgeKeys.rules.name, reason: "entry '\(item)' is not APP[/PREFIX]=RATE/BURST"))
+            }
         }
-        for (key, path) in [(EdgeKeys.exempt, \ClientLimitsConfiguration.exempt),
-                            (EdgeKeys.trustedProxies, \ClientLimitsConfiguration.trustedProxies)] {
+        for (key, path) in [
+            (EdgeKeys.exempt, \ClientLimitsConfiguration.exempt),
+            (EdgeKeys.trustedProxies, \ClientLimitsConfiguration.trustedProxies),
+        ] {
             for item in present(key) ?? [] {
-                if let range = AddressRange(item.trimmingCharacters(in: .whitespaces)) { c[keyPath: path].append(range) }
-                else { problems.append(Problem(key: key.name, reason: "entry '\(item)' is not an IP address or CIDR range")) }
+                if let range = AddressRange(item.trimmingCharacters(in: .whitespaces)) {
+                    c[keyPath: path].append(range)
+                } else {
+                    problems.append(Problem(key: key.name, reason: "entry '\(item)' is not an IP address or CIDR range"))
+                }
             }
         }
         return c

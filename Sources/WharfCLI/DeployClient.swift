@@ -1,7 +1,8 @@
 import Deploy
 import Foundation
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// The upload API from the client's side, over URLSession: JSON calls and streamed blob PUTs
@@ -75,8 +76,10 @@ struct DeployClient: Sendable {
     /// Connection trouble worth another try; certificate and URL errors are not.
     static func isTransient(_ error: any Error) -> Bool {
         guard let code = (error as? URLError)?.code else { return false }
-        return [.timedOut, .cannotConnectToHost, .networkConnectionLost, .notConnectedToInternet, .cannotFindHost,
-                .dnsLookupFailed, .badServerResponse].contains(code)
+        return [
+            .timedOut, .cannotConnectToHost, .networkConnectionLost, .notConnectedToInternet, .cannotFindHost,
+            .dnsLookupFailed, .badServerResponse,
+        ].contains(code)
     }
 
     private func retrying(_ what: String, _ call: () async throws -> (Data, URLResponse)) async throws -> [String: Any] {
@@ -89,8 +92,9 @@ struct DeployClient: Sendable {
                 let status = (response as? HTTPURLResponse)?.statusCode ?? 0
                 let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
                 if (200..<300).contains(status) { return object }
-                failure = Failure(status: status, message: object["error"] as? String ?? "no message",
-                                  deployment: (object["deployment"] as? [String])?.first)
+                failure = Failure(
+                    status: status, message: object["error"] as? String ?? "no message",
+                    deployment: (object["deployment"] as? [String])?.first)
                 let transient = status == 408 || status == 429 || (status >= 500 && status != 507)
                 if !transient || attempt > retries { throw failure }
             } catch let error as Failure {

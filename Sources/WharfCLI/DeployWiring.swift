@@ -57,8 +57,12 @@ struct DeployWiring {
         try routes.register("PUT", "/_wharf/api/apps/{app}/deploys/{id}/blobs/{hash}", access: .delegated, upload: upload) {
             DeployWiring.reply(u.putBlob(DeployWiring.adapt($0)))
         }
-        try routes.register("POST", "/_wharf/api/apps/{app}/deploys/{id}/finalize", access: .delegated) { DeployWiring.reply(u.finalize(DeployWiring.adapt($0))) }
-        try routes.register("POST", "/_wharf/api/apps/{app}/deploys/{id}/promote", access: .delegated) { DeployWiring.reply(u.promote(DeployWiring.adapt($0))) }
+        try routes.register("POST", "/_wharf/api/apps/{app}/deploys/{id}/finalize", access: .delegated) {
+            DeployWiring.reply(u.finalize(DeployWiring.adapt($0)))
+        }
+        try routes.register("POST", "/_wharf/api/apps/{app}/deploys/{id}/promote", access: .delegated) {
+            DeployWiring.reply(u.promote(DeployWiring.adapt($0)))
+        }
         // Archives (tar, tar.gz, tar.zst) in one request, for simple clients: POST or PUT.
         let archive = AdminUploadTarget(directory: u.area.incoming, maxBytes: Int(min(u.limits.maxBytes, 512 << 20)))
         for method in ["POST", "PUT"] {
@@ -76,9 +80,10 @@ struct DeployWiring {
     static func adapt(_ request: AdminRequest) -> DeployRequest {
         var headers: [String: String] = [:]
         for header in request.headers { headers[header.name.lowercased()] = header.value }
-        var out = DeployRequest(method: request.method, parameters: request.parameters, headers: headers, body: request.body,
-                                upload: request.upload.map { (path: $0.path, size: $0.size, sha256: $0.sha256) },
-                                credential: request.credential, isAdmin: request.isAdmin)
+        var out = DeployRequest(
+            method: request.method, parameters: request.parameters, headers: headers, body: request.body,
+            upload: request.upload.map { (path: $0.path, size: $0.size, sha256: $0.sha256) },
+            credential: request.credential, isAdmin: request.isAdmin)
         out.query = request.queryItems
         return out
     }

@@ -19,8 +19,11 @@ struct EdgeWarmPreloader: Preloader {
     func preload(app: String, paths: [String], maxEvictedBytes: Int) async throws -> PreloadResult {
         let result = try await OffPool.run { try preloadBlocking(app: app, paths: paths, maxEvictedBytes: maxEvictedBytes) }
         if let warmLog, !result.deployment.isEmpty {
-            warmLog.record(app: app, .init(at: Date().timeIntervalSince1970, deployment: result.deployment, paths: paths.count,
-                                           loaded: result.loaded, skipped: result.skipped, bytes: result.bytes))
+            warmLog.record(
+                app: app,
+                .init(
+                    at: Date().timeIntervalSince1970, deployment: result.deployment, paths: paths.count,
+                    loaded: result.loaded, skipped: result.skipped, bytes: result.bytes))
         }
         return result
     }

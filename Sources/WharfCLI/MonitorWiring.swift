@@ -24,8 +24,9 @@ final class MonitorWiring: Sendable {
         let webhook = try settings.webhook.map { try WebhookDelivery(database: database, configuration: $0, log: log) }
         var wake: (@Sendable () -> Void)?
         if let webhook { wake = { webhook.wake() } }
-        monitor = try PerformanceMonitor(queue: runner.queue, alerts: AlertStore(database: database, onDeliveryQueued: wake),
-                                         configuration: settings.configuration, log: log)
+        monitor = try PerformanceMonitor(
+            queue: runner.queue, alerts: AlertStore(database: database, onDeliveryQueued: wake),
+            configuration: settings.configuration, log: log)
         self.webhook = webhook
         self.settings = settings
         self.runner = runner
@@ -40,11 +41,12 @@ final class MonitorWiring: Sendable {
         let monitor = self.monitor
         let interval = settings.evaluateIntervalMs == 0 ? runner.settings.tickMs : settings.evaluateIntervalMs
         // Evaluation only touches SQLite, on a Dispatch worker.
-        let periodic = PeriodicRunner(tasks: [
-            PeriodicTask(name: "monitor evaluation", interval: Double(interval) / 1000) { now in
-                _ = try await OffPool.run { try monitor.evaluate(now: now) }
-            },
-        ], log: log)
+        let periodic = PeriodicRunner(
+            tasks: [
+                PeriodicTask(name: "monitor evaluation", interval: Double(interval) / 1000) { now in
+                    _ = try await OffPool.run { try monitor.evaluate(now: now) }
+                }
+            ], log: log)
         self.evaluation.withLock { $0 = periodic }
         await periodic.start()
         let cadence = settings.evaluateIntervalMs == 0 ? "every scheduler tick (\(interval) ms)" : "every \(interval) ms"
@@ -54,7 +56,12 @@ final class MonitorWiring: Sendable {
 
     /// Ends the evaluation loop and the webhook thread (undelivered alerts stay in the outbox for the next start).
     func stop() async {
-        if let periodic = self.evaluation.withLock({ r in defer { r = nil }; return r }) { await periodic.stop() }
+        if let periodic = self.evaluation.withLock({ r in
+            defer { r = nil }
+            return r
+        }) {
+            await periodic.stop()
+        }
         if let webhook { _ = try? await OffPool.run { webhook.stop() } }
     }
 
@@ -62,10 +69,11 @@ final class MonitorWiring: Sendable {
     func slotFigures() -> SlotFigures? {
         guard let report = runner.api.slotsReport() else { return nil }
         let desired = desiredSlots.value.load(ordering: .relaxed)
-        return SlotFigures(desired: desired >= 0 ? desired : report.slots.count, active: report.slots.count,
-                           busy: report.slots.count { $0.phase == "busy" },
-                           provisioning: report.slots.count { $0.phase == "provisioning" },
-                           min: report.minSlots, max: report.maxSlots)
+        return SlotFigures(
+            desired: desired >= 0 ? desired : report.slots.count, active: report.slots.count,
+            busy: report.slots.count { $0.phase == "busy" },
+            provisioning: report.slots.count { $0.phase == "provisioning" },
+            min: report.minSlots, max: report.maxSlots)
     }
 
     /// `GET /_wharf/api/alerts` (`?all=1`, `?kind=`, `?limit=`; the admin server checks the token), the
@@ -85,7 +93,10 @@ final class MonitorWiring: Sendable {
             } catch {
                 // The edge's families are still served; the scrape shows the scheduler's as absent.
                 let message = "\(error)"
-                if failures.withLock({ last in defer { last = message }; return last != message }) {
+                if failures.withLock({ last in
+                    defer { last = message }
+                    return last != message
+                }) {
                     log("scheduler metrics unavailable: \(message)")
                 }
             }

@@ -53,8 +53,9 @@ struct MonitorSettings: Equatable {
         let maxBackoff = loader.value(MonitorKeys.webhookMaxBackoff)
         if !url.isEmpty {
             do {
-                let webhook = WebhookConfiguration(url: try WebhookURL(parsing: url), timeout: timeout,
-                                                   initialBackoff: initialBackoff, maxBackoff: maxBackoff)
+                let webhook = WebhookConfiguration(
+                    url: try WebhookURL(parsing: url), timeout: timeout,
+                    initialBackoff: initialBackoff, maxBackoff: maxBackoff)
                 try webhook.validate()
                 settings.webhook = webhook
             } catch let error as WebhookURL.ParseError {
@@ -107,19 +108,24 @@ struct MonitorSettings: Equatable {
         var out: [String] = []
         out.append("monitor.thresholds: \(thresholdsText)")
         out.append("monitor.dominant_stage_share: \(Self.number(c.dominantStageShare))")
-        out.append("monitor.failure_rate: \(Self.number(c.failureRate)), backlog: \(c.backlog), average_duration: \(Self.number(c.averageDuration)) s")
+        out.append(
+            "monitor.failure_rate: \(Self.number(c.failureRate)), backlog: \(c.backlog), average_duration: \(Self.number(c.averageDuration)) s")
         out.append("monitor.window_seconds: \(Self.number(c.windowSeconds)), window_builds: \(c.windowBuilds), minimum_builds: \(c.minimumBuilds)")
-        out.append("monitor.timeout_warning: \(warning), retention_days: \(Self.number(c.retentionDays)), evaluate_interval_ms: \(evaluateIntervalMs)\(cadence)")
+        out.append(
+            "monitor.timeout_warning: \(warning), retention_days: \(Self.number(c.retentionDays)), evaluate_interval_ms: \(evaluateIntervalMs)\(cadence)"
+        )
         if let w = webhook {
-            let timing = "timeout_seconds \(Self.number(w.timeout)), initial_backoff_seconds \(Self.number(w.initialBackoff)), max_backoff_seconds \(Self.number(w.maxBackoff))"
+            let timing =
+                "timeout_seconds \(Self.number(w.timeout)), initial_backoff_seconds \(Self.number(w.initialBackoff)), max_backoff_seconds \(Self.number(w.maxBackoff))"
             out.append("monitor.webhook: \(w.url), \(timing)")
         } else {
             out.append("monitor.webhook: off (no monitor.webhook.url)")
         }
         let s = errorSpike
-        out.append("monitor.error_spike: \(s.enabled ? "on" : "off"), window_s \(Self.number(s.window)), baseline_s \(Self.number(s.baseline)), "
-                   + "min_responses \(s.minResponses), server_error_share \(Self.number(s.serverErrorShare)), "
-                   + "not_found_share \(Self.number(s.notFoundShare)), multiple \(Self.number(s.multiple))")
+        out.append(
+            "monitor.error_spike: \(s.enabled ? "on" : "off"), window_s \(Self.number(s.window)), baseline_s \(Self.number(s.baseline)), "
+                + "min_responses \(s.minResponses), server_error_share \(Self.number(s.serverErrorShare)), "
+                + "not_found_share \(Self.number(s.notFoundShare)), multiple \(Self.number(s.multiple))")
         return out
     }
 

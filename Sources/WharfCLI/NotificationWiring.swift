@@ -18,8 +18,10 @@ final class NotificationWiring: Sendable {
     /// This process's handle on the store's job queue (also used by the hook and status routes).
     let queue: JobQueue
 
-    init(store: Store, storePath: String, settings: SchedulerConfiguration, logRoot: String,
-         urls: @escaping @Sendable (RegisteredApp) -> [String], log: @escaping @Sendable (String) -> Void) throws {
+    init(
+        store: Store, storePath: String, settings: SchedulerConfiguration, logRoot: String,
+        urls: @escaping @Sendable (RegisteredApp) -> [String], log: @escaping @Sendable (String) -> Void
+    ) throws {
         queue = try SchedulerFiles.openQueue(store: storePath, settings: settings)
         notifier = DeployNotifier(database: queue.database, log: log)
         self.store = store
@@ -42,7 +44,10 @@ final class NotificationWiring: Sendable {
     }
 
     func stop() {
-        scanner.withLock { $0?.cancel(); $0 = nil }
+        scanner.withLock {
+            $0?.cancel()
+            $0 = nil
+        }
         notifier.stop()
     }
 
@@ -68,16 +73,19 @@ final class NotificationWiring: Sendable {
             let live = (try? store.currentDeploymentID(app: app.name)) == job.deploymentID
             let state = live ? "live" : "published"
             let appURLs = urls(app)
-            let text = "✅ \(app.name): build \(job.id) deployed \(job.deploymentID ?? "")\(commitText), \(state)" + (appURLs.first.map { " at \($0)" } ?? "")
-            return DeployNotification(event: "deploy.succeeded", text: text, app: app.name, deployment: job.deploymentID, state: state,
-                                      source: "push", job: job.id, commit: git?.commit, ref: git?.ref, urls: appURLs)
+            let text =
+                "✅ \(app.name): build \(job.id) deployed \(job.deploymentID ?? "")\(commitText), \(state)" + (appURLs.first.map { " at \($0)" } ?? "")
+            return DeployNotification(
+                event: "deploy.succeeded", text: text, app: app.name, deployment: job.deploymentID, state: state,
+                source: "push", job: job.id, commit: git?.commit, ref: git?.ref, urls: appURLs)
         }
         let tail = BuildLogFollower.tail(logRoot: logRoot, jobID: job.id, lines: 200)
         let stage = BuildStatusAPI.stage(error: job.error ?? "", log: tail)
         let error = String((job.error ?? job.state.rawValue).prefix(500))
         let text = "❌ \(app.name): build \(job.id) failed at stage \(stage)\(commitText): \(error)"
-        return DeployNotification(event: "deploy.failed", text: text, app: app.name, deployment: nil, state: "failed", source: "push",
-                                  job: job.id, commit: git?.commit, ref: git?.ref, urls: [], error: error, stage: stage)
+        return DeployNotification(
+            event: "deploy.failed", text: text, app: app.name, deployment: nil, state: "failed", source: "push",
+            job: job.id, commit: git?.commit, ref: git?.ref, urls: [], error: error, stage: stage)
     }
 
     /// An upload-API finalize of `app` (called by the upload API after it published).
@@ -85,8 +93,9 @@ final class NotificationWiring: Sendable {
         guard !app.notify.isEmpty else { return }
         let state = promoted ? "live" : "published"
         let text = "✅ \(app.name): upload deployed \(deployment), \(state)" + (promoted ? (urls.first.map { " at \($0)" } ?? "") : "")
-        let notification = DeployNotification(event: "deploy.succeeded", text: text, app: app.name, deployment: deployment, state: state,
-                                              source: "upload", urls: promoted ? urls : [])
+        let notification = DeployNotification(
+            event: "deploy.succeeded", text: text, app: app.name, deployment: deployment, state: state,
+            source: "upload", urls: promoted ? urls : [])
         do {
             if try notifier.enqueue(notification, key: "upload:\(deployment)", targets: app.notify) > 0 { notifier.wake() }
         } catch {

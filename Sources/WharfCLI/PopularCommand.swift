@@ -28,7 +28,10 @@ struct PopularCommand: AsyncParsableCommand {
             for app in apps { hot[app.app] = try popularity.hotPaths(app: app.app, limit: paths, now: now) }
         }
         if json {
-            struct Row: Encodable { var app: Popularity.Entry; var paths: [Popularity.Entry] }
+            struct Row: Encodable {
+                var app: Popularity.Entry
+                var paths: [Popularity.Entry]
+            }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             encoder.dateEncodingStrategy = .iso8601
@@ -43,7 +46,9 @@ struct PopularCommand: AsyncParsableCommand {
         for app in apps {
             print([Self.number(app.score), "\(app.requests)", ByteCount.format(Int64(app.bytes)), app.app].joined(separator: "  "))
             for path in hot[app.app] ?? [] {
-                print("  " + [Self.number(path.score), "\(path.requests)", ByteCount.format(Int64(path.bytes)), path.path ?? ""].joined(separator: "  "))
+                print(
+                    "  "
+                        + [Self.number(path.score), "\(path.requests)", ByteCount.format(Int64(path.bytes)), path.path ?? ""].joined(separator: "  "))
             }
         }
     }

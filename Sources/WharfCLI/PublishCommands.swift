@@ -22,8 +22,11 @@ struct PublishCommand: ParsableCommand {
     var dictionaries: String?
     @Option(help: "Deltas are made against the app's last N deployments (default 2).")
     var deltaDepth: Int?
-    @Option(name: .customLong("dictionary-path"),
-            help: "A URL path whose name stays the same across deployments (e.g. /main.dart.js) to offer as a dictionary and delta-encode (repeatable; sticky).")
+    @Option(
+        name: .customLong("dictionary-path"),
+        help:
+            "A URL path whose name stays the same across deployments (e.g. /main.dart.js) to offer as a dictionary and delta-encode (repeatable; sticky)."
+    )
     var dictionaryPaths: [String] = []
 
     func run() throws {
@@ -57,8 +60,9 @@ struct PublishCommand: ParsableCommand {
         if showProgress { ProgressLine.clear() }
         print(report.deployment.id)
         if showProgress {
-            ProgressLine.write("published \(app) (\(report.deployment.files.count) files, \(report.newBlobs) new blobs, "
-                               + "\(report.variantsCreated) variants, \(report.deltasCreated) dcz deltas) in \(String(format: "%.2f", report.seconds))s\n")
+            ProgressLine.write(
+                "published \(app) (\(report.deployment.files.count) files, \(report.newBlobs) new blobs, "
+                    + "\(report.variantsCreated) variants, \(report.deltasCreated) dcz deltas) in \(String(format: "%.2f", report.seconds))s\n")
         }
     }
 }
@@ -76,8 +80,10 @@ struct DeploymentsCommand: ParsableCommand {
         if list.isEmpty { throw ValidationError("app '\(app)' has no deployments") }
         for d in list {
             let created = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(d.createdAt) / 1000))
-            let fields = [d.isCurrent ? "*" : " ", d.id, created, "\(d.fileCount) files", ByteCount.format(d.totalSize),
-                          d.version ?? "-", d.message ?? ""]
+            let fields = [
+                d.isCurrent ? "*" : " ", d.id, created, "\(d.fileCount) files", ByteCount.format(d.totalSize),
+                d.version ?? "-", d.message ?? "",
+            ]
             print(fields.joined(separator: "  "))
         }
     }

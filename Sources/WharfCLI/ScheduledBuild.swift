@@ -57,8 +57,10 @@ struct ScheduledBuild: Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["git", "ls-remote", "--", url, ref]
-        process.environment = ["PATH": "/usr/local/bin:/usr/bin:/bin", "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1",
-                               "GIT_CONFIG_GLOBAL": "/dev/null", "HOME": NSTemporaryDirectory()]
+        process.environment = [
+            "PATH": "/usr/local/bin:/usr/bin:/bin", "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": "/dev/null", "HOME": NSTemporaryDirectory(),
+        ]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice

@@ -70,12 +70,14 @@ final class SchedulerRunner: Sendable {
         let executor = BuildJobExecutor(queue: queue, cache: cache, store: store, loop: thread.loop, owner: owner, settings: build)
         let limits = try SlotLimits(min: settings.minSlots, max: settings.maxSlots)
         let policy = settings.schedulingPolicy(utcOffset: Double(TimeZone.current.secondsFromGMT()))
-        service = SchedulerService(queue: queue, executor: executor, provider: LocalProcessSlotProvider(cacheRoot: sandbox.slotCacheRoot),
-                                   policy: policy,
-                                   limits: limits, rescueInterval: settings.rescueIntervalSeconds)
+        service = SchedulerService(
+            queue: queue, executor: executor, provider: LocalProcessSlotProvider(cacheRoot: sandbox.slotCacheRoot),
+            policy: policy,
+            limits: limits, rescueInterval: settings.rescueIntervalSeconds)
         let report = self.report
-        api = SchedulerAPI(queue: queue, defaults: settings.submissionDefaults, limitPolicy: settings.sandbox.limits,
-                           slotsReport: { report.value.withLock { $0 } })
+        api = SchedulerAPI(
+            queue: queue, defaults: settings.submissionDefaults, limitPolicy: settings.sandbox.limits,
+            slotsReport: { report.value.withLock { $0 } })
 
         housekeeping = BuildHousekeeping(
             queue: queue, cache: cache,
@@ -86,19 +88,22 @@ final class SchedulerRunner: Sendable {
 
     /// Housekeeping (hourly), the orphan reaper and the tick (every `tick_ms`), in that order.
     private func makeRunner() -> PeriodicRunner {
-        let housekeeping = self.housekeeping, reaper = self.reaper, log = self.log
+        let housekeeping = self.housekeeping
+        let reaper = self.reaper
+        let log = self.log
         let tick = Double(settings.tickMs) / 1000
-        return PeriodicRunner(tasks: [
-            PeriodicTask(name: "housekeeping", interval: 3600) { now in
-                let swept = try housekeeping.runOnce(now: now)
-                if !swept.isEmpty { log(swept.description) }
-            },
-            PeriodicTask(name: "orphan reaper", interval: tick) { now in
-                let orphans = reaper.runOnce(now: now)
-                if !orphans.isEmpty { log("killed orphaned build processes of jobs \(orphans) (their scheduler died)") }
-            },
-            PeriodicTask(name: "scheduler tick", interval: tick) { [self] now in try await self.tick(now: now) },
-        ], log: log)
+        return PeriodicRunner(
+            tasks: [
+                PeriodicTask(name: "housekeeping", interval: 3600) { now in
+                    let swept = try housekeeping.runOnce(now: now)
+                    if !swept.isEmpty { log(swept.description) }
+                },
+                PeriodicTask(name: "orphan reaper", interval: tick) { now in
+                    let orphans = reaper.runOnce(now: now)
+                    if !orphans.isEmpty { log("killed orphaned build processes of jobs \(orphans) (their scheduler died)") }
+                },
+                PeriodicTask(name: "scheduler tick", interval: tick) { [self] now in try await self.tick(now: now) },
+            ], log: log)
     }
 
     /// The scheduler's own tick (after the reaper): dispatch, observers, then the slot report, also
@@ -130,14 +135,16 @@ final class SchedulerRunner: Sendable {
         let periodic = makeRunner()
         runner.withLock { $0 = periodic }
         await periodic.start()
-        log("scheduler running as \(owner): slots \(settings.minSlots)...\(settings.maxSlots), tick \(settings.tickMs) ms, "
-            + "lease \(settings.leaseSeconds) s, queue \(SchedulerFiles.describeQueue(store: storePath, settings: settings))")
+        log(
+            "scheduler running as \(owner): slots \(settings.minSlots)...\(settings.maxSlots), tick \(settings.tickMs) ms, "
+                + "lease \(settings.leaseSeconds) s, queue \(SchedulerFiles.describeQueue(store: storePath, settings: settings))")
     }
 
     private func publishReport() async {
-        let fresh = SlotsReport(now: Date(), pid: getpid(), owner: owner, limits: try! SlotLimits(min: settings.minSlots, max: settings.maxSlots),
-                                running: await service.runningJobs(), slots: await service.slots(),
-                                history: Array(await service.scalingHistory().suffix(100)))
+        let fresh = SlotsReport(
+            now: Date(), pid: getpid(), owner: owner, limits: try! SlotLimits(min: settings.minSlots, max: settings.maxSlots),
+            running: await service.runningJobs(), slots: await service.slots(),
+            history: Array(await service.scalingHistory().suffix(100)))
         report.value.withLock { $0 = fresh }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -149,7 +156,12 @@ final class SchedulerRunner: Sendable {
     /// Stops dispatching, then lets `BuildShutdown` wait for running builds within the shutdown grace
     /// and abandon the rest to their leases.
     func stop() async {
-        if let periodic = runner.withLock({ r in defer { r = nil }; return r }) { await periodic.stop() }
+        if let periodic = runner.withLock({ r in
+            defer { r = nil }
+            return r
+        }) {
+            await periodic.stop()
+        }
         let running = await service.runningJobs()
         if !running.isEmpty {
             log("waiting up to \(settings.shutdownGraceSeconds) s for running builds \(running)")
@@ -187,7 +199,6 @@ extension SchedulerRunner {
 final class ReportBox: Sendable {
     let value = Mutex<SlotsReport?>(nil)
 }
-
 
 /// Waits for SIGINT/SIGTERM/SIGHUP on a thread of its own, so no concurrency-pool thread blocks.
 enum SignalWait {

@@ -2,10 +2,10 @@ import ArgumentParser
 import ArtifactStore
 import Edge
 import Foundation
-import UVLoop
 import Glibc
 import Scheduler
 import TLS
+import UVLoop
 
 /// Flags shared by `serve`, `edge` and `check-config`; each overrides wharf.yaml and `WHARF_…`.
 struct ServerOptions: ParsableArguments {
@@ -72,12 +72,15 @@ struct CheckConfigCommand: AsyncParsableCommand {
         print("edge.hosts: \(e.hosts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })")
         for line in TLSWiring.describe(e.tls, store: s.store) { print(line) }
         let r = e.clientLimits
-        print("edge.rate_limit: \(r.enabled ? "on" : "off"), rate \(MonitorSettings.number(r.rate)), burst \(r.burst), rules \(r.rules.map(\.description)), "
-              + "exempt \(r.exempt.map(\.description)), trusted_proxies \(r.trustedProxies.map(\.description)), table_entries \(r.tableEntries), "
-              + "admin_rate \(r.adminRate == 0 ? "off" : MonitorSettings.number(r.adminRate)), admin_burst \(r.adminBurst)")
+        print(
+            "edge.rate_limit: \(r.enabled ? "on" : "off"), rate \(MonitorSettings.number(r.rate)), burst \(r.burst), rules \(r.rules.map(\.description)), "
+                + "exempt \(r.exempt.map(\.description)), trusted_proxies \(r.trustedProxies.map(\.description)), table_entries \(r.tableEntries), "
+                + "admin_rate \(r.adminRate == 0 ? "off" : MonitorSettings.number(r.adminRate)), admin_burst \(r.adminBurst)")
         print("edge.limits.max_connections_per_address: \(r.maxConnectionsPerAddress == 0 ? "off" : String(r.maxConnectionsPerAddress))")
         let l = e.accessLog
-        print("edge.access_log: \(l.enabled ? "'\(l.path)'" : "off"), format \(l.format.rawValue), buffer_bytes \(l.bufferBytes), flush_ms \(l.flushMs)")
+        print(
+            "edge.access_log: \(l.enabled ? "'\(l.path)'" : "off"), format \(l.format.rawValue), buffer_bytes \(l.bufferBytes), flush_ms \(l.flushMs)"
+        )
         let c = s.scheduler
         print("scheduler.database: \(c.redactedDatabase ?? SchedulerFiles.database(s.store) + " (SQLite)")")
         if let url = c.postgresURL {
@@ -88,31 +91,43 @@ struct CheckConfigCommand: AsyncParsableCommand {
                 throw ExitCode(1)
             }
         }
-        print("scheduler.slots: \(c.minSlots)...\(c.maxSlots), tick_ms \(c.tickMs), lease_s \(c.leaseSeconds), rescue_interval_s \(c.rescueIntervalSeconds)")
-        print("scheduler.retry: \(c.retryLimit) retries from \(c.retryBaseSeconds) s; timeout_s \(c.timeoutSeconds), warning_s \(c.warningSeconds), kill_grace_s \(c.killGraceSeconds), shutdown_grace_s \(c.shutdownGraceSeconds)")
+        print(
+            "scheduler.slots: \(c.minSlots)...\(c.maxSlots), tick_ms \(c.tickMs), lease_s \(c.leaseSeconds), rescue_interval_s \(c.rescueIntervalSeconds)"
+        )
+        print(
+            "scheduler.retry: \(c.retryLimit) retries from \(c.retryBaseSeconds) s; timeout_s \(c.timeoutSeconds), warning_s \(c.warningSeconds), kill_grace_s \(c.killGraceSeconds), shutdown_grace_s \(c.shutdownGraceSeconds)"
+        )
         print("scheduler.build: default_cmd '\(c.defaultCommand)', output '\(c.output)', log_cap_bytes \(c.logCapBytes), toolchain '\(c.toolchain)'")
         let w = c.weights
-        print("scheduler.weights: age_per_hour \(w.agePerHour), kind \(w.kind), hint \(w.hint), popularity \(w.popularity), cost \(w.cost), fair_share \(w.fairShare), attempts \(w.attempts)")
+        print(
+            "scheduler.weights: age_per_hour \(w.agePerHour), kind \(w.kind), hint \(w.hint), popularity \(w.popularity), cost \(w.cost), fair_share \(w.fairShare), attempts \(w.attempts)"
+        )
         let a = c.autoscale
         print("scheduler.policy: \(c.policy)")
         print("scheduler.placement.warm_window: \(c.warmWindow)")
-        print("scheduler.autoscale: burst_idle_s \(a.burstIdleTimeout), core_idle_s \(a.coreIdleTimeout), quiet_s \(a.quietPeriod), core_factor \(a.coreFactor), core_time_constant_s \(a.coreTimeConstant), pad_factor \(a.padFactor), soon_free_share \(a.soonFreeShare)")
+        print(
+            "scheduler.autoscale: burst_idle_s \(a.burstIdleTimeout), core_idle_s \(a.coreIdleTimeout), quiet_s \(a.quietPeriod), core_factor \(a.coreFactor), core_time_constant_s \(a.coreTimeConstant), pad_factor \(a.padFactor), soon_free_share \(a.soonFreeShare)"
+        )
         print("scheduler.autoscale: warm_share \(a.warmCap.share), warm_deadline_h \(a.warmDeadline / 3600), warm_margin_s \(a.warmMargin)")
         let p = s.warm
         print("popularity.half_life_h: \(MonitorSettings.number(p.halfLifeHours)), flush_interval_s: \(p.flushIntervalSeconds)")
-        print("cron.zone: \(p.cronZone), warm_schedule: '\(p.warmSchedule)'\(p.warmSchedule.isEmpty ? " (nightly warm off)" : ""), catch_up_window_s: \(p.catchUpWindowSeconds)")
+        print(
+            "cron.zone: \(p.cronZone), warm_schedule: '\(p.warmSchedule)'\(p.warmSchedule.isEmpty ? " (nightly warm off)" : ""), catch_up_window_s: \(p.catchUpWindowSeconds)"
+        )
         print("warm.top_n: \(p.topN), paths_per_app: \(p.pathsPerApp), max_evict_share: \(MonitorSettings.number(p.maxEvictShare))")
         for line in s.monitor.lines { print(line) }
         print(DeploySettings.describe(s.deploy))
         for line in s.tier.lines { print(line) }
         let x = c.sandbox
         print("scheduler.retention_days: \(MonitorSettings.number(c.retentionDays))")
-        print("scheduler.sandbox: mode \(x.mode), user \(x.user), root '\(x.sandboxRoot(store: s.store))', read_only_paths \(x.readOnlyPaths), "
-              + "keep_failed_s \(MonitorSettings.number(x.keepFailedSeconds)), cgroups \(x.cgroups), deps_cache_bytes \(x.dependencyCacheBytes), "
-              + "watch_interval_s \(MonitorSettings.number(x.watchIntervalSeconds))")
+        print(
+            "scheduler.sandbox: mode \(x.mode), user \(x.user), root '\(x.sandboxRoot(store: s.store))', read_only_paths \(x.readOnlyPaths), "
+                + "keep_failed_s \(MonitorSettings.number(x.keepFailedSeconds)), cgroups \(x.cgroups), deps_cache_bytes \(x.dependencyCacheBytes), "
+                + "watch_interval_s \(MonitorSettings.number(x.watchIntervalSeconds))")
         // Names only: values may be secret.
-        print("scheduler.build: path '\(x.environment.path)', inherit_env \(x.environment.inherit), env \(x.environment.variables.keys.sorted()), "
-              + "secrets \(x.environment.secrets.keys.sorted()) (values not shown)")
+        print(
+            "scheduler.build: path '\(x.environment.path)', inherit_env \(x.environment.inherit), env \(x.environment.variables.keys.sorted()), "
+                + "secrets \(x.environment.secrets.keys.sorted()) (values not shown)")
         print("scheduler.limits: \(x.limits.defaults.summary)")
         for (type, overrides) in x.limits.buildTypes.sorted(by: { $0.key < $1.key }) {
             print("scheduler.limits.\(type): \(overrides.applied(to: x.limits.defaults).summary)")
@@ -135,7 +150,10 @@ struct EdgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "edge", abstract: "Serve deployed apps (edge only: popularity and cron run here, builds need `wharf scheduler`).")
     @OptionGroup var options: ServerOptions
-    @Option(help: "Pull deployments and blobs from this origin (https://HOST:PORT of its admin listener; http:// on loopback) into --store instead of serving a local store (edge.tier.origin).")
+    @Option(
+        help:
+            "Pull deployments and blobs from this origin (https://HOST:PORT of its admin listener; http:// on loopback) into --store instead of serving a local store (edge.tier.origin)."
+    )
     var origin: String?
 
     func run() async throws {
@@ -183,16 +201,22 @@ struct ServerRunner {
         let loops = settings.edge.workers == 0 ? ProcessInfo.processInfo.activeProcessorCount : settings.edge.workers
         let connectionCap = settings.edge.maxConnectionsPerWorker * max(1, loops)
         if openFiles > 0, UInt64(connectionCap) + 256 > openFiles {
-            log("note: open files are limited to \(openFiles), fewer than the connection cap (\(connectionCap)) plus 256 for stores, logs and listeners; raise the hard limit (ulimit -Hn) to use it all")
+            log(
+                "note: open files are limited to \(openFiles), fewer than the connection cap (\(connectionCap)) plus 256 for stores, logs and listeners; raise the hard limit (ulimit -Hn) to use it all"
+            )
         }
         var edgeConfiguration = settings.edge
         edgeConfiguration.tls = try TLSWiring.withCertificates(settings.edge.tls, store: settings.store, log: log)
         let edge = try EdgeServer(configuration: edgeConfiguration, store: store, logger: log)
         try edge.start()
-        log("edge listening on http://\(settings.edge.listenHost):\(edge.port)/ (\(settings.edge.workers == 0 ? ProcessInfo.processInfo.activeProcessorCount : settings.edge.workers) workers, store \(settings.store))")
+        log(
+            "edge listening on http://\(settings.edge.listenHost):\(edge.port)/ (\(settings.edge.workers == 0 ? ProcessInfo.processInfo.activeProcessorCount : settings.edge.workers) workers, store \(settings.store))"
+        )
         if let tls = edgeConfiguration.tls {
             let host = tls.listenHost.contains(":") ? "[\(tls.listenHost)]" : tls.listenHost
-            log("edge listening on https://\(host == "127.0.0.1" ? "localhost" : host):\(edge.tlsPort)/ (certificates: \(edge.tlsCertificates.map { "\($0.names.joined(separator: ",")) until \($0.notAfter)" }.joined(separator: "; ")))")
+            log(
+                "edge listening on https://\(host == "127.0.0.1" ? "localhost" : host):\(edge.tlsPort)/ (certificates: \(edge.tlsCertificates.map { "\($0.names.joined(separator: ",")) until \($0.notAfter)" }.joined(separator: "; ")))"
+            )
         }
 
         // The admin API on its own listener; its token from WHARF_ADMIN_TOKEN or <store>/admin-token.
@@ -241,14 +265,16 @@ struct ServerRunner {
             }
             // Popularity from this edge's traffic, and cron with the nightly warm batch preloading this
             // edge (with `wharf edge` alone, the builds it queues wait for a `wharf scheduler` on the store).
-            let warming = try WarmWiring(edge: edge, settings: settings.warm, build: build, errorSpike: settings.monitor.errorSpike,
-                                         defaults: settings.scheduler.submissionDefaults, scheduler: settings.scheduler,
-                                         warmLog: admin.dashboard.warmLog)
+            let warming = try WarmWiring(
+                edge: edge, settings: settings.warm, build: build, errorSpike: settings.monitor.errorSpike,
+                defaults: settings.scheduler.submissionDefaults, scheduler: settings.scheduler,
+                warmLog: admin.dashboard.warmLog)
             await warming.start(log: log)
             warm = warming
             admin.dashboard.usePopularity(warming.flush.popularity)
-            log("popularity flushed every \(settings.warm.flushIntervalSeconds) s; cron ticking; nightly warm "
-                + (settings.warm.warmSchedule.isEmpty ? "off" : "'\(settings.warm.warmSchedule)' \(settings.warm.cronZone)"))
+            log(
+                "popularity flushed every \(settings.warm.flushIntervalSeconds) s; cron ticking; nightly warm "
+                    + (settings.warm.warmSchedule.isEmpty ? "off" : "'\(settings.warm.warmSchedule)' \(settings.warm.cronZone)"))
         } catch {
             log("\(withScheduler ? "scheduler" : "popularity and cron") could not start: \(error)")
             await monitor?.stop()
@@ -264,7 +290,9 @@ struct ServerRunner {
         do {
             try admin.start()
             notifications.start()
-            log("admin API on \(admin.usesTLS ? "https" : "http")://\(settings.edge.adminHost):\(admin.port)/_wharf/ (bearer token from \(adminTokenSource))")
+            log(
+                "admin API on \(admin.usesTLS ? "https" : "http")://\(settings.edge.adminHost):\(admin.port)/_wharf/ (bearer token from \(adminTokenSource))"
+            )
         } catch {
             log("admin API could not start: \(error)")
             await warm?.stop()
@@ -290,9 +318,13 @@ struct ServerRunner {
                         // New handshakes use the reloaded files; open connections keep theirs.
                         try edge.reloadCertificates(tls.certificates)
                         if admin.usesTLS, let context = edge.currentTLSContext { admin.useTLS(context) }
-                        log("TLS certificates reloaded: \(edge.tlsCertificates.map { "\($0.names.joined(separator: ",")) until \($0.notAfter)" }.joined(separator: "; "))")
+                        log(
+                            "TLS certificates reloaded: \(edge.tlsCertificates.map { "\($0.names.joined(separator: ",")) until \($0.notAfter)" }.joined(separator: "; "))"
+                        )
                     }
-                    log("configuration reloaded (edge settings and TLS certificates; listeners, scheduler, monitor, popularity, cron and warm keys apply at restart)")
+                    log(
+                        "configuration reloaded (edge settings and TLS certificates; listeners, scheduler, monitor, popularity, cron and warm keys apply at restart)"
+                    )
                 } catch {
                     log("reload refused, keeping the running configuration: \(error)")
                 }

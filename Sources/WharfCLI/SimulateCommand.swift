@@ -13,7 +13,10 @@ struct SimulateCommand: AsyncParsableCommand {
     var trace: String
     @Option(help: "Scheduling policy: adaptive or seed (default: the config's scheduler.policy, else adaptive).")
     var policy: String?
-    @Option(help: "wharf.yaml (and WHARF_ variables) whose scheduler.policy, scheduler.autoscale.*, scheduler.weights.* and slot limits the replay uses; flags override them.")
+    @Option(
+        help:
+            "wharf.yaml (and WHARF_ variables) whose scheduler.policy, scheduler.autoscale.*, scheduler.weights.* and slot limits the replay uses; flags override them."
+    )
     var config: String?
     @Flag(help: "Print the metrics as one JSON object.") var json = false
     @Option(help: "Fewest slots (default: the config's scheduler.min_slots, else 1).") var min: Int?
@@ -40,7 +43,10 @@ struct SimulateCommand: AsyncParsableCommand {
     var placement: String?
     @Option(name: .customLong("soon-free"), help: "adaptive: a build ending within this share of the provisioning delay counts as a free slot.")
     var soonFree: Double?
-    @Option(name: .customLong("warm-window"), help: "Score points a job that would start warm may jump ahead of a better one that would start cold (0 = strict order; adaptive default 200).")
+    @Option(
+        name: .customLong("warm-window"),
+        help:
+            "Score points a job that would start warm may jump ahead of a better one that would start cold (0 = strict order; adaptive default 200).")
     var warmWindow: Double?
     @Option(name: .customLong("warm-share"), help: "adaptive: share of --max the nightly warm batch may hold.")
     var warmShare: Double?
@@ -58,9 +64,11 @@ struct SimulateCommand: AsyncParsableCommand {
         }
         guard FileManager.default.isReadableFile(atPath: trace) else { throw ValidationError("cannot read trace file '\(trace)'") }
         guard history >= 0 else { throw ValidationError("--history must be ≥ 0") }
-        for (name, value) in [("--burst-idle", burstIdle), ("--core-idle", coreIdle), ("--core-tc", coreTimeConstant), ("--quiet", quiet),
-                              ("--core-factor", coreFactor), ("--pad", pad), ("--cost-weight", costWeight),
-                              ("--warm-share", warmShare), ("--soon-free", soonFree), ("--warm-window", warmWindow)] {
+        for (name, value) in [
+            ("--burst-idle", burstIdle), ("--core-idle", coreIdle), ("--core-tc", coreTimeConstant), ("--quiet", quiet),
+            ("--core-factor", coreFactor), ("--pad", pad), ("--cost-weight", costWeight),
+            ("--warm-share", warmShare), ("--soon-free", soonFree), ("--warm-window", warmWindow),
+        ] {
             if let value, !(value.isFinite && value >= 0 && value <= 86_400) { throw ValidationError("\(name) must be 0...86400") }
         }
     }
@@ -110,7 +118,8 @@ struct SimulateCommand: AsyncParsableCommand {
             for event in result.history.suffix(history) {
                 let t = event.time.timeIntervalSince1970
                 let stamp = String(format: "d%d %02d:%02d:%02d", Int(t) / 86_400, (Int(t) % 86_400) / 3600, (Int(t) % 3600) / 60, Int(t) % 60)
-                print("\(stamp) → \(event.decision.desiredSlots) slots (+\(event.requested.count) −\(event.released.count)): \(event.decision.reason)")
+                print(
+                    "\(stamp) → \(event.decision.desiredSlots) slots (+\(event.requested.count) −\(event.released.count)): \(event.decision.reason)")
             }
         }
     }

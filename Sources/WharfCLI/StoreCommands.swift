@@ -13,9 +13,10 @@ struct GarbageCollectCommand: ParsableCommand {
     func run() throws {
         let opened = try store.open()
         let report = try opened.collectGarbage()
-        print("removed \(report.deploymentsRemoved) deployments, \(report.blobsRemoved) blobs, "
-              + "\(report.deltasRemoved) dcz deltas, \(report.orphanFilesRemoved) orphan files, \(report.temporaryFilesRemoved) temporary files; "
-              + "freed \(ByteCount.format(report.bytesFreed))")
+        print(
+            "removed \(report.deploymentsRemoved) deployments, \(report.blobsRemoved) blobs, "
+                + "\(report.deltasRemoved) dcz deltas, \(report.orphanFilesRemoved) orphan files, \(report.temporaryFilesRemoved) temporary files; "
+                + "freed \(ByteCount.format(report.bytesFreed))")
         // Uploads of deploys abandoned more than a day ago (sessions: a week).
         if FileManager.default.fileExists(atPath: opened.path + "/uploads") {
             let stale = try UploadArea(storePath: opened.path).sweep()
@@ -35,10 +36,11 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         let report = try store.open().verify(deep: deep)
         for problem in report.problems { print("problem: \(problem)") }
-        print("checked \(report.blobsChecked) blobs (\(ByteCount.format(report.bytesChecked))), "
-              + "\(report.variantsChecked) variants, \(report.deltasChecked) dcz deltas, \(report.deploymentsChecked) deployments: "
-              + (report.isHealthy ? "ok" : "\(report.problems.count) problems")
-              + (report.garbageFiles > 0 ? " (\(report.garbageFiles) unreferenced files; run gc)" : ""))
+        print(
+            "checked \(report.blobsChecked) blobs (\(ByteCount.format(report.bytesChecked))), "
+                + "\(report.variantsChecked) variants, \(report.deltasChecked) dcz deltas, \(report.deploymentsChecked) deployments: "
+                + (report.isHealthy ? "ok" : "\(report.problems.count) problems")
+                + (report.garbageFiles > 0 ? " (\(report.garbageFiles) unreferenced files; run gc)" : ""))
         if !report.isHealthy { throw ExitCode(1) }
     }
 }
@@ -62,12 +64,14 @@ struct StoreStatsCommand: ParsableCommand {
         print("file blobs:   \(stats.fileBlobs) (\(ByteCount.format(stats.fileBytes)))")
         for v in stats.variants {
             let saved = String(format: "%.1f", v.savedFraction * 100)
-            print("\(v.coding.padding(toLength: 5, withPad: " ", startingAt: 0)) \(v.count) variants: "
-                  + "\(ByteCount.format(v.originalBytes)) -> \(ByteCount.format(v.encodedBytes)) (\(saved)% saved)")
+            print(
+                "\(v.coding.padding(toLength: 5, withPad: " ", startingAt: 0)) \(v.count) variants: "
+                    + "\(ByteCount.format(v.originalBytes)) -> \(ByteCount.format(v.encodedBytes)) (\(saved)% saved)")
         }
         // Deltas against the smallest br/zstd variant a browser without the old version gets.
         let saved = stats.deltaBaselineBytes == 0 ? 0 : Double(stats.deltaBytesSaved) / Double(stats.deltaBaselineBytes) * 100
-        print("dcz   \(stats.deltas) deltas: \(ByteCount.format(stats.deltaBaselineBytes)) br/zstd -> "
-              + "\(ByteCount.format(stats.deltaBytes)) (\(String(format: "%.1f", saved))% saved)")
+        print(
+            "dcz   \(stats.deltas) deltas: \(ByteCount.format(stats.deltaBaselineBytes)) br/zstd -> "
+                + "\(ByteCount.format(stats.deltaBytes)) (\(String(format: "%.1f", saved))% saved)")
     }
 }

@@ -3,8 +3,8 @@ import Edge
 import Foundation
 import Glibc
 import Synchronization
-import Tier
 import TLS
+import Tier
 import UVLoop
 
 /// `wharf edge --origin URL`: an edge with no local publishing. Its store is a replica: the
@@ -44,21 +44,23 @@ struct TierEdgeRunner {
         edgeConfiguration.tls = try TLSWiring.withCertificates(settings.edge.tls, store: settings.store, log: log)
         let edge = try EdgeServer(configuration: edgeConfiguration, store: store, missingBlobs: fetcher, logger: log)
         try edge.start()
-        log("edge listening on http://\(settings.edge.listenHost):\(edge.port)/ (tier edge of \(origin), store \(settings.store), "
-            + "\(disk.count) blobs / \(disk.bytes) bytes on disk, budget \(disk.budget))")
+        log(
+            "edge listening on http://\(settings.edge.listenHost):\(edge.port)/ (tier edge of \(origin), store \(settings.store), "
+                + "\(disk.count) blobs / \(disk.bytes) bytes on disk, budget \(disk.budget))")
 
         var syncSettings = ReplicaSync.Settings()
         syncSettings.fullCheckInterval = .milliseconds(tier.fullCheckMs)
         syncSettings.requestTimeout = .milliseconds(max(tier.fetchTimeoutMs, 1000))
-        let sync = ReplicaSync(store: store, client: client, settings: syncSettings,
-                               imported: { [edge, store, fetcher] in
-                                   _ = try? edge.catalog.refresh()
-                                   // The new deployments' entry points and their preloads, before anyone asks.
-                                   let blobs = edge.catalog.snapshot.apps.values.flatMap { served in
-                                       (try? store.deployment(id: served.id)).flatMap { $0.map { BlobFetcher.entryPointBlobs(of: $0) } } ?? []
-                                   }
-                                   fetcher.prefetch(Array(blobs.prefix(1024)))
-                               }, log: log)
+        let sync = ReplicaSync(
+            store: store, client: client, settings: syncSettings,
+            imported: { [edge, store, fetcher] in
+                _ = try? edge.catalog.refresh()
+                // The new deployments' entry points and their preloads, before anyone asks.
+                let blobs = edge.catalog.snapshot.apps.values.flatMap { served in
+                    (try? store.deployment(id: served.id)).flatMap { $0.map { BlobFetcher.entryPointBlobs(of: $0) } } ?? []
+                }
+                fetcher.prefetch(Array(blobs.prefix(1024)))
+            }, log: log)
         sync.start()
 
         let admin: AdminServer
@@ -69,7 +71,9 @@ struct TierEdgeRunner {
             admin.addMetrics { text in TierMetrics.render(fetcher: fetcher, sync: sync, &text) }
             admin.addStatusSection("tier") { TierMetrics.Status(fetcher: fetcher, sync: sync, origin: "\(origin)") }
             try admin.start()
-            log("admin API on \(admin.usesTLS ? "https" : "http")://\(settings.edge.adminHost):\(admin.port)/_wharf/ (bearer token from \(token.source))")
+            log(
+                "admin API on \(admin.usesTLS ? "https" : "http")://\(settings.edge.adminHost):\(admin.port)/_wharf/ (bearer token from \(token.source))"
+            )
         } catch {
             log("admin API could not start: \(error)")
             sync.stop()
@@ -134,25 +138,32 @@ extension TierEdgeRunner {
 enum TierMetrics {
     static func render(fetcher: BlobFetcher, sync: ReplicaSync, _ text: inout PrometheusText) {
         let c = fetcher.counters
-        text.counter("wharf_tier_fetches_total", help: "Blob fetches from the origin (one per blob however many requests waited).",
-                     c.fetches.load(ordering: .relaxed))
+        text.counter(
+            "wharf_tier_fetches_total", help: "Blob fetches from the origin (one per blob however many requests waited).",
+            c.fetches.load(ordering: .relaxed))
         text.counter("wharf_tier_fetched_bytes_total", help: "Verified blob bytes fetched from the origin.", c.fetchedBytes.load(ordering: .relaxed))
-        text.counter("wharf_tier_collapsed_total", help: "Requests that waited for another request's fetch of the same blob.",
-                     c.collapsed.load(ordering: .relaxed))
-        text.counter("wharf_tier_fetch_failures_total", help: "Blob fetches that failed, by reason.", label: "reason", [
-            ("unreachable", c.unreachable.load(ordering: .relaxed)), ("timeout", c.timedOut.load(ordering: .relaxed)),
-            ("refused", c.refused.load(ordering: .relaxed)), ("mismatch", c.mismatched.load(ordering: .relaxed)),
-        ])
+        text.counter(
+            "wharf_tier_collapsed_total", help: "Requests that waited for another request's fetch of the same blob.",
+            c.collapsed.load(ordering: .relaxed))
+        text.counter(
+            "wharf_tier_fetch_failures_total", help: "Blob fetches that failed, by reason.", label: "reason",
+            [
+                ("unreachable", c.unreachable.load(ordering: .relaxed)), ("timeout", c.timedOut.load(ordering: .relaxed)),
+                ("refused", c.refused.load(ordering: .relaxed)), ("mismatch", c.mismatched.load(ordering: .relaxed)),
+            ])
         text.gauge("wharf_tier_disk_bytes", help: "Bytes of fetched blob files on disk.", Double(fetcher.disk.bytes))
         text.gauge("wharf_tier_disk_budget_bytes", help: "edge.tier.disk_bytes.", Double(fetcher.disk.budget))
         text.counter("wharf_tier_disk_evictions_total", help: "Blob files removed to stay within the disk budget.", fetcher.disk.evicted)
         let s = sync.counters
         text.counter("wharf_tier_syncs_total", help: "Origin states imported.", s.imports.load(ordering: .relaxed))
-        text.counter("wharf_tier_sync_failures_total", help: "Failed attempts to read or import the origin's state.", s.failures.load(ordering: .relaxed))
-        text.counter("wharf_tier_refused_states_total", help: "Origin state documents refused as malformed or inconsistent.",
-                     s.refusedStates.load(ordering: .relaxed))
-        text.gauge("wharf_tier_origin_generation", help: "The origin alias generation last imported (-1: none yet).",
-                   Double(s.originGeneration.load(ordering: .relaxed)))
+        text.counter(
+            "wharf_tier_sync_failures_total", help: "Failed attempts to read or import the origin's state.", s.failures.load(ordering: .relaxed))
+        text.counter(
+            "wharf_tier_refused_states_total", help: "Origin state documents refused as malformed or inconsistent.",
+            s.refusedStates.load(ordering: .relaxed))
+        text.gauge(
+            "wharf_tier_origin_generation", help: "The origin alias generation last imported (-1: none yet).",
+            Double(s.originGeneration.load(ordering: .relaxed)))
     }
 
     struct Status: Encodable {

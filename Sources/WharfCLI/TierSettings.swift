@@ -62,8 +62,10 @@ struct TierSettings: Equatable {
     }
 
     var lines: [String] {
-        ["edge.tier: origin '\(origin)', disk_bytes \(diskBytes), fetch_timeout_ms \(fetchTimeoutMs), max_fetches \(maxFetches), "
-            + "full_check_ms \(fullCheckMs), token_file '\(tokenFile)', ca_file '\(caFile)'"]
+        [
+            "edge.tier: origin '\(origin)', disk_bytes \(diskBytes), fetch_timeout_ms \(fetchTimeoutMs), max_fetches \(maxFetches), "
+                + "full_check_ms \(fullCheckMs), token_file '\(tokenFile)', ca_file '\(caFile)'"
+        ]
     }
 }
 

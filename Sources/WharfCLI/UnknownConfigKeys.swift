@@ -46,7 +46,8 @@ enum UnknownConfigKeys {
 
     /// Levenshtein distance, stopping early once every path exceeds `cap`.
     static func distance(_ a: String, _ b: String, cap: Int) -> Int {
-        let a = Array(a.utf8), b = Array(b.utf8)
+        let a = Array(a.utf8)
+        let b = Array(b.utf8)
         if abs(a.count - b.count) >= cap { return cap }
         var previous = Array(0...b.count)
         var current = [Int](repeating: 0, count: b.count + 1)

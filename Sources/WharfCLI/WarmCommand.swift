@@ -26,7 +26,8 @@ struct WarmCommand: AsyncParsableCommand {
         if request {
             let cron = CronStore(database: side.database)
             guard try cron.requestRun(WarmSettings.nightlyName, now: Date()) else {
-                throw ValidationError("no schedule '\(WarmSettings.nightlyName)': start `wharf serve` once (it installs it) or set cron.warm_schedule")
+                throw ValidationError(
+                    "no schedule '\(WarmSettings.nightlyName)': start `wharf serve` once (it installs it) or set cron.warm_schedule")
             }
             print("asked the server to run \(WarmSettings.nightlyName) at its next tick; see `wharf cron list`")
             return
@@ -40,7 +41,9 @@ struct WarmCommand: AsyncParsableCommand {
         }
         for app in report.apps {
             let job = app.jobID.map { " (job \($0))" } ?? ""
-            print("\(app.app)  score \(PopularCommand.number(app.score))  build: \(app.build)\(job)  hottest: \(app.paths.prefix(5).joined(separator: " "))")
+            print(
+                "\(app.app)  score \(PopularCommand.number(app.score))  build: \(app.build)\(job)  hottest: \(app.paths.prefix(5).joined(separator: " "))"
+            )
         }
         print(report.summary)
         print("preloading runs inside `wharf serve` (nightly, or `wharf warm --request`)")
@@ -90,28 +93,36 @@ struct SchedulerSide {
     /// A warm batch over this store. `build` must match the executor's settings for cache keys to agree.
     func warmBatch(preloader: (any Preloader)?, build: BuildSettings? = nil) throws -> WarmBatch {
         let build = build ?? BuildSettings(workRoot: store.path + "/work", logRoot: store.path + "/logs")
-        return try WarmBatch(popularity: try Popularity(store: store, halfLifeHours: settings.halfLifeHours),
-                             queue: try queue(), cache: try BuildCache(database: database),
-                             settings: build, preloader: preloader, options: settings.warmOptions)
+        return try WarmBatch(
+            popularity: try Popularity(store: store, halfLifeHours: settings.halfLifeHours),
+            queue: try queue(), cache: try BuildCache(database: database),
+            settings: build, preloader: preloader, options: settings.warmOptions)
     }
 
     /// The cron service with the `warm` command (preloading through `preloader` when given).
-    func cronService(preloader: (any Preloader)?, build: BuildSettings? = nil,
-                     defaults: JobSubmission.Defaults = .init()) throws -> CronService {
+    func cronService(
+        preloader: (any Preloader)?, build: BuildSettings? = nil,
+        defaults: JobSubmission.Defaults = .init()
+    ) throws -> CronService {
         let batch = try warmBatch(preloader: preloader, build: build)
         let side = self
         let builds = ScheduledBuild(store: store, openQueue: { try side.queue() }, defaults: defaults)
-        return CronService(store: cronStore(), actions: [ScheduledBuild.prefix: { context in
-            let app = String(context.command.dropFirst(ScheduledBuild.prefix.count))
-            return try await OffPool.run { try builds.queue(app: app, schedule: context.name, now: context.now) }
-        }, "warm": { context in
-            let started = ContinuousClock.now
-            var report = try await OffPool.run { try batch.planBuilds(now: context.now) }
-            await batch.preload(&report)
-            let elapsed = ContinuousClock.now - started
-            report.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            return report.summary
-        }], catchUpWindow: Double(settings.catchUpWindowSeconds))
+        return CronService(
+            store: cronStore(),
+            actions: [
+                ScheduledBuild.prefix: { context in
+                    let app = String(context.command.dropFirst(ScheduledBuild.prefix.count))
+                    return try await OffPool.run { try builds.queue(app: app, schedule: context.name, now: context.now) }
+                },
+                "warm": { context in
+                    let started = ContinuousClock.now
+                    var report = try await OffPool.run { try batch.planBuilds(now: context.now) }
+                    await batch.preload(&report)
+                    let elapsed = ContinuousClock.now - started
+                    report.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                    return report.summary
+                },
+            ], catchUpWindow: Double(settings.catchUpWindowSeconds))
     }
 
     /// Installs (or updates) the nightly warm schedule from `cron.warm_schedule` and `cron.zone`;
@@ -122,8 +133,9 @@ struct SchedulerSide {
             if let existing = try cron.get(WarmSettings.nightlyName), existing.builtIn { try cron.remove(existing.name) }
             return
         }
-        try cron.installBuiltIn(name: WarmSettings.nightlyName, expression: settings.warmSchedule, zone: settings.cronZone,
-                                command: "warm", now: now)
+        try cron.installBuiltIn(
+            name: WarmSettings.nightlyName, expression: settings.warmSchedule, zone: settings.cronZone,
+            command: "warm", now: now)
     }
 }
 

@@ -24,8 +24,10 @@ final class BackgroundConnections {
     private var trickle: LoopTimer?
     private var stopped = false
 
-    init(loop: EventLoop, host: String, port: Int, idle: Int, slowloris: Int, slowlorisInterval: Duration,
-         request: SharedBytes, slowPath: String, hostHeader: String) {
+    init(
+        loop: EventLoop, host: String, port: Int, idle: Int, slowloris: Int, slowlorisInterval: Duration,
+        request: SharedBytes, slowPath: String, hostHeader: String
+    ) {
         self.loop = loop
         self.host = host
         self.port = port
@@ -107,17 +109,22 @@ final class BackgroundConnections {
                 if !stopped { LoopTimer.once(on: loop, after: .milliseconds(200)) { [self] in openSlow(i) } }
                 return
             }
-            if stopped { connection.close(); return }
+            if stopped {
+                connection.close()
+                return
+            }
             slow[i] = connection
             connection.write(WriteBuffer(string: head))
-            connection.startReading(onData: { _ in }, onEnd: { [self, weak connection] _ in
-                connection?.close()
-                slow[i] = nil
-                guard !stopped else { return }
-                slowClosedByServer += 1
-                slowReconnects += 1
-                openSlow(i)
-            })
+            connection.startReading(
+                onData: { _ in },
+                onEnd: { [self, weak connection] _ in
+                    connection?.close()
+                    slow[i] = nil
+                    guard !stopped else { return }
+                    slowClosedByServer += 1
+                    slowReconnects += 1
+                    openSlow(i)
+                })
         }
     }
 

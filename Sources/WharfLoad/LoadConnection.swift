@@ -55,8 +55,10 @@ final class LoadConnection {
     /// Reconnect whenever the server closes the connection, even with nothing queued (measured connections).
     var keepConnected = false
 
-    init(index: Int, loop: EventLoop, host: String, port: Int,
-         requestBytes: @escaping (Int) -> SharedBytes, isHead: @escaping (Int) -> Bool) {
+    init(
+        index: Int, loop: EventLoop, host: String, port: Int,
+        requestBytes: @escaping (Int) -> SharedBytes, isHead: @escaping (Int) -> Bool
+    ) {
         self.index = index
         self.loop = loop
         self.host = host
@@ -87,12 +89,16 @@ final class LoadConnection {
                     LoopTimer.once(on: self.loop, after: .milliseconds(50)) { [weak self] in self?.connect() }
                 }
             case .success(let connection):
-                if self.stopped { connection.close(); return }
+                if self.stopped {
+                    connection.close()
+                    return
+                }
                 self.tcp = connection
                 try? connection.setNoDelay(true)
                 self.parser.reset()
-                connection.startReading(onData: { [weak self] bytes in self?.received(bytes) },
-                                        onEnd: { [weak self] error in self?.ended(error) })
+                connection.startReading(
+                    onData: { [weak self] bytes in self?.received(bytes) },
+                    onEnd: { [weak self] error in self?.ended(error) })
                 self.sendNext()
                 if self.inFlight == nil { self.onReady(self) }
             }
@@ -171,8 +177,9 @@ final class LoadConnection {
             fail("unsolicited-response")
             return
         }
-        let done = CompletedResponse(request: request, head: head, sentAt: sentAt, finishedAt: MonotonicClock.now(),
-                                     bodyBytes: bodyBytes, body: body)
+        let done = CompletedResponse(
+            request: request, head: head, sentAt: sentAt, finishedAt: MonotonicClock.now(),
+            bodyBytes: bodyBytes, body: body)
         inFlight = nil
         self.head = nil
         body = nil

@@ -1,8 +1,9 @@
 import Foundation
 import UVLoop
+
 #if canImport(Glibc)
-import Glibc
-import WharfTestSupport
+    import Glibc
+    import WharfTestSupport
 #endif
 
 /// One run of one scenario phase against one server, on one loop: background connections,
@@ -88,7 +89,11 @@ final class LoadRun: @unchecked Sendable {
         }
         connection.onFailure = { [self] _, pending, kind in
             guard let pending else {
-                if connection.connectFailures > 3 { noteDiscoveryFailure("connect: \(kind)"); next = catalog.variants.count; request() }
+                if connection.connectFailures > 3 {
+                    noteDiscoveryFailure("connect: \(kind)")
+                    next = catalog.variants.count
+                    request()
+                }
                 return
             }
             noteDiscoveryFailure("\(catalog.variants[pending.template].path) [\(catalog.variants[pending.template].encodingClass)]: \(kind)")
@@ -208,8 +213,9 @@ final class LoadRun: @unchecked Sendable {
         let maxRequests = min(options.maxRequests, RunOptions.absoluteMaxRequests)
         switch options.mode {
         case .open:
-            let schedule = OpenLoopSchedule(startNanos: startNanos, rate: options.rate ?? 1000, connections: connections.count,
-                                            durationNanos: durationNanos, maxRequests: maxRequests)
+            let schedule = OpenLoopSchedule(
+                startNanos: startNanos, rate: options.rate ?? 1000, connections: connections.count,
+                durationNanos: durationNanos, maxRequests: maxRequests)
             self.schedule = schedule
             let pacer = Pacer(schedule: schedule, loop: loop) { [self] in sendDue() }
             self.pacer = pacer
@@ -292,8 +298,10 @@ final class LoadRun: @unchecked Sendable {
             return
         }
         guard let body = response.body, !expectation.hashes.isEmpty else { return }
-        switch BodyVerifier.verify(body: body, contentEncoding: head.contentEncoding, accepted: expectation.hashes,
-                                   identityOnly: expectation.identityOnly) {
+        switch BodyVerifier.verify(
+            body: body, contentEncoding: head.contentEncoding, accepted: expectation.hashes,
+            identityOnly: expectation.identityOnly)
+        {
         case .ok(let sha):
             recorder.verifiedOk += 1
             if let etag = head.etag, !expectation.identityOnly {

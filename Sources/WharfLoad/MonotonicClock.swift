@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Monotonic time in nanoseconds (`CLOCK_MONOTONIC`): every latency and schedule is in these units.

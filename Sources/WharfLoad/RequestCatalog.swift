@@ -68,7 +68,8 @@ struct RequestCatalog: Sendable {
     init(mix: Scenario.Mix, fixture: Fixture) throws {
         var apps: [Fixture.App] = []
         for pattern in mix.apps ?? ["*"] {
-            let matches = pattern.hasSuffix("*")
+            let matches =
+                pattern.hasSuffix("*")
                 ? fixture.apps.filter { $0.name.hasPrefix(pattern.dropLast()) }
                 : fixture.apps.filter { $0.name == pattern }
             guard !matches.isEmpty else { throw BuildError.noMatchingFiles("no app matches '\(pattern)'") }
@@ -103,23 +104,27 @@ struct RequestCatalog: Sendable {
                 let files = app.files.filter { $0.role == role }
                 let fileProbability = appSampler.probability(appIndex) * roleWeights[roleIndex] / presentTotal / Double(files.count)
                 for file in files {
-                    let rangeSlices = rangeRoles.contains(role) && rangeFraction > 0 && file.size > rangeBytes
+                    let rangeSlices =
+                        rangeRoles.contains(role) && rangeFraction > 0 && file.size > rangeBytes
                         ? try Self.rangeSlices(fixture: fixture, app: app.name, file: file, bytes: rangeBytes) : []
                     for encoding in encodings {
                         let p = fileProbability * (mix.encodings[encoding] ?? 0) / encodingTotal
                         let variantIndex = variants.count
-                        variants.append(Variant(
-                            app: app.name, file: file, encodingClass: encoding, path: "/apps/\(app.name)/\(file.path)",
-                            acceptEncoding: Self.acceptEncoding[encoding] ?? nil,
-                            acceptedHashes: [file.sha256] + (file.acceptSha256 ?? []), etag: nil))
+                        variants.append(
+                            Variant(
+                                app: app.name, file: file, encodingClass: encoding, path: "/apps/\(app.name)/\(file.path)",
+                                acceptEncoding: Self.acceptEncoding[encoding] ?? nil,
+                                acceptedHashes: [file.sha256] + (file.acceptSha256 ?? []), etag: nil))
                         var getShare = 1.0 - revalidate - headFraction
                         if revalidate > 0 { templates.append(Template(variant: variantIndex, kind: .revalidate, probability: p * revalidate)) }
                         if headFraction > 0 { templates.append(Template(variant: variantIndex, kind: .head, probability: p * headFraction)) }
                         if !rangeSlices.isEmpty {
                             getShare -= rangeFraction
                             for slice in rangeSlices {
-                                templates.append(Template(variant: variantIndex, kind: slice,
-                                                          probability: p * rangeFraction / Double(rangeSlices.count)))
+                                templates.append(
+                                    Template(
+                                        variant: variantIndex, kind: slice,
+                                        probability: p * rangeFraction / Double(rangeSlices.count)))
                             }
                         }
                         if getShare > 0 { templates.append(Template(variant: variantIndex, kind: .get, probability: p * getShare)) }

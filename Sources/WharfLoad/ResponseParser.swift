@@ -60,13 +60,13 @@ struct ResponseParser: Sendable {
         case fixedBody(remaining: Int)
         case chunkSize
         case chunkData(remaining: Int)
-        case chunkDataEnd   // the CRLF after a chunk's data
+        case chunkDataEnd  // the CRLF after a chunk's data
         case trailers
         case untilClose
     }
 
     private var state = State.head
-    private var line: [UInt8] = []   // head bytes, or the current chunk-size / trailer line
+    private var line: [UInt8] = []  // head bytes, or the current chunk-size / trailer line
 
     /// True between responses (nothing of the next one seen yet).
     var isIdle: Bool { state == .head && line.isEmpty }
@@ -202,14 +202,14 @@ struct ResponseParser: Sendable {
 
     /// True when the bytes seen so far (`line` + bytes[start..<i]) end with CRLF CRLF (or LF LF).
     private static func endsWithBlankLine(_ line: [UInt8], _ bytes: UnsafeRawBufferPointer, _ start: Int, _ i: Int) -> Bool {
-        func byte(_ back: Int) -> UInt8? {   // back = 1 is the byte just read
+        func byte(_ back: Int) -> UInt8? {  // back = 1 is the byte just read
             let index = i - back
             if index >= start { return bytes[index] }
             let lineIndex = line.count - (start - index)
             return lineIndex >= 0 ? line[lineIndex] : nil
         }
-        if byte(2) == 0x0A { return true }                         // LF LF
-        return byte(2) == 0x0D && byte(3) == 0x0A                  // LF CR LF (…CRLF CRLF)
+        if byte(2) == 0x0A { return true }  // LF LF
+        return byte(2) == 0x0D && byte(3) == 0x0A  // LF CR LF (…CRLF CRLF)
     }
 
     private static func trimmingCRLF(_ bytes: [UInt8]) -> ArraySlice<UInt8> {
@@ -232,7 +232,10 @@ struct ResponseParser: Sendable {
         var head: ResponseHead?
         var i = 0
         while i < b.count {
-            guard b[i] == 0x0A else { i += 1; continue }
+            guard b[i] == 0x0A else {
+                i += 1
+                continue
+            }
             var lineEnd = i
             if lineEnd > lineStart && b[lineEnd - 1] == 0x0D { lineEnd -= 1 }
             if lineEnd > lineStart {
@@ -282,7 +285,9 @@ struct ResponseParser: Sendable {
         return true
     }
 
-    private static func parseHeader(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, into head: inout ResponseHead) throws(ResponseParseError) {
+    private static func parseHeader(_ b: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, into head: inout ResponseHead)
+        throws(ResponseParseError)
+    {
         var colon = start
         while colon < end && b[colon] != UInt8(ascii: ":") {
             if b[colon] == 0x20 || b[colon] == 0x09 { throw .malformedHeader }

@@ -17,7 +17,12 @@ struct RunResult: Codable, Sendable, Equatable {
             func ms(_ ns: UInt64) -> Double { (Double(ns) / 1e6 * 1000).rounded() / 1000 }
             count = histogram.totalCount
             guard count > 0 else {
-                p50 = 0; p90 = 0; p99 = 0; p999 = 0; max = 0; mean = 0
+                p50 = 0
+                p90 = 0
+                p99 = 0
+                p999 = 0
+                max = 0
+                mean = 0
                 return
             }
             p50 = ms(histogram.valueAtPercentile(50))

@@ -67,7 +67,9 @@ struct Scenario: Codable, Sendable, Equatable {
     enum LoadError: Error, CustomStringConvertible {
         case invalid(String)
         var description: String {
-            switch self { case .invalid(let why): "invalid scenario: \(why)" }
+            switch self {
+            case .invalid(let why): "invalid scenario: \(why)"
+            }
         }
     }
 
@@ -112,8 +114,9 @@ struct Scenario: Codable, Sendable, Equatable {
         try check(mix.encodings.values.contains { $0 > 0 }, "mix.encodings weights are all 0")
         let fractions = [mix.revalidateFraction, mix.rangeFraction, mix.headFraction, verifyFraction].compactMap { $0 }
         try check(fractions.allSatisfy { (0...1).contains($0) }, "fractions must be in [0, 1]")
-        try check((mix.revalidateFraction ?? 0) + (mix.rangeFraction ?? 0) + (mix.headFraction ?? 0) <= 1,
-                  "revalidate + range + head fractions exceed 1")
+        try check(
+            (mix.revalidateFraction ?? 0) + (mix.rangeFraction ?? 0) + (mix.headFraction ?? 0) <= 1,
+            "revalidate + range + head fractions exceed 1")
         if let bytes = mix.rangeBytes { try check(bytes > 0, "mix.range_bytes must be > 0") }
         if let exponent = mix.appExponent { try check(exponent >= 0 && exponent <= 10, "mix.app_exponent must be in [0, 10]") }
         if let exponent = mix.fileExponent { try check(exponent >= 0 && exponent <= 10, "mix.file_exponent must be in [0, 10]") }

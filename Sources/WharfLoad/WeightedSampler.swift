@@ -1,5 +1,6 @@
 /// Draws indexes 0..<n with given (non-negative) weights, by binary search over the cumulative
 import WharfTestSupport
+
 /// distribution: O(log n) per draw, no allocation. `zipf(count:exponent:)` builds the Zipf law
 /// used for "popular apps and files": P(rank k) ∝ 1 / k^s (k = 1 is the most popular).
 struct WeightedSampler: Sendable {
@@ -39,7 +40,8 @@ struct WeightedSampler: Sendable {
 
     /// The index for a uniform `u` in [0, 1): the first i with cumulative[i] > u, skipping zero-weight indexes.
     func index(forUnit u: Double) -> Int {
-        var low = 0, high = cumulative.count - 1
+        var low = 0
+        var high = cumulative.count - 1
         while low < high {
             let mid = (low + high) / 2
             if cumulative[mid] > u { high = mid } else { low = mid + 1 }
@@ -53,5 +55,5 @@ struct WeightedSampler: Sendable {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

@@ -2,8 +2,9 @@ import ArgumentParser
 import Foundation
 import Synchronization
 import UVLoop
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `wharf-load`: the open-/closed-loop HTTP/1.1 load generator of loadtests/.

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+
 @testable import ArtifactStore
 
 /// Every kind of bad input gets its own error, and the store stays exactly as it was.
@@ -15,8 +16,10 @@ import Testing
         return (store, try StoreSnapshot.take(store))
     }
 
-    private func expectRefused(_ expected: StoreError, store: Store, snapshot: StoreSnapshot,
-                               app: String = "site", directory: String) throws {
+    private func expectRefused(
+        _ expected: StoreError, store: Store, snapshot: StoreSnapshot,
+        app: String = "site", directory: String
+    ) throws {
         #expect(throws: expected) { try store.publish(PublishRequest(app: app, directory: directory)) }
         #expect(try StoreSnapshot.take(store) == snapshot)
     }
@@ -52,8 +55,9 @@ import Testing
         try dir.write("evil/index.html", "hi")
         let secret = try dir.write("secret.txt", "password")
         try FileManager.default.createSymbolicLink(atPath: source + "/leak.txt", withDestinationPath: "../secret.txt")
-        try expectRefused(.symlinkEscapesRoot(path: source + "/leak.txt", target: FileSystem.realPath(secret)!),
-                          store: store, snapshot: snapshot, directory: source)
+        try expectRefused(
+            .symlinkEscapesRoot(path: source + "/leak.txt", target: FileSystem.realPath(secret)!),
+            store: store, snapshot: snapshot, directory: source)
     }
 
     @Test func aSymlinkedDirectoryOutsideTheRootIsRefused() throws {
@@ -74,8 +78,9 @@ import Testing
         let source = try dir.subdirectory("huge")
         try dir.write("huge/a-first.bin", Fixture.randomBytes(90_000, seed: 6))
         try dir.write("huge/z-last.bin", Fixture.randomBytes(100_001, seed: 7))
-        try expectRefused(.fileTooLarge(path: source + "/z-last.bin", size: 100_001, limit: 100_000),
-                          store: store, snapshot: snapshot, directory: source)
+        try expectRefused(
+            .fileTooLarge(path: source + "/z-last.bin", size: 100_001, limit: 100_000),
+            store: store, snapshot: snapshot, directory: source)
     }
 
     @Test func aDanglingSymlinkIsAnUnreadableFile() throws {
@@ -84,8 +89,9 @@ import Testing
         let source = try dir.subdirectory("broken")
         try dir.write("broken/index.html", "hi")
         try FileManager.default.createSymbolicLink(atPath: source + "/gone.js", withDestinationPath: "missing.js")
-        try expectRefused(.unreadableFile(path: source + "/gone.js", reason: "dangling symbolic link"),
-                          store: store, snapshot: snapshot, directory: source)
+        try expectRefused(
+            .unreadableFile(path: source + "/gone.js", reason: "dangling symbolic link"),
+            store: store, snapshot: snapshot, directory: source)
     }
 
     @Test func aFIFOIsNotARegularFile() throws {

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Synchronization
 import Testing
+
 @testable import ArtifactStore
 
 /// The edge's miss path in the store: `body(hash:)` through `BlobRowReader` (read-only SQLite
@@ -20,7 +21,8 @@ import Testing
     @Test func inlineFileAndAbsentBlobsReadAsTheCatalogueSays() throws {
         let dir = TemporaryDirectory()
         let (store, manifest) = try publishedStore(dir)
-        let logo = manifest.files["/logo.png"]!, big = manifest.files["/big.bin"]!
+        let logo = manifest.files["/logo.png"]!
+        let big = manifest.files["/big.bin"]!
         #expect(try store.body(hash: logo.blobHash) == .bytes(Fixture.randomBytes(20_000, seed: 3)))
         #expect(try store.body(hash: big.blobHash) == .file(path: store.blobFiles.path(for: big.blobHash), offset: 0, length: 90_000))
         #expect(throws: StoreError.self) { try store.body(hash: String(repeating: "0", count: 64)) }
@@ -33,8 +35,10 @@ import Testing
         let (store, manifest) = try publishedStore(dir)
         let before = try StoreSnapshot.take(store)
         let logo = manifest.files["/logo.png"]!.blobHash
-        let hostile = ["", "'", "' OR '1'='1", "\(logo)' OR '1'='1", "x'; DELETE FROM blobs; --", "\(logo)\u{0}",
-                       String(logo.dropLast()), logo.uppercased(), String(repeating: "a", count: 1 << 20), "é\u{0}\u{FFFF}"]
+        let hostile = [
+            "", "'", "' OR '1'='1", "\(logo)' OR '1'='1", "x'; DELETE FROM blobs; --", "\(logo)\u{0}",
+            String(logo.dropLast()), logo.uppercased(), String(repeating: "a", count: 1 << 20), "é\u{0}\u{FFFF}",
+        ]
         for hash in hostile {
             #expect(throws: StoreError.self) { try store.body(hash: hash) }
         }
@@ -48,7 +52,8 @@ import Testing
     @Test func concurrentReadsGetTheirOwnBytes() throws {
         let dir = TemporaryDirectory()
         let (store, manifest) = try publishedStore(dir)
-        let logo = manifest.files["/logo.png"]!.blobHash, index = manifest.files["/index.html"]!.blobHash
+        let logo = manifest.files["/logo.png"]!.blobHash
+        let index = manifest.files["/index.html"]!.blobHash
         let wrong = Atomic<Int>(0)
         let threads = 16
         try dir.write("site2/index.html", "<h1>second</h1>")
@@ -60,12 +65,14 @@ import Testing
                 return
             }
             for n in 0..<200 {
-                let (hash, expected): (String, [UInt8]) = (i + n) % 2 == 0
+                let (hash, expected): (String, [UInt8]) =
+                    (i + n) % 2 == 0
                     ? (logo, Fixture.randomBytes(20_000, seed: 3)) : (index, Array("<h1>hello</h1>".utf8))
                 if (try? store.body(hash: hash)) != .bytes(expected) { wrong.add(1, ordering: .relaxed) }
             }
         }
-        let wrongCount = wrong.load(ordering: .relaxed), publishedOK = published.load(ordering: .relaxed)
+        let wrongCount = wrong.load(ordering: .relaxed)
+        let publishedOK = published.load(ordering: .relaxed)
         #expect(wrongCount == 0)
         #expect(publishedOK)
         #expect(try store.currentDeployment(app: "web")?.files["/index.html"] != nil)
@@ -91,7 +98,8 @@ import Testing
         let (store, manifest) = try publishedStore(dir)
         let verifier = store.inlineVerifier
         let hash = manifest.files["/index.html"]!.blobHash
-        let good = Array("<h1>hello</h1>".utf8), bad = Array("<h1>HELLO</h1>".utf8)
+        let good = Array("<h1>hello</h1>".utf8)
+        let bad = Array("<h1>HELLO</h1>".utf8)
         // Never checked yet: wrong bytes are refused.
         #expect(!verifier.matches(bad, hash: hash, readSince: verifier.stamp()))
         #expect(verifier.matches(good, hash: hash, readSince: verifier.stamp()))
@@ -108,7 +116,10 @@ import Testing
         let verifier = store.inlineVerifier
         let hash = manifest.files["/index.html"]!.blobHash
         let since = verifier.stamp()
-        guard case .bytes(let first) = try store.body(hash: hash) else { Issue.record("not inline"); return }
+        guard case .bytes(let first) = try store.body(hash: hash) else {
+            Issue.record("not inline")
+            return
+        }
         #expect(verifier.matches(first, hash: hash, readSince: since))
 
         try store.pool.write { db in
@@ -116,7 +127,10 @@ import Testing
         }
         let after = verifier.stamp()
         #expect(after != since)
-        guard case .bytes(let corrupted) = try store.body(hash: hash) else { Issue.record("not inline"); return }
+        guard case .bytes(let corrupted) = try store.body(hash: hash) else {
+            Issue.record("not inline")
+            return
+        }
         #expect(corrupted == Array("<h1>HELLO</h1>".utf8))
         #expect(!verifier.matches(corrupted, hash: hash, readSince: after))
     }
@@ -127,7 +141,8 @@ import Testing
         let (store, manifest) = try publishedStore(dir)
         let verifier = store.inlineVerifier
         let hash = manifest.files["/index.html"]!.blobHash
-        let good = Array("<h1>hello</h1>".utf8), bad = Array("<h1>HELLO</h1>".utf8)
+        let good = Array("<h1>hello</h1>".utf8)
+        let bad = Array("<h1>HELLO</h1>".utf8)
         let stale = verifier.stamp()
         try store.pool.write { db in try db.execute(sql: "UPDATE store_state SET alias_generation = alias_generation + 1") }
         #expect(verifier.stamp() != stale)

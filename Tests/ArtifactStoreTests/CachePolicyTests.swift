@@ -1,4 +1,5 @@
 import Testing
+
 @testable import ArtifactStore
 
 @Suite struct CachePolicyTests {

@@ -2,6 +2,7 @@ import Compression
 import Foundation
 import GRDB
 import Testing
+
 @testable import ArtifactStore
 
 /// Publish-time RFC 9842 deltas: which pairs are built, what is kept, how they decode, gc, stats.
@@ -33,9 +34,11 @@ import Testing
     @Test func aNewVersionOfAHashedAssetGetsADczDeltaAgainstThePreviousOneThatTheZstdCLIDecodes() throws {
         let dir = TemporaryDirectory()
         let store = try Store.openForTest(dir)
-        let v1 = try store.publish(PublishRequest(app: "web", directory: try Self.writeSite(dir, version: 1, scriptHash: "a1b2c3d4e5", styleHash: "0badc0de01")))
+        let v1 = try store.publish(
+            PublishRequest(app: "web", directory: try Self.writeSite(dir, version: 1, scriptHash: "a1b2c3d4e5", styleHash: "0badc0de01")))
         #expect(v1.deltasCreated == 0)
-        let v2 = try store.publish(PublishRequest(app: "web", directory: try Self.writeSite(dir, version: 2, scriptHash: "f6e7d8c9b0", styleHash: "0badc0de02")))
+        let v2 = try store.publish(
+            PublishRequest(app: "web", directory: try Self.writeSite(dir, version: 2, scriptHash: "f6e7d8c9b0", styleHash: "0badc0de02")))
         #expect(v2.deltasCreated == 2)
 
         let old = try #require(v1.deployment.files["/assets/app.a1b2c3d4e5.js"])
@@ -84,15 +87,22 @@ import Testing
         let hashes = ["1111aaaa11", "2222bbbb22", "3333cccc33", "4444dddd44"]
         var reports: [PublishReport] = []
         for (index, hash) in hashes.enumerated() {
-            reports.append(try store.publish(PublishRequest(app: "web", directory: try Self.writeSite(
-                dir, version: index + 1, scriptHash: hash, styleHash: "5555eeee0\(index)"))))
+            reports.append(
+                try store.publish(
+                    PublishRequest(
+                        app: "web",
+                        directory: try Self.writeSite(
+                            dir, version: index + 1, scriptHash: hash, styleHash: "5555eeee0\(index)"))))
         }
         // v3 against v2 and v1, v4 against v3 and v2 (depth 2), for script and style each.
         #expect(reports.map(\.deltasCreated) == [0, 2, 4, 4])
         let v4 = try #require(reports[3].deployment.files["/assets/app.4444dddd44.js"])
         let dictionaries = Set(v4.deltas.map(\.dictionaryHash))
-        #expect(dictionaries == [reports[2].deployment.files["/assets/app.3333cccc33.js"]!.blobHash,
-                                 reports[1].deployment.files["/assets/app.2222bbbb22.js"]!.blobHash])
+        #expect(
+            dictionaries == [
+                reports[2].deployment.files["/assets/app.3333cccc33.js"]!.blobHash,
+                reports[1].deployment.files["/assets/app.2222bbbb22.js"]!.blobHash,
+            ])
         // Republishing the same bytes builds nothing new.
         let again = try store.publish(PublishRequest(app: "web", directory: dir.path + "/site4"))
         #expect(again.deltasCreated == 0)
@@ -113,24 +123,34 @@ import Testing
     @Test func anAppPublishedWithDictionariesOffGetsNoDeltasAndNoAdvertisement() throws {
         let dir = TemporaryDirectory()
         let store = try Store.openForTest(dir)
-        try store.publish(PublishRequest(app: "web", directory: try Self.writeSite(dir, version: 1, scriptHash: "a1b2c3d4e5", styleHash: "0badc0de01")))
-        let off = try store.publish(PublishRequest(app: "web", directory: try Self.writeSite(dir, version: 2, scriptHash: "f6e7d8c9b0", styleHash: "0badc0de02"),
-                                                   metadata: [DictionarySetting.metadataKey: "off"]))
+        try store.publish(
+            PublishRequest(app: "web", directory: try Self.writeSite(dir, version: 1, scriptHash: "a1b2c3d4e5", styleHash: "0badc0de01")))
+        let off = try store.publish(
+            PublishRequest(
+                app: "web", directory: try Self.writeSite(dir, version: 2, scriptHash: "f6e7d8c9b0", styleHash: "0badc0de02"),
+                metadata: [DictionarySetting.metadataKey: "off"]))
         #expect(off.deltasCreated == 0)
         #expect(off.deployment.files.values.allSatisfy { $0.useAsDictionary == nil && $0.deltas.isEmpty })
         // The store-wide switch does the same for every app.
         let dir2 = TemporaryDirectory()
         let store2 = try Store.openForTest(dir2) { $0.dictionaryDeltas = false }
-        try store2.publish(PublishRequest(app: "web", directory: try Self.writeSite(dir2, version: 1, scriptHash: "a1b2c3d4e5", styleHash: "0badc0de01")))
-        #expect(try store2.publish(PublishRequest(app: "web", directory: try Self.writeSite(dir2, version: 2, scriptHash: "f6e7d8c9b0", styleHash: "0badc0de02"))).deltasCreated == 0)
+        try store2.publish(
+            PublishRequest(app: "web", directory: try Self.writeSite(dir2, version: 1, scriptHash: "a1b2c3d4e5", styleHash: "0badc0de01")))
+        #expect(
+            try store2.publish(
+                PublishRequest(app: "web", directory: try Self.writeSite(dir2, version: 2, scriptHash: "f6e7d8c9b0", styleHash: "0badc0de02"))
+            ).deltasCreated == 0)
     }
 
     @Test func gcRemovesDeltasWhoseDictionaryOrSourceLeftRetentionAndStatsCountTheRest() throws {
         let dir = TemporaryDirectory()
         let store = try Store.openForTest(dir) { $0.retainedDeploymentsPerApp = 2 }
         for (index, hash) in ["1111aaaa11", "2222bbbb22", "3333cccc33"].enumerated() {
-            try store.publish(PublishRequest(app: "web", directory: try Self.writeSite(
-                dir, version: index + 1, scriptHash: hash, styleHash: "5555eeee0\(index)")))
+            try store.publish(
+                PublishRequest(
+                    app: "web",
+                    directory: try Self.writeSite(
+                        dir, version: index + 1, scriptHash: hash, styleHash: "5555eeee0\(index)")))
         }
         // v2 has deltas against v1; v3 against v2 and v1. Retention keeps v2 and v3 only.
         let before = try store.stats()
@@ -145,10 +165,12 @@ import Testing
         #expect(try store.verify(deep: true).isHealthy)
         // Nothing refers to the removed deltas' blobs any more: they are gone too.
         let orphans = try store.pool.read { db in
-            try Int.fetchOne(db, sql: """
-                SELECT count(*) FROM blobs WHERE hash NOT IN (SELECT blob_hash FROM files)
-                AND hash NOT IN (SELECT blob_hash FROM variants) AND hash NOT IN (SELECT blob_hash FROM deltas)
-                """)
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) FROM blobs WHERE hash NOT IN (SELECT blob_hash FROM files)
+                    AND hash NOT IN (SELECT blob_hash FROM variants) AND hash NOT IN (SELECT blob_hash FROM deltas)
+                    """)
         }
         #expect(orphans == 0)
         #expect(try store.collectGarbage().deltasRemoved == 0)

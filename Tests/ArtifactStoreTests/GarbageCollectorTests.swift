@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import ArtifactStore
 
 @Suite struct GarbageCollectorTests {

@@ -1,6 +1,8 @@
 import Foundation
 import GRDB
+import Synchronization
 import Testing
+
 @testable import ArtifactStore
 
 @Suite struct MigrationTests {
@@ -8,15 +10,23 @@ import Testing
         let dir = TemporaryDirectory()
         let store = try Store.openForTest(dir)
         let (tables, mode, applied) = try store.pool.read { db in
-            (try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"),
-             try String.fetchOne(db, sql: "PRAGMA journal_mode"),
-             try StoreMigrations.migrator.appliedIdentifiers(db))
+            (
+                try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"),
+                try String.fetchOne(db, sql: "PRAGMA journal_mode"),
+                try StoreMigrations.migrator.appliedIdentifiers(db)
+            )
         }
-        #expect(tables == ["aliases", "app_hostnames", "app_tokens", "apps", "blobs", "deltas", "deployments", "files", "grdb_migrations",
-                           "popularity_app", "popularity_daily", "popularity_path", "registered_apps", "store_state", "variants"])
+        #expect(
+            tables == [
+                "aliases", "app_hostnames", "app_tokens", "apps", "blobs", "deltas", "deployments", "files", "grdb_migrations",
+                "popularity_app", "popularity_daily", "popularity_path", "registered_apps", "store_state", "variants",
+            ])
         #expect(mode == "wal")
-        #expect(applied == ["v1-blobs-deployments-aliases", "v-popularity: decayed scores and daily totals", "v3-dictionary-deltas",
-                            "v4-app-registry", "v6-app-publish-settings", "v7-app-build-env"])
+        #expect(
+            applied == [
+                "v1-blobs-deployments-aliases", "v-popularity: decayed scores and daily totals", "v3-dictionary-deltas",
+                "v4-app-registry", "v6-app-publish-settings", "v7-app-build-env",
+            ])
         let again = try Store.open(at: store.path)
         #expect(try again.aliasGeneration() == 0)
     }
@@ -31,9 +41,10 @@ import Testing
             let pool = try DatabasePool(path: path + "/store.sqlite")
             try StoreMigrations.migrator.migrate(pool, upTo: "v4-app-registry")
             try pool.write { db in
-                try db.execute(sql: """
-                    INSERT INTO registered_apps (name, target_type, created_at, updated_at) VALUES ('old', 'javascript_web', 1, 1)
-                    """)
+                try db.execute(
+                    sql: """
+                        INSERT INTO registered_apps (name, target_type, created_at, updated_at) VALUES ('old', 'javascript_web', 1, 1)
+                        """)
             }
         }
         let store = try Store.open(at: path)
@@ -55,7 +66,10 @@ import Testing
             let pool = try DatabasePool(path: path + "/store.sqlite")
             try StoreMigrations.migrator.migrate(pool, upTo: "v6-app-publish-settings")
             try pool.write { db in
-                try db.execute(sql: "INSERT INTO registered_apps (name, target_type, created_at, updated_at, keep_days) VALUES ('old', 'javascript_web', 1, 1, 3)")
+                try db.execute(
+                    sql:
+                        "INSERT INTO registered_apps (name, target_type, created_at, updated_at, keep_days) VALUES ('old', 'javascript_web', 1, 1, 3)"
+                )
             }
         }
         let store = try Store.open(at: path)
@@ -101,8 +115,6 @@ import Testing
         #expect(try store.currentDeployment(app: "app-b")?.id != a)
     }
 }
-
-import Synchronization
 
 extension MigrationTests {
     @Test func openingCreatesMissingParentDirectoriesAndRefusesAPathThatIsAFile() throws {

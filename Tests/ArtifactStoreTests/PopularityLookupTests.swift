@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ArtifactStore
 
 /// The one-app lookups the dashboard's Apps page uses give exactly what `topApps` and `hotPaths`
@@ -16,10 +17,12 @@ import Testing
         var generator = SystemRandomNumberGenerator()
         for batch in 0..<10 {
             let counts = (0..<60).map { i in
-                Popularity.Count(app: "shop", path: "/p/\(batch)/\(i)", requests: i % 7 == 0 ? 5 : Int.random(in: 1...500, using: &generator), bytes: 10)
+                Popularity.Count(
+                    app: "shop", path: "/p/\(batch)/\(i)", requests: i % 7 == 0 ? 5 : Int.random(in: 1...500, using: &generator), bytes: 10)
             }
-            try popularity.record(counts + [Popularity.Count(app: "other", path: "/x", requests: 1, bytes: 1)],
-                                  now: t0.addingTimeInterval(Double(batch) * 3600))
+            try popularity.record(
+                counts + [Popularity.Count(app: "other", path: "/x", requests: 1, bytes: 1)],
+                now: t0.addingTimeInterval(Double(batch) * 3600))
         }
         let now = t0.addingTimeInterval(12 * 3600)
         for limit in [1, 5, 10, 50, 600, 10_000] {

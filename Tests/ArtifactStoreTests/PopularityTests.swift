@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ArtifactStore
 
 @Suite struct PopularityTests {
@@ -66,11 +67,12 @@ import Testing
         let totals = try popularity.dailyTotals(days: 7, now: day1 + 24 * hour)
         let dayOne = Popularity.dayString(Int(day1.timeIntervalSince1970 / 86400))
         let dayTwo = Popularity.dayString(Int(day1.timeIntervalSince1970 / 86400) + 1)
-        #expect(totals == [
-            .init(day: dayTwo, app: "shop", requests: 7, bytes: 70),
-            .init(day: dayOne, app: "blog", requests: 1, bytes: 1),
-            .init(day: dayOne, app: "shop", requests: 7, bytes: 70),
-        ])
+        #expect(
+            totals == [
+                .init(day: dayTwo, app: "shop", requests: 7, bytes: 70),
+                .init(day: dayOne, app: "blog", requests: 1, bytes: 1),
+                .init(day: dayOne, app: "shop", requests: 7, bytes: 70),
+            ])
         #expect(try popularity.dailyTotals(app: "blog", days: 1, now: day1 + 24 * hour).isEmpty)
         #expect(Popularity.dayString(0) == "1970-01-01")
     }
@@ -78,15 +80,16 @@ import Testing
     @Test func badEntriesAreRejectedAndTheRestRecorded() throws {
         let dir = TemporaryDirectory()
         let popularity = try Popularity(store: try Store.openForTest(dir))
-        let report = try popularity.record([
-            count("shop", "/", 3),
-            count("", "/", 1),
-            count("shop", "no-slash", 1),
-            count("shop", "/" + String(repeating: "a", count: Popularity.maxPathBytes), 1),
-            count("shop", "/x", -1),
-            count(String(repeating: "a", count: 101), "/", 1),
-            count("shop", "/nul\u{0}", 1),
-        ], now: t0)
+        let report = try popularity.record(
+            [
+                count("shop", "/", 3),
+                count("", "/", 1),
+                count("shop", "no-slash", 1),
+                count("shop", "/" + String(repeating: "a", count: Popularity.maxPathBytes), 1),
+                count("shop", "/x", -1),
+                count(String(repeating: "a", count: 101), "/", 1),
+                count("shop", "/nul\u{0}", 1),
+            ], now: t0)
         #expect(report == .init(recorded: 1, rejected: 6))
         #expect(try popularity.hotPaths(app: "shop", limit: 100, now: t0).map(\.path) == ["/"])
         #expect(throws: PopularityError.invalidLimit(0)) { try popularity.topApps(limit: 0, now: t0) }

@@ -1,12 +1,16 @@
 import Testing
+
 @testable import ArtifactStore
 
 @Suite struct PreloadHintsTests {
-    private func hints(_ html: String, at documentPath: String = "/index.html", files: [String: String] = [:],
-                       limit: Int = 8) -> [PreloadHint] {
+    private func hints(
+        _ html: String, at documentPath: String = "/index.html", files: [String: String] = [:],
+        limit: Int = 8
+    ) -> [PreloadHint] {
         let existing = Set(files.keys)
-        return PreloadHints.extract(html: html, documentPath: documentPath, limit: limit,
-                                    fileExists: { existing.contains($0) }, readText: { files[$0] })
+        return PreloadHints.extract(
+            html: html, documentPath: documentPath, limit: limit,
+            fileExists: { existing.contains($0) }, readText: { files[$0] })
     }
 
     @Test func aViteStyleEntryPointYieldsModulepreloadAndStyleInDocumentOrder() {
@@ -18,11 +22,12 @@ import Testing
             </head><body><div id="app"></div></body></html>
             """
         let files = ["/assets/index-Dk3b_8Zq.css": "", "/assets/index-B5x_q9Ka.js": "", "/assets/vendor-C9a8Zx1q.js": ""]
-        #expect(hints(html, files: files) == [
-            PreloadHint(href: "/assets/index-Dk3b_8Zq.css", as: "style"),
-            PreloadHint(href: "/assets/index-B5x_q9Ka.js", as: "script", isModule: true),
-            PreloadHint(href: "/assets/vendor-C9a8Zx1q.js", as: "script", isModule: true),
-        ])
+        #expect(
+            hints(html, files: files) == [
+                PreloadHint(href: "/assets/index-Dk3b_8Zq.css", as: "style"),
+                PreloadHint(href: "/assets/index-B5x_q9Ka.js", as: "script", isModule: true),
+                PreloadHint(href: "/assets/vendor-C9a8Zx1q.js", as: "script", isModule: true),
+            ])
     }
 
     @Test func relativeReferencesResolveAgainstTheDocumentAndExternalOnesAreSkipped() {
@@ -35,10 +40,11 @@ import Testing
             <script src="missing.js"></script>
             """
         let files = ["/js/app.js": "", "/docs/css/site.css": "", "/docs/css/dark.css": ""]
-        #expect(hints(html, at: "/docs/guide.html", files: files) == [
-            PreloadHint(href: "/js/app.js", as: "script"),
-            PreloadHint(href: "/docs/css/site.css", as: "style"),
-        ])
+        #expect(
+            hints(html, at: "/docs/guide.html", files: files) == [
+                PreloadHint(href: "/js/app.js", as: "script"),
+                PreloadHint(href: "/docs/css/site.css", as: "style"),
+            ])
     }
 
     @Test func commentsInlineScriptTextAndNonJavaScriptTypesAreNotMistakenForReferences() {
@@ -60,10 +66,11 @@ import Testing
             <link rel="preload" href="/no-as.bin">
             """
         let files = ["/fonts/inter.woff2": "", "/hero.webp": "", "/no-as.bin": ""]
-        #expect(hints(html, files: files) == [
-            PreloadHint(href: "/fonts/inter.woff2", as: "font", crossorigin: true),
-            PreloadHint(href: "/hero.webp", as: "image"),
-        ])
+        #expect(
+            hints(html, files: files) == [
+                PreloadHint(href: "/fonts/inter.woff2", as: "font", crossorigin: true),
+                PreloadHint(href: "/hero.webp", as: "image"),
+            ])
     }
 
     @Test func wasmNamedByAScriptAndFontsNamedByAStylesheetAreHintedAfterTheirParents() {
@@ -73,13 +80,14 @@ import Testing
             "/assets/app.js": "const m = await WebAssembly.instantiateStreaming(fetch(new URL('./add.wasm', import.meta.url)));",
             "/assets/fonts/ui.woff2": "", "/assets/fonts/ui.ttf": "", "/assets/bg.png": "", "/assets/add.wasm": "",
         ]
-        #expect(hints(html, files: files) == [
-            PreloadHint(href: "/assets/app.css", as: "style"),
-            PreloadHint(href: "/assets/app.js", as: "script", isModule: true),
-            PreloadHint(href: "/assets/fonts/ui.woff2", as: "font", crossorigin: true),
-            PreloadHint(href: "/assets/fonts/ui.ttf", as: "font", crossorigin: true),
-            PreloadHint(href: "/assets/add.wasm", as: "fetch", crossorigin: true),
-        ])
+        #expect(
+            hints(html, files: files) == [
+                PreloadHint(href: "/assets/app.css", as: "style"),
+                PreloadHint(href: "/assets/app.js", as: "script", isModule: true),
+                PreloadHint(href: "/assets/fonts/ui.woff2", as: "font", crossorigin: true),
+                PreloadHint(href: "/assets/fonts/ui.ttf", as: "font", crossorigin: true),
+                PreloadHint(href: "/assets/add.wasm", as: "fetch", crossorigin: true),
+            ])
     }
 
     @Test func hintsAreCappedAndDuplicatesCollapsed() {
@@ -91,8 +99,10 @@ import Testing
     }
 
     @Test func malformedHTMLNeverCrashesAndYieldsWhatItCan() {
-        let shapes = ["<", "<script", "<script src=", "<link rel=\"stylesheet\" href=\"/a.css", "<!--", "<script src=\"/a.js\">",
-                      "<<<>>>", "<script src=/a.js/>", String(repeating: "<script ", count: 1000)]
+        let shapes = [
+            "<", "<script", "<script src=", "<link rel=\"stylesheet\" href=\"/a.css", "<!--", "<script src=\"/a.js\">",
+            "<<<>>>", "<script src=/a.js/>", String(repeating: "<script ", count: 1000),
+        ]
         for html in shapes {
             _ = hints(html, files: ["/a.js": "", "/a.css": ""])
         }

@@ -1,7 +1,8 @@
 import Foundation
-import Glibc
 import GRDB
+import Glibc
 import Testing
+
 @testable import ArtifactStore
 
 @Suite struct PublishTests {
@@ -90,8 +91,9 @@ import Testing
         let oldDate = Date(timeIntervalSince1970: 1_700_000_000)
         try FileManager.default.setAttributes([.modificationDate: oldDate], ofItemAtPath: source + "/logo.png")
 
-        let request = PublishRequest(app: "manifest", directory: source, version: "1.2.3", message: "first",
-                                     metadata: ["commit": "abc123"])
+        let request = PublishRequest(
+            app: "manifest", directory: source, version: "1.2.3", message: "first",
+            metadata: ["commit": "abc123"])
         let manifest = try store.publish(request).deployment
 
         #expect(manifest.app == "manifest")

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+
 @testable import ArtifactStore
 
 /// A real temporary directory, removed when the value is released.
@@ -19,8 +20,9 @@ final class TemporaryDirectory {
     @discardableResult
     func write(_ relative: String, _ bytes: [UInt8]) throws -> String {
         let full = path + "/" + relative
-        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (full as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true)
         try Data(bytes).write(to: URL(fileURLWithPath: full))
         return full
     }

@@ -2,6 +2,7 @@ import Compression
 import Foundation
 import GRDB
 import Testing
+
 @testable import ArtifactStore
 
 @Suite struct VariantTests {
@@ -30,7 +31,8 @@ import Testing
             "assets/app.js": Fixture.text(20_000),
             "assets/vendor.js": Self.hexText(200_000, seed: 1),  // large variants: stored as files
             "data.json": Array("{\"items\": [\(Array(repeating: "{\"a\": 1, \"b\": \"two\"}", count: 100).joined(separator: ","))]}".utf8),
-            "logo.svg": Array("<svg xmlns=\"http://www.w3.org/2000/svg\">\(String(repeating: "<rect width=\"1\" height=\"1\"/>", count: 50))</svg>".utf8),
+            "logo.svg": Array(
+                "<svg xmlns=\"http://www.w3.org/2000/svg\">\(String(repeating: "<rect width=\"1\" height=\"1\"/>", count: 50))</svg>".utf8),
         ]
         for (path, bytes) in files { try dir.write("dist/\(path)", bytes) }
 
@@ -57,7 +59,7 @@ import Testing
         let store = try Store.openForTest(dir)
         let source = try dir.subdirectory("dist")
         try dir.write("dist/random.js", Fixture.randomBytes(5_000, seed: 2))  // compressible type, incompressible bytes
-        try dir.write("dist/photo.png", Fixture.text(5_000))                  // compressible bytes, type never compressed
+        try dir.write("dist/photo.png", Fixture.text(5_000))  // compressible bytes, type never compressed
         try dir.write("dist/app.js", Fixture.text(5_000))
 
         let manifest = try store.publish(PublishRequest(app: "web", directory: source)).deployment
@@ -69,7 +71,7 @@ import Testing
         let strict = TemporaryDirectory()
         let strictStore = try Store.openForTest(strict) { $0.minVariantSavings = 0.6 }
         try strict.write("dist/hex.js", Self.hexText(5_000, seed: 3))  // saves ~45%: under the bar
-        try strict.write("dist/app.js", Fixture.text(5_000))           // saves > 90%
+        try strict.write("dist/app.js", Fixture.text(5_000))  // saves > 90%
         let strictManifest = try strictStore.publish(PublishRequest(app: "web", directory: strict.path + "/dist")).deployment
         #expect(strictManifest.files["/hex.js"]?.variants == [])
         #expect(strictManifest.files["/app.js"]?.variants.count == 3)

@@ -16,12 +16,15 @@ struct CommandLineInteropTests {
     }
 
     static let tools: [Tool] = [
-        Tool(codec: .brotli(), compress: "brotli -q 11 -c IN > OUT", decompress: "brotli -d -c IN > OUT",
-             compareWith: "brotli -q 11 -c IN > OUT", sizeTolerance: 0.03),
-        Tool(codec: .zstd(), compress: "zstd -q -19 -c IN > OUT", decompress: "zstd -q -d -c IN > OUT",
-             compareWith: "zstd -q -19 -c IN > OUT", sizeTolerance: 0.03),
-        Tool(codec: .gzip(), compress: "gzip -9 -c IN > OUT", decompress: "gzip -d -c IN > OUT",
-             compareWith: "gzip -9 -n -c IN > OUT", sizeTolerance: 0.01),
+        Tool(
+            codec: .brotli(), compress: "brotli -q 11 -c IN > OUT", decompress: "brotli -d -c IN > OUT",
+            compareWith: "brotli -q 11 -c IN > OUT", sizeTolerance: 0.03),
+        Tool(
+            codec: .zstd(), compress: "zstd -q -19 -c IN > OUT", decompress: "zstd -q -d -c IN > OUT",
+            compareWith: "zstd -q -19 -c IN > OUT", sizeTolerance: 0.03),
+        Tool(
+            codec: .gzip(), compress: "gzip -9 -c IN > OUT", decompress: "gzip -d -c IN > OUT",
+            compareWith: "gzip -9 -n -c IN > OUT", sizeTolerance: 0.01),
     ]
 
     static let inputs: [(String, [UInt8])] = [

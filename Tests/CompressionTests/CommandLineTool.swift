@@ -30,7 +30,8 @@ struct CommandLineTool {
             try? FileManager.default.removeItem(at: outputFile)
         }
         try Data(input).write(to: inputFile)
-        let line = command
+        let line =
+            command
             .replacingOccurrences(of: "IN", with: "'\(inputFile.path)'")
             .replacingOccurrences(of: "OUT", with: "'\(outputFile.path)'")
         let process = Process()

@@ -1,5 +1,6 @@
-@testable import Compression
 import Testing
+
+@testable import Compression
 
 /// Browsers refuse zstd windows over 8 MB (RFC 9659) and brotli windows over 2^24: the headers we write must stay within.
 @Suite("Frame windows")

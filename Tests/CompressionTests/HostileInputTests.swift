@@ -70,7 +70,8 @@ struct HostileInputTests {
     @Test("every flipped byte in a zstd or gzip stream is detected", arguments: [Codec.zstd(), .gzip()])
     func flippedBytesDetected(codec: Codec) throws {
         let compressed = try codec.encode(Self.sample)
-        let positions = stride(from: 0, to: compressed.count, by: max(1, compressed.count / 200))
+        let positions =
+            stride(from: 0, to: compressed.count, by: max(1, compressed.count / 200))
             .filter { codec.token != "gzip" || !(4...9).contains($0) } + [compressed.count - 1]
         for position in positions {
             var damaged = compressed
@@ -88,7 +89,8 @@ struct HostileInputTests {
     func flippedBrotliBytes() throws {
         let codec = Codec.brotli()
         let compressed = try codec.encode(Self.sample)
-        var detected = 0, positions = 0
+        var detected = 0
+        var positions = 0
         for position in stride(from: 0, to: compressed.count, by: max(1, compressed.count / 200)) {
             var damaged = compressed
             damaged[position] ^= 0xFF
@@ -130,7 +132,8 @@ struct HostileInputTests {
         #expect(codecError { try codec.decode(compressed, maxOutputBytes: limit) } == .outputLimitExceeded(limit))
 
         let decoder = try codec.makeDecoder(maxOutputBytes: limit)
-        var decoded = 0, offset = 0
+        var decoded = 0
+        var offset = 0
         var error: CodecError?
         while offset < compressed.count && error == nil {
             let chunk = Array(compressed[offset..<min(offset + 4096, compressed.count)])

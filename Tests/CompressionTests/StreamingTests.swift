@@ -78,7 +78,8 @@ struct StreamingTests {
     @Test("zstd frames and gzip members in a row decode as one stream")
     func concatenatedStreams() throws {
         for codec in [Codec.zstd(), .gzip()] {
-            let first = Array("first part, ".utf8), second = Array("second part".utf8)
+            let first = Array("first part, ".utf8)
+            let second = Array("second part".utf8)
             let joined = try codec.encode(first) + codec.encode(second)
             #expect(try codec.decode(joined, maxOutputBytes: 100) == first + second, "\(codec)")
             #expect(try streamDecode(codec, joined, chunkSize: 3, maxOutputBytes: 100) == first + second, "\(codec)")

@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import Testing
 import WharfTestSupport
+
 @testable import Deploy
 
 /// The push hooks over a real store: only a correctly signed push to the app's branch (or a generic
@@ -44,11 +45,14 @@ import WharfTestSupport
             }
         }
 
-        func github(_ body: String, app: String = "shop", event: String = "push", delivery: String? = "d1",
-                    signature: String? = nil, key: String? = nil) -> DeployResponse {
+        func github(
+            _ body: String, app: String = "shop", event: String = "push", delivery: String? = "d1",
+            signature: String? = nil, key: String? = nil
+        ) -> DeployResponse {
             let bytes = Array(body.utf8)
             var headers = ["x-github-event": event]
-            headers["x-hub-signature-256"] = signature ?? "sha256=" + PushHookAPI.hmac(bytes, secret: key ?? secret).map { String(format: "%02x", $0) }.joined()
+            headers["x-hub-signature-256"] =
+                signature ?? "sha256=" + PushHookAPI.hmac(bytes, secret: key ?? secret).map { String(format: "%02x", $0) }.joined()
             if let delivery { headers["x-github-delivery"] = delivery }
             return api.github(DeployRequest(method: "POST", parameters: ["app": app], headers: headers, body: bytes))
         }
@@ -74,7 +78,12 @@ import WharfTestSupport
         defer { f.dir.remove() }
         let cases: [(String, DeployResponse, Int)] = [
             ("bad signature", f.github(Self.push(), signature: "sha256=" + String(repeating: "0", count: 64)), 401),
-            ("signature of another body", f.github(Self.push(), signature: "sha256=" + PushHookAPI.hmac(Array("{}".utf8), secret: f.secret).map { String(format: "%02x", $0) }.joined()), 401),
+            (
+                "signature of another body",
+                f.github(
+                    Self.push(),
+                    signature: "sha256=" + PushHookAPI.hmac(Array("{}".utf8), secret: f.secret).map { String(format: "%02x", $0) }.joined()), 401
+            ),
             ("short signature", f.github(Self.push(), signature: "sha256=abcd"), 401),
             ("sha1 signature", f.github(Self.push(), signature: "sha1=" + String(repeating: "a", count: 40)), 401),
             ("non-hex signature", f.github(Self.push(), signature: "sha256=" + String(repeating: "z", count: 64)), 401),
@@ -123,7 +132,8 @@ import WharfTestSupport
         #expect(generic(#"{"ref":"main"}"#, credential: f.token) == 400)
         #expect(generic(#"{"ref":"main","commit":"abc"}"#, credential: f.token) == 400)
         #expect(generic("nope", credential: f.token) == 400)
-        #expect(generic(#"{"ref":"main","commit":"\#(Self.commit)","delivery":"\#(String(repeating: "x", count: 201))"}"#, credential: f.token) == 400)
+        #expect(
+            generic(#"{"ref":"main","commit":"\#(Self.commit)","delivery":"\#(String(repeating: "x", count: 201))"}"#, credential: f.token) == 400)
         #expect(generic(#"{"ref":"dev","commit":"\#(Self.commit)"}"#, credential: f.token) == 200)
         #expect(generic(body, credential: f.otherToken, app: "other") == 409, "uploads-only app")
         #expect(f.calls.count == 0)

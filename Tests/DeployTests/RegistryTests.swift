@@ -2,6 +2,7 @@ import ArtifactStore
 import Foundation
 import Testing
 import WharfTestSupport
+
 @testable import Deploy
 
 /// The app registry over a real store (SQLite file, migrations): settings are checked before
@@ -80,7 +81,13 @@ import WharfTestSupport
         #expect(refused { $0.maxFiles = .some(0) } == 400)
         #expect(try service.list().isEmpty)
 
-        _ = try service.add("one", settings: { var s = AppSettings(); s.hostnames = ["one.test"]; return s }())
+        _ = try service.add(
+            "one",
+            settings: {
+                var s = AppSettings()
+                s.hostnames = ["one.test"]
+                return s
+            }())
         #expect(refused("one") { _ in } == 409)
         #expect(refused("two") { $0.hostnames = ["one.test"] } == 409)
         #expect(try service.list().map(\.name) == ["one"])
@@ -142,10 +149,22 @@ import WharfTestSupport
         defer { dir.remove() }
         let service = AppRegistryService(store: store)
         let before = try store.aliasGeneration()
-        _ = try service.add("a", settings: { var s = AppSettings(); s.hostnames = ["a.test"]; return s }())
+        _ = try service.add(
+            "a",
+            settings: {
+                var s = AppSettings()
+                s.hostnames = ["a.test"]
+                return s
+            }())
         let added = try store.aliasGeneration()
         #expect(added > before)
-        _ = try service.set("a", settings: { var s = AppSettings(); s.targetType = "flutter_web"; return s }())
+        _ = try service.set(
+            "a",
+            settings: {
+                var s = AppSettings()
+                s.targetType = "flutter_web"
+                return s
+            }())
         #expect(try store.aliasGeneration() == added)
         try service.remove("a")
         #expect(try store.aliasGeneration() > added)
@@ -157,30 +176,62 @@ import WharfTestSupport
         let service = AppRegistryService(store: store)
         _ = try service.add("fw", settings: AppSettings())
         var generation = try store.aliasGeneration()
-        let app = try service.set("fw", settings: { var s = AppSettings(); s.downloads = ["*.bin", "/releases/**", "*.bin"]; return s }())
+        let app = try service.set(
+            "fw",
+            settings: {
+                var s = AppSettings()
+                s.downloads = ["*.bin", "/releases/**", "*.bin"]
+                return s
+            }())
         #expect(app.downloads == ["*.bin", "/releases/**"], "duplicates dropped")
         #expect(try store.registeredDownloadPatterns() == ["fw": ["*.bin", "/releases/**"]])
         #expect(try store.aliasGeneration() > generation, "a running edge reloads its download rules")
         generation = try store.aliasGeneration()
         // Other settings leave the generation (and the globs) alone.
-        _ = try service.set("fw", settings: { var s = AppSettings(); s.targetType = "flutter_android"; return s }())
+        _ = try service.set(
+            "fw",
+            settings: {
+                var s = AppSettings()
+                s.targetType = "flutter_android"
+                return s
+            }())
         #expect(try store.aliasGeneration() == generation)
         #expect(try store.registeredApp("fw")?.downloads == ["*.bin", "/releases/**"])
 
-        for bad in [[""], ["a\nb"], ["/../etc/*"], ["a\\b"], ["/a//b"], [String(repeating: "x", count: 300)],
-                    [String(repeating: "*x", count: 9)], Array(repeating: "*.a", count: 33)] {
+        for bad in [
+            [""], ["a\nb"], ["/../etc/*"], ["a\\b"], ["/a//b"], [String(repeating: "x", count: 300)],
+            [String(repeating: "*x", count: 9)], Array(repeating: "*.a", count: 33),
+        ] {
             #expect(throws: DeployError.self, "\(bad)") {
-                _ = try service.set("fw", settings: { var s = AppSettings(); s.downloads = bad; return s }())
+                _ = try service.set(
+                    "fw",
+                    settings: {
+                        var s = AppSettings()
+                        s.downloads = bad
+                        return s
+                    }())
             }
         }
         #expect(try store.registeredApp("fw")?.downloads == ["*.bin", "/releases/**"], "a refused change stores nothing")
         #expect(try store.aliasGeneration() == generation)
 
-        _ = try service.set("fw", settings: { var s = AppSettings(); s.downloads = []; return s }())
+        _ = try service.set(
+            "fw",
+            settings: {
+                var s = AppSettings()
+                s.downloads = []
+                return s
+            }())
         #expect(try store.registeredDownloadPatterns().isEmpty)
         #expect(try store.aliasGeneration() > generation)
         generation = try store.aliasGeneration()
-        _ = try service.add("pkg", settings: { var s = AppSettings(); s.downloads = ["*.pkg"]; return s }())
+        _ = try service.add(
+            "pkg",
+            settings: {
+                var s = AppSettings()
+                s.downloads = ["*.pkg"]
+                return s
+            }())
         #expect(try store.aliasGeneration() > generation)
         generation = try store.aliasGeneration()
         try service.remove("pkg")
@@ -204,21 +255,42 @@ import WharfTestSupport
         #expect(throws: DeployError.self) { try allowed.check(paths: ["index.html", "evil.exe"]) }
         #expect(AllowedTypes([]).allows(path: "anything.bin"))
 
-        for bad: [String] in [["*/*"], ["text"], ["text/html; charset=utf-8"], [".a/b"], ["."], [""], ["image/"], ["/png"],
-                              [String(repeating: "a", count: 200) + "/x"], Array(repeating: ".a", count: 65)] {
+        for bad: [String] in [
+            ["*/*"], ["text"], ["text/html; charset=utf-8"], [".a/b"], ["."], [""], ["image/"], ["/png"],
+            [String(repeating: "a", count: 200) + "/x"], Array(repeating: ".a", count: 65),
+        ] {
             #expect(throws: DeployError.self, "\(bad)") {
-                _ = try service.set("typed", settings: { var s = AppSettings(); s.allowedTypes = bad; return s }())
+                _ = try service.set(
+                    "typed",
+                    settings: {
+                        var s = AppSettings()
+                        s.allowedTypes = bad
+                        return s
+                    }())
             }
         }
         for (n, d) in [(0, 1), (10_001, 1), (1, 0), (1, 36_501), (-1, 1)] {
             #expect(throws: DeployError.self, "\(n) \(d)") {
-                _ = try service.set("typed", settings: { var s = AppSettings(); s.keepDeployments = .some(n); s.keepDays = .some(d); return s }())
+                _ = try service.set(
+                    "typed",
+                    settings: {
+                        var s = AppSettings()
+                        s.keepDeployments = .some(n)
+                        s.keepDays = .some(d)
+                        return s
+                    }())
             }
         }
         #expect(try store.registeredApp("typed") == app, "refused changes store nothing")
-        let cleared = try service.set("typed", settings: {
-            var s = AppSettings(); s.allowedTypes = []; s.keepDeployments = .some(nil); s.keepDays = .some(nil); return s
-        }())
+        let cleared = try service.set(
+            "typed",
+            settings: {
+                var s = AppSettings()
+                s.allowedTypes = []
+                s.keepDeployments = .some(nil)
+                s.keepDays = .some(nil)
+                return s
+            }())
         #expect(cleared.allowedTypes.isEmpty && cleared.keepDeployments == nil && cleared.keepDays == nil)
     }
 

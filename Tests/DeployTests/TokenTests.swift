@@ -2,6 +2,7 @@ import ArtifactStore
 import Foundation
 import Testing
 import WharfTestSupport
+
 @testable import Deploy
 
 /// Deploy tokens: shape, SHA-256 digests only in the database, scopes, 401 vs 403, rotation and
@@ -21,7 +22,8 @@ import WharfTestSupport
         // Neither the token secret nor anything but its digest is in the database file.
         let record = try #require(try store.token(id: created.token.id))
         #expect(record.secretSHA256 == ContentHash.of(Array(created.token.secret.utf8)))
-        let database = try Data(contentsOf: URL(fileURLWithPath: store.path + "/store.sqlite"))
+        let database =
+            try Data(contentsOf: URL(fileURLWithPath: store.path + "/store.sqlite"))
             + ((try? Data(contentsOf: URL(fileURLWithPath: store.path + "/store.sqlite-wal"))) ?? Data())
         #expect(database.range(of: Data(created.token.secret.utf8)) == nil)
         #expect(DeployToken.constantTimeEquals(Array("abc".utf8), Array("abc".utf8)))
@@ -84,7 +86,8 @@ import WharfTestSupport
         let service = AppRegistryService(store: store)
         #expect(try service.webhookSecret(app: "app") == created.webhookSecret)
         #expect(try FileManager.default.attributesOfItem(atPath: dir.path + "/store/webhook-key")[.posixPermissions] as? Int == 0o600)
-        let database = try Data(contentsOf: URL(fileURLWithPath: store.path + "/store.sqlite"))
+        let database =
+            try Data(contentsOf: URL(fileURLWithPath: store.path + "/store.sqlite"))
             + ((try? Data(contentsOf: URL(fileURLWithPath: store.path + "/store.sqlite-wal"))) ?? Data())
         #expect(database.range(of: Data(created.webhookSecret.utf8)) == nil)
         let rotated = try service.rotateWebhookSecret("app")

@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import Testing
 import WharfTestSupport
+
 @testable import Deploy
 
 /// The upload protocol in process over a real store: manifest checks, the missing answer,
@@ -25,10 +26,13 @@ import WharfTestSupport
 
         deinit { dir.remove() }
 
-        func request(_ parameters: [String: String], body: String = "", upload: (String, Int, String)? = nil,
-                     headers: [String: String] = [:]) -> DeployRequest {
-            DeployRequest(method: "POST", parameters: ["app": "web"].merging(parameters) { $1 }, headers: headers, body: Array(body.utf8),
-                          upload: upload.map { (path: $0.0, size: $0.1, sha256: $0.2) }, credential: token)
+        func request(
+            _ parameters: [String: String], body: String = "", upload: (String, Int, String)? = nil,
+            headers: [String: String] = [:]
+        ) -> DeployRequest {
+            DeployRequest(
+                method: "POST", parameters: ["app": "web"].merging(parameters) { $1 }, headers: headers, body: Array(body.utf8),
+                upload: upload.map { (path: $0.0, size: $0.1, sha256: $0.2) }, credential: token)
         }
 
         static func json(_ r: DeployResponse) -> [String: Any] {
@@ -47,8 +51,10 @@ import WharfTestSupport
             let file = api.area.incoming + "/upload-\(UUID().uuidString)"
             try Data(bytes).write(to: URL(fileURLWithPath: file))
             let hash = ContentHash.of(Array((digestOf ?? content).utf8))
-            let r = api.putBlob(request(["id": id, "hash": hash], upload: (file, bytes.count, ContentHash.of(bytes)),
-                                        headers: ["content-digest": ContentDigest.header(sha256Hex: hash)]))
+            let r = api.putBlob(
+                request(
+                    ["id": id, "hash": hash], upload: (file, bytes.count, ContentHash.of(bytes)),
+                    headers: ["content-digest": ContentDigest.header(sha256Hex: hash)]))
             try? FileManager.default.removeItem(atPath: file)
             return r.status
         }
@@ -104,9 +110,11 @@ import WharfTestSupport
         #expect(try f.put(id, "bbbb", digestOf: "aaaa") == 422)  // same size, other bytes
         #expect(try f.put(id, "aaaaa", digestOf: "aaaa") == 422)  // other size
         #expect(try f.put(id, "zzzz") == 404)  // not in the manifest
-        let wrongDigest = f.api.putBlob(f.request(["id": id, "hash": ContentHash.of(Array("aaaa".utf8))],
-                                                  upload: ("/nonexistent", 4, ContentHash.of(Array("aaaa".utf8))),
-                                                  headers: ["content-digest": "sha-256=:AAAA:"]))
+        let wrongDigest = f.api.putBlob(
+            f.request(
+                ["id": id, "hash": ContentHash.of(Array("aaaa".utf8))],
+                upload: ("/nonexistent", 4, ContentHash.of(Array("aaaa".utf8))),
+                headers: ["content-digest": "sha-256=:AAAA:"]))
         #expect(wrongDigest.status == 400)
         #expect(f.api.putBlob(f.request(["id": "0123456789abcdef", "hash": ContentHash.of(Array("aaaa".utf8))])).status == 404)
         #expect(try FileManager.default.contentsOfDirectory(atPath: f.api.area.root + "/blobs").isEmpty)
@@ -128,8 +136,10 @@ import WharfTestSupport
         }
         func one(_ path: String, size: Int = 1) -> String { #"{"files":[{"path":\#(path),"sha256":"\#(h)","size":\#(size)}]}"# }
         #expect(status(one(#""a/b.txt""#)) == 200)
-        for bad in [#""../a""#, #""a/../../b""#, #""/a""#, #""a\\b""#, #""a\u0000b""#, #""a\nb""#, #""./a""#, #""a//b""#, #""a/""#, #""""#,
-                    #""a/.""#] {
+        for bad in [
+            #""../a""#, #""a/../../b""#, #""/a""#, #""a\\b""#, #""a\u0000b""#, #""a\nb""#, #""./a""#, #""a//b""#, #""a/""#, #""""#,
+            #""a/.""#,
+        ] {
             #expect(status(one(bad)) == 400, "\(bad)")
         }
         #expect(status(one(#""a""#, size: 61)) == 413)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WharfTestSupport
+
 @testable import Deploy
 
 /// `ZipReader` alone on zips made by Info-ZIP's `zip`: it reads back exactly the files put in, and
@@ -14,7 +15,7 @@ import WharfTestSupport
         ]
         var seed: UInt64 = 42
         files["assets/noise.bin"] = (0..<5000).map { _ in
-            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return UInt8(truncatingIfNeeded: seed >> 33)
         }
         for (path, bytes) in files {
@@ -91,7 +92,7 @@ import WharfTestSupport
         }
         var seed: UInt64 = 7
         func next() -> Int {
-            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Int(truncatingIfNeeded: seed >> 33)
         }
         var accepted = 0

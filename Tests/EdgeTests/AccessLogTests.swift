@@ -3,6 +3,7 @@ import Glibc
 import Synchronization
 import Testing
 import WharfTestSupport
+
 @testable import Edge
 
 /// Line formats on their own, hostile bytes included.
@@ -21,18 +22,23 @@ import WharfTestSupport
     @Test func combinedLinesEscapeWhatCouldBreakALine() {
         let agent = Array("evil\" \\ agent\r\n127.0.0.1 - - [fake]".utf8) + [0xFF, 0x00]
         var out: [UInt8] = []
-        AccessLogLine.combined(Self.request(target: "/a\"b", agent: agent), status: 200, bytes: 512, seconds: 0.0004125,
-                               time: Array("03/Dec/2026:13:04:05 +0000".utf8), into: &out)
+        AccessLogLine.combined(
+            Self.request(target: "/a\"b", agent: agent), status: 200, bytes: 512, seconds: 0.0004125,
+            time: Array("03/Dec/2026:13:04:05 +0000".utf8), into: &out)
         let line = String(decoding: out, as: UTF8.self)
-        #expect(line == #"192.0.2.1 - - [03/Dec/2026:13:04:05 +0000] "GET /a\x22b HTTP/1.1" 200 512 "-" "evil\x22 \x5C agent\x0D\x0A127.0.0.1 - - [fake]\xFF\x00" 0.000413"# + "\n")
+        #expect(
+            line
+                == #"192.0.2.1 - - [03/Dec/2026:13:04:05 +0000] "GET /a\x22b HTTP/1.1" 200 512 "-" "evil\x22 \x5C agent\x0D\x0A127.0.0.1 - - [fake]\xFF\x00" 0.000413"#
+                + "\n")
         #expect(out.filter { $0 == 0x0A }.count == 1)
     }
 
     @Test func jsonLinesAreValidJSONWhateverTheClientSent() throws {
         let agent = Array("quote\" backslash\\ newline\n tab\t".utf8) + [0xC3, 0x28, 0x01]
         var out: [UInt8] = []
-        AccessLogLine.json(Self.request(target: "/x?q=\"1\"", agent: agent, referer: Array("https://a.test/".utf8)),
-                           status: 429, bytes: 0, seconds: 1.5, isoTime: Array("2026-12-03T13:04:05Z".utf8), into: &out)
+        AccessLogLine.json(
+            Self.request(target: "/x?q=\"1\"", agent: agent, referer: Array("https://a.test/".utf8)),
+            status: 429, bytes: 0, seconds: 1.5, isoTime: Array("2026-12-03T13:04:05Z".utf8), into: &out)
         #expect(out.last == 0x0A && out.filter { $0 == 0x0A }.count == 1)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(out.dropLast())) as? [String: Any])
         #expect(object["status"] as? Int == 429)
@@ -55,7 +61,10 @@ import WharfTestSupport
         let dir = try TemporaryDirectory(prefix: "wharf-access-log")
         defer { dir.remove() }
         let path = dir.path + "/access.log"
-        let h = try EdgeHarness { $0.accessLog.path = path; $0.accessLog.flushMs = 50 }
+        let h = try EdgeHarness {
+            $0.accessLog.path = path
+            $0.accessLog.flushMs = 50
+        }
         defer { h.stop() }
         let c = try TestClient(port: h.port)
         #expect(try c.get("/robots.txt", headers: ["User-Agent": "curl/8 \"quoted\"", "Referer": "https://r.test/"]).status == 200)
@@ -84,7 +93,11 @@ import WharfTestSupport
         let dir = try TemporaryDirectory(prefix: "wharf-access-log-json")
         defer { dir.remove() }
         let path = dir.path + "/access.log"
-        let h = try EdgeHarness { $0.accessLog.path = path; $0.accessLog.format = .json; $0.accessLog.flushMs = 50 }
+        let h = try EdgeHarness {
+            $0.accessLog.path = path
+            $0.accessLog.format = .json
+            $0.accessLog.flushMs = 50
+        }
         defer { h.stop() }
         let c = try TestClient(port: h.port)
         for _ in 0..<10 { #expect(try c.get("/robots.txt").status == 200) }
@@ -113,7 +126,11 @@ import WharfTestSupport
         defer { dir.remove() }
         let path = dir.path + "/access.log"
         // 4 KB may wait; the writer writes every 60 s: nearly every batch is dropped.
-        let h = try EdgeHarness { $0.accessLog.path = path; $0.accessLog.bufferBytes = 4096; $0.accessLog.flushMs = 60_000 }
+        let h = try EdgeHarness {
+            $0.accessLog.path = path
+            $0.accessLog.bufferBytes = 4096
+            $0.accessLog.flushMs = 60_000
+        }
         let c = try TestClient(port: h.port)
         let total = 500
         for _ in 0..<total { #expect(try c.get("/robots.txt").status == 200) }

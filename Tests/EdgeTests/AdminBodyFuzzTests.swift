@@ -1,14 +1,17 @@
 import Foundation
 import Testing
 import WharfTestSupport
+
 @testable import Edge
 
 /// The admin body invariants `make fuzz` checks with libFuzzer (AdminBodyInvariants.swift), over
 /// a fixed budget of seeded mutations here, plus the bodies the fuzzer should never stop finding.
 @Suite struct AdminBodyFuzzTests {
-    static let tokens: [[UInt8]] = ["{", "}", "[", "]", "\"", ":", ",", "null", "true", "1e999", "-0", "\\u0000",
-                                    "\"app\"", "\"paths\"", "\"to\"", "\"encodings\"", "\"/x\"", "\\ud800"]
-        .map { Array($0.utf8) }
+    static let tokens: [[UInt8]] = [
+        "{", "}", "[", "]", "\"", ":", ",", "null", "true", "1e999", "-0", "\\u0000",
+        "\"app\"", "\"paths\"", "\"to\"", "\"encodings\"", "\"/x\"", "\\ud800",
+    ]
+    .map { Array($0.utf8) }
 
     @Test func seedsAndTenThousandMutationsKeepTheInvariants() {
         var random = SeededRandom(seed: 1907)

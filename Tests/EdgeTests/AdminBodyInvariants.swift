@@ -2,7 +2,7 @@
 // arbitrary bytes. No test framework here: `scripts/fuzz.sh admin-json` compiles this file with
 // those sources and Fuzz/AdminJSONFuzz.swift, and AdminBodyFuzzTests runs it in the test suite.
 #if canImport(Edge)
-@testable import Edge
+    @testable import Edge
 #endif
 
 /// Runs every body check on `body`; returns the first broken invariant, or nil. A check may

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
+
 @testable import Edge
 
 /// The admin listener's connection handling on its own (no edge): limits, timeouts,
@@ -48,7 +49,8 @@ import Testing
     @Test func connectionsOverTheLimitGet503() throws {
         let admin = try server { $0.maxConnections = 2 }
         defer { admin.shutdown() }
-        let a = try TestClient(port: admin.port), b = try TestClient(port: admin.port)
+        let a = try TestClient(port: admin.port)
+        let b = try TestClient(port: admin.port)
         #expect(try a.request("GET", "/_wharf/health").status == 200)
         #expect(try b.request("GET", "/_wharf/health").status == 200)
         let c = try TestClient(port: admin.port)
@@ -66,7 +68,9 @@ import Testing
         defer { admin.shutdown() }
         let c = try TestClient(port: admin.port)
         let body = Array(repeating: UInt8(ascii: "x"), count: 5000)
-        try c.send("POST /_wharf/api/echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret\r\nExpect: 100-continue\r\nContent-Length: \(body.count)\r\n\r\n")
+        try c.send(
+            "POST /_wharf/api/echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret\r\nExpect: 100-continue\r\nContent-Length: \(body.count)\r\n\r\n"
+        )
         var head = [UInt8](repeating: 0, count: 25)
         let n = head.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, Int32(MSG_WAITALL)) }
         #expect(n == 25)

@@ -1,5 +1,6 @@
 import ArtifactStore
 import Foundation
+
 @testable import Edge
 
 /// A real edge (EdgeHarness: store with the fixture app published) plus its real admin server
@@ -32,8 +33,10 @@ final class AdminHarness: Sendable {
     }
 
     /// One request with the token (unless `token` is given: "" sends none).
-    func call(_ method: String, _ path: String, body: String? = nil, token: String? = nil,
-              headers: [String: String] = [:]) throws -> TestClient.Response {
+    func call(
+        _ method: String, _ path: String, body: String? = nil, token: String? = nil,
+        headers: [String: String] = [:]
+    ) throws -> TestClient.Response {
         let client = try TestClient(port: port)
         return try client.request(method, path, body: body.map { Array($0.utf8) }, token: token ?? self.token, headers: headers)
     }
@@ -64,8 +67,10 @@ final class AdminHarness: Sendable {
 
 extension TestClient {
     /// A request with an optional body (Content-Length) and bearer token ("" sends none).
-    func request(_ method: String, _ path: String, body: [UInt8]? = nil, token: String = "",
-                 headers: [String: String] = [:]) throws -> Response {
+    func request(
+        _ method: String, _ path: String, body: [UInt8]? = nil, token: String = "",
+        headers: [String: String] = [:]
+    ) throws -> Response {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: localhost\r\n"
         if !token.isEmpty { head += "Authorization: Bearer \(token)\r\n" }
         for (k, v) in headers { head += "\(k): \(v)\r\n" }

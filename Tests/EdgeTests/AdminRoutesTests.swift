@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Edge
 
 /// The route table alone: patterns, specificity, method handling.
@@ -30,11 +31,13 @@ import Testing
     @Test func parametersAndTheRemainderAreCaptured() throws {
         let routes = try table()
         guard case .found(let cancel) = routes.lookup(method: "POST", path: "/_wharf/api/jobs/abc/cancel") else {
-            Issue.record("no match"); return
+            Issue.record("no match")
+            return
         }
         #expect(cancel.parameters == ["id": "abc"])
         guard case .found(let rest) = routes.lookup(method: "GET", path: "/_wharf/api/jobs/a/b/c") else {
-            Issue.record("no match"); return
+            Issue.record("no match")
+            return
         }
         #expect(rest.remainder == "a/b/c")
     }
@@ -42,12 +45,14 @@ import Testing
     @Test func aKnownPathWithAnotherMethodListsTheAllowedOnes() throws {
         let routes = try table()
         guard case .wrongMethod(let allowed) = routes.lookup(method: "DELETE", path: "/_wharf/api/jobs/abc/cancel") else {
-            Issue.record("expected 405"); return
+            Issue.record("expected 405")
+            return
         }
         // The GET wildcard also matches this path.
         #expect(allowed == ["GET", "HEAD", "POST"])
         guard case .notFound = routes.lookup(method: "GET", path: "/_wharf/api/jobsx") else {
-            Issue.record("a prefix must end at a segment boundary"); return
+            Issue.record("a prefix must end at a segment boundary")
+            return
         }
         #expect({ if case .notFound = routes.lookup(method: "GET", path: "/other") { true } else { false } }())
     }

@@ -4,6 +4,7 @@ import Foundation
 import HTTPCore
 import Synchronization
 import Testing
+
 @testable import Edge
 
 /// The admin API on a real listener next to a real edge, over real sockets.
@@ -45,8 +46,9 @@ import Testing
                 #expect(r.header("WWW-Authenticate")?.contains(#"error="invalid_token""#) == true)
             }
             // Another scheme carrying the right secret is not a bearer token.
-            let basic = try TestClient(port: h.port).request(method, path, body: body.map { Array($0.utf8) },
-                                                             headers: ["Authorization": "Basic \(h.token)"])
+            let basic = try TestClient(port: h.port).request(
+                method, path, body: body.map { Array($0.utf8) },
+                headers: ["Authorization": "Basic \(h.token)"])
             #expect(basic.status == 401)
         }
         // The scheme is case-insensitive (RFC 9110 §11.1).
@@ -65,7 +67,9 @@ import Testing
         for token in ["", "not-the-token"] {
             #expect(try h.call("POST", "/_wharf/api/apps/demo/rollback", body: "{}", token: token).status == 401)
             #expect(try h.call("POST", "/_wharf/api/apps/demo/purge", token: token).status == 401)
-            #expect(try h.call("POST", "/_wharf/api/warm", body: #"{"app":"demo","paths":["\#(Self.jsPath)"],"encodings":["identity"]}"#, token: token).status == 401)
+            #expect(
+                try h.call("POST", "/_wharf/api/warm", body: #"{"app":"demo","paths":["\#(Self.jsPath)"],"encodings":["identity"]}"#, token: token)
+                    .status == 401)
         }
         #expect(try h.store.currentDeploymentID(app: "demo") == v2)
         let after = try TestClient(port: h.edge.port).get("/index.html", headers: ["Accept-Encoding": "identity"])
@@ -192,7 +196,9 @@ import Testing
     @Test func pipelinedRequestsAreAnsweredInOrderOnOneConnection() throws {
         let c = try TestClient(port: h.port)
         let auth = "Authorization: Bearer \(h.token)\r\n"
-        try c.send("GET /_wharf/health HTTP/1.1\r\nHost: x\r\n\r\nGET /_wharf/api/apps HTTP/1.1\r\nHost: x\r\n\(auth)\r\nGET /_wharf/api/nope HTTP/1.1\r\nHost: x\r\n\(auth)\r\nGET /_wharf/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        try c.send(
+            "GET /_wharf/health HTTP/1.1\r\nHost: x\r\n\r\nGET /_wharf/api/apps HTTP/1.1\r\nHost: x\r\n\(auth)\r\nGET /_wharf/api/nope HTTP/1.1\r\nHost: x\r\n\(auth)\r\nGET /_wharf/health HTTP/1.1\r\nHost: x\r\n\r\n"
+        )
         let statuses = try (0..<4).map { _ in try c.readResponse().status }
         #expect(statuses == [200, 200, 404, 200])
         // Still open for more.
@@ -232,8 +238,10 @@ import Testing
         #expect(s["workers"] as? Int == 2)
         let conns = try #require(s["connections"] as? [String: Any])
         #expect((conns["open"] as? Int ?? 0) >= 1)  // `edge` is still open
-        let req = try #require(s["requests"] as? [String: Any]), req0 = try #require(s0["requests"] as? [String: Any])
-        let ok = (req["byStatus"] as? [String: Int])?["200"] ?? 0, ok0 = (req0["byStatus"] as? [String: Int])?["200"] ?? 0
+        let req = try #require(s["requests"] as? [String: Any])
+        let req0 = try #require(s0["requests"] as? [String: Any])
+        let ok = (req["byStatus"] as? [String: Int])?["200"] ?? 0
+        let ok0 = (req0["byStatus"] as? [String: Int])?["200"] ?? 0
         #expect(ok - ok0 == 3)
         #expect(((req["byClass"] as? [String: Int])?["4xx"] ?? 0) - ((req0["byClass"] as? [String: Int])?["4xx"] ?? 0) == 1)
         #expect((s["bytesSent"] as? Int ?? 0) > (s0["bytesSent"] as? Int ?? 0))
@@ -251,14 +259,16 @@ import Testing
     @Test func warmingMakesTheNextRequestAHitWithNoLoad() throws {
         #expect(try h.call("POST", "/_wharf/api/apps/demo/purge").status == 200)
         let deployment = try #require(h.edge.server.catalog.snapshot.apps["demo"])
-        let js = try #require(deployment.files[Self.jsPath]), css = try #require(deployment.files[Self.cssPath])
+        let js = try #require(deployment.files[Self.jsPath])
+        let css = try #require(deployment.files[Self.cssPath])
         // br variants exist once the store compresses at publish; the expectations follow the manifest.
         let asked = [js.representation(.br), js.representation(.identity), css.representation(.br), css.representation(.identity)]
         let present = asked.compactMap { $0 }
         let expectedBytes = present.reduce(0) { $0 + Int($1.size) }
 
-        let r = try h.call("POST", "/_wharf/api/warm",
-                           body: #"{"app":"demo","paths":["\#(Self.jsPath)","\#(Self.cssPath)","/nope.js"],"encodings":["br","identity"]}"#)
+        let r = try h.call(
+            "POST", "/_wharf/api/warm",
+            body: #"{"app":"demo","paths":["\#(Self.jsPath)","\#(Self.cssPath)","/nope.js"],"encodings":["br","identity"]}"#)
         #expect(r.status == 200)
         let report = try AdminHarness.json(r)
         #expect(report["loaded"] as? Int == present.count)
@@ -281,8 +291,10 @@ import Testing
         #expect(after.misses == before.misses)
 
         // Warming again loads nothing new.
-        let again = try AdminHarness.json(try h.call("POST", "/_wharf/api/warm",
-                                                      body: #"{"app":"demo","paths":["\#(Self.jsPath)"],"encodings":["identity"]}"#))
+        let again = try AdminHarness.json(
+            try h.call(
+                "POST", "/_wharf/api/warm",
+                body: #"{"app":"demo","paths":["\#(Self.jsPath)"],"encodings":["identity"]}"#))
         #expect(again["loaded"] as? Int == 0)
         #expect((again["items"] as? [[String: Any]])?.first?["outcome"] as? String == "cached")
         // An app that is not served is 404.

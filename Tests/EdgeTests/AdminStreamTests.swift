@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
+
 @testable import Edge
 
 /// Streamed admin responses (`AdminResponse.stream`): chunked framing a real client (curl) decodes,
@@ -17,7 +18,10 @@ import Testing
             chunk = [UInt8](repeating: 0x61, count: chunkBytes - 1) + [0x0A]
         }
         func next() throws -> AdminStreamChunk {
-            let n = calls.withLock { $0 += 1; return $0 }
+            let n = calls.withLock {
+                $0 += 1
+                return $0
+            }
             if let limit, n > limit { return .end }
             if n % 3 == 0 { return .wait }
             return .bytes(Array("chunk \(n)\n".utf8) + (limit == nil ? chunk : []))
@@ -83,7 +87,10 @@ import Testing
         for _ in 0..<40 {
             Thread.sleep(forTimeInterval: 0.5)
             samples.append(stream.calls.withLock { $0 })
-            if samples.count >= 5, Set(samples.suffix(5)).count == 1 { stable = true; break }
+            if samples.count >= 5, Set(samples.suffix(5)).count == 1 {
+                stable = true
+                break
+            }
         }
         let asked = samples.last ?? 0
         #expect(stable, "still producing for a client that does not read: \(samples)")
@@ -95,7 +102,10 @@ import Testing
         var ended = false
         while Date() < deadline {
             let n = recv(fd, &buffer, buffer.count, 0)
-            if n <= 0 { ended = true; break }
+            if n <= 0 {
+                ended = true
+                break
+            }
             total += n
         }
         #expect(ended, "the server kept the stalled stream open (read \(total) bytes)")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Edge
 
 /// The admin listener over TLS keeps the connection core's rules as the edge's TLS port does: over

@@ -2,6 +2,7 @@ import ArtifactStore
 import Foundation
 import Glibc
 import Testing
+
 @testable import Edge
 
 /// Where the admin token comes from, how its file is created, and how it is compared.
@@ -16,9 +17,9 @@ import Testing
         let secret = Array("0123456789abcdef0123456789abcdef".utf8)
         let cases: [(String, Bool)] = [
             ("0123456789abcdef0123456789abcdef", true),
-            ("X123456789abcdef0123456789abcdef", false),   // differs at the first byte
-            ("0123456789abcdef0123456789abcdeX", false),   // differs at the last byte
-            ("0123456789abcdef", false),                   // a prefix
+            ("X123456789abcdef0123456789abcdef", false),  // differs at the first byte
+            ("0123456789abcdef0123456789abcdeX", false),  // differs at the last byte
+            ("0123456789abcdef", false),  // a prefix
             ("0123456789abcdef0123456789abcdef0", false),  // one byte longer
             ("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", false),  // the secret twice
             ("", false),

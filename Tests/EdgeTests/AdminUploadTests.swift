@@ -4,6 +4,7 @@ import Glibc
 import Synchronization
 import Testing
 import WharfTestSupport
+
 @testable import Edge
 
 /// Upload routes of the admin listener: bodies streamed to a temporary file with SHA-256
@@ -89,7 +90,10 @@ import WharfTestSupport
         // Chunked past the limit: 413 once it passes, the partial file removed.
         let chunked = try TestClient(port: f.server.port)
         let big = Self.bytes(150_000)
-        try chunked.send(Array("PUT /_wharf/api/things/d HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(f.token)\r\nTransfer-Encoding: chunked\r\n\r\n\(String(big.count, radix: 16))\r\n".utf8) + big + Array("\r\n0\r\n\r\n".utf8))
+        try chunked.send(
+            Array(
+                "PUT /_wharf/api/things/d HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(f.token)\r\nTransfer-Encoding: chunked\r\n\r\n\(String(big.count, radix: 16))\r\n"
+                    .utf8) + big + Array("\r\n0\r\n\r\n".utf8))
         #expect(try chunked.readResponse().status == 413)
         // No credential at all: 401 before the body is taken.
         let anonymous = try TestClient(port: f.server.port).request("PUT", "/_wharf/api/things/e", body: Self.bytes(10), token: "")
@@ -97,7 +101,9 @@ import WharfTestSupport
         #expect(anonymous.header("WWW-Authenticate") != nil)
         // Cut off halfway: the connection closes and the partial file goes with it.
         let cut = try TestClient(port: f.server.port)
-        try cut.send(Array("PUT /_wharf/api/things/f HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(f.token)\r\nContent-Length: 90000\r\n\r\n".utf8) + Self.bytes(40_000))
+        try cut.send(
+            Array("PUT /_wharf/api/things/f HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(f.token)\r\nContent-Length: 90000\r\n\r\n".utf8)
+                + Self.bytes(40_000))
         #expect(eventually(10) { f.leftovers.count == 1 })
         Glibc.shutdown(cut.fd, Int32(SHUT_RDWR))
         #expect(eventually(10) { f.leftovers.isEmpty }, "\(f.leftovers)")

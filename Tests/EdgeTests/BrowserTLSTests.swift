@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Edge
 
 /// Headless Chromium over the HTTPS listener, trusting the test CA through an NSS database made
@@ -10,9 +11,12 @@ import Testing
     /// Loads `url` in headless Chromium with HOME=`home`; returns the DOM and "url encoding" per response.
     static func load(_ url: String, home: String) throws -> (dom: String, encodings: [String: String]) {
         let netLog = home + "/net.json"
-        let r = try Command.run(["HOME=\(home)", "chromium", "--headless", "--no-sandbox", "--disable-gpu",
-                                 "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                                 "--log-net-log=\(netLog)", "--dump-dom", url], timeoutSeconds: 60)
+        let r = try Command.run(
+            [
+                "HOME=\(home)", "chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                "--log-net-log=\(netLog)", "--dump-dom", url,
+            ], timeoutSeconds: 60)
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Support/netlog-encodings.py").path
         var encodings: [String: String] = [:]

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Edge
 
 /// The cache-hit path (a whole cached representation answered without a `Plan`) against the full
@@ -18,8 +19,11 @@ import Testing
             + [String(decoding: r.body, as: UTF8.self)]
     }
 
-    @Test(arguments: [("/assets/app.1a2b3c4d.js", "gzip, br"), ("/assets/app.1a2b3c4d.js", "identity"),
-                      ("/assets/logo.9c8d7e6f.png", "br"), ("/downloads/app-release.apk", "gzip")], EdgeHarness.Listener.allCases)
+    @Test(
+        arguments: [
+            ("/assets/app.1a2b3c4d.js", "gzip, br"), ("/assets/app.1a2b3c4d.js", "identity"),
+            ("/assets/logo.9c8d7e6f.png", "br"), ("/downloads/app-release.apk", "gzip"),
+        ], EdgeHarness.Listener.allCases)
     func aRepeatedRequestGetsTheSameResponseFromTheCacheHitPath(request: (path: String, encoding: String), via: EdgeHarness.Listener) throws {
         let (path, encoding) = request
         let c = try h.client(via)
@@ -39,7 +43,8 @@ import Testing
         #expect(after.loads == before.loads)
     }
 
-    @Test(arguments: EdgeHarness.Listener.allCases) func requestsTheCacheHitPathDoesNotTakeStillGetTheirOwnAnswers(_ via: EdgeHarness.Listener) throws {
+    @Test(arguments: EdgeHarness.Listener.allCases) func requestsTheCacheHitPathDoesNotTakeStillGetTheirOwnAnswers(_ via: EdgeHarness.Listener) throws
+    {
         let c = try h.client(via)
         let path = "/assets/style.5e6f7a8b.css"
         let full = try c.get(path, headers: ["Accept-Encoding": "br"])

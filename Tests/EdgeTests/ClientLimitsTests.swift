@@ -3,6 +3,7 @@ import Glibc
 import Synchronization
 import Testing
 import WharfTestSupport
+
 @testable import Edge
 
 /// The parts of the per-client limits that are plain values: buckets on a given clock, the
@@ -18,7 +19,7 @@ import WharfTestSupport
         #expect(!refused.allowed)
         #expect(refused.retryAfterSeconds == 1)  // 0.5 s, rounded up
         #expect(!table.take(key: key, rate: 2, burst: 3, now: t0 + 4_000).allowed)  // 0.4 s later
-        let later = table.take(key: key, rate: 2, burst: 3, now: t0 + 5_000)      // 0.5 s later
+        let later = table.take(key: key, rate: 2, burst: 3, now: t0 + 5_000)  // 0.5 s later
         #expect(later.allowed)
         #expect(later.remaining == 0)
         // After 1.5 s idle the bucket is full again.
@@ -68,21 +69,33 @@ import WharfTestSupport
         let b: UInt64 = 0xBBBB_BB00_0000_0010  // the same four slots, another fingerprint
         var slots: [Int] = []
         for _ in 0..<3 {
-            guard case .counted(let slot) = table.acquire(key: a, cap: 3) else { Issue.record("not counted"); return }
+            guard case .counted(let slot) = table.acquire(key: a, cap: 3) else {
+                Issue.record("not counted")
+                return
+            }
             slots.append(slot)
         }
         #expect(table.acquire(key: a, cap: 3) == .refused)
         #expect(table.count(key: a) == 3)
-        guard case .counted = table.acquire(key: b, cap: 3) else { Issue.record("b refused"); return }
+        guard case .counted = table.acquire(key: b, cap: 3) else {
+            Issue.record("b refused")
+            return
+        }
         table.release(slot: slots[0])
         #expect(table.count(key: a) == 2)
-        guard case .counted = table.acquire(key: a, cap: 3) else { Issue.record("a refused after a release"); return }
+        guard case .counted = table.acquire(key: a, cap: 3) else {
+            Issue.record("a refused after a release")
+            return
+        }
     }
 
     @Test func aFullNeighbourhoodAdmitsUntrackedRatherThanRefusing() {
         let table = ConnectionTable(capacity: 4)
         for i in 0..<4 {
-            guard case .counted = table.acquire(key: UInt64(i + 1) << 40, cap: 10) else { Issue.record("slot \(i)"); return }
+            guard case .counted = table.acquire(key: UInt64(i + 1) << 40, cap: 10) else {
+                Issue.record("slot \(i)")
+                return
+            }
         }
         #expect(table.acquire(key: 99 << 40, cap: 10) == .untracked)
         #expect(table.untracked.load(ordering: .relaxed) == 1)
@@ -110,11 +123,14 @@ import WharfTestSupport
 
     @Test func theClientBehindTrustedProxiesIsTheRightmostUntrustedHop() throws {
         let trusted = [try #require(AddressRange("10.0.0.0/8"))]
-        let a = ClientAddress("203.0.113.9"), spoof = ClientAddress("198.51.100.1"), proxy = ClientAddress("10.1.2.3")
+        let a = ClientAddress("203.0.113.9")
+        let spoof = ClientAddress("198.51.100.1")
+        let proxy = ClientAddress("10.1.2.3")
         #expect(ForwardedClient.pick([spoof, a, proxy], trusted: trusted) == a)
         #expect(ForwardedClient.pick([proxy, proxy], trusted: trusted) == proxy)
         #expect(ForwardedClient.pick([a, nil, proxy], trusted: trusted) == nil)  // garbage hop: use the peer
-        let forwarded = ForwardedClient.forwardedFor(ArraySlice(#"for=198.51.100.1;proto=https, For="[2001:db8::7]:4711", for=_hidden, by=10.0.0.1"#.utf8))
+        let forwarded = ForwardedClient.forwardedFor(
+            ArraySlice(#"for=198.51.100.1;proto=https, For="[2001:db8::7]:4711", for=_hidden, by=10.0.0.1"#.utf8))
         #expect(forwarded == [ClientAddress("198.51.100.1"), ClientAddress("2001:db8::7"), nil, nil])
     }
 
@@ -132,8 +148,11 @@ import WharfTestSupport
         c.adminBurst = 0
         c.rules = [.init(app: "shop", pathPrefix: "api", rate: 1, burst: 1)]
         let keys = Set(c.problems().map(\.key))
-        #expect(keys == ["edge.rate_limit.rate", "edge.rate_limit.burst", "edge.rate_limit.table_entries",
-                         "edge.limits.max_connections_per_address", "edge.rate_limit.admin_burst", "edge.rate_limit.rules"])
+        #expect(
+            keys == [
+                "edge.rate_limit.rate", "edge.rate_limit.burst", "edge.rate_limit.table_entries",
+                "edge.limits.max_connections_per_address", "edge.rate_limit.admin_burst", "edge.rate_limit.rules",
+            ])
         #expect(ClientLimitsConfiguration().problems().isEmpty)
     }
 }
@@ -148,7 +167,10 @@ import WharfTestSupport
     }
 
     @Test func overItsBurstAnAddressGets429WithRetryAfterAndRateLimitFields() throws {
-        let h = try Self.limited { $0.rate = 0.5; $0.burst = 5 }
+        let h = try Self.limited {
+            $0.rate = 0.5
+            $0.burst = 5
+        }
         defer { h.stop() }
         let c = try TestClient(port: h.port)
         for i in 0..<5 { #expect(try c.get("/robots.txt").status == 200, "request \(i)") }
@@ -171,8 +193,10 @@ import WharfTestSupport
         let h = try Self.limited { c in
             c.rate = 1000
             c.burst = 1000
-            c.rules = [.init(app: "demo", pathPrefix: "/downloads/", rate: 0.1, burst: 1),
-                       .init(app: "*", pathPrefix: "/assets/", rate: 0.1, burst: 2)]
+            c.rules = [
+                .init(app: "demo", pathPrefix: "/downloads/", rate: 0.1, burst: 1),
+                .init(app: "*", pathPrefix: "/assets/", rate: 0.1, burst: 2),
+            ]
         }
         defer { h.stop() }
         let c = try TestClient(port: h.port)

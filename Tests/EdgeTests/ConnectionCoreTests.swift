@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Edge
 
 /// The connection core both listeners share, driven without sockets: admissions in, refusals out;

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+
 @testable import Edge
 
 /// A blob corrupted on disk after publishing is never served: each body is checked against its
@@ -10,11 +11,14 @@ import Testing
     @Test func corruptedInlineAndFileBlobsAreRefusedNotServed() throws {
         let h = try EdgeHarness(tls: true)
         defer { h.stop() }
-        let png = "/assets/logo.9c8d7e6f.png", apk = "/downloads/app-release.apk"
+        let png = "/assets/logo.9c8d7e6f.png"
+        let apk = "/downloads/app-release.apk"
         // The PNG (20 KB) lives inline in SQLite: zero its bytes, keeping the size.
         let database = h.root.appendingPathComponent("store/store.sqlite").path
-        let update = try Command.run(["sqlite3", database,
-                                      "UPDATE blobs SET data = zeroblob(size) WHERE hash = '\(EdgeHarness.sha256(h.files[png]!))';"])
+        let update = try Command.run([
+            "sqlite3", database,
+            "UPDATE blobs SET data = zeroblob(size) WHERE hash = '\(EdgeHarness.sha256(h.files[png]!))';",
+        ])
         #expect(update.status == 0, "\(update.stderr)")
         // The APK (3 MiB) is a blob file: flip one byte in the middle.
         let apkHash = EdgeHarness.sha256(h.files[apk]!)
@@ -51,8 +55,10 @@ import Testing
             _ = h.server.cache.purge { _ in true }
         }
         let database = h.root.appendingPathComponent("store/store.sqlite").path
-        let update = try Command.run(["sqlite3", database,
-                                      "UPDATE blobs SET data = zeroblob(size) WHERE hash = '\(EdgeHarness.sha256(h.files[png]!))';"])
+        let update = try Command.run([
+            "sqlite3", database,
+            "UPDATE blobs SET data = zeroblob(size) WHERE hash = '\(EdgeHarness.sha256(h.files[png]!))';",
+        ])
         #expect(update.status == 0, "\(update.stderr)")
         let r = try h.client(.plain).get(png, headers: ["Accept-Encoding": "identity"])
         #expect(r.status == 500)

@@ -1,6 +1,7 @@
 import ArtifactStore
 import Foundation
 import Testing
+
 @testable import Edge
 
 /// `GET /_wharf/api/dashboard/apps/{app}` on a real admin server beside a real edge: popularity
@@ -94,8 +95,11 @@ import Testing
         let report = try CacheWarmer(edge: h.edge.server).warm(app: "demo", paths: ["/", "/assets/app.1a2b3c4d.js"], codings: nil)
         let loaded = report.items.filter { $0.outcome == "loaded" }
         let bytes = loaded.reduce(0) { $0 + ($1.sendfile ? 0 : $1.bytes) }
-        h.admin.dashboard.warmLog.record(app: "demo", .init(at: Date().timeIntervalSince1970, deployment: report.deployment,
-                                                            paths: 2, loaded: loaded.count, skipped: 0, bytes: bytes))
+        h.admin.dashboard.warmLog.record(
+            app: "demo",
+            .init(
+                at: Date().timeIntervalSince1970, deployment: report.deployment,
+                paths: 2, loaded: loaded.count, skipped: 0, bytes: bytes))
         json = try Self.detail(h)
         let warm = try #require(json["lastWarm"] as? [String: Any])
         #expect(warm["deployment"] as? String == (try h.store.currentDeploymentID(app: "demo")))
@@ -136,8 +140,10 @@ import Testing
         let before = try popularity.hotPaths(app: "demo", limit: 100, now: Date()).map(\.requests)
         let cacheBefore = h.cache.statistics()
 
-        let badNames = ["%2e%2e", "%2E%2E%2F%2E%2E", "..%2f..%2fetc", "DEMO", "demo%00", "-demo", "demo-", "de%20mo", "d'emo", "demo;",
-                        String(repeating: "a", count: 64), String(repeating: "a", count: 4000), "%E2%80%AE", "%ff"]
+        let badNames = [
+            "%2e%2e", "%2E%2E%2F%2E%2E", "..%2f..%2fetc", "DEMO", "demo%00", "-demo", "demo-", "de%20mo", "d'emo", "demo;",
+            String(repeating: "a", count: 64), String(repeating: "a", count: 4000), "%E2%80%AE", "%ff",
+        ]
         for name in badNames {
             let r = try h.call("GET", "/_wharf/api/dashboard/apps/\(name)")
             #expect(r.status == 400, "\(name.prefix(40)): \(r.status) \(r.text.prefix(100))")
@@ -166,8 +172,9 @@ import Testing
 
         #expect(try popularity.hotPaths(app: "demo", limit: 100, now: Date()).map(\.requests) == before)
         let cacheAfter = h.cache.statistics()
-        #expect(cacheAfter.entries == cacheBefore.entries && cacheAfter.hits == cacheBefore.hits && cacheAfter.misses == cacheBefore.misses,
-                "reading the warm state counts no lookup and loads nothing")
+        #expect(
+            cacheAfter.entries == cacheBefore.entries && cacheAfter.hits == cacheBefore.hits && cacheAfter.misses == cacheBefore.misses,
+            "reading the warm state counts no lookup and loads nothing")
     }
 
     @Test func aReadOnlySessionReadsItAndCannotPostToIt() throws {
@@ -175,8 +182,9 @@ import Testing
         defer { h.stop() }
         let readToken = AdminToken.generate()
         h.admin.dashboard.useReadToken(AdminToken(readToken))
-        let signIn = try h.call("POST", "/_wharf/session", body: "token=\(readToken)", token: "",
-                                headers: ["Content-Type": "application/x-www-form-urlencoded"])
+        let signIn = try h.call(
+            "POST", "/_wharf/session", body: "token=\(readToken)", token: "",
+            headers: ["Content-Type": "application/x-www-form-urlencoded"])
         #expect(signIn.status == 303)
         let cookie = try #require(signIn.header("Set-Cookie")?.split(separator: ";").first.map(String.init))
         let page = try h.call("GET", "/_wharf/ui/apps", token: "", headers: ["Cookie": cookie])
@@ -188,8 +196,10 @@ import Testing
         #expect(try h.call("GET", "/_wharf/api/dashboard/apps/%2e%2e", token: "", headers: ["Cookie": cookie]).status == 400)
         #expect(try h.call("GET", "/_wharf/api/dashboard/apps/nope", token: "", headers: ["Cookie": cookie]).status == 404)
         let current = try h.store.currentDeploymentID(app: "demo")
-        for (path, body) in [("/_wharf/api/dashboard/apps/demo", "{}"), ("/_wharf/api/apps/demo/purge", ""),
-                             ("/_wharf/api/warm", #"{"app":"demo","paths":["/"]}"#)] {
+        for (path, body) in [
+            ("/_wharf/api/dashboard/apps/demo", "{}"), ("/_wharf/api/apps/demo/purge", ""),
+            ("/_wharf/api/warm", #"{"app":"demo","paths":["/"]}"#),
+        ] {
             let r = try h.call("POST", path, body: body, token: "", headers: ["Cookie": cookie, "X-Wharf-CSRF": String(csrf)])
             #expect(r.status == 403, "\(path): \(r.status)")
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import Edge
 
 /// The Builds page's live log: a streamed (`text/event-stream`, chunked) response on a
@@ -12,7 +13,10 @@ extension DashboardSessionTests {
     final class SlowLines: AdminBodyStream {
         let step = Mutex(0)
         func next() throws -> AdminStreamChunk {
-            let n = step.withLock { $0 += 1; return $0 }
+            let n = step.withLock {
+                $0 += 1
+                return $0
+            }
             switch n {
             case 1, 3, 5: return .bytes(Array("data: line \(n / 2 + 1) <img src=x onerror=alert(1)>\n\n".utf8))
             case 2, 4: return .wait
@@ -67,9 +71,12 @@ extension DashboardSessionTests {
         #expect(try streamed(["Cookie: \(reader.header)"]) == expectedLines)
         #expect(try streamed(["Authorization: Bearer \(h.token)"]) == expectedLines)
         // The handler knows who asked, and never sees a session as a credential.
-        #expect(seen.withLock { $0 } == [Seen(isAdmin: true, isReadSession: false, credential: nil),
-                                         Seen(isAdmin: false, isReadSession: true, credential: nil),
-                                         Seen(isAdmin: true, isReadSession: false, credential: h.token)])
+        #expect(
+            seen.withLock { $0 } == [
+                Seen(isAdmin: true, isReadSession: false, credential: nil),
+                Seen(isAdmin: false, isReadSession: true, credential: nil),
+                Seen(isAdmin: true, isReadSession: false, credential: h.token),
+            ])
 
         // The read token as a bearer token is only a credential for the handler to check (the
         // build log's handler finds no such deploy token: 401), never a read session.
@@ -80,12 +87,15 @@ extension DashboardSessionTests {
         // The attacks reach no handler: no cookie, a forged or malformed one, a read session's
         // POST (even with its CSRF token), a path beside the route.
         seen.withLock { $0 = [] }
-        for headers in [[], ["Cookie: wharf_session=\(String(repeating: "0", count: 64))"],
-                        ["Cookie: wharf_session=\(admin.cookie)x"], ["Cookie: wharf_session=<script>"]] {
+        for headers in [
+            [], ["Cookie: wharf_session=\(String(repeating: "0", count: 64))"],
+            ["Cookie: wharf_session=\(admin.cookie)x"], ["Cookie: wharf_session=<script>"],
+        ] {
             #expect(try Self.curl(url, headers).hasPrefix("HTTP/1.1 401"), "\(headers)")
         }
-        let post = try h.call("POST", "/_wharf/api/builds/7/log", body: "", token: "",
-                              headers: ["Cookie": reader.header, "X-Wharf-CSRF": reader.csrf])
+        let post = try h.call(
+            "POST", "/_wharf/api/builds/7/log", body: "", token: "",
+            headers: ["Cookie": reader.header, "X-Wharf-CSRF": reader.csrf])
         #expect(post.status == 403)
         #expect(try h.call("GET", "/_wharf/api/buildsx/7/log", token: "", headers: ["Cookie": reader.header]).status == 403)
         #expect(try h.call("GET", "/_wharf/api/registry", token: "", headers: ["Cookie": reader.header]).status == 403)

@@ -2,6 +2,7 @@ import ArtifactStore
 import Foundation
 import Synchronization
 import Testing
+
 @testable import Edge
 
 /// The dashboard's sign-in, pages and session-authenticated API calls on a real admin server
@@ -16,7 +17,8 @@ import Testing
     static let readToken = AdminToken.generate()
     var h: AdminHarness { DashboardSessionTests.shared }
 
-    static let csp = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    static let csp =
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
     /// A signed-in browser: its cookie and CSRF token.
     struct Browser {
@@ -25,7 +27,9 @@ import Testing
         var header: String { "wharf_session=\(cookie)" }
     }
 
-    func post(_ path: String, body: String, headers: [String: String] = [:], contentType: String = "application/x-www-form-urlencoded") throws -> TestClient.Response {
+    func post(_ path: String, body: String, headers: [String: String] = [:], contentType: String = "application/x-www-form-urlencoded") throws
+        -> TestClient.Response
+    {
         var all = headers
         all["Content-Type"] = contentType
         return try h.call("POST", path, body: body, token: "", headers: all)
@@ -112,8 +116,10 @@ import Testing
     }
 
     @Test func aWrongMissingOrOversizedTokenIsRefusedWithoutACookie() throws {
-        for body in ["token=wrong", "token=", "", "nothing=here", "token=\(h.token)x", "token=\(String(h.token.dropLast()))",
-                     "token=%ZZ", "a=1&" + String(repeating: "b=2&", count: 40)] {
+        for body in [
+            "token=wrong", "token=", "", "nothing=here", "token=\(h.token)x", "token=\(String(h.token.dropLast()))",
+            "token=%ZZ", "a=1&" + String(repeating: "b=2&", count: 40),
+        ] {
             let r = try post("/_wharf/session", body: body)
             #expect(r.status == 401 || r.status == 400, "\(body)")
             #expect(r.header("Set-Cookie") == nil)
@@ -126,8 +132,11 @@ import Testing
     }
 
     @Test func aCrossSiteSignInIsRefused() throws {
-        for headers in [["Origin": "http://evil.example"], ["Sec-Fetch-Site": "cross-site"], ["Origin": "null"], ["Origin": "http://localhost", "Sec-Fetch-Site": "cross-site"],
-                        ["Origin": "http://localhost:1"], ["Sec-Fetch-Site": "same-site"]] {
+        for headers in [
+            ["Origin": "http://evil.example"], ["Sec-Fetch-Site": "cross-site"], ["Origin": "null"],
+            ["Origin": "http://localhost", "Sec-Fetch-Site": "cross-site"],
+            ["Origin": "http://localhost:1"], ["Sec-Fetch-Site": "same-site"],
+        ] {
             let r = try post("/_wharf/session", body: "token=\(h.token)", headers: headers)
             #expect(r.status == 403, "\(headers)")
             #expect(r.header("Set-Cookie") == nil)
@@ -139,8 +148,10 @@ import Testing
     // MARK: pages and data without a valid session
 
     @Test func withoutAValidSessionPagesRedirectToSignInAndTheAPIAnswers401() throws {
-        let cookies = ["", "wharf_session=", "wharf_session=\(AdminToken.generate())", "wharf_session=\(String(repeating: "z", count: 64))",
-                       "wharf_session=\(String(repeating: "a", count: 5000))", "other=1; wharf_session", "wharf_session=../../etc"]
+        let cookies = [
+            "", "wharf_session=", "wharf_session=\(AdminToken.generate())", "wharf_session=\(String(repeating: "z", count: 64))",
+            "wharf_session=\(String(repeating: "a", count: 5000))", "other=1; wharf_session", "wharf_session=../../etc",
+        ]
         for cookie in cookies {
             let headers = cookie.isEmpty ? [:] : ["Cookie": cookie]
             for page in ["overview", "apps", "nosuchpage"] {
@@ -177,8 +188,9 @@ import Testing
             #expect(r.status == 403, "\(headers.keys.sorted())")
             #expect(try h.store.currentDeploymentID(app: "demo") == newer)
         }
-        let ok = try h.call("POST", "/_wharf/api/apps/demo/rollback", body: body, token: "",
-                            headers: ["Cookie": b.header, "X-Wharf-CSRF": b.csrf, "Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"])
+        let ok = try h.call(
+            "POST", "/_wharf/api/apps/demo/rollback", body: body, token: "",
+            headers: ["Cookie": b.header, "X-Wharf-CSRF": b.csrf, "Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"])
         #expect(ok.status == 200, "\(ok.text)")
         #expect(try h.store.currentDeploymentID(app: "demo") == older)
         let edge = try TestClient(port: h.edge.port)
@@ -195,8 +207,10 @@ import Testing
         #expect(try h.call("GET", "/_wharf/api/registry", token: "", headers: ["Cookie": b.header]).status == 403)
         let current = try h.store.currentDeploymentID(app: "demo")
         let entries = h.cache.statistics().entries
-        for (path, body) in [("/_wharf/api/apps/demo/rollback", "{}"), ("/_wharf/api/apps/demo/purge", ""),
-                             ("/_wharf/api/warm", #"{"app":"demo","paths":["/index.html"]}"#)] {
+        for (path, body) in [
+            ("/_wharf/api/apps/demo/rollback", "{}"), ("/_wharf/api/apps/demo/purge", ""),
+            ("/_wharf/api/warm", #"{"app":"demo","paths":["/index.html"]}"#),
+        ] {
             let r = try h.call("POST", path, body: body, token: "", headers: ["Cookie": b.header, "X-Wharf-CSRF": b.csrf])
             #expect(r.status == 403, "\(path)")
         }
@@ -255,12 +269,15 @@ import Testing
         }
         defer { a.stop() }
         let statuses = try (0..<5).map { i in
-            try a.call("POST", "/_wharf/session", body: "token=guess\(i)", token: "",
-                       headers: ["Content-Type": "application/x-www-form-urlencoded"]).status
+            try a.call(
+                "POST", "/_wharf/session", body: "token=guess\(i)", token: "",
+                headers: ["Content-Type": "application/x-www-form-urlencoded"]
+            ).status
         }
         #expect(statuses == [401, 401, 401, 429, 429])
-        let right = try a.call("POST", "/_wharf/session", body: "token=\(a.token)", token: "",
-                               headers: ["Content-Type": "application/x-www-form-urlencoded"])
+        let right = try a.call(
+            "POST", "/_wharf/session", body: "token=\(a.token)", token: "",
+            headers: ["Content-Type": "application/x-www-form-urlencoded"])
         #expect(right.status == 429 && right.header("Set-Cookie") == nil)
     }
 
@@ -271,13 +288,15 @@ import Testing
         defer { own.stop() }
         let limit = own.admin.dashboard.sessions.limits.maxFailuresPerMinute
         for i in 0..<limit {
-            let r = try own.call("POST", "/_wharf/session", body: "token=guess\(i)", token: "",
-                                 headers: ["Content-Type": "application/x-www-form-urlencoded"])
+            let r = try own.call(
+                "POST", "/_wharf/session", body: "token=guess\(i)", token: "",
+                headers: ["Content-Type": "application/x-www-form-urlencoded"])
             #expect(r.status == 401)
         }
         // Now even the right token waits: the guesser cannot tell a hit from the lockout.
-        let r = try own.call("POST", "/_wharf/session", body: "token=\(own.token)", token: "",
-                             headers: ["Content-Type": "application/x-www-form-urlencoded"])
+        let r = try own.call(
+            "POST", "/_wharf/session", body: "token=\(own.token)", token: "",
+            headers: ["Content-Type": "application/x-www-form-urlencoded"])
         #expect(r.status == 429 && r.header("Retry-After") == "60" && r.header("Set-Cookie") == nil)
         #expect(own.admin.dashboard.sessions.count == 0)
         // The bearer API is not locked out.

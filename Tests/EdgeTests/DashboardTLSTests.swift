@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Edge
 
 /// The dashboard on an admin listener served over TLS, with curl: the session cookie gets
@@ -24,8 +25,12 @@ import Testing
         let page = try Command.run(curl + ["-H", cookie, base + "/_wharf/ui/apps"])
         let csrf = try #require(page.stdout.firstMatch(of: /name="wharf-csrf" content="([0-9a-f]{64})"/)?.1, "\(page)")
         func purge(origin: String) throws -> String {
-            try Command.run(curl + ["-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", cookie,
-                                    "-H", "X-Wharf-CSRF: \(csrf)", "-H", "Origin: \(origin)", base + "/_wharf/api/apps/demo/purge"]).stdout
+            try Command.run(
+                curl + [
+                    "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", cookie,
+                    "-H", "X-Wharf-CSRF: \(csrf)", "-H", "Origin: \(origin)", base + "/_wharf/api/apps/demo/purge",
+                ]
+            ).stdout
         }
         #expect(try purge(origin: "http://localhost:\(admin.port)") == "403", "the plain-HTTP origin of the same host and port")
         #expect(try purge(origin: "https://localhost:\(admin.port)") == "200")

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import Edge
 
 /// The dashboard's pieces alone: sessions on a test clock, the gate's parsers with hostile
@@ -39,10 +40,16 @@ import Testing
         limits.maxSessions = 4
         let sessions = DashboardSessions(limits: limits, clock: clock.read)
         var made: [DashboardSessions.Session] = []
-        for _ in 0..<4 { clock.advance(1); made.append(sessions.create(role: .admin)) }
+        for _ in 0..<4 {
+            clock.advance(1)
+            made.append(sessions.create(role: .admin))
+        }
         clock.advance(1)
         _ = sessions.session(made[0].id)  // the oldest is now the most recently used
-        for _ in 0..<100 { clock.advance(1); _ = sessions.create(role: .admin) }
+        for _ in 0..<100 {
+            clock.advance(1)
+            _ = sessions.create(role: .admin)
+        }
         #expect(sessions.count == 4)
         let fresh = sessions.create(role: .admin)
         #expect(sessions.session(fresh.id) != nil)
@@ -63,7 +70,10 @@ import Testing
         var limits = DashboardSessions.Limits()
         limits.maxFailuresPerMinute = 3
         let sessions = DashboardSessions(limits: limits, clock: clock.read)
-        for _ in 0..<3 { #expect(sessions.signInAllowed()); sessions.recordFailure() }
+        for _ in 0..<3 {
+            #expect(sessions.signInAllowed())
+            sessions.recordFailure()
+        }
         #expect(!sessions.signInAllowed())
         for _ in 0..<1000 { sessions.recordFailure() }  // bounded: the list never grows past the limit
         clock.advance(61)
@@ -167,7 +177,10 @@ import Testing
         let reads = Mutex(0)
         // Three samples (a baseline and two points), then the source is gone.
         dashboard.startSampling(every: .milliseconds(5)) {
-            reads.withLock { $0 += 1; return $0 <= 3 ? DashboardHistory.Counters() : nil }
+            reads.withLock {
+                $0 += 1
+                return $0 <= 3 ? DashboardHistory.Counters() : nil
+            }
         }
         for _ in 0..<200 where reads.withLock({ $0 }) < 4 { try await Task.sleep(for: .milliseconds(10)) }
         try await Task.sleep(for: .milliseconds(100))
@@ -176,7 +189,10 @@ import Testing
 
         let stopped = Dashboard()
         let stoppedReads = Mutex(0)
-        stopped.startSampling(every: .milliseconds(5)) { stoppedReads.withLock { $0 += 1 }; return DashboardHistory.Counters() }
+        stopped.startSampling(every: .milliseconds(5)) {
+            stoppedReads.withLock { $0 += 1 }
+            return DashboardHistory.Counters()
+        }
         // Wait for a few reads (a loaded machine may take far longer than 5 ms per sample).
         for _ in 0..<500 where stoppedReads.withLock({ $0 }) < 3 { try await Task.sleep(for: .milliseconds(10)) }
         stopped.stop()
@@ -188,8 +204,12 @@ import Testing
     }
 
     @Test func schedulerFiguresAreReadFromTheStatusDocument() {
-        let status: [String: Any] = ["monitor": ["queue": ["queued": 3, "running": 1], "slots": ["desired": 4, "active": 2],
-                                                 "alerts": ["firing": 5]]]
+        let status: [String: Any] = [
+            "monitor": [
+                "queue": ["queued": 3, "running": 1], "slots": ["desired": 4, "active": 2],
+                "alerts": ["firing": 5],
+            ]
+        ]
         #expect(DashboardHistory.scheduler(fromStatus: status) == .init(queued: 3, running: 1, slotsDesired: 4, slotsActive: 2, alertsFiring: 5))
         #expect(DashboardHistory.scheduler(fromStatus: ["edge": [:]]) == nil)
         #expect(DashboardHistory.scheduler(fromStatus: ["monitor": "garbage"]) == nil)

@@ -4,6 +4,7 @@ import Crypto
 import Foundation
 import Synchronization
 import Testing
+
 @testable import Edge
 
 /// RFC 9842 through the real edge: two deployments of an app published into a real store, the
@@ -62,8 +63,10 @@ import Testing
     var h: TwoVersions { Self.shared }
     static let browserAccept = "gzip, deflate, br, zstd, dcz"
 
-    func dictionaryRequest(_ path: String = TwoVersions.newJSPath, dictionary: [UInt8]? = nil, extra: [String: String] = [:],
-                           method: String = "GET") throws -> TestClient.Response {
+    func dictionaryRequest(
+        _ path: String = TwoVersions.newJSPath, dictionary: [UInt8]? = nil, extra: [String: String] = [:],
+        method: String = "GET"
+    ) throws -> TestClient.Response {
         var headers = ["Accept-Encoding": Self.browserAccept, "Available-Dictionary": TwoVersions.dictionaryField(dictionary ?? h.oldJS)]
         for (k, v) in extra { headers[k] = v }
         return try TestClient(port: h.port).get(path, headers: headers, method: method)
@@ -87,8 +90,10 @@ import Testing
 
         let css = try dictionaryRequest(TwoVersions.newCSSPath, dictionary: h.oldCSS)
         #expect(css.header("Content-Encoding") == "dcz")
-        #expect(try DictionaryZstd.decode(css.body, dictionary: h.oldCSS, dictionaryHash: [UInt8](SHA256.hash(data: h.oldCSS)),
-                                          maxOutputBytes: 1 << 20) == h.newCSS)
+        #expect(
+            try DictionaryZstd.decode(
+                css.body, dictionary: h.oldCSS, dictionaryHash: [UInt8](SHA256.hash(data: h.oldCSS)),
+                maxOutputBytes: 1 << 20) == h.newCSS)
     }
 
     @Test func curlGetsADeltaThatTheZstdCLIDecodesWithTheOldFile() throws {
@@ -117,9 +122,11 @@ import Testing
         #expect(unknown.status == 200 && unknown.header("Content-Encoding") == "br")
         #expect(unknown.header("Vary") == "Accept-Encoding, Available-Dictionary")
         #expect(unknown.body.count > 0)
-        for malformed in [":abc:", "", "sha-256=:x:", String(repeating: "A", count: 4000),
-                          TwoVersions.dictionaryField(h.oldJS) + ", " + TwoVersions.dictionaryField(h.oldJS),
-                          String(TwoVersions.dictionaryField(h.oldJS).dropLast())] {
+        for malformed in [
+            ":abc:", "", "sha-256=:x:", String(repeating: "A", count: 4000),
+            TwoVersions.dictionaryField(h.oldJS) + ", " + TwoVersions.dictionaryField(h.oldJS),
+            String(TwoVersions.dictionaryField(h.oldJS).dropLast()),
+        ] {
             let r = try dictionaryRequest(extra: ["Available-Dictionary": malformed])
             #expect(r.status == 200, "\(malformed.prefix(40))")
             #expect(r.header("Content-Encoding") == "br", "\(malformed.prefix(40))")
@@ -180,7 +187,8 @@ import Testing
             let r = try c.get(TwoVersions.newJSPath, headers: headers)
             #expect(r.status == 200)
             codings.append(r.header("Content-Encoding"))
-            let body = r.header("Content-Encoding") == "dcz"
+            let body =
+                r.header("Content-Encoding") == "dcz"
                 ? try DictionaryZstd.decode(r.body, dictionary: h.oldJS, dictionaryHash: [UInt8](SHA256.hash(data: h.oldJS)), maxOutputBytes: 1 << 20)
                 : try Decoding.decode(r.body, coding: r.header("Content-Encoding") ?? "identity")
             #expect(body == h.newJS)

@@ -2,6 +2,7 @@ import ArtifactStore
 import Foundation
 import Glibc
 import Testing
+
 @testable import Edge
 
 /// Downloads on a real edge: attachments with the right type and name, ranges and `curl -C -`
@@ -143,12 +144,14 @@ import Testing
         let hostile = "\"><script>alert('x')<!--.apk"
         let scheme = "javascript:alert(1).zip"
         let unicode = "Ünïcødé 应用.apk"
-        try Self.publish(h, app: "shop", files: [
-            "index.html": Array("<!doctype html><title>shop</title>".utf8),
-            hostile: Array("hostile".utf8),
-            scheme: Array("scheme".utf8),
-            "releases/\(unicode)": Array("unicode".utf8),
-        ], version: "<b>2.0</b>")
+        try Self.publish(
+            h, app: "shop",
+            files: [
+                "index.html": Array("<!doctype html><title>shop</title>".utf8),
+                hostile: Array("hostile".utf8),
+                scheme: Array("scheme".utf8),
+                "releases/\(unicode)": Array("unicode".utf8),
+            ], version: "<b>2.0</b>")
         // Until the edge has loaded "shop", the only app (demo) answers with its SPA entry point.
         let page = try Self.waitFor(h, "/apps/shop/_downloads") { $0.text.contains("Downloads of shop") }
         #expect(page.status == 200)
@@ -167,22 +170,26 @@ import Testing
         let r = try h.client(.plain).get("/apps/shop/" + DownloadsPage.href("/" + hostile).dropFirst(2))
         #expect(r.status == 200)
         #expect(r.text == "hostile")
-        #expect(r.header("Content-Disposition")
-            == "attachment; filename=\"_><script>alert('x')<!--.apk\"; filename*=UTF-8''%22%3E%3Cscript%3Ealert%28%27x%27%29%3C!--.apk")
+        #expect(
+            r.header("Content-Disposition")
+                == "attachment; filename=\"_><script>alert('x')<!--.apk\"; filename*=UTF-8''%22%3E%3Cscript%3Ealert%28%27x%27%29%3C!--.apk")
         let u = try h.client(.plain).get("/apps/shop/" + DownloadsPage.href("/releases/" + unicode).dropFirst(2))
         #expect(u.status == 200)
-        #expect(u.header("Content-Disposition")
-            == "attachment; filename=\"_n_c_d_ __.apk\"; filename*=UTF-8''%C3%9Cn%C3%AFc%C3%B8d%C3%A9%20%E5%BA%94%E7%94%A8.apk")
+        #expect(
+            u.header("Content-Disposition")
+                == "attachment; filename=\"_n_c_d_ __.apk\"; filename*=UTF-8''%C3%9Cn%C3%AFc%C3%B8d%C3%A9%20%E5%BA%94%E7%94%A8.apk")
     }
 
     @Test func registryGlobsMakeDownloadsAndAreTakenUpLive() throws {
         let h = try EdgeHarness()
         defer { h.stop() }
-        try Self.publish(h, app: "fw", files: [
-            "index.html": Array("<!doctype html><title>fw</title>".utf8),
-            "firmware.bin": Array("firmware".utf8),
-            "notes/readme.txt": Array("notes".utf8),
-        ])
+        try Self.publish(
+            h, app: "fw",
+            files: [
+                "index.html": Array("<!doctype html><title>fw</title>".utf8),
+                "firmware.bin": Array("firmware".utf8),
+                "notes/readme.txt": Array("notes".utf8),
+            ])
         var before = try Self.waitFor(h, "/apps/fw/firmware.bin") { $0.status == 200 }
         #expect(before.header("Content-Disposition") == nil)
         before = try h.client(.plain).get("/apps/fw/_downloads")
@@ -211,10 +218,12 @@ import Testing
     @Test func anAppsOwnDownloadsFileWins() throws {
         let h = try EdgeHarness()
         defer { h.stop() }
-        try Self.publish(h, app: "own", files: [
-            "_downloads/index.html": Array("<!doctype html><title>our own list</title>".utf8),
-            "app.apk": Array("apk".utf8),
-        ])
+        try Self.publish(
+            h, app: "own",
+            files: [
+                "_downloads/index.html": Array("<!doctype html><title>our own list</title>".utf8),
+                "app.apk": Array("apk".utf8),
+            ])
         let r = try Self.waitFor(h, "/apps/own/_downloads") { $0.text.contains("our own") }
         #expect(r.text == "<!doctype html><title>our own list</title>")
         // The APK is still an attachment.

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+
 @testable import Edge
 
 /// Issue 19 item 1 on a real socket: a head that is already wrong gets its 400 and a close with
@@ -40,7 +41,10 @@ import Testing
             let c = try TestClient(port: h.port, timeoutSeconds: 5)
             var closedEarly = false
             for byte in bytes.utf8 {
-                do { try c.send([byte]) } catch { closedEarly = true; break }
+                do { try c.send([byte]) } catch {
+                    closedEarly = true
+                    break
+                }
             }
             _ = closedEarly
             let r = try c.readResponse()
@@ -55,8 +59,9 @@ import Testing
         let c = try TestClient(port: h.port, timeoutSeconds: 5)
         // A GET with a chunked body it does not need; chunk data not followed by CRLF. What follows
         // looks like a request and must never be answered as one.
-        try c.send("GET /robots.txt HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
-                   + "4\r\nwxyzGET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        try c.send(
+            "GET /robots.txt HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "4\r\nwxyzGET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n")
         let r = try c.readResponse()
         #expect(r.status == 200)
         #expect(r.body == h.files["/robots.txt"])
@@ -78,8 +83,9 @@ import Testing
         let h = try EdgeHarness()
         defer { h.stop() }
         let c = try TestClient(port: h.port, timeoutSeconds: 5)
-        try c.send("GET /robots.txt HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
-                   + "4;x=1\r\nwxyz\r\n0\r\nX-Trailer: ok\r\n\r\n")
+        try c.send(
+            "GET /robots.txt HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "4;x=1\r\nwxyz\r\n0\r\nX-Trailer: ok\r\n\r\n")
         #expect(try c.readResponse().status == 200)
         #expect(try c.get("/robots.txt").status == 200)
     }

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import Glibc
 import TLS
+
 @testable import Edge
 
 /// A real edge on an ephemeral loopback port over a real store holding a published fixture app.
@@ -29,18 +30,20 @@ final class EdgeHarness: Sendable {
     }
 
     static let html = """
-    <!doctype html><html><head><meta charset="utf-8"><title>fixture</title>
-    <link rel="stylesheet" href="/assets/style.5e6f7a8b.css">
-    <script type="module" src="/assets/app.1a2b3c4d.js"></script>
-    </head><body><h1>Fixture</h1></body></html>
-    """
+        <!doctype html><html><head><meta charset="utf-8"><title>fixture</title>
+        <link rel="stylesheet" href="/assets/style.5e6f7a8b.css">
+        <script type="module" src="/assets/app.1a2b3c4d.js"></script>
+        </head><body><h1>Fixture</h1></body></html>
+        """
 
     /// - Parameters:
     ///   - tls: also listen for HTTPS with certificates from a fresh test CA (`caFile`; its key
     ///     is beside it as `ca-key.pem`).
     ///   - certificateNames: the names of each certificate to issue; the first is the default.
-    init(tls: Bool = false, certificateNames: [[String]] = [["localhost", "127.0.0.1", "::1"]],
-         configure: (inout EdgeConfiguration) -> Void = { _ in }) throws {
+    init(
+        tls: Bool = false, certificateNames: [[String]] = [["localhost", "127.0.0.1", "::1"]],
+        configure: (inout EdgeConfiguration) -> Void = { _ in }
+    ) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("wharf-edge-\(UUID().uuidString)")
         let app = root.appendingPathComponent("app")
         try FileManager.default.createDirectory(at: app.appendingPathComponent("assets"), withIntermediateDirectories: true)
@@ -75,8 +78,9 @@ final class EdgeHarness: Sendable {
             t.listenPort = 0
             for (index, names) in certificateNames.enumerated() {
                 let leaf = try issuer.issueServerCertificate(names: names)
-                let files = TLSCertificateFiles(certificateChainPath: root.appendingPathComponent("cert\(index).pem").path,
-                                                privateKeyPath: root.appendingPathComponent("cert\(index)-key.pem").path)
+                let files = TLSCertificateFiles(
+                    certificateChainPath: root.appendingPathComponent("cert\(index).pem").path,
+                    privateKeyPath: root.appendingPathComponent("cert\(index)-key.pem").path)
                 try DevelopmentCertificates.writeFile(files.certificateChainPath, leaf.certificatePEM, mode: 0o644)
                 try DevelopmentCertificates.writeFile(files.privateKeyPath, leaf.privateKeyPEM, mode: 0o600)
                 t.certificates.append(files)

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import Synchronization
 import Testing
+
 @testable import Edge
 
 /// Limits, timeouts and shutdown, each on a server of its own configuration.
@@ -39,7 +40,10 @@ import Testing
         // 300 idle connections and a 2.5 s idle timeout: a tick looks at 256 of them at most (a round
         // of two 250 ms ticks), so none closes early and all close within the timeout plus two rounds.
         // (300 client and 300 server sockets stay under a default limit of 1024 open files.)
-        let h = try EdgeHarness { $0.idleTimeoutMs = 2500; $0.workers = 1 }
+        let h = try EdgeHarness {
+            $0.idleTimeoutMs = 2500
+            $0.workers = 1
+        }
         defer { h.stop() }
         let clients = try (0..<300).map { _ in try TestClient(port: h.port) }
         var firstAnswered: Date?
@@ -60,7 +64,10 @@ import Testing
     }
 
     @Test func connectionsOverTheCapAreRefusedWith503() throws {
-        let h = try EdgeHarness { $0.maxConnectionsPerWorker = 3; $0.workers = 1 }
+        let h = try EdgeHarness {
+            $0.maxConnectionsPerWorker = 3
+            $0.workers = 1
+        }
         defer { h.stop() }
         let held = try (0..<3).map { _ in try TestClient(port: h.port) }
         for c in held { #expect(try c.get("/robots.txt").status == 200) }
@@ -73,7 +80,10 @@ import Testing
     }
 
     @Test(arguments: Listener.allCases) func shutdownFinishesResponsesInFlightAndClosesIdleConnections(_ via: Listener) throws {
-        let h = try EdgeHarness(tls: via == .tls) { $0.drainTimeoutMs = 3000; $0.writeHighWaterBytes = 64 << 10 }
+        let h = try EdgeHarness(tls: via == .tls) {
+            $0.drainTimeoutMs = 3000
+            $0.writeHighWaterBytes = 64 << 10
+        }
         let idle = try h.client(via)
         #expect(try idle.get("/robots.txt").status == 200)
         let busy = try h.client(via)

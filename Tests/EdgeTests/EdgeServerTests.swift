@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Testing
+
 @testable import Edge
 
 /// The real server on an ephemeral loopback port, talked to over real sockets.
@@ -261,10 +262,12 @@ import Testing
     }
 
     @Test(arguments: Listener.allCases) func pathTraversalIsNeverAnsweredWithAFile(_ via: Listener) throws {
-        let attempts = ["/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/assets/..%2f..%2fetc/passwd",
-                        "/%2E%2E%5C%2E%2E%5Cetc%5Cpasswd", "/..\\..\\etc\\passwd", "/assets/%00.js",
-                        "/.%2e/.%2e/etc/passwd", "//etc/passwd", "/assets/../../../store/wharf.sqlite",
-                        "/%252e%252e/etc/passwd"]
+        let attempts = [
+            "/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/assets/..%2f..%2fetc/passwd",
+            "/%2E%2E%5C%2E%2E%5Cetc%5Cpasswd", "/..\\..\\etc\\passwd", "/assets/%00.js",
+            "/.%2e/.%2e/etc/passwd", "//etc/passwd", "/assets/../../../store/wharf.sqlite",
+            "/%252e%252e/etc/passwd",
+        ]
         for target in attempts {
             let c = try h.client(via)
             try c.send("GET \(target) HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -280,7 +283,9 @@ import Testing
         try c.send(paths.map { "GET \($0) HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity\r\n\r\n" }.joined())
         for path in paths {
             let r = try c.readResponse()
-            if path == "/missing.png" { #expect(r.status == 404) } else {
+            if path == "/missing.png" {
+                #expect(r.status == 404)
+            } else {
                 #expect(r.status == 200)
                 #expect(r.body == (path == "/" ? h.files["/index.html"] : h.files[path]), "\(path)")
             }
@@ -322,10 +327,12 @@ import Testing
     }
 
     @Test(arguments: Listener.allCases) func malformedRequestsGet400AndTheConnectionCloses(_ via: Listener) throws {
-        for bad in ["GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
-                    "GET / HTTP/1.1\r\nHost : x\r\n\r\n",
-                    "GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n",
-                    "GARBAGE\r\n\r\n"] {
+        for bad in [
+            "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost : x\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n",
+            "GARBAGE\r\n\r\n",
+        ] {
             let c = try h.client(via)
             try c.send(bad)
             let r = try c.readResponse()

@@ -1,5 +1,6 @@
 import HTTPCore
 import Testing
+
 @testable import Edge
 
 /// `HTTP1ConnectionState` driven without a socket, a loop or a clock: bytes, write completions,
@@ -86,10 +87,11 @@ import Testing
         }
     }
 
-    static let pipelined = Array(("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
-        + "HEAD /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
-        + "GET /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
-        + "GET /d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").utf8)
+    static let pipelined = Array(
+        ("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"
+            + "HEAD /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+            + "GET /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+            + "GET /d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").utf8)
     static let expected = ["GET /a", "HEAD /b", "GET /c", "GET /d"]
 
     @Test func pipelinedRequestsSplitAtEveryByteBoundaryAreAnsweredInOrderThenClosed() {
@@ -270,11 +272,17 @@ import Testing
     @Test func hostileInputGetsOneErrorAndNothingPlanned() {
         let limits = ParserLimits.default
         let hostile: [(String, [UInt8])] = [
-            ("a request line over the limit", Array(("GET /" + String(repeating: "a", count: limits.maxRequestLineBytes + 10) + " HTTP/1.1\r\n\r\n").utf8)),
+            (
+                "a request line over the limit",
+                Array(("GET /" + String(repeating: "a", count: limits.maxRequestLineBytes + 10) + " HTTP/1.1\r\n\r\n").utf8)
+            ),
             ("a head over the limit", Array(("GET / HTTP/1.1\r\nX: " + String(repeating: "b", count: limits.maxHeaderBytes + 10) + "\r\n\r\n").utf8)),
             ("an obs-fold", Array("GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n".utf8)),
             ("a NUL in a value", Array("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\u{0}b\r\n\r\n".utf8)),
-            ("Content-Length beside Transfer-Encoding (smuggling)", Array("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)),
+            (
+                "Content-Length beside Transfer-Encoding (smuggling)",
+                Array("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)
+            ),
             ("binary noise", (0..<512).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }),
         ]
         for (what, bytes) in hostile {

@@ -4,6 +4,7 @@ import HTTP2
 import Synchronization
 import Testing
 import WharfTestSupport
+
 @testable import Edge
 
 /// HTTP/2 on the TLS listener (ALPN h2) seen by real clients: curl, nghttp (nghttp2's own client),
@@ -21,8 +22,10 @@ import WharfTestSupport
 
     /// Runs `h2-hostile.py MODE [ARG]` against `harness` and returns its JSON summary.
     static func hostile(_ harness: EdgeHarness, _ mode: String, _ arg: String? = nil, timeout: Int = 10) throws -> [String: Any] {
-        var arguments = ["python3", support.appendingPathComponent("h2-hostile.py").path, "--port", "\(harness.tlsPort)",
-                         "--ca", harness.caFile!, "--timeout", "\(timeout)", mode]
+        var arguments = [
+            "python3", support.appendingPathComponent("h2-hostile.py").path, "--port", "\(harness.tlsPort)",
+            "--ca", harness.caFile!, "--timeout", "\(timeout)", mode,
+        ]
         if let arg { arguments.append(arg) }
         let r = try Command.run(arguments, timeoutSeconds: Double(timeout + 20))
         let line = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
@@ -34,8 +37,11 @@ import WharfTestSupport
 
     /// Runs `h2-client.py` in one of its measuring modes.
     static func client(_ harness: EdgeHarness, _ arguments: [String]) throws -> [String: Any] {
-        let r = try Command.run(["python3", support.appendingPathComponent("h2-client.py").path, "--port", "\(harness.tlsPort)",
-                                 "--ca", harness.caFile!] + arguments, timeoutSeconds: 60)
+        let r = try Command.run(
+            [
+                "python3", support.appendingPathComponent("h2-client.py").path, "--port", "\(harness.tlsPort)",
+                "--ca", harness.caFile!,
+            ] + arguments, timeoutSeconds: 60)
         guard let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any] else {
             throw HTTP2TestConnection.Failure(description: "h2-client.py: \(r.stdout) \(r.stderr)")
         }
@@ -51,13 +57,19 @@ import WharfTestSupport
 
     @Test func curlNegotiatesH2AndNghttpSeesThe103BeforeThe200OnTheSameStream() throws {
         let file = h.root.appendingPathComponent("h2-curl-body").path
-        let r = try Command.run(["curl", "-sS", "--http2", "--cacert", h.caFile!, "-H", "Accept-Encoding: identity", "-o", file,
-                                 "-w", "%{http_code} %{http_version}", "https://localhost:\(h.tlsPort)/downloads/app-release.apk"])
+        let r = try Command.run([
+            "curl", "-sS", "--http2", "--cacert", h.caFile!, "-H", "Accept-Encoding: identity", "-o", file,
+            "-w", "%{http_code} %{http_version}", "https://localhost:\(h.tlsPort)/downloads/app-release.apk",
+        ])
         #expect(r.stdout == "200 2", "\(r.stderr)")
-        #expect(EdgeHarness.sha256(try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))) == EdgeHarness.sha256(h.files["/downloads/app-release.apk"]!))
+        #expect(
+            EdgeHarness.sha256(try [UInt8](Data(contentsOf: URL(fileURLWithPath: file))))
+                == EdgeHarness.sha256(h.files["/downloads/app-release.apk"]!))
         // A client offering only http/1.1 still gets it.
-        let old = try Command.run(["curl", "-sS", "--http1.1", "--cacert", h.caFile!, "-o", "/dev/null", "-w", "%{http_version}",
-                                   "https://localhost:\(h.tlsPort)/"])
+        let old = try Command.run([
+            "curl", "-sS", "--http1.1", "--cacert", h.caFile!, "-o", "/dev/null", "-w", "%{http_version}",
+            "https://localhost:\(h.tlsPort)/",
+        ])
         #expect(old.stdout == "1.1")
         // nghttp (nghttp2's client) prints every frame: the 103 with its Link fields, then the 200, on stream 13.
         let trace = try Command.run(["nghttp", "-nv", "--no-verify-peer", "https://localhost:\(h.tlsPort)/"]).stdout
@@ -70,8 +82,13 @@ import WharfTestSupport
 
     @Test func aHundredConcurrentStreamsOnOneConnectionEachHashVerifyTheirBody() throws {
         // Every size class: cached small files, and a 3 MiB file read from its blob file (in 4 of the streams).
-        let paths = Array(repeating: ["/index.html", "/assets/app.1a2b3c4d.js", "/assets/style.5e6f7a8b.css", "/assets/logo.9c8d7e6f.png",
-                                      "/robots.txt"], count: 5).flatMap { $0 } + ["/downloads/app-release.apk"]
+        let paths =
+            Array(
+                repeating: [
+                    "/index.html", "/assets/app.1a2b3c4d.js", "/assets/style.5e6f7a8b.css", "/assets/logo.9c8d7e6f.png",
+                    "/robots.txt",
+                ], count: 5
+            ).flatMap { $0 } + ["/downloads/app-release.apk"]
         let result = try Self.client(h, ["--concurrent", "100"] + paths)
         let streams = try #require(result["streams"] as? [[String: Any]])
         #expect(streams.count == 100)
@@ -194,7 +211,10 @@ import WharfTestSupport
     }
 
     @Test func aZeroWindowStallIsClosedByTheSendTimeout() throws {
-        let harness = try EdgeHarness(tls: true) { $0.sendTimeoutMs = 1_000; $0.idleTimeoutMs = 60_000 }
+        let harness = try EdgeHarness(tls: true) {
+            $0.sendTimeoutMs = 1_000
+            $0.idleTimeoutMs = 60_000
+        }
         defer { harness.stop() }
         let r = try Self.hostile(harness, "zero-window", "/assets/app.1a2b3c4d.js", timeout: 20)
         #expect(r["closed"] as? Bool == true, "\(r)")
@@ -208,8 +228,10 @@ import WharfTestSupport
         let path = "/downloads/app-release.apk"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.support.appendingPathComponent("h2-hostile.py").path, "--port", "\(harness.tlsPort)",
-                             "--ca", harness.caFile!, "--timeout", "30", "drain", path]
+        process.arguments = [
+            "python3", Self.support.appendingPathComponent("h2-hostile.py").path, "--port", "\(harness.tlsPort)",
+            "--ca", harness.caFile!, "--timeout", "30", "drain", path,
+        ]
         let out = Pipe()
         process.standardOutput = out
         try process.run()

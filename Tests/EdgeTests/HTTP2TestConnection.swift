@@ -22,7 +22,8 @@ final class HTTP2TestConnection: @unchecked Sendable {
         var arguments = ["python3", HTTP2TestConnection.script, "--port", "\(port)", "--timeout", "\(timeoutSeconds)"]
         if let caFile { arguments += ["--ca", caFile] } else { arguments.append("--cleartext") }
         process.arguments = arguments
-        let stdin = Pipe(), stdout = Pipe()
+        let stdin = Pipe()
+        let stdout = Pipe()
         process.standardInput = stdin
         process.standardOutput = stdout
         input = stdin.fileHandleForWriting
@@ -43,13 +44,14 @@ final class HTTP2TestConnection: @unchecked Sendable {
         try input.write(contentsOf: line + Data("\n".utf8))
         let reply = try readLine()
         guard let object = try JSONSerialization.jsonObject(with: Data(reply)) as? [String: Any],
-              let status = object["status"] as? Int
+            let status = object["status"] as? Int
         else { throw Failure(description: "h2 client said: \(String(decoding: reply, as: UTF8.self))") }
         func pairs(_ any: Any?) -> [(String, String)] {
             ((any as? [[String]]) ?? []).compactMap { $0.count == 2 ? ($0[0], $0[1]) : nil }
         }
-        var response = TestClient.Response(status: status, headers: pairs(object["headers"]),
-                                           body: Array(Data(base64Encoded: object["body"] as? String ?? "") ?? Data()))
+        var response = TestClient.Response(
+            status: status, headers: pairs(object["headers"]),
+            body: Array(Data(base64Encoded: object["body"] as? String ?? "") ?? Data()))
         for interim in (object["interim"] as? [[String: Any]]) ?? [] {
             response.interim.append(TestClient.Response(status: interim["status"] as? Int ?? 0, headers: pairs(interim["headers"]), body: []))
         }

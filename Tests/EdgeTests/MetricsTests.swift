@@ -2,6 +2,7 @@ import Foundation
 import HTTPCore
 import Testing
 import WharfTestSupport
+
 @testable import Edge
 
 /// `/_wharf/metrics` checked by an independent parser: the `prometheus_client` Python package
@@ -37,8 +38,10 @@ import WharfTestSupport
 
         let types = Dictionary(families.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
         // prometheus_client names counter families without the `_total` suffix.
-        for counter in ["wharf_http_requests", "wharf_http_response_bytes", "wharf_http_responses_by_encoding",
-                        "wharf_cache_hits", "wharf_cache_misses", "wharf_cache_evictions", "wharf_connections_accepted"] {
+        for counter in [
+            "wharf_http_requests", "wharf_http_response_bytes", "wharf_http_responses_by_encoding",
+            "wharf_cache_hits", "wharf_cache_misses", "wharf_cache_evictions", "wharf_connections_accepted",
+        ] {
             #expect(types[counter] == "counter", "\(counter)")
         }
         for gauge in ["wharf_cache_bytes", "wharf_cache_budget_bytes", "wharf_connections_open"] {
@@ -61,15 +64,16 @@ import WharfTestSupport
         #expect((value(families, "wharf_connections_open") ?? 0) >= 1)
         let bytes = try #require(value(families, "wharf_http_response_bytes_total"))
         #expect(bytes >= Double(h.edge.files["/robots.txt"]!.count))
-        #expect(value(families, "wharf_http_request_duration_seconds_bucket", ["le": "+Inf"])
+        #expect(
+            value(families, "wharf_http_request_duration_seconds_bucket", ["le": "+Inf"])
                 == value(families, "wharf_http_request_duration_seconds_count"))
     }
 
     @Test func theRequestDurationHookFillsACumulativeHistogram() throws {
         let metrics = EdgeMetrics()
-        metrics.recordRequestDuration(nanoseconds: 50_000)          // 50 µs
-        metrics.recordRequestDuration(nanoseconds: 100_000)         // exactly on the first bound
-        metrics.recordRequestDuration(nanoseconds: 3_000_000)       // 3 ms
+        metrics.recordRequestDuration(nanoseconds: 50_000)  // 50 µs
+        metrics.recordRequestDuration(nanoseconds: 100_000)  // exactly on the first bound
+        metrics.recordRequestDuration(nanoseconds: 3_000_000)  // 3 ms
         metrics.recordRequestDuration(nanoseconds: 20_000_000_000)  // 20 s: over every bound
         let d = metrics.requestDurations()
         #expect(d.count == 4)
@@ -79,9 +83,10 @@ import WharfTestSupport
         #expect(d.buckets.last?.cumulativeCount == 3)
 
         var text = PrometheusText()
-        text.histogram("wharf_http_request_duration_seconds", help: "test",
-                       buckets: d.buckets.map { .init(upperBound: $0.upperBoundSeconds, cumulativeCount: $0.cumulativeCount) },
-                       sum: d.sumSeconds, count: d.count)
+        text.histogram(
+            "wharf_http_request_duration_seconds", help: "test",
+            buckets: d.buckets.map { .init(upperBound: $0.upperBoundSeconds, cumulativeCount: $0.cumulativeCount) },
+            sum: d.sumSeconds, count: d.count)
         let families = try MetricsTests.parse(text.text)
         #expect(value(families, "wharf_http_request_duration_seconds_bucket", ["le": "0.0001"]) == 2)
         #expect(value(families, "wharf_http_request_duration_seconds_bucket", ["le": "10"]) == 3)

@@ -1,6 +1,7 @@
 import ArtifactStore
 import Foundation
 import Testing
+
 @testable import Edge
 
 /// Real requests through the edge's loops end up, batched, in the store's popularity table.

@@ -1,5 +1,6 @@
-import Testing
 import Synchronization
+import Testing
+
 @testable import Edge
 
 @Suite struct ResponseCacheTests {
@@ -26,7 +27,7 @@ import Synchronization
         cache.insert(key("/a"), entry(1000))
         cache.insert(key("/b"), entry(1000))
         cache.insert(key("/c"), entry(1000))
-        _ = cache.get(key("/a"))           // b is now the least recent
+        _ = cache.get(key("/a"))  // b is now the least recent
         cache.insert(key("/d"), entry(1000))
         #expect(cache.contains(key("/a")))
         #expect(!cache.contains(key("/b")))

@@ -2,6 +2,7 @@ import ArtifactStore
 import Foundation
 import Synchronization
 import Testing
+
 @testable import Edge
 
 /// One CR/LF rule on both listeners (HTTPCore's `ResponseFieldLine`): a header value holding CR,

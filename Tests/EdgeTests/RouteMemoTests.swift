@@ -1,5 +1,6 @@
 import ArtifactStore
 import Testing
+
 @testable import Edge
 
 /// The per-loop URL → file memo: hits only for identical bytes, emptied when the snapshot or the
@@ -10,8 +11,11 @@ import Testing
     }
 
     func file(_ path: String) -> ServedFile {
-        ServedFile(deploymentID: "d1", entry: ManifestEntry(path: path, blobHash: "h", size: 1, contentType: "text/plain",
-                                                         lastModified: 0, cacheControl: "no-cache", etag: "\"e\"", variants: [], preloadHints: []))
+        ServedFile(
+            deploymentID: "d1",
+            entry: ManifestEntry(
+                path: path, blobHash: "h", size: 1, contentType: "text/plain",
+                lastModified: 0, cacheControl: "no-cache", etag: "\"e\"", variants: [], preloadHints: []))
     }
 
     @Test func aRememberedResolutionIsFoundOnlyForTheSameHostAndTarget() {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Edge
 
 /// With a response cache far below the working set, a blob file larger than a sixteenth of the
@@ -19,7 +20,8 @@ import Testing
         defer { h.stop() }
         // The JS fixture is about 90 KB: a blob file, over 64 KiB (a sixteenth of this cache)
         // and under the configured 1 MiB threshold.
-        let js = "/assets/app.1a2b3c4d.js", png = "/assets/logo.9c8d7e6f.png"
+        let js = "/assets/app.1a2b3c4d.js"
+        let png = "/assets/logo.9c8d7e6f.png"
         #expect(h.files[js]!.count > 64 << 10 && h.files[js]!.count < 1 << 20)
         let r = try h.client(.plain).get(js, headers: ["Accept-Encoding": "identity"])
         #expect(r.status == 200)

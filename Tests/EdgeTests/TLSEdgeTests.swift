@@ -1,8 +1,9 @@
 import Foundation
 import Glibc
 import Synchronization
-import Testing
 import TLS
+import Testing
+
 @testable import Edge
 
 /// The HTTPS listener seen by real clients: curl, `openssl s_client` and Python's `ssl`, each
@@ -16,53 +17,59 @@ import TLS
     @Test func curlFetchesOverHTTPSAndTheBodyHashMatches() throws {
         let path = "/assets/app.1a2b3c4d.js"
         let file = h.root.appendingPathComponent("curl-body").path
-        let r = try Command.run(["curl", "-sS", "--http1.1", "--cacert", h.caFile!, "-H", "Accept-Encoding: identity", "-o", file,
-                                 "-w", "%{http_code} %{http_version} %{ssl_verify_result}",
-                                 "https://localhost:\(h.tlsPort)\(path)"])
+        let r = try Command.run([
+            "curl", "-sS", "--http1.1", "--cacert", h.caFile!, "-H", "Accept-Encoding: identity", "-o", file,
+            "-w", "%{http_code} %{http_version} %{ssl_verify_result}",
+            "https://localhost:\(h.tlsPort)\(path)",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout == "200 1.1 0")
         let body = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
         #expect(EdgeHarness.sha256(body) == EdgeHarness.sha256(h.files[path]!))
         // The large file goes through the pread-and-encrypt path; curl checks it against the length.
-        let apk = try Command.run(["curl", "-sS", "--http1.1", "--cacert", h.caFile!, "-o", file, "-w", "%{http_code}",
-                                   "https://127.0.0.1:\(h.tlsPort)/downloads/app-release.apk"])
+        let apk = try Command.run([
+            "curl", "-sS", "--http1.1", "--cacert", h.caFile!, "-o", file, "-w", "%{http_code}",
+            "https://127.0.0.1:\(h.tlsPort)/downloads/app-release.apk",
+        ])
         #expect(apk.stdout == "200", "\(apk.stderr)")
-        #expect(EdgeHarness.sha256(try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))) == EdgeHarness.sha256(h.files["/downloads/app-release.apk"]!))
+        #expect(
+            EdgeHarness.sha256(try [UInt8](Data(contentsOf: URL(fileURLWithPath: file))))
+                == EdgeHarness.sha256(h.files["/downloads/app-release.apk"]!))
     }
 
     @Test func pythonSeesTLS13WithALPNHTTP11AndOnlyModernTLS12Suites() throws {
         let script = """
-        import socket, ssl, sys, hashlib
-        port, ca = int(sys.argv[1]), sys.argv[2]
-        def connect(configure, alpn=["http/1.1"]):
-            ctx = ssl.create_default_context(cafile=ca)
-            ctx.set_alpn_protocols(alpn)
-            configure(ctx)
-            s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname="localhost")
-            return s
-        s = connect(lambda c: None)
-        s.sendall(b"GET /robots.txt HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk: break
-            data += chunk
-        print(s.version(), s.selected_alpn_protocol(), hashlib.sha256(data.split(b"\\r\\n\\r\\n", 1)[1]).hexdigest())
-        print(connect(lambda c: None, ["h2", "http/1.1"]).selected_alpn_protocol())  # the server prefers h2
-        def tls12(ciphers):
-            def configure(c):
-                c.maximum_version = ssl.TLSVersion.TLSv1_2
-                c.set_ciphers(ciphers)
-            try:
-                s = connect(configure)
-                return s.cipher()[0]
-            except ssl.SSLError as e:
-                # The server's alert, not a client-side refusal to offer the suites.
-                return "refused" if "ALERT_HANDSHAKE_FAILURE" in str(e) else "client error: " + str(e)
-        print(tls12("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305"))
-        print(tls12("ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384"))  # CBC
-        print(tls12("AES128-GCM-SHA256:AES256-GCM-SHA384"))  # RSA key exchange
-        """
+            import socket, ssl, sys, hashlib
+            port, ca = int(sys.argv[1]), sys.argv[2]
+            def connect(configure, alpn=["http/1.1"]):
+                ctx = ssl.create_default_context(cafile=ca)
+                ctx.set_alpn_protocols(alpn)
+                configure(ctx)
+                s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname="localhost")
+                return s
+            s = connect(lambda c: None)
+            s.sendall(b"GET /robots.txt HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n")
+            data = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk: break
+                data += chunk
+            print(s.version(), s.selected_alpn_protocol(), hashlib.sha256(data.split(b"\\r\\n\\r\\n", 1)[1]).hexdigest())
+            print(connect(lambda c: None, ["h2", "http/1.1"]).selected_alpn_protocol())  # the server prefers h2
+            def tls12(ciphers):
+                def configure(c):
+                    c.maximum_version = ssl.TLSVersion.TLSv1_2
+                    c.set_ciphers(ciphers)
+                try:
+                    s = connect(configure)
+                    return s.cipher()[0]
+                except ssl.SSLError as e:
+                    # The server's alert, not a client-side refusal to offer the suites.
+                    return "refused" if "ALERT_HANDSHAKE_FAILURE" in str(e) else "client error: " + str(e)
+            print(tls12("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305"))
+            print(tls12("ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384"))  # CBC
+            print(tls12("AES128-GCM-SHA256:AES256-GCM-SHA384"))  # RSA key exchange
+            """
         let r = try Command.run(["python3", "-c", script, "\(h.tlsPort)", h.caFile!])
         #expect(r.status == 0, "\(r.stderr)")
         let lines = r.stdout.split(separator: "\n").map(String.init)
@@ -89,20 +96,29 @@ import TLS
     @Test func tls10And11AreRefusedWithAProtocolVersionAlert() throws {
         for version in ["-tls1", "-tls1_1"] {
             // SECLEVEL=0 makes the client itself willing, so a refusal can only come from the edge.
-            let r = try Command.run(["openssl", "s_client", "-connect", "127.0.0.1:\(h.tlsPort)", version,
-                                     "-cipher", "DEFAULT:@SECLEVEL=0", "-servername", "localhost"], stdin: "")
+            let r = try Command.run(
+                [
+                    "openssl", "s_client", "-connect", "127.0.0.1:\(h.tlsPort)", version,
+                    "-cipher", "DEFAULT:@SECLEVEL=0", "-servername", "localhost",
+                ], stdin: "")
             #expect(r.status != 0)
             #expect(r.stderr.contains("alert protocol version"), "\(version): \(r.stderr)")
         }
-        let ok = try Command.run(["openssl", "s_client", "-connect", "127.0.0.1:\(h.tlsPort)", "-tls1_2",
-                                  "-CAfile", h.caFile!, "-servername", "localhost", "-verify_return_error"], stdin: "")
+        let ok = try Command.run(
+            [
+                "openssl", "s_client", "-connect", "127.0.0.1:\(h.tlsPort)", "-tls1_2",
+                "-CAfile", h.caFile!, "-servername", "localhost", "-verify_return_error",
+            ], stdin: "")
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect(ok.stdout.contains("Protocol  : TLSv1.2"))
     }
 
     @Test func aRenegotiationAttemptIsRefusedWithAnAlert() throws {
         // s_client's "R" command starts a TLS 1.2 renegotiation; the edge answers no_renegotiation.
-        let r = try Command.run(["sh", "-c", "(printf 'R\\n'; sleep 1) | openssl s_client -connect 127.0.0.1:\(h.tlsPort) -tls1_2 -CAfile \(h.caFile!) -servername localhost"])
+        let r = try Command.run([
+            "sh", "-c",
+            "(printf 'R\\n'; sleep 1) | openssl s_client -connect 127.0.0.1:\(h.tlsPort) -tls1_2 -CAfile \(h.caFile!) -servername localhost",
+        ])
         #expect((r.stdout + r.stderr).contains("RENEGOTIATING"))
         #expect(r.stderr.contains("no renegotiation"), "\(r.stderr)")
         #expect(try h.client(.tls).get("/robots.txt").status == 200)
@@ -151,7 +167,8 @@ import TLS
         let h = self.h
         let bad = ConcurrentClients.run(count: 100) { _ in
             guard let c = try? h.client(.tls), let r = try? c.get("/robots.txt"), r.status == 200,
-                  r.body == h.files["/robots.txt"] else { return 1 }
+                r.body == h.files["/robots.txt"]
+            else { return 1 }
             return 0
         }
         #expect(bad == 0)
@@ -180,11 +197,15 @@ import TLS
         admin.useTLS(try #require(h.server.currentTLSContext))
         try admin.start()
         defer { admin.shutdown() }
-        let ok = try Command.run(["curl", "-sS", "--cacert", h.caFile!, "-H", "Authorization: Bearer secret-token",
-                                  "-o", "/dev/null", "-w", "%{http_code}", "https://localhost:\(admin.port)/_wharf/metrics"])
+        let ok = try Command.run([
+            "curl", "-sS", "--cacert", h.caFile!, "-H", "Authorization: Bearer secret-token",
+            "-o", "/dev/null", "-w", "%{http_code}", "https://localhost:\(admin.port)/_wharf/metrics",
+        ])
         #expect(ok.stdout == "200", "\(ok.stderr)")
-        let denied = try Command.run(["curl", "-sS", "--cacert", h.caFile!, "-o", "/dev/null", "-w", "%{http_code}",
-                                      "https://localhost:\(admin.port)/_wharf/metrics"])
+        let denied = try Command.run([
+            "curl", "-sS", "--cacert", h.caFile!, "-o", "/dev/null", "-w", "%{http_code}",
+            "https://localhost:\(admin.port)/_wharf/metrics",
+        ])
         #expect(denied.stdout == "401")
         let plain = try TestClient(port: admin.port, timeoutSeconds: 5)
         try plain.send("GET /_wharf/health HTTP/1.1\r\nHost: localhost\r\n\r\n")
@@ -209,11 +230,15 @@ import TLS
         defer { h.stop() }
         let session = h.root.appendingPathComponent("session.pem").path
         func connect(saving: Bool) throws -> String {
-            let args = ["openssl", "s_client", "-connect", "127.0.0.1:\(h.tlsPort)", "-servername", "localhost",
-                        "-CAfile", h.caFile!, saving ? "-sess_out" : "-sess_in", session]
+            let args = [
+                "openssl", "s_client", "-connect", "127.0.0.1:\(h.tlsPort)", "-servername", "localhost",
+                "-CAfile", h.caFile!, saving ? "-sess_out" : "-sess_in", session,
+            ]
             // A TLS 1.3 ticket arrives after the handshake: keep the connection open a moment.
             let r = try Command.run(["sh", "-c", "sleep 0.3 | " + args.joined(separator: " ")])
-            return r.stdout.split(separator: "\n").first { $0.hasPrefix("New,") || $0.hasPrefix("Reused,") }.map { $0.hasPrefix("New") ? "New" : "Reused" } ?? "none"
+            return r.stdout.split(separator: "\n").first { $0.hasPrefix("New,") || $0.hasPrefix("Reused,") }.map {
+                $0.hasPrefix("New") ? "New" : "Reused"
+            } ?? "none"
         }
         #expect(try connect(saving: true) == "New")
         for _ in 0..<4 { #expect(try connect(saving: false) == "Reused") }
@@ -266,9 +291,13 @@ import TLS
         defer { h.stop() }
         let dir = h.root.path
         func status() throws -> String {
-            let r = try Command.run(["openssl", "s_client", "-connect", "127.0.0.1:\(h.tlsPort)", "-servername", "localhost",
-                                     "-CAfile", h.caFile!, "-status"], stdin: "")
-            return r.stdout.contains("OCSP Response Status: successful") && r.stdout.contains("Cert Status: good") ? "stapled"
+            let r = try Command.run(
+                [
+                    "openssl", "s_client", "-connect", "127.0.0.1:\(h.tlsPort)", "-servername", "localhost",
+                    "-CAfile", h.caFile!, "-status",
+                ], stdin: "")
+            return r.stdout.contains("OCSP Response Status: successful") && r.stdout.contains("Cert Status: good")
+                ? "stapled"
                 : r.stdout.contains("OCSP response: no response sent") ? "none" : "unexpected: \(r.stdout)"
         }
         #expect(try status() == "none")
@@ -276,14 +305,19 @@ import TLS
         let serial = try Command.run(["openssl", "x509", "-in", "\(dir)/cert0.pem", "-noout", "-serial"])
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "serial=", with: "")
         try "V\t301231235959Z\t\t\(serial)\tunknown\t/CN=localhost\n".write(toFile: "\(dir)/index.txt", atomically: true, encoding: .utf8)
-        let request = try Command.run(["openssl", "ocsp", "-issuer", "\(dir)/ca.pem", "-cert", "\(dir)/cert0.pem", "-no_nonce",
-                                       "-reqout", "\(dir)/req.der"])
+        let request = try Command.run([
+            "openssl", "ocsp", "-issuer", "\(dir)/ca.pem", "-cert", "\(dir)/cert0.pem", "-no_nonce",
+            "-reqout", "\(dir)/req.der",
+        ])
         #expect(request.status == 0, "\(request.stderr)")
-        let response = try Command.run(["openssl", "ocsp", "-index", "\(dir)/index.txt", "-rsigner", "\(dir)/ca.pem", "-rkey", "\(dir)/ca-key.pem",
-                                        "-CA", "\(dir)/ca.pem", "-reqin", "\(dir)/req.der", "-respout", "\(dir)/resp.der", "-ndays", "1"])
+        let response = try Command.run([
+            "openssl", "ocsp", "-index", "\(dir)/index.txt", "-rsigner", "\(dir)/ca.pem", "-rkey", "\(dir)/ca-key.pem",
+            "-CA", "\(dir)/ca.pem", "-reqin", "\(dir)/req.der", "-respout", "\(dir)/resp.der", "-ndays", "1",
+        ])
         #expect(response.status == 0, "\(response.stderr)")
-        var files = TLSCertificateFiles(certificateChainPath: "\(dir)/cert0.pem", privateKeyPath: "\(dir)/cert0-key.pem",
-                                        ocspResponsePath: "\(dir)/junk.der")
+        var files = TLSCertificateFiles(
+            certificateChainPath: "\(dir)/cert0.pem", privateKeyPath: "\(dir)/cert0-key.pem",
+            ocspResponsePath: "\(dir)/junk.der")
         try "not DER".write(toFile: "\(dir)/junk.der", atomically: true, encoding: .utf8)
         #expect {
             try h.server.reloadCertificates([files])
@@ -324,7 +358,8 @@ import TLS
             c.maxConnectionsPerWorker = 2
         }
         defer { h.stop() }
-        let first = try h.client(.tls), second = try h.client(.plain)
+        let first = try h.client(.tls)
+        let second = try h.client(.plain)
         #expect(try first.get("/robots.txt").status == 200)
         #expect(try second.get("/robots.txt").status == 200)
         // Over the cap a TLS connection is closed before any handshake (no plaintext 503 possible).
@@ -346,8 +381,10 @@ import TLS
         #expect(r.header("Location") == "https://localhost:\(h.tlsPort)/robots.txt?x=1")
         #expect(r.header("Strict-Transport-Security") == nil)  // never over plain HTTP (RFC 6797 §7.2)
         // curl follows it with the test CA and lands on the file.
-        let followed = try Command.run(["curl", "-sS", "-L", "--cacert", h.caFile!, "-w", " %{http_code} %{num_redirects}",
-                                        "http://localhost:\(h.port)/robots.txt"])
+        let followed = try Command.run([
+            "curl", "-sS", "-L", "--cacert", h.caFile!, "-w", " %{http_code} %{num_redirects}",
+            "http://localhost:\(h.port)/robots.txt",
+        ])
         #expect(followed.stdout == String(decoding: h.files["/robots.txt"]!, as: UTF8.self) + " 200 1", "\(followed.stderr)")
         let secure = try h.client(.tls)
         for path in ["/", "/assets/logo.9c8d7e6f.png", "/assets/logo.9c8d7e6f.png", "/nope.txt"] {  // planned, a cache hit, a 404
@@ -375,12 +412,14 @@ import TLS
         let caKey = try [UInt8](Data(contentsOf: h.root.appendingPathComponent("ca-key.pem")))
         let issued = try CertificateIssuer(certificatePEM: caPEM, privateKeyPEM: caKey)
             .issueServerCertificate(names: ["localhost", "reloaded.example.test"])
-        let files = TLSCertificateFiles(certificateChainPath: h.root.appendingPathComponent("new.pem").path,
-                                        privateKeyPath: h.root.appendingPathComponent("new-key.pem").path)
+        let files = TLSCertificateFiles(
+            certificateChainPath: h.root.appendingPathComponent("new.pem").path,
+            privateKeyPath: h.root.appendingPathComponent("new-key.pem").path)
         try DevelopmentCertificates.writeFile(files.certificateChainPath, issued.certificatePEM, mode: 0o644)
         try DevelopmentCertificates.writeFile(files.privateKeyPath, issued.privateKeyPEM, mode: 0o600)
         // A mismatched pair is refused and changes nothing.
-        let wrong = TLSCertificateFiles(certificateChainPath: files.certificateChainPath, privateKeyPath: h.root.appendingPathComponent("cert0-key.pem").path)
+        let wrong = TLSCertificateFiles(
+            certificateChainPath: files.certificateChainPath, privateKeyPath: h.root.appendingPathComponent("cert0-key.pem").path)
         #expect(throws: TLSError.self) { try h.server.reloadCertificates([wrong]) }
         try h.server.reloadCertificates([files])
         // Loops pick the new context up asynchronously: wait (bounded) for a handshake to show it.

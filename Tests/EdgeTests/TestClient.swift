@@ -21,7 +21,11 @@ final class TestClient: @unchecked Sendable {
         var text: String { String(decoding: body, as: UTF8.self) }
     }
 
-    enum ClientError: Error { case connect(Int32), closed, timeout, malformed(String) }
+    enum ClientError: Error {
+        case connect(Int32)
+        case closed, timeout
+        case malformed(String)
+    }
 
     let fd: Int32
     private var pending: [UInt8] = []
@@ -169,7 +173,10 @@ final class TestClient: @unchecked Sendable {
         var interim: [Response] = []
         while true {
             var r = try readHead()
-            if (100..<200).contains(r.status) { interim.append(r); continue }
+            if (100..<200).contains(r.status) {
+                interim.append(r)
+                continue
+            }
             let noBody = head || r.status == 304 || r.status == 204
             let length = noBody ? 0 : Int(r.header("content-length") ?? "") ?? -1
             if length >= 0 {

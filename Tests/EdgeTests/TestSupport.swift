@@ -18,7 +18,10 @@ enum Decoding {
 
 /// Splits a multipart/byteranges body into its parts (headers lower-cased).
 enum Multipart {
-    struct Part { var headers: [String: String]; var body: [UInt8] }
+    struct Part {
+        var headers: [String: String]
+        var body: [UInt8]
+    }
 
     static func split(_ body: [UInt8], boundary: String) -> [Part] {
         let delimiter = Array("--\(boundary)".utf8)
@@ -26,7 +29,12 @@ enum Multipart {
         var positions: [Int] = []
         var i = 0
         while i + delimiter.count <= body.count {
-            if Array(body[i..<(i + delimiter.count)]) == delimiter { positions.append(i); i += delimiter.count } else { i += 1 }
+            if Array(body[i..<(i + delimiter.count)]) == delimiter {
+                positions.append(i)
+                i += delimiter.count
+            } else {
+                i += 1
+            }
         }
         for (n, start) in positions.enumerated() where n + 1 < positions.count {
             var p = start + delimiter.count + 2  // CRLF after the delimiter
@@ -71,13 +79,19 @@ enum ConcurrentClients {
 /// Runs a real command-line client (curl, openssl, python3) with a deadline; the child is ended by
 /// its own PID if it overruns.
 enum Command {
-    struct Result { var status: Int32; var stdout: String; var stderr: String }
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
 
     static func run(_ arguments: [String], stdin: String? = nil, timeoutSeconds: Double = 20) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
-        let out = Pipe(), err = Pipe(), input = Pipe()
+        let out = Pipe()
+        let err = Pipe()
+        let input = Pipe()
         process.standardOutput = out
         process.standardError = err
         process.standardInput = input
@@ -100,8 +114,9 @@ enum Command {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         group.wait()
-        return Result(status: process.terminationStatus,
-                      stdout: String(decoding: collected.withLock { $0[0] }, as: UTF8.self),
-                      stderr: String(decoding: collected.withLock { $0[1] }, as: UTF8.self))
+        return Result(
+            status: process.terminationStatus,
+            stdout: String(decoding: collected.withLock { $0[0] }, as: UTF8.self),
+            stderr: String(decoding: collected.withLock { $0[1] }, as: UTF8.self))
     }
 }

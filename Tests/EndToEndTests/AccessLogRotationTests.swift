@@ -16,9 +16,12 @@ import WharfTestSupport
         let log = scratch.path + "/access.log"
         #expect(try WharfProcess.run(["publish", "demo", ServeDemoTests.demoSite, "--store", store]).status == 0)
         try scratch.write("wharf.yaml", "edge:\n  access_log:\n    path: \(log)\n    flush_ms: 50\n")
-        let port = ServeDemoTests.freePort(), admin = ServeDemoTests.freePort()
-        let server = try WharfProcess.start(["edge", "--store", store, "--config", scratch.path + "/wharf.yaml",
-                                             "--listen", "127.0.0.1:\(port)", "--admin-listen", "127.0.0.1:\(admin)", "--workers", "2"])
+        let port = ServeDemoTests.freePort()
+        let admin = ServeDemoTests.freePort()
+        let server = try WharfProcess.start([
+            "edge", "--store", store, "--config", scratch.path + "/wharf.yaml",
+            "--listen", "127.0.0.1:\(port)", "--admin-listen", "127.0.0.1:\(admin)", "--workers", "2",
+        ])
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         #expect(eventually(20) { (try? ServeDemoTests.curl(["-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(port)/"]).out) == "200" })
         #expect(eventually(5) { Self.lines(log).count >= 1 })

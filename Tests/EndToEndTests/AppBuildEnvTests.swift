@@ -15,17 +15,23 @@ import WharfTestSupport
     @Test func aBuildGetsItsAppsVariablesAndSecretsWhichNoAnswerEverShows() throws {
         let h = DeployHarness("app-build-env")
         let secretFile = try h.scratch.write("signing.txt", Self.fileSecret + "\n")
-        try h.register("shop", ["--env", "API_URL=https://api.shop.test/v1?a=b", "--secret", "API_KEY=\(Self.secret)",
-                                "--secret-file", "SIGNING=\(secretFile)"])
+        try h.register(
+            "shop",
+            [
+                "--env", "API_URL=https://api.shop.test/v1?a=b", "--secret", "API_KEY=\(Self.secret)",
+                "--secret-file", "SIGNING=\(secretFile)",
+            ])
         try h.register("other")
 
         // Bad names and values: a clear error, nothing stored.
         let before = try WharfProcess.run(["apps", "show", "shop", "--store", h.store])
         #expect(before.status == 0, "\(before.stderr)")
-        for (flags, message) in [(["--env", "WHARF_JOB_ID=1"], "reserved"), (["--secret", "LD_PRELOAD=/x.so"], "reserved"),
-                                 (["--env", "1ST=x"], "not a variable name"), (["--secret", "A-B=x"], "not a variable name"),
-                                 (["--unset-env", "bad name"], "not a variable name"), (["--env", "NOEQUALS"], "NAME=VALUE"),
-                                 (["--secret-file", "K=/nonexistent/file"], "cannot read")] {
+        for (flags, message) in [
+            (["--env", "WHARF_JOB_ID=1"], "reserved"), (["--secret", "LD_PRELOAD=/x.so"], "reserved"),
+            (["--env", "1ST=x"], "not a variable name"), (["--secret", "A-B=x"], "not a variable name"),
+            (["--unset-env", "bad name"], "not a variable name"), (["--env", "NOEQUALS"], "NAME=VALUE"),
+            (["--secret-file", "K=/nonexistent/file"], "cannot read"),
+        ] {
             let refused = try WharfProcess.run(["apps", "set", "shop", "--store", h.store] + flags)
             #expect(refused.status != 0, "\(flags) was accepted")
             #expect(refused.stderr.contains(message), "\(flags): \(refused.stderr)")
@@ -57,35 +63,44 @@ import WharfTestSupport
         #expect((entry.json["secrets"] as? [String]) == ["API_KEY", "SIGNING"], "\(entry.body)")
         #expect(!entry.body.contains(Self.secret) && !entry.body.contains(Self.fileSecret))
         let huge = String(repeating: "x", count: 40_000)
-        for body in [#"{"env":{"WHARF_APP":"x"}}"#, #"{"secrets":{"LD_LIBRARY_PATH":"x"}}"#, #"{"env":{"A B":"x"}}"#,
-                     #"{"secrets":["API_KEY"]}"#, #"{"env":{"A":1}}"#, #"{"env":"A=1"}"#, #"{"secrets":{"BIG":"\#(huge)"}}"#,
-                     #"{"env":{"NUL":"a\u0000b"}}"#, #"{"env":{"":"x"}}"#] {
+        for body in [
+            #"{"env":{"WHARF_APP":"x"}}"#, #"{"secrets":{"LD_LIBRARY_PATH":"x"}}"#, #"{"env":{"A B":"x"}}"#,
+            #"{"secrets":["API_KEY"]}"#, #"{"env":{"A":1}}"#, #"{"env":"A=1"}"#, #"{"secrets":{"BIG":"\#(huge)"}}"#,
+            #"{"env":{"NUL":"a\u0000b"}}"#, #"{"env":{"":"x"}}"#,
+        ] {
             let reply = try h.request("PATCH", "/_wharf/api/registry/shop", token: h.adminToken, body: Array(body.utf8))
             #expect(reply.status == 400, "\(body.prefix(60)): \(reply.status) \(reply.body)")
         }
         #expect(try h.request("PATCH", "/_wharf/api/registry/shop", token: nil, body: Array(#"{"secrets":{"X":"y"}}"#.utf8)).status == 401)
         let unchanged = try h.request("GET", "/_wharf/api/registry/shop", token: h.adminToken)
-        #expect(unchanged.json["secrets"] as? [String] == ["API_KEY", "SIGNING"] && unchanged.json["env"] as? [String: String] == ["API_URL": "https://api.shop.test/v1?a=b"])
+        #expect(
+            unchanged.json["secrets"] as? [String] == ["API_KEY", "SIGNING"]
+                && unchanged.json["env"] as? [String: String] == ["API_URL": "https://api.shop.test/v1?a=b"])
         // A change through the API answers names only too.
-        let patched = try h.request("PATCH", "/_wharf/api/registry/shop", token: h.adminToken,
-                                    body: Array(#"{"env":{"MODE":"production"},"secrets":{"EXTRA":"another-hidden-value"}}"#.utf8))
+        let patched = try h.request(
+            "PATCH", "/_wharf/api/registry/shop", token: h.adminToken,
+            body: Array(#"{"env":{"MODE":"production"},"secrets":{"EXTRA":"another-hidden-value"}}"#.utf8))
         #expect(patched.status == 200, "\(patched.body)")
         #expect(patched.json["secrets"] as? [String] == ["API_KEY", "EXTRA", "SIGNING"] && !patched.body.contains("another-hidden-value"))
 
         // Builds: the app's own get its variables and secrets (redacted in the log); another app's none.
-        _ = try h.scratch.write("src/build.sh", """
+        _ = try h.scratch.write(
+            "src/build.sh",
+            """
             echo "url=$API_URL mode=$MODE key=$API_KEY signing=$SIGNING extra=$EXTRA"
             mkdir -p dist && echo '<!doctype html><title>env</title>' > dist/index.html
 
             """)
         var ids: [String: Int64] = [:]
         for app in ["shop", "other"] {
-            let reply = try h.post("/_wharf/api/jobs", token: h.adminToken,
-                                   json: #"{"app":"\#(app)","type":"javascript_web","source":"\#(h.scratch.path)/src","cmd":"sh build.sh"}"#)
+            let reply = try h.post(
+                "/_wharf/api/jobs", token: h.adminToken,
+                json: #"{"app":"\#(app)","type":"javascript_web","source":"\#(h.scratch.path)/src","cmd":"sh build.sh"}"#)
             #expect(reply.status == 201 || reply.status == 202 || reply.status == 200, "\(reply.status) \(reply.body)")
             ids[app] = (reply.json["id"] as? NSNumber)?.int64Value
         }
-        let shopID = try #require(ids["shop"]), otherID = try #require(ids["other"])
+        let shopID = try #require(ids["shop"])
+        let otherID = try #require(ids["other"])
         let settled = eventually(60, every: 0.2) {
             [shopID, otherID].allSatisfy { id in
                 let state = (try? h.request("GET", "/_wharf/api/jobs/\(id)", token: h.adminToken))?.json["state"] as? String
@@ -109,29 +124,37 @@ import WharfTestSupport
         }
 
         // A push build of a git app gets its own secret the same way.
-        let origin = h.scratch.path + "/origin.git", work = h.scratch.path + "/work"
+        let origin = h.scratch.path + "/origin.git"
+        let work = h.scratch.path + "/work"
         try PushHookTests.git(["init", "-q", "--bare", "-b", "main", origin])
         try PushHookTests.git(["init", "-q", "-b", "main", work])
         try PushHookTests.git(["-C", work, "config", "user.email", "ci@example.test"])
         try PushHookTests.git(["-C", work, "config", "user.name", "CI"])
         _ = try h.scratch.write("work/build.sh", "echo \"pushed key=$PUSH_KEY url=$API_URL\"\nmkdir -p dist && cat version.txt > dist/index.html\n")
         let commit = try PushHookTests.commit(work, version: "v1", origin: origin)
-        let pushToken = try h.register("pushed", ["--git", origin, "--build-cmd", "sh build.sh", "--output-dir", "dist",
-                                                  "--secret", "PUSH_KEY=push-secret-5e6f7a"])
+        let pushToken = try h.register(
+            "pushed",
+            [
+                "--git", origin, "--build-cmd", "sh build.sh", "--output-dir", "dist",
+                "--secret", "PUSH_KEY=push-secret-5e6f7a",
+            ])
         // (JSONFields reads a JSON 1/0 as a boolean for every key, so only non-numbers are refused here.)
         for hostile in [#""yes""#, "[true]", "null1", #"{"a":1}"#] {
-            let refused = try h.request("POST", "/_wharf/hooks/generic/pushed", token: pushToken,
-                                        body: Array(#"{"ref":"main","commit":"\#(commit)","force":\#(hostile)}"#.utf8))
+            let refused = try h.request(
+                "POST", "/_wharf/hooks/generic/pushed", token: pushToken,
+                body: Array(#"{"ref":"main","commit":"\#(commit)","force":\#(hostile)}"#.utf8))
             #expect(refused.status == 400, "force \(hostile): \(refused.status) \(refused.body)")
         }
         // The generic hook takes an optional "force" (push builds are never cache hits; the job records it).
-        let push = try h.request("POST", "/_wharf/hooks/generic/pushed", token: pushToken,
-                                 body: Array(#"{"ref":"main","commit":"\#(commit)","force":true}"#.utf8))
+        let push = try h.request(
+            "POST", "/_wharf/hooks/generic/pushed", token: pushToken,
+            body: Array(#"{"ref":"main","commit":"\#(commit)","force":true}"#.utf8))
         #expect(push.status == 202, "\(push.body)")
         let pushID = try #require((push.json["job"] as? NSNumber)?.int64Value, "\(push.body)")
-        #expect(eventually(60, every: 0.2) {
-            (try? h.request("GET", "/_wharf/api/jobs/\(pushID)", token: h.adminToken))?.json["state"] as? String == "succeeded"
-        }, "\(h.daemon?.stderr ?? "")")
+        #expect(
+            eventually(60, every: 0.2) {
+                (try? h.request("GET", "/_wharf/api/jobs/\(pushID)", token: h.adminToken))?.json["state"] as? String == "succeeded"
+            }, "\(h.daemon?.stderr ?? "")")
         let pushJob = try h.request("GET", "/_wharf/api/jobs/\(pushID)", token: h.adminToken)
         #expect(pushJob.json["force"] as? Bool == true && pushJob.json["cacheHit"] as? Bool == false, "\(pushJob.body)")
         let pushLog = try WharfProcess.run(["logs", "\(pushID)", "--store", h.store])

@@ -9,9 +9,11 @@ import WharfTestSupport
         let scratch = ScratchDirectory("wharf-apps")
         let store = scratch.path + "/store"
         func wharf(_ args: [String]) throws -> WharfProcess.Result { try WharfProcess.run(args + ["--store", store]) }
-        let add = try wharf(["apps", "add", "web", "--host", "web.test", "--git", "https://git.test/web.git", "--branch", "main",
-                             "--build-cmd", "npm run build", "--output-dir", "dist", "--type", "javascript_web",
-                             "--notify", "https://hooks.test/a", "--webhook-secret-file", scratch.path + "/hook"])
+        let add = try wharf([
+            "apps", "add", "web", "--host", "web.test", "--git", "https://git.test/web.git", "--branch", "main",
+            "--build-cmd", "npm run build", "--output-dir", "dist", "--type", "javascript_web",
+            "--notify", "https://hooks.test/a", "--webhook-secret-file", scratch.path + "/hook",
+        ])
         #expect(add.status == 0, "\(add.stderr)")
         let token = add.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(token.hasPrefix("wharf_"))
@@ -63,8 +65,9 @@ import WharfTestSupport
         let h = DeployHarness("wharf-registry-api")
         try h.start()
         defer { h.stop() }
-        let created = try h.post("/_wharf/api/registry", token: h.adminToken,
-                                 json: #"{"name":"api","hostnames":["api.test"],"git":"https://git.test/api.git","targetType":"flutter_web"}"#)
+        let created = try h.post(
+            "/_wharf/api/registry", token: h.adminToken,
+            json: #"{"name":"api","hostnames":["api.test"],"git":"https://git.test/api.git","targetType":"flutter_web"}"#)
         #expect(created.status == 201, "\(created.body)")
         let token = (created.json["token"] as? [String: Any])?["token"] as? String ?? ""
         let secret = created.json["webhookSecret"] as? String ?? ""
@@ -81,8 +84,9 @@ import WharfTestSupport
         for body in [list.body, shown.body] {
             #expect(!body.contains(secret) && !body.contains(String(token.suffix(64))))
         }
-        let patched = try h.request("PATCH", "/_wharf/api/registry/api", token: h.adminToken,
-                                    body: Array(#"{"git":null,"rotateWebhookSecret":true}"#.utf8))
+        let patched = try h.request(
+            "PATCH", "/_wharf/api/registry/api", token: h.adminToken,
+            body: Array(#"{"git":null,"rotateWebhookSecret":true}"#.utf8))
         #expect(patched.status == 200, "\(patched.body)")
         let newSecret = patched.json["webhookSecret"] as? String ?? ""
         #expect(newSecret.count == 64 && newSecret != secret)
@@ -108,8 +112,9 @@ import WharfTestSupport
         let good = try WharfProcess.run(["check-config", "--store", scratch.path + "/s"], environment: ["WHARF_DEPLOY_MAX_FILES": "500"])
         #expect(good.status == 0, "\(good.stderr)")
         #expect(good.stdout.contains("deploy: max_files 500, max_bytes 1073741824, max_file_bytes 268435456"))
-        let bad = try WharfProcess.run(["check-config", "--store", scratch.path + "/s"],
-                                       environment: ["WHARF_DEPLOY_MAX_FILES": "0", "WHARF_DEPLOY_MAX_FILE_BYTES": "lots"])
+        let bad = try WharfProcess.run(
+            ["check-config", "--store", scratch.path + "/s"],
+            environment: ["WHARF_DEPLOY_MAX_FILES": "0", "WHARF_DEPLOY_MAX_FILE_BYTES": "lots"])
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("deploy.max_files") && bad.stderr.contains("deploy.max_file_bytes"), "\(bad.stderr)")
     }

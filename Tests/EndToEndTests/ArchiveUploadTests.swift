@@ -32,8 +32,9 @@ import WharfTestSupport
     }
 
     func upload(_ h: DeployHarness, _ file: String, token: String, query: String = "?promote=1") throws -> DeployHarness.Reply {
-        try h.request("POST", "/_wharf/api/apps/shop/archives" + query, token: token,
-                      body: Array(try Data(contentsOf: URL(fileURLWithPath: file))), headers: ["Content-Type: application/gzip"])
+        try h.request(
+            "POST", "/_wharf/api/apps/shop/archives" + query, token: token,
+            body: Array(try Data(contentsOf: URL(fileURLWithPath: file))), headers: ["Content-Type: application/gzip"])
     }
 
     @Test func tarArchivesPublishAndHostileOnesAreRefused() throws {
@@ -84,9 +85,12 @@ import WharfTestSupport
             ("file and directory", archive(member("'a'") + member("'a/b'")), 400),
             ("too many files", archive((0..<21).map { member("'f\($0).txt'") }.joined()), 413),
             ("file over the quota", archive(member("'big.bin'", data: "b'\\0' * 250000")), 413),
-            ("bomb", preamble + "raw = io.BytesIO(); t = tarfile.open(fileobj=raw, mode='w')\n"
-                + (0..<4).map { member("'z\($0).bin'", data: "b'\\0' * 90000") }.joined()
-                + "t.close(); open(sys.argv[1], 'wb').write(gzip.compress(raw.getvalue() + b'\\0' * 50000000))\n", 413),
+            (
+                "bomb",
+                preamble + "raw = io.BytesIO(); t = tarfile.open(fileobj=raw, mode='w')\n"
+                    + (0..<4).map { member("'z\($0).bin'", data: "b'\\0' * 90000") }.joined()
+                    + "t.close(); open(sys.argv[1], 'wb').write(gzip.compress(raw.getvalue() + b'\\0' * 50000000))\n", 413
+            ),
             ("garbage", preamble + "open(sys.argv[1], 'wb').write(b'not a tar archive at all' * 100)\n", 400),
             ("corrupt gzip", preamble + "open(sys.argv[1], 'wb').write(b'\\x1f\\x8b\\x08\\x00' + b'\\xff' * 600)\n", 400),
             ("empty", preamble + "t = tarfile.open(sys.argv[1], 'w:gz'); t.close()\n", 400),

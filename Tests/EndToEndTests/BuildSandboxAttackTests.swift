@@ -28,8 +28,10 @@ import WharfTestSupport
 
         try scratch.write("wharf.yaml", "scheduler:\n  tick_ms: 100\n  sandbox:\n    mode: \(mode)\n")
         let daemon = try WharfDaemon(
-            ["serve", "--store", store, "--config", scratch.path + "/wharf.yaml", "--listen", "127.0.0.1:0",
-             "--admin-listen", "127.0.0.1:0", "--workers", "1"],
+            [
+                "serve", "--store", store, "--config", scratch.path + "/wharf.yaml", "--listen", "127.0.0.1:0",
+                "--admin-listen", "127.0.0.1:0", "--workers", "1",
+            ],
             stderrPath: scratch.path + "/serve.log", environment: ["WHARF_ADMIN_TOKEN": envToken])
         defer { _ = daemon.stop() }
         #expect(await waitUntil(20) { daemon.stderr.contains("admin API on") }, "\(daemon.stderr)")
@@ -38,7 +40,9 @@ import WharfTestSupport
         let edge = try #require(SchedulerAPITests.port(after: "edge listening on http://127.0.0.1:", in: daemon.stderr))
         #expect(try CurlResponse.send("GET", "http://127.0.0.1:\(edge)/", token: nil).body.contains("victim v2"))
 
-        try scratch.write("attacker/build.sh", """
+        try scratch.write(
+            "attacker/build.sh",
+            """
             #!/bin/sh
             echo "::stage recon"
             env | sort
@@ -56,12 +60,15 @@ import WharfTestSupport
             exit 3
             """)
         chmod(scratch.path + "/attacker/build.sh", 0o755)
-        let submitted = try WharfProcess.run(["build", "submit", "attacker", "--type", "javascript_web", "--source",
-                                              scratch.path + "/attacker", "--cmd", "./build.sh", "--store", store])
+        let submitted = try WharfProcess.run([
+            "build", "submit", "attacker", "--type", "javascript_web", "--source",
+            scratch.path + "/attacker", "--cmd", "./build.sh", "--store", store,
+        ])
         #expect(submitted.status == 0, "\(submitted.stderr)")
-        #expect(try await waitUntil(60, every: 0.2) {
-            try JobRow.list(store: store).first.map { $0.state == "failed" || $0.state == "queued" && $0.attempt > 1 } ?? false
-        })
+        #expect(
+            try await waitUntil(60, every: 0.2) {
+                try JobRow.list(store: store).first.map { $0.state == "failed" || $0.state == "queued" && $0.attempt > 1 } ?? false
+            })
         let log = try String(contentsOfFile: store + "/logs/1/attempt-1.log", encoding: .utf8)
         #expect(log.contains("::stage recon") && log.contains("wharf-build"), "\(log)")
         #expect(!log.contains("LEAK"), "\(log)")

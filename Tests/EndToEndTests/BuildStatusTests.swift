@@ -10,13 +10,16 @@ import WharfTestSupport
 @Suite(.serialized) struct BuildStatusTests {
     @Test func statusAndStreamedLogsOfPushBuilds() throws {
         let h = DeployHarness("build-status")
-        let origin = h.scratch.path + "/origin.git", work = h.scratch.path + "/work"
+        let origin = h.scratch.path + "/origin.git"
+        let work = h.scratch.path + "/work"
         try PushHookTests.git(["init", "-q", "--bare", "-b", "main", origin])
         try PushHookTests.git(["init", "-q", "-b", "main", work])
         try PushHookTests.git(["-C", work, "config", "user.email", "ci@example.test"])
         try PushHookTests.git(["-C", work, "config", "user.name", "CI"])
         let secret = "hunter2-build-secret-value"
-        _ = try h.scratch.write("work/build.sh", """
+        _ = try h.scratch.write(
+            "work/build.sh",
+            """
             echo "::stage install"
             echo "line one"
             echo "the secret is $DEPLOY_KEY"
@@ -30,7 +33,8 @@ import WharfTestSupport
         let token = try h.register("shop", ["--git", origin, "--branch", "main", "--build-cmd", "sh build.sh", "--output-dir", "site"])
         let otherToken = try h.register("other")
         let readFile = h.scratch.path + "/read.token"
-        #expect(try WharfProcess.run(["apps", "token", "create", "shop", "--scope", "read", "--store", h.store, "--token-file", readFile]).status == 0)
+        #expect(
+            try WharfProcess.run(["apps", "token", "create", "shop", "--scope", "read", "--store", h.store, "--token-file", readFile]).status == 0)
         let readToken = try String(contentsOfFile: readFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         try h.start()
         defer { h.stop() }
@@ -90,7 +94,9 @@ import WharfTestSupport
         // The first build is still live; a finished log streams to its end at once.
         #expect(try h.request("GET", "/_wharf/api/apps/shop/builds/\(id)", token: readToken).json["state"] as? String == "live")
         let stream = try h.request("GET", "/_wharf/api/builds/\(failedID)/log", token: readToken)
-        #expect(stream.status == 200 && stream.body.contains("data: ") && stream.body.contains("event: end\ndata: {\"state\":\"failed\"}"), "\(stream.body)")
+        #expect(
+            stream.status == 200 && stream.body.contains("data: ") && stream.body.contains("event: end\ndata: {\"state\":\"failed\"}"),
+            "\(stream.body)")
         #expect(!stream.body.contains(secret))
         let remote = try WharfProcess.run(["logs", "\(failedID)", "--to", h.adminURL, "--token", readToken])
         #expect(remote.status == 1 && remote.stdout.contains("compiler says no"), "\(remote.stdout)\(remote.stderr)")
@@ -101,7 +107,8 @@ import WharfTestSupport
         #expect(try h.request("GET", "/_wharf/api/apps/other/builds/\(id)", token: otherToken).status == 404)
         #expect(try h.request("GET", "/_wharf/api/builds/\(id)/log", token: otherToken).status == 404)
         #expect(try h.request("GET", "/_wharf/api/builds/999999/log", token: readToken).status == 404)
-        #expect(try h.request("GET", "/_wharf/api/builds/999999/log", token: "wharf_0123456789abcdef_" + String(repeating: "0", count: 64)).status == 401)
+        #expect(
+            try h.request("GET", "/_wharf/api/builds/999999/log", token: "wharf_0123456789abcdef_" + String(repeating: "0", count: 64)).status == 401)
         #expect(try h.request("GET", "/_wharf/api/apps/shop/builds/abc", token: readToken).status == 404)
         #expect(try h.request("GET", "/_wharf/api/apps/shop/builds?limit=0", token: readToken).status == 400)
         let bad = try WharfProcess.run(["logs", "\(id)", "--to", h.adminURL, "--token", otherToken])

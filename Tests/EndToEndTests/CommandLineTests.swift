@@ -58,8 +58,11 @@ import Testing
         try scratch.write("site/index.html", "hello")
 
         #expect(try WharfProcess.run(["publish", "envapp", scratch.path + "/site"], environment: ["WHARF_STORE": fromEnv]).status == 0)
-        #expect(try WharfProcess.run(["publish", "flagapp", scratch.path + "/site", "--store", fromFlag],
-                                     environment: ["WHARF_STORE": fromEnv]).status == 0)
+        #expect(
+            try WharfProcess.run(
+                ["publish", "flagapp", scratch.path + "/site", "--store", fromFlag],
+                environment: ["WHARF_STORE": fromEnv]
+            ).status == 0)
 
         #expect(try Store.open(at: fromEnv).apps() == ["envapp"])
         #expect(try Store.open(at: fromFlag).apps() == ["flagapp"])
@@ -136,8 +139,10 @@ import Testing
         // Observe the store through the CLI as the same user, so root never creates SQLite files there.
         func snapshot() throws -> [String] {
             let listing = FileManager.default.enumerator(atPath: store + "/blobs")?.allObjects as? [String] ?? []
-            return [try WharfProcess.run(["deployments", "web", "--store", store], wrapper: wrapper).stdout,
-                    try WharfProcess.run(["store", "stats", "--store", store], wrapper: wrapper).stdout] + listing.sorted()
+            return [
+                try WharfProcess.run(["deployments", "web", "--store", store], wrapper: wrapper).stdout,
+                try WharfProcess.run(["store", "stats", "--store", store], wrapper: wrapper).stdout,
+            ] + listing.sorted()
         }
         let before = try snapshot()
         let secret = try scratch.write("site/secret.js", "let x = 1")
@@ -181,7 +186,8 @@ extension CommandLineTests {
         }
         #expect(try WharfProcess.run(["publish", "seed", scratch.path + "/alpha", "--store", store]).status == 0)
 
-        let processes = try apps.map { try WharfProcess.start(["publish", $0, scratch.path + "/" + $0, "--store", store]) }
+        let processes =
+            try apps.map { try WharfProcess.start(["publish", $0, scratch.path + "/" + $0, "--store", store]) }
             + [try WharfProcess.start(["gc", "--store", store])]
         for process in processes { process.waitUntilExit() }
 

@@ -7,7 +7,9 @@ import Testing
 @Suite struct ConfigKeyCheckTests {
     @Test func badValuesOfEveryTypeAreRefusedAtOnceWithTheirKeysValuesAndRanges() throws {
         let scratch = ScratchDirectory("wharf-key-check")
-        let file = try scratch.write("wharf.yaml", """
+        let file = try scratch.write(
+            "wharf.yaml",
+            """
             edge:
               workers: 999
               cache_bytes: lots
@@ -70,31 +72,39 @@ import Testing
         for key in ["edge.workers", "scheduler.autoscale.warm_share", "edge.h2.max_concurrent_streams", "warm.top_n"] {
             #expect(r.stderr.components(separatedBy: "  " + key + ":").count == 2, "\(key) reported twice:\n\(r.stderr)")
         }
-        let served = try WharfProcess.run(["edge", "--config", file, "--store", scratch.path + "/store",
-                                           "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+        let served = try WharfProcess.run([
+            "edge", "--config", file, "--store", scratch.path + "/store",
+            "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+        ])
         #expect(served.status != 0)
         #expect(served.stderr.contains("edge.workers: got 999, allowed 0...256"), "\(served.stderr)")
     }
 
     @Test func environmentValuesAreCheckedByTheSameTable() throws {
         let scratch = ScratchDirectory("wharf-key-check-env")
-        let r = try WharfProcess.run(["check-config", "--store", scratch.path + "/store"],
-                                     environment: ["WHARF_EDGE_TIMEOUTS_IDLE_MS": "0", "WHARF_SCHEDULER_RETRY_LIMIT": "100",
-                                                   "WHARF_EDGE_H2_ENABLED": "yes please"])
+        let r = try WharfProcess.run(
+            ["check-config", "--store", scratch.path + "/store"],
+            environment: [
+                "WHARF_EDGE_TIMEOUTS_IDLE_MS": "0", "WHARF_SCHEDULER_RETRY_LIMIT": "100",
+                "WHARF_EDGE_H2_ENABLED": "yes please",
+            ])
         #expect(r.status != 0)
         #expect(r.stderr.contains("edge.timeouts.idle_ms: got 0, allowed ≥ 1"), "\(r.stderr)")
         #expect(r.stderr.contains("scheduler.retry_limit: got 100, allowed 0...99"), "\(r.stderr)")
         #expect(r.stderr.contains("edge.h2.enabled: expected true or false"), "\(r.stderr)")
         // The same keys at valid values: accepted, and applied.
-        let ok = try WharfProcess.run(["check-config", "--store", scratch.path + "/store"],
-                                      environment: ["WHARF_EDGE_WORKERS": "3", "WHARF_SCHEDULER_RETRY_LIMIT": "99"])
+        let ok = try WharfProcess.run(
+            ["check-config", "--store", scratch.path + "/store"],
+            environment: ["WHARF_EDGE_WORKERS": "3", "WHARF_SCHEDULER_RETRY_LIMIT": "99"])
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect(ok.stdout.contains("edge.workers: 3") && ok.stdout.contains("scheduler.retry: 99 retries"), "\(ok.stdout)")
     }
 
     @Test func aSecretEntryIsNeverEchoedInARefusal() throws {
         let scratch = ScratchDirectory("wharf-key-check-secret")
-        let file = try scratch.write("wharf.yaml", """
+        let file = try scratch.write(
+            "wharf.yaml",
+            """
             scheduler:
               build:
                 secrets: ["very-secret-value-without-equals"]
@@ -109,7 +119,8 @@ import Testing
         let listed = try WharfProcess.run(["check-config", "--list-keys"])
         #expect(listed.status == 0, "\(listed.stderr)")
         let line = try #require(listed.stdout.split(separator: "\n").first { $0.hasPrefix("edge.workers ") })
-        #expect(line.contains("integer") && line.contains("default 0") && line.contains("allowed 0...256") && line.contains("one per core"), "\(line)")
+        #expect(
+            line.contains("integer") && line.contains("default 0") && line.contains("allowed 0...256") && line.contains("one per core"), "\(line)")
         let markdown = try WharfProcess.run(["check-config", "--list-keys", "--markdown"])
         #expect(markdown.status == 0)
         #expect(markdown.stdout.hasPrefix("| key | type | default | allowed | meaning |"))

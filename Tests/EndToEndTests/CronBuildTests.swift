@@ -11,7 +11,8 @@ import WharfTestSupport
     @Test func aBuildScheduleQueuesTheBranchHeadAndTheSchedulerBuildsIt() throws {
         let scratch = ScratchDirectory("wharf-cron-build")
         let store = scratch.path + "/store"
-        let origin = scratch.path + "/origin.git", work = scratch.path + "/work"
+        let origin = scratch.path + "/origin.git"
+        let work = scratch.path + "/work"
         try PushHookTests.git(["init", "-q", "--bare", "-b", "main", origin])
         try PushHookTests.git(["init", "-q", "-b", "main", work])
         try PushHookTests.git(["-C", work, "config", "user.email", "ci@example.test"])
@@ -23,8 +24,11 @@ import WharfTestSupport
         func wharf(_ arguments: [String]) throws -> WharfProcess.Result {
             try WharfProcess.run(arguments + ["--store", store])
         }
-        #expect(try wharf(["apps", "add", "shop", "--git", origin, "--build-cmd", "sh build.sh", "--output-dir", "dist",
-                           "--token-file", scratch.path + "/shop.token"]).status == 0)
+        #expect(
+            try wharf([
+                "apps", "add", "shop", "--git", origin, "--build-cmd", "sh build.sh", "--output-dir", "dist",
+                "--token-file", scratch.path + "/shop.token",
+            ]).status == 0)
         #expect(try wharf(["apps", "add", "files", "--token-file", scratch.path + "/files.token"]).status == 0)
 
         for (app, message) in [("files", "uploads only"), ("nope", "is not registered")] {

@@ -29,9 +29,11 @@ import Testing
         let process = Process()
         // `python3` from PATH: the interpreter `make deps` installed Selenium for.
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.repository.appendingPathComponent("scripts/dashboard-chromium.py").path,
-                             WharfProcess.binary, Self.repository.appendingPathComponent("demo/site").path,
-                             "--json", output, "--screenshots", screenshots]
+        process.arguments = [
+            "python3", Self.repository.appendingPathComponent("scripts/dashboard-chromium.py").path,
+            WharfProcess.binary, Self.repository.appendingPathComponent("demo/site").path,
+            "--json", output, "--screenshots", screenshots,
+        ]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

@@ -55,12 +55,14 @@ import Testing
             let mine = ours[reference.coding] ?? 0
             let tool = theirs[reference.coding] ?? 0
             total += " | \(mine) / \(tool)"
-            #expect(Double(mine) <= Double(tool) * (1 + reference.tolerance),
-                    "\(reference.coding): store \(mine) bytes vs \(reference.command.joined(separator: " ")) \(tool) bytes")
+            #expect(
+                Double(mine) <= Double(tool) * (1 + reference.tolerance),
+                "\(reference.coding): store \(mine) bytes vs \(reference.command.joined(separator: " ")) \(tool) bytes")
         }
         lines.append(total)
         #expect(identity > 15_000)
-        print((lines + [String(format: "publish (in-process, debug build unless built with -c release): %.2f s", seconds)])
-            .joined(separator: "\n"))
+        print(
+            (lines + [String(format: "publish (in-process, debug build unless built with -c release): %.2f s", seconds)])
+                .joined(separator: "\n"))
     }
 }

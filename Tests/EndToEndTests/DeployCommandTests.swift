@@ -52,9 +52,10 @@ import WharfTestSupport
         #expect(try h.metric("wharf_deploy_blobs_uploaded_total") == blobs + 1)
         let secondID = second.stdout.split(separator: "\n").first.map(String.init) ?? ""
         #expect(secondID != firstID)
-        #expect(eventually(10) {
-            (try? ServeDemoTests.curl(["-H", "Host: demo.deploy.test", "http://127.0.0.1:\(h.edgePort)/"]).out.contains("second deploy")) == true
-        })
+        #expect(
+            eventually(10) {
+                (try? ServeDemoTests.curl(["-H", "Host: demo.deploy.test", "http://127.0.0.1:\(h.edgePort)/"]).out.contains("second deploy")) == true
+            })
         let state = try h.storeState(app: "demo")
         #expect(state.verified)
         #expect(state.deployments.contains("*  \(secondID)"), "\(state.deployments)")
@@ -147,17 +148,22 @@ import WharfTestSupport
         #expect(longer.status == 422, "\(longer.body)")
         let noDigest = try h.request("PUT", blob, token: token, body: Array("x".utf8), headers: [octets])
         #expect(noDigest.status == 400, "\(noDigest.body)")
-        let otherDigest = try h.request("PUT", blob, token: token, body: Array("x".utf8),
-                                        headers: [octets, DeployHarness.contentDigest(try DeployHarness.sha256(Array("y".utf8)))])
+        let otherDigest = try h.request(
+            "PUT", blob, token: token, body: Array("x".utf8),
+            headers: [octets, DeployHarness.contentDigest(try DeployHarness.sha256(Array("y".utf8)))])
         #expect(otherDigest.status == 400, "\(otherDigest.body)")
-        let oversized = try h.request("PUT", blob, token: token, body: [UInt8](repeating: 0x41, count: 70000),
-                                      headers: [octets, DeployHarness.contentDigest(hash)])
+        let oversized = try h.request(
+            "PUT", blob, token: token, body: [UInt8](repeating: 0x41, count: 70000),
+            headers: [octets, DeployHarness.contentDigest(hash)])
         #expect(oversized.status == 413, "\(oversized.body)")
         let foreign = try h.request("PUT", blob, token: otherToken, body: Array("x".utf8), headers: [octets, DeployHarness.contentDigest(hash)])
         #expect(foreign.status == 403, "\(foreign.body)")
         let notListed = try DeployHarness.sha256(Array("z".utf8))
-        #expect(try h.request("PUT", "\(path)/\(id)/blobs/\(notListed)", token: token, body: Array("z".utf8),
-                              headers: [octets, DeployHarness.contentDigest(notListed)]).status == 404)
+        #expect(
+            try h.request(
+                "PUT", "\(path)/\(id)/blobs/\(notListed)", token: token, body: Array("z".utf8),
+                headers: [octets, DeployHarness.contentDigest(notListed)]
+            ).status == 404)
         let early = try h.post("\(path)/\(id)/finalize", token: token, json: #"{"promote":true}"#)
         #expect(early.status == 409, "\(early.body)")
         #expect(early.json["missing"] as? [String] == [hash])
@@ -204,11 +210,12 @@ import WharfTestSupport
         client.waitUntilExit()
         // A body in flight when the client died is either finished by the server or dropped whole.
         var before = -1
-        #expect(eventually(30, every: 0.5) {
-            let now = (try? h.metric("wharf_deploy_blobs_uploaded_total")) ?? -1
-            defer { before = now }
-            return now == before
-        })
+        #expect(
+            eventually(30, every: 0.5) {
+                let now = (try? h.metric("wharf_deploy_blobs_uploaded_total")) ?? -1
+                defer { before = now }
+                return now == before
+            })
         #expect(before >= 3 && before < count, "\(before) of \(count) uploaded before the kill")
         #expect(try FileManager.default.contentsOfDirectory(atPath: h.store + "/uploads/incoming").isEmpty)
 
@@ -223,7 +230,8 @@ import WharfTestSupport
         // The client runs in a private mount namespace (below); without bubblewrap or user
         // namespaces there is no way to show URLSession the development CA without root changes.
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/bwrap"),
-              (try? ArchiveUploadTests.run(["/usr/bin/bwrap", "--dev-bind", "/", "/", "true"])) == 0 else { return }
+            (try? ArchiveUploadTests.run(["/usr/bin/bwrap", "--dev-bind", "/", "/", "true"])) == 0
+        else { return }
         let h = DeployHarness("wharf-deploy-https")
         h.tls = true
         let token = try h.register("demo")
@@ -248,8 +256,9 @@ import WharfTestSupport
         let id = opened.json["id"] as? String ?? ""
         let missing = opened.json["missing"] as? [String] ?? []
         for (sha, bytes) in bodies.filter({ missing.prefix(2).contains($0.0) }) {
-            let put = try h.request("PUT", "/_wharf/api/apps/demo/deploys/\(id)/blobs/\(sha)", token: token, body: bytes,
-                                    headers: ["Content-Type: application/octet-stream", DeployHarness.contentDigest(sha)])
+            let put = try h.request(
+                "PUT", "/_wharf/api/apps/demo/deploys/\(id)/blobs/\(sha)", token: token, body: bytes,
+                headers: ["Content-Type: application/octet-stream", DeployHarness.contentDigest(sha)])
             #expect(put.status == 201, "\(put.body)")
         }
 

@@ -39,12 +39,14 @@ final class DeployHarness {
             env["WHARF_EDGE_ADMIN_TLS"] = "true"
         }
         for (k, v) in environment { env[k] = v }
-        let d = try WharfDaemon([command, "--store", store, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--workers", "1"] + extra,
-                                stderrPath: scratch.path + "/edge.log", environment: env)
+        let d = try WharfDaemon(
+            [command, "--store", store, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--workers", "1"] + extra,
+            stderrPath: scratch.path + "/edge.log", environment: env)
         daemon = d
         guard eventually(60, { d.stderr.contains("admin API on") }),
-              let admin = SchedulerAPITests.port(after: tls ? "admin API on https://127.0.0.1:" : "admin API on http://127.0.0.1:", in: d.stderr),
-              let edge = SchedulerAPITests.port(after: "edge listening on http://127.0.0.1:", in: d.stderr) else {
+            let admin = SchedulerAPITests.port(after: tls ? "admin API on https://127.0.0.1:" : "admin API on http://127.0.0.1:", in: d.stderr),
+            let edge = SchedulerAPITests.port(after: "edge listening on http://127.0.0.1:", in: d.stderr)
+        else {
             Issue.record("the edge did not start:\n\(d.stderr)")
             throw CancellationError()
         }
@@ -96,8 +98,9 @@ final class DeployHarness {
 
     /// `wharf deploy DIR --app APP --to <admin> --token T …` (through `wrapper`, e.g. bwrap).
     func deploy(_ directory: String, app: String, token: String, _ extra: [String] = [], wrapper: [String] = []) throws -> WharfProcess.Result {
-        try WharfProcess.run(["deploy", directory, "--app", app, "--to", adminURL, "--token", token, "--retries", "2"] + extra,
-                             wrapper: wrapper)
+        try WharfProcess.run(
+            ["deploy", directory, "--app", app, "--to", adminURL, "--token", token, "--retries", "2"] + extra,
+            wrapper: wrapper)
     }
 
     /// The store's state a refused upload must not change: `wharf deployments` and `wharf verify`.

@@ -14,8 +14,10 @@ import Testing
         let process = Process()
         // `python3` from PATH: the interpreter `make deps` installed Selenium for.
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.repository.appendingPathComponent("scripts/dictionary-chromium.py").path,
-                             WharfProcess.binary, Self.repository.appendingPathComponent("demo/site").path, "--json", output]
+        process.arguments = [
+            "python3", Self.repository.appendingPathComponent("scripts/dictionary-chromium.py").path,
+            WharfProcess.binary, Self.repository.appendingPathComponent("demo/site").path, "--json", output,
+        ]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

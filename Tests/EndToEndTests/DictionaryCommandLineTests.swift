@@ -10,7 +10,7 @@ import Testing
         var js = ""
         for i in 0..<1500 { js += "export const v\(i) = \"value-\(i * 31 % 1000)\";\n" }
         js += "export const release = \(version);\n"
-        let name = String(format: "app.%08x.js", version * 0x1234567 + 0x10000000)
+        let name = String(format: "app.%08x.js", version * 0x1234567 + 0x1000_0000)
         try scratch.write("v\(version)/index.html", "<script type=module src=\"assets/\(name)\"></script>")
         try scratch.write("v\(version)/assets/\(name)", js)
         return scratch.path + "/v\(version)"

@@ -12,8 +12,10 @@ import Testing
         let output = scratch.path + "/result.json"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", DictionaryBrowserTests.repository.appendingPathComponent("scripts/downloads-chromium.py").path,
-                             WharfProcess.binary, "--json", output]
+        process.arguments = [
+            "python3", DictionaryBrowserTests.repository.appendingPathComponent("scripts/downloads-chromium.py").path,
+            WharfProcess.binary, "--json", output,
+        ]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

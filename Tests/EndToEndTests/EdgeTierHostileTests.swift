@@ -36,8 +36,10 @@ import WharfTestSupport
         let small = files["version.txt"]!.sha256
         #expect(try RawHTTPAuth.get(origin.admin, "/_wharf/api/replica/blobs/\(small)", token: TierNode.readToken).body == files["version.txt"]!)
 
-        for bad in [String(hash.prefix(63)), hash + "0", hash.uppercased(), String(repeating: "g", count: 64), "..%2F..%2Fstore.sqlite",
-                    "%00" + String(hash.dropFirst(3)), String(repeating: "a", count: 5000)] {
+        for bad in [
+            String(hash.prefix(63)), hash + "0", hash.uppercased(), String(repeating: "g", count: 64), "..%2F..%2Fstore.sqlite",
+            "%00" + String(hash.dropFirst(3)), String(repeating: "a", count: 5000),
+        ] {
             let response = try RawHTTPAuth.get(origin.admin, "/_wharf/api/replica/blobs/\(bad)", token: TierNode.readToken)
             #expect([400, 404, 414].contains(response.status), "\(bad.prefix(80)): \(response.status)")
             #expect(response.status != 404 || !ContentHash.isValidHex(bad))
@@ -45,40 +47,57 @@ import WharfTestSupport
         let unknown = try RawHTTPAuth.get(origin.admin, "/_wharf/api/replica/blobs/" + String(repeating: "0", count: 64), token: TierNode.readToken)
         #expect(unknown.status == 404)
         // Read-only: the read token changes nothing.
-        let rollback = try CurlResponse.send("POST", "http://127.0.0.1:\(origin.admin)/_wharf/api/apps/demo/rollback", token: TierNode.readToken, body: "{}")
+        let rollback = try CurlResponse.send(
+            "POST", "http://127.0.0.1:\(origin.admin)/_wharf/api/apps/demo/rollback", token: TierNode.readToken, body: "{}")
         #expect(rollback.status == 401)
-        #expect(try origin.metric("wharf_replica_refused_total") == 12, "4 wrong bearer tokens on 3 routes (no token at all is refused before the handler)")
+        #expect(
+            try origin.metric("wharf_replica_refused_total") == 12,
+            "4 wrong bearer tokens on 3 routes (no token at all is refused before the handler)")
     }
 
     @Test func badTierSettingsAreRefusedBeforeAnythingStarts() throws {
         let scratch = ScratchDirectory("wharf-tier-config")
-        let checked = try WharfProcess.run(["check-config", "--store", scratch.path + "/s"], environment: [
-            "WHARF_EDGE_TIER_ORIGIN": "ftp://origin:8081", "WHARF_EDGE_TIER_DISK_BYTES": "5",
-            "WHARF_EDGE_TIER_CA_FILE": scratch.path + "/missing-ca.pem",
-            "WHARF_EDGE_TIER_FETCH_TIMEOUT_MS": "0", "WHARF_EDGE_TIER_MAX_FETCHES": "100000", "WHARF_EDGE_TIER_FULL_CHECK_MS": "1",
-        ])
+        let checked = try WharfProcess.run(
+            ["check-config", "--store", scratch.path + "/s"],
+            environment: [
+                "WHARF_EDGE_TIER_ORIGIN": "ftp://origin:8081", "WHARF_EDGE_TIER_DISK_BYTES": "5",
+                "WHARF_EDGE_TIER_CA_FILE": scratch.path + "/missing-ca.pem",
+                "WHARF_EDGE_TIER_FETCH_TIMEOUT_MS": "0", "WHARF_EDGE_TIER_MAX_FETCHES": "100000", "WHARF_EDGE_TIER_FULL_CHECK_MS": "1",
+            ])
         #expect(checked.status != 0)
-        for key in ["edge.tier.origin", "edge.tier.ca_file", "edge.tier.disk_bytes", "edge.tier.fetch_timeout_ms", "edge.tier.max_fetches", "edge.tier.full_check_ms"] {
+        for key in [
+            "edge.tier.origin", "edge.tier.ca_file", "edge.tier.disk_bytes", "edge.tier.fetch_timeout_ms", "edge.tier.max_fetches",
+            "edge.tier.full_check_ms",
+        ] {
             #expect(checked.stderr.contains(key + ":") || checked.stdout.contains(key + ":"), "\(key) not reported: \(checked.stderr)")
         }
         for origin in ["http://x:1/a b", "http://user@origin:1", "http://origin:70000", "file:///etc/passwd"] {
-            let edge = try WharfProcess.run(["edge", "--origin", origin, "--store", scratch.path + "/s", "--listen", "127.0.0.1:0",
-                                             "--admin-listen", "127.0.0.1:0"], environment: ["WHARF_ORIGIN_TOKEN": "t"])
+            let edge = try WharfProcess.run(
+                [
+                    "edge", "--origin", origin, "--store", scratch.path + "/s", "--listen", "127.0.0.1:0",
+                    "--admin-listen", "127.0.0.1:0",
+                ], environment: ["WHARF_ORIGIN_TOKEN": "t"])
             #expect(edge.status != 0 && edge.stderr.contains("edge.tier.origin"), "\(origin): \(edge.stderr)")
         }
         // An origin's own store given to a tier edge by mistake is refused and left as it was.
         try scratch.write("site/index.html", "<p>mine</p>")
         let published = try WharfProcess.run(["publish", "demo", scratch.path + "/site", "--store", scratch.path + "/mine"])
         #expect(published.status == 0)
-        let misplaced = try WharfProcess.run(["edge", "--origin", "http://127.0.0.1:1", "--store", scratch.path + "/mine", "--listen", "127.0.0.1:0",
-                                              "--admin-listen", "127.0.0.1:0"], environment: ["WHARF_ORIGIN_TOKEN": "t"])
+        let misplaced = try WharfProcess.run(
+            [
+                "edge", "--origin", "http://127.0.0.1:1", "--store", scratch.path + "/mine", "--listen", "127.0.0.1:0",
+                "--admin-listen", "127.0.0.1:0",
+            ], environment: ["WHARF_ORIGIN_TOKEN": "t"])
         #expect(misplaced.status != 0 && misplaced.stderr.contains("did not make"), "\(misplaced.stderr)")
         let listed = try WharfProcess.run(["deployments", "demo", "--store", scratch.path + "/mine"])
         #expect(listed.status == 0 && listed.stdout.contains("*"), "\(listed.stdout)")
 
         // No token for the origin: refused with where to put one, and nothing listens.
-        let tokenless = try WharfProcess.run(["edge", "--origin", "http://127.0.0.1:1", "--store", scratch.path + "/s",
-                                              "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"], environment: ["WHARF_ORIGIN_TOKEN": ""])
+        let tokenless = try WharfProcess.run(
+            [
+                "edge", "--origin", "http://127.0.0.1:1", "--store", scratch.path + "/s",
+                "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+            ], environment: ["WHARF_ORIGIN_TOKEN": ""])
         #expect(tokenless.status != 0 && tokenless.stderr.contains("WHARF_ORIGIN_TOKEN"), "\(tokenless.stderr)")
         #expect(!tokenless.stderr.contains("edge listening"))
     }
@@ -100,10 +119,15 @@ import WharfTestSupport
                 if path.hasSuffix("/replica/events") {
                     let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
                     if current == .badEvent { return .init(bytes: Array((head + "event: generation\ndata: 12abc\n\n").utf8), hang: true) }
-                    if current == .endlessEventLine { return .init(bytes: Array((head + "data: " + String(repeating: "9", count: 10_000)).utf8), hang: true) }
+                    if current == .endlessEventLine {
+                        return .init(bytes: Array((head + "data: " + String(repeating: "9", count: 10_000)).utf8), hang: true)
+                    }
                     let generation = (try? store.aliasGeneration()) ?? 0
                     let bump = current == .honest ? 0 : 1000 + Int64(mode.value.load(ordering: .relaxed))
-                    return .init(bytes: Array("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\nevent: generation\ndata: \(generation + bump)\n\n".utf8), hang: true)
+                    return .init(
+                        bytes: Array(
+                            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\nevent: generation\ndata: \(generation + bump)\n\n".utf8),
+                        hang: true)
                 }
                 if path.hasSuffix("/replica/state") {
                     guard var state = try? store.replicaState() else { return .init(bytes: []) }

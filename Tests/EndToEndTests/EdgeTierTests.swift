@@ -40,8 +40,10 @@ import WharfTestSupport
     static func curlHTTP2(_ port: Int, _ path: String) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["curl", "-s", "--max-time", "20", "--http2-prior-knowledge", "-o", "/dev/null",
-                             "-w", "%{http_version} %{http_code} %{size_download}", "http://127.0.0.1:\(port)\(path)"]
+        process.arguments = [
+            "curl", "-s", "--max-time", "20", "--http2-prior-knowledge", "-o", "/dev/null",
+            "-w", "%{http_version} %{http_code} %{size_download}", "http://127.0.0.1:\(port)\(path)",
+        ]
         let out = Pipe()
         process.standardOutput = out
         try process.run()
@@ -58,8 +60,11 @@ import WharfTestSupport
         var origin: TierNode? = try TierNode(scratch, name: "origin")
         let originAdmin = origin!.admin
         // Edge 1 also takes HTTP/2 with prior knowledge, to check the 502 over h2 too.
-        var edges = try (0..<3).map { try TierNode(scratch, name: "edge\($0)", origin: originAdmin,
-                                                   environment: $0 == 1 ? ["WHARF_EDGE_H2_CLEARTEXT": "true"] : [:]) }
+        var edges = try (0..<3).map {
+            try TierNode(
+                scratch, name: "edge\($0)", origin: originAdmin,
+                environment: $0 == 1 ? ["WHARF_EDGE_H2_CLEARTEXT": "true"] : [:])
+        }
 
         // Every edge serves v1, every byte as published (identity), and the br variant the origin built.
         for edge in edges {
@@ -80,8 +85,9 @@ import WharfTestSupport
         for i in 0..<20 {
             let (target, text) = i % 2 == 0 ? (first, "v1") : (second, "v2")
             let started = Date()
-            let switched = try CurlResponse.send("POST", "http://127.0.0.1:\(originAdmin)/_wharf/api/apps/demo/rollback",
-                                                 token: TierNode.adminToken, body: #"{"to":"\#(target)"}"#)
+            let switched = try CurlResponse.send(
+                "POST", "http://127.0.0.1:\(originAdmin)/_wharf/api/apps/demo/rollback",
+                token: TierNode.adminToken, body: #"{"to":"\#(target)"}"#)
             #expect(switched.status == 200, "\(switched.body)")
             var pending = Set(edges.indices)
             while !pending.isEmpty && Date().timeIntervalSince(started) < 10 {
@@ -91,9 +97,12 @@ import WharfTestSupport
             #expect(pending.isEmpty, "switch \(i) did not reach edges \(pending)")
             delays.append(Date().timeIntervalSince(started))
         }
-        let p50 = Self.percentile(delays, 0.5), p99 = Self.percentile(delays, 0.99)
-        print(String(format: "edge tier: alias switch reached all 3 edges: p50 %.0f ms, p99 %.0f ms, max %.0f ms over %d switches",
-                     p50 * 1000, p99 * 1000, (delays.max() ?? 0) * 1000, delays.count))
+        let p50 = Self.percentile(delays, 0.5)
+        let p99 = Self.percentile(delays, 0.99)
+        print(
+            String(
+                format: "edge tier: alias switch reached all 3 edges: p50 %.0f ms, p99 %.0f ms, max %.0f ms over %d switches",
+                p50 * 1000, p99 * 1000, (delays.max() ?? 0) * 1000, delays.count))
         #expect(p99 < 2.0)
 
         // Every edge fetches the current deployment (v2 after an odd number of switches), checked byte for byte.
@@ -140,8 +149,9 @@ import WharfTestSupport
         let entry3 = files3["index.html"]!.sha256
         for edge in edges {
             // The new entry point is fetched before anyone asks for it.
-            #expect(eventually(20) { FileManager.default.fileExists(atPath: edge.store + "/blobs/\(entry3.prefix(2))/\(entry3.dropFirst(2))") },
-                    "the v3 entry point was not prefetched")
+            #expect(
+                eventually(20) { FileManager.default.fileExists(atPath: edge.store + "/blobs/\(entry3.prefix(2))/\(entry3.dropFirst(2))") },
+                "the v3 entry point was not prefetched")
             #expect(eventually(20) { (try? RawHTTP.get(edge.port, "/version.txt").text) == "v3" }, "edge did not catch up")
             #expect(eventually(10) { (try? RawHTTP.get(edge.port, "/never.bin"))?.status == 200 })
             #expect(try RawHTTP.get(edge.port, "/never.bin").body.sha256 == files1["never.bin"]!.sha256)
@@ -155,12 +165,16 @@ import WharfTestSupport
         let files = try Self.site(scratch, "v1", version: "1")
         _ = try Self.publish(scratch, "v1", store: scratch.path + "/origin", version: "1")
         // The origin's admin API over TLS with its development certificate (localhost, 127.0.0.1, ::1).
-        let origin = try TierNode(scratch, name: "origin", environment: [
-            "WHARF_EDGE_TLS_ENABLED": "true", "WHARF_EDGE_TLS_LISTEN": "127.0.0.1:0", "WHARF_EDGE_ADMIN_TLS": "true"])
+        let origin = try TierNode(
+            scratch, name: "origin",
+            environment: [
+                "WHARF_EDGE_TLS_ENABLED": "true", "WHARF_EDGE_TLS_LISTEN": "127.0.0.1:0", "WHARF_EDGE_ADMIN_TLS": "true",
+            ])
         let ca = origin.store + "/tls/ca.pem"
         #expect(FileManager.default.fileExists(atPath: ca))
-        let edge = try TierNode(scratch, name: "edge", originURL: "https://localhost:\(origin.admin)",
-                                environment: ["WHARF_EDGE_TIER_CA_FILE": ca])
+        let edge = try TierNode(
+            scratch, name: "edge", originURL: "https://localhost:\(origin.admin)",
+            environment: ["WHARF_EDGE_TIER_CA_FILE": ca])
         #expect(eventually(20) { (try? RawHTTP.get(edge.port, "/version.txt").text) == "v1" }, "\(edge.daemon.stderr)")
         for name in ["big.bin", "app.js", "never.bin"] {
             let response = try RawHTTP.get(edge.port, "/" + name)
@@ -185,17 +199,20 @@ import WharfTestSupport
         #expect(eventually(20) { (try? edge.metric("wharf_tier_origin_generation")) ?? -1 >= 0 })
         // The entry point and what it preloads are prefetched after the import: let that finish.
         var settled = -1.0
-        #expect(eventually(10, every: 0.5) {
-            let now = (try? edge.metric("wharf_tier_fetches_total")) ?? -1
-            defer { settled = now }
-            return now > 0 && now == settled
-        })
+        #expect(
+            eventually(10, every: 0.5) {
+                let now = (try? edge.metric("wharf_tier_fetches_total")) ?? -1
+                defer { settled = now }
+                return now > 0 && now == settled
+            })
         let before = try origin.metric("wharf_replica_blob_requests_total")
         let fetchesBefore = try edge.metric("wharf_tier_fetches_total")
 
         // 200 connections open at once, then 200 requests sent back to back, then read (files the
         // entry point does not name, so nothing prefetched them).
-        let asks: [(String, String)] = [("/big.bin", "identity"), ("/data.json", "br"), ("/data.json", "gzip"), ("/data.json", "identity"), ("/never.bin", "identity")]
+        let asks: [(String, String)] = [
+            ("/big.bin", "identity"), ("/data.json", "br"), ("/data.json", "gzip"), ("/data.json", "identity"), ("/never.bin", "identity"),
+        ]
         var sockets: [(Int32, Int)] = []
         for i in 0..<200 { sockets.append((try RawHTTP.connect(edge.port), i % asks.count)) }
         for (fd, ask) in sockets { RawHTTP.send(fd, RawHTTP.request(asks[ask].0, headers: ["Accept-Encoding": asks[ask].1])) }
@@ -236,8 +253,9 @@ import WharfTestSupport
         let proxy = try TierProxy(upstream: origin.admin)
         defer { proxy.stop() }
         // A response cache too small for app.js: each of its requests reads the disk on the thread pool.
-        let edge = try TierNode(scratch, name: "edge", origin: proxy.port, cacheBytes: 65536,
-                                environment: ["WHARF_EDGE_TIER_FETCH_TIMEOUT_MS": "3000"])
+        let edge = try TierNode(
+            scratch, name: "edge", origin: proxy.port, cacheBytes: 65536,
+            environment: ["WHARF_EDGE_TIER_FETCH_TIMEOUT_MS": "3000"])
         #expect(eventually(20) { (try? RawHTTP.get(edge.port, "/version.txt").text) == "v1" })
 
         // (Files the entry point does not name: app.js may already be on disk, prefetched.)
@@ -249,7 +267,9 @@ import WharfTestSupport
         }
         #expect(proxy.corrupted.load(ordering: .relaxed) >= 3)
         #expect(try edge.metric("wharf_tier_fetch_failures_total", label: #"{reason="mismatch"}"#) >= 3)
-        #expect(!FileManager.default.fileExists(atPath: edge.store + "/blobs/" + String(files["big.bin"]!.sha256.prefix(2)) + "/" + String(files["big.bin"]!.sha256.dropFirst(2))))
+        #expect(
+            !FileManager.default.fileExists(
+                atPath: edge.store + "/blobs/" + String(files["big.bin"]!.sha256.prefix(2)) + "/" + String(files["big.bin"]!.sha256.dropFirst(2))))
 
         // A stalled origin: 504 within the fetch timeout, and what the edge holds on disk is still
         // served while 30 requests for blobs it lacks wait or are turned away.
@@ -301,8 +321,9 @@ import WharfTestSupport
         let origin = try TierNode(scratch, name: "origin")
         let budget = 1 << 20
         // A response cache too small for these bodies: every request reads the disk or fetches.
-        let edge = try TierNode(scratch, name: "edge", origin: origin.admin, cacheBytes: 65536,
-                                environment: ["WHARF_EDGE_TIER_DISK_BYTES": String(budget)])
+        let edge = try TierNode(
+            scratch, name: "edge", origin: origin.admin, cacheBytes: 65536,
+            environment: ["WHARF_EDGE_TIER_DISK_BYTES": String(budget)])
         #expect(eventually(20) { (try? RawHTTP.get(edge.port, "/f0.bin").status) == 200 })
         func onDisk() throws -> Int {
             var total = 0

@@ -11,7 +11,9 @@ import WharfTestSupport
         let store = scratch.path + "/store"
         try scratch.write("site/index.html", "<!doctype html><p>ok</p>")
         #expect(try WharfProcess.run(["publish", "demo", scratch.path + "/site", "--store", store]).status == 0)
-        try scratch.write("wharf.yaml", """
+        try scratch.write(
+            "wharf.yaml",
+            """
             popularity:
               flush_interval_s: 1
             monitor:
@@ -21,8 +23,10 @@ import WharfTestSupport
                 min_responses: 20
             """)
         let daemon = try WharfDaemon(
-            ["serve", "--store", store, "--config", scratch.path + "/wharf.yaml", "--listen", "127.0.0.1:0",
-             "--admin-listen", "127.0.0.1:0", "--workers", "1"],
+            [
+                "serve", "--store", store, "--config", scratch.path + "/wharf.yaml", "--listen", "127.0.0.1:0",
+                "--admin-listen", "127.0.0.1:0", "--workers", "1",
+            ],
             stderrPath: scratch.path + "/serve.log")
         defer { _ = daemon.stop() }
         #expect(await waitUntil(30) { daemon.stderr.contains("edge listening on http://127.0.0.1:") }, "\(daemon.stderr)")

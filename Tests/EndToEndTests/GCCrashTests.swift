@@ -44,8 +44,10 @@ import WharfTestSupport
             for _ in 0..<count {
                 version += 1
                 try writeVersion(scratch, version)
-                let r = try WharfProcess.run(["publish", "site", scratch.path + "/site", "--store", storePath,
-                                              "--inline-threshold", "16384", "--dictionaries", "off"])
+                let r = try WharfProcess.run([
+                    "publish", "site", scratch.path + "/site", "--store", storePath,
+                    "--inline-threshold", "16384", "--dictionaries", "off",
+                ])
                 #expect(r.status == 0, "\(r.stderr)")
             }
         }
@@ -57,7 +59,9 @@ import WharfTestSupport
         #expect(try WharfProcess.run(["gc", "--store", storePath]).status == 0)
         var typical = max(0.05, Date().timeIntervalSince(started))
 
-        var kills = 0, completed = 0, round = 0
+        var kills = 0
+        var completed = 0
+        var round = 0
         let deadline = Date().addingTimeInterval(300)
         while kills < Self.rounds && round < Self.rounds * 3 && Date() < deadline {
             try publish(2)  // two more expire: garbage for this gc

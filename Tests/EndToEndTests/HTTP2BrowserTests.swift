@@ -12,9 +12,11 @@ import Testing
         let output = scratch.path + "/result.json"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", DictionaryBrowserTests.repository.appendingPathComponent("scripts/h2-chromium.py").path,
-                             WharfProcess.binary, DictionaryBrowserTests.repository.appendingPathComponent("demo/site").path,
-                             "--json", output]
+        process.arguments = [
+            "python3", DictionaryBrowserTests.repository.appendingPathComponent("scripts/h2-chromium.py").path,
+            WharfProcess.binary, DictionaryBrowserTests.repository.appendingPathComponent("demo/site").path,
+            "--json", output,
+        ]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

@@ -6,7 +6,9 @@ import Testing
 @Suite struct HardeningConfigTests {
     @Test func validKeysArePrintedAndTheEnvironmentOverridesThem() throws {
         let scratch = ScratchDirectory("wharf-hardening-config")
-        try scratch.write("wharf.yaml", """
+        try scratch.write(
+            "wharf.yaml",
+            """
             edge:
               limits:
                 max_connections_per_address: 64
@@ -26,14 +28,19 @@ import Testing
         let result = try WharfProcess.run(["check-config", "--store", scratch.path + "/store", "--config", scratch.path + "/wharf.yaml"])
         #expect(result.status == 0, "\(result.stderr)")
         let out = result.stdout
-        #expect(out.contains("edge.rate_limit: on, rate 2.5, burst 10, rules [\"shop/api/=5/10\", \"*/downloads/=1/3\"], "
-                             + "exempt [\"10.0.0.0/8\", \"2001:db8::1\"], trusted_proxies [\"192.0.2.10\"], table_entries 65536, "
-                             + "admin_rate 5, admin_burst 20"), "\(out)")
+        #expect(
+            out.contains(
+                "edge.rate_limit: on, rate 2.5, burst 10, rules [\"shop/api/=5/10\", \"*/downloads/=1/3\"], "
+                    + "exempt [\"10.0.0.0/8\", \"2001:db8::1\"], trusted_proxies [\"192.0.2.10\"], table_entries 65536, "
+                    + "admin_rate 5, admin_burst 20"), "\(out)")
         #expect(out.contains("edge.limits.max_connections_per_address: 64"), "\(out)")
         #expect(out.contains("edge.access_log: 'logs/access.log', format json, buffer_bytes 1048576, flush_ms 500"), "\(out)")
-        let overridden = try WharfProcess.run(["check-config", "--store", scratch.path + "/store", "--config", scratch.path + "/wharf.yaml"],
-                                              environment: ["WHARF_EDGE_RATE_LIMIT_ENABLED": "false",
-                                                            "WHARF_EDGE_ACCESS_LOG_FORMAT": "combined"])
+        let overridden = try WharfProcess.run(
+            ["check-config", "--store", scratch.path + "/store", "--config", scratch.path + "/wharf.yaml"],
+            environment: [
+                "WHARF_EDGE_RATE_LIMIT_ENABLED": "false",
+                "WHARF_EDGE_ACCESS_LOG_FORMAT": "combined",
+            ])
         #expect(overridden.stdout.contains("edge.rate_limit: off"), "\(overridden.stdout)")
         #expect(overridden.stdout.contains("format combined"), "\(overridden.stdout)")
     }

@@ -13,7 +13,8 @@ import WharfTestSupport
         #expect(JSONKeyConvention.violations(in: ["deployment_id": 1]) == ["$.deployment_id"])
         #expect(JSONKeyConvention.violations(in: ["jobs": [["ok": 1], ["Bad": 2]]]) == ["$.jobs[1].Bad"])
         #expect(JSONKeyConvention.violations(in: ["a": ["b": ["max-slots": 1]]]) == ["$.a.b.max-slots"])
-        #expect(JSONKeyConvention.violations(in: ["queuedByKind": ["user_push": 1], "x": ["queued_by_kind": [:]]])
+        #expect(
+            JSONKeyConvention.violations(in: ["queuedByKind": ["user_push": 1], "x": ["queued_by_kind": [:]]])
                 == ["$.x.queued_by_kind"], "data maps' keys are data; a snake_case data map name is not")
         #expect(!JSONKeyConvention.isCamelCase("") && !JSONKeyConvention.isCamelCase("9lives") && !JSONKeyConvention.isCamelCase("é"))
         #expect(JSONKeyConvention.violations(inJSON: "{nope", source: "s").count == 1)
@@ -26,7 +27,9 @@ import WharfTestSupport
         let token = try h.register("shop", ["--notify", "http://127.0.0.1:\(receiver.port)/deploys"])
         try h.scratch.write("src/build.sh", BuildFixture.script(sleep: "0.1"))
         chmod(h.scratch.path + "/src/build.sh", 0o755)
-        let config = try h.scratch.write("wharf.yaml", """
+        let config = try h.scratch.write(
+            "wharf.yaml",
+            """
             scheduler:
               tick_ms: 100
               min_slots: 1
@@ -57,13 +60,15 @@ import WharfTestSupport
         // The upload API: open a deployment, send its one blob, finalize with promote.
         let page = Array("<!doctype html><title>shop</title><p>uploaded</p>".utf8)
         let sha = try DeployHarness.sha256(page)
-        let opened = try h.post("/_wharf/api/apps/shop/deploys", token: token,
-                                json: #"{"files":[{"path":"index.html","sha256":"\#(sha)","size":\#(page.count)}],"version":"v1"}"#)
+        let opened = try h.post(
+            "/_wharf/api/apps/shop/deploys", token: token,
+            json: #"{"files":[{"path":"index.html","sha256":"\#(sha)","size":\#(page.count)}],"version":"v1"}"#)
         #expect(opened.status == 201, "\(opened.body)")
         check(opened.body, "POST deploys")
         let deploy = try #require(opened.json["id"] as? String, "\(opened.body)")
-        let put = try h.request("PUT", "/_wharf/api/apps/shop/deploys/\(deploy)/blobs/\(sha)", token: token, body: page,
-                                headers: ["Content-Type: application/octet-stream", DeployHarness.contentDigest(sha)])
+        let put = try h.request(
+            "PUT", "/_wharf/api/apps/shop/deploys/\(deploy)/blobs/\(sha)", token: token, body: page,
+            headers: ["Content-Type: application/octet-stream", DeployHarness.contentDigest(sha)])
         #expect(put.status == 201, "\(put.body)")
         check(put.body, "PUT blob")
         let finalized = try h.post("/_wharf/api/apps/shop/deploys/\(deploy)/finalize", token: token, json: #"{"promote":true}"#)
@@ -73,8 +78,9 @@ import WharfTestSupport
 
         // A build through the job API that is slow for its 0.05 s threshold: a job with attempts,
         // stages, a deployment and a firing slow_build alert.
-        let submitted = try answer("POST", "/_wharf/api/jobs", body: #"{"app":"shop","type":"javascript_web","source":"\#(h.scratch.path)/src","cmd":"./build.sh"}"#,
-                                   expect: 201)
+        let submitted = try answer(
+            "POST", "/_wharf/api/jobs", body: #"{"app":"shop","type":"javascript_web","source":"\#(h.scratch.path)/src","cmd":"./build.sh"}"#,
+            expect: 201)
         let job = try #require(submitted.json["id"] as? Int, "\(submitted.body)")
         let built = try eventually(60, every: 0.2) {
             try h.request("GET", "/_wharf/api/jobs/\(job)", token: h.adminToken).json["state"] as? String == "succeeded"
@@ -84,12 +90,14 @@ import WharfTestSupport
             (try h.request("GET", "/_wharf/api/alerts", token: h.adminToken).json["firing"] as? Int ?? 0) >= 1
         }
         #expect(alerted, "\(h.daemon?.stderr ?? "")")
-        #expect(eventually(20, every: 0.1) { receiver.deliveries.count >= 2 }, "an alert and a deploy notification: \(receiver.deliveries.map(\.body))")
+        #expect(
+            eventually(20, every: 0.1) { receiver.deliveries.count >= 2 }, "an alert and a deploy notification: \(receiver.deliveries.map(\.body))")
         _ = try ServeDemoTests.curl(["-s", "http://127.0.0.1:\(h.edgePort)/apps/shop/"])
 
         // The old snake_case spellings are unknown keys in request bodies (strict bodies: 400 naming the key).
-        let refused = try h.post("/_wharf/api/jobs", token: h.adminToken,
-                                 json: #"{"app":"shop","type":"javascript_web","source":"\#(h.scratch.path)/src","max_attempts":2}"#)
+        let refused = try h.post(
+            "/_wharf/api/jobs", token: h.adminToken,
+            json: #"{"app":"shop","type":"javascript_web","source":"\#(h.scratch.path)/src","max_attempts":2}"#)
         #expect(refused.status == 400 && refused.body.contains(#"unknown key \"max_attempts\""#), "\(refused.body)")
         let registryRefused = try h.post("/_wharf/api/registry", token: h.adminToken, json: #"{"name":"other","output_dir":"dist"}"#)
         #expect(registryRefused.status == 400 && registryRefused.body.contains(#"unknown key \"output_dir\""#), "\(registryRefused.body)")

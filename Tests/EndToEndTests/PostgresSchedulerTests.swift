@@ -40,7 +40,9 @@ import WharfTestSupport
         // Each build logs its start and its end (appends of one short line are atomic). Run by `sh build.sh`,
         // not exec'd: with many builds starting at once, exec of a freshly copied script can fail with
         // ETXTBSY (a copy's write descriptor inherited by another build's fork), exit 126.
-        try scratch.write("src/build.sh", """
+        try scratch.write(
+            "src/build.sh",
+            """
             #!/bin/sh
             echo "$WHARF_JOB_ID start" >> \(runs)
             sleep 0.2
@@ -54,8 +56,10 @@ import WharfTestSupport
         let stores = (0..<3).map { scratch.path + "/store\($0)" }
 
         let n = Self.builds
-        let submitted = try WharfProcess.run(["build", "submit", "soak", "--type", "javascript_web", "--source", scratch.path + "/src",
-                                              "--cmd", "sh build.sh", "--force", "--count", String(n), "--store", stores[0], "--config", config])
+        let submitted = try WharfProcess.run([
+            "build", "submit", "soak", "--type", "javascript_web", "--source", scratch.path + "/src",
+            "--cmd", "sh build.sh", "--force", "--count", String(n), "--store", stores[0], "--config", config,
+        ])
         #expect(submitted.status == 0, "\(submitted.stderr)")
         #expect(submitted.stdout.split(separator: "\n").count == n)
 
@@ -76,8 +80,9 @@ import WharfTestSupport
             #expect(ready, "round \(round): \(daemons[0].stderr)")
             killedOwners.append(try query("SELECT DISTINCT lease_owner FROM job WHERE lease_owner LIKE '%-\(victim)-%'"))
             #expect(daemons[0].stop(SIGKILL) == SIGKILL)
-            daemons[0] = try WharfDaemon(["scheduler", "--store", stores[0], "--config", config],
-                                         stderrPath: scratch.path + "/scheduler0-\(round).log")
+            daemons[0] = try WharfDaemon(
+                ["scheduler", "--store", stores[0], "--config", config],
+                stderrPath: scratch.path + "/scheduler0-\(round).log")
         }
         let settled = try eventually(600, every: 0.25) {
             try query("SELECT count(*) FROM job WHERE state IN ('queued', 'running')") == "0"
@@ -88,22 +93,28 @@ import WharfTestSupport
         #expect(settled, "\(states)")
 
         // None lost: every job succeeded, with exactly one successful attempt.
-        let unsuccessful = try query("""
+        let unsuccessful = try query(
+            """
             SELECT j.id, j.state, j.error, string_agg(a.attempt || ':' || coalesce(a.outcome, '-') || '@' || a.owner, ' ' ORDER BY a.attempt)
             FROM job j LEFT JOIN job_attempt a ON a.job_id = j.id WHERE j.state <> 'succeeded' GROUP BY j.id LIMIT 20
             """)
         #expect(try query("SELECT count(*) FROM job WHERE state = 'succeeded'") == String(n), "\(unsuccessful)")
-        #expect(try query("""
-            SELECT count(*) FROM job j WHERE (SELECT count(*) FROM job_attempt a WHERE a.job_id = j.id AND a.outcome = 'succeeded') <> 1
-            """) == "0")
+        #expect(
+            try query(
+                """
+                SELECT count(*) FROM job j WHERE (SELECT count(*) FROM job_attempt a WHERE a.job_id = j.id AND a.outcome = 'succeeded') <> 1
+                """) == "0")
         // No two attempts of a job overlap in the record.
-        #expect(try query("""
-            SELECT count(*) FROM job_attempt a JOIN job_attempt b ON a.job_id = b.job_id AND a.attempt < b.attempt
-            WHERE a.ended_at IS NULL OR a.ended_at > b.started_at
-            """) == "0")
+        #expect(
+            try query(
+                """
+                SELECT count(*) FROM job_attempt a JOIN job_attempt b ON a.job_id = b.job_id AND a.attempt < b.attempt
+                WHERE a.ended_at IS NULL OR a.ended_at > b.started_at
+                """) == "0")
         // The kills landed mid-build: their leases expired and those jobs ran again elsewhere.
-        let expired = Set(try query("SELECT DISTINCT job_id FROM job_attempt WHERE outcome = 'lease_expired'")
-            .split(separator: "\n").map(String.init))
+        let expired = Set(
+            try query("SELECT DISTINCT job_id FROM job_attempt WHERE outcome = 'lease_expired'")
+                .split(separator: "\n").map(String.init))
         #expect(!expired.isEmpty, "no lease expired: \(killedOwners)")
         // Every scheduler took part (3 + the 2 restarts of the first).
         let owners = Int(try query("SELECT count(DISTINCT owner) FROM job_attempt")) ?? 0
@@ -115,8 +126,9 @@ import WharfTestSupport
         #expect(completions.count == n, "\(completions.count) of \(n) builds completed")
         let twice = completions.filter { $0.value > 1 }.map(\.key)
         #expect(twice.allSatisfy(expired.contains), "ran twice without a lost lease: \(twice.filter { !expired.contains($0) })")
-        print("pg soak: \(n) builds on 3 schedulers (one killed twice) in \(String(format: "%.1f", seconds)) s; "
-              + "\(expired.count) jobs rescued from expired leases; \(twice.count) builds completed twice")
+        print(
+            "pg soak: \(n) builds on 3 schedulers (one killed twice) in \(String(format: "%.1f", seconds)) s; "
+                + "\(expired.count) jobs rescued from expired leases; \(twice.count) builds completed twice")
     }
 
     /// Three `wharf serve` processes (edge, scheduler and cron each, their own stores) on one PostgreSQL,
@@ -127,7 +139,9 @@ import WharfTestSupport
         let url = try server.createDatabase(prefix: "cron")
         let database = String(url.split(separator: "/").last!)
         let scratch = ScratchDirectory("wharf-pg-cron")
-        let config = try scratch.write("wharf.yaml", """
+        let config = try scratch.write(
+            "wharf.yaml",
+            """
             scheduler:
               database: \(url)
               min_slots: 0
@@ -140,20 +154,24 @@ import WharfTestSupport
               warm_schedule: "* * * * *"
             """)
         let servers = try (0..<3).map { i in
-            try WharfDaemon(["serve", "--store", scratch.path + "/store\(i)", "--config", config, "--listen", "127.0.0.1:0",
-                             "--admin-listen", "127.0.0.1:0", "--workers", "1"],
-                            stderrPath: scratch.path + "/serve\(i).log", environment: ["WHARF_ADMIN_TOKEN": "cron-test-token-0123456789abcdef"])
+            try WharfDaemon(
+                [
+                    "serve", "--store", scratch.path + "/store\(i)", "--config", config, "--listen", "127.0.0.1:0",
+                    "--admin-listen", "127.0.0.1:0", "--workers", "1",
+                ],
+                stderrPath: scratch.path + "/serve\(i).log", environment: ["WHARF_ADMIN_TOKEN": "cron-test-token-0123456789abcdef"])
         }
         defer { for s in servers { _ = s.stop() } }
         for s in servers { #expect(await waitUntil(30) { s.stderr.contains("cron ticking") }, "\(s.stderr)") }
         // The next minute boundary after all three run, then a few of their 1 s ticks.
         let now = Date().timeIntervalSince1970
         let tick = (now / 60).rounded(.down) * 60 + 60
-        #expect(await waitUntil(70, every: 0.5) {
-            Date().timeIntervalSince1970 > tick + 4
-                && (try? server.query("SELECT count(*) FROM cron_fire WHERE scheduled_for = \(Int(tick))", database: database))?
-                    .trimmingCharacters(in: .whitespacesAndNewlines) == "1"
-        })
+        #expect(
+            await waitUntil(70, every: 0.5) {
+                Date().timeIntervalSince1970 > tick + 4
+                    && (try? server.query("SELECT count(*) FROM cron_fire WHERE scheduled_for = \(Int(tick))", database: database))?
+                        .trimmingCharacters(in: .whitespacesAndNewlines) == "1"
+            })
         let fired = servers.map { $0.stderr.components(separatedBy: "cron nightly-warm: succeeded").count - 1 }
         #expect(fired.reduce(0, +) == 1, "firings per server: \(fired)")
         #expect(try server.query("SELECT count(*) FROM cron_fire", database: database).trimmingCharacters(in: .whitespacesAndNewlines) == "1")

@@ -10,8 +10,12 @@ import WharfTestSupport
 @Suite struct PublishSettingsTests {
     @Test func filesOutsideTheAllowListAreRefusedWith415AndNothingChanges() throws {
         let h = DeployHarness("wharf-allowed-types")
-        let token = try h.register("shop", ["--host", "shop.types.test", "--allow-type", "text/html", "--allow-type", "text/*",
-                                            "--allow-type", ".APK", "--allow-type", "image/png"])
+        let token = try h.register(
+            "shop",
+            [
+                "--host", "shop.types.test", "--allow-type", "text/html", "--allow-type", "text/*",
+                "--allow-type", ".APK", "--allow-type", "image/png",
+            ])
         try h.start()
         defer { h.stop() }
         try h.scratch.write("good/index.html", "<!doctype html><title>typed</title>\n")
@@ -30,8 +34,9 @@ import WharfTestSupport
         #expect(refused.stderr.contains("assets/app.wasm") && refused.stderr.contains("not an allowed type"), "\(refused.stderr)")
         let h64 = String(repeating: "a", count: 64)
         for path in ["tool.exe", "x.svg", "noextension"] {
-            let reply = try h.post("/_wharf/api/apps/shop/deploys", token: token,
-                                   json: #"{"files":[{"path":"\#(path)","sha256":"\#(h64)","size":1}]}"#)
+            let reply = try h.post(
+                "/_wharf/api/apps/shop/deploys", token: token,
+                json: #"{"files":[{"path":"\#(path)","sha256":"\#(h64)","size":1}]}"#)
             #expect(reply.status == 415, "\(path): \(reply.status) \(reply.body)")
         }
         // Archive time: tar and zip, refused before the file's bytes are staged.
@@ -40,8 +45,9 @@ import WharfTestSupport
         #expect(try ArchiveUploadTests.tar(["-C", h.scratch.path + "/archive", "-czf", h.scratch.path + "/bad.tgz", "."]) == 0)
         #expect(try ZipArchiveUploadTests.zip(h.scratch.path + "/archive", [], output: h.scratch.path + "/bad.zip") == 0)
         for name in ["bad.tgz", "bad.zip"] {
-            let reply = try h.request("POST", "/_wharf/api/apps/shop/archives?promote=1", token: token,
-                                      body: Array(try Data(contentsOf: URL(fileURLWithPath: h.scratch.path + "/" + name))))
+            let reply = try h.request(
+                "POST", "/_wharf/api/apps/shop/archives?promote=1", token: token,
+                body: Array(try Data(contentsOf: URL(fileURLWithPath: h.scratch.path + "/" + name))))
             #expect(reply.status == 415, "\(name): \(reply.body)")
             #expect(reply.body.contains("run.sh"), "\(name): \(reply.body)")
         }
@@ -113,8 +119,9 @@ import WharfTestSupport
         #expect(update == 0)
         // Point the alias at the old v5: live and previous (v4) stay though old.
         let list = try WharfProcess.run(["deployments", "aged", "--store", store]).stdout
-        let v5 = try #require(list.split(separator: "\n").first { $0.contains(" v5 ") || $0.hasSuffix(" v5") }?
-            .split(separator: " ").first { $0.count > 20 }.map(String.init), "\(list)")
+        let v5 = try #require(
+            list.split(separator: "\n").first { $0.contains(" v5 ") || $0.hasSuffix(" v5") }?
+                .split(separator: " ").first { $0.count > 20 }.map(String.init), "\(list)")
         #expect(try WharfProcess.run(["rollback", "aged", v5, "--store", store]).status == 0)
         #expect(try WharfProcess.run(["gc", "--store", store]).status == 0)
         #expect(try Self.versions(store, "aged") == ["v11", "v10", "v9", "v5", "v4"])
@@ -122,8 +129,9 @@ import WharfTestSupport
         let verify = try WharfProcess.run(["verify", "--store", store])
         #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
         // The live deployment is still served.
-        let edge = try WharfDaemon(["edge", "--store", store, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--workers", "1"],
-                                   stderrPath: scratch.path + "/edge.log")
+        let edge = try WharfDaemon(
+            ["edge", "--store", store, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--workers", "1"],
+            stderrPath: scratch.path + "/edge.log")
         defer { _ = edge.stop() }
         #expect(eventually(60, { edge.stderr.contains("admin API on") }))
         let port = try #require(SchedulerAPITests.port(after: "edge listening on http://127.0.0.1:", in: edge.stderr))

@@ -12,7 +12,8 @@ import WharfTestSupport
 @Suite(.serialized) struct PushHookTests {
     @Test func aSignedPushBuildsFromTheBareRepositoryAndTheEdgeServesIt() throws {
         let h = DeployHarness("push-hook")
-        let origin = h.scratch.path + "/origin.git", work = h.scratch.path + "/work"
+        let origin = h.scratch.path + "/origin.git"
+        let work = h.scratch.path + "/work"
         try Self.git(["init", "-q", "--bare", "-b", "main", origin])
         try Self.git(["init", "-q", "-b", "main", work])
         try Self.git(["-C", work, "config", "user.email", "ci@example.test"])
@@ -20,9 +21,14 @@ import WharfTestSupport
         _ = try h.scratch.write("work/build.sh", "mkdir -p site && printf '<h1>built %s</h1>' \"$(cat version.txt)\" > site/index.html\n")
         let first = try Self.commit(work, version: "v1", origin: origin)
 
-        let shopSecretFile = h.scratch.path + "/shop.secret", filesSecretFile = h.scratch.path + "/files.secret"
-        let shopToken = try h.register("shop", ["--git", origin, "--branch", "main", "--build-cmd", "sh build.sh", "--output-dir", "site",
-                                                "--type", "javascript_web", "--webhook-secret-file", shopSecretFile])
+        let shopSecretFile = h.scratch.path + "/shop.secret"
+        let filesSecretFile = h.scratch.path + "/files.secret"
+        let shopToken = try h.register(
+            "shop",
+            [
+                "--git", origin, "--branch", "main", "--build-cmd", "sh build.sh", "--output-dir", "site",
+                "--type", "javascript_web", "--webhook-secret-file", shopSecretFile,
+            ])
         let filesToken = try h.register("files", ["--webhook-secret-file", filesSecretFile])
         let secret = try String(contentsOfFile: shopSecretFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let filesSecret = try String(contentsOfFile: filesSecretFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -32,13 +38,19 @@ import WharfTestSupport
         let scheduler = try WharfDaemon(["scheduler", "--store", h.store, "--config", config], stderrPath: h.scratch.path + "/scheduler.log")
         defer { _ = scheduler.stop() }
 
-        func push(_ app: String, ref: String = "refs/heads/main", after: String, delivery: String, secret: String,
-                  event: String = "push", extra: String = "") throws -> DeployHarness.Reply {
-            let body = Array(#"{"ref":"\#(ref)","before":"\#(String(repeating: "0", count: 40))","after":"\#(after)","#.utf8)
+        func push(
+            _ app: String, ref: String = "refs/heads/main", after: String, delivery: String, secret: String,
+            event: String = "push", extra: String = ""
+        ) throws -> DeployHarness.Reply {
+            let body =
+                Array(#"{"ref":"\#(ref)","before":"\#(String(repeating: "0", count: 40))","after":"\#(after)","#.utf8)
                 + Array(#""repository":{"clone_url":"https://attacker.example/evil.git"}\#(extra)}"#.utf8)
-            return try h.request("POST", "/_wharf/hooks/github/\(app)", token: nil, body: body,
-                                 headers: ["X-GitHub-Event: \(event)", "X-GitHub-Delivery: \(delivery)",
-                                           "X-Hub-Signature-256: sha256=\(try Self.hmac(body, key: secret))"])
+            return try h.request(
+                "POST", "/_wharf/hooks/github/\(app)", token: nil, body: body,
+                headers: [
+                    "X-GitHub-Event: \(event)", "X-GitHub-Delivery: \(delivery)",
+                    "X-Hub-Signature-256: sha256=\(try Self.hmac(body, key: secret))",
+                ])
         }
         func jobs() throws -> [[String: Any]] {
             let out = try WharfProcess.run(["jobs", "--store", h.store, "--json"]).stdout
@@ -46,31 +58,41 @@ import WharfTestSupport
         }
 
         // Refusals and ignored pushes: each answered, nothing queued.
-        let ping = try h.request("POST", "/_wharf/hooks/github/shop", token: nil, body: Array(#"{"zen":"hi"}"#.utf8),
-                                 headers: ["X-GitHub-Event: ping", "X-GitHub-Delivery: p1",
-                                           "X-Hub-Signature-256: sha256=\(try Self.hmac(Array(#"{"zen":"hi"}"#.utf8), key: secret))"])
+        let ping = try h.request(
+            "POST", "/_wharf/hooks/github/shop", token: nil, body: Array(#"{"zen":"hi"}"#.utf8),
+            headers: [
+                "X-GitHub-Event: ping", "X-GitHub-Delivery: p1",
+                "X-Hub-Signature-256: sha256=\(try Self.hmac(Array(#"{"zen":"hi"}"#.utf8), key: secret))",
+            ])
         #expect(ping.status == 200, "\(ping.body)")
         #expect(try push("shop", ref: "refs/heads/feature", after: first, delivery: "d-other", secret: secret).json["status"] as? String == "ignored")
-        #expect(try push("shop", after: String(repeating: "0", count: 40), delivery: "d-del", secret: secret, extra: #","deleted":true"#).status == 200)
+        #expect(
+            try push("shop", after: String(repeating: "0", count: 40), delivery: "d-del", secret: secret, extra: #","deleted":true"#).status == 200)
         #expect(try push("shop", after: first, delivery: "d-bad", secret: String(repeating: "a", count: 64)).status == 401)
-        let unsigned = try h.request("POST", "/_wharf/hooks/github/shop", token: nil, body: Array("{}".utf8),
-                                     headers: ["X-GitHub-Event: push", "X-GitHub-Delivery: d-none"])
+        let unsigned = try h.request(
+            "POST", "/_wharf/hooks/github/shop", token: nil, body: Array("{}".utf8),
+            headers: ["X-GitHub-Event: push", "X-GitHub-Delivery: d-none"])
         #expect(unsigned.status == 401)
         #expect(try push("nosuchapp", after: first, delivery: "d-404", secret: secret).status == 404)
         #expect(try push("files", after: first, delivery: "d-409", secret: filesSecret).status == 409, "uploads-only app")
         let garbage = Array("{not json".utf8)
-        let malformed = try h.request("POST", "/_wharf/hooks/github/shop", token: nil, body: garbage,
-                                      headers: ["X-GitHub-Event: push", "X-GitHub-Delivery: d-400",
-                                                "X-Hub-Signature-256: sha256=\(try Self.hmac(garbage, key: secret))"])
+        let malformed = try h.request(
+            "POST", "/_wharf/hooks/github/shop", token: nil, body: garbage,
+            headers: [
+                "X-GitHub-Event: push", "X-GitHub-Delivery: d-400",
+                "X-Hub-Signature-256: sha256=\(try Self.hmac(garbage, key: secret))",
+            ])
         #expect(malformed.status == 400, "\(malformed.body)")
         let huge = [UInt8](repeating: 0x20, count: (1 << 20) + 10)
-        let oversized = try h.request("POST", "/_wharf/hooks/github/shop", token: nil, body: huge,
-                                      headers: ["X-GitHub-Event: push", "X-Hub-Signature-256: sha256=\(try Self.hmac(huge, key: secret))"])
+        let oversized = try h.request(
+            "POST", "/_wharf/hooks/github/shop", token: nil, body: huge,
+            headers: ["X-GitHub-Event: push", "X-Hub-Signature-256: sha256=\(try Self.hmac(huge, key: secret))"])
         #expect(oversized.status == 413)
         let genericBody = #"{"ref":"main","commit":"\#(first)"}"#
         #expect(try h.request("POST", "/_wharf/hooks/generic/shop", token: nil, body: Array(genericBody.utf8)).status == 401)
         #expect(try h.request("POST", "/_wharf/hooks/generic/shop", token: filesToken, body: Array(genericBody.utf8)).status == 403)
-        #expect(try h.request("POST", "/_wharf/hooks/generic/shop", token: shopToken, body: Array(#"{"ref":"main","commit":"zz"}"#.utf8)).status == 400)
+        #expect(
+            try h.request("POST", "/_wharf/hooks/generic/shop", token: shopToken, body: Array(#"{"ref":"main","commit":"zz"}"#.utf8)).status == 400)
         #expect(try jobs().isEmpty, "nothing may be queued by a refused or ignored hook")
 
         // The signed push to main: queued once, a replay of the same delivery queues nothing.
@@ -85,7 +107,8 @@ import WharfTestSupport
             try ServeDemoTests.curl(["http://127.0.0.1:\(h.edgePort)/apps/shop/"]).out
         }
         let built = try eventually(90, every: 0.25) { try served().contains("built v1") }
-        let servedNow = try served(), jobsNow = try jobs()
+        let servedNow = try served()
+        let jobsNow = try jobs()
         #expect(built, "served: \(servedNow)\njobs: \(jobsNow)\n\(scheduler.stderr)")
         let job = try jobs().first
         #expect(job?["kind"] as? String == "user_push" && job?["state"] as? String == "succeeded", "\(String(describing: job))")
@@ -94,11 +117,15 @@ import WharfTestSupport
 
         // The generic hook with the app's deploy token builds the next commit.
         let second = try Self.commit(work, version: "v2", origin: origin)
-        let generic = try h.request("POST", "/_wharf/hooks/generic/shop", token: shopToken,
-                                    body: Array(#"{"ref":"main","commit":"\#(second)","delivery":"ci-42"}"#.utf8))
+        let generic = try h.request(
+            "POST", "/_wharf/hooks/generic/shop", token: shopToken,
+            body: Array(#"{"ref":"main","commit":"\#(second)","delivery":"ci-42"}"#.utf8))
         #expect(generic.status == 202, "\(generic.body)")
-        #expect(try h.request("POST", "/_wharf/hooks/generic/shop", token: shopToken,
-                              body: Array(#"{"ref":"main","commit":"\#(second)","delivery":"ci-42"}"#.utf8)).json["status"] as? String == "ignored")
+        #expect(
+            try h.request(
+                "POST", "/_wharf/hooks/generic/shop", token: shopToken,
+                body: Array(#"{"ref":"main","commit":"\#(second)","delivery":"ci-42"}"#.utf8)
+            ).json["status"] as? String == "ignored")
         #expect(try eventually(90, every: 0.25) { try served().contains("built v2") }, "\(scheduler.stderr)")
         #expect(try jobs().count == 2)
     }
@@ -106,7 +133,8 @@ import WharfTestSupport
     /// A push of a commit the repository does not have fails the build at the fetch, with the reason.
     @Test func aCommitMissingFromTheRepositoryFailsAtTheFetch() throws {
         let h = DeployHarness("push-hook-missing")
-        let origin = h.scratch.path + "/origin.git", work = h.scratch.path + "/work"
+        let origin = h.scratch.path + "/origin.git"
+        let work = h.scratch.path + "/work"
         try Self.git(["init", "-q", "--bare", "-b", "main", origin])
         try Self.git(["init", "-q", "-b", "main", work])
         try Self.git(["-C", work, "config", "user.email", "ci@example.test"])

@@ -8,7 +8,9 @@ import Testing
 @Suite struct SandboxConfigTests {
     @Test func checkConfigPrintsTheSandboxAndTheLimitsPerTypeAndApp() throws {
         let scratch = ScratchDirectory("wharf-sandbox-config")
-        try scratch.write("wharf.yaml", """
+        try scratch.write(
+            "wharf.yaml",
+            """
             scheduler:
               sandbox:
                 mode: auto
@@ -74,11 +76,14 @@ import Testing
         try scratch.write("wharf.yaml", "scheduler:\n  limits:\n    flutter_android:\n      memory_bytes: 8589934592\n")
         let store = scratch.path + "/store"
         let config = scratch.path + "/wharf.yaml"
-        let submitted = try WharfProcess.run(["build", "submit", "app1", "--type", "flutter_android", "--source", scratch.path + "/src",
-                                              "--store", store, "--config", config])
+        let submitted = try WharfProcess.run([
+            "build", "submit", "app1", "--type", "flutter_android", "--source", scratch.path + "/src",
+            "--store", store, "--config", config,
+        ])
         #expect(submitted.status == 0, "\(submitted.stderr)")
         let explained = try WharfProcess.run(["jobs", "explain", "1", "--store", store, "--config", config])
-        #expect(explained.stdout.contains("limits: memory 8 GiB, cpus 2, processes 512, disk 10 GiB, open files 4096, timeout 1800 s"),
-                "\(explained.stdout)")
+        #expect(
+            explained.stdout.contains("limits: memory 8 GiB, cpus 2, processes 512, disk 10 GiB, open files 4096, timeout 1800 s"),
+            "\(explained.stdout)")
     }
 }

@@ -14,8 +14,10 @@ import WharfTestSupport
         try scratch.write("wharf.yaml", "scheduler:\n  tick_ms: 100\n  lease_s: 5\n")
         let token = "test-token-\(UInt32.random(in: 0...UInt32.max))"
         let daemon = try WharfDaemon(
-            ["serve", "--store", store, "--config", scratch.path + "/wharf.yaml", "--listen", "127.0.0.1:0",
-             "--admin-listen", "127.0.0.1:0", "--workers", "1"],
+            [
+                "serve", "--store", store, "--config", scratch.path + "/wharf.yaml", "--listen", "127.0.0.1:0",
+                "--admin-listen", "127.0.0.1:0", "--workers", "1",
+            ],
             stderrPath: scratch.path + "/serve.log", environment: ["WHARF_ADMIN_TOKEN": token])
         #expect(eventually(20) { daemon.stderr.contains("admin API on") }, "\(daemon.stderr)")
         let admin = try #require(Self.port(after: "admin API on http://127.0.0.1:", in: daemon.stderr), "\(daemon.stderr)")
@@ -74,7 +76,8 @@ import WharfTestSupport
         #expect(try CurlResponse.send("GET", api + "/jobs?status=queued", token: token).body == "[]")
         #expect(try CurlResponse.send("GET", api + "/jobs?status=bogus", token: token).status == 400)
         let explained = try #require(try CurlResponse.send("GET", api + "/jobs/\(id)/explain", token: token).json() as? [String: Any])
-        #expect((explained["factors"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
+        #expect(
+            (explained["factors"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
                 == ["age", "kind", "hint", "popularity", "cost", "fair share", "attempts"])
         let slots = try #require(try CurlResponse.send("GET", api + "/slots", token: token).json() as? [String: Any])
         #expect((slots["slots"] as? [Any])?.isEmpty == false)
@@ -93,10 +96,11 @@ import WharfTestSupport
         #expect(try CurlResponse.send("GET", api + "/jobs/99999", token: token).status == 404)
         #expect(try CurlResponse.send("GET", api + "/jobs/abc", token: token).status == 400)
         #expect(try CurlResponse.send("DELETE", api + "/jobs/\(id)", token: token).status == 405)
-        #expect(eventually(20, every: 0.25) {
-            (try? CurlResponse.send("GET", api + "/jobs/\(laterID)", token: token).json() as? [String: Any])??["state"] as? String
-                == "cancelled"
-        })
+        #expect(
+            eventually(20, every: 0.25) {
+                (try? CurlResponse.send("GET", api + "/jobs/\(laterID)", token: token).json() as? [String: Any])??["state"] as? String
+                    == "cancelled"
+            })
 
         #expect(daemon.stop(SIGTERM) == 0, "\(daemon.stderr)")
     }

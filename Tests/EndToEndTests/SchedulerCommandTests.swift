@@ -17,7 +17,9 @@ import WharfTestSupport
         init(script: String = BuildFixture.script(), schedulerKeys: String = "") throws {
             try scratch.write("src/build.sh", script)
             chmod(scratch.path + "/src/build.sh", 0o755)
-            try scratch.write("wharf.yaml", """
+            try scratch.write(
+                "wharf.yaml",
+                """
                 scheduler:
                   tick_ms: 100
                   lease_s: 3
@@ -45,10 +47,14 @@ import WharfTestSupport
             (["build", "submit", "shop", "--type", "javascript_web", "--source", f.source + "/build.sh"], "is not a directory"),
             (["build", "submit", "shop", "--type", "javascript_web", "--source", f.source, "--priority", "urgent"], "invalid priority 'urgent'"),
             (["build", "submit", "shop", "--type", "javascript_web", "--source", f.source, "--priority", "7"], "invalid priority '7'"),
-            (["build", "submit", "shop", "--type", "javascript_web", "--source", f.source, "--cmd", "./missing.sh"],
-             "build command './missing.sh' not found"),
-            (["build", "submit", "shop", "--type", "javascript_web", "--source", f.source, "--cmd", "no-such-tool-xyz --go"],
-             "build command 'no-such-tool-xyz' not found"),
+            (
+                ["build", "submit", "shop", "--type", "javascript_web", "--source", f.source, "--cmd", "./missing.sh"],
+                "build command './missing.sh' not found"
+            ),
+            (
+                ["build", "submit", "shop", "--type", "javascript_web", "--source", f.source, "--cmd", "no-such-tool-xyz --go"],
+                "build command 'no-such-tool-xyz' not found"
+            ),
             (["build", "submit", "shop", "--type", "javascript_web", "--source", f.source, "--cmd", "   "], "invalid build command"),
             (["build", "submit", "shop/../x", "--type", "javascript_web", "--source", f.source], "invalid app name"),
             (["build", "submit", "shop", "--type", "javascript_web", "--source", f.source, "--kind", "nightly"], "invalid kind 'nightly'"),
@@ -129,8 +135,10 @@ import WharfTestSupport
         follower.standardOutput = followed
         try follower.run()
 
-        let daemon = try WharfDaemon(["scheduler", "--store", f.store, "--config", f.config,
-                                      ], stderrPath: f.scratch.path + "/scheduler.log")
+        let daemon = try WharfDaemon(
+            [
+                "scheduler", "--store", f.store, "--config", f.config,
+            ], stderrPath: f.scratch.path + "/scheduler.log")
         let settled = try eventually(60, every: 0.25) {
             let jobs = try JobRow.list(store: f.store)
             return jobs.count == 3 && jobs.allSatisfy(\.isFinal)
@@ -203,8 +211,9 @@ import WharfTestSupport
 
     @Test func aStopDuringALongBuildAbandonsItToItsLeaseAndKillsItsProcessGroup() throws {
         // Without the sandbox: the build writes its pid beside the store for the test to read.
-        let f = try Fixture(script: "#!/bin/sh\necho $$ > ../../../build.pid\nsleep 30 &\nwait\n",
-                            schedulerKeys: "  shutdown_grace_s: 0.5\n  sandbox:\n    mode: none")
+        let f = try Fixture(
+            script: "#!/bin/sh\necho $$ > ../../../build.pid\nsleep 30 &\nwait\n",
+            schedulerKeys: "  shutdown_grace_s: 0.5\n  sandbox:\n    mode: none")
         // The working copy is <store>/sandbox/work/job-1-attempt-1: three levels up is the store.
         #expect(try f.submit("slow", ["--cmd", "./build.sh"]).status == 0)
         let daemon = try WharfDaemon(["scheduler", "--store", f.store, "--config", f.config], stderrPath: f.scratch.path + "/s.log")
@@ -228,8 +237,9 @@ import WharfTestSupport
         #expect(plain.status == 0, "\(plain.stderr)")
         #expect(plain.stdout.contains("scheduler.slots: 1...10, tick_ms 500, lease_s 60.0"), "\(plain.stdout)")
         #expect(plain.stdout.contains("fair_share 300.0, attempts 200.0"))
-        let overridden = try WharfProcess.run(["check-config", "--config", documented],
-                                              environment: ["WHARF_SCHEDULER_MAX_SLOTS": "3", "WHARF_SCHEDULER_WEIGHTS_KIND": "7"])
+        let overridden = try WharfProcess.run(
+            ["check-config", "--config", documented],
+            environment: ["WHARF_SCHEDULER_MAX_SLOTS": "3", "WHARF_SCHEDULER_WEIGHTS_KIND": "7"])
         #expect(overridden.stdout.contains("scheduler.slots: 1...3"), "\(overridden.stdout)")
         #expect(overridden.stdout.contains("kind 7.0"))
     }

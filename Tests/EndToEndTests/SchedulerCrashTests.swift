@@ -16,7 +16,8 @@ import WharfTestSupport
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { name in
             guard let pid = Int32(name), let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(name)/cwd"),
-                  cwd.hasPrefix(root + "/"), SchedulerCommandTests.isAlive(pid) else { return nil }
+                cwd.hasPrefix(root + "/"), SchedulerCommandTests.isAlive(pid)
+            else { return nil }
             return pid
         }
     }
@@ -29,7 +30,9 @@ import WharfTestSupport
         // own process groups, and not writing to their dead scheduler's pipes) outlive the lease. A per-job
         // lock holding the builder's pid records any attempt that starts while an earlier one still lives
         // (outside the sandbox, which would give each build its own /proc and keep it from the shared locks).
-        try scratch.write("src/build.sh", """
+        try scratch.write(
+            "src/build.sh",
+            """
             #!/bin/sh
             job=$(basename "$PWD" | cut -d- -f2)
             locks=../../../locks
@@ -50,7 +53,9 @@ import WharfTestSupport
             """)
         chmod(scratch.path + "/src/build.sh", 0o755)
         // Short leases so the restarted scheduler rescues the killed one's jobs within seconds.
-        try scratch.write("wharf.yaml", """
+        try scratch.write(
+            "wharf.yaml",
+            """
             scheduler:
               min_slots: 2
               max_slots: 5
@@ -63,8 +68,10 @@ import WharfTestSupport
             """)
         let apps = (1...5).map { "crash\($0)" }
         for app in apps {
-            let submitted = try WharfProcess.run(["build", "submit", app, "--type", "javascript_web", "--source", scratch.path + "/src",
-                                                  "--kind", "user_push", "--store", store, "--config", config])
+            let submitted = try WharfProcess.run([
+                "build", "submit", app, "--type", "javascript_web", "--source", scratch.path + "/src",
+                "--kind", "user_push", "--store", store, "--config", config,
+            ])
             #expect(submitted.status == 0, "\(submitted.stderr)")
         }
 

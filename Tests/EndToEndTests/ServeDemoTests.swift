@@ -40,9 +40,12 @@ import Testing
         let scratch = ScratchDirectory("wharf-serve-demo")
         let store = scratch.path + "/store"
         #expect(try WharfProcess.run(["publish", "demo", Self.demoSite, "--store", store]).status == 0)
-        let port = Self.freePort(), admin = Self.freePort()
-        let server = try WharfProcess.start(["edge", "--store", store, "--listen", "127.0.0.1:\(port)",
-                                             "--admin-listen", "127.0.0.1:\(admin)", "--workers", "2"])
+        let port = Self.freePort()
+        let admin = Self.freePort()
+        let server = try WharfProcess.start([
+            "edge", "--store", store, "--listen", "127.0.0.1:\(port)",
+            "--admin-listen", "127.0.0.1:\(admin)", "--workers", "2",
+        ])
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         var index = ""
         for _ in 0..<100 {

@@ -12,11 +12,13 @@ import WharfTestSupport
         let scratch = ScratchDirectory("wharf-serve-tls")
         let store = scratch.path + "/store"
         #expect(try WharfProcess.run(["publish", "demo", ServeDemoTests.demoSite, "--store", store]).status == 0)
-        let daemon = try WharfDaemon(["edge", "--store", store, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--workers", "1"],
-                                     stderrPath: scratch.path + "/edge.log",
-                                     environment: ["WHARF_EDGE_TLS_ENABLED": "true", "WHARF_EDGE_TLS_LISTEN": "127.0.0.1:0"])
+        let daemon = try WharfDaemon(
+            ["edge", "--store", store, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--workers", "1"],
+            stderrPath: scratch.path + "/edge.log",
+            environment: ["WHARF_EDGE_TLS_ENABLED": "true", "WHARF_EDGE_TLS_LISTEN": "127.0.0.1:0"])
         guard eventually(20, { daemon.stderr.contains("admin API on") }),
-              let port = SchedulerAPITests.port(after: "edge listening on https://localhost:", in: daemon.stderr) else {
+            let port = SchedulerAPITests.port(after: "edge listening on https://localhost:", in: daemon.stderr)
+        else {
             Issue.record("no https listener:\n\(daemon.stderr)")
             return
         }
@@ -36,11 +38,15 @@ import WharfTestSupport
         let home = scratch.path + "/home"
         try FileManager.default.createDirectory(atPath: home + "/.pki/nssdb", withIntermediateDirectories: true)
         #expect(try Self.tool(["certutil", "-d", "sql:\(home)/.pki/nssdb", "-N", "--empty-password"], scratch: scratch).status == 0)
-        #expect(try Self.tool(["certutil", "-d", "sql:\(home)/.pki/nssdb", "-A", "-t", "C,,", "-n", "wharf-dev", "-i", ca], scratch: scratch).status == 0)
+        #expect(
+            try Self.tool(["certutil", "-d", "sql:\(home)/.pki/nssdb", "-A", "-t", "C,,", "-n", "wharf-dev", "-i", ca], scratch: scratch).status == 0)
         let netLog = scratch.path + "/net.json"
-        let dom = try Self.tool(["HOME=\(home)", "timeout", "60", "chromium", "--headless", "--no-sandbox", "--disable-gpu",
-                                 "--disable-background-networking", "--no-first-run", "--log-net-log=\(netLog)",
-                                 "--dump-dom", url], scratch: scratch)
+        let dom = try Self.tool(
+            [
+                "HOME=\(home)", "timeout", "60", "chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                "--disable-background-networking", "--no-first-run", "--log-net-log=\(netLog)",
+                "--dump-dom", url,
+            ], scratch: scratch)
         #expect(dom.stdout.contains("Harbor board"))
         // What Chromium received: the page's JS and CSS brotli-encoded (br is offered to secure origins only).
         let parser = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -79,10 +85,12 @@ import WharfTestSupport
     @Test func checkConfigNamesTheCertificateFileAndTheReason() throws {
         let scratch = ScratchDirectory("wharf-tls-check")
         let store = scratch.path + "/s"
-        let missing = try WharfProcess.run(["check-config", "--store", store],
-                                           environment: ["WHARF_EDGE_TLS_CERTIFICATES": "\(scratch.path)/none.pem=\(scratch.path)/none-key.pem"])
+        let missing = try WharfProcess.run(
+            ["check-config", "--store", store],
+            environment: ["WHARF_EDGE_TLS_CERTIFICATES": "\(scratch.path)/none.pem=\(scratch.path)/none-key.pem"])
         #expect(missing.status != 0)
-        #expect(missing.stderr.contains("edge.tls.certificates[0]: \(scratch.path)/none.pem: cannot read the certificate (No such file or directory)"))
+        #expect(
+            missing.stderr.contains("edge.tls.certificates[0]: \(scratch.path)/none.pem: cannot read the certificate (No such file or directory)"))
         let notPEM = try scratch.write("junk.pem", "not a certificate\n")
         let junk = try WharfProcess.run(["check-config", "--store", store], environment: ["WHARF_EDGE_TLS_CERTIFICATES": "\(notPEM)=\(notPEM)"])
         #expect(junk.stderr.contains("\(notPEM): not a usable PEM certificate chain"), "\(junk.stderr)")

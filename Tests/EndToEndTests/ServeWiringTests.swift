@@ -22,13 +22,16 @@ import WharfTestSupport
             self.scratch = scratch
             try scratch.write("wharf.yaml", config)
             daemon = try WharfDaemon(
-                [command, "--store", scratch.path + "/store", "--config", scratch.path + "/wharf.yaml", "--listen", "127.0.0.1:0",
-                 "--admin-listen", "127.0.0.1:0", "--workers", "1"],
+                [
+                    command, "--store", scratch.path + "/store", "--config", scratch.path + "/wharf.yaml", "--listen", "127.0.0.1:0",
+                    "--admin-listen", "127.0.0.1:0", "--workers", "1",
+                ],
                 stderrPath: scratch.path + "/serve.log", environment: ["WHARF_ADMIN_TOKEN": token])
             let daemon = self.daemon
             guard eventually(20, { daemon.stderr.contains("admin API on") }),
-                  let admin = SchedulerAPITests.port(after: "admin API on http://127.0.0.1:", in: daemon.stderr),
-                  let edge = SchedulerAPITests.port(after: "edge listening on http://127.0.0.1:", in: daemon.stderr) else {
+                let admin = SchedulerAPITests.port(after: "admin API on http://127.0.0.1:", in: daemon.stderr),
+                let edge = SchedulerAPITests.port(after: "edge listening on http://127.0.0.1:", in: daemon.stderr)
+            else {
                 throw CommandFailed("wharf serve did not start:\n\(daemon.stderr)")
             }
             (self.admin, self.edge) = (admin, edge)
@@ -57,26 +60,29 @@ import WharfTestSupport
             chmod(scratch.path + "/" + dir + "/build.sh", 0o755)
         }
         // One slot, so the second build waits (backlog over 0 fires, then resolves once both ran).
-        let server = try Server(scratch, config: """
-            scheduler:
-              tick_ms: 100
-              min_slots: 1
-              max_slots: 1
-            monitor:
-              thresholds:
-                javascript_web: 0.05
-              backlog: 0
-              evaluate_interval_ms: 0
-              webhook:
-                url: http://127.0.0.1:\(receiver.port)/hooks/wharf
-                initial_backoff_seconds: 0.2
-                timeout_seconds: 5
+        let server = try Server(
+            scratch,
+            config: """
+                scheduler:
+                  tick_ms: 100
+                  min_slots: 1
+                  max_slots: 1
+                monitor:
+                  thresholds:
+                    javascript_web: 0.05
+                  backlog: 0
+                  evaluate_interval_ms: 0
+                  webhook:
+                    url: http://127.0.0.1:\(receiver.port)/hooks/wharf
+                    initial_backoff_seconds: 0.2
+                    timeout_seconds: 5
 
-            """)
+                """)
         var ids: [Int] = []
         for source in [scratch.path + "/src1", scratch.path + "/src2"] {
-            let submitted = try CurlResponse.send("POST", server.api + "/_wharf/api/jobs", token: server.token,
-                                                  body: #"{"app":"shop","type":"javascript_web","source":"\#(source)","cmd":"./build.sh"}"#)
+            let submitted = try CurlResponse.send(
+                "POST", server.api + "/_wharf/api/jobs", token: server.token,
+                body: #"{"app":"shop","type":"javascript_web","source":"\#(source)","cmd":"./build.sh"}"#)
             #expect(submitted.status == 201, "\(submitted.body)")
             ids.append(try #require((try submitted.json() as? [String: Any])?["id"] as? Int))
         }
@@ -122,7 +128,8 @@ import WharfTestSupport
         #expect(deliveries.first?.answered == 503)
         let events = deliveries.filter { $0.answered == 200 }.compactMap { delivery -> (String, String, [String: Any])? in
             guard let object = try? JSONSerialization.jsonObject(with: Data(delivery.body.utf8)) as? [String: Any],
-                  let alert = object["alert"] as? [String: Any] else { return nil }
+                let alert = object["alert"] as? [String: Any]
+            else { return nil }
             #expect(delivery.headers["x-wharf-delivery"] == (object["deliveryId"] as? Int).map(String.init))
             #expect(delivery.headers["content-type"]?.hasPrefix("application/json") == true)
             return (object["event"] as? String ?? "", alert["kind"] as? String ?? "", alert)
@@ -176,13 +183,15 @@ import WharfTestSupport
         let store = scratch.path + "/store"
         let published = try WharfProcess.run(["publish", "docks", scratch.path + "/site", "--store", store])
         #expect(published.status == 0, "\(published.stderr)")
-        let server = try Server(scratch, config: """
-            scheduler:
-              tick_ms: 200
-            popularity:
-              flush_interval_s: 1
+        let server = try Server(
+            scratch,
+            config: """
+                scheduler:
+                  tick_ms: 200
+                popularity:
+                  flush_interval_s: 1
 
-            """)
+                """)
         let edge = "http://127.0.0.1:\(server.edge)"
         for _ in 0..<3 { #expect(try CurlResponse.send("GET", edge + "/app.js", token: nil).status == 200) }
 
@@ -202,13 +211,15 @@ import WharfTestSupport
         // `wharf warm --request` against the running store: the server runs the batch at its next
         // tick and preloads the compressed variants nobody asked for yet.
         let before = try #require(try server.json("/_wharf/api/status")["edge"] as? [String: Any])["cache"] as? [String: Any]
-        let entriesBefore = try #require(before?["entries"] as? Int), bytesBefore = try #require(before?["bytes"] as? Int)
+        let entriesBefore = try #require(before?["entries"] as? Int)
+        let bytesBefore = try #require(before?["bytes"] as? Int)
         let request = try WharfProcess.run(["warm", "--request", "--store", store])
         #expect(request.status == 0, "\(request.stderr)")
         let ran = eventually(15, every: 0.2) { server.daemon.stderr.contains("cron nightly-warm: succeeded") }
         #expect(ran, "\(server.daemon.stderr)")
         let after = try #require(try server.json("/_wharf/api/status")["edge"] as? [String: Any])["cache"] as? [String: Any]
-        let entriesAfter = try #require(after?["entries"] as? Int), bytesAfter = try #require(after?["bytes"] as? Int)
+        let entriesAfter = try #require(after?["entries"] as? Int)
+        let bytesAfter = try #require(after?["bytes"] as? Int)
         #expect(entriesAfter >= entriesBefore + 3 && bytesAfter > bytesBefore, "br, zstd, gzip: \(before ?? [:]) → \(after ?? [:])")
         let report = server.daemon.stderr.components(separatedBy: "\n").first { $0.contains("cron nightly-warm: succeeded") } ?? ""
         let preloaded = report.range(of: #"(\d+) representations preloaded"#, options: .regularExpression)
@@ -218,8 +229,10 @@ import WharfTestSupport
         #expect(listed.stdout.contains("nightly-warm (built-in)") && listed.stdout.contains("succeeded  runs: 1"), "\(listed.stdout)")
 
         // A br request is now a cache hit with no load from the store.
-        let br = try ServeDemoTests.curl(["-o", "/dev/null", "-w", "%{http_code} %{content_type}", "-H", "Accept-Encoding: br",
-                                          "-D", scratch.path + "/br-head", edge + "/app.js"])
+        let br = try ServeDemoTests.curl([
+            "-o", "/dev/null", "-w", "%{http_code} %{content_type}", "-H", "Accept-Encoding: br",
+            "-D", scratch.path + "/br-head", edge + "/app.js",
+        ])
         #expect(br.out.hasPrefix("200"))
         #expect((try String(contentsOfFile: scratch.path + "/br-head", encoding: .utf8)).lowercased().contains("content-encoding: br"))
         let final = try #require(try server.json("/_wharf/api/status")["edge"] as? [String: Any])["cache"] as? [String: Any]
@@ -255,9 +268,12 @@ import WharfTestSupport
         try scratch.write("src/build.sh", BuildFixture.script(sleep: "0.1"))
         chmod(scratch.path + "/src/build.sh", 0o755)
         try scratch.write("wharf.yaml", "scheduler:\n  tick_ms: 100\nmonitor:\n  thresholds:\n    flutter_web: 0.01\n  evaluate_interval_ms: 200\n")
-        let store = scratch.path + "/store", config = scratch.path + "/wharf.yaml"
-        let submitted = try WharfProcess.run(["build", "submit", "pier", "--type", "flutter_web", "--source", scratch.path + "/src",
-                                              "--cmd", "./build.sh", "--store", store, "--config", config])
+        let store = scratch.path + "/store"
+        let config = scratch.path + "/wharf.yaml"
+        let submitted = try WharfProcess.run([
+            "build", "submit", "pier", "--type", "flutter_web", "--source", scratch.path + "/src",
+            "--cmd", "./build.sh", "--store", store, "--config", config,
+        ])
         #expect(submitted.status == 0, "\(submitted.stderr)")
         #expect(try WharfProcess.run(["alerts", "--store", store]).stdout.contains("no firing alerts"))
         let daemon = try WharfDaemon(["scheduler", "--store", store, "--config", config], stderrPath: scratch.path + "/scheduler.log")
@@ -288,13 +304,17 @@ import WharfTestSupport
         #expect(lines(file).count == 10, "\(file.stdout)")
         #expect(file.stdout.contains("monitor.error_spike: on, window_s 300, baseline_s 3600, min_responses 50"))
         #expect(lines(file) == lines(builtIn))
-        #expect(file.stdout.contains("monitor.thresholds: flutter_android 600 s, flutter_ios 900 s, flutter_web 300 s, javascript_web 120 s, default 300 s"))
+        #expect(
+            file.stdout.contains(
+                "monitor.thresholds: flutter_android 600 s, flutter_ios 900 s, flutter_web 300 s, javascript_web 120 s, default 300 s"))
         #expect(file.stdout.contains("monitor.webhook: off"))
 
         let overridden = try WharfProcess.run(
             ["check-config", "--config", documented, "--store", scratch.path + "/s"],
-            environment: ["WHARF_MONITOR_THRESHOLDS_FLUTTER_WEB": "42", "WHARF_MONITOR_WEBHOOK_URL": "http://127.0.0.1:9/h",
-                          "WHARF_MONITOR_EVALUATE_INTERVAL_MS": "0", "WHARF_WARM_TOP_N": "3"])
+            environment: [
+                "WHARF_MONITOR_THRESHOLDS_FLUTTER_WEB": "42", "WHARF_MONITOR_WEBHOOK_URL": "http://127.0.0.1:9/h",
+                "WHARF_MONITOR_EVALUATE_INTERVAL_MS": "0", "WHARF_WARM_TOP_N": "3",
+            ])
         #expect(overridden.status == 0, "\(overridden.stderr)")
         #expect(overridden.stdout.contains("flutter_web 42 s"))
         #expect(overridden.stdout.contains("monitor.webhook: http://127.0.0.1:9/h, timeout_seconds 10"))
@@ -319,8 +339,10 @@ import WharfTestSupport
             #expect(r.stderr.contains(key), "\(yaml) → \(r.stderr)")
         }
         // `wharf serve` refuses the same before it listens.
-        let serve = try WharfProcess.run(["serve", "--config", scratch.path + "/bad-0.yaml", "--store", scratch.path + "/s",
-                                          "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
+        let serve = try WharfProcess.run([
+            "serve", "--config", scratch.path + "/bad-0.yaml", "--store", scratch.path + "/s",
+            "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+        ])
         #expect(serve.status != 0 && serve.stderr.contains("monitor.thresholds.javascript_web"), "\(serve.stderr)")
     }
 }

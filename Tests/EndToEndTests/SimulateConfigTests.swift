@@ -4,7 +4,8 @@ import Testing
 /// `wharf simulate --config`: a replay runs with the policy and autoscaler knobs production would read
 /// from wharf.yaml (`scheduler.policy`, `scheduler.autoscale.*`), and flags override them.
 @Suite struct SimulateConfigTests {
-    static let header = "req_id,arrival_s,app_id,build_type,kind,priority_hint,source_hash,deps_hash,service_warm_s,cold_extra_s,"
+    static let header =
+        "req_id,arrival_s,app_id,build_type,kind,priority_hint,source_hash,deps_hash,service_warm_s,cold_extra_s,"
         + "fail_after_s,fail_attempts,popularity,actor,parent_req_id"
 
     /// A burst of six pushes at 01:00 that the one starting slot cannot serve, then a lone push at 03:00.
@@ -30,7 +31,8 @@ import Testing
         let scratch = ScratchDirectory("wharf-simulate-config")
         let trace = try Self.writeTrace(in: scratch)
         let seedConfig = try scratch.write("seed.yaml", "scheduler:\n  policy: seed\n")
-        let knobs = try scratch.write("knobs.yaml", "scheduler:\n  placement:\n    warm_window: 0\n  autoscale:\n    burst_idle_s: 1800\n    quiet_s: 1800\n")
+        let knobs = try scratch.write(
+            "knobs.yaml", "scheduler:\n  placement:\n    warm_window: 0\n  autoscale:\n    burst_idle_s: 1800\n    quiet_s: 1800\n")
 
         let adaptive = try Self.metrics([trace])
         #expect(adaptive["policy"] as? String == "adaptive")
@@ -53,7 +55,9 @@ import Testing
     @Test func wrongAutoscaleKeysAreRefusedWithTheKeyNamed() throws {
         let scratch = ScratchDirectory("wharf-simulate-config")
         let trace = try Self.writeTrace(in: scratch)
-        let bad = try scratch.write("bad.yaml", """
+        let bad = try scratch.write(
+            "bad.yaml",
+            """
             scheduler:
               policy: fastest
               placement:
@@ -69,9 +73,11 @@ import Testing
         for command in [["simulate", trace, "--config", bad], ["check-config", "--config", bad, "--store", scratch.path + "/s"]] {
             let r = try WharfProcess.run(command)
             #expect(r.status != 0, "\(command[0]) accepted a bad config")
-            for key in ["scheduler.policy", "scheduler.placement.warm_window", "scheduler.autoscale.warm_share", "scheduler.autoscale.core_factor",
-                        "scheduler.autoscale.soon_free_share", "scheduler.autoscale.warm_deadline_h",
-                        "scheduler.autoscale.core_time_constant_s", "scheduler.autoscale.quiet_s"] {
+            for key in [
+                "scheduler.policy", "scheduler.placement.warm_window", "scheduler.autoscale.warm_share", "scheduler.autoscale.core_factor",
+                "scheduler.autoscale.soon_free_share", "scheduler.autoscale.warm_deadline_h",
+                "scheduler.autoscale.core_time_constant_s", "scheduler.autoscale.quiet_s",
+            ] {
                 #expect(r.stderr.contains(key), "\(command[0]) did not name \(key): \(r.stderr)")
             }
         }
@@ -82,8 +88,9 @@ import Testing
 
     @Test func checkConfigPrintsThePolicyAndItsKnobs() throws {
         let scratch = ScratchDirectory("wharf-simulate-config")
-        let r = try WharfProcess.run(["check-config", "--store", scratch.path + "/s"],
-                                     environment: ["WHARF_SCHEDULER_AUTOSCALE_CORE_FACTOR": "0.75"])
+        let r = try WharfProcess.run(
+            ["check-config", "--store", scratch.path + "/s"],
+            environment: ["WHARF_SCHEDULER_AUTOSCALE_CORE_FACTOR": "0.75"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("scheduler.policy: adaptive"), "\(r.stdout)")
         #expect(r.stdout.contains("core_factor 0.75"), "\(r.stdout)")

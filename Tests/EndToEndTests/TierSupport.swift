@@ -17,8 +17,10 @@ final class TierNode {
 
     /// `adminPort` 0: ephemeral. `environment` adds `WHARF_…` settings (e.g. the disk budget).
     /// `originURL` overrides `origin` (e.g. an https origin).
-    init(_ scratch: ScratchDirectory, name: String, origin: Int? = nil, originURL: String? = nil, adminPort: Int = 0, cacheBytes: Int? = nil,
-         environment: [String: String] = [:]) throws {
+    init(
+        _ scratch: ScratchDirectory, name: String, origin: Int? = nil, originURL: String? = nil, adminPort: Int = 0, cacheBytes: Int? = nil,
+        environment: [String: String] = [:]
+    ) throws {
         store = scratch.path + "/" + name
         var arguments = ["edge", "--store", store, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:\(adminPort)", "--workers", "1"]
         if let originURL { arguments += ["--origin", originURL] } else if let origin { arguments += ["--origin", "http://127.0.0.1:\(origin)"] }
@@ -29,9 +31,10 @@ final class TierNode {
         daemon = try WharfDaemon(arguments, stderrPath: log, environment: env)
         let daemon = self.daemon
         guard eventually(30, { daemon.stderr.contains("admin API on") || !daemon.process.isRunning }),
-              let admin = SchedulerAPITests.port(after: "admin API on http://127.0.0.1:", in: daemon.stderr)
+            let admin = SchedulerAPITests.port(after: "admin API on http://127.0.0.1:", in: daemon.stderr)
                 ?? SchedulerAPITests.port(after: "admin API on https://127.0.0.1:", in: daemon.stderr),
-              let port = SchedulerAPITests.port(after: "edge listening on http://127.0.0.1:", in: daemon.stderr) else {
+            let port = SchedulerAPITests.port(after: "edge listening on http://127.0.0.1:", in: daemon.stderr)
+        else {
             throw CommandFailed("wharf edge \(name) did not start:\n\(daemon.stderr)")
         }
         (self.admin, self.port) = (admin, port)
@@ -63,7 +66,9 @@ enum RawHTTP {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = UInt16(port).bigEndian
-        let rc = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
         guard rc == 0 else {
             close(fd)
             throw CommandFailed("connect to \(port): \(String(cString: strerror(errno)))")
@@ -98,7 +103,9 @@ enum RawHTTP {
             if n <= 0 { break }
             all += buffer[0..<n]
         }
-        func headEnd() -> Int? { all.indices.dropLast(3).first(where: { all[$0] == 13 && all[$0 + 1] == 10 && all[$0 + 2] == 13 && all[$0 + 3] == 10 }) }
+        func headEnd() -> Int? {
+            all.indices.dropLast(3).first(where: { all[$0] == 13 && all[$0 + 1] == 10 && all[$0 + 2] == 13 && all[$0 + 3] == 10 })
+        }
         // Interim responses (103 Early Hints) come first: skip them.
         while all.starts(with: Array("HTTP/1.1 1".utf8)), let interim = headEnd() { all.removeFirst(interim + 4) }
         guard let end = headEnd() else {
@@ -125,7 +132,8 @@ enum RawHTTP {
         var i = 0
         while true {
             guard let lineEnd = bytes[i...].indices.dropLast().first(where: { bytes[$0] == 13 && bytes[$0 + 1] == 10 }),
-                  let size = Int(String(decoding: bytes[i..<lineEnd], as: UTF8.self).split(separator: ";").first ?? "", radix: 16) else {
+                let size = Int(String(decoding: bytes[i..<lineEnd], as: UTF8.self).split(separator: ";").first ?? "", radix: 16)
+            else {
                 throw CommandFailed("bad chunked body")
             }
             if size == 0 { return out }
@@ -162,7 +170,9 @@ final class TierProxy: Sendable {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
         guard bound == 0, listen(fd, 128) == 0 else { throw CommandFailed("proxy listen failed") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
@@ -182,13 +192,19 @@ final class TierProxy: Sendable {
     private func acceptLoop() {
         while !stopped.load(ordering: .relaxed) {
             let client = accept(listener, nil, nil)
-            guard client >= 0 else { if stopped.load(ordering: .relaxed) { return }; continue }
+            guard client >= 0 else {
+                if stopped.load(ordering: .relaxed) { return }
+                continue
+            }
             Thread { [self] in relay(client) }.start()
         }
     }
 
     private func relay(_ client: Int32) {
-        guard let server = try? RawHTTP.connect(upstream) else { close(client); return }
+        guard let server = try? RawHTTP.connect(upstream) else {
+            close(client)
+            return
+        }
         var timeout = timeval(tv_sec: 400, tv_usec: 0)
         setsockopt(server, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         // The request head first, to know whether this is a blob.
@@ -196,14 +212,19 @@ final class TierProxy: Sendable {
         var buffer = [UInt8](repeating: 0, count: 65536)
         while String(decoding: request, as: UTF8.self).range(of: "\r\n\r\n") == nil {
             let n = buffer.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
-            guard n > 0, request.count < 65536 else { close(client); close(server); return }
+            guard n > 0, request.count < 65536 else {
+                close(client)
+                close(server)
+                return
+            }
             request += buffer[0..<n]
         }
         let isBlob = String(decoding: request, as: UTF8.self).contains("/_wharf/api/replica/blobs/")
         let current = Mode(rawValue: mode.load(ordering: .relaxed)) ?? .pass
         if isBlob && current == .stall {
             Thread.sleep(forTimeInterval: 5)
-            close(client); close(server)
+            close(client)
+            close(server)
             return
         }
         RawHTTP.send(server, request)
@@ -218,7 +239,9 @@ final class TierProxy: Sendable {
             if isBlob && current == .corrupt && !flipped {
                 if headEnd == nil {
                     head += piece
-                    if let i = head.indices.dropLast(3).first(where: { head[$0] == 13 && head[$0 + 1] == 10 && head[$0 + 2] == 13 && head[$0 + 3] == 10 }) {
+                    if let i = head.indices.dropLast(3).first(where: {
+                        head[$0] == 13 && head[$0 + 1] == 10 && head[$0 + 2] == 13 && head[$0 + 3] == 10
+                    }) {
                         headEnd = i + 4
                     }
                 }

@@ -6,7 +6,9 @@ import Testing
 @Suite struct UnknownConfigKeyTests {
     @Test func misspelledAndUnknownKeysAreRefusedWithTheNearestKnownKey() throws {
         let scratch = ScratchDirectory("wharf-unknown-keys")
-        let file = try scratch.write("wharf.yaml", """
+        let file = try scratch.write(
+            "wharf.yaml",
+            """
             edge:
               workers: 1
               cache_byte: 1000000
@@ -22,8 +24,9 @@ import Testing
         let checked = try WharfProcess.run(["check-config", "--config", file, "--store", store])
         #expect(checked.status != 0, "check-config accepted unknown keys: \(checked.stdout)")
         #expect(checked.stderr.contains("edge.cache_byte: unknown key (did you mean 'edge.cache_bytes'?)"), "\(checked.stderr)")
-        #expect(checked.stderr.contains("edge.h2.max_concurent_streams: unknown key (did you mean 'edge.h2.max_concurrent_streams'?)"),
-                "\(checked.stderr)")
+        #expect(
+            checked.stderr.contains("edge.h2.max_concurent_streams: unknown key (did you mean 'edge.h2.max_concurrent_streams'?)"),
+            "\(checked.stderr)")
         #expect(checked.stderr.contains("colour: unknown key"), "\(checked.stderr)")
         // Known keys are not named.
         for key in ["edge.workers", "edge.timeouts.idle_ms", "scheduler.tick_ms"] {
@@ -39,7 +42,9 @@ import Testing
         // TLS and the alert webhook are off here, yet their keys are Wharf's: they must not be
         // reported as unknown (the loader asks for every key before deciding a feature is off).
         let scratch = ScratchDirectory("wharf-unknown-keys-off")
-        let file = try scratch.write("wharf.yaml", """
+        let file = try scratch.write(
+            "wharf.yaml",
+            """
             edge:
               tls:
                 enabled: false

@@ -45,13 +45,16 @@ import WharfTestSupport
         #expect(baseline.status == 0, "\(baseline.stderr)")
         var typical = max(0.1, Date().timeIntervalSince(started))
 
-        var kills = 0, round = 1
+        var kills = 0
+        var round = 1
         let deadline = Date().addingTimeInterval(Double(Self.kills) * 8 + 30)
         while kills < Self.kills && round <= Self.kills * 3 && Date() < deadline {
             let tree = try writeTree(h.scratch, round: round)
             let began = Date()
-            let client = try WharfProcess.start(["deploy", tree, "--app", "site", "--to", h.adminURL, "--token", token,
-                                                 "--retries", "0", "--promote"])
+            let client = try WharfProcess.start([
+                "deploy", tree, "--app", "site", "--to", h.adminURL, "--token", token,
+                "--retries", "0", "--promote",
+            ])
             usleep(UInt32(Double.random(in: 0...typical, using: &random) * 1_000_000))
             let server = try #require(h.daemon).process
             // A kill counts when it lands inside an upload; the edge is killed either way (a deploy
@@ -61,7 +64,8 @@ import WharfTestSupport
             kill(server.processIdentifier, SIGKILL)
             server.waitUntilExit()
             // The client sees its server die and must exit by itself (it once deadlocked here).
-            #expect(WharfProcess.waitForExit(client, seconds: 60), "wharf deploy did not exit after its server was killed (seed \(seed) round \(round))")
+            #expect(
+                WharfProcess.waitForExit(client, seconds: 60), "wharf deploy did not exit after its server was killed (seed \(seed) round \(round))")
             if finishedFirst {
                 // A deploy that beat the kill bounds how long one takes: aim the next kills earlier.
                 typical = 0.5 * typical + 0.5 * Date().timeIntervalSince(began)

@@ -82,7 +82,8 @@ final class WebhookReceiver: Sendable {
             s.deliveries.append(Delivery(headers: head.fields, body: String(decoding: data[(head.end + 4)...], as: UTF8.self), answered: answer))
             return answer
         }
-        let response = Array("HTTP/1.1 \(status) \(status == 200 ? "OK" : "Service Unavailable")\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
+        let response = Array(
+            "HTTP/1.1 \(status) \(status == 200 ? "OK" : "Service Unavailable")\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8)
         _ = response.withUnsafeBytes { write(client, $0.baseAddress, $0.count) }
     }
 

@@ -11,8 +11,9 @@ import WharfTestSupport
 /// unchanged.
 @Suite struct ZipArchiveUploadTests {
     func upload(_ h: DeployHarness, _ file: String, token: String, query: String = "?promote=1") throws -> DeployHarness.Reply {
-        try h.request("POST", "/_wharf/api/apps/shop/archives" + query, token: token,
-                      body: Array(try Data(contentsOf: URL(fileURLWithPath: file))), headers: ["Content-Type: application/zip"])
+        try h.request(
+            "POST", "/_wharf/api/apps/shop/archives" + query, token: token,
+            body: Array(try Data(contentsOf: URL(fileURLWithPath: file))), headers: ["Content-Type: application/zip"])
     }
 
     /// Runs `zip` in `directory` with `arguments`; with `toPipe`, its output (`-`) is piped into
@@ -52,8 +53,10 @@ import WharfTestSupport
         #expect(first.json["files"] as? Int == 3)
         let page = try ServeDemoTests.curl(["-H", "Host: shop.zip.test", "http://127.0.0.1:\(h.edgePort)/"])
         #expect(page.out.contains("zip shop"))
-        let noise = try ServeDemoTests.curl(["-H", "Host: shop.zip.test", "-o", archives + "/noise.out",
-                                             "http://127.0.0.1:\(h.edgePort)/assets/noise.bin"])
+        let noise = try ServeDemoTests.curl([
+            "-H", "Host: shop.zip.test", "-o", archives + "/noise.out",
+            "http://127.0.0.1:\(h.edgePort)/assets/noise.bin",
+        ])
         #expect(noise.status == 0)
         #expect(try Data(contentsOf: URL(fileURLWithPath: archives + "/noise.out")) == Data(random))
         for name in ["piped.zip", "descriptors.zip"] {
@@ -95,37 +98,59 @@ import WharfTestSupport
             ("duplicate", zipfile("z.writestr('a.txt', 'x')\nz.writestr('a.txt', 'y')\n"), 400, "duplicate"),
             ("file and directory", zipfile("z.writestr('a', 'x')\nz.writestr('a/b', 'y')\n"), 400, ""),
             // zipfile clears the flag when writing: set bit 0 in both headers by hand.
-            ("encrypted", patched("z.writestr('secret.txt', 'x')\n", "b[6] |= 1; c = b.index(b'PK\\x01\\x02'); b[c+8] |= 1"), 400,
-             "encrypted"),
+            (
+                "encrypted", patched("z.writestr('secret.txt', 'x')\n", "b[6] |= 1; c = b.index(b'PK\\x01\\x02'); b[c+8] |= 1"), 400,
+                "encrypted"
+            ),
             ("bzip2", zipfile("z.writestr('a.txt', 'x' * 100)\n", method: "zipfile.ZIP_BZIP2"), 415, "method 12"),
             ("lzma", zipfile("z.writestr('a.txt', 'x' * 100)\n", method: "zipfile.ZIP_LZMA"), 415, "method 14"),
             ("CRC-32", patched("z.writestr('a.txt', 'hello world')\n", "b[b.index(b'hello')] ^= 1"), 400, "CRC-32"),
-            ("central name differs", patched("z.writestr('a.txt', 'hello')\n", "i = b.rindex(b'a.txt'); b[i] = ord('b')"), 400,
-             "central directory"),
-            ("central size differs", patched("z.writestr('a.txt', 'hello')\n",
-                                            "i = b.index(b'PK\\x01\\x02'); b[i+24] ^= 1"), 400, "central directory"),
+            (
+                "central name differs", patched("z.writestr('a.txt', 'hello')\n", "i = b.rindex(b'a.txt'); b[i] = ord('b')"), 400,
+                "central directory"
+            ),
+            (
+                "central size differs",
+                patched(
+                    "z.writestr('a.txt', 'hello')\n",
+                    "i = b.index(b'PK\\x01\\x02'); b[i+24] ^= 1"), 400, "central directory"
+            ),
             // The second entry's local header and data cut out: only the central directory still lists it.
-            ("hidden central entry", patched("z.writestr('a.txt', 'hello')\nz.writestr('b.txt', 'bye')\n",
-                                             "l = b.index(b'PK\\x03\\x04', 4); c = b.index(b'PK\\x01\\x02'); del b[l:c]\n"
-                                                + "e = b.index(b'PK\\x05\\x06'); b[e+16:e+20] = struct.pack('<I', l)"),
-             400, "does not hold"),
-            ("end record count", patched("z.writestr('a.txt', 'hello')\n", "e = b.index(b'PK\\x05\\x06'); b[e+10] = 5"), 400,
-             "end record"),
-            ("no central directory", patched("z.writestr('a.txt', 'hello')\n", "c = b.index(b'PK\\x01\\x02'); del b[c:]"), 400,
-             "central directory"),
+            (
+                "hidden central entry",
+                patched(
+                    "z.writestr('a.txt', 'hello')\nz.writestr('b.txt', 'bye')\n",
+                    "l = b.index(b'PK\\x03\\x04', 4); c = b.index(b'PK\\x01\\x02'); del b[l:c]\n"
+                        + "e = b.index(b'PK\\x05\\x06'); b[e+16:e+20] = struct.pack('<I', l)"),
+                400, "does not hold"
+            ),
+            (
+                "end record count", patched("z.writestr('a.txt', 'hello')\n", "e = b.index(b'PK\\x05\\x06'); b[e+10] = 5"), 400,
+                "end record"
+            ),
+            (
+                "no central directory", patched("z.writestr('a.txt', 'hello')\n", "c = b.index(b'PK\\x01\\x02'); del b[c:]"), 400,
+                "central directory"
+            ),
             ("truncated", patched("z.writestr('a.txt', 'hello' * 100)\n", "del b[60:]"), 400, ""),
             ("bytes after the end", patched("z.writestr('a.txt', 'hello')\n", "b += b'trailing'"), 400, "after its end record"),
             ("garbage", preamble + "open(sys.argv[1], 'wb').write(b'PK\\x03\\x04' + b'\\xff' * 600)\n", 400, ""),
-            ("corrupt deflate", preamble + "f = open(sys.argv[1], 'wb'); z = zipfile.ZipFile(Pipe(f), 'w', zipfile.ZIP_DEFLATED)\n"
-                + "z.writestr('a.txt', 'hello ' * 1000)\nz.close(); f.close()\nb = bytearray(open(sys.argv[1], 'rb').read())\n"
-                + "i = b.index(b'a.txt') + 5; b[i:i+8] = b'\\xff' * 8\nopen(sys.argv[1], 'wb').write(bytes(b))\n", 400, ""),
+            (
+                "corrupt deflate",
+                preamble + "f = open(sys.argv[1], 'wb'); z = zipfile.ZipFile(Pipe(f), 'w', zipfile.ZIP_DEFLATED)\n"
+                    + "z.writestr('a.txt', 'hello ' * 1000)\nz.close(); f.close()\nb = bytearray(open(sys.argv[1], 'rb').read())\n"
+                    + "i = b.index(b'a.txt') + 5; b[i:i+8] = b'\\xff' * 8\nopen(sys.argv[1], 'wb').write(bytes(b))\n", 400, ""
+            ),
             ("too many files", zipfile((0..<21).map { "z.writestr('f\($0).txt', 'x')\n" }.joined()), 413, "quota"),
             ("file over the quota", zipfile("z.writestr('big.bin', b'\\0' * 250000)\n"), 413, ""),
             // 50 MB of zeros deflate to ~50 KB; written as to a pipe, the sizes are unknown until
             // after the data: the quota stops the inflating.
-            ("bomb of unknown size", preamble + "f = open(sys.argv[1], 'wb'); z = zipfile.ZipFile(Pipe(f), 'w', zipfile.ZIP_DEFLATED)\n"
-                + "with z.open('bomb.bin', 'w', force_zip64=False) as e:\n    for _ in range(50): e.write(b'\\0' * 1000000)\nz.close(); f.close()\n",
-             413, "quota"),
+            (
+                "bomb of unknown size",
+                preamble + "f = open(sys.argv[1], 'wb'); z = zipfile.ZipFile(Pipe(f), 'w', zipfile.ZIP_DEFLATED)\n"
+                    + "with z.open('bomb.bin', 'w', force_zip64=False) as e:\n    for _ in range(50): e.write(b'\\0' * 1000000)\nz.close(); f.close()\n",
+                413, "quota"
+            ),
             ("empty", preamble + "zipfile.ZipFile(sys.argv[1], 'w').close()\n", 400, "no files"),
         ]
         for (index, (name, script, status, message)) in hostile.enumerated() {

@@ -38,8 +38,7 @@ struct ByteRangeTests {
     // MARK: Parsing
 
     @Test func parsingYieldsEachSpecInOrder() {
-        #expect(ByteRange.parse(ArraySlice("bytes=1-2, 5-, -3".utf8)) ==
-                [.closed(first: 1, last: 2), .from(first: 5), .suffix(length: 3)])
+        #expect(ByteRange.parse(ArraySlice("bytes=1-2, 5-, -3".utf8)) == [.closed(first: 1, last: 2), .from(first: 5), .suffix(length: 3)])
     }
 
     @Test func theUnitIsCaseInsensitiveAndListWhitespaceIsTolerated() {
@@ -137,8 +136,7 @@ struct ByteRangeTests {
         #expect(ByteRange.resolve([.closed(first: 5, last: 2)], length: 10) == .ignored)
         #expect(ByteRange.resolve([.from(first: -1)], length: 10) == .ignored)
         #expect(ByteRange.resolve([.suffix(length: -3), .from(first: 0)], length: 10) == .ignored)
-        #expect(ByteRange.resolve([.closed(first: 2, last: 5), .from(first: 8)], length: 10) ==
-                .multiple([span(2, 5), span(8, 9)]))
+        #expect(ByteRange.resolve([.closed(first: 2, last: 5), .from(first: 8)], length: 10) == .multiple([span(2, 5), span(8, 9)]))
     }
 
     @Test func garbageBytesNeverCrash() {
@@ -177,8 +175,9 @@ struct ByteRangeTests {
             Issue.record("expected two parts")
             return
         }
-        let multipart = MultipartByteRanges(spans: spans, contentType: "text/plain; charset=utf-8",
-                                            completeLength: Int64(content.count), boundary: "THIS_STRING_SEPARATES")
+        let multipart = MultipartByteRanges(
+            spans: spans, contentType: "text/plain; charset=utf-8",
+            completeLength: Int64(content.count), boundary: "THIS_STRING_SEPARATES")
         var body: [UInt8] = []
         for (index, s) in spans.enumerated() {
             body += multipart.partHead(index)
@@ -201,15 +200,15 @@ struct ByteRangeTests {
             """
         #expect(String(decoding: body, as: UTF8.self) == expected)
         #expect(multipart.contentLength == Int64(body.count))
-        #expect(String(decoding: multipart.responseContentType, as: UTF8.self) ==
-                "multipart/byteranges; boundary=THIS_STRING_SEPARATES")
+        #expect(String(decoding: multipart.responseContentType, as: UTF8.self) == "multipart/byteranges; boundary=THIS_STRING_SEPARATES")
     }
 
     @Test func multipartLengthCountsLargeOffsetsDigitForDigit() {
         let total: Int64 = 50_000_000_000
         let spans = [span(0, 9), span(1_000_000_000, 1_000_000_099), span(49_999_999_990, 49_999_999_999)]
-        let multipart = MultipartByteRanges(spans: spans, contentType: "application/octet-stream",
-                                            completeLength: total, boundary: "b")
+        let multipart = MultipartByteRanges(
+            spans: spans, contentType: "application/octet-stream",
+            completeLength: total, boundary: "b")
         var framing = 0
         for index in spans.indices { framing += multipart.partHead(index).count }
         framing += multipart.closing.count

@@ -11,8 +11,10 @@ struct CacheControlTests {
         #expect(CacheControl.immutable.headerBytes == Array("max-age=31536000, immutable".utf8))
     }
 
-    @Test(arguments: [CacheControl.immutable, .revalidate, .maxAge(0), .maxAge(60), .maxAge(31_536_000),
-                      .custom("private, no-store"), .custom("s-maxage=60")])
+    @Test(arguments: [
+        CacheControl.immutable, .revalidate, .maxAge(0), .maxAge(60), .maxAge(31_536_000),
+        .custom("private, no-store"), .custom("s-maxage=60"),
+    ])
     func everyPolicyRoundTripsThroughItsHeaderValue(policy: CacheControl) {
         #expect(CacheControl(headerValue: policy.headerValue) == policy)
     }

@@ -21,17 +21,17 @@ import Testing
         let body = Data(Self.hash).base64EncodedString()
         let bad: [String] = [
             "", ":", "::", body, ":" + body, body + ":",
-            ":" + String(body.dropLast()) + ":",                      // no padding
-            ":" + body + "=:",                                         // extra padding
-            ":" + Data(Self.hash.dropLast()).base64EncodedString() + ":",     // 31 bytes
-            ":" + Data(Self.hash + [1]).base64EncodedString() + ":",          // 33 bytes
+            ":" + String(body.dropLast()) + ":",  // no padding
+            ":" + body + "=:",  // extra padding
+            ":" + Data(Self.hash.dropLast()).base64EncodedString() + ":",  // 31 bytes
+            ":" + Data(Self.hash + [1]).base64EncodedString() + ":",  // 33 bytes
             ":" + body.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_") + "x:",
-            ":" + String(body.dropFirst()) + "!:",                    // a character outside the alphabet
-            Self.encoded + ", " + Self.encoded,                        // a list
-            Self.encoded + ";sha=1",                                   // a parameter
-            "\"" + body + "\"",                                        // a string, not bytes
-            ":" + String(body.dropLast(2)) + "B=:",                    // non-zero padding bits
-            String(repeating: "A", count: 10_000),                     // oversized
+            ":" + String(body.dropFirst()) + "!:",  // a character outside the alphabet
+            Self.encoded + ", " + Self.encoded,  // a list
+            Self.encoded + ";sha=1",  // a parameter
+            "\"" + body + "\"",  // a string, not bytes
+            ":" + String(body.dropLast(2)) + "B=:",  // non-zero padding bits
+            String(repeating: "A", count: 10_000),  // oversized
             ":" + String(repeating: "A", count: 43) + "=:" + String(repeating: " ", count: 200),
             ":\u{0}" + String(body.dropFirst()) + ":",
         ]
@@ -43,7 +43,7 @@ import Testing
         for length in 0..<200 {
             var bytes: [UInt8] = []
             for _ in 0..<length {
-                state = state &* 6364136223846793005 &+ 1442695040888963407
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
                 bytes.append(UInt8(truncatingIfNeeded: state >> 33))
             }
             #expect(AvailableDictionary.parse(ArraySlice(bytes)) == nil)

@@ -11,11 +11,13 @@ struct ConditionalRequestTests {
     static let earlier = "Sat, 05 Nov 1994 08:49:37 GMT"
     static let later = "Mon, 07 Nov 1994 08:49:37 GMT"
 
-    private func evaluate(_ method: ConditionalRequest.Method = .get,
-                          validators: ConditionalRequest.Validators = current,
-                          ifMatch: String? = nil, ifUnmodifiedSince: String? = nil,
-                          ifNoneMatch: String? = nil, ifModifiedSince: String? = nil,
-                          ifRange: String? = nil, range: Bool = false) -> ConditionalRequest.Outcome {
+    private func evaluate(
+        _ method: ConditionalRequest.Method = .get,
+        validators: ConditionalRequest.Validators = current,
+        ifMatch: String? = nil, ifUnmodifiedSince: String? = nil,
+        ifNoneMatch: String? = nil, ifModifiedSince: String? = nil,
+        ifRange: String? = nil, range: Bool = false
+    ) -> ConditionalRequest.Outcome {
         func bytes(_ s: String?) -> ArraySlice<UInt8>? { s.map { ArraySlice($0.utf8) } }
         let headers = ConditionalRequest.Headers(
             ifMatch: bytes(ifMatch), ifUnmodifiedSince: bytes(ifUnmodifiedSince),

@@ -1,12 +1,15 @@
 import Testing
+
 @testable import HTTPCore
 
 /// Which files are downloads, their `Content-Disposition` (RFC 6266 / RFC 8187), and the
 /// registry's `downloads` globs, including hostile names and patterns.
 @Suite struct DownloadPolicyTests {
     @Test func extensionsAreDownloadsWhateverTheirCase() {
-        for path in ["/app.apk", "/b/app.AAB", "/x.ipa", "/a.zip", "/a.dmg", "/a.exe", "/a.msi", "/Tool.AppImage",
-                     "/a.deb", "/a.rpm"] {
+        for path in [
+            "/app.apk", "/b/app.AAB", "/x.ipa", "/a.zip", "/a.dmg", "/a.exe", "/a.msi", "/Tool.AppImage",
+            "/a.deb", "/a.rpm",
+        ] {
             #expect(DownloadPolicy.isDownload(path: path), "\(path)")
         }
         for path in ["/index.html", "/app.js", "/apk", "/apk/readme.txt", "/.apk-notes", "/a.apk.txt"] {
@@ -52,8 +55,10 @@ import Testing
     }
 
     @Test func hostilePatternsAreRefused() {
-        for bad in ["", String(repeating: "a", count: 257), "a\nb", "a\u{0}", "a\\b", "/../x", "/a//b", "./x", "a/./b",
-                    "/a/", String(repeating: "*a", count: 9)] {
+        for bad in [
+            "", String(repeating: "a", count: 257), "a\nb", "a\u{0}", "a\\b", "/../x", "/a//b", "./x", "a/./b",
+            "/a/", String(repeating: "*a", count: 9),
+        ] {
             #expect(throws: DownloadPattern.Invalid.self, "\(bad.debugDescription)") { _ = try DownloadPattern(bad) }
         }
     }

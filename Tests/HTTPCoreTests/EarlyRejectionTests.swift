@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HTTPCore
 
 /// Heads that are already wrong before they end: the parser must refuse them with the bytes
@@ -22,7 +23,9 @@ let partialHeads: [PartialHead] = [
     .init("method with a separator", "GE{T /x HTTP/1.1\r\nAcc", .invalidMethod),
     .init("obs-fold right after the request line", "GET / HTTP/1.1\r\n\tHost: a\r\n", .whitespaceBeforeFirstField),
     .init("folded line, its LF not yet sent", "GET / HTTP/1.1\r\nHost: a\r\n  continued", .obsoleteLineFolding),
-    .init("second Content-Length, same value", "PUT /u HTTP/1.1\r\nHost: a\r\nContent-Length: 7\r\nContent-Length: 7\r\nAccept: ", .duplicateContentLength),
+    .init(
+        "second Content-Length, same value", "PUT /u HTTP/1.1\r\nHost: a\r\nContent-Length: 7\r\nContent-Length: 7\r\nAccept: ",
+        .duplicateContentLength),
     .init("Content-Length past 18 digits", "PUT /u HTTP/1.1\r\nHost: a\r\nContent-Length: 1844674407370955161600\r\nX-A", .invalidContentLength),
     .init("bare CR, no LF anywhere after", "GET / HTTP/1.1\r\nHost: a\rHost: b", .bareCarriageReturn),
     .init("bare CR in the request line, no LF yet", "GET /a\rb HTTP/1.1", .bareCarriageReturn),
@@ -59,9 +62,15 @@ let partialHeads: [PartialHead] = [
         var parser = RequestParser()
         let bytes = Array("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXY".utf8)
         var index = 0
-        guard case .head = try parser.next(in: bytes, at: &index) else { Issue.record("no head"); return }
+        guard case .head = try parser.next(in: bytes, at: &index) else {
+            Issue.record("no head")
+            return
+        }
         #expect(!parser.failedInBody)
-        guard case .body = try parser.next(in: bytes, at: &index) else { Issue.record("no body"); return }
+        guard case .body = try parser.next(in: bytes, at: &index) else {
+            Issue.record("no body")
+            return
+        }
         #expect(throws: ParseError.missingChunkTerminator) { try parser.next(in: bytes, at: &index) }
         #expect(parser.failedInBody)
         // Failed for good: the bytes after the bad chunk are never parsed as a request.
@@ -85,9 +94,11 @@ let partialHeads: [PartialHead] = [
     /// checked first): the outcome must not depend on how the bytes were split.
     @Test func atTheFieldLimitThePartialLineWaitsForItsEnd() {
         let limits = ParserLimits(maxRequestLineBytes: 64, maxHeaderBytes: 256, maxFieldCount: 2)
-        for text in ["GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\nY\rZ: 2\r\n\r\n",
-                     "GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n Y: 2\r\n\r\n",
-                     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA: 1\r\nB: 2\r\nC\rD: 3\r\n\r\n"] {
+        for text in [
+            "GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\nY\rZ: 2\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nX: 1\r\n Y: 2\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nA: 1\r\nB: 2\r\nC\rD: 3\r\n\r\n",
+        ] {
             let bytes = Array(text.utf8)
             let whole = Feed.whole(bytes, limits: limits)
             #expect(whole.error == .tooManyFields, "\(text)")

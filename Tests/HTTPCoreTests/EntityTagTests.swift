@@ -36,8 +36,10 @@ struct EntityTagTests {
     }
 
     @Test func malformedSingleTagsAreRejected() {
-        for bad in ["", "abc", "\"abc", "abc\"", "w/\"a\"", "W\"a\"", "W/a", "\"a\"x", "\"a\", \"b\"",
-                    "*", "\"a b\"", "\"a\u{7f}\"", "\"a\"\"b\"", ",\"a\""] {
+        for bad in [
+            "", "abc", "\"abc", "abc\"", "w/\"a\"", "W\"a\"", "W/a", "\"a\"x", "\"a\", \"b\"",
+            "*", "\"a b\"", "\"a\u{7f}\"", "\"a\"\"b\"", ",\"a\"",
+        ] {
             #expect(EntityTag(bad) == nil, "\(bad)")
         }
     }
@@ -109,8 +111,11 @@ struct EntityTagTests {
             for _ in 0..<64 {
                 state = state &* 1_103_515_245 &+ 12345
                 let pick = Int(state >> 16) % 8
-                bytes.append([UInt8(ascii: "\""), UInt8(ascii: "W"), UInt8(ascii: "/"), UInt8(ascii: ","),
-                              UInt8(ascii: " "), UInt8(ascii: "*"), UInt8(ascii: "a"), 0x7F][pick])
+                bytes.append(
+                    [
+                        UInt8(ascii: "\""), UInt8(ascii: "W"), UInt8(ascii: "/"), UInt8(ascii: ","),
+                        UInt8(ascii: " "), UInt8(ascii: "*"), UInt8(ascii: "a"), 0x7F,
+                    ][pick])
             }
             for member in EntityTagListScanner(bytes[...]) {
                 if case .tag(let t) = member { #expect(!t.opaque.contains(UInt8(ascii: "\""))) }

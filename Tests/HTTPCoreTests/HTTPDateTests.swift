@@ -96,13 +96,13 @@ struct HTTPDateTests {
     }
 
     @Test func formatThenParseIsTheIdentityAcrossCenturies() {
-        var t: Int64 = -2_208_988_800 // 1900-01-01
-        let end: Int64 = 7_258_118_400 // 2200-01-01
+        var t: Int64 = -2_208_988_800  // 1900-01-01
+        let end: Int64 = 7_258_118_400  // 2200-01-01
         while t < end {
             let text = HTTPDate.format(t)
             #expect(text.count == HTTPDate.imfFixdateLength)
             #expect(HTTPDate.parse(text[...]) == t, "\(String(decoding: text, as: UTF8.self))")
-            t += 86_400 * 37 + 3_671 // walks through every month, weekday and many times of day
+            t += 86_400 * 37 + 3_671  // walks through every month, weekday and many times of day
         }
     }
 

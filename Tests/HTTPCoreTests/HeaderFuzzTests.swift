@@ -1,13 +1,16 @@
 import Testing
 import WharfTestSupport
+
 @testable import HTTPCore
 
 /// The field-parser invariants that `make fuzz` checks with libFuzzer (HeaderInvariants.swift),
 /// here over a fixed budget of seeded mutations of the seeds, so every test run fuzzes a little.
 @Suite struct HeaderFuzzTests {
-    static let tokens: [[UInt8]] = ["bytes=", "-", ",", "0", "9999999999999999999", "\"", "W/", "*", ";q=", "0.5",
-                                    "br", "gzip", "zstd", "identity", " GMT", "Sun, 06 Nov 1994 ", "\n", "\t", "\r"]
-        .map { Array($0.utf8) }
+    static let tokens: [[UInt8]] = [
+        "bytes=", "-", ",", "0", "9999999999999999999", "\"", "W/", "*", ";q=", "0.5",
+        "br", "gzip", "zstd", "identity", " GMT", "Sun, 06 Nov 1994 ", "\n", "\t", "\r",
+    ]
+    .map { Array($0.utf8) }
 
     /// One mutation: flip, insert a token, delete a range, or duplicate a range.
     static func mutate(_ input: [UInt8], _ random: inout SeededRandom) -> [UInt8] {

@@ -40,15 +40,19 @@ struct MediaTypeTests {
     }
 
     @Test func textJsonScriptsAndWasmAreCompressible() {
-        for type in ["text/html; charset=utf-8", "text/css", "application/json", "application/wasm", "image/svg+xml",
-                     "TEXT/PLAIN", " application/manifest+json ; x=y"] {
+        for type in [
+            "text/html; charset=utf-8", "text/css", "application/json", "application/wasm", "image/svg+xml",
+            "TEXT/PLAIN", " application/manifest+json ; x=y",
+        ] {
             #expect(MediaType.isCompressible(type), "\(type)")
         }
     }
 
     @Test func alreadyCompressedFormatsAreNotCompressible() {
-        for type in ["image/png", "image/jpeg", "image/webp", "font/woff2", "application/zip",
-                     "application/vnd.android.package-archive", "video/mp4", "", ";"] {
+        for type in [
+            "image/png", "image/jpeg", "image/webp", "font/woff2", "application/zip",
+            "application/vnd.android.package-archive", "video/mp4", "", ";",
+        ] {
             #expect(!MediaType.isCompressible(type), "\(type)")
         }
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HTTPCore
 
 @Suite struct ParserLimitsTests {
@@ -128,7 +129,8 @@ import Testing
     @Test func everyParseErrorHasAStatusAndAReason() {
         let all: [ParseError] = [
             .requestLineTooLong, .invalidMethod, .invalidRequestTarget, .invalidVersion, .invalidRequestLine,
-            .unsupportedVersion, .unsupportedMinorVersion, .duplicateContentLength, .http2Preface, .bareCarriageReturn, .bareLineFeed, .headerSectionTooLarge,
+            .unsupportedVersion, .unsupportedMinorVersion, .duplicateContentLength, .http2Preface, .bareCarriageReturn, .bareLineFeed,
+            .headerSectionTooLarge,
             .tooManyFields, .invalidFieldName, .whitespaceBeforeColon, .missingColon, .obsoleteLineFolding,
             .whitespaceBeforeFirstField, .invalidFieldValue, .missingHost, .duplicateHost, .invalidContentLength,
             .conflictingContentLength, .contentLengthWithTransferEncoding, .transferEncodingInHTTP10,
@@ -146,9 +148,9 @@ import Testing
     }
 }
 
-private extension String {
+extension String {
     /// The same text with one more "v" in the filler (one byte over).
-    func replacingFirstV() -> String {
+    fileprivate func replacingFirstV() -> String {
         guard let i = firstIndex(of: "v") else { return self }
         var copy = self
         copy.insert("v", at: i)

@@ -1,6 +1,7 @@
 import Testing
-@testable import HTTPCore
 import WharfTestSupport
+
+@testable import HTTPCore
 
 // MARK: - Helpers shared by the parser test files
 
@@ -201,7 +202,11 @@ func string(_ bytes: ArraySlice<UInt8>?) -> String? { bytes.map { String(decodin
         #expect(batch.error == nil)
         #expect(batch.events.count == 3)
         guard batch.events.count == 3, case .head(let head) = batch.events[0], case .body(let body) = batch.events[1],
-              case .end = batch.events[2] else { Issue.record("unexpected events"); return }
+            case .end = batch.events[2]
+        else {
+            Issue.record("unexpected events")
+            return
+        }
         #expect(head.body == .contentLength(5))
         #expect(String(decoding: body, as: UTF8.self) == "hello")
         #expect(batch.consumed == bytes.count - 3)
@@ -212,21 +217,35 @@ func string(_ bytes: ArraySlice<UInt8>?) -> String? { bytes.map { String(decodin
         var index = 0
         var buffer = Array("POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\nab".utf8)
         #expect(throws: Never.self) {
-            guard case .head = try parser.next(in: buffer, at: &index) else { Issue.record("no head"); return }
-            guard case .body(let first) = try parser.next(in: buffer, at: &index) else { Issue.record("no body"); return }
+            guard case .head = try parser.next(in: buffer, at: &index) else {
+                Issue.record("no head")
+                return
+            }
+            guard case .body(let first) = try parser.next(in: buffer, at: &index) else {
+                Issue.record("no body")
+                return
+            }
             #expect(Array(first) == Array("ab".utf8))
             #expect(try parser.next(in: buffer, at: &index) == nil)
             buffer.removeFirst(index)
             index = 0
             buffer += Array("cdef".utf8)
-            guard case .body(let second) = try parser.next(in: buffer, at: &index) else { Issue.record("no body"); return }
+            guard case .body(let second) = try parser.next(in: buffer, at: &index) else {
+                Issue.record("no body")
+                return
+            }
             #expect(Array(second) == Array("cdef".utf8))
-            guard case .end = try parser.next(in: buffer, at: &index) else { Issue.record("no end"); return }
+            guard case .end = try parser.next(in: buffer, at: &index) else {
+                Issue.record("no end")
+                return
+            }
         }
     }
 
     @Test func chunkedBodiesAreDecodedAndTrailersDropped() {
-        let outcome = Feed.whole("POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n4;x=1\r\nWiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nExpires: never\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        let outcome = Feed.whole(
+            "POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n4;x=1\r\nWiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nExpires: never\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"
+        )
         #expect(outcome.error == nil)
         #expect(outcome.messages.count == 2)
         #expect(outcome.messages.first?.framing == .chunked)
@@ -245,7 +264,8 @@ func string(_ bytes: ArraySlice<UInt8>?) -> String? { bytes.map { String(decodin
 
     @Test func headsKeptTogetherDoNotShareTheirFieldTable() {
         var parser = RequestParser()
-        let batch = parser.parse(Array("GET /a HTTP/1.1\r\nHost: one\r\nX-A: 1\r\n\r\nGET /bb HTTP/1.1\r\nRange: bytes=0-1\r\nHost: two\r\n\r\n".utf8))
+        let batch = parser.parse(
+            Array("GET /a HTTP/1.1\r\nHost: one\r\nX-A: 1\r\n\r\nGET /bb HTTP/1.1\r\nRange: bytes=0-1\r\nHost: two\r\n\r\n".utf8))
         let heads = batch.heads
         #expect(heads.count == 2)
         guard heads.count == 2 else { return }
@@ -305,7 +325,10 @@ func string(_ bytes: ArraySlice<UInt8>?) -> String? { bytes.map { String(decodin
         var buffer = Array("GET /keep HTTP/1.1\r\nHost: a\r\nX-Id: 42\r\n\r\n".utf8)
         var parser = RequestParser()
         var index = 0
-        guard case .head(let head) = try parser.next(in: buffer, at: &index) else { Issue.record("no head"); return }
+        guard case .head(let head) = try parser.next(in: buffer, at: &index) else {
+            Issue.record("no head")
+            return
+        }
         buffer.removeFirst(index)
         buffer += Array(repeating: 0x41, count: 100)
         #expect(string(head.target) == "/keep")
@@ -345,10 +368,10 @@ func string(_ bytes: ArraySlice<UInt8>?) -> String? { bytes.map { String(decodin
                 guard let base = p.baseAddress else { return }
                 let from = count == 0 ? 0 : Int(generator.next() % UInt64(count))
                 #expect(ByteClass.firstLineFeed(base, from: from, to: count) == bytes[from...].firstIndex(of: 0x0A))
-                #expect(ByteClass.firstInvalidValueByte(base, from: from, to: count)
+                #expect(
+                    ByteClass.firstInvalidValueByte(base, from: from, to: count)
                         == bytes[from...].firstIndex { !ByteClass.isValueByte($0) })
             }
         }
     }
 }
-

@@ -1,6 +1,7 @@
 import Testing
-@testable import HTTPCore
 import WharfTestSupport
+
+@testable import HTTPCore
 
 @Suite struct RequestTargetTests {
     private func path(_ target: String) throws -> String { try RequestTarget.parse(target).path }

@@ -75,15 +75,18 @@ struct ResponseHeadTests {
     }
 
     @Test func earlyHintsCarryOneLinkFieldPerHint() {
-        let head = ResponseHeadWriter.earlyHints(links: ["</app.js>; rel=preload; as=script",
-                                                         "</app.css>; rel=preload; as=style"])
-        #expect(text(head) == """
-            HTTP/1.1 103 Early Hints\r
-            Link: </app.js>; rel=preload; as=script\r
-            Link: </app.css>; rel=preload; as=style\r
-            \r
+        let head = ResponseHeadWriter.earlyHints(links: [
+            "</app.js>; rel=preload; as=script",
+            "</app.css>; rel=preload; as=style",
+        ])
+        #expect(
+            text(head) == """
+                HTTP/1.1 103 Early Hints\r
+                Link: </app.js>; rel=preload; as=script\r
+                Link: </app.css>; rel=preload; as=style\r
+                \r
 
-            """)
+                """)
     }
 
     @Test func everyStatusAStaticServerSendsHasItsReasonPhrase() {
@@ -208,8 +211,10 @@ struct ResponseHeadTests {
     @Test func aListenerHeadStartsWithStatusDateAndServerAndEndsWithTheConnectionDecision() {
         let date = Array("Sun, 06 Nov 1994 08:49:37 GMT".utf8)
         let start = "HTTP/1.1 404 Not Found\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: wharf\r\nContent-Length: 7\r\n"
-        for (close, http10, ending) in [(false, false, ""), (true, false, "Connection: close\r\n"),
-                                        (false, true, "Connection: keep-alive\r\n"), (true, true, "Connection: close\r\n")] {
+        for (close, http10, ending) in [
+            (false, false, ""), (true, false, "Connection: close\r\n"),
+            (false, true, "Connection: keep-alive\r\n"), (true, true, "Connection: close\r\n"),
+        ] {
             var w = ResponseHeadWriter(status: 404, date: date, server: "wharf")
             w.contentLength(Int64(7))
             #expect(text(w.end(close: close, http10KeepAlive: http10)) == start + ending + "\r\n")
@@ -244,8 +249,9 @@ struct ResponseHeadTests {
             w.header("X-" + fold, "v")
             w.header("X-After", "2")
             let head = text(w.end(close: true, http10KeepAlive: false))
-            #expect(head == "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: wharf\r\nX-Before: 1\r\n"
-                + "X-After: 2\r\nConnection: close\r\n\r\n", "\(Array(fold.utf8))")
+            #expect(
+                head == "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nServer: wharf\r\nX-Before: 1\r\n"
+                    + "X-After: 2\r\nConnection: close\r\n\r\n", "\(Array(fold.utf8))")
         }
     }
 

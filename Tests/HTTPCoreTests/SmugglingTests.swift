@@ -1,4 +1,5 @@
 import Testing
+
 @testable import HTTPCore
 
 /// A hostile request and the rejection it must get.
@@ -60,7 +61,8 @@ let hostileRequests: [HostileRequest] = [
     .init("empty field name", "GET / HTTP/1.1\r\nHost: a\r\n: x\r\n\r\n", .invalidFieldName),
     .init("missing colon", "GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n", .missingColon),
     .init("NUL in field name", bytes: Array("GET / HTTP/1.1\r\nHost: a\r\nX".utf8) + [0] + Array("Y: 1\r\n\r\n".utf8), .invalidFieldName),
-    .init("non-ASCII in field name", bytes: Array("GET / HTTP/1.1\r\nHost: a\r\nX".utf8) + [0xC3, 0xA9] + Array(": 1\r\n\r\n".utf8), .invalidFieldName),
+    .init(
+        "non-ASCII in field name", bytes: Array("GET / HTTP/1.1\r\nHost: a\r\nX".utf8) + [0xC3, 0xA9] + Array(": 1\r\n\r\n".utf8), .invalidFieldName),
     .init("DEL in value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\u{7F}b\r\n\r\n", .invalidFieldValue),
     .init("escape byte in value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\u{1B}[31m\r\n\r\n", .invalidFieldValue),
     .init("bare CR in a value", "GET / HTTP/1.1\r\nHost: a\rContent-Length: 5\r\n\r\n", .bareCarriageReturn),

@@ -1,6 +1,7 @@
 import Testing
-@testable import HTTPCore
 import WharfTestSupport
+
+@testable import HTTPCore
 
 extension RequestFixture: CustomTestStringConvertible {
     var testDescription: String { name }

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import Scheduler
 import WharfTestSupport
+
+@testable import Scheduler
 
 @Suite struct AdaptivePolicyTests {
     /// A pool of slots in the given phases, all requested at `t0`.
@@ -18,16 +19,19 @@ import WharfTestSupport
         RunningBuild(jobID: id, app: app, buildType: "javascript_web", kind: kind, startedAt: startedAt, expectedSeconds: expected)
     }
 
-    func input(at now: Date, ready: [JobKind: Int] = [:], delayed: Int = 0, running: [RunningBuild] = [],
-               slots: [Slot], limits: SlotLimits = .default) -> AutoscalerInput {
+    func input(
+        at now: Date, ready: [JobKind: Int] = [:], delayed: Int = 0, running: [RunningBuild] = [],
+        slots: [Slot], limits: SlotLimits = .default
+    ) -> AutoscalerInput {
         let total = ready.values.reduce(0, +)
         return AutoscalerInput(
             now: now, queue: QueueSnapshot(ready: total, delayed: delayed, readyByKind: ready, running: running.count),
             running: running, slots: slots, limits: limits, provisioningDelay: 45)
     }
 
-    static let noHeadroom = AdaptiveAutoscaler.Settings(burstIdleTimeout: 300, coreIdleTimeout: 3600, quietPeriod: 0, padFactor: 0,
-                                                        coreFactor: 1, coreTimeConstant: 3600)
+    static let noHeadroom = AdaptiveAutoscaler.Settings(
+        burstIdleTimeout: 300, coreIdleTimeout: 3600, quietPeriod: 0, padFactor: 0,
+        coreFactor: 1, coreTimeConstant: 3600)
     /// 00:00 (UTC) of t0's day (t0 is 08:00).
     static let midnight = t0 - 8 * 3600
 
@@ -41,8 +45,10 @@ import WharfTestSupport
         #expect(first.desiredSlots == 7)
         #expect(first.reason.contains("6 user builds queued"))
         // Ten seconds later the six are provisioning: nothing more is asked for.
-        let second = policy.decide(input(at: t0 + 10, ready: [.user_push: 6], running: [build(1, startedAt: t0)],
-                                         slots: slots([.busy] + Array(repeating: .provisioning, count: 6))))
+        let second = policy.decide(
+            input(
+                at: t0 + 10, ready: [.user_push: 6], running: [build(1, startedAt: t0)],
+                slots: slots([.busy] + Array(repeating: .provisioning, count: 6))))
         #expect(second.desiredSlots == 7)
     }
 
@@ -100,8 +106,10 @@ import WharfTestSupport
         #expect(policy.durations.coldPenalty(buildType: "javascript_web") > 0)
         // 50 s into a build: warm, it ends in ~12 s (covers a queued push); cold, it has over a minute left.
         var warmRun = policy
-        let warm = warmRun.decide(input(at: t0 + 1050, ready: [.user_push: 1], running: [build(3, startedAt: t0 + 1000)],
-                                        slots: slots([.busy])))
+        let warm = warmRun.decide(
+            input(
+                at: t0 + 1050, ready: [.user_push: 1], running: [build(3, startedAt: t0 + 1000)],
+                slots: slots([.busy])))
         #expect(warm.desiredSlots == 1)
         var coldRun = policy
         var third = build(3, startedAt: t0 + 1000)
@@ -136,8 +144,10 @@ import WharfTestSupport
         #expect(policy.durations.expected(app: "slow", buildType: "javascript_web", fallback: 60) == 300)
         #expect(policy.durations.expected(app: "other", buildType: "flutter_ios", fallback: 540) == 540)
         // So a "slow" build 50 s in is not about to end: the queued push gets a new slot.
-        let decision = policy.decide(input(at: t0 + 1000, ready: [.user_push: 1],
-                                           running: [build(2, startedAt: t0 + 950, app: "slow")], slots: slots([.busy])))
+        let decision = policy.decide(
+            input(
+                at: t0 + 1000, ready: [.user_push: 1],
+                running: [build(2, startedAt: t0 + 950, app: "slow")], slots: slots([.busy])))
         #expect(decision.desiredSlots == 2)
     }
 
@@ -246,15 +256,19 @@ import WharfTestSupport
         // Every busy slot runs a warm build here, so the gate counts busy slots (asked before each claim).
         var pool2 = SlotPool(limits: .default)
         try pool2.scale(to: 10, now: t0, provider: provider)
-        let capped = try Dispatcher(queue: queue2, owner: "test").dispatch(pool: &pool2, now: t0, kinds: { p in
-            cap.allowedKinds(runningWarm: p.busyCount, maxSlots: 10)
-        })
+        let capped = try Dispatcher(queue: queue2, owner: "test").dispatch(
+            pool: &pool2, now: t0,
+            kinds: { p in
+                cap.allowedKinds(runningWarm: p.busyCount, maxSlots: 10)
+            })
         #expect(capped.count == 5)
         #expect(pool2.idleCount == 5)
         try queue2.enqueue(request(dir, app: "shop", kind: .user_push), now: t0 + 1)
-        let user = try Dispatcher(queue: queue2, owner: "test").dispatch(pool: &pool2, now: t0 + 1, kinds: { p in
-            cap.allowedKinds(runningWarm: p.busyCount, maxSlots: 10)
-        })
+        let user = try Dispatcher(queue: queue2, owner: "test").dispatch(
+            pool: &pool2, now: t0 + 1,
+            kinds: { p in
+                cap.allowedKinds(runningWarm: p.busyCount, maxSlots: 10)
+            })
         #expect(user.map(\.job.app) == ["shop"])
     }
 
@@ -299,8 +313,9 @@ import WharfTestSupport
         while let claimed = try queue.claim(owner: "o", now: now) {
             attempts += 1
             let retry = detector.shouldRetry(source: claimed.source, signature: "exit 2: missing module")
-            let finished = try queue.finish(jobID: claimed.id, owner: "o",
-                                            outcome: .failed(exitCode: 2, error: "missing module", retryable: retry), now: now + 5)
+            let finished = try queue.finish(
+                jobID: claimed.id, owner: "o",
+                outcome: .failed(exitCode: 2, error: "missing module", retryable: retry), now: now + 5)
             now = finished.availableAt + 1
             if attempts > 10 { break }
         }
@@ -318,16 +333,20 @@ import WharfTestSupport
         try queue.enqueue(request(dir, app: "shop", hint: .normal), now: t0 + 30)
         #expect(try queue.claim(owner: "o", now: t0 + 31)?.app == "shop")
         var policy = AdaptiveAutoscaler()
-        let decision = policy.decide(AutoscalerInput(now: t0 + 31, queue: queue.snapshot(now: t0 + 31), running: [build(1, startedAt: t0 + 31)],
-                                                     slots: slots([.busy]), limits: .default, provisioningDelay: 45))
+        let decision = policy.decide(
+            AutoscalerInput(
+                now: t0 + 31, queue: queue.snapshot(now: t0 + 31), running: [build(1, startedAt: t0 + 31)],
+                slots: slots([.busy]), limits: .default, provisioningDelay: 45))
         #expect(decision.desiredSlots == 10, "the storm is real work: scale to the maximum")
     }
 
     @Test func ageKeepsRaisingAWaitingBotPushUntilItOutranksAFreshHumanPush() {
         let scorer = PriorityScorer()
         func score(hint: PriorityHint, waiting: Double, others: Int) -> Double {
-            scorer.score(ScoreInputs(kind: .user_push, hint: hint, secondsWaiting: waiting, popularity: 0,
-                                     expectedSeconds: 60, othersActive: others, previousAttempts: 0))
+            scorer.score(
+                ScoreInputs(
+                    kind: .user_push, hint: hint, secondsWaiting: waiting, popularity: 0,
+                    expectedSeconds: 60, othersActive: others, previousAttempts: 0))
         }
         #expect(score(hint: .low, waiting: 0, others: 39) < score(hint: .normal, waiting: 0, others: 0))
         #expect(score(hint: .low, waiting: 3600, others: 39) > score(hint: .normal, waiting: 0, others: 0))

@@ -2,8 +2,9 @@ import Foundation
 import GRDB
 import Synchronization
 import Testing
-@testable import Scheduler
 import WharfTestSupport
+
+@testable import Scheduler
 
 @Suite struct AlertStoreTests {
     func makeStore(_ dir: TemporaryDirectory, onDeliveryQueued: (@Sendable () -> Void)? = nil) throws -> AlertStore {
@@ -117,8 +118,10 @@ import WharfTestSupport
         defer { dir.remove() }
         let store = try makeStore(dir)
         let text = "quote \" backslash \\ newline \n nul \u{0} emoji 🚢 </script>"
-        try store.raise(AlertCondition(key: "slow_build:x:y", kind: .slow_build, summary: text,
-                                       details: ["app": .string(text), "nested": .object(["list": .strings([text])])]), now: t0)
+        try store.raise(
+            AlertCondition(
+                key: "slow_build:x:y", kind: .slow_build, summary: text,
+                details: ["app": .string(text), "nested": .object(["list": .strings([text])])]), now: t0)
         let response = AlertsAPI.handle(store: store, query: [:])
         #expect(response.status == 200)
         let listing = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]

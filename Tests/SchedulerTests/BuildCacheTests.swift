@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import Scheduler
 import WharfTestSupport
+
+@testable import Scheduler
 
 @Suite struct BuildCacheTests {
     func makeSource() throws -> TemporaryDirectory {
@@ -12,8 +13,10 @@ import WharfTestSupport
         return dir
     }
 
-    func key(_ dir: TemporaryDirectory, config: [String: String] = ["command": "npm run build"],
-             target: String = "web", toolchain: String = "node 20.11") throws -> String {
+    func key(
+        _ dir: TemporaryDirectory, config: [String: String] = ["command": "npm run build"],
+        target: String = "web", toolchain: String = "node 20.11"
+    ) throws -> String {
         try BuildCacheKey(sourceDirectory: dir.path, buildConfig: config, target: target, toolchainVersion: toolchain).hex
     }
 

@@ -2,8 +2,9 @@ import ArtifactStore
 import Foundation
 import Testing
 import UVLoop
-@testable import Scheduler
 import WharfTestSupport
+
+@testable import Scheduler
 
 /// One job end to end: real queue, real build script, real artifact store, real build cache.
 @Suite struct BuildJobExecutorTests {
@@ -24,11 +25,13 @@ import WharfTestSupport
         let queue = try JobQueue(database: database, configuration: .init(leaseDuration: lease), now: Date())
         let store = try Store.open(at: dir.path + "/store")
         let thread = try LoopThread(name: "executor-test")
-        let settings = BuildSettings(workRoot: dir.path + "/work", logRoot: dir.path + "/logs", outputDirectory: "out",
-                                     toolchainVersion: "sh 1", timeout: 20, environment: ["COUNTER": dir.path + "/runs"],
-                                     heartbeatInterval: 0.05)
-        let executor = BuildJobExecutor(queue: queue, cache: try BuildCache(database: database), store: store,
-                                        loop: thread.loop, owner: "sched-test", settings: settings)
+        let settings = BuildSettings(
+            workRoot: dir.path + "/work", logRoot: dir.path + "/logs", outputDirectory: "out",
+            toolchainVersion: "sh 1", timeout: 20, environment: ["COUNTER": dir.path + "/runs"],
+            heartbeatInterval: 0.05)
+        let executor = BuildJobExecutor(
+            queue: queue, cache: try BuildCache(database: database), store: store,
+            loop: thread.loop, owner: "sched-test", settings: settings)
         return Setup(dir: dir, queue: queue, executor: executor, store: store, thread: thread)
     }
 
@@ -38,8 +41,10 @@ import WharfTestSupport
     }
 
     func submit(_ s: Setup, force: Bool = false) throws -> Job {
-        try s.queue.enqueue(JobRequest(app: "shop", buildType: "javascript_web", kind: .user_push,
-                                       source: s.dir.path + "/src", command: "sh build.sh", force: force), now: Date())
+        try s.queue.enqueue(
+            JobRequest(
+                app: "shop", buildType: "javascript_web", kind: .user_push,
+                source: s.dir.path + "/src", command: "sh build.sh", force: force), now: Date())
         return try #require(try s.queue.claim(owner: "sched-test", now: Date()))
     }
 
@@ -114,9 +119,11 @@ import WharfTestSupport
         let job = try submit(s)
         // What the dead attempt left behind: its deployment is in the store, the queue never heard of it.
         try s.dir.file("dead/index.html", "<!doctype html><title>built before the crash</title>\n")
-        let published = try s.store.publish(PublishRequest(app: "shop", directory: s.dir.path + "/dead", version: nil,
-                                                           message: "job \(job.id)", metadata: s.executor.publishIdentity(job),
-                                                           activate: true))
+        let published = try s.store.publish(
+            PublishRequest(
+                app: "shop", directory: s.dir.path + "/dead", version: nil,
+                message: "job \(job.id)", metadata: s.executor.publishIdentity(job),
+                activate: true))
         let finished = try await s.executor.execute(job)
         #expect(finished.state == .succeeded)
         #expect(finished.deploymentID == published.deployment.id)
@@ -129,8 +136,10 @@ import WharfTestSupport
         defer { tearDown(s) }
         let job = try submit(s)
         try s.dir.file("old/index.html", "<!doctype html><title>old scheduler database</title>\n")
-        _ = try s.store.publish(PublishRequest(app: "shop", directory: s.dir.path + "/old", version: nil, message: nil,
-                                               metadata: ["job": "\(job.id)", "job_queued_at": "1"], activate: true))
+        _ = try s.store.publish(
+            PublishRequest(
+                app: "shop", directory: s.dir.path + "/old", version: nil, message: nil,
+                metadata: ["job": "\(job.id)", "job_queued_at": "1"], activate: true))
         let finished = try await s.executor.execute(job)
         #expect(finished.state == .succeeded)
         #expect(try s.store.deployments(app: "shop").count == 2)

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import Scheduler
 import WharfTestSupport
+
+@testable import Scheduler
 
 @Suite struct BuildLogTests {
     func read(_ log: BuildLog) throws -> [String] {
@@ -18,13 +19,14 @@ import WharfTestSupport
         #expect(log.append(Array("lo\r\nworld\n::stage x\n".utf8), from: .out) == ["hello", "world", "::stage x"])
         log.append(Array("tail".utf8), from: .out)
         log.flush()
-        #expect(try read(log) == [
-            "2027-01-15T08:00:00.250Z err | oops",
-            "2027-01-15T08:00:00.250Z out | hello",
-            "2027-01-15T08:00:00.250Z out | world",
-            "2027-01-15T08:00:00.250Z out | ::stage x",
-            "2027-01-15T08:00:00.250Z out | tail",
-        ])
+        #expect(
+            try read(log) == [
+                "2027-01-15T08:00:00.250Z err | oops",
+                "2027-01-15T08:00:00.250Z out | hello",
+                "2027-01-15T08:00:00.250Z out | world",
+                "2027-01-15T08:00:00.250Z out | ::stage x",
+                "2027-01-15T08:00:00.250Z out | tail",
+            ])
     }
 
     @Test func aHugeLineWithoutNewlineIsCut() throws {

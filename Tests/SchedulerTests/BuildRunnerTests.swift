@@ -2,8 +2,9 @@ import Foundation
 import Synchronization
 import Testing
 import UVLoop
-@testable import Scheduler
 import WharfTestSupport
+
+@testable import Scheduler
 
 /// Real builds: small shell scripts written into a temp directory, run through UVLoop's ChildProcess.
 @Suite struct BuildRunnerTests {
@@ -13,12 +14,15 @@ import WharfTestSupport
         var all: [BuildEvent] { list.withLock { $0 } }
     }
 
-    func spec(_ dir: TemporaryDirectory, _ script: String, timeout: Double = 20, warning: Double? = nil,
-              grace: Double = 0.5, cap: Int = 1 << 20, secrets: [String: String] = [:]) throws -> BuildSpec {
+    func spec(
+        _ dir: TemporaryDirectory, _ script: String, timeout: Double = 20, warning: Double? = nil,
+        grace: Double = 0.5, cap: Int = 1 << 20, secrets: [String: String] = [:]
+    ) throws -> BuildSpec {
         try dir.file("build.sh", script)
-        return BuildSpec(jobID: 7, command: "sh ./build.sh", workingDirectory: dir.path, environment: ["BUILD_TEST": "1"],
-                         secrets: secrets, logPath: dir.path + "/logs/7/attempt-1.log", timeout: timeout,
-                         warningAfter: warning, killGrace: grace, logCapBytes: cap)
+        return BuildSpec(
+            jobID: 7, command: "sh ./build.sh", workingDirectory: dir.path, environment: ["BUILD_TEST": "1"],
+            secrets: secrets, logPath: dir.path + "/logs/7/attempt-1.log", timeout: timeout,
+            warningAfter: warning, killGrace: grace, logCapBytes: cap)
     }
 
     /// Runs a build on its own loop thread; gives up (cancelling it) after 30 s so no test can hang.
@@ -63,7 +67,9 @@ import WharfTestSupport
     @Test func aSuccessfulBuildIsLoggedWithTimestampsAndTimedStages() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let spec = try spec(dir, """
+        let spec = try spec(
+            dir,
+            """
             echo "::stage validation"
             echo checking
             sleep 0.1
@@ -124,7 +130,9 @@ import WharfTestSupport
     @Test func aHangingBuildGetsAWarningThenTimesOutAndItsWholeGroupIsKilled() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        let spec = try spec(dir, """
+        let spec = try spec(
+            dir,
+            """
             sleep 300 &
             echo $! > grandchild.pid
             echo "::stage dependencies"
@@ -137,10 +145,15 @@ import WharfTestSupport
         #expect(ContinuousClock.now - started < .seconds(5))
         #expect(events.all.contains(.timeoutWarning(elapsed: 0.2)))
         #expect(events.all.contains { if case .stopping = $0 { true } else { false } })
-        let pid = try #require(Int32(try String(contentsOfFile: dir.path + "/grandchild.pid", encoding: .utf8)
-            .trimmingCharacters(in: .whitespacesAndNewlines)))
+        let pid = try #require(
+            Int32(
+                try String(contentsOfFile: dir.path + "/grandchild.pid", encoding: .utf8)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)))
         var waited = 0
-        while alive(pid), waited < 100 { usleep(10_000); waited += 1 }
+        while alive(pid), waited < 100 {
+            usleep(10_000)
+            waited += 1
+        }
         #expect(!alive(pid), "the grandchild in the build's process group was killed")
         #expect(result.stageDurations["dependencies"] != nil)
         #expect(try log(spec).contains("warning: running for 0.2 s"))
@@ -166,9 +179,12 @@ import WharfTestSupport
         let done = DispatchSemaphore(value: 0)
         let started = DispatchSemaphore(value: 0)
         let runner = try thread.loop.executeAndWait {
-            BuildRunner.start(on: thread.loop, spec: spec, onEvent: { event in
-                if event == .stage("compilation") { started.signal() }
-            }) { result in
+            BuildRunner.start(
+                on: thread.loop, spec: spec,
+                onEvent: { event in
+                    if event == .stage("compilation") { started.signal() }
+                }
+            ) { result in
                 outcome.withLock { $0 = result }
                 done.signal()
             }

@@ -3,8 +3,9 @@ import Glibc
 import Synchronization
 import Testing
 import UVLoop
-@testable import Scheduler
 import WharfTestSupport
+
+@testable import Scheduler
 
 /// The build sandbox with real builds (shell scripts) on this machine: the explicit environment, the
 /// build user, bubblewrap, cgroup limits (a fork bomb, a memory hog, a disk filler beside a normal
@@ -40,14 +41,17 @@ import WharfTestSupport
         return isolation
     }
 
-    func spec(_ area: Area, _ name: String, _ script: String, isolation: BuildIsolation = .none, slot: String? = nil,
-              limits: BuildLimits = .unlimited(timeout: 30), base: BuildEnvironment = BuildEnvironment(),
-              cgroups: CgroupRoots? = nil, writable: [String] = []) throws -> BuildSpec {
+    func spec(
+        _ area: Area, _ name: String, _ script: String, isolation: BuildIsolation = .none, slot: String? = nil,
+        limits: BuildLimits = .unlimited(timeout: 30), base: BuildEnvironment = BuildEnvironment(),
+        cgroups: CgroupRoots? = nil, writable: [String] = []
+    ) throws -> BuildSpec {
         let identity = isolation.identity(forSlot: slot)
         let workspace = try area.workspace(name, script: script, for: identity)
-        return BuildSpec(jobID: Int64(abs(name.hashValue % 100_000)), command: "sh ./build.sh", workingDirectory: workspace,
-                         baseEnvironment: base, logPath: area.root + "/logs/\(name).log", limits: limits, killGrace: 0.5,
-                         isolation: isolation, identity: identity, extraWritable: writable, cgroups: cgroups, watchInterval: 0.2)
+        return BuildSpec(
+            jobID: Int64(abs(name.hashValue % 100_000)), command: "sh ./build.sh", workingDirectory: workspace,
+            baseEnvironment: base, logPath: area.root + "/logs/\(name).log", limits: limits, killGrace: 0.5,
+            isolation: isolation, identity: identity, extraWritable: writable, cgroups: cgroups, watchInterval: 0.2)
     }
 
     func run(_ spec: BuildSpec) async throws -> (BuildResult, String) {
@@ -67,9 +71,14 @@ import WharfTestSupport
         setenv(secretName, "admin-token-value-123", 1)
         setenv(plainName, "scheduler-only", 1)
         setenv(allowedName, "allowed-value", 1)
-        defer { unsetenv(secretName); unsetenv(plainName); unsetenv(allowedName) }
-        let base = BuildEnvironment(inherit: [allowedName, secretName], variables: ["APP_MODE": "production"],
-                                    secrets: ["NPM_TOKEN": "npm-secret-456"])
+        defer {
+            unsetenv(secretName)
+            unsetenv(plainName)
+            unsetenv(allowedName)
+        }
+        let base = BuildEnvironment(
+            inherit: [allowedName, secretName], variables: ["APP_MODE": "production"],
+            secrets: ["NPM_TOKEN": "npm-secret-456"])
         let s = try spec(area, "env", "env | sort\necho \"npm=$NPM_TOKEN\"\n", base: base)
         let (result, log) = try await run(s)
         #expect(result.outcome == .succeeded)
@@ -81,12 +90,13 @@ import WharfTestSupport
         #expect(log.contains("HOME=\(s.workingDirectory)/.home") && log.contains("TMPDIR=\(s.workingDirectory)/.tmp"))
         #expect(log.contains("PATH=\(BuildEnvironment.defaultPath)"))
         // Every variable the build saw is one the environment names.
-        let names = Set(log.split(separator: "\n").compactMap { line -> String? in
-            guard let bar = line.range(of: "out | ") else { return nil }
-            let text = line[bar.upperBound...]
-            guard let eq = text.firstIndex(of: "="), !text.hasPrefix("npm=") else { return nil }
-            return String(text[..<eq])
-        })
+        let names = Set(
+            log.split(separator: "\n").compactMap { line -> String? in
+                guard let bar = line.range(of: "out | ") else { return nil }
+                let text = line[bar.upperBound...]
+                guard let eq = text.firstIndex(of: "="), !text.hasPrefix("npm=") else { return nil }
+                return String(text[..<eq])
+            })
         let expected: Set<String> = ["PATH", "LANG", "HOME", "TMPDIR", "USER", "SHELL", "PWD", allowedName, "APP_MODE", "NPM_TOKEN"]
         #expect(names.isSubset(of: expected), "unexpected: \(names.subtracting(expected))")
     }
@@ -186,21 +196,29 @@ import WharfTestSupport
         let roots = try #require(CgroupRoots.detect(), "no writable cgroup hierarchy")
         let area = try Area()
         let isolation = try Self.isolation(.bubblewrap)
-        var limits = BuildLimits(memoryBytes: 64 << 20, cpus: 1, processes: 64, diskBytes: 8 << 20, openFiles: 256, timeout: 60,
-                                 warningAfter: nil, network: false)
-        let bomb = try spec(area, "bomb", "bomb() { bomb | bomb & }\nbomb\nsleep 50\n", isolation: isolation, slot: "local-1",
-                            limits: limits, cgroups: roots)
+        var limits = BuildLimits(
+            memoryBytes: 64 << 20, cpus: 1, processes: 64, diskBytes: 8 << 20, openFiles: 256, timeout: 60,
+            warningAfter: nil, network: false)
+        let bomb = try spec(
+            area, "bomb", "bomb() { bomb | bomb & }\nbomb\nsleep 50\n", isolation: isolation, slot: "local-1",
+            limits: limits, cgroups: roots)
         let hog = try spec(area, "hog", "tail /dev/zero\n", isolation: isolation, slot: "local-2", limits: limits, cgroups: roots)
-        let filler = try spec(area, "filler", "i=0\nwhile [ $i -lt 40 ]; do head -c 1000000 /dev/zero > f$i; i=$((i+1)); done\nsleep 50\n",
-                              isolation: isolation, slot: "local-3", limits: limits, cgroups: roots)
-        let bigFile = try spec(area, "bigfile", "head -c 20000000 /dev/zero > big\n", isolation: isolation, slot: "local-4",
-                               limits: limits, cgroups: roots)
+        let filler = try spec(
+            area, "filler", "i=0\nwhile [ $i -lt 40 ]; do head -c 1000000 /dev/zero > f$i; i=$((i+1)); done\nsleep 50\n",
+            isolation: isolation, slot: "local-3", limits: limits, cgroups: roots)
+        let bigFile = try spec(
+            area, "bigfile", "head -c 20000000 /dev/zero > big\n", isolation: isolation, slot: "local-4",
+            limits: limits, cgroups: roots)
         limits.processes = 64
-        let normal = try spec(area, "normal", "i=0\nwhile [ $i -lt 20 ]; do echo step $i; i=$((i+1)); done\necho finished\n",
-                              isolation: isolation, slot: "local-5", limits: limits, cgroups: roots)
+        let normal = try spec(
+            area, "normal", "i=0\nwhile [ $i -lt 20 ]; do echo step $i; i=$((i+1)); done\necho finished\n",
+            isolation: isolation, slot: "local-5", limits: limits, cgroups: roots)
         let results = try await withThrowingTaskGroup(of: (String, BuildResult, String).self) { group in
             for (name, s) in [("bomb", bomb), ("hog", hog), ("filler", filler), ("bigfile", bigFile), ("normal", normal)] {
-                group.addTask { let (r, log) = try await self.run(s); return (name, r, log) }
+                group.addTask {
+                    let (r, log) = try await self.run(s)
+                    return (name, r, log)
+                }
             }
             var all: [String: (BuildResult, String)] = [:]
             for try await (name, r, log) in group { all[name] = (r, log) }
@@ -239,12 +257,18 @@ import WharfTestSupport
         finished.executableURL = URL(fileURLWithPath: "/bin/true")
         try finished.run()
         finished.waitUntilExit()
-        let dead = "wharf-build-1-\(finished.processIdentifier)-7", live = "wharf-build-1-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let dead = "wharf-build-1-\(finished.processIdentifier)-7"
+        let live = "wharf-build-1-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         for parent in roots.parents.values {
             mkdir(parent + "/" + dead, 0o755)
             mkdir(parent + "/" + live, 0o755)
         }
-        defer { for parent in roots.parents.values { rmdir(parent + "/" + live); rmdir(parent + "/" + dead) } }
+        defer {
+            for parent in roots.parents.values {
+                rmdir(parent + "/" + live)
+                rmdir(parent + "/" + dead)
+            }
+        }
         roots.removeStale()
         for parent in roots.parents.values {
             #expect(!FileManager.default.fileExists(atPath: parent + "/" + dead))
@@ -253,12 +277,14 @@ import WharfTestSupport
     }
 
     @Test func withoutCgroupsTheLimitsAreRlimits() throws {
-        let launch = BuildLaunch(command: "make", limits: BuildLimits(memoryBytes: 1 << 30, processes: 100, diskBytes: 1 << 30, openFiles: 64),
-                                 identity: BuildIdentity(name: "b", uid: 999, gid: 999))
+        let launch = BuildLaunch(
+            command: "make", limits: BuildLimits(memoryBytes: 1 << 30, processes: 100, diskBytes: 1 << 30, openFiles: 64),
+            identity: BuildIdentity(name: "b", uid: 999, gid: 999))
         #expect(launch.prologue.contains("ulimit -v 1048576") && launch.prologue.contains("ulimit -p 100"))
         #expect(launch.prologue.contains("ulimit -f 1048576") && launch.prologue.contains("ulimit -n 64"))
-        let grouped = BuildLaunch(command: "make", limits: BuildLimits(memoryBytes: 1 << 30, processes: 100), cgroupProcs: ["/cg/cgroup.procs"],
-                                  cgroupLimitsMemory: true, cgroupLimitsProcesses: true)
+        let grouped = BuildLaunch(
+            command: "make", limits: BuildLimits(memoryBytes: 1 << 30, processes: 100), cgroupProcs: ["/cg/cgroup.procs"],
+            cgroupLimitsMemory: true, cgroupLimitsProcesses: true)
         #expect(!grouped.prologue.contains("ulimit -v") && !grouped.prologue.contains("ulimit -p"))
         #expect(grouped.prologue.hasPrefix("echo $$ > '/cg/cgroup.procs'"))
         // The command is never part of the script: a quote in it cannot break out.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WharfTestSupport
+
 @testable import Scheduler
 
 /// Stage timelines read from real build logs (written by `BuildLog` on a virtual clock) over a
@@ -40,7 +41,7 @@ import WharfTestSupport
         log.out("::stage checkout", after: 0.5)
         log.err("::stage not-a-stage", after: 0.5)  // markers count on stdout only, as in the runner
         log.out("::stage install", after: 1.5)
-        log.out("::stage  two words", after: 0.25)   // not a marker
+        log.out("::stage  two words", after: 0.25)  // not a marker
         var snapshot = try timelines.timeline(jobID: job.id)
         #expect(snapshot.state == .running && snapshot.complete)
         var t = snapshot.timeline

@@ -1,8 +1,9 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import Scheduler
 import WharfTestSupport
+
+@testable import Scheduler
 
 @Suite struct CronServiceTests {
     /// Counts the calls of a real action closure.
@@ -24,8 +25,9 @@ import WharfTestSupport
     @Test func anAddedScheduleIsStoredWithItsNextRun() throws {
         let (dir, store) = try setUp()
         defer { dir.remove() }
-        let s = try store.add(name: "nightly", expression: "0 2 * * *", zone: "Europe/Berlin", command: "warm",
-                              now: instant("2026-01-15T12:00:00Z"))
+        let s = try store.add(
+            name: "nightly", expression: "0 2 * * *", zone: "Europe/Berlin", command: "warm",
+            now: instant("2026-01-15T12:00:00Z"))
         #expect(s.nextRunAt == instant("2026-01-16T02:00:00+01:00"))
         #expect(try store.list().map(\.name) == ["nightly"])
         #expect(try store.get("nightly")?.zone == "Europe/Berlin")
@@ -40,12 +42,16 @@ import WharfTestSupport
     @Test func badSchedulesAreRefusedAndNothingIsStored() throws {
         let (dir, store) = try setUp()
         defer { dir.remove() }
-        #expect(throws: CronStoreError.invalidName("Bad Name")) { try store.add(name: "Bad Name", expression: "0 2 * * *", zone: "UTC", command: "warm", now: .now) }
+        #expect(throws: CronStoreError.invalidName("Bad Name")) {
+            try store.add(name: "Bad Name", expression: "0 2 * * *", zone: "UTC", command: "warm", now: .now)
+        }
         #expect(throws: CronStoreError.invalidName(String(repeating: "a", count: 65))) {
             try store.add(name: String(repeating: "a", count: 65), expression: "0 2 * * *", zone: "UTC", command: "warm", now: .now)
         }
         #expect(throws: CronError.fieldCount(3)) { try store.add(name: "x", expression: "0 2 *", zone: "UTC", command: "warm", now: .now) }
-        #expect(throws: CronError.unknownTimeZone("Nowhere/City")) { try store.add(name: "x", expression: "0 2 * * *", zone: "Nowhere/City", command: "warm", now: .now) }
+        #expect(throws: CronError.unknownTimeZone("Nowhere/City")) {
+            try store.add(name: "x", expression: "0 2 * * *", zone: "Nowhere/City", command: "warm", now: .now)
+        }
         #expect(try store.list().isEmpty)
     }
 

@@ -3,8 +3,9 @@ import Foundation
 import Glibc
 import Testing
 import UVLoop
-@testable import Scheduler
 import WharfTestSupport
+
+@testable import Scheduler
 
 /// Per-slot dependency caches with real builds: a fixture build "installs" its dependencies into
 /// `$WHARF_DEPS_CACHE` (one second) unless they are there; the real scheduler records each attempt as
@@ -31,11 +32,13 @@ import WharfTestSupport
             queue = try JobQueue(database: try SchedulerDatabase.open(path: dir.path + "/scheduler.sqlite"), now: Date())
             store = try Store.open(at: dir.path + "/store")
             thread = try LoopThread(name: "deps-test")
-            settings = BuildSettings(workRoot: dir.path + "/sandbox/work", logRoot: dir.path + "/logs", outputDirectory: "out",
-                                     toolchainVersion: "sh 1", timeout: 30, isolation: isolation,
-                                     slotCacheRoot: dir.path + "/sandbox/slots", slotCacheBytes: cacheBytes, heartbeatInterval: 0.5)
-            executor = BuildJobExecutor(queue: queue, cache: try BuildCache(database: queue.database), store: store,
-                                        loop: thread.loop, owner: "deps-test", settings: settings)
+            settings = BuildSettings(
+                workRoot: dir.path + "/sandbox/work", logRoot: dir.path + "/logs", outputDirectory: "out",
+                toolchainVersion: "sh 1", timeout: 30, isolation: isolation,
+                slotCacheRoot: dir.path + "/sandbox/slots", slotCacheBytes: cacheBytes, heartbeatInterval: 0.5)
+            executor = BuildJobExecutor(
+                queue: queue, cache: try BuildCache(database: queue.database), store: store,
+                loop: thread.loop, owner: "deps-test", settings: settings)
         }
 
         func close() {
@@ -56,8 +59,9 @@ import WharfTestSupport
             let source = try source(app, lock: lock, n: n)
             var submission = JobSubmission(app: app, buildType: "javascript_web", source: source, command: "sh build.sh")
             submission.kind = "user_push"
-            return try submission.request(defaults: .init(command: "sh build.sh", output: "out", toolchainVersion: "sh 1"),
-                                          catalog: .default, relativeTo: "/")
+            return try submission.request(
+                defaults: .init(command: "sh build.sh", output: "out", toolchainVersion: "sh 1"),
+                catalog: .default, relativeTo: "/")
         }
 
         func log(_ job: Job) -> String { (try? String(contentsOfFile: job.logPath ?? "", encoding: .utf8)) ?? "" }
@@ -147,9 +151,10 @@ import WharfTestSupport
             hashes[app] = job.dependencyHash
         }
         #expect(hashes["web"] == hashes["admin"] && hashes["web"] != hashes["api"])
-        let service = SchedulerService(queue: w.queue, executor: w.executor,
-                                       provider: LocalProcessSlotProvider(cacheRoot: w.settings.slotCacheRoot),
-                                       policy: .adaptive(), limits: try SlotLimits(min: 1, max: 1))
+        let service = SchedulerService(
+            queue: w.queue, executor: w.executor,
+            provider: LocalProcessSlotProvider(cacheRoot: w.settings.slotCacheRoot),
+            policy: .adaptive(), limits: try SlotLimits(min: 1, max: 1))
         // Generous: in the full suite, blocking tests can hold the concurrency pool for minutes.
         let deadline = Date().addingTimeInterval(600)
         while Date() < deadline {
@@ -165,11 +170,14 @@ import WharfTestSupport
         let realCold = recorded.filter { $0 == "cold" }.count
 
         let records = burst.enumerated().map { n, app in
-            TraceRecord(requestID: n + 1, arrival: 0, app: app, buildType: "javascript_web", kind: .user_push,
-                        sourceHash: "src-\(n)", dependencyHash: hashes[app]!, serviceWarm: 0.2, coldExtra: 1)
+            TraceRecord(
+                requestID: n + 1, arrival: 0, app: app, buildType: "javascript_web", kind: .user_push,
+                sourceHash: "src-\(n)", dependencyHash: hashes[app]!, serviceWarm: 0.2, coldExtra: 1)
         }
-        let simulated = try TraceSimulator(trace: Trace(records: records), policy: .adaptive(),
-                                           options: .init(limits: try SlotLimits(min: 1, max: 1), provisioningDelay: 0, tick: 1)).run()
+        let simulated = try TraceSimulator(
+            trace: Trace(records: records), policy: .adaptive(),
+            options: .init(limits: try SlotLimits(min: 1, max: 1), provisioningDelay: 0, tick: 1)
+        ).run()
         let simCold = Int(((simulated.metrics.coldAttemptShare ?? 0) * Double(simulated.metrics.attempts)).rounded())
         #expect(simulated.metrics.attempts == burst.count)
         #expect(realCold == simCold, "real \(recorded), simulated cold \(simCold) of \(simulated.metrics.attempts)")

@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
 import Testing
-@testable import Scheduler
 import WharfTestSupport
+
+@testable import Scheduler
 
 /// The deploy notification outbox over a real SQLite queue and a real receiver: each finished job is
 /// noted once (warm and cancelled builds never), rows go to every target, a failing target backs
@@ -24,7 +25,8 @@ import WharfTestSupport
         }
         let open = try queue.enqueue(request(dir), now: t0)
         #expect(try notifier.finishedJobsToNote() == [push.id], "warm builds and unfinished jobs are not announced")
-        #expect(try notifier.enqueue(job: push.id, Self.sample, targets: ["http://127.0.0.1:9/a", "http://127.0.0.1:9/a", "http://127.0.0.1:9/b"]) == 2)
+        #expect(
+            try notifier.enqueue(job: push.id, Self.sample, targets: ["http://127.0.0.1:9/a", "http://127.0.0.1:9/a", "http://127.0.0.1:9/b"]) == 2)
         #expect(try notifier.enqueue(job: push.id, Self.sample, targets: ["http://127.0.0.1:9/a"]) == 0, "a job is noted once")
         #expect(try notifier.finishedJobsToNote().isEmpty)
         // Once the open job finishes it is found, above the low-water mark.

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import Scheduler
 import WharfTestSupport
+
+@testable import Scheduler
 
 @Suite struct DispatcherTests {
     func pool(_ count: Int) throws -> SlotPool {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WharfTestSupport
+
 @testable import Scheduler
 
 /// Error-spike alerts on virtual time, through a real alert store: a jump over the threshold and the
@@ -57,12 +58,21 @@ import WharfTestSupport
         }
         #expect(try alerts.firing(kind: .error_spike).isEmpty)
         // A trickle below min_responses in the window never fires.
-        for _ in 0..<10 { try monitor.runOnce(now: now, counts: ["tiny": Counts(responses: 2, notFound: 0, serverErrors: 2)]); now += 5 }
+        for _ in 0..<10 {
+            try monitor.runOnce(now: now, counts: ["tiny": Counts(responses: 2, notFound: 0, serverErrors: 2)])
+            now += 5
+        }
         #expect(try alerts.firing(kind: .error_spike).isEmpty)
         // A 404 jump on an app whose baseline is low does fire (a warning).
-        for _ in 0..<800 { try monitor.runOnce(now: now, counts: ["blog": Counts(responses: 100, notFound: 1, serverErrors: 0)]); now += 5 }
+        for _ in 0..<800 {
+            try monitor.runOnce(now: now, counts: ["blog": Counts(responses: 100, notFound: 1, serverErrors: 0)])
+            now += 5
+        }
         // (Half the 300 s window at 60% puts the window's share over the 25% threshold.)
-        for _ in 0..<30 { try monitor.runOnce(now: now, counts: ["blog": Counts(responses: 100, notFound: 60, serverErrors: 0)]); now += 5 }
+        for _ in 0..<30 {
+            try monitor.runOnce(now: now, counts: ["blog": Counts(responses: 100, notFound: 60, serverErrors: 0)])
+            now += 5
+        }
         let firing = try alerts.firing(kind: .error_spike)
         #expect(firing.map(\.key) == ["error_spike:blog:404"] && firing.first?.severity == .warning, "\(firing.map(\.key))")
     }

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
 import UVLoop
-@testable import Scheduler
 import WharfTestSupport
+
+@testable import Scheduler
 
 /// `GitCheckout` against real local repositories: the exact commit lands in the workspace without
 /// `.git`, no hook runs (not from a template, not from a global `core.hooksPath`), a tree that
@@ -143,9 +144,11 @@ import WharfTestSupport
         let source = try GitSource(url: "https://git.example.test/a:b.git", commit: commit, ref: "refs/heads/release/1.0")
         #expect(GitSource(encoded: source.encoded) == source)
         #expect(GitSource(encoded: "/srv/src") == nil)
-        for bad in [("-uupload-pack=touch pwned", commit, "refs/heads/main"), ("https://x", String(repeating: "0", count: 40), "refs/heads/main"),
-                    ("https://x", "abc", "refs/heads/main"), ("https://x", commit, "refs/tags/v1"), ("https://x", commit, "refs/heads/a..b"),
-                    ("https://x\n", commit, "refs/heads/main"), ("https://x", commit, "refs/heads/-x")] {
+        for bad in [
+            ("-uupload-pack=touch pwned", commit, "refs/heads/main"), ("https://x", String(repeating: "0", count: 40), "refs/heads/main"),
+            ("https://x", "abc", "refs/heads/main"), ("https://x", commit, "refs/tags/v1"), ("https://x", commit, "refs/heads/a..b"),
+            ("https://x\n", commit, "refs/heads/main"), ("https://x", commit, "refs/heads/-x"),
+        ] {
             #expect(throws: SchedulerError.self) { try GitSource(url: bad.0, commit: bad.1, ref: bad.2) }
         }
         #expect(GitCheckout.redacted("https://ci:s3cret@git.example.test/r.git") == "https://ci:***@git.example.test/r.git")
@@ -161,7 +164,8 @@ import WharfTestSupport
         let source = try GitSource(url: dir.path, commit: String(repeating: "ab", count: 20), ref: "refs/heads/main")
         let request = JobRequest(app: "shop", buildType: "javascript_web", kind: .user_push, source: source.encoded)
         guard case .queued(let id) = try queue.enqueuePush(request, forge: "github", delivery: "d1", now: t0) else {
-            Issue.record("not queued"); return
+            Issue.record("not queued")
+            return
         }
         #expect(try queue.enqueuePush(request, forge: "github", delivery: "d1", now: t0.addingTimeInterval(60)) == .replay(jobID: id))
         #expect(try queue.list(state: nil, app: nil, limit: 100).count == 1)

@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
 import Testing
-@testable import Scheduler
 import WharfTestSupport
+
+@testable import Scheduler
 
 @Suite struct JobQueueTests {
     @Test(arguments: QueueBackend.allCases) func aJobGoesFromQueuedToRunningToSucceeded(_ backend: QueueBackend) throws {
@@ -23,9 +24,10 @@ import WharfTestSupport
         #expect(claimed.leaseExpiresAt == t0.addingTimeInterval(61))
         #expect(try queue.claim(owner: "worker-a", now: t0.addingTimeInterval(2)) == nil)
 
-        let done = try queue.finish(jobID: claimed.id, owner: "worker-a", outcome: .succeeded(deploymentID: "dep-1"),
-                                    report: AttemptReport(stageDurations: ["compilation": 1.5], logPath: "logs/1.log"),
-                                    now: t0.addingTimeInterval(5))
+        let done = try queue.finish(
+            jobID: claimed.id, owner: "worker-a", outcome: .succeeded(deploymentID: "dep-1"),
+            report: AttemptReport(stageDurations: ["compilation": 1.5], logPath: "logs/1.log"),
+            now: t0.addingTimeInterval(5))
         #expect(done.state == .succeeded)
         #expect(done.deploymentID == "dep-1")
         #expect(done.finishedAt == t0.addingTimeInterval(5))
@@ -190,7 +192,9 @@ import WharfTestSupport
         let queue = try makeQueue(dir, backend: backend)
         var unknownType = request(dir)
         unknownType.buildType = "cobol_mainframe"
-        #expect(throws: SchedulerError.unknownBuildType("cobol_mainframe", known: ["flutter_android", "flutter_ios", "flutter_web", "javascript_web"])) {
+        #expect(
+            throws: SchedulerError.unknownBuildType("cobol_mainframe", known: ["flutter_android", "flutter_ios", "flutter_web", "javascript_web"])
+        ) {
             try queue.enqueue(unknownType, now: t0)
         }
         #expect(throws: SchedulerError.invalidPriority(7)) { try PriorityHint(validating: 7) }

@@ -1,12 +1,15 @@
 import Testing
 import WharfTestSupport
+
 @testable import Scheduler
 
 /// The job-submission body invariants `make fuzz` checks (JobSubmissionBodyInvariants.swift), over
 /// seeded mutations, and the shapes the admin API's job route must accept and refuse.
 @Suite struct JobSubmissionBodyFuzzTests {
-    static let tokens: [[UInt8]] = ["{", "}", "[", "]", "\"", ":", ",", "null", "true", "3", "-1", "1e999", "\"priority\"",
-                                    "\"app\"", "\"source\"", "\"activate\"", "\\ud800"].map { Array($0.utf8) }
+    static let tokens: [[UInt8]] = [
+        "{", "}", "[", "]", "\"", ":", ",", "null", "true", "3", "-1", "1e999", "\"priority\"",
+        "\"app\"", "\"source\"", "\"activate\"", "\\ud800",
+    ].map { Array($0.utf8) }
 
     @Test func seedsAndFiveThousandMutationsKeepTheInvariants() {
         var random = SeededRandom(seed: 7)
@@ -29,12 +32,17 @@ import WharfTestSupport
 
     @Test func shapesAreAcceptedOrRefusedWithTheirReason() throws {
         let full = try JobSubmissionBody.parse(Array(jobSubmissionBodySeeds[0].utf8))
-        #expect(full == JobSubmissionBody(app: "shop", type: "javascript_web", source: "/srv/src/shop", cmd: "npm run build",
-                                          output: "dist", priority: "release", kind: "user_push", activate: false, owner: "ana"))
+        #expect(
+            full
+                == JobSubmissionBody(
+                    app: "shop", type: "javascript_web", source: "/srv/src/shop", cmd: "npm run build",
+                    output: "dist", priority: "release", kind: "user_push", activate: false, owner: "ana"))
         #expect(try JobSubmissionBody.parse(Array(jobSubmissionBodySeeds[1].utf8)).priority == "3")
-        for (body, message) in [("", "a JSON object body is required"), ("[1]", "wrong shape: the body must be a JSON object"),
-                                ("{", "malformed JSON: the body is not valid JSON"),
-                                (#"{"app": "a", "type": "b"}"#, "\"app\", \"type\" and \"source\" are required")] {
+        for (body, message) in [
+            ("", "a JSON object body is required"), ("[1]", "wrong shape: the body must be a JSON object"),
+            ("{", "malformed JSON: the body is not valid JSON"),
+            (#"{"app": "a", "type": "b"}"#, "\"app\", \"type\" and \"source\" are required"),
+        ] {
             #expect(throws: JobSubmissionBody.Problem(message: message)) { try JobSubmissionBody.parse(Array(body.utf8)) }
         }
         #expect(throws: JobSubmissionBody.Problem.self) { try JobSubmissionBody.parse(Array(jobSubmissionBodySeeds[4].utf8)) }

@@ -2,7 +2,7 @@
 // framework here: `scripts/fuzz.sh admin-json` compiles this file with JobSubmissionBody.swift
 // and the admin body checks, and JobSubmissionBodyFuzzTests runs it in the test suite.
 #if canImport(Scheduler)
-@testable import Scheduler
+    @testable import Scheduler
 #endif
 
 /// Parses `body`; returns the first broken invariant, or nil. A body is accepted with the

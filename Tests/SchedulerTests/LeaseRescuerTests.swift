@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import Scheduler
 import WharfTestSupport
+
+@testable import Scheduler
 
 @Suite struct LeaseRescuerTests {
     @Test(arguments: QueueBackend.allCases) func aJobWhoseLeaseExpiredGoesBackToTheQueueAndRunsOnceMore(_ backend: QueueBackend) throws {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Scheduler
 
 /// The monitor's and the webhook's configuration values: the seeds' defaults and the checks that

@@ -4,12 +4,15 @@ import GRDB
 import Synchronization
 import Testing
 import UVLoop
-@testable import Scheduler
 import WharfTestSupport
 
+@testable import Scheduler
+
 /// A monitor over a real queue and alert store in `dir` (fresh SQLite file).
-func makeMonitor(_ dir: TemporaryDirectory, configuration: MonitorConfiguration = .init(),
-                 log: @escaping @Sendable (String) -> Void = { _ in }) throws -> PerformanceMonitor {
+func makeMonitor(
+    _ dir: TemporaryDirectory, configuration: MonitorConfiguration = .init(),
+    log: @escaping @Sendable (String) -> Void = { _ in }
+) throws -> PerformanceMonitor {
     let queue = try makeQueue(dir)
     return try PerformanceMonitor(queue: queue, alerts: AlertStore(database: queue.database), configuration: configuration, log: log)
 }
@@ -17,16 +20,19 @@ func makeMonitor(_ dir: TemporaryDirectory, configuration: MonitorConfiguration 
 /// Runs one build through the real queue: queued and claimed at `start`, finished `seconds` later
 /// with `stages` as the runner would report them. Nothing else may be ready in the queue.
 @discardableResult
-func runBuild(_ monitor: PerformanceMonitor, _ dir: TemporaryDirectory, app: String = "shop", type: String = "flutter_web",
-              start: Date, seconds: Double, stages: [String: Double] = [:],
-              outcome: JobOutcome = .succeeded(deploymentID: "dep"), maxAttempts: Int = 1) throws -> Job {
+func runBuild(
+    _ monitor: PerformanceMonitor, _ dir: TemporaryDirectory, app: String = "shop", type: String = "flutter_web",
+    start: Date, seconds: Double, stages: [String: Double] = [:],
+    outcome: JobOutcome = .succeeded(deploymentID: "dep"), maxAttempts: Int = 1
+) throws -> Job {
     var job = request(dir, app: app, type: type)
     job.maxAttempts = maxAttempts
     let queued = try monitor.queue.enqueue(job, now: start)
     let claimed = try #require(try monitor.queue.claim(owner: "worker", now: start))
     #expect(claimed.id == queued.id)
-    return try monitor.queue.finish(jobID: claimed.id, owner: "worker", outcome: outcome,
-                                    report: AttemptReport(stageDurations: stages), now: start.addingTimeInterval(seconds))
+    return try monitor.queue.finish(
+        jobID: claimed.id, owner: "worker", outcome: outcome,
+        report: AttemptReport(stageDurations: stages), now: start.addingTimeInterval(seconds))
 }
 
 @Suite struct PerformanceMonitorTests {
@@ -35,8 +41,9 @@ func runBuild(_ monitor: PerformanceMonitor, _ dir: TemporaryDirectory, app: Str
         defer { dir.remove() }
         let lines = Mutex<[String]>([])
         let monitor = try makeMonitor(dir, log: { line in lines.withLock { $0.append(line) } })
-        let job = try runBuild(monitor, dir, app: "shop", type: "flutter_web", start: t0, seconds: 420,
-                               stages: ["dependencies": 40, "compile": 320, "optimize": 50])
+        let job = try runBuild(
+            monitor, dir, app: "shop", type: "flutter_web", start: t0, seconds: 420,
+            stages: ["dependencies": 40, "compile": 320, "optimize": 50])
         let (record, report) = try #require(try monitor.buildFinished(job: job, now: t0.addingTimeInterval(420)))
         #expect(record.seconds == 420)
         #expect(record.stageDurations == ["dependencies": 40, "compile": 320, "optimize": 50])
@@ -70,7 +77,9 @@ func runBuild(_ monitor: PerformanceMonitor, _ dir: TemporaryDirectory, app: Str
     @Test func aRealBuildWithADominantCompileStageRaisesASlowBuildAlert() async throws {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
-        try dir.file("src/build.sh", """
+        try dir.file(
+            "src/build.sh",
+            """
             echo "::stage dependencies"
             sleep 0.1
             echo "::stage compile"
@@ -84,10 +93,13 @@ func runBuild(_ monitor: PerformanceMonitor, _ dir: TemporaryDirectory, app: Str
             queue: queue, cache: try BuildCache(database: queue.database), store: try Store.open(at: dir.path + "/store"),
             loop: thread.loop, owner: "monitor-test",
             settings: BuildSettings(workRoot: dir.path + "/work", logRoot: dir.path + "/logs", timeout: 20))
-        let monitor = try PerformanceMonitor(queue: queue, alerts: AlertStore(database: queue.database),
-                                             configuration: MonitorConfiguration(thresholds: ["javascript_web": 1.5]))
-        try queue.enqueue(JobRequest(app: "fixture", buildType: "javascript_web", kind: .user_push, source: dir.path + "/src",
-                                     command: "sh build.sh"), now: Date())
+        let monitor = try PerformanceMonitor(
+            queue: queue, alerts: AlertStore(database: queue.database),
+            configuration: MonitorConfiguration(thresholds: ["javascript_web": 1.5]))
+        try queue.enqueue(
+            JobRequest(
+                app: "fixture", buildType: "javascript_web", kind: .user_push, source: dir.path + "/src",
+                command: "sh build.sh"), now: Date())
         let claimed = try #require(try queue.claim(owner: "monitor-test", now: Date()))
         let finished = try await executor.execute(claimed)
         #expect(finished.state == .succeeded)
@@ -119,9 +131,10 @@ func runBuild(_ monitor: PerformanceMonitor, _ dir: TemporaryDirectory, app: Str
     }
 
     @Test func everyStageOverFortyPercentIsNamedWithItsOwnSuggestion() throws {
-        let record = BuildRecord(jobID: 7, attempt: 1, app: "maps", buildType: "flutter_android", outcome: "succeeded",
-                                 seconds: 1000, stageDurations: ["pub_get": 450, "minify": 420, "test": 130],
-                                 startedAt: t0, finishedAt: t0.addingTimeInterval(1000))
+        let record = BuildRecord(
+            jobID: 7, attempt: 1, app: "maps", buildType: "flutter_android", outcome: "succeeded",
+            seconds: 1000, stageDurations: ["pub_get": 450, "minify": 420, "test": 130],
+            startedAt: t0, finishedAt: t0.addingTimeInterval(1000))
         let analysis = try #require(SlowBuildAnalysis.analyse(record, threshold: 600, dominantShare: 0.4))
         #expect(analysis.dominantStages.map(\.name) == ["pub_get", "minify"])
         #expect(analysis.suggestions.count == 2)
@@ -133,16 +146,18 @@ func runBuild(_ monitor: PerformanceMonitor, _ dir: TemporaryDirectory, app: Str
     }
 
     @Test func aDominantStageWithAnUnknownNameGetsTheGeneralSuggestion() throws {
-        let record = BuildRecord(jobID: 8, attempt: 1, app: "maps", buildType: "other", outcome: "failed",
-                                 seconds: 500, stageDurations: ["codegen": 400], startedAt: t0, finishedAt: t0.addingTimeInterval(500))
+        let record = BuildRecord(
+            jobID: 8, attempt: 1, app: "maps", buildType: "other", outcome: "failed",
+            seconds: 500, stageDurations: ["codegen": 400], startedAt: t0, finishedAt: t0.addingTimeInterval(500))
         let analysis = try #require(SlowBuildAnalysis.analyse(record, threshold: 300, dominantShare: 0.4))
         #expect(analysis.suggestions == [SlowBuildAnalysis.suggestion(forStage: "codegen")])
         #expect(analysis.suggestions[0].contains("Stage 'codegen'"))
     }
 
     @Test func aSlowBuildWithoutMarkedStagesSuggestsMarkingThem() throws {
-        let record = BuildRecord(jobID: 9, attempt: 1, app: "maps", buildType: "javascript_web", outcome: "succeeded",
-                                 seconds: 200, startedAt: t0, finishedAt: t0.addingTimeInterval(200))
+        let record = BuildRecord(
+            jobID: 9, attempt: 1, app: "maps", buildType: "javascript_web", outcome: "succeeded",
+            seconds: 200, startedAt: t0, finishedAt: t0.addingTimeInterval(200))
         let analysis = try #require(SlowBuildAnalysis.analyse(record, threshold: 120, dominantShare: 0.4))
         #expect(analysis.dominantStages.isEmpty)
         #expect(analysis.suggestions.count == 1)
@@ -150,8 +165,9 @@ func runBuild(_ monitor: PerformanceMonitor, _ dir: TemporaryDirectory, app: Str
     }
 
     @Test func buildsWithinTheirThresholdCacheHitsAndCancelledBuildsAreNotSlow() throws {
-        let fast = BuildRecord(jobID: 1, attempt: 1, app: "a", buildType: "flutter_ios", outcome: "succeeded", seconds: 900,
-                               startedAt: t0, finishedAt: t0)
+        let fast = BuildRecord(
+            jobID: 1, attempt: 1, app: "a", buildType: "flutter_ios", outcome: "succeeded", seconds: 900,
+            startedAt: t0, finishedAt: t0)
         #expect(SlowBuildAnalysis.analyse(fast, threshold: 900, dominantShare: 0.4) == nil)
         var hit = fast
         hit.seconds = 5000
@@ -215,8 +231,9 @@ func runBuild(_ monitor: PerformanceMonitor, _ dir: TemporaryDirectory, app: Str
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let monitor = try makeMonitor(dir)
-        let job = try runBuild(monitor, dir, type: "flutter_web", start: t0, seconds: 30, stages: ["compile": 20],
-                               outcome: .failed(exitCode: 1, error: "exit status 1"), maxAttempts: 3)
+        let job = try runBuild(
+            monitor, dir, type: "flutter_web", start: t0, seconds: 30, stages: ["compile": 20],
+            outcome: .failed(exitCode: 1, error: "exit status 1"), maxAttempts: 3)
         #expect(job.state == .queued)
         let (record, _) = try #require(try monitor.buildFinished(job: job, now: t0.addingTimeInterval(31)))
         #expect(record.outcome == "failed")
@@ -276,8 +293,9 @@ func runBuild(_ monitor: PerformanceMonitor, _ dir: TemporaryDirectory, app: Str
         let monitor = try makeMonitor(dir, configuration: MonitorConfiguration(windowSeconds: 3600, windowBuilds: 50, minimumBuilds: 5))
         var time = t0
         func build(fail: Bool) throws {
-            let job = try runBuild(monitor, dir, type: "javascript_web", start: time, seconds: 10,
-                                   outcome: fail ? .failed(exitCode: 2, error: "exit status 2") : .succeeded(deploymentID: "d"))
+            let job = try runBuild(
+                monitor, dir, type: "javascript_web", start: time, seconds: 10,
+                outcome: fail ? .failed(exitCode: 2, error: "exit status 2") : .succeeded(deploymentID: "d"))
             try monitor.buildFinished(job: job, now: time.addingTimeInterval(10))
             time = time.addingTimeInterval(20)
         }
@@ -307,8 +325,9 @@ func runBuild(_ monitor: PerformanceMonitor, _ dir: TemporaryDirectory, app: Str
         let monitor = try makeMonitor(dir, configuration: MonitorConfiguration(windowBuilds: 5, minimumBuilds: 5))
         var time = t0
         for i in 0..<8 {
-            let job = try runBuild(monitor, dir, type: "javascript_web", start: time, seconds: 10,
-                                   outcome: i < 3 ? .failed(exitCode: 1, error: "x") : .succeeded(deploymentID: "d"))
+            let job = try runBuild(
+                monitor, dir, type: "javascript_web", start: time, seconds: 10,
+                outcome: i < 3 ? .failed(exitCode: 1, error: "x") : .succeeded(deploymentID: "d"))
             try monitor.buildFinished(job: job, now: time.addingTimeInterval(10))
             time = time.addingTimeInterval(20)
         }
@@ -370,8 +389,9 @@ func runBuild(_ monitor: PerformanceMonitor, _ dir: TemporaryDirectory, app: Str
         #expect(fired.first?.summary == "job \(queued.id) (shop, flutter_ios) has run 1250 s, past its timeout warning at 1200 s")
         #expect(try monitor.evaluate(now: t0.addingTimeInterval(1260)).repeated.count == 1)
 
-        let done = try monitor.queue.finish(jobID: queued.id, owner: "worker", outcome: .succeeded(deploymentID: "d"),
-                                            now: t0.addingTimeInterval(1300))
+        let done = try monitor.queue.finish(
+            jobID: queued.id, owner: "worker", outcome: .succeeded(deploymentID: "d"),
+            now: t0.addingTimeInterval(1300))
         let report = try #require(try monitor.buildFinished(job: done, now: t0.addingTimeInterval(1300))).report
         #expect(report.resolved.map(\.key) == ["timeout_warning:\(queued.id)"])
         #expect(report.fired.map(\.key) == ["slow_build:shop:flutter_ios"])
@@ -395,8 +415,9 @@ func runBuild(_ monitor: PerformanceMonitor, _ dir: TemporaryDirectory, app: Str
         let monitor = try makeMonitor(dir)
         let a = try runBuild(monitor, dir, type: "flutter_web", start: t0, seconds: 45)
         try monitor.buildFinished(job: a, now: t0.addingTimeInterval(45))
-        let b = try runBuild(monitor, dir, type: "flutter_web", start: t0.addingTimeInterval(50), seconds: 0,
-                             outcome: .succeeded(deploymentID: "d", cacheHit: true))
+        let b = try runBuild(
+            monitor, dir, type: "flutter_web", start: t0.addingTimeInterval(50), seconds: 0,
+            outcome: .succeeded(deploymentID: "d", cacheHit: true))
         try monitor.buildFinished(job: b, now: t0.addingTimeInterval(50))
         let figures = monitor.buildFigures()
         let histogram = try #require(figures.durations["flutter_web"])
@@ -423,10 +444,11 @@ func runBuild(_ monitor: PerformanceMonitor, _ dir: TemporaryDirectory, app: Str
         try alerts.raise(AlertCondition(key: "failure_rate", kind: .failure_rate, summary: "undelivered"), now: t0)
         try alerts.resolve(key: "failure_rate", now: t0.addingTimeInterval(1))
         try queue.database.writer.write { db in
-            try db.execute(sql: """
-                UPDATE alert_delivery SET delivered_at = ?
-                WHERE alert_id = (SELECT id FROM alert WHERE key = 'backlog')
-                """, arguments: [t0.timeIntervalSince1970 + 2])
+            try db.execute(
+                sql: """
+                    UPDATE alert_delivery SET delivered_at = ?
+                    WHERE alert_id = (SELECT id FROM alert WHERE key = 'backlog')
+                    """, arguments: [t0.timeIntervalSince1970 + 2])
         }
         let later = t0.addingTimeInterval(2 * 86_400)
         let recent = try runBuild(monitor, dir, type: "javascript_web", start: later, seconds: 10)
@@ -447,10 +469,12 @@ func runBuild(_ monitor: PerformanceMonitor, _ dir: TemporaryDirectory, app: Str
         try monitor.queue.database.writer.write { db in
             for i in 0..<10_000 {
                 let end = now.addingTimeInterval(-Double(i) * 250)  // one build every ~4 minutes over 29 days
-                _ = try BuildRecord(jobID: Int64(100_000 + i), attempt: 1, app: "app\(i % 50)", buildType: "flutter_web",
-                                    outcome: i % 7 == 0 ? "failed" : "succeeded", seconds: 100,
-                                    stageDurations: ["dependencies": 30, "compile": 60], startedAt: end.addingTimeInterval(-100),
-                                    finishedAt: end).insert(db)
+                _ = try BuildRecord(
+                    jobID: Int64(100_000 + i), attempt: 1, app: "app\(i % 50)", buildType: "flutter_web",
+                    outcome: i % 7 == 0 ? "failed" : "succeeded", seconds: 100,
+                    stageDurations: ["dependencies": 30, "compile": 60], startedAt: end.addingTimeInterval(-100),
+                    finishedAt: end
+                ).insert(db)
             }
         }
         let clock = ContinuousClock()

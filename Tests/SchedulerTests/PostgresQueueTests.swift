@@ -2,8 +2,9 @@ import Foundation
 import Postgres
 import Synchronization
 import Testing
-@testable import Scheduler
 import WharfTestSupport
+
+@testable import Scheduler
 
 /// What only the PostgreSQL backend has: the client (parameters, errors, URLs), the schema's
 /// constraints, notifications between schedulers, hostile text, and the shared cron ledger. The queue's
@@ -58,8 +59,9 @@ import WharfTestSupport
         defer { dir.remove() }
         let queue = try makeQueue(dir, backend: .postgres, configuration: .init(checkSourceExists: false))
         let hostile = "'); DROP TABLE job; -- $1 $$ \\ \" ; SELECT pg_sleep(10); /* ü 🚢 */ E'\\x00'"
-        let r = JobRequest(app: "a.b_c-d", owner: hostile, buildType: "javascript_web", kind: .manual, source: "/src/" + hostile,
-                           command: hostile, target: hostile, priorityHint: .low, dependencyHash: hostile, cacheKey: hostile)
+        let r = JobRequest(
+            app: "a.b_c-d", owner: hostile, buildType: "javascript_web", kind: .manual, source: "/src/" + hostile,
+            command: hostile, target: hostile, priorityHint: .low, dependencyHash: hostile, cacheKey: hostile)
         let stored = try queue.enqueue(r, now: t0)
         let read = try queue.get(stored.id)
         #expect(read.owner == hostile)
@@ -93,9 +95,11 @@ import WharfTestSupport
     }
 
     @Test func malformedURLsAreRefusedAndPasswordsNeverShown() throws {
-        for bad in ["", "postgres://", "postgres:///db", "postgres://host", "postgres://host/", "mysql://u@h/db",
-                    "postgres://u@h:99999/db", "postgres://u@h:0/db", "postgres://u@h/db\n", "postgres://u@h/a/b",
-                    "postgres://u@h/" + String(repeating: "x", count: 3000)] {
+        for bad in [
+            "", "postgres://", "postgres:///db", "postgres://host", "postgres://host/", "mysql://u@h/db",
+            "postgres://u@h:99999/db", "postgres://u@h:0/db", "postgres://u@h/db\n", "postgres://u@h/a/b",
+            "postgres://u@h/" + String(repeating: "x", count: 3000),
+        ] {
             #expect(PostgresURL(bad) == nil, "\(bad) was accepted")
         }
         let url = try #require(PostgresURL("postgres://builder:s3cret-pw@127.0.0.1:5432/wharf?sslmode=disable"))
@@ -129,11 +133,12 @@ import WharfTestSupport
         _ = bStorage.takeChanges(time: t0.timeIntervalSince1970)  // the first call asks for a full resync
         let ids = try a.enqueue(batch: [request(dir), request(dir)], now: t0)
         let pending = Mutex(QueueChanges.none)
-        #expect(eventually(10) {
-            let changes = bStorage.takeChanges(time: t0.timeIntervalSince1970 + 1)
-            pending.withLock { if let from = changes.newFrom { $0.newFrom = from } }
-            return pending.withLock { $0.newFrom } != nil
-        })
+        #expect(
+            eventually(10) {
+                let changes = bStorage.takeChanges(time: t0.timeIntervalSince1970 + 1)
+                pending.withLock { if let from = changes.newFrom { $0.newFrom = from } }
+                return pending.withLock { $0.newFrom } != nil
+            })
         #expect(pending.withLock { $0.newFrom } == ids.min())
         // B picks them up and claims one; A's failure puts the other back with a retry, which B hears.
         #expect(try b.syncNewJobs(now: t0) == 2)
@@ -151,10 +156,13 @@ import WharfTestSupport
         // A transaction takes id N and commits late; meanwhile another enqueue (N+1) commits and is indexed.
         let slow = try connect(dir)
         let late = try slow.transaction { c -> Int64 in
-            let id = try #require(try c.query("""
-                INSERT INTO job (app, build_type, kind, source, max_attempts, queued_at, available_at)
-                VALUES ('late', 'javascript_web', 'manual', $1, 4, $2, $2) RETURNING id
-                """, [dir.path, t0.timeIntervalSince1970]).first?["id"].int64)
+            let id = try #require(
+                try c.query(
+                    """
+                    INSERT INTO job (app, build_type, kind, source, max_attempts, queued_at, available_at)
+                    VALUES ('late', 'javascript_web', 'manual', $1, 4, $2, $2) RETURNING id
+                    """, [dir.path, t0.timeIntervalSince1970]
+                ).first?["id"].int64)
             let other = try makeQueue(dir, backend: .postgres)
             try other.enqueue(request(dir, app: "early"), now: t0)
             #expect(eventually(10) { (try? server.syncNewJobs(now: t0)) == 1 })
@@ -196,7 +204,7 @@ import WharfTestSupport
 
     @Test func cronFiresOncePerTickAcrossThreeSchedulers() async throws {
         let dirs = try (0..<3).map { _ in try TemporaryDirectory() }
-        defer { dirs.forEach { $0.remove() } }
+        defer { for dir in dirs { dir.remove() } }
         // Three machines: their own SQLite databases (and schedules), one shared PostgreSQL queue.
         let url = try QueueBackend.postgresURL(for: dirs[0])
         let fired = Mutex<[String]>([])
@@ -205,10 +213,14 @@ import WharfTestSupport
             let storage = try PostgresQueueStorage(url: url, local: local, listen: false)
             let store = CronStore(database: local, ledger: CronFireLedger(storage: storage, owner: "scheduler-\(i)"))
             try store.add(name: "every-minute", expression: "* * * * *", zone: "UTC", command: "warm", now: instant("2026-01-15T12:00:30Z"))
-            return CronService(store: store, actions: ["warm": { context in
-                fired.withLock { $0.append("\(i)@\(Int(context.scheduledFor.timeIntervalSince1970))") }
-                return "ok"
-            }])
+            return CronService(
+                store: store,
+                actions: [
+                    "warm": { context in
+                        fired.withLock { $0.append("\(i)@\(Int(context.scheduledFor.timeIntervalSince1970))") }
+                        return "ok"
+                    }
+                ])
         }
         // Five ticks, each seen by all three at once (from three tasks).
         for minute in 1...5 {

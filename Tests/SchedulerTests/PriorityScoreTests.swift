@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import Scheduler
 import WharfTestSupport
+
+@testable import Scheduler
 
 @Suite struct PriorityScoreTests {
     /// Claims everything and returns the apps in claim order.
@@ -15,10 +16,11 @@ import WharfTestSupport
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let queue = try makeQueue(dir, backend: backend)
-        try queue.enqueue(batch: [
-            request(dir, app: "warm", kind: .cache_warm), request(dir, app: "retry", kind: .retry),
-            request(dir, app: "manual", kind: .manual), request(dir, app: "push", kind: .user_push),
-        ], now: t0)
+        try queue.enqueue(
+            batch: [
+                request(dir, app: "warm", kind: .cache_warm), request(dir, app: "retry", kind: .retry),
+                request(dir, app: "manual", kind: .manual), request(dir, app: "push", kind: .user_push),
+            ], now: t0)
         #expect(try claimOrder(queue) == ["push", "manual", "retry", "warm"])
     }
 
@@ -26,10 +28,11 @@ import WharfTestSupport
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let queue = try makeQueue(dir, backend: backend)
-        try queue.enqueue(batch: [
-            request(dir, app: "low", hint: .low), request(dir, app: "normal", hint: .normal),
-            request(dir, app: "release", hint: .release),
-        ], now: t0)
+        try queue.enqueue(
+            batch: [
+                request(dir, app: "low", hint: .low), request(dir, app: "normal", hint: .normal),
+                request(dir, app: "release", hint: .release),
+            ], now: t0)
         #expect(try claimOrder(queue) == ["release", "normal", "low"])
     }
 
@@ -47,8 +50,11 @@ import WharfTestSupport
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let queue = try makeQueue(dir, backend: backend)
-        try queue.enqueue(batch: [request(dir, app: "ios", type: "flutter_ios"), request(dir, app: "web", type: "javascript_web"),
-                                  request(dir, app: "android", type: "flutter_android")], now: t0)
+        try queue.enqueue(
+            batch: [
+                request(dir, app: "ios", type: "flutter_ios"), request(dir, app: "web", type: "javascript_web"),
+                request(dir, app: "android", type: "flutter_android"),
+            ], now: t0)
         #expect(try claimOrder(queue) == ["web", "android", "ios"])
     }
 
@@ -116,18 +122,21 @@ import WharfTestSupport
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let queue = try makeQueue(dir, backend: backend, popularity: { _ in 0.5 })
-        try queue.enqueue(batch: [request(dir, app: "a", owner: "o", type: "flutter_web", kind: .manual, hint: .release),
-                                  request(dir, app: "a", owner: "o", type: "flutter_ios", kind: .cache_warm)], now: t0)
+        try queue.enqueue(
+            batch: [
+                request(dir, app: "a", owner: "o", type: "flutter_web", kind: .manual, hint: .release),
+                request(dir, app: "a", owner: "o", type: "flutter_ios", kind: .cache_warm),
+            ], now: t0)
         let now = t0.addingTimeInterval(1800)
         let explanation = try queue.explain(jobID: 1, now: now)
         #expect(explanation.factors.map(\.name) == ["age", "kind", "hint", "popularity", "cost", "fair share", "attempts"])
         let byName = Dictionary(uniqueKeysWithValues: explanation.factors.map { ($0.name, $0.contribution) })
-        #expect(byName["age"] == 300)          // half an hour × 600/h
-        #expect(byName["kind"] == 750)         // manual 0.75 × 1000
+        #expect(byName["age"] == 300)  // half an hour × 600/h
+        #expect(byName["kind"] == 750)  // manual 0.75 × 1000
         #expect(byName["hint"] == 500)
         #expect(byName["popularity"] == 100)
         #expect(abs(byName["cost"]! - 200 * (1 - 180.0 / 540)) < 1e-9)
-        #expect(byName["fair share"] == 150)   // one other job of app a: 1/2 × 300
+        #expect(byName["fair share"] == 150)  // one other job of app a: 1/2 × 300
         #expect(byName["attempts"] == 200)
         let claimed = try #require(try queue.claim(owner: "w", now: now))
         #expect(claimed.id == 1)

@@ -1,8 +1,9 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import Scheduler
 import WharfTestSupport
+
+@testable import Scheduler
 
 @Suite struct QueueIndexTests {
     /// The best job by brute force: every ready queued job scored through `explain`.
@@ -12,12 +13,14 @@ import WharfTestSupport
             let (others, popularity) = queue.index.withLock { idx in
                 (idx.othersActive(app: job.app, owner: job.owner), idx.cachedPopularity(job.app))
             }
-            let score = queue.scorer.score(ScoreInputs(
-                kind: job.kind, hint: job.priorityHint, secondsWaiting: now.timeIntervalSince(job.availableAt),
-                popularity: popularity, expectedSeconds: queue.expectedSeconds(job.buildType),
-                othersActive: others, previousAttempts: job.attempt))
+            let score = queue.scorer.score(
+                ScoreInputs(
+                    kind: job.kind, hint: job.priorityHint, secondsWaiting: now.timeIntervalSince(job.availableAt),
+                    popularity: popularity, expectedSeconds: queue.expectedSeconds(job.buildType),
+                    othersActive: others, previousAttempts: job.attempt))
             if best == nil || score > best!.score + 1e-9
-                || (abs(score - best!.score) <= 1e-9 && (job.queuedAt, job.id) < (best!.queuedAt, best!.id)) {
+                || (abs(score - best!.score) <= 1e-9 && (job.queuedAt, job.id) < (best!.queuedAt, best!.id))
+            {
                 best = (job.id, score, job.queuedAt)
             }
         }
@@ -38,16 +41,18 @@ import WharfTestSupport
             now = now.addingTimeInterval(Double(random.next() % 120))
             switch random.next() % 10 {
             case 0...4:
-                let r = JobRequest(app: "app\(random.next() % 6)", owner: random.next() % 3 == 0 ? "" : "owner\(random.next() % 3)",
-                                   buildType: types[Int(random.next() % 4)], kind: kinds[Int(random.next() % 4)],
-                                   source: dir.path, priorityHint: PriorityHint(rawValue: Int(random.next() % 3) + 1)!)
+                let r = JobRequest(
+                    app: "app\(random.next() % 6)", owner: random.next() % 3 == 0 ? "" : "owner\(random.next() % 3)",
+                    buildType: types[Int(random.next() % 4)], kind: kinds[Int(random.next() % 4)],
+                    source: dir.path, priorityHint: PriorityHint(rawValue: Int(random.next() % 3) + 1)!)
                 try queue.enqueue(r, now: now)
             case 5, 6:
                 if let job = try queue.claim(owner: "w", now: now) { running.append(job.id) }
             case 7, 8:
                 if !running.isEmpty {
                     let id = running.remove(at: Int(random.next() % UInt64(running.count)))
-                    let outcome: JobOutcome = random.next() % 2 == 0
+                    let outcome: JobOutcome =
+                        random.next() % 2 == 0
                         ? .succeeded(deploymentID: "d") : .failed(exitCode: 1, error: "flaky")
                     try queue.finish(jobID: id, owner: "w", outcome: outcome, now: now)
                 }
@@ -56,8 +61,9 @@ import WharfTestSupport
             }
             let expected = try bruteForceBest(queue, now: now)
             let actual = queue.peekBest(now: now)
-            #expect(actual?.id == expected?.id || (actual != nil && expected != nil && abs(actual!.score - expected!.score) < 1e-6),
-                    "step \(step): index chose \(String(describing: actual)), brute force \(String(describing: expected))")
+            #expect(
+                actual?.id == expected?.id || (actual != nil && expected != nil && abs(actual!.score - expected!.score) < 1e-6),
+                "step \(step): index chose \(String(describing: actual)), brute force \(String(describing: expected))")
             if let actual, let expected { #expect(abs(actual.score - expected.score) < 1e-6) }
         }
     }

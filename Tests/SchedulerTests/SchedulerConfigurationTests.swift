@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Scheduler
 
 /// The scheduler's configuration checks itself, without the CLI.
@@ -16,8 +17,11 @@ import Testing
         c.sandbox.environment.inherit = ["WHARF_ADMIN_TOKEN"]
         c.sandbox.limits.defaults.memoryBytes = 1
         let keys = Set(c.problems().map(\.key))
-        #expect(keys == ["scheduler.min_slots", "scheduler.tick_ms", "scheduler.output", "scheduler.retention_days", "scheduler.policy",
-                         "scheduler.sandbox.mode", "scheduler.build.env", "scheduler.limits.memory_bytes"], "\(keys)")
+        #expect(
+            keys == [
+                "scheduler.min_slots", "scheduler.tick_ms", "scheduler.output", "scheduler.retention_days", "scheduler.policy",
+                "scheduler.sandbox.mode", "scheduler.build.env", "scheduler.limits.memory_bytes",
+            ], "\(keys)")
     }
 
     @Test func theBuildSettingsCarryTheSandboxAndLimits() {

@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import Scheduler
 import WharfTestSupport
+
+@testable import Scheduler
 
 /// The scheduler's metrics checked by an independent parser: the `prometheus_client` Python package's
 /// text parser (the Makefile's deps step installs it).
@@ -24,8 +25,9 @@ import WharfTestSupport
             try monitor.buildFinished(job: job, now: time.addingTimeInterval(seconds))
             time = time.addingTimeInterval(seconds + 1)
         }
-        let failed = try runBuild(monitor, dir, type: "javascript_web", start: time, seconds: 3,
-                                  outcome: .failed(exitCode: 1, error: "exit status 1"))
+        let failed = try runBuild(
+            monitor, dir, type: "javascript_web", start: time, seconds: 3,
+            outcome: .failed(exitCode: 1, error: "exit status 1"))
         try monitor.buildFinished(job: failed, now: time.addingTimeInterval(3))
         time = time.addingTimeInterval(4)
         for i in 0..<3 { try monitor.queue.enqueue(request(dir, app: "q\(i)"), now: time) }
@@ -63,8 +65,9 @@ import WharfTestSupport
             database: monitor.queue.database,
             configuration: WebhookConfiguration(url: try WebhookURL(parsing: "http://127.0.0.1:\(try TestReceiver.closedPort())/")))
         var metrics = try SchedulerMetrics.collect(monitor: monitor, slots: nil, webhook: webhook, now: t0)
-        metrics.family("wharf_test_labels", .gauge, "Help with \\ backslash\nand newline.",
-                       [.init(name: "wharf_test_labels", labels: [.init("v", "quote \" back \\ nl \n 🚢")], value: 0.125)])
+        metrics.family(
+            "wharf_test_labels", .gauge, "Help with \\ backslash\nand newline.",
+            [.init(name: "wharf_test_labels", labels: [.init("v", "quote \" back \\ nl \n 🚢")], value: 0.125)])
         let families = try Self.parse(metrics.prometheusText)
         #expect(value(families, "wharf_alert_webhook_pending") == 0)
         #expect(value(families, "wharf_alert_webhook_attempts_total", ["result": "failed"]) == 0)

@@ -2,8 +2,9 @@ import ArtifactStore
 import Foundation
 import Testing
 import UVLoop
-@testable import Scheduler
 import WharfTestSupport
+
+@testable import Scheduler
 
 @Suite struct SchedulerServiceTests {
     @Test func aTickScalesUpDispatchesAndRunsQueuedBuilds() async throws {
@@ -17,12 +18,14 @@ import WharfTestSupport
         let executor = BuildJobExecutor(
             queue: queue, cache: try BuildCache(database: database), store: try Store.open(at: dir.path + "/store"),
             loop: thread.loop, owner: "svc", settings: BuildSettings(workRoot: dir.path + "/work", logRoot: dir.path + "/logs"))
-        let service = SchedulerService(queue: queue, executor: executor, provider: LocalProcessSlotProvider(),
-                                       autoscaler: SeedAutoscaler(), limits: try SlotLimits(min: 1, max: 4))
+        let service = SchedulerService(
+            queue: queue, executor: executor, provider: LocalProcessSlotProvider(),
+            autoscaler: SeedAutoscaler(), limits: try SlotLimits(min: 1, max: 4))
         let apps = ["a", "b", "c", "d", "e", "f"]
         for app in apps {
-            try queue.enqueue(JobRequest(app: app, buildType: "javascript_web", source: dir.path + "/src", command: "sh build.sh"),
-                              now: Date())
+            try queue.enqueue(
+                JobRequest(app: app, buildType: "javascript_web", source: dir.path + "/src", command: "sh build.sh"),
+                now: Date())
         }
         // The pool starts at min = 1; 6 queued > 2 × 1 active: the seed rule adds min(6 − 1, 4 − 1) = 3.
         let first = try await service.tick(now: Date())
@@ -56,11 +59,14 @@ import WharfTestSupport
         let executor = BuildJobExecutor(
             queue: queue, cache: try BuildCache(database: database), store: try Store.open(at: dir.path + "/store"),
             loop: thread.loop, owner: "svc", settings: BuildSettings(workRoot: dir.path + "/work", logRoot: dir.path + "/logs"))
-        let service = SchedulerService(queue: queue, executor: executor, provider: LocalProcessSlotProvider(),
-                                       limits: try SlotLimits(min: 1, max: 4))
+        let service = SchedulerService(
+            queue: queue, executor: executor, provider: LocalProcessSlotProvider(),
+            limits: try SlotLimits(min: 1, max: 4))
         #expect(await service.policyName == "adaptive")
-        let job = try queue.enqueue(JobRequest(app: "shop", buildType: "javascript_web", source: dir.path + "/src",
-                                               command: "sh build.sh"), now: Date())
+        let job = try queue.enqueue(
+            JobRequest(
+                app: "shop", buildType: "javascript_web", source: dir.path + "/src",
+                command: "sh build.sh"), now: Date())
         #expect(job.maxAttempts == 4)
         // Attempt 1 fails; the first sighting of this failure is retried (after the 10 s backoff).
         var now = Date()

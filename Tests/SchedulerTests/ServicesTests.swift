@@ -5,6 +5,7 @@ import Synchronization
 import Testing
 import UVLoop
 import WharfTestSupport
+
 @testable import Scheduler
 
 /// The scheduler's background services, each on an injected clock: the periodic runner that drives
@@ -25,14 +26,15 @@ import WharfTestSupport
         let clock = VirtualClock(start: t0)
         let calls = Calls()
         let failing = Atomic<Int>(3)
-        let runner = PeriodicRunner(tasks: [
-            PeriodicTask(name: "fast", interval: 1) { _ in calls.add("fast") },
-            PeriodicTask(name: "slow", interval: 60) { _ in calls.add("slow") },
-            PeriodicTask(name: "flaky", interval: 10) { _ in
-                calls.add("flaky")
-                if failing.subtract(1, ordering: .relaxed).newValue >= 0 { throw Flaky(description: "disk busy") }
-            },
-        ], clock: clock, log: { calls.log($0) })
+        let runner = PeriodicRunner(
+            tasks: [
+                PeriodicTask(name: "fast", interval: 1) { _ in calls.add("fast") },
+                PeriodicTask(name: "slow", interval: 60) { _ in calls.add("slow") },
+                PeriodicTask(name: "flaky", interval: 10) { _ in
+                    calls.add("flaky")
+                    if failing.subtract(1, ordering: .relaxed).newValue >= 0 { throw Flaky(description: "disk busy") }
+                },
+            ], clock: clock, log: { calls.log($0) })
         // Everything runs at start, in order.
         #expect(await runner.runDue(now: clock.now()) == ["fast", "slow", "flaky"])
         // Nothing is due half a second later.
@@ -58,10 +60,11 @@ import WharfTestSupport
     @Test func aRoundThatRunsLateOrLongIsLogged() async throws {
         let clock = VirtualClock(start: t0)
         let calls = Calls()
-        let runner = PeriodicRunner(tasks: [
-            PeriodicTask(name: "tick", interval: 0.1) { _ in calls.add("tick") },
-            PeriodicTask(name: "sweep", interval: 60) { _ in clock.advance(by: 7) },
-        ], clock: clock, log: { calls.log($0) })
+        let runner = PeriodicRunner(
+            tasks: [
+                PeriodicTask(name: "tick", interval: 0.1) { _ in calls.add("tick") },
+                PeriodicTask(name: "sweep", interval: 60) { _ in clock.advance(by: 7) },
+            ], clock: clock, log: { calls.log($0) })
         await runner.runDue(now: clock.now())
         // The sweep took 7 s of the clock: over the 5 s a round may take.
         #expect(calls.lines.withLock { $0 } == ["sweep took 7.0 s (every 60.0 s)"])
@@ -187,17 +190,22 @@ import WharfTestSupport
         let thread = try LoopThread(name: "shutdown-test")
         let store = try Store.open(at: dir.path + "/store")
         func service(nap: String) throws -> SchedulerService {
-            let settings = BuildSettings(workRoot: dir.path + "/work", logRoot: dir.path + "/logs", outputDirectory: "out",
-                                         environment: ["MARK": dir.path + "/mark-\(nap)", "NAP": nap])
-            let executor = BuildJobExecutor(queue: queue, cache: try BuildCache(database: queue.database), store: store,
-                                            loop: thread.loop, owner: "shutdown-\(nap)", settings: settings)
-            return SchedulerService(queue: queue, executor: executor, provider: LocalProcessSlotProvider(), policy: .adaptive(),
-                                    limits: try SlotLimits(min: 1, max: 1))
+            let settings = BuildSettings(
+                workRoot: dir.path + "/work", logRoot: dir.path + "/logs", outputDirectory: "out",
+                environment: ["MARK": dir.path + "/mark-\(nap)", "NAP": nap])
+            let executor = BuildJobExecutor(
+                queue: queue, cache: try BuildCache(database: queue.database), store: store,
+                loop: thread.loop, owner: "shutdown-\(nap)", settings: settings)
+            return SchedulerService(
+                queue: queue, executor: executor, provider: LocalProcessSlotProvider(), policy: .adaptive(),
+                limits: try SlotLimits(min: 1, max: 1))
         }
         // A short build finishes within the grace.
         let quick = try service(nap: "0.2")
-        try queue.enqueue(JobRequest(app: "quick", buildType: "javascript_web", kind: .user_push, source: dir.path + "/src",
-                                     command: "sh build.sh"), now: Date())
+        try queue.enqueue(
+            JobRequest(
+                app: "quick", buildType: "javascript_web", kind: .user_push, source: dir.path + "/src",
+                command: "sh build.sh"), now: Date())
         try await quick.tick(now: Date())
         #expect(await quick.runningJobs().count == 1)
         // (On a virtual clock the grace cannot run out while a loaded machine is slow to finish the build.)
@@ -205,15 +213,19 @@ import WharfTestSupport
         // A long one on a virtual clock that jumps past the grace is abandoned: its process goes.
         // A build that cannot end by itself while a loaded suite starves this test.
         let slow = try service(nap: "600")
-        let job = try queue.enqueue(JobRequest(app: "slow", buildType: "javascript_web", kind: .user_push, source: dir.path + "/src",
-                                               command: "sh build.sh"), now: Date())
+        let job = try queue.enqueue(
+            JobRequest(
+                app: "slow", buildType: "javascript_web", kind: .user_push, source: dir.path + "/src",
+                command: "sh build.sh"), now: Date())
         try await slow.tick(now: Date())
         #expect(await waitUntil(30) { FileManager.default.fileExists(atPath: dir.path + "/mark-600") })
         let children = slow.executor.processes.all
         #expect(children.count == 1)
         let clock = VirtualClock(start: Date())
         let abandoned = Atomic<Bool>(false)
-        let shutdown = Task { await BuildShutdown(service: slow, grace: 60, clock: clock).run(abandon: { abandoned.store(true, ordering: .relaxed) }) }
+        let shutdown = Task {
+            await BuildShutdown(service: slow, grace: 60, clock: clock).run(abandon: { abandoned.store(true, ordering: .relaxed) })
+        }
         try await Task.sleep(for: .milliseconds(200))
         let early = abandoned.load(ordering: .relaxed)
         #expect(!early, "the grace has not passed on the virtual clock")

@@ -1,15 +1,19 @@
 import Foundation
 import Testing
-@testable import Scheduler
 import WharfTestSupport
 
+@testable import Scheduler
+
 @Suite struct SimulatorTests {
-    static let header = "req_id,arrival_s,app_id,build_type,kind,priority_hint,source_hash,deps_hash,service_warm_s,cold_extra_s,"
+    static let header =
+        "req_id,arrival_s,app_id,build_type,kind,priority_hint,source_hash,deps_hash,service_warm_s,cold_extra_s,"
         + "fail_after_s,fail_attempts,popularity,actor,parent_req_id"
 
-    func row(_ id: Int, at t: Double, app: String = "app0001", type: String = "javascript_web", kind: String = "user_push",
-             hint: String = "", source: String? = nil, deps: String = "d0", service: Double = 60, cold: Double = 0,
-             failAfter: String = "", failAttempts: Int = 0, actor: String = "human") -> String {
+    func row(
+        _ id: Int, at t: Double, app: String = "app0001", type: String = "javascript_web", kind: String = "user_push",
+        hint: String = "", source: String? = nil, deps: String = "d0", service: Double = 60, cold: Double = 0,
+        failAfter: String = "", failAttempts: Int = 0, actor: String = "human"
+    ) -> String {
         "\(id),\(t),\(app),\(type),\(kind),\(hint),\(source ?? "s\(id)"),\(deps),\(service),\(cold),\(failAfter),\(failAttempts),0.5,\(actor),"
     }
 
@@ -20,12 +24,16 @@ import WharfTestSupport
     // MARK: - Reading traces
 
     @Test func aTraceRowIsReadWithEveryField() throws {
-        let records = try TraceReader.parse(Self.header + "\n"
-            + "7,2945.4,app0185,flutter_ios,retry,3,df728a5937bd,363eb9c36853,28.2,34.4,12.5,9,0.01448,bot,3\n")
-        #expect(records == [TraceRecord(
-            requestID: 7, arrival: 2945.4, app: "app0185", buildType: "flutter_ios", kind: .retry, hint: .release,
-            sourceHash: "df728a5937bd", dependencyHash: "363eb9c36853", serviceWarm: 28.2, coldExtra: 34.4, failAfter: 12.5,
-            failAttempts: 9, popularity: 0.01448, actor: .bot, parentRequestID: 3)])
+        let records = try TraceReader.parse(
+            Self.header + "\n"
+                + "7,2945.4,app0185,flutter_ios,retry,3,df728a5937bd,363eb9c36853,28.2,34.4,12.5,9,0.01448,bot,3\n")
+        #expect(
+            records == [
+                TraceRecord(
+                    requestID: 7, arrival: 2945.4, app: "app0185", buildType: "flutter_ios", kind: .retry, hint: .release,
+                    sourceHash: "df728a5937bd", dependencyHash: "363eb9c36853", serviceWarm: 28.2, coldExtra: 34.4, failAfter: 12.5,
+                    failAttempts: 9, popularity: 0.01448, actor: .bot, parentRequestID: 3)
+            ])
     }
 
     @Test func aTraceWithWindowsLineEndingsReadsTheSame() throws {
@@ -37,7 +45,9 @@ import WharfTestSupport
 
     @Test func malformedTracesAreRefusedWithTheLineNamed() {
         #expect(throws: TraceError.empty) { try TraceReader.parse("") }
-        #expect(throws: TraceError.missingColumn("deps_hash")) { try TraceReader.parse("req_id,arrival_s,app_id,build_type,kind,priority_hint,source_hash\n") }
+        #expect(throws: TraceError.missingColumn("deps_hash")) {
+            try TraceReader.parse("req_id,arrival_s,app_id,build_type,kind,priority_hint,source_hash\n")
+        }
         let good = row(1, at: 0)
         #expect(throws: TraceError.badRow(line: 3, reason: "14 fields, header has 15")) {
             try TraceReader.parse([Self.header, good, "2,1,app,javascript_web,user_push,,s,d,1,1,,0,0.5,human"].joined(separator: "\n"))
@@ -70,8 +80,9 @@ import WharfTestSupport
     }
 
     @Test func anAttemptFollowsTheTracesOutcomeRule() {
-        let flaky = TraceRecord(requestID: 1, arrival: 0, app: "a", buildType: "javascript_web", kind: .user_push, sourceHash: "s",
-                                dependencyHash: "d", serviceWarm: 100, coldExtra: 40, failAfter: 30, failAttempts: 1)
+        let flaky = TraceRecord(
+            requestID: 1, arrival: 0, app: "a", buildType: "javascript_web", kind: .user_push, sourceHash: "s",
+            dependencyHash: "d", serviceWarm: 100, coldExtra: 40, failAfter: 30, failAttempts: 1)
         #expect(flaky.attemptResult(attempt: 1, cold: true) == AttemptResult(duration: 70, outcome: .failed))
         #expect(flaky.attemptResult(attempt: 2, cold: false) == AttemptResult(duration: 100, outcome: .succeeded))
         #expect(flaky.attemptResult(attempt: 2, cold: true) == AttemptResult(duration: 140, outcome: .succeeded))

@@ -1,10 +1,13 @@
 import Foundation
 import Testing
+
 @testable import Scheduler
 
 @Suite struct SlotPlacementTests {
-    func slot(_ id: String, deps: [String] = [], tools: Set<String> = ["node", "flutter"], load: Double = 0,
-              speed: Double = 1, phase: Slot.Phase = .idle) -> Slot {
+    func slot(
+        _ id: String, deps: [String] = [], tools: Set<String> = ["node", "flutter"], load: Double = 0,
+        speed: Double = 1, phase: Slot.Phase = .idle
+    ) -> Slot {
         var slot = Slot(id: id, requestedAt: t0, readyAt: t0, tools: tools)
         for hash in deps { slot.dependencyCache.touch(hash) }
         slot.load = load
@@ -30,14 +33,17 @@ import Testing
         let fastIdle = slot("xcode-fast", tools: ["xcode"], load: 0.1, speed: 1.2)
         #expect(SlotPlacement.bestSlot(for: job, among: [noTools, loaded])?.id == "xcode-loaded")
         #expect(SlotPlacement.bestSlot(for: job, among: [noTools, loaded, slowIdle])?.id == "xcode-slow")
-        #expect(SlotPlacement.ranked(for: job, among: [noTools, loaded, slowIdle, fastIdle]).map(\.id)
+        #expect(
+            SlotPlacement.ranked(for: job, among: [noTools, loaded, slowIdle, fastIdle]).map(\.id)
                 == ["xcode-fast", "xcode-slow", "xcode-loaded", "no-xcode"])
     }
 
     @Test func equalSlotsKeepPoolOrderAndBusyOrBootingSlotsAreNeverChosen() {
         let job = PlacementRequest(dependencyHash: "x")
-        let slots = [slot("busy", deps: ["x"], phase: .busy), slot("booting", deps: ["x"], phase: .provisioning),
-                     slot("a"), slot("b")]
+        let slots = [
+            slot("busy", deps: ["x"], phase: .busy), slot("booting", deps: ["x"], phase: .provisioning),
+            slot("a"), slot("b"),
+        ]
         #expect(SlotPlacement.bestSlot(for: job, among: slots)?.id == "a")
         #expect(SlotPlacement.bestSlot(for: job, among: [slots[0], slots[1]]) == nil)
         #expect(SlotPlacement.bestSlot(for: PlacementRequest(dependencyHash: nil), among: slots)?.id == "a")

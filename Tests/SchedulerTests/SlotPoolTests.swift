@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import Scheduler
 
 /// Slots that take a while to boot, for the pool's bookkeeping (the simulator's provider has this shape).

@@ -1,16 +1,19 @@
 import Foundation
 import Postgres
-@testable import Scheduler
 import Synchronization
 import Testing
 import WharfTestSupport
+
+@testable import Scheduler
 
 /// A queue over a real SQLite file in `dir`, or (`backend: .postgres`) over a database of the test
 /// process's private PostgreSQL server, the same database for every queue made for `dir` (so two
 /// queues on one `dir` are two schedulers on one queue, and making one again reopens it). The
 /// source path given to jobs is `dir` itself.
-func makeQueue(_ dir: TemporaryDirectory, backend: QueueBackend = .sqlite, configuration: JobQueue.Configuration = .init(),
-               popularity: @escaping @Sendable (String) -> Double = { _ in 0 }, now: Date = t0) throws -> JobQueue {
+func makeQueue(
+    _ dir: TemporaryDirectory, backend: QueueBackend = .sqlite, configuration: JobQueue.Configuration = .init(),
+    popularity: @escaping @Sendable (String) -> Double = { _ in 0 }, now: Date = t0
+) throws -> JobQueue {
     let database = try SchedulerDatabase.open(path: dir.path + "/scheduler.sqlite")
     switch backend {
     case .sqlite:
@@ -45,7 +48,9 @@ enum QueueBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
 /// A fixed start time for tests.
 let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 
-func request(_ dir: TemporaryDirectory, app: String = "shop", owner: String = "", type: String = "javascript_web",
-             kind: JobKind = .user_push, hint: PriorityHint = .normal) -> JobRequest {
+func request(
+    _ dir: TemporaryDirectory, app: String = "shop", owner: String = "", type: String = "javascript_web",
+    kind: JobKind = .user_push, hint: PriorityHint = .normal
+) -> JobRequest {
     JobRequest(app: app, owner: owner, buildType: type, kind: kind, source: dir.path, command: "./build.sh", priorityHint: hint)
 }

@@ -3,8 +3,9 @@ import Foundation
 import GRDB
 import Testing
 import UVLoop
-@testable import Scheduler
 import WharfTestSupport
+
+@testable import Scheduler
 
 /// The warm batch's build half over real parts: an artifact store with synthetic popularity, a real
 /// queue and build cache, and the real executor building with a shell script.
@@ -37,8 +38,9 @@ import WharfTestSupport
         let thread = try LoopThread(name: "warm-test")
         let settings = BuildSettings(workRoot: dir.path + "/work", logRoot: dir.path + "/logs", toolchainVersion: "sh 1", timeout: 20)
         let executor = BuildJobExecutor(queue: queue, cache: cache, store: store, loop: thread.loop, owner: "warm-test", settings: settings)
-        return Setup(dir: dir, store: store, popularity: try Popularity(store: store), queue: queue, cache: cache,
-                     settings: settings, executor: executor, thread: thread)
+        return Setup(
+            dir: dir, store: store, popularity: try Popularity(store: store), queue: queue, cache: cache,
+            settings: settings, executor: executor, thread: thread)
     }
 
     func tearDown(_ s: Setup) {
@@ -48,15 +50,18 @@ import WharfTestSupport
 
     /// Submits and runs a user push of `app` to completion.
     func push(_ s: Setup, _ app: String) async throws -> Job {
-        try s.queue.enqueue(JobRequest(app: app, buildType: "javascript_web", kind: .user_push, source: s.dir.path + "/" + app,
-                                       command: "sh build.sh"), now: Date())
+        try s.queue.enqueue(
+            JobRequest(
+                app: app, buildType: "javascript_web", kind: .user_push, source: s.dir.path + "/" + app,
+                command: "sh build.sh"), now: Date())
         let job = try #require(try s.queue.claim(owner: "warm-test", now: Date()))
         return try await s.executor.execute(job)
     }
 
     func batch(_ s: Setup, top: Int) throws -> WarmBatch {
-        try WarmBatch(popularity: s.popularity, queue: s.queue, cache: s.cache, settings: s.settings, preloader: nil,
-                      options: .init(topApps: top, pathsPerApp: 2))
+        try WarmBatch(
+            popularity: s.popularity, queue: s.queue, cache: s.cache, settings: s.settings, preloader: nil,
+            options: .init(topApps: top, pathsPerApp: 2))
     }
 
     @Test func onlyPopularAppsWhoseCurrentSourceIsNotCachedGetALowPriorityWarmBuild() async throws {
@@ -67,14 +72,15 @@ import WharfTestSupport
         #expect(try await push(s, "docs").state == .succeeded)
         // blog's source changed since its build: its current state is not in the cache.
         try s.dir.file("blog/index.src.html", "<!doctype html><title>blog v2</title>\n")
-        try s.popularity.record([
-            .init(app: "shop", path: "/", requests: 500, bytes: 1),
-            .init(app: "shop", path: "/app.js", requests: 300, bytes: 1),
-            .init(app: "shop", path: "/logo.png", requests: 10, bytes: 1),
-            .init(app: "blog", path: "/", requests: 200, bytes: 1),
-            .init(app: "never-built", path: "/", requests: 100, bytes: 1),
-            .init(app: "docs", path: "/", requests: 1, bytes: 1),
-        ], now: Date())
+        try s.popularity.record(
+            [
+                .init(app: "shop", path: "/", requests: 500, bytes: 1),
+                .init(app: "shop", path: "/app.js", requests: 300, bytes: 1),
+                .init(app: "shop", path: "/logo.png", requests: 10, bytes: 1),
+                .init(app: "blog", path: "/", requests: 200, bytes: 1),
+                .init(app: "never-built", path: "/", requests: 100, bytes: 1),
+                .init(app: "docs", path: "/", requests: 1, bytes: 1),
+            ], now: Date())
         let report = try await batch(s, top: 3).run(now: Date())
         #expect(report.apps.map(\.app) == ["shop", "blog", "never-built"])
         #expect(report.apps.map(\.build) == ["cached", "queued", "no_source"])

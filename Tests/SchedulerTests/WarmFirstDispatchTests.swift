@@ -1,15 +1,19 @@
 import Foundation
 import Testing
-@testable import Scheduler
 import WharfTestSupport
+
+@testable import Scheduler
 
 /// The warm-first window: when the best job would start cold on every idle slot, a job close enough in
 /// score whose dependencies an idle slot has installed goes first, on that slot.
 @Suite struct WarmFirstDispatchTests {
-    func job(_ dir: TemporaryDirectory, app: String, deps: String, kind: JobKind = .user_push,
-             hint: PriorityHint = .normal) -> JobRequest {
-        JobRequest(app: app, owner: kind == .cache_warm ? "cache-warmer" : "", buildType: "javascript_web", kind: kind,
-                   source: dir.path, command: "./build.sh", priorityHint: hint, dependencyHash: deps)
+    func job(
+        _ dir: TemporaryDirectory, app: String, deps: String, kind: JobKind = .user_push,
+        hint: PriorityHint = .normal
+    ) -> JobRequest {
+        JobRequest(
+            app: app, owner: kind == .cache_warm ? "cache-warmer" : "", buildType: "javascript_web", kind: kind,
+            source: dir.path, command: "./build.sh", priorityHint: hint, dependencyHash: deps)
     }
 
     /// A pool whose idle slots have these dependency hashes installed (one hash list per slot).

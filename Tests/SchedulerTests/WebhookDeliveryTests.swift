@@ -2,10 +2,12 @@ import Foundation
 import GRDB
 import Synchronization
 import Testing
+
 @testable import Scheduler
+
 #if canImport(Glibc)
-import Glibc
-import WharfTestSupport
+    import Glibc
+    import WharfTestSupport
 #endif
 
 /// A tiny HTTP/1.1 receiver on 127.0.0.1 (threads + POSIX sockets): answers each request by the
@@ -96,7 +98,10 @@ final class TestReceiver: @unchecked Sendable {
             guard client >= 0 else { continue }
             var timeout = timeval(tv_sec: 2, tv_usec: 0)
             setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            guard let request = read(client) else { close(client); continue }
+            guard let request = read(client) else {
+                close(client)
+                continue
+            }
             let behaviour = state.withLock { s -> Behaviour in
                 s.requests.append(request)
                 return s.script.isEmpty ? fallback : s.script.removeFirst()
@@ -146,8 +151,10 @@ final class TestReceiver: @unchecked Sendable {
         var delivery: WebhookDelivery
     }
 
-    func setUp(_ dir: TemporaryDirectory, url: WebhookURL, timeout: Double = 2,
-               log: @escaping @Sendable (String) -> Void = { _ in }) throws -> Setup {
+    func setUp(
+        _ dir: TemporaryDirectory, url: WebhookURL, timeout: Double = 2,
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws -> Setup {
         let database = try SchedulerDatabase.open(path: dir.path + "/scheduler.sqlite")
         let delivery = try WebhookDelivery(
             database: database, configuration: WebhookConfiguration(url: url, timeout: timeout, initialBackoff: 0.05, maxBackoff: 0.2),
@@ -292,17 +299,19 @@ final class TestReceiver: @unchecked Sendable {
         let dir = try TemporaryDirectory()
         defer { dir.remove() }
         let redirect = "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:1/elsewhere\r\nContent-Length: 0\r\n\r\n"
-        let receiver = try TestReceiver(script: [.raw("SSH-2.0-OpenSSH_9.2\r\n"), .raw(redirect), .raw("HTTP/1.1 2000 Nope\r\n\r\n")],
-                                        then: .status(204))
+        let receiver = try TestReceiver(
+            script: [.raw("SSH-2.0-OpenSSH_9.2\r\n"), .raw(redirect), .raw("HTTP/1.1 2000 Nope\r\n\r\n")],
+            then: .status(204))
         defer { receiver.stop() }
         let setup = try setUp(dir, url: receiver.url, timeout: 2)
         try setup.alerts.raise(condition("garbage"), now: t0)
         var errors: [String] = []
         for _ in 0..<3 {
             #expect(try setup.delivery.deliverDue().delivered == 0)
-            errors.append(try setup.alerts.database.writer.read { db in
-                try String.fetchOne(db, sql: "SELECT last_error FROM alert_delivery WHERE id = 1")
-            } ?? "")
+            errors.append(
+                try setup.alerts.database.writer.read { db in
+                    try String.fetchOne(db, sql: "SELECT last_error FROM alert_delivery WHERE id = 1")
+                } ?? "")
             Thread.sleep(forTimeInterval: 0.25)  // past the backoff (at most 0.2 s here)
         }
         #expect(errors[1] == "HTTP 307", "a redirect is not followed: \(errors)")
@@ -352,9 +361,11 @@ final class TestReceiver: @unchecked Sendable {
         #expect(v6.hostHeader == "[::1]:8080")
 
         #expect(throws: WebhookURL.ParseError.httpsNotSupported) { try WebhookURL(parsing: "https://example.test/") }
-        for bad in ["ftp://x/", "http://", "http://:80/", "http://user:pw@host/", "http://host:0/", "http://host:70000/",
-                    "http://host:abc/", "http://ho st/", "http://host/\u{0}", "http://[::1/", "http://[::1]x/",
-                    "http://" + String(repeating: "a", count: 3000)] {
+        for bad in [
+            "ftp://x/", "http://", "http://:80/", "http://user:pw@host/", "http://host:0/", "http://host:70000/",
+            "http://host:abc/", "http://ho st/", "http://host/\u{0}", "http://[::1/", "http://[::1]x/",
+            "http://" + String(repeating: "a", count: 3000),
+        ] {
             #expect(throws: WebhookURL.ParseError.self, "\(bad)") { try WebhookURL(parsing: bad) }
         }
     }

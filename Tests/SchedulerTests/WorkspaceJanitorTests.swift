@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import Scheduler
 import WharfTestSupport
+
+@testable import Scheduler
 
 /// Build leftovers stay bounded: failed workspaces go after the keep time (never a running attempt's),
 /// and a job's logs go once retention pruned the job.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TLS
 
 /// The SNI callback remembers which certificate each server name got: the answer must be the same
@@ -7,15 +8,17 @@ import Testing
 @Suite struct ServerNameCacheTests {
     @Test func aRememberedNameGetsTheSameCertificateAndAnUnknownNameIsStillRefused() throws {
         let f = try CertificateFixture()
-        let server = try TLSServerContext(certificates: [
-            f.certificate("default", names: ["localhost"]),
-            f.certificate("a", names: ["a.example.test"]),
-            f.certificate("wild", names: ["*.apps.example.test"]),
-        ], rejectUnknownServerNames: true)
+        let server = try TLSServerContext(
+            certificates: [
+                f.certificate("default", names: ["localhost"]),
+                f.certificate("a", names: ["a.example.test"]),
+                f.certificate("wild", names: ["*.apps.example.test"]),
+            ], rejectUnknownServerNames: true)
         func handshake(_ host: String) throws -> String {
             let c = try TLSClientContext(trustedCAFile: f.caFile).makeSession(serverName: host)
             let s = server.makeSession()
-            var a: [UInt8] = [], b: [UInt8] = []
+            var a: [UInt8] = []
+            var b: [UInt8] = []
             pump(c, s, clientReceived: &a, serverReceived: &b)
             return c.state == .established ? c.peerCertificateNames.joined(separator: ",") : "refused"
         }
@@ -31,10 +34,11 @@ import Testing
 
     @Test func aFloodOfDistinctNamesKeepsTheCacheBoundedAndAnswersRight() throws {
         let f = try CertificateFixture()
-        let server = try TLSServerContext(certificates: [
-            f.certificate("default", names: ["localhost"]),
-            f.certificate("wild", names: ["*.apps.example.test"]),
-        ], rejectUnknownServerNames: true)
+        let server = try TLSServerContext(
+            certificates: [
+                f.certificate("default", names: ["localhost"]),
+                f.certificate("wild", names: ["*.apps.example.test"]),
+            ], rejectUnknownServerNames: true)
         for index in 0..<5_000 {
             // Hostile: random unknown names, long names, and names under the wildcard.
             let name = index % 2 == 0 ? "h\(index)-\(UUID().uuidString).example.test" : "s\(index).apps.example.test"

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TLS
+import Testing
 
 /// Fixture certificates made with the real issuer in a temporary directory.
 final class CertificateFixture: @unchecked Sendable {
@@ -47,7 +47,8 @@ func pump(_ client: TLSSession, _ server: TLSSession, clientReceived: inout [UIn
         let client = try TLSClientContext(trustedCAFile: f.caFile)
         let c = client.makeSession(serverName: "localhost")
         let s = server.makeSession()
-        var fromServer: [UInt8] = [], fromClient: [UInt8] = []
+        var fromServer: [UInt8] = []
+        var fromClient: [UInt8] = []
         pump(c, s, clientReceived: &fromServer, serverReceived: &fromClient)
         #expect(c.state == .established)
         #expect(s.state == .established)
@@ -78,7 +79,8 @@ func pump(_ client: TLSSession, _ server: TLSSession, clientReceived: inout [UIn
             // Verification is on: a wrong certificate would fail the handshake, so check the state too.
             let c = try TLSClientContext(trustedCAFile: f.caFile).makeSession(serverName: host)
             let s = server.makeSession()
-            var a: [UInt8] = [], b: [UInt8] = []
+            var a: [UInt8] = []
+            var b: [UInt8] = []
             pump(c, s, clientReceived: &a, serverReceived: &b)
             return c.state == .established ? c.peerCertificateNames : ["failed: \(c.state)"]
         }
@@ -95,7 +97,8 @@ func pump(_ client: TLSSession, _ server: TLSSession, clientReceived: inout [UIn
         let client = try TLSClientContext(trustedCAFile: f.caFile, tls12Only: true)
         let c = client.makeSession(serverName: "localhost")
         let s = server.makeSession()
-        var fromServer: [UInt8] = [], fromClient: [UInt8] = []
+        var fromServer: [UInt8] = []
+        var fromClient: [UInt8] = []
         pump(c, s, clientReceived: &fromServer, serverReceived: &fromClient)
         #expect(s.state == .established && s.protocolVersion == "TLSv1.2")
         #expect(c.requestRenegotiation())
@@ -172,7 +175,8 @@ func pump(_ client: TLSSession, _ server: TLSSession, clientReceived: inout [UIn
         for host in ["localhost", "127.0.0.1", "::1"] {
             let c = try TLSClientContext(trustedCAFile: paths.caCertificate).makeSession(serverName: host)
             let s = server.makeSession()
-            var a: [UInt8] = [], b: [UInt8] = []
+            var a: [UInt8] = []
+            var b: [UInt8] = []
             pump(c, s, clientReceived: &a, serverReceived: &b)
             #expect(c.state == .established, "\(host)")
         }

@@ -4,6 +4,7 @@ import Glibc
 import Synchronization
 import Testing
 import WharfTestSupport
+
 @testable import Tier
 
 /// `BlobFetcher` against a real (fake) origin on loopback: one fetch per blob however many ask,
@@ -179,8 +180,9 @@ import WharfTestSupport
         let dir = try TemporaryDirectory(prefix: "wharf-fetcher")
         defer { dir.remove() }
         let store = try Store.open(at: dir.path + "/replica")
-        let fetcher = BlobFetcher(store: store, client: OriginClient(origin: try OriginURL("http://127.0.0.1:\(port)"), token: "t"),
-                                  disk: try TierDiskCache(store: store, budget: 1 << 20))
+        let fetcher = BlobFetcher(
+            store: store, client: OriginClient(origin: try OriginURL("http://127.0.0.1:\(port)"), token: "t"),
+            disk: try TierDiskCache(store: store, budget: 1 << 20))
         do {
             close(try fetcher.fetch(hash: hash, size: Int64(bytes.count)))
             Issue.record("served")

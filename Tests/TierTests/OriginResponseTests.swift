@@ -1,5 +1,6 @@
 import Testing
 import WharfTestSupport
+
 @testable import Tier
 
 /// The tier client's reading of origin responses: heads, chunked bodies and origin URLs, with
@@ -97,9 +98,11 @@ import WharfTestSupport
         let secure = try OriginURL("https://origin.example:8443/")
         #expect(secure.isSecure && secure.port == 8443 && secure.description == "https://origin.example:8443")
         #expect(try OriginURL("https://origin.example").port == 443 && !plain.isSecure)
-        for bad in ["httpx://x:1", "ftp://x", "https://", "http://", "http://:80", "http://x:0", "http://x:99999", "http://x:port",
-                    "http://user@x:1", "http://x:1/p?q=1", "http://x y:1", "http://[::1", "http://x:1\r\nHost: evil",
-                    "http://é:1", String(repeating: "http://x", count: 500)] {
+        for bad in [
+            "httpx://x:1", "ftp://x", "https://", "http://", "http://:80", "http://x:0", "http://x:99999", "http://x:port",
+            "http://user@x:1", "http://x:1/p?q=1", "http://x y:1", "http://[::1", "http://x:1\r\nHost: evil",
+            "http://é:1", String(repeating: "http://x", count: 500),
+        ] {
             #expect(throws: OriginURL.Invalid.self, "\(bad)") { try OriginURL(bad) }
         }
     }

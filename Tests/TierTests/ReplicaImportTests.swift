@@ -8,11 +8,14 @@ import WharfTestSupport
 /// and a state that is malformed or inconsistent changes nothing.
 @Suite struct ReplicaImportTests {
     /// An origin store with one published app.
-    static func origin(_ dir: TemporaryDirectory, files: [String: String] = [
-        "index.html": "<!doctype html><script src=/app.0123abcd.js></script>" + String(repeating: "<p>hello</p>", count: 200),
-        "app.0123abcd.js": String(repeating: "export const x = 1;\n", count: 400),
-        "logo.bin": String(repeating: "\u{1}", count: 70_000),
-    ]) throws -> Store {
+    static func origin(
+        _ dir: TemporaryDirectory,
+        files: [String: String] = [
+            "index.html": "<!doctype html><script src=/app.0123abcd.js></script>" + String(repeating: "<p>hello</p>", count: 200),
+            "app.0123abcd.js": String(repeating: "export const x = 1;\n", count: 400),
+            "logo.bin": String(repeating: "\u{1}", count: 70_000),
+        ]
+    ) throws -> Store {
         for (name, text) in files { try dir.file("site/" + name, text) }
         let store = try Store.open(at: dir.path + "/origin")
         try store.publish(PublishRequest(app: "demo", directory: dir.path + "/site", version: "1"))
@@ -79,23 +82,58 @@ import WharfTestSupport
         let deployment = try replica.currentDeploymentID(app: "demo")
 
         var bad: [(String, ReplicaState)] = []
-        var s = good; s.format = 2; bad.append(("format", s))
-        s = good; s.blobs[0].hash = "../../etc/passwd"; bad.append(("hash", s))
-        s = good; s.blobs[0].hash = s.blobs[0].hash.uppercased(); bad.append(("upper-case hash", s))
-        s = good; s.blobs[0].size = -1; bad.append(("negative size", s))
-        s = good; s.blobs.append(ReplicaState.Blob(hash: good.blobs[0].hash, size: good.blobs[0].size + 1)); bad.append(("two sizes", s))
-        s = good; s.blobs.removeLast(); bad.append(("unlisted blob", s))
-        s = good; s.deployments[0].files[0].path = "relative"; bad.append(("relative path", s))
-        s = good; s.deployments[0].files[0].path = "/a\r\nb"; bad.append(("control path", s))
-        s = good; s.deployments[0].files[0].contentType = "text/html\r\nSet-Cookie: x=1"; bad.append(("header injection", s))
-        s = good; s.deployments[0].files = []; bad.append(("no files", s))
-        s = good; s.aliases[0].deployment = "nope"; bad.append(("alias to unlisted deployment", s))
-        s = good; s.aliases[0].app = "other"; bad.append(("alias to another app's deployment", s))
-        s = good; s.deployments[0].app = "Bad App!"; s.aliases[0].app = "Bad App!"; bad.append(("unsafe app name", s))
-        s = good; s.variants.append(ReplicaState.Variant(source: good.blobs[0].hash, coding: "evil", blob: good.blobs[1].hash)); bad.append(("coding", s))
-        s = good; s.deployments.append(good.deployments[0]); bad.append(("duplicate deployment", s))
-        s = good; s.deltas.append(.init(source: good.blobs[0].hash, dictionary: good.blobs[1].hash, coding: "br", blob: good.blobs[2].hash)); bad.append(("delta coding", s))
-        s = good; s.variants.append(ReplicaState.Variant(source: good.blobs[0].hash, coding: "br", blob: good.blobs[0].hash)); bad.append(("variant of itself", s))
+        var s = good
+        s.format = 2
+        bad.append(("format", s))
+        s = good
+        s.blobs[0].hash = "../../etc/passwd"
+        bad.append(("hash", s))
+        s = good
+        s.blobs[0].hash = s.blobs[0].hash.uppercased()
+        bad.append(("upper-case hash", s))
+        s = good
+        s.blobs[0].size = -1
+        bad.append(("negative size", s))
+        s = good
+        s.blobs.append(ReplicaState.Blob(hash: good.blobs[0].hash, size: good.blobs[0].size + 1))
+        bad.append(("two sizes", s))
+        s = good
+        s.blobs.removeLast()
+        bad.append(("unlisted blob", s))
+        s = good
+        s.deployments[0].files[0].path = "relative"
+        bad.append(("relative path", s))
+        s = good
+        s.deployments[0].files[0].path = "/a\r\nb"
+        bad.append(("control path", s))
+        s = good
+        s.deployments[0].files[0].contentType = "text/html\r\nSet-Cookie: x=1"
+        bad.append(("header injection", s))
+        s = good
+        s.deployments[0].files = []
+        bad.append(("no files", s))
+        s = good
+        s.aliases[0].deployment = "nope"
+        bad.append(("alias to unlisted deployment", s))
+        s = good
+        s.aliases[0].app = "other"
+        bad.append(("alias to another app's deployment", s))
+        s = good
+        s.deployments[0].app = "Bad App!"
+        s.aliases[0].app = "Bad App!"
+        bad.append(("unsafe app name", s))
+        s = good
+        s.variants.append(ReplicaState.Variant(source: good.blobs[0].hash, coding: "evil", blob: good.blobs[1].hash))
+        bad.append(("coding", s))
+        s = good
+        s.deployments.append(good.deployments[0])
+        bad.append(("duplicate deployment", s))
+        s = good
+        s.deltas.append(.init(source: good.blobs[0].hash, dictionary: good.blobs[1].hash, coding: "br", blob: good.blobs[2].hash))
+        bad.append(("delta coding", s))
+        s = good
+        s.variants.append(ReplicaState.Variant(source: good.blobs[0].hash, coding: "br", blob: good.blobs[0].hash))
+        bad.append(("variant of itself", s))
         for (what, state) in bad {
             #expect(throws: ReplicaState.Invalid.self, "\(what)") { try replica.importReplica(state) }
             #expect(try replica.aliasGeneration() == generation, "\(what)")
@@ -110,8 +148,11 @@ import WharfTestSupport
     }
 
     @Test func malformedDocumentsAreNotDecoded() {
-        for text in ["", "{", "[]", "null", #"{"format":1}"#, #"{"format":"1","generation":0,"aliases":[],"deployments":[],"blobs":[],"variants":[],"deltas":[]}"#,
-                     String(repeating: "[", count: 100_000)] {
+        for text in [
+            "", "{", "[]", "null", #"{"format":1}"#,
+            #"{"format":"1","generation":0,"aliases":[],"deployments":[],"blobs":[],"variants":[],"deltas":[]}"#,
+            String(repeating: "[", count: 100_000),
+        ] {
             #expect(throws: (any Error).self) { try JSONDecoder().decode(ReplicaState.self, from: Data(text.utf8)) }
         }
     }

@@ -1,4 +1,6 @@
+import Glibc
 import Testing
+
 @testable import UVLoop
 
 @Suite struct BlockingWorkTests {
@@ -10,13 +12,15 @@ import Testing
         try withRunningLoop { loop in
             loop.execute {
                 let workOnLoop = Locked(true)
-                loop.runBlocking({ () -> Int in
-                    workOnLoop.update { $0 = loop.isInLoopThread }
-                    return (1...100_000).reduce(0, +)
-                }, completion: { result in
-                    observed.update { $0 = (workOnLoop.value, loop.isInLoopThread, (try? result.get()) ?? -1) }
-                    done.fire()
-                })
+                loop.runBlocking(
+                    { () -> Int in
+                        workOnLoop.update { $0 = loop.isInLoopThread }
+                        return (1...100_000).reduce(0, +)
+                    },
+                    completion: { result in
+                        observed.update { $0 = (workOnLoop.value, loop.isInLoopThread, (try? result.get()) ?? -1) }
+                        done.fire()
+                    })
             }
             #expect(done.wait())
         }
@@ -30,10 +34,12 @@ import Testing
         let done = Signal()
         try withRunningLoop { loop in
             loop.execute {
-                loop.runBlocking({ () throws -> Int in throw WorkFailed() }, completion: { result in
-                    outcome.update { $0 = result.mapError { $0 as? WorkFailed ?? WorkFailed() } }
-                    done.fire()
-                })
+                loop.runBlocking(
+                    { () throws -> Int in throw WorkFailed() },
+                    completion: { result in
+                        outcome.update { $0 = result.mapError { $0 as? WorkFailed ?? WorkFailed() } }
+                        done.fire()
+                    })
             }
             #expect(done.wait())
         }
@@ -46,10 +52,15 @@ import Testing
         try withRunningLoop { loop in
             loop.execute {
                 for index in 0..<200 {
-                    loop.runBlocking({ index * 2 }, completion: { result in
-                        let count = completed.update { $0 += (try? result.get()) == index * 2 ? 1 : 0; return $0 }
-                        if count == 200 { done.fire() }
-                    })
+                    loop.runBlocking(
+                        { index * 2 },
+                        completion: { result in
+                            let count = completed.update {
+                                $0 += (try? result.get()) == index * 2 ? 1 : 0
+                                return $0
+                            }
+                            if count == 200 { done.fire() }
+                        })
                 }
             }
             #expect(done.wait())
@@ -61,12 +72,15 @@ import Testing
         let delivered = Locked(false)
         try withRunningLoop { loop in
             try loop.executeAndWait {
-                loop.runBlocking({ usleepSeconds(0.05); return 1 }, completion: { _ in delivered.update { $0 = true } })
+                loop.runBlocking(
+                    {
+                        usleepSeconds(0.05)
+                        return 1
+                    }, completion: { _ in delivered.update { $0 = true } })
             }
         }
         #expect(delivered.value)
     }
 }
 
-import Glibc
 private func usleepSeconds(_ seconds: Double) { usleep(UInt32(seconds * 1_000_000)) }

@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+
 @testable import UVLoop
 
 /// Output and exit of one child, collected on the loop thread.
@@ -10,15 +11,18 @@ private final class ChildRun: Sendable {
     let exited = Signal()
 
     func spawn(on loop: EventLoop, _ options: ProcessOptions) throws -> ChildProcess {
-        try ChildProcess.spawn(on: loop, options, onOutput: { stream, bytes in
-            switch stream {
-            case .standardOutput: self.output.update { $0 += bytes }
-            case .standardError: self.errors.update { $0 += bytes }
-            }
-        }, onExit: { exit in
-            self.exit.update { $0 = exit }
-            self.exited.fire()
-        })
+        try ChildProcess.spawn(
+            on: loop, options,
+            onOutput: { stream, bytes in
+                switch stream {
+                case .standardOutput: self.output.update { $0 += bytes }
+                case .standardError: self.errors.update { $0 += bytes }
+                }
+            },
+            onExit: { exit in
+                self.exit.update { $0 = exit }
+                self.exited.fire()
+            })
     }
 
     var outputText: String { String(decoding: output.value, as: UTF8.self) }
@@ -44,9 +48,11 @@ private func isAlive(_ pid: Int32) -> Bool {
         let run = ChildRun()
         try withRunningLoop { loop in
             _ = try loop.executeAndWait {
-                try run.spawn(on: loop, ProcessOptions(
-                    executable: "/bin/sh",
-                    arguments: ["-c", "echo out-1; echo err-1 >&2; printf 'out-2\\n'; exit 3"]))
+                try run.spawn(
+                    on: loop,
+                    ProcessOptions(
+                        executable: "/bin/sh",
+                        arguments: ["-c", "echo out-1; echo err-1 >&2; printf 'out-2\\n'; exit 3"]))
             }
             #expect(run.exited.wait())
         }
@@ -59,9 +65,11 @@ private func isAlive(_ pid: Int32) -> Bool {
         let run = ChildRun()
         try withRunningLoop { loop in
             _ = try loop.executeAndWait {
-                try run.spawn(on: loop, ProcessOptions(
-                    executable: "/bin/sh", arguments: ["-c", "echo \"$WHARF_TEST_VALUE\"; pwd"],
-                    environment: ["WHARF_TEST_VALUE=forty two", "PATH=/usr/bin:/bin"], workingDirectory: "/tmp"))
+                try run.spawn(
+                    on: loop,
+                    ProcessOptions(
+                        executable: "/bin/sh", arguments: ["-c", "echo \"$WHARF_TEST_VALUE\"; pwd"],
+                        environment: ["WHARF_TEST_VALUE=forty two", "PATH=/usr/bin:/bin"], workingDirectory: "/tmp"))
             }
             #expect(run.exited.wait())
         }
@@ -119,8 +127,10 @@ private func isAlive(_ pid: Int32) -> Bool {
         let run = ChildRun()
         try withRunningLoop { loop in
             let child = try loop.executeAndWait {
-                try run.spawn(on: loop, ProcessOptions(
-                    executable: "/bin/sh", arguments: ["-c", "sleep 100 & echo $!; sleep 100"]))
+                try run.spawn(
+                    on: loop,
+                    ProcessOptions(
+                        executable: "/bin/sh", arguments: ["-c", "sleep 100 & echo $!; sleep 100"]))
             }
             // Wait for the grandchild's pid on stdout.
             var grandchild: Int32?
@@ -137,7 +147,10 @@ private func isAlive(_ pid: Int32) -> Bool {
             #expect(run.exited.wait())
             var bothGone = false
             for _ in 0..<300 {
-                if !isAlive(childPid) && !isAlive(grandchildPid) { bothGone = true; break }
+                if !isAlive(childPid) && !isAlive(grandchildPid) {
+                    bothGone = true
+                    break
+                }
                 usleep(10_000)
             }
             #expect(bothGone)
@@ -166,9 +179,11 @@ private func isAlive(_ pid: Int32) -> Bool {
         let run = ChildRun()
         try withRunningLoop { loop in
             let child = try loop.executeAndWait {
-                try run.spawn(on: loop, ProcessOptions(
-                    executable: "/bin/sh", arguments: ["-c", "echo started; sleep 30 & exit 4"],
-                    outputDrainTimeout: .milliseconds(200)))
+                try run.spawn(
+                    on: loop,
+                    ProcessOptions(
+                        executable: "/bin/sh", arguments: ["-c", "echo started; sleep 30 & exit 4"],
+                        outputDrainTimeout: .milliseconds(200)))
             }
             let started = ContinuousClock.now
             #expect(run.exited.wait(seconds: 10))

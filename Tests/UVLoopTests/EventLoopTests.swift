@@ -1,12 +1,14 @@
 import Dispatch
 import Glibc
 import Testing
+
 @testable import UVLoop
 
 @Suite struct EventLoopTests {
     @Test func closuresExecutedFromEightThreadsEachRunExactlyOnceOnTheLoopThread() throws {
         try withRunningLoop { loop in
-            let threads = 8, perThread = 1000
+            let threads = 8
+            let perThread = 1000
             let runs = Locked([Int](repeating: 0, count: threads * perThread))
             let offLoop = Locked(0)
             DispatchQueue.concurrentPerform(iterations: threads) { thread in
@@ -90,12 +92,14 @@ import Testing
         let client = try TestSocket(connectingToPort: port)
         // A thread-pool job whose completion, during shutdown, opens another timer.
         try loop.executeAndWait {
-            loop.runBlocking({ usleep(100_000) }, completion: { _ in
-                LoopTimer(loop: loop).start(after: .seconds(100)) {}
-                opened.update { $0 += 1 }
-            })
+            loop.runBlocking(
+                { usleep(100_000) },
+                completion: { _ in
+                    LoopTimer(loop: loop).start(after: .seconds(100)) {}
+                    opened.update { $0 += 1 }
+                })
         }
-        usleep(20_000) // let the accept happen
+        usleep(20_000)  // let the accept happen
         // Without the late-handle sweep, stop would wait for the 100 s timers: fail, don't hang.
         let stopped = Signal()
         DispatchQueue.global().async {

@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+
 @testable import UVLoop
 
 @Suite struct FileReaderTests {
@@ -20,8 +21,10 @@ import Testing
                                     reader.close { closeError in
                                         let middleBytes = (try? middle.get()).map { $0.withUnsafeBytes { [UInt8]($0) } } ?? []
                                         observed.update {
-                                            $0 = (status.size, status.isRegularFile, middleBytes,
-                                                  (try? tail.get())?.count ?? -1, (try? pastEnd.get())?.count ?? -1, closeError)
+                                            $0 = (
+                                                status.size, status.isRegularFile, middleBytes,
+                                                (try? tail.get())?.count ?? -1, (try? pastEnd.get())?.count ?? -1, closeError
+                                            )
                                         }
                                         done.fire()
                                     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import UVLoop
 
 @Suite struct LoopTimerTests {
@@ -7,7 +8,10 @@ import Testing
         let last = Signal()
         try withRunningLoop { loop in
             loop.execute {
-                LoopTimer.once(on: loop, after: .milliseconds(40)) { fired.update { $0.append("40ms") }; last.fire() }
+                LoopTimer.once(on: loop, after: .milliseconds(40)) {
+                    fired.update { $0.append("40ms") }
+                    last.fire()
+                }
                 LoopTimer.once(on: loop, after: .milliseconds(10)) { fired.update { $0.append("10ms") } }
                 LoopTimer.once(on: loop, after: .milliseconds(25)) { fired.update { $0.append("25ms") } }
                 LoopTimer.once(on: loop, after: .zero) { fired.update { $0.append("0ms") } }
@@ -29,7 +33,10 @@ import Testing
             loop.execute {
                 let timer = LoopTimer(loop: loop)
                 timer.start(after: .milliseconds(1), repeating: .milliseconds(2)) {
-                    let count = ticks.update { $0 += 1; return $0 }
+                    let count = ticks.update {
+                        $0 += 1
+                        return $0
+                    }
                     if count == 3 {
                         timer.cancel()
                         // Restart as a one-shot from inside its own callback.

@@ -1,6 +1,7 @@
 import Dispatch
 import Glibc
 import Testing
+
 @testable import UVLoop
 
 /// The large-file path of `TCPConnection.sendFile`: sendfile(2) from the loop thread in turns,
@@ -18,35 +19,44 @@ import Testing
     /// A server on `loop`: a connection that sends "B" gets `head` and the whole file, then is
     /// closed (whatever the outcome, as the edge does); one that sends "S" gets "pong\n" for each
     /// "S", so its round trips show whether the loop is free while a big body is going out.
-    private func serve(on loop: EventLoop, path: String, fileSize: Int64, head: [UInt8],
-                       outcome: Locked<Outcome?>, finished: Signal) throws -> Int {
+    private func serve(
+        on loop: EventLoop, path: String, fileSize: Int64, head: [UInt8],
+        outcome: Locked<Outcome?>, finished: Signal
+    ) throws -> Int {
         try loop.executeAndWait {
             try TCPListener.listen(on: loop, host: "127.0.0.1", port: 0) { connection in
-                connection.startReading(onData: { bytes in
-                    for byte in bytes {
-                        if byte == UInt8(ascii: "S") {
-                            connection.write(WriteBuffer(string: "pong\n"))
-                        } else if byte == UInt8(ascii: "B") {
-                            Self.sendBody(connection, path: path, fileSize: fileSize, head: head,
-                                          outcome: outcome, finished: finished)
+                connection.startReading(
+                    onData: { bytes in
+                        for byte in bytes {
+                            if byte == UInt8(ascii: "S") {
+                                connection.write(WriteBuffer(string: "pong\n"))
+                            } else if byte == UInt8(ascii: "B") {
+                                Self.sendBody(
+                                    connection, path: path, fileSize: fileSize, head: head,
+                                    outcome: outcome, finished: finished)
+                            }
                         }
-                    }
-                }, onEnd: { _ in })
+                    }, onEnd: { _ in })
             }.localAddress.port
         }
     }
 
-    private static func sendBody(_ connection: TCPConnection, path: String, fileSize: Int64, head: [UInt8],
-                                 outcome: Locked<Outcome?>, finished: Signal) {
+    private static func sendBody(
+        _ connection: TCPConnection, path: String, fileSize: Int64, head: [UInt8],
+        outcome: Locked<Outcome?>, finished: Signal
+    ) {
         FileReader.open(path: path, on: connection.loop) { opened in
             guard case .success(let reader) = opened else { return connection.close() }
-            connection.sendFile(after: [WriteBuffer(head)], descriptor: reader.descriptor, offset: 0,
-                                count: fileSize) { error in
+            connection.sendFile(
+                after: [WriteBuffer(head)], descriptor: reader.descriptor, offset: 0,
+                count: fileSize
+            ) { error in
                 outcome.update {
-                    $0 = Outcome(error: error, loopTurns: connection.sendFileInlineCalls,
-                                 poolSteps: connection.sendFileStepsOnThreadPool,
-                                 writableWaits: connection.sendFileWritableWaits,
-                                 copiedChunks: connection.sendFileChunksCopied)
+                    $0 = Outcome(
+                        error: error, loopTurns: connection.sendFileInlineCalls,
+                        poolSteps: connection.sendFileStepsOnThreadPool,
+                        writableWaits: connection.sendFileWritableWaits,
+                        copiedChunks: connection.sendFileChunksCopied)
                 }
                 reader.close()
                 connection.close()
@@ -63,8 +73,9 @@ import Testing
         let finished = Signal()
         let roundTrips = Locked<[Double]>([])
         try withRunningLoop { loop in
-            let port = try serve(on: loop, path: file.path, fileSize: Int64(fileSize), head: head,
-                                 outcome: outcome, finished: finished)
+            let port = try serve(
+                on: loop, path: file.path, fileSize: Int64(fileSize), head: head,
+                outcome: outcome, finished: finished)
             let big = try TestSocket(connectingToPort: port)
             try big.send("B")
             // Another connection pings the same loop all through the download.
@@ -112,7 +123,9 @@ import Testing
         #expect(trips.count > 20, "the other connection was answered during the download")
         // Bounded loosely: the machine may be loaded; a loop held by the big body would take seconds.
         #expect((trips.last ?? .infinity) < 1000, "slowest round trip \(trips.last ?? 0) ms of \(trips.count)")
-        print("round trips during the 50 MiB download: \(trips.count), median \(trips[trips.count / 2]) ms, max \(trips.last ?? 0) ms; writable waits \(result.writableWaits), loop turns \(result.loopTurns)")
+        print(
+            "round trips during the 50 MiB download: \(trips.count), median \(trips[trips.count / 2]) ms, max \(trips.last ?? 0) ms; writable waits \(result.writableWaits), loop turns \(result.loopTurns)"
+        )
     }
 
     @Test func aClientThatClosesMidBodyEndsTheRangeWithAnErrorAndLeaksNothing() throws {
@@ -121,8 +134,9 @@ import Testing
         let outcome = Locked<Outcome?>(nil)
         let finished = Signal()
         try withRunningLoop { loop in
-            let port = try serve(on: loop, path: file.path, fileSize: Int64(fileSize), head: [],
-                                 outcome: outcome, finished: finished)
+            let port = try serve(
+                on: loop, path: file.path, fileSize: Int64(fileSize), head: [],
+                outcome: outcome, finished: finished)
             do {
                 let client = try TestSocket(connectingToPort: port)
                 try client.send("B")
@@ -142,8 +156,9 @@ import Testing
         let outcome = Locked<Outcome?>(nil)
         let finished = Signal()
         try withRunningLoop { loop in
-            let port = try serve(on: loop, path: file.path, fileSize: Int64(fileSize), head: [],
-                                 outcome: outcome, finished: finished)
+            let port = try serve(
+                on: loop, path: file.path, fileSize: Int64(fileSize), head: [],
+                outcome: outcome, finished: finished)
             let client = try TestSocket(connectingToPort: port)
             try client.send("B")
             var checker = Pattern.Checker()
@@ -174,8 +189,9 @@ import Testing
         let outcome = Locked<Outcome?>(nil)
         let finished = Signal()
         try withRunningLoop { loop in
-            let port = try serve(on: loop, path: file.path, fileSize: Int64(fileSize), head: head,
-                                 outcome: outcome, finished: finished)
+            let port = try serve(
+                on: loop, path: file.path, fileSize: Int64(fileSize), head: head,
+                outcome: outcome, finished: finished)
             let client = try TestSocket(connectingToPort: port)
             try client.send("B")
             var checker = Pattern.Checker()
@@ -197,8 +213,10 @@ import Testing
         try withRunningLoop { loop in
             let port = try loop.executeAndWait {
                 try TCPListener.listen(on: loop, host: "127.0.0.1", port: 0) { connection in
-                    connection.sendFile(after: [WriteBuffer(string: "head")], descriptor: directory, offset: 0,
-                                        count: 4 << 20) { error in
+                    connection.sendFile(
+                        after: [WriteBuffer(string: "head")], descriptor: directory, offset: 0,
+                        count: 4 << 20
+                    ) { error in
                         outcome.update { $0 = .some(error) }
                         connection.close()
                     }

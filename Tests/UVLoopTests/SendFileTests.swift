@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+
 @testable import UVLoop
 
 @Suite struct SendFileTests {
@@ -21,12 +22,14 @@ import Testing
                     }
                     if !before.isEmpty { connection.write(WriteBuffer(before)) }
                     if headWithTheFile {
-                        connection.sendFile(after: [WriteBuffer(head)], descriptor: reader.descriptor,
-                                            offset: range.offset, count: range.count, completion: done)
+                        connection.sendFile(
+                            after: [WriteBuffer(head)], descriptor: reader.descriptor,
+                            offset: range.offset, count: range.count, completion: done)
                     } else {
                         connection.write(WriteBuffer(head))
-                        connection.sendFile(descriptor: reader.descriptor, offset: range.offset, count: range.count,
-                                            completion: done)
+                        connection.sendFile(
+                            descriptor: reader.descriptor, offset: range.offset, count: range.count,
+                            completion: done)
                     }
                     connection.write(WriteBuffer(tail)) { _ in connection.close() }
                 }
@@ -43,7 +46,7 @@ import Testing
         try withRunningLoop { loop in
             let port = try serve(on: loop, path: file.path, head: head, range: (0, Int64(fileSize)), tail: tail, outcome: outcome)
             let client = try TestSocket(connectingToPort: port)
-            usleep(100_000) // let the socket fill, so sendfile meets EAGAIN
+            usleep(100_000)  // let the socket fill, so sendfile meets EAGAIN
             var checker = Pattern.Checker()
             let received = try client.receiveUntilEOF { checker.check($0) }
             #expect(received == head.count + fileSize + tail.count)
@@ -63,10 +66,11 @@ import Testing
         let outcome = Locked<(error: UVError?, copiedChunks: Int)?>(nil)
         let inlineCalls = Locked(0)
         try withRunningLoop { loop in
-            let port = try serve(on: loop, path: file.path, head: head, range: (0, Int64(fileSize)), tail: tail,
-                                 outcome: outcome, inlineCalls: inlineCalls, headWithTheFile: headWithTheFile)
+            let port = try serve(
+                on: loop, path: file.path, head: head, range: (0, Int64(fileSize)), tail: tail,
+                outcome: outcome, inlineCalls: inlineCalls, headWithTheFile: headWithTheFile)
             let client = try TestSocket(connectingToPort: port)
-            usleep(100_000) // not reading yet: the socket may fill before the range is out
+            usleep(100_000)  // not reading yet: the socket may fill before the range is out
             var checker = Pattern.Checker()
             let received = try client.receiveUntilEOF { checker.check($0) }
             #expect(received == head.count + fileSize + tail.count)
@@ -85,8 +89,9 @@ import Testing
         let tail = Pattern.bytes(offset: before.count + head.count + fileSize, count: 10)
         let outcome = Locked<(error: UVError?, copiedChunks: Int)?>(nil)
         try withRunningLoop { loop in
-            let port = try serve(on: loop, path: file.path, head: head, range: (0, Int64(fileSize)), tail: tail,
-                                 outcome: outcome, headWithTheFile: true, before: before)
+            let port = try serve(
+                on: loop, path: file.path, head: head, range: (0, Int64(fileSize)), tail: tail,
+                outcome: outcome, headWithTheFile: true, before: before)
             let client = try TestSocket(connectingToPort: port)
             usleep(50_000)
             var checker = Pattern.Checker()

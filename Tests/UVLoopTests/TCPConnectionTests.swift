@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+
 @testable import UVLoop
 
 /// Starts an echo server on `loop` and returns its port.
@@ -97,7 +98,7 @@ private func startEchoServer(on loop: EventLoop) throws -> Int {
                 }.localAddress.port
             }
             let client = try TestSocket(connectingToPort: port)
-            usleep(50_000) // let the first big write fill the socket buffers
+            usleep(50_000)  // let the first big write fill the socket buffers
             var checker = Pattern.Checker()
             let received = try client.receiveUntilEOF { checker.check($0) }
             #expect(received == totalBytes.value)
@@ -114,7 +115,9 @@ private func startEchoServer(on loop: EventLoop) throws -> Int {
                 try TCPListener.listen(on: loop, host: "127.0.0.1", port: 0) { connection in
                     let array = Array("array-".utf8)
                     let slice = Array("xxslice-xx".utf8)[2..<8]
-                    connection.write([WriteBuffer(array), WriteBuffer(slice), WriteBuffer(shared, range: 0..<6), WriteBuffer([]), WriteBuffer(string: "!")]) { _ in
+                    connection.write([
+                        WriteBuffer(array), WriteBuffer(slice), WriteBuffer(shared, range: 0..<6), WriteBuffer([]), WriteBuffer(string: "!"),
+                    ]) { _ in
                         connection.close()
                     }
                 }.localAddress.port
@@ -132,11 +135,13 @@ private func startEchoServer(on loop: EventLoop) throws -> Int {
         try withRunningLoop { loop in
             let port = try loop.executeAndWait {
                 try TCPListener.listen(on: loop, host: "127.0.0.1", port: 0) { connection in
-                    connection.startReading(onData: { _ in }, onEnd: { error in
-                        endError.update { $0 = error }
-                        connection.close()
-                        ended.fire()
-                    })
+                    connection.startReading(
+                        onData: { _ in },
+                        onEnd: { error in
+                            endError.update { $0 = error }
+                            connection.close()
+                            ended.fire()
+                        })
                 }.localAddress.port
             }
             do {
@@ -176,10 +181,18 @@ private func startEchoServer(on loop: EventLoop) throws -> Int {
                 TCPConnection.connect(on: loop, host: "127.0.0.1", port: port) { result in
                     guard case .success(let connection) = result else { return done.fire() }
                     peer.update { $0 = connection.remoteAddress }
-                    connection.startReading(onData: { bytes in
-                        reply.update { $0 += bytes }
-                        if reply.value.count == 4 { connection.close(); done.fire() }
-                    }, onEnd: { _ in connection.close(); done.fire() })
+                    connection.startReading(
+                        onData: { bytes in
+                            reply.update { $0 += bytes }
+                            if reply.value.count == 4 {
+                                connection.close()
+                                done.fire()
+                            }
+                        },
+                        onEnd: { _ in
+                            connection.close()
+                            done.fire()
+                        })
                     connection.write(WriteBuffer(string: "ping"))
                 }
             }
@@ -242,7 +255,12 @@ private func startEchoServer(on loop: EventLoop) throws -> Int {
                 func writeAgain(_ remaining: Int) {
                     connection.write(chunk) { error in
                         if let error {
-                            if firstError.update({ old in defer { old = old ?? error }; return old == nil }) { failed.fire() }
+                            if firstError.update({ old in
+                                defer { old = old ?? error }
+                                return old == nil
+                            }) {
+                                failed.fire()
+                            }
                             connection.close()
                         } else if remaining > 0 {
                             writeAgain(remaining - 1)

@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+
 @testable import UVLoop
 
 @Suite struct TCPListenerTests {
@@ -85,7 +86,7 @@ import Testing
                     try TCPListener.listen(on: loop, host: "::1", port: 0) { $0.close() }.localAddress
                 }
             } catch let error as UVError where error == .eaddrnotavail {
-                return // no IPv6 loopback on this machine
+                return  // no IPv6 loopback on this machine
             }
             #expect(address.host == "::1")
             #expect(address.port > 0)

@@ -2,6 +2,7 @@ import Dispatch
 import Glibc
 import Synchronization
 import Testing
+
 @testable import UVLoop
 
 /// Runs `body` with a loop running on its own thread, then stops it and checks that the loop

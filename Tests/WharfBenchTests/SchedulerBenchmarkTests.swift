@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import Scheduler
+import Testing
 import WharfTestSupport
+
 @testable import WharfBench
 
 @Suite struct SchedulerBenchmarkTests {
@@ -30,8 +31,9 @@ import WharfTestSupport
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let server = try PostgresServer.shared()
         let sqlite = try SchedulerBenchmark.run(jobs: 500, batchSize: 100, queuedForDecision: 200, decisions: 50, apps: 20, directory: dir)
-        let postgres = try SchedulerBenchmark.run(jobs: 500, batchSize: 100, queuedForDecision: 200, decisions: 50, apps: 20, directory: dir,
-                                                  backend: .postgres(newDatabase: { try server.createDatabase(prefix: "bench") }))
+        let postgres = try SchedulerBenchmark.run(
+            jobs: 500, batchSize: 100, queuedForDecision: 200, decisions: 50, apps: 20, directory: dir,
+            backend: .postgres(newDatabase: { try server.createDatabase(prefix: "bench") }))
         #expect(postgres.backend == "PostgreSQL")
         #expect(postgres.jobs == 500)
         #expect(postgres.enqueuesPerSecond > 0)

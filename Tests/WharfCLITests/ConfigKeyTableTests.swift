@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WharfCLI
 
 /// The configuration key table: each key declared once, with a doc, a default its own range
@@ -56,7 +57,8 @@ import Testing
         }
         var implicit = try await ConfigurationLoader.load(configFile: nil, environment: [:])
         var explicit = try await ConfigurationLoader.load(configFile: nil, environment: environment)
-        let a = implicit.settings(), b = explicit.settings()
+        let a = implicit.settings()
+        let b = explicit.settings()
         #expect(explicit.problems.isEmpty, "\(explicit.problems)")
         #expect(String(describing: a) == String(describing: b))
         #expect(a.edge == b.edge && a.warm == b.warm && a.tier == b.tier && a.monitor == b.monitor)
@@ -87,8 +89,9 @@ import Testing
         let expected = ConfigKeyTable.markdown()
         let missing = Set(expected.split(separator: "\n")).subtracting(documented.split(separator: "\n"))
         let stale = Set(documented.split(separator: "\n")).subtracting(expected.split(separator: "\n"))
-        #expect(missing.isEmpty && stale.isEmpty,
-                "README's table differs from `wharf check-config --list-keys --markdown`; missing: \(missing.sorted()), stale: \(stale.sorted())")
+        #expect(
+            missing.isEmpty && stale.isEmpty,
+            "README's table differs from `wharf check-config --list-keys --markdown`; missing: \(missing.sorted()), stale: \(stale.sorted())")
     }
 
     @Test func theExampleConfigurationSetsEveryKeyItNamesToItsDefault() throws {

@@ -3,6 +3,7 @@ import Deploy
 import Foundation
 import Scheduler
 import Testing
+
 @testable import Edge
 @testable import WharfCLI
 
@@ -28,11 +29,14 @@ import Testing
         let queue = try JobQueue(database: SchedulerDatabase.open(path: h.store.path + "/scheduler.sqlite"))
         try HookWiring(store: h.store, queue: queue, defaults: .init()).register(on: admin.routes)
         try BuildStatusAPI(queue: queue, store: h.store, logRoot: h.store.path + "/logs").register(on: admin.routes)
-        let registered = Set(admin.routes.registered.filter {
-            $0.contains("/_wharf/api/registry") || $0.contains("/deploys") || $0.contains("/archives") || $0.contains("/_wharf/hooks/")
-                || $0.contains("/builds") || $0.contains("/_wharf/api/replica/")
-        })
-        #expect(documented == registered, "only documented: \(documented.subtracting(registered)); only registered: \(registered.subtracting(documented))")
+        let registered = Set(
+            admin.routes.registered.filter {
+                $0.contains("/_wharf/api/registry") || $0.contains("/deploys") || $0.contains("/archives") || $0.contains("/_wharf/hooks/")
+                    || $0.contains("/builds") || $0.contains("/_wharf/api/replica/")
+            })
+        #expect(
+            documented == registered, "only documented: \(documented.subtracting(registered)); only registered: \(registered.subtracting(documented))"
+        )
 
         try admin.start()
         defer { admin.shutdown() }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Scheduler
 @testable import WharfCLI
 
@@ -62,8 +63,10 @@ import Testing
             #expect(m.configuration.validateQuietly, "a refused value was applied: \(variable)=\(value)")
         }
         // Backoffs that contradict each other: caught across keys, the webhook not configured.
-        let (m, problems) = try await monitor(["WHARF_MONITOR_WEBHOOK_URL": "http://h/", "WHARF_MONITOR_WEBHOOK_INITIAL_BACKOFF_SECONDS": "10",
-                                               "WHARF_MONITOR_WEBHOOK_MAX_BACKOFF_SECONDS": "5"])
+        let (m, problems) = try await monitor([
+            "WHARF_MONITOR_WEBHOOK_URL": "http://h/", "WHARF_MONITOR_WEBHOOK_INITIAL_BACKOFF_SECONDS": "10",
+            "WHARF_MONITOR_WEBHOOK_MAX_BACKOFF_SECONDS": "5",
+        ])
         #expect(m.webhook == nil)
         #expect(problems.contains { $0.key == "monitor.webhook" || $0.key.hasPrefix("monitor.webhook.") }, "\(problems)")
     }

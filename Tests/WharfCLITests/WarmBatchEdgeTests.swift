@@ -2,6 +2,7 @@ import ArtifactStore
 import Foundation
 import Testing
 import UVLoop
+
 @testable import Edge
 @testable import Scheduler
 @testable import WharfCLI
@@ -44,33 +45,40 @@ import UVLoop
         let database = try SchedulerDatabase.open(path: h.root.appendingPathComponent("scheduler.sqlite").path)
         let queue = try JobQueue(database: database, now: Date())
         let cache = try BuildCache(database: database)
-        let settings = BuildSettings(workRoot: h.root.appendingPathComponent("work").path, logRoot: h.root.appendingPathComponent("logs").path,
-                                     toolchainVersion: "sh 1", timeout: 20)
+        let settings = BuildSettings(
+            workRoot: h.root.appendingPathComponent("work").path, logRoot: h.root.appendingPathComponent("logs").path,
+            toolchainVersion: "sh 1", timeout: 20)
         let executor = BuildJobExecutor(queue: queue, cache: cache, store: h.store, loop: thread.loop, owner: "edge-warm-test", settings: settings)
 
         // demo and blog were built here; docs was too but is not popular enough.
         let demoSource = try source(h.root, "src-demo", h.files)
         try await build("demo", demoSource, queue: queue, executor: executor)
-        try await build("blog", try source(h.root, "src-blog", ["/index.html": Array("<!doctype html><title>blog</title>".utf8)]), queue: queue, executor: executor)
-        try await build("docs", try source(h.root, "src-docs", ["/index.html": Array("<!doctype html><title>docs</title>".utf8)]), queue: queue, executor: executor)
+        try await build(
+            "blog", try source(h.root, "src-blog", ["/index.html": Array("<!doctype html><title>blog</title>".utf8)]), queue: queue,
+            executor: executor)
+        try await build(
+            "docs", try source(h.root, "src-docs", ["/index.html": Array("<!doctype html><title>docs</title>".utf8)]), queue: queue,
+            executor: executor)
         // demo's source moved on since: its current state is not in the build cache.
         try Data("<!doctype html><title>new page</title>".utf8).write(to: URL(fileURLWithPath: demoSource + "/site/new.html"))
         try await waitServed(h, "demo", try h.store.currentDeploymentID(app: "demo"))
         try await waitServed(h, "blog", try h.store.currentDeploymentID(app: "blog"))
 
         let popularity = try Popularity(store: h.store)
-        try popularity.record([
-            .init(app: "demo", path: "/assets/app.1a2b3c4d.js", requests: 900, bytes: 1),
-            .init(app: "demo", path: "/", requests: 600, bytes: 1),
-            .init(app: "demo", path: "/assets/style.5e6f7a8b.css", requests: 300, bytes: 1),
-            .init(app: "demo", path: "/robots.txt", requests: 2, bytes: 1),
-            .init(app: "blog", path: "/", requests: 400, bytes: 1),
-            .init(app: "docs", path: "/", requests: 3, bytes: 1),
-        ], now: Date())
+        try popularity.record(
+            [
+                .init(app: "demo", path: "/assets/app.1a2b3c4d.js", requests: 900, bytes: 1),
+                .init(app: "demo", path: "/", requests: 600, bytes: 1),
+                .init(app: "demo", path: "/assets/style.5e6f7a8b.css", requests: 300, bytes: 1),
+                .init(app: "demo", path: "/robots.txt", requests: 2, bytes: 1),
+                .init(app: "blog", path: "/", requests: 400, bytes: 1),
+                .init(app: "docs", path: "/", requests: 3, bytes: 1),
+            ], now: Date())
 
-        let batch = try WarmBatch(popularity: popularity, queue: queue, cache: cache, settings: settings,
-                                  preloader: EdgeWarmPreloader(edge: h.server),
-                                  options: .init(topApps: 2, pathsPerApp: 3, maxEvictShare: 0.25))
+        let batch = try WarmBatch(
+            popularity: popularity, queue: queue, cache: cache, settings: settings,
+            preloader: EdgeWarmPreloader(edge: h.server),
+            options: .init(topApps: 2, pathsPerApp: 3, maxEvictShare: 0.25))
         let report = try await batch.run(now: Date())
 
         // Builds: exactly the uncached popular app.
@@ -83,7 +91,7 @@ import UVLoop
         // Preloads: demo's three hottest paths in every representation, hottest first; not robots.txt.
         #expect(report.apps[0].paths == ["/assets/app.1a2b3c4d.js", "/", "/assets/style.5e6f7a8b.css"])
         let demo = try #require(report.apps[0].preload)
-        #expect(demo.loaded >= 6)   // JS and CSS have identity + compressed variants; index.html too
+        #expect(demo.loaded >= 6)  // JS and CSS have identity + compressed variants; index.html too
         #expect(demo.skipped == 0)
         #expect(demo.evictedBytes == 0)
         #expect(report.bytes > 0 && report.bytes == report.apps.compactMap(\.preload).map(\.bytes).reduce(0, +))
@@ -91,8 +99,10 @@ import UVLoop
 
         // Served from the cache with no disk read: loads stay where they were, hits go up.
         let before = h.server.cache.statistics()
-        for (path, encoding) in [("/apps/demo/assets/app.1a2b3c4d.js", "br"), ("/apps/demo/assets/app.1a2b3c4d.js", "identity"),
-                                 ("/apps/demo/", "gzip, br"), ("/apps/demo/assets/style.5e6f7a8b.css", "zstd")] {
+        for (path, encoding) in [
+            ("/apps/demo/assets/app.1a2b3c4d.js", "br"), ("/apps/demo/assets/app.1a2b3c4d.js", "identity"),
+            ("/apps/demo/", "gzip, br"), ("/apps/demo/assets/style.5e6f7a8b.css", "zstd"),
+        ] {
             let response = try Curl.request("http://127.0.0.1:\(h.port)\(path)", headers: ["Accept-Encoding": encoding])
             #expect(response.status == 200)
         }
@@ -112,17 +122,19 @@ import UVLoop
         defer { h.stop() }
         let database = try SchedulerDatabase.open(path: h.root.appendingPathComponent("scheduler.sqlite").path)
         let popularity = try Popularity(store: h.store)
-        try popularity.record([
-            .init(app: "demo", path: "/assets/app.1a2b3c4d.js", requests: 900, bytes: 1),
-            .init(app: "demo", path: "/assets/logo.9c8d7e6f.png", requests: 200, bytes: 1),
-        ], now: Date())
+        try popularity.record(
+            [
+                .init(app: "demo", path: "/assets/app.1a2b3c4d.js", requests: 900, bytes: 1),
+                .init(app: "demo", path: "/assets/logo.9c8d7e6f.png", requests: 200, bytes: 1),
+            ], now: Date())
         for path in ["/apps/demo/", "/apps/demo/robots.txt", "/apps/demo/assets/logo.9c8d7e6f.png"] {
             #expect(try Curl.request("http://127.0.0.1:\(h.port)\(path)", headers: ["Accept-Encoding": "identity"]).status == 200)
         }
         func batch(share: Double) throws -> WarmBatch {
-            try WarmBatch(popularity: popularity, queue: try JobQueue(database: database), cache: try BuildCache(database: database),
-                          settings: BuildSettings(workRoot: h.root.path + "/w", logRoot: h.root.path + "/l"),
-                          preloader: EdgeWarmPreloader(edge: h.server), options: .init(topApps: 1, pathsPerApp: 2, maxEvictShare: share))
+            try WarmBatch(
+                popularity: popularity, queue: try JobQueue(database: database), cache: try BuildCache(database: database),
+                settings: BuildSettings(workRoot: h.root.path + "/w", logRoot: h.root.path + "/l"),
+                preloader: EdgeWarmPreloader(edge: h.server), options: .init(topApps: 1, pathsPerApp: 2, maxEvictShare: share))
         }
         let evictionsBefore = h.server.cache.statistics().evictions
         let capped = try await batch(share: 0).run(now: Date())
@@ -131,8 +143,9 @@ import UVLoop
         #expect(h.server.cache.statistics().evictions == evictionsBefore)
         // What traffic cached is still there.
         let loads = h.server.cache.statistics().loads
-        #expect(try Curl.request("http://127.0.0.1:\(h.port)/apps/demo/assets/logo.9c8d7e6f.png", headers: ["Accept-Encoding": "identity"])
-            .status == 200)
+        #expect(
+            try Curl.request("http://127.0.0.1:\(h.port)/apps/demo/assets/logo.9c8d7e6f.png", headers: ["Accept-Encoding": "identity"])
+                .status == 200)
         #expect(h.server.cache.statistics().loads == loads)
 
         // The same batch allowed the whole cache does evict to load the JS: the cap was what held it back.

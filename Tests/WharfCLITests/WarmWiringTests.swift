@@ -2,6 +2,7 @@ import ArtifactStore
 import Foundation
 import Synchronization
 import Testing
+
 @testable import Edge
 @testable import Scheduler
 @testable import WharfCLI
@@ -47,8 +48,9 @@ import Testing
 
         // The compressed variants were preloaded: a br request is a hit with no disk read.
         let loads = h.server.cache.statistics().loads
-        #expect(try Curl.request("http://127.0.0.1:\(h.port)/apps/demo/assets/app.1a2b3c4d.js", headers: ["Accept-Encoding": "br"])
-            .header("Content-Encoding") == "br")
+        #expect(
+            try Curl.request("http://127.0.0.1:\(h.port)/apps/demo/assets/app.1a2b3c4d.js", headers: ["Accept-Encoding": "br"])
+                .header("Content-Encoding") == "br")
         #expect(h.server.cache.statistics().loads == loads)
     }
 }

@@ -24,7 +24,8 @@ final class WiringEdge: Sendable {
         for i in 0..<400 { css += ".c\(i) { margin: \(i)px; color: #\(String(i, radix: 16)); }\n" }
         var rng = SeededRandom(seed: 14)
         let files: [String: [UInt8]] = [
-            "/index.html": Array("""
+            "/index.html": Array(
+                """
                 <!doctype html><html><head><meta charset="utf-8"><title>fixture</title>
                 <link rel="stylesheet" href="/assets/style.5e6f7a8b.css">
                 <script type="module" src="/assets/app.1a2b3c4d.js"></script>

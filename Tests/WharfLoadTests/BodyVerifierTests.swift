@@ -1,6 +1,7 @@
 import Compression
 import Crypto
 import Testing
+
 @testable import WharfLoad
 
 private let content = Array(String(repeating: "export const x = 1;\n", count: 500).utf8)

@@ -5,6 +5,7 @@ import Foundation
 import Synchronization
 import Testing
 import UVLoop
+
 @testable import WharfLoad
 
 /// A small HTTP/1.1 peer on loopback serving a TestFixture: ETags, 304, ranges, gzip, 103 Early
@@ -15,14 +16,15 @@ private final class PeerServer: @unchecked Sendable {
         let contents = fixture.contents
         listener = try TCPListener.listen(on: loop, host: "127.0.0.1", port: 0) { connection in
             var pending: [UInt8] = []
-            connection.startReading(onData: { bytes in
-                pending.append(contentsOf: bytes)
-                while let end = Self.headEnd(pending) {
-                    let head = String(decoding: pending[..<end], as: UTF8.self)
-                    pending.removeFirst(end)
-                    connection.write(Self.answer(head, contents: contents, corrupt: corrupt).map { WriteBuffer($0) })
-                }
-            }, onEnd: { _ in connection.close() })
+            connection.startReading(
+                onData: { bytes in
+                    pending.append(contentsOf: bytes)
+                    while let end = Self.headEnd(pending) {
+                        let head = String(decoding: pending[..<end], as: UTF8.self)
+                        pending.removeFirst(end)
+                        connection.write(Self.answer(head, contents: contents, corrupt: corrupt).map { WriteBuffer($0) })
+                    }
+                }, onEnd: { _ in connection.close() })
         }
     }
 
@@ -73,13 +75,16 @@ private let browserishMix = Scenario.Mix(
     rangeBytes: 4096, headFraction: nil)
 
 /// Runs LoadRun against a server started by `makeServer` on the same loop; returns the result.
-private func run(scenario: Scenario, fixture: TestFixture, mode: RunOptions.Mode, rate: Double? = nil, duration: Double = 0.6,
-                 timeout: Double = 5, makeServer: @escaping @Sendable (EventLoop) throws -> Int) throws -> RunResult {
+private func run(
+    scenario: Scenario, fixture: TestFixture, mode: RunOptions.Mode, rate: Double? = nil, duration: Double = 0.6,
+    timeout: Double = 5, makeServer: @escaping @Sendable (EventLoop) throws -> Int
+) throws -> RunResult {
     let thread = try LoopThread(name: "load-test")
     defer { try? thread.stopAndJoin() }
     let port = try thread.loop.executeAndWait { try makeServer(thread.loop) }
-    let options = RunOptions(mode: mode, host: "127.0.0.1", port: port, label: "peer", connections: 4, rate: rate,
-                             durationS: duration, maxRequests: 100_000, verifyFraction: 1, requestTimeoutS: timeout, seed: 3)
+    let options = RunOptions(
+        mode: mode, host: "127.0.0.1", port: port, label: "peer", connections: 4, rate: rate,
+        durationS: duration, maxRequests: 100_000, verifyFraction: 1, requestTimeoutS: timeout, seed: 3)
     let catalog = try RequestCatalog(mix: scenario.mix, fixture: fixture.fixture)
     let outcome = Mutex<RunResult?>(nil)
     let done = DispatchSemaphore(value: 0)

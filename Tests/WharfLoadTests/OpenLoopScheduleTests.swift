@@ -1,4 +1,5 @@
 import Testing
+
 @testable import WharfLoad
 
 @Test func intendedTimesAreEvenlySpacedAtTheRate() {

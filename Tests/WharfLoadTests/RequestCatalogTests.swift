@@ -2,27 +2,32 @@ import Crypto
 import Foundation
 import Testing
 import UVLoop
+
 @testable import WharfLoad
 
-private func mix(_ files: [(String, Double)], encodings: [String: Double] = ["br": 1], revalidate: Double? = nil,
-                 range: Double? = nil, apps: [String]? = nil, appExponent: Double? = nil) -> Scenario.Mix {
-    Scenario.Mix(apps: apps, appExponent: appExponent, files: files.map { .init(role: $0.0, weight: $0.1) }, fileExponent: nil,
-                 encodings: encodings, revalidateFraction: revalidate, rangeFraction: range, rangeRoles: ["wasm"],
-                 rangeBytes: 1000, headFraction: nil)
+private func mix(
+    _ files: [(String, Double)], encodings: [String: Double] = ["br": 1], revalidate: Double? = nil,
+    range: Double? = nil, apps: [String]? = nil, appExponent: Double? = nil
+) -> Scenario.Mix {
+    Scenario.Mix(
+        apps: apps, appExponent: appExponent, files: files.map { .init(role: $0.0, weight: $0.1) }, fileExponent: nil,
+        encodings: encodings, revalidateFraction: revalidate, rangeFraction: range, rangeRoles: ["wasm"],
+        rangeBytes: 1000, headFraction: nil)
 }
 
 @Test func templateProbabilitiesFollowTheMixAndSumToOne() throws {
     let fx = try TestFixture.make()
     defer { fx.remove() }
-    let catalog = try RequestCatalog(mix: mix([("entry", 3), ("js", 1)], encodings: ["br": 70, "gzip": 30], revalidate: 0.3),
-                                     fixture: fx.fixture)
+    let catalog = try RequestCatalog(
+        mix: mix([("entry", 3), ("js", 1)], encodings: ["br": 70, "gzip": 30], revalidate: 0.3),
+        fixture: fx.fixture)
     #expect(catalog.variants.count == 2 * 2 * 2)  // apps × roles × encodings
     #expect(abs(catalog.templates.map(\.probability).reduce(0, +) - 1) < 1e-9)
     let entryBrGet = catalog.templates.filter {
         let v = catalog.variants[$0.variant]
         return v.file.role == "entry" && v.encodingClass == "br" && $0.kind == .get
     }.map(\.probability).reduce(0, +)
-    #expect(abs(entryBrGet - 0.75 * 0.7 * 0.7) < 1e-9)   // entry 3/4, br 70%, plain GET 70%
+    #expect(abs(entryBrGet - 0.75 * 0.7 * 0.7) < 1e-9)  // entry 3/4, br 70%, plain GET 70%
 }
 
 @Test func appPatternsSelectAppsInPopularityOrder() throws {
@@ -55,8 +60,9 @@ private func mix(_ files: [(String, Double)], encodings: [String: Double] = ["br
 @Test func requestsCarryTheHeadersTheirKindNeeds() throws {
     let fx = try TestFixture.make(apps: ["a"], largeBytes: 10_000)
     defer { fx.remove() }
-    var catalog = try RequestCatalog(mix: mix([("entry", 1), ("wasm", 1)], encodings: ["gzip": 1, "identity": 1], revalidate: 0.2, range: 0.2),
-                                     fixture: fx.fixture)
+    var catalog = try RequestCatalog(
+        mix: mix([("entry", 1), ("wasm", 1)], encodings: ["gzip": 1, "identity": 1], revalidate: 0.2, range: 0.2),
+        fixture: fx.fixture)
     for i in catalog.variants.indices { catalog.variants[i].etag = "\"e\(i)\"" }
     catalog.prepareRequests(host: "127.0.0.1:9")
     for (i, template) in catalog.templates.enumerated() {

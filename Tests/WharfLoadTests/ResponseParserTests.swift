@@ -1,11 +1,17 @@
 import Testing
+
 @testable import WharfLoad
 
 /// Feeds `text` to a parser in pieces of `split` bytes and returns what it saw.
-private func parse(_ text: String, split: Int = .max, head: Bool = false) throws -> (heads: [ResponseHead], interim: [Int], bodies: [String], ends: Int) {
+private func parse(_ text: String, split: Int = .max, head: Bool = false) throws -> (
+    heads: [ResponseHead], interim: [Int], bodies: [String], ends: Int
+) {
     var parser = ResponseParser()
     parser.requestIsHead = head
-    var heads: [ResponseHead] = [], interim: [Int] = [], bodies: [String] = [], ends = 0
+    var heads: [ResponseHead] = []
+    var interim: [Int] = []
+    var bodies: [String] = []
+    var ends = 0
     var body: [UInt8] = []
     let bytes = Array(text.utf8)
     var offset = 0
@@ -54,7 +60,8 @@ private func parse(_ text: String, split: Int = .max, head: Bool = false) throws
 }
 
 @Test func earlyHintsBeforeTheFinalResponseAreReportedAsInterim() throws {
-    let text = "HTTP/1.1 103 Early Hints\r\nLink: </a.js>; rel=preload; as=script\r\n\r\n"
+    let text =
+        "HTTP/1.1 103 Early Hints\r\nLink: </a.js>; rel=preload; as=script\r\n\r\n"
         + "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nbody"
     for split in [1, 5, 1000] {
         let r = try parse(text, split: split)

@@ -1,6 +1,7 @@
 import Foundation
 import Histogram
 import Testing
+
 @testable import WharfLoad
 
 @Test func percentilesAreReportedInMilliseconds() {
@@ -37,7 +38,9 @@ import Testing
         loadAverage: [1, 2, 3])
     let data = try result.encoded()
     let text = String(decoding: data, as: UTF8.self)
-    for key in ["\"latency_ms\"", "\"p999\"", "\"achieved_rate\"", "\"verified_ok\"", "\"error_count\"", "\"generator_cpu_seconds\"", "\"target_rate\""] {
+    for key in [
+        "\"latency_ms\"", "\"p999\"", "\"achieved_rate\"", "\"verified_ok\"", "\"error_count\"", "\"generator_cpu_seconds\"", "\"target_rate\"",
+    ] {
         #expect(text.contains(key), "missing \(key)")
     }
     #expect(try RunResult.decode(data) == result)

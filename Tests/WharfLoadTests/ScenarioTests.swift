@@ -1,23 +1,25 @@
 import Foundation
 import Testing
+
 @testable import WharfLoad
 
 private func scenario(_ json: String) throws -> Scenario { try Scenario.decode(Data(json.utf8)) }
 
 private let minimal = """
-{"name": "t", "mix": {"files": [{"role": "entry", "weight": 1}], "encodings": {"br": 1}},
- "open": {"connections": 4, "rate": 100, "duration_s": 2}}
-"""
+    {"name": "t", "mix": {"files": [{"role": "entry", "weight": 1}], "encodings": {"br": 1}},
+     "open": {"connections": 4, "rate": 100, "duration_s": 2}}
+    """
 
 @Test func aMinimalScenarioParsesWithSnakeCaseKeys() throws {
-    let s = try scenario("""
-    {"name": "x", "seed": 9, "verify_fraction": 0.5, "request_timeout_s": 3, "fixture": "ignored by the generator",
-     "mix": {"apps": ["app*"], "app_exponent": 1.2, "files": [{"role": "js", "weight": 2}], "encodings": {"gzip": 1, "identity": 1},
-             "revalidate_fraction": 0.3, "range_fraction": 0.1, "range_bytes": 4096},
-     "saturation": {"connections": 8, "duration_s": 1.5},
-     "open": {"connections": 4, "rate_fraction_of_nginx": 0.5, "duration_s": 2, "max_requests": 10},
-     "background": {"idle_connections": 100, "slowloris": 5, "slowloris_interval_ms": 500}}
-    """)
+    let s = try scenario(
+        """
+        {"name": "x", "seed": 9, "verify_fraction": 0.5, "request_timeout_s": 3, "fixture": "ignored by the generator",
+         "mix": {"apps": ["app*"], "app_exponent": 1.2, "files": [{"role": "js", "weight": 2}], "encodings": {"gzip": 1, "identity": 1},
+                 "revalidate_fraction": 0.3, "range_fraction": 0.1, "range_bytes": 4096},
+         "saturation": {"connections": 8, "duration_s": 1.5},
+         "open": {"connections": 4, "rate_fraction_of_nginx": 0.5, "duration_s": 2, "max_requests": 10},
+         "background": {"idle_connections": 100, "slowloris": 5, "slowloris_interval_ms": 500}}
+        """)
     #expect(s.name == "x")
     #expect(s.seed == 9)
     #expect(s.mix.appExponent == 1.2)

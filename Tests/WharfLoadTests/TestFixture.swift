@@ -1,7 +1,8 @@
 import Crypto
 import Foundation
-@testable import WharfLoad
 import WharfTestSupport
+
+@testable import WharfLoad
 
 /// A small fixture on disk (fixture.json + apps/<app>/<path>) for catalogue and loopback tests.
 struct TestFixture {
@@ -27,8 +28,10 @@ struct TestFixture {
                 try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
                 try Data(bytes).write(to: url)
                 contents["/apps/\(app)/\(path)"] = bytes
-                entries.append(Fixture.File(path: path, role: role, size: bytes.count,
-                                            sha256: RequestCatalog.hex(SHA256.hash(data: bytes)), acceptSha256: nil))
+                entries.append(
+                    Fixture.File(
+                        path: path, role: role, size: bytes.count,
+                        sha256: RequestCatalog.hex(SHA256.hash(data: bytes)), acceptSha256: nil))
             }
             fixtureApps.append(Fixture.App(name: app, files: entries))
         }

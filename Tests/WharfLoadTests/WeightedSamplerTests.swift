@@ -1,6 +1,7 @@
 import Testing
-@testable import WharfLoad
 import WharfTestSupport
+
+@testable import WharfLoad
 
 @Test func zipfProbabilitiesFollowOneOverRankToTheExponent() throws {
     let z = try WeightedSampler.zipf(count: 4, exponent: 1)
@@ -37,7 +38,9 @@ import WharfTestSupport
 }
 
 @Test func theSameSeedGivesTheSameSequence() {
-    var a = SeededRandom(seed: 99), b = SeededRandom(seed: 99), c = SeededRandom(seed: 100)
+    var a = SeededRandom(seed: 99)
+    var b = SeededRandom(seed: 99)
+    var c = SeededRandom(seed: 100)
     let x = (0..<5).map { _ in a.next() }
     #expect(x == (0..<5).map { _ in b.next() })
     #expect(x != (0..<5).map { _ in c.next() })

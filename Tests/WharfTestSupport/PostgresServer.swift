@@ -36,8 +36,9 @@ public final class PostgresServer: Sendable {
         var info = stat()
         if runAs != nil, stat(parent, &info) != 0 || info.st_mode & 0o001 == 0 { parent = "/tmp/" }
         directory = parent + "wharf-pg-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                attributes: [.posixPermissions: 0o755])
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o755])
         if runAs != nil {
             // nobody:nogroup; the parents (the temporary directory) are world-traversable.
             guard chown(directory, 65534, 65534) == 0 else { throw Failure(description: "chown \(directory) failed: errno \(errno)") }
@@ -45,7 +46,8 @@ public final class PostgresServer: Sendable {
         port = try Self.freePort()
         do {
             try run("initdb", ["-D", directory + "/data", "-U", "wharf", "--auth=trust", "-E", "UTF8", "--no-sync"])
-            let options = "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c max_connections=200"
+            let options =
+                "-p \(port) -k \(directory) -c listen_addresses=127.0.0.1 -c max_connections=200"
                 + (durable ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off")
             try run("pg_ctl", ["-D", directory + "/data", "-w", "-t", "60", "-l", directory + "/server.log", "-o", options, "start"])
         } catch {
@@ -67,14 +69,22 @@ public final class PostgresServer: Sendable {
 
     /// Runs one SQL command through `psql` as the superuser (database `postgres`).
     public func sql(_ command: String, database: String = "postgres") throws {
-        try run("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(port), "-U", "wharf",
-                         "-d", database, "-c", command], asServerUser: false)
+        try run(
+            "psql",
+            [
+                "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(port), "-U", "wharf",
+                "-d", database, "-c", command,
+            ], asServerUser: false)
     }
 
     /// Runs one SQL query through `psql` and returns its unaligned, tuples-only output.
     public func query(_ command: String, database: String) throws -> String {
-        try run("psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(port), "-U", "wharf",
-                         "-d", database, "-c", command], asServerUser: false)
+        try run(
+            "psql",
+            [
+                "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", String(port), "-U", "wharf",
+                "-d", database, "-c", command,
+            ], asServerUser: false)
     }
 
     /// Stops the server (fast shutdown) and deletes its directory. Safe to call twice.

@@ -23,36 +23,38 @@ public enum PrometheusExposition {
     }
 
     static let script = """
-    import json, math, sys
-    from prometheus_client.parser import text_string_to_metric_families
-    out = []
-    for f in text_string_to_metric_families(sys.stdin.read()):
-        if f.type == "histogram":
-            series = {}
-            for s in f.samples:
-                key = tuple(sorted((k, v) for k, v in s.labels.items() if k != "le"))
-                series.setdefault(key, {"buckets": [], "count": None})
-                if s.name.endswith("_bucket"):
-                    series[key]["buckets"].append((float(s.labels["le"]), s.value))
-                elif s.name.endswith("_count"):
-                    series[key]["count"] = s.value
-            for key, h in series.items():
-                bounds = [b for b, _ in h["buckets"]]
-                counts = [c for _, c in h["buckets"]]
-                assert bounds == sorted(bounds) and math.isinf(bounds[-1]), ("buckets out of order", f.name, key)
-                assert counts == sorted(counts), ("buckets not cumulative", f.name, key)
-                assert counts[-1] == h["count"], ("+Inf bucket differs from _count", f.name, key)
-        out.append({"name": f.name, "type": f.type,
-                    "samples": [{"name": s.name, "labels": dict(s.labels), "value": s.value} for s in f.samples]})
-    print(json.dumps(out))
-    """
+        import json, math, sys
+        from prometheus_client.parser import text_string_to_metric_families
+        out = []
+        for f in text_string_to_metric_families(sys.stdin.read()):
+            if f.type == "histogram":
+                series = {}
+                for s in f.samples:
+                    key = tuple(sorted((k, v) for k, v in s.labels.items() if k != "le"))
+                    series.setdefault(key, {"buckets": [], "count": None})
+                    if s.name.endswith("_bucket"):
+                        series[key]["buckets"].append((float(s.labels["le"]), s.value))
+                    elif s.name.endswith("_count"):
+                        series[key]["count"] = s.value
+                for key, h in series.items():
+                    bounds = [b for b, _ in h["buckets"]]
+                    counts = [c for _, c in h["buckets"]]
+                    assert bounds == sorted(bounds) and math.isinf(bounds[-1]), ("buckets out of order", f.name, key)
+                    assert counts == sorted(counts), ("buckets not cumulative", f.name, key)
+                    assert counts[-1] == h["count"], ("+Inf bucket differs from _count", f.name, key)
+            out.append({"name": f.name, "type": f.type,
+                        "samples": [{"name": s.name, "labels": dict(s.labels), "value": s.value} for s in f.samples]})
+        print(json.dumps(out))
+        """
 
     /// Every family in `text`, or `Refused` with the parser's own message.
     public static func parse(_ text: String) throws -> [Family] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", script]
-        let input = Pipe(), output = Pipe(), errors = Pipe()
+        let input = Pipe()
+        let output = Pipe()
+        let errors = Pipe()
         process.standardInput = input
         process.standardOutput = output
         process.standardError = errors
@@ -64,8 +66,9 @@ public enum PrometheusExposition {
         let (out, err) = collected.wait()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw Refused(description: "prometheus_client refused the text (is it installed? `pip install prometheus_client`): "
-                          + String(decoding: err, as: UTF8.self))
+            throw Refused(
+                description: "prometheus_client refused the text (is it installed? `pip install prometheus_client`): "
+                    + String(decoding: err, as: UTF8.self))
         }
         return try JSONDecoder().decode([Family].self, from: out)
     }
@@ -83,8 +86,14 @@ public enum PrometheusExposition {
         init(output: Pipe, errors: Pipe) {
             group.enter()
             group.enter()
-            Thread { [self] in out = output.fileHandleForReading.readDataToEndOfFile(); group.leave() }.start()
-            Thread { [self] in err = errors.fileHandleForReading.readDataToEndOfFile(); group.leave() }.start()
+            Thread { [self] in
+                out = output.fileHandleForReading.readDataToEndOfFile()
+                group.leave()
+            }.start()
+            Thread { [self] in
+                err = errors.fileHandleForReading.readDataToEndOfFile()
+                group.leave()
+            }.start()
         }
 
         func wait() -> (Data, Data) {

@@ -35,7 +35,9 @@ public final class ScriptedOrigin: Sendable {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = 0
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
         guard bound == 0, listen(fd, 512) == 0 else { throw POSIXError(.EADDRINUSE) }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
@@ -57,7 +59,10 @@ public final class ScriptedOrigin: Sendable {
     private func acceptLoop() {
         while !stopped.load(ordering: .relaxed) {
             let client = accept(listener, nil, nil)
-            guard client >= 0 else { if stopped.load(ordering: .relaxed) { return }; continue }
+            guard client >= 0 else {
+                if stopped.load(ordering: .relaxed) { return }
+                continue
+            }
             let thread = Thread { [self] in serve(client) }
             thread.start()
         }
@@ -78,7 +83,9 @@ public final class ScriptedOrigin: Sendable {
         let path = parts.count > 1 ? String(parts[1]) : ""
         counts.withLock { $0[path, default: 0] += 1 }
         let answer = respond(path)
-        if answer.delay > .zero { Thread.sleep(forTimeInterval: Double(answer.delay.components.seconds) + Double(answer.delay.components.attoseconds) / 1e18) }
+        if answer.delay > .zero {
+            Thread.sleep(forTimeInterval: Double(answer.delay.components.seconds) + Double(answer.delay.components.attoseconds) / 1e18)
+        }
         var done = 0
         while done < answer.bytes.count {
             let n = answer.bytes[done...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

@@ -41,13 +41,14 @@ struct UVLoopLeakCheck {
     static func tcp(_ loop: EventLoop) throws {
         let port = try loop.executeAndWait {
             try TCPListener.listen(on: loop, host: "127.0.0.1", port: 0) { connection in
-                connection.startReading(onData: { bytes in
-                    if bytes.first == UInt8(ascii: "B") {
-                        connection.write(WriteBuffer([UInt8](repeating: 7, count: 8 << 20))) { _ in connection.close() }
-                    } else {
-                        connection.write(WriteBuffer([UInt8](bytes)))
-                    }
-                }, onEnd: { _ in connection.close() })
+                connection.startReading(
+                    onData: { bytes in
+                        if bytes.first == UInt8(ascii: "B") {
+                            connection.write(WriteBuffer([UInt8](repeating: 7, count: 8 << 20))) { _ in connection.close() }
+                        } else {
+                            connection.write(WriteBuffer([UInt8](bytes)))
+                        }
+                    }, onEnd: { _ in connection.close() })
             }.localAddress.port
         }
         // Echo on many connections.
@@ -67,8 +68,15 @@ struct UVLoopLeakCheck {
         let connected = DispatchSemaphore(value: 0)
         loop.execute {
             TCPConnection.connect(on: loop, host: "127.0.0.1", port: port) { result in
-                guard case .success(let connection) = result else { connected.signal(); return }
-                connection.startReading(onData: { _ in connection.close(); _ = connected.signal() }, onEnd: { _ in })
+                guard case .success(let connection) = result else {
+                    connected.signal()
+                    return
+                }
+                connection.startReading(
+                    onData: { _ in
+                        connection.close()
+                        _ = connected.signal()
+                    }, onEnd: { _ in })
                 connection.write(WriteBuffer(string: "ping"))
             }
         }
@@ -103,7 +111,7 @@ struct UVLoopLeakCheck {
                 ticks += 1
                 if ticks == 3 { repeating.close() }
             }
-            LoopTimer(loop: loop).start(after: .seconds(100)) {} // left open: closed by stop()
+            LoopTimer(loop: loop).start(after: .seconds(100)) {}  // left open: closed by stop()
             for index in 0..<100 {
                 loop.runBlocking({ index }, completion: { _ in })
             }
@@ -127,7 +135,10 @@ struct UVLoopLeakCheck {
         loop.execute {
             FileReader.open(path: "/nonexistent/leakcheck", on: loop) { _ in }
             FileReader.open(path: path, on: loop) { opened in
-                guard case .success(let reader) = opened else { done.signal(); return }
+                guard case .success(let reader) = opened else {
+                    done.signal()
+                    return
+                }
                 reader.status { _ in
                     reader.read(offset: 100, count: 1000) { _ in
                         reader.read(offset: 10 << 20, count: 10) { _ in
@@ -183,7 +194,8 @@ struct UVLoopLeakCheck {
         wait(killed, "killed child")
         // Still running when the loop stops: released by stop(), then killed here.
         let pid = try loop.executeAndWait {
-            try ChildProcess.spawn(on: loop, ProcessOptions(executable: "/bin/sleep", arguments: ["100"]), onOutput: { _, _ in }, onExit: { _ in }).pid
+            try ChildProcess.spawn(on: loop, ProcessOptions(executable: "/bin/sleep", arguments: ["100"]), onOutput: { _, _ in }, onExit: { _ in })
+                .pid
         }
         atExitKill.withLock { $0.append(pid) }
     }
@@ -207,9 +219,11 @@ struct UVLoopLeakCheck {
         try loop.executeAndWait {
             let timer = LoopTimer(loop: loop)
             timer.start(after: .seconds(100)) {}
-            loop.runBlocking({ usleep(50_000) }, completion: { _ in
-                LoopTimer(loop: loop).start(after: .seconds(100)) {}
-            })
+            loop.runBlocking(
+                { usleep(50_000) },
+                completion: { _ in
+                    LoopTimer(loop: loop).start(after: .seconds(100)) {}
+                })
         }
         for pid in atExitKill.withLock({ $0 }) { kill(-pid, SIGKILL) }
     }
@@ -218,7 +232,8 @@ struct UVLoopLeakCheck {
 
     static func reusePortGroup() throws {
         let group = try EventLoopGroup(loopCount: 2)
-        let first = group.loops[0], second = group.loops[1]
+        let first = group.loops[0]
+        let second = group.loops[1]
         let port = try first.executeAndWait {
             try TCPListener.listen(on: first, host: "127.0.0.1", port: 0) { $0.close() }.localAddress.port
         }

@@ -41,8 +41,9 @@ public final class AccessLog: Sendable {
     static func open(_ path: String) throws -> Int32 {
         let fd = Glibc.open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         if fd < 0 {
-            throw NSError(domain: "wharf.access_log", code: Int(errno),
-                          userInfo: [NSLocalizedDescriptionKey: "cannot open access log \(path): \(String(cString: strerror(errno)))"])
+            throw NSError(
+                domain: "wharf.access_log", code: Int(errno),
+                userInfo: [NSLocalizedDescriptionKey: "cannot open access log \(path): \(String(cString: strerror(errno)))"])
         }
         return fd
     }
@@ -119,10 +120,12 @@ public final class AccessLog: Sendable {
 
     func metrics(_ text: inout PrometheusText) {
         text.counter("wharf_access_log_lines_total", help: "Access-log lines written.", linesWritten.load(ordering: .relaxed))
-        text.counter("wharf_access_log_dropped_total", help: "Access-log lines dropped (the writer fell behind or a write failed).",
-                     linesDropped.load(ordering: .relaxed))
-        text.counter("wharf_access_log_reopens_total", help: "Times the access log was reopened (SIGUSR1).",
-                     reopens.load(ordering: .relaxed))
+        text.counter(
+            "wharf_access_log_dropped_total", help: "Access-log lines dropped (the writer fell behind or a write failed).",
+            linesDropped.load(ordering: .relaxed))
+        text.counter(
+            "wharf_access_log_reopens_total", help: "Times the access log was reopened (SIGUSR1).",
+            reopens.load(ordering: .relaxed))
     }
 }
 

@@ -3,7 +3,7 @@ extension AdminConnection {
     /// A 429 when this connection's address is over the admin API's own rate; nil otherwise.
     func rateLimited() -> AdminResponse? {
         guard let limits = owner.limits.clientLimits, let client,
-              let refusal = limits.checkAdmin(client: client)
+            let refusal = limits.checkAdmin(client: client)
         else { return nil }
         var response = AdminResponse.error(429, "too many admin requests")
         let retry = max(1, refusal.decision.retryAfterSeconds)

@@ -36,7 +36,8 @@ public struct ClientAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     private init(bytes16 b: [UInt8]) {
-        var h: UInt64 = 0, l: UInt64 = 0
+        var h: UInt64 = 0
+        var l: UInt64 = 0
         for i in 0..<8 { h = h << 8 | UInt64(b[i]) }
         for i in 8..<16 { l = l << 8 | UInt64(b[i]) }
         self.init(high: h, low: l)

@@ -23,7 +23,8 @@ public final class ClientLimits: Sendable {
         adminRequests = RateTable(capacity: configuration.adminRate > 0 ? 4096 : 2)
         connections = ConnectionTable(capacity: configuration.maxConnectionsPerAddress > 0 ? configuration.tableEntries : 4)
         rules = configuration.rules.enumerated().map { ($0.offset + 1, $0.element) }.sorted { a, b in
-            let aStar = a.rule.app == "*", bStar = b.rule.app == "*"
+            let aStar = a.rule.app == "*"
+            let bStar = b.rule.app == "*"
             if aStar != bStar { return !aStar }
             return a.rule.pathPrefix.count > b.rule.pathPrefix.count
         }
@@ -98,19 +99,22 @@ public final class ClientLimits: Sendable {
         let decision = requests.take(key: client.hash(seed: seed, salt: UInt64(index) &+ 1), rate: rate, burst: burst)
         if decision.allowed { return nil }
         limitedRequests.add(1, ordering: .relaxed)
-        return Refusal(decision: decision, policy: index == 0 ? "default" : "rule\(index)", quota: burst,
-                       windowSeconds: max(1, Int((Double(burst) / rate).rounded(.up))))
+        return Refusal(
+            decision: decision, policy: index == 0 ? "default" : "rule\(index)", quota: burst,
+            windowSeconds: max(1, Int((Double(burst) / rate).rounded(.up))))
     }
 
     /// The admin API's own bucket per address (nil: allowed, or admin limiting off).
     func checkAdmin(client: ClientAddress) -> Refusal? {
         guard configuration.adminRate > 0, !isExempt(client) else { return nil }
-        let decision = adminRequests.take(key: client.hash(seed: seed, salt: 0xAD), rate: configuration.adminRate,
-                                          burst: configuration.adminBurst)
+        let decision = adminRequests.take(
+            key: client.hash(seed: seed, salt: 0xAD), rate: configuration.adminRate,
+            burst: configuration.adminBurst)
         if decision.allowed { return nil }
         limitedAdminRequests.add(1, ordering: .relaxed)
-        return Refusal(decision: decision, policy: "admin", quota: configuration.adminBurst,
-                       windowSeconds: max(1, Int((Double(configuration.adminBurst) / configuration.adminRate).rounded(.up))))
+        return Refusal(
+            decision: decision, policy: "admin", quota: configuration.adminBurst,
+            windowSeconds: max(1, Int((Double(configuration.adminBurst) / configuration.adminRate).rounded(.up))))
     }
 
     /// `Retry-After`, `RateLimit-Policy` and `RateLimit` field lines of a 429
@@ -124,20 +128,28 @@ public final class ClientLimits: Sendable {
 
     /// Prometheus families.
     func metrics(_ text: inout PrometheusText) {
-        text.counter("wharf_rate_limited_total", help: "Requests refused with 429 by the per-client rate limits.",
-                     label: "scope", [("edge", limitedRequests.load(ordering: .relaxed)),
-                                      ("admin", limitedAdminRequests.load(ordering: .relaxed))])
-        text.counter("wharf_connections_refused_per_address_total",
-                     help: "Connections refused over edge.limits.max_connections_per_address.",
-                     refusedConnections.load(ordering: .relaxed))
-        text.counter("wharf_rate_limit_evictions_total",
-                     help: "Buckets pushed out of the fixed-size rate table before they were full again.",
-                     requests.evictions.load(ordering: .relaxed) + adminRequests.evictions.load(ordering: .relaxed))
-        text.counter("wharf_connections_untracked_total",
-                     help: "Connections admitted without a per-address count (its slots held other addresses).",
-                     connections.untracked.load(ordering: .relaxed))
-        text.gauge("wharf_rate_limit_table_entries", help: "Buckets the per-client rate table holds at most.",
-                   Double(requests.capacity))
+        text.counter(
+            "wharf_rate_limited_total", help: "Requests refused with 429 by the per-client rate limits.",
+            label: "scope",
+            [
+                ("edge", limitedRequests.load(ordering: .relaxed)),
+                ("admin", limitedAdminRequests.load(ordering: .relaxed)),
+            ])
+        text.counter(
+            "wharf_connections_refused_per_address_total",
+            help: "Connections refused over edge.limits.max_connections_per_address.",
+            refusedConnections.load(ordering: .relaxed))
+        text.counter(
+            "wharf_rate_limit_evictions_total",
+            help: "Buckets pushed out of the fixed-size rate table before they were full again.",
+            requests.evictions.load(ordering: .relaxed) + adminRequests.evictions.load(ordering: .relaxed))
+        text.counter(
+            "wharf_connections_untracked_total",
+            help: "Connections admitted without a per-address count (its slots held other addresses).",
+            connections.untracked.load(ordering: .relaxed))
+        text.gauge(
+            "wharf_rate_limit_table_entries", help: "Buckets the per-client rate table holds at most.",
+            Double(requests.capacity))
     }
 }
 

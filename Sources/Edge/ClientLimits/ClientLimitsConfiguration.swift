@@ -45,7 +45,7 @@ public struct ClientLimitsConfiguration: Sendable, Equatable {
             let scope = sides[0].trimmingBlanks()
             let numbers = sides[1].split(separator: "/", omittingEmptySubsequences: false)
             guard numbers.count == 2, let rate = Double(numbers[0].trimmingBlanks()), rate > 0, rate.isFinite,
-                  let burst = Int(numbers[1].trimmingBlanks()), burst >= 1
+                let burst = Int(numbers[1].trimmingBlanks()), burst >= 1
             else { return nil }
             let app: Substring
             let prefix: String
@@ -68,11 +68,15 @@ public struct ClientLimitsConfiguration: Sendable, Equatable {
     /// Every problem, as (key, reason) pairs, like `EdgeConfiguration.problems()`.
     public func problems() -> [(key: String, reason: String)] {
         var found: [(String, String)] = []
-        if !(rate > 0 && rate.isFinite && rate <= 1_000_000) { found.append(("edge.rate_limit.rate", "must be above 0 and at most 1000000 requests per second")) }
+        if !(rate > 0 && rate.isFinite && rate <= 1_000_000) {
+            found.append(("edge.rate_limit.rate", "must be above 0 and at most 1000000 requests per second"))
+        }
         if burst < 1 || burst > 1_000_000 { found.append(("edge.rate_limit.burst", "must be 1 to 1000000")) }
         if tableEntries < 1024 || tableEntries > 1 << 24 { found.append(("edge.rate_limit.table_entries", "must be 1024 to 16777216")) }
         if maxConnectionsPerAddress < 0 { found.append(("edge.limits.max_connections_per_address", "must be 0 (no cap) or more")) }
-        if !(adminRate >= 0 && adminRate.isFinite && adminRate <= 1_000_000) { found.append(("edge.rate_limit.admin_rate", "must be 0 (unlimited) to 1000000")) }
+        if !(adminRate >= 0 && adminRate.isFinite && adminRate <= 1_000_000) {
+            found.append(("edge.rate_limit.admin_rate", "must be 0 (unlimited) to 1000000"))
+        }
         if adminBurst < 1 || adminBurst > 1_000_000 { found.append(("edge.rate_limit.admin_burst", "must be 1 to 1000000")) }
         for rule in rules where rule.rate > 1_000_000 || rule.burst > 1_000_000 {
             found.append(("edge.rate_limit.rules", "\(rule): rate and burst must be at most 1000000"))

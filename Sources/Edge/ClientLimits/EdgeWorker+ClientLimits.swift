@@ -14,8 +14,9 @@ extension EdgeWorker {
             tcp.close()
             return nil
         }
-        let plan = ArtifactResponder.error(429, "too many connections from \(address)", date: date(), close: true,
-                                           extra: "Retry-After: 1\r\n")
+        let plan = ArtifactResponder.error(
+            429, "too many connections from \(address)", date: date(), close: true,
+            extra: "Retry-After: 1\r\n")
         var buffers = [WriteBuffer(plan.head)]
         if case .bytes(let b) = plan.body { buffers.append(WriteBuffer(b)) }
         tcp.write(buffers) { _ in tcp.close() }
@@ -43,8 +44,9 @@ extension EdgeWorker {
             }
         }
         guard let refusal = limits.check(client: client, app: app, path: path) else { return nil }
-        return ArtifactResponder.error(429, "too many requests", date: date(), close: !head.keepAlive,
-                                       http10KeepAlive: head.keepAlive && head.version == .http1_0,
-                                       extra: ClientLimits.fields(refusal), omitBody: head.method == .head)
+        return ArtifactResponder.error(
+            429, "too many requests", date: date(), close: !head.keepAlive,
+            http10KeepAlive: head.keepAlive && head.version == .http1_0,
+            extra: ClientLimits.fields(refusal), omitBody: head.method == .head)
     }
 }

@@ -78,9 +78,12 @@ final class RateTable: @unchecked Sendable {
                 let other = first ^ 1
                 let second = slots[other].load(ordering: .relaxed)
                 if second >> RateTable.tatBits == fingerprint {
-                    slot = other; current = second; matched = true
+                    slot = other
+                    current = second
+                    matched = true
                 } else if (second & RateTable.tatMask) < (current & RateTable.tatMask) {
-                    slot = other; current = second
+                    slot = other
+                    current = second
                 }
             }
             let stored = matched ? current & RateTable.tatMask : 0
@@ -89,14 +92,16 @@ final class RateTable: @unchecked Sendable {
             let next = tat &+ interval
             if next &- now > tolerance {
                 let wait = next &- now &- tolerance
-                return Decision(allowed: false, remaining: 0,
-                                retryAfterSeconds: RateTable.seconds(wait), resetSeconds: RateTable.seconds(tat &- now))
+                return Decision(
+                    allowed: false, remaining: 0,
+                    retryAfterSeconds: RateTable.seconds(wait), resetSeconds: RateTable.seconds(tat &- now))
             }
             let word = fingerprint << RateTable.tatBits | (next & RateTable.tatMask)
             if slots[slot].compareExchange(expected: current, desired: word, ordering: .relaxed).exchanged {
                 let remaining = Int((tolerance &- (next &- now)) / interval)
-                return Decision(allowed: true, remaining: remaining, retryAfterSeconds: 0,
-                                resetSeconds: RateTable.seconds(next &- now))
+                return Decision(
+                    allowed: true, remaining: remaining, retryAfterSeconds: 0,
+                    resetSeconds: RateTable.seconds(next &- now))
             }
         }
         // Sixteen lost races on one word: let the request through rather than spin.

@@ -44,8 +44,10 @@ public final class Dashboard: Sendable {
 
     /// Samples `read` every `DashboardHistory.intervalSeconds` into `history` until `stop()` or
     /// until `read` returns nil (its server is gone); the first sample, taken at once, is the baseline.
-    func startSampling(every interval: Duration = .seconds(DashboardHistory.intervalSeconds),
-                       _ read: @escaping @Sendable () -> DashboardHistory.Counters?) {
+    func startSampling(
+        every interval: Duration = .seconds(DashboardHistory.intervalSeconds),
+        _ read: @escaping @Sendable () -> DashboardHistory.Counters?
+    ) {
         let history = self.history
         let task = Task.detached {
             while !Task.isCancelled, let counters = read() {
@@ -76,8 +78,10 @@ extension AdminToken {
 
     /// The read-only dashboard token: `$WHARF_READ_TOKEN`, else `<store>/read-token` when that
     /// file exists; nil when neither (or either is empty, or the file is not one line under 4 KiB).
-    public static func resolveReadToken(storePath: String,
-                                        environment: [String: String] = ProcessInfo.processInfo.environment) -> AdminToken? {
+    public static func resolveReadToken(
+        storePath: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> AdminToken? {
         if let value = environment[readEnvironmentVariable]?.trimmingCharacters(in: .whitespacesAndNewlines) {
             return value.isEmpty ? nil : AdminToken(value, source: .environment)
         }

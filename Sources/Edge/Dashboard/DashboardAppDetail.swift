@@ -76,17 +76,20 @@ struct DashboardAppDetail: Sendable {
         let known = try served != nil || edge.store.apps().contains(app)
         guard known else { throw AdminError(404, "no app \"\(app)\"") }
         let now = Date()
-        var out = AppJSON(app: app, popularity: nil, popularityKnown: popularity != nil, hotPaths: [], cache: nil,
-                          lastWarm: warmLog.last(app: app))
+        var out = AppJSON(
+            app: app, popularity: nil, popularityKnown: popularity != nil, hotPaths: [], cache: nil,
+            lastWarm: warmLog.last(app: app))
         if let popularity {
             if let entry = try popularity.app(app, now: now) {
-                out.popularity = PopularityJSON(score: entry.score, requests: entry.requests, bytes: entry.bytes,
-                                                lastSeen: entry.lastSeen.timeIntervalSince1970, halfLifeHours: popularity.decay.halfLife / 3600)
+                out.popularity = PopularityJSON(
+                    score: entry.score, requests: entry.requests, bytes: entry.bytes,
+                    lastSeen: entry.lastSeen.timeIntervalSince1970, halfLifeHours: popularity.decay.halfLife / 3600)
             }
             out.hotPaths = try popularity.hottestPaths(app: app, limit: limit, now: now).map { entry in
                 let path = entry.path ?? ""
-                return HotPath(path: path, score: entry.score, requests: entry.requests, bytes: entry.bytes,
-                               lastSeen: entry.lastSeen.timeIntervalSince1970, cached: served?.lookup(path).map(isCached))
+                return HotPath(
+                    path: path, score: entry.score, requests: entry.requests, bytes: entry.bytes,
+                    lastSeen: entry.lastSeen.timeIntervalSince1970, cached: served?.lookup(path).map(isCached))
             }
         }
         if let served { out.cache = cacheState(served) }
@@ -107,8 +110,9 @@ struct DashboardAppDetail: Sendable {
     }
 
     func cacheState(_ served: ServedDeployment) -> CacheJSON {
-        var state = CacheJSON(deployment: served.id, files: served.files.count, filesCached: 0, representations: 0,
-                              representationsCached: 0, bytesCached: 0)
+        var state = CacheJSON(
+            deployment: served.id, files: served.files.count, filesCached: 0, representations: 0,
+            representationsCached: 0, bytesCached: 0)
         for file in served.files.values {
             var any = false
             for case let representation? in file.representations {

@@ -16,8 +16,10 @@ enum DashboardGate {
     /// page's live log included: `/_wharf/api/builds/{id}/log`, and the app-scoped build routes
     /// under `/_wharf/api/apps`), nothing of the registry (its token lists are an
     /// administrator's business).
-    static let readablePrefixes = ["/_wharf/api/status", "/_wharf/api/alerts", "/_wharf/api/jobs", "/_wharf/api/slots",
-                                   "/_wharf/api/apps", "/_wharf/api/dashboard/", "/_wharf/api/builds/"]
+    static let readablePrefixes = [
+        "/_wharf/api/status", "/_wharf/api/alerts", "/_wharf/api/jobs", "/_wharf/api/slots",
+        "/_wharf/api/apps", "/_wharf/api/dashboard/", "/_wharf/api/builds/",
+    ]
 
     /// The value of the session cookie among every `Cookie` field (the last one wins if a
     /// client sends it twice); nil when absent or not 64 hex digits.
@@ -88,7 +90,8 @@ enum DashboardGate {
     /// nil when there is no such session (the caller answers 401 as for any request without a token).
     static func decide(_ request: AdminRequest, sessions: DashboardSessions, tls: Bool) -> Decision? {
         guard request.path.hasPrefix(AdminRoutes.apiPrefix), let id = sessionID(request.headers),
-              let session = sessions.session(id) else { return nil }
+            let session = sessions.session(id)
+        else { return nil }
         if request.method == "GET" || request.method == "HEAD" {
             if session.role == .read, !readablePrefixes.contains(where: { request.path.hasPrefix($0) }) {
                 return .refused(.error(403, "a read-only session cannot see this"))
@@ -102,8 +105,8 @@ enum DashboardGate {
     }
 }
 
-private extension Substring {
-    var trimmingSpaces: Substring {
+extension Substring {
+    fileprivate var trimmingSpaces: Substring {
         var s = self
         while s.first == " " || s.first == "\t" { s = s.dropFirst() }
         while s.last == " " || s.last == "\t" { s = s.dropLast() }

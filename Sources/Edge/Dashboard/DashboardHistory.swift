@@ -84,7 +84,8 @@ public final class DashboardHistory: Sendable {
         state.withLock { s in
             var out = s.points
             if let current, let last = s.last, now - last.at >= 1,
-               let live = DashboardHistory.point(from: last.counters, at: last.at, to: current, at: now) {
+                let live = DashboardHistory.point(from: last.counters, at: last.at, to: current, at: now)
+            {
                 out.append(live)
             }
             return out
@@ -97,21 +98,25 @@ public final class DashboardHistory: Sendable {
         let seconds = t1 - t0
         guard seconds > 0 else { return nil }
         func rate(_ x: Int, _ y: Int) -> Double { Double(max(0, y - x)) / seconds }
-        let hits = max(0, b.cacheHits - a.cacheHits), misses = max(0, b.cacheMisses - a.cacheMisses)
-        return Point(t: t1, seconds: seconds, requestsPerSecond: rate(a.requests, b.requests),
-                     bytesPerSecond: rate(a.bytes, b.bytes), status4xxPerSecond: rate(a.status4xx, b.status4xx),
-                     status5xxPerSecond: rate(a.status5xx, b.status5xx),
-                     cacheHitRatio: hits + misses > 0 ? Double(hits) / Double(hits + misses) : nil,
-                     p50Ms: percentile(0.5, a.durationBuckets, b.durationBuckets),
-                     p99Ms: percentile(0.99, a.durationBuckets, b.durationBuckets),
-                     connections: b.connections, scheduler: b.scheduler)
+        let hits = max(0, b.cacheHits - a.cacheHits)
+        let misses = max(0, b.cacheMisses - a.cacheMisses)
+        return Point(
+            t: t1, seconds: seconds, requestsPerSecond: rate(a.requests, b.requests),
+            bytesPerSecond: rate(a.bytes, b.bytes), status4xxPerSecond: rate(a.status4xx, b.status4xx),
+            status5xxPerSecond: rate(a.status5xx, b.status5xx),
+            cacheHitRatio: hits + misses > 0 ? Double(hits) / Double(hits + misses) : nil,
+            p50Ms: percentile(0.5, a.durationBuckets, b.durationBuckets),
+            p99Ms: percentile(0.99, a.durationBuckets, b.durationBuckets),
+            connections: b.connections, scheduler: b.scheduler)
     }
 
     /// The upper bound (ms) of the first bucket whose count over the interval reaches `q` of
     /// the interval's requests; past the last bound, the last bound. nil without requests or
     /// when the two histograms do not have the same buckets.
-    static func percentile(_ q: Double, _ a: [(upperBoundSeconds: Double, cumulativeCount: Int)],
-                           _ b: [(upperBoundSeconds: Double, cumulativeCount: Int)]) -> Double? {
+    static func percentile(
+        _ q: Double, _ a: [(upperBoundSeconds: Double, cumulativeCount: Int)],
+        _ b: [(upperBoundSeconds: Double, cumulativeCount: Int)]
+    ) -> Double? {
         guard !b.isEmpty else { return nil }
         let before = a.count == b.count ? a.map(\.cumulativeCount) : Array(repeating: 0, count: b.count)
         let deltas = zip(before, b).map { max(0, $1.cumulativeCount - $0) }
@@ -152,8 +157,9 @@ extension DashboardHistory {
         let queue = monitor["queue"] as? [String: Any]
         let slots = monitor["slots"] as? [String: Any]
         let alerts = monitor["alerts"] as? [String: Any]
-        return Scheduler(queued: queue?["queued"] as? Int ?? 0, running: queue?["running"] as? Int ?? 0,
-                         slotsDesired: slots?["desired"] as? Int, slotsActive: slots?["active"] as? Int,
-                         alertsFiring: alerts?["firing"] as? Int ?? 0)
+        return Scheduler(
+            queued: queue?["queued"] as? Int ?? 0, running: queue?["running"] as? Int ?? 0,
+            slotsDesired: slots?["desired"] as? Int, slotsActive: slots?["active"] as? Int,
+            alertsFiring: alerts?["firing"] as? Int ?? 0)
     }
 }

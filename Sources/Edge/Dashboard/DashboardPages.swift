@@ -12,8 +12,11 @@ enum DashboardPages {
     /// The headers every dashboard response carries besides the admin listener's own
     /// (`Cache-Control: no-store`, `X-Content-Type-Options: nosniff`).
     static let securityHeaders: [AdminRequest.Header] = [
-        .init(name: "Content-Security-Policy",
-              value: "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+        .init(
+            name: "Content-Security-Policy",
+            value:
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+        ),
         .init(name: "Referrer-Policy", value: "no-referrer"),
         .init(name: "X-Frame-Options", value: "DENY"),
         .init(name: "Cross-Origin-Opener-Policy", value: "same-origin"),
@@ -37,13 +40,15 @@ enum DashboardPages {
     }
 
     static func response(_ status: Int, _ html: String, headers: [AdminRequest.Header] = []) -> AdminResponse {
-        AdminResponse(status: status, body: Array(html.utf8), contentType: "text/html; charset=utf-8",
-                      headers: securityHeaders + headers)
+        AdminResponse(
+            status: status, body: Array(html.utf8), contentType: "text/html; charset=utf-8",
+            headers: securityHeaders + headers)
     }
 
     static func redirect(_ location: String, headers: [AdminRequest.Header] = []) -> AdminResponse {
-        AdminResponse(status: 303, body: [], contentType: "text/plain; charset=utf-8",
-                      headers: securityHeaders + [.init(name: "Location", value: location)] + headers)
+        AdminResponse(
+            status: 303, body: [], contentType: "text/plain; charset=utf-8",
+            headers: securityHeaders + [.init(name: "Location", value: location)] + headers)
     }
 
     private static func head(_ title: String, csrf: String?) -> String {
@@ -65,22 +70,22 @@ enum DashboardPages {
     static func signIn(error: String? = nil) -> String {
         head("Sign in", csrf: nil) + """
 
-        <body data-page="signin">
-        <main class="signin">
-        <h1>Wharf dashboard</h1>
-        \(error.map { "<p class=\"error\" role=\"alert\">\(escape($0))</p>" } ?? "")
-        <form method="post" action="/_wharf/session">
-        <label for="token">Admin or read-only token</label>
-        <input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
-        <button type="submit">Sign in</button>
-        </form>
-        <p class="hint">The admin token is in <code>&lt;store&gt;/admin-token</code> or <code>$WHARF_ADMIN_TOKEN</code>;
-        a read-only token in <code>&lt;store&gt;/read-token</code> or <code>$WHARF_READ_TOKEN</code>.</p>
-        </main>
-        </body>
-        </html>
+            <body data-page="signin">
+            <main class="signin">
+            <h1>Wharf dashboard</h1>
+            \(error.map { "<p class=\"error\" role=\"alert\">\(escape($0))</p>" } ?? "")
+            <form method="post" action="/_wharf/session">
+            <label for="token">Admin or read-only token</label>
+            <input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
+            <button type="submit">Sign in</button>
+            </form>
+            <p class="hint">The admin token is in <code>&lt;store&gt;/admin-token</code> or <code>$WHARF_ADMIN_TOKEN</code>;
+            a read-only token in <code>&lt;store&gt;/read-token</code> or <code>$WHARF_READ_TOKEN</code>.</p>
+            </main>
+            </body>
+            </html>
 
-        """
+            """
     }
 
     /// A page's skeleton for a signed-in session.
@@ -91,27 +96,27 @@ enum DashboardPages {
         }.joined(separator: "\n")
         return head(title, csrf: session.csrf) + """
 
-        <body data-page="\(escape(name))" data-role="\(escape(session.role.rawValue))">
-        <header>
-        <nav aria-label="Dashboard pages">
-        <span class="brand">Wharf</span>
-        \(nav)
-        </nav>
-        <form method="post" action="/_wharf/session/end" class="signout">
-        <input type="hidden" name="csrf" value="\(escape(session.csrf))">
-        <span class="role">\(session.role == .admin ? "admin" : "read-only")</span>
-        <button type="submit" id="signout">Sign out</button>
-        </form>
-        </header>
-        <main id="main">
-        <h1>\(title)</h1>
-        <p id="updated">Loading…</p>
-        \(main)
-        </main>
-        </body>
-        </html>
+            <body data-page="\(escape(name))" data-role="\(escape(session.role.rawValue))">
+            <header>
+            <nav aria-label="Dashboard pages">
+            <span class="brand">Wharf</span>
+            \(nav)
+            </nav>
+            <form method="post" action="/_wharf/session/end" class="signout">
+            <input type="hidden" name="csrf" value="\(escape(session.csrf))">
+            <span class="role">\(session.role == .admin ? "admin" : "read-only")</span>
+            <button type="submit" id="signout">Sign out</button>
+            </form>
+            </header>
+            <main id="main">
+            <h1>\(title)</h1>
+            <p id="updated">Loading…</p>
+            \(main)
+            </main>
+            </body>
+            </html>
 
-        """
+            """
     }
 
     /// Each page's sections; the script fills the elements with ids.

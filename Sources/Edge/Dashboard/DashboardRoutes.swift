@@ -45,14 +45,16 @@ struct DashboardRoutes: Sendable {
             return DashboardPages.response(403, DashboardPages.signIn(error: "Cross-site sign-in refused."))
         }
         guard sessions.signInAllowed() else {
-            return DashboardPages.response(429, DashboardPages.signIn(error: "Too many failed sign-ins; try again in a minute."),
-                                           headers: [.init(name: "Retry-After", value: "60")])
+            return DashboardPages.response(
+                429, DashboardPages.signIn(error: "Too many failed sign-ins; try again in a minute."),
+                headers: [.init(name: "Retry-After", value: "60")])
         }
         guard let form = DashboardGate.form(request.body) else {
             return DashboardPages.response(400, DashboardPages.signIn(error: "The sign-in form could not be read."))
         }
         guard let token = form["token"], !token.isEmpty, token.utf8.count <= 1024,
-              let role = server.dashboard.role(for: token, adminToken: server.token) else {
+            let role = server.dashboard.role(for: token, adminToken: server.token)
+        else {
             sessions.recordFailure()
             return DashboardPages.response(401, DashboardPages.signIn(error: "That token is not valid."))
         }
@@ -65,7 +67,8 @@ struct DashboardRoutes: Sendable {
         let clear = cookie("", server.usesTLS, expire: true)
         guard let session = liveSession(request, server) else { return DashboardPages.redirect("/_wharf/", headers: [clear]) }
         if DashboardGate.isCrossSite(request, tls: server.usesTLS)
-            || !DashboardGate.carriesCSRF(request, session: session, form: DashboardGate.form(request.body)) {
+            || !DashboardGate.carriesCSRF(request, session: session, form: DashboardGate.form(request.body))
+        {
             return AdminResponse.error(403, "missing or wrong CSRF token")
         }
         server.dashboard.sessions.end(session.id)
@@ -92,14 +95,17 @@ struct DashboardRoutes: Sendable {
     static func asset(_ request: AdminRequest) -> AdminResponse {
         switch request.parameters["file"] {
         case "dashboard.js":
-            AdminResponse(status: 200, body: Array(DashboardScript.source.utf8), contentType: "text/javascript; charset=utf-8",
-                          headers: DashboardPages.securityHeaders)
+            AdminResponse(
+                status: 200, body: Array(DashboardScript.source.utf8), contentType: "text/javascript; charset=utf-8",
+                headers: DashboardPages.securityHeaders)
         case "dashboard.css":
-            AdminResponse(status: 200, body: Array(DashboardStyle.source.utf8), contentType: "text/css; charset=utf-8",
-                          headers: DashboardPages.securityHeaders)
+            AdminResponse(
+                status: 200, body: Array(DashboardStyle.source.utf8), contentType: "text/css; charset=utf-8",
+                headers: DashboardPages.securityHeaders)
         case "favicon.svg":
-            AdminResponse(status: 200, body: Array(DashboardStyle.favicon.utf8), contentType: "image/svg+xml",
-                          headers: DashboardPages.securityHeaders)
+            AdminResponse(
+                status: 200, body: Array(DashboardStyle.favicon.utf8), contentType: "image/svg+xml",
+                headers: DashboardPages.securityHeaders)
         default:
             .error(404, "no such dashboard asset")
         }
@@ -139,8 +145,10 @@ struct DashboardDataRoutes: Sendable {
     func history() throws -> AdminResponse {
         guard let server else { throw AdminError(503, "the admin server has stopped") }
         let points = server.dashboard.history.points(current: counters(), at: Date().timeIntervalSince1970)
-        return AdminJSON.response(HistoryJSON(intervalSeconds: DashboardHistory.intervalSeconds,
-                                              capacity: DashboardHistory.capacity, points: points))
+        return AdminJSON.response(
+            HistoryJSON(
+                intervalSeconds: DashboardHistory.intervalSeconds,
+                capacity: DashboardHistory.capacity, points: points))
     }
 
     /// `GET /_wharf/api/dashboard/apps/{app}`: one app's popularity, hot paths and cache warm state.
@@ -171,8 +179,9 @@ struct DashboardDataRoutes: Sendable {
         var out: [AppJSON] = []
         for app in try edge.store.apps().sorted().prefix(1000) {
             let deployments = try edge.store.deployments(app: app).prefix(50).map {
-                AppJSON.Deployment(id: $0.id, version: $0.version, message: $0.message, createdAtMs: $0.createdAt,
-                                   files: $0.fileCount, bytes: $0.totalSize, current: $0.isCurrent)
+                AppJSON.Deployment(
+                    id: $0.id, version: $0.version, message: $0.message, createdAtMs: $0.createdAt,
+                    files: $0.fileCount, bytes: $0.totalSize, current: $0.isCurrent)
             }
             out.append(AppJSON(app: app, current: deployments.first(where: \.current)?.id, deployments: Array(deployments)))
         }

@@ -66,7 +66,8 @@ public final class DashboardSessions: Sendable {
             if let old { sessions.removeValue(forKey: old) }
             sessions = sessions.filter { !isExpired($0.value, now) }
             while sessions.count >= limits.maxSessions,
-                  let oldest = sessions.min(by: { $0.value.lastUsed < $1.value.lastUsed }) {
+                let oldest = sessions.min(by: { $0.value.lastUsed < $1.value.lastUsed })
+            {
                 sessions.removeValue(forKey: oldest.key)
             }
             sessions[session.id] = session

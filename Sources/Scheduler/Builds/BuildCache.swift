@@ -29,11 +29,15 @@ public struct BuildCache: Sendable {
     func lookup(_ key: BuildCacheKey, now: Date) throws -> Entry? {
         let time = now.timeIntervalSince1970
         return try database.writer.write { db in
-            guard let row = try Row.fetchOne(db, sql: """
-                UPDATE build_cache SET hits = hits + 1, last_used_at = ?
-                WHERE key = ? AND created_at > ?
-                RETURNING *
-                """, arguments: [time, key.hex, time - ttl]) else { return nil }
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        UPDATE build_cache SET hits = hits + 1, last_used_at = ?
+                        WHERE key = ? AND created_at > ?
+                        RETURNING *
+                        """, arguments: [time, key.hex, time - ttl])
+            else { return nil }
             return Self.entry(row)
         }
     }
@@ -42,11 +46,12 @@ public struct BuildCache: Sendable {
     func insert(_ key: BuildCacheKey, app: String, deploymentID: String, now: Date) throws {
         let time = now.timeIntervalSince1970
         try database.writer.write { db in
-            try db.execute(sql: """
-                INSERT INTO build_cache (key, app, deployment_id, created_at, last_used_at, hits) VALUES (?, ?, ?, ?, ?, 0)
-                ON CONFLICT (key) DO UPDATE SET app = excluded.app, deployment_id = excluded.deployment_id,
-                    created_at = excluded.created_at, last_used_at = excluded.last_used_at, hits = 0
-                """, arguments: [key.hex, app, deploymentID, time, time])
+            try db.execute(
+                sql: """
+                    INSERT INTO build_cache (key, app, deployment_id, created_at, last_used_at, hits) VALUES (?, ?, ?, ?, ?, 0)
+                    ON CONFLICT (key) DO UPDATE SET app = excluded.app, deployment_id = excluded.deployment_id,
+                        created_at = excluded.created_at, last_used_at = excluded.last_used_at, hits = 0
+                    """, arguments: [key.hex, app, deploymentID, time, time])
         }
     }
 
@@ -65,8 +70,9 @@ public struct BuildCache: Sendable {
     }
 
     private static func entry(_ row: Row) -> Entry {
-        Entry(key: row["key"], app: row["app"], deploymentID: row["deployment_id"],
-              createdAt: Date(timeIntervalSince1970: row["created_at"]),
-              lastUsedAt: Date(timeIntervalSince1970: row["last_used_at"]), hits: row["hits"])
+        Entry(
+            key: row["key"], app: row["app"], deploymentID: row["deployment_id"],
+            createdAt: Date(timeIntervalSince1970: row["created_at"]),
+            lastUsedAt: Date(timeIntervalSince1970: row["last_used_at"]), hits: row["hits"])
     }
 }

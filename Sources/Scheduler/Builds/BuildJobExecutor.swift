@@ -3,8 +3,9 @@ import Crypto
 import Foundation
 import Synchronization
 import UVLoop
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Settings for running jobs on slots (the `scheduler.build.*`, `scheduler.limits.*` and
@@ -42,13 +43,15 @@ public struct BuildSettings: Sendable {
     /// How jobs whose source is a git commit (push webhooks) get it into their workspace.
     public var git = GitCheckout()
 
-    public init(workRoot: String, logRoot: String, outputDirectory: String = "out", defaultCommand: String = "./build.sh",
-                toolchainVersion: String = "", timeout: Double = 1800, warningAfter: Double? = 1200, killGrace: Double = 10,
-                logCapBytes: Int = 64 << 20, environment: [String: String] = [:], secrets: [String: String] = [:],
-                buildEnvironment: BuildEnvironment = BuildEnvironment(), limitPolicy: BuildLimitPolicy? = nil,
-                isolation: BuildIsolation = .none, cgroups: CgroupRoots? = nil, slotCacheRoot: String? = nil,
-                slotCacheBytes: Int = 5 << 30, keepFailedWorkspaces: Double = 0, heartbeatInterval: Double? = nil,
-                watchInterval: Double = 2) {
+    public init(
+        workRoot: String, logRoot: String, outputDirectory: String = "out", defaultCommand: String = "./build.sh",
+        toolchainVersion: String = "", timeout: Double = 1800, warningAfter: Double? = 1200, killGrace: Double = 10,
+        logCapBytes: Int = 64 << 20, environment: [String: String] = [:], secrets: [String: String] = [:],
+        buildEnvironment: BuildEnvironment = BuildEnvironment(), limitPolicy: BuildLimitPolicy? = nil,
+        isolation: BuildIsolation = .none, cgroups: CgroupRoots? = nil, slotCacheRoot: String? = nil,
+        slotCacheBytes: Int = 5 << 30, keepFailedWorkspaces: Double = 0, heartbeatInterval: Double? = nil,
+        watchInterval: Double = 2
+    ) {
         self.workRoot = workRoot
         self.logRoot = logRoot
         self.outputDirectory = outputDirectory
@@ -95,8 +98,10 @@ public struct BuildJobExecutor: Sendable {
     /// `failed` at once instead of going back to the queue (the policy's detector).
     var failures: DeterministicFailureDetector?
 
-    public init(queue: JobQueue, cache: BuildCache, store: Store, loop: EventLoop, owner: String, settings: BuildSettings,
-                failures: DeterministicFailureDetector? = nil) {
+    public init(
+        queue: JobQueue, cache: BuildCache, store: Store, loop: EventLoop, owner: String, settings: BuildSettings,
+        failures: DeterministicFailureDetector? = nil
+    ) {
         self.queue = queue
         self.cache = cache
         self.store = store
@@ -129,9 +134,10 @@ public struct BuildJobExecutor: Sendable {
         do {
             appEnvironment = try store.appBuildEnvironment(job.app)
         } catch {
-            return try queue.finish(jobID: job.id, owner: owner,
-                                    outcome: .failed(exitCode: nil, error: "cannot read the app's build environment: \(error)", retryable: false),
-                                    now: clock.now())
+            return try queue.finish(
+                jobID: job.id, owner: owner,
+                outcome: .failed(exitCode: nil, error: "cannot read the app's build environment: \(error)", retryable: false),
+                now: clock.now())
         }
         let key = cacheKey(job, command: command, appEnvironment: appEnvironment)
         // An earlier attempt of this job may have published and then died (SIGKILL) before it could
@@ -143,8 +149,9 @@ public struct BuildJobExecutor: Sendable {
         // A forced job skips the lookup (and still records its result below).
         if !job.force, let key, let hit = try cache.lookup(key, now: clock.now()) {
             if job.activate { try store.rollback(app: job.app, to: hit.deploymentID) }
-            return try queue.finish(jobID: job.id, owner: owner, outcome: .succeeded(deploymentID: hit.deploymentID, cacheHit: true),
-                                    now: clock.now())
+            return try queue.finish(
+                jobID: job.id, owner: owner, outcome: .succeeded(deploymentID: hit.deploymentID, cacheHit: true),
+                now: clock.now())
         }
         let workDir = settings.workRoot + "/job-\(job.id)-attempt-\(job.attempt)"
         let logPath = settings.logRoot + "/\(job.id)/attempt-\(job.attempt).log"
@@ -166,9 +173,10 @@ public struct BuildJobExecutor: Sendable {
                     if let log = try? BuildLog(path: logPath, capBytes: settings.logCapBytes, clock: clock) {
                         for line in checkout.notes + ["fetch failed: " + failure] { log.note(line) }
                     }
-                    return try queue.finish(jobID: job.id, owner: owner,
-                                            outcome: .failed(exitCode: nil, error: "fetch: " + failure, retryable: !failure.contains("is not on")),
-                                            report: AttemptReport(stageDurations: [:], logPath: logPath), now: clock.now())
+                    return try queue.finish(
+                        jobID: job.id, owner: owner,
+                        outcome: .failed(exitCode: nil, error: "fetch: " + failure, retryable: !failure.contains("is not on")),
+                        report: AttemptReport(stageDurations: [:], logPath: logPath), now: clock.now())
                 }
             } else {
                 try FileManager.default.copyItem(atPath: job.source, toPath: workDir)
@@ -179,9 +187,10 @@ public struct BuildJobExecutor: Sendable {
             chmod(workDir, 0o700)
             if let identity { try Ownership.give(workDir, to: identity) }
         } catch {
-            return try queue.finish(jobID: job.id, owner: owner,
-                                    outcome: .failed(exitCode: nil, error: "cannot prepare the working directory: \(error)", retryable: false),
-                                    now: clock.now())
+            return try queue.finish(
+                jobID: job.id, owner: owner,
+                outcome: .failed(exitCode: nil, error: "cannot prepare the working directory: \(error)", retryable: false),
+                now: clock.now())
         }
         try queue.attachLog(jobID: job.id, owner: owner, path: logPath)
         var wharfVariables = ["WHARF_JOB_ID": "\(job.id)", "WHARF_APP": job.app, "WHARF_BUILD_TYPE": job.buildType]
@@ -197,43 +206,53 @@ public struct BuildJobExecutor: Sendable {
                 depsState = warm ? "warm" : "cold"
             }
         }
-        try queue.recordSandbox(jobID: job.id, attempt: job.attempt,
-                                record: SandboxRecord(isolation: settings.isolation.mode.rawValue, user: identity?.name,
-                                                      limits: limits.summary, dependencyCache: depsState))
-        let spec = BuildSpec(jobID: job.id, command: command, workingDirectory: workDir, baseEnvironment: settings.buildEnvironment,
-                             environment: appEnvironment.variables, secrets: appEnvironment.secrets, wharfVariables: wharfVariables, logPath: logPath, limits: limits, killGrace: settings.killGrace,
-                             logCapBytes: settings.logCapBytes, isolation: settings.isolation, identity: identity,
-                             extraWritable: writable, cgroups: settings.cgroups, watchInterval: settings.watchInterval,
-                             preamble: preamble)
+        try queue.recordSandbox(
+            jobID: job.id, attempt: job.attempt,
+            record: SandboxRecord(
+                isolation: settings.isolation.mode.rawValue, user: identity?.name,
+                limits: limits.summary, dependencyCache: depsState))
+        let spec = BuildSpec(
+            jobID: job.id, command: command, workingDirectory: workDir, baseEnvironment: settings.buildEnvironment,
+            environment: appEnvironment.variables, secrets: appEnvironment.secrets, wharfVariables: wharfVariables, logPath: logPath, limits: limits,
+            killGrace: settings.killGrace,
+            logCapBytes: settings.logCapBytes, isolation: settings.isolation, identity: identity,
+            extraWritable: writable, cgroups: settings.cgroups, watchInterval: settings.watchInterval,
+            preamble: preamble)
         let result = await runWithHeartbeats(spec, jobID: job.id, clock: clock)
         let report = AttemptReport(stageDurations: result.stageDurations, logPath: logPath)
         if let (cache, hash) = dependencies {
             cache.touch(cache.path(for: hash))
             cache.evict(keep: hash)
         }
-        try? queue.recordUsage(jobID: job.id, attempt: job.attempt, peakMemoryBytes: result.peakMemoryBytes,
-                               peakDiskBytes: result.peakDiskBytes)
+        try? queue.recordUsage(
+            jobID: job.id, attempt: job.attempt, peakMemoryBytes: result.peakMemoryBytes,
+            peakDiskBytes: result.peakDiskBytes)
         guard result.outcome == .succeeded else {
             keepWorkspace = settings.keepFailedWorkspaces > 0
             var outcome = result.jobOutcome(deploymentID: nil)
             if case .failed(let code, let error, true) = outcome, let failures,
-               !failures.shouldRetry(source: key?.hex ?? job.source, signature: "exit \(code.map(String.init) ?? "-"): \(error)") {
+                !failures.shouldRetry(source: key?.hex ?? job.source, signature: "exit \(code.map(String.init) ?? "-"): \(error)")
+            {
                 // Same source, same failure as an earlier attempt: a retry would only repeat it.
-                outcome = .failed(exitCode: code, error: error + " (deterministic: same source, same failure; not retried)",
-                                  retryable: false)
+                outcome = .failed(
+                    exitCode: code, error: error + " (deterministic: same source, same failure; not retried)",
+                    retryable: false)
             }
             return try queue.finish(jobID: job.id, owner: owner, outcome: outcome, report: report, now: clock.now())
         }
         let deploymentID: String
         do {
-            let published = try store.publish(PublishRequest(
-                app: job.app, directory: workDir + "/" + settings.outputDirectory, version: nil,
-                message: "job \(job.id)", metadata: publishIdentity(job).merging(["build_type": job.buildType]) { a, _ in a }, activate: job.activate))
+            let published = try store.publish(
+                PublishRequest(
+                    app: job.app, directory: workDir + "/" + settings.outputDirectory, version: nil,
+                    message: "job \(job.id)", metadata: publishIdentity(job).merging(["build_type": job.buildType]) { a, _ in a },
+                    activate: job.activate))
             deploymentID = published.deployment.id
         } catch {
-            return try queue.finish(jobID: job.id, owner: owner,
-                                    outcome: .failed(exitCode: 0, error: "publish failed: \(error)", retryable: false),
-                                    report: report, now: clock.now())
+            return try queue.finish(
+                jobID: job.id, owner: owner,
+                outcome: .failed(exitCode: 0, error: "publish failed: \(error)", retryable: false),
+                report: report, now: clock.now())
         }
         if let key { try cache.insert(key, app: job.app, deploymentID: deploymentID, now: clock.now()) }
         return try queue.finish(jobID: job.id, owner: owner, outcome: .succeeded(deploymentID: deploymentID), report: report, now: clock.now())
@@ -248,8 +267,10 @@ public struct BuildJobExecutor: Sendable {
     /// The job's cache key, or nil when its source is not a directory (archives and git commits are not cached). The app
     /// is part of the build configuration: a deployment belongs to one app. So are the app's build variables and a digest
     /// of its secrets (a changed value builds again); an app without them keeps the key it had before they existed.
-    func cacheKey(_ job: Job, command: String,
-                  appEnvironment: (variables: [String: String], secrets: [String: String]) = ([:], [:])) -> BuildCacheKey? {
+    func cacheKey(
+        _ job: Job, command: String,
+        appEnvironment: (variables: [String: String], secrets: [String: String]) = ([:], [:])
+    ) -> BuildCacheKey? {
         // A git source is not on disk before the attempt fetches it: no key (it always builds).
         guard GitSource(encoded: job.source) == nil else { return nil }
         var config = ["app": job.app, "command": command, "build_type": job.buildType, "output": settings.outputDirectory]
@@ -258,11 +279,13 @@ public struct BuildJobExecutor: Sendable {
         }
         if !appEnvironment.variables.isEmpty { config["app_env"] = canonical(appEnvironment.variables) }
         if !appEnvironment.secrets.isEmpty {
-            config["app_secrets_sha256"] = SHA256.hash(data: Array(canonical(appEnvironment.secrets).utf8)).map { String(format: "%02x", $0) }.joined()
+            config["app_secrets_sha256"] = SHA256.hash(data: Array(canonical(appEnvironment.secrets).utf8)).map { String(format: "%02x", $0) }
+                .joined()
         }
-        return try? BuildCacheKey(sourceDirectory: job.source,
-                           buildConfig: config,
-                           target: job.target, toolchainVersion: settings.toolchainVersion)
+        return try? BuildCacheKey(
+            sourceDirectory: job.source,
+            buildConfig: config,
+            target: job.target, toolchainVersion: settings.toolchainVersion)
     }
 
     private func runWithHeartbeats(_ spec: BuildSpec, jobID: Int64, clock: any SchedulerClock) async -> BuildResult {
@@ -272,9 +295,12 @@ public struct BuildJobExecutor: Sendable {
         return await withCheckedContinuation { continuation in
             let accepted = loop.execute { [loop] in
                 let processes = self.processes
-                let runner = BuildRunner.start(on: loop, spec: spec, clock: clock, onEvent: { event in
-                    if case .started(let pid) = event { processes.insert(jobID: jobID, processGroup: pid) }
-                }) { result in
+                let runner = BuildRunner.start(
+                    on: loop, spec: spec, clock: clock,
+                    onEvent: { event in
+                        if case .started(let pid) = event { processes.insert(jobID: jobID, processGroup: pid) }
+                    }
+                ) { result in
                     processes.remove(jobID: jobID)
                     continuation.resume(returning: result)
                 }

@@ -1,7 +1,8 @@
 import Foundation
 import UVLoop
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One build to run: a shell command in a working directory, with its log, environment, limits and
@@ -47,12 +48,14 @@ public struct BuildSpec: Sendable {
     /// Notes written at the top of the log before the build starts (e.g. how its git source was fetched).
     var preamble: [String]
 
-    init(jobID: Int64, command: String, workingDirectory: String, baseEnvironment: BuildEnvironment = BuildEnvironment(),
-                environment: [String: String] = [:], secrets: [String: String] = [:], wharfVariables: [String: String] = [:],
-                logPath: String, limits: BuildLimits = .unlimited(), timeout: Double? = nil, warningAfter: Double?? = nil,
-                killGrace: Double = 10, logCapBytes: Int = 64 << 20, isolation: BuildIsolation = .none,
-                identity: BuildIdentity? = nil, extraWritable: [String] = [], cgroups: CgroupRoots? = nil,
-                watchInterval: Double = 2, preamble: [String] = []) {
+    init(
+        jobID: Int64, command: String, workingDirectory: String, baseEnvironment: BuildEnvironment = BuildEnvironment(),
+        environment: [String: String] = [:], secrets: [String: String] = [:], wharfVariables: [String: String] = [:],
+        logPath: String, limits: BuildLimits = .unlimited(), timeout: Double? = nil, warningAfter: Double?? = nil,
+        killGrace: Double = 10, logCapBytes: Int = 64 << 20, isolation: BuildIsolation = .none,
+        identity: BuildIdentity? = nil, extraWritable: [String] = [], cgroups: CgroupRoots? = nil,
+        watchInterval: Double = 2, preamble: [String] = []
+    ) {
         self.jobID = jobID
         self.command = command
         self.workingDirectory = workingDirectory
@@ -166,17 +169,21 @@ final class BuildRunner: @unchecked Sendable {
 
     /// Starts the build; `onFinish` runs exactly once, on the loop, after the process group ended.
     @discardableResult
-    public static func start(on loop: EventLoop, spec: BuildSpec, clock: any SchedulerClock = SystemClock(),
-                             onEvent: @escaping (BuildEvent) -> Void = { _ in },
-                             onFinish: @escaping (BuildResult) -> Void) -> BuildRunner {
+    public static func start(
+        on loop: EventLoop, spec: BuildSpec, clock: any SchedulerClock = SystemClock(),
+        onEvent: @escaping (BuildEvent) -> Void = { _ in },
+        onFinish: @escaping (BuildResult) -> Void
+    ) -> BuildRunner {
         let runner = BuildRunner(loop: loop, spec: spec, onEvent: onEvent, onFinish: onFinish)
         runner.begin(clock: clock)
         return runner
     }
 
     /// Starts the build from any thread and waits for its result.
-    public static func run(on loop: EventLoop, spec: BuildSpec, clock: any SchedulerClock = SystemClock(),
-                           onEvent: @escaping @Sendable (BuildEvent) -> Void = { _ in }) async -> BuildResult {
+    public static func run(
+        on loop: EventLoop, spec: BuildSpec, clock: any SchedulerClock = SystemClock(),
+        onEvent: @escaping @Sendable (BuildEvent) -> Void = { _ in }
+    ) async -> BuildResult {
         await withCheckedContinuation { continuation in
             let accepted = loop.execute {
                 start(on: loop, spec: spec, clock: clock, onEvent: onEvent) { continuation.resume(returning: $0) }
@@ -202,8 +209,9 @@ final class BuildRunner: @unchecked Sendable {
             return finishSoon(.spawnFailed("cannot create log \(spec.logPath): \(error)"))
         }
         for line in spec.preamble { log?.note(line) }
-        var launch = BuildLaunch(command: spec.command, limits: spec.limits, isolation: spec.isolation, identity: spec.identity,
-                                 writable: [spec.workingDirectory] + spec.extraWritable)
+        var launch = BuildLaunch(
+            command: spec.command, limits: spec.limits, isolation: spec.isolation, identity: spec.identity,
+            writable: [spec.workingDirectory] + spec.extraWritable)
         if let roots = spec.cgroups {
             do {
                 let group = try BuildCgroup(name: "\(spec.jobID)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))", limits: spec.limits, roots: roots)
@@ -217,11 +225,14 @@ final class BuildRunner: @unchecked Sendable {
         }
         let options = launch.processOptions(environment: spec.resolvedEnvironment, workingDirectory: spec.workingDirectory)
         do {
-            child = try ChildProcess.spawn(on: loop, options, onOutput: { [weak self] stream, bytes in
-                self?.received(bytes, from: stream == .standardOutput ? .out : .err)
-            }, onExit: { [weak self] exit in
-                self?.exited(exit)
-            })
+            child = try ChildProcess.spawn(
+                on: loop, options,
+                onOutput: { [weak self] stream, bytes in
+                    self?.received(bytes, from: stream == .standardOutput ? .out : .err)
+                },
+                onExit: { [weak self] exit in
+                    self?.exited(exit)
+                })
         } catch {
             log?.note("could not start the build: \(error)")
             cgroup?.remove()
@@ -230,8 +241,9 @@ final class BuildRunner: @unchecked Sendable {
         }
         let pid = child?.pid ?? 0
         log?.note("started job \(spec.jobID) as process group \(pid) in \(spec.workingDirectory)")
-        log?.note("isolation: \(spec.isolation.mode.rawValue)\(spec.identity.map { " as \($0.name) (uid \($0.uid))" } ?? " as Wharf's user"); "
-                  + "limits: \(spec.limits.summary); enforced by \(cgroup == nil ? "rlimits" : "cgroups and rlimits")")
+        log?.note(
+            "isolation: \(spec.isolation.mode.rawValue)\(spec.identity.map { " as \($0.name) (uid \($0.uid))" } ?? " as Wharf's user"); "
+                + "limits: \(spec.limits.summary); enforced by \(cgroup == nil ? "rlimits" : "cgroups and rlimits")")
         if spec.limits.diskBytes != nil || cgroup?.limitsProcesses == true {
             let interval = max(0.05, spec.watchInterval)
             let watch = LoopTimer(loop: loop)
@@ -241,15 +253,17 @@ final class BuildRunner: @unchecked Sendable {
             timers.append(watch)
         }
         onEvent(.started(pid: pid))
-        timers.append(LoopTimer.once(on: loop, after: .seconds(max(0, spec.timeout))) { [weak self] in
-            self?.stop(.timedOut, reason: "timeout of \(self?.spec.timeout ?? 0) s reached")
-        })
-        if let warning = spec.warningAfter, warning < spec.timeout {
-            timers.append(LoopTimer.once(on: loop, after: .seconds(max(0, warning))) { [weak self] in
-                guard let self, self.child != nil else { return }
-                self.log?.note("warning: running for \(warning) s; timeout at \(self.spec.timeout) s")
-                self.onEvent(.timeoutWarning(elapsed: warning))
+        timers.append(
+            LoopTimer.once(on: loop, after: .seconds(max(0, spec.timeout))) { [weak self] in
+                self?.stop(.timedOut, reason: "timeout of \(self?.spec.timeout ?? 0) s reached")
             })
+        if let warning = spec.warningAfter, warning < spec.timeout {
+            timers.append(
+                LoopTimer.once(on: loop, after: .seconds(max(0, warning))) { [weak self] in
+                    guard let self, self.child != nil else { return }
+                    self.log?.note("warning: running for \(warning) s; timeout at \(self.spec.timeout) s")
+                    self.onEvent(.timeoutWarning(elapsed: warning))
+                })
         }
     }
 
@@ -289,11 +303,12 @@ final class BuildRunner: @unchecked Sendable {
         log?.note("stopping: \(reason); SIGTERM to the process group, SIGKILL after \(spec.killGrace) s")
         onEvent(.stopping(reason: reason))
         try? child.kill(SIGTERM)
-        timers.append(LoopTimer.once(on: loop, after: .seconds(max(0, spec.killGrace))) { [weak self] in
-            guard let self, let child = self.child else { return }
-            self.log?.note("grace period over: SIGKILL to the process group")
-            try? child.kill(SIGKILL)
-        })
+        timers.append(
+            LoopTimer.once(on: loop, after: .seconds(max(0, spec.killGrace))) { [weak self] in
+                guard let self, let child = self.child else { return }
+                self.log?.note("grace period over: SIGKILL to the process group")
+                try? child.kill(SIGKILL)
+            })
     }
 
     /// Stops the build when it ran into its process limit (forks refused) or its workspace outgrew
@@ -301,8 +316,9 @@ final class BuildRunner: @unchecked Sendable {
     private func watchLimits() {
         guard child != nil, stopReason == nil else { return }
         if let cgroup, cgroup.processLimitHits > 0 {
-            return stop(.limitExceeded(.processes, "process limit of \(spec.limits.processes ?? 0) reached"),
-                        reason: "the build reached its process limit (\(spec.limits.processes ?? 0))")
+            return stop(
+                .limitExceeded(.processes, "process limit of \(spec.limits.processes ?? 0) reached"),
+                reason: "the build reached its process limit (\(spec.limits.processes ?? 0))")
         }
         guard let cap = spec.limits.diskBytes, !diskCheckRunning else { return }
         diskCheckRunning = true
@@ -313,8 +329,9 @@ final class BuildRunner: @unchecked Sendable {
             guard case .success(let bytes) = result else { return }
             self.peakDiskBytes = max(self.peakDiskBytes ?? 0, bytes)
             if bytes > cap, self.child != nil {
-                self.stop(.limitExceeded(.disk, "disk limit of \(cap) bytes exceeded by the workspace"),
-                          reason: "the workspace holds more than its disk limit (\(cap) bytes)")
+                self.stop(
+                    .limitExceeded(.disk, "disk limit of \(cap) bytes exceeded by the workspace"),
+                    reason: "the workspace holds more than its disk limit (\(cap) bytes)")
             }
         }
     }
@@ -359,8 +376,10 @@ final class BuildRunner: @unchecked Sendable {
         onEnd = nil
         guard let onFinish else { return }
         self.onFinish = nil
-        onFinish(BuildResult(outcome: outcome, stageDurations: stages.durations, seconds: elapsed, logBytes: log?.bytesWritten ?? 0,
-                             peakMemoryBytes: peakMemory, peakDiskBytes: peakDiskBytes))
+        onFinish(
+            BuildResult(
+                outcome: outcome, stageDurations: stages.durations, seconds: elapsed, logBytes: log?.bytesWritten ?? 0,
+                peakMemoryBytes: peakMemory, peakDiskBytes: peakDiskBytes))
         log = nil
     }
 }

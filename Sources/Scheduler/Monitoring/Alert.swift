@@ -41,8 +41,10 @@ struct AlertCondition: Sendable, Equatable {
     /// Structured facts (job, app, figures, suggestions) for the webhook and the API.
     public var details: [String: AlertValue]
 
-    init(key: String, kind: AlertKind, severity: AlertSeverity = .warning, summary: String,
-                details: [String: AlertValue] = [:]) {
+    init(
+        key: String, kind: AlertKind, severity: AlertSeverity = .warning, summary: String,
+        details: [String: AlertValue] = [:]
+    ) {
         self.key = key
         self.kind = kind
         self.severity = severity
@@ -72,11 +74,17 @@ public enum AlertValue: Sendable, Equatable, Codable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if let n = try? container.decode(Double.self) { self = .number(n) }
-        else if let s = try? container.decode(String.self) { self = .string(s) }
-        else if let a = try? container.decode([String].self) { self = .strings(a) }
-        else if let o = try? container.decode([String: AlertValue].self) { self = .object(o) }
-        else { self = .objects(try container.decode([[String: AlertValue]].self)) }
+        if let n = try? container.decode(Double.self) {
+            self = .number(n)
+        } else if let s = try? container.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? container.decode([String].self) {
+            self = .strings(a)
+        } else if let o = try? container.decode([String: AlertValue].self) {
+            self = .object(o)
+        } else {
+            self = .objects(try container.decode([[String: AlertValue]].self))
+        }
     }
 
     /// The string, if this is one.

@@ -26,7 +26,9 @@ public final class AlertStore: Sendable {
         case repeated(Alert)
 
         var alert: Alert {
-            switch self { case .fired(let a), .repeated(let a): a }
+            switch self {
+            case .fired(let a), .repeated(let a): a
+            }
         }
     }
 
@@ -39,19 +41,26 @@ public final class AlertStore: Sendable {
         var condition = condition
         condition.summary = condition.summary.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}")
         let outcome = try database.writer.write { db -> RaiseOutcome in
-            if let existing = try Alert.fetchOne(db, sql: "SELECT * FROM alert WHERE key = ? AND state = 'firing'",
-                                                 arguments: [condition.key]) {
-                try db.execute(sql: """
-                    UPDATE alert SET last_seen = max(last_seen, ?), count = count + 1, summary = ?, details = ?, severity = ?
-                    WHERE id = ?
-                    """, arguments: [time, condition.summary, details, condition.severity.rawValue, existing.id])
+            if let existing = try Alert.fetchOne(
+                db, sql: "SELECT * FROM alert WHERE key = ? AND state = 'firing'",
+                arguments: [condition.key])
+            {
+                try db.execute(
+                    sql: """
+                        UPDATE alert SET last_seen = max(last_seen, ?), count = count + 1, summary = ?, details = ?, severity = ?
+                        WHERE id = ?
+                        """, arguments: [time, condition.summary, details, condition.severity.rawValue, existing.id])
                 return .repeated(try Self.fetch(db, id: existing.id))
             }
-            try db.execute(sql: """
-                INSERT INTO alert (key, kind, severity, state, summary, details, first_seen, last_seen, count)
-                VALUES (?, ?, ?, 'firing', ?, ?, ?, ?, 1)
-                """, arguments: [condition.key, condition.kind.rawValue, condition.severity.rawValue, condition.summary,
-                                 details, time, time])
+            try db.execute(
+                sql: """
+                    INSERT INTO alert (key, kind, severity, state, summary, details, first_seen, last_seen, count)
+                    VALUES (?, ?, ?, 'firing', ?, ?, ?, ?, 1)
+                    """,
+                arguments: [
+                    condition.key, condition.kind.rawValue, condition.severity.rawValue, condition.summary,
+                    details, time, time,
+                ])
             let alert = try Self.fetch(db, id: db.lastInsertedRowID)
             try enqueueDelivery(db, alert: alert, event: .firing, now: time)
             return .fired(alert)
@@ -65,10 +74,14 @@ public final class AlertStore: Sendable {
     func resolve(key: String, now: Date) throws -> Alert? {
         let time = now.timeIntervalSince1970
         let resolved = try database.writer.write { db -> Alert? in
-            guard let firing = try Alert.fetchOne(db, sql: "SELECT * FROM alert WHERE key = ? AND state = 'firing'",
-                                                  arguments: [key]) else { return nil }
-            try db.execute(sql: "UPDATE alert SET state = 'resolved', resolved_at = ? WHERE id = ?",
-                           arguments: [max(time, firing.lastSeen.timeIntervalSince1970), firing.id])
+            guard
+                let firing = try Alert.fetchOne(
+                    db, sql: "SELECT * FROM alert WHERE key = ? AND state = 'firing'",
+                    arguments: [key])
+            else { return nil }
+            try db.execute(
+                sql: "UPDATE alert SET state = 'resolved', resolved_at = ? WHERE id = ?",
+                arguments: [max(time, firing.lastSeen.timeIntervalSince1970), firing.id])
             let alert = try Self.fetch(db, id: firing.id)
             try enqueueDelivery(db, alert: alert, event: .resolved, now: time)
             return alert
@@ -81,8 +94,9 @@ public final class AlertStore: Sendable {
     func firing(kind: AlertKind? = nil) throws -> [Alert] {
         try database.writer.read { db in
             if let kind {
-                return try Alert.fetchAll(db, sql: "SELECT * FROM alert WHERE state = 'firing' AND kind = ? ORDER BY id",
-                                          arguments: [kind.rawValue])
+                return try Alert.fetchAll(
+                    db, sql: "SELECT * FROM alert WHERE state = 'firing' AND kind = ? ORDER BY id",
+                    arguments: [kind.rawValue])
             }
             return try Alert.fetchAll(db, sql: "SELECT * FROM alert WHERE state = 'firing' ORDER BY id")
         }
@@ -92,8 +106,9 @@ public final class AlertStore: Sendable {
     public func list(includeResolved: Bool = false, limit: Int = 100) throws -> [Alert] {
         try database.writer.read { db in
             let filter = includeResolved ? "" : "WHERE state = 'firing'"
-            return try Alert.fetchAll(db, sql: "SELECT * FROM alert \(filter) ORDER BY last_seen DESC, id DESC LIMIT ?",
-                                      arguments: [max(0, min(limit, 10_000))])
+            return try Alert.fetchAll(
+                db, sql: "SELECT * FROM alert \(filter) ORDER BY last_seen DESC, id DESC LIMIT ?",
+                arguments: [max(0, min(limit, 10_000))])
         }
     }
 
@@ -117,9 +132,10 @@ public final class AlertStore: Sendable {
     private func enqueueDelivery(_ db: Database, alert: Alert, event: AlertState, now: Double) throws {
         guard recordsDeliveries else { return }
         let payload = try AlertJSON.string(AlertEvent(event: event, alert: alert))
-        try db.execute(sql: """
-            INSERT INTO alert_delivery (alert_id, event, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, 0)
-            """, arguments: [alert.id, event.rawValue, payload, now])
+        try db.execute(
+            sql: """
+                INSERT INTO alert_delivery (alert_id, event, payload, created_at, next_attempt_at) VALUES (?, ?, ?, ?, 0)
+                """, arguments: [alert.id, event.rawValue, payload, now])
     }
 }
 

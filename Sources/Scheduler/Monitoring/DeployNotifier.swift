@@ -21,8 +21,10 @@ public struct DeployNotification: Sendable, Codable, Equatable {
     public var error: String?
     public var stage: String?
 
-    public init(event: String, text: String, app: String, deployment: String?, state: String, source: String, job: Int64? = nil,
-                commit: String? = nil, ref: String? = nil, urls: [String] = [], error: String? = nil, stage: String? = nil) {
+    public init(
+        event: String, text: String, app: String, deployment: String?, state: String, source: String, job: Int64? = nil,
+        commit: String? = nil, ref: String? = nil, urls: [String] = [], error: String? = nil, stage: String? = nil
+    ) {
         self.event = event
         self.text = text
         self.app = app
@@ -57,8 +59,10 @@ public final class DeployNotifier: Sendable {
     private let stopped = Mutex(false)
     private let lowWater = Mutex<Int64>(0)
 
-    public init(database: SchedulerDatabase, timeout: Double = 10, initialBackoff: Double = 2, maxBackoff: Double = 600,
-                log: @escaping @Sendable (String) -> Void = { _ in }) {
+    public init(
+        database: SchedulerDatabase, timeout: Double = 10, initialBackoff: Double = 2, maxBackoff: Double = 600,
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
         self.database = database
         self.timeout = timeout
         self.initialBackoff = initialBackoff
@@ -68,26 +72,27 @@ public final class DeployNotifier: Sendable {
 
     static func register(in migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v4: deploy notifications") { db in
-            try db.execute(sql: """
-                CREATE TABLE deploy_notification (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    key TEXT NOT NULL,
-                    url TEXT NOT NULL,
-                    app TEXT NOT NULL,
-                    event TEXT NOT NULL,
-                    payload TEXT NOT NULL,
-                    created_at REAL NOT NULL,
-                    attempts INTEGER NOT NULL DEFAULT 0,
-                    next_attempt_at REAL NOT NULL,
-                    delivered_at REAL,
-                    last_error TEXT,
-                    UNIQUE (key, url)
-                );
-                CREATE INDEX deploy_notification_due ON deploy_notification (delivered_at, next_attempt_at);
-                CREATE TABLE deploy_notification_job (job_id INTEGER PRIMARY KEY, noted_at REAL NOT NULL);
-                -- Builds that ended before notifications existed are not announced now.
-                INSERT INTO deploy_notification_job (job_id, noted_at) SELECT id, 0 FROM job WHERE state IN ('succeeded', 'failed', 'timed_out', 'cancelled');
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE deploy_notification (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        key TEXT NOT NULL,
+                        url TEXT NOT NULL,
+                        app TEXT NOT NULL,
+                        event TEXT NOT NULL,
+                        payload TEXT NOT NULL,
+                        created_at REAL NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        next_attempt_at REAL NOT NULL,
+                        delivered_at REAL,
+                        last_error TEXT,
+                        UNIQUE (key, url)
+                    );
+                    CREATE INDEX deploy_notification_due ON deploy_notification (delivered_at, next_attempt_at);
+                    CREATE TABLE deploy_notification_job (job_id INTEGER PRIMARY KEY, noted_at REAL NOT NULL);
+                    -- Builds that ended before notifications existed are not announced now.
+                    INSERT INTO deploy_notification_job (job_id, noted_at) SELECT id, 0 FROM job WHERE state IN ('succeeded', 'failed', 'timed_out', 'cancelled');
+                    """)
         }
     }
 
@@ -102,8 +107,9 @@ public final class DeployNotifier: Sendable {
     @discardableResult
     public func enqueue(job: Int64, _ notification: DeployNotification?, targets: [String], now: Date = Date()) throws -> Int {
         try database.writer.write { db in
-            try db.execute(sql: "INSERT OR IGNORE INTO deploy_notification_job (job_id, noted_at) VALUES (?, ?)",
-                           arguments: [job, now.timeIntervalSince1970])
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO deploy_notification_job (job_id, noted_at) VALUES (?, ?)",
+                arguments: [job, now.timeIntervalSince1970])
             guard db.changesCount > 0, let notification else { return 0 }
             return try Self.insert(db, notification, key: "job:\(job)", targets: targets, now: now)
         }
@@ -116,10 +122,12 @@ public final class DeployNotifier: Sendable {
     public func finishedJobsToNote(limit: Int = 100) throws -> [Int64] {
         let floor = lowWater.withLock { $0 }
         return try database.writer.read { db in
-            let found = try Int64.fetchAll(db, sql: """
-                SELECT id FROM job WHERE state IN ('succeeded', 'failed', 'timed_out') AND kind != 'cache_warm' AND id > ?
-                AND id NOT IN (SELECT job_id FROM deploy_notification_job) ORDER BY id LIMIT ?
-                """, arguments: [floor, limit])
+            let found = try Int64.fetchAll(
+                db,
+                sql: """
+                    SELECT id FROM job WHERE state IN ('succeeded', 'failed', 'timed_out') AND kind != 'cache_warm' AND id > ?
+                    AND id NOT IN (SELECT job_id FROM deploy_notification_job) ORDER BY id LIMIT ?
+                    """, arguments: [floor, limit])
             if found.isEmpty {
                 // Everything final above the floor is noted: the floor may rise to just below the
                 // oldest job still going (or the newest job when none is).
@@ -138,10 +146,11 @@ public final class DeployNotifier: Sendable {
         let payload = String(decoding: try encoder.encode(notification), as: UTF8.self)
         var added = 0
         for url in Set(targets).sorted() {
-            try db.execute(sql: """
-                INSERT OR IGNORE INTO deploy_notification (key, url, app, event, payload, created_at, next_attempt_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [key, url, notification.app, notification.event, payload, now.timeIntervalSince1970, now.timeIntervalSince1970])
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO deploy_notification (key, url, app, event, payload, created_at, next_attempt_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [key, url, notification.app, notification.event, payload, now.timeIntervalSince1970, now.timeIntervalSince1970])
             added += db.changesCount
         }
         return added
@@ -196,41 +205,57 @@ public final class DeployNotifier: Sendable {
     @discardableResult
     func deliverOne() throws -> Bool {
         let now = Date().timeIntervalSince1970
-        guard let row = try database.writer.write({ db -> Row? in
-            guard let row = try Row.fetchOne(db, sql: """
-                SELECT id, url, event, payload, attempts FROM deploy_notification
-                WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1
-                """, arguments: [now]) else { return nil }
-            // Leased for this attempt: another process skips it until the deadline has passed.
-            try db.execute(sql: "UPDATE deploy_notification SET next_attempt_at = ? WHERE id = ?", arguments: [now + timeout + 1, row["id"] as Int64])
-            return row
-        }) else { return false }
-        let id: Int64 = row["id"], url: String = row["url"], event: String = row["event"], attempts: Int = row["attempts"]
+        guard
+            let row = try database.writer.write({ db -> Row? in
+                guard
+                    let row = try Row.fetchOne(
+                        db,
+                        sql: """
+                            SELECT id, url, event, payload, attempts FROM deploy_notification
+                            WHERE delivered_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 1
+                            """, arguments: [now])
+                else { return nil }
+                // Leased for this attempt: another process skips it until the deadline has passed.
+                try db.execute(
+                    sql: "UPDATE deploy_notification SET next_attempt_at = ? WHERE id = ?", arguments: [now + timeout + 1, row["id"] as Int64])
+                return row
+            })
+        else { return false }
+        let id: Int64 = row["id"]
+        let url: String = row["url"]
+        let event: String = row["event"]
+        let attempts: Int = row["attempts"]
         let payload: String = row["payload"]
         let body = Array("{\"deliveryId\":\(id),".utf8) + payload.utf8.dropFirst()
-        let result: WebhookClient.Result = if let address = URL(string: url), ["http", "https"].contains(address.scheme?.lowercased() ?? "") {
-            WebhookClient.post(address, body: body, headers: [("X-Wharf-Delivery", "\(id)"), ("X-Wharf-Event", event)], timeout: timeout)
-        } else {
-            .failed("unusable URL")
-        }
+        let result: WebhookClient.Result =
+            if let address = URL(string: url), ["http", "https"].contains(address.scheme?.lowercased() ?? "") {
+                WebhookClient.post(address, body: body, headers: [("X-Wharf-Delivery", "\(id)"), ("X-Wharf-Event", event)], timeout: timeout)
+            } else {
+                .failed("unusable URL")
+            }
         let finished = Date().timeIntervalSince1970
         if case .answered(let status) = result, (200...299).contains(status) {
             try database.writer.write { db in
-                try db.execute(sql: "UPDATE deploy_notification SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?",
-                               arguments: [finished, id])
+                try db.execute(
+                    sql: "UPDATE deploy_notification SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?",
+                    arguments: [finished, id])
             }
             return true
         }
-        let reason: String = switch result {
-        case .answered(let status): "HTTP \(status)"
-        case .failed(let why): why
-        }
+        let reason: String =
+            switch result {
+            case .answered(let status): "HTTP \(status)"
+            case .failed(let why): why
+            }
         let delay = min(maxBackoff, initialBackoff * pow(2, Double(min(attempts, 60))))
         try database.writer.write { db in
-            try db.execute(sql: "UPDATE deploy_notification SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
-                           arguments: [finished + delay, String(reason.prefix(500)), id])
+            try db.execute(
+                sql: "UPDATE deploy_notification SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                arguments: [finished + delay, String(reason.prefix(500)), id])
         }
-        log("notify: delivery \(id) (\(event)) to \(Self.redacted(url)) failed (attempt \(attempts + 1)): \(reason); next try in \(Int(delay.rounded())) s")
+        log(
+            "notify: delivery \(id) (\(event)) to \(Self.redacted(url)) failed (attempt \(attempts + 1)): \(reason); next try in \(Int(delay.rounded())) s"
+        )
         return true
     }
 

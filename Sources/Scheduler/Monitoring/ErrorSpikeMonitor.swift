@@ -102,13 +102,16 @@ public final class ErrorSpikeMonitor: @unchecked Sendable {
                     let share = Double(errors) / Double(recent.responses)
                     let baseline = before.responses >= configuration.minResponses ? Double(earlier) / Double(before.responses) : 0
                     guard share >= threshold, share >= configuration.multiple * baseline else { continue }
-                    conditions.append(AlertCondition(
-                        key: "error_spike:\(app):\(kind)", kind: .error_spike, severity: kind == "5xx" ? .critical : .warning,
-                        summary: "\(app): \(Int((share * 100).rounded()))% of \(recent.responses) responses were \(kind) in the last "
-                            + "\(Int(configuration.window)) s (baseline \(Int((baseline * 100).rounded()))%)",
-                        details: ["app": .string(app), "status": .string(kind), "share": .number(share), "baselineShare": .number(baseline),
-                                  "responses": .number(Double(recent.responses)), "errors": .number(Double(errors)),
-                                  "windowSeconds": .number(configuration.window)]))
+                    conditions.append(
+                        AlertCondition(
+                            key: "error_spike:\(app):\(kind)", kind: .error_spike, severity: kind == "5xx" ? .critical : .warning,
+                            summary: "\(app): \(Int((share * 100).rounded()))% of \(recent.responses) responses were \(kind) in the last "
+                                + "\(Int(configuration.window)) s (baseline \(Int((baseline * 100).rounded()))%)",
+                            details: [
+                                "app": .string(app), "status": .string(kind), "share": .number(share), "baselineShare": .number(baseline),
+                                "responses": .number(Double(recent.responses)), "errors": .number(Double(errors)),
+                                "windowSeconds": .number(configuration.window),
+                            ]))
                 }
             }
             return conditions

@@ -18,8 +18,10 @@ public final class PerformanceMonitor: Sendable {
     private let collectedUpTo = Mutex<Double?>(nil)
 
     /// - Parameter log: receives one line per alert fired or resolved.
-    public init(queue: JobQueue, alerts: AlertStore, configuration: MonitorConfiguration = .init(),
-                log: @escaping @Sendable (String) -> Void = { _ in }) throws(SchedulerError) {
+    public init(
+        queue: JobQueue, alerts: AlertStore, configuration: MonitorConfiguration = .init(),
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws(SchedulerError) {
         try configuration.validate()
         self.queue = queue
         self.alerts = alerts
@@ -59,12 +61,14 @@ public final class PerformanceMonitor: Sendable {
     func collectFinishedAttempts(now: Date) throws -> Report {
         let since = collectedUpTo.withLock { $0 } ?? now.timeIntervalSince1970 - configuration.windowSeconds
         let found = try queue.database.writer.read { db -> [(JobAttempt, Job?)] in
-            let attempts = try JobAttempt.fetchAll(db, sql: """
-                SELECT a.* FROM job_attempt a
-                WHERE a.ended_at IS NOT NULL AND a.ended_at > ? AND a.outcome IS NOT NULL
-                  AND NOT EXISTS (SELECT 1 FROM build_record r WHERE r.job_id = a.job_id AND r.attempt = a.attempt)
-                ORDER BY a.ended_at, a.job_id LIMIT 1000
-                """, arguments: [since - Self.collectionSlack])
+            let attempts = try JobAttempt.fetchAll(
+                db,
+                sql: """
+                    SELECT a.* FROM job_attempt a
+                    WHERE a.ended_at IS NOT NULL AND a.ended_at > ? AND a.outcome IS NOT NULL
+                      AND NOT EXISTS (SELECT 1 FROM build_record r WHERE r.job_id = a.job_id AND r.attempt = a.attempt)
+                    ORDER BY a.ended_at, a.job_id LIMIT 1000
+                    """, arguments: [since - Self.collectionSlack])
             return try attempts.map { a in (a, try Job.fetchOne(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [a.jobID])) }
         }
         var report = Report()
@@ -91,8 +95,10 @@ public final class PerformanceMonitor: Sendable {
         if let job = try? queue.get(record.jobID), job.state != .running {
             try resolve(TimeoutWarning.key(jobID: record.jobID), now: now, into: &report)
         }
-        if let slow = SlowBuildAnalysis.analyse(record, threshold: configuration.threshold(for: record.buildType),
-                                                dominantShare: configuration.dominantStageShare) {
+        if let slow = SlowBuildAnalysis.analyse(
+            record, threshold: configuration.threshold(for: record.buildType),
+            dominantShare: configuration.dominantStageShare)
+        {
             try raise(slow.condition, now: now, into: &report)
         } else if record.outcome == "succeeded", !record.cacheHit {
             try resolve(SlowBuildAnalysis.key(app: record.app, buildType: record.buildType), now: now, into: &report)
@@ -133,11 +139,13 @@ public final class PerformanceMonitor: Sendable {
     func window(now: Date) throws -> [BuildRecord] {
         let time = now.timeIntervalSince1970
         return try queue.database.writer.read { db in
-            try BuildRecord.fetchAll(db, sql: """
-                SELECT * FROM build_record
-                WHERE finished_at > ? AND finished_at <= ? AND cache_hit = 0 AND outcome <> 'cancelled'
-                ORDER BY finished_at DESC, job_id DESC LIMIT ?
-                """, arguments: [time - configuration.windowSeconds, time, configuration.windowBuilds])
+            try BuildRecord.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM build_record
+                    WHERE finished_at > ? AND finished_at <= ? AND cache_hit = 0 AND outcome <> 'cancelled'
+                    ORDER BY finished_at DESC, job_id DESC LIMIT ?
+                    """, arguments: [time - configuration.windowSeconds, time, configuration.windowBuilds])
         }
     }
 
@@ -162,11 +170,13 @@ public final class PerformanceMonitor: Sendable {
     func records(jobID: Int64? = nil, limit: Int = 100) throws -> [BuildRecord] {
         try queue.database.writer.read { db in
             if let jobID {
-                return try BuildRecord.fetchAll(db, sql: "SELECT * FROM build_record WHERE job_id = ? ORDER BY attempt DESC LIMIT ?",
-                                                arguments: [jobID, max(0, min(limit, 10_000))])
+                return try BuildRecord.fetchAll(
+                    db, sql: "SELECT * FROM build_record WHERE job_id = ? ORDER BY attempt DESC LIMIT ?",
+                    arguments: [jobID, max(0, min(limit, 10_000))])
             }
-            return try BuildRecord.fetchAll(db, sql: "SELECT * FROM build_record ORDER BY finished_at DESC LIMIT ?",
-                                            arguments: [max(0, min(limit, 10_000))])
+            return try BuildRecord.fetchAll(
+                db, sql: "SELECT * FROM build_record ORDER BY finished_at DESC LIMIT ?",
+                arguments: [max(0, min(limit, 10_000))])
         }
     }
 
@@ -217,10 +227,11 @@ public final class PerformanceMonitor: Sendable {
         let cutoff = now.timeIntervalSince1970 - max(configuration.retentionDays * 86_400, configuration.windowSeconds)
         try queue.database.writer.write { db in
             try db.execute(sql: "DELETE FROM build_record WHERE finished_at < ?", arguments: [cutoff])
-            try db.execute(sql: """
-                DELETE FROM alert WHERE state = 'resolved' AND resolved_at < ?
-                AND NOT EXISTS (SELECT 1 FROM alert_delivery d WHERE d.alert_id = alert.id AND d.delivered_at IS NULL)
-                """, arguments: [cutoff])
+            try db.execute(
+                sql: """
+                    DELETE FROM alert WHERE state = 'resolved' AND resolved_at < ?
+                    AND NOT EXISTS (SELECT 1 FROM alert_delivery d WHERE d.alert_id = alert.id AND d.delivered_at IS NULL)
+                    """, arguments: [cutoff])
             try db.execute(sql: "DELETE FROM alert_delivery WHERE delivered_at IS NOT NULL AND delivered_at < ?", arguments: [cutoff])
         }
     }

@@ -30,10 +30,12 @@ public struct MonitorConfiguration: Sendable, Equatable {
         "javascript_web": 120, "flutter_web": 300, "flutter_android": 600, "flutter_ios": 900,
     ]
 
-    public init(thresholds: [String: Double] = MonitorConfiguration.defaultThresholds, defaultThreshold: Double = 300,
-                dominantStageShare: Double = 0.4, failureRate: Double = 0.10, backlog: Int = 10,
-                averageDuration: Double = 300, windowSeconds: Double = 3600, windowBuilds: Int = 50,
-                minimumBuilds: Int = 5, timeoutWarning: Double? = 1200, retentionDays: Double = 30) {
+    public init(
+        thresholds: [String: Double] = MonitorConfiguration.defaultThresholds, defaultThreshold: Double = 300,
+        dominantStageShare: Double = 0.4, failureRate: Double = 0.10, backlog: Int = 10,
+        averageDuration: Double = 300, windowSeconds: Double = 3600, windowBuilds: Int = 50,
+        minimumBuilds: Int = 5, timeoutWarning: Double? = 1200, retentionDays: Double = 30
+    ) {
         self.thresholds = thresholds
         self.defaultThreshold = defaultThreshold
         self.dominantStageShare = dominantStageShare

@@ -17,8 +17,10 @@ struct BuildRecord: Sendable, Equatable {
     var startedAt: Date
     var finishedAt: Date
 
-    init(jobID: Int64, attempt: Int, app: String, buildType: String, outcome: String, cacheHit: Bool = false,
-                seconds: Double, stageDurations: [String: Double] = [:], startedAt: Date, finishedAt: Date) {
+    init(
+        jobID: Int64, attempt: Int, app: String, buildType: String, outcome: String, cacheHit: Bool = false,
+        seconds: Double, stageDurations: [String: Double] = [:], startedAt: Date, finishedAt: Date
+    ) {
         self.jobID = jobID
         self.attempt = attempt
         self.app = app
@@ -48,9 +50,10 @@ struct BuildRecord: Sendable, Equatable {
         }
         let started = attempt?.startedAt ?? job.startedAt ?? now
         let ended = attempt?.endedAt ?? job.finishedAt ?? now
-        return BuildRecord(jobID: job.id, attempt: job.attempt, app: job.app, buildType: job.buildType, outcome: outcome,
-                           cacheHit: job.cacheHit, seconds: max(0, ended.timeIntervalSince(started)),
-                           stageDurations: job.stageDurations, startedAt: started, finishedAt: ended)
+        return BuildRecord(
+            jobID: job.id, attempt: job.attempt, app: job.app, buildType: job.buildType, outcome: outcome,
+            cacheHit: job.cacheHit, seconds: max(0, ended.timeIntervalSince(started)),
+            stageDurations: job.stageDurations, startedAt: started, finishedAt: ended)
     }
 }
 
@@ -60,9 +63,10 @@ extension BuildRecord {
     static func of(attempt: JobAttempt, job: Job) -> BuildRecord? {
         guard let ended = attempt.endedAt, let outcome = attempt.outcome else { return nil }
         let latest = job.attempt == attempt.attempt && job.state != .running
-        return BuildRecord(jobID: job.id, attempt: attempt.attempt, app: job.app, buildType: job.buildType, outcome: outcome,
-                           cacheHit: latest && job.cacheHit, seconds: max(0, ended.timeIntervalSince(attempt.startedAt)),
-                           stageDurations: latest ? job.stageDurations : [:], startedAt: attempt.startedAt, finishedAt: ended)
+        return BuildRecord(
+            jobID: job.id, attempt: attempt.attempt, app: job.app, buildType: job.buildType, outcome: outcome,
+            cacheHit: latest && job.cacheHit, seconds: max(0, ended.timeIntervalSince(attempt.startedAt)),
+            stageDurations: latest ? job.stageDurations : [:], startedAt: attempt.startedAt, finishedAt: ended)
     }
 }
 
@@ -86,12 +90,16 @@ extension BuildRecord {
     /// Inserts the record; returns false when this attempt was already recorded (nothing changes).
     func insert(_ db: Database) throws -> Bool {
         let stages = String(decoding: try JSONEncoder().encode(stageDurations), as: UTF8.self)
-        try db.execute(sql: """
-            INSERT OR IGNORE INTO build_record
-                (job_id, attempt, app, build_type, outcome, cache_hit, seconds, stage_durations, started_at, finished_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [jobID, attempt, app, buildType, outcome, cacheHit, seconds, stages,
-                             startedAt.timeIntervalSince1970, finishedAt.timeIntervalSince1970])
+        try db.execute(
+            sql: """
+                INSERT OR IGNORE INTO build_record
+                    (job_id, attempt, app, build_type, outcome, cache_hit, seconds, stage_durations, started_at, finished_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                jobID, attempt, app, buildType, outcome, cacheHit, seconds, stages,
+                startedAt.timeIntervalSince1970, finishedAt.timeIntervalSince1970,
+            ])
         return db.changesCount > 0
     }
 }

@@ -43,25 +43,33 @@ struct RollingChecks {
     func failureRate(_ w: WindowSummary) -> Check {
         let key = AlertKind.failure_rate.rawValue
         guard w.builds >= configuration.minimumBuilds, w.failureRate > configuration.failureRate else { return Check(key: key) }
-        return Check(key: key, condition: AlertCondition(
-            key: key, kind: .failure_rate, severity: w.failureRate >= 0.5 ? .critical : .warning,
-            summary: "failure rate \(SlowBuildAnalysis.percent(w.failureRate)) (\(w.failures) of \(w.builds) builds in \(windowText)) "
-                + "is over \(SlowBuildAnalysis.percent(configuration.failureRate))",
-            details: ["failureRate": .number(SlowBuildAnalysis.rounded(w.failureRate)), "failures": .number(Double(w.failures)),
-                      "builds": .number(Double(w.builds)), "threshold": .number(configuration.failureRate),
-                      "windowSeconds": .number(configuration.windowSeconds)]))
+        return Check(
+            key: key,
+            condition: AlertCondition(
+                key: key, kind: .failure_rate, severity: w.failureRate >= 0.5 ? .critical : .warning,
+                summary: "failure rate \(SlowBuildAnalysis.percent(w.failureRate)) (\(w.failures) of \(w.builds) builds in \(windowText)) "
+                    + "is over \(SlowBuildAnalysis.percent(configuration.failureRate))",
+                details: [
+                    "failureRate": .number(SlowBuildAnalysis.rounded(w.failureRate)), "failures": .number(Double(w.failures)),
+                    "builds": .number(Double(w.builds)), "threshold": .number(configuration.failureRate),
+                    "windowSeconds": .number(configuration.windowSeconds),
+                ]))
     }
 
     func averageDuration(_ w: WindowSummary) -> Check {
         let key = AlertKind.average_duration.rawValue
         guard w.builds >= configuration.minimumBuilds, w.averageSeconds > configuration.averageDuration else { return Check(key: key) }
-        return Check(key: key, condition: AlertCondition(
-            key: key, kind: .average_duration,
-            summary: "average build duration \(SlowBuildAnalysis.seconds(w.averageSeconds)) over \(w.builds) builds in \(windowText) "
-                + "is over \(SlowBuildAnalysis.seconds(configuration.averageDuration))",
-            details: ["averageSeconds": .number(SlowBuildAnalysis.rounded(w.averageSeconds)), "builds": .number(Double(w.builds)),
-                      "thresholdSeconds": .number(configuration.averageDuration),
-                      "windowSeconds": .number(configuration.windowSeconds)]))
+        return Check(
+            key: key,
+            condition: AlertCondition(
+                key: key, kind: .average_duration,
+                summary: "average build duration \(SlowBuildAnalysis.seconds(w.averageSeconds)) over \(w.builds) builds in \(windowText) "
+                    + "is over \(SlowBuildAnalysis.seconds(configuration.averageDuration))",
+                details: [
+                    "averageSeconds": .number(SlowBuildAnalysis.rounded(w.averageSeconds)), "builds": .number(Double(w.builds)),
+                    "thresholdSeconds": .number(configuration.averageDuration),
+                    "windowSeconds": .number(configuration.windowSeconds),
+                ]))
     }
 
     func backlog(_ queued: [JobKind: Int]) -> Check {
@@ -70,10 +78,12 @@ struct RollingChecks {
         guard total > configuration.backlog else { return Check(key: key) }
         var byKind: [String: AlertValue] = [:]
         for (kind, n) in queued where n > 0 { byKind[kind.rawValue] = .number(Double(n)) }
-        return Check(key: key, condition: AlertCondition(
-            key: key, kind: .backlog,
-            summary: "backlog: \(total) builds queued (over \(configuration.backlog))",
-            details: ["queued": .number(Double(total)), "byKind": .object(byKind), "threshold": .number(Double(configuration.backlog))]))
+        return Check(
+            key: key,
+            condition: AlertCondition(
+                key: key, kind: .backlog,
+                summary: "backlog: \(total) builds queued (over \(configuration.backlog))",
+                details: ["queued": .number(Double(total)), "byKind": .object(byKind), "threshold": .number(Double(configuration.backlog))]))
     }
 
     static func duration(_ seconds: Double) -> String {

@@ -32,11 +32,14 @@ struct SlowBuildAnalysis: Sendable, Equatable {
         var suggestions: [String] = []
         for stage in stages where !suggestions.contains(stage.suggestion) { suggestions.append(stage.suggestion) }
         if suggestions.isEmpty {
-            suggestions = ["No stage took more than \(percent(dominantShare)) of the time: mark the build's steps with "
-                           + "`::stage NAME` lines to see where it goes, and compare with earlier builds of this app."]
+            suggestions = [
+                "No stage took more than \(percent(dominantShare)) of the time: mark the build's steps with "
+                    + "`::stage NAME` lines to see where it goes, and compare with earlier builds of this app."
+            ]
         }
-        return SlowBuildAnalysis(jobID: record.jobID, app: record.app, buildType: record.buildType, seconds: record.seconds,
-                                 threshold: threshold, dominantStages: stages, suggestions: suggestions)
+        return SlowBuildAnalysis(
+            jobID: record.jobID, app: record.app, buildType: record.buildType, seconds: record.seconds,
+            threshold: threshold, dominantStages: stages, suggestions: suggestions)
     }
 
     /// What a stage's name suggests doing, by the kind of work its name says it does.
@@ -60,17 +63,22 @@ struct SlowBuildAnalysis: Sendable, Equatable {
     /// type count up the same alert, and the next build within the threshold resolves it.
     var condition: AlertCondition {
         let dominant = dominantStages.map { "\($0.name) \(Self.percent($0.share))" }
-        let summary = "slow build: job \(jobID) (\(app), \(buildType)) took \(Self.seconds(seconds)), threshold \(Self.seconds(threshold))"
+        let summary =
+            "slow build: job \(jobID) (\(app), \(buildType)) took \(Self.seconds(seconds)), threshold \(Self.seconds(threshold))"
             + (dominant.isEmpty ? "" : "; " + dominant.joined(separator: ", "))
         let stageDetails: [[String: AlertValue]] = dominantStages.map {
-            ["name": .string($0.name), "seconds": .number(Self.rounded($0.seconds)), "share": .number(Self.rounded($0.share)),
-             "suggestion": .string($0.suggestion)]
+            [
+                "name": .string($0.name), "seconds": .number(Self.rounded($0.seconds)), "share": .number(Self.rounded($0.share)),
+                "suggestion": .string($0.suggestion),
+            ]
         }
         return AlertCondition(
             key: Self.key(app: app, buildType: buildType), kind: .slow_build, severity: .warning, summary: summary,
-            details: ["jobId": .number(Double(jobID)), "app": .string(app), "buildType": .string(buildType),
-                      "durationSeconds": .number(Self.rounded(seconds)), "thresholdSeconds": .number(threshold),
-                      "dominantStages": .objects(stageDetails), "suggestions": .strings(suggestions)])
+            details: [
+                "jobId": .number(Double(jobID)), "app": .string(app), "buildType": .string(buildType),
+                "durationSeconds": .number(Self.rounded(seconds)), "thresholdSeconds": .number(threshold),
+                "dominantStages": .objects(stageDetails), "suggestions": .strings(suggestions),
+            ])
     }
 
     /// The dedupe key of slow builds of one app and build type.

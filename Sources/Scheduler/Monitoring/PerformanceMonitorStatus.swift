@@ -29,19 +29,23 @@ public struct SchedulerStatus: Sendable, Equatable, Codable {
     var builds: Builds
     public var alerts: Alerts
 
-    public static func collect(monitor: PerformanceMonitor, slots: SlotFigures?, webhook: WebhookDelivery? = nil,
-                               now: Date) throws -> SchedulerStatus {
+    public static func collect(
+        monitor: PerformanceMonitor, slots: SlotFigures?, webhook: WebhookDelivery? = nil,
+        now: Date
+    ) throws -> SchedulerStatus {
         let queued = try monitor.queuedCounts()
         let figures = monitor.buildFigures()
         let firing = try monitor.alerts.firingCounts()
         return SchedulerStatus(
-            queue: Queue(queued: queued.values.reduce(0, +),
-                         queuedByKind: Dictionary(uniqueKeysWithValues: queued.map { ($0.key.rawValue, $0.value) }),
-                         running: try monitor.runningCount()),
+            queue: Queue(
+                queued: queued.values.reduce(0, +),
+                queuedByKind: Dictionary(uniqueKeysWithValues: queued.map { ($0.key.rawValue, $0.value) }),
+                running: try monitor.runningCount()),
             slots: slots,
             builds: Builds(window: try monitor.windowSummary(now: now), outcomes: figures.outcomes, cacheHits: figures.cacheHits),
-            alerts: Alerts(firing: firing.values.reduce(0, +),
-                           firingByKind: Dictionary(uniqueKeysWithValues: firing.map { ($0.key.rawValue, $0.value) }),
-                           webhookPending: try webhook?.pendingCount()))
+            alerts: Alerts(
+                firing: firing.values.reduce(0, +),
+                firingByKind: Dictionary(uniqueKeysWithValues: firing.map { ($0.key.rawValue, $0.value) }),
+                webhookPending: try webhook?.pendingCount()))
     }
 }

@@ -22,8 +22,9 @@ public struct SlotFigures: Sendable, Equatable, Codable {
     }
 
     init(slots: [Slot], desired: Int, limits: SlotLimits) {
-        self.init(desired: desired, active: slots.count, busy: slots.count { $0.phase == .busy },
-                  provisioning: slots.count { $0.phase == .provisioning }, min: limits.min, max: limits.max)
+        self.init(
+            desired: desired, active: slots.count, busy: slots.count { $0.phase == .busy },
+            provisioning: slots.count { $0.phase == .provisioning }, min: limits.min, max: limits.max)
     }
 }
 
@@ -77,12 +78,15 @@ public struct SchedulerMetrics: Sendable, Equatable {
 
     /// Reads every figure now: queue and running counts from the database, build figures from the
     /// monitor, alert counts from its store, the webhook's backlog when one is configured.
-    public static func collect(monitor: PerformanceMonitor, slots: SlotFigures?, webhook: WebhookDelivery? = nil,
-                               now: Date) throws -> SchedulerMetrics {
+    public static func collect(
+        monitor: PerformanceMonitor, slots: SlotFigures?, webhook: WebhookDelivery? = nil,
+        now: Date
+    ) throws -> SchedulerMetrics {
         var m = SchedulerMetrics()
         let queued = try monitor.queuedCounts()
-        m.gauge("wharf_scheduler_queue_length", "Builds waiting in the queue, by kind.",
-                JobKind.allCases.map { ([Label("kind", $0.rawValue)], Double(queued[$0] ?? 0)) })
+        m.gauge(
+            "wharf_scheduler_queue_length", "Builds waiting in the queue, by kind.",
+            JobKind.allCases.map { ([Label("kind", $0.rawValue)], Double(queued[$0] ?? 0)) })
         m.gauge("wharf_scheduler_running_builds", "Builds running now.", [([], Double(try monitor.runningCount()))])
         if let slots {
             m.gauge("wharf_scheduler_slots_desired", "Build slots the autoscaler wants.", [([], Double(slots.desired))])
@@ -90,32 +94,41 @@ public struct SchedulerMetrics: Sendable, Equatable {
             m.gauge("wharf_scheduler_slots_busy", "Build slots running a build.", [([], Double(slots.busy))])
         }
         let figures = monitor.buildFigures()
-        m.histogram("wharf_build_duration_seconds", "Durations of builds that ran (no cache hits, none cancelled), by build type.",
-                    figures.durations.sorted { $0.key < $1.key }.map { ([Label("type", $0.key)], $0.value) })
+        m.histogram(
+            "wharf_build_duration_seconds", "Durations of builds that ran (no cache hits, none cancelled), by build type.",
+            figures.durations.sorted { $0.key < $1.key }.map { ([Label("type", $0.key)], $0.value) })
         var outcomes: [([Label], Double)] = []
         for (type, byOutcome) in figures.outcomes.sorted(by: { $0.key < $1.key }) {
             for (outcome, n) in byOutcome.sorted(by: { $0.key < $1.key }) {
                 outcomes.append(([Label("type", type), Label("outcome", outcome)], Double(n)))
             }
         }
-        m.family("wharf_builds_total", .counter, "Finished build attempts by build type and outcome.",
-                 outcomes.map { Sample(name: "wharf_builds_total", labels: $0.0, value: $0.1) })
-        m.family("wharf_build_cache_hits_total", .counter, "Jobs served from the build cache without building.",
-                 [Sample(name: "wharf_build_cache_hits_total", labels: [], value: Double(figures.cacheHits))])
+        m.family(
+            "wharf_builds_total", .counter, "Finished build attempts by build type and outcome.",
+            outcomes.map { Sample(name: "wharf_builds_total", labels: $0.0, value: $0.1) })
+        m.family(
+            "wharf_build_cache_hits_total", .counter, "Jobs served from the build cache without building.",
+            [Sample(name: "wharf_build_cache_hits_total", labels: [], value: Double(figures.cacheHits))])
         let window = try monitor.windowSummary(now: now)
         m.gauge("wharf_build_window_failure_ratio", "Share of failed builds in the monitor's rolling window.", [([], window.failureRate)])
-        m.gauge("wharf_build_window_average_duration_seconds", "Mean build duration in the monitor's rolling window.",
-                [([], window.averageSeconds)])
+        m.gauge(
+            "wharf_build_window_average_duration_seconds", "Mean build duration in the monitor's rolling window.",
+            [([], window.averageSeconds)])
         let firing = try monitor.alerts.firingCounts()
-        m.gauge("wharf_alerts_firing", "Alerts firing now, by kind.",
-                AlertKind.allCases.map { ([Label("kind", $0.rawValue)], Double(firing[$0] ?? 0)) })
+        m.gauge(
+            "wharf_alerts_firing", "Alerts firing now, by kind.",
+            AlertKind.allCases.map { ([Label("kind", $0.rawValue)], Double(firing[$0] ?? 0)) })
         if let webhook {
-            m.gauge("wharf_alert_webhook_pending", "Alert notifications not yet delivered to the webhook.",
-                    [([], Double(try webhook.pendingCount()))])
-            m.family("wharf_alert_webhook_attempts_total", .counter, "Webhook delivery attempts since start, by result.", [
-                Sample(name: "wharf_alert_webhook_attempts_total", labels: [Label("result", "delivered")], value: Double(webhook.deliveredCount)),
-                Sample(name: "wharf_alert_webhook_attempts_total", labels: [Label("result", "failed")], value: Double(webhook.failedAttemptCount)),
-            ])
+            m.gauge(
+                "wharf_alert_webhook_pending", "Alert notifications not yet delivered to the webhook.",
+                [([], Double(try webhook.pendingCount()))])
+            m.family(
+                "wharf_alert_webhook_attempts_total", .counter, "Webhook delivery attempts since start, by result.",
+                [
+                    Sample(name: "wharf_alert_webhook_attempts_total", labels: [Label("result", "delivered")], value: Double(webhook.deliveredCount)),
+                    Sample(
+                        name: "wharf_alert_webhook_attempts_total", labels: [Label("result", "failed")], value: Double(webhook.failedAttemptCount)),
+                ])
         }
         return m
     }

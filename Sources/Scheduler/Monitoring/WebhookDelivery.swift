@@ -24,8 +24,10 @@ public final class WebhookDelivery: Sendable {
     private let delivered = Atomic<Int>(0)
     private let failedAttempts = Atomic<Int>(0)
 
-    public init(database: SchedulerDatabase, configuration: WebhookConfiguration, clock: any SchedulerClock = SystemClock(),
-                log: @escaping @Sendable (String) -> Void = { _ in }) throws(SchedulerError) {
+    public init(
+        database: SchedulerDatabase, configuration: WebhookConfiguration, clock: any SchedulerClock = SystemClock(),
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws(SchedulerError) {
         try configuration.validate()
         self.database = database
         self.configuration = configuration
@@ -102,36 +104,42 @@ public final class WebhookDelivery: Sendable {
             if let hold = holdUntil.withLock({ $0 }), hold > now { return round }
             guard let row = try claimOldestDue(now: now) else { return round }
             let body = Array("{\"deliveryId\":\(row.id),".utf8) + row.payload.utf8.dropFirst()
-            let result = WebhookClient.post(configuration.url, body: body,
-                                            headers: [("X-Wharf-Delivery", "\(row.id)"), ("X-Wharf-Event", row.event)],
-                                            timeout: configuration.timeout)
+            let result = WebhookClient.post(
+                configuration.url, body: body,
+                headers: [("X-Wharf-Delivery", "\(row.id)"), ("X-Wharf-Event", row.event)],
+                timeout: configuration.timeout)
             let finished = clock.now()
             if case .answered(let status) = result, (200...299).contains(status) {
                 try database.writer.write { db in
-                    try db.execute(sql: "UPDATE alert_delivery SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?",
-                                   arguments: [finished.timeIntervalSince1970, row.id])
+                    try db.execute(
+                        sql: "UPDATE alert_delivery SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?",
+                        arguments: [finished.timeIntervalSince1970, row.id])
                 }
                 delivered.add(1, ordering: .relaxed)
                 round.delivered += 1
                 continue
             }
-            let reason: String = switch result {
-            case .answered(let status): "HTTP \(status)"
-            case .failed(let why): why
-            }
+            let reason: String =
+                switch result {
+                case .answered(let status): "HTTP \(status)"
+                case .failed(let why): why
+                }
             let next = finished.addingTimeInterval(configuration.backoff(afterFailures: row.attempts + 1))
             try database.writer.write { db in
-                try db.execute(sql: "UPDATE alert_delivery SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
-                               arguments: [next.timeIntervalSince1970, String(reason.prefix(500)), row.id])
+                try db.execute(
+                    sql: "UPDATE alert_delivery SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?",
+                    arguments: [next.timeIntervalSince1970, String(reason.prefix(500)), row.id])
                 // Newer rows wait behind it: the order is kept and a failing receiver is not hammered.
-                try db.execute(sql: """
-                    UPDATE alert_delivery SET next_attempt_at = ? WHERE delivered_at IS NULL AND id > ? AND next_attempt_at < ?
-                    """, arguments: [next.timeIntervalSince1970, row.id, next.timeIntervalSince1970])
+                try db.execute(
+                    sql: """
+                        UPDATE alert_delivery SET next_attempt_at = ? WHERE delivered_at IS NULL AND id > ? AND next_attempt_at < ?
+                        """, arguments: [next.timeIntervalSince1970, row.id, next.timeIntervalSince1970])
             }
             holdUntil.withLock { $0 = next }
             failedAttempts.add(1, ordering: .relaxed)
-            log("webhook: delivery \(row.id) (\(row.event)) failed (attempt \(row.attempts + 1)): \(reason); next try in "
-                + "\(Int(next.timeIntervalSince(finished).rounded())) s")
+            log(
+                "webhook: delivery \(row.id) (\(row.event)) failed (attempt \(row.attempts + 1)): \(reason); next try in "
+                    + "\(Int(next.timeIntervalSince(finished).rounded())) s")
             round.failed += 1
             return round
         }
@@ -153,13 +161,18 @@ public final class WebhookDelivery: Sendable {
         let time = now.timeIntervalSince1970
         return try database.writer.write { db in
             // Strict order: only the oldest undelivered row may go, and only once it is due.
-            guard let row = try Row.fetchOne(db, sql: """
-                SELECT id, event, payload, attempts, next_attempt_at FROM alert_delivery
-                WHERE delivered_at IS NULL ORDER BY id LIMIT 1
-                """), (row["next_attempt_at"] as Double) <= time else { return nil }
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT id, event, payload, attempts, next_attempt_at FROM alert_delivery
+                        WHERE delivered_at IS NULL ORDER BY id LIMIT 1
+                        """), (row["next_attempt_at"] as Double) <= time
+            else { return nil }
             let due = DueRow(id: row["id"], event: row["event"], payload: row["payload"], attempts: row["attempts"])
-            try db.execute(sql: "UPDATE alert_delivery SET next_attempt_at = ? WHERE id = ?",
-                           arguments: [time + configuration.timeout + 1, due.id])
+            try db.execute(
+                sql: "UPDATE alert_delivery SET next_attempt_at = ? WHERE id = ?",
+                arguments: [time + configuration.timeout + 1, due.id])
             return due
         }
     }

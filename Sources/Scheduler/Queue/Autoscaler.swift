@@ -12,8 +12,10 @@ struct RunningBuild: Sendable, Equatable {
     /// It started on a slot without its dependency hash installed (it installs them first: longer).
     var cold: Bool
 
-    init(jobID: Int64, app: String, buildType: String, kind: JobKind, startedAt: Date, expectedSeconds: Double,
-                cold: Bool = false) {
+    init(
+        jobID: Int64, app: String, buildType: String, kind: JobKind, startedAt: Date, expectedSeconds: Double,
+        cold: Bool = false
+    ) {
         self.jobID = jobID
         self.app = app
         self.buildType = buildType
@@ -35,8 +37,10 @@ public struct AutoscalerInput: Sendable {
     /// Seconds a newly requested slot takes to become usable.
     var provisioningDelay: Double
 
-    init(now: Date, queue: QueueSnapshot, running: [RunningBuild], slots: [Slot], limits: SlotLimits,
-                provisioningDelay: Double) {
+    init(
+        now: Date, queue: QueueSnapshot, running: [RunningBuild], slots: [Slot], limits: SlotLimits,
+        provisioningDelay: Double
+    ) {
         self.now = now
         self.queue = queue
         self.running = running

@@ -31,19 +31,24 @@ struct Dispatcher: Sendable {
     /// which kinds may start now, e.g. to cap the share of slots the warm batch takes; `claimed` hears
     /// of each claimed job as it is placed.
     @discardableResult
-    func dispatch(pool: inout SlotPool, now: Date, kinds: ((SlotPool) -> Set<JobKind>?)? = nil,
-                         claimed: ((Job) -> Void)? = nil) throws -> [Assignment] {
+    func dispatch(
+        pool: inout SlotPool, now: Date, kinds: ((SlotPool) -> Set<JobKind>?)? = nil,
+        claimed: ((Job) -> Void)? = nil
+    ) throws -> [Assignment] {
         pool.advance(now: now)
         var assignments: [Assignment] = []
         while pool.idleCount > 0 {
             let idle = pool.idleSlots
             let allowed = kinds?(pool)
             if let allowed, allowed.isEmpty { break }
-            let taken = warmWindow > 0
+            let taken =
+                warmWindow > 0
                 ? try queue.claim(owner: owner, now: now, kinds: allowed, idleSlots: idle, warmWindow: warmWindow, tieBreak: tieBreak)
-                : try queue.claim(owner: owner, now: now, kinds: allowed, chooseSlot: { placement in
-                    SlotPlacement.bestSlot(for: placement, among: idle, tieBreak: tieBreak)?.id
-                })
+                : try queue.claim(
+                    owner: owner, now: now, kinds: allowed,
+                    chooseSlot: { placement in
+                        SlotPlacement.bestSlot(for: placement, among: idle, tieBreak: tieBreak)?.id
+                    })
             guard let (job, slotID) = taken else { break }
             let warm = job.dependencyHash.map { hash in idle.first { $0.id == slotID }?.dependencyCache.contains(hash) ?? false } ?? false
             try pool.assign(jobID: job.id, dependencyHash: job.dependencyHash, to: slotID, now: now)

@@ -19,8 +19,10 @@ extension JobQueue {
     /// Claims the best ready job for the slot `chooseSlot` picks for it (given the job's placement needs);
     /// when it returns nil no slot suits the best job, and nothing is claimed. The slot is recorded with
     /// the lease, in the same transaction (an empty string records none).
-    public func claim(owner: String, now: Date, kinds: Set<JobKind>? = nil,
-                      chooseSlot: (PlacementRequest) -> String?) throws -> (job: Job, slotID: String)? {
+    public func claim(
+        owner: String, now: Date, kinds: Set<JobKind>? = nil,
+        chooseSlot: (PlacementRequest) -> String?
+    ) throws -> (job: Job, slotID: String)? {
         let time = now.timeIntervalSince1970
         return try index.withLock { idx throws -> (job: Job, slotID: String)? in
             while let choice = idx.best(now: time, kinds: kinds) {
@@ -41,8 +43,10 @@ extension JobQueue {
     /// frees sooner for everyone, the skipped job included). The window bounds how far it can be
     /// passed over: age raises its score, so after `warmWindow / agePerSecond` seconds no newer job
     /// is within reach. Otherwise the best job goes to `SlotPlacement`'s choice.
-    public func claim(owner: String, now: Date, kinds: Set<JobKind>? = nil, idleSlots: [Slot], warmWindow: Double,
-                      tieBreak: PlacementTieBreak) throws -> (job: Job, slotID: String)? {
+    public func claim(
+        owner: String, now: Date, kinds: Set<JobKind>? = nil, idleSlots: [Slot], warmWindow: Double,
+        tieBreak: PlacementTieBreak
+    ) throws -> (job: Job, slotID: String)? {
         let time = now.timeIntervalSince1970
         return try index.withLock { idx throws -> (job: Job, slotID: String)? in
             while let best = idx.best(now: time, kinds: kinds) {
@@ -52,15 +56,18 @@ extension JobQueue {
                 if !runsWarm, warmWindow > 0 {
                     for slot in idleSlots {
                         guard let candidate = idx.bestWithHash(in: slot.dependencyCache.hashes, now: time, kinds: kinds),
-                              candidate.score >= best.score - warmWindow,
-                              placement(of: candidate.entry).requiredTools.isSubset(of: slot.tools),
-                              slotID == nil || candidate.score > choice.score
+                            candidate.score >= best.score - warmWindow,
+                            placement(of: candidate.entry).requiredTools.isSubset(of: slot.tools),
+                            slotID == nil || candidate.score > choice.score
                         else { continue }
                         (choice, slotID) = (candidate, slot.id)
                     }
                 }
-                guard let chosen = slotID ?? SlotPlacement.bestSlot(for: placement(of: choice.entry), among: idleSlots,
-                                                                    tieBreak: tieBreak)?.id
+                guard
+                    let chosen = slotID
+                        ?? SlotPlacement.bestSlot(
+                            for: placement(of: choice.entry), among: idleSlots,
+                            tieBreak: tieBreak)?.id
                 else { return nil }
                 if let claimed = try lease(choice, slotID: chosen, owner: owner, time: time) {
                     idx.markRunning(id: choice.entry.id, app: claimed.app, owner: claimed.owner, kind: claimed.kind)
@@ -73,15 +80,18 @@ extension JobQueue {
     }
 
     private func placement(of entry: QueueIndex.Entry) -> PlacementRequest {
-        PlacementRequest(dependencyHash: entry.dependencyHash,
-                         requiredTools: configuration.catalog.types[entry.buildType]?.requiredTools ?? [])
+        PlacementRequest(
+            dependencyHash: entry.dependencyHash,
+            requiredTools: configuration.catalog.types[entry.buildType]?.requiredTools ?? [])
     }
 
     /// Leases the queued job `choice` to `owner` on `slotID` (empty: none) in one conditional UPDATE;
     /// nil when it is no longer queued and ready (another process took it, or it was cancelled).
     private func lease(_ choice: QueueIndex.Choice, slotID chosen: String, owner: String, time: Double) throws -> Job? {
-        try storage.lease(LeaseGrant(jobID: choice.entry.id, owner: owner, slotID: chosen.isEmpty ? nil : chosen,
-                                     score: choice.score, time: time, leaseEnd: time + configuration.leaseDuration))
+        try storage.lease(
+            LeaseGrant(
+                jobID: choice.entry.id, owner: owner, slotID: chosen.isEmpty ? nil : chosen,
+                score: choice.score, time: time, leaseEnd: time + configuration.leaseDuration))
     }
 
     /// The job the next claim would take and its score, without claiming it (the decision alone).

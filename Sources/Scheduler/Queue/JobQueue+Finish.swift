@@ -58,11 +58,15 @@ extension JobQueue {
             var cacheHit = false
             switch outcome {
             case .succeeded(let id, let hit):
-                next = "succeeded"; deployment = id; cacheHit = hit
+                next = "succeeded"
+                deployment = id
+                cacheHit = hit
             case .cancelled:
-                next = "cancelled"; error = "cancelled"
+                next = "cancelled"
+                error = "cancelled"
             case .failed(let code, let message, let retryable):
-                exitCode = code; error = message
+                exitCode = code
+                error = message
                 if !retryable || job.cancelRequested || job.attempt >= job.maxAttempts { next = "failed" }
             case .timedOut(let message):
                 error = message
@@ -106,14 +110,17 @@ extension JobQueue {
         let rescued = try storage.rescueExpired(before: time) { job in
             let cancelled = job.cancelRequested
             let final = cancelled || job.attempt >= job.maxAttempts
-            return RescueUpdate(state: final ? (cancelled ? "cancelled" : "failed") : "queued", availableAt: time,
-                                finishedAt: final ? time : nil,
-                                error: "lease of '\(job.leaseOwner ?? "")' expired (owner crashed or hung)")
+            return RescueUpdate(
+                state: final ? (cancelled ? "cancelled" : "failed") : "queued", availableAt: time,
+                finishedAt: final ? time : nil,
+                error: "lease of '\(job.leaseOwner ?? "")' expired (owner crashed or hung)")
         }
         var requeued: [Job] = []
         var failed: [Int64] = []
         for (job, update) in rescued {
-            if update.state != "queued" { failed.append(job.id) } else {
+            if update.state != "queued" {
+                failed.append(job.id)
+            } else {
                 var back = job
                 back.state = .queued
                 back.availableAt = now
@@ -133,7 +140,8 @@ extension JobQueue {
     private func requeue(_ job: Job, into idx: inout QueueIndex, now: Double) {
         idx.insertQueued(
             id: job.id, app: job.app, owner: job.owner, kind: job.kind, hint: job.priorityHint,
-            buildType: job.buildType, dependencyHash: job.dependencyHash, expectedSeconds: expectedSeconds(job.buildType), previousAttempts: job.attempt,
+            buildType: job.buildType, dependencyHash: job.dependencyHash, expectedSeconds: expectedSeconds(job.buildType),
+            previousAttempts: job.attempt,
             queuedAt: job.queuedAt.timeIntervalSince1970, availableAt: job.availableAt.timeIntervalSince1970, now: now)
     }
 }

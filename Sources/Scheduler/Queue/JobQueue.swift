@@ -18,8 +18,10 @@ public final class JobQueue: Sendable {
         /// Refuse jobs whose source path does not exist (default true).
         var checkSourceExists: Bool
 
-        public init(catalog: BuildTypeCatalog = .default, weights: PriorityWeights = .default,
-                    retry: RetryPolicy = .default, leaseDuration: Double = 60, checkSourceExists: Bool = true) {
+        public init(
+            catalog: BuildTypeCatalog = .default, weights: PriorityWeights = .default,
+            retry: RetryPolicy = .default, leaseDuration: Double = 60, checkSourceExists: Bool = true
+        ) {
             self.catalog = catalog
             self.weights = weights
             self.retry = retry
@@ -42,21 +44,28 @@ public final class JobQueue: Sendable {
 
     /// Opens the queue over `database` and loads the queued and running jobs into the index.
     /// - Parameter popularity: an app's popularity in 0...1 (the edge's decayed access counts).
-    public convenience init(database: SchedulerDatabase, configuration: Configuration = .init(),
-                            popularity: @escaping @Sendable (String) -> Double = { _ in 0 }, now: Date = Date()) throws {
-        try self.init(database: database, storage: SQLiteQueueStorage(database: database), configuration: configuration,
-                      popularity: popularity, now: now)
+    public convenience init(
+        database: SchedulerDatabase, configuration: Configuration = .init(),
+        popularity: @escaping @Sendable (String) -> Double = { _ in 0 }, now: Date = Date()
+    ) throws {
+        try self.init(
+            database: database, storage: SQLiteQueueStorage(database: database), configuration: configuration,
+            popularity: popularity, now: now)
     }
 
     /// Opens a queue whose jobs live in the shared PostgreSQL database `postgres`; `database` keeps
     /// what stays on this machine.
-    public convenience init(database: SchedulerDatabase, postgres: PostgresQueueStorage, configuration: Configuration = .init(),
-                            popularity: @escaping @Sendable (String) -> Double = { _ in 0 }, now: Date = Date()) throws {
+    public convenience init(
+        database: SchedulerDatabase, postgres: PostgresQueueStorage, configuration: Configuration = .init(),
+        popularity: @escaping @Sendable (String) -> Double = { _ in 0 }, now: Date = Date()
+    ) throws {
         try self.init(database: database, storage: postgres, configuration: configuration, popularity: popularity, now: now)
     }
 
-    init(database: SchedulerDatabase, storage: any QueueStorage, configuration: Configuration,
-         popularity: @escaping @Sendable (String) -> Double, now: Date) throws {
+    init(
+        database: SchedulerDatabase, storage: any QueueStorage, configuration: Configuration,
+        popularity: @escaping @Sendable (String) -> Double, now: Date
+    ) throws {
         try configuration.weights.validate()
         guard configuration.leaseDuration > 0, configuration.retry.maxRetries >= 0, configuration.retry.maxRetries < 100 else {
             throw SchedulerError.invalidConfiguration("lease duration must be > 0 and retries 0...99")
@@ -144,10 +153,11 @@ public final class JobQueue: Sendable {
             (idx.othersActive(app: job.app, owner: job.owner), idx.cachedPopularity(job.app))
         }
         let waiting = job.state == .queued ? max(0, now.timeIntervalSince(job.availableAt)) : 0
-        return scorer.explain(ScoreInputs(
-            kind: job.kind, hint: job.priorityHint, secondsWaiting: waiting, popularity: popularity,
-            expectedSeconds: expectedSeconds(job.buildType), othersActive: others,
-            previousAttempts: job.state == .running ? job.attempt - 1 : job.attempt))
+        return scorer.explain(
+            ScoreInputs(
+                kind: job.kind, hint: job.priorityHint, secondsWaiting: waiting, popularity: popularity,
+                expectedSeconds: expectedSeconds(job.buildType), othersActive: others,
+                previousAttempts: job.state == .running ? job.attempt - 1 : job.attempt))
     }
 
     /// Counts for the autoscaler, from the index (no database access).
@@ -176,8 +186,10 @@ struct QueueSnapshot: Sendable, Equatable {
     /// Seconds the longest-waiting ready job has waited, nil when none is ready.
     var oldestReadyWait: Double?
 
-    init(ready: Int, delayed: Int = 0, readyByKind: [JobKind: Int] = [:], running: Int = 0,
-                runningByKind: [JobKind: Int] = [:], oldestReadyWait: Double? = nil) {
+    init(
+        ready: Int, delayed: Int = 0, readyByKind: [JobKind: Int] = [:], running: Int = 0,
+        runningByKind: [JobKind: Int] = [:], oldestReadyWait: Double? = nil
+    ) {
         self.ready = ready
         self.delayed = delayed
         self.readyByKind = readyByKind
@@ -211,8 +223,9 @@ public struct JobAttempt: Sendable, Equatable, FetchableRecord {
         endedAt = (row["ended_at"] as Double?).map(Date.init(timeIntervalSince1970:))
         outcome = row["outcome"]
         if let isolation: String = row["isolation"] {
-            sandbox = SandboxRecord(isolation: isolation, user: row["build_user"], limits: row["limits"] ?? "",
-                                    dependencyCache: row["deps_cache"])
+            sandbox = SandboxRecord(
+                isolation: isolation, user: row["build_user"], limits: row["limits"] ?? "",
+                dependencyCache: row["deps_cache"])
         }
         peakMemoryBytes = row["peak_memory_bytes"]
         peakDiskBytes = row["peak_disk_bytes"]

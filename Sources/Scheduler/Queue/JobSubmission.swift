@@ -20,8 +20,10 @@ public struct JobSubmission: Sendable, Equatable {
     /// Skip the build cache lookup; the result is still recorded in the cache.
     public var force: Bool
 
-    public init(app: String, buildType: String, source: String, command: String? = nil, output: String? = nil,
-                priority: String? = nil, kind: String? = nil, activate: Bool = true, owner: String = "", force: Bool = false) {
+    public init(
+        app: String, buildType: String, source: String, command: String? = nil, output: String? = nil,
+        priority: String? = nil, kind: String? = nil, activate: Bool = true, owner: String = "", force: Bool = false
+    ) {
         self.app = app
         self.buildType = buildType
         self.source = source
@@ -71,18 +73,22 @@ public struct JobSubmission: Sendable, Equatable {
 
     /// Checks everything and returns the request to enqueue. `relativeTo` resolves a relative source
     /// (the CLI's working directory); `path` is the PATH searched for the command's program.
-    public func request(defaults: Defaults, catalog: BuildTypeCatalog, relativeTo directory: String,
-                        path: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin") throws -> JobRequest {
+    public func request(
+        defaults: Defaults, catalog: BuildTypeCatalog, relativeTo directory: String,
+        path: String = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    ) throws -> JobRequest {
         let hint = try Self.parsePriority(priority)
-        let jobKind = try kind.map { value in
-            guard let parsed = JobKind(rawValue: value) else { throw Problem.invalidKind(value) }
-            return parsed
-        } ?? .manual
+        let jobKind =
+            try kind.map { value in
+                guard let parsed = JobKind(rawValue: value) else { throw Problem.invalidKind(value) }
+                return parsed
+            } ?? .manual
         guard !source.isEmpty, !source.utf8.contains(0) else { throw SchedulerError.invalidSource(source) }
         let absolute = source.hasPrefix("/") ? source : directory + "/" + source
         let sourcePath = URL(fileURLWithPath: absolute).standardizedFileURL.path
-        var request = JobRequest(app: app, owner: owner, buildType: buildType, kind: jobKind, source: sourcePath,
-                                 command: nil, priorityHint: hint, activate: activate, force: force)
+        var request = JobRequest(
+            app: app, owner: owner, buildType: buildType, kind: jobKind, source: sourcePath,
+            command: nil, priorityHint: hint, activate: activate, force: force)
         try request.validate(catalog: catalog, checkSourceExists: true)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: sourcePath, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -91,7 +97,8 @@ public struct JobSubmission: Sendable, Equatable {
         request.dependencyHash = SourceTreeHasher.dependencyHash(directory: sourcePath, toolchainVersion: defaults.toolchainVersion)
         let effective = command ?? defaults.command
         guard !effective.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, effective.utf8.count <= 8192,
-              !effective.utf8.contains(0) else { throw Problem.invalidCommand }
+            !effective.utf8.contains(0)
+        else { throw Problem.invalidCommand }
         if let program = Self.program(of: effective), !Self.programExists(program, source: sourcePath, path: path) {
             throw Problem.commandNotFound(program)
         }
@@ -152,7 +159,8 @@ public struct JobSubmission: Sendable, Equatable {
     /// Runs `command`, then moves its `output` to where the scheduler publishes from (`target`).
     static func wrap(_ command: String, output: String, into target: String) -> String {
         let staging = ".wharf-output-staging"
-        return "{ \(command)\n} && rm -rf -- \(staging) && mv -- \(quote(output)) \(staging) && rm -rf -- \(quote(target)) && mv -- \(staging) \(quote(target))"
+        return
+            "{ \(command)\n} && rm -rf -- \(staging) && mv -- \(quote(output)) \(staging) && rm -rf -- \(quote(target)) && mv -- \(staging) \(quote(target))"
     }
 
     static func quote(_ text: String) -> String {

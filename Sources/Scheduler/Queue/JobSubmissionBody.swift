@@ -41,10 +41,13 @@ public struct JobSubmissionBody: Equatable, Sendable {
             var force: Bool?
             var priority: Priority?
             enum Priority: Decodable {
-                case text(String), number(Int)
+                case text(String)
+                case number(Int)
                 init(from decoder: any Decoder) throws {
                     let container = try decoder.singleValueContainer()
-                    if let number = try? container.decode(Int.self) { self = .number(number) } else {
+                    if let number = try? container.decode(Int.self) {
+                        self = .number(number)
+                    } else {
                         self = .text(try container.decode(String.self))
                     }
                 }
@@ -52,18 +55,23 @@ public struct JobSubmissionBody: Equatable, Sendable {
         }
         let fields: Fields
         do { fields = try JSONDecoder().decode(Fields.self, from: Data(body)) } catch {
-            throw Problem(message: "wrong shape: app, type, source, cmd, output, kind, owner are strings; priority a string or 1...3; activate and force true or false")
+            throw Problem(
+                message:
+                    "wrong shape: app, type, source, cmd, output, kind, owner are strings; priority a string or 1...3; activate and force true or false"
+            )
         }
         guard let app = fields.app, let type = fields.type, let source = fields.source else {
             throw Problem(message: "\"app\", \"type\" and \"source\" are required")
         }
-        let priority: String? = switch fields.priority {
-        case .some(.text(let text)): text
-        case .some(.number(let number)): String(number)
-        case .none: nil
-        }
-        return JobSubmissionBody(app: app, type: type, source: source, cmd: fields.cmd, output: fields.output,
-                                 priority: priority, kind: fields.kind, activate: fields.activate ?? true, owner: fields.owner ?? "",
-                                 force: fields.force ?? false)
+        let priority: String? =
+            switch fields.priority {
+            case .some(.text(let text)): text
+            case .some(.number(let number)): String(number)
+            case .none: nil
+            }
+        return JobSubmissionBody(
+            app: app, type: type, source: source, cmd: fields.cmd, output: fields.output,
+            priority: priority, kind: fields.kind, activate: fields.activate ?? true, owner: fields.owner ?? "",
+            force: fields.force ?? false)
     }
 }

@@ -23,8 +23,10 @@ public struct PriorityWeights: Sendable, Equatable, Codable {
     public var fairShare: Double
     public var attempts: Double
 
-    init(agePerHour: Double = 600, kind: Double = 1000, hint: Double = 500, popularity: Double = 200,
-                cost: Double = 200, fairShare: Double = 300, attempts: Double = 200) {
+    init(
+        agePerHour: Double = 600, kind: Double = 1000, hint: Double = 500, popularity: Double = 200,
+        cost: Double = 200, fairShare: Double = 300, attempts: Double = 200
+    ) {
         self.agePerHour = agePerHour
         self.kind = kind
         self.hint = hint
@@ -56,8 +58,10 @@ public struct ScoreInputs: Sendable, Equatable {
     var othersActive: Int
     var previousAttempts: Int
 
-    init(kind: JobKind, hint: PriorityHint, secondsWaiting: Double, popularity: Double,
-                expectedSeconds: Double, othersActive: Int, previousAttempts: Int) {
+    init(
+        kind: JobKind, hint: PriorityHint, secondsWaiting: Double, popularity: Double,
+        expectedSeconds: Double, othersActive: Int, previousAttempts: Int
+    ) {
         self.kind = kind
         self.hint = hint
         self.secondsWaiting = secondsWaiting

@@ -12,17 +12,18 @@ enum PushDeliveryLog {
 
     static func register(in migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v3: push hook deliveries") { db in
-            try db.execute(sql: """
-                CREATE TABLE push_delivery (
-                    forge TEXT NOT NULL CHECK (length(forge) BETWEEN 1 AND 20),
-                    delivery TEXT NOT NULL CHECK (length(delivery) BETWEEN 1 AND 200),
-                    app TEXT NOT NULL,
-                    job_id INTEGER,
-                    received_at REAL NOT NULL,
-                    PRIMARY KEY (forge, delivery)
-                );
-                CREATE INDEX push_delivery_received ON push_delivery (received_at);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE push_delivery (
+                        forge TEXT NOT NULL CHECK (length(forge) BETWEEN 1 AND 20),
+                        delivery TEXT NOT NULL CHECK (length(delivery) BETWEEN 1 AND 200),
+                        app TEXT NOT NULL,
+                        job_id INTEGER,
+                        received_at REAL NOT NULL,
+                        PRIMARY KEY (forge, delivery)
+                    );
+                    CREATE INDEX push_delivery_received ON push_delivery (received_at);
+                    """)
         }
     }
 }
@@ -48,11 +49,13 @@ extension JobQueue {
         do {
             let ids = try enqueue(batch: [request], now: now) { db, ids in
                 try db.execute(sql: "DELETE FROM push_delivery WHERE received_at < ?", arguments: [time - PushDeliveryLog.keepSeconds])
-                try db.execute(sql: """
-                    DELETE FROM push_delivery WHERE rowid IN (SELECT rowid FROM push_delivery ORDER BY received_at DESC LIMIT -1 OFFSET ?)
-                    """, arguments: [PushDeliveryLog.maxEntries - 1])
-                try db.execute(sql: "INSERT OR IGNORE INTO push_delivery (forge, delivery, app, job_id, received_at) VALUES (?, ?, ?, ?, ?)",
-                               arguments: [forge, delivery, request.app, ids[0], time])
+                try db.execute(
+                    sql: """
+                        DELETE FROM push_delivery WHERE rowid IN (SELECT rowid FROM push_delivery ORDER BY received_at DESC LIMIT -1 OFFSET ?)
+                        """, arguments: [PushDeliveryLog.maxEntries - 1])
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO push_delivery (forge, delivery, app, job_id, received_at) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [forge, delivery, request.app, ids[0], time])
                 // A concurrent copy of the same delivery won the race: roll this job back.
                 if db.changesCount == 0 { throw Replayed() }
             }

@@ -138,9 +138,11 @@ struct QueueIndex: Sendable {
 
     // MARK: - Changes
 
-    mutating func insertQueued(id: Int64, app: String, owner: String, kind: JobKind, hint: PriorityHint,
-                               buildType: String, dependencyHash: String?, expectedSeconds: Double, previousAttempts: Int,
-                               queuedAt: Double, availableAt: Double, now: Double) {
+    mutating func insertQueued(
+        id: Int64, app: String, owner: String, kind: JobKind, hint: PriorityHint,
+        buildType: String, dependencyHash: String?, expectedSeconds: Double, previousAttempts: Int,
+        queuedAt: Double, availableAt: Double, now: Double
+    ) {
         if entries[id] != nil { return }
         highestID = max(highestID, id)
         let group = groupIndex(Self.groupKey(app: app, owner: owner))
@@ -151,8 +153,9 @@ struct QueueIndex: Sendable {
             id: id, app: app, owner: owner, group: group, kind: kind, hint: hint, buildType: buildType,
             dependencyHash: dependencyHash, expectedSeconds: expectedSeconds, previousAttempts: previousAttempts,
             popularity: appPopularity,
-            staticScore: scorer.staticPart(kind: kind, hint: hint, expectedSeconds: expectedSeconds,
-                                           previousAttempts: previousAttempts, popularity: appPopularity),
+            staticScore: scorer.staticPart(
+                kind: kind, hint: hint, expectedSeconds: expectedSeconds,
+                previousAttempts: previousAttempts, popularity: appPopularity),
             queuedAt: queuedAt, availableAt: availableAt, sequence: nextSequence, isReady: false)
         entries[id] = entry
         groups[group].active += 1
@@ -235,12 +238,16 @@ struct QueueIndex: Sendable {
             for id in readyByHash[hash] ?? [] {
                 guard let entry = entries[id], entry.isReady else { continue }
                 if let kinds, !kinds.contains(entry.kind) { continue }
-                let score = entry.staticScore + scorer.agePerSecond * (now - entry.availableAt)
+                let score =
+                    entry.staticScore + scorer.agePerSecond * (now - entry.availableAt)
                     + scorer.fairSharePart(othersActive: groups[entry.group].active - 1)
                 if let current = found {
-                    let better = score != current.score ? score > current.score
-                        : entry.queuedAt != current.entry.queuedAt ? entry.queuedAt < current.entry.queuedAt
-                        : entry.id < current.entry.id
+                    let better =
+                        score != current.score
+                        ? score > current.score
+                        : entry.queuedAt != current.entry.queuedAt
+                            ? entry.queuedAt < current.entry.queuedAt
+                            : entry.id < current.entry.id
                     if !better { continue }
                 }
                 found = Choice(entry: entry, score: score)
@@ -296,8 +303,10 @@ struct QueueIndex: Sendable {
         readyByKind[entry.kind, default: 0] += 1
         let k = Self.slot(entry.kind)
         groups[entry.group].live[k] += 1
-        groups[entry.group].heaps[k].push(Ranked(key: entry.staticScore - scorer.agePerSecond * entry.availableAt,
-                                                 queuedAt: entry.queuedAt, id: entry.id, sequence: entry.sequence))
+        groups[entry.group].heaps[k].push(
+            Ranked(
+                key: entry.staticScore - scorer.agePerSecond * entry.availableAt,
+                queuedAt: entry.queuedAt, id: entry.id, sequence: entry.sequence))
     }
 
     /// The group's fair-share count changed: every kind's top gets a fresh entry.
@@ -316,8 +325,10 @@ struct QueueIndex: Sendable {
         while let top = groups[group].heaps[k].first {
             if let entry = entries[top.id], entry.sequence == top.sequence, entry.isReady {
                 let fair = scorer.fairSharePart(othersActive: groups[group].active - 1)
-                tops[k].push(Top(key: top.key + fair, queuedAt: top.queuedAt, id: top.id, group: group,
-                                 version: groups[group].version[k]))
+                tops[k].push(
+                    Top(
+                        key: top.key + fair, queuedAt: top.queuedAt, id: top.id, group: group,
+                        version: groups[group].version[k]))
                 break
             }
             groups[group].heaps[k].popFirst()

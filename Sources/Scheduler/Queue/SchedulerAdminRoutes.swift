@@ -163,12 +163,14 @@ public struct SlotsReport: Codable, Sendable, Equatable {
         maxSlots = limits.max
         runningJobs = running
         self.slots = slots.map {
-            SlotJSON(id: $0.id, phase: $0.phase.rawValue, jobId: $0.jobID, busySince: $0.busySince?.timeIntervalSince1970,
-                     buildsRun: $0.buildsRun, speed: $0.speed, tools: $0.tools.sorted())
+            SlotJSON(
+                id: $0.id, phase: $0.phase.rawValue, jobId: $0.jobID, busySince: $0.busySince?.timeIntervalSince1970,
+                buildsRun: $0.buildsRun, speed: $0.speed, tools: $0.tools.sorted())
         }
         self.history = history.map {
-            EventJSON(time: $0.time.timeIntervalSince1970, policy: $0.policy, desiredSlots: $0.decision.desiredSlots,
-                      reason: $0.decision.reason, requested: $0.requested, released: $0.released)
+            EventJSON(
+                time: $0.time.timeIntervalSince1970, policy: $0.policy, desiredSlots: $0.decision.desiredSlots,
+                reason: $0.decision.reason, requested: $0.requested, released: $0.released)
         }
     }
 }
@@ -193,8 +195,10 @@ public struct SchedulerAPI: Sendable {
     /// Which limits a job gets (shown by `explain`).
     let limitPolicy: BuildLimitPolicy?
 
-    public init(queue: JobQueue, defaults: JobSubmission.Defaults, limitPolicy: BuildLimitPolicy? = nil,
-                slotsReport: @escaping @Sendable () -> SlotsReport?) {
+    public init(
+        queue: JobQueue, defaults: JobSubmission.Defaults, limitPolicy: BuildLimitPolicy? = nil,
+        slotsReport: @escaping @Sendable () -> SlotsReport?
+    ) {
         self.limitPolicy = limitPolicy
         self.queue = queue
         self.defaults = defaults
@@ -254,8 +258,13 @@ public struct SchedulerAPI: Sendable {
     public func explain(id: String) -> Reply {
         withJob(id) { id in
             let job = try queue.get(id)
-            return (200, Self.encode(ExplanationJSON(job: job, explanation: try queue.explain(jobID: id, now: Date()),
-                                                     limits: limitPolicy?.limits(app: job.app, buildType: job.buildType))))
+            return (
+                200,
+                Self.encode(
+                    ExplanationJSON(
+                        job: job, explanation: try queue.explain(jobID: id, now: Date()),
+                        limits: limitPolicy?.limits(app: job.app, buildType: job.buildType)))
+            )
         }
     }
 
@@ -286,8 +295,9 @@ public struct SchedulerAPI: Sendable {
     /// The body as a submission; the shape checks are `JobSubmissionBody`'s (pure, fuzzed alone).
     static func parseSubmission(_ body: [UInt8]) throws -> JobSubmission {
         let f = try JobSubmissionBody.parse(body)
-        return JobSubmission(app: f.app, buildType: f.type, source: f.source, command: f.cmd, output: f.output,
-                             priority: f.priority, kind: f.kind, activate: f.activate, owner: f.owner, force: f.force)
+        return JobSubmission(
+            app: f.app, buildType: f.type, source: f.source, command: f.cmd, output: f.output,
+            priority: f.priority, kind: f.kind, activate: f.activate, owner: f.owner, force: f.force)
     }
 
     static func encode<T: Encodable>(_ value: T) -> [UInt8] {

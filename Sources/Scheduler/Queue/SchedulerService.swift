@@ -32,8 +32,10 @@ public actor SchedulerService {
 
     /// A service running `policy`'s autoscaler, warm cap and failure memory (the queue keeps its own
     /// priority weights and retry backoff, from its configuration).
-    public init(queue: JobQueue, executor: BuildJobExecutor, provider: any SlotProvider,
-                policy: SchedulingPolicy = .adaptive(), limits: SlotLimits = .default, rescueInterval: Double = 30) {
+    public init(
+        queue: JobQueue, executor: BuildJobExecutor, provider: any SlotProvider,
+        policy: SchedulingPolicy = .adaptive(), limits: SlotLimits = .default, rescueInterval: Double = 30
+    ) {
         self.queue = queue
         var executor = executor
         if executor.failures == nil { executor.failures = policy.failures }
@@ -48,11 +50,14 @@ public actor SchedulerService {
     }
 
     /// A service with only an autoscaler (no warm cap, no failure memory).
-    init(queue: JobQueue, executor: BuildJobExecutor, provider: any SlotProvider,
-                autoscaler: any Autoscaler, limits: SlotLimits = .default, rescueInterval: Double = 30) {
-        self.init(queue: queue, executor: executor, provider: provider,
-                  policy: SchedulingPolicy(name: autoscaler.name, autoscaler: autoscaler), limits: limits,
-                  rescueInterval: rescueInterval)
+    init(
+        queue: JobQueue, executor: BuildJobExecutor, provider: any SlotProvider,
+        autoscaler: any Autoscaler, limits: SlotLimits = .default, rescueInterval: Double = 30
+    ) {
+        self.init(
+            queue: queue, executor: executor, provider: provider,
+            policy: SchedulingPolicy(name: autoscaler.name, autoscaler: autoscaler), limits: limits,
+            rescueInterval: rescueInterval)
     }
 
     /// The autoscaling policy's name (`wharf slots`).
@@ -88,17 +93,20 @@ public actor SchedulerService {
         let input = AutoscalerInput(
             now: now, queue: queue.snapshot(now: now),
             running: builds.values.map { build in
-                RunningBuild(jobID: build.job.id, app: build.job.app, buildType: build.job.buildType, kind: build.job.kind,
-                             startedAt: build.job.startedAt ?? now,
-                             expectedSeconds: queue.configuration.catalog.types[build.job.buildType]?.expectedSeconds ?? 0,
-                             cold: build.job.dependencyHash != nil && !build.warm)
+                RunningBuild(
+                    jobID: build.job.id, app: build.job.app, buildType: build.job.buildType, kind: build.job.kind,
+                    startedAt: build.job.startedAt ?? now,
+                    expectedSeconds: queue.configuration.catalog.types[build.job.buildType]?.expectedSeconds ?? 0,
+                    cold: build.job.dependencyHash != nil && !build.warm)
             },
             slots: pool.slots, limits: pool.limits, provisioningDelay: provider.provisioningDelay)
         let decision = autoscaler.decide(input)
         let applied = try pool.scale(to: decision.desiredSlots, now: now, provider: provider, prefer: decision.release)
         if !applied.requested.isEmpty || !applied.released.isEmpty {
-            history.append(ScalingEvent(time: now, policy: autoscaler.name, decision: decision,
-                                        requested: applied.requested, released: applied.released))
+            history.append(
+                ScalingEvent(
+                    time: now, policy: autoscaler.name, decision: decision,
+                    requested: applied.requested, released: applied.released))
             if history.count > Self.historyLimit { history.removeFirst(history.count - Self.historyLimit) }
         }
         let dispatcher = Dispatcher(queue: queue, owner: executor.owner, tieBreak: placement, warmWindow: warmWindow)
@@ -108,9 +116,11 @@ public actor SchedulerService {
             let warmBefore = builds.values.count { $0.job.kind == .cache_warm }
             var warmClaimed = 0
             let maxSlots = pool.limits.max
-            assignments = try dispatcher.dispatch(pool: &pool, now: now, kinds: { _ in
-                warmCap.allowedKinds(runningWarm: warmBefore + warmClaimed, maxSlots: maxSlots)
-            }, claimed: { job in if job.kind == .cache_warm { warmClaimed += 1 } })
+            assignments = try dispatcher.dispatch(
+                pool: &pool, now: now,
+                kinds: { _ in
+                    warmCap.allowedKinds(runningWarm: warmBefore + warmClaimed, maxSlots: maxSlots)
+                }, claimed: { job in if job.kind == .cache_warm { warmClaimed += 1 } })
         } else {
             assignments = try dispatcher.dispatch(pool: &pool, now: now)
         }
@@ -118,7 +128,8 @@ public actor SchedulerService {
         var stall: String?
         if assignments.isEmpty, let wait = input.queue.oldestReadyWait, wait > Self.stallSeconds {
             let phases = Dictionary(grouping: pool.slots, by: { "\($0.phase)" }).mapValues(\.count)
-            stall = "\(input.queue.ready) ready jobs, the oldest waiting \(Int(wait)) s, none started; slots \(phases.sorted { $0.key < $1.key }), "
+            stall =
+                "\(input.queue.ready) ready jobs, the oldest waiting \(Int(wait)) s, none started; slots \(phases.sorted { $0.key < $1.key }), "
                 + "desired \(decision.desiredSlots), builds running here \(builds.count)"
         }
         return TickReport(rescued: rescued, decision: decision, started: assignments.map(\.job.id), stall: stall)
@@ -137,8 +148,9 @@ public actor SchedulerService {
     private func buildEnded(jobID: Int64, finished: Job?) {
         guard let build = builds.removeValue(forKey: jobID) else { return }
         // (A deterministic failure was already finished as `failed`, not requeued, by the executor.)
-        pool.jobEnded(slotID: build.slotID, now: Date(),
-                      expectedSeconds: queue.configuration.catalog.types[build.job.buildType]?.expectedSeconds)
+        pool.jobEnded(
+            slotID: build.slotID, now: Date(),
+            expectedSeconds: queue.configuration.catalog.types[build.job.buildType]?.expectedSeconds)
         if let hashes = provider.dependencyHashes(slotID: build.slotID) {
             pool.replaceDependencyHashes(slotID: build.slotID, with: hashes)
         }

@@ -19,8 +19,9 @@ struct SeedAutoscaler: Autoscaler {
         }
         if queued > 2 * active, active < limits.max {
             let add = min(queued - active, limits.max - active)
-            return ScalingDecision(desiredSlots: active + add,
-                                   reason: "queued \(queued) > 2 × active \(active): add \(add)")
+            return ScalingDecision(
+                desiredSlots: active + add,
+                reason: "queued \(queued) > 2 × active \(active): add \(add)")
         }
         if queued == 0, active > limits.min {
             return ScalingDecision(desiredSlots: active - 1, reason: "queue empty, active \(active) > min \(limits.min): remove one")

@@ -12,8 +12,10 @@ enum SlotAffinity {
         h = (h ^ 0x1f) &* 0x100_0000_01b3
         for byte in slotID.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
         // Final avalanche (splitmix64) so ids that differ in one character still spread evenly.
-        h ^= h >> 30; h &*= 0xbf58_476d_1ce4_e5b9
-        h ^= h >> 27; h &*= 0x94d0_49bb_1331_11eb
+        h ^= h >> 30
+        h &*= 0xbf58_476d_1ce4_e5b9
+        h ^= h >> 27
+        h &*= 0x94d0_49bb_1331_11eb
         h ^= h >> 31
         return h
     }

@@ -27,8 +27,10 @@ public enum PlacementTieBreak: String, Sendable, Equatable, CaseIterable {
 /// 6. earlier in the pool (stable, so replays are deterministic).
 enum SlotPlacement {
     /// The best idle slot for `request`, or nil when no slot is idle.
-    static func bestSlot(for request: PlacementRequest, among slots: [Slot],
-                                tieBreak: PlacementTieBreak = .poolOrder) -> Slot? {
+    static func bestSlot(
+        for request: PlacementRequest, among slots: [Slot],
+        tieBreak: PlacementTieBreak = .poolOrder
+    ) -> Slot? {
         var best: (slot: Slot, rank: Rank)?
         for slot in slots where slot.phase == .idle {
             let rank = Rank(slot: slot, request: request, tieBreak: tieBreak)
@@ -38,8 +40,10 @@ enum SlotPlacement {
     }
 
     /// Idle slots ordered best first (for `wharf slots` and for tests).
-    static func ranked(for request: PlacementRequest, among slots: [Slot],
-                              tieBreak: PlacementTieBreak = .poolOrder) -> [Slot] {
+    static func ranked(
+        for request: PlacementRequest, among slots: [Slot],
+        tieBreak: PlacementTieBreak = .poolOrder
+    ) -> [Slot] {
         slots.filter { $0.phase == .idle }.enumerated()
             .map { (offset: $0.offset, slot: $0.element, rank: Rank(slot: $0.element, request: request, tieBreak: tieBreak)) }
             .sorted { $0.rank.isBetter(than: $1.rank) || (!$1.rank.isBetter(than: $0.rank) && $0.offset < $1.offset) }

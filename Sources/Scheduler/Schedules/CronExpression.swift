@@ -109,10 +109,15 @@ struct CronField: Sendable {
     static let minute = CronField(name: "minute", range: 0...59, names: [:])
     static let hour = CronField(name: "hour", range: 0...23, names: [:])
     static let dayOfMonth = CronField(name: "day-of-month", range: 1...31, names: [:])
-    static let month = CronField(name: "month", range: 1...12, names: Dictionary(uniqueKeysWithValues:
-        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"].enumerated().map { ($1, $0 + 1) }))
-    static let dayOfWeek = CronField(name: "day-of-week", range: 0...7, names: Dictionary(uniqueKeysWithValues:
-        ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"].enumerated().map { ($1, $0) }))
+    static let month = CronField(
+        name: "month", range: 1...12,
+        names: Dictionary(
+            uniqueKeysWithValues: ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"].enumerated().map {
+                ($1, $0 + 1)
+            }))
+    static let dayOfWeek = CronField(
+        name: "day-of-week", range: 0...7,
+        names: Dictionary(uniqueKeysWithValues: ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"].enumerated().map { ($1, $0) }))
 
     /// The set of values a field text allows.
     func parse(_ text: String) throws(CronError) -> Set<Int> {
@@ -128,7 +133,8 @@ struct CronField: Sendable {
                 step = n
             }
             let base = String(pieces[0])
-            let lower: Int, upper: Int
+            let lower: Int
+            let upper: Int
             if base == "*" {
                 (lower, upper) = (range.lowerBound, range.upperBound)
             } else if base.contains("-") {

@@ -20,7 +20,8 @@ public struct CronFireLedger: Sendable {
 
     /// True for the one scheduler whose claim of `(name, scheduledFor)` is first.
     func claim(name: String, scheduledFor: Date, now: Date) throws -> Bool {
-        let won = try connection.query("""
+        let won = try connection.query(
+            """
             INSERT INTO cron_fire (name, scheduled_for, fired_by, fired_at) VALUES ($1, $2, $3, $4)
             ON CONFLICT (name, scheduled_for) DO NOTHING RETURNING name
             """, [name, scheduledFor.timeIntervalSince1970, owner, now.timeIntervalSince1970])

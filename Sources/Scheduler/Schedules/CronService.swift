@@ -54,10 +54,13 @@ public final class CronService: Sendable {
             let lateness = now.timeIntervalSince(scheduledFor)
             if lateness > catchUpWindow {
                 let missed = missedCount(schedule, from: scheduledFor, until: now)
-                let result = "missed \(missed >= Self.missedCountLimit ? "\(missed)+" : "\(missed)") run\(missed == 1 ? "" : "s") while down (due \(Self.stamp(scheduledFor)), "
+                let result =
+                    "missed \(missed >= Self.missedCountLimit ? "\(missed)+" : "\(missed)") run\(missed == 1 ? "" : "s") while down (due \(Self.stamp(scheduledFor)), "
                     + "\(Int(lateness)) s late, catch-up window \(Int(catchUpWindow)) s)"
-                try store.record(CronRunRecord(name: schedule.name, scheduledFor: scheduledFor, startedAt: now, finishedAt: now,
-                                               outcome: .skipped, result: result))
+                try store.record(
+                    CronRunRecord(
+                        name: schedule.name, scheduledFor: scheduledFor, startedAt: now, finishedAt: now,
+                        outcome: .skipped, result: result))
                 firings.append(Firing(name: schedule.name, scheduledFor: scheduledFor, outcome: .skipped, result: result))
                 continue
             }
@@ -88,8 +91,10 @@ public final class CronService: Sendable {
             result = CronStoreError.unknownCommand(schedule.command, known: commands).description
             outcome = .failed
         }
-        try store.record(CronRunRecord(name: schedule.name, scheduledFor: scheduledFor, startedAt: now,
-                                       finishedAt: max(now, Date()), outcome: outcome, result: result))
+        try store.record(
+            CronRunRecord(
+                name: schedule.name, scheduledFor: scheduledFor, startedAt: now,
+                finishedAt: max(now, Date()), outcome: outcome, result: result))
         return Firing(name: schedule.name, scheduledFor: scheduledFor, outcome: outcome, result: result)
     }
 

@@ -28,10 +28,12 @@ public struct CronStore: Sendable {
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM cron_schedule WHERE name = ?", arguments: [name]) == true {
                 throw CronStoreError.duplicate(name)
             }
-            let row = try Row.fetchOne(db, sql: """
-                INSERT INTO cron_schedule (name, expression, zone, command, built_in, created_at, next_run_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *
-                """, arguments: [name, trigger.expression.source, zone, command, builtIn, now.timeIntervalSince1970, next])!
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    INSERT INTO cron_schedule (name, expression, zone, command, built_in, created_at, next_run_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *
+                    """, arguments: [name, trigger.expression.source, zone, command, builtIn, now.timeIntervalSince1970, next])!
             return CronSchedule(row: row)
         }
     }
@@ -45,10 +47,12 @@ public struct CronStore: Sendable {
             if existing.expression == trigger.expression.source, existing.zone == zone, existing.command == command { return existing }
             let next = trigger.nextFire(after: now)?.timeIntervalSince1970
             return try database.writer.write { db in
-                let row = try Row.fetchOne(db, sql: """
-                    UPDATE cron_schedule SET expression = ?, zone = ?, command = ?, built_in = 1, next_run_at = ?
-                    WHERE name = ? RETURNING *
-                    """, arguments: [trigger.expression.source, zone, command, next, name])!
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        UPDATE cron_schedule SET expression = ?, zone = ?, command = ?, built_in = 1, next_run_at = ?
+                        WHERE name = ? RETURNING *
+                        """, arguments: [trigger.expression.source, zone, command, next, name])!
                 return CronSchedule(row: row)
             }
         }
@@ -81,8 +85,10 @@ public struct CronStore: Sendable {
     /// Schedules whose next run is at or before `now`, earliest first.
     func due(now: Date) throws -> [CronSchedule] {
         try database.writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM cron_schedule WHERE next_run_at <= ? ORDER BY next_run_at, name",
-                             arguments: [now.timeIntervalSince1970]).map(CronSchedule.init(row:))
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM cron_schedule WHERE next_run_at <= ? ORDER BY next_run_at, name",
+                arguments: [now.timeIntervalSince1970]
+            ).map(CronSchedule.init(row:))
         }
     }
 
@@ -90,8 +96,9 @@ public struct CronStore: Sendable {
     /// (on this machine, or, with a ledger, on any machine sharing the queue).
     func claim(_ name: String, expected: Date, next: Date?, now: Date = Date()) throws -> Bool {
         let local = try database.writer.write { db in
-            try db.execute(sql: "UPDATE cron_schedule SET next_run_at = ? WHERE name = ? AND next_run_at = ?",
-                           arguments: [next?.timeIntervalSince1970, name, expected.timeIntervalSince1970])
+            try db.execute(
+                sql: "UPDATE cron_schedule SET next_run_at = ? WHERE name = ? AND next_run_at = ?",
+                arguments: [next?.timeIntervalSince1970, name, expected.timeIntervalSince1970])
             return db.changesCount == 1
         }
         guard local, let ledger else { return local }
@@ -101,21 +108,30 @@ public struct CronStore: Sendable {
     /// Records a firing: one `cron_run` row, the schedule's last-run columns and counters.
     func record(_ run: CronRunRecord) throws {
         try database.writer.write { db in
-            try db.execute(sql: """
-                INSERT INTO cron_run (name, scheduled_for, started_at, finished_at, outcome, result) VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [run.name, run.scheduledFor.timeIntervalSince1970, run.startedAt.timeIntervalSince1970,
-                                 run.finishedAt.timeIntervalSince1970, run.outcome.rawValue, String(run.result.prefix(4000))])
+            try db.execute(
+                sql: """
+                    INSERT INTO cron_run (name, scheduled_for, started_at, finished_at, outcome, result) VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    run.name, run.scheduledFor.timeIntervalSince1970, run.startedAt.timeIntervalSince1970,
+                    run.finishedAt.timeIntervalSince1970, run.outcome.rawValue, String(run.result.prefix(4000)),
+                ])
             let skipped = run.outcome == .skipped
-            try db.execute(sql: """
-                UPDATE cron_schedule SET last_run_at = ?, last_scheduled_for = ?, last_outcome = ?, last_result = ?,
-                    run_count = run_count + ?, skip_count = skip_count + ?
-                WHERE name = ?
-                """, arguments: [run.startedAt.timeIntervalSince1970, run.scheduledFor.timeIntervalSince1970, run.outcome.rawValue,
-                                 String(run.result.prefix(4000)), skipped ? 0 : 1, skipped ? 1 : 0, run.name])
-            try db.execute(sql: """
-                DELETE FROM cron_run WHERE name = ? AND id <= (
-                    SELECT id FROM cron_run WHERE name = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
-                """, arguments: [run.name, run.name, historyLimit])
+            try db.execute(
+                sql: """
+                    UPDATE cron_schedule SET last_run_at = ?, last_scheduled_for = ?, last_outcome = ?, last_result = ?,
+                        run_count = run_count + ?, skip_count = skip_count + ?
+                    WHERE name = ?
+                    """,
+                arguments: [
+                    run.startedAt.timeIntervalSince1970, run.scheduledFor.timeIntervalSince1970, run.outcome.rawValue,
+                    String(run.result.prefix(4000)), skipped ? 0 : 1, skipped ? 1 : 0, run.name,
+                ])
+            try db.execute(
+                sql: """
+                    DELETE FROM cron_run WHERE name = ? AND id <= (
+                        SELECT id FROM cron_run WHERE name = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
+                    """, arguments: [run.name, run.name, historyLimit])
         }
     }
 
@@ -123,10 +139,11 @@ public struct CronStore: Sendable {
     public func history(_ name: String, limit: Int = 20) throws -> [CronRunRecord] {
         try database.writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM cron_run WHERE name = ? ORDER BY id DESC LIMIT ?", arguments: [name, max(0, limit)]).map { row in
-                CronRunRecord(name: row["name"], scheduledFor: Date(timeIntervalSince1970: row["scheduled_for"]),
-                              startedAt: Date(timeIntervalSince1970: row["started_at"]),
-                              finishedAt: Date(timeIntervalSince1970: row["finished_at"]),
-                              outcome: CronSchedule.Outcome(rawValue: row["outcome"]) ?? .failed, result: row["result"])
+                CronRunRecord(
+                    name: row["name"], scheduledFor: Date(timeIntervalSince1970: row["scheduled_for"]),
+                    startedAt: Date(timeIntervalSince1970: row["started_at"]),
+                    finishedAt: Date(timeIntervalSince1970: row["finished_at"]),
+                    outcome: CronSchedule.Outcome(rawValue: row["outcome"]) ?? .failed, result: row["result"])
             }
         }
     }
@@ -139,9 +156,10 @@ public struct CronStore: Sendable {
 
     /// 1–64 characters of a-z 0-9 . _ -
     static func isValidName(_ name: String) -> Bool {
-        (1...64).contains(name.utf8.count) && name.utf8.allSatisfy { b in
-            (b >= 97 && b <= 122) || (b >= 48 && b <= 57) || b == 46 || b == 95 || b == 45
-        }
+        (1...64).contains(name.utf8.count)
+            && name.utf8.allSatisfy { b in
+                (b >= 97 && b <= 122) || (b >= 48 && b <= 57) || b == 46 || b == 95 || b == 45
+            }
     }
 }
 

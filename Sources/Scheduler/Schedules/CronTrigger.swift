@@ -66,7 +66,8 @@ public struct CronTrigger: Sendable, Hashable {
         let offsets = offsetsAround(day: day)
         // Every instant of wall time W lies in [W − max offset, W − min offset]: skip wall times that
         // cannot be after `after`, and stop once no later wall time can beat the best found.
-        let minOffset = Double(offsets.min() ?? 0), maxOffset = Double(offsets.max() ?? 0)
+        let minOffset = Double(offsets.min() ?? 0)
+        let maxOffset = Double(offsets.max() ?? 0)
         var best: Double?
         for hour in expression.sortedHours {
             for minute in expression.sortedMinutes {

@@ -39,8 +39,10 @@ public struct WarmBatch: Sendable {
     let preloader: (any Preloader)?
     let options: Options
 
-    public init(popularity: Popularity, queue: JobQueue, cache: BuildCache, settings: BuildSettings,
-                preloader: (any Preloader)?, options: Options = .init()) throws(SchedulerError) {
+    public init(
+        popularity: Popularity, queue: JobQueue, cache: BuildCache, settings: BuildSettings,
+        preloader: (any Preloader)?, options: Options = .init()
+    ) throws(SchedulerError) {
         try options.validate()
         self.popularity = popularity
         self.queue = queue
@@ -93,8 +95,9 @@ public struct WarmBatch: Sendable {
         for index in report.apps.indices where !report.apps[index].paths.isEmpty {
             let remaining = max(0, report.maxEvictedBytes - report.evictedBytes)
             do {
-                let result = try await preloader.preload(app: report.apps[index].app, paths: report.apps[index].paths,
-                                                         maxEvictedBytes: remaining)
+                let result = try await preloader.preload(
+                    app: report.apps[index].app, paths: report.apps[index].paths,
+                    maxEvictedBytes: remaining)
                 report.apps[index].preload = result
                 report.preloaded += result.loaded
                 report.bytes += result.bytes
@@ -117,15 +120,19 @@ public struct WarmBatch: Sendable {
             if try !queue.list(state: state, app: app, limit: 1).isEmpty { return ("pending", nil) }
         }
         let command = latest.command ?? settings.defaultCommand
-        guard let key = try? BuildCacheKey(
-            sourceDirectory: latest.source,
-            buildConfig: ["app": latest.app, "command": command, "build_type": latest.buildType, "output": settings.outputDirectory],
-            target: latest.target, toolchainVersion: settings.toolchainVersion)
+        guard
+            let key = try? BuildCacheKey(
+                sourceDirectory: latest.source,
+                buildConfig: ["app": latest.app, "command": command, "build_type": latest.buildType, "output": settings.outputDirectory],
+                target: latest.target, toolchainVersion: settings.toolchainVersion)
         else { return ("no_source", nil) }
         if try cache.holds(key, now: now) { return ("cached", nil) }
-        let request = JobRequest(app: latest.app, owner: "system", buildType: latest.buildType, kind: .cache_warm,
-                                 source: latest.source, command: latest.command, target: latest.target,
-                                 priorityHint: .low, dependencyHash: SourceTreeHasher.dependencyHash(directory: latest.source, toolchainVersion: settings.toolchainVersion), cacheKey: key.hex, activate: false)
+        let request = JobRequest(
+            app: latest.app, owner: "system", buildType: latest.buildType, kind: .cache_warm,
+            source: latest.source, command: latest.command, target: latest.target,
+            priorityHint: .low,
+            dependencyHash: SourceTreeHasher.dependencyHash(directory: latest.source, toolchainVersion: settings.toolchainVersion), cacheKey: key.hex,
+            activate: false)
         return ("queued", request)
     }
 }
@@ -134,8 +141,9 @@ extension BuildCache {
     /// True when `key` would be a hit at `now` (read-only: no hit is counted).
     func holds(_ key: BuildCacheKey, now: Date) throws -> Bool {
         try database.writer.read { db in
-            try Bool.fetchOne(db, sql: "SELECT 1 FROM build_cache WHERE key = ? AND created_at > ?",
-                              arguments: [key.hex, now.timeIntervalSince1970 - ttl]) ?? false
+            try Bool.fetchOne(
+                db, sql: "SELECT 1 FROM build_cache WHERE key = ? AND created_at > ?",
+                arguments: [key.hex, now.timeIntervalSince1970 - ttl]) ?? false
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How a scheduler stops: dispatching has ended; running builds get `grace` seconds (on the injected

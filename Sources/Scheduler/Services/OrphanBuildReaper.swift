@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Kills build processes left behind by a scheduler that died (`kill -9`): builds run in their own
@@ -39,8 +40,9 @@ public struct OrphanBuildReaper: Sendable {
         var verdicts: [String: Bool] = [:]
         for name in entries {
             guard let pid = Int32(name), pid != getpid(),
-                  let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(name)/cwd"),
-                  cwd.hasPrefix(prefix) else { continue }
+                let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(name)/cwd"),
+                cwd.hasPrefix(prefix)
+            else { continue }
             let directory = String(cwd.dropFirst(root.count + 1).prefix { $0 != "/" })
             guard let (job, attempt) = WorkspaceJanitor.parseWorkspace(directory) else { continue }
             let orphaned = verdicts[directory] ?? isOrphaned(job: job, attempt: attempt, now: now)

@@ -22,8 +22,9 @@ struct SettingKey<Value: SettingValue>: Sendable {
 
     /// The key without its type, for the table's listings and checks.
     var descriptor: KeyDescriptor {
-        KeyDescriptor(name: name, type: Value.typeName, defaultText: defaultValue.settingText, allowedText: allowed.text,
-                      doc: doc, defaultIsAllowed: defaultValue.isAllowed(by: allowed))
+        KeyDescriptor(
+            name: name, type: Value.typeName, defaultText: defaultValue.settingText, allowedText: allowed.text,
+            doc: doc, defaultIsAllowed: defaultValue.isAllowed(by: allowed))
     }
 }
 
@@ -49,7 +50,11 @@ struct KeyDescriptor: Sendable, Equatable {
 /// The values a key allows, with the text that says so: a numeric range (each end open, closed or
 /// absent), a list of choices, or anything of the key's type.
 struct Allowed: Sendable {
-    enum Bound: Sendable { case none, inclusive(Double), exclusive(Double) }
+    enum Bound: Sendable {
+        case none
+        case inclusive(Double)
+        case exclusive(Double)
+    }
     var lower: Bound = .none
     var upper: Bound = .none
     var choices: [String]? = nil

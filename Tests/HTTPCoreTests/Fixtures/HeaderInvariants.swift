@@ -3,7 +3,7 @@
 // `scripts/fuzz.sh` compiles this file with the HTTPCore sources and Fuzz/HeadersFuzz.swift (the
 // libFuzzer target), and HeaderFuzzTests runs it over seeded mutations in the test suite.
 #if canImport(HTTPCore)
-import HTTPCore
+    import HTTPCore
 #endif
 
 /// Checks every parser on `input`; returns the first broken invariant, or nil.
@@ -43,8 +43,9 @@ func headerInvariantViolation(_ input: [UInt8]) -> String? {
 
     // Preconditions: deterministic; HEAD decides like GET (ranges aside); no field, no condition.
     let validators = ConditionalRequest.Validators(etagHeader: part(1), lastModified: Int64(first) * 86_400)
-    let headers = ConditionalRequest.Headers(ifMatch: part(2), ifUnmodifiedSince: part(3), ifNoneMatch: part(4),
-                                             ifModifiedSince: part(5), ifRange: part(6), hasRange: first & 1 == 1)
+    let headers = ConditionalRequest.Headers(
+        ifMatch: part(2), ifUnmodifiedSince: part(3), ifNoneMatch: part(4),
+        ifModifiedSince: part(5), ifRange: part(6), hasRange: first & 1 == 1)
     let get = ConditionalRequest.evaluate(method: .get, validators: validators, headers: headers)
     if get != ConditionalRequest.evaluate(method: .get, validators: validators, headers: headers) { return "evaluate not deterministic" }
     let head = ConditionalRequest.evaluate(method: .head, validators: validators, headers: headers)
@@ -52,8 +53,9 @@ func headerInvariantViolation(_ input: [UInt8]) -> String? {
     case (.notModified, .notModified), (.preconditionFailed, .preconditionFailed), (.proceed, .proceed(rangeAllowed: false)): break
     default: return "GET \(get) but HEAD \(head)"
     }
-    let bare = ConditionalRequest.evaluate(method: .get, validators: validators,
-                                           headers: .init(hasRange: headers.hasRange))
+    let bare = ConditionalRequest.evaluate(
+        method: .get, validators: validators,
+        headers: .init(hasRange: headers.hasRange))
     if bare != .proceed(rangeAllowed: headers.hasRange) { return "no precondition gave \(bare)" }
 
     // Accept-Encoding: the choice is offered (or identity), for every set of variants.
@@ -63,11 +65,15 @@ func headerInvariantViolation(_ input: [UInt8]) -> String? {
         for (i, c) in codings.enumerated() where mask & (1 << i) != 0 { available.insert(AvailableCodings(c)) }
         let field = part(0)
         if let chosen = ContentNegotiation.select(acceptEncoding: field, available: available),
-           chosen != .identity, !available.offers(chosen) {
+            chosen != .identity, !available.offers(chosen)
+        {
             return "chose \(chosen) from \(mask)"
         }
         if ContentNegotiation.select(acceptEncoding: field, available: available)
-            != ContentNegotiation.select(acceptEncoding: field, available: available) { return "select not deterministic" }
+            != ContentNegotiation.select(acceptEncoding: field, available: available)
+        {
+            return "select not deterministic"
+        }
     }
     _ = ContentNegotiation.acceptsDictionaryZstd(acceptEncoding: part(0))
 

@@ -1,7 +1,8 @@
 import Foundation
 import UVLoop
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Fetches one commit of a repository and checks it out into a build's workspace, with the
@@ -29,8 +30,10 @@ public struct GitCheckout: Sendable {
     /// `HOME` for git: the operator's (ssh keys, credential settings for private repositories).
     public var home: String?
 
-    public init(timeout: Double = 600, maxBytes: Int = 2 << 30, program: String = "git",
-                home: String? = ProcessInfo.processInfo.environment["HOME"]) {
+    public init(
+        timeout: Double = 600, maxBytes: Int = 2 << 30, program: String = "git",
+        home: String? = ProcessInfo.processInfo.environment["HOME"]
+    ) {
         self.timeout = timeout
         self.maxBytes = maxBytes
         self.program = program
@@ -50,13 +53,16 @@ public struct GitCheckout: Sendable {
         defer { try? FileManager.default.removeItem(atPath: gitDirectory) }
         let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
         var notes = ["fetching \(source.commit) (\(source.ref)) from \(Self.redacted(source.url))"]
-        let base = ["-c", "core.hooksPath=/dev/null", "-c", "protocol.ext.allow=never", "-c", "core.fsmonitor=false",
-                    "-c", "submodule.recurse=false", "--git-dir=" + gitDirectory]
+        let base = [
+            "-c", "core.hooksPath=/dev/null", "-c", "protocol.ext.allow=never", "-c", "core.fsmonitor=false",
+            "-c", "submodule.recurse=false", "--git-dir=" + gitDirectory,
+        ]
         let watched = [gitDirectory, workTree]
         let shown = Self.redacted(source.url)
         func step(_ arguments: [String]) async -> StepResult {
-            var result = await Self.runStep(program: program, arguments: arguments, environment: environment, deadline: deadline,
-                                            watch: watched, maxBytes: maxBytes, on: loop)
+            var result = await Self.runStep(
+                program: program, arguments: arguments, environment: environment, deadline: deadline,
+                watch: watched, maxBytes: maxBytes, on: loop)
             // git may echo the URL: never its password.
             if shown != source.url { result.lines = result.lines.map { $0.replacingOccurrences(of: source.url, with: shown) } }
             // A step quicker than the watch's first look is measured once it ended.
@@ -83,15 +89,20 @@ public struct GitCheckout: Sendable {
         result = await step(base + ["--work-tree=" + workTree, "checkout", "--quiet", "--force", "--detach", source.commit])
         guard result.succeeded else { return Outcome(notes: notes + result.lines, failure: "git checkout failed: \(result.summary)") }
         let elapsed = ContinuousClock.now - started
-        notes.append(String(format: "checked out %@ in %.2f s", source.commit, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+        notes.append(
+            String(
+                format: "checked out %@ in %.2f s", source.commit, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        )
         return Outcome(notes: notes, failure: nil)
     }
 
     /// What git's processes get: nothing of Wharf's environment but `HOME` (the operator's ssh keys
     /// and credential settings for private repositories) and a fixed `PATH`.
     var environment: [String] {
-        var out = ["PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C", "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1",
-                   "GIT_ASKPASS=/bin/false", "SSH_ASKPASS=/bin/false", "GIT_SSH_COMMAND=ssh -o BatchMode=yes"]
+        var out = [
+            "PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C", "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1",
+            "GIT_ASKPASS=/bin/false", "SSH_ASKPASS=/bin/false", "GIT_SSH_COMMAND=ssh -o BatchMode=yes",
+        ]
         if let home { out.append("HOME=" + home) }
         return out
     }
@@ -123,12 +134,16 @@ public struct GitCheckout: Sendable {
 
     /// Runs one git command on `loop`: output kept (the last 40 lines, each at most 500 bytes),
     /// killed at `deadline` or when the watched directories outgrow `maxBytes`.
-    static func runStep(program: String, arguments: [String], environment: [String], deadline: ContinuousClock.Instant,
-                        watch: [String], maxBytes: Int, on loop: EventLoop) async -> StepResult {
+    static func runStep(
+        program: String, arguments: [String], environment: [String], deadline: ContinuousClock.Instant,
+        watch: [String], maxBytes: Int, on loop: EventLoop
+    ) async -> StepResult {
         await withCheckedContinuation { (continuation: CheckedContinuation<StepResult, Never>) in
             let accepted = loop.execute {
-                StepRun(program: program, arguments: arguments, environment: environment, deadline: deadline, watch: watch,
-                        maxBytes: maxBytes, loop: loop) { continuation.resume(returning: $0) }.start()
+                StepRun(
+                    program: program, arguments: arguments, environment: environment, deadline: deadline, watch: watch,
+                    maxBytes: maxBytes, loop: loop
+                ) { continuation.resume(returning: $0) }.start()
             }
             if !accepted { continuation.resume(returning: StepResult(exit: nil, stopped: nil, lines: [], spawnError: "event loop stopped")) }
         }
@@ -150,8 +165,10 @@ private final class StepRun {
     var measuring = false
     var keepAlive: StepRun?
 
-    init(program: String, arguments: [String], environment: [String], deadline: ContinuousClock.Instant, watch: [String],
-         maxBytes: Int, loop: EventLoop, finish: @escaping (GitCheckout.StepResult) -> Void) {
+    init(
+        program: String, arguments: [String], environment: [String], deadline: ContinuousClock.Instant, watch: [String],
+        maxBytes: Int, loop: EventLoop, finish: @escaping (GitCheckout.StepResult) -> Void
+    ) {
         self.program = program
         self.arguments = arguments
         self.environment = environment
@@ -167,9 +184,10 @@ private final class StepRun {
         guard remaining > .zero else { return end(exit: nil, stopped: "time limit reached", spawnError: nil) }
         keepAlive = self
         do {
-            child = try ChildProcess.spawn(on: loop, ProcessOptions(executable: program, arguments: arguments, environment: environment),
-                                           onOutput: { [weak self] _, bytes in self?.received(bytes) },
-                                           onExit: { [weak self] exit in self?.end(exit: exit, stopped: self?.stopped, spawnError: nil) })
+            child = try ChildProcess.spawn(
+                on: loop, ProcessOptions(executable: program, arguments: arguments, environment: environment),
+                onOutput: { [weak self] _, bytes in self?.received(bytes) },
+                onExit: { [weak self] exit in self?.end(exit: exit, stopped: self?.stopped, spawnError: nil) })
         } catch {
             return end(exit: nil, stopped: nil, spawnError: "\(error)")
         }
@@ -190,17 +208,19 @@ private final class StepRun {
         try? child.kill(SIGKILL)
         // The bound holds even if the exit is reported late (a process that blocks SIGCHLD in
         // every thread delays libuv's notice): after 2 s the step ends without waiting for it.
-        timers.append(LoopTimer.once(on: loop, after: .seconds(2)) { [weak self] in
-            guard let self, let child = self.child else { return }
-            child.close()
-            self.end(exit: nil, stopped: self.stopped, spawnError: nil)
-        })
+        timers.append(
+            LoopTimer.once(on: loop, after: .seconds(2)) { [weak self] in
+                guard let self, let child = self.child else { return }
+                child.close()
+                self.end(exit: nil, stopped: self.stopped, spawnError: nil)
+            })
     }
 
     func measure() {
         guard !measuring, child != nil else { return }
         measuring = true
-        let watch = self.watch, cap = maxBytes
+        let watch = self.watch
+        let cap = maxBytes
         loop.runBlocking({ watch.reduce(0) { $0 + DirectoryUsage.bytes($1, stopAbove: cap) } }) { [weak self] result in
             guard let self else { return }
             self.measuring = false

@@ -17,7 +17,8 @@ public struct GitSource: Sendable, Equatable {
         guard Self.isCommitID(commit) else { throw .invalidSource("commit \(commit) is not a full commit id") }
         guard Self.isValidRef(ref) else { throw .invalidSource("ref \(ref) is not a branch ref") }
         guard !url.isEmpty, url.utf8.count <= 2048, !url.hasPrefix("-"),
-              !url.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else {
+            !url.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        else {
             throw .invalidSource("git URL is empty, too long, starts with '-' or holds control characters")
         }
         self.url = url
@@ -51,7 +52,8 @@ public struct GitSource: Sendable, Equatable {
         guard ref.hasPrefix("refs/heads/"), ref.utf8.count <= 255 else { return false }
         let name = ref.dropFirst("refs/heads/".count)
         guard !name.isEmpty, !name.hasPrefix("-"), !name.hasPrefix("/"), !name.hasSuffix("/"), !name.hasSuffix(".lock"),
-              !name.contains(".."), !name.contains("//"), !name.contains("@{") else { return false }
+            !name.contains(".."), !name.contains("//"), !name.contains("@{")
+        else { return false }
         return name.unicodeScalars.allSatisfy { scalar in
             scalar.value > 0x20 && scalar.value != 0x7F && !"~^:?*[\\".unicodeScalars.contains(scalar)
         }

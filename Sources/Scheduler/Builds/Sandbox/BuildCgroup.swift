@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where build control groups can be made: for each cgroup v1 controller Wharf uses (`memory`, `cpu`,
@@ -110,7 +111,8 @@ final class BuildCgroup: Sendable {
     /// The most memory the build used at once.
     public var peakMemoryBytes: Int? {
         guard let directory = directories["memory"],
-              let text = try? String(contentsOfFile: directory + "/memory.max_usage_in_bytes", encoding: .utf8) else { return nil }
+            let text = try? String(contentsOfFile: directory + "/memory.max_usage_in_bytes", encoding: .utf8)
+        else { return nil }
         return Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 

@@ -16,8 +16,10 @@ public struct BuildEnvironment: Sendable, Equatable {
     /// Variables every build gets whose values never reach a log, the API or a job record.
     public var secrets: [String: String]
 
-    public init(path: String = BuildEnvironment.defaultPath, language: String = "C.UTF-8", inherit: [String] = [],
-                variables: [String: String] = [:], secrets: [String: String] = [:]) {
+    public init(
+        path: String = BuildEnvironment.defaultPath, language: String = "C.UTF-8", inherit: [String] = [],
+        variables: [String: String] = [:], secrets: [String: String] = [:]
+    ) {
         self.path = path
         self.language = language
         self.inherit = inherit
@@ -58,8 +60,10 @@ public struct BuildEnvironment: Sendable, Equatable {
     ///   - wharf: Wharf's own variables for this build (`WHARF_JOB_ID`, `WHARF_DEPS_CACHE`).
     ///   - extraSecrets: per-job secrets on top of the configured ones.
     ///   - parent: the scheduler's environment, read only for the allowlisted names.
-    func resolve(workspace: String, wharf: [String: String] = [:], extraSecrets: [String: String] = [:],
-                        parent: [String: String] = ProcessInfo.processInfo.environment) -> [String: String] {
+    func resolve(
+        workspace: String, wharf: [String: String] = [:], extraSecrets: [String: String] = [:],
+        parent: [String: String] = ProcessInfo.processInfo.environment
+    ) -> [String: String] {
         var result: [String: String] = [
             "PATH": path, "LANG": language, "HOME": workspace + "/.home", "TMPDIR": workspace + "/.tmp",
             "USER": "wharf-build", "SHELL": "/bin/sh",

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A user a build runs as.
@@ -49,8 +50,10 @@ public struct BuildIsolation: Sendable, Equatable {
 
     public static let none = BuildIsolation(mode: .none)
 
-    init(mode: Mode, identity: BuildIdentity? = nil, perSlot: [Int: BuildIdentity] = [:], readOnlyPaths: [String] = [],
-                bwrap: String = "/usr/bin/bwrap", setpriv: String = "/usr/bin/setpriv") {
+    init(
+        mode: Mode, identity: BuildIdentity? = nil, perSlot: [Int: BuildIdentity] = [:], readOnlyPaths: [String] = [],
+        bwrap: String = "/usr/bin/bwrap", setpriv: String = "/usr/bin/setpriv"
+    ) {
         self.mode = mode
         self.identity = identity
         self.perSlot = perSlot
@@ -103,8 +106,10 @@ public struct BuildIsolation: Sendable, Equatable {
     /// Picks the isolation for `requested` (`auto`, `bubblewrap`, `user` or `none`) on this machine,
     /// trying what it needs (the user exists, Wharf can switch to it, bubblewrap starts a sandbox
     /// as that user). Returns the isolation and a sentence saying what builds get and why.
-    static func resolve(requested: String, user: String, readOnlyPaths: [String] = [], perSlotUsers: Int = 16,
-                               bwrap: String = "/usr/bin/bwrap", setpriv: String = "/usr/bin/setpriv") throws -> (BuildIsolation, String) {
+    static func resolve(
+        requested: String, user: String, readOnlyPaths: [String] = [], perSlotUsers: Int = 16,
+        bwrap: String = "/usr/bin/bwrap", setpriv: String = "/usr/bin/setpriv"
+    ) throws -> (BuildIsolation, String) {
         let wanted: Mode?
         if requested == "auto" {
             wanted = nil
@@ -131,8 +136,9 @@ public struct BuildIsolation: Sendable, Equatable {
         for n in 1...max(1, perSlotUsers) {
             if let own = BuildIdentity.lookUp("\(user)-\(n)"), own.uid != 0 { perSlot[n] = own }
         }
-        var isolation = BuildIsolation(mode: .user, identity: identity, perSlot: perSlot, readOnlyPaths: readOnlyPaths,
-                                       bwrap: bwrap, setpriv: setpriv)
+        var isolation = BuildIsolation(
+            mode: .user, identity: identity, perSlot: perSlot, readOnlyPaths: readOnlyPaths,
+            bwrap: bwrap, setpriv: setpriv)
         let slots = perSlot.isEmpty ? "one shared uid" : "one uid per slot for slots 1...\(perSlot.keys.max()!)"
         if wanted == .user {
             return (isolation, "builds run as '\(user)' (\(slots)) without namespaces (scheduler.sandbox.mode: user)")
@@ -141,12 +147,18 @@ public struct BuildIsolation: Sendable, Equatable {
         sandboxed.mode = .bubblewrap
         if let failure = sandboxed.probe(identity: identity) {
             if wanted == .bubblewrap { throw SchedulerError.invalidConfiguration("scheduler.sandbox.mode bubblewrap: \(failure)") }
-            return (isolation, "builds run as '\(user)' (\(slots)) WITHOUT a bubblewrap sandbox: \(failure); "
-                    + "they see the filesystem as that user and may use the network")
+            return (
+                isolation,
+                "builds run as '\(user)' (\(slots)) WITHOUT a bubblewrap sandbox: \(failure); "
+                    + "they see the filesystem as that user and may use the network"
+            )
         }
         isolation.mode = .bubblewrap
-        return (isolation, "builds run as '\(user)' (\(slots)) inside bubblewrap: read-only system, own workspace, "
-                + "private /tmp and /proc, no network unless allowed")
+        return (
+            isolation,
+            "builds run as '\(user)' (\(slots)) inside bubblewrap: read-only system, own workspace, "
+                + "private /tmp and /proc, no network unless allowed"
+        )
     }
 
     /// Starts `true` in the sandbox as `identity`; nil when it worked, else why not.

@@ -19,9 +19,11 @@ struct BuildLaunch: Sendable, Equatable {
     var cgroupLimitsMemory: Bool
     var cgroupLimitsProcesses: Bool
 
-    init(command: String, limits: BuildLimits, isolation: BuildIsolation = .none, identity: BuildIdentity? = nil,
-                writable: [String] = [], cgroupProcs: [String] = [], cgroupLimitsMemory: Bool = false,
-                cgroupLimitsProcesses: Bool = false) {
+    init(
+        command: String, limits: BuildLimits, isolation: BuildIsolation = .none, identity: BuildIdentity? = nil,
+        writable: [String] = [], cgroupProcs: [String] = [], cgroupLimitsMemory: Bool = false,
+        cgroupLimitsProcesses: Bool = false
+    ) {
         self.command = command
         self.limits = limits
         self.isolation = isolation
@@ -69,9 +71,10 @@ struct BuildLaunch: Sendable, Equatable {
     /// How to spawn it: `/bin/bash -c CLOSE PROLOGUE wharf-build COMMAND` in `workingDirectory`, which
     /// becomes `/bin/sh -c PROLOGUE wharf-build COMMAND` with only stdin, stdout and stderr open.
     func processOptions(environment: [String: String], workingDirectory: String) -> ProcessOptions {
-        ProcessOptions(executable: "/bin/bash", arguments: ["-c", Self.closeInheritedDescriptors, prologue, "wharf-build", command],
-                       environment: environment.map { "\($0.key)=\($0.value)" }.sorted(),
-                       workingDirectory: workingDirectory, newProcessGroup: true)
+        ProcessOptions(
+            executable: "/bin/bash", arguments: ["-c", Self.closeInheritedDescriptors, prologue, "wharf-build", command],
+            environment: environment.map { "\($0.key)=\($0.value)" }.sorted(),
+            workingDirectory: workingDirectory, newProcessGroup: true)
     }
 }
 

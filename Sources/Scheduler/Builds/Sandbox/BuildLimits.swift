@@ -23,11 +23,14 @@ public struct BuildLimits: Sendable, Equatable, Codable {
     /// The API's camelCase keys, with the unit in the name of the two times.
     enum CodingKeys: String, CodingKey {
         case memoryBytes, cpus, processes, diskBytes, openFiles, network
-        case timeout = "timeoutSeconds", warningAfter = "warningSeconds"
+        case timeout = "timeoutSeconds"
+        case warningAfter = "warningSeconds"
     }
 
-    init(memoryBytes: Int? = 4 << 30, cpus: Double? = 2, processes: Int? = 512, diskBytes: Int? = 10 << 30,
-                openFiles: Int? = 4096, timeout: Double = 1800, warningAfter: Double? = 1200, network: Bool = false) {
+    init(
+        memoryBytes: Int? = 4 << 30, cpus: Double? = 2, processes: Int? = 512, diskBytes: Int? = 10 << 30,
+        openFiles: Int? = 4096, timeout: Double = 1800, warningAfter: Double? = 1200, network: Bool = false
+    ) {
         self.memoryBytes = memoryBytes
         self.cpus = cpus
         self.processes = processes
@@ -40,8 +43,9 @@ public struct BuildLimits: Sendable, Equatable, Codable {
 
     /// No limit at all but the timeout (tests of the runner's mechanics).
     public static func unlimited(timeout: Double = 1800, warningAfter: Double? = nil) -> BuildLimits {
-        BuildLimits(memoryBytes: nil, cpus: nil, processes: nil, diskBytes: nil, openFiles: nil, timeout: timeout,
-                    warningAfter: warningAfter, network: true)
+        BuildLimits(
+            memoryBytes: nil, cpus: nil, processes: nil, diskBytes: nil, openFiles: nil, timeout: timeout,
+            warningAfter: warningAfter, network: true)
     }
 
     /// Reasons these limits are unusable, by field name (empty when fine).
@@ -85,8 +89,10 @@ public struct BuildLimitOverrides: Sendable, Equatable {
     /// Fields set to "no limit" (`memory_bytes`, `cpus`, `processes`, `disk_bytes`, `open_files`).
     public var unlimited: Set<String> = []
 
-    public init(memoryBytes: Int? = nil, cpus: Double? = nil, processes: Int? = nil, diskBytes: Int? = nil, openFiles: Int? = nil,
-                timeout: Double? = nil, warningAfter: Double? = nil, network: Bool? = nil) {
+    public init(
+        memoryBytes: Int? = nil, cpus: Double? = nil, processes: Int? = nil, diskBytes: Int? = nil, openFiles: Int? = nil,
+        timeout: Double? = nil, warningAfter: Double? = nil, network: Bool? = nil
+    ) {
         self.memoryBytes = memoryBytes
         self.cpus = cpus
         self.processes = processes
@@ -127,8 +133,10 @@ public struct BuildLimitPolicy: Sendable, Equatable {
     public var buildTypes: [String: BuildLimitOverrides]
     public var apps: [String: BuildLimitOverrides]
 
-    init(defaults: BuildLimits = .seedDefaults, buildTypes: [String: BuildLimitOverrides] = [:],
-                apps: [String: BuildLimitOverrides] = [:]) {
+    init(
+        defaults: BuildLimits = .seedDefaults, buildTypes: [String: BuildLimitOverrides] = [:],
+        apps: [String: BuildLimitOverrides] = [:]
+    ) {
         self.defaults = defaults
         self.buildTypes = buildTypes
         self.apps = apps

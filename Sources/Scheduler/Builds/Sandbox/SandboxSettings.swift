@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The build sandbox's configuration (`scheduler.sandbox.*`, `scheduler.build.*` environment keys,
@@ -72,19 +73,22 @@ public struct PreparedSandbox: Sendable {
 /// when something is wrong.
 public enum SandboxPreflight {
     public static func prepare(_ settings: SandboxSettings, store: String, probeOnly: Bool = false) throws -> PreparedSandbox {
-        let (isolation, sentence) = try BuildIsolation.resolve(requested: settings.mode, user: settings.user,
-                                                               readOnlyPaths: settings.readOnlyPaths)
+        let (isolation, sentence) = try BuildIsolation.resolve(
+            requested: settings.mode, user: settings.user,
+            readOnlyPaths: settings.readOnlyPaths)
         var notes = [sentence]
         var cgroups: CgroupRoots?
         if settings.cgroups, let roots = CgroupRoots.detect() {
             cgroups = roots
             if !probeOnly { roots.removeStale() }
             let missing = CgroupRoots.controllers.filter { roots.parents[$0] == nil }
-            notes.append("limits: cgroups v1 (\(roots.parents.keys.sorted().joined(separator: ", ")))"
-                         + (missing.isEmpty ? "" : "; rlimits stand in for \(missing.joined(separator: ", "))"))
+            notes.append(
+                "limits: cgroups v1 (\(roots.parents.keys.sorted().joined(separator: ", ")))"
+                    + (missing.isEmpty ? "" : "; rlimits stand in for \(missing.joined(separator: ", "))"))
         } else {
-            notes.append("limits: rlimits only (\(settings.cgroups ? "no writable cgroup v1 hierarchy" : "scheduler.sandbox.cgroups: false")): "
-                         + "memory as address space, processes per build user, no CPU quota")
+            notes.append(
+                "limits: rlimits only (\(settings.cgroups ? "no writable cgroup v1 hierarchy" : "scheduler.sandbox.cgroups: false")): "
+                    + "memory as address space, processes per build user, no CPU quota")
         }
         var root = settings.sandboxRoot(store: store)
         // (The store itself becomes 0711 below: what matters is the directories above it.)
@@ -92,11 +96,14 @@ public enum SandboxPreflight {
             // The store lies under a directory the build user cannot pass (a 0700 home or temp dir):
             // the default sandbox moves to a place it can reach, one per store.
             let absolute = URL(fileURLWithPath: store).standardizedFileURL.path
-            root = fallbackParent + "/" + String(absolute.utf8.reduce(UInt64(14_695_981_039_346_656_037)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }, radix: 16)
+            root =
+                fallbackParent + "/"
+                + String(absolute.utf8.reduce(UInt64(14_695_981_039_346_656_037)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }, radix: 16)
             notes.append("the build user cannot reach \(settings.sandboxRoot(store: store)); workspaces and slot caches go to \(root)")
         }
-        let prepared = PreparedSandbox(isolation: isolation, cgroups: cgroups, workRoot: root + "/work", slotCacheRoot: root + "/slots",
-                                       notes: notes)
+        let prepared = PreparedSandbox(
+            isolation: isolation, cgroups: cgroups, workRoot: root + "/work", slotCacheRoot: root + "/slots",
+            notes: notes)
         if probeOnly { return prepared }
         let manager = FileManager.default
         try manager.createDirectory(atPath: store, withIntermediateDirectories: true)
@@ -134,8 +141,9 @@ public enum SandboxPreflight {
         let mode = info.st_mode & 0o7777
         let wanted = (mode & 0o700) | (mode & keep & 0o077)
         if wanted != mode, chmod(path, wanted) != 0 {
-            throw problem("\(path) has mode \(String(mode, radix: 8)), open to other users, and cannot be changed: "
-                          + "\(String(cString: strerror(errno))); run chmod \(String(wanted, radix: 8)) \(path)")
+            throw problem(
+                "\(path) has mode \(String(mode, radix: 8)), open to other users, and cannot be changed: "
+                    + "\(String(cString: strerror(errno))); run chmod \(String(wanted, radix: 8)) \(path)")
         }
     }
 
@@ -146,11 +154,14 @@ public enum SandboxPreflight {
             current.deleteLastPathComponent()
             var info = stat()
             guard stat(current.path, &info) == 0 else { continue }
-            let passable = info.st_uid == identity.uid ? info.st_mode & 0o100 != 0
+            let passable =
+                info.st_uid == identity.uid
+                ? info.st_mode & 0o100 != 0
                 : info.st_gid == identity.gid ? info.st_mode & 0o010 != 0 : info.st_mode & 0o001 != 0
             if !passable {
-                throw problem("the build user \(identity.name) cannot reach \(path): \(current.path) has mode "
-                              + "\(String(info.st_mode & 0o7777, radix: 8)); set scheduler.sandbox.root to a directory it can reach")
+                throw problem(
+                    "the build user \(identity.name) cannot reach \(path): \(current.path) has mode "
+                        + "\(String(info.st_mode & 0o7777, radix: 8)); set scheduler.sandbox.root to a directory it can reach")
             }
         }
     }
@@ -160,8 +171,11 @@ public enum SandboxPreflight {
         guard !paths.isEmpty else { return nil }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: isolation.setpriv)
-        process.arguments = ["--reuid=\(identity.uid)", "--regid=\(identity.gid)", "--clear-groups", "--",
-                             "/bin/sh", "-c", "for f in \"$@\"; do if [ -r \"$f\" ]; then echo \"$f\"; exit 0; fi; done", "probe"] + paths
+        process.arguments =
+            [
+                "--reuid=\(identity.uid)", "--regid=\(identity.gid)", "--clear-groups", "--",
+                "/bin/sh", "-c", "for f in \"$@\"; do if [ -r \"$f\" ]; then echo \"$f\"; exit 0; fi; done", "probe",
+            ] + paths
         process.environment = ["PATH": BuildEnvironment.defaultPath]
         let output = Pipe()
         process.standardOutput = output

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A slot's dependency cache on disk: one directory per dependency hash (lock files + toolchain, as
@@ -25,10 +26,11 @@ struct SlotDependencyCache: Sendable {
 
     /// Slot ids and hashes become single path components (anything but `[A-Za-z0-9._-]` turns into `_`).
     static func safeName(_ text: String) -> String {
-        let mapped = String(text.unicodeScalars.map { scalar -> Character in
-            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "._-".unicodeScalars.contains(scalar))
-                ? Character(scalar) : "_"
-        })
+        let mapped = String(
+            text.unicodeScalars.map { scalar -> Character in
+                scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "._-".unicodeScalars.contains(scalar))
+                    ? Character(scalar) : "_"
+            })
         return mapped.isEmpty || mapped == "." || mapped == ".." ? "_" : mapped
     }
 
@@ -39,8 +41,9 @@ struct SlotDependencyCache: Sendable {
         var isDirectory: ObjCBool = false
         let warm = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
         if !warm {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o711])
+            try FileManager.default.createDirectory(
+                atPath: directory, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o711])
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         }
         if let identity { try Ownership.give(path, to: identity, recursive: false) }

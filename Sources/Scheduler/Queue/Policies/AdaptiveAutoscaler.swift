@@ -49,10 +49,12 @@ public struct AdaptiveAutoscaler: Autoscaler {
         /// this share of the provisioning delay (estimates err, and an overrun costs the waiting build).
         public var soonFreeShare: Double = 0.5
 
-        public init(burstIdleTimeout: Double = 60, coreIdleTimeout: Double = 3600, quietPeriod: Double = 300,
-                    padFactor: Double = 0, coreFactor: Double = 1.5, coreTimeConstant: Double = 3600,
-                    warmCap: WarmShareCap = WarmShareCap(share: 0.3), warmDeadline: Double = 7 * 3600,
-                    warmMargin: Double = 3600, utcOffset: Double = 0) {
+        public init(
+            burstIdleTimeout: Double = 60, coreIdleTimeout: Double = 3600, quietPeriod: Double = 300,
+            padFactor: Double = 0, coreFactor: Double = 1.5, coreTimeConstant: Double = 3600,
+            warmCap: WarmShareCap = WarmShareCap(share: 0.3), warmDeadline: Double = 7 * 3600,
+            warmMargin: Double = 3600, utcOffset: Double = 0
+        ) {
             self.burstIdleTimeout = burstIdleTimeout
             self.coreIdleTimeout = coreIdleTimeout
             self.quietPeriod = quietPeriod
@@ -104,9 +106,10 @@ public struct AdaptiveAutoscaler: Autoscaler {
         let idle = input.slots.filter { $0.phase == .idle }
         let provisioning = input.slots.count { $0.phase == .provisioning }
         let soonFree = input.running.count { build in
-            let left = durations.remaining(app: build.app, buildType: build.buildType,
-                                           elapsed: now.timeIntervalSince(build.startedAt), fallback: build.expectedSeconds,
-                                           cold: build.cold)
+            let left = durations.remaining(
+                app: build.app, buildType: build.buildType,
+                elapsed: now.timeIntervalSince(build.startedAt), fallback: build.expectedSeconds,
+                cold: build.cold)
             return left <= settings.soonFreeShare * input.provisioningDelay
         }
 
@@ -120,7 +123,8 @@ public struct AdaptiveAutoscaler: Autoscaler {
         if shortfall > 0, active < limits.max {
             let pad = userShortfall > 0 ? Int(settings.padFactor * max(0, busyAverage).squareRoot()) : 0
             let target = limits.clamp(active + shortfall + pad)
-            var reason = "\(userWaiting) user builds queued; \(idle.count) idle, \(provisioning) provisioning, "
+            var reason =
+                "\(userWaiting) user builds queued; \(idle.count) idle, \(provisioning) provisioning, "
                 + "\(soonFree) ending within \(Int(input.provisioningDelay)) s"
             if warmShortfall > 0 { reason += "; \(warm.explanation)" }
             reason += ": add \(target - active)" + (pad > 0 ? " (\(pad) headroom)" : "")
@@ -141,16 +145,18 @@ public struct AdaptiveAutoscaler: Autoscaler {
             }
             if !releasing.isEmpty {
                 let f = { (x: Double) in String(format: "%.1f", x) }
-                return record(ScalingDecision(
-                    desiredSlots: count,
-                    reason: "no user build queued; busy average \(f(busyAverage)) keeps a core of \(core); release "
-                        + "\(releasing.count) idle ≥ \(Int(settings.burstIdleTimeout)) s above the core"
-                        + " / ≥ \(Int(settings.coreIdleTimeout)) s within it",
-                    release: releasing.map(\.id)), now)
+                return record(
+                    ScalingDecision(
+                        desiredSlots: count,
+                        reason: "no user build queued; busy average \(f(busyAverage)) keeps a core of \(core); release "
+                            + "\(releasing.count) idle ≥ \(Int(settings.burstIdleTimeout)) s above the core"
+                            + " / ≥ \(Int(settings.coreIdleTimeout)) s within it",
+                        release: releasing.map(\.id)), now)
             }
         }
-        return ScalingDecision(desiredSlots: active,
-                               reason: "hold: \(userWaiting) user and \(warmReady) warm queued, core \(core), \(active) slots")
+        return ScalingDecision(
+            desiredSlots: active,
+            reason: "hold: \(userWaiting) user and \(warmReady) warm queued, core \(core), \(active) slots")
     }
 
     /// Idle slots in the order they should go: fewest dependency hashes no other live slot has (the
@@ -181,8 +187,11 @@ public struct AdaptiveAutoscaler: Autoscaler {
         if deadline <= local { deadline += 86_400 }
         let left = deadline - settings.warmMargin - local
         let needed = left <= 0 ? cap : min(cap, max(1, Int((work / left).rounded(.up))))
-        return (needed, "\(ready) warm builds (~\(Int(work)) s of work) need \(needed) slots to end "
-                    + "\(Int(settings.warmMargin / 60)) min before the deadline (cap \(cap))")
+        return (
+            needed,
+            "\(ready) warm builds (~\(Int(work)) s of work) need \(needed) slots to end "
+                + "\(Int(settings.warmMargin / 60)) min before the deadline (cap \(cap))"
+        )
     }
 
     private mutating func record(_ decision: ScalingDecision, _ now: Date) -> ScalingDecision {

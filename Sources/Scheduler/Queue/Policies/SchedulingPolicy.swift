@@ -18,8 +18,10 @@ public struct SchedulingPolicy: Sendable {
     /// (`Dispatcher.warmWindow`; 0 = strict score order).
     public var warmWindow: Double = 0
 
-    init(name: String, autoscaler: any Autoscaler, weights: PriorityWeights = .default, retry: RetryPolicy = .default,
-                warmCap: WarmShareCap? = nil, failures: DeterministicFailureDetector? = nil) {
+    init(
+        name: String, autoscaler: any Autoscaler, weights: PriorityWeights = .default, retry: RetryPolicy = .default,
+        warmCap: WarmShareCap? = nil, failures: DeterministicFailureDetector? = nil
+    ) {
         self.name = name
         self.autoscaler = autoscaler
         self.weights = weights
@@ -69,8 +71,10 @@ extension SchedulingPolicy {
     /// dependency hash's preferred idle slot, `SlotAffinity`), and a warm-first window: when the best
     /// job would start cold everywhere, one within `warmWindow` score points that an idle slot has the
     /// dependencies of goes first (`Dispatcher.warmWindow`).
-    public static func adaptive(settings: AdaptiveAutoscaler.Settings = .init(), weights: PriorityWeights = .default,
-                                warmWindow: Double = defaultWarmWindow) -> SchedulingPolicy {
+    public static func adaptive(
+        settings: AdaptiveAutoscaler.Settings = .init(), weights: PriorityWeights = .default,
+        warmWindow: Double = defaultWarmWindow
+    ) -> SchedulingPolicy {
         var policy = SchedulingPolicy(
             name: "adaptive", autoscaler: AdaptiveAutoscaler(settings: settings), weights: weights, retry: .default,
             warmCap: settings.warmCap, failures: DeterministicFailureDetector())

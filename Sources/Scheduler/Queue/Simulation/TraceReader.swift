@@ -36,8 +36,10 @@ public enum TraceReader {
     /// Refuse files larger than this (a 7-day trace is ~1 MB).
     static let maxBytes = 256 * 1024 * 1024
 
-    static let required = ["req_id", "arrival_s", "app_id", "build_type", "kind", "priority_hint", "source_hash",
-                           "deps_hash", "service_warm_s", "cold_extra_s", "fail_after_s", "fail_attempts"]
+    static let required = [
+        "req_id", "arrival_s", "app_id", "build_type", "kind", "priority_hint", "source_hash",
+        "deps_hash", "service_warm_s", "cold_extra_s", "fail_after_s", "fail_attempts",
+    ]
 
     /// Reads `path` and, when present, the horizon from `<name>.meta.json` beside it.
     public static func load(path: String) throws -> Trace {
@@ -49,8 +51,9 @@ public enum TraceReader {
         let meta = url.deletingPathExtension().appendingPathExtension("meta.json")
         var horizon: Double?
         if let data = try? Data(contentsOf: meta),
-           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-           let value = object["horizon_s"] as? NSNumber, value.doubleValue.isFinite, value.doubleValue > 0 {
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let value = object["horizon_s"] as? NSNumber, value.doubleValue.isFinite, value.doubleValue > 0
+        {
             horizon = value.doubleValue
         }
         return Trace(records: try parse(text), horizon: horizon)

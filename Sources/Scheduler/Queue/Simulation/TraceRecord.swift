@@ -26,9 +26,11 @@ struct TraceRecord: Sendable, Equatable {
     var actor: Actor
     var parentRequestID: Int?
 
-    init(requestID: Int, arrival: Double, app: String, buildType: String, kind: JobKind, hint: PriorityHint = .normal,
-                sourceHash: String, dependencyHash: String, serviceWarm: Double, coldExtra: Double, failAfter: Double? = nil,
-                failAttempts: Int = 0, popularity: Double = 0.1, actor: Actor = .human, parentRequestID: Int? = nil) {
+    init(
+        requestID: Int, arrival: Double, app: String, buildType: String, kind: JobKind, hint: PriorityHint = .normal,
+        sourceHash: String, dependencyHash: String, serviceWarm: Double, coldExtra: Double, failAfter: Double? = nil,
+        failAttempts: Int = 0, popularity: Double = 0.1, actor: Actor = .human, parentRequestID: Int? = nil
+    ) {
         self.requestID = requestID
         self.arrival = arrival
         self.app = app

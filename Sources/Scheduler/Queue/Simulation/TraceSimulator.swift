@@ -28,7 +28,13 @@ public final class TraceSimulator {
         public var history: [ScalingEvent]
     }
 
-    private enum EventKind: Int { case end = 0, ready = 1, due = 2, arrival = 3, tick = 4 }
+    private enum EventKind: Int {
+        case end = 0
+        case ready = 1
+        case due = 2
+        case arrival = 3
+        case tick = 4
+    }
 
     private struct Event: Comparable {
         var time: Double
@@ -82,8 +88,9 @@ public final class TraceSimulator {
         let epoch = Date(timeIntervalSince1970: 0)
         let queue = try JobQueue(
             database: database,
-            configuration: .init(catalog: catalog, weights: policy.weights, retry: policy.retry, leaseDuration: 1e12,
-                                 checkSourceExists: false),
+            configuration: .init(
+                catalog: catalog, weights: policy.weights, retry: policy.retry, leaseDuration: 1e12,
+                checkSourceExists: false),
             popularity: { popularity[$0] ?? 0 }, now: epoch)
         let provider = SimulatedSlotProvider(provisioningDelay: options.provisioningDelay, cacheCapacity: options.cacheCapacity)
         let dispatcher = Dispatcher(queue: queue, owner: owner, tieBreak: policy.placement, warmWindow: policy.warmWindow)
@@ -128,9 +135,11 @@ public final class TraceSimulator {
             let before = pool.slots
             let assignments: [Assignment]
             if let warmCap {
-                assignments = try dispatcher.dispatch(pool: &pool, now: date, kinds: { p in
-                    warmCap.allowedKinds(runningWarm: warmRunning(p), maxSlots: maxSlots)
-                })
+                assignments = try dispatcher.dispatch(
+                    pool: &pool, now: date,
+                    kinds: { p in
+                        warmCap.allowedKinds(runningWarm: warmRunning(p), maxSlots: maxSlots)
+                    })
             } else {
                 assignments = try dispatcher.dispatch(pool: &pool, now: date)
             }
@@ -147,8 +156,10 @@ public final class TraceSimulator {
                 m.busySeconds += result.duration
                 if progress[index].firstStart == nil { progress[index].firstStart = now }
                 running[a.job.id] = Running(record: index, slotID: a.slotID, startedAt: now, kind: a.job.kind, cold: cold)
-                push(Event(time: now + result.duration, kind: .end, sequence: 0, jobID: a.job.id, slotID: a.slotID,
-                           record: index, result: result))
+                push(
+                    Event(
+                        time: now + result.duration, kind: .end, sequence: 0, jobID: a.job.id, slotID: a.slotID,
+                        record: index, result: result))
             }
         }
 
@@ -190,10 +201,11 @@ public final class TraceSimulator {
                 now: date, queue: queue.snapshot(now: date),
                 running: running.map { id, run in
                     let record = records[run.record]
-                    return RunningBuild(jobID: id, app: record.app, buildType: record.buildType, kind: run.kind,
-                                        startedAt: Date(timeIntervalSince1970: run.startedAt),
-                                        expectedSeconds: catalog.types[record.buildType]?.expectedSeconds ?? 0,
-                                        cold: run.cold)
+                    return RunningBuild(
+                        jobID: id, app: record.app, buildType: record.buildType, kind: run.kind,
+                        startedAt: Date(timeIntervalSince1970: run.startedAt),
+                        expectedSeconds: catalog.types[record.buildType]?.expectedSeconds ?? 0,
+                        cold: run.cold)
                 }.sorted { $0.jobID < $1.jobID },
                 slots: pool.slots, limits: pool.limits, provisioningDelay: provider.provisioningDelay)
             let decision = policy.autoscaler.decide(input)
@@ -207,8 +219,10 @@ public final class TraceSimulator {
                         push(Event(time: slot.readyAt.timeIntervalSince1970, kind: .ready, sequence: 0))
                     }
                 }
-                history.append(ScalingEvent(time: date, policy: policy.autoscaler.name, decision: decision,
-                                            requested: applied.requested, released: applied.released))
+                history.append(
+                    ScalingEvent(
+                        time: date, policy: policy.autoscaler.name, decision: decision,
+                        requested: applied.requested, released: applied.released))
             }
         }
 
@@ -222,7 +236,8 @@ public final class TraceSimulator {
             case .arrival:
                 arrivalsLeft -= 1
                 let record = records[event.record]
-                let job = try queue.enqueue(Self.request(for: record, rebuildsArePushes: policy.rebuildsArePushes), now: Date(timeIntervalSince1970: now))
+                let job = try queue.enqueue(
+                    Self.request(for: record, rebuildsArePushes: policy.rebuildsArePushes), now: Date(timeIntervalSince1970: now))
                 progress[event.record].jobID = job.id
                 recordOf[job.id] = event.record
             case .tick:
@@ -239,9 +254,10 @@ public final class TraceSimulator {
         let end = max(trace.horizon, now)
         let endDate = Date(timeIntervalSince1970: end)
         for slot in pool.slots { provider.releaseSlot(id: slot.id, now: endDate) }
-        let metrics = Self.metrics(records: records, progress: progress.map { ($0.firstStart, $0.done) }, counters: m,
-                                   policy: policy.name, cost: provider.slotSeconds(upTo: endDate),
-                                   peak: provider.peakSlots, started: provider.slotsStarted, end: end)
+        let metrics = Self.metrics(
+            records: records, progress: progress.map { ($0.firstStart, $0.done) }, counters: m,
+            policy: policy.name, cost: provider.slotSeconds(upTo: endDate),
+            peak: provider.peakSlots, started: provider.slotsStarted, end: end)
         return Result(metrics: metrics, history: history)
     }
 
@@ -259,11 +275,18 @@ public final class TraceSimulator {
         var scaleDowns = 0
     }
 
-    static func metrics(records: [TraceRecord], progress: [(start: Double?, done: Double?)], counters m: Counters,
-                        policy: String, cost: Double, peak: Int, started: Int, end: Double) -> SimulationMetrics {
-        var userWaits: [Double] = [], humanWaits: [Double] = [], botWaits: [Double] = []
-        var turnarounds: [Double] = [], warmWaits: [Double] = []
-        var warmCount = 0, warmOnTime = 0, unfinished = 0
+    static func metrics(
+        records: [TraceRecord], progress: [(start: Double?, done: Double?)], counters m: Counters,
+        policy: String, cost: Double, peak: Int, started: Int, end: Double
+    ) -> SimulationMetrics {
+        var userWaits: [Double] = []
+        var humanWaits: [Double] = []
+        var botWaits: [Double] = []
+        var turnarounds: [Double] = []
+        var warmWaits: [Double] = []
+        var warmCount = 0
+        var warmOnTime = 0
+        var unfinished = 0
         var lastWarmByNight: [Int: Double] = [:]
         for (record, p) in zip(records, progress) {
             if p.done == nil { unfinished += 1 }
@@ -322,8 +345,9 @@ public final class TraceSimulator {
         case .system: owner = "cache-warmer"
         }
         let kind = rebuildsArePushes && record.kind == .retry ? JobKind.user_push : record.kind
-        return JobRequest(app: record.app, owner: owner, buildType: record.buildType, kind: kind,
-                          source: record.sourceHash, command: "simulated", priorityHint: record.hint,
-                          dependencyHash: record.dependencyHash)
+        return JobRequest(
+            app: record.app, owner: owner, buildType: record.buildType, kind: kind,
+            source: record.sourceHash, command: "simulated", priorityHint: record.hint,
+            dependencyHash: record.dependencyHash)
     }
 }

@@ -7,7 +7,9 @@ import Postgres
 /// so schedulers starting together do not race; recorded in `wharf_migration`.
 enum PostgresQueueMigrations {
     static let all: [(name: String, sql: String)] = [
-        ("v1: jobs and attempts", """
+        (
+            "v1: jobs and attempts",
+            """
             CREATE TABLE job (
                 id BIGSERIAL PRIMARY KEY,
                 app TEXT NOT NULL CHECK (length(app) BETWEEN 1 AND 100),
@@ -70,8 +72,11 @@ enum PostgresQueueMigrations {
                 PRIMARY KEY (job_id, attempt)
             );
             CREATE INDEX job_attempt_ended ON job_attempt (ended_at);
-            """),
-        ("v2: cron firings shared by every scheduler", """
+            """
+        ),
+        (
+            "v2: cron firings shared by every scheduler",
+            """
             CREATE TABLE cron_fire (
                 name TEXT NOT NULL,
                 scheduled_for DOUBLE PRECISION NOT NULL,
@@ -79,7 +84,8 @@ enum PostgresQueueMigrations {
                 fired_at DOUBLE PRECISION NOT NULL,
                 PRIMARY KEY (name, scheduled_for)
             );
-            """),
+            """
+        ),
     ]
 
     /// Applies the migrations `connection`'s database lacks.

@@ -66,7 +66,10 @@ public final class PostgresQueueStorage: QueueStorage, Sendable {
     }
 
     func takeChanges(time: Double) -> QueueChanges {
-        var changes = pending.value.withLock { changes in defer { changes = .none }; return changes }
+        var changes = pending.value.withLock { changes in
+            defer { changes = .none }
+            return changes
+        }
         let due = lastResync.withLock { last -> Bool in
             guard last.map({ time - $0 >= resyncInterval || time < $0 }) ?? true else { return false }
             last = time
@@ -79,14 +82,18 @@ public final class PostgresQueueStorage: QueueStorage, Sendable {
     // MARK: - Reading
 
     func activeJobs() throws -> [Row] {
-        try connection.query("""
+        try connection.query(
+            """
             SELECT \(SQLiteQueueStorage.indexColumns) FROM job WHERE state IN ('queued', 'running') ORDER BY id
-            """).map(Row.init(postgres:))
+            """
+        ).map(Row.init(postgres:))
     }
 
     func queuedJobs(after id: Int64) throws -> [Row] {
-        try connection.query("SELECT \(SQLiteQueueStorage.indexColumns) FROM job WHERE state = 'queued' AND id > $1 ORDER BY id",
-                             [id]).map(Row.init(postgres:))
+        try connection.query(
+            "SELECT \(SQLiteQueueStorage.indexColumns) FROM job WHERE state = 'queued' AND id > $1 ORDER BY id",
+            [id]
+        ).map(Row.init(postgres:))
     }
 
     func job(_ id: Int64) throws -> Job? {
@@ -94,10 +101,12 @@ public final class PostgresQueueStorage: QueueStorage, Sendable {
     }
 
     func jobs(state: JobState?, app: String?, limit: Int) throws -> [Job] {
-        try connection.query("""
+        try connection.query(
+            """
             SELECT * FROM job WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR app = $2)
             ORDER BY id DESC LIMIT $3
-            """, [state?.rawValue, app, limit]).map { try Job(row: Row(postgres: $0)) }
+            """, [state?.rawValue, app, limit]
+        ).map { try Job(row: Row(postgres: $0)) }
     }
 
     func attempts(of id: Int64) throws -> [JobAttempt] {
@@ -127,8 +136,10 @@ public final class PostgresQueueStorage: QueueStorage, Sendable {
     /// Rows per INSERT statement (15 parameters each, under PostgreSQL's 65,535).
     static let insertChunk = 1000
 
-    func insert(_ requests: [JobRequest], defaultAttempts: Int, time: Double,
-                sameTransaction: ((Database, [Int64]) throws -> Void)?) throws -> [Int64] {
+    func insert(
+        _ requests: [JobRequest], defaultAttempts: Int, time: Double,
+        sameTransaction: ((Database, [Int64]) throws -> Void)?
+    ) throws -> [Int64] {
         let ids = try connection.transaction { c -> [Int64] in
             var ids: [Int64] = []
             ids.reserveCapacity(requests.count)
@@ -139,13 +150,15 @@ public final class PostgresQueueStorage: QueueStorage, Sendable {
                 for r in chunk {
                     let base = parameters.count
                     tuples.append("(" + (1...15).map { "$\(base + $0)" }.joined(separator: ", ") + ")")
-                    parameters += [
-                        r.app, r.owner, r.buildType, r.kind.rawValue, r.source, r.command, r.target,
-                        r.priorityHint.rawValue, r.dependencyHash, r.cacheKey, r.activate,
-                        r.maxAttempts ?? defaultAttempts, time, time, r.force,
-                    ] as [any PostgresParameter]
+                    parameters +=
+                        [
+                            r.app, r.owner, r.buildType, r.kind.rawValue, r.source, r.command, r.target,
+                            r.priorityHint.rawValue, r.dependencyHash, r.cacheKey, r.activate,
+                            r.maxAttempts ?? defaultAttempts, time, time, r.force,
+                        ] as [any PostgresParameter]
                 }
-                let rows = try c.query("""
+                let rows = try c.query(
+                    """
                     INSERT INTO job (app, owner, build_type, kind, source, command, target, priority_hint,
                                      deps_hash, cache_key, activate, max_attempts, queued_at, available_at, force)
                     VALUES \(tuples.joined(separator: ", ")) RETURNING id
@@ -163,7 +176,8 @@ public final class PostgresQueueStorage: QueueStorage, Sendable {
             try local.writer.write { db in try sameTransaction(db, ids) }
         } catch {
             // The local record refused the jobs (e.g. a replayed delivery): take them back before anyone runs them.
-            try connection.query("""
+            try connection.query(
+                """
                 UPDATE job SET state = 'cancelled', finished_at = $1, error = 'cancelled' WHERE id = ANY($2::bigint[]) AND state = 'queued'
                 """, [time, PostgresBigintArray(ids)])
             throw error
@@ -172,7 +186,8 @@ public final class PostgresQueueStorage: QueueStorage, Sendable {
     }
 
     func lease(_ grant: LeaseGrant) throws -> Job? {
-        let rows = try connection.query("""
+        let rows = try connection.query(
+            """
             WITH claimed AS (
                 UPDATE job SET state = 'running', attempt = attempt + 1, lease_owner = $1, heartbeat_at = $2,
                        lease_expires_at = $3, started_at = $2, slot_id = $4, claim_score = $5, cancel_requested = 0
@@ -189,28 +204,34 @@ public final class PostgresQueueStorage: QueueStorage, Sendable {
     }
 
     func heartbeat(jobID: Int64, owner: String, time: Double, leaseEnd: Double) throws -> Bool? {
-        try connection.query("""
+        try connection.query(
+            """
             UPDATE job SET heartbeat_at = $1, lease_expires_at = $2
             WHERE id = $3 AND state = 'running' AND lease_owner = $4
             RETURNING cancel_requested
-            """, [time, leaseEnd, jobID, owner]).first.map { $0["cancel_requested"].int64 == 1 }
+            """, [time, leaseEnd, jobID, owner]
+        ).first.map { $0["cancel_requested"].int64 == 1 }
     }
 
     func attachLog(jobID: Int64, owner: String, path: String) throws -> Bool {
-        !(try connection.query("""
+        !(try connection.query(
+            """
             UPDATE job SET log_path = $1 WHERE id = $2 AND state = 'running' AND lease_owner = $3 RETURNING id
-            """, [path, jobID, owner]).isEmpty)
+            """, [path, jobID, owner]
+        ).isEmpty)
     }
 
     func recordSandbox(jobID: Int64, attempt: Int, record: SandboxRecord) throws {
-        try connection.query("""
+        try connection.query(
+            """
             UPDATE job_attempt SET isolation = $1, build_user = $2, limits = $3, deps_cache = $4 WHERE job_id = $5 AND attempt = $6
             """, [record.isolation, record.user, record.limits, record.dependencyCache, jobID, attempt])
     }
 
     func recordUsage(jobID: Int64, attempt: Int, peakMemoryBytes: Int?, peakDiskBytes: Int?) throws {
-        try connection.query("UPDATE job_attempt SET peak_memory_bytes = $1, peak_disk_bytes = $2 WHERE job_id = $3 AND attempt = $4",
-                             [peakMemoryBytes, peakDiskBytes, jobID, attempt])
+        try connection.query(
+            "UPDATE job_attempt SET peak_memory_bytes = $1, peak_disk_bytes = $2 WHERE job_id = $3 AND attempt = $4",
+            [peakMemoryBytes, peakDiskBytes, jobID, attempt])
     }
 
     /// The job `FOR UPDATE` (locked until the transaction ends), or `unknownJob`.
@@ -224,15 +245,20 @@ public final class PostgresQueueStorage: QueueStorage, Sendable {
     func finish(jobID: Int64, decide: (Job) throws -> FinishUpdate) throws -> Job {
         try connection.transaction { c -> Job in
             let u = try decide(try lockedJob(c, jobID))
-            let row = try c.query("""
+            let row = try c.query(
+                """
                 UPDATE job SET state = $1, available_at = $2, finished_at = $3, lease_owner = NULL, heartbeat_at = NULL,
                        lease_expires_at = NULL, exit_code = $4, error = $5, deployment_id = coalesce($6, deployment_id),
                        cache_hit = $7, stage_durations = $8, log_path = coalesce($9, log_path)
                 WHERE id = $10 RETURNING *
-                """, [u.state, u.availableAt, u.finishedAt, u.exitCode, u.error, u.deploymentID, u.cacheHit,
-                      u.stageDurations, u.logPath, jobID])
-            try c.query("UPDATE job_attempt SET ended_at = $1, outcome = $2 WHERE job_id = $3 AND attempt = $4",
-                        [u.endedAt, u.outcome, jobID, u.attempt])
+                """,
+                [
+                    u.state, u.availableAt, u.finishedAt, u.exitCode, u.error, u.deploymentID, u.cacheHit,
+                    u.stageDurations, u.logPath, jobID,
+                ])
+            try c.query(
+                "UPDATE job_attempt SET ended_at = $1, outcome = $2 WHERE job_id = $3 AND attempt = $4",
+                [u.endedAt, u.outcome, jobID, u.attempt])
             if u.state == JobState.queued.rawValue { try c.query("SELECT pg_notify($1, 'requeue')", [Self.channel]) }
             return try Job(row: Row(postgres: row[0]))
         }
@@ -243,8 +269,9 @@ public final class PostgresQueueStorage: QueueStorage, Sendable {
             let rows: [PostgresRow]
             switch try decide(try lockedJob(c, jobID)) {
             case .endQueued:
-                rows = try c.query("UPDATE job SET state = 'cancelled', finished_at = $1, error = 'cancelled' WHERE id = $2 RETURNING *",
-                                   [time, jobID])
+                rows = try c.query(
+                    "UPDATE job SET state = 'cancelled', finished_at = $1, error = 'cancelled' WHERE id = $2 RETURNING *",
+                    [time, jobID])
             case .flagRunning:
                 rows = try c.query("UPDATE job SET cancel_requested = 1 WHERE id = $1 RETURNING *", [jobID])
             }
@@ -255,17 +282,21 @@ public final class PostgresQueueStorage: QueueStorage, Sendable {
     func rescueExpired(before time: Double, decide: (Job) -> RescueUpdate) throws -> [(job: Job, update: RescueUpdate)] {
         try connection.transaction { c in
             // SKIP LOCKED: a job another scheduler is finishing or rescuing right now is its business.
-            let expired = try c.query("SELECT * FROM job WHERE state = 'running' AND lease_expires_at < $1 FOR UPDATE SKIP LOCKED",
-                                      [time]).map { try Job(row: Row(postgres: $0)) }
+            let expired = try c.query(
+                "SELECT * FROM job WHERE state = 'running' AND lease_expires_at < $1 FOR UPDATE SKIP LOCKED",
+                [time]
+            ).map { try Job(row: Row(postgres: $0)) }
             let rescued = try expired.map { job in
                 let u = decide(job)
-                try c.query("""
+                try c.query(
+                    """
                     UPDATE job SET state = $1, available_at = $2, finished_at = $3, lease_owner = NULL, heartbeat_at = NULL,
                            lease_expires_at = NULL, error = $4
                     WHERE id = $5 AND state = 'running'
                     """, [u.state, u.availableAt, u.finishedAt, u.error, job.id])
-                try c.query("UPDATE job_attempt SET ended_at = $1, outcome = 'lease_expired' WHERE job_id = $2 AND attempt = $3",
-                            [time, job.id, job.attempt])
+                try c.query(
+                    "UPDATE job_attempt SET ended_at = $1, outcome = 'lease_expired' WHERE job_id = $2 AND attempt = $3",
+                    [time, job.id, job.attempt])
                 return (job: job, update: u)
             }
             if rescued.contains(where: { $0.update.state == JobState.queued.rawValue }) {
@@ -276,9 +307,11 @@ public final class PostgresQueueStorage: QueueStorage, Sendable {
     }
 
     func pruneFinished(before time: Double) throws -> Int {
-        try connection.query("""
+        try connection.query(
+            """
             DELETE FROM job WHERE state IN ('succeeded', 'failed', 'cancelled', 'timed_out') AND finished_at < $1 RETURNING id
-            """, [time]).count
+            """, [time]
+        ).count
     }
 }
 

@@ -27,8 +27,10 @@ protocol QueueStorage: Sendable {
     /// Inserts `requests` as queued jobs in one transaction; returns their ids in order. `sameTransaction`
     /// runs with the ids on the machine's SQLite database, committed with the jobs on SQLite and right
     /// after them on PostgreSQL (which then cancels the jobs if it throws).
-    func insert(_ requests: [JobRequest], defaultAttempts: Int, time: Double,
-                sameTransaction: ((Database, [Int64]) throws -> Void)?) throws -> [Int64]
+    func insert(
+        _ requests: [JobRequest], defaultAttempts: Int, time: Double,
+        sameTransaction: ((Database, [Int64]) throws -> Void)?
+    ) throws -> [Int64]
     /// Leases the job if it is still queued, due and has attempts left, and records the attempt, in one
     /// transaction; nil when it is not (another scheduler took it first, or it was cancelled).
     func lease(_ lease: LeaseGrant) throws -> Job?
